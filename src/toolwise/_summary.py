@@ -1,0 +1,87 @@
+"""Usage arithmetic over records: counts, success rates, latency percentiles, cost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import numpy as np
+
+from toolwise.models import InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
+
+__all__ = ["summarize"]
+
+
+def summarize(
+    outcomes: Iterable[ToolOutcome],
+    *,
+    agent_id: str | None,
+    since: datetime | None = None,
+    infra_events: list[InfraEventSummary] | None = None,
+) -> UsageSummary:
+    """Aggregate records into a :class:`UsageSummary`.
+
+    Success rate counts full successes over calls that ran (refusals did not run, so they are
+    excluded from rates but reported per tool). Percentiles use linear interpolation.
+    """
+    by_tool: dict[str, list[ToolOutcome]] = {}
+    for outcome in outcomes:
+        by_tool.setdefault(outcome.tool, []).append(outcome)
+    tools = [_tool_stats(name, records) for name, records in sorted(by_tool.items())]
+    ran = sum(t.call_count - t.refused_count for t in tools)
+    successes = sum(t.success_count for t in tools)
+    followed = [o for records in by_tool.values() for o in records if o.recommended_tool]
+    return UsageSummary(
+        agent_id=agent_id,
+        total_calls=sum(t.call_count for t in tools),
+        success_rate=successes / ran if ran else 0.0,
+        total_cost=round(sum(t.total_cost for t in tools), 6),
+        tools=sorted(tools, key=lambda t: t.call_count, reverse=True),
+        since=since,
+        infra_events=infra_events or [],
+        advice=_adherence(followed),
+    )
+
+
+def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
+    counts = {"success": 0, "partial": 0, "failure": 0, "refused": 0}
+    for record in records:
+        counts[record.outcome] += 1
+    ran = [r for r in records if r.outcome != "refused"]
+    latencies = np.array([r.latency_ms for r in ran], dtype=float)
+    errors = [r for r in records if r.outcome == "failure" and (r.error_message or r.error_type)]
+    last = max(errors, key=lambda r: r.timestamp) if errors else None
+    return ToolStats(
+        name=name,
+        call_count=len(records),
+        success_count=counts["success"],
+        partial_count=counts["partial"],
+        failure_count=counts["failure"],
+        refused_count=counts["refused"],
+        success_rate=counts["success"] / len(ran) if ran else 0.0,
+        mean_latency_ms=float(latencies.mean()) if latencies.size else 0.0,
+        p50_latency_ms=float(np.percentile(latencies, 50)) if latencies.size else 0.0,
+        p95_latency_ms=float(np.percentile(latencies, 95)) if latencies.size else 0.0,
+        total_cost=round(sum(r.cost for r in records), 6),
+        last_error=(f"{last.error_type}: {last.error_message}"[:200] if last else ""),
+    )
+
+
+def _adherence(advised: list[ToolOutcome]) -> dict[str, float]:
+    """How often the recommended tool was used, and how each choice fared."""
+    if not advised:
+        return {}
+    followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome != "refused"]
+    ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome != "refused"]
+
+    def rate(group: list[ToolOutcome]) -> float:
+        return sum(o.outcome == "success" for o in group) / len(group) if group else 0.0
+
+    return {
+        "advised_calls": float(len(advised)),
+        "adherence": len(followed) / max(1, len(followed) + len(ignored)),
+        "success_when_followed": rate(followed),
+        "success_when_ignored": rate(ignored),
+        "followed_calls": float(len(followed)),
+        "ignored_calls": float(len(ignored)),
+    }

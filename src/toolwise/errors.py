@@ -1,0 +1,62 @@
+"""The errors toolwise raises, all under one root so callers can catch one type.
+
+```
+ToolwiseError
+├── InvalidArgumentError   (also a ValueError) a bad field or argument; ``.field`` names it
+│   └── InvalidAgentIdError  an agent id that cannot become a Chroma collection name
+├── StoreError             the outcome store failed (raised only where the caller asked)
+│   └── EmbeddingMismatchError  a collection was made with another embedding function
+└── SpoolError             the durable spool cannot be written: records would be lost
+```
+Recording never raises these into a running agent: the automatic paths log and count them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "EmbeddingMismatchError",
+    "InvalidAgentIdError",
+    "InvalidArgumentError",
+    "SpoolError",
+    "StoreError",
+    "ToolwiseError",
+]
+
+
+class ToolwiseError(Exception):
+    """Root of every error toolwise raises on purpose."""
+
+
+class InvalidArgumentError(ToolwiseError, ValueError):
+    """A field or argument has a value toolwise cannot accept.
+
+    Attributes:
+        field: the name of the offending field or argument, as the caller spelt it.
+        value: the rejected value (``repr`` is used in the message, truncated).
+    """
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field}: {reason} (got {shown})")
+
+
+class InvalidAgentIdError(InvalidArgumentError):
+    """An agent id that cannot be mapped to a Chroma collection name."""
+
+
+class StoreError(ToolwiseError):
+    """The outcome store failed; raised only from calls that read or that asked to raise."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """A collection was created with an embedding of another name or dimension."""
+
+
+class SpoolError(ToolwiseError):
+    """The durable spool cannot be written, so a record could be lost."""

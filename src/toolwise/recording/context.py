@@ -1,0 +1,126 @@
+"""What a recorded call is about: agent, task type, environment — from defaults or the run.
+
+Every entry point is configured with :class:`RecordingDefaults`; any run can override them
+through its ``RunnableConfig`` metadata (``config={"metadata": {"toolwise_task_type": ...}}``)
+and, in graphs, through the ``toolwise`` key that the pre-selection step writes into state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from toolwise.recording.judge import Judge
+
+__all__ = ["META_PREFIX", "CallContext", "RecordingDefaults", "latest_human_text"]
+
+META_PREFIX = "toolwise_"
+_OVERRIDABLE = ("agent_id", "task_type", "environment", "task", "decision_id", "recommended_tool")
+
+
+@dataclass(frozen=True)
+class RecordingDefaults:
+    """How an entry point labels and judges the calls it records.
+
+    Args:
+        agent_id: namespace the records go to (one Chroma collection per agent).
+        task_type: the kind of task, e.g. ``"production_deploy"``; the learning context.
+        environment: e.g. ``"staging"`` or ``"production"``; kept apart when learning.
+        tags: free labels stored with every record.
+        judge: refines successes into partial/low-quality results.
+        costs: cost per call by tool name (``"*"`` applies to any tool not listed).
+    """
+
+    agent_id: str = "default"
+    task_type: str = ""
+    environment: str = ""
+    tags: tuple[str, ...] = ()
+    judge: Judge | None = None
+    costs: Mapping[str, float] = field(default_factory=dict)
+
+    def cost_of(self, tool: str) -> float:
+        return float(self.costs.get(tool, self.costs.get("*", 0.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """The labels of one call, after run-level overrides were applied."""
+
+    agent_id: str
+    task_type: str
+    environment: str
+    task: str = ""
+    session_id: str = ""
+    run_id: str = ""
+    decision_id: str = ""
+    recommended_tool: str = ""
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def resolve(
+        cls,
+        defaults: RecordingDefaults,
+        metadata: Mapping[str, Any] | None = None,
+        state: Any = None,
+        *,
+        run_id: str = "",
+        tags: Sequence[str] = (),
+    ) -> CallContext:
+        """Defaults, then the ``toolwise`` entry of graph state, then config metadata."""
+        values: dict[str, str] = {
+            "agent_id": defaults.agent_id,
+            "task_type": defaults.task_type,
+            "environment": defaults.environment,
+            "task": "",
+            "decision_id": "",
+            "recommended_tool": "",
+        }
+        brief = state.get("toolwise") if isinstance(state, Mapping) else None
+        if isinstance(brief, Mapping):
+            _merge(values, brief, "")
+        if isinstance(state, Mapping) and not values["task"]:
+            values["task"] = latest_human_text(state.get("messages"))
+        metadata = metadata or {}
+        _merge(values, metadata, META_PREFIX)
+        session = metadata.get("thread_id") or metadata.get("session_id") or ""
+        return cls(
+            session_id=str(session),
+            run_id=run_id,
+            tags=(*defaults.tags, *(t for t in tags if not t.startswith("seq:"))),
+            **values,
+        )
+
+    def with_task(self, task: str) -> CallContext:
+        return self if self.task or not task else replace(self, task=task)
+
+
+def _merge(values: dict[str, str], source: Mapping[str, Any], prefix: str) -> None:
+    for key in _OVERRIDABLE:
+        value = source.get(prefix + key)
+        if isinstance(value, str) and value:
+            values[key] = value
+
+
+def latest_human_text(messages: Any) -> str:
+    """The text of the last human message in a message list (or ``""``)."""
+    if not isinstance(messages, Sequence):
+        return ""
+    for message in reversed(messages):
+        if getattr(message, "type", None) == "human":
+            return _text_of(message.content)
+        if isinstance(message, tuple) and len(message) == 2 and message[0] in ("user", "human"):
+            return str(message[1])
+        if isinstance(message, Mapping) and message.get("role") in ("user", "human"):
+            return _text_of(message.get("content", ""))
+    return ""
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            part.get("text", "") if isinstance(part, Mapping) else str(part) for part in content
+        )
+    return str(content)

@@ -1,0 +1,206 @@
+"""Turning one tool call into one :class:`~toolwise.models.ToolOutcome`, for every entry point.
+
+Each entry point (callback handler, instrumented tool, ToolNode interceptor, agent middleware)
+calls :meth:`Recorder.start` when a call begins and :meth:`Recorder.finish` when it ends; the
+same inputs give the same record whichever entry point saw the call. :func:`claim` stops two
+entry points that are combined from recording the same call twice: the outermost one records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from toolwise.models import ToolOutcome
+from toolwise.recording.context import CallContext, RecordingDefaults
+from toolwise.recording.judge import Verdict, judge_output
+from toolwise.recording.redact import Redactor, to_safe_text
+from toolwise.storage.naming import collection_name_for
+
+__all__ = ["PendingCall", "Recorder", "claim", "is_claimed", "is_control_flow"]
+
+log = logging.getLogger("toolwise.recorder")
+
+_CLAIMS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "toolwise_claims", default=frozenset()
+)
+
+
+def is_claimed(tool: str) -> bool:
+    """True when an enclosing toolwise entry point is already recording a call to ``tool``."""
+    return tool in _CLAIMS.get()
+
+
+@contextmanager
+def claim(tool: str) -> Iterator[bool]:
+    """Claim the recording of a call to ``tool`` for this context.
+
+    Yields ``True`` when the caller should record (nobody outside claimed it), ``False`` when
+    an outer entry point already records it. Context-local, so parallel calls don't interfere.
+    """
+    claims = _CLAIMS.get()
+    if tool in claims:
+        yield False
+        return
+    token = _CLAIMS.set(claims | {tool})
+    try:
+        yield True
+    finally:
+        _CLAIMS.reset(token)
+
+
+def is_control_flow(error: BaseException) -> bool:
+    """Errors that steer a run rather than report a tool's failure: never recorded.
+
+    LangGraph's ``interrupt()`` and ``Command`` routing raise ``GraphBubbleUp`` subclasses;
+    cancellation and interpreter exits are not the tool's fault either.
+    """
+    from langgraph.errors import GraphBubbleUp
+
+    return isinstance(
+        error, GraphBubbleUp | asyncio.CancelledError | KeyboardInterrupt | GeneratorExit
+    )
+
+
+@dataclass(slots=True)
+class PendingCall:
+    """A call that has started: what it was given and when. Raw inputs stay unserialised
+    until :meth:`Recorder.finish`, so starting a call costs almost nothing."""
+
+    tool: str
+    inputs: Any
+    context: CallContext
+    defaults: RecordingDefaults
+    started: float  # perf_counter seconds
+    wall: float  # epoch seconds
+    source: str
+    tool_call_id: str = ""
+    attempt: int = 1
+
+
+class Recorder:
+    """Builds records from calls and hands them to a sink (the facade's spool path).
+
+    Args:
+        sink: receives each finished record; must not raise (the facade logs and counts).
+        redactor: applied to inputs, outputs, errors and task text before storage.
+        ttl: how long records live; ``None`` keeps them until forgotten.
+        max_payload_chars: inputs/outputs are cut to this with a visible marker.
+        max_task_chars: the task text (latest human request) is cut to this.
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[ToolOutcome], None],
+        *,
+        redactor: Redactor | None,
+        ttl: timedelta | None,
+        max_payload_chars: int = 2_000,
+        max_task_chars: int = 500,
+        on_invalid: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self._sink = sink
+        self._redactor = redactor
+        self._ttl = ttl
+        self._max_payload = max_payload_chars
+        self._max_task = max_task_chars
+        self._on_invalid = on_invalid
+
+    def start(
+        self,
+        tool: str,
+        inputs: Any,
+        context: CallContext,
+        defaults: RecordingDefaults,
+        *,
+        source: str,
+        tool_call_id: str = "",
+        attempt: int = 1,
+    ) -> PendingCall:
+        return PendingCall(
+            tool=tool,
+            inputs=inputs,
+            context=context,
+            defaults=defaults,
+            started=time.perf_counter(),
+            wall=time.time(),
+            source=source,
+            tool_call_id=tool_call_id,
+            attempt=attempt,
+        )
+
+    def finish(
+        self,
+        call: PendingCall,
+        *,
+        output: Any = None,
+        error: BaseException | None = None,
+        verdict: Verdict | None = None,
+    ) -> ToolOutcome | None:
+        """Judge, build and sink the record. Never raises; returns None when nothing was kept."""
+        latency_ms = (time.perf_counter() - call.started) * 1000.0
+        try:
+            outcome = self.build(
+                call, output=output, error=error, verdict=verdict, latency_ms=latency_ms
+            )
+        except Exception as exc:  # invalid labels or costs from configuration: log, count
+            log.warning("toolwise: could not record a call to %s: %s", call.tool, exc)
+            if self._on_invalid is not None:
+                self._on_invalid(exc)
+            return None
+        self._sink(outcome)
+        return outcome
+
+    def build(
+        self,
+        call: PendingCall,
+        *,
+        output: Any,
+        error: BaseException | None,
+        verdict: Verdict | None,
+        latency_ms: float,
+    ) -> ToolOutcome:
+        """The record for a finished call (pure: no I/O). Raises on invalid labels."""
+        if verdict is None:
+            if error is not None:
+                verdict = Verdict("failure", 0.0, type(error).__name__, str(error))
+            else:
+                verdict = judge_output(output, call.defaults.judge)
+        ctx = call.context
+        if ctx.agent_id != call.defaults.agent_id:  # overridden per run: not yet validated
+            collection_name_for(ctx.agent_id)
+        timestamp = datetime.fromtimestamp(call.wall, UTC)
+        return ToolOutcome(  # validated in pydantic-core: ~3 µs, cheaper than model_construct
+            agent_id=ctx.agent_id,
+            tool=call.tool,
+            task_type=ctx.task_type,
+            task=to_safe_text(ctx.task, self._redactor, self._max_task),
+            environment=ctx.environment,
+            session_id=ctx.session_id,
+            run_id=ctx.run_id,
+            tool_call_id=call.tool_call_id,
+            outcome=verdict.outcome,
+            quality=verdict.quality,
+            latency_ms=latency_ms,
+            cost=call.defaults.cost_of(call.tool),
+            error_type=verdict.error_type,
+            error_message=to_safe_text(verdict.error_message, self._redactor, 500),
+            tool_input=to_safe_text(call.inputs, self._redactor, self._max_payload),
+            tool_output=(
+                "" if error is not None else to_safe_text(output, self._redactor, self._max_payload)
+            ),
+            timestamp=timestamp,
+            expires_at=None if self._ttl is None else timestamp + self._ttl,
+            attempt=call.attempt,
+            tags=ctx.tags,
+            source=call.source,
+            decision_id=ctx.decision_id,
+            recommended_tool=ctx.recommended_tool,
+        )

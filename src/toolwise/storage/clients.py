@@ -1,0 +1,56 @@
+"""Building Chroma clients: embedded on disk (default), a ``chroma run`` server, or in memory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from toolwise.errors import InvalidArgumentError
+
+__all__ = ["default_root", "ephemeral_client", "http_client", "persistent_client"]
+
+
+def _settings() -> Any:
+    from chromadb.config import Settings
+
+    # Telemetry would try the network on every start; toolwise is offline by default.
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def default_root() -> Path:
+    """``$TOOLWISE_PATH`` if set, else ``./.toolwise``: where the store and spool live."""
+    return Path(os.environ.get("TOOLWISE_PATH") or ".toolwise")
+
+
+def persistent_client(path: Path) -> Any:
+    """An embedded Chroma storing under ``path`` (one process at a time per path)."""
+    import chromadb
+
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=_settings())
+
+
+def ephemeral_client() -> Any:
+    """An in-memory Chroma, for tests and throwaway runs."""
+    import chromadb
+
+    return chromadb.EphemeralClient(settings=_settings())
+
+
+def http_client(url: str, headers: dict[str, str] | None = None) -> Any:
+    """A client for a ``chroma run`` server at ``url`` (``http://host:port``)."""
+    import chromadb
+
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidArgumentError("url", url, "must look like http://host:port")
+    port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+    return chromadb.HttpClient(
+        host=parsed.hostname,
+        port=port,
+        ssl=parsed.scheme == "https",
+        headers=headers,
+        settings=_settings(),
+    )

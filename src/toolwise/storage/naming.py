@@ -1,0 +1,38 @@
+"""Agent ids become Chroma collection names: validated, or mapped with a stable hash suffix."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from toolwise.errors import InvalidAgentIdError
+
+__all__ = ["collection_name_for"]
+
+_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_AGENT_ID = 200
+
+
+def collection_name_for(agent_id: str, prefix: str = "toolwise") -> str:
+    """The collection that holds ``agent_id``'s records.
+
+    Chroma allows 3–512 characters of ``[a-zA-Z0-9._-]`` starting and ending alphanumeric.
+    Safe ids map to ``{prefix}_{agent_id}``; other printable ids (``team/devops``,
+    ``Déploiement``) are mapped to their safe characters plus an 8-hex hash of the original, so
+    two different ids never share a namespace.
+
+    Raises:
+        InvalidAgentIdError: empty, blank, too long (> 200), or containing control characters.
+    """
+    if not isinstance(agent_id, str) or not agent_id.strip():
+        raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
+    if len(agent_id) > _MAX_AGENT_ID:
+        raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {_MAX_AGENT_ID} chars")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in agent_id):
+        raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
+    if _SAFE.match(agent_id) and agent_id[-1].isalnum():
+        return f"{prefix}_{agent_id}"
+    digest = hashlib.sha256(agent_id.encode()).hexdigest()[:8]
+    safe = _UNSAFE_RUN.sub("-", agent_id).strip("-._")
+    return f"{prefix}_{safe}-{digest}" if safe else f"{prefix}_{digest}"

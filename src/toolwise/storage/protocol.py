@@ -1,0 +1,89 @@
+"""The extension point for where outcomes live: anything with these methods is a store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from toolwise.models import ToolOutcome
+
+__all__ = ["CallFilter", "OutcomeStore", "SimilarOutcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """Which records a listing returns; empty fields do not filter. Expired records never match."""
+
+    tool: str | None = None
+    session_id: str | None = None
+    task_type: str | None = None
+    environment: str | None = None
+    outcome: str | None = None
+    success_only: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarOutcome:
+    """A record found by a vector query, with its cosine distance (smaller is closer)."""
+
+    outcome: ToolOutcome
+    distance: float
+
+
+@runtime_checkable
+class OutcomeStore(Protocol):
+    """Durable home of outcome records, one isolated namespace per agent id.
+
+    Implementations must make ``write`` idempotent by record id (a spool replay may resend a
+    batch) and must never return one agent's records from a read for another.
+    """
+
+    def write(self, outcomes: Sequence[ToolOutcome]) -> None:
+        """Insert or replace records by id; raises on failure so the writer can retry."""
+        ...
+
+    def get(self, ids: Sequence[str], *, agent_id: str | None = None) -> list[ToolOutcome]: ...
+
+    def find(
+        self,
+        agent_id: str,
+        call_filter: CallFilter,
+        *,
+        limit: int,
+        offset: int,
+        now: datetime,
+    ) -> list[ToolOutcome]:
+        """Matching unexpired records, newest first."""
+        ...
+
+    def iter_outcomes(
+        self, agent_id: str | None = None, *, since: datetime | None = None, now: datetime
+    ) -> Iterator[ToolOutcome]:
+        """Every unexpired record (of one agent or all), oldest first, in bounded pages."""
+        ...
+
+    def similar(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        k: int,
+        now: datetime,
+        outcome: str | None = None,
+    ) -> list[SimilarOutcome]: ...
+
+    def delete(
+        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+    ) -> int: ...
+
+    def purge_expired(self, now: datetime) -> int: ...
+
+    def agents(self) -> list[str]: ...
+
+    def count(self, agent_id: str) -> int: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,282 @@
+"""A durable, append-only local spool: every record lands here before it goes to Chroma.
+
+Layout: ``<root>/<instance>/seg-NNNNNNNN.jsonl``, one JSON record per line, one directory per
+live process, each held with an exclusive ``flock`` on its ``.lock`` file. A record counts as
+*acknowledged* once :meth:`Spool.append` returns: its line has been handed to the kernel with a
+single ``write(2)`` on an ``O_APPEND`` descriptor, so it survives the process being killed.
+
+fsync policy (what survives a *machine* crash or power loss):
+- ``"always"``: fsync after every record — nothing acknowledged is lost; slowest.
+- ``"interval"`` (default): the writer thread fsyncs before it stores records, at most once a
+  second — when the agent pauses, or at the latest after the writer's ``max_delay`` (5 s) in a
+  long burst. Only that window can be lost to a power cut; nothing to a process crash. fsync is
+  kept out of bursts because it stalls concurrent appends to the same file.
+- ``"never"``: leave it to the OS (typically ~30 s of exposure to a power cut).
+
+A directory whose lock is free belongs to a process that died: its segments are adopted and
+replayed first. A torn last line (a write cut by a crash) was never acknowledged; it is skipped
+with a warning. Replays are harmless because stores upsert by record id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from toolwise.errors import SpoolError
+from toolwise.models import ToolOutcome
+
+__all__ = ["FsyncPolicy", "Spool", "SpoolCursor"]
+
+log = logging.getLogger("toolwise.spool")
+
+FsyncPolicy = Literal["always", "interval", "never"]
+_SEGMENT_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class _Segment:
+    path: Path
+    sealed: bool  # no more appends will come to it
+    owned_dir: Path  # the instance directory it lives in
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolCursor:
+    """Where a read batch ended: committing it lets the spool drop what came before."""
+
+    segment: int
+    offset: int
+    records: int
+    skipped: int = 0
+
+
+class Spool:
+    """Append records durably; read them back in order; forget them once stored.
+
+    Thread-safe. ``append`` is the only call on the tool-call hot path: one serialisation and
+    one ``write(2)``. Reading and committing are for the single writer thread.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        fsync: FsyncPolicy = "interval",
+        segment_bytes: int = _SEGMENT_BYTES,
+    ) -> None:
+        if fsync not in ("always", "interval", "never"):
+            from toolwise.errors import InvalidArgumentError
+
+            raise InvalidArgumentError("fsync", fsync, "must be 'always', 'interval' or 'never'")
+        self.root = Path(root)
+        self.fsync_policy: FsyncPolicy = fsync
+        self._segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        self._dirty = False
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._dir = self.root / f"inst-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            self._dir.mkdir()
+            self._lock_fd = os.open(self._dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise SpoolError(f"cannot create spool under {self.root}: {exc}") from exc
+        self._segments: list[_Segment] = self._adopt_orphans()
+        self.replayed = sum(self._count_lines(s.path) for s in self._segments)
+        self._seq = 0
+        self._fd = -1
+        self._size = 0
+        self._open_next_segment()
+        self._read_segment = 0
+        self._read_offset = 0
+        self._closed = False
+        self.skipped = 0  # counted at start-up but unreadable: logged, never silently dropped
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def _adopt_orphans(self) -> list[_Segment]:
+        adopted: list[_Segment] = []
+        for directory in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            if directory == self._dir or not directory.name.startswith("inst-"):
+                continue
+            lock_path = directory / ".lock"
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)  # a live process owns it
+                continue
+            # We hold the dead owner's lock until its records are stored; keep the fd open.
+            self._orphan_locks = [*getattr(self, "_orphan_locks", []), fd]
+            segments = sorted(directory.glob("seg-*.jsonl"))
+            if segments:
+                log.warning(
+                    "toolwise: replaying %d spool segment(s) from %s", len(segments), directory
+                )
+            adopted.extend(_Segment(path, sealed=True, owned_dir=directory) for path in segments)
+            if not segments:
+                self._remove_dir(directory)
+        return adopted
+
+    @staticmethod
+    def _count_lines(path: Path) -> int:
+        try:
+            with path.open("rb") as handle:
+                return sum(1 for line in handle if line.endswith(b"\n"))
+        except OSError:
+            return 0
+
+    def _open_next_segment(self) -> None:
+        self._seq += 1
+        path = self._dir / f"seg-{self._seq:08d}.jsonl"
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise SpoolError(f"cannot open spool segment {path}: {exc}") from exc
+        self._size = 0
+        self._segments.append(_Segment(path, sealed=False, owned_dir=self._dir))
+
+    # -- hot path -----------------------------------------------------------------------------
+
+    def append(self, outcome: ToolOutcome) -> None:
+        """Make ``outcome`` durable (see the module's fsync policy) before returning.
+
+        Raises:
+            SpoolError: the line could not be written (disk full, permissions, closed spool).
+        """
+        data = outcome.model_dump_json().encode() + b"\n"
+        with self._lock:
+            if self._closed:
+                raise SpoolError("spool is closed")
+            try:
+                written = os.write(self._fd, data)
+                if written != len(data):  # a short write on a full disk
+                    raise OSError(f"short write: {written} of {len(data)} bytes")
+                if self.fsync_policy == "always":
+                    os.fsync(self._fd)
+                else:
+                    self._dirty = True
+            except OSError as exc:
+                raise SpoolError(f"cannot append to spool {self._dir}: {exc}") from exc
+            self._size += len(data)
+            if self._size >= self._segment_bytes:
+                self._rotate()
+
+    def _rotate(self) -> None:
+        with contextlib.suppress(OSError):
+            os.fsync(self._fd)
+        os.close(self._fd)
+        self._segments[-1].sealed = True
+        self._open_next_segment()
+
+    def sync(self) -> None:
+        """fsync the open segment if anything was appended since the last sync."""
+        with self._lock:
+            if not self._dirty or self._closed:
+                return
+            self._dirty = False
+            fd = os.dup(self._fd)  # fsync outside the lock: appends must never wait on a disk
+        try:
+            with contextlib.suppress(OSError):
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    # -- writer side --------------------------------------------------------------------------
+
+    def read_batch(self, max_records: int) -> tuple[list[ToolOutcome], SpoolCursor]:
+        """Up to ``max_records`` records after the last commit, in append order."""
+        with self._lock:
+            segments = list(self._segments)
+        index, offset = self._read_segment, self._read_offset
+        batch: list[ToolOutcome] = []
+        skipped = 0
+        while index < len(segments) and len(batch) < max_records:
+            segment = segments[index]
+            chunk, offset, complete, bad = self._read_lines(
+                segment, offset, max_records - len(batch)
+            )
+            batch.extend(chunk)
+            skipped += bad
+            if complete and segment.sealed:
+                index, offset = index + 1, 0
+                continue
+            break
+        return batch, SpoolCursor(index, offset, len(batch), skipped)
+
+    def _read_lines(
+        self, segment: _Segment, offset: int, limit: int
+    ) -> tuple[list[ToolOutcome], int, bool, int]:
+        records: list[ToolOutcome] = []
+        bad = 0
+        try:
+            with segment.path.open("rb") as handle:
+                handle.seek(offset)
+                while len(records) < limit:
+                    line = handle.readline()
+                    if not line:
+                        return records, offset, True, bad
+                    if not line.endswith(b"\n"):
+                        if segment.sealed:  # torn by a crash: never acknowledged
+                            log.warning("toolwise: skipping a torn spool line in %s", segment.path)
+                            return records, offset + len(line), True, bad
+                        return records, offset, False, bad  # still being written
+                    offset += len(line)
+                    try:
+                        records.append(ToolOutcome.model_validate_json(line))
+                    except ValueError:
+                        log.error("toolwise: unreadable spool line in %s skipped", segment.path)
+                        bad += 1
+        except FileNotFoundError:
+            return records, offset, True, bad
+        return records, offset, False, bad
+
+    def commit(self, cursor: SpoolCursor) -> None:
+        """Everything up to ``cursor`` is stored: advance, and delete finished segments."""
+        with self._lock:
+            self.skipped += cursor.skipped
+            finished = self._segments[: cursor.segment]
+            self._segments = self._segments[cursor.segment :]
+            self._read_segment = 0
+            self._read_offset = cursor.offset
+            live_dirs = {s.owned_dir for s in self._segments}
+        for segment in finished:
+            with contextlib.suppress(OSError):
+                segment.path.unlink()
+            if segment.owned_dir != self._dir and segment.owned_dir not in live_dirs:
+                self._remove_dir(segment.owned_dir)
+
+    @staticmethod
+    def _remove_dir(directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    # -- shutdown -----------------------------------------------------------------------------
+
+    def close(self, *, drained: bool) -> None:
+        """Close files; remove this process's directory only when everything was stored."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+        for fd in getattr(self, "_orphan_locks", []):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if drained:
+            self._remove_dir(self._dir)
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)

@@ -1,0 +1,284 @@
+"""The background writer: drains the spool into the store in batches, retrying with backoff.
+
+One daemon thread per :class:`~toolwise.Toolwise`. It never holds more than one batch in
+memory — the spool on disk is the queue — so memory stays bounded however long the store is
+down. Store failures are retried with tenacity's jittered exponential backoff; each failed
+attempt is counted and logged, never raised into a tool call.
+
+It writes when the agent is idle. Chroma's client holds the GIL for much of an upsert (a busy
+Python thread runs ~30× slower beside one: see ``benchmarks/overhead.py``), so writing in the
+middle of a burst of tool calls would slow the agent. The writer therefore waits until no
+record arrived for ``idle_after`` seconds — agents spend most of their time waiting on the
+model, with the GIL free — but never longer than ``max_delay`` seconds or past
+``high_water`` pending records. :meth:`flush` writes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
+
+from toolwise.models import ToolOutcome
+from toolwise.storage.protocol import OutcomeStore
+from toolwise.storage.spool import Spool
+
+__all__ = ["BackgroundWriter", "WriterCounters"]
+
+log = logging.getLogger("toolwise.writer")
+
+
+@dataclass(frozen=True, slots=True)
+class WriterCounters:
+    """A snapshot of the write path. ``dropped`` stays 0 unless the spool itself failed."""
+
+    recorded: int
+    written: int
+    retried: int
+    pending: int
+    dropped: int
+    invalid: int
+    replayed: int
+    last_error: str
+
+
+class _ClosingError(Exception):
+    """Raised from the retry sleep to give up because close() ran out of time."""
+
+
+class BackgroundWriter:
+    """Moves spooled records into an :class:`OutcomeStore`.
+
+    Args:
+        spool: the durable queue to drain.
+        store: where records go; ``write`` must be idempotent by record id.
+        batch_size: records per store write (Chroma embeds and upserts a batch in one call).
+        max_backoff: ceiling of the retry wait, in seconds.
+        fsync_interval: how often to fsync the spool under the ``"interval"`` policy.
+        housekeeping: called about every ``housekeeping_interval`` seconds (TTL purge).
+    """
+
+    def __init__(
+        self,
+        spool: Spool,
+        store: OutcomeStore,
+        *,
+        batch_size: int = 500,
+        max_backoff: float = 30.0,
+        fsync_interval: float = 1.0,
+        housekeeping: Callable[[], object] | None = None,
+        housekeeping_interval: float = 600.0,
+        idle_after: float = 0.05,
+        max_delay: float = 5.0,
+        high_water: int = 5_000,
+    ) -> None:
+        self._spool = spool
+        self._store = store
+        self._batch_size = batch_size
+        self._max_backoff = max_backoff
+        self._fsync_interval = fsync_interval
+        self._housekeeping = housekeeping
+        self._housekeeping_interval = housekeeping_interval
+        self._idle_after = idle_after
+        self._max_delay = max_delay
+        self._high_water = high_water
+        self._last_record_at = 0.0
+        self._first_pending_at: float | None = None
+        self._flush_requested = 0
+        self._sleeping_idle = False
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._drained = threading.Condition(self._lock)
+        self._recorded = spool.replayed
+        self._written = 0
+        self._retried = 0
+        self._dropped = 0
+        self._invalid = 0
+        self._last_error = ""
+        self._stopping = False
+        self._give_up_at = float("inf")
+        self._thread = threading.Thread(target=self._run, name="toolwise-writer", daemon=True)
+        self._thread.start()
+
+    # -- producer side (hot path) --------------------------------------------------------------
+
+    def reserve(self) -> None:
+        """Count a record about to be spooled (before the append, so written ≤ recorded)."""
+        now = time.monotonic()
+        with self._lock:
+            self._recorded += 1
+            self._last_record_at = now
+            if self._first_pending_at is None:
+                self._first_pending_at = now
+
+    def notify_spooled(self) -> None:
+        """The reserved record is on disk: wake the writer if it sleeps with nothing pending.
+
+        Waking it on every record would cost a thread switch per tool call; once records are
+        pending, the writer wakes itself when they fall due.
+        """
+        with self._lock:
+            if self._sleeping_idle:
+                self._sleeping_idle = False
+                self._wake.notify()
+
+    def notify_dropped(self, error: BaseException) -> None:
+        """The reserved record could not be spooled: it is lost, so say so loudly."""
+        with self._lock:
+            self._recorded -= 1
+            self._dropped += 1
+            self._last_error = f"spool: {error}"
+
+    def notify_invalid(self) -> None:
+        with self._lock:
+            self._invalid += 1
+
+    @property
+    def counters(self) -> WriterCounters:
+        with self._lock:
+            return WriterCounters(
+                recorded=self._recorded,
+                written=self._written,
+                retried=self._retried,
+                pending=self._recorded - self._written - self._spool.skipped,
+                dropped=self._dropped,
+                invalid=self._invalid,
+                replayed=self._spool.replayed,
+                last_error=self._last_error,
+            )
+
+    # -- draining -----------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every record recorded so far is in the store; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            target = self._recorded
+            self._flush_requested += 1
+            self._wake.notify()
+            try:
+                while self._done() < target and self._thread.is_alive():
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._drained.wait(timeout=remaining if remaining is not None else 1.0)
+                return self._done() >= target
+            finally:
+                self._flush_requested -= 1
+
+    def _done(self) -> int:
+        return self._written + self._spool.skipped
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Drain for up to ``timeout`` seconds, then stop; undelivered records stay spooled."""
+        drained = self.flush(timeout=timeout)
+        with self._lock:
+            self._stopping = True
+            self._give_up_at = time.monotonic()
+            self._wake.notify_all()
+        self._thread.join(timeout=max(timeout, 1.0) + self._max_backoff)
+        counters = self.counters
+        if counters.pending:
+            log.warning(
+                "toolwise: %d record(s) not yet stored remain in the spool at %s; "
+                "they will be written on the next start",
+                counters.pending,
+                self._spool.root,
+            )
+        self._spool.close(drained=drained and counters.pending == 0)
+        return drained
+
+    def _run(self) -> None:
+        last_sync = last_housekeeping = time.monotonic()
+        while True:
+            with self._lock:
+                if self._stopping:
+                    return
+                if self._done() >= self._recorded:
+                    self._first_pending_at = None
+                    self._sleeping_idle = True
+                    self._wake.wait(timeout=self._fsync_interval)
+                    self._sleeping_idle = False
+                    if self._recorded > self._done():
+                        continue  # woken by a new record: wait until it falls due
+                else:
+                    delay = self._time_until_due(time.monotonic())
+                    if delay > 0:
+                        self._wake.wait(timeout=min(delay, self._fsync_interval))
+                        if self._time_until_due(time.monotonic()) > 0:
+                            continue
+                if self._stopping:
+                    return
+            now = time.monotonic()
+            if now - last_sync >= self._fsync_interval:
+                # Only here, when records are due (the agent is idle or max_delay passed):
+                # an fsync stalls concurrent appends to the same file for its whole duration.
+                self._spool.sync()
+                last_sync = now
+            if self._housekeeping and now - last_housekeeping >= self._housekeeping_interval:
+                last_housekeeping = now
+                self._safe_housekeeping()
+            batch, cursor = self._spool.read_batch(self._batch_size)
+            if not batch:
+                if cursor.segment or cursor.skipped:  # only empty or unreadable lines passed
+                    self._spool.commit(cursor)
+                    with self._lock:
+                        self._drained.notify_all()
+                continue
+            try:
+                self._write_with_retry(batch)
+            except _ClosingError:
+                return
+            self._spool.commit(cursor)
+            with self._lock:
+                self._written += len(batch)
+                if self._done() >= self._recorded:
+                    self._first_pending_at = None
+                self._drained.notify_all()
+
+    def _time_until_due(self, now: float) -> float:
+        """Seconds until pending records must be written (0: now). Call with the lock held."""
+        pending = self._recorded - self._done()
+        if self._flush_requested or self._stopping or pending >= self._high_water:
+            return 0.0
+        idle_due = self._last_record_at + self._idle_after
+        first = self._first_pending_at if self._first_pending_at is not None else now
+        return max(0.0, min(idle_due, first + self._max_delay) - now)
+
+    def _write_with_retry(self, batch: list[ToolOutcome]) -> None:
+        retrying = Retrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(initial=0.05, max=self._max_backoff),
+            sleep=self._interruptible_sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        retrying(self._store.write, batch)
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        with self._lock:
+            self._retried += 1
+            self._last_error = f"store: {type(error).__name__}: {error}"
+            retried = self._retried
+        level = logging.WARNING if retried in (1, 10, 100) or retried % 1000 == 0 else logging.DEBUG
+        log.log(level, "toolwise: store write failed (%s); retry %d", self._last_error, retried)
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        with self._lock:
+            if self._stopping and time.monotonic() >= self._give_up_at:
+                raise _ClosingError
+            self._wake.wait(timeout=seconds)
+            if self._stopping and time.monotonic() >= self._give_up_at:
+                raise _ClosingError
+
+    def _safe_housekeeping(self) -> None:
+        try:
+            assert self._housekeeping is not None
+            self._housekeeping()
+        except Exception as exc:  # purging is best effort; the next round tries again
+            log.warning("toolwise: housekeeping failed: %s", exc)
