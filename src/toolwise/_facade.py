@@ -11,7 +11,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from toolwise._feed import LearningFeed
 from toolwise._summary import summarize
+from toolwise.learning import (
+    InfraEvent,
+    LearningConfig,
+    Objective,
+    ObjectiveWeights,
+    Recommendation,
+    ReliabilityView,
+    Strategy,
+    ToolPrior,
+)
 from toolwise.errors import InvalidArgumentError, SpoolError
 from toolwise.models import ToolOutcome, UsageSummary, utcnow
 from toolwise.recording.context import RecordingDefaults
@@ -20,13 +31,18 @@ from toolwise.recording.recorder import Recorder
 from toolwise.recording.redact import Redactor, SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import default_root, http_client, persistent_client
-from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
+from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
+
+    from toolwise.integrations.langgraph import ToolCallRecorder
+    from toolwise.integrations.middleware import ToolwiseMiddleware
     from toolwise.recording.callback import ToolwiseCallbackHandler
+    from toolwise.recording.instrument import ConfirmHook, InstrumentedTool
 
 __all__ = ["Toolwise"]
 
@@ -53,6 +69,11 @@ class Toolwise:
         batch_size: records per store write.
         max_payload_chars: inputs and outputs are truncated to this, with a marker.
         clock: returns "now" (UTC); inject for reproducible learning and instant tests.
+        prefix: collection-name prefix, so several apps can share one Chroma.
+        learning: how outcomes become rankings (decay, shrinkage, change detection, ...).
+        refresh_interval: seconds between reads of records other processes wrote to the
+            same store; default 30 s with ``url``, off for an embedded store.
+        max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
 
     Thread-safe. Recording never raises into the agent: failures are logged and counted in
     :attr:`counters`. Use as a context manager, or call :meth:`close` (also run at exit).
@@ -74,6 +95,9 @@ class Toolwise:
         max_payload_chars: int = 2_000,
         clock: Callable[[], datetime] | None = None,
         prefix: str = "toolwise",
+        learning: LearningConfig | None = None,
+        refresh_interval: float | None = None,
+        max_backoff: float = 30.0,
     ) -> None:
         if sum(x is not None for x in (url, client, store)) > 1:
             raise InvalidArgumentError("url", url, "give only one of url, client or store")
@@ -99,7 +123,22 @@ class Toolwise:
             Path(spool_dir) if spool_dir is not None else root / "spool", fsync=fsync
         )
         self._writer = BackgroundWriter(
-            self._spool, self.store, batch_size=batch_size, housekeeping=self.purge_expired
+            self._spool,
+            self.store,
+            batch_size=batch_size,
+            housekeeping=self.purge_expired,
+            max_backoff=max_backoff,
+        )
+        self.learning_config = learning or LearningConfig()
+        self._embedding_cache: dict[str, list[float]] = {}
+        self._feed = LearningFeed(
+            lambda: ReliabilityView(self.learning_config, self._task_similarity, self._clock),
+            self.store,
+            flush=lambda: self.flush(timeout=_READ_FLUSH_TIMEOUT),
+            clock=self._clock,
+            refresh_interval=refresh_interval
+            if refresh_interval is not None
+            else (30.0 if url is not None else None),
         )
         self.recorder = Recorder(
             self._sink,
@@ -127,7 +166,11 @@ class Toolwise:
         self._observe(outcome)
 
     def _observe(self, outcome: ToolOutcome) -> None:
-        """Hook for the learning view (kept cheap: it runs on every tool call)."""
+        """Tell the learning view (cheap: it runs on every tool call); never raises."""
+        try:
+            self._feed.on_record(outcome)
+        except Exception as exc:  # learning must never fail a tool call
+            log.warning("toolwise: learning from a record failed: %s", exc)
 
     def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome:
         """Record an outcome you judged yourself (no LangChain needed).
@@ -219,6 +262,189 @@ class Toolwise:
 
         return ToolwiseCallbackHandler(self.recorder, self.defaults(**labels))
 
+    def instrument(
+        self,
+        tool: BaseTool,
+        *,
+        timeout: float | None = None,
+        retries: int = 0,
+        cost_estimate: float | None = None,
+        requires_confirmation: bool = False,
+        confirm: ConfirmHook | None = None,
+        **labels: Any,
+    ) -> InstrumentedTool:
+        """Wrap ``tool`` so every attempt is timed, judged and recorded.
+
+        The result is a ``BaseTool`` with the same name, description and args schema, plus a
+        ``timeout`` (seconds), ``retries`` with jittered backoff (each attempt recorded), a
+        per-call ``cost_estimate`` and an optional human confirmation hook. Accepts the
+        labels of :meth:`defaults`.
+        """
+        from toolwise.recording.instrument import InstrumentedTool
+
+        if cost_estimate is not None:
+            labels["costs"] = {**labels.get("costs", {}), tool.name: cost_estimate}
+        return InstrumentedTool.wrap(
+            tool,
+            recorder=self.recorder,
+            defaults=self.defaults(**labels),
+            timeout=timeout,
+            retries=retries,
+            requires_confirmation=requires_confirmation,
+            confirm=confirm,
+        )
+
+    def tool_wrapper(self, **labels: Any) -> ToolCallRecorder:
+        """A LangGraph ``ToolNode`` interceptor that records each call.
+
+        ``w = tw.tool_wrapper(agent_id=...)``, then
+        ``ToolNode(tools, wrap_tool_call=w, awrap_tool_call=w.awrap)``.
+        """
+        from toolwise.integrations.langgraph import ToolCallRecorder
+
+        return ToolCallRecorder(self.recorder, self.defaults(**labels))
+
+    def middleware(self, **labels: Any) -> ToolwiseMiddleware:
+        """A langchain v1 ``AgentMiddleware`` for ``create_agent(..., middleware=[...])``."""
+        from toolwise.integrations.middleware import ToolwiseMiddleware
+
+        return ToolwiseMiddleware(self, self.defaults(**labels))
+
+    # -- learning -----------------------------------------------------------------------------
+
+    @property
+    def view(self) -> ReliabilityView:
+        """The learnt reliability view (built from the store on first use)."""
+        return self._feed.view()
+
+    def _task_similarity(self, a: str, b: str) -> float:
+        """Cosine similarity of two task-type names under the store's embedding."""
+        vectors = []
+        for text in (a, b):
+            vector = self._embedding_cache.get(text)
+            if vector is None:
+                vector = self.embedding([text.replace("_", " ")])[0]
+                if len(self._embedding_cache) < 10_000:
+                    self._embedding_cache[text] = vector
+            vectors.append(vector)
+        return max(0.0, min(1.0, cosine(vectors[0], vectors[1])))
+
+    def observe(
+        self,
+        tool: str,
+        success: bool | float,
+        *,
+        context_class: str = "",
+        weight: float = 1.0,
+        agent_id: str = "default",
+        environment: str = "",
+        latency_ms: float | None = None,
+        cost: float | None = None,
+    ) -> ToolPrior:
+        """Record one outcome you judged (priors-API style) and return the updated prior.
+
+        Durable like every record (spooled, then stored), so it survives restarts.
+
+        Raises:
+            InvalidArgumentError: naming ``tool``, ``success``, ``weight``, ``agent_id``,
+                ``latency_ms`` or ``cost``.
+        """
+        view = self._feed.view()
+        prior = view.observe(
+            tool,
+            success,
+            agent_id=agent_id,
+            context_class=context_class,
+            environment=environment,
+            weight=weight,
+            latency_ms=latency_ms,
+            cost=cost,
+            timestamp=self._clock(),
+        )
+        quality = 1.0 if success is True else 0.0 if success is False else float(success)
+        outcome = "success" if quality >= 1.0 else "failure" if quality <= 0.0 else "partial"
+        record = ToolOutcome(
+            agent_id=agent_id,
+            tool=tool,
+            task_type=context_class,
+            environment=environment,
+            outcome=outcome,
+            quality=quality,
+            latency_ms=latency_ms or 0.0,
+            cost=cost or 0.0,
+            timestamp=self._clock(),
+            source="observe",
+            metadata={"weight": float(weight)},
+        )
+        self._feed.mark_learnt(record.id)
+        self.record(record)
+        return prior
+
+    def priors(
+        self,
+        tool: str | None = None,
+        context_class: str | None = None,
+        *,
+        limit: int | None = None,
+        agent_id: str = "default",
+        environment: str | None = None,
+    ) -> list[ToolPrior]:
+        """Learnt reliability per tool and context: rate, 90 % interval, confidence, latency."""
+        return self._feed.view().priors(
+            agent_id=agent_id,
+            tool=tool,
+            context_class=context_class,
+            environment=environment,
+            limit=limit,
+        )
+
+    def recommend(
+        self,
+        task_type: str,
+        tools: Sequence[str | BaseTool],
+        *,
+        agent_id: str = "default",
+        environment: str = "",
+        objective: Objective | ObjectiveWeights | Mapping[str, float] = "balanced",
+        strategy: Strategy = "thompson",
+        seed: int | None = None,
+    ) -> list[Recommendation]:
+        """Rank ``tools`` for a task, best first, each with its score broken down and a reason.
+
+        Unknown tools are fine (they are explored); an empty list, an unknown strategy or
+        objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.
+        """
+        names = [t if isinstance(t, str) else t.name for t in tools]
+        return self._feed.view().recommend(
+            task_type=task_type,
+            tools=names,
+            agent_id=agent_id,
+            environment=environment,
+            objective=objective,
+            strategy=strategy,
+            seed=seed,
+            now=self._clock(),
+        )
+
+    def seed_prior(
+        self,
+        tool: str,
+        rate: float,
+        strength: float = 5.0,
+        *,
+        agent_id: str = "default",
+        task_type: str | None = None,
+        environment: str | None = None,
+    ) -> None:
+        """Start a tool from a belief (yours or an LLM's) instead of knowing nothing."""
+        self._feed.view().seed_prior(
+            tool, rate, strength, agent_id=agent_id, task_type=task_type, environment=environment
+        )
+
+    def infra_events(self, agent_id: str | None = None) -> list[InfraEvent]:
+        """Windows in which most tools failed together (not charged to the tools)."""
+        return self._feed.view().infra_events(agent_id)
+
     # -- the tracking API ---------------------------------------------------------------------
 
     def _read_ready(self) -> datetime:
@@ -269,6 +495,7 @@ class Toolwise:
             self.store.iter_outcomes(agent_id, since=since, now=now),
             agent_id=agent_id,
             since=since,
+            infra_events=list(self.infra_events(agent_id)),
         )
 
     def forget(
@@ -286,7 +513,9 @@ class Toolwise:
         if tool is not None and ids is not None:
             raise InvalidArgumentError("ids", ids, "give tool or ids, not both")
         self.flush(timeout=_READ_FLUSH_TIMEOUT)
-        return self.store.delete(agent_id, tool=tool, ids=ids)
+        removed = self.store.delete(agent_id, tool=tool, ids=ids)
+        self._feed.reset()  # unlearn: the view is rebuilt from what remains
+        return removed
 
     def purge_expired(self) -> int:
         """Delete every record whose TTL has passed; runs periodically in the background too."""

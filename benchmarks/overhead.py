@@ -1,0 +1,168 @@
+"""What recording costs a tool call, and how fast records reach embedded Chroma.
+
+    python benchmarks/overhead.py [--calls 2000] [--rounds 5]
+
+Per-call time of a no-op ``@tool`` invoked (sync ``invoke`` and async ``ainvoke``) bare, with a
+do-nothing callback handler, and with toolwise's handler; rounds are interleaved and the median
+round is reported. The hot path is measured with the background writer idle (it writes when
+the agent pauses); the "amortised" column adds the time the writer then needs, per record.
+Then sustained write throughput to embedded Chroma. Prints a table, writes
+``benchmarks/results/overhead.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.tools import tool
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import median, table, write_json  # noqa: E402
+
+import toolwise  # noqa: E402
+from toolwise.models import ToolOutcome  # noqa: E402
+
+
+class DoNothing(BaseCallbackHandler):
+    """The cheapest possible handler: the floor any recording handler starts from."""
+
+    run_inline = True
+
+
+@tool
+def noop(x: int) -> int:
+    """Return x unchanged."""
+    return x
+
+
+def _sync_round(calls: int, config: dict) -> float:
+    start = time.perf_counter()
+    for i in range(calls):
+        noop.invoke({"x": i}, config=config)
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+async def _async_round(calls: int, config: dict) -> float:
+    start = time.perf_counter()
+    for i in range(calls):
+        await noop.ainvoke({"x": i}, config=config)
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def measure_calls(calls: int, rounds: int) -> dict[str, dict[str, float]]:
+    root = Path(tempfile.mkdtemp(prefix="tw-overhead-"))
+    tw = toolwise.Toolwise(root)
+    configs = {
+        "bare": {},
+        "do-nothing handler": {"callbacks": [DoNothing()]},
+        "toolwise": {"callbacks": [tw.callback(agent_id="bench", task_type="noop")]},
+    }
+    results: dict[str, dict[str, list[float]]] = {
+        mode: {name: [] for name in configs} for mode in ("invoke", "ainvoke")
+    }
+    drain: list[float] = []
+    for mode in ("invoke", "ainvoke"):
+        for name, config in configs.items():  # warm-up
+            _sync_round(200, config) if mode == "invoke" else asyncio.run(_async_round(200, config))
+        tw.flush()
+        for _ in range(rounds):
+            for name, config in configs.items():
+                if mode == "invoke":
+                    results[mode][name].append(_sync_round(calls, config))
+                else:
+                    results[mode][name].append(asyncio.run(_async_round(calls, config)))
+                start = time.perf_counter()
+                tw.flush()  # write what this round recorded before the next round is timed
+                if name == "toolwise":
+                    drain.append((time.perf_counter() - start) / calls * 1e6)
+    counters = tw.counters
+    tw.close()
+    assert counters.dropped == 0 and counters.pending == 0, counters
+    out: dict[str, dict[str, float]] = {}
+    for mode, by_name in results.items():
+        out[mode] = {name: median(values) for name, values in by_name.items()}
+    out["writer"] = {"drain_us_per_record": median(drain)}
+    return out
+
+
+def measure_throughput(records: int, batch: int) -> dict[str, float]:
+    outcomes = [
+        ToolOutcome(
+            agent_id="bench",
+            tool=f"tool_{i % 4}",
+            task_type=f"ctx_{i % 10}",
+            task=f"deploy service {i % 12} version 1.{i}",
+            latency_ms=100.0 + i % 900,
+            outcome="success" if i % 5 else "failure",
+            error_message="" if i % 5 else "ssh timeout after 45s",
+        )
+        for i in range(records)
+    ]
+    root = Path(tempfile.mkdtemp(prefix="tw-throughput-"))
+    store = toolwise.Toolwise(root).store
+    start = time.perf_counter()
+    for i in range(0, records, batch):
+        store.write(outcomes[i : i + batch])
+    direct = records / (time.perf_counter() - start)
+
+    tw = toolwise.Toolwise(Path(tempfile.mkdtemp(prefix="tw-e2e-")), batch_size=batch)
+    start = time.perf_counter()
+    for outcome in outcomes:
+        tw.record(outcome.model_copy(update={"id": outcome.id + "e"}))
+    tw.flush()
+    end_to_end = records / (time.perf_counter() - start)
+    tw.close()
+    return {"store_write_records_per_s": direct, "record_and_flush_records_per_s": end_to_end}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+
+    per_call = measure_calls(args.calls, args.rounds)
+    rows = []
+    for mode in ("invoke", "ainvoke"):
+        bare = per_call[mode]["bare"]
+        for name, value in per_call[mode].items():
+            rows.append([mode, name, value, value / bare])
+    drain = per_call["writer"]["drain_us_per_record"]
+    tw_sync = per_call["invoke"]["toolwise"]
+    rows.append(
+        [
+            "invoke",
+            "toolwise, amortised with background write",
+            tw_sync + drain,
+            (tw_sync + drain) / per_call["invoke"]["bare"],
+        ]
+    )
+    print(f"Per-call time of a no-op @tool ({args.calls} calls x {args.rounds} rounds, median)")
+    print(table(["mode", "configuration", "µs/call", "× bare"], rows))
+
+    throughput = measure_throughput(args.records, args.batch)
+    print()
+    print(f"Sustained writes to embedded Chroma ({args.records} records, batches of {args.batch})")
+    print(table(["path", "records/s"], [[k, v] for k, v in throughput.items()]))
+    path = write_json(
+        "overhead",
+        {
+            "args": vars(args),
+            "per_call_us": per_call,
+            "throughput": throughput,
+            "targets": {"toolwise_over_bare": 1.25, "records_per_s": 1000},
+        },
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Keeps the in-memory learning view in step with the outcome log.
+
+The view is *derived*: built from the store on first use, updated on every record this process
+makes, and refreshed from records other processes wrote to the same store (a ``chroma run``
+server) — records newer than the last refresh, minus an overlap for writers that were late,
+deduplicated by id so nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from toolwise.learning import ReliabilityView
+from toolwise.models import ToolOutcome
+from toolwise.storage.protocol import OutcomeStore
+
+__all__ = ["LearningFeed"]
+
+log = logging.getLogger("toolwise.learning")
+
+_SEEN_CAPACITY = 200_000
+_REFRESH_OVERLAP = timedelta(minutes=2)
+
+
+class LearningFeed:
+    """Feeds a :class:`ReliabilityView` from the hot path, the store and other writers.
+
+    Args:
+        view_factory: builds a fresh view (used again after records are forgotten).
+        store: the outcome log to build from and refresh from.
+        flush: drains this process's spool, so a build sees every record made so far.
+        clock: "now", UTC.
+        refresh_interval: seconds between refreshes from other writers; ``None`` disables
+            (one embedded process is the only writer of its store).
+    """
+
+    def __init__(
+        self,
+        view_factory: Callable[[], ReliabilityView],
+        store: OutcomeStore,
+        *,
+        flush: Callable[[], object],
+        clock: Callable[[], datetime],
+        refresh_interval: float | None,
+    ) -> None:
+        self._factory = view_factory
+        self._store = store
+        self._flush = flush
+        self._clock = clock
+        self._refresh_interval = refresh_interval
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._view = view_factory()
+        self._state = "empty"  # empty -> loading -> ready
+        self._buffer: list[ToolOutcome] = []
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._refreshed_at: datetime | None = None
+        self._refreshed_mono = 0.0
+
+    def on_record(self, outcome: ToolOutcome) -> None:
+        """Hot path: learn at once when the view is built; buffer while it is being built."""
+        with self._lock:
+            if self._state == "empty":
+                return  # the build will read it from the store
+            if self._state == "loading":
+                self._buffer.append(outcome)
+                return
+            if not self._mark_seen(outcome.id):
+                return
+        _learn(self._view, outcome)
+
+    def mark_learnt(self, record_id: str) -> None:
+        """``record_id`` was already learnt directly (``observe``): don't learn it again."""
+        with self._lock:
+            self._mark_seen(record_id)
+
+    def view(self) -> ReliabilityView:
+        """The view, built on first use and refreshed when other writers may have written."""
+        if self._state != "ready":
+            self._build()
+        elif self._refresh_due():
+            self.refresh()
+        return self._view
+
+    def reset(self) -> None:
+        """Forget everything learnt; the next use rebuilds from the store."""
+        with self._load_lock, self._lock:
+            self._view = self._factory()
+            self._state = "empty"
+            self._buffer.clear()
+            self._seen.clear()
+
+    def _build(self) -> None:
+        with self._load_lock:
+            if self._state == "ready":
+                return
+            with self._lock:
+                self._state = "loading"
+            self._flush()
+            now = self._clock()
+            started = time.perf_counter()
+            loaded = 0
+            for outcome in self._store.iter_outcomes(None, now=now):
+                with self._lock:
+                    fresh = self._mark_seen(outcome.id)
+                if fresh:
+                    _learn(self._view, outcome)
+                    loaded += 1
+            with self._lock:
+                buffered, self._buffer = self._buffer, []
+                fresh_buffered = [o for o in buffered if self._mark_seen(o.id)]
+                self._state = "ready"
+                self._refreshed_at = now
+                self._refreshed_mono = time.monotonic()
+            for outcome in fresh_buffered:
+                _learn(self._view, outcome)
+            log.info(
+                "toolwise: learnt from %d stored outcome(s) in %.2f s",
+                loaded,
+                time.perf_counter() - started,
+            )
+
+    def _refresh_due(self) -> bool:
+        interval = self._refresh_interval
+        return interval is not None and time.monotonic() - self._refreshed_mono >= interval
+
+    def refresh(self) -> int:
+        """Learn records other writers stored since the last refresh; returns how many."""
+        with self._load_lock:
+            since = (self._refreshed_at or self._clock()) - _REFRESH_OVERLAP
+            now = self._clock()
+            learnt = 0
+            try:
+                for outcome in self._store.iter_outcomes(None, since=since, now=now):
+                    with self._lock:
+                        fresh = self._mark_seen(outcome.id)
+                    if fresh:
+                        _learn(self._view, outcome)
+                        learnt += 1
+            except Exception as exc:  # the store is down: serve what we know
+                log.warning("toolwise: refresh from the store failed: %s", exc)
+                return 0
+            self._refreshed_at = now
+            self._refreshed_mono = time.monotonic()
+            return learnt
+
+    def _mark_seen(self, record_id: str) -> bool:
+        """True the first time ``record_id`` is seen (call with ``_lock`` held)."""
+        if record_id in self._seen:
+            return False
+        self._seen[record_id] = None
+        if len(self._seen) > _SEEN_CAPACITY:
+            self._seen.popitem(last=False)
+        return True
+
+
+def _learn(view: ReliabilityView, outcome: ToolOutcome) -> None:
+    """Priors-API observations carry their weight in metadata; tool calls weigh 1."""
+    if outcome.source == "observe":
+        weight = outcome.metadata.get("weight", 1.0)
+        view.observe(
+            outcome.tool,
+            outcome.effective_quality,
+            agent_id=outcome.agent_id,
+            context_class=outcome.task_type,
+            environment=outcome.environment,
+            weight=float(weight) if isinstance(weight, int | float) else 1.0,
+            timestamp=outcome.timestamp,
+            latency_ms=outcome.latency_ms or None,
+            cost=outcome.cost or None,
+        )
+    else:
+        view.observe_outcome(outcome)

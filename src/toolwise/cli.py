@@ -1,0 +1,251 @@
+"""``toolwise`` on the command line: what tools were called, which fail, which are slow or cost.
+
+    toolwise summary --agent devops            # per-tool success, latency p50/p95, cost
+    toolwise calls --agent devops --tool ansible_run --failures --limit 20
+    toolwise forget --agent devops --tool ansible_run --yes
+    toolwise priors --agent devops             # learnt reliability per tool and context
+
+``--path`` (embedded store, default ``$TOOLWISE_PATH`` or ``./.toolwise``) or ``--url`` (a
+``chroma run`` server) chooses the store; ``--json`` prints machine-readable output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from toolwise._facade import Toolwise
+from toolwise.errors import ToolwiseError
+from toolwise.models import ToolOutcome, UsageSummary
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_mutually_exclusive_group()
+    where.add_argument("--path", help="embedded store directory (default ./.toolwise)")
+    where.add_argument("--url", help="a chroma server, e.g. http://127.0.0.1:8000")
+    common.add_argument("--agent", default="default", help="agent id (namespace)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+
+    parser = argparse.ArgumentParser(prog="toolwise", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    calls = commands.add_parser("calls", parents=[common], help="list recorded calls")
+    calls.add_argument("--tool")
+    calls.add_argument("--session")
+    calls.add_argument("--task-type")
+    calls.add_argument("--environment")
+    calls.add_argument("--success-only", action="store_true")
+    calls.add_argument("--failures", action="store_true", help="only failed calls")
+    calls.add_argument("--since", type=_parse_time, help="ISO date or time, UTC")
+    calls.add_argument("--limit", type=int, default=50)
+    calls.add_argument("--offset", type=int, default=0)
+
+    summary = commands.add_parser("summary", parents=[common], help="per-tool usage summary")
+    summary.add_argument("--all-agents", action="store_true")
+    summary.add_argument("--since", type=_parse_time)
+
+    forget = commands.add_parser("forget", parents=[common], help="delete records")
+    target = forget.add_mutually_exclusive_group(required=True)
+    target.add_argument("--tool", help="retire a tool: delete all its records")
+    target.add_argument("--ids", help="comma-separated record ids")
+    target.add_argument("--everything", action="store_true", help="all of the agent's records")
+    forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    priors = commands.add_parser("priors", parents=[common], help="learnt reliability")
+    priors.add_argument("--tool")
+    priors.add_argument("--context", help="task type / context class")
+    priors.add_argument("--environment")
+    return parser
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code (0 ok, 1 refused, 2 bad input or store)."""
+    args = _parser().parse_args(argv)
+    try:
+        with _open(args) as tw:
+            return _COMMANDS[args.command](tw, args)
+    except ToolwiseError as exc:
+        print(f"toolwise: {exc}", file=sys.stderr)
+        return 2
+
+
+def _open(args: argparse.Namespace) -> Toolwise:
+    if args.url:
+        return Toolwise(url=args.url, path=None)
+    return Toolwise(args.path)
+
+
+def _calls(tw: Toolwise, args: argparse.Namespace) -> int:
+    records = tw.list_calls(
+        args.agent,
+        tool=args.tool,
+        session_id=args.session,
+        task_type=args.task_type,
+        environment=args.environment,
+        success_only=args.success_only,
+        since=args.since,
+        limit=args.limit,
+        offset=args.offset,
+    )
+    if args.failures:
+        records = [r for r in records if r.outcome == "failure"]
+    if args.json:
+        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+        return 0
+    print(
+        _table(
+            ["time (UTC)", "tool", "outcome", "latency", "task type", "error"],
+            [_call_row(r) for r in records],
+        )
+    )
+    return 0
+
+
+def _call_row(record: ToolOutcome) -> list[str]:
+    error = f"{record.error_type}: {record.error_message}" if record.error_type else ""
+    return [
+        record.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+        record.tool,
+        record.outcome if record.attempt == 1 else f"{record.outcome} (try {record.attempt})",
+        _ms(record.latency_ms),
+        record.task_type,
+        error[:60],
+    ]
+
+
+def _summary(tw: Toolwise, args: argparse.Namespace) -> int:
+    summary = tw.summary(None if args.all_agents else args.agent, since=args.since)
+    if args.json:
+        print(summary.model_dump_json(indent=2))
+        return 0
+    print(_format_summary(summary))
+    return 0
+
+
+def _format_summary(summary: UsageSummary) -> str:
+    who = summary.agent_id or "all agents"
+    lines = [
+        f"{who}: {summary.total_calls} calls, {summary.success_rate:.0%} success, "
+        f"cost {summary.total_cost:g}",
+        "",
+        _table(
+            ["tool", "calls", "success", "p50", "p95", "mean", "cost", "last error"],
+            [
+                [
+                    t.name,
+                    str(t.call_count),
+                    f"{t.success_rate:.0%}",
+                    _ms(t.p50_latency_ms),
+                    _ms(t.p95_latency_ms),
+                    _ms(t.mean_latency_ms),
+                    f"{t.total_cost:g}",
+                    t.last_error[:50],
+                ]
+                for t in summary.tools
+            ],
+        ),
+    ]
+    for event in summary.infra_events:
+        lines.append(
+            f"infrastructure event {event.started_at:%Y-%m-%d %H:%M}–{event.ended_at:%H:%M} "
+            f"({event.environment or 'any env'}): {', '.join(event.tools)} failed together; "
+            "not charged to the tools"
+        )
+    if summary.advice:
+        a = summary.advice
+        lines.append(
+            f"advice followed {a['adherence']:.0%} of {a['advised_calls']:.0f} advised calls; "
+            f"success {a['success_when_followed']:.0%} when followed, "
+            f"{a['success_when_ignored']:.0%} when not"
+        )
+    return "\n".join(lines)
+
+
+def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
+    what = (
+        f"all records of tool {args.tool!r}"
+        if args.tool
+        else ("the listed records" if args.ids else "every record")
+    )
+    if not args.yes:
+        answer = input(f"Delete {what} of agent {args.agent!r}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    ids = [i.strip() for i in args.ids.split(",") if i.strip()] if args.ids else None
+    removed = tw.forget(args.agent, tool=args.tool, ids=ids)
+    print(json.dumps({"deleted": removed}) if args.json else f"deleted {removed} record(s)")
+    return 0
+
+
+def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
+    priors = tw.priors(
+        tool=args.tool,
+        context_class=args.context,
+        environment=args.environment,
+        agent_id=args.agent,
+    )
+    if args.json:
+        print(json.dumps([p.model_dump(mode="json") for p in priors], indent=2))
+        return 0
+    rows = [
+        [
+            p.tool,
+            p.context_class or "(any)",
+            p.environment or "(any)",
+            f"{p.rate:.0%}",
+            f"{p.credible_interval[0]:.0%}–{p.credible_interval[1]:.0%}",
+            p.confidence,
+            str(p.observations),
+            _ms(p.p50_latency_ms),
+            p.suggestion,
+        ]
+        for p in priors
+    ]
+    print(
+        _table(
+            ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "p50", "suggestion"],
+            rows,
+        )
+    )
+    return 0
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return "(no records)"
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+_COMMANDS: dict[str, Any] = {
+    "calls": _calls,
+    "summary": _summary,
+    "forget": _forget,
+    "priors": _priors,
+}
+
+if __name__ == "__main__":
+    raise SystemExit(main())
