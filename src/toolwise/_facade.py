@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -69,6 +70,8 @@ class Toolwise:
         batch_size: records per store write.
         max_payload_chars: inputs and outputs are truncated to this, with a marker.
         clock: returns "now" (UTC); inject for reproducible learning and instant tests.
+        timer: monotonic seconds used to time tool calls (default ``time.perf_counter``);
+            inject with ``clock`` to run simulations on simulated time.
         prefix: collection-name prefix, so several apps can share one Chroma.
         learning: how outcomes become rankings (decay, shrinkage, change detection, ...).
         refresh_interval: seconds between reads of records other processes wrote to the
@@ -94,6 +97,7 @@ class Toolwise:
         batch_size: int = 500,
         max_payload_chars: int = 2_000,
         clock: Callable[[], datetime] | None = None,
+        timer: Callable[[], float] | None = None,
         prefix: str = "toolwise",
         learning: LearningConfig | None = None,
         refresh_interval: float | None = None,
@@ -146,6 +150,8 @@ class Toolwise:
             ttl=ttl,
             max_payload_chars=max_payload_chars,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
+            timer=timer or time.perf_counter,
+            wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
         )
         self._closed = False
         self._close_lock = threading.Lock()

@@ -22,7 +22,7 @@ from toolwise._facade import Toolwise
 from toolwise.errors import ToolwiseError
 from toolwise.models import ToolOutcome, UsageSummary
 
-__all__ = ["main"]
+__all__ = ["format_summary", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,11 +130,11 @@ def _summary(tw: Toolwise, args: argparse.Namespace) -> int:
     if args.json:
         print(summary.model_dump_json(indent=2))
         return 0
-    print(_format_summary(summary))
+    print(format_summary(summary))
     return 0
 
 
-def _format_summary(summary: UsageSummary) -> str:
+def format_summary(summary: UsageSummary) -> str:
     who = summary.agent_id or "all agents"
     lines = [
         f"{who}: {summary.total_calls} calls, {summary.success_rate:.0%} success, "

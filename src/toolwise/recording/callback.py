@@ -5,11 +5,28 @@ Works for direct ``tool.invoke``/``ainvoke``, inside LangGraph's ``ToolNode`` an
 *sync* handler marked ``run_inline``: under ``ainvoke`` LangChain then calls it directly on the
 event loop instead of in a thread pool (measured: +32 µs instead of +600 µs). Its hooks only
 stash a start time and, at the end, build and spool one record — no I/O beyond one append.
+
+What a callback can and cannot see:
+
+* An exception reaches :meth:`~ToolwiseCallbackHandler.on_tool_error`: recorded as a failure
+  named after the exception class (control flow such as ``interrupt()`` is never recorded).
+* A ``ToolException`` handled by the tool (``handle_tool_error=True``) arrives through
+  ``on_tool_end`` as the handled text. When the tool was invoked with a ``ToolCall`` (always
+  the case inside ``ToolNode``, ``create_agent`` and ``create_react_agent``) that text comes
+  wrapped in a ``ToolMessage(status="error")`` and is recorded as a failure. A *bare*
+  ``tool.invoke({...})`` hands callbacks only the string, with no status and no exception
+  (``on_tool_end`` receives ``color`` and ``name``, nothing else): indistinguishable from a
+  normal result, so it is recorded as a success unless a ``judge`` says otherwise. Use
+  :meth:`toolwise.Toolwise.instrument`, which sees the exception itself, when that matters.
+* The task text is the latest human message the chat model was given in the *same run*
+  (found by walking the run tree to its root), falling back to the run's ``thread_id``, so
+  concurrent runs sharing one handler never see each other's task.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -25,13 +42,15 @@ INSTRUMENTED_KEY = "toolwise_instrumented"
 """Metadata flag set by :func:`toolwise.Toolwise.instrument` tools, which record themselves."""
 
 _MAX_TRACKED_TASKS = 1_024
+_MAX_TRACKED_RUNS = 16_384  # live runs of every run we saw start; a leak guard, not a limit
+_MAX_DEPTH = 256  # the run tree is shallow; this only guards a corrupted parent map
 
 
 class ToolwiseCallbackHandler(BaseCallbackHandler):
     """Records tool calls; learns the task text from the chat model's latest human message.
 
     Thread-safe: LangGraph runs parallel tool calls in threads. ``raise_error`` stays False, so
-    nothing in this handler can fail a run.
+    nothing in this handler can fail a run. One handler may serve many concurrent runs.
     """
 
     run_inline = True
@@ -41,8 +60,64 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         self.recorder = recorder
         self.defaults = defaults
         self._calls: dict[UUID, PendingCall] = {}
-        self._tasks: dict[str, str] = {}  # thread/session id -> latest human request
+        self._parents: dict[UUID, UUID | None] = {}  # live run -> its parent, to find roots
+        self._tasks: dict[str, str] = {}  # root run / thread id -> latest human request
         self._lock = threading.Lock()
+
+    # -- the run tree, so a tool call finds the task of its own run ---------------------------
+
+    def _track(self, run_id: UUID, parent_run_id: UUID | None) -> None:
+        with self._lock:
+            if len(self._parents) >= _MAX_TRACKED_RUNS:
+                self._parents.pop(next(iter(self._parents)))
+            self._parents[run_id] = parent_run_id
+
+    def _untrack(self, run_id: UUID) -> None:
+        with self._lock:
+            if run_id in self._parents and self._parents.pop(run_id) is None:
+                self._tasks.pop(_root_key(run_id), None)  # the whole run is over
+
+    def _root(self, run_id: UUID) -> UUID:
+        """The outermost known ancestor of ``run_id`` (call with the lock held)."""
+        root = run_id
+        for _ in range(_MAX_DEPTH):
+            parent = self._parents.get(root)
+            if parent is None:
+                break
+            root = parent
+        return root
+
+    def task_for(self, run_id: UUID, metadata: Mapping[str, Any] | None = None) -> str:
+        """The latest human request of the run that ``run_id`` belongs to (or ``""``).
+
+        Used by instrumented tools, which record themselves but cannot see the chat model.
+        """
+        session = _session_key(metadata)
+        with self._lock:
+            task = self._tasks.get(_root_key(self._root(run_id)), "")
+            if not task and session:
+                task = self._tasks.get(_session_key_of(session), "")
+        return task
+
+    @override
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: dict[str, Any] | Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._track(run_id, parent_run_id)
+
+    @override
+    def on_chain_end(self, outputs: dict[str, Any] | Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._untrack(run_id)
+
+    @override
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._untrack(run_id)
 
     # -- task text from the model's input -------------------------------------------------
 
@@ -58,14 +133,28 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        self._track(run_id, parent_run_id)
         text = latest_human_text(messages[0] if messages else [])
         if not text:
             return
-        key = _session_key(metadata)
+        session = _session_key(metadata)
         with self._lock:
-            if len(self._tasks) >= _MAX_TRACKED_TASKS:
-                self._tasks.pop(next(iter(self._tasks)))
-            self._tasks[key] = text
+            keys = [_root_key(self._root(run_id))]
+            if session:  # a resumed run starts at the tools: it finds the task by thread
+                keys.append(_session_key_of(session))
+            for key in keys:
+                self._tasks.pop(key, None)  # re-insert: eviction below drops the oldest
+                if len(self._tasks) >= _MAX_TRACKED_TASKS:
+                    self._tasks.pop(next(iter(self._tasks)))
+                self._tasks[key] = text
+
+    @override
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._untrack(run_id)
+
+    @override
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._untrack(run_id)
 
     # -- tool calls -------------------------------------------------------------------------
 
@@ -82,13 +171,13 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        self._track(run_id, parent_run_id)  # also for skipped calls: task_for() walks from here
         name = str((serialized or {}).get("name") or kwargs.get("name") or "unknown_tool")
         metadata = metadata or {}
         if metadata.get(INSTRUMENTED_KEY) or is_claimed(name):
             return  # an instrumented tool or an enclosing interceptor records this call
         context = CallContext.resolve(self.defaults, metadata, run_id=str(run_id), tags=tags or ())
-        with self._lock:
-            context = context.with_task(self._tasks.get(_session_key(metadata), ""))
+        context = context.with_task(self.task_for(run_id, metadata))
         call = self.recorder.start(
             name,
             inputs if inputs is not None else input_str,
@@ -104,6 +193,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             call = self._calls.pop(run_id, None)
+        self._untrack(run_id)
         if call is not None:
             self.recorder.finish(call, output=output)
 
@@ -111,10 +201,19 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             call = self._calls.pop(run_id, None)
+        self._untrack(run_id)
         if call is not None and not is_control_flow(error):
             self.recorder.finish(call, error=error)
 
 
-def _session_key(metadata: dict[str, Any] | None) -> str:
+def _root_key(run_id: UUID) -> str:
+    return f"run:{run_id}"
+
+
+def _session_key_of(session: str) -> str:
+    return f"thread:{session}"
+
+
+def _session_key(metadata: Mapping[str, Any] | None) -> str:
     metadata = metadata or {}
     return str(metadata.get("thread_id") or metadata.get("session_id") or "")

@@ -94,6 +94,8 @@ class Recorder:
         ttl: how long records live; ``None`` keeps them until forgotten.
         max_payload_chars: inputs/outputs are cut to this with a visible marker.
         max_task_chars: the task text (latest human request) is cut to this.
+        timer: monotonic seconds for latencies (inject a simulated one for simulations).
+        wall_clock: epoch seconds for timestamps.
     """
 
     def __init__(
@@ -105,6 +107,8 @@ class Recorder:
         max_payload_chars: int = 2_000,
         max_task_chars: int = 500,
         on_invalid: Callable[[Exception], None] | None = None,
+        timer: Callable[[], float] = time.perf_counter,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._sink = sink
         self._redactor = redactor
@@ -112,6 +116,8 @@ class Recorder:
         self._max_payload = max_payload_chars
         self._max_task = max_task_chars
         self._on_invalid = on_invalid
+        self._timer = timer
+        self._wall = wall_clock
 
     def start(
         self,
@@ -129,8 +135,8 @@ class Recorder:
             inputs=inputs,
             context=context,
             defaults=defaults,
-            started=time.perf_counter(),
-            wall=time.time(),
+            started=self._timer(),
+            wall=self._wall(),
             source=source,
             tool_call_id=tool_call_id,
             attempt=attempt,
@@ -145,7 +151,7 @@ class Recorder:
         verdict: Verdict | None = None,
     ) -> ToolOutcome | None:
         """Judge, build and sink the record. Never raises; returns None when nothing was kept."""
-        latency_ms = (time.perf_counter() - call.started) * 1000.0
+        latency_ms = max(0.0, (self._timer() - call.started) * 1000.0)
         try:
             outcome = self.build(
                 call, output=output, error=error, verdict=verdict, latency_ms=latency_ms

@@ -1,7 +1,9 @@
 """Make tool inputs and outputs safe and small before anything is stored.
 
-Secrets are replaced by ``[REDACTED]`` — values under secret-looking keys, bearer tokens and
-common key formats — and payloads are cut to a bounded size with a visible marker. The walk is
+Secrets are replaced by ``[REDACTED]`` — values under secret-looking keys (in mappings and in
+text: ``token=…`` in URLs, ``"api_key": "…"`` in JSON or reprs, ``Authorization: …`` headers),
+bearer tokens and common key formats — and payloads are cut to a bounded size with a visible
+marker. The walk is
 bounded in depth, items and characters, so a huge or cyclic payload costs little on the hot path
 and nothing here ever raises into a tool call.
 """
@@ -32,14 +34,39 @@ _DEFAULT_PATTERNS: tuple[str, ...] = (
     r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",
     r"\bxox[abpr]-[A-Za-z0-9-]{10,}",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-    r"(?i)\b(?:password|passwd|pwd|token|secret|api_key|apikey)=[^\s&;,]+",
 )
+# Lower-case literals, one of which every default pattern's match contains: text with none of
+# them (and no secret key) cannot match, and `in` is ~10× cheaper than running the alternation.
+_DEFAULT_TRIGGERS: tuple[str, ...] = (
+    "bearer", "sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "-----begin",
+)  # fmt: skip
 
 Redactor = Callable[[Any], Any]
 """A callable that returns a redacted copy of a payload (dicts, lists, strings, scalars)."""
 
 _MAX_DEPTH = 6
 _MAX_ITEMS = 64
+_LOOKAHEAD = 4_096  # a secret that starts before a cut is still matched whole
+
+
+def _key_value_pattern(keys: Iterable[str]) -> str | None:
+    """Values under secret keys inside text, keeping the key visible.
+
+    Matches ``token=abc`` (URLs, reprs), ``"api_key": "abc"`` and ``'pwd': 'abc'`` (JSON, Python
+    reprs, also escaped inside JSON strings) and ``Authorization: Basic abc`` (headers, YAML).
+    The match starts at the key word itself (``access_token=`` matches from ``token``): no
+    unbounded prefix to backtrack over on long strings. Quoted values run to the closing quote;
+    unquoted ones after ``=`` to the next separator, after ``:`` to the end of the line.
+    """
+    alternation = "|".join(re.escape(k) for k in keys if k)
+    if not alternation:
+        return None
+    return (
+        rf"(?i:(?P<keep>(?:{alternation})[\w-]{{0,40}}(?:\\?[\"'])?[ \t]*"
+        r"(?:(?P<eq>=)|:)[ \t]*(?P<q>\\?[\"'])?)"
+        r"(?(q)(?:(?!(?P=q))(?:\\.|[^\n]))*(?P=q)?"
+        r"|(?(eq)[^\s&;,'\"]+|[^,}\]\n\r]+)))"
+    )
 
 
 @dataclass(frozen=True)
@@ -47,9 +74,11 @@ class SecretRedactor:
     """Default redactor: secret keys and token formats, configurable, on by default.
 
     Args:
-        keys: key names (case-insensitive substrings) whose values are always redacted.
+        keys: key names (case-insensitive substrings) whose values are always redacted, both
+            in mappings and in text (``key=value``, ``"key": "value"``, ``Key: value``).
         patterns: regular expressions whose matches in any string are redacted.
-        max_leaf_chars: strings longer than this are cut before the patterns run (cost bound).
+        max_leaf_chars: strings longer than this are cut (with a marker); the patterns see only
+            the kept part plus a bounded look-ahead, so a long string costs little.
     """
 
     keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
@@ -57,13 +86,22 @@ class SecretRedactor:
     max_leaf_chars: int = 8_192
     _secret: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _key: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _triggers: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # One alternation, one pass over each string: most strings hold no secret at all.
-        alternation = "|".join(_scoped(p) for p in self.patterns) or r"(?!x)x"
-        object.__setattr__(self, "_secret", re.compile(alternation))
+        branches = [_scoped(p) for p in self.patterns]
+        key_value = _key_value_pattern(k.lower() for k in self.keys)
+        if key_value is not None:
+            branches.append(key_value)
+        object.__setattr__(self, "_secret", re.compile("|".join(branches) or r"(?!x)x"))
         keys = "|".join(re.escape(k.lower()) for k in self.keys) or r"(?!x)x"
         object.__setattr__(self, "_key", re.compile(keys))
+        # Custom patterns have unknown literals: then every string gets the full scan.
+        triggers = None
+        if set(self.patterns) <= set(_DEFAULT_PATTERNS):
+            triggers = (*_DEFAULT_TRIGGERS, *(k.lower() for k in self.keys if k))
+        object.__setattr__(self, "_triggers", triggers)
 
     def with_keys(self, extra: Iterable[str]) -> SecretRedactor:
         """A copy that also redacts values under ``extra`` keys."""
@@ -75,9 +113,27 @@ class SecretRedactor:
         return self._key.search(str(key).lower()) is not None
 
     def redact_text(self, text: str) -> str:
-        if len(text) > self.max_leaf_chars:
-            text = text[: self.max_leaf_chars] + TRUNCATED.format(n=len(text) - self.max_leaf_chars)
-        return self._secret.sub(_replacement, text)
+        limit = self.max_leaf_chars
+        if self._triggers is not None:
+            lowered = text[: limit + _LOOKAHEAD].casefold()  # as close to re's (?i) as str gets
+            if not any(trigger in lowered for trigger in self._triggers):
+                return text if len(text) <= limit else _cut(text, limit)
+        if len(text) <= limit:
+            return self._secret.sub(_replacement, text)
+        # Cutting first and matching after would leave the head of a secret that straddles the
+        # cut unmatched (too short for its pattern) and stored in clear: match across the cut.
+        window = text[: limit + _LOOKAHEAD]
+        parts: list[str] = []
+        pos = 0
+        for match in self._secret.finditer(window):
+            if match.start() >= limit:
+                break
+            parts.extend((window[pos : match.start()], _replacement(match)))
+            pos = match.end()
+        if pos < limit:
+            parts.append(window[pos:limit])
+            pos = limit
+        return "".join(parts) + TRUNCATED.format(n=len(text) - pos)
 
     def __call__(self, value: Any) -> Any:
         return self._walk(value, 0)
@@ -88,6 +144,10 @@ class SecretRedactor:
         if value is None or isinstance(value, bool | int | float):
             return value
         if depth >= _MAX_DEPTH:
+            if isinstance(value, Mapping | list | tuple | set | frozenset):
+                # Not its repr: a secret key in a repr'd container ('password': [...]) is not
+                # reliably found by text patterns, and this depth is rarely worth storing.
+                return f"[nested deeper than {_MAX_DEPTH}: {type(value).__name__}]"
             return self.redact_text(_short_repr(value))
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
@@ -109,6 +169,10 @@ class SecretRedactor:
         return self.redact_text(_short_repr(value))
 
 
+def _cut(text: str, limit: int) -> str:
+    return text[:limit] + TRUNCATED.format(n=len(text) - limit)
+
+
 def _scoped(pattern: str) -> str:
     """A pattern as an alternation branch; a leading ``(?i)`` becomes a scoped ``(?i:…)``."""
     if pattern.startswith("(?i)"):
@@ -116,13 +180,13 @@ def _scoped(pattern: str) -> str:
     return f"(?:{pattern})"
 
 
-_KEY_VALUE = re.compile(r"(?i)^([a-z_-]+)=")
-
-
 def _replacement(match: re.Match[str]) -> str:
-    """``[REDACTED]``, keeping the key of a ``key=value`` match visible."""
-    key = _KEY_VALUE.match(match.group(0))
-    return f"{key.group(1)}={REDACTED}" if key else REDACTED
+    """``[REDACTED]``, keeping the key (and quotes) of a key-value match visible."""
+    groups = match.groupdict()
+    keep = groups.get("keep")
+    if keep is None:
+        return REDACTED
+    return f"{keep}{REDACTED}{groups.get('q') or ''}"
 
 
 def _short_repr(value: Any, limit: int = 4_096) -> str:
@@ -142,18 +206,23 @@ def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
 
     Never raises: anything that cannot be rendered becomes a short type description.
     """
-    if value is None or value == "":
+    # Not `value == ""`: arrays and dataframes compare element-wise and their truth value
+    # raises, which would lose the record of a tool that returned one.
+    if value is None or (isinstance(value, str) and not value):
         return ""
     try:
         cleaned = (redactor or _no_redaction)(value)
+    except Exception:  # never fall back to the raw value: it is what the redactor was for
+        return f"<unrenderable {type(value).__name__}>"
+    try:
         if isinstance(cleaned, str):
             text = cleaned
         elif isinstance(cleaned, bool | int | float):
             text = str(cleaned)
         else:
             text = json.dumps(cleaned, default=str)
-    except Exception:  # a payload that defeats rendering is stored as its type, not raised
-        text = f"<unrenderable {type(value).__name__}>"
+    except Exception:  # cycles, non-string keys: keep the (already redacted) text form
+        text = _short_repr(cleaned, max_chars + 1)
     if len(text) > max_chars:
         text = text[:max_chars] + TRUNCATED.format(n=len(text) - max_chars)
     return text

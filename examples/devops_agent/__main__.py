@@ -1,0 +1,43 @@
+"""``python -m examples.devops_agent``: watch an agent learn which deploy tool works.
+
+Runs simulated weeks of deploys through a real ``create_agent`` graph whose model is biased
+towards ``ansible_run``; toolwise records every tool call and briefs the model before it
+picks. Re-running continues from what was learnt (the store persists under ``--path``);
+``--fresh`` starts over.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from examples.devops_agent.report import plot, table
+from examples.devops_agent.run import AGENT_ID, run
+from toolwise.cli import format_summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weeks", type=int, default=6, help="simulated weeks to run")
+    parser.add_argument("--path", type=Path, default=Path(".toolwise-devops"))
+    parser.add_argument("--fresh", action="store_true", help="forget what was learnt")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--png", type=Path, default=Path("devops_learning_curve.png"))
+    args = parser.parse_args()
+
+    reports, _results, tw = run(weeks=args.weeks, path=args.path, seed=args.seed,
+                                fresh=args.fresh)
+    try:
+        print(table(reports))
+        print()
+        print(format_summary(tw.summary(AGENT_ID)))
+        written = plot(reports, args.png)
+        if written:
+            print(f"\nlearning curve: {written}")
+        print(f"store: {args.path} (run again to continue learning; --fresh to start over)")
+    finally:
+        tw.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Run simulated weeks of deploys through a real ``create_agent`` graph with toolwise."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.messages import HumanMessage
+
+import toolwise
+from examples.devops_agent.model import make_model
+from examples.devops_agent.tools import CallLog, make_tools
+from examples.devops_agent.world import Deploy, World
+from toolwise.learning import LearningConfig
+
+__all__ = ["AGENT_ID", "TOOLS", "DeployResult", "WeekReport", "run"]
+
+AGENT_ID = "devops"
+TOOLS = ("kubectl_deploy", "ansible_run", "terraform_apply", "helm_upgrade")
+SYSTEM_PROMPT = (
+    "You are a DevOps agent. Deploy the requested service with exactly one deploy tool call, "
+    "then report the result in one sentence."
+)
+_STATE_FILE = "example_state.json"
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    week: int
+    number: int
+    task_type: str
+    tool: str
+    ok: bool
+    seconds: float
+
+
+@dataclass
+class WeekReport:
+    week: int
+    deploys: int = 0
+    successes: int = 0
+    seconds: float = 0.0
+    shares: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.deploys if self.deploys else 0.0
+
+    @property
+    def mean_seconds(self) -> float:
+        return self.seconds / self.deploys if self.deploys else 0.0
+
+    def share(self, tool: str) -> float:
+        return self.shares[tool] / self.deploys if self.deploys else 0.0
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    state_file = path / _STATE_FILE
+    if state_file.exists():
+        loaded: dict[str, Any] = json.loads(state_file.read_text())
+        return loaded
+    return {"next_week": 1}
+
+
+def run(
+    *,
+    weeks: int,
+    path: Path,
+    seed: int = 7,
+    fresh: bool = False,
+    deploys_per_week: int | None = None,
+    progress: bool = True,
+) -> tuple[list[WeekReport], list[DeployResult], toolwise.Toolwise]:
+    """Run ``weeks`` more simulated weeks, continuing from what ``path`` already learnt.
+
+    Returns the week reports, every deploy's result and the (still open) Toolwise, so the
+    caller can print its summary; the caller closes it.
+    """
+    if fresh and path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    state = _load_state(path)
+    first_week = int(state["next_week"])
+    world = World(seed=seed, start_week=first_week)
+    tw = toolwise.Toolwise(
+        path,
+        clock=world.clock,
+        timer=world.timer,
+        learning=LearningConfig(time_buckets="weekday_daypart"),
+    )
+    results: list[DeployResult] = []
+    reports: list[WeekReport] = []
+    bar = _progress(weeks * (deploys_per_week or 48), progress)
+    for week in range(first_week, first_week + weeks):
+        report = WeekReport(week)
+        deploys = world.deploys(week)[: deploys_per_week or None]
+        current: dict[str, Any] = {}
+        tools = make_tools(world, world.available_tools(week), lambda: current["now"])
+        agent = create_agent(
+            make_model(seed + week),
+            tools,
+            system_prompt=SYSTEM_PROMPT,
+            middleware=[tw.middleware(agent_id=AGENT_ID)],
+        )
+        for deploy in deploys:
+            log = CallLog()
+            current["now"] = (deploy, log)
+            world.now = max(world.now, deploy.at)
+            _invoke(agent, deploy)
+            results.append(DeployResult(week, deploy.number, deploy.task_type, log.tool,
+                                        log.ok, log.seconds))
+            report.deploys += 1
+            report.successes += log.ok
+            report.seconds += log.seconds
+            report.shares[log.tool or "none"] += 1
+            bar.update(1)
+        reports.append(report)
+    bar.close()
+    tw.flush()
+    (path / _STATE_FILE).write_text(json.dumps({"next_week": first_week + weeks}))
+    return reports, results, tw
+
+
+def _invoke(agent: Any, deploy: Deploy) -> None:
+    agent.invoke(
+        {"messages": [HumanMessage(deploy.request)]},
+        config={
+            "metadata": {
+                "toolwise_task_type": deploy.task_type,
+                "toolwise_environment": deploy.environment,
+            },
+            "configurable": {"thread_id": f"deploy-{deploy.number}"},
+        },
+    )
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, unit="deploy", desc="simulating", leave=False)
+
+
+def as_json(reports: list[WeekReport]) -> list[dict[str, Any]]:
+    return [
+        {**{k: v for k, v in asdict(r).items() if k != "shares"},
+         "success_rate": r.success_rate, "mean_seconds": r.mean_seconds,
+         "shares": {t: r.share(t) for t in TOOLS}}
+        for r in reports
+    ]

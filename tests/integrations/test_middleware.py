@@ -1,0 +1,98 @@
+"""``tw.middleware()`` in ``create_agent``: where it sits among other middleware matters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware, ToolRetryMiddleware
+from langchain_core.messages import HumanMessage
+from langchain_core.tools import BaseTool, tool
+
+from toolwise import ToolOutcome, Toolwise
+
+Records = Callable[..., list[ToolOutcome]]
+
+
+def _flaky(failures: int) -> BaseTool:
+    calls = {"n": 0}
+
+    @tool
+    def query_metrics(metric: str) -> str:
+        """Read a metric from the monitoring system."""
+        calls["n"] += 1
+        if calls["n"] <= failures:
+            raise ConnectionError("metrics backend unavailable")
+        return f"{metric}=0.42"
+
+    return query_metrics
+
+
+def _retry() -> ToolRetryMiddleware:
+    return ToolRetryMiddleware(max_retries=2, initial_delay=0.0, jitter=False)
+
+
+def _run(agent: Any, mode: str) -> Any:
+    request = {"messages": [HumanMessage("how loaded is the cluster?")]}
+    if mode == "sync":
+        return agent.invoke(request)
+    return asyncio.run(agent.ainvoke(request))
+
+
+CALL = [{"name": "query_metrics", "args": {"metric": "cpu"}, "id": "c1"}]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_inside_tool_retry_middleware_every_attempt_is_recorded(
+    tw: Toolwise, records: Records, script: Any, mode: str
+) -> None:
+    """Listed after ``ToolRetryMiddleware`` it sees, and numbers, every attempt."""
+    agent = create_agent(script(CALL), [_flaky(2)], middleware=[_retry(), tw.middleware()])
+
+    _run(agent, mode)
+
+    assert [(r.attempt, r.outcome, r.error_type) for r in records()] == [
+        (1, "failure", "ConnectionError"),
+        (2, "failure", "ConnectionError"),
+        (3, "success", ""),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_outside_tool_retry_middleware_only_the_final_result_is_recorded(
+    tw: Toolwise, records: Records, script: Any, mode: str
+) -> None:
+    """Listed before ``ToolRetryMiddleware`` it records the call once, as the agent saw it."""
+    agent = create_agent(script(CALL), [_flaky(2)], middleware=[tw.middleware(), _retry()])
+
+    _run(agent, mode)
+
+    assert [(r.attempt, r.outcome) for r in records()] == [(1, "success")]
+
+
+def test_a_tool_exception_without_error_handling_is_recorded_and_ends_the_run(
+    tw: Toolwise, records: Records, script: Any
+) -> None:
+    """create_agent re-raises tool exceptions; the failure is recorded on the way out."""
+    agent = create_agent(script(CALL), [_flaky(9)], middleware=[tw.middleware()])
+
+    with pytest.raises(ConnectionError):
+        _run(agent, "sync")
+
+    assert [(r.outcome, r.error_type) for r in records()] == [("failure", "ConnectionError")]
+
+
+def test_the_middleware_defines_both_twins_of_each_hook_it_implements() -> None:
+    """Sync-only hooks fail under ``ainvoke``: every implemented hook has its async twin."""
+    from toolwise.integrations.middleware import ToolwiseMiddleware
+
+    pairs = [("wrap_tool_call", "awrap_tool_call"), ("wrap_model_call", "awrap_model_call")]
+    for sync, async_ in pairs:
+        overrides_sync = getattr(ToolwiseMiddleware, sync) is not getattr(AgentMiddleware, sync)
+        overrides_async = getattr(ToolwiseMiddleware, async_) is not getattr(
+            AgentMiddleware, async_
+        )
+        assert overrides_sync == overrides_async, sync
