@@ -7,13 +7,15 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from toolwise._feed import LearningFeed
 from toolwise._summary import summarize
+from toolwise.errors import InvalidArgumentError, SpoolError, StoreError, ToolwiseError
 from toolwise.learning import (
     InfraEvent,
     LearningConfig,
@@ -24,14 +26,13 @@ from toolwise.learning import (
     Strategy,
     ToolPrior,
 )
-from toolwise.errors import InvalidArgumentError, SpoolError
 from toolwise.models import ToolOutcome, UsageSummary, utcnow
 from toolwise.recording.context import RecordingDefaults
 from toolwise.recording.judge import Judge
 from toolwise.recording.recorder import Recorder
-from toolwise.recording.redact import Redactor, SecretRedactor
+from toolwise.recording.redact import Redactor, SecretRedactor, to_safe_text
 from toolwise.storage.chroma import ChromaOutcomeStore
-from toolwise.storage.clients import default_root, http_client, persistent_client
+from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
@@ -50,6 +51,7 @@ __all__ = ["Toolwise"]
 log = logging.getLogger("toolwise")
 
 _DEFAULT_TTL = timedelta(days=30)
+_TEXT_FIELDS = ("tool_input", "tool_output", "error_message", "task")
 _READ_FLUSH_TIMEOUT = 5.0
 
 
@@ -109,6 +111,10 @@ class Toolwise:
             raise InvalidArgumentError("batch_size", batch_size, "must be at least 1")
         if ttl is not None and ttl <= timedelta(0):
             raise InvalidArgumentError("ttl", ttl, "must be positive or None")
+        if not max_backoff > 0:
+            raise InvalidArgumentError("max_backoff", max_backoff, "must be > 0 seconds")
+        if url is not None:
+            check_url(url)  # fail now, not forever inside the writer thread
         root = Path(path) if path is not None else default_root()
         self.embedding: EmbeddingFunction = embedding or HashingEmbedding()
         self._clock = clock or utcnow
@@ -123,6 +129,7 @@ class Toolwise:
         self.store: OutcomeStore = store
         self.ttl = ttl
         self._redactor: Redactor | None = SecretRedactor() if redactor == "default" else redactor
+        self._max_payload = max_payload_chars
         self._spool = Spool(
             Path(spool_dir) if spool_dir is not None else root / "spool", fsync=fsync
         )
@@ -189,11 +196,26 @@ class Toolwise:
             SpoolError: the record could not be made durable.
         """
         if outcome is None:
+            fields.setdefault("timestamp", self._clock())
+            for name in _TEXT_FIELDS:  # the tracking API takes objects; store them safely
+                if name in fields and not isinstance(fields[name], str | None):
+                    fields[name] = to_safe_text(fields[name], self._redactor, self._max_payload)
             outcome = ToolOutcome(**fields)
         elif fields:
             raise InvalidArgumentError("fields", sorted(fields), "give a ToolOutcome or fields")
+        update: dict[str, Any] = {
+            name: to_safe_text(getattr(outcome, name), self._redactor, limit)
+            for name, limit in (
+                ("tool_input", self._max_payload),
+                ("tool_output", self._max_payload),
+                ("error_message", 500),
+                ("task", 500),
+            )
+            if getattr(outcome, name)
+        }
         if outcome.expires_at is None and self.ttl is not None:
-            outcome = outcome.model_copy(update={"expires_at": outcome.timestamp + self.ttl})
+            update["expires_at"] = outcome.timestamp + self.ttl
+        outcome = outcome.model_copy(update=update)
         self._writer.reserve()
         try:
             self._spool.append(outcome)
@@ -457,6 +479,17 @@ class Toolwise:
         self.flush(timeout=_READ_FLUSH_TIMEOUT)  # read-your-writes when the store is up
         return self._clock()
 
+    @contextmanager
+    def _reading(self) -> Iterator[datetime]:
+        """Flush, then read; a store failure surfaces as :class:`StoreError`."""
+        now = self._read_ready()
+        try:
+            yield now
+        except ToolwiseError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"reading the outcome store failed: {exc}") from exc
+
     def list_calls(
         self,
         agent_id: str = "default",
@@ -475,7 +508,6 @@ class Toolwise:
             raise InvalidArgumentError("limit", limit, "must be between 1 and 1000")
         if offset < 0:
             raise InvalidArgumentError("offset", offset, "must be >= 0")
-        now = self._read_ready()
         call_filter = CallFilter(
             tool=tool,
             session_id=session_id,
@@ -484,21 +516,24 @@ class Toolwise:
             success_only=success_only,
             since=since,
         )
-        return self.store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)
+        with self._reading() as now:
+            return self.store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)
 
     def get_call(self, call_id: str, *, agent_id: str | None = None) -> ToolOutcome | None:
         """One record by id (searching every agent unless ``agent_id`` is given)."""
-        now = self._read_ready()
-        found = [o for o in self.store.get([call_id], agent_id=agent_id) if not o.is_expired(now)]
-        return found[0] if found else None
+        with self._reading() as now:
+            found = self.store.get([call_id], agent_id=agent_id)
+        live = [o for o in found if not o.is_expired(now)]
+        return live[0] if live else None
 
     def summary(
         self, agent_id: str | None = None, *, since: datetime | None = None
     ) -> UsageSummary:
         """Totals and per-tool call count, success rate, latency mean/p50/p95 and cost."""
-        now = self._read_ready()
+        with self._reading() as now:
+            outcomes = list(self.store.iter_outcomes(agent_id, since=since, now=now))
         return summarize(
-            self.store.iter_outcomes(agent_id, since=since, now=now),
+            outcomes,
             agent_id=agent_id,
             since=since,
             infra_events=list(self.infra_events(agent_id)),

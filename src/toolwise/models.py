@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from toolwise.errors import InvalidArgumentError
+from toolwise.storage.naming import check_agent_id
 
 __all__ = [
     "OUTCOMES",
@@ -63,6 +64,9 @@ class _Boundary(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             first = exc.errors()[0]
+            original = first.get("ctx", {}).get("error")
+            if isinstance(original, InvalidArgumentError):  # keep the subclass a validator chose
+                raise original from exc
             field = ".".join(str(part) for part in first["loc"]) or type(self).__name__
             raise InvalidArgumentError(field, first.get("input"), first["msg"]) from exc
 
@@ -75,7 +79,7 @@ class ToolOutcome(_Boundary):
     """
 
     id: str = Field(default_factory=new_id, min_length=1, max_length=128)
-    agent_id: str = Field(default="default", min_length=1)
+    agent_id: str = "default"
     tool: str = Field(min_length=1, max_length=256)
     task_type: str = ""
     task: str = ""
@@ -101,13 +105,20 @@ class ToolOutcome(_Boundary):
     recommended_tool: str = ""
     context_key: str = ""
 
-    @field_validator("tool", "agent_id")
+    @field_validator("tool")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             msg = "must not be blank"
             raise ValueError(msg)
         return value
+
+    @field_validator("agent_id")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        # Checked here, not first in the writer: an id that cannot name a collection would
+        # fail every store write of its batch, retried forever, stalling every agent's records.
+        return check_agent_id(value)
 
     @field_validator("timestamp", "expires_at")
     @classmethod

@@ -8,12 +8,13 @@ batch never duplicates (Chroma's ``add`` silently ignores existing ids).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from toolwise.errors import EmbeddingMismatchError
+from toolwise.errors import EmbeddingMismatchError, InvalidAgentIdError, InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.naming import collection_name_for
@@ -24,6 +25,7 @@ __all__ = ["ChromaOutcomeStore", "outcome_document"]
 _NO_EXPIRY = 32_503_680_000.0  # year 3000: records without a TTL still pass `expires_at > now`
 _PAGE = 2_000  # well under Chroma's 32,766-match get() limit and its max batch size
 _AGENT_KEY = "toolwise_agent_id"
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def outcome_document(outcome: ToolOutcome) -> str:
@@ -110,6 +112,12 @@ class ChromaOutcomeStore:
         embedding: EmbeddingFunction | None = None,
         prefix: str = "toolwise",
     ) -> None:
+        if not _PREFIX.match(prefix):
+            # Checked now: Chroma would reject every collection name only at the first write,
+            # in the writer thread, where it can only be retried forever.
+            raise InvalidArgumentError(
+                "prefix", prefix, "must be 1-64 of [A-Za-z0-9._-], starting alphanumeric"
+            )
         self._factory: Callable[[], Any] | None = client if callable(client) else None
         self._client_obj: Any | None = None if callable(client) else client
         self._embedding: EmbeddingFunction = embedding or HashingEmbedding()
@@ -205,6 +213,8 @@ class ChromaOutcomeStore:
         if collection is None:
             return 0
         if ids is not None:
+            if not ids:  # Chroma rejects get(ids=[]) with a ValueError; nothing to forget
+                return 0
             found = collection.get(ids=list(ids), include=[])["ids"]
             if found:
                 collection.delete(ids=found)
@@ -235,6 +245,8 @@ class ChromaOutcomeStore:
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, ids: Sequence[str], *, agent_id: str | None = None) -> list[ToolOutcome]:
+        if not ids:  # Chroma rejects get(ids=[]) with a ValueError
+            return []
         agents = [agent_id] if agent_id is not None else self.agents()
         found: list[ToolOutcome] = []
         for agent in agents:
@@ -319,9 +331,20 @@ class ChromaOutcomeStore:
             if meta is None:
                 meta = self._client.get_collection(name, embedding_function=None).metadata
             agent = (meta or {}).get(_AGENT_KEY)
-            if isinstance(agent, str):
+            if isinstance(agent, str) and self._owns(name, agent):
                 agents.append(agent)
         return sorted(agents)
+
+    def _owns(self, name: str, agent_id: str) -> bool:
+        """Whether collection ``name`` is this store's namespace for ``agent_id``.
+
+        With prefixes "tw" and "tw_x" on one server, "tw_x_a" starts with "tw_" yet belongs
+        to the other app: the name must be exactly this prefix's mapping of the agent.
+        """
+        try:
+            return collection_name_for(agent_id, self._prefix) == name
+        except InvalidAgentIdError:  # metadata written by something else: not ours
+            return False
 
     def count(self, agent_id: str) -> int:
         collection = self._collection(agent_id, create=False)

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from toolwise.errors import InvalidArgumentError
 
-__all__ = ["default_root", "ephemeral_client", "http_client", "persistent_client"]
+__all__ = ["check_url", "default_root", "ephemeral_client", "http_client", "persistent_client"]
 
 
 def _settings() -> Any:
@@ -39,18 +39,29 @@ def ephemeral_client() -> Any:
     return chromadb.EphemeralClient(settings=_settings())
 
 
+def check_url(url: str) -> tuple[str, int, bool]:
+    """``(host, port, ssl)`` of a server ``url``, checked without connecting.
+
+    Call it where the url is given: :func:`http_client` may run much later, in the writer
+    thread, where a malformed url could only be retried forever.
+
+    Raises:
+        InvalidArgumentError: not ``http(s)://host[:port]``.
+    """
+    try:
+        parsed = urlparse(url)
+        port = parsed.port  # raises ValueError for a port out of range or not a number
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidArgumentError("url", url, "must look like http://host:port") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidArgumentError("url", url, "must look like http://host:port")
+    ssl = parsed.scheme == "https"
+    return parsed.hostname, port or (443 if ssl else 8000), ssl
+
+
 def http_client(url: str, headers: dict[str, str] | None = None) -> Any:
     """A client for a ``chroma run`` server at ``url`` (``http://host:port``)."""
     import chromadb
 
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidArgumentError("url", url, "must look like http://host:port")
-    port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-    return chromadb.HttpClient(
-        host=parsed.hostname,
-        port=port,
-        ssl=parsed.scheme == "https",
-        headers=headers,
-        settings=_settings(),
-    )
+    host, port, ssl = check_url(url)
+    return chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers, settings=_settings())

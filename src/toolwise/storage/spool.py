@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -169,6 +170,11 @@ class Spool:
                 else:
                     self._dirty = True
             except OSError as exc:
+                # Cut off whatever part of the line reached the file: left there, it would glue
+                # onto the next acknowledged record and make that one unreadable too, and a
+                # record reported as lost must not be stored later behind the caller's back.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, self._size)
                 raise SpoolError(f"cannot append to spool {self._dir}: {exc}") from exc
             self._size += len(data)
             if self._size >= self._segment_bytes:
@@ -205,19 +211,22 @@ class Spool:
         skipped = 0
         while index < len(segments) and len(batch) < max_records:
             segment = segments[index]
+            # Read the flag *before* the file: a segment sealed after we hit its end may have
+            # received a last line in between, and moving past it would lose that record.
+            sealed = segment.sealed
             chunk, offset, complete, bad = self._read_lines(
-                segment, offset, max_records - len(batch)
+                segment, offset, max_records - len(batch), sealed=sealed
             )
             batch.extend(chunk)
             skipped += bad
-            if complete and segment.sealed:
+            if complete and sealed:
                 index, offset = index + 1, 0
                 continue
             break
         return batch, SpoolCursor(index, offset, len(batch), skipped)
 
     def _read_lines(
-        self, segment: _Segment, offset: int, limit: int
+        self, segment: _Segment, offset: int, limit: int, *, sealed: bool
     ) -> tuple[list[ToolOutcome], int, bool, int]:
         records: list[ToolOutcome] = []
         bad = 0
@@ -229,7 +238,7 @@ class Spool:
                     if not line:
                         return records, offset, True, bad
                     if not line.endswith(b"\n"):
-                        if segment.sealed:  # torn by a crash: never acknowledged
+                        if sealed:  # torn by a crash: never acknowledged
                             log.warning("toolwise: skipping a torn spool line in %s", segment.path)
                             return records, offset + len(line), True, bad
                         return records, offset, False, bad  # still being written
@@ -261,6 +270,15 @@ class Spool:
     @staticmethod
     def _remove_dir(directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
+
+    def reject(self, outcome: ToolOutcome, reason: str) -> None:
+        """Keep a record the store refused for good in ``<root>/rejected.jsonl``."""
+        line = json.dumps({"reason": reason, "record": outcome.model_dump(mode="json")})
+        try:
+            with (self.root / "rejected.jsonl").open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        except OSError as exc:
+            log.error("toolwise: RECORD LOST — cannot keep rejected record %s: %s", outcome.id, exc)
 
     # -- shutdown -----------------------------------------------------------------------------
 

@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait_exponential_jitter
 
+from toolwise.errors import ToolwiseError
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import Spool
@@ -34,7 +35,8 @@ log = logging.getLogger("toolwise.writer")
 
 @dataclass(frozen=True, slots=True)
 class WriterCounters:
-    """A snapshot of the write path. ``dropped`` stays 0 unless the spool itself failed."""
+    """A snapshot of the write path. ``dropped`` stays 0 unless the spool itself failed;
+    ``rejected`` counts records the store refused for good (kept in ``rejected.jsonl``)."""
 
     recorded: int
     written: int
@@ -44,6 +46,7 @@ class WriterCounters:
     invalid: int
     replayed: int
     last_error: str
+    rejected: int = 0
 
 
 class _ClosingError(Exception):
@@ -98,6 +101,7 @@ class BackgroundWriter:
         self._retried = 0
         self._dropped = 0
         self._invalid = 0
+        self._rejected = 0
         self._last_error = ""
         self._stopping = False
         self._give_up_at = float("inf")
@@ -149,6 +153,7 @@ class BackgroundWriter:
                 invalid=self._invalid,
                 replayed=self._spool.replayed,
                 last_error=self._last_error,
+                rejected=self._rejected,
             )
 
     # -- draining -----------------------------------------------------------------------------
@@ -250,14 +255,45 @@ class BackgroundWriter:
         return max(0.0, min(idle_due, first + self._max_delay) - now)
 
     def _write_with_retry(self, batch: list[ToolOutcome]) -> None:
+        """Write a batch, retrying transient failures; set aside records the store refuses.
+
+        A :class:`~toolwise.errors.ToolwiseError` from the store is not transient (an agent id
+        it cannot map, an embedding mismatch): retrying would block every later record. The
+        batch is then written record by record and each refused one is kept in the spool's
+        ``rejected.jsonl`` and logged at ERROR — set aside, never silently lost.
+        """
+        try:
+            self._retrying(self._store.write, batch)
+        except ToolwiseError:
+            for outcome in batch:
+                try:
+                    self._retrying(self._store.write, [outcome])
+                except ToolwiseError as exc:
+                    self._reject(outcome, exc)
+
+    def _reject(self, outcome: ToolOutcome, error: ToolwiseError) -> None:
+        self._spool.reject(outcome, str(error))
+        with self._lock:
+            self._rejected += 1
+            self._last_error = f"rejected: {error}"
+        log.error(
+            "toolwise: the store refused record %s (%s); kept in %s/rejected.jsonl",
+            outcome.id,
+            error,
+            self._spool.root,
+        )
+
+    def _retrying(
+        self, write: Callable[[list[ToolOutcome]], None], batch: list[ToolOutcome]
+    ) -> None:
         retrying = Retrying(
-            retry=retry_if_exception_type(Exception),
+            retry=retry_if_not_exception_type(ToolwiseError),
             wait=wait_exponential_jitter(initial=0.05, max=self._max_backoff),
             sleep=self._interruptible_sleep,
             before_sleep=self._count_retry,
             reraise=True,
         )
-        retrying(self._store.write, batch)
+        retrying(write, batch)
 
     def _count_retry(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None

@@ -1,0 +1,191 @@
+"""Shared fixtures: real Chroma in every mode — in memory, on disk, and a ``chroma run`` server.
+
+``chroma_server`` is started once per session; tests that stop and restart a server use
+``own_chroma_server`` so the shared one is never disturbed. Every ``Toolwise`` built here gets
+a unique collection prefix, because ``EphemeralClient`` instances in one process share state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+
+from toolwise import Toolwise
+from toolwise.models import ToolOutcome
+from toolwise.storage.clients import ephemeral_client
+
+_READY_TIMEOUT = 60.0  # generous for a loaded CI machine; ready in ≈ 1 s here
+
+
+def _chroma_executable() -> str | None:
+    beside = Path(sys.executable).parent / "chroma"
+    return str(beside) if beside.exists() else shutil.which("chroma")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ChromaServer:
+    """A real ``chroma run`` process; ``stop()``/``start()`` keep its port and data path."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        executable = _chroma_executable()
+        if executable is None:
+            pytest.skip("the `chroma` CLI is not installed")
+        self.executable = executable
+        self.path = path
+        self.port = port or _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start the server and return once its heartbeat answers."""
+        if self.running:
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._log = (self.path.parent / f"chroma-{self.port}.log").open("ab")
+        self._process = subprocess.Popen(
+            [
+                self.executable,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"chroma run exited early; see {self._log.name}")
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"chroma run not ready after {_READY_TIMEOUT} s; see {self._log.name}")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL if it lingers) and wait for it to exit."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One ``chroma run`` server for the whole session; do not stop it from a test."""
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A ``chroma run`` server of this test's own, free to be stopped and restarted."""
+    server = ChromaServer(tmp_path / "chroma-data")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A collection prefix no other test uses (ephemeral clients share one in-memory store)."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def ephemeral_tw(tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    tw = Toolwise(client=ephemeral_client(), spool_dir=tmp_path / "spool", prefix=prefix)
+    yield tw
+    tw.close()
+
+
+@pytest.fixture
+def persistent_tw(tmp_path: Path) -> Iterator[Toolwise]:
+    tw = Toolwise(tmp_path / "store")
+    yield tw
+    tw.close()
+
+
+@pytest.fixture
+def server_tw(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / "spool", prefix=prefix)
+    yield tw
+    tw.close()
+
+
+@pytest.fixture(
+    params=["ephemeral", "persistent", pytest.param("server", marks=pytest.mark.server)]
+)
+def any_tw(request: pytest.FixtureRequest) -> Toolwise:
+    """The same test against each kind of Chroma: in memory, on disk, over HTTP."""
+    tw: Toolwise = request.getfixturevalue(f"{request.param}_tw")
+    return tw
+
+
+def _all_calls(tw: Toolwise, agent_id: str = "default", **filters: Any) -> list[ToolOutcome]:
+    calls: list[ToolOutcome] = []
+    while True:
+        page = tw.list_calls(agent_id, limit=1_000, offset=len(calls), **filters)
+        calls.extend(page)
+        if len(page) < 1_000:
+            return calls
+
+
+@pytest.fixture
+def all_calls() -> Callable[..., list[ToolOutcome]]:
+    """``all_calls(tw, agent_id, **filters)``: every stored call, read through the paged API."""
+    return _all_calls
+
+
+def _eventually(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def eventually() -> Callable[..., bool]:
+    """``eventually(condition, timeout=30)``: poll until true; False if it never became so.
+
+    For what a background thread does "soon": asserts on behaviour, never on how fast.
+    """
+    return _eventually
