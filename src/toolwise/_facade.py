@@ -40,6 +40,7 @@ from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
+    from tenacity.wait import WaitBaseT
 
     from toolwise.integrations.langgraph import ToolCallRecorder
     from toolwise.integrations.middleware import ToolwiseMiddleware
@@ -299,20 +300,21 @@ class Toolwise:
         cost_estimate: float | None = None,
         requires_confirmation: bool = False,
         confirm: ConfirmHook | None = None,
+        backoff: WaitBaseT | None = None,
         **labels: Any,
     ) -> InstrumentedTool:
         """Wrap ``tool`` so every attempt is timed, judged and recorded.
 
         The result is a ``BaseTool`` with the same name, description and args schema, plus a
         ``timeout`` (seconds), ``retries`` with jittered backoff (each attempt recorded), a
-        per-call ``cost_estimate`` and an optional human confirmation hook. Accepts the
-        labels of :meth:`defaults`.
+        per-call ``cost_estimate`` and an optional human confirmation hook; ``backoff`` is a
+        tenacity wait strategy between attempts. Accepts the labels of :meth:`defaults`.
         """
         from toolwise.recording.instrument import InstrumentedTool
 
         if cost_estimate is not None:
             labels["costs"] = {**labels.get("costs", {}), tool.name: cost_estimate}
-        return InstrumentedTool.wrap(
+        wrapped = InstrumentedTool.wrap(
             tool,
             recorder=self.recorder,
             defaults=self.defaults(**labels),
@@ -321,6 +323,7 @@ class Toolwise:
             requires_confirmation=requires_confirmation,
             confirm=confirm,
         )
+        return wrapped if backoff is None else wrapped.with_backoff(backoff)
 
     def tool_wrapper(self, **labels: Any) -> ToolCallRecorder:
         """A LangGraph ``ToolNode`` interceptor that records each call.

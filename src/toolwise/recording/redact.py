@@ -210,6 +210,9 @@ def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
     # raises, which would lose the record of a tool that returned one.
     if value is None or (isinstance(value, str) and not value):
         return ""
+    content = getattr(value, "content", None)  # a ToolMessage: store what the tool said
+    if isinstance(content, str | list) and hasattr(value, "type"):
+        value = content
     try:
         cleaned = (redactor or _no_redaction)(value)
     except Exception:  # never fall back to the raw value: it is what the redactor was for
