@@ -13,34 +13,76 @@ from toolwise.errors import (
     StoreError,
     ToolwiseError,
 )
+from toolwise.improve import (
+    AuditEntry,
+    CompositeSpec,
+    Demonstration,
+    ImproveConfig,
+    ImprovementReport,
+    Lesson,
+    PromotionPolicy,
+    RefinementResult,
+)
+from toolwise.integrations.langgraph import ToolCallRecorder
+from toolwise.integrations.middleware import ToolwiseMiddleware
+from toolwise.learning import (
+    InfraEvent,
+    LearningConfig,
+    ObjectiveWeights,
+    Recommendation,
+    ScoreBreakdown,
+    ToolPrior,
+)
 from toolwise.models import ToolOutcome, ToolStats, UsageSummary
+from toolwise.recording.callback import ToolwiseCallbackHandler
 from toolwise.recording.context import RecordingDefaults
+from toolwise.recording.instrument import InstrumentedTool
 from toolwise.recording.judge import Judge, Verdict
 from toolwise.recording.redact import SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, OpenAIEmbedding
 from toolwise.storage.protocol import CallFilter, OutcomeStore
+from toolwise.storage.writer import WriterCounters
 
 __all__ = [
+    "AuditEntry",
     "CallFilter",
     "ChromaOutcomeStore",
+    "CompositeSpec",
+    "Demonstration",
     "EmbeddingFunction",
     "EmbeddingMismatchError",
     "HashingEmbedding",
+    "ImproveConfig",
+    "ImprovementReport",
+    "InfraEvent",
+    "InstrumentedTool",
     "InvalidAgentIdError",
     "InvalidArgumentError",
     "Judge",
+    "LearningConfig",
+    "Lesson",
+    "ObjectiveWeights",
     "OpenAIEmbedding",
     "OutcomeStore",
+    "PromotionPolicy",
+    "Recommendation",
     "RecordingDefaults",
+    "RefinementResult",
+    "ScoreBreakdown",
     "SecretRedactor",
     "SpoolError",
     "StoreError",
+    "ToolCallRecorder",
     "ToolOutcome",
+    "ToolPrior",
     "ToolStats",
     "Toolwise",
+    "ToolwiseCallbackHandler",
     "ToolwiseError",
+    "ToolwiseMiddleware",
     "UsageSummary",
     "Verdict",
+    "WriterCounters",
 ]
 __version__ = "0.1.0"

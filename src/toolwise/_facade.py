@@ -42,6 +42,18 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
     from tenacity.wait import WaitBaseT
 
+    from toolwise.improve import (
+        AuditEntry,
+        CompositeSpec,
+        Demonstration,
+        ImproveConfig,
+        ImprovementReport,
+        Improver,
+        Lesson,
+        RefinementResult,
+        Run,
+    )
+    from toolwise.improve.protocols import ChatModel, Evaluator
     from toolwise.integrations.langgraph import ToolCallRecorder
     from toolwise.integrations.middleware import ToolwiseMiddleware
     from toolwise.recording.callback import ToolwiseCallbackHandler
@@ -80,6 +92,9 @@ class Toolwise:
         refresh_interval: seconds between reads of records other processes wrote to the
             same store; default 30 s with ``url``, off for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
+        improve: self-improvement settings (lessons, composites, prompt refinement); with
+            ``improve_after_failures`` set, a pass runs in the background after N failures.
+        chat_model: writes lessons and prompt revisions (templates are used without one).
 
     Thread-safe. Recording never raises into the agent: failures are logged and counted in
     :attr:`counters`. Use as a context manager, or call :meth:`close` (also run at exit).
@@ -105,6 +120,8 @@ class Toolwise:
         learning: LearningConfig | None = None,
         refresh_interval: float | None = None,
         max_backoff: float = 30.0,
+        improve: ImproveConfig | None = None,
+        chat_model: ChatModel | None = None,
     ) -> None:
         if sum(x is not None for x in (url, client, store)) > 1:
             raise InvalidArgumentError("url", url, "give only one of url, client or store")
@@ -161,9 +178,14 @@ class Toolwise:
             timer=timer or time.perf_counter,
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
         )
+        self._improve_config, self._chat_model = improve, chat_model
+        self._improver: Improver | None = None
+        self._improver_lock = threading.Lock()
         self._closed = False
         self._close_lock = threading.Lock()
         _live.add(self)
+        if improve is not None and improve.improve_after_failures is not None:
+            _ = self.improver  # built now, so it sees failures from the first call
 
     # -- the write path -----------------------------------------------------------------------
 
@@ -185,6 +207,12 @@ class Toolwise:
             self._feed.on_record(outcome)
         except Exception as exc:  # learning must never fail a tool call
             log.warning("toolwise: learning from a record failed: %s", exc)
+        improver = self._improver
+        if improver is not None:
+            try:
+                improver.notify(outcome)  # O(1): counts failures under a lock
+            except Exception as exc:
+                log.warning("toolwise: scheduling self-improvement failed: %s", exc)
 
     def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome:
         """Record an outcome you judged yourself (no LangChain needed).
@@ -242,6 +270,8 @@ class Toolwise:
             if self._closed:
                 return True
             self._closed = True
+        if self._improver is not None:
+            self._improver.close(timeout)
         drained = self._writer.close(timeout)
         self.store.close()
         _live.discard(self)
@@ -476,6 +506,78 @@ class Toolwise:
         """Windows in which most tools failed together (not charged to the tools)."""
         return self._feed.view().infra_events(agent_id)
 
+    # -- self-improvement ---------------------------------------------------------------------
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The injected clock ("now", UTC)."""
+        return self._clock
+
+    @property
+    def improver(self) -> Improver:
+        """Lessons, demonstrations, composite tools, prompt refinement and the audit trail."""
+        improver = self._improver
+        if improver is None:
+            from toolwise.improve import Improver
+
+            with self._improver_lock:
+                if self._improver is None:
+                    self._improver = Improver(
+                        self, chat_model=self._chat_model, config=self._improve_config
+                    )
+                improver = self._improver
+        return improver
+
+    def lessons(self, task: str, k: int = 5, *, agent_id: str = "default") -> list[Lesson]:
+        """Failure lessons most relevant to ``task`` (learnt by :meth:`improve`)."""
+        return self.improver.lessons(task, k, agent_id=agent_id)
+
+    def examples(self, task: str, k: int = 3, *, agent_id: str = "default") -> list[Demonstration]:
+        """The agent's own best runs most similar to ``task`` (argument shapes, no values)."""
+        return self.improver.examples(task, k, agent_id=agent_id)
+
+    def composites(
+        self, agent_id: str = "default", *, include_retired: bool = False
+    ) -> list[CompositeSpec]:
+        """Composite tools proposed from recurring tool sequences, with permission levels."""
+        return self.improver.composites(agent_id, include_retired=include_retired)
+
+    def composite_tools(
+        self, tools: Sequence[BaseTool] = (), *, agent_id: str = "default"
+    ) -> list[BaseTool]:
+        """Runnable composite tools over ``tools`` (sandboxed until promoted)."""
+        self.improver.register_tools(tools)
+        return self.improver.composite_tools(agent_id)
+
+    def refine_prompt(
+        self,
+        current: str,
+        runs: Sequence[Run] | None = None,
+        validation_tasks: Sequence[Any] = (),
+        model: ChatModel | None = None,
+        evaluate: Evaluator | None = None,
+        *,
+        agent_id: str = "default",
+    ) -> RefinementResult:
+        """Propose a prompt revision; keep it only if it validates at least as well."""
+        return self.improver.refine_prompt(
+            current, runs, validation_tasks, model, evaluate, agent_id=agent_id
+        )
+
+    def rollback_prompt(self, agent_id: str = "default", *, to_original: bool = False) -> str:
+        """Return to the previous (or the original) prompt; audited."""
+        return self.improver.rollback(agent_id, to_original=to_original)
+
+    def improve(self, agent_id: str | None = None) -> list[ImprovementReport]:
+        """One bounded pass: lessons → curation → composites → prompt refinement."""
+        return self.improver.improve(agent_id)
+
+    def audit(
+        self, agent_id: str | None = None, limit: int = 50, since: datetime | None = None
+    ) -> list[AuditEntry]:
+        """Every change self-improvement made, with before, after, reason and time."""
+        return self.improver.audit(agent_id, limit, since)
+
     # -- the tracking API ---------------------------------------------------------------------
 
     def _read_ready(self) -> datetime:
@@ -559,6 +661,10 @@ class Toolwise:
         self.flush(timeout=_READ_FLUSH_TIMEOUT)
         removed = self.store.delete(agent_id, tool=tool, ids=ids)
         self._feed.reset()  # unlearn: the view is rebuilt from what remains
+        try:
+            self.improver.on_forget(agent_id, tool=tool, ids=ids, removed=removed)
+        except Exception as exc:  # forgetting records must not fail on lesson bookkeeping
+            log.warning("toolwise: dropping lessons of forgotten records failed: %s", exc)
         return removed
 
     def purge_expired(self) -> int:

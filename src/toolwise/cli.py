@@ -4,6 +4,7 @@
     toolwise calls --agent devops --tool ansible_run --failures --limit 20
     toolwise forget --agent devops --tool ansible_run --yes
     toolwise priors --agent devops             # learnt reliability per tool and context
+    toolwise audit --agent devops              # what self-improvement changed, and why
 
 ``--path`` (embedded store, default ``$TOOLWISE_PATH`` or ``./.toolwise``) or ``--url`` (a
 ``chroma run`` server) chooses the store; ``--json`` prints machine-readable output.
@@ -14,9 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from toolwise._facade import Toolwise
 from toolwise.errors import ToolwiseError
@@ -57,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--ids", help="comma-separated record ids")
     target.add_argument("--everything", action="store_true", help="all of the agent's records")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    audit = commands.add_parser("audit", parents=[common], help="self-improvement changes")
+    audit.add_argument("--all-agents", action="store_true")
+    audit.add_argument("--since", type=_parse_time, help="ISO date or time, UTC")
+    audit.add_argument("--limit", type=int, default=50)
 
     priors = commands.add_parser("priors", parents=[common], help="learnt reliability")
     priors.add_argument("--tool")
@@ -223,6 +228,17 @@ def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(tw: Toolwise, args: argparse.Namespace) -> int:
+    from toolwise.improve import format_audit
+
+    entries = tw.audit(None if args.all_agents else args.agent, limit=args.limit, since=args.since)
+    if args.json:
+        print(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
+    else:
+        print(format_audit(entries))
+    return 0
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "-"
@@ -240,11 +256,12 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-_COMMANDS: dict[str, Any] = {
+_COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
     "calls": _calls,
     "summary": _summary,
     "forget": _forget,
     "priors": _priors,
+    "audit": _audit,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""Self-improvement from recorded outcomes: lessons, demonstrations, composite tools, guarded
+prompt refinement — each change audited.
+
+``Improver(tw)`` is the entry point; see ``docs/self_improvement.md``.
+"""
+
+from toolwise.improve.audit import AuditLog, format_audit
+from toolwise.improve.composites import CompositeTool
+from toolwise.improve.config import ImproveConfig, PromotionPolicy
+from toolwise.improve.lessons import ChatLessons, FailureCluster, LessonWriter, TemplateLessons
+from toolwise.improve.loop import Improver, RefinementPlan
+from toolwise.improve.models import (
+    AuditEntry,
+    AuditKind,
+    CompositeSpec,
+    Demonstration,
+    DemoStep,
+    FieldMapping,
+    ImprovementReport,
+    Lesson,
+    PermissionLevel,
+    PromptVersion,
+    RefinementResult,
+    Run,
+    RunStep,
+)
+from toolwise.improve.permissions import Review
+from toolwise.improve.protocols import ChatModel, Evaluator
+from toolwise.improve.sandbox import (
+    SandboxPolicy,
+    SandboxResult,
+    SandboxViolationError,
+    run_sandboxed,
+)
+from toolwise.improve.store import (
+    ChromaKnowledgeStore,
+    KnowledgeStore,
+    MemoryKnowledgeStore,
+)
+
+__all__ = [
+    "AuditEntry",
+    "AuditKind",
+    "AuditLog",
+    "ChatLessons",
+    "ChatModel",
+    "ChromaKnowledgeStore",
+    "CompositeSpec",
+    "CompositeTool",
+    "DemoStep",
+    "Demonstration",
+    "Evaluator",
+    "FailureCluster",
+    "FieldMapping",
+    "ImproveConfig",
+    "ImprovementReport",
+    "Improver",
+    "KnowledgeStore",
+    "Lesson",
+    "LessonWriter",
+    "MemoryKnowledgeStore",
+    "PermissionLevel",
+    "PromotionPolicy",
+    "PromptVersion",
+    "RefinementPlan",
+    "RefinementResult",
+    "Review",
+    "Run",
+    "RunStep",
+    "SandboxPolicy",
+    "SandboxResult",
+    "SandboxViolationError",
+    "TemplateLessons",
+    "format_audit",
+    "run_sandboxed",
+]

@@ -1,0 +1,413 @@
+"""Failure lessons: cluster failed calls, write one sentence per cluster, keep them merged.
+
+Failures cluster by (tool, error type, task type, environment). A :class:`LessonWriter` turns a
+cluster into one sentence: :class:`TemplateLessons` (default, deterministic, offline) or
+:class:`ChatLessons` (any LangChain chat model). :class:`LessonBook` stores lessons per agent,
+merging a new one into an existing one when their embeddings are similar enough, and finds the
+lessons most similar to a task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from toolwise.improve.audit import AuditLog
+from toolwise.improve.models import Lesson
+from toolwise.improve.protocols import ChatModel, ask
+from toolwise.improve.store import Item, KnowledgeStore
+from toolwise.models import ToolOutcome
+from toolwise.storage.embeddings import EmbeddingFunction
+
+__all__ = [
+    "ChatLessons",
+    "FailureCluster",
+    "LessonBook",
+    "LessonWriter",
+    "TemplateLessons",
+    "cluster_failures",
+    "lesson_from",
+    "merge_lessons",
+    "mergeable",
+    "template_text",
+]
+
+log = logging.getLogger("toolwise.improve")
+
+_MAX_SOURCE_IDS = 50
+_MAX_TASKS = 3
+_MAX_LESSON_CHARS = 300
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCluster:
+    """Failed calls of one tool with one error type, for one task type and environment."""
+
+    agent_id: str
+    tool: str
+    error_type: str
+    task_type: str
+    environment: str
+    records: tuple[ToolOutcome, ...]
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the cluster (and of the lesson it yields)."""
+        parts = (self.agent_id, self.tool, self.error_type, self.task_type, self.environment)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+    @property
+    def message(self) -> str:
+        """The most common error message (digits ignored when counting), shortened."""
+        messages = [r.error_message.strip() for r in self.records if r.error_message.strip()]
+        if not messages:
+            return ""
+        shapes = Counter(_DIGITS.sub("#", m) for m in messages)
+        top = shapes.most_common(1)[0][0]
+        example = next(m for m in messages if _DIGITS.sub("#", m) == top)
+        return example[:120]
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Up to three distinct task texts the failures happened in, most recent first."""
+        seen: list[str] = []
+        for record in sorted(self.records, key=lambda r: r.timestamp, reverse=True):
+            if record.task and record.task[:200] not in seen:
+                seen.append(record.task[:200])
+            if len(seen) == _MAX_TASKS:
+                break
+        return tuple(seen)
+
+
+def cluster_failures(records: Iterable[ToolOutcome]) -> list[FailureCluster]:
+    """Clusters of ``failure`` records, the largest (then most recent) first."""
+    groups: dict[tuple[str, str, str, str, str], list[ToolOutcome]] = {}
+    for record in records:
+        if record.outcome != "failure":
+            continue
+        key = (
+            record.agent_id,
+            record.tool,
+            record.error_type,
+            record.task_type,
+            record.environment,
+        )
+        groups.setdefault(key, []).append(record)
+    clusters = [
+        FailureCluster(*key, records=tuple(sorted(group, key=lambda r: r.timestamp)))
+        for key, group in groups.items()
+    ]
+    clusters.sort(key=lambda c: (len(c.records), c.records[-1].timestamp), reverse=True)
+    return clusters
+
+
+# -- writing lessons -----------------------------------------------------------------------------
+
+_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("timeout", "timed out"), "check connectivity first or prefer another tool"),
+    (
+        ("auth", "permission", "forbidden", "unauthorized", "401", "403", "credential"),
+        "check credentials and permissions before calling it",
+    ),
+    (("ratelimit", "rate limit", "429", "too many"), "slow down or prefer another tool"),
+    (("not found", "notfound", "404", "no such"), "verify the target exists before calling it"),
+    (("conflict", "lock", "409"), "check for concurrent changes or held locks first"),
+    (
+        ("connection", "refused", "unreachable", "network", "dns"),
+        "check connectivity first or prefer another tool",
+    ),
+    (
+        ("validation", "invalid", "argument", "schema", "typeerror", "valueerror"),
+        "check its arguments against its schema",
+    ),
+)
+
+
+def _hint(error_type: str, message: str) -> str:
+    text = f"{error_type} {message}".lower()
+    for needles, hint in _HINTS:
+        if any(needle in text for needle in needles):
+            return hint
+    return "check its inputs or prefer another tool"
+
+
+def template_text(
+    *,
+    tool: str,
+    error_type: str,
+    task_type: str,
+    environment: str,
+    message: str,
+    support: int,
+    first_seen: datetime,
+) -> str:
+    """``ansible_run failed with SSHTimeout for production_deploy (5× since 2025-01-06, e.g.
+    "ssh to web-3 timed out"): check connectivity first or prefer another tool.``"""
+    what = f"{tool[:64]} failed" + (f" with {error_type[:64]}" if error_type else "")
+    if task_type:
+        what += f" for {task_type[:64]}"
+    if environment:
+        what += f" in {environment[:64]}"
+    detail = f"{support}× since {first_seen:%Y-%m-%d}"
+    if message:
+        detail += f', e.g. "{message[:80]}"'
+    return f"{what} ({detail}): {_hint(error_type, message)}."
+
+
+class LessonWriter(Protocol):
+    """Turns a failure cluster into one sentence; ``None`` means "no usable lesson" (logged)."""
+
+    @property
+    def source(self) -> Literal["template", "model"]: ...
+
+    def __call__(self, cluster: FailureCluster) -> str | None: ...
+
+
+class TemplateLessons:
+    """The default writer: a sentence from the error type, message, counts and a hint."""
+
+    source: Literal["template", "model"] = "template"
+
+    def __call__(self, cluster: FailureCluster) -> str | None:
+        return template_text(
+            tool=cluster.tool,
+            error_type=cluster.error_type,
+            task_type=cluster.task_type,
+            environment=cluster.environment,
+            message=cluster.message,
+            support=len(cluster.records),
+            first_seen=cluster.records[0].timestamp,
+        )
+
+
+_LESSON_SYSTEM = (
+    "You distil failures of an AI agent's tool calls into lessons. Reply with exactly one "
+    "sentence (at most 300 characters) the agent should remember to avoid the failure. "
+    "No preamble, no list, no quotes."
+)
+
+
+class ChatLessons:
+    """Asks a chat model for the lesson; malformed replies yield ``None`` (nothing changes).
+
+    A reply is malformed when the model raises, or the text is empty, spans several lines or
+    is longer than 300 characters (after stripping a ``Lesson:`` label, bullets and quotes).
+    """
+
+    source: Literal["template", "model"] = "model"
+
+    def __init__(self, model: ChatModel) -> None:
+        self._model = model
+
+    def __call__(self, cluster: FailureCluster) -> str | None:
+        errors = "\n".join(
+            f"- {r.error_type or 'error'}: {r.error_message[:200]}" for r in cluster.records[-3:]
+        )
+        prompt = (
+            f"Tool: {cluster.tool}\nTask type: {cluster.task_type or '(none)'}\n"
+            f"Environment: {cluster.environment or '(none)'}\n"
+            f"Failures: {len(cluster.records)} since {cluster.records[0].timestamp:%Y-%m-%d}\n"
+            f"Recent tasks: {'; '.join(cluster.tasks) or '(not recorded)'}\n"
+            f"Recent errors:\n{errors}\n\nLesson:"
+        )
+        try:
+            reply = ask(self._model, _LESSON_SYSTEM, prompt)
+        except Exception as exc:  # a broken model must not break the loop; nothing changes
+            log.warning("toolwise.improve: the lesson model failed for %s: %s", cluster.tool, exc)
+            return None
+        text = _clean_sentence(reply)
+        if text is None:
+            log.warning(
+                "toolwise.improve: malformed lesson from the model for %s ignored: %r",
+                cluster.tool,
+                reply[:200],
+            )
+        return text
+
+
+def _clean_sentence(reply: str) -> str | None:
+    text = reply.strip()
+    text = re.sub(r"^(?:lesson\s*:|[-*•]\s+)", "", text, flags=re.IGNORECASE).strip()
+    text = text.strip("\"'“”").strip()
+    if not text or "\n" in text or len(text) > _MAX_LESSON_CHARS:
+        return None
+    return text
+
+
+def lesson_from(cluster: FailureCluster, text: str, source: Literal["template", "model"]) -> Lesson:
+    """The lesson a cluster yields, its id derived from the cluster (stable across passes)."""
+    records = cluster.records
+    return Lesson(
+        id=cluster.key,
+        agent_id=cluster.agent_id,
+        text=text,
+        tool=cluster.tool,
+        error_type=cluster.error_type,
+        task_type=cluster.task_type,
+        environment=cluster.environment,
+        message=cluster.message,
+        support=len(records),
+        first_seen=records[0].timestamp,
+        last_seen=records[-1].timestamp,
+        source=source,
+        source_ids=tuple(r.id for r in records[-_MAX_SOURCE_IDS:]),
+        tasks=cluster.tasks,
+    )
+
+
+def mergeable(a: Lesson, b: Lesson) -> bool:
+    """Only lessons about the same tool merge: the tool is the subject of the rule, and two
+    tools failing alike (both time out over SSH) still need two rules naming them."""
+    return a.tool == b.tool
+
+
+def merge_lessons(survivor: Lesson, other: Lesson) -> Lesson:
+    """``survivor`` absorbing ``other``: supports add up, time span and sources unite.
+
+    A template lesson is re-rendered with the merged counts and generalised where the two
+    differ (merging production and production-eu timeouts drops the environment); a lesson
+    written by a model keeps its wording (rules stay stable).
+    """
+    first_seen = min(survivor.first_seen, other.first_seen)
+    support = survivor.support + other.support
+    update: dict[str, object] = {}
+    if survivor.source == "template":
+        for name in ("error_type", "task_type", "environment"):
+            if getattr(survivor, name) != getattr(other, name):
+                update[name] = ""
+        update["text"] = template_text(
+            tool=survivor.tool,
+            error_type=str(update.get("error_type", survivor.error_type)),
+            task_type=str(update.get("task_type", survivor.task_type)),
+            environment=str(update.get("environment", survivor.environment)),
+            message=survivor.message or other.message,
+            support=support,
+            first_seen=first_seen,
+        )
+    ids = list(dict.fromkeys((*survivor.source_ids, *other.source_ids)))[-_MAX_SOURCE_IDS:]
+    tasks = list(dict.fromkeys((*other.tasks, *survivor.tasks)))[:_MAX_TASKS]
+    return survivor.model_copy(
+        update={
+            **update,
+            "support": support,
+            "first_seen": first_seen,
+            "last_seen": max(survivor.last_seen, other.last_seen),
+            "source_ids": tuple(ids),
+            "tasks": tuple(tasks),
+        }
+    )
+
+
+# -- storing lessons -----------------------------------------------------------------------------
+
+
+class LessonBook:
+    """An agent's lessons in the knowledge store: add-or-merge, list, find by task, drop.
+
+    Every change is written to the audit log before the call returns.
+    """
+
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        embedding: EmbeddingFunction,
+        audit: AuditLog,
+        *,
+        merge_threshold: float,
+    ) -> None:
+        self._store = store
+        self._embedding = embedding
+        self._audit = audit
+        self._merge_threshold = merge_threshold
+
+    def _item(self, lesson: Lesson, vector: Sequence[float] | None = None) -> Item:
+        if vector is None:
+            vector = self._embedding([lesson.document])[0]
+        return Item(lesson.id, lesson.model_dump_json(), lesson.last_seen.timestamp(), vector)
+
+    def all(self, agent_id: str) -> list[tuple[Lesson, Sequence[float]]]:
+        """Every stored lesson with its vector."""
+        found = []
+        for item in self._store.load("lessons", agent_id):
+            lesson = Lesson.model_validate_json(item.payload)
+            vector = item.vector or self._embedding([lesson.document])[0]
+            found.append((lesson, vector))
+        return found
+
+    def absorb(self, lesson: Lesson, *, reason: str) -> Literal["added", "merged"]:
+        """Store ``lesson``, merged into the same cluster's or a similar enough stored one."""
+        vector = self._embedding([lesson.document])[0]
+        existing = {item.id: item for item in self._store.load("lessons", lesson.agent_id)}
+        target: Lesson | None = None
+        if lesson.id in existing:
+            target = Lesson.model_validate_json(existing[lesson.id].payload)
+        else:
+            for item, similarity in self._store.nearest("lessons", lesson.agent_id, vector, 5):
+                candidate = Lesson.model_validate_json(item.payload)
+                if similarity >= self._merge_threshold and mergeable(candidate, lesson):
+                    target = candidate
+                    break
+        if target is None:
+            self._store.put("lessons", lesson.agent_id, [self._item(lesson, vector)])
+            self._audit.record(
+                lesson.agent_id,
+                "lesson.added",
+                subject=lesson.id,
+                after=lesson.text,
+                reason=reason,
+            )
+            return "added"
+        merged = merge_lessons(target, lesson)
+        self._store.put("lessons", lesson.agent_id, [self._item(merged)])
+        self._audit.record(
+            lesson.agent_id,
+            "lesson.merged",
+            subject=target.id,
+            before=f"{target.text} [support {target.support}]",
+            after=f"{merged.text} [support {merged.support}]",
+            reason=f"{reason}; merged a similar lesson: {lesson.text}",
+        )
+        return "merged"
+
+    def replace(self, merged: Lesson, absorbed: Sequence[Lesson], *, reason: str) -> None:
+        """Curation's merge: ``merged`` takes the place of itself and ``absorbed``."""
+        self._store.put("lessons", merged.agent_id, [self._item(merged)])
+        self._store.remove("lessons", merged.agent_id, [a.id for a in absorbed])
+        self._audit.record(
+            merged.agent_id,
+            "lesson.merged",
+            subject=merged.id,
+            before="\n".join(a.text for a in absorbed),
+            after=f"{merged.text} [support {merged.support}]",
+            reason=reason,
+        )
+
+    def drop(self, lessons: Sequence[Lesson], *, reason: str) -> None:
+        """Remove lessons, one audit entry each."""
+        for lesson in lessons:
+            self._store.remove("lessons", lesson.agent_id, [lesson.id])
+            self._audit.record(
+                lesson.agent_id,
+                "lesson.dropped",
+                subject=lesson.id,
+                before=f"{lesson.text} [support {lesson.support}]",
+                reason=reason,
+            )
+
+    def find(
+        self, agent_id: str, task: str, k: int, *, min_similarity: float = 0.0
+    ) -> list[tuple[Lesson, float]]:
+        """The ``k`` lessons most similar to ``task`` (with their similarity), best first."""
+        vector = self._embedding([task])[0]
+        return [
+            (Lesson.model_validate_json(item.payload), similarity)
+            for item, similarity in self._store.nearest("lessons", agent_id, vector, k)
+            if similarity >= min_similarity
+        ]
