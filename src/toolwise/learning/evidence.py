@@ -1,0 +1,280 @@
+"""Decayed evidence for one aggregate key, kept so every charge can later be taken back.
+
+Counts decay lazily: a :class:`Segment` stores its mass at a reference time ``t`` and is
+multiplied by ``exp(-rate * age)`` only when touched or read, so an update is O(1) and a read
+never scans outcomes. Each charge is a :class:`Part` that remembers its exact increment, so an
+infrastructure event or a TTL expiry can remove it again, correctly decayed.
+
+Not thread-safe on its own: the view holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Collection
+
+__all__ = ["Evidence", "Part", "Segment", "decay_factor"]
+
+
+def decay_factor(rate: float, age: float) -> float:
+    """``exp(-rate * age)`` for a non-negative age; future times (age < 0) do not grow mass."""
+    return math.exp(-rate * age) if age > 0.0 else 1.0
+
+
+class Segment:
+    """Decayed success and failure mass since the last change point, valued at time ``t``.
+
+    ``n`` is the raw number of outcomes inside (not decayed). When a reset is undone the
+    archived segment is merged into the live one and points to it through ``merged_into``, so
+    charges made against it still find where their mass now lives.
+    """
+
+    __slots__ = ("failures", "merged_into", "n", "successes", "t")
+
+    def __init__(self) -> None:
+        self.successes = 0.0
+        self.failures = 0.0
+        self.n = 0
+        self.t = -math.inf
+        self.merged_into: Segment | None = None
+
+    def live(self) -> Segment:
+        """The segment that now holds this one's mass (itself unless it was merged)."""
+        segment = self
+        while segment.merged_into is not None:
+            segment = segment.merged_into
+        return segment
+
+    def advance(self, t: float, rate: float) -> None:
+        """Move the reference time forward to ``t``, decaying the mass on the way."""
+        if t > self.t:
+            if self.successes or self.failures:
+                factor = math.exp(-rate * (t - self.t))
+                self.successes *= factor
+                self.failures *= factor
+            self.t = t
+
+    def add(self, successes: float, failures: float, n: int, t: float, rate: float) -> None:
+        """Add mass observed at time ``t`` (late arrivals are decayed to the reference time)."""
+        if t >= self.t:
+            if t > self.t:  # advance() inlined: this is the hot path of every outcome
+                if self.successes or self.failures:
+                    factor = math.exp(-rate * (t - self.t))
+                    self.successes *= factor
+                    self.failures *= factor
+                self.t = t
+            self.successes += successes
+            self.failures += failures
+        else:
+            factor = math.exp(-rate * (self.t - t))
+            self.successes += successes * factor
+            self.failures += failures * factor
+        self.n += n
+
+    def remove(self, successes: float, failures: float, n: int, t: float, rate: float) -> None:
+        """Take back mass added at time ``t``; clamps at zero against rounding."""
+        self.advance(t, rate)
+        factor = decay_factor(rate, self.t - t)
+        self.successes = max(0.0, self.successes - successes * factor)
+        self.failures = max(0.0, self.failures - failures * factor)
+        self.n = max(0, self.n - n)
+
+    def absorb(self, other: Segment, rate: float) -> None:
+        """Merge ``other``'s mass into this segment and redirect it here."""
+        if other.t > -math.inf:
+            self.add(other.successes, other.failures, other.n, other.t, rate)
+        other.merged_into = self
+
+    def at(self, now: float, rate: float) -> tuple[float, float]:
+        """Decayed ``(successes, failures)`` at ``now`` without changing the segment."""
+        factor = decay_factor(rate, now - self.t)
+        return self.successes * factor, self.failures * factor
+
+
+class Part:
+    """One outcome's charge to one aggregate: the exact increment, so it can be reverted."""
+
+    __slots__ = ("evidence", "failures", "segment", "successes", "t", "ttl")
+
+    def __init__(
+        self, evidence: Evidence, segment: Segment, successes: float, failures: float, t: float
+    ) -> None:
+        self.evidence = evidence
+        self.segment = segment
+        self.successes = successes
+        self.failures = failures
+        self.t = t
+        self.ttl: int | None = None  # expiry slot, when the outcome has a TTL
+
+
+class Evidence:
+    """Everything learnt for one key: live segment, recent window, latencies, costs, errors.
+
+    Args:
+        window: how many recent charges the change detector may look back over.
+        reservoir: how many recent latencies and costs to keep; ``0`` keeps none (used for
+            time-bucketed keys, which borrow their latency from the un-bucketed context).
+    """
+
+    __slots__ = (
+        "_cost_mean",
+        "_latency",
+        "archived",
+        "changes",
+        "costs",
+        "current",
+        "errors",
+        "last_change_at",
+        "latencies",
+        "trigger",
+        "updated",
+        "window",
+        "window_failures",
+        "window_successes",
+    )
+
+    def __init__(self, window: int, reservoir: int) -> None:
+        self.current = Segment()
+        self.archived: Segment | None = None
+        self.trigger: set[Part] = set()
+        self.window: deque[Part] = deque(maxlen=window)
+        # Undecayed sums over the window: cheap upper bounds that let the change detector
+        # skip almost every outcome without looking at the window (see changepoint.can_fire).
+        self.window_successes = 0.0
+        self.window_failures = 0.0
+        self.latencies: deque[float] = deque(maxlen=reservoir or 1)
+        self.costs: deque[float] = deque(maxlen=reservoir or 1)
+        self.errors: deque[str] = deque(maxlen=3)
+        # Summaries are cached until the next sample: reads outnumber writes per key.
+        self._latency: tuple[float | None, float | None, float | None] | None = None
+        self._cost_mean: float | None = None
+        self.changes = 0
+        self.last_change_at: float | None = None
+        self.updated: float | None = None
+
+    def charge(self, successes: float, failures: float, t: float, rate: float) -> Part:
+        """Add one outcome's mass to the live segment and the recent window."""
+        segment = self.current
+        segment.add(successes, failures, 1, t, rate)
+        part = Part(self, segment, successes, failures, t)
+        window = self.window
+        if len(window) == window.maxlen:
+            self._leave_window(window[0])
+        window.append(part)
+        self.window_successes += successes
+        self.window_failures += failures
+        if self.updated is None or t > self.updated:
+            self.updated = t
+        return part
+
+    def note(self, latency_ms: float | None, cost: float | None, error: str) -> None:
+        """Remember a latency, a cost and an error message (bounded, most recent kept)."""
+        if latency_ms is not None:
+            self.latencies.append(latency_ms)
+            self._latency = None
+        if cost is not None:
+            self.costs.append(cost)
+            self._cost_mean = None
+        if error:
+            self.errors.append(error)
+
+    def restart(self, keep: int, t: float, rate: float, *, downward: bool) -> list[Part]:
+        """Forget the evidence before the last ``keep`` charges: a change point was found.
+
+        The old segment is archived, not dropped: if the failures that triggered a downward
+        reset are later blamed on an infrastructure outage, :meth:`revert` merges it back.
+
+        Returns:
+            The kept charges, now pointing at the new segment (the caller moves their TTL).
+        """
+        kept = list(self.window)[-keep:]
+        old, new = self.current, Segment()
+        for part in kept:
+            old.remove(part.successes, part.failures, 1, part.t, rate)
+            new.add(part.successes, part.failures, 1, part.t, rate)
+            part.segment = new
+        self.archived = old
+        self.trigger = {p for p in kept if p.failures > p.successes} if downward else set()
+        self.current = new
+        self.window = deque(kept, maxlen=self.window.maxlen)
+        self.window_successes = sum(p.successes for p in kept)
+        self.window_failures = sum(p.failures for p in kept)
+        self.changes += 1
+        self.last_change_at = t
+        return kept
+
+    def revert(self, part: Part, rate: float, *, counted: bool = True) -> None:
+        """Take one charge back (it was an infrastructure failure).
+
+        When the last of the failures that caused a reset is taken back, the reset was a false
+        alarm: the archived evidence is merged back into the live segment.
+
+        Args:
+            part: the charge.
+            rate: decay constant per second.
+            counted: False when its mass already left (its TTL lapsed): only the bookkeeping
+                is undone, so nothing is removed twice.
+        """
+        if counted:
+            part.segment.live().remove(part.successes, part.failures, 1, part.t, rate)
+        if part in self.window:  # else already pushed out of the bounded window
+            self.window.remove(part)
+            self._leave_window(part)
+        if self.archived is not None and part in self.trigger:
+            self.trigger.discard(part)
+            if not self.trigger:
+                self.current.absorb(self.archived, rate)
+                self.archived = None
+                self.changes = max(0, self.changes - 1)
+
+    def _leave_window(self, part: Part) -> None:
+        # Plain comparisons, not max(): this runs once per charge on the hot path.
+        successes = self.window_successes - part.successes
+        failures = self.window_failures - part.failures
+        self.window_successes = successes if successes > 0.0 else 0.0
+        self.window_failures = failures if failures > 0.0 else 0.0
+
+    def mass(self, now: float, rate: float) -> tuple[float, float]:
+        """Decayed ``(successes, failures)`` of the live segment at ``now``."""
+        return self.current.at(now, rate)
+
+    def latency_summary(self) -> tuple[float | None, float | None, float | None]:
+        """``(mean, p50, p95)`` of the recent latencies in ms, or ``None`` without any."""
+        summary = self._latency
+        if summary is None:
+            if not self.latencies:
+                return None, None, None
+            ordered = sorted(self.latencies)
+            summary = _mean(ordered), _quantile(ordered, 0.5), _quantile(ordered, 0.95)
+            self._latency = summary
+        return summary
+
+    def p50_latency(self) -> float | None:
+        """Median of the recent latencies in ms, or ``None`` without any."""
+        return self.latency_summary()[1]
+
+    def mean_cost(self) -> float | None:
+        """Mean of the recent costs, or ``None`` without any."""
+        if self._cost_mean is None and self.costs:
+            self._cost_mean = _mean(self.costs)
+        return self._cost_mean
+
+
+def _mean(values: Collection[float]) -> float:
+    """Mean that cannot overflow on huge finite values (each is scaled before summing)."""
+    count = len(values)
+    try:
+        return math.fsum(value / count for value in values)
+    except OverflowError:  # only with infinite values, where the mean is infinite anyway
+        return math.inf
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear-interpolated quantile of sorted data (numpy's default method)."""
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    if ordered[high] == ordered[low] or math.isinf(ordered[high]):
+        return ordered[low] if position == low else ordered[high]
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

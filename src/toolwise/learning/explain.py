@@ -1,0 +1,101 @@
+"""Turn evidence into sentences a person or a model can read: reasons and suggestions.
+
+Kept apart from the maths so the wording can change without touching a number.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from toolwise.learning.models import Strategy
+
+__all__ = ["describe", "format_latency", "note", "suggest"]
+
+
+def format_latency(latency_ms: float) -> str:
+    """A short human latency: ``230 ms``, ``1.9 s``, ``2.5 min``."""
+    if not math.isfinite(latency_ms):
+        return "no reply"
+    if latency_ms < 1_000.0:
+        return f"{latency_ms:.0f} ms"
+    if latency_ms < 60_000.0:
+        return f"{latency_ms / 1_000.0:.1f} s"
+    return f"{latency_ms / 60_000.0:.1f} min"
+
+
+def describe(
+    *,
+    rate: float,
+    observations: int,
+    borrowed: bool,
+    p50_latency_ms: float | None,
+    mean_cost: float | None,
+    show_cost: bool,
+    note: str,
+) -> str:
+    """One sentence on why a tool ranks where it does.
+
+    Example: ``"91% success over 47 calls here, p50 1.9 s; sampled for exploration"``.
+    """
+    if observations > 0:
+        calls = "call" if observations == 1 else "calls"
+        head = f"{rate:.0%} success over {observations} {calls} here"
+    elif borrowed:
+        head = f"untried here; {rate:.0%} expected from its record elsewhere"
+    else:
+        head = "untried: no evidence yet"
+    facts = [head]
+    if p50_latency_ms is not None:
+        facts.append(f"p50 {format_latency(p50_latency_ms)}")
+    if show_cost and mean_cost is not None:
+        facts.append(f"mean cost {mean_cost:.3g}")
+    sentence = ", ".join(facts)
+    return f"{sentence}; {note}" if note else sentence
+
+
+RELIABLE = 0.8
+UNRELIABLE = 0.5
+_CLEARLY_BETTER = 0.1
+
+
+def suggest(
+    *, rate: float, effective_observations: float, alternative: tuple[str, float] | None
+) -> str:
+    """One line of advice for a prior, e.g. ``"unreliable here: prefer kubectl_deploy (91%)"``.
+
+    Args:
+        rate: the prior's posterior mean.
+        effective_observations: its own decayed evidence.
+        alternative: the best other tool for the same agent, context and environment with
+            enough evidence, and its rate; ``None`` when there is none.
+    """
+    if effective_observations < 5.0:
+        return "too little evidence: keep exploring"
+    if rate >= RELIABLE:
+        return "reliable"
+    better = alternative if alternative and alternative[1] >= rate + _CLEARLY_BETTER else None
+    if rate < UNRELIABLE:
+        if better:
+            return f"unreliable here: prefer {better[0]} ({better[1]:.0%})"
+        return "unreliable here: attach a fallback"
+    if better:
+        return f"mixed here: {better[0]} does better ({better[1]:.0%})"
+    return "usable: keep a fallback ready"
+
+
+_EXPLORATION = {
+    "thompson": "sampled for exploration",
+    "ucb": "picked for its optimistic upper bound",
+    "epsilon_greedy": "picked at random for exploration",
+    "greedy": "",
+}
+
+
+def note(strategy: Strategy, *, explored: bool, changed_at: float | None) -> str:
+    """The tail of a reason: why an exploratory pick, and whether the tool is re-learning."""
+    notes = [_EXPLORATION[strategy]] if explored else []
+    if changed_at is not None:
+        day = datetime.fromtimestamp(changed_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        notes.append(f"re-learning since a change detected {day}")
+    return "; ".join(n for n in notes if n)

@@ -1,0 +1,152 @@
+"""How a success rate is read from each tool's posterior before the tools are scored.
+
+One function per strategy, all with the same signature (:data:`StrategyFn`), registered in
+:data:`STRATEGIES`. Each returns the success value it used per tool, the scores, the ranking,
+which pick was exploratory, and the probability it had of putting each tool first (for
+offline evaluation of logged decisions, Li et al. 2011).
+
+* ``thompson`` — a draw from each posterior (Thompson sampling): explores in proportion to
+  the chance a tool is best; the default.
+* ``ucb`` — the posterior's ``1 - 1/(t+1)`` quantile (Bayes-UCB), ``t`` the evidence so far:
+  deterministic optimism that shrinks as evidence grows.
+* ``epsilon_greedy`` — the posterior mean; with probability ``epsilon`` one of the other tools
+  is put first at random (the memory-server recipe's 10 % exploration).
+* ``greedy`` — the posterior mean, never exploring: for explanations and evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolwise.learning.config import LearningConfig
+from toolwise.learning.models import Strategy
+from toolwise.learning.posterior import upper_quantiles
+
+__all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
+
+Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
+
+
+@dataclass(frozen=True, slots=True)
+class Arms:
+    """The candidate tools of one decision, in the caller's order.
+
+    Attributes:
+        alpha: posterior pseudo-successes per tool.
+        beta: posterior pseudo-failures per tool.
+        fixed: the speed and cost part of each score (already weighted).
+        weight: the normalised weight of success in the score.
+        evidence: total effective observations of the candidates here (UCB's horizon).
+    """
+
+    alpha: Vector
+    beta: Vector
+    fixed: Vector
+    weight: float
+    evidence: float
+
+    @property
+    def mean(self) -> Vector:
+        """Posterior mean success rate per tool."""
+        return self.alpha / (self.alpha + self.beta)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A strategy's decision: success values, scores, ranking, exploration, propensities."""
+
+    success: Vector
+    scores: Vector
+    order: list[int]
+    explored: list[bool]
+    propensity: list[float | None]
+
+
+StrategyFn = Callable[[Arms, np.random.Generator, LearningConfig], Choice]
+
+
+def _rank(scores: Vector) -> list[int]:
+    """Indices best first; ties keep the caller's order."""
+    return [int(i) for i in np.argsort(-scores, kind="stable")]
+
+
+def _greedy_best(arms: Arms) -> int:
+    return int(np.argmax(arms.weight * arms.mean + arms.fixed))
+
+
+def _one_hot(k: int, winner: int) -> list[float | None]:
+    return [1.0 if i == winner else 0.0 for i in range(k)]
+
+
+def _ranked_by(arms: Arms, success: Vector) -> tuple[Vector, list[int], list[bool]]:
+    scores = arms.weight * success + arms.fixed
+    order = _rank(scores)
+    explored = [False] * len(order)
+    explored[order[0]] = order[0] != _greedy_best(arms)
+    return scores, order, explored
+
+
+def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
+    """Score each tool with one draw from its posterior."""
+    success = rng.beta(arms.alpha, arms.beta)
+    scores, order, explored = _ranked_by(arms, success)
+    k, draws = len(order), config.propensity_samples
+    propensity: list[float | None]
+    if k == 1:
+        propensity = [1.0]
+    elif draws == 0:
+        propensity = [None] * k
+    else:
+        sampled = rng.beta(arms.alpha[:, None], arms.beta[:, None], size=(k, draws))
+        winners = np.argmax(arms.weight * sampled + arms.fixed[:, None], axis=0)
+        counts = np.bincount(winners, minlength=k)
+        propensity = [float(c) / draws for c in counts]
+    return Choice(success, scores, order, explored, propensity)
+
+
+def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
+    """Score each tool with an upper quantile of its posterior (Bayes-UCB)."""
+    del rng, config  # deterministic by design
+    horizon = arms.evidence + 1.0
+    success = upper_quantiles(arms.alpha, arms.beta, 1.0 - 1.0 / (horizon + 1.0))
+    scores, order, explored = _ranked_by(arms, success)
+    return Choice(success, scores, order, explored, _one_hot(len(order), order[0]))
+
+
+def epsilon_greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
+    """Rank by posterior mean; with probability epsilon put another tool first."""
+    success = arms.mean
+    scores = arms.weight * success + arms.fixed
+    order = _rank(scores)
+    k = len(order)
+    explored = [False] * k
+    if k > 1 and rng.random() < config.epsilon:
+        pick = order[1 + int(rng.integers(k - 1))]
+        order = [pick, *(i for i in order if i != pick)]
+        explored[pick] = True
+    best = _rank(scores)[0]
+    share = config.epsilon / (k - 1) if k > 1 else 0.0
+    propensity: list[float | None] = [
+        (1.0 - config.epsilon if k > 1 else 1.0) if i == best else share for i in range(k)
+    ]
+    return Choice(success, scores, order, explored, propensity)
+
+
+def greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
+    """Rank by posterior mean, never exploring."""
+    del rng, config
+    success = arms.mean
+    scores = arms.weight * success + arms.fixed
+    order = _rank(scores)
+    return Choice(success, scores, order, [False] * len(order), _one_hot(len(order), order[0]))
+
+
+STRATEGIES: dict[Strategy, StrategyFn] = {
+    "thompson": thompson,
+    "ucb": ucb,
+    "epsilon_greedy": epsilon_greedy,
+    "greedy": greedy,
+}

@@ -1,0 +1,119 @@
+"""Non-stationarity: a tool that breaks is abandoned fast, a tool that recovers is re-adopted."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.stats import binom
+
+from toolwise.learning import LearningConfig, ReliabilityView
+from toolwise.learning.changepoint import binomial_tail, kl_bernoulli
+
+if TYPE_CHECKING:
+    from conftest import Agent, FakeClock
+
+
+def _broken_tool_picks(
+    make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent], seed: int
+) -> int:
+    """How often a 90 % tool that broke to 0 % is still chosen in the next 50 decisions."""
+    clock = make_clock()
+    view = ReliabilityView(LearningConfig(), clock=clock)
+    agent = make_agent(view, clock, {"A": 0.9, "B": 0.7, "C": 0.5}, seed=seed)
+    agent.run(300)
+    agent.rates["A"] = 0.0
+    return agent.run(50).count("A")
+
+
+def test_a_broken_tool_is_abandoned_within_five_decisions(
+    make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent]
+) -> None:
+    """Median over seeds: a 90 % best tool that breaks is chosen at most 5 more times."""
+    picks = [_broken_tool_picks(make_clock, make_agent, seed) for seed in range(15)]
+    assert statistics.median(picks) <= 5
+    assert max(picks) <= 12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_recovered_tool_is_retried_and_readopted(
+    make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent], seed: int
+) -> None:
+    """A tool that broke and then recovered is tried again and becomes the choice again."""
+    clock = make_clock()
+    view = ReliabilityView(LearningConfig(), clock=clock)
+    agent = make_agent(
+        view, clock, {"A": 0.95, "B": 0.7, "C": 0.5}, seed=seed, step=timedelta(hours=1)
+    )
+    agent.run(200)
+    agent.rates["A"] = 0.0
+    broken = agent.run(60)
+    agent.rates["A"] = 0.95
+    recovered = agent.run(1_000)
+    assert broken[-20:].count("A") <= 2
+    assert "A" in recovered[:600]
+    assert recovered[-100:].count("A") >= 80
+
+
+def test_consecutive_failures_of_a_reliable_tool_reset_its_record(view: ReliabilityView) -> None:
+    """Four failures in a row after 50 successes is a change: the old record is set aside."""
+    for _ in range(50):
+        view.observe("A", True)
+    for _ in range(4):
+        prior = view.observe("A", False)
+    assert prior.changes == 1
+    assert prior.observations == 4
+    assert prior.rate < 0.25
+
+
+def test_a_single_failure_of_a_reliable_tool_is_not_a_change(view: ReliabilityView) -> None:
+    """One failure after a long record of successes only nudges the estimate."""
+    for _ in range(50):
+        view.observe("A", True)
+    prior = view.observe("A", False)
+    assert prior.changes == 0
+    assert prior.rate > 0.9
+
+
+def test_a_failing_tool_that_starts_succeeding_is_reset_upward(view: ReliabilityView) -> None:
+    """A run of successes from a tool that used to fail is a change too (recovery)."""
+    for _ in range(50):
+        view.observe("A", False)
+    for _ in range(5):
+        prior = view.observe("A", True)
+    assert prior.changes == 1
+    assert prior.rate > 0.8
+
+
+def test_recommendations_mention_a_recent_change(view: ReliabilityView) -> None:
+    """A tool whose record was reset says it is re-learning."""
+    for _ in range(50):
+        view.observe("A", True)
+    for _ in range(4):
+        view.observe("A", False)
+    (top,) = view.recommend(task_type="", tools=["A"], strategy="greedy")
+    assert "re-learning since a change detected" in top.reason
+
+
+@given(
+    n=st.integers(min_value=1, max_value=40),
+    k=st.integers(min_value=0, max_value=40),
+    p=st.floats(min_value=0.01, max_value=0.99),
+)
+def test_binomial_tail_matches_scipy(n: int, k: int, p: float) -> None:
+    """The hand-rolled exact tail agrees with scipy's binomial distribution."""
+    k = min(k, n)
+    assert binomial_tail(k, n, p, upper=False) == pytest.approx(binom.cdf(k, n, p), abs=1e-9)
+    assert binomial_tail(k, n, p, upper=True) == pytest.approx(binom.sf(k - 1, n, p), abs=1e-9)
+
+
+@given(x=st.floats(min_value=0.0, max_value=1.0), p=st.floats(min_value=0.001, max_value=0.999))
+def test_kl_is_non_negative_and_zero_only_at_equality(x: float, p: float) -> None:
+    """The Bernoulli KL divergence is never negative and vanishes when x equals p."""
+    assert kl_bernoulli(x, p) >= -1e-12
+    assert kl_bernoulli(p, p) == pytest.approx(0.0, abs=1e-12)

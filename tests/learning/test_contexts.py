@@ -1,0 +1,191 @@
+"""Context keys: environments apart or pooled, time buckets, shrinkage and similarity."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from toolwise.learning import LearningConfig, ReliabilityView
+
+if TYPE_CHECKING:
+    from conftest import FakeClock
+
+
+def test_environments_are_kept_apart(view: ReliabilityView) -> None:
+    """Failures in staging leave the production estimate untouched."""
+    for _ in range(10):
+        view.observe("ansible_run", True, context_class="deploy", environment="production")
+        view.observe("ansible_run", False, context_class="deploy", environment="staging")
+    (prod,) = view.priors(environment="production")
+    (staging,) = view.priors(environment="staging")
+    assert prod.rate > 0.9
+    assert staging.rate < 0.1
+
+
+def test_a_new_environment_does_not_borrow_from_another(view: ReliabilityView) -> None:
+    """A tool's record in staging is not its prior in production."""
+    for _ in range(20):
+        view.observe("ansible_run", False, context_class="deploy", environment="staging")
+    (top,) = view.recommend(
+        task_type="deploy", tools=["ansible_run"], environment="production", strategy="greedy"
+    )
+    assert top.rate == pytest.approx(0.5)
+
+
+def test_shared_environments_pool_evidence(clock: FakeClock) -> None:
+    """With share_environments, staging and production learn together."""
+    view = ReliabilityView(LearningConfig(share_environments=True), clock=clock)
+    view.observe("ansible_run", True, context_class="deploy", environment="production")
+    view.observe("ansible_run", False, context_class="deploy", environment="staging")
+    (pooled,) = view.priors(environment="staging")
+    assert pooled.observations == 2
+    assert pooled.environment == ""
+
+
+def _friday_freeze(view: ReliabilityView, start: datetime, weeks: int) -> None:
+    """terraform fails on Friday afternoons and works otherwise; kubectl is steady at 85 %."""
+    rng = random.Random(7)
+    for day in range(weeks * 7):
+        for hour in range(9, 18):
+            moment = start + timedelta(days=day, hours=hour)
+            frozen = moment.weekday() == 4 and hour >= 12
+            terraform = rng.random() < (0.05 if frozen else 0.97)
+            kubectl = rng.random() < 0.85
+            view.observe("terraform_apply", terraform, context_class="deploy", timestamp=moment)
+            view.observe("kubectl_deploy", kubectl, context_class="deploy", timestamp=moment)
+
+
+def test_time_buckets_learn_the_friday_change_freeze() -> None:
+    """With weekday × daypart buckets, Friday afternoon and Tuesday morning rank differently."""
+    start = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
+    end = start + timedelta(weeks=6)
+    view = ReliabilityView(LearningConfig(time_buckets="weekday_daypart"), clock=lambda: end)
+    _friday_freeze(view, start, weeks=6)
+    tools = ["terraform_apply", "kubectl_deploy"]
+    friday = datetime(2025, 2, 21, 15, tzinfo=UTC)
+    tuesday = datetime(2025, 2, 18, 10, tzinfo=UTC)
+    on_friday = view.recommend(task_type="deploy", tools=tools, strategy="greedy", now=friday)
+    on_tuesday = view.recommend(task_type="deploy", tools=tools, strategy="greedy", now=tuesday)
+    assert on_friday[0].tool == "kubectl_deploy"
+    assert on_tuesday[0].tool == "terraform_apply"
+
+
+def test_time_bucket_priors_are_listed_by_label() -> None:
+    """priors(time_bucket=...) shows what a bucket has learnt."""
+    start = datetime(2025, 1, 6, tzinfo=UTC)
+    view = ReliabilityView(
+        LearningConfig(time_buckets="weekday_daypart"), clock=lambda: start + timedelta(weeks=6)
+    )
+    _friday_freeze(view, start, weeks=6)
+    (frozen,) = view.priors(tool="terraform_apply", time_bucket="fri-afternoon")
+    (plain,) = view.priors(tool="terraform_apply")
+    assert frozen.rate < 0.3
+    assert plain.rate > 0.7
+    assert frozen.time_bucket == "fri-afternoon"
+
+
+def test_time_buckets_read_the_configured_time_zone() -> None:
+    """A bucket is read in local time: 23:00 UTC on Thursday is Friday morning in Tokyo."""
+    moment = datetime(2025, 1, 9, 23, tzinfo=UTC)
+    view = ReliabilityView(
+        LearningConfig(time_buckets="weekday_daypart", time_zone="Asia/Tokyo"),
+        clock=lambda: moment,
+    )
+    view.observe("a", True, timestamp=moment)
+    assert [p.time_bucket for p in view.priors(time_bucket=None)] == ["", "fri-morning"]
+
+
+def _deploy_history(view: ReliabilityView) -> None:
+    for n in range(30):
+        view.observe("kubectl_deploy", n % 10 != 0, context_class="production_deploy")
+        view.observe("ansible_run", n % 3 == 0, context_class="production_deploy")
+
+
+def test_a_new_task_type_borrows_the_tools_overall_record(view: ReliabilityView) -> None:
+    """On its first call, a never-seen task type ranks tools by their record elsewhere."""
+    _deploy_history(view)
+    ranked = view.recommend(
+        task_type="canary_deploy", tools=["ansible_run", "kubectl_deploy"], strategy="greedy"
+    )
+    assert ranked[0].tool == "kubectl_deploy"
+    assert ranked[0].observations == 0
+    assert "expected from its record elsewhere" in ranked[0].reason
+
+
+def test_borrowed_evidence_is_capped(view: ReliabilityView) -> None:
+    """A new task type borrows at most shrinkage_strength pseudo-observations."""
+    _deploy_history(view)
+    (top,) = view.recommend(task_type="canary_deploy", tools=["kubectl_deploy"], strategy="greedy")
+    (known,) = view.priors(tool="kubectl_deploy")
+    assert top.rate == pytest.approx((1 + 5 * 0.9) / (2 + 5), abs=1e-3)
+    assert known.rate > top.rate  # own evidence outweighs the capped borrowing
+
+
+def test_own_evidence_soon_outweighs_borrowed(view: ReliabilityView) -> None:
+    """A tool great elsewhere but failing in this task type is demoted after a few calls."""
+    _deploy_history(view)
+    for _ in range(6):
+        view.observe("kubectl_deploy", False, context_class="db_migration")
+        view.observe("ansible_run", True, context_class="db_migration")
+    ranked = view.recommend(
+        task_type="db_migration", tools=["kubectl_deploy", "ansible_run"], strategy="greedy"
+    )
+    assert ranked[0].tool == "ansible_run"
+
+
+def _similarity(a: str, b: str) -> float:
+    """Deploy-like task types are similar to each other, unrelated to searches."""
+    return 0.9 if a.endswith("deploy") == b.endswith("deploy") else 0.1
+
+
+def test_similar_task_types_lend_more_than_unrelated_ones(clock: FakeClock) -> None:
+    """A new deploy task follows the deploy record, not the tool's larger search record."""
+    view = ReliabilityView(similarity=_similarity, clock=clock)
+    for n in range(10):
+        view.observe("runner", True, context_class="prod_deploy")
+        view.observe("script", n < 5, context_class="prod_deploy")
+    for n in range(60):
+        view.observe("runner", n < 15, context_class="log_search")
+        view.observe("script", n < 40, context_class="log_search")
+    plain = ReliabilityView(clock=clock)
+    for n in range(10):
+        plain.observe("runner", True, context_class="prod_deploy")
+        plain.observe("script", n < 5, context_class="prod_deploy")
+    for n in range(60):
+        plain.observe("runner", n < 15, context_class="log_search")
+        plain.observe("script", n < 40, context_class="log_search")
+    tools = ["script", "runner"]
+    with_similarity = view.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")
+    without = plain.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")
+    assert with_similarity[0].tool == "runner"
+    assert without[0].tool == "script"
+
+
+def test_a_failing_similarity_function_does_not_break_ranking(clock: FakeClock) -> None:
+    """If the similarity callable raises, the task types are treated as unrelated."""
+
+    def broken(a: str, b: str) -> float:
+        raise RuntimeError("embedding service down")
+
+    view = ReliabilityView(similarity=broken, clock=clock)
+    view.observe("a", True, context_class="x")
+    ranked = view.recommend(task_type="y", tools=["a"], seed=1)
+    assert ranked[0].tool == "a"
+
+
+def test_similarity_is_computed_once_per_pair(clock: FakeClock) -> None:
+    """Similarities are cached, so an embedding-backed function is not called per decision."""
+    calls: list[tuple[str, str]] = []
+
+    def counting(a: str, b: str) -> float:
+        calls.append((a, b))
+        return 0.8
+
+    view = ReliabilityView(similarity=counting, clock=clock)
+    view.observe("a", True, context_class="x")
+    for seed in range(5):
+        view.recommend(task_type="y", tools=["a"], seed=seed)
+    assert calls == [("y", "x")]
