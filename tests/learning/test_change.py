@@ -117,3 +117,19 @@ def test_kl_is_non_negative_and_zero_only_at_equality(x: float, p: float) -> Non
     """The Bernoulli KL divergence is never negative and vanishes when x equals p."""
     assert kl_bernoulli(x, p) >= -1e-12
     assert kl_bernoulli(p, p) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_one_failure_of_a_flawless_tool_is_not_a_change(view: ReliabilityView) -> None:
+    """Even after thousands of successes, a single failure never resets a tool's record."""
+    view.observe("A", True, weight=4_000.0)
+    prior = view.observe("A", False)
+    assert prior.changes == 0
+    assert prior.rate > 0.99
+
+
+def test_two_failures_of_a_flawless_tool_are_a_change(view: ReliabilityView) -> None:
+    """Two failures in a row from a tool that never failed in 4,000 calls is a break."""
+    view.observe("A", True, weight=4_000.0)
+    view.observe("A", False)
+    prior = view.observe("A", False)
+    assert prior.changes == 1

@@ -40,7 +40,7 @@ def test_credible_interval_is_the_exact_90_percent_beta_interval(view: Reliabili
     """The interval matches scipy's Beta quantiles at 5 % and 95 %."""
     for success in [True] * 7 + [False] * 3:
         prior = view.observe("web_search", success)
-    expected = tuple(beta_dist.ppf([0.05, 0.95], 8.0, 4.0))
+    expected = (float(beta_dist.ppf(0.05, 8.0, 4.0)), float(beta_dist.ppf(0.95, 8.0, 4.0)))
     assert prior.credible_interval == pytest.approx(expected)
 
 

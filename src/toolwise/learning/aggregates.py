@@ -22,7 +22,7 @@ from toolwise.learning.config import LearningConfig
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.infra import InfraMonitor, Verdict
 from toolwise.learning.shrinkage import Mass, Posterior, combine
-from toolwise.learning.ttl import TtlLedger
+from toolwise.learning.ttl import TtlLedger, slot_of
 
 __all__ = ["Aggregates", "ContextKey", "Outcome", "Read"]
 
@@ -147,13 +147,14 @@ class Aggregates:
         self.counts["observed"] += 1
         if outcome.successes + outcome.failures <= 0.0:
             return  # a zero-weight outcome only contributes its latency, cost and error
-        parts = [self._charge(context, outcome), self._charge(overall, outcome)]
+        slot = None if outcome.expires is None else slot_of(outcome.expires, t)
+        parts = [self._charge(context, outcome, slot), self._charge(overall, outcome, slot)]
         if outcome.bucket:
             key = (outcome.agent_id, outcome.tool, outcome.context, outcome.env, outcome.bucket)
             bucket = self.buckets.get(key)
             if bucket is None:
                 bucket = self.buckets[key] = self._new_evidence(with_samples=False)
-            parts.append(self._charge(bucket, outcome))
+            parts.append(self._charge(bucket, outcome, slot))
         if failed:
             self.infra.remember(outcome.agent_id, outcome.environment, outcome.tool, t, parts)
 
@@ -257,12 +258,12 @@ class Aggregates:
             self.scope_tools.setdefault((agent_id, context, env), set()).add(tool)
         return evidence
 
-    def _charge(self, evidence: Evidence, outcome: Outcome) -> Part:
+    def _charge(self, evidence: Evidence, outcome: Outcome, slot: int | None) -> Part:
         """Charge one aggregate, then look for a change point the new outcome completes."""
         successes, failures, t = outcome.successes, outcome.failures, outcome.t
         part = evidence.charge(successes, failures, t, self._rate)
-        if outcome.expires is not None:
-            self.ttl.attach(part, outcome.expires)
+        if slot is not None:
+            self.ttl.attach(part, slot)
         weight = successes + failures
         if weight <= 0.0:
             return part
@@ -291,10 +292,10 @@ class Aggregates:
         )
         if keep:
             kept = list(evidence.window)[-keep:]
-            slots = [self.ttl.detach(p) for p in kept]
+            kept_slots = [self.ttl.detach(p) for p in kept]
             evidence.restart(keep, t, self._rate, downward=not upward)
-            for p, slot in zip(kept, slots, strict=True):
-                self.ttl.reattach(p, slot)
+            for p, kept_slot in zip(kept, kept_slots, strict=True):
+                self.ttl.reattach(p, kept_slot)
             self.counts["changes_detected"] += 1
         return part
 

@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 
 from toolwise.learning.evidence import Part, Segment, decay_factor
 
-__all__ = ["binomial_tail", "can_fire", "find_change", "kl_bernoulli"]
+__all__ = ["MIN_RUN", "binomial_tail", "can_fire", "find_change", "kl_bernoulli"]
 
 _EPS = 1e-12
+MIN_RUN = 2.0  # a change needs at least two surprising outcomes: one is never a trend
 _SCREEN_SLACK = 1.0  # nats: the Chernoff bound is loose by less than this at n ≤ 10
 _EXACT_MAX_N = 200  # beyond this the Chernoff bound itself is used (it is conservative)
 
@@ -77,6 +78,8 @@ def can_fire(
     """
     successes, failures = mass
     window_s, window_f = window_mass
+    if (window_s if upward else window_f) < MIN_RUN:
+        return False
     alpha0, beta0 = prior
     screen = math.log(1.0 / delta) - _SCREEN_SLACK
     if upward:
@@ -132,7 +135,7 @@ def find_change(
         if before_s + before_f < min_evidence:
             break  # shorter history before longer runs: it only gets thinner
         weight = run_s + run_f
-        if weight <= 0.0:
+        if (run_s if upward else run_f) < MIN_RUN:
             continue
         p = (before_s + alpha0) / (before_s + before_f + alpha0 + beta0)
         x = run_s / weight

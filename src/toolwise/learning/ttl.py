@@ -27,7 +27,11 @@ _SLOTS_PER_TTL = 32
 def slot_of(expires_at: float, t: float) -> int:
     """Start (POSIX seconds) of the expiry slot of an outcome made at ``t``."""
     span = (expires_at - t) / _SLOTS_PER_TTL
-    grain = next((g for g in _SLOTS if g <= span), _SLOTS[-1])
+    grain = _SLOTS[-1]
+    for candidate in _SLOTS:
+        if candidate <= span:
+            grain = candidate
+            break
     return math.floor(expires_at / grain) * grain
 
 
@@ -59,9 +63,9 @@ class TtlLedger:
         """Number of live (slot, segment) entries, for ``stats()``."""
         return sum(len(bucket) for bucket in self._buckets.values())
 
-    def attach(self, part: Part, expires_at: float) -> None:
-        """Schedule ``part`` to be taken back at (or slightly before) ``expires_at``."""
-        self._attach(part, slot_of(expires_at, part.t))
+    def attach(self, part: Part, slot: int) -> None:
+        """Schedule ``part`` to be taken back when ``slot`` begins (see :func:`slot_of`)."""
+        self._attach(part, slot)
 
     def lapsed(self, part: Part) -> bool:
         """Whether ``part``'s mass was already taken back by expiry (it no longer counts)."""
