@@ -5,6 +5,7 @@ ranked, evidence-backed recommendation in front of the model before it picks its
 """
 
 from toolwise._facade import Toolwise
+from toolwise.advice import AdviceOptions, Advisor, Brief, TaskQuery
 from toolwise.errors import (
     EmbeddingMismatchError,
     InvalidAgentIdError,
@@ -23,8 +24,16 @@ from toolwise.improve import (
     PromotionPolicy,
     RefinementResult,
 )
+from toolwise.integrations.advice_middleware import AdviceMiddleware
 from toolwise.integrations.langgraph import ToolCallRecorder
 from toolwise.integrations.middleware import ToolwiseMiddleware
+from toolwise.integrations.preselect import (
+    ToolGuard,
+    ToolwiseReactState,
+    ToolwiseState,
+    brief_messages,
+    with_brief,
+)
 from toolwise.learning import (
     InfraEvent,
     LearningConfig,
@@ -45,7 +54,11 @@ from toolwise.storage.protocol import CallFilter, OutcomeStore
 from toolwise.storage.writer import WriterCounters
 
 __all__ = [
+    "AdviceMiddleware",
+    "AdviceOptions",
+    "Advisor",
     "AuditEntry",
+    "Brief",
     "CallFilter",
     "ChromaOutcomeStore",
     "CompositeSpec",
@@ -73,7 +86,9 @@ __all__ = [
     "SecretRedactor",
     "SpoolError",
     "StoreError",
+    "TaskQuery",
     "ToolCallRecorder",
+    "ToolGuard",
     "ToolOutcome",
     "ToolPrior",
     "ToolStats",
@@ -81,8 +96,12 @@ __all__ = [
     "ToolwiseCallbackHandler",
     "ToolwiseError",
     "ToolwiseMiddleware",
+    "ToolwiseReactState",
+    "ToolwiseState",
     "UsageSummary",
     "Verdict",
     "WriterCounters",
+    "brief_messages",
+    "with_brief",
 ]
 __version__ = "0.1.0"

@@ -39,9 +39,11 @@ from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
     from tenacity.wait import WaitBaseT
 
+    from toolwise.advice import Advisor
     from toolwise.improve import (
         AuditEntry,
         CompositeSpec,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from toolwise.improve.protocols import ChatModel, Evaluator
     from toolwise.integrations.langgraph import ToolCallRecorder
     from toolwise.integrations.middleware import ToolwiseMiddleware
+    from toolwise.integrations.preselect import ToolGuard
     from toolwise.recording.callback import ToolwiseCallbackHandler
     from toolwise.recording.instrument import ConfirmHook, InstrumentedTool
 
@@ -365,11 +368,74 @@ class Toolwise:
 
         return ToolCallRecorder(self.recorder, self.defaults(**labels))
 
-    def middleware(self, **labels: Any) -> ToolwiseMiddleware:
-        """A langchain v1 ``AgentMiddleware`` for ``create_agent(..., middleware=[...])``."""
+    def middleware(self, *, advice: bool = True, **options: Any) -> ToolwiseMiddleware:
+        """A langchain v1 ``AgentMiddleware`` for ``create_agent(..., middleware=[...])``.
+
+        Records every tool call and, unless ``advice=False``, briefs the model before each
+        call. Accepts the labels of :meth:`defaults` and the brief's options
+        (:class:`~toolwise.advice.AdviceOptions`: ``mode="advise" | "filter" | "route"``,
+        ``top_k``, ``budget``, ``strategy``, ``objective``, ``requires_confirmation`` …).
+        """
         from toolwise.integrations.middleware import ToolwiseMiddleware
 
-        return ToolwiseMiddleware(self, self.defaults(**labels))
+        labels, brief = _split_options(options)
+        defaults = self.defaults(**labels)
+        return ToolwiseMiddleware(
+            self, defaults, self._advice_options(defaults, brief) if advice else None
+        )
+
+    def _advice_options(self, defaults: RecordingDefaults, options: Mapping[str, Any]) -> Any:
+        from toolwise.advice import AdviceOptions
+
+        return AdviceOptions(
+            **{
+                "agent_id": defaults.agent_id,
+                "environment": defaults.environment,
+                "task_type": defaults.task_type,
+                **options,
+            }
+        )
+
+    def advisor(self, **options: Any) -> Advisor:
+        """The pre-selection core: ``advisor.advise(messages, state, config, tools) -> Brief``."""
+        from toolwise.advice import Advisor
+
+        return Advisor(self, **options)
+
+    def preselect_node(self, **options: Any) -> Runnable[Any, Any]:
+        """A LangGraph node for hand-built ``StateGraph``s, placed before the model node.
+
+        It writes the decision and brief under the ``toolwise`` state key (never into
+        ``messages``); the model node reads it with
+        :func:`toolwise.integrations.preselect.with_brief`. Needs ``tools=``.
+        """
+        from toolwise.integrations.preselect import make_preselect_node
+
+        return make_preselect_node(self, **options)
+
+    def pre_model_hook(self, **options: Any) -> Runnable[Any, Any]:
+        """A ``pre_model_hook`` for ``create_react_agent``: the brief reaches the model via
+        ``llm_input_messages`` without entering history. Use
+        ``state_schema=toolwise.integrations.preselect.ToolwiseReactState``. Needs ``tools=``.
+        """
+        from toolwise.integrations.preselect import make_pre_model_hook
+
+        return make_pre_model_hook(self, **options)
+
+    def tool_guard(self, **options: Any) -> ToolGuard:
+        """A ``ToolNode`` interceptor that refuses hidden tools, asks before gated ones
+        (LangGraph ``interrupt()``), then records the call.
+
+        ``ToolNode(tools, wrap_tool_call=g, awrap_tool_call=g.awrap)`` with
+        ``g = tw.tool_guard(agent_id=..., mode="filter")``.
+        """
+        from toolwise.integrations.preselect import make_tool_guard
+
+        labels, brief = _split_options(options)
+        recorder = self.tool_wrapper(**labels)
+        return make_tool_guard(
+            self, then=recorder, athen=recorder.awrap, **{**_advice_labels(labels), **brief}
+        )
 
     # -- learning -----------------------------------------------------------------------------
 
@@ -670,6 +736,20 @@ class Toolwise:
     def purge_expired(self) -> int:
         """Delete every record whose TTL has passed; runs periodically in the background too."""
         return self.store.purge_expired(self._clock())
+
+
+_RECORDING_LABELS = frozenset({"agent_id", "task_type", "environment", "tags", "judge", "costs"})
+
+
+def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Recording labels (for :meth:`Toolwise.defaults`) apart from the brief's options."""
+    labels = {k: v for k, v in options.items() if k in _RECORDING_LABELS}
+    return labels, {k: v for k, v in options.items() if k not in _RECORDING_LABELS}
+
+
+def _advice_labels(labels: Mapping[str, Any]) -> dict[str, Any]:
+    """The recording labels the brief shares (which agent, environment and task type)."""
+    return {k: v for k, v in labels.items() if k in ("agent_id", "environment", "task_type")}
 
 
 _live: weakref.WeakSet[Toolwise] = weakref.WeakSet()

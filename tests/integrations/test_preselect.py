@@ -21,10 +21,9 @@ from langgraph.prebuilt import ToolNode, create_react_agent, tools_condition
 from langgraph.types import Command
 from pydantic import Field
 
-from toolwise import ToolOutcome, Toolwise
+from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
 from toolwise.advice import Advisor
 from toolwise.advice.models import tool_name
-from toolwise.integrations.advice_middleware import AdviceMiddleware
 from toolwise.integrations.preselect import (
     ToolGuard,
     ToolwiseReactState,
@@ -187,6 +186,23 @@ def test_the_node_keeps_the_brief_out_of_the_history(
     assert final["toolwise"]["brief"].startswith("[toolwise]")
 
 
+def test_the_node_merges_the_brief_into_an_existing_system_message(
+    history: Toolwise, tools: list[BaseTool]
+) -> None:
+    """With a system prompt in the thread, the model still gets a single system message."""
+    model = _model("kubectl_apply")
+    graph = _state_graph(history, model, tools, Advisor(history, tools=tools))
+    graph.invoke({"messages": [SystemMessage(SYSTEM), HumanMessage(REQUEST)]})
+    assert [m.type for m in model.seen[0]] == ["system", "human"]
+    assert model.seen[0][0].text.startswith(SYSTEM + "\n\n[toolwise]")
+
+
+def test_a_node_without_tools_is_refused_when_built(tw: Toolwise) -> None:
+    """The node cannot see what the model binds, so it must be given the tools."""
+    with pytest.raises(InvalidArgumentError, match="tools"):
+        make_preselect_node(tw)
+
+
 def test_the_node_links_the_decision_to_the_records(
     history: Toolwise, tools: list[BaseTool], records: Records
 ) -> None:
@@ -326,6 +342,22 @@ def test_the_pre_model_hook_links_the_decision_to_the_records(
     assert record.decision_id == first_decision
 
 
+async def test_the_pre_model_hook_streams_asynchronously(
+    history: Toolwise, tools: list[BaseTool]
+) -> None:
+    """``astream`` runs the hook's async twin and the brief still reaches the model."""
+    model = _model("kubectl_apply")
+    agent = create_react_agent(
+        model,
+        ToolNode(tools),
+        pre_model_hook=make_pre_model_hook(history, tools=tools),
+        state_schema=ToolwiseReactState,
+    )
+    chunks = [chunk async for chunk in agent.astream(_inputs(), stream_mode="updates")]
+    assert any("pre_model_hook" in chunk for chunk in chunks)
+    assert model.seen[0][0].text.startswith("[toolwise]")
+
+
 def test_route_forces_the_tool_through_the_dynamic_model(
     history: Toolwise, tools: list[BaseTool]
 ) -> None:
@@ -351,7 +383,7 @@ def _agent(tw: Toolwise, model: RecordingModel, tools: list[BaseTool], **options
         model,
         tools,
         system_prompt=SYSTEM,
-        middleware=[AdviceMiddleware(tw, **options), tw.middleware()],
+        middleware=[tw.middleware(**options)],
         checkpointer=checkpointer,
     )
 

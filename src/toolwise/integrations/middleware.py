@@ -1,6 +1,8 @@
 """langchain v1 agent middleware: ``create_agent(model, tools, middleware=[tw.middleware()])``.
 
-Tool calls are recorded by the same core as the ``ToolNode`` interceptor
+The model side (the brief, ``filter`` and ``route``) comes from
+:class:`~toolwise.integrations.advice_middleware.AdviceMiddleware`; tool calls are recorded
+by the same core as the ``ToolNode`` interceptor
 (:class:`~toolwise.integrations.langgraph.ToolCallRecorder`), so a call gives the same record
 whichever of the two saw it. Every hook has its async twin: ``create_agent`` raises
 ``NotImplementedError`` under ``ainvoke`` for a middleware that only defines sync hooks.
@@ -15,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import ToolMessage
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 from typing_extensions import override
 
+from toolwise.advice import AdviceOptions, Advisor
+from toolwise.integrations.advice_middleware import AdviceMiddleware
 from toolwise.integrations.langgraph import ToolCallRecorder
 from toolwise.recording.context import RecordingDefaults
 
@@ -30,23 +33,34 @@ if TYPE_CHECKING:
 __all__ = ["ToolwiseMiddleware"]
 
 
-class ToolwiseMiddleware(AgentMiddleware):
-    """Records every tool call of a ``create_agent`` agent (and, later, briefs its model).
+class ToolwiseMiddleware(AdviceMiddleware):
+    """Records every tool call of a ``create_agent`` agent and briefs its model.
+
+    Before each model call the brief (ranked tools, recalled failures, alerts) is appended to
+    the system message — not stored in the conversation; in ``filter`` mode hidden tools are
+    also removed from the request and refused if named anyway; in ``route`` mode the sampled
+    tool is forced. Tool calls are then guarded (hidden or gated tools) and recorded, with the
+    decision id and recommended tool carried into each record.
 
     Args:
-        toolwise: the :class:`~toolwise.Toolwise` whose recorder (and, later, learnt view)
-            this middleware uses.
+        toolwise: the :class:`~toolwise.Toolwise` whose recorder and learnt view it uses.
         defaults: labels, judge and costs (``Toolwise.defaults(...)``).
+        advice: the brief's options, or ``None`` to only record.
     """
 
-    def __init__(self, toolwise: Toolwise, defaults: RecordingDefaults) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        toolwise: Toolwise,
+        defaults: RecordingDefaults,
+        advice: AdviceOptions | None = None,
+    ) -> None:
+        super().__init__(None if advice is None else Advisor(toolwise, advice))
         self.toolwise = toolwise
         self.defaults = defaults
         self.tools = []  # no tools of its own
         self._tool_calls = ToolCallRecorder(toolwise.recorder, defaults, source="middleware")
 
-    # -- tool side: record every call ---------------------------------------------------------
+    # -- tool side: guard (outermost), then record --------------------------------------------
 
     @override
     def wrap_tool_call(
@@ -54,7 +68,7 @@ class ToolwiseMiddleware(AgentMiddleware):
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], ToolMessage | Command[Any]],
     ) -> ToolMessage | Command[Any]:
-        return self._tool_calls(request, handler)
+        return self.guard_tool_call(request, lambda r: self._tool_calls(r, handler))
 
     @override
     async def awrap_tool_call(
@@ -62,9 +76,4 @@ class ToolwiseMiddleware(AgentMiddleware):
         request: ToolCallRequest,
         handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]],
     ) -> ToolMessage | Command[Any]:
-        return await self._tool_calls.awrap(request, handler)
-
-    # -- model side: reserved ----------------------------------------------------------------
-    # ``wrap_model_call`` / ``awrap_model_call`` (brief the model with the ranked tools, and in
-    # a "filter" mode refuse hidden tools in ``wrap_tool_call`` too) come with the "brief the
-    # model" issue. Implement them as a pair: a sync-only hook fails under ``ainvoke``.
+        return await self.aguard_tool_call(request, lambda r: self._tool_calls.awrap(r, handler))

@@ -447,6 +447,10 @@ class InstrumentedTool(BaseTool):
         )
 
     def _approved(self, call: _Call) -> bool:
+        from toolwise.advice.confirm import is_approved
+
+        if is_approved(self.name):  # a graph's tool guard already asked the human
+            return True
         if self.confirm is None:
             return False
         tool_input = call.tool_input

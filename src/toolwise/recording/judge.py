@@ -15,7 +15,7 @@ from typing import Any
 
 from toolwise.models import DEFAULT_QUALITY, Outcome
 
-__all__ = ["Judge", "Verdict", "default_verdict", "judge_output"]
+__all__ = ["REFUSED_MARKER", "Judge", "Verdict", "default_verdict", "judge_output"]
 
 log = logging.getLogger("toolwise.judge")
 
@@ -47,8 +47,17 @@ def _error_messages(output: Any) -> list[Any]:
     return [m for m in messages if getattr(m, "status", None) == "error"]
 
 
+REFUSED_MARKER = "toolwise_outcome"
+"""``ToolMessage.response_metadata`` key a guard sets to ``"refused"`` on a call it refused."""
+
+
 def default_verdict(output: Any) -> Verdict:
-    """Failure for error ToolMessages (also inside a Command), success otherwise."""
+    """Refused for a guard's refusal, failure for error ToolMessages (also inside a
+    Command), success otherwise."""
+    metadata = getattr(output, "response_metadata", None)
+    if isinstance(metadata, dict) and metadata.get(REFUSED_MARKER) == "refused":
+        reason = str(metadata.get("toolwise_reason") or "Refused")
+        return Verdict("refused", 0.0, reason, str(getattr(output, "content", "")))
     errors = _error_messages(output)
     if errors:
         content = errors[0].content
@@ -60,7 +69,7 @@ def default_verdict(output: Any) -> Verdict:
 def judge_output(output: Any, judge: Judge | None) -> Verdict:
     """The default verdict, refined by ``judge`` for non-errors; a failing judge is ignored."""
     verdict = default_verdict(output)
-    if judge is None or verdict.outcome == "failure":
+    if judge is None or verdict.outcome in ("failure", "refused"):
         return verdict
     try:
         decided = judge(output)

@@ -1,0 +1,39 @@
+"""Pre-selection: put a ranked, evidence-backed brief in front of the model before it picks.
+
+One core, :class:`Advisor`, turns a model turn into a :class:`Brief`; the LangGraph node, the
+``pre_model_hook`` (``toolwise.integrations.preselect``) and the agent middleware
+(``toolwise.integrations.advice_middleware``) only decide where the brief goes. See
+``docs/preselection.md``.
+"""
+
+from toolwise.advice.advisor import Advisor
+from toolwise.advice.confirm import Answer, ConfirmationPolicy, approval_request, read_answer
+from toolwise.advice.fence import CLOSE, OPEN
+from toolwise.advice.models import (
+    DEFAULT_DESTRUCTIVE,
+    STATE_KEY,
+    AdviceOptions,
+    Brief,
+    Mode,
+    TaskQuery,
+    TaskResolver,
+    TaskSource,
+)
+
+__all__ = [
+    "CLOSE",
+    "DEFAULT_DESTRUCTIVE",
+    "OPEN",
+    "STATE_KEY",
+    "AdviceOptions",
+    "Advisor",
+    "Answer",
+    "Brief",
+    "ConfirmationPolicy",
+    "Mode",
+    "TaskQuery",
+    "TaskResolver",
+    "TaskSource",
+    "approval_request",
+    "read_answer",
+]

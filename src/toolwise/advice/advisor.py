@@ -1,0 +1,339 @@
+"""The one core behind every way in: turn a model turn into a ranked, fenced brief.
+
+The LangGraph node, the ``pre_model_hook`` and the agent middleware all call
+:meth:`Advisor.advise` (or :meth:`Advisor.aadvise`) and only differ in where they put the
+result. One decision per model turn:
+
+1. labels (agent, environment) and the task type are resolved (:mod:`toolwise.advice.task`);
+2. the candidate tools are ranked by the learnt view (the strategy's sample, so exploration
+   happens here);
+3. the most similar past failures of those tools are recalled from the store;
+4. the mode hides tools or forces one (:mod:`toolwise.advice.modes`);
+5. the text is laid out within the budget, recalled text fenced (:mod:`toolwise.advice.format`).
+
+Advice never breaks an agent: if the store or the view fails, the brief says history is
+unavailable and the run goes on (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from toolwise.advice.confirm import ConfirmationPolicy
+from toolwise.advice.format import (
+    Failure,
+    RankedTool,
+    failure_line,
+    header_lines,
+    no_history_line,
+    render,
+    tool_line,
+)
+from toolwise.advice.models import AdviceOptions, Brief, TaskQuery, tool_name
+from toolwise.advice.modes import forced_tool, hidden_tools
+from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
+from toolwise.learning.models import Recommendation
+from toolwise.models import new_id, utcnow
+from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
+from toolwise.recording.judge import Verdict
+from toolwise.storage.protocol import SimilarOutcome
+
+if TYPE_CHECKING:
+    from toolwise._facade import Toolwise
+
+__all__ = ["Advisor"]
+
+log = logging.getLogger("toolwise.advice")
+
+NO_TOOLS = "[toolwise] No tools to advise on."
+UNAVAILABLE = (
+    "[toolwise] Tool history is unavailable right now: choose tools by their descriptions."
+)
+_RECALL_CACHE = 256
+_NARROWER = 1e-6  # an interval this much narrower than the bare prior's has evidence behind it
+
+
+def _interval_width(alpha: float, beta: float) -> float:
+    """Width of the 90 % equal-tailed interval of Beta(alpha, beta): the bare prior's."""
+    from scipy.special import betaincinv
+
+    return float(betaincinv(alpha, beta, 0.95) - betaincinv(alpha, beta, 0.05))
+
+
+class Advisor:
+    """Briefs the model before it picks a tool; shared by the node, the hook and the middleware.
+
+    Args:
+        tw: the :class:`~toolwise.Toolwise` whose records and learnt view are used.
+        options: an :class:`AdviceOptions`; or pass its fields as keyword arguments.
+
+    Raises:
+        InvalidArgumentError: an option is invalid; ``.field`` names it.
+
+    Thread-safe; one advisor serves every thread and task of an agent.
+    """
+
+    def __init__(
+        self, tw: Toolwise, options: AdviceOptions | None = None, /, **fields: Any
+    ) -> None:
+        if options is None:
+            options = AdviceOptions(**fields)
+        elif fields:  # validated again as a whole, so a bad field is still named
+            current = {name: getattr(options, name) for name in AdviceOptions.model_fields}
+            options = AdviceOptions(**{**current, **fields})
+        self.tw = tw
+        self.options = options
+        self.confirmation = ConfirmationPolicy.from_options(options)
+        self._matcher = TaskMatcher(tw.embedding, options.similarity_threshold)
+        self._seeds = random.Random(options.seed) if options.seed is not None else None
+        self._seed_lock = threading.Lock()
+        self._recalled: OrderedDict[tuple[str, str], tuple[float, list[SimilarOutcome]]] = (
+            OrderedDict()
+        )
+        self._recall_lock = threading.Lock()
+        config = tw.learning_config
+        self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
+        # The facade's injected clock, so recall ("recent"), ranking and tests agree on "now".
+        self._clock: Callable[[], datetime] = getattr(tw, "_clock", utcnow)
+
+    # -- the decision ----------------------------------------------------------------------
+
+    def advise(
+        self,
+        messages: Sequence[Any] | None = None,
+        state: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> Brief:
+        """Decide and brief for one model turn.
+
+        Args:
+            messages: the conversation the model will see (default: ``state["messages"]``).
+            state: the graph state; its ``toolwise`` key may carry labels.
+            config: the run's ``RunnableConfig``; ``metadata["toolwise_*"]`` keys override.
+            tools: the candidate tools (``BaseTool``, tool dicts or names); default: the
+                options' ``tools``.
+
+        Returns:
+            A :class:`Brief`; never raises for store or learning failures.
+
+        Blocking: reads the learnt view (in memory) and, when ``top_k > 0``, runs one vector
+        query on the store (its cost: ``docs/preselection.md``). Use :meth:`aadvise` on an
+        event loop.
+        """
+        state = state if isinstance(state, Mapping) else {}
+        if messages is None:
+            found = state.get("messages")
+            messages = found if isinstance(found, Sequence) else ()
+        metadata = (config or {}).get("metadata") or {}
+        options = self.options
+        labels = resolve_labels(options, state, metadata)
+        candidates = options.tools if tools is None else tools
+        names = list(dict.fromkeys(n for n in (tool_name(t) for t in candidates) if n))
+        decision_id = new_id()
+
+        def brief(text: str, **fields: Any) -> Brief:
+            return Brief(
+                decision_id=decision_id,
+                agent_id=labels.agent_id,
+                environment=labels.environment,
+                mode=options.mode,
+                text=text,
+                **{"task_type": labels.task_type, **fields},
+            )
+
+        if not names:
+            return brief(NO_TOOLS)
+        text = latest_human_text(messages)
+        now = self._clock()
+        try:
+            task = resolve_task(
+                labels,
+                TaskQuery(text, messages, state, metadata),
+                resolver=options.task_resolver,
+                known=lambda: self.tw.view.known_task_types(labels.agent_id),
+                matcher=self._matcher,
+            )
+            ranking = self.tw.recommend(
+                task.ranking_key,
+                names,
+                agent_id=labels.agent_id,
+                environment=labels.environment,
+                objective=options.objective,
+                strategy=options.strategy,
+                seed=self._next_seed(),
+            )
+        except Exception as exc:  # the view could not be built (store down at first use)
+            log.warning("toolwise: no advice this turn, the learnt view failed: %s", exc)
+            return brief(UNAVAILABLE)
+
+        hidden = hidden_tools(ranking, options.mode, options.filter_threshold)
+        forced = forced_tool(ranking, hidden, options.mode, messages)
+        visible = [rec for rec in ranking if rec.tool not in hidden]
+        failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
+        brief_text = self._text(task, visible, failures, forced)
+        first = visible[0] if visible else None
+        return brief(
+            brief_text,
+            task_type=task.task_type,
+            inferred=task.inferred,
+            task_source=task.source,
+            similarity=task.similarity,
+            recommendations=tuple(ranking),
+            recommended_tool=first.tool if first else None,
+            hidden_tools=hidden,
+            forced_tool=forced,
+            propensity=first.propensity if first else None,
+        )
+
+    async def aadvise(
+        self,
+        messages: Sequence[Any] | None = None,
+        state: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+    ) -> Brief:
+        """:meth:`advise` for event loops: the same core, run in a worker thread.
+
+        The core queries Chroma (and may call a remote embedding API) through blocking
+        clients; on the loop that would stall every other task for the query's duration.
+        """
+        return await asyncio.to_thread(self.advise, messages, state, config, tools)
+
+    # -- parts --------------------------------------------------------------------------------
+
+    def _next_seed(self) -> int | None:
+        if self._seeds is None:
+            return None
+        with self._seed_lock:
+            return self._seeds.randrange(2**32)
+
+    def _evidence(self, rec: Recommendation) -> str:
+        if rec.observations > 0:
+            return "own"
+        low, high = rec.credible_interval
+        if high - low < self._bare_width - _NARROWER:
+            return "borrowed"
+        return "none"
+
+    def _recall(
+        self,
+        agent_id: str,
+        task: TaskResolution,
+        text: str,
+        tools: set[str],
+        now: datetime,
+    ) -> list[Failure]:
+        """The nearest past failures of the visible tools (empty when recall is off or fails)."""
+        if self.options.top_k == 0 or not text.strip():
+            return []
+        query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
+        found = self._similar_failures(agent_id, query, now)
+        merged: dict[tuple[str, str], Failure] = {}
+        for hit in sorted(found, key=lambda h: (h.distance, -h.outcome.timestamp.timestamp())):
+            record = hit.outcome
+            if record.tool not in tools:
+                continue
+            error = record.error_message or record.error_type
+            if record.error_type and record.error_message:
+                error = f"{record.error_type}: {record.error_message}"
+            key = (record.tool, error)
+            if key in merged:
+                seen = merged[key]
+                merged[key] = Failure(
+                    seen.tool, seen.error, seen.task, seen.age_seconds, seen.repeats + 1
+                )
+                continue
+            age = (now - record.timestamp).total_seconds()
+            merged[key] = Failure(record.tool, error, record.task, age)
+        return list(merged.values())
+
+    def _similar_failures(self, agent_id: str, query: str, now: datetime) -> list[SimilarOutcome]:
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query)."""
+        key, ttl = (agent_id, query), self.options.recall_ttl
+        if ttl > 0:
+            with self._recall_lock:
+                cached = self._recalled.get(key)
+            if cached is not None and time.monotonic() - cached[0] < ttl:
+                return cached[1]
+        try:
+            found = self.tw.store.similar(
+                agent_id, query, k=self.options.top_k, now=now, outcome="failure"
+            )
+        except Exception as exc:  # advice must not fail a turn because recall did
+            log.warning("toolwise: recalling similar failures failed: %s", exc)
+            return []
+        if ttl > 0:
+            with self._recall_lock:
+                self._recalled[key] = (time.monotonic(), found)
+                self._recalled.move_to_end(key)
+                while len(self._recalled) > _RECALL_CACHE:
+                    self._recalled.popitem(last=False)
+        return found
+
+    def _text(
+        self,
+        task: TaskResolution,
+        visible: Sequence[Recommendation],
+        failures: Sequence[Failure],
+        forced: str | None,
+    ) -> str:
+        ranked = [RankedTool(rec, self._evidence(rec)) for rec in visible]
+        alert = next((rec.infra_alert for rec in visible if rec.infra_alert), None) or ""
+        if not failures and not alert and all(r.evidence == "none" for r in ranked):
+            return no_history_line(forced)
+        head = header_lines(
+            task_type=task.task_type,
+            inferred=task.inferred,
+            new_task=not task.task_type,
+            forced_tool=forced,
+        )
+        return render(
+            head=head,
+            tools=[tool_line(i, r) for i, r in enumerate(ranked, start=1)],
+            alert=alert,
+            failures=[failure_line(f) for f in failures],
+            budget=self.options.budget,
+        )
+
+    # -- confirmation --------------------------------------------------------------------------
+
+    def record_refusal(
+        self,
+        *,
+        tool: str,
+        args: Any,
+        tool_call_id: str,
+        state: Any,
+        metadata: Mapping[str, Any] | None,
+        error_type: str,
+        message: str,
+    ) -> None:
+        """Record a call that did not run because it was refused (``outcome="refused"``).
+
+        Labelled like the records of calls that ran (same decision id and recommendation),
+        never charged to the tool by the learning layer. Never raises.
+        """
+        options = self.options
+        defaults = RecordingDefaults(
+            agent_id=options.agent_id,
+            task_type=options.task_type,
+            environment=options.environment,
+        )
+        try:
+            context = CallContext.resolve(defaults, metadata, state)
+            recorder = self.tw.recorder
+            call = recorder.start(
+                tool, args, context, defaults, source="confirmation", tool_call_id=tool_call_id
+            )
+            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message))
+        except Exception as exc:  # recording never fails the agent
+            log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)
