@@ -92,6 +92,7 @@ def run(
         clock=world.clock,
         timer=world.timer,
         learning=LearningConfig(time_buckets="weekday_daypart"),
+        ttl=None,  # simulated dates lie in the past: a TTL would expire them against today
     )
     results: list[DeployResult] = []
     reports: list[WeekReport] = []

@@ -8,8 +8,9 @@ deploys takes seconds. The behaviour follows the scenario toolwise was specified
   success, timeouts after ~45 s.
 - ``terraform_apply`` — fine most days (~85 %, ~12 s) but a Friday-afternoon change freeze
   rejects it.
-- ``helm_upgrade`` — arrives in week 4 and only fits chart-based services (~95 % there, ~3 s;
-  it fails on the others).
+- ``helm_upgrade`` — arrives in week 4, when the chart-based services move to Helm releases:
+  ~96 % there (~3 s), while ``kubectl_deploy`` now fights Helm on them (~45 %); helm fails on
+  the other services.
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ class World:
     def behaviour(self, tool: str, deploy: Deploy) -> ToolBehaviour:
         friday_afternoon = deploy.at.weekday() == 4 and deploy.at.hour >= 12
         if tool == "kubectl_deploy":
+            if deploy.chart_based and deploy.week >= HELM_ARRIVES_WEEK:
+                return ToolBehaviour(0.45, 2.5, 0.35, "Conflict: resource is managed by a Helm "
+                                     "release; apply rejected")
             return ToolBehaviour(0.91, 2.0, 0.35, "ImagePullBackOff: registry timeout")
         if tool == "ansible_run":
             return ToolBehaviour(0.34, 26.0, 0.3, "SSH_TIMEOUT: connection to host timed out "
