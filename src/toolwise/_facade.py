@@ -194,14 +194,13 @@ class Toolwise:
 
     def _sink(self, outcome: ToolOutcome) -> None:
         """Spool one record and tell the learners. Never raises (the hot path of tool calls)."""
-        self._writer.reserve()
         try:
             self._spool.append(outcome)
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
             log.error("toolwise: RECORD LOST — the spool cannot be written: %s", exc)
             return
-        self._writer.notify_spooled()
+        self._writer.touch()
         self._observe(outcome)
 
     def _observe(self, outcome: ToolOutcome) -> None:
@@ -248,13 +247,12 @@ class Toolwise:
         if outcome.expires_at is None and self.ttl is not None:
             update["expires_at"] = outcome.timestamp + self.ttl
         outcome = outcome.model_copy(update=update)
-        self._writer.reserve()
         try:
             self._spool.append(outcome)
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
             raise
-        self._writer.notify_spooled()
+        self._writer.touch()
         self._observe(outcome)
         return outcome
 

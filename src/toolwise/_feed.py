@@ -4,6 +4,12 @@ The view is *derived*: built from the store on first use, updated on every recor
 makes, and refreshed from records other processes wrote to the same store (a ``chroma run``
 server) — records newer than the last refresh, minus an overlap for writers that were late,
 deduplicated by id so nothing is counted twice.
+
+Records reach the view lazily: the tool call only appends the record to a queue (a
+``deque.append``, thread-safe and sub-microsecond); whoever reads the view next — the brief
+before a model turn, ``recommend``, ``priors`` — first learns what is queued. So the cost of
+learning is paid on the read path (milliseconds anyway), never by the tool call, and a read
+always sees every record made before it.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -24,6 +30,7 @@ __all__ = ["LearningFeed"]
 log = logging.getLogger("toolwise.learning")
 
 _SEEN_CAPACITY = 200_000
+_MAX_QUEUED = 10_000
 _REFRESH_OVERLAP = timedelta(minutes=2)
 
 
@@ -61,18 +68,37 @@ class LearningFeed:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._refreshed_at: datetime | None = None
         self._refreshed_mono = 0.0
+        self._queued: deque[ToolOutcome] = deque()
+        self._drain_lock = threading.Lock()
 
     def on_record(self, outcome: ToolOutcome) -> None:
-        """Hot path: learn at once when the view is built; buffer while it is being built."""
+        """Hot path: queue the record for the view (learnt on the next read)."""
+        state = self._state
+        if state == "ready":
+            self._queued.append(outcome)
+            if len(self._queued) > _MAX_QUEUED:  # nobody reads: learn now, bounding memory
+                self._drain()
+            return
         with self._lock:
             if self._state == "empty":
                 return  # the build will read it from the store
             if self._state == "loading":
                 self._buffer.append(outcome)
                 return
-            if not self._mark_seen(outcome.id):
-                return
-        _learn(self._view, outcome)
+        self._queued.append(outcome)  # became ready meanwhile
+
+    def _drain(self) -> None:
+        """Learn every queued record, in order (one drainer at a time)."""
+        with self._drain_lock:
+            while True:
+                try:
+                    outcome = self._queued.popleft()
+                except IndexError:
+                    return
+                with self._lock:
+                    fresh = self._mark_seen(outcome.id)
+                if fresh:
+                    _learn(self._view, outcome)
 
     def mark_learnt(self, record_id: str) -> None:
         """``record_id`` was already learnt directly (``observe``): don't learn it again."""
@@ -85,6 +111,8 @@ class LearningFeed:
             self._build()
         elif self._refresh_due():
             self.refresh()
+        if self._queued:
+            self._drain()
         return self._view
 
     def reset(self) -> None:
@@ -93,6 +121,7 @@ class LearningFeed:
             self._view = self._factory()
             self._state = "empty"
             self._buffer.clear()
+            self._queued.clear()
             self._seen.clear()
 
     def _build(self) -> None:

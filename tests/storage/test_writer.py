@@ -72,12 +72,11 @@ class FakeStore:
 
 
 def _record(writer: BackgroundWriter, spool: Spool, n: int) -> list[ToolOutcome]:
-    """What the facade does per tool call: reserve, append, notify."""
+    """What the facade does per tool call: append, then touch the writer."""
     outcomes = [ToolOutcome(tool="t", latency_ms=float(i)) for i in range(n)]
     for outcome in outcomes:
-        writer.reserve()
         spool.append(outcome)
-        writer.notify_spooled()
+        writer.touch()
     return outcomes
 
 
@@ -174,7 +173,6 @@ def test_dropped_record_is_counted_not_pending(tmp_path: Path, store: FakeStore)
     """A record the spool could not take is reported as dropped and not waited for."""
     spool = Spool(tmp_path)
     writer = BackgroundWriter(spool, store)
-    writer.reserve()
     writer.notify_dropped(OSError("disk full"))
     counters = writer.counters
     assert (counters.recorded, counters.dropped, counters.pending) == (0, 1, 0)
@@ -211,9 +209,8 @@ def test_a_record_the_store_refuses_for_good_is_set_aside_not_retried_forever(tm
     store = _RefusesOne(records[1].id)
     writer = BackgroundWriter(spool, store, idle_after=0.0)  # type: ignore[arg-type]
     for record in records:
-        writer.reserve()
         spool.append(record)
-        writer.notify_spooled()
+        writer.touch()
     assert writer.flush(timeout=30)
     counters = writer.counters
     writer.close()

@@ -171,29 +171,36 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._track(run_id, parent_run_id)  # also for skipped calls: task_for() walks from here
         name = str((serialized or {}).get("name") or kwargs.get("name") or "unknown_tool")
         metadata = metadata or {}
         if metadata.get(INSTRUMENTED_KEY) or is_claimed(name):
+            self._track(run_id, parent_run_id)  # task_for() walks from here for the tool
             return  # an instrumented tool or an enclosing interceptor records this call
         context = CallContext.resolve(self.defaults, metadata, run_id=str(run_id), tags=tags or ())
-        context = context.with_task(self.task_for(run_id, metadata))
-        call = self.recorder.start(
-            name,
-            inputs if inputs is not None else input_str,
-            context,
-            self.defaults,
-            source="callback",
-            tool_call_id=str(kwargs.get("tool_call_id") or ""),
-        )
-        with self._lock:
+        session = _session_key(metadata)
+        with self._lock:  # one acquisition: track the run, find its task, hold the call
+            if len(self._parents) >= _MAX_TRACKED_RUNS:
+                self._parents.pop(next(iter(self._parents)))
+            self._parents[run_id] = parent_run_id
+            task = self._tasks.get(_root_key(self._root(run_id)), "") if self._tasks else ""
+            if not task and session:
+                task = self._tasks.get(_session_key_of(session), "")
+            call = self.recorder.start(
+                name,
+                inputs if inputs is not None else input_str,
+                context.with_task(task),
+                self.defaults,
+                source="callback",
+                tool_call_id=str(kwargs.get("tool_call_id") or ""),
+            )
             self._calls[run_id] = call
 
     @override
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             call = self._calls.pop(run_id, None)
-        self._untrack(run_id)
+            if self._parents.pop(run_id, False) is None:  # a tool run with no parent: done
+                self._tasks.pop(_root_key(run_id), None)
         if call is not None:
             self.recorder.finish(call, output=output)
 

@@ -96,10 +96,13 @@ class CallContext:
 
 
 def _merge(values: dict[str, str], source: Mapping[str, Any], prefix: str) -> None:
-    for key in _OVERRIDABLE:
-        value = source.get(prefix + key)
+    for key, prefixed in _PREFIXED[prefix]:
+        value = source.get(prefixed)
         if isinstance(value, str) and value:
             values[key] = value
+
+
+_PREFIXED = {p: tuple((k, p + k) for k in _OVERRIDABLE) for p in ("", META_PREFIX)}
 
 
 def latest_human_text(messages: Any) -> str:

@@ -118,6 +118,7 @@ class Recorder:
         self._on_invalid = on_invalid
         self._timer = timer
         self._wall = wall_clock
+        self._last_task: tuple[str, str] = ("", "")
 
     def start(
         self,
@@ -164,6 +165,17 @@ class Recorder:
         self._sink(outcome)
         return outcome
 
+    def _safe_task(self, task: str) -> str:
+        """The redacted task text; the last one is cached (a run's calls share their task)."""
+        if not task:
+            return ""
+        cached = self._last_task
+        if cached[0] == task:
+            return cached[1]
+        safe = to_safe_text(task, self._redactor, self._max_task)
+        self._last_task = (task, safe)
+        return safe
+
     def build(
         self,
         call: PendingCall,
@@ -187,7 +199,7 @@ class Recorder:
             agent_id=ctx.agent_id,
             tool=call.tool,
             task_type=ctx.task_type,
-            task=to_safe_text(ctx.task, self._redactor, self._max_task),
+            task=self._safe_task(ctx.task),
             environment=ctx.environment,
             session_id=ctx.session_id,
             run_id=ctx.run_id,

@@ -201,6 +201,9 @@ def _no_redaction(value: Any) -> Any:
     return value
 
 
+_SCALARS = frozenset({int, float, bool})
+
+
 def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
     """Redact, then render as JSON (or text when not JSON-able), cut to ``max_chars``.
 
@@ -210,6 +213,8 @@ def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
     # raises, which would lose the record of a tool that returned one.
     if value is None or (isinstance(value, str) and not value):
         return ""
+    if type(value) in _SCALARS:  # numbers cannot hold secrets: skip the walk
+        return str(value)
     content = getattr(value, "content", None)  # a ToolMessage: store what the tool said
     if isinstance(content, str | list) and hasattr(value, "type"):
         value = content

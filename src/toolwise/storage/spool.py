@@ -100,6 +100,7 @@ class Spool:
         self._read_segment = 0
         self._read_offset = 0
         self._closed = False
+        self.appended = 0  # records acknowledged by this process (replayed ones not included)
         self.skipped = 0  # counted at start-up but unreadable: logged, never silently dropped
 
     # -- start-up -----------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class Spool:
         with self._lock:
             if self._closed:
                 raise SpoolError("spool is closed")
+            self.appended += 1  # before the write: the reader may see the line at once
             try:
                 written = os.write(self._fd, data)
                 if written != len(data):  # a short write on a full disk
@@ -175,6 +177,7 @@ class Spool:
                 # record reported as lost must not be stored later behind the caller's back.
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, self._size)
+                self.appended -= 1
                 raise SpoolError(f"cannot append to spool {self._dir}: {exc}") from exc
             self._size += len(data)
             if self._size >= self._segment_bytes:

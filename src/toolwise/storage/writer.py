@@ -96,7 +96,6 @@ class BackgroundWriter:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._drained = threading.Condition(self._lock)
-        self._recorded = spool.replayed
         self._written = 0
         self._retried = 0
         self._dropped = 0
@@ -110,30 +109,25 @@ class BackgroundWriter:
 
     # -- producer side (hot path) --------------------------------------------------------------
 
-    def reserve(self) -> None:
-        """Count a record about to be spooled (before the append, so written ≤ recorded)."""
-        now = time.monotonic()
-        with self._lock:
-            self._recorded += 1
-            self._last_record_at = now
-            if self._first_pending_at is None:
-                self._first_pending_at = now
+    def touch(self) -> None:
+        """A record was just spooled: note the time, and wake the writer if it sleeps idle.
 
-    def notify_spooled(self) -> None:
-        """The reserved record is on disk: wake the writer if it sleeps with nothing pending.
-
-        Waking it on every record would cost a thread switch per tool call; once records are
-        pending, the writer wakes itself when they fall due.
+        Lock-free on purpose (it runs on every tool call): the spool counts records itself,
+        and a wake-up missed by a race only delays the write by ``fsync_interval``.
         """
-        with self._lock:
-            if self._sleeping_idle:
-                self._sleeping_idle = False
-                self._wake.notify()
+        now = time.monotonic()
+        self._last_record_at = now
+        if self._first_pending_at is None:
+            self._first_pending_at = now
+        if self._sleeping_idle:
+            with self._lock:
+                if self._sleeping_idle:
+                    self._sleeping_idle = False
+                    self._wake.notify()
 
     def notify_dropped(self, error: BaseException) -> None:
-        """The reserved record could not be spooled: it is lost, so say so loudly."""
+        """A record could not be spooled: it is lost, so count it and say why."""
         with self._lock:
-            self._recorded -= 1
             self._dropped += 1
             self._last_error = f"spool: {error}"
 
@@ -145,10 +139,10 @@ class BackgroundWriter:
     def counters(self) -> WriterCounters:
         with self._lock:
             return WriterCounters(
-                recorded=self._recorded,
+                recorded=self._recorded_count(),
                 written=self._written,
                 retried=self._retried,
-                pending=self._recorded - self._written - self._spool.skipped,
+                pending=self._recorded_count() - self._written - self._spool.skipped,
                 dropped=self._dropped,
                 invalid=self._invalid,
                 replayed=self._spool.replayed,
@@ -162,7 +156,7 @@ class BackgroundWriter:
         """Wait until every record recorded so far is in the store; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            target = self._recorded
+            target = self._recorded_count()
             self._flush_requested += 1
             self._wake.notify()
             try:
@@ -174,6 +168,9 @@ class BackgroundWriter:
                 return self._done() >= target
             finally:
                 self._flush_requested -= 1
+
+    def _recorded_count(self) -> int:
+        return self._spool.replayed + self._spool.appended
 
     def _done(self) -> int:
         return self._written + self._spool.skipped
@@ -203,12 +200,12 @@ class BackgroundWriter:
             with self._lock:
                 if self._stopping:
                     return
-                if self._done() >= self._recorded:
+                if self._done() >= self._recorded_count():
                     self._first_pending_at = None
                     self._sleeping_idle = True
                     self._wake.wait(timeout=self._fsync_interval)
                     self._sleeping_idle = False
-                    if self._recorded > self._done():
+                    if self._recorded_count() > self._done():
                         continue  # woken by a new record: wait until it falls due
                 else:
                     delay = self._time_until_due(time.monotonic())
@@ -241,13 +238,13 @@ class BackgroundWriter:
             self._spool.commit(cursor)
             with self._lock:
                 self._written += len(batch)
-                if self._done() >= self._recorded:
+                if self._done() >= self._recorded_count():
                     self._first_pending_at = None
                 self._drained.notify_all()
 
     def _time_until_due(self, now: float) -> float:
         """Seconds until pending records must be written (0: now). Call with the lock held."""
-        pending = self._recorded - self._done()
+        pending = self._recorded_count() - self._done()
         if self._flush_requested or self._stopping or pending >= self._high_water:
             return 0.0
         idle_due = self._last_record_at + self._idle_after
