@@ -33,6 +33,7 @@ from toolwise.advice.format import (
     RankedTool,
     failure_line,
     header_lines,
+    learnt_line,
     no_history_line,
     render,
     tool_line,
@@ -179,7 +180,8 @@ class Advisor:
         forced = forced_tool(ranking, hidden, options.mode, messages)
         visible = [rec for rec in ranking if rec.tool not in hidden]
         failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
-        brief_text = self._text(task, visible, failures, forced)
+        learnt = self._learnt(labels.agent_id, text)
+        brief_text = self._text(task, visible, failures, forced, learnt)
         first = visible[0] if visible else None
         return brief(
             brief_text,
@@ -238,7 +240,14 @@ class Advisor:
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
         found = self._similar_failures(agent_id, query, now)
         merged: dict[tuple[str, str], Failure] = {}
-        for hit in sorted(found, key=lambda h: (h.distance, -h.outcome.timestamp.timestamp())):
+        # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
+        for hit in sorted(
+            found,
+            key=lambda h: (
+                h.distance / (0.5 + h.outcome.importance),
+                -h.outcome.timestamp.timestamp(),
+            ),
+        ):
             record = hit.outcome
             if record.tool not in tools:
                 continue
@@ -255,6 +264,33 @@ class Advisor:
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
         return list(merged.values())
+
+    def _learnt(self, agent_id: str, text: str) -> list[str]:
+        """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
+        options = self.options
+        if not text.strip() or (options.lessons == 0 and options.examples == 0):
+            return []
+        lines: list[str] = []
+        try:
+            improver = self.tw.improver
+            if options.lessons:
+                lines.extend(
+                    f"lesson: {lesson}"
+                    for lesson in improver.lessons_for(
+                        text,
+                        options.lessons,
+                        budget_chars=options.budget // 3,
+                        agent_id=agent_id,
+                    )
+                )
+            if options.examples:
+                lines.extend(
+                    f"example: {demo.render()}"
+                    for demo in improver.examples_for(text, options.examples, agent_id=agent_id)
+                )
+        except Exception as exc:  # advice must not fail a turn because lessons did
+            log.warning("toolwise: reading lessons for the brief failed: %s", exc)
+        return lines
 
     def _similar_failures(self, agent_id: str, query: str, now: datetime) -> list[SimilarOutcome]:
         """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query)."""
@@ -285,10 +321,11 @@ class Advisor:
         visible: Sequence[Recommendation],
         failures: Sequence[Failure],
         forced: str | None,
+        learnt: Sequence[str] = (),
     ) -> str:
         ranked = [RankedTool(rec, self._evidence(rec)) for rec in visible]
         alert = next((rec.infra_alert for rec in visible if rec.infra_alert), None) or ""
-        if not failures and not alert and all(r.evidence == "none" for r in ranked):
+        if not failures and not learnt and not alert and all(r.evidence == "none" for r in ranked):
             return no_history_line(forced)
         head = header_lines(
             task_type=task.task_type,
@@ -300,7 +337,7 @@ class Advisor:
             head=head,
             tools=[tool_line(i, r) for i, r in enumerate(ranked, start=1)],
             alert=alert,
-            failures=[failure_line(f) for f in failures],
+            failures=[learnt_line(line) for line in learnt] + [failure_line(f) for f in failures],
             budget=self.options.budget,
         )
 

@@ -85,6 +85,8 @@ class AdviceOptions(_Boundary):
         tools: the candidate tools when the caller does not pass them per call (the LangGraph
             node and ``pre_model_hook`` need them; the middleware reads the request's).
         top_k: how many similar past failures to recall (0 turns recall off; at most 20).
+        lessons: how many failure lessons (from ``Toolwise.improve``) the brief may show; 0 off.
+        examples: how many of the agent's own best runs the brief may show (off by default).
         recall_ttl: seconds a recall is reused for the same query (the later model turns of
             one request ask the same question); 0 queries the store every turn.
         budget: the brief's maximum length in characters (at least 300).
@@ -111,6 +113,8 @@ class AdviceOptions(_Boundary):
     tools: tuple[Any, ...] = ()
     top_k: int = Field(default=8, ge=0, le=MAX_TOP_K)
     recall_ttl: float = Field(default=30.0, ge=0.0, allow_inf_nan=False)
+    lessons: int = Field(default=3, ge=0, le=10)
+    examples: int = Field(default=0, ge=0, le=5)
     budget: int = Field(default=1_200, ge=MIN_BUDGET, le=100_000)
     strategy: Strategy = "thompson"
     objective: Any = "balanced"
