@@ -13,6 +13,7 @@ from pathlib import Path
 
 from examples.devops_agent.report import plot, table
 from examples.devops_agent.run import AGENT_ID, run
+
 from toolwise.cli import format_summary
 
 
@@ -25,8 +26,7 @@ def main() -> None:
     parser.add_argument("--png", type=Path, default=Path("devops_learning_curve.png"))
     args = parser.parse_args()
 
-    reports, _results, tw = run(weeks=args.weeks, path=args.path, seed=args.seed,
-                                fresh=args.fresh)
+    reports, _results, tw = run(weeks=args.weeks, path=args.path, seed=args.seed, fresh=args.fresh)
     try:
         print(table(reports))
         print()

@@ -57,8 +57,7 @@ class ScriptedDevOpsModel(BaseChatModel):
         tool_choice: Any = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, BaseMessage]:
-        names = [t if isinstance(t, str) else getattr(t, "name", None) or t["name"]
-                 for t in tools]
+        names = [t if isinstance(t, str) else getattr(t, "name", None) or t["name"] for t in tools]
         return self.bind(tool_names=names, tool_choice=tool_choice)
 
     def _generate(
@@ -120,10 +119,14 @@ def make_model(seed: int) -> BaseChatModel:
     """A real OpenAI model when ``OPENAI_API_KEY`` is set (``pip install toolwise[openai]``),
     else the scripted one."""
     if os.environ.get("OPENAI_API_KEY"):
+        import httpx
         from langchain_openai import ChatOpenAI
 
         return ChatOpenAI(
             model=os.environ.get("TOOLWISE_EXAMPLE_MODEL", "gpt-4o-mini"),
             temperature=0,
+            # plain httpx clients: the SDK's default transport is not interceptable by respx
+            http_client=httpx.Client(),
+            http_async_client=httpx.AsyncClient(),
         )
     return ScriptedDevOpsModel(seed=seed)

@@ -12,8 +12,13 @@ __all__ = ["plot", "table"]
 def table(reports: list[WeekReport]) -> str:
     header = ["week", "deploys", "success", "mean time", *TOOLS]
     rows = [
-        [str(r.week), str(r.deploys), f"{r.success_rate:.0%}", f"{r.mean_seconds:.1f}s",
-         *(f"{r.share(t):.0%}" for t in TOOLS)]
+        [
+            str(r.week),
+            str(r.deploys),
+            f"{r.success_rate:.0%}",
+            f"{r.mean_seconds:.1f}s",
+            *(f"{r.share(t):.0%}" for t in TOOLS),
+        ]
         for r in reports
     ]
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]

@@ -6,16 +6,17 @@ import json
 import shutil
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from examples.devops_agent.model import make_model
+from examples.devops_agent.tools import CallLog, make_tools
+from examples.devops_agent.world import Deploy, World
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 
 import toolwise
-from examples.devops_agent.model import make_model
-from examples.devops_agent.tools import CallLog, make_tools
-from examples.devops_agent.world import Deploy, World
 from toolwise.learning import LearningConfig
 
 __all__ = ["AGENT_ID", "TOOLS", "DeployResult", "WeekReport", "run"]
@@ -83,6 +84,11 @@ def run(
     """
     if fresh and path.exists():
         shutil.rmtree(path)
+        # Chroma caches one client per path in-process; a cached one would point at the
+        # deleted files ("readonly database"), so drop the cache before opening it again.
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
     path.mkdir(parents=True, exist_ok=True)
     state = _load_state(path)
     first_week = int(state["next_week"])
@@ -101,7 +107,7 @@ def run(
         report = WeekReport(week)
         deploys = world.deploys(week)[: deploys_per_week or None]
         current: dict[str, Any] = {}
-        tools = make_tools(world, world.available_tools(week), lambda: current["now"])
+        tools = make_tools(world, world.available_tools(week), partial(current.__getitem__, "now"))
         agent = create_agent(
             make_model(seed + week),
             tools,
@@ -113,8 +119,9 @@ def run(
             current["now"] = (deploy, log)
             world.now = max(world.now, deploy.at)
             _invoke(agent, deploy)
-            results.append(DeployResult(week, deploy.number, deploy.task_type, log.tool,
-                                        log.ok, log.seconds))
+            results.append(
+                DeployResult(week, deploy.number, deploy.task_type, log.tool, log.ok, log.seconds)
+            )
             report.deploys += 1
             report.successes += log.ok
             report.seconds += log.seconds
@@ -158,8 +165,11 @@ def _progress(total: int, enabled: bool) -> Any:
 
 def as_json(reports: list[WeekReport]) -> list[dict[str, Any]]:
     return [
-        {**{k: v for k, v in asdict(r).items() if k != "shares"},
-         "success_rate": r.success_rate, "mean_seconds": r.mean_seconds,
-         "shares": {t: r.share(t) for t in TOOLS}}
+        {
+            **{k: v for k, v in asdict(r).items() if k != "shares"},
+            "success_rate": r.success_rate,
+            "mean_seconds": r.mean_seconds,
+            "shares": {t: r.share(t) for t in TOOLS},
+        }
         for r in reports
     ]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from langchain_core.tools import BaseTool, StructuredTool, ToolException
-
 from examples.devops_agent.world import Deploy, World
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
 
 __all__ = ["DESCRIPTIONS", "CallLog", "make_tools"]
 

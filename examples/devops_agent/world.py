@@ -108,8 +108,17 @@ class World:
             service, chart = SERVICES[self._rng.randrange(len(SERVICES))]
             environment = "production" if self._rng.random() < 0.6 else "staging"
             version = f"{week}.{i // 12}.{i % 12}"
-            out.append(Deploy((week - 1) * DEPLOYS_PER_WEEK + i + 1, week, service, chart,
-                              environment, version, at))
+            out.append(
+                Deploy(
+                    (week - 1) * DEPLOYS_PER_WEEK + i + 1,
+                    week,
+                    service,
+                    chart,
+                    environment,
+                    version,
+                    at,
+                )
+            )
         return out
 
     def available_tools(self, week: int) -> list[str]:
@@ -124,16 +133,26 @@ class World:
         friday_afternoon = deploy.at.weekday() == 4 and deploy.at.hour >= 12
         if tool == "kubectl_deploy":
             if deploy.chart_based and deploy.week >= HELM_ARRIVES_WEEK:
-                return ToolBehaviour(0.45, 2.5, 0.35, "Conflict: resource is managed by a Helm "
-                                     "release; apply rejected")
+                return ToolBehaviour(
+                    0.45,
+                    2.5,
+                    0.35,
+                    "Conflict: resource is managed by a Helm release; apply rejected",
+                )
             return ToolBehaviour(0.91, 2.0, 0.35, "ImagePullBackOff: registry timeout")
         if tool == "ansible_run":
-            return ToolBehaviour(0.34, 26.0, 0.3, "SSH_TIMEOUT: connection to host timed out "
-                                 "after 45s (host key changed)", timeout_s=45.0)
+            return ToolBehaviour(
+                0.34,
+                26.0,
+                0.3,
+                "SSH_TIMEOUT: connection to host timed out after 45s (host key changed)",
+                timeout_s=45.0,
+            )
         if tool == "terraform_apply":
             if friday_afternoon:
-                return ToolBehaviour(0.05, 4.0, 0.3, "ChangeFreeze: applies are blocked "
-                                     "on Friday afternoons")
+                return ToolBehaviour(
+                    0.05, 4.0, 0.3, "ChangeFreeze: applies are blocked on Friday afternoons"
+                )
             return ToolBehaviour(0.85, 12.0, 0.3, "StateLock: state is locked by another run")
         if tool == "helm_upgrade":
             if deploy.chart_based:

@@ -1,0 +1,114 @@
+"""The DevOps example learns: run end to end in a short mode, with its scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from examples.devops_agent.report import plot, table
+from examples.devops_agent.run import AGENT_ID, run
+
+
+def _share(results: list, tool: str) -> float:
+    return sum(r.tool == tool for r in results) / len(results)
+
+
+def test_one_simulated_week_shifts_deploys_from_ansible_to_kubectl(tmp_path: Path) -> None:
+    """Within one week the agent routes more deploys to kubectl and fewer to ansible."""
+    reports, results, tw = run(weeks=1, path=tmp_path / "store", seed=7, progress=False)
+    try:
+        early, late = results[:16], results[-16:]
+        assert _share(late, "kubectl_deploy") > _share(early, "kubectl_deploy")
+        assert _share(late, "ansible_run") < _share(early, "ansible_run")
+        assert tw.summary(AGENT_ID).total_calls == len(results) == reports[0].deploys
+        assert tw.counters.dropped == 0
+    finally:
+        tw.close()
+
+
+def test_a_second_run_continues_from_what_was_learnt(tmp_path: Path) -> None:
+    """Re-running continues the calendar and keeps the store; ``fresh`` starts over."""
+    store = tmp_path / "store"
+    _, _, tw = run(weeks=1, path=store, deploys_per_week=6, progress=False)
+    tw.close()
+    reports, _, tw = run(weeks=1, path=store, deploys_per_week=6, progress=False)
+    try:
+        assert reports[0].week == 2
+        assert tw.summary(AGENT_ID).total_calls == 12
+    finally:
+        tw.close()
+    reports, _, tw = run(weeks=1, path=store, deploys_per_week=6, fresh=True, progress=False)
+    try:
+        assert reports[0].week == 1
+        assert tw.summary(AGENT_ID).total_calls == 6
+    finally:
+        tw.close()
+
+
+def test_the_report_has_a_week_table_and_a_png(tmp_path: Path) -> None:
+    """The week table names every tool and the learning curve is written as a PNG."""
+    reports, _, tw = run(weeks=1, path=tmp_path / "store", deploys_per_week=8, progress=False)
+    tw.close()
+    text = table(reports)
+    assert "kubectl_deploy" in text
+    assert "helm_upgrade" in text
+    png = plot(reports, tmp_path / "curve.png")
+    assert png is not None
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _chat_reply(request: httpx.Request) -> httpx.Response:
+    """A stand-in for the OpenAI chat API: call kubectl first, then report."""
+    body = json.loads(request.content)
+    if body["messages"][-1]["role"] == "tool":
+        message = {"role": "assistant", "content": "Deployed."}
+    else:
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {
+                        "name": "kubectl_deploy",
+                        "arguments": json.dumps(
+                            {"service": "auth", "version": "1.0.0", "environment": "staging"}
+                        ),
+                    },
+                }
+            ],
+        }
+    return httpx.Response(
+        200,
+        json={
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        },
+    )
+
+
+def test_the_example_runs_on_openai_when_a_key_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``OPENAI_API_KEY`` the example drives a real ChatOpenAI (HTTP mocked by respx)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key-000000")
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("https://api.openai.com/v1/chat/completions").mock(
+            side_effect=_chat_reply
+        )
+        _, results, tw = run(weeks=1, path=tmp_path / "store", deploys_per_week=2, progress=False)
+    try:
+        assert route.call_count == 4  # two deploys, two model turns each
+        assert [r.tool for r in results] == ["kubectl_deploy", "kubectl_deploy"]
+        briefed = json.loads(route.calls[0].request.content)["messages"][0]["content"]
+        assert "[toolwise]" in briefed
+    finally:
+        tw.close()

@@ -1,0 +1,115 @@
+"""The ``toolwise`` command line reads like the operator uses it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from toolwise import Toolwise
+from toolwise.cli import main
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """An embedded store with a few deploys of agent ``devops``."""
+    path = tmp_path / "store"
+    with Toolwise(path) as tw:
+        for i in range(4):
+            tw.record(
+                agent_id="devops",
+                tool="kubectl_deploy",
+                latency_ms=1_900 + i,
+                task_type="production_deploy",
+                cost=0.01,
+            )
+        tw.record(
+            agent_id="devops",
+            tool="ansible_run",
+            outcome="failure",
+            latency_ms=45_000,
+            error_type="SSHTimeout",
+            error_message="timed out",
+            task_type="production_deploy",
+        )
+    return path
+
+
+def test_summary_prints_a_table_per_tool(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``toolwise summary`` shows calls, success and latency per tool."""
+    assert main(["summary", "--path", str(store), "--agent", "devops"]) == 0
+    out = capsys.readouterr().out
+    assert "devops: 5 calls, 80% success" in out
+    assert "kubectl_deploy" in out
+    assert "SSHTimeout: timed out" in out
+
+
+def test_summary_json_is_machine_readable(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--json`` prints the summary model as JSON."""
+    assert main(["summary", "--path", str(store), "--agent", "devops", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["total_calls"] == 5
+    assert {t["name"]: t["call_count"] for t in summary["tools"]} == {
+        "kubectl_deploy": 4,
+        "ansible_run": 1,
+    }
+
+
+def test_calls_lists_failures_only_when_asked(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``toolwise calls --failures`` lists just the failed calls."""
+    assert main(["calls", "--path", str(store), "--agent", "devops", "--failures", "--json"]) == 0
+    calls = json.loads(capsys.readouterr().out)
+    assert [c["tool"] for c in calls] == ["ansible_run"]
+
+
+def test_forget_retires_a_tool(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``toolwise forget --tool X --yes`` deletes that tool's records."""
+    assert (
+        main(
+            ["forget", "--path", str(store), "--agent", "devops", "--tool", "ansible_run", "--yes"]
+        )
+        == 0
+    )
+    assert "deleted 1 record(s)" in capsys.readouterr().out
+    assert main(["summary", "--path", str(store), "--agent", "devops", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_calls"] == 4
+
+
+def test_forget_asks_before_deleting(
+    store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--yes`` a "no" answer deletes nothing."""
+    monkeypatch.setattr("builtins.input", lambda _prompt: "n")
+    assert main(["forget", "--path", str(store), "--agent", "devops", "--everything"]) == 1
+    assert "nothing deleted" in capsys.readouterr().out
+
+
+def test_priors_show_the_learnt_reliability(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``toolwise priors`` lists rate, interval and confidence per tool and context."""
+    assert main(["priors", "--path", str(store), "--agent", "devops"]) == 0
+    out = capsys.readouterr().out
+    assert "kubectl_deploy" in out
+    assert "production_deploy" in out
+
+
+def test_audit_lists_self_improvement_changes(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``toolwise audit`` shows what an improvement pass changed."""
+    with Toolwise(store) as tw:
+        tw.improve("devops")
+    assert main(["audit", "--path", str(store), "--agent", "devops"]) == 0
+    assert "lesson" in capsys.readouterr().out
+
+
+def test_a_bad_agent_id_is_reported_not_raised(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad input exits 2 with a message naming the field."""
+    assert main(["calls", "--path", str(store), "--agent", "bad\x01id"]) == 2
+    assert "agent_id" in capsys.readouterr().err
