@@ -136,6 +136,24 @@ def ephemeral_tw(tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
 
 
 @pytest.fixture
+def tw(ephemeral_tw: Toolwise) -> Toolwise:
+    """A toolwise of this test's own, on an in-memory Chroma (the suite's default)."""
+    return ephemeral_tw
+
+
+@pytest.fixture
+def records(tw: Toolwise) -> Callable[..., list[ToolOutcome]]:
+    """``records(agent_id="default", **filters)``: stored calls, oldest first."""
+
+    def read(agent_id: str = "default", **filters: object) -> list[ToolOutcome]:
+        tw.flush()
+        found = tw.list_calls(agent_id, limit=1_000, **filters)  # type: ignore[arg-type]
+        return sorted(found, key=lambda o: (o.timestamp, o.attempt))
+
+    return read
+
+
+@pytest.fixture
 def persistent_tw(tmp_path: Path) -> Iterator[Toolwise]:
     tw = Toolwise(tmp_path / "store")
     yield tw

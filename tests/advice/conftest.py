@@ -5,29 +5,14 @@ Helpers are handed out as fixtures (not imported) so the tests need no package l
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from toolwise import Toolwise
-from toolwise.storage.clients import ephemeral_client
 
 TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
-
-
-@pytest.fixture
-def tw(tmp_path: Path) -> Iterator[Toolwise]:
-    """A toolwise of this test's own (ephemeral clients share one store: unique prefix)."""
-    instance = Toolwise(
-        client=ephemeral_client(),
-        spool_dir=tmp_path / "spool",
-        prefix=f"a{uuid.uuid4().hex[:12]}",
-    )
-    yield instance
-    instance.close()
 
 
 def _deploy_history(tw: Toolwise, *, error: str = "deadline exceeded", **labels: Any) -> None:

@@ -6,10 +6,8 @@ Helpers are handed out as fixtures (not imported) so the tests need no package l
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,6 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, tools_condition
 
 from toolwise import ToolOutcome, Toolwise
-from toolwise.storage.clients import ephemeral_client
 
 Turn = str | Sequence[dict[str, Any]]
 
@@ -64,28 +61,6 @@ def _tool_node_graph(model: ScriptedModel, node: ToolNode, *, checkpointer: Any 
     return builder.compile(checkpointer=checkpointer)
 
 
-@pytest.fixture
-def tw(tmp_path: Path) -> Iterator[Toolwise]:
-    """A toolwise of this test's own (ephemeral clients share one store: unique prefix)."""
-    instance = Toolwise(
-        client=ephemeral_client(),
-        spool_dir=tmp_path / "spool",
-        prefix=f"i{uuid.uuid4().hex[:12]}",
-    )
-    yield instance
-    instance.close()
-
-
-@pytest.fixture
-def records(tw: Toolwise) -> Callable[..., list[ToolOutcome]]:
-    """``records(agent_id="default", **filters)``: stored calls, oldest first."""
-
-    def read(agent_id: str = "default", **filters: object) -> list[ToolOutcome]:
-        tw.flush()
-        found = tw.list_calls(agent_id, limit=1_000, **filters)  # type: ignore[arg-type]
-        return sorted(found, key=lambda o: (o.timestamp, o.attempt))
-
-    return read
 
 
 @pytest.fixture
