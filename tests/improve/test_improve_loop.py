@@ -165,8 +165,8 @@ def test_forgetting_a_tool_drops_what_was_learnt_from_it(
     improver.improve("devops")
     tw.forget("devops", tool="ansible_run")
     assert improver.all_lessons("devops") == []
-    kinds = [e.kind for e in improver.audit("devops")][:2]
-    assert kinds == ["lesson.dropped", "records.forgotten"]
+    kinds = {e.kind for e in improver.audit("devops")}
+    assert {"lesson.dropped", "records.forgotten"} <= kinds
 
 
 def test_lessons_survive_a_new_improver_on_the_same_store(

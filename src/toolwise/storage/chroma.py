@@ -1,16 +1,43 @@
 """Outcome records in ChromaDB: one collection per agent, vectors computed by toolwise.
 
-Each record is stored as a short searchable document, its own vector (from the configured
+Each record is stored as its own vector (from the configured
 :class:`~toolwise.storage.embeddings.EmbeddingFunction`), flat metadata for filtering, and the
 full record as JSON under ``record`` so reads are lossless. Writes use ``upsert`` so a replayed
 batch never duplicates (Chroma's ``add`` silently ignores existing ids).
+
+Chroma evaluates a metadata ``where`` by scanning the collection's metadata (``limit`` does not
+stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot reads avoid it:
+
+* **Failure index.** Every failure is also kept in a collection of its own,
+  ``{prefix}-failures_{agent}`` (the knowledge store's ``{prefix}-{kind}_{agent}`` naming, which
+  no agent's ``{prefix}_…`` collection can take, so :meth:`ChromaOutcomeStore.agents` never
+  lists it), with the same id and vector and a little metadata (tool, timestamp, expiry).
+  ``similar(outcome="failure")`` queries it with no ``where``, drops expired hits in Python and
+  reads the hits back from the agent's collection, the source of truth: a record that was
+  forgotten, or rewritten as a success, by a writer that missed the index is never returned (and
+  is then removed from the index). ``similar`` without an outcome over-fetches from the agent's
+  collection without ``where`` and drops expired hits in Python.
+* **Paging without ``where``.** :meth:`ChromaOutcomeStore.iter_outcomes` (the learnt view's
+  rebuild) and an expiry-only :meth:`ChromaOutcomeStore.find` read every row in pages of
+  :data:`_PAGE` with no ``where`` and check expiry in Python; ``since`` keeps a ``where`` on
+  ``timestamp`` (one scan per page, pages of up to 30,000 rows).
+
+Stores written before the failure index existed keep working: the first ``write`` for an agent
+(in the background writer, off the hot path) creates the index, copies the agent's stored
+failures into it and only then marks it ``complete`` in its metadata. Until an agent's index is
+complete, ``similar(outcome="failure")`` falls back to the filtered query (correct, slow).
+:meth:`ChromaOutcomeStore.build_failure_index` does the same on demand (a migration step for a
+store that is only read). Every process writing to one store must run this version: an older
+writer adds failures to the agent's collection only, and they are missing from recall (never
+wrong: hits are always confirmed against the agent's collection).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +49,25 @@ from toolwise.storage.protocol import CallFilter, SimilarOutcome
 
 __all__ = ["ChromaOutcomeStore", "outcome_document"]
 
+log = logging.getLogger("toolwise.storage")
+
 _NO_EXPIRY = 32_503_680_000.0  # year 3000: records without a TTL still pass `expires_at > now`
-_PAGE = 2_000  # well under Chroma's 32,766-match get() limit and its max batch size
+# Rows per get(): Chroma fails a get() matching more than 32,766 rows, and each page with a
+# `where` costs a scan of the whole table, so pages are as large as is safe. Tests shrink it.
+_PAGE = 30_000
+_COPY_PAGE = 5_000  # rows per get() that also returns vectors (building the failure index)
+_OVERFETCH = 2  # a vector query without `where` asks for k x this, filters, asks again if short
+_MAX_FETCH = 1_000  # ... up to this many neighbours; beyond, Chroma's filtered query is cheaper
 _AGENT_KEY = "toolwise_agent_id"
+_INDEX_OF_KEY = "toolwise_failures_of"  # not _AGENT_KEY: no agents() may mistake an index
+_INDEX_STATE_KEY = "toolwise_index"
+_COMPLETE = "complete"
+_FAILURE = "failure"
+_INDEX_KIND = "failures"
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_COSINE = {"hnsw": {"space": "cosine"}}
+
+_Hit = tuple[str, Mapping[str, Any], float]  # id, metadata, distance
 
 
 def outcome_document(outcome: ToolOutcome) -> str:
@@ -48,8 +90,13 @@ def _epoch(moment: datetime | None) -> float:
 
 
 def _metadata(outcome: ToolOutcome) -> dict[str, Any]:
+    """What Chroma keeps beside the vector: the fields filters use, and the record itself.
+
+    Only filtered fields are separate keys: Chroma stores one row per key, and reading a
+    record costs about 4 µs per key (the rebuild reads every record). Everything else is in
+    ``record``. (Records written before kept six more keys; they read the same.)
+    """
     return {
-        "agent_id": outcome.agent_id,
         "tool": outcome.tool,
         "task_type": outcome.task_type,
         "environment": outcome.environment,
@@ -57,12 +104,16 @@ def _metadata(outcome: ToolOutcome) -> dict[str, Any]:
         "outcome": outcome.outcome,
         "timestamp": outcome.timestamp.timestamp(),
         "expires_at": _epoch(outcome.expires_at),
-        "latency_ms": float(outcome.latency_ms),
-        "cost": float(outcome.cost),
-        "error_type": outcome.error_type,
-        "decision_id": outcome.decision_id,
-        "importance": outcome.importance,
         "record": outcome.model_dump_json(),
+    }
+
+
+def _index_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """A failure-index entry's metadata: enough to filter and forget; the record stays home."""
+    return {
+        "tool": metadata.get("tool", ""),
+        "timestamp": float(metadata.get("timestamp", 0.0)),
+        "expires_at": float(metadata.get("expires_at", _NO_EXPIRY)),
     }
 
 
@@ -91,6 +142,21 @@ def _records(result: Any) -> list[ToolOutcome]:
     return [ToolOutcome.model_validate_json(m["record"]) for m in result["metadatas"] or []]
 
 
+def _unexpired(metadata: Mapping[str, Any], cutoff: float) -> bool:
+    return float(metadata.get("expires_at", _NO_EXPIRY)) > cutoff
+
+
+def _hits(result: Any) -> list[_Hit]:
+    ids = (result.get("ids") or [[]])[0]
+    metadatas = (result.get("metadatas") or [[]])[0]
+    distances = (result.get("distances") or [[]])[0]
+    return [(str(i), m or {}, float(d)) for i, m, d in zip(ids, metadatas, distances, strict=False)]
+
+
+def _complete(collection: Any) -> bool:
+    return (collection.metadata or {}).get(_INDEX_STATE_KEY) == _COMPLETE
+
+
 class ChromaOutcomeStore:
     """An :class:`~toolwise.storage.protocol.OutcomeStore` on any Chroma client.
 
@@ -101,8 +167,8 @@ class ChromaOutcomeStore:
         embedding: vectors for documents and queries; defaults to the offline hashing one.
         prefix: collection-name prefix, so several toolwise apps can share one server.
 
-    Thread-safe: Chroma's clients are; the collection cache is behind a lock. Embedded clients
-    are not process-safe — point several processes at a ``chroma run`` server instead.
+    Thread-safe: Chroma's clients are; the collection caches are behind a lock. Embedded
+    clients are not process-safe — point several processes at a ``chroma run`` server instead.
     """
 
     def __init__(
@@ -123,7 +189,9 @@ class ChromaOutcomeStore:
         self._embedding: EmbeddingFunction = embedding or HashingEmbedding()
         self._prefix = prefix
         self._collections: dict[str, Any] = {}
+        self._indexes: dict[str, Any] = {}  # agent id -> its *complete* failure index
         self._lock = threading.Lock()
+        self._index_lock = threading.Lock()  # one index build at a time
         self._max_batch = (
             1_000 if client is None or callable(client) else self._read_max_batch(client)
         )
@@ -166,7 +234,7 @@ class ChromaOutcomeStore:
                     "toolwise_embedding": self._embedding.name,
                     "toolwise_dimension": self._embedding.dimension,
                 },
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration=_COSINE,
                 embedding_function=None,
             )
         else:
@@ -189,6 +257,111 @@ class ChromaOutcomeStore:
             )
             raise EmbeddingMismatchError(msg)
 
+    # -- the failure index --------------------------------------------------------------------
+
+    def _index_name(self, agent_id: str) -> str:
+        return collection_name_for(agent_id, f"{self._prefix}-{_INDEX_KIND}")
+
+    def _failure_index(self, agent_id: str, collection: Any) -> Any:
+        """The agent's failure index, created and filled from ``collection`` if incomplete."""
+        with self._lock:
+            index = self._indexes.get(agent_id)
+        if index is not None:
+            return index
+        with self._index_lock:
+            with self._lock:
+                index = self._indexes.get(agent_id)
+            if index is not None:
+                return index
+            index = self._client.get_or_create_collection(
+                self._index_name(agent_id),
+                metadata={
+                    _INDEX_OF_KEY: agent_id,
+                    "toolwise_embedding": self._embedding.name,
+                    "toolwise_dimension": self._embedding.dimension,
+                },
+                configuration=_COSINE,
+                embedding_function=None,
+            )
+            self._check_embedding(index)
+            if not _complete(index):
+                # Created before the copy, so a concurrent writer of this version already
+                # writes here too; marked complete only once every stored failure is in.
+                copied = self._copy_failures(collection, index)
+                index.modify(metadata={**(index.metadata or {}), _INDEX_STATE_KEY: _COMPLETE})
+                if copied:
+                    log.info("toolwise: indexed %d stored failure(s) of %r", copied, agent_id)
+            with self._lock:
+                self._indexes[agent_id] = index
+        return index
+
+    def _copy_failures(self, collection: Any, index: Any) -> int:
+        """Upsert every failure of ``collection`` into ``index``; returns how many."""
+        ids: list[str] = []
+        offset = 0
+        while True:  # ids first: a where-scan per 30,000 rows, not per 5,000
+            page = collection.get(
+                where={"outcome": _FAILURE}, limit=_PAGE, offset=offset, include=[]
+            )["ids"]
+            ids.extend(page)
+            if len(page) < _PAGE:
+                break
+            offset += len(page)
+        step = min(_COPY_PAGE, self._max_batch)
+        for start in range(0, len(ids), step):
+            rows = collection.get(
+                ids=ids[start : start + step], include=["embeddings", "metadatas"]
+            )
+            if len(rows["ids"]):
+                index.upsert(
+                    ids=list(rows["ids"]),
+                    embeddings=rows["embeddings"],
+                    metadatas=[_index_metadata(m or {}) for m in rows["metadatas"]],
+                )
+        return len(ids)
+
+    def _ready_index(self, agent_id: str) -> Any | None:
+        """The agent's failure index if it is complete (read path: never builds one)."""
+        with self._lock:
+            index = self._indexes.get(agent_id)
+        if index is not None:
+            return index
+        try:
+            index = self._client.get_collection(self._index_name(agent_id), embedding_function=None)
+        except Exception:  # not there (yet)
+            return None
+        if not _complete(index):
+            return None
+        self._check_embedding(index)
+        with self._lock:
+            self._indexes[agent_id] = index
+        return index
+
+    def _any_index(self, agent_id: str) -> Any | None:
+        """The agent's failure index, complete or not (deletes reach both)."""
+        with self._lock:
+            index = self._indexes.get(agent_id)
+        if index is not None:
+            return index
+        try:
+            return self._client.get_collection(self._index_name(agent_id), embedding_function=None)
+        except Exception:
+            return None
+
+    def build_failure_index(self, agent_id: str | None = None) -> list[str]:
+        """Make the failure index of ``agent_id`` (or of every agent) complete now.
+
+        Stores from before the index build it on their first write; call this to migrate a
+        store that is only read. Returns the agents whose index is complete.
+        """
+        done = []
+        for agent in [agent_id] if agent_id is not None else self.agents():
+            collection = self._collection(agent, create=False)
+            if collection is not None:
+                self._failure_index(agent, collection)
+                done.append(agent)
+        return done
+
     # -- writes -------------------------------------------------------------------------------
 
     def write(self, outcomes: Sequence[ToolOutcome]) -> None:
@@ -197,14 +370,31 @@ class ChromaOutcomeStore:
             by_agent.setdefault(outcome.agent_id, []).append(outcome)
         for agent_id, group in by_agent.items():
             collection = self._collection(agent_id)
+            index = self._failure_index(agent_id, collection)
             for start in range(0, len(group), self._max_batch):
                 chunk = {o.id: o for o in group[start : start + self._max_batch]}  # last wins
-                documents = [outcome_document(o) for o in chunk.values()]
+                ids = list(chunk)
+                records = list(chunk.values())
+                embeddings = self._embedding([outcome_document(o) for o in records])
+                metadatas = [_metadata(o) for o in records]
                 collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                    ids=list(chunk),
-                    embeddings=self._embedding(documents),
-                    metadatas=[_metadata(o) for o in chunk.values()],
+                    ids=ids, embeddings=embeddings, metadatas=metadatas
                 )
+                failed = [n for n, o in enumerate(records) if o.outcome == _FAILURE]
+                if failed:
+                    index.upsert(
+                        ids=[ids[n] for n in failed],
+                        embeddings=[embeddings[n] for n in failed],
+                        metadatas=[_index_metadata(metadatas[n]) for n in failed],
+                    )
+
+    def _delete_ids(self, collection: Any, index: Any | None, ids: Sequence[str]) -> None:
+        """Delete ``ids`` from the agent's collection and its failure index."""
+        for start in range(0, len(ids), self._max_batch):
+            chunk = list(ids[start : start + self._max_batch])
+            if index is not None:  # first: an id may linger in the index, never the reverse
+                index.delete(ids=chunk)
+            collection.delete(ids=chunk)
 
     def delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
@@ -212,34 +402,45 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return 0
+        index = self._any_index(agent_id)
         if ids is not None:
             if not ids:  # Chroma rejects get(ids=[]) with a ValueError; nothing to forget
                 return 0
-            found = collection.get(ids=list(ids), include=[])["ids"]
+            found = list(collection.get(ids=list(ids), include=[])["ids"])
+            if index is not None:  # every id: also entries whose record another writer removed
+                self._delete_ids(index, None, list(ids))
             if found:
-                collection.delete(ids=found)
+                self._delete_ids(collection, None, found)
             return len(found)
         where = {"tool": tool} if tool is not None else None
+        removed = self._delete_matching(collection, index, where)
+        if index is not None:  # leftovers of writers that missed the index
+            self._delete_matching(index, None, where)
+        return removed
+
+    def _delete_matching(
+        self, collection: Any, index: Any | None, where: dict[str, Any] | None
+    ) -> int:
         removed = 0
         while True:
-            page = collection.get(where=where, limit=_PAGE, include=[])["ids"]
-            if not page:
+            page = list(collection.get(where=where, limit=_PAGE, include=[])["ids"])
+            if page:
+                self._delete_ids(collection, index, page)
+                removed += len(page)
+            if len(page) < _PAGE:  # the last page: another get would only scan again
                 return removed
-            collection.delete(ids=page)
-            removed += len(page)
 
     def purge_expired(self, now: datetime) -> int:
         removed = 0
+        where = {"expires_at": {"$lte": now.timestamp()}}
         for agent_id in self.agents():
-            collection = self._collection(agent_id)
-            while True:
-                page = collection.get(
-                    where={"expires_at": {"$lte": now.timestamp()}}, limit=_PAGE, include=[]
-                )["ids"]
-                if not page:
-                    break
-                collection.delete(ids=page)
-                removed += len(page)
+            collection = self._collection(agent_id, create=False)
+            if collection is None:
+                continue
+            index = self._any_index(agent_id)
+            removed += self._delete_matching(collection, index, where)
+            if index is not None:  # leftovers of writers that missed the index
+                self._delete_matching(index, None, where)
         return removed
 
     # -- reads --------------------------------------------------------------------------------
@@ -255,15 +456,42 @@ class ChromaOutcomeStore:
                 found.extend(_records(collection.get(ids=list(ids), include=["metadatas"])))
         return found
 
-    def _pages(self, collection: Any, where: dict[str, Any] | None) -> Iterator[ToolOutcome]:
+    def _rows(
+        self, collection: Any, where: dict[str, Any] | None
+    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Every (id, metadata) matching ``where``, in pages of ``_PAGE``."""
         offset = 0
         while True:
             result = collection.get(where=where, limit=_PAGE, offset=offset, include=["metadatas"])
-            records = _records(result)
-            yield from records
-            if len(records) < _PAGE:
+            ids = result["ids"]
+            yield from zip(ids, result["metadatas"] or [], strict=False)
+            if len(ids) < _PAGE:
                 return
-            offset += _PAGE
+            offset += len(ids)
+
+    def _live(
+        self,
+        collection: Any,
+        where: dict[str, Any] | None,
+        now: datetime,
+        since: datetime | None = None,
+    ) -> dict[str, Mapping[str, Any]]:
+        """Metadata of the unexpired records matching ``where`` (and ``since``), by id.
+
+        Expiry and ``since`` are checked on the metadata, before any record is parsed: the
+        rows were read without asking Chroma to filter (which would scan), or were filtered
+        already. Keyed by id: offset paging under concurrent writes may repeat a row.
+        """
+        cutoff = now.timestamp()
+        floor = since.timestamp() if since is not None else None
+        found: dict[str, Mapping[str, Any]] = {}
+        for record_id, meta in self._rows(collection, where):
+            if "record" not in meta or not _unexpired(meta, cutoff):
+                continue
+            if floor is not None and float(meta.get("timestamp", 0.0)) < floor:
+                continue
+            found[record_id] = meta
+        return found
 
     def find(
         self,
@@ -277,9 +505,17 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return []
-        matches = list(self._pages(collection, _where(_filter_clauses(call_filter, now))))
-        matches.sort(key=lambda o: (o.timestamp, o.id), reverse=True)
-        return matches[offset : offset + limit]
+        clauses = _filter_clauses(call_filter, now)
+        # Expiry alone selects nearly everything: read all rows, check expiry in Python.
+        # Other fields are selective: one where-scan per 30,000 matches is cheaper.
+        where = _where(clauses) if len(clauses) > 1 else None
+        matches = self._live(collection, where, now)
+        # Ordered on the metadata, so only the page asked for is parsed.
+        newest = sorted(
+            matches, key=lambda i: (float(matches[i].get("timestamp", 0.0)), i), reverse=True
+        )
+        page = newest[offset : offset + limit]
+        return [ToolOutcome.model_validate_json(matches[i]["record"]) for i in page]
 
     def iter_outcomes(
         self, agent_id: str | None = None, *, since: datetime | None = None, now: datetime
@@ -289,8 +525,11 @@ class ChromaOutcomeStore:
             collection = self._collection(agent, create=False)
             if collection is None:
                 continue
-            clauses = _filter_clauses(CallFilter(since=since), now)
-            records = list(self._pages(collection, _where(clauses)))
+            # `since` (a refresh: the last minutes) is selective, so a where-scan beats reading
+            # every row; a full read has no `where` at all.
+            where = None if since is None else {"timestamp": {"$gte": since.timestamp()}}
+            live = self._live(collection, where, now, since)
+            records = [ToolOutcome.model_validate_json(m["record"]) for m in live.values()]
             records.sort(key=lambda o: o.timestamp)
             yield from records
 
@@ -306,19 +545,95 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None or k <= 0:
             return []
-        clauses = _filter_clauses(CallFilter(outcome=outcome), now)
+        vector = self._embedding([text])
+        cutoff = now.timestamp()
+        if outcome == _FAILURE:
+            index = self._ready_index(agent_id)
+            if index is not None:
+                found = self._similar_failures(collection, index, vector, k, cutoff)
+                if found is not None:
+                    return found
+        else:
+            hits = self._nearest(
+                collection,
+                vector,
+                k,
+                lambda m: (
+                    _unexpired(m, cutoff) and (outcome is None or m.get("outcome") == outcome)
+                ),
+            )
+            if hits is not None:
+                return [_similar(meta, distance) for _, meta, distance in hits[:k]]
+        # An index still being built, or too many expired neighbours: let Chroma filter.
         result = collection.query(
-            query_embeddings=self._embedding([text]),
+            query_embeddings=vector,
             n_results=k,
-            where=_where(clauses),
+            where=_where(_filter_clauses(CallFilter(outcome=outcome), now)),
             include=["metadatas", "distances"],
         )
-        metadatas = (result.get("metadatas") or [[]])[0]
-        distances = (result.get("distances") or [[]])[0]
-        return [
-            SimilarOutcome(ToolOutcome.model_validate_json(m["record"]), float(d))
-            for m, d in zip(metadatas, distances, strict=False)
-        ]
+        return [_similar(meta, distance) for _, meta, distance in _hits(result)]
+
+    def _nearest(
+        self,
+        collection: Any,
+        vector: list[list[float]],
+        k: int,
+        accept: Callable[[Mapping[str, Any]], bool],
+    ) -> list[_Hit] | None:
+        """Accepted neighbours, nearest first, queried without ``where``.
+
+        Asks for ``k x _OVERFETCH`` neighbours, then four times more while fewer than ``k`` are
+        accepted; ``None`` when ``_MAX_FETCH`` neighbours still are not enough (and the
+        collection has more). Returns every accepted neighbour fetched (at least ``k`` if any).
+        """
+        wanted = k * _OVERFETCH
+        while True:
+            hits = _hits(
+                collection.query(
+                    query_embeddings=vector, n_results=wanted, include=["metadatas", "distances"]
+                )
+            )
+            accepted = [hit for hit in hits if accept(hit[1])]
+            if len(accepted) >= k or len(hits) < wanted:
+                return accepted
+            if wanted >= _MAX_FETCH:
+                return None
+            wanted = min(wanted * 4, _MAX_FETCH)
+
+    def _similar_failures(
+        self, collection: Any, index: Any, vector: list[list[float]], k: int, cutoff: float
+    ) -> list[SimilarOutcome] | None:
+        """The ``k`` nearest unexpired failures via the index, confirmed in ``collection``."""
+        found: list[SimilarOutcome] = []
+        for _attempt in range(2):
+            hits = self._nearest(index, vector, k, lambda m: _unexpired(m, cutoff))
+            if hits is None:
+                return None
+            if not hits:
+                return []
+            hits = hits[: k * _OVERFETCH]  # enough to spare a few stale entries
+            rows = collection.get(ids=[hit[0] for hit in hits], include=["metadatas"])
+            truth = {
+                str(i): m
+                for i, m in zip(rows["ids"], rows["metadatas"] or [], strict=False)
+                if m and m.get("outcome") == _FAILURE and "record" in m
+            }
+            found = [
+                _similar(truth[i], distance)
+                for i, _, distance in hits
+                if i in truth and _unexpired(truth[i], cutoff)
+            ][:k]
+            stale = [hit[0] for hit in hits if hit[0] not in truth]
+            if not stale:
+                return found
+            try:  # forgotten or rewritten by a writer that missed the index: drop, ask again
+                index.delete(ids=stale)
+            except Exception as exc:
+                log.warning("toolwise: removing stale failure-index entries failed: %s", exc)
+                return found
+            if len(found) >= k:
+                return found
+        return found
 
     def agents(self) -> list[str]:
         agents: list[str] = []
@@ -353,6 +668,7 @@ class ChromaOutcomeStore:
     def close(self) -> None:
         with self._lock:
             self._collections.clear()
+            self._indexes.clear()
 
     def heartbeat(self) -> bool:
         """True when the backing client answers; used by the writer to pace retries."""
@@ -361,3 +677,7 @@ class ChromaOutcomeStore:
         except Exception:
             return False
         return True
+
+
+def _similar(metadata: Mapping[str, Any], distance: float) -> SimilarOutcome:
+    return SimilarOutcome(ToolOutcome.model_validate_json(metadata["record"]), distance)

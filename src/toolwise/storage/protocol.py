@@ -74,7 +74,13 @@ class OutcomeStore(Protocol):
         k: int,
         now: datetime,
         outcome: str | None = None,
-    ) -> list[SimilarOutcome]: ...
+    ) -> list[SimilarOutcome]:
+        """At most ``k`` unexpired records nearest to ``text``, nearest first.
+
+        ``outcome`` keeps one verdict only. Called before model turns (``outcome="failure"``):
+        keep it fast — the Chroma store answers failures from an index of their own.
+        """
+        ...
 
     def delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
