@@ -195,6 +195,7 @@ def main() -> None:
         {
             "args": vars(args),
             "per_call_us": per_call,
+            "one_ms_tool_us": realistic,
             "throughput": throughput,
             "targets": {"toolwise_over_bare": 1.25, "records_per_s": 1000},
         },

@@ -5,9 +5,9 @@ memory — the spool on disk is the queue — so memory stays bounded however lo
 down. Store failures are retried with tenacity's jittered exponential backoff; each failed
 attempt is counted and logged, never raised into a tool call.
 
-It writes when the agent is idle. Chroma's client holds the GIL for much of an upsert (a busy
-Python thread runs ~30× slower beside one: see ``benchmarks/overhead.py``), so writing in the
-middle of a burst of tool calls would slow the agent. The writer therefore waits until no
+It writes when the agent is idle. Chroma's client holds the GIL for much of an upsert (see
+``benchmarks/overhead.py``), so writing in the middle of a burst of tool calls would slow the
+agent. The writer therefore waits until no
 record arrived for ``idle_after`` seconds — agents spend most of their time waiting on the
 model, with the GIL free — but never longer than ``max_delay`` seconds or past
 ``high_water`` pending records. :meth:`flush` writes at once.

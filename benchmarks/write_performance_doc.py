@@ -1,0 +1,108 @@
+"""Writes docs/performance.md from benchmarks/results/*.json (numbers only from those files).
+
+Run from the repository root after the benchmarks: python benchmarks/write_performance_doc.py
+"""
+
+import json
+from pathlib import Path
+
+R = Path("benchmarks/results")
+o = json.loads((R / "overhead.json").read_text())
+r = json.loads((R / "recommend.json").read_text())
+p = json.loads((R / "preselect.json").read_text())
+pc = o["per_call_us"]
+
+
+def ratio(mode, name):
+    return pc[mode][name] / pc[mode]["bare"]
+
+
+inv, ainv = pc["invoke"], pc["ainvoke"]
+one = o.get("one_ms_tool_us")
+tp = o["throughput"]
+lines = [
+    "# Performance",
+    "",
+    "Every figure here comes from a script in `benchmarks/` that prints a table and writes JSON to",
+    "`benchmarks/results/`; rerun it to reproduce. Measured on this project's machines: 2 cores,",
+    f"Python {o['machine']['python']}, chromadb {o['machine']['chromadb']}, langchain-core "
+    f"{o['machine']['langchain_core']}; the machine was shared with other jobs while measuring, so",
+    "treat small differences as noise. Tests never assert on time.",
+    "",
+    "## What recording costs a tool call — `python benchmarks/overhead.py`",
+    "",
+    f"A no-op `@tool`, {o['args']['calls']} calls × {o['args']['rounds']} interleaved rounds, median round:",
+    "",
+    "| call | bare | do-nothing handler | toolwise | toolwise ÷ bare |",
+    "| --- | --- | --- | --- | --- |",
+    f"| `invoke` | {inv['bare']:.0f} µs | {inv['do-nothing handler']:.0f} µs | {inv['toolwise']:.0f} µs | **{ratio('invoke', 'toolwise'):.2f}×** |",
+    f"| `ainvoke` | {ainv['bare']:.0f} µs | {ainv['do-nothing handler']:.0f} µs | {ainv['toolwise']:.0f} µs | **{ratio('ainvoke', 'toolwise'):.2f}×** |",
+]
+if one:
+    lines.append(
+        f"| `invoke`, a tool taking 1 ms | {one['bare']:.0f} µs | – | {one['toolwise']:.0f} µs | {one['toolwise'] / one['bare']:.2f}× |"
+    )
+lines += [
+    "",
+    f"**Target ≤ 1.25× bare: missed** on a no-op tool — toolwise adds about "
+    f"{inv['toolwise'] - inv['bare']:.0f} µs to a sync call and {ainv['toolwise'] - ainv['bare']:.0f} µs to an async one. "
+    "What those microseconds buy: the record is built, redacted, validated and *appended to the "
+    "durable spool before the call returns* (one `write(2)`), so a record acknowledged to the "
+    "agent survives the process being killed. Learning is not on this path: records are queued and "
+    "learnt by the next reader (the brief), and the Chroma write happens in a background thread "
+    "when the agent is idle. A do-nothing handler alone costs "
+    f"{ratio('invoke', 'do-nothing handler'):.2f}× here. Against any tool that does real work the cost "
+    "is a few percent or less; in a tight loop of no-op tools it is visible.",
+    "",
+    f"The background write itself costs about {pc['writer']['drain_us_per_record']:.0f} µs of CPU per record "
+    "(embedding + Chroma upsert). It runs when no record arrived for 50 ms, at the latest 5 s "
+    "after the oldest pending one: Chroma's client holds the GIL for much of an upsert, so a write "
+    "running beside a burst of tool calls would slow the agent by about that much per record; it "
+    "is kept out of bursts.",
+    "",
+    f"Sustained writes to embedded Chroma ({o['args']['records']:,} records, batches of {o['args']['batch']}): "
+    f"**{tp['store_write_records_per_s']:,.0f} records/s** through the store, "
+    f"**{tp['record_and_flush_records_per_s']:,.0f} records/s** end to end (`tw.record` → spool → "
+    "writer → Chroma, then `flush`). Target ≥ 1,000 records/s: met.",
+    "",
+    "## Ranking — `python benchmarks/recommend.py`",
+    "",
+    f"`recommend()` with {r['records']:,} recorded outcomes over {r['tools']} tools × {r['task_types']} task types:",
+    "",
+    "| strategy | p50 | p95 |",
+    "| --- | --- | --- |",
+]
+for name, v in r["latency"].items():
+    lines.append(f"| {name} | {v['p50_ms']:.2f} ms | {v['p95_ms']:.2f} ms |")
+cr = r["cold_rebuild"]
+lines += [
+    "",
+    "Target p50 ≤ 1 ms: met (the memory-server recipe quotes ≈ 12 ms per recall). The learnt view "
+    "keeps aggregates in memory, so a ranking never scans records.",
+    "",
+    f"Cold rebuild of the view from a {cr['records']:,}-record embedded store (a fresh process, "
+    f"`Toolwise(path)` to the first answer): **{cr['seconds']:.1f} s ({cr['records_per_s']:,.0f} records/s)**, "
+    "once per process and only when something asks the view (recording alone never builds it). "
+    "Most of it is Chroma returning each row's metadata.",
+    "",
+    "## Pre-selection — `python benchmarks/preselect.py`",
+    "",
+    f"Added latency per model turn with {p['records']:,} stored outcomes:",
+    "",
+    "| what was timed | p50 | p95 |",
+    "| --- | --- | --- |",
+]
+for k, v in p["results"].items():
+    lines.append(f"| {k} | {v['p50_ms']:.1f} ms | {v['p95_ms']:.1f} ms |")
+lines += [
+    "",
+    "Target p50 ≤ 15 ms including the vector recall: met. See `docs/preselection.md` for why "
+    "(the failure index).",
+    "",
+    "## Learning quality — `python benchmarks/learning.py`",
+    "",
+    "Regret, accuracy and adaptation against the reference designs are in `docs/benchmarks.md`.",
+    "",
+]
+Path("docs/performance.md").write_text("\n".join(lines))
+print("\n".join(lines))
