@@ -61,8 +61,6 @@ def _tool_node_graph(model: ScriptedModel, node: ToolNode, *, checkpointer: Any 
     return builder.compile(checkpointer=checkpointer)
 
 
-
-
 @pytest.fixture
 def script() -> Callable[..., ScriptedModel]:
     """``script(turn, ...)``: a scripted chat model, see :func:`_script`."""

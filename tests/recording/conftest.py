@@ -4,7 +4,3 @@ Helpers are handed out as fixtures (not imported) so the tests need no package l
 """
 
 from __future__ import annotations
-
-
-
-
