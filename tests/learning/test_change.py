@@ -19,25 +19,43 @@ if TYPE_CHECKING:
     from conftest import Agent, FakeClock
 
 
-def _broken_tool_picks(
+def _after_break(
     make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent], seed: int
-) -> int:
-    """How often a 90 % tool that broke to 0 % is still chosen in the next 50 decisions."""
+) -> list[str]:
+    """The 50 decisions after a 90 % best tool breaks to 0 % (10-minute steps)."""
     clock = make_clock()
     view = ReliabilityView(LearningConfig(), clock=clock)
     agent = make_agent(view, clock, {"A": 0.9, "B": 0.7, "C": 0.5}, seed=seed)
     agent.run(300)
     agent.rates["A"] = 0.0
-    return agent.run(50).count("A")
+    return agent.run(50)
+
+
+def _abandoned_after(picks: list[str], tool: str) -> int:
+    """Decisions until the first one that skips ``tool`` and opens a 10-decision window in
+    which it holds at most 20 % (the benchmark's definition: later re-tries do not undo it)."""
+    for start in range(len(picks) - 9):
+        window = picks[start : start + 10]
+        if picks[start] != tool and window.count(tool) <= 2:
+            return start
+    return len(picks)
 
 
 def test_a_broken_tool_is_abandoned_within_five_decisions(
     make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent]
 ) -> None:
-    """Median over seeds: a 90 % best tool that breaks is chosen at most 5 more times."""
-    picks = [_broken_tool_picks(make_clock, make_agent, seed) for seed in range(15)]
-    assert statistics.median(picks) <= 5
-    assert max(picks) <= 12
+    """Median over seeds: a 90 % best tool that breaks is dropped after at most 5 decisions."""
+    runs = [_after_break(make_clock, make_agent, seed) for seed in range(15)]
+    assert statistics.median(_abandoned_after(picks, "A") for picks in runs) <= 5
+
+
+def test_a_broken_tool_is_only_re_tried_on_schedule(
+    make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent]
+) -> None:
+    """After the break, re-tries back off: at most ten picks of the broken tool in 50."""
+    runs = [_after_break(make_clock, make_agent, seed) for seed in range(15)]
+    assert statistics.median(picks.count("A") for picks in runs) <= 10
+    assert max(picks[-20:].count("A") for picks in runs) <= 3
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -56,7 +74,7 @@ def test_a_recovered_tool_is_retried_and_readopted(
     agent.rates["A"] = 0.95
     recovered = agent.run(1_000)
     assert broken[-20:].count("A") <= 2
-    assert "A" in recovered[:600]
+    assert "A" in recovered[:30]  # a scheduled re-try, not a lucky draw
     assert recovered[-100:].count("A") >= 80
 
 

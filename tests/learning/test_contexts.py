@@ -116,11 +116,12 @@ def test_a_new_task_type_borrows_the_tools_overall_record(view: ReliabilityView)
 
 
 def test_borrowed_evidence_is_capped(view: ReliabilityView) -> None:
-    """A new task type borrows at most shrinkage_strength pseudo-observations."""
+    """A record of n calls lends 5·n/(5 + n) pseudo-observations: never more than 5."""
     _deploy_history(view)
     (top,) = view.recommend(task_type="canary_deploy", tools=["kubectl_deploy"], strategy="greedy")
     (known,) = view.priors(tool="kubectl_deploy")
-    assert top.rate == pytest.approx((1 + 5 * 0.9) / (2 + 5), abs=1e-3)
+    lent = 5 * 30 / (5 + 30)
+    assert top.rate == pytest.approx((1 + 0.9 * lent) / (2 + lent), abs=1e-3)
     assert known.rate > top.rate  # own evidence outweighs the capped borrowing
 
 
@@ -141,22 +142,22 @@ def _similarity(a: str, b: str) -> float:
     return 0.9 if a.endswith("deploy") == b.endswith("deploy") else 0.1
 
 
+def _runner_and_script(view: ReliabilityView) -> None:
+    """runner: 10/10 on prod_deploy, 15/60 on log_search; script: 5/10 and 40/60 (interleaved)."""
+    for n in range(10):
+        view.observe("runner", True, context_class="prod_deploy")
+        view.observe("script", n % 2 == 0, context_class="prod_deploy")
+    for n in range(60):
+        view.observe("runner", n % 4 == 0, context_class="log_search")
+        view.observe("script", n % 3 != 0, context_class="log_search")
+
+
 def test_similar_task_types_lend_more_than_unrelated_ones(clock: FakeClock) -> None:
     """A new deploy task follows the deploy record, not the tool's larger search record."""
     view = ReliabilityView(similarity=_similarity, clock=clock)
-    for n in range(10):
-        view.observe("runner", True, context_class="prod_deploy")
-        view.observe("script", n < 5, context_class="prod_deploy")
-    for n in range(60):
-        view.observe("runner", n < 15, context_class="log_search")
-        view.observe("script", n < 40, context_class="log_search")
     plain = ReliabilityView(clock=clock)
-    for n in range(10):
-        plain.observe("runner", True, context_class="prod_deploy")
-        plain.observe("script", n < 5, context_class="prod_deploy")
-    for n in range(60):
-        plain.observe("runner", n < 15, context_class="log_search")
-        plain.observe("script", n < 40, context_class="log_search")
+    _runner_and_script(view)
+    _runner_and_script(plain)
     tools = ["script", "runner"]
     with_similarity = view.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")
     without = plain.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")

@@ -229,3 +229,31 @@ def test_an_expired_failure_blamed_on_an_outage_is_not_removed_twice(
     _fail(view, clock, "C")
     assert len(view.infra_events()) == 1
     assert _rates(view) == pytest.approx(before, abs=1e-3)
+
+
+def test_an_outage_is_recognised_after_it_reset_the_first_tools(
+    view: ReliabilityView, clock: FakeClock
+) -> None:
+    """Resets during the outage do not raise the 'usual' failure rate the chance test reads.
+
+    A and B carry the history; C and D were tried only thrice. A and B fail five times each
+    (both records reset, so their live evidence is nothing but outage failures), then C
+    fails: judged on live records alone the run looks ordinary (q ≈ 0.8); with the archived
+    records it is an outage, and both resets are undone.
+    """
+    for n in range(40):
+        clock.advance(timedelta(hours=1))
+        view.observe("A", n % 20 != 0, context_class="deploy", environment="prod")
+        view.observe("B", n % 10 != 0, context_class="deploy", environment="prod")
+    for tool in ["C", "D"]:
+        for success in (True, False, False):
+            clock.advance(timedelta(hours=1))
+            view.observe(tool, success, context_class="deploy", environment="prod")
+    clock.advance(timedelta(hours=2))
+    before = _rates(view)
+    for tool in ["A"] * 5 + ["B"] * 5 + ["C"]:
+        clock.advance(timedelta(minutes=2))
+        view.observe(tool, False, context_class="deploy", environment="prod")
+    (event,) = view.infra_events()
+    assert event.tools == ("A", "B", "C")
+    assert _rates(view) == pytest.approx(before, abs=1e-3)

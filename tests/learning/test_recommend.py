@@ -92,9 +92,9 @@ def test_custom_weights_are_normalised(view: ReliabilityView) -> None:
     assert top.breakdown.weights == ObjectiveWeights(success=0.5, speed=0.5, cost=0.0)
 
 
-def test_missing_latency_is_neutral(view: ReliabilityView) -> None:
-    """A tool with no latency samples scores 0.5 for speed, neither rewarded nor punished."""
-    (top,) = view.recommend(task_type="q", tools=["a"])
+def test_missing_latency_is_neutral_when_not_exploring(view: ReliabilityView) -> None:
+    """Greedily, a tool with no latency samples scores 0.5 for speed: neither reward nor blame."""
+    (top,) = view.recommend(task_type="q", tools=["a"], strategy="greedy")
     assert top.breakdown.speed == 0.5
     assert top.p50_latency_ms is None
 
@@ -168,7 +168,7 @@ def test_exploration_is_explained(view: ReliabilityView) -> None:
     for n in range(50):
         view.observe("known", n % 10 < 7, context_class="q")
     top = view.recommend(task_type="q", tools=["known", "new"], strategy="ucb")[0]
-    assert top.reason.endswith("picked for its optimistic upper bound")
+    assert "picked for its optimistic upper bound" in top.reason
 
 
 def test_duplicate_tools_are_ranked_once(view: ReliabilityView) -> None:

@@ -3,8 +3,8 @@
 Aggregates are keyed by (agent, tool, task type, environment), by (agent, tool, environment)
 for the tool's overall record, and — with time buckets — by (agent, tool, task type,
 environment, bucket). Recording an outcome consults the outage monitor, charges each level,
-schedules TTL expiry and runs the change detector; reading assembles a shrunk posterior from
-the levels. Nothing here scans raw outcomes.
+schedules TTL expiry, advances a broken key's recovery and runs the change detector; reading
+assembles a shrunk posterior from the levels. Nothing here scans raw outcomes.
 
 Not thread-safe: :class:`~toolwise.learning.view.ReliabilityView` holds its lock around every
 call.
@@ -12,16 +12,20 @@ call.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
-from toolwise.learning.changepoint import can_fire, find_change
+from toolwise.learning.buckets import BucketLabels
+from toolwise.learning.changepoint import MIN_RUN, can_fire, find_change, screen_of
 from toolwise.learning.config import LearningConfig
+from toolwise.learning.dispersion import concentration
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.infra import InfraMonitor, Verdict
-from toolwise.learning.shrinkage import Mass, Posterior, combine
+from toolwise.learning.recovery import Recovery, RetrySchedule
+from toolwise.learning.shrinkage import Levels, Mass, Posterior, combine, minus
 from toolwise.learning.ttl import TtlLedger, slot_of
 
 __all__ = ["Aggregates", "ContextKey", "Outcome", "Read"]
@@ -33,6 +37,7 @@ _OverallKey = tuple[str, str, str]  # agent, tool, environment
 _BucketKey = tuple[str, str, str, str, str]  # agent, tool, task type, environment, bucket
 _SeedKey = tuple[str, str, str | None, str | None]  # agent, tool, task type?, environment?
 _ZERO: Final[Mass] = (0.0, 0.0)
+_DAY = 86_400.0
 
 
 class Outcome(NamedTuple):
@@ -48,7 +53,6 @@ class Outcome(NamedTuple):
     context: str
     environment: str
     env: str
-    bucket: str
     successes: float
     failures: float
     t: float
@@ -65,12 +69,22 @@ class Outcome(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Read:
-    """A key's posterior with the evidence objects it came from."""
+    """A key's posterior with the evidence objects it came from.
+
+    ``retry`` is the Beta ``(alpha, beta)`` of the key's record before a break when a re-try
+    is due (see ``recovery``), else ``None``.
+    """
 
     posterior: Posterior
     own: Evidence | None
     context: Evidence | None
     overall: Evidence | None
+    retry: Mass | None = None
+
+    @property
+    def untried(self) -> bool:
+        """No outcome of this tool was ever recorded for the agent in this environment."""
+        return self.overall is None
 
     @property
     def observations(self) -> int:
@@ -96,12 +110,28 @@ class Aggregates:
         self._config = config
         self._rate = config.decay_rate
         self._base: Mass = (config.prior_alpha, config.prior_beta)
+        self._mode = config.time_buckets
+        self._labels = BucketLabels(config.time_buckets, config.zone)
+        self._screen = screen_of(config.change_delta)
+        self._schedule = RetrySchedule(
+            first_gap=config.retry_after.total_seconds(),
+            max_gap=config.retry_max_interval.total_seconds(),
+            first_calls=config.retry_after_calls,
+        )
+        self._restore_at = math.log(config.restore_ratio)
         self.contexts: dict[ContextKey, Evidence] = {}
         self.overall: dict[_OverallKey, Evidence] = {}
         self.buckets: dict[_BucketKey, Evidence] = {}
         self.seeds: dict[_SeedKey, Mass] = {}
         self.task_types: dict[str, Counter[str]] = {}
         self.scope_tools: dict[tuple[str, str, str], set[str]] = {}
+        self.tool_contexts: dict[_OverallKey, list[Evidence]] = {}
+        # time_buckets="auto": keys switched to buckets, and where each key broke (by day).
+        self.bucketed: set[ContextKey] = set()
+        self._breaks: dict[ContextKey, dict[str, tuple[int, int]]] = {}
+        # Learnt shrinkage strength per (agent, tool, environment), with the charge count
+        # of the tool's overall record it was computed at (recomputed lazily on read).
+        self._spread: dict[_OverallKey, tuple[int, float | None]] = {}
         self.ttl = TtlLedger(self._rate)
         self.infra = InfraMonitor(
             window=config.infra_window.total_seconds(),
@@ -134,27 +164,38 @@ class Aggregates:
                 self._revert(part)
         if reverted:
             self.counts["reverted_by_infra"] += len(reverted)
-        context = self._context(outcome.agent_id, outcome.tool, outcome.context, outcome.env)
+        key = (outcome.agent_id, outcome.tool, outcome.context, outcome.env)
+        context = self.contexts.get(key) or self._context(key)
         overall_key = (outcome.agent_id, outcome.tool, outcome.env)
         overall = self.overall.get(overall_key)
         if overall is None:
             overall = self.overall[overall_key] = self._new_evidence(with_samples=True)
-        context.note(outcome.latency_ms, outcome.cost, outcome.error)
-        overall.note(outcome.latency_ms, outcome.cost, outcome.error)
+        latency_ms, cost, error = outcome.latency_ms, outcome.cost, outcome.error
+        context.note(latency_ms, cost, error)
+        overall.note(latency_ms, cost, error)
         if verdict is Verdict.ABSORB:
             self.counts["absorbed_by_infra"] += 1
+            if context.recovery is not None:  # a due re-try was spent, whatever the cause
+                calls = self._scope_calls(outcome.agent_id, outcome.context, outcome.env)
+                context.recovery.postpone(t, calls, self._schedule)
             return
         self.counts["observed"] += 1
         if outcome.successes + outcome.failures <= 0.0:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
-        parts = [self._charge(context, outcome, slot), self._charge(overall, outcome, slot)]
-        if outcome.bucket:
-            key = (outcome.agent_id, outcome.tool, outcome.context, outcome.env, outcome.bucket)
-            bucket = self.buckets.get(key)
+        parts = [
+            self._charge(context, outcome, slot, key, True),
+            self._charge(overall, outcome, slot, key, False),
+        ]
+        mode = self._mode
+        if mode != "none" and (mode != "auto" or key in self.bucketed):
+            bucket_key = (*key, self._labels(t))
+            bucket = self.buckets.get(bucket_key)
             if bucket is None:
-                bucket = self.buckets[key] = self._new_evidence(with_samples=False)
-            parts.append(self._charge(bucket, outcome, slot))
+                bucket = self.buckets[bucket_key] = self._new_evidence(with_samples=False)
+            else:
+                _refresh(bucket, context)
+            parts.append(self._charge(bucket, outcome, slot, key, False))
         if failed:
             self.infra.remember(outcome.agent_id, outcome.environment, outcome.tool, t, parts)
 
@@ -178,6 +219,10 @@ class Aggregates:
         self.overall = {k: v for k, v in self.overall.items() if not doomed(k)}
         self.buckets = {k: v for k, v in self.buckets.items() if not doomed(k)}
         self.seeds = {k: v for k, v in self.seeds.items() if not doomed(k)}
+        self.tool_contexts = {k: v for k, v in self.tool_contexts.items() if not doomed(k)}
+        self._spread = {k: v for k, v in self._spread.items() if not doomed(k)}
+        self.bucketed = {k for k in self.bucketed if not doomed(k)}
+        self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
         types = Counter(key[2] for key in self.contexts if key[0] == agent_id)
         if types:
             self.task_types[agent_id] = types
@@ -193,45 +238,101 @@ class Aggregates:
     # ------------------------------------------------------------------ reading
 
     def read(
-        self, key: ContextKey, bucket: str, *, now: float, similar: Sequence[tuple[str, float]]
+        self,
+        key: ContextKey,
+        bucket: str,
+        *,
+        now: float,
+        similar: Sequence[tuple[str, float]],
+        peers: Mass | None = None,
     ) -> Read:
-        """Assemble one key's posterior from the hierarchy (see ``shrinkage``)."""
+        """Assemble one key's posterior from the hierarchy (see ``shrinkage``).
+
+        Args:
+            key: agent, tool, task type, environment key part.
+            bucket: the time bucket of the decision (``""`` for none); with
+                ``time_buckets="auto"`` it is used only if the key was switched to buckets.
+            now: POSIX seconds to decay to.
+            similar: similar task types and their similarities.
+            peers: :meth:`scope_mass` of the key's scope, when the caller has it already.
+        """
         agent_id, tool, context, env = key
         rate = self._rate
+        config = self._config
         overall = self.overall.get((agent_id, tool, env))
         context_ev = self.contexts.get(key)
-        similar_s = similar_f = 0.0
+        context_mass = context_ev.mass(now, rate) if context_ev is not None else _ZERO
+        similar_s = similar_f = near_s = near_f = 0.0
         for other, weight in similar:
             found = self.contexts.get((agent_id, tool, other, env))
             if found is not None:
                 s, f = found.mass(now, rate)
                 similar_s += weight * s
                 similar_f += weight * f
+                near_s += s
+                near_f += f
         own = context_ev
         bucket_mass: Mass | None = None
-        if bucket:
+        if bucket and (self._mode != "auto" or key in self.bucketed):
             own = self.buckets.get((agent_id, tool, context, env, bucket))
+            if own is not None and context_ev is not None:
+                _refresh(own, context_ev)
             bucket_mass = own.mass(now, rate) if own is not None else _ZERO
+        overall_mass = overall.mass(now, rate) if overall is not None else _ZERO
+        if peers is None:
+            peers = self.scope_mass(agent_id, context, env, now)
+        strength = config.shrinkage_strength
+        if config.adaptive_shrinkage and overall is not None:
+            learnt = self._concentration((agent_id, tool, env), overall, now)
+            if learnt is not None:
+                strength = min(strength, learnt)
+        broken = context_ev is not None and context_ev.recovery is not None
         posterior = combine(
-            base=self._base,
-            seed=self._seed_for(key),
-            overall=overall.mass(now, rate) if overall is not None else _ZERO,
-            context=context_ev.mass(now, rate) if context_ev is not None else _ZERO,
-            similar=(similar_s, similar_f),
-            bucket=bucket_mass,
-            shrinkage_strength=self._config.shrinkage_strength,
-            similarity_strength=self._config.similarity_strength,
+            Levels(
+                base=self._base,
+                # A tool that just broke is no newcomer: its own failures speak, not its peers.
+                peer=None if broken else self._peer_base(minus(peers, context_mass)),
+                seed=self._seed_for(key),
+                elsewhere=minus(minus(overall_mass, context_mass), (near_s, near_f)),
+                elsewhere_strength=strength,
+                similar=(similar_s, similar_f),
+                similarity_strength=config.similarity_strength,
+                context=context_mass,
+                bucket=bucket_mass,
+                bucket_strength=config.bucket_strength,
+                adaptive=config.adaptive_shrinkage,
+            )
         )
-        return Read(posterior, own, context_ev, overall)
+        retry = self._retry(key, own, context_ev, now)
+        return Read(posterior, own, context_ev, overall, retry)
 
-    def failure_rate(self, agent_id: str, env: str, now: float) -> float:
-        """The agent's usual failure rate in an environment, over all its tools (smoothed)."""
+    def scope_mass(self, agent_id: str, context: str, env: str, now: float) -> Mass:
+        """Summed live evidence of every tool the agent used for a task type in an environment."""
+        rate = self._rate
         successes = failures = 0.0
-        for (agent, _, environment), evidence in self.overall.items():
-            if agent == agent_id and environment == env:
-                s, f = evidence.mass(now, self._rate)
+        for tool in self.scope_tools.get((agent_id, context, env), ()):
+            evidence = self.contexts.get((agent_id, tool, context, env))
+            if evidence is not None:
+                s, f = evidence.mass(now, rate)
                 successes += s
                 failures += f
+        return successes, failures
+
+    def failure_rate(self, agent_id: str, env: str, now: float) -> float:
+        """The agent's usual failure rate in an environment, over all its tools (smoothed).
+
+        Archived records count too: during an outage the change detector may already have
+        reset the first tools to fail, and their live records alone would make the outage
+        look like the usual state of affairs.
+        """
+        successes = failures = 0.0
+        rate = self._rate
+        for (agent, _, environment), evidence in self.overall.items():
+            if agent == agent_id and environment == env:
+                s, f = evidence.mass(now, rate)
+                a, b = evidence.archived_mass(now, rate)
+                successes += s + a
+                failures += f + b
         alpha0, beta0 = self._base
         return (failures + beta0) / (successes + failures + alpha0 + beta0)
 
@@ -249,24 +350,114 @@ class Aggregates:
         reservoir = self._config.latency_reservoir if with_samples else 0
         return Evidence(self._config.change_window, reservoir)
 
-    def _context(self, agent_id: str, tool: str, context: str, env: str) -> Evidence:
-        key = (agent_id, tool, context, env)
+    def _context(self, key: ContextKey) -> Evidence:
+        """A task type's record, created (and indexed) the first time the key is seen."""
         evidence = self.contexts.get(key)
         if evidence is None:
+            agent_id, tool, context, env = key
             evidence = self.contexts[key] = self._new_evidence(with_samples=True)
             self.task_types.setdefault(agent_id, Counter())[context] += 1
             self.scope_tools.setdefault((agent_id, context, env), set()).add(tool)
+            self.tool_contexts.setdefault((agent_id, tool, env), []).append(evidence)
         return evidence
 
-    def _charge(self, evidence: Evidence, outcome: Outcome, slot: int | None) -> Part:
-        """Charge one aggregate, then look for a change point the new outcome completes."""
+    def _peer_base(self, peers: Mass) -> Mass | None:
+        """The base prior, centred on the other tools' pooled rate in the same scope."""
+        strength = self._config.peer_prior_strength
+        n = peers[0] + peers[1]
+        if strength <= 0.0 or n <= 0.0:
+            return None
+        alpha0, beta0 = self._base
+        mean = (peers[0] + alpha0) / (n + alpha0 + beta0)
+        return strength * mean, strength * (1.0 - mean)
+
+    def _concentration(self, key: _OverallKey, overall: Evidence, now: float) -> float | None:
+        """The tool's learnt shrinkage strength, recomputed once its record grew by ~5 %."""
+        version = overall.charges
+        cached = self._spread.get(key)
+        if cached is not None and version - cached[0] < max(1, cached[0] // 20):
+            return cached[1]
+        rate = self._rate
+        learnt = concentration(e.mass(now, rate) for e in self.tool_contexts.get(key, ()))
+        self._spread[key] = (version, learnt)
+        return learnt
+
+    def _scope_calls(self, agent_id: str, context: str, env: str) -> int:
+        """Calls charged in a task type so far, all tools (only asked for keys that broke)."""
+        contexts = self.contexts
+        return sum(
+            contexts[(agent_id, tool, context, env)].charges
+            for tool in self.scope_tools.get((agent_id, context, env), ())
+        )
+
+    def _retry(
+        self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
+    ) -> Mass | None:
+        """The pre-break Beta of a key whose re-try is due (its own, else its task type's)."""
+        calls: int | None = None
+        for evidence in (own, context):
+            recovery = evidence.recovery if evidence is not None else None
+            if evidence is None or recovery is None:
+                continue
+            if calls is None:
+                calls = self._scope_calls(key[0], key[2], key[3])
+            if not recovery.due(now, calls):
+                continue
+            successes, failures = evidence.archived_mass(now, self._rate)
+            if successes + failures < self._config.change_min_evidence:
+                continue  # the old record has faded: nothing left to go back to
+            return self._base[0] + successes, self._base[1] + failures
+        return None
+
+    def _note_break(self, key: ContextKey, t: float) -> None:
+        """time_buckets="auto": switch a key to buckets once its breaks recur in one bucket."""
+        label = self._labels(t)
+        marks = self._breaks.setdefault(key, {})
+        count, last_day = marks.get(label, (0, -1))
+        day = int(t // _DAY)
+        if day != last_day:
+            count += 1
+            marks[label] = (count, day)
+        if count >= self._config.auto_bucket_changes and key not in self.bucketed:
+            self.bucketed.add(key)
+            self.counts["auto_bucketed"] += 1
+
+    def _charge(  # positional arguments on purpose: this runs for every level of every outcome
+        self,
+        evidence: Evidence,
+        outcome: Outcome,
+        slot: int | None,
+        key: ContextKey,
+        context_level: bool,
+    ) -> Part:
+        """Charge one aggregate, advance its recovery, look for a change point it completes.
+
+        Args:
+            evidence: the aggregate.
+            outcome: what happened.
+            slot: TTL expiry slot, if the outcome has a TTL.
+            key: the outcome's context key.
+            context_level: ``evidence`` is the task type's record (not the tool's overall
+                record or a time bucket's): its breaks may switch the key to time buckets.
+        """
         successes, failures, t = outcome.successes, outcome.failures, outcome.t
-        part = evidence.charge(successes, failures, t, self._rate)
+        rate = self._rate
+        recovery = evidence.recovery
+        live = evidence.mass(t, rate) if recovery is not None else _ZERO
+        part = evidence.charge(successes, failures, t, rate)
         if slot is not None:
             self.ttl.attach(part, slot)
         weight = successes + failures
         if weight <= 0.0:
             return part
+        if recovery is not None:
+            calls = self._scope_calls(key[0], key[2], key[3])
+            if recovery.update(
+                successes, failures, t=t, calls=calls, schedule=self._schedule, live=live
+            ):
+                evidence.restore(t, rate)
+                self.counts["restored"] += 1
+                return part
         segment = evidence.current  # just charged at t, so its masses are valued at t already
         mass = (segment.successes, segment.failures)
         alpha0, beta0 = self._base
@@ -275,10 +466,13 @@ class Aggregates:
         if quality == reference:
             return part
         upward = quality > reference
-        delta = self._config.change_delta
-        window_mass = (evidence.window_successes, evidence.window_failures)
-        if not can_fire(mass, window_mass, upward=upward, delta=delta, prior=self._base):
+        run = evidence.window_successes if upward else evidence.window_failures
+        if run < MIN_RUN:  # can_fire's first test, inlined: it settles most outcomes
             return part
+        window_mass = (evidence.window_successes, evidence.window_failures)
+        if not can_fire(mass, window_mass, upward=upward, screen=self._screen, prior=self._base):
+            return part
+        delta = self._config.change_delta
         keep = find_change(
             evidence.window,
             evidence.current,
@@ -293,11 +487,32 @@ class Aggregates:
         if keep:
             kept = list(evidence.window)[-keep:]
             kept_slots = [self.ttl.detach(p) for p in kept]
-            evidence.restart(keep, t, self._rate, downward=not upward)
+            evidence.restart(keep, t, rate, downward=not upward)
             for p, kept_slot in zip(kept, kept_slots, strict=True):
                 self.ttl.reattach(p, kept_slot)
             self.counts["changes_detected"] += 1
+            if not upward:
+                self._after_break(evidence, t, key, context_level=context_level)
         return part
+
+    def _after_break(
+        self, evidence: Evidence, t: float, key: ContextKey, *, context_level: bool
+    ) -> None:
+        """Schedule re-tries of a key that just broke; note where it broke (auto buckets)."""
+        if self._config.retry_broken:
+            p_old = _mean(evidence.archived_mass(t, self._rate), self._base)
+            p_new = _mean(evidence.mass(t, self._rate), self._base)
+            if p_old > p_new:
+                evidence.recovery = Recovery(
+                    t,
+                    self._scope_calls(key[0], key[2], key[3]),
+                    p_old=p_old,
+                    schedule=self._schedule,
+                    threshold=self._restore_at,
+                    prior=self._base,
+                )
+        if context_level and self._mode == "auto":
+            self._note_break(key, t)
 
     def _revert(self, part: Part) -> None:
         counted = not self.ttl.lapsed(part)
@@ -313,3 +528,20 @@ class Aggregates:
             if found is not None:
                 return found
         return _ZERO
+
+
+def _mean(mass: Mass, prior: Mass) -> float:
+    return (mass[0] + prior[0]) / (mass[0] + mass[1] + prior[0] + prior[1])
+
+
+def _refresh(bucket: Evidence, context: Evidence) -> None:
+    """Start a bucket over when all its evidence predates its task type's last change.
+
+    A bucket departs from its task type on its own evidence; evidence from before the task
+    type broke (or recovered) describes a tool that no longer exists. Buckets that saw the
+    change happen (the Friday afternoon that broke it) keep theirs.
+    """
+    since = context.changed_from
+    stale = since is not None and bucket.updated is not None and bucket.updated < since
+    if stale and (bucket.current.n or bucket.current.successes or bucket.current.failures):
+        bucket.start_over()

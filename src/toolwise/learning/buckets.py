@@ -6,12 +6,12 @@ Dayparts are night (00–06), morning (06–12), afternoon (12–18) and evening
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from toolwise.learning.config import TimeBuckets
 
-__all__ = ["bucket_of"]
+__all__ = ["BucketLabels", "bucket_of"]
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAYPARTS = ("night", "morning", "afternoon", "evening")
@@ -27,6 +27,8 @@ def bucket_of(moment: datetime, mode: TimeBuckets, zone: ZoneInfo) -> str:
     """
     if mode == "none":
         return ""
+    if mode == "auto":
+        mode = "weekday_daypart"
     local = moment.astimezone(zone)
     if mode == "hour":
         return f"{local.hour:02d}h"
@@ -34,3 +36,37 @@ def bucket_of(moment: datetime, mode: TimeBuckets, zone: ZoneInfo) -> str:
     if mode == "weekday":
         return weekday
     return f"{weekday}-{_DAYPARTS[local.hour // 6]}"
+
+
+_SLOT = 900.0  # every zone offset in use is a multiple of 15 minutes
+_MAX_CACHED = 4_096
+
+
+class BucketLabels:
+    """:func:`bucket_of` for POSIX seconds, cached per 15-minute slot (the recording path).
+
+    Reading a local weekday and hour from a timestamp costs a ``datetime`` and a zone lookup
+    (about a microsecond); outcomes arrive in time order, so nearly every call hits the cache.
+
+    Args:
+        mode: the bucketing (``"auto"`` labels by weekday × daypart).
+        zone: the time zone the labels are read in.
+    """
+
+    __slots__ = ("_cache", "_mode", "_zone")
+
+    def __init__(self, mode: TimeBuckets, zone: ZoneInfo) -> None:
+        self._mode: TimeBuckets = "weekday_daypart" if mode == "auto" else mode
+        self._zone = zone
+        self._cache: dict[int, str] = {}
+
+    def __call__(self, t: float) -> str:
+        """The label of the moment ``t`` (POSIX seconds); ``""`` without buckets."""
+        slot = int(t // _SLOT)
+        label = self._cache.get(slot)
+        if label is None:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.clear()
+            moment = datetime.fromtimestamp(slot * _SLOT, UTC)
+            label = self._cache[slot] = bucket_of(moment, self._mode, self._zone)
+        return label

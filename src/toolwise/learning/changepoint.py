@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from toolwise.learning.evidence import Part, Segment, decay_factor
 
-__all__ = ["MIN_RUN", "binomial_tail", "can_fire", "find_change", "kl_bernoulli"]
+__all__ = ["MIN_RUN", "binomial_tail", "can_fire", "find_change", "kl_bernoulli", "screen_of"]
 
 _EPS = 1e-12
 MIN_RUN = 2.0  # a change needs at least two surprising outcomes: one is never a trend
@@ -54,12 +54,17 @@ def binomial_tail(k: int, n: int, p: float, *, upper: bool) -> float:
     return min(1.0, math.fsum(math.comb(n, i) * p**i * (1.0 - p) ** (n - i) for i in terms))
 
 
+def screen_of(delta: float) -> float:
+    """The GLR statistic a run needs before its exact tail is checked against ``delta``."""
+    return math.log(1.0 / delta) - _SCREEN_SLACK
+
+
 def can_fire(
     mass: tuple[float, float],
     window_mass: tuple[float, float],
     *,
     upward: bool,
-    delta: float,
+    screen: float,
     prior: tuple[float, float],
 ) -> bool:
     """A cheap necessary condition for :func:`find_change` to fire; False skips the scan.
@@ -67,28 +72,32 @@ def can_fire(
     For a downward run, ``n·kl(x, p) <= f·ln(1/(1-p))`` with ``f`` the run's failures, and
     ``p`` (the rate before the run) is at most what it would be if every failure in the window
     were inside the run. With the window's undecayed failure mass as ``f`` the bound only
-    over-estimates, so skipping is safe. Upward runs are the mirror image.
+    over-estimates, so skipping is safe. Upward runs are the mirror image. Most calls are
+    settled without a logarithm, by ``ln(1/q) <= (1 - q)/q``.
 
     Args:
         mass: decayed ``(successes, failures)`` of the live segment, newest outcome included.
         window_mass: undecayed ``(successes, failures)`` summed over the recent window.
         upward: look for a recovery instead of a break.
-        delta: the detector's false-alarm level.
+        screen: :func:`screen_of` the detector's false-alarm level.
         prior: base Beta pseudo-counts.
     """
     successes, failures = mass
     window_s, window_f = window_mass
-    if (window_s if upward else window_f) < MIN_RUN:
+    run = window_s if upward else window_f
+    if run < MIN_RUN:
         return False
     alpha0, beta0 = prior
-    screen = math.log(1.0 / delta) - _SCREEN_SLACK
     if upward:
-        before_s = max(successes - window_s, 0.0)
-        p_low = (before_s + alpha0) / (before_s + failures + alpha0 + beta0)
-        return window_s * -math.log(max(p_low, _EPS)) >= screen
-    before_f = max(failures - window_f, 0.0)
-    p_high = (successes + alpha0) / (successes + before_f + alpha0 + beta0)
-    return window_f * -math.log(max(1.0 - p_high, _EPS)) >= screen
+        before_s = successes - window_s if successes > window_s else 0.0
+        q = (before_s + alpha0) / (before_s + failures + alpha0 + beta0)  # rate before, at most
+    else:
+        before_f = failures - window_f if failures > window_f else 0.0
+        q = (before_f + beta0) / (successes + before_f + alpha0 + beta0)  # failure rate, at most
+    q = max(q, _EPS)
+    if run * (1.0 - q) / q < screen:
+        return False
+    return run * -math.log(q) >= screen
 
 
 def find_change(

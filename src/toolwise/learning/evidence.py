@@ -14,6 +14,8 @@ import math
 from collections import deque
 from collections.abc import Collection
 
+from toolwise.learning.recovery import Recovery
+
 __all__ = ["Evidence", "Part", "Segment", "decay_factor"]
 
 
@@ -108,6 +110,10 @@ class Part:
         self.ttl: int | None = None  # expiry slot, when the outcome has a TTL
 
 
+_NO_FLOATS: deque[float] = deque(maxlen=0)
+_NO_ERRORS: deque[str] = deque(maxlen=0)
+
+
 class Evidence:
     """Everything learnt for one key: live segment, recent window, latencies, costs, errors.
 
@@ -121,12 +127,16 @@ class Evidence:
         "_cost_mean",
         "_latency",
         "archived",
+        "changed_from",
         "changes",
+        "charges",
         "costs",
         "current",
         "errors",
         "last_change_at",
         "latencies",
+        "recovery",
+        "restored_at",
         "trigger",
         "updated",
         "window",
@@ -143,20 +153,36 @@ class Evidence:
         # skip almost every outcome without looking at the window (see changepoint.can_fire).
         self.window_successes = 0.0
         self.window_failures = 0.0
-        self.latencies: deque[float] = deque(maxlen=reservoir or 1)
-        self.costs: deque[float] = deque(maxlen=reservoir or 1)
-        self.errors: deque[str] = deque(maxlen=3)
+        # Time buckets keep no samples: they share one empty store (maxlen 0 drops appends).
+        self.latencies: deque[float] = deque(maxlen=reservoir) if reservoir else _NO_FLOATS
+        self.costs: deque[float] = deque(maxlen=reservoir) if reservoir else _NO_FLOATS
+        self.errors: deque[str] = deque(maxlen=3) if reservoir else _NO_ERRORS
         # Summaries are cached until the next sample: reads outnumber writes per key.
         self._latency: tuple[float | None, float | None, float | None] | None = None
         self._cost_mean: float | None = None
         self.changes = 0
+        self.changed_from: float | None = None  # first outcome of the run a reset kept
+        self.charges = 0  # ever made, never taken back: a cheap version number for caches
         self.last_change_at: float | None = None
+        self.restored_at: float | None = None
         self.updated: float | None = None
+        # Set after a downward change: when to re-try, and the test that restores the archive.
+        self.recovery: Recovery | None = None
 
     def charge(self, successes: float, failures: float, t: float, rate: float) -> Part:
         """Add one outcome's mass to the live segment and the recent window."""
         segment = self.current
-        segment.add(successes, failures, 1, t, rate)
+        if t > segment.t:  # Segment.add inlined: this runs for every level of every outcome
+            if segment.successes or segment.failures:
+                factor = math.exp(-rate * (t - segment.t))
+                segment.successes = segment.successes * factor + successes
+                segment.failures = segment.failures * factor + failures
+            else:
+                segment.successes, segment.failures = successes, failures
+            segment.t = t
+            segment.n += 1
+        else:
+            segment.add(successes, failures, 1, t, rate)
         part = Part(self, segment, successes, failures, t)
         window = self.window
         if len(window) == window.maxlen:
@@ -164,6 +190,7 @@ class Evidence:
         window.append(part)
         self.window_successes += successes
         self.window_failures += failures
+        self.charges += 1
         if self.updated is None or t > self.updated:
             self.updated = t
         return part
@@ -182,8 +209,11 @@ class Evidence:
     def restart(self, keep: int, t: float, rate: float, *, downward: bool) -> list[Part]:
         """Forget the evidence before the last ``keep`` charges: a change point was found.
 
-        The old segment is archived, not dropped: if the failures that triggered a downward
-        reset are later blamed on an infrastructure outage, :meth:`revert` merges it back.
+        After a downward change the old segment is archived, not dropped: it is merged back
+        by :meth:`restore` when the tool proves to be back, or by :meth:`revert` when the
+        failures that triggered the reset are blamed on an infrastructure outage. An upward
+        change (a recovery) keeps any archive and its restore test, and ends the re-tries;
+        the failing segment it leaves behind is dropped.
 
         Returns:
             The kept charges, now pointing at the new segment (the caller moves their TTL).
@@ -194,14 +224,19 @@ class Evidence:
             old.remove(part.successes, part.failures, 1, part.t, rate)
             new.add(part.successes, part.failures, 1, part.t, rate)
             part.segment = new
-        self.archived = old
-        self.trigger = {p for p in kept if p.failures > p.successes} if downward else set()
+        if downward:
+            self.archived = old
+            self.trigger = {p for p in kept if p.failures > p.successes}
+            self.recovery = None  # the caller starts a new one
+        elif self.recovery is not None:
+            self.recovery.stop_retrying()
         self.current = new
         self.window = deque(kept, maxlen=self.window.maxlen)
         self.window_successes = sum(p.successes for p in kept)
         self.window_failures = sum(p.failures for p in kept)
         self.changes += 1
         self.last_change_at = t
+        self.changed_from = min(p.t for p in kept)
         return kept
 
     def revert(self, part: Part, rate: float, *, counted: bool = True) -> None:
@@ -226,7 +261,35 @@ class Evidence:
             if not self.trigger:
                 self.current.absorb(self.archived, rate)
                 self.archived = None
+                self.recovery = None
                 self.changes = max(0, self.changes - 1)
+
+    def restore(self, t: float, rate: float) -> None:
+        """The tool is back: merge the archived record into the live one, end the recovery."""
+        if self.archived is not None:
+            self.current.absorb(self.archived, rate)
+        self.archived = None
+        self.trigger = set()
+        self.recovery = None
+        self.restored_at = t
+        self.changed_from = None
+
+    def start_over(self) -> None:
+        """Set everything learnt aside (archived, latencies kept): it no longer applies.
+
+        Used for a time bucket whose evidence all predates a change of its task type.
+        """
+        self.archived = self.current
+        self.current = Segment()
+        self.trigger = set()
+        self.recovery = None
+        self.window.clear()
+        self.window_successes = self.window_failures = 0.0
+
+    def archived_mass(self, now: float, rate: float) -> tuple[float, float]:
+        """Decayed ``(successes, failures)`` of the archived record, ``(0, 0)`` without one."""
+        archived = self.archived
+        return archived.at(now, rate) if archived is not None else (0.0, 0.0)
 
     def _leave_window(self, part: Part) -> None:
         # Plain comparisons, not max(): this runs once per charge on the hot path.

@@ -92,10 +92,38 @@ _EXPLORATION = {
 }
 
 
-def note(strategy: Strategy, *, explored: bool, changed_at: float | None) -> str:
-    """The tail of a reason: why an exploratory pick, and whether the tool is re-learning."""
-    notes = [_EXPLORATION[strategy]] if explored else []
+def _day(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def note(
+    strategy: Strategy,
+    *,
+    explored: bool,
+    changed_at: float | None,
+    retried: bool = False,
+    optimistic: bool = False,
+    restored_at: float | None = None,
+) -> str:
+    """The tail of a reason: why an exploratory pick, and whether the tool is re-learning.
+
+    Args:
+        strategy: the ranking strategy.
+        explored: the pick was not the greedy one.
+        changed_at: when the key's record was reset, if recently.
+        retried: the pick is a scheduled re-try of a tool that broke.
+        optimistic: the tool's unknown latency or cost was scored at its best (untried).
+        restored_at: when the key's old record was restored after a recovery, if recently.
+    """
+    notes = []
+    if retried:
+        notes.append("re-tried: due for a re-check since it broke")
+    elif explored:
+        notes.append(_EXPLORATION[strategy])
+    if optimistic:
+        notes.append("unknown latency and cost scored at their best until it is tried")
     if changed_at is not None:
-        day = datetime.fromtimestamp(changed_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        notes.append(f"re-learning since a change detected {day}")
+        notes.append(f"re-learning since a change detected {_day(changed_at)}")
+    elif restored_at is not None:
+        notes.append(f"its record was restored when it recovered ({_day(restored_at)})")
     return "; ".join(n for n in notes if n)

@@ -9,6 +9,13 @@ offline evaluation of logged decisions, Li et al. 2011).
   the chance a tool is best; the default.
 * ``ucb`` — the posterior's ``1 - 1/(t+1)`` quantile (Bayes-UCB), ``t`` the evidence so far:
   deterministic optimism that shrinks as evidence grows.
+
+Both exploring strategies score with :attr:`Arms.optimistic` (an untried tool's unknown speed
+and cost at their best, so it can outrank a good incumbent), and give a tool whose re-try is
+due (see ``recovery``) the better of its current value and the Bayes-UCB index of its record
+before the break: it is re-tried exactly when its old self, read optimistically, would win —
+a deterministic probe, not a lottery ticket.
+
 * ``epsilon_greedy`` — the posterior mean; with probability ``epsilon`` one of the other tools
   is put first at random (the memory-server recipe's 10 % exploration).
 * ``greedy`` — the posterior mean, never exploring: for explanations and evaluation.
@@ -37,9 +44,14 @@ class Arms:
     Attributes:
         alpha: posterior pseudo-successes per tool.
         beta: posterior pseudo-failures per tool.
-        fixed: the speed and cost part of each score (already weighted).
+        fixed: the speed and cost part of each score (already weighted), unknown values
+            neutral.
         weight: the normalised weight of success in the score.
         evidence: total effective observations of the candidates here (UCB's horizon).
+        optimistic: ``fixed`` with an untried tool's unknown speed and cost at their best;
+            ``None`` means the same as ``fixed``.
+        retry: per tool, the ``(alpha, beta)`` of its record before a break when a re-try
+            is due, else ``None``; an empty tuple when no tool is due.
     """
 
     alpha: Vector
@@ -47,11 +59,22 @@ class Arms:
     fixed: Vector
     weight: float
     evidence: float
+    optimistic: Vector | None = None
+    retry: tuple[tuple[float, float] | None, ...] = ()
 
     @property
     def mean(self) -> Vector:
         """Posterior mean success rate per tool."""
         return self.alpha / (self.alpha + self.beta)
+
+    @property
+    def exploring_fixed(self) -> Vector:
+        """The speed and cost part exploring strategies score with."""
+        return self.fixed if self.optimistic is None else self.optimistic
+
+    def due(self) -> list[int]:
+        """Indices of the tools whose re-try is due."""
+        return [i for i, pair in enumerate(self.retry) if pair is not None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,18 +104,36 @@ def _one_hot(k: int, winner: int) -> list[float | None]:
     return [1.0 if i == winner else 0.0 for i in range(k)]
 
 
-def _ranked_by(arms: Arms, success: Vector) -> tuple[Vector, list[int], list[bool]]:
-    scores = arms.weight * success + arms.fixed
+def _ranked_by(arms: Arms, success: Vector, fixed: Vector) -> tuple[Vector, list[int], list[bool]]:
+    scores = arms.weight * success + fixed
     order = _rank(scores)
     explored = [False] * len(order)
     explored[order[0]] = order[0] != _greedy_best(arms)
     return scores, order, explored
 
 
+def _ucb_level(arms: Arms) -> float:
+    """Bayes-UCB's quantile level, ``1 - 1/(t+1)`` with ``t`` the candidates' evidence + 1."""
+    return 1.0 - 1.0 / (arms.evidence + 2.0)
+
+
+def _retry_index(arms: Arms, due: list[int]) -> Vector:
+    """The Bayes-UCB index of each due tool's record before its break."""
+    pairs = [arms.retry[i] for i in due]
+    alpha = np.array([pair[0] for pair in pairs if pair is not None])
+    beta = np.array([pair[1] for pair in pairs if pair is not None])
+    return upper_quantiles(alpha, beta, _ucb_level(arms))
+
+
 def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
-    """Score each tool with one draw from its posterior."""
+    """Score each tool with one draw from its posterior (a due re-try: at least its index)."""
+    due = arms.due()
     success = rng.beta(arms.alpha, arms.beta)
-    scores, order, explored = _ranked_by(arms, success)
+    if due:
+        index = _retry_index(arms, due)
+        success[due] = np.maximum(success[due], index)
+    fixed = arms.exploring_fixed
+    scores, order, explored = _ranked_by(arms, success, fixed)
     k, draws = len(order), config.propensity_samples
     propensity: list[float | None]
     if k == 1:
@@ -101,7 +142,9 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
         propensity = [None] * k
     else:
         sampled = rng.beta(arms.alpha[:, None], arms.beta[:, None], size=(k, draws))
-        winners = np.argmax(arms.weight * sampled + arms.fixed[:, None], axis=0)
+        if due:
+            sampled[due] = np.maximum(sampled[due], index[:, None])
+        winners = np.argmax(arms.weight * sampled + fixed[:, None], axis=0)
         counts = np.bincount(winners, minlength=k)
         propensity = [float(c) / draws for c in counts]
     return Choice(success, scores, order, explored, propensity)
@@ -110,9 +153,11 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
 def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
     """Score each tool with an upper quantile of its posterior (Bayes-UCB)."""
     del rng, config  # deterministic by design
-    horizon = arms.evidence + 1.0
-    success = upper_quantiles(arms.alpha, arms.beta, 1.0 - 1.0 / (horizon + 1.0))
-    scores, order, explored = _ranked_by(arms, success)
+    success = upper_quantiles(arms.alpha, arms.beta, _ucb_level(arms))
+    due = arms.due()
+    if due:
+        success[due] = np.maximum(success[due], _retry_index(arms, due))
+    scores, order, explored = _ranked_by(arms, success, arms.exploring_fixed)
     return Choice(success, scores, order, explored, _one_hot(len(order), order[0]))
 
 

@@ -52,6 +52,8 @@ Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware UTC; injected so tests run instantly."""
 
 _MAX_ERROR_CHARS = 200
+_BEST = 1.0  # the score an untried tool's unknown speed and cost get when exploring
+_EXPLORING: frozenset[Strategy] = frozenset({"thompson", "ucb"})
 _MAX_SIMILARITY_CACHE = 100_000
 _MEDIUM_EVIDENCE = 5.0  # an alternative must be at least "medium" confidence to be suggested
 
@@ -92,6 +94,7 @@ class ReliabilityView:
         self._similarity = similarity
         self._clock: Clock = clock if clock is not None else utcnow
         self._zone = self._config.zone
+        self._pooled = self._config.share_environments
         self._half_life = self._config.half_life.total_seconds()
         self._lock = threading.RLock()
         self._state = Aggregates(self._config)
@@ -109,24 +112,30 @@ class ReliabilityView:
         success of its ``effective_quality``; an outcome already past ``expires_at`` is
         ignored and one with a TTL stops counting when it lapses. Thread-safe.
         """
-        if outcome.outcome == "refused":
+        kind = outcome.outcome
+        if kind == "refused":
             with self._lock:
                 self._state.counts["ignored_refused"] += 1
             return
-        self._record(
-            agent_id=outcome.agent_id,
-            tool=outcome.tool,
-            context=outcome.task_type,
-            environment=outcome.environment,
-            quality=outcome.effective_quality,
-            weight=1.0,
-            moment=outcome.timestamp,
-            latency_ms=outcome.latency_ms,
-            cost=outcome.cost,
-            error=""
-            if outcome.outcome == "success"
-            else _error_text(outcome.error_type, outcome.error_message),
-            expires_at=outcome.expires_at,
+        quality = outcome.effective_quality
+        environment = outcome.environment
+        expires_at = outcome.expires_at
+        # Built inline rather than through _record's keywords: this runs on every tool call.
+        self._apply(
+            Outcome(
+                outcome.agent_id,
+                outcome.tool,
+                outcome.task_type,
+                environment,
+                "" if self._pooled else environment,
+                quality,
+                1.0 - quality,
+                outcome.timestamp.timestamp(),
+                outcome.latency_ms,
+                outcome.cost,
+                "" if kind == "success" else _error_text(outcome.error_type, outcome.error_message),
+                None if expires_at is None else expires_at.timestamp(),
+            )
         )
 
     def observe(
@@ -318,23 +327,33 @@ class ReliabilityView:
         similar = self._similar(agent_id, task_type)
         env = self._env(environment)
         with self._lock:
-            self._state.expire(at)
+            state = self._state
+            state.expire(at)
+            peers = state.scope_mass(agent_id, task_type, env, at)
             reads = [
-                self._state.read((agent_id, name, task_type, env), bucket, now=at, similar=similar)
+                state.read(
+                    (agent_id, name, task_type, env), bucket, now=at, similar=similar, peers=peers
+                )
                 for name in names
             ]
             samples = [_samples(read) for read in reads]
             changed = [self._recent_change(read, at) for read in reads]
-            alert = self._state.infra.alert(agent_id, environment, at)
+            restored = [self._recent_restore(read, at) for read in reads]
+            alert = state.infra.alert(agent_id, environment, at)
         arms = self._arms(reads, samples, weights)
         choice = self._choose(strategy, arms, seed)
+        optimistic = strategy in _EXPLORING and arms.optimistic is not None
         intervals = credible_intervals(list(arms.alpha), list(arms.beta))
         config = self._config
         ranked = []
         for rank, index in enumerate(choice.order, start=1):
-            posterior, (p50, mean_cost) = reads[index].posterior, samples[index]
-            observations = reads[index].observations
+            read = reads[index]
+            posterior, (p50, mean_cost) = read.posterior, samples[index]
+            observations = read.observations
             explored = choice.explored[index]
+            hopeful = optimistic and read.untried
+            speed = speed_score(p50, config.latency_ceiling_ms, unknown=_BEST if hopeful else None)
+            cost = cost_score(mean_cost, config.cost_reference, unknown=_BEST if hopeful else None)
             ranked.append(
                 Recommendation(
                     tool=names[index],
@@ -342,8 +361,8 @@ class ReliabilityView:
                     score=float(choice.scores[index]),
                     breakdown=ScoreBreakdown(
                         success=float(choice.success[index]),
-                        speed=speed_score(p50, config.latency_ceiling_ms),
-                        cost=cost_score(mean_cost, config.cost_reference),
+                        speed=speed,
+                        cost=cost,
                         weights=weights,
                     ),
                     rate=posterior.mean,
@@ -364,7 +383,14 @@ class ReliabilityView:
                         p50_latency_ms=p50,
                         mean_cost=mean_cost,
                         show_cost=weights.cost > 0,
-                        note=note(strategy, explored=explored, changed_at=changed[index]),
+                        note=note(
+                            strategy,
+                            explored=explored,
+                            changed_at=changed[index],
+                            retried=explored and read.retry is not None,
+                            optimistic=hopeful and (p50 is None or mean_cost is None),
+                            restored_at=restored[index],
+                        ),
                     ),
                     infra_alert=alert,
                 )
@@ -436,39 +462,56 @@ class ReliabilityView:
         error: str,
         expires_at: datetime | None,
     ) -> None:
-        """The one recording path behind ``observe_outcome`` and ``observe``."""
-        now = expires = None
-        if expires_at is not None:
-            expires, now = expires_at.timestamp(), self._clock().timestamp()
-        outcome = Outcome(
-            agent_id=agent_id,
-            tool=tool,
-            context=context,
-            environment=environment,
-            env=self._env(environment),
-            bucket=bucket_of(moment, self._config.time_buckets, self._zone),
-            successes=weight * quality,
-            failures=weight * (1.0 - quality),
-            t=moment.timestamp(),
-            latency_ms=latency_ms,
-            cost=cost,
-            error=error,
-            expires=expires,
+        """The recording path of ``observe``: validated arguments to an :class:`Outcome`."""
+        self._apply(
+            Outcome(
+                agent_id=agent_id,
+                tool=tool,
+                context=context,
+                environment=environment,
+                env=self._env(environment),
+                successes=weight * quality,
+                failures=weight * (1.0 - quality),
+                t=moment.timestamp(),
+                latency_ms=latency_ms,
+                cost=cost,
+                error=error,
+                expires=None if expires_at is None else expires_at.timestamp(),
+            )
         )
+
+    def _apply(self, outcome: Outcome) -> None:
+        """The one recording path behind ``observe_outcome`` and ``observe``."""
+        if outcome.expires is None:
+            with self._lock:
+                self._state.record(outcome)
+            return
+        now = self._clock().timestamp()
         with self._lock:
-            if now is not None:
-                if expires is not None and expires <= now:
-                    self._state.counts["ignored_expired"] += 1
-                    return
-                self._state.expire(now)
+            if outcome.expires <= now:
+                self._state.counts["ignored_expired"] += 1
+                return
+            self._state.expire(now)
             self._state.record(outcome)
 
     def _recent_change(self, read: Read, now: float) -> float | None:
-        """When the key's record was last reset, if within a half-life of ``now``."""
+        """When the key's record was last reset, if within a half-life of ``now``.
+
+        A record restored after the change (the tool came back) is not re-learning any more.
+        """
         own = read.own
         if own is None or not own.changes or own.last_change_at is None:
             return None
+        if own.restored_at is not None and own.restored_at >= own.last_change_at:
+            return None
         return own.last_change_at if now - own.last_change_at < self._half_life else None
+
+    def _recent_restore(self, read: Read, now: float) -> float | None:
+        """When the key's old record was restored after a recovery, if within a half-life."""
+        own = read.own
+        if own is None or own.restored_at is None:
+            return None
+        return own.restored_at if now - own.restored_at < self._half_life else None
 
     def _arms(
         self,
@@ -477,17 +520,31 @@ class ReliabilityView:
         weights: ObjectiveWeights,
     ) -> Arms:
         config = self._config
+        ceiling, reference = config.latency_ceiling_ms, config.cost_reference
         fixed = [
-            weights.speed * speed_score(p50, config.latency_ceiling_ms)
-            + weights.cost * cost_score(mean_cost, config.cost_reference)
-            for p50, mean_cost in samples
+            weights.speed * speed_score(p50, ceiling) + weights.cost * cost_score(cost, reference)
+            for p50, cost in samples
         ]
+        optimistic = None
+        if config.optimistic_unknowns and any(read.untried for read in reads):
+            optimistic = np.array(
+                [
+                    weights.speed * speed_score(p50, ceiling, unknown=_BEST)
+                    + weights.cost * cost_score(cost, reference, unknown=_BEST)
+                    if read.untried
+                    else neutral
+                    for read, (p50, cost), neutral in zip(reads, samples, fixed, strict=True)
+                ]
+            )
+        retry = tuple(read.retry for read in reads)
         return Arms(
             alpha=np.array([read.posterior.alpha for read in reads]),
             beta=np.array([read.posterior.beta for read in reads]),
             fixed=np.array(fixed),
             weight=weights.success,
             evidence=sum(read.posterior.effective for read in reads),
+            optimistic=optimistic,
+            retry=retry if any(pair is not None for pair in retry) else (),
         )
 
     def _choose(self, strategy: Strategy, arms: Arms, seed: int | None) -> Choice:
