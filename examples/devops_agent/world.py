@@ -31,7 +31,7 @@ SERVICES: tuple[tuple[str, bool], ...] = (
 
 DEPLOYS_PER_WEEK = 48
 HELM_ARRIVES_WEEK = 4
-_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday morning
+_START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # Monday 00:00; deploys run 09:00–17:00
 
 
 @dataclass(frozen=True, slots=True)
