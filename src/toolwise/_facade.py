@@ -644,14 +644,11 @@ class Toolwise:
 
     # -- the tracking API ---------------------------------------------------------------------
 
-    def _read_ready(self) -> datetime:
-        self.flush(timeout=_READ_FLUSH_TIMEOUT)  # read-your-writes when the store is up
-        return self._clock()
-
     @contextmanager
     def _reading(self) -> Iterator[datetime]:
         """Flush, then read; a store failure surfaces as :class:`StoreError`."""
-        now = self._read_ready()
+        self.flush(timeout=_READ_FLUSH_TIMEOUT)  # read-your-writes when the store is up
+        now = self._clock()
         try:
             yield now
         except ToolwiseError:

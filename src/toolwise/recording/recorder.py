@@ -22,7 +22,6 @@ from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.judge import Verdict, judge_output
 from toolwise.recording.redact import Redactor, to_safe_text
-from toolwise.storage.naming import collection_name_for
 
 __all__ = ["PendingCall", "Recorder", "claim", "is_claimed", "is_control_flow"]
 
@@ -192,8 +191,6 @@ class Recorder:
             else:
                 verdict = judge_output(output, call.defaults.judge)
         ctx = call.context
-        if ctx.agent_id != call.defaults.agent_id:  # overridden per run: not yet validated
-            collection_name_for(ctx.agent_id)
         timestamp = datetime.fromtimestamp(call.wall, UTC)
         return ToolOutcome(  # validated in pydantic-core: ~3 µs, cheaper than model_construct
             agent_id=ctx.agent_id,
