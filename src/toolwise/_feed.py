@@ -41,6 +41,8 @@ class LearningFeed:
         view_factory: builds a fresh view (used again after records are forgotten).
         store: the outcome log to build from and refresh from.
         flush: drains this process's spool, so a build sees every record made so far.
+        catch_up: makes the records of calls that already finished (deferred durability)
+            before a read, so a read sees every call made before it.
         clock: "now", UTC.
         refresh_interval: seconds between refreshes from other writers; ``None`` disables
             (one embedded process is the only writer of its store).
@@ -54,8 +56,10 @@ class LearningFeed:
         flush: Callable[[], object],
         clock: Callable[[], datetime],
         refresh_interval: float | None,
+        catch_up: Callable[[], object] | None = None,
     ) -> None:
         self._factory = view_factory
+        self._catch_up = catch_up
         self._store = store
         self._flush = flush
         self._clock = clock
@@ -107,6 +111,8 @@ class LearningFeed:
 
     def view(self) -> ReliabilityView:
         """The view, built on first use and refreshed when other writers may have written."""
+        if self._catch_up is not None:
+            self._catch_up()
         if self._state != "ready":
             self._build()
         elif self._refresh_due():

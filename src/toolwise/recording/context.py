@@ -8,8 +8,8 @@ and, in graphs, through the ``toolwise`` key that the pre-selection step writes 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from toolwise.recording.judge import Judge
 
@@ -43,9 +43,12 @@ class RecordingDefaults:
         return float(self.costs.get(tool, self.costs.get("*", 0.0)))
 
 
-@dataclass(frozen=True, slots=True)
-class CallContext:
-    """The labels of one call, after run-level overrides were applied."""
+class CallContext(NamedTuple):
+    """The labels of one call, after run-level overrides were applied.
+
+    A named tuple rather than a frozen dataclass: one is built on every tool call, and a
+    tuple is built several times faster.
+    """
 
     agent_id: str
     task_type: str
@@ -68,6 +71,17 @@ class CallContext:
         tags: Sequence[str] = (),
     ) -> CallContext:
         """Defaults, then the ``toolwise`` entry of graph state, then config metadata."""
+        metadata = metadata or {}
+        session = str(metadata.get("thread_id") or metadata.get("session_id") or "")
+        if state is None and _META_KEYS.isdisjoint(metadata):  # the common case, every call
+            return cls(
+                defaults.agent_id,
+                defaults.task_type,
+                defaults.environment,
+                session_id=session,
+                run_id=run_id,
+                tags=_tags(defaults, tags),
+            )
         values: dict[str, str] = {
             "agent_id": defaults.agent_id,
             "task_type": defaults.task_type,
@@ -81,18 +95,11 @@ class CallContext:
             _merge(values, brief, "")
         if isinstance(state, Mapping) and not values["task"]:
             values["task"] = latest_human_text(state.get("messages"))
-        metadata = metadata or {}
         _merge(values, metadata, META_PREFIX)
-        session = metadata.get("thread_id") or metadata.get("session_id") or ""
-        return cls(
-            session_id=str(session),
-            run_id=run_id,
-            tags=(*defaults.tags, *(t for t in tags if not t.startswith("seq:"))),
-            **values,
-        )
+        return cls(session_id=session, run_id=run_id, tags=_tags(defaults, tags), **values)
 
     def with_task(self, task: str) -> CallContext:
-        return self if self.task or not task else replace(self, task=task)
+        return self if self.task or not task else self._replace(task=task)
 
 
 def _merge(values: dict[str, str], source: Mapping[str, Any], prefix: str) -> None:
@@ -103,6 +110,14 @@ def _merge(values: dict[str, str], source: Mapping[str, Any], prefix: str) -> No
 
 
 _PREFIXED = {p: tuple((k, p + k) for k in _OVERRIDABLE) for p in ("", META_PREFIX)}
+_META_KEYS = frozenset(prefixed for _, prefixed in _PREFIXED[META_PREFIX])
+
+
+def _tags(defaults: RecordingDefaults, run_tags: Sequence[str]) -> tuple[str, ...]:
+    """The entry point's tags, then the run's (minus LangGraph's ``seq:step:N`` bookkeeping)."""
+    if not run_tags:
+        return defaults.tags
+    return (*defaults.tags, *(t for t in run_tags if not t.startswith("seq:")))
 
 
 def latest_human_text(messages: Any) -> str:

@@ -16,14 +16,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
+from toolwise.recording.handoff import Handoff
 from toolwise.recording.judge import Verdict, judge_output
 from toolwise.recording.redact import Redactor, to_safe_text
 
-__all__ = ["PendingCall", "Recorder", "claim", "is_claimed", "is_control_flow"]
+__all__ = [
+    "Durability",
+    "PendingCall",
+    "Recorder",
+    "claim",
+    "is_claimed",
+    "is_control_flow",
+]
+
+Durability = Literal["deferred", "immediate"]
+"""When a call's record reaches the spool: see :mod:`toolwise.recording.handoff`."""
 
 log = logging.getLogger("toolwise.recorder")
 
@@ -84,6 +95,16 @@ class PendingCall:
     attempt: int = 1
 
 
+class _FinishedCall(NamedTuple):
+    """What the hot path hands over under deferred durability: the raw result, not a record."""
+
+    call: PendingCall
+    output: Any
+    error: BaseException | None
+    verdict: Verdict | None
+    latency_ms: float
+
+
 class Recorder:
     """Builds records from calls and hands them to a sink (the facade's spool path).
 
@@ -95,6 +116,9 @@ class Recorder:
         max_task_chars: the task text (latest human request) is cut to this.
         timer: monotonic seconds for latencies (inject a simulated one for simulations).
         wall_clock: epoch seconds for timestamps.
+        durability: ``"deferred"`` (default) builds and sinks records in a background thread
+            within about a second, leaving the tool call ≈ 1 µs of work; ``"immediate"``
+            sinks each record before the call returns. Records are identical either way.
     """
 
     def __init__(
@@ -108,6 +132,7 @@ class Recorder:
         on_invalid: Callable[[Exception], None] | None = None,
         timer: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
+        durability: Durability = "deferred",
     ) -> None:
         self._sink = sink
         self._redactor = redactor
@@ -118,6 +143,23 @@ class Recorder:
         self._timer = timer
         self._wall = wall_clock
         self._last_task: tuple[str, str] = ("", "")
+        self._handoff: Handoff[_FinishedCall] | None = (
+            Handoff(self._complete) if durability == "deferred" else None
+        )
+
+    @property
+    def queued(self) -> int:
+        """Finished calls whose records are not yet built and sunk (deferred durability)."""
+        return 0 if self._handoff is None else self._handoff.queued
+
+    def drain(self) -> int:
+        """Build and sink every finished call still queued, in this thread; how many."""
+        return 0 if self._handoff is None else self._handoff.drain()
+
+    def close(self) -> None:
+        """Sink what is queued and stop the background thread."""
+        if self._handoff is not None:
+            self._handoff.close()
 
     def start(
         self,
@@ -150,11 +192,27 @@ class Recorder:
         error: BaseException | None = None,
         verdict: Verdict | None = None,
     ) -> ToolOutcome | None:
-        """Judge, build and sink the record. Never raises; returns None when nothing was kept."""
+        """Judge, build and sink the record (or queue that work). Never raises.
+
+        Returns the record when it was built now (immediate durability); None when the work
+        was queued or the record was invalid (logged and counted).
+        """
         latency_ms = max(0.0, (self._timer() - call.started) * 1000.0)
+        finished = _FinishedCall(call, output, error, verdict, latency_ms)
+        if self._handoff is not None:
+            self._handoff.put(finished)
+            return None
+        return self._complete(finished)
+
+    def _complete(self, finished: _FinishedCall) -> ToolOutcome | None:
+        call = finished.call
         try:
             outcome = self.build(
-                call, output=output, error=error, verdict=verdict, latency_ms=latency_ms
+                call,
+                output=finished.output,
+                error=finished.error,
+                verdict=finished.verdict,
+                latency_ms=finished.latency_ms,
             )
         except Exception as exc:  # invalid labels or costs from configuration: log, count
             log.warning("toolwise: could not record a call to %s: %s", call.tool, exc)

@@ -36,7 +36,9 @@ log = logging.getLogger("toolwise.writer")
 @dataclass(frozen=True, slots=True)
 class WriterCounters:
     """A snapshot of the write path. ``dropped`` stays 0 unless the spool itself failed;
-    ``rejected`` counts records the store refused for good (kept in ``rejected.jsonl``)."""
+    ``rejected`` counts records the store refused for good (kept in ``rejected.jsonl``);
+    ``queued`` counts finished calls not yet spooled (deferred durability; included in
+    ``recorded`` and ``pending``)."""
 
     recorded: int
     written: int
@@ -47,6 +49,7 @@ class WriterCounters:
     replayed: int
     last_error: str
     rejected: int = 0
+    queued: int = 0
 
 
 class _ClosingError(Exception):
