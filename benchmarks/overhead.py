@@ -3,9 +3,11 @@
     python benchmarks/overhead.py [--calls 2000] [--rounds 5]
 
 Per-call time of a no-op ``@tool`` invoked (sync ``invoke`` and async ``ainvoke``) bare, with a
-do-nothing callback handler, and with toolwise's handler; rounds are interleaved and the median
-round is reported. The hot path is measured with the background writer idle (it writes when
-the agent pauses); the "amortised" column adds the time the writer then needs, per record.
+do-nothing callback handler, and with toolwise's handler under both durabilities (``deferred``,
+the default: the record is built and spooled in the background when the agent pauses;
+``immediate``: spooled before the call returns); rounds are interleaved and the median round
+is reported. The background work is kept out of the timed rounds (it runs when the agent
+pauses); the "amortised" row adds what it then costs, per record (build, spool, Chroma write).
 Then sustained write throughput to embedded Chroma. Prints a table, writes
 ``benchmarks/results/overhead.json``.
 """
@@ -65,6 +67,19 @@ def measure_realistic(calls: int, rounds: int) -> dict[str, float]:
     return {"bare": median(bare), "toolwise": median(recorded)}
 
 
+def measure_burst(calls: int) -> dict[str, float]:
+    """The worst case for deferred work: one burst of calls with no pause, longer than the
+    hand-off's 1 s window and the writer's high-water mark, so spooling and Chroma writes
+    happen inside it and are paid by the agent."""
+    tw = toolwise.Toolwise(Path(tempfile.mkdtemp(prefix="tw-burst-")))
+    config = {"callbacks": [tw.callback(agent_id="bench", task_type="burst")]}
+    _sync_round(500, {})
+    bare = _sync_round(calls, {})
+    recorded = _sync_round(calls, config)
+    tw.close()
+    return {"calls": calls, "bare": bare, "toolwise": recorded}
+
+
 def _sync_round(calls: int, config: dict) -> float:
     start = time.perf_counter()
     for i in range(calls):
@@ -82,10 +97,14 @@ async def _async_round(calls: int, config: dict) -> float:
 def measure_calls(calls: int, rounds: int) -> dict[str, dict[str, float]]:
     root = Path(tempfile.mkdtemp(prefix="tw-overhead-"))
     tw = toolwise.Toolwise(root)
+    immediate = toolwise.Toolwise(root / "immediate", durability="immediate")
     configs = {
         "bare": {},
         "do-nothing handler": {"callbacks": [DoNothing()]},
         "toolwise": {"callbacks": [tw.callback(agent_id="bench", task_type="noop")]},
+        "toolwise, immediate": {
+            "callbacks": [immediate.callback(agent_id="bench", task_type="noop")]
+        },
     }
     results: dict[str, dict[str, list[float]]] = {
         mode: {name: [] for name in configs} for mode in ("invoke", "ainvoke")
@@ -98,6 +117,7 @@ def measure_calls(calls: int, rounds: int) -> dict[str, dict[str, float]]:
             else:
                 asyncio.run(_async_round(200, config))
         tw.flush()
+        immediate.flush()
         for _ in range(rounds):
             for name, config in configs.items():
                 if mode == "invoke":
@@ -105,13 +125,15 @@ def measure_calls(calls: int, rounds: int) -> dict[str, dict[str, float]]:
                 else:
                     results[mode][name].append(asyncio.run(_async_round(calls, config)))
                 start = time.perf_counter()
-                tw.flush()  # write what this round recorded before the next round is timed
+                tw.flush()  # build, spool and write this round's records before the next round
                 if name == "toolwise":
                     drain.append((time.perf_counter() - start) / calls * 1e6)
-    counters = tw.counters
-    tw.close()
-    if counters.dropped or counters.pending:
-        raise SystemExit(f"records were lost or left pending: {counters}")
+                immediate.flush()
+    for instance in (tw, immediate):
+        counters = instance.counters
+        instance.close()
+        if counters.dropped or counters.pending:
+            raise SystemExit(f"records were lost or left pending: {counters}")
     out: dict[str, dict[str, float]] = {}
     for mode, by_name in results.items():
         out[mode] = {name: median(values) for name, values in by_name.items()}
@@ -155,6 +177,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--burst", type=int, default=30_000)
     args = parser.parse_args()
 
     per_call = measure_calls(args.calls, args.rounds)
@@ -183,6 +206,16 @@ def main() -> None:
             realistic["toolwise"] / realistic["bare"],
         ]
     )
+    burst = measure_burst(args.burst)
+    rows.append(["invoke", f"burst of {args.burst:,} calls, bare", burst["bare"], 1.0])
+    rows.append(
+        [
+            "invoke",
+            f"burst of {args.burst:,} calls, toolwise",
+            burst["toolwise"],
+            burst["toolwise"] / burst["bare"],
+        ]
+    )
     print(f"Per-call time of a no-op @tool ({args.calls} calls x {args.rounds} rounds, median)")
     print(table(["mode", "configuration", "µs/call", "× bare"], rows))
 
@@ -196,6 +229,7 @@ def main() -> None:
             "args": vars(args),
             "per_call_us": per_call,
             "one_ms_tool_us": realistic,
+            "burst_us": burst,
             "throughput": throughput,
             "targets": {"toolwise_over_bare": 1.25, "records_per_s": 1000},
         },

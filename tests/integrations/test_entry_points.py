@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,13 +15,28 @@ from langchain_core.messages import HumanMessage
 from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import ToolNode, create_react_agent
 
-from toolwise import ToolOutcome
+from toolwise import ToolOutcome, Toolwise
+from toolwise.storage.clients import ephemeral_client
 
 TASK = "roll out api to staging"
 COMPARED = (
     "tool", "agent_id", "task_type", "environment", "outcome", "quality", "error_type",
     "tool_input", "tool_output", "attempt", "cost",
 )  # fmt: skip
+
+
+@pytest.fixture(params=["deferred", "immediate"])
+def tw(request: pytest.FixtureRequest, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    """Every test here runs under both durabilities: a record never depends on when it is
+    built (in a background thread after the call, or before the call returns)."""
+    instance = Toolwise(
+        client=ephemeral_client(),
+        spool_dir=tmp_path / "spool",
+        prefix=prefix,
+        durability=request.param,
+    )
+    yield instance
+    instance.close()
 
 
 def _judge(output: Any) -> str | None:

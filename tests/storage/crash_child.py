@@ -1,7 +1,10 @@
 """Run by test_crash.py in a child process: record forever, print each acknowledged id.
 
-An id is printed only after ``Toolwise.record`` returned, so every printed id is a record the
-caller was told is durable. The parent kills this process with SIGKILL mid-stream.
+``record`` mode: an id is printed only after ``Toolwise.record`` returned, so every printed id
+is a record the caller was told is durable. ``calls`` mode: a real tool is called through the
+callback handler under deferred durability; every 25 calls ``persist()`` makes them durable
+and only then are their markers printed. The parent kills this process with SIGKILL
+mid-stream.
 """
 
 from __future__ import annotations
@@ -9,11 +12,18 @@ from __future__ import annotations
 import sys
 import time
 
+from langchain_core.tools import tool
+
 from toolwise import Toolwise
 
 
-def main(root: str) -> None:
-    tw = Toolwise(root)
+@tool
+def deploy(marker: str) -> str:
+    """Pretend to deploy; return the marker."""
+    return marker
+
+
+def record_forever(tw: Toolwise) -> None:
     i = 0
     while True:
         outcome = tw.record(tool=f"tool{i % 3}", agent_id="crash", latency_ms=float(i))
@@ -26,5 +36,21 @@ def main(root: str) -> None:
             time.sleep(0.15)
 
 
+def call_forever(tw: Toolwise) -> None:
+    handler = tw.callback(agent_id="crash")
+    i = 0
+    while True:
+        markers = [f"m{i + n}" for n in range(25)]
+        for marker in markers:
+            deploy.invoke({"marker": marker}, config={"callbacks": [handler]})
+        i += len(markers)
+        tw.persist()  # the checkpoint: every call above is now on disk
+        sys.stdout.write("".join(m + "\n" for m in markers))
+        sys.stdout.flush()
+        if i % 100 == 0:
+            time.sleep(0.15)  # the model's turn: the writer stores what is spooled
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    mode, root = sys.argv[1], sys.argv[2]
+    (record_forever if mode == "record" else call_forever)(Toolwise(root))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from toolwise import Toolwise
 from toolwise.models import ToolOutcome
@@ -16,11 +20,11 @@ _CHILD = Path(__file__).with_name("crash_child.py")
 _ACKNOWLEDGED_BEFORE_KILL = 450
 
 
-def _run_and_kill(root: Path, errors: Path) -> set[str]:
+def _run_and_kill(root: Path, errors: Path, mode: str = "record") -> set[str]:
     """Start the child, SIGKILL it after enough acknowledgements; every id it printed."""
     with errors.open("wb") as stderr:
         child = subprocess.Popen(  # the same interpreter and venv as the tests
-            [sys.executable, str(_CHILD), str(root)], stdout=subprocess.PIPE, stderr=stderr
+            [sys.executable, str(_CHILD), mode, str(root)], stdout=subprocess.PIPE, stderr=stderr
         )
     assert child.stdout is not None
     acknowledged: set[str] = set()
@@ -59,3 +63,25 @@ def test_sigkilled_process_loses_no_acknowledged_record(
     assert acknowledged <= set(stored)  # nothing acknowledged is lost
     assert len(set(stored) - acknowledged) <= 1  # at most the record spooled but not printed
     assert (counters.pending, counters.dropped) == (0, 0)
+
+
+def test_sigkilled_agent_keeps_every_persisted_call(
+    tmp_path: Path,
+    all_calls: Callable[..., list[ToolOutcome]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Deferred durability: calls made durable by ``persist()`` survive SIGKILL, exactly once,
+    and the restart says out loud that the dead process may have lost its last calls."""
+    root = tmp_path / "store"
+    acknowledged = _run_and_kill(root, errors=tmp_path / "child-stderr.txt", mode="calls")
+    assert len(acknowledged) >= _ACKNOWLEDGED_BEFORE_KILL
+
+    with caplog.at_level(logging.WARNING, logger="toolwise.spool"), Toolwise(root) as tw:
+        assert tw.flush(timeout=60)
+        stored = [json.loads(o.tool_input)["marker"] for o in all_calls(tw, "crash")]
+        counters = tw.counters
+
+    assert len(stored) == len(set(stored))  # exactly once
+    assert acknowledged <= set(stored)  # nothing persisted is lost
+    assert (counters.pending, counters.dropped) == (0, 0)
+    assert "ended without closing toolwise" in caplog.text

@@ -1,9 +1,9 @@
 """Deferred recording: the tool call hands its raw result over; a thread makes the record.
 
-Building a record (judge, redact, validate, serialise) and appending it to the spool costs a
-no-op tool call about as much again as the call itself. Under ``durability="deferred"`` (the
-default) the hot path only appends ``(call, result, latency)`` to a deque — about a
-microsecond — and a daemon thread builds and spools the records when the agent pauses:
+Building a record (judge, redact, validate, serialise) and appending it to the spool adds about
+a third to a no-op tool call (``docs/performance.md``). Under ``durability="deferred"`` (the
+default) the hot path only appends ``(call, result, latency)`` to a deque and a daemon thread
+builds and spools the records when the agent pauses:
 
 * after ``idle_after`` seconds without a new call (agents spend most of their time waiting on
   the model, with the GIL free, so this work is invisible to them);
@@ -14,7 +14,7 @@ microsecond — and a daemon thread builds and spools the records when the agent
   persists or closes (:meth:`Handoff.drain` runs in the caller's thread).
 
 ``durability="immediate"`` keeps the older behaviour: every record is spooled before the tool
-call returns, so it survives a SIGKILL the moment the call is over, for ≈ 50 µs per call.
+call returns, so it survives a SIGKILL the moment the call is over.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class Handoff(Generic[T]):
         self._last_put = 0.0
         self._sleeping = False
         self._stopping = False
+        self._closed = False
         self._cond = threading.Condition(threading.Lock())
         self._drain_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -74,6 +75,9 @@ class Handoff(Generic[T]):
         now = time.monotonic()
         self._items.append((item, now))  # deque.append is atomic: no lock per call
         self._last_put = now
+        if self._closed:  # nobody drains any more: do it here, in the caller's thread
+            self.drain()
+            return
         if self._sleeping or len(self._items) >= self._high_water:
             with self._cond:
                 self._sleeping = False
@@ -98,12 +102,16 @@ class Handoff(Generic[T]):
                     self._in_hand = 0
                     return done
                 try:
-                    self._process(item)
-                except Exception:  # the processor promises not to raise; never lose silently
-                    log.exception("toolwise: a recorded call could not be processed")
+                    self._process_one(item)
                 finally:
                     self._in_hand = 0
                     done += 1
+
+    def _process_one(self, item: T) -> None:
+        try:
+            self._process(item)
+        except Exception:  # the processor promises not to raise; never lose silently
+            log.exception("toolwise: a recorded call could not be processed")
 
     def close(self, timeout: float = 10.0) -> None:
         """Drain what is queued and stop the thread (later puts are drained by the caller)."""
@@ -111,6 +119,7 @@ class Handoff(Generic[T]):
             self._stopping = True
             self._cond.notify()
         self._thread.join(timeout)
+        self._closed = True
         self.drain()
 
     def _run(self) -> None:

@@ -117,7 +117,7 @@ class Recorder:
         timer: monotonic seconds for latencies (inject a simulated one for simulations).
         wall_clock: epoch seconds for timestamps.
         durability: ``"deferred"`` (default) builds and sinks records in a background thread
-            within about a second, leaving the tool call ≈ 1 µs of work; ``"immediate"``
+            within about a second, leaving the tool call one queue append; ``"immediate"``
             sinks each record before the call returns. Records are identical either way.
     """
 

@@ -41,6 +41,7 @@ log = logging.getLogger("toolwise.spool")
 
 FsyncPolicy = Literal["always", "interval", "never"]
 _SEGMENT_BYTES = 16 * 1024 * 1024
+_CLOSED_MARKER = ".closed"  # left by a clean close that could not store everything
 
 
 @dataclass(slots=True)
@@ -122,6 +123,14 @@ class Spool:
                 continue
             # We hold the dead owner's lock until its records are stored; keep the fd open.
             self._orphan_locks = [*getattr(self, "_orphan_locks", []), fd]
+            if not (directory / _CLOSED_MARKER).exists():
+                log.warning(
+                    "toolwise: the process that owned %s ended without closing toolwise "
+                    "(killed or crashed); its spooled records are replayed, but with "
+                    "durability='deferred' the calls of its last moment (at most about a "
+                    "second) were never spooled and are missing",
+                    directory,
+                )
             segments = sorted(directory.glob("seg-*.jsonl"))
             if segments:
                 log.warning(
@@ -299,5 +308,8 @@ class Spool:
                 os.close(fd)
         if drained:
             self._remove_dir(self._dir)
+        else:
+            with contextlib.suppress(OSError):
+                (self._dir / _CLOSED_MARKER).touch()
         with contextlib.suppress(OSError):
             os.close(self._lock_fd)

@@ -1,0 +1,123 @@
+"""When a call's record is made durable: deferred (the default) or immediate — on real Chroma."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.tools import tool
+
+from toolwise import InvalidArgumentError, Toolwise
+from toolwise.storage.clients import ephemeral_client
+
+
+@tool
+def deploy(service: str) -> str:
+    """Deploy a service."""
+    if service == "broken":
+        raise RuntimeError("ssh timeout")
+    return f"deployed {service}"
+
+
+def _spooled_text(spool_dir: Path) -> str:
+    """Everything written to the local spool so far (what a crash would leave behind)."""
+    return "".join(p.read_text() for p in sorted(spool_dir.glob("inst-*/seg-*.jsonl")))
+
+
+def _toolwise(tmp_path: Path, prefix: str, **options: Any) -> Toolwise:
+    return Toolwise(
+        client=ephemeral_client(), spool_dir=tmp_path / "spool", prefix=prefix, **options
+    )
+
+
+@pytest.fixture
+def immediate(tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    tw = _toolwise(tmp_path, prefix, durability="immediate")
+    yield tw
+    tw.close()
+
+
+def _call(tw: Toolwise, service: str = "api") -> None:
+    config = {"callbacks": [tw.callback(agent_id="ops", task_type="deploy")]}
+    with contextlib.suppress(RuntimeError):  # the tool's own failure, left unchanged
+        deploy.invoke({"service": service}, config=config)
+
+
+def test_a_deferred_call_counts_as_recorded_at_once(tw: Toolwise) -> None:
+    """``recorded`` includes calls whose records are still being made in the background."""
+    _call(tw)
+    assert tw.counters.recorded == 1
+    assert tw.counters.dropped == 0
+
+
+def test_deferred_calls_reach_the_spool_without_a_flush(
+    tw: Toolwise, tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """Once the agent pauses, the background thread spools what its calls left."""
+    for service in ("api", "web", "db"):
+        _call(tw, service)
+    assert eventually(lambda: tw.counters.queued == 0)
+    assert all(s in _spooled_text(tmp_path / "spool") for s in ("api", "web", "db"))
+
+
+def test_immediate_calls_are_spooled_before_the_call_returns(
+    immediate: Toolwise, tmp_path: Path
+) -> None:
+    """``durability="immediate"``: the record is on disk the moment the tool call is over."""
+    _call(immediate, "billing")
+    assert immediate.counters.queued == 0
+    assert "deployed billing" in _spooled_text(tmp_path / "spool")
+
+
+def test_persist_makes_queued_calls_durable_now(tmp_path: Path, prefix: str) -> None:
+    """``persist()`` is the checkpoint: afterwards every call so far is in the spool."""
+    tw = _toolwise(tmp_path, prefix)
+    for service in ("api", "web"):
+        _call(tw, service)
+    tw.persist()
+    assert tw.counters.queued == 0
+    assert "deployed api" in _spooled_text(tmp_path / "spool")
+    assert "deployed web" in _spooled_text(tmp_path / "spool")
+    tw.close()
+
+
+def test_reads_see_calls_made_just_before(tw: Toolwise) -> None:
+    """Learning reads catch up with queued calls first: no call is missed by the next turn."""
+    for _ in range(3):
+        _call(tw, "broken")
+    [prior] = tw.priors("deploy", "deploy", agent_id="ops")
+    assert prior.observations == 3
+    assert prior.failures == pytest.approx(3)
+
+
+def test_close_stores_calls_still_queued(tmp_path: Path) -> None:
+    """Closing right after the calls loses nothing: the queue is spooled, then written."""
+    tw = Toolwise(tmp_path / "store")
+    for service in ("api", "web", "db"):
+        _call(tw, service)
+    tw.close()
+
+    with Toolwise(tmp_path / "store") as reopened:
+        stored = reopened.list_calls("ops", limit=10)
+    assert sorted(c.tool_output for c in stored) == ["deployed api", "deployed db", "deployed web"]
+
+
+def test_a_call_after_close_is_counted_dropped_never_silently_lost(
+    tmp_path: Path, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tool still running when toolwise closed: the call succeeds, the loss is loud."""
+    tw = _toolwise(tmp_path, prefix)
+    handler = tw.callback(agent_id="ops")
+    tw.close()
+    assert deploy.invoke({"service": "late"}, config={"callbacks": [handler]}) == "deployed late"
+    assert tw.counters.dropped == 1
+    assert "RECORD LOST" in caplog.text
+
+
+def test_unknown_durability_is_rejected_naming_the_field(tmp_path: Path, prefix: str) -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        _toolwise(tmp_path, prefix, durability="eventually")
+    assert raised.value.field == "durability"
