@@ -132,3 +132,29 @@ def test_concurrent_puts_are_all_processed_once(processed: list[int]) -> None:
         thread.join()
     queue.close()
     assert sorted(processed) == list(range(8_000))
+
+
+def test_memory_stays_bounded_when_the_thread_cannot_keep_up() -> None:
+    """Past four times the high-water mark a put drains itself, waiting its turn behind the
+    stuck background thread: the queue stops growing (back-pressure), and nothing is lost."""
+    gate = threading.Event()
+    seen: list[int] = []
+
+    def process(item: int) -> None:
+        if item == 0:
+            gate.wait()  # the background thread is stuck on the first item
+        seen.append(item)
+
+    queue: Handoff[int] = Handoff(process, idle_after=0, max_delay=0, high_water=5)
+    queue.put(0)
+    assert _eventually(lambda: queue.queued == 1 and not queue._items)  # the thread holds it
+    producer = threading.Thread(target=lambda: [queue.put(i) for i in range(1, 50)])
+    producer.start()
+    assert _eventually(lambda: len(queue._items) == 20)
+    time.sleep(0.05)
+    assert producer.is_alive()  # held back at the limit, not queueing on
+    assert len(queue._items) == 20
+    gate.set()
+    producer.join()
+    queue.close()
+    assert seen == list(range(50))

@@ -10,8 +10,10 @@ builds and spools the records when the agent pauses:
 * at the latest ``max_delay`` seconds after the oldest waiting call — the window a crash of
   the process (SIGKILL, OOM kill, power loss) can lose, the same order as the spool's fsync
   interval;
-* at once when ``high_water`` calls wait (bounding memory) and whenever anyone reads, flushes,
-  persists or closes (:meth:`Handoff.drain` runs in the caller's thread).
+* at once when ``high_water`` calls wait, and whenever anyone reads, flushes, persists or
+  closes (:meth:`Handoff.drain` runs in the caller's thread). Should calls ever outrun the
+  thread, a put that finds ``4 × high_water`` waiting drains them itself: memory stays
+  bounded, at the price of that one call.
 
 ``durability="immediate"`` keeps the older behaviour: every record is spooled before the tool
 call returns, so it survives a SIGKILL the moment the call is over.
@@ -29,6 +31,8 @@ from typing import Generic, TypeVar
 __all__ = ["Handoff"]
 
 log = logging.getLogger("toolwise.handoff")
+
+_IDLE_RECHECK = 1.0  # seconds; puts wake the thread, this only bounds a wake-up lost to a bug
 
 T = TypeVar("T")
 
@@ -57,6 +61,7 @@ class Handoff(Generic[T]):
         self._idle_after = idle_after
         self._max_delay = max_delay
         self._high_water = high_water
+        self._hard_limit = 4 * high_water  # memory stays bounded even if producers outrun it
         self._items: deque[tuple[T, float]] = deque()
         self._in_hand = 0  # 1 while a drainer processes an item it took off the deque
         self._last_put = 0.0
@@ -78,7 +83,10 @@ class Handoff(Generic[T]):
         if self._closed:  # nobody drains any more: do it here, in the caller's thread
             self.drain()
             return
-        if self._sleeping or len(self._items) >= self._high_water:
+        waiting = len(self._items)
+        if waiting >= self._hard_limit:  # the thread cannot keep up: the caller helps
+            self.drain()
+        elif self._sleeping or waiting >= self._high_water:
             with self._cond:
                 self._sleeping = False
                 self._cond.notify()
@@ -131,7 +139,7 @@ class Handoff(Generic[T]):
                 if delay is None:
                     self._sleeping = True  # set before the put's check: no missed wake-up
                     if not self._items:
-                        self._cond.wait(timeout=self._max_delay)
+                        self._cond.wait(timeout=_IDLE_RECHECK)
                     self._sleeping = False
                     continue
                 if delay > 0:
