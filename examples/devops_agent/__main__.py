@@ -13,6 +13,7 @@ from pathlib import Path
 
 from examples.devops_agent.report import plot, table
 from examples.devops_agent.run import AGENT_ID, run
+from examples.devops_agent.world import DEPLOYS_PER_WEEK
 
 from toolwise.cli import format_summary
 
@@ -23,10 +24,19 @@ def main() -> None:
     parser.add_argument("--path", type=Path, default=Path(".toolwise-devops"))
     parser.add_argument("--fresh", action="store_true", help="forget what was learnt")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--deploys-per-week", type=int, default=DEPLOYS_PER_WEEK, help="deploy requests a week"
+    )
     parser.add_argument("--png", type=Path, default=Path("devops_learning_curve.png"))
     args = parser.parse_args()
 
-    reports, _results, tw = run(weeks=args.weeks, path=args.path, seed=args.seed, fresh=args.fresh)
+    reports, _results, tw = run(
+        weeks=args.weeks,
+        path=args.path,
+        seed=args.seed,
+        fresh=args.fresh,
+        deploys_per_week=args.deploys_per_week,
+    )
     try:
         print(table(reports))
         print()

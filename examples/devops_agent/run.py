@@ -12,7 +12,7 @@ from typing import Any
 
 from examples.devops_agent.model import make_model
 from examples.devops_agent.tools import CallLog, make_tools
-from examples.devops_agent.world import Deploy, World
+from examples.devops_agent.world import DEPLOYS_PER_WEEK, Deploy, World
 from langchain.agents import create_agent
 from langchain_core.messages import HumanMessage
 
@@ -92,7 +92,8 @@ def run(
     path.mkdir(parents=True, exist_ok=True)
     state = _load_state(path)
     first_week = int(state["next_week"])
-    world = World(seed=seed, start_week=first_week)
+    per_week = deploys_per_week or DEPLOYS_PER_WEEK
+    world = World(seed=seed, start_week=first_week, deploys_per_week=per_week)
     tw = toolwise.Toolwise(
         path,
         clock=world.clock,
@@ -102,17 +103,17 @@ def run(
     )
     results: list[DeployResult] = []
     reports: list[WeekReport] = []
-    bar = _progress(weeks * (deploys_per_week or 48), progress)
+    bar = _progress(weeks * per_week, progress)
     for week in range(first_week, first_week + weeks):
         report = WeekReport(week)
-        deploys = world.deploys(week)[: deploys_per_week or None]
+        deploys = world.deploys(week)
         current: dict[str, Any] = {}
         tools = make_tools(world, world.available_tools(week), partial(current.__getitem__, "now"))
         agent = create_agent(
             make_model(seed + week),
             tools,
             system_prompt=SYSTEM_PROMPT,
-            middleware=[tw.middleware(agent_id=AGENT_ID)],
+            middleware=[tw.middleware(agent_id=AGENT_ID, seed=seed * 100 + week)],
         )
         for deploy in deploys:
             log = CallLog()

@@ -29,6 +29,17 @@ def test_one_simulated_week_shifts_deploys_from_ansible_to_kubectl(tmp_path: Pat
         tw.close()
 
 
+def test_helm_takes_over_chart_deploys_the_week_after_it_arrives(tmp_path: Path) -> None:
+    """Helm arrives in week 4, built for chart-based services, where kubectl now fights it:
+    by week 5 the agent deploys charts with helm most of the time, and success recovers."""
+    reports, results, tw = run(weeks=5, path=tmp_path / "store", seed=7, progress=False)
+    tw.close()
+    charts = [r for r in results if r.week == 5 and "chart" in r.task_type]
+    assert _share(charts, "helm_upgrade") > 0.5
+    assert _share(charts, "helm_upgrade") > _share(charts, "kubectl_deploy")
+    assert reports[4].success_rate > reports[3].success_rate
+
+
 def test_a_second_run_continues_from_what_was_learnt(tmp_path: Path) -> None:
     """Re-running continues the calendar and keeps the store; ``fresh`` starts over."""
     store = tmp_path / "store"
