@@ -25,6 +25,11 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="forget what was learnt")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--no-advice",
+        action="store_true",
+        help="record only, never brief the model: the baseline without learning",
+    )
+    parser.add_argument(
         "--deploys-per-week", type=int, default=DEPLOYS_PER_WEEK, help="deploy requests a week"
     )
     parser.add_argument("--png", type=Path, default=Path("devops_learning_curve.png"))
@@ -36,6 +41,7 @@ def main() -> None:
         seed=args.seed,
         fresh=args.fresh,
         deploys_per_week=args.deploys_per_week,
+        advice=not args.no_advice,
     )
     try:
         print(table(reports))

@@ -76,11 +76,14 @@ def run(
     fresh: bool = False,
     deploys_per_week: int | None = None,
     progress: bool = True,
+    advice: bool = True,
 ) -> tuple[list[WeekReport], list[DeployResult], toolwise.Toolwise]:
     """Run ``weeks`` more simulated weeks, continuing from what ``path`` already learnt.
 
-    Returns the week reports, every deploy's result and the (still open) Toolwise, so the
-    caller can print its summary; the caller closes it.
+    With ``advice=False`` toolwise only records (the model picks on its own habit): the
+    baseline to compare the learning curve with. Returns the week reports, every deploy's
+    result and the (still open) Toolwise, so the caller can print its summary; the caller
+    closes it.
     """
     if fresh and path.exists():
         shutil.rmtree(path)
@@ -113,7 +116,7 @@ def run(
             make_model(seed + week),
             tools,
             system_prompt=SYSTEM_PROMPT,
-            middleware=[tw.middleware(agent_id=AGENT_ID, seed=seed * 100 + week)],
+            middleware=[tw.middleware(agent_id=AGENT_ID, advice=advice, seed=seed * 100 + week)],
         )
         for deploy in deploys:
             log = CallLog()

@@ -40,6 +40,21 @@ def test_helm_takes_over_chart_deploys_the_week_after_it_arrives(tmp_path: Path)
     assert reports[4].success_rate > reports[3].success_rate
 
 
+def test_the_baseline_records_without_briefing_the_model(tmp_path: Path) -> None:
+    """``advice=False`` is the comparison run: every call is recorded, none was advised, and
+    the model keeps its ansible habit."""
+    _, results, tw = run(
+        weeks=1, path=tmp_path / "store", deploys_per_week=30, advice=False, progress=False
+    )
+    try:
+        calls = tw.list_calls(AGENT_ID, limit=100)
+        assert len(calls) == len(results) == 30
+        assert not any(c.decision_id for c in calls)
+        assert _share(results, "ansible_run") > 0.4
+    finally:
+        tw.close()
+
+
 def test_a_second_run_continues_from_what_was_learnt(tmp_path: Path) -> None:
     """Re-running continues the calendar and keeps the store; ``fresh`` starts over."""
     store = tmp_path / "store"
