@@ -116,8 +116,9 @@ def measure(stream: Stream, chosen: Sequence[int]) -> RunMetrics:
         if start >= len(picks):
             continue
         key = label(change)
-        best = tools.index(stream.best_tool(start))
-        found = _first_window(picks == best, start, end, at_least=ADOPTED)
+        # Adopted: a window in which the policy mostly picks the best tool *for each
+        # decision's task type* (one tool for every decision unless the scenario has several).
+        found = _first_window(hit, start, end, at_least=ADOPTED)
         adapt[key] = None if found is None else found - start
         if change.kind == "break":
             broken = tools.index(change.tool)

@@ -92,7 +92,7 @@ class Scenario:
         return self.name not in NON_STATIONARY
 
 
-NON_STATIONARY = ("best_breaks", "tool_recovers", "new_tool", "outage", "weekday")
+NON_STATIONARY = ("best_breaks", "tool_recovers", "new_tool", "outage", "weekday", "specialist")
 
 # --- the cast ----------------------------------------------------------------------------
 
@@ -187,6 +187,40 @@ def new_tool() -> Scenario:
         favourite="ansible_run",
         world=world,
         changes=(Change(ARRIVE_AT, "arrive", "helm_upgrade"),),
+    )
+
+
+SPECIALIST_AT = 150  # one deploy an hour, ten a working day: the start of week 4
+HELM_ELSEWHERE = Behaviour(0.10, Latency(1_000, 0.4), Latency(1_500, 0.4))  # no chart here
+KUBECTL_VS_HELM = Behaviour(0.45, Latency(2_500, 0.5), Latency(4_000, 0.6))  # fights Helm
+
+
+def specialist() -> Scenario:
+    """The DevOps example's week 4: a tool that is best in one task type only arrives, and
+    the incumbent degrades there. Its failures elsewhere must not keep it from being tried."""
+    before = {k: v for k, v in DEVOPS.items() if k != "manual_ssh"}
+    after = {
+        "deploy": {**before, "helm_upgrade": HELM_ELSEWHERE},
+        "chart_deploy": {**before, "kubectl_deploy": KUBECTL_VS_HELM, "helm_upgrade": HELM},
+    }
+
+    def world(moment: Moment) -> Mapping[str, Behaviour]:
+        return before if moment.index < SPECIALIST_AT else after[moment.context]
+
+    return Scenario(
+        name="specialist",
+        summary=(
+            f"helm_upgrade arrives at {SPECIALIST_AT} (week 4, one deploy an hour): best on "
+            "charts (40 %), 10 % elsewhere; kubectl_deploy 45 % on charts"
+        ),
+        tools=("kubectl_deploy", "ansible_run", "terraform_apply", "helm_upgrade"),
+        favourite="ansible_run",
+        world=world,
+        horizon=640,
+        step=timedelta(hours=1),
+        contexts=("deploy", "chart_deploy"),
+        context_weights=(0.6, 0.4),
+        changes=(Change(SPECIALIST_AT, "arrive", "helm_upgrade"),),
     )
 
 
@@ -331,6 +365,7 @@ def catalogue() -> dict[str, Scenario]:
         best_breaks(),
         tool_recovers(),
         new_tool(),
+        specialist(),
         outage(),
         weekday(),
         sparse_contexts(),

@@ -47,6 +47,17 @@ def test_a_new_tool_is_unavailable_before_it_arrives() -> None:
     assert stream.best_tool(400) == "helm_upgrade"
 
 
+def test_a_specialist_is_best_only_in_its_task_type() -> None:
+    """specialist: once helm_upgrade arrives it is best for chart deploys, kubectl elsewhere."""
+    scenario = catalogue()["specialist"]
+    stream = draw(scenario, 1)
+    arrival = scenario.changes[0].at
+    assert "helm_upgrade" not in stream.available[arrival - 1]
+    after = range(arrival, len(stream.contexts))
+    best = {(stream.contexts[i], stream.best_tool(i)) for i in after}
+    assert best == {("chart_deploy", "helm_upgrade"), ("deploy", "kubectl_deploy")}
+
+
 def test_the_weekday_effect_follows_simulated_time() -> None:
     """weekday: terraform_apply is best except on Friday afternoons."""
     stream = draw(catalogue()["weekday"], 1)
