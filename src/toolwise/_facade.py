@@ -5,12 +5,14 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import logging
+import os
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from multiprocessing.util import Finalize, register_after_fork
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -166,13 +168,8 @@ class Toolwise:
         self._spool = Spool(
             Path(spool_dir) if spool_dir is not None else root / "spool", fsync=fsync
         )
-        self._writer = BackgroundWriter(
-            self._spool,
-            self.store,
-            batch_size=batch_size,
-            housekeeping=self.purge_expired,
-            max_backoff=max_backoff,
-        )
+        self._batch_size, self._max_backoff = batch_size, max_backoff
+        self._writer = self._start_writer(self.store)
         self.learning_config = learning or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
         self.recorder = Recorder(
@@ -205,6 +202,47 @@ class Toolwise:
             _ = self.improver  # built now, so it sees failures from the first call
 
     # -- the write path -----------------------------------------------------------------------
+
+    def _start_writer(self, store: OutcomeStore | None) -> BackgroundWriter:
+        return BackgroundWriter(
+            self._spool,
+            store,
+            batch_size=self._batch_size,
+            housekeeping=self.purge_expired,
+            max_backoff=self._max_backoff,
+        )
+
+    def _after_fork_in_child(self) -> None:
+        """Runs in a forked child for every open Toolwise (``os.register_at_fork``).
+
+        The parent's threads did not survive the fork, and its spool files and store
+        connection are the parent's. The child gets its own hand-off thread, spool directory
+        and writer, and a new connection when the store can serve it (a ``chroma run``
+        server). Embedded Chroma cannot (it hangs in a forked child): the child then keeps
+        recording into its spool — stored by the next process that opens the path — and
+        every read raises :class:`StoreError` at once, saying so.
+        """
+        self._close_lock = threading.Lock()
+        self._improver_lock = threading.Lock()
+        if self._closed:
+            return
+        self.recorder.after_fork()
+        self._feed.after_fork()
+        self._spool = self._spool.after_fork()
+        reconnect = getattr(self.store, "after_fork", None)
+        usable = bool(reconnect()) if callable(reconnect) else True
+        self._writer = self._start_writer(self.store if usable else None)
+        if not usable:
+            log.error(
+                "toolwise: this process was forked after its Toolwise opened embedded Chroma, "
+                "which cannot be used here; calls are still recorded, into %s, and stored by "
+                "the next toolwise process that opens the store. Create the Toolwise after "
+                "the fork, or use url= with a `chroma run` server.",
+                self._spool.root,
+            )
+        self._improver = None
+        if self._improve_config is not None and self._improve_config.improve_after_failures:
+            _ = self.improver
 
     def _sink(self, outcome: ToolOutcome) -> None:
         """Spool one record and tell the learners. Never raises (the hot path of tool calls)."""
@@ -783,6 +821,32 @@ def _advice_labels(labels: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _live: weakref.WeakSet[Toolwise] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for instance in list(_live):
+        try:
+            instance._after_fork_in_child()
+        except Exception as exc:  # the child must start; its calls still reach a spool
+            log.error("toolwise: re-initialising after fork failed: %s", exc)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _MultiprocessingHooks:
+    """A weak-referenceable anchor for ``multiprocessing.util.register_after_fork``."""
+
+
+def _close_at_multiprocessing_exit(_anchor: object) -> None:
+    # A multiprocessing child ends with os._exit after running its finalizers, never the
+    # atexit hooks, and it clears the finalizers it inherited: register the close anew.
+    if _live:
+        Finalize(None, _close_all_at_exit, exitpriority=10)
+
+
+_MULTIPROCESSING_HOOKS = _MultiprocessingHooks()
+register_after_fork(_MULTIPROCESSING_HOOKS, _close_at_multiprocessing_exit)
 
 
 @atexit.register

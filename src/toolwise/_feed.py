@@ -104,6 +104,13 @@ class LearningFeed:
                 if fresh:
                     _learn(self._view, outcome)
 
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks (one held by a parent thread at the fork would
+        never be released here)."""
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._drain_lock = threading.Lock()
+
     def mark_learnt(self, record_id: str) -> None:
         """``record_id`` was already learnt directly (``observe``): don't learn it again."""
         with self._lock:

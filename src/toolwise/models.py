@@ -8,6 +8,7 @@ pydantic error, so callers catch one hierarchy.
 from __future__ import annotations
 
 import math
+import os
 import random
 import uuid
 from datetime import UTC, datetime
@@ -52,6 +53,9 @@ def new_id() -> str:
 
 
 _ids = random.Random(uuid.uuid4().int)  # unique ids, cheaper than os.urandom per record
+# A forked child inherits the generator's state and would repeat the parent's ids — and an
+# upsert by a repeated id overwrites the parent's record. Reseed in every child.
+os.register_at_fork(after_in_child=lambda: _ids.seed(uuid.uuid4().int))
 
 
 class _Boundary(BaseModel):

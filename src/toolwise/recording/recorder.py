@@ -156,6 +156,12 @@ class Recorder:
         """Build and sink every finished call still queued, in this thread; how many."""
         return 0 if self._handoff is None else self._handoff.drain()
 
+    def after_fork(self) -> None:
+        """In a forked child: a hand-off of this process's own (the parent's thread did not
+        survive the fork, and the calls it had queued are the parent's to record)."""
+        if self._handoff is not None:
+            self._handoff = Handoff(self._complete)
+
     def close(self) -> None:
         """Sink what is queued and stop the background thread."""
         if self._handoff is not None:

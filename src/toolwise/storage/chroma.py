@@ -41,7 +41,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from toolwise.errors import EmbeddingMismatchError, InvalidAgentIdError, InvalidArgumentError
+from toolwise.errors import (
+    EmbeddingMismatchError,
+    InvalidAgentIdError,
+    InvalidArgumentError,
+    StoreError,
+)
 from toolwise.models import ToolOutcome
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.naming import collection_name_for
@@ -195,13 +200,38 @@ class ChromaOutcomeStore:
         self._max_batch = (
             1_000 if client is None or callable(client) else self._read_max_batch(client)
         )
+        self._unusable = ""  # why this process cannot use the client (set after a fork)
 
     @property
     def embedding(self) -> EmbeddingFunction:
         return self._embedding
 
+    def after_fork(self) -> bool:
+        """Called in a forked child: fresh locks and caches, and whether this process can use
+        the store at all. A server's HTTP client can (a factory makes a new one on first use);
+        embedded Chroma cannot — its native core hangs in a forked child — so every call then
+        raises :class:`~toolwise.errors.StoreError` at once instead of hanging the agent."""
+        self._lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._collections = {}
+        self._indexes = {}
+        client = self._client_obj
+        if self._factory is not None and (client is None or _is_remote(client)):
+            self._client_obj = None  # made again on first use, in this process
+            return True
+        if client is not None and _is_remote(client):
+            return True
+        self._unusable = (
+            "embedded Chroma cannot be used in a process forked after it was opened; "
+            "create the Toolwise after the fork (e.g. in a worker start-up hook) or use "
+            "Toolwise(url=...) with a `chroma run` server"
+        )
+        return False
+
     @property
     def _client(self) -> Any:
+        if self._unusable:
+            raise StoreError(self._unusable)
         client = self._client_obj
         if client is None:
             with self._lock:
@@ -238,8 +268,9 @@ class ChromaOutcomeStore:
                 embedding_function=None,
             )
         else:
+            client = self._client  # outside the try: "cannot connect" is not "not found"
             try:
-                collection = self._client.get_collection(name, embedding_function=None)
+                collection = client.get_collection(name, embedding_function=None)
             except Exception:  # Chroma raises NotFoundError/ValueError by version
                 return None
         self._check_embedding(collection)
@@ -681,3 +712,11 @@ class ChromaOutcomeStore:
 
 def _similar(metadata: Mapping[str, Any], distance: float) -> SimilarOutcome:
     return SimilarOutcome(ToolOutcome.model_validate_json(metadata["record"]), distance)
+
+
+def _is_remote(client: Any) -> bool:
+    """True for a client that talks HTTP to a server (usable from a forked child)."""
+    try:
+        return str(client.get_settings().chroma_api_impl).endswith("FastAPI")
+    except Exception:  # not a chromadb client we know: assume it is not fork-safe
+        return False

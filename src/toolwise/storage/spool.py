@@ -74,6 +74,7 @@ class Spool:
         *,
         fsync: FsyncPolicy = "interval",
         segment_bytes: int = _SEGMENT_BYTES,
+        adopt: bool = True,
     ) -> None:
         if fsync not in ("always", "interval", "never"):
             from toolwise.errors import InvalidArgumentError
@@ -92,7 +93,7 @@ class Spool:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             raise SpoolError(f"cannot create spool under {self.root}: {exc}") from exc
-        self._segments: list[_Segment] = self._adopt_orphans()
+        self._segments: list[_Segment] = self._adopt_orphans() if adopt else []
         self.replayed = sum(self._count_lines(s.path) for s in self._segments)
         self._seq = 0
         self._fd = -1
@@ -158,6 +159,17 @@ class Spool:
             raise SpoolError(f"cannot open spool segment {path}: {exc}") from exc
         self._size = 0
         self._segments.append(_Segment(path, sealed=False, owned_dir=self._dir))
+
+    def after_fork(self) -> Spool:
+        """In a forked child: let go of the parent's files — its locks stay the parent's, as
+        a flock belongs to the open file, which the parent still holds — and return a spool
+        of this process's own. Orphans are left to the next process that starts."""
+        for fd in (self._fd, self._lock_fd, *getattr(self, "_orphan_locks", [])):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return Spool(
+            self.root, fsync=self.fsync_policy, segment_bytes=self._segment_bytes, adopt=False
+        )
 
     # -- hot path -----------------------------------------------------------------------------
 

@@ -61,7 +61,9 @@ class BackgroundWriter:
 
     Args:
         spool: the durable queue to drain.
-        store: where records go; ``write`` must be idempotent by record id.
+        store: where records go; ``write`` must be idempotent by record id. ``None``: this
+            process cannot use the store (a forked child of an embedded store's owner), so
+            records stay spooled for the next process that opens the store; no thread runs.
         batch_size: records per store write (Chroma embeds and upserts a batch in one call).
         max_backoff: ceiling of the retry wait, in seconds.
         fsync_interval: how often to fsync the spool under the ``"interval"`` policy.
@@ -71,7 +73,7 @@ class BackgroundWriter:
     def __init__(
         self,
         spool: Spool,
-        store: OutcomeStore,
+        store: OutcomeStore | None,
         *,
         batch_size: int = 500,
         max_backoff: float = 30.0,
@@ -108,7 +110,8 @@ class BackgroundWriter:
         self._stopping = False
         self._give_up_at = float("inf")
         self._thread = threading.Thread(target=self._run, name="toolwise-writer", daemon=True)
-        self._thread.start()
+        if store is not None:
+            self._thread.start()
 
     # -- producer side (hot path) --------------------------------------------------------------
 
@@ -185,7 +188,10 @@ class BackgroundWriter:
             self._stopping = True
             self._give_up_at = time.monotonic()
             self._wake.notify_all()
-        self._thread.join(timeout=max(timeout, 1.0) + self._max_backoff)
+        if self._thread.ident is not None:  # started (not a spool-only writer)
+            self._thread.join(timeout=max(timeout, 1.0) + self._max_backoff)
+        else:
+            self._spool.sync()
         counters = self.counters
         if counters.pending:
             log.warning(
@@ -262,12 +268,14 @@ class BackgroundWriter:
         batch is then written record by record and each refused one is kept in the spool's
         ``rejected.jsonl`` and logged at ERROR — set aside, never silently lost.
         """
+        store = self._store
+        assert store is not None  # the thread runs only with a store
         try:
-            self._retrying(self._store.write, batch)
+            self._retrying(store.write, batch)
         except ToolwiseError:
             for outcome in batch:
                 try:
-                    self._retrying(self._store.write, [outcome])
+                    self._retrying(store.write, [outcome])
                 except ToolwiseError as exc:
                     self._reject(outcome, exc)
 

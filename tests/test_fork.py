@@ -1,0 +1,138 @@
+"""A Toolwise opened before ``fork()`` (gunicorn ``--preload``, multiprocessing): the child
+records its own calls, never re-records the parent's, and never hangs on embedded Chroma."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langchain_core.tools import tool
+from tests.conftest import ChromaServer
+
+from toolwise import StoreError, Toolwise
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork() is POSIX-only")
+
+_CHILD_PATIENCE = 60.0  # seconds; a hung child fails the test instead of hanging the suite
+
+
+@tool
+def deploy(service: str) -> str:
+    """Deploy a service."""
+    return f"deployed {service}"
+
+
+def _call(tw: Toolwise, service: str) -> None:
+    deploy.invoke({"service": service}, config={"callbacks": [tw.callback(agent_id="forked")]})
+
+
+def _in_child(body: Callable[[], None]) -> int:
+    """Fork; run ``body`` in the child and exit with 0 if it returned, 1 if it raised."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, reported through its exit code
+        code = 1
+        try:
+            body()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + _CHILD_PATIENCE
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung")
+
+
+def _services(tw: Toolwise) -> list[str]:
+    assert tw.flush(timeout=30)
+    calls = tw.list_calls("forked", limit=100)
+    return sorted(json.loads(c.tool_input)["service"] for c in calls)
+
+
+@pytest.mark.server
+def test_a_forked_child_records_to_the_server_on_its_own(
+    chroma_server: ChromaServer, tmp_path: Path, prefix: str
+) -> None:
+    """With a ``chroma run`` server the child gets its own writer and connection: its calls
+    arrive, the parent's keep arriving, and a call the parent had queued is recorded once."""
+    tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / "spool", prefix=prefix)
+    _call(tw, "parent-before")
+    assert tw.flush(timeout=30)
+    _call(tw, "parent-queued")  # likely still in the parent's hand-off at the fork
+
+    def child() -> None:
+        for i in range(3):
+            _call(tw, f"child-{i}")
+        assert tw.flush(timeout=30)
+        tw.close()
+
+    assert _in_child(child) == 0
+    _call(tw, "parent-after")
+    services = _services(tw)
+    tw.close()
+    assert services == [
+        "child-0",
+        "child-1",
+        "child-2",
+        "parent-after",
+        "parent-before",
+        "parent-queued",
+    ]
+
+
+@pytest.mark.server
+def test_a_multiprocessing_child_stores_its_last_calls(
+    chroma_server: ChromaServer, tmp_path: Path, prefix: str
+) -> None:
+    """A multiprocessing worker ends without atexit hooks; its calls are stored anyway."""
+    tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / "spool", prefix=prefix)
+    _call(tw, "parent")
+    assert tw.flush(timeout=30)
+    worker = multiprocessing.get_context("fork").Process(target=_call, args=(tw, "worker"))
+    worker.start()
+    worker.join(_CHILD_PATIENCE)
+    assert worker.exitcode == 0
+    services = _services(tw)
+    tw.close()
+    assert services == ["parent", "worker"]
+
+
+def test_an_embedded_store_never_hangs_a_forked_child(tmp_path: Path) -> None:
+    """Embedded Chroma cannot serve a forked child: tool calls still work and are spooled,
+    reads fail at once with a StoreError that says what to do, and the next process that
+    opens the store stores the child's calls."""
+    root = tmp_path / "store"
+    tw = Toolwise(root)
+    _call(tw, "parent")
+    assert _services(tw) == ["parent"]  # the native client is warm when the fork happens
+
+    def child() -> None:
+        for i in range(3):
+            _call(tw, f"child-{i}")
+        with pytest.raises(StoreError, match="fork"):
+            tw.list_calls("forked")
+        with pytest.raises(StoreError, match="fork"):
+            tw.recommend("deploy", ["deploy"], agent_id="forked")
+        tw.close()
+
+    assert _in_child(child) == 0
+    assert _services(tw) == ["parent"]  # the parent is unaffected
+    tw.close()
+
+    with Toolwise(root) as restarted:
+        assert restarted.counters.replayed == 3
+        assert _services(restarted) == ["child-0", "child-1", "child-2", "parent"]
