@@ -105,8 +105,10 @@ lines += [
     "",
     f"Cold rebuild of the view from a {cr['records']:,}-record embedded store (a fresh process, "
     f"`Toolwise(path)` to the first answer): **{cr['seconds']:.1f} s ({cr['records_per_s']:,.0f} records/s)**, "
-    "once per process and only when something asks the view (recording alone never builds it). "
-    "Most of it is Chroma returning each row's metadata.",
+    "once per process and only when something needs the view (recording alone never builds it). "
+    "Most of it is Chroma returning each row's metadata. Pre-selection starts this build in a "
+    "background thread as soon as it is constructed (`tw.warm_up()`), so an agent whose first "
+    "turn comes later does not wait for it; one that asks at once waits for the rest.",
     "",
     "## Pre-selection — `python benchmarks/preselect.py`",
     "",

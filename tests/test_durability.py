@@ -121,3 +121,21 @@ def test_unknown_durability_is_rejected_naming_the_field(tmp_path: Path, prefix:
     with pytest.raises(InvalidArgumentError) as raised:
         _toolwise(tmp_path, prefix, durability="eventually")
     assert raised.value.field == "durability"
+
+
+def test_pre_selection_starts_learning_in_the_background(
+    tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """Building the middleware starts the view's cold build, so the first turn need not wait;
+    calls made while it loads are learnt exactly once."""
+    with Toolwise(tmp_path / "store") as first:
+        for _ in range(3):
+            _call(first, "broken")
+
+    tw = Toolwise(tmp_path / "store")
+    tw.middleware(agent_id="ops")
+    _call(tw, "broken")  # made while the view may still be loading
+    assert eventually(lambda: tw._feed._state == "ready")  # no read has happened yet
+    [prior] = tw.priors("deploy", "deploy", agent_id="ops")
+    assert prior.observations == 4
+    tw.close()

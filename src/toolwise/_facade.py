@@ -510,6 +510,12 @@ class Toolwise:
 
     # -- learning -----------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Start learning from the store in the background, so the first brief or ranking does
+        not pay for it. Pre-selection (an advisor, node, hook or advising middleware) calls
+        this when it is built; call it yourself at start-up if you rank tools directly."""
+        self._feed.warm_up()
+
     @property
     def view(self) -> ReliabilityView:
         """The learnt reliability view (built from the store on first use)."""

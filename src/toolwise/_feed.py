@@ -74,6 +74,7 @@ class LearningFeed:
         self._refreshed_mono = 0.0
         self._queued: deque[ToolOutcome] = deque()
         self._drain_lock = threading.Lock()
+        self._warming = False
 
     def on_record(self, outcome: ToolOutcome) -> None:
         """Hot path: queue the record for the view (learnt on the next read)."""
@@ -103,6 +104,23 @@ class LearningFeed:
                     fresh = self._mark_seen(outcome.id)
                 if fresh:
                     _learn(self._view, outcome)
+
+    def warm_up(self) -> None:
+        """Build the view in a background thread now, so the first read need not wait for it
+        (a cold build from 100,000 records takes seconds: ``docs/performance.md``)."""
+        with self._lock:
+            if self._state != "empty" or self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self._warm, name="toolwise-warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self.view()
+        except Exception as exc:  # the store is down: the first read builds it instead
+            log.warning("toolwise: building the learning view in the background failed: %s", exc)
+        finally:
+            self._warming = False
 
     def after_fork(self) -> None:
         """In a forked child: fresh locks (one held by a parent thread at the fork would

@@ -92,6 +92,7 @@ class Advisor:
             options = AdviceOptions(**{**current, **fields})
         self.tw = tw
         self.options = options
+        tw.warm_up()  # the first turn should not wait for the view to be built
         self.confirmation = ConfirmationPolicy.from_options(options)
         self._matcher = TaskMatcher(tw.embedding, options.similarity_threshold)
         self._seeds = random.Random(options.seed) if options.seed is not None else None
