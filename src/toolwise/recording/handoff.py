@@ -99,10 +99,14 @@ class Handoff(Generic[T]):
         return len(self._items) + self._in_hand
 
     def drain(self) -> int:
-        """Process everything queued so far, in order, in the calling thread; how many."""
+        """Process everything queued so far, in order, in the calling thread; how many.
+
+        Bounded by what was queued when the drain began, so callers that keep putting
+        (other threads' tool calls) cannot keep a ``flush()`` draining forever.
+        """
         done = 0
         with self._drain_lock:
-            while True:
+            for _ in range(len(self._items)):
                 self._in_hand = 1  # counted twice for a moment rather than not at all
                 try:
                     item, _ = self._items.popleft()
@@ -114,6 +118,7 @@ class Handoff(Generic[T]):
                 finally:
                     self._in_hand = 0
                     done += 1
+        return done
 
     def _process_one(self, item: T) -> None:
         try:
