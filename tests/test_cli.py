@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,26 @@ def test_priors_show_the_learnt_reliability(
     out = capsys.readouterr().out
     assert "kubectl_deploy" in out
     assert "production_deploy" in out
+
+
+def test_priors_as_of_reads_a_simulation_at_its_own_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Evidence decays with age: records made on simulated dates a year back read as nearly
+    nothing today, and as learnt with ``--as-of`` their time."""
+    then = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+    with Toolwise(tmp_path / "sim", clock=lambda: then, ttl=None) as tw:
+        for _ in range(30):
+            tw.record(agent_id="devops", tool="kubectl_deploy", task_type="deploy")
+
+    def rate(*extra: str) -> float:
+        argv = ["priors", "--path", str(tmp_path / "sim"), "--agent", "devops", "--json"]
+        assert main([*argv, *extra]) == 0
+        [prior] = json.loads(capsys.readouterr().out)
+        return float(prior["rate"])
+
+    assert rate("--as-of", "2025-03-03T12:30") > 0.9
+    assert rate() < 0.6
 
 
 def test_audit_lists_self_improvement_changes(

@@ -51,6 +51,11 @@ def main() -> None:
         if written:
             print(f"\nlearning curve: {written}")
         print(f"store: {args.path} (run again to continue learning; --fresh to start over)")
+        as_of = tw.clock().isoformat(timespec="minutes").replace("+00:00", "")
+        print(
+            f"what it learnt: toolwise priors --path {args.path} --agent {AGENT_ID} "
+            f"--as-of {as_of}  (simulated time)"
+        )
     finally:
         tw.close()
 

@@ -4,6 +4,7 @@
     toolwise calls --agent devops --tool ansible_run --failures --limit 20
     toolwise forget --agent devops --tool ansible_run --yes
     toolwise priors --agent devops             # learnt reliability per tool and context
+    toolwise priors --agent devops --as-of 2026-02-27T17:00   # a simulation, at its own time
     toolwise audit --agent devops              # what self-improvement changed, and why
 
 ``--path`` (embedded store, default ``$TOOLWISE_PATH`` or ``./.toolwise``) or ``--url`` (a
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     priors.add_argument("--tool")
     priors.add_argument("--context", help="task type / context class")
     priors.add_argument("--environment")
+    priors.add_argument(
+        "--as-of",
+        type=_parse_time,
+        help="evaluate at this ISO time, UTC (evidence decays with age; default: now)",
+    )
     return parser
 
 
@@ -87,9 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open(args: argparse.Namespace) -> Toolwise:
+    as_of: datetime | None = getattr(args, "as_of", None)
+    clock = None if as_of is None else (lambda: as_of)
     if args.url:
-        return Toolwise(url=args.url, path=None)
-    return Toolwise(args.path)
+        return Toolwise(url=args.url, path=None, clock=clock)
+    return Toolwise(args.path, clock=clock)
 
 
 def _calls(tw: Toolwise, args: argparse.Namespace) -> int:
