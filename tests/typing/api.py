@@ -6,9 +6,9 @@ If a signature changes in a way that breaks callers, this file stops type-checki
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import assert_type
 
 from langchain_core.tools import BaseTool, tool
-from typing_extensions import assert_type
 
 import toolwise
 from toolwise import (
