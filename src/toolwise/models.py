@@ -74,6 +74,12 @@ class _Boundary(BaseModel):
             field = ".".join(str(part) for part in first["loc"]) or type(self).__name__
             raise InvalidArgumentError(field, first.get("input"), first["msg"]) from exc
 
+    # Tell pydantic this __init__ only translates errors: otherwise it routes every
+    # model_validate_json through it and validates each stored record twice (measured: a
+    # fifth of a cold rebuild). Direct construction still runs it, so users get the
+    # InvalidArgumentError; reads from the spool and the store parse trusted JSON.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
 
 class ToolOutcome(_Boundary):
     """One judged tool call: what ran, for which task, how it went, how long, at what cost.
