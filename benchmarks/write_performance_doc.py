@@ -78,8 +78,11 @@ if burst:
         f"The worst case is an agent that never pauses. One unbroken burst of {burst['calls']:,} no-op "
         f"calls ({burst['calls'] * burst['toolwise'] / 1e6:.0f} s) pays for the background work inside "
         f"it: {burst['bare']:.0f} µs per call bare, {burst['toolwise']:.0f} µs with toolwise "
-        f"({burst['toolwise'] / burst['bare']:.2f}×), because the hand-off's 1 s window and the "
-        "writer's 5,000-record high-water mark bound how long records may wait.",
+        f"({burst['toolwise'] / burst['bare']:.2f}×). The hand-off's 1 s window bounds how long "
+        "a call may wait to be spooled, and the writer, due at the latest 5 s after the oldest "
+        "pending record, paces itself while calls keep coming: after each batch it pauses three "
+        "times as long as the write took, so it takes at most a quarter of the agent's time "
+        "and the spool holds the rest until the burst ends.",
     ]
 lines += [
     "",

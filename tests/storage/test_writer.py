@@ -219,3 +219,38 @@ def test_a_record_the_store_refuses_for_good_is_set_aside_not_retried_forever(tm
     assert counters.pending == 0
     rejected = [json.loads(line) for line in (tmp_path / "spool" / "rejected.jsonl").open()]
     assert [r["record"]["id"] for r in rejected] == [records[1].id]
+
+
+class SlowStore(FakeStore):
+    """Each write takes a while, like an embedding plus a Chroma upsert."""
+
+    def write(self, outcomes: Sequence[ToolOutcome]) -> None:
+        threading.Event().wait(0.01)
+        super().write(outcomes)
+
+
+def test_a_writer_paced_by_a_busy_agent_still_flushes(tmp_path: Path) -> None:
+    """While calls keep coming the writer pauses between batches (to leave the agent the GIL),
+    yet every record reaches the store, and a flush is never held up by the pauses."""
+    store = SlowStore()
+    spool = Spool(tmp_path, fsync="never")
+    writer = BackgroundWriter(spool, store, batch_size=50, max_delay=0.0, high_water=1)
+    stop = threading.Event()
+    recorded: list[ToolOutcome] = []
+
+    def busy_agent() -> None:
+        while not stop.is_set():
+            recorded.extend(_record(writer, spool, 1))
+            stop.wait(0.001)
+
+    agent = threading.Thread(target=busy_agent)
+    agent.start()
+    try:
+        threading.Event().wait(0.3)  # the writer is pacing itself now
+        assert writer.flush(timeout=30)  # never held up by a pause
+    finally:
+        stop.set()
+        agent.join()
+    assert writer.flush(timeout=30)
+    assert set(store.records) == {o.id for o in recorded}
+    writer.close()

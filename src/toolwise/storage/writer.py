@@ -28,7 +28,7 @@ from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import Spool
 
-__all__ = ["BackgroundWriter", "WriterCounters"]
+__all__ = ["BURST_PAUSE", "BackgroundWriter", "WriterCounters"]
 
 log = logging.getLogger("toolwise.writer")
 
@@ -50,6 +50,10 @@ class WriterCounters:
     last_error: str
     rejected: int = 0
     queued: int = 0
+
+
+BURST_PAUSE = 3.0
+"""During a burst of tool calls the writer pauses this many times as long as each write took."""
 
 
 class _ClosingError(Exception):
@@ -240,6 +244,7 @@ class BackgroundWriter:
                     with self._lock:
                         self._drained.notify_all()
                 continue
+            started = time.monotonic()
             try:
                 self._write_with_retry(batch)
             except _ClosingError:
@@ -250,6 +255,25 @@ class BackgroundWriter:
                 if self._done() >= self._recorded_count():
                     self._first_pending_at = None
                 self._drained.notify_all()
+                self._yield_to_a_busy_agent(time.monotonic() - started)
+
+    def _yield_to_a_busy_agent(self, spent: float) -> None:
+        """After a batch written while tool calls keep coming, pause ``BURST_PAUSE`` times as
+        long as the write took (call with the lock held).
+
+        A write holds the GIL for most of its time, so a writer that kept writing through a
+        long burst would take as much time from the agent as it spends; paced, it takes at
+        most ``1 / (1 + BURST_PAUSE)`` of it, and the spool absorbs the rest. ``flush()`` and
+        ``close()`` cut the pause short.
+        """
+        now = time.monotonic()
+        if (
+            self._flush_requested
+            or self._stopping
+            or now - self._last_record_at >= self._idle_after
+        ):
+            return
+        self._wake.wait(timeout=spent * BURST_PAUSE)
 
     def _time_until_due(self, now: float) -> float:
         """Seconds until pending records must be written (0: now). Call with the lock held."""
