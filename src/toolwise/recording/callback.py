@@ -177,7 +177,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
             self._track(run_id, parent_run_id)  # task_for() walks from here for the tool
             return  # an instrumented tool or an enclosing interceptor records this call
         context = CallContext.resolve(self.defaults, metadata, run_id=str(run_id), tags=tags or ())
-        session = _session_key(metadata)
+        session = context.session_id
         with self._lock:  # one acquisition: track the run, find its task, hold the call
             if len(self._parents) >= _MAX_TRACKED_RUNS:
                 self._parents.pop(next(iter(self._parents)))
@@ -199,7 +199,8 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             call = self._calls.pop(run_id, None)
-            if self._parents.pop(run_id, False) is None:  # a tool run with no parent: done
+            # A tool run with no parent is a whole run: forget its task (if it had one).
+            if self._parents.pop(run_id, False) is None and self._tasks:
                 self._tasks.pop(_root_key(run_id), None)
         if call is not None:
             self.recorder.finish(call, output=output)
