@@ -1,6 +1,6 @@
 """What recording costs a tool call, and how fast records reach embedded Chroma.
 
-    python benchmarks/overhead.py [--calls 2000] [--rounds 5]
+    python benchmarks/overhead.py [--calls 2000] [--rounds 9]
 
 Per-call time of a no-op ``@tool`` invoked (sync ``invoke`` and async ``ainvoke``) bare, with a
 do-nothing callback handler, and with toolwise's handler under both durabilities (``deferred``,
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import tempfile
 import time
@@ -81,6 +82,13 @@ def measure_burst(calls: int) -> dict[str, float]:
     return {"calls": calls, "bare": bare, "toolwise": recorded}
 
 
+def _settle() -> None:
+    """Start every timed round from the same state: Chroma's native threads finish what the
+    last flush started (they compete for the 2 cores), and the heap is collected."""
+    time.sleep(0.2)
+    gc.collect()
+
+
 def _sync_round(calls: int, config: dict) -> float:
     start = time.perf_counter()
     for i in range(calls):
@@ -121,6 +129,7 @@ def measure_calls(calls: int, rounds: int) -> dict[str, dict[str, float]]:
         immediate.flush()
         for _ in range(rounds):
             for name, config in configs.items():
+                _settle()
                 if mode == "invoke":
                     results[mode][name].append(_sync_round(calls, config))
                 else:
@@ -175,7 +184,7 @@ def measure_throughput(records: int, batch: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--burst", type=int, default=30_000)
