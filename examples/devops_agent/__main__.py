@@ -30,6 +30,12 @@ def main() -> None:
         help="record only, never brief the model: the baseline without learning",
     )
     parser.add_argument(
+        "--mode",
+        choices=("advise", "filter", "route"),
+        default="advise",
+        help="how the brief acts: the model decides, failing tools are hidden, or routed",
+    )
+    parser.add_argument(
         "--deploys-per-week", type=int, default=DEPLOYS_PER_WEEK, help="deploy requests a week"
     )
     parser.add_argument("--png", type=Path, default=Path("devops_learning_curve.png"))
@@ -42,6 +48,7 @@ def main() -> None:
         fresh=args.fresh,
         deploys_per_week=args.deploys_per_week,
         advice=not args.no_advice,
+        mode=args.mode,
     )
     try:
         print(table(reports))

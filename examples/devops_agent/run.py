@@ -77,11 +77,14 @@ def run(
     deploys_per_week: int | None = None,
     progress: bool = True,
     advice: bool = True,
+    mode: str = "advise",
 ) -> tuple[list[WeekReport], list[DeployResult], toolwise.Toolwise]:
     """Run ``weeks`` more simulated weeks, continuing from what ``path`` already learnt.
 
     With ``advice=False`` toolwise only records (the model picks on its own habit): the
-    baseline to compare the learning curve with. Returns the week reports, every deploy's
+    baseline to compare the learning curve with. ``mode`` is the brief's: ``advise`` (the
+    model decides), ``filter`` (tools that clearly fail are hidden) or ``route`` (the top
+    tool is forced). Returns the week reports, every deploy's
     result and the (still open) Toolwise, so the caller can print its summary; the caller
     closes it.
     """
@@ -116,7 +119,9 @@ def run(
             make_model(seed + week),
             tools,
             system_prompt=SYSTEM_PROMPT,
-            middleware=[tw.middleware(agent_id=AGENT_ID, advice=advice, seed=seed * 100 + week)],
+            middleware=[
+                tw.middleware(agent_id=AGENT_ID, advice=advice, mode=mode, seed=seed * 100 + week)
+            ],
         )
         for deploy in deploys:
             log = CallLog()

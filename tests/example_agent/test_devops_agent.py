@@ -55,6 +55,19 @@ def test_the_baseline_records_without_briefing_the_model(tmp_path: Path) -> None
         tw.close()
 
 
+def test_route_mode_deploys_with_the_top_ranked_tool(tmp_path: Path) -> None:
+    """``mode="route"``: the model's habit no longer matters — every call is the brief's pick."""
+    _, results, tw = run(
+        weeks=1, path=tmp_path / "store", deploys_per_week=30, mode="route", progress=False
+    )
+    try:
+        calls = tw.list_calls(AGENT_ID, limit=100)
+        assert len(calls) == len(results) == 30
+        assert all(c.tool == c.recommended_tool for c in calls)
+    finally:
+        tw.close()
+
+
 def test_a_second_run_continues_from_what_was_learnt(tmp_path: Path) -> None:
     """Re-running continues the calendar and keeps the store; ``fresh`` starts over."""
     store = tmp_path / "store"
