@@ -136,3 +136,23 @@ def test_an_embedded_store_never_hangs_a_forked_child(tmp_path: Path) -> None:
     with Toolwise(root) as restarted:
         assert restarted.counters.replayed == 3
         assert _services(restarted) == ["child-0", "child-1", "child-2", "parent"]
+
+
+def test_a_live_process_stores_what_its_embedded_workers_spooled(
+    tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """multiprocessing workers of an embedded store spool their calls; the parent, still
+    running, adopts their spools once they end and stores the calls — no restart needed."""
+    tw = Toolwise(tmp_path / "store")
+    tw._writer._adopt_interval = 0.05  # the default looks every 10 s
+    _call(tw, "parent")
+    assert _services(tw) == ["parent"]
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_call, args=(tw, f"worker-{i}")) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(_CHILD_PATIENCE)
+        assert worker.exitcode == 0
+    assert eventually(lambda: _services(tw) == ["parent", "worker-0", "worker-1"])
+    tw.close()

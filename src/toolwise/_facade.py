@@ -219,8 +219,9 @@ class Toolwise:
         connection are the parent's. The child gets its own hand-off thread, spool directory
         and writer, and a new connection when the store can serve it (a ``chroma run``
         server). Embedded Chroma cannot (it hangs in a forked child): the child then keeps
-        recording into its spool — stored by the next process that opens the path — and
-        every read raises :class:`StoreError` at once, saying so.
+        recording into its spool — adopted and stored, once the child ends, by a process still
+        running on the path (the parent) or the next one to start — and every read raises
+        :class:`StoreError` at once, saying so.
         """
         self._close_lock = threading.Lock()
         self._improver_lock = threading.Lock()
@@ -236,8 +237,8 @@ class Toolwise:
             log.error(
                 "toolwise: this process was forked after its Toolwise opened embedded Chroma, "
                 "which cannot be used here; calls are still recorded, into %s, and stored by "
-                "the next toolwise process that opens the store. Create the Toolwise after "
-                "the fork, or use url= with a `chroma run` server.",
+                "a toolwise process on the same path once this one ends. Create the Toolwise "
+                "after the fork, or use url= with a `chroma run` server.",
                 self._spool.root,
             )
         self._improver = None

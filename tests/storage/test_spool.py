@@ -118,6 +118,27 @@ def test_directory_closed_undrained_is_replayed_by_the_next_spool(tmp_path: Path
     assert not list(tmp_path.iterdir())
 
 
+def test_a_running_spool_adopts_a_process_that_ended_after_it_started(tmp_path: Path) -> None:
+    """Mid-read of its own live segment, a spool takes over a directory left since it started:
+    every record is read exactly once, its own in order, and the directory goes away."""
+    spool = Spool(tmp_path)
+    spool.append(_outcome(1))
+    records, cursor = spool.read_batch(1_000)
+    spool.commit(cursor)  # the reader now sits inside the live segment
+    assert [o.latency_ms for o in records] == [1.0]
+    worker = Spool(tmp_path)  # a forked worker, say, that spooled and ended
+    for i in (10, 11, 12):
+        worker.append(_outcome(i))
+    worker.close(drained=False)
+    spool.append(_outcome(2))
+    assert spool.adopt_orphans() == 3
+    spool.append(_outcome(3))
+    assert sorted(o.latency_ms for o in _drain(spool)) == [2.0, 3.0, 10.0, 11.0, 12.0]
+    assert spool.adopt_orphans() == 0
+    assert [p.name for p in tmp_path.iterdir()] == [spool._dir.name]
+    spool.close(drained=True)
+
+
 def test_a_live_spool_is_never_adopted(tmp_path: Path) -> None:
     """Two spools on one root (two processes) each keep their own records."""
     alive = Spool(tmp_path)

@@ -93,6 +93,7 @@ class Spool:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             raise SpoolError(f"cannot create spool under {self.root}: {exc}") from exc
+        self._orphan_locks: dict[Path, int] = {}  # adopted directory -> its lock, held
         self._segments: list[_Segment] = self._adopt_orphans() if adopt else []
         self.replayed = sum(self._count_lines(s.path) for s in self._segments)
         self._seq = 0
@@ -123,7 +124,7 @@ class Spool:
                 os.close(fd)  # a live process owns it
                 continue
             # We hold the dead owner's lock until its records are stored; keep the fd open.
-            self._orphan_locks = [*getattr(self, "_orphan_locks", []), fd]
+            self._orphan_locks[directory] = fd
             if not (directory / _CLOSED_MARKER).exists():
                 log.warning(
                     "toolwise: the process that owned %s ended without closing toolwise "
@@ -140,7 +141,34 @@ class Spool:
             adopted.extend(_Segment(path, sealed=True, owned_dir=directory) for path in segments)
             if not segments:
                 self._remove_dir(directory)
+                self._release(directory)
         return adopted
+
+    def _release(self, directory: Path) -> None:
+        """Close the lock of an adopted directory that is gone."""
+        fd = self._orphan_locks.pop(directory, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def adopt_orphans(self) -> int:
+        """Take over the directories of processes that ended since this one started (a
+        forked worker, a killed sibling); returns how many records were adopted.
+
+        For the writer thread only, between batches: the live segment is sealed and the
+        adopted ones are queued right after it, so the reader's position stays valid.
+        """
+        adopted = self._adopt_orphans()
+        if not adopted:
+            return 0
+        count = sum(self._count_lines(segment.path) for segment in adopted)
+        with self._lock:
+            if self._closed:
+                return 0  # the next process adopts them; our locks go with our close
+            self._rotate()
+            self._segments[-1:-1] = adopted
+            self.replayed += count
+        return count
 
     @staticmethod
     def _count_lines(path: Path) -> int:
@@ -164,7 +192,7 @@ class Spool:
         """In a forked child: let go of the parent's files — its locks stay the parent's, as
         a flock belongs to the open file, which the parent still holds — and return a spool
         of this process's own. Orphans are left to the next process that starts."""
-        for fd in (self._fd, self._lock_fd, *getattr(self, "_orphan_locks", [])):
+        for fd in (self._fd, self._lock_fd, *self._orphan_locks.values()):
             with contextlib.suppress(OSError):
                 os.close(fd)
         return Spool(
@@ -290,6 +318,7 @@ class Spool:
                 segment.path.unlink()
             if segment.owned_dir != self._dir and segment.owned_dir not in live_dirs:
                 self._remove_dir(segment.owned_dir)
+                self._release(segment.owned_dir)
 
     @staticmethod
     def _remove_dir(directory: Path) -> None:
@@ -315,7 +344,7 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.fsync(self._fd)
             os.close(self._fd)
-        for fd in getattr(self, "_orphan_locks", []):
+        for fd in self._orphan_locks.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
         if drained:

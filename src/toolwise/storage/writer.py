@@ -72,6 +72,7 @@ class BackgroundWriter:
         max_backoff: ceiling of the retry wait, in seconds.
         fsync_interval: how often to fsync the spool under the ``"interval"`` policy.
         housekeeping: called about every ``housekeeping_interval`` seconds (TTL purge).
+        adopt_interval: how often to look for spool directories of processes that ended.
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class BackgroundWriter:
         idle_after: float = 0.05,
         max_delay: float = 5.0,
         high_water: int = 5_000,
+        adopt_interval: float = 10.0,
     ) -> None:
         self._spool = spool
         self._store = store
@@ -98,6 +100,7 @@ class BackgroundWriter:
         self._idle_after = idle_after
         self._max_delay = max_delay
         self._high_water = high_water
+        self._adopt_interval = adopt_interval
         self._last_record_at = 0.0
         self._first_pending_at: float | None = None
         self._flush_requested = 0
@@ -208,8 +211,11 @@ class BackgroundWriter:
         return drained
 
     def _run(self) -> None:
-        last_sync = last_housekeeping = time.monotonic()
+        last_sync = last_housekeeping = last_adoption = time.monotonic()
         while True:
+            if time.monotonic() - last_adoption >= self._adopt_interval:
+                last_adoption = time.monotonic()
+                self._adopt_orphans()
             with self._lock:
                 if self._stopping:
                     return
@@ -343,6 +349,19 @@ class BackgroundWriter:
             self._wake.wait(timeout=seconds)
             if self._stopping and time.monotonic() >= self._give_up_at:
                 raise _ClosingError
+
+    def _adopt_orphans(self) -> None:
+        """Store what processes that ended left in the spool (a forked worker of an embedded
+        store cannot write to it itself), without waiting for the next start."""
+        try:
+            adopted = self._spool.adopt_orphans()
+        except Exception as exc:  # the next round, or the next start, tries again
+            log.warning("toolwise: adopting another process's spool failed: %s", exc)
+            return
+        if adopted:
+            with self._lock:
+                if self._first_pending_at is None:
+                    self._first_pending_at = time.monotonic()
 
     def _safe_housekeeping(self) -> None:
         try:
