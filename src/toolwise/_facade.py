@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import dataclasses
 import logging
@@ -9,12 +10,12 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from multiprocessing.util import Finalize, register_after_fork
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from toolwise._feed import LearningFeed
 from toolwise._summary import summarize
@@ -72,6 +73,25 @@ log = logging.getLogger("toolwise")
 _DEFAULT_TTL = timedelta(days=30)
 _TEXT_FIELDS = ("tool_input", "tool_output", "error_message", "task")
 _READ_FLUSH_TIMEOUT = 5.0
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _threaded(
+    method: Callable[Concatenate[Toolwise, _P], _R],
+) -> Callable[Concatenate[Toolwise, _P], Coroutine[Any, Any, _R]]:
+    """The async twin of a facade method: the same code, run in a worker thread, so an event
+    loop never waits on the store (reads flush and query Chroma; both can take a while)."""
+
+    async def twin(self: Toolwise, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return await asyncio.to_thread(method, self, *args, **kwargs)
+
+    twin.__name__ = f"a{method.__name__}"
+    twin.__qualname__ = f"Toolwise.a{method.__name__}"
+    twin.__doc__ = f"Async twin of :meth:`Toolwise.{method.__name__}` (runs in a worker thread)."
+    return twin
 
 
 class Toolwise:
@@ -357,6 +377,12 @@ class Toolwise:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Toolwise:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -811,6 +837,19 @@ class Toolwise:
     def purge_expired(self) -> int:
         """Delete every record whose TTL has passed; runs periodically in the background too."""
         return self.store.purge_expired(self._clock())
+
+    # -- async twins: the same calls, off the event loop -----------------------------------------
+
+    aflush = _threaded(flush)
+    apersist = _threaded(persist)
+    aclose = _threaded(close)
+    arecord = _threaded(record)
+    alist_calls = _threaded(list_calls)
+    aget_call = _threaded(get_call)
+    asummary = _threaded(summary)
+    aforget = _threaded(forget)
+    arecommend = _threaded(recommend)
+    apriors = _threaded(priors)
 
 
 _RECORDING_LABELS = frozenset({"agent_id", "task_type", "environment", "tags", "judge", "costs"})

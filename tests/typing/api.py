@@ -58,6 +58,16 @@ def reading(tw: toolwise.Toolwise) -> None:
     assert_type(tw.priors(agent_id="devops"), list[ToolPrior])
 
 
+async def reading_async(tw: toolwise.Toolwise) -> None:
+    assert_type(await tw.alist_calls("devops", tool="deploy", limit=10), list[ToolOutcome])
+    assert_type(await tw.asummary("devops"), UsageSummary)
+    assert_type(await tw.arecommend("deploy", ["deploy"], agent_id="devops"), list[Recommendation])
+    assert_type(await tw.aflush(timeout=5.0), bool)
+    await tw.apersist()
+    async with toolwise.Toolwise(".toolwise") as scoped:
+        assert_type(await scoped.apriors(agent_id="devops"), list[ToolPrior])
+
+
 def configuring() -> toolwise.Toolwise:
     try:
         return toolwise.Toolwise(
