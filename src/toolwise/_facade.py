@@ -17,7 +17,7 @@ from multiprocessing.util import Finalize, register_after_fork
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from toolwise._feed import LearningFeed
+from toolwise._feed import LearningFeed, learn
 from toolwise._summary import summarize
 from toolwise.errors import InvalidArgumentError, SpoolError, StoreError, ToolwiseError
 from toolwise.learning import (
@@ -30,7 +30,7 @@ from toolwise.learning import (
     Strategy,
     ToolPrior,
 )
-from toolwise.models import ToolOutcome, UsageSummary, utcnow
+from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary, utcnow
 from toolwise.recording.context import RecordingDefaults
 from toolwise.recording.judge import Judge
 from toolwise.recording.recorder import Durability, Recorder
@@ -808,8 +808,25 @@ class Toolwise:
             outcomes,
             agent_id=agent_id,
             since=since,
-            infra_events=list(self.infra_events(agent_id)),
+            infra_events=self._summary_infra_events(agent_id, since, outcomes),
         )
+
+    def _summary_infra_events(
+        self, agent_id: str | None, since: datetime | None, outcomes: list[ToolOutcome]
+    ) -> list[InfraEventSummary]:
+        """Outages for a summary, without building the whole view just for them.
+
+        Outages are found per agent and environment, from that agent's records alone, so when
+        the view is not built yet (``toolwise summary`` in a fresh process) a throwaway view fed
+        the records just read gives the same events at a fraction of the cost (at 100,000
+        records: one pass over them instead of a second read of the store).
+        """
+        if since is not None or self._feed.ready:
+            return list(self.infra_events(agent_id))
+        view = ReliabilityView(self.learning_config, None, self._clock)
+        for outcome in sorted(outcomes, key=lambda o: o.timestamp):
+            learn(view, outcome)
+        return list(view.infra_events(agent_id))
 
     def forget(
         self,

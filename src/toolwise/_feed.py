@@ -25,7 +25,7 @@ from toolwise.learning import ReliabilityView
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore
 
-__all__ = ["LearningFeed"]
+__all__ = ["LearningFeed", "learn"]
 
 log = logging.getLogger("toolwise.learning")
 
@@ -103,7 +103,12 @@ class LearningFeed:
                 with self._lock:
                     fresh = self._mark_seen(outcome.id)
                 if fresh:
-                    _learn(self._view, outcome)
+                    learn(self._view, outcome)
+
+    @property
+    def ready(self) -> bool:
+        """True once the view has been built (reads are then cheap)."""
+        return self._state == "ready"
 
     def warm_up(self) -> None:
         """Build the view in a background thread now, so the first read need not wait for it
@@ -169,7 +174,7 @@ class LearningFeed:
                 with self._lock:
                     fresh = self._mark_seen(outcome.id)
                 if fresh:
-                    _learn(self._view, outcome)
+                    learn(self._view, outcome)
                     loaded += 1
             with self._lock:
                 buffered, self._buffer = self._buffer, []
@@ -178,7 +183,7 @@ class LearningFeed:
                 self._refreshed_at = now
                 self._refreshed_mono = time.monotonic()
             for outcome in fresh_buffered:
-                _learn(self._view, outcome)
+                learn(self._view, outcome)
             log.info(
                 "toolwise: learnt from %d stored outcome(s) in %.2f s",
                 loaded,
@@ -200,7 +205,7 @@ class LearningFeed:
                     with self._lock:
                         fresh = self._mark_seen(outcome.id)
                     if fresh:
-                        _learn(self._view, outcome)
+                        learn(self._view, outcome)
                         learnt += 1
             except Exception as exc:  # the store is down: serve what we know
                 log.warning("toolwise: refresh from the store failed: %s", exc)
@@ -219,7 +224,7 @@ class LearningFeed:
         return True
 
 
-def _learn(view: ReliabilityView, outcome: ToolOutcome) -> None:
+def learn(view: ReliabilityView, outcome: ToolOutcome) -> None:
     """Priors-API observations carry their weight in metadata; tool calls weigh 1."""
     if outcome.source == "observe":
         weight = outcome.metadata.get("weight", 1.0)
