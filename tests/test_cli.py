@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toolwise import Toolwise
+from toolwise import ToolOutcome, Toolwise
 from toolwise.cli import main
 
 
@@ -134,3 +134,26 @@ def test_a_bad_agent_id_is_reported_not_raised(
     """Bad input exits 2 with a message naming the field."""
     assert main(["calls", "--path", str(store), "--agent", "bad\x01id"]) == 2
     assert "agent_id" in capsys.readouterr().err
+
+
+def test_spool_lists_what_waits_on_disk_without_taking_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``toolwise spool`` shows a running process's directory and one left with records,
+    and leaves both where they are (it never adopts)."""
+    from toolwise.storage.spool import Spool
+
+    root = tmp_path / "store" / "spool"
+    running = Spool(root)
+    ended = Spool(root)
+    for i in range(2):
+        ended.append(ToolOutcome(tool="deploy", latency_ms=float(i)))
+    ended.close(drained=False)  # closed while the store was down
+    assert main(["spool", "--path", str(tmp_path / "store"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    states = {d["state"]: d["records"] for d in report["directories"]}
+    assert states == {"running": None, "closed": 2}
+    assert main(["spool", "--path", str(tmp_path / "store")]) == 0
+    assert "2 record(s) left by processes that ended" in capsys.readouterr().out
+    assert list((root / ended._dir.name).glob("seg-*.jsonl"))  # left for a real process
+    running.close(drained=True)

@@ -6,6 +6,7 @@
     toolwise priors --agent devops             # learnt reliability per tool and context
     toolwise priors --agent devops --as-of 2026-02-27T17:00   # a simulation, at its own time
     toolwise audit --agent devops              # what self-improvement changed, and why
+    toolwise spool                             # records waiting on disk for the store
 
 ``--path`` (embedded store, default ``$TOOLWISE_PATH`` or ``./.toolwise``) or ``--url`` (a
 ``chroma run`` server) chooses the store; ``--json`` prints machine-readable output.
@@ -18,6 +19,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from toolwise._facade import Toolwise
 from toolwise.errors import ToolwiseError
@@ -64,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", type=_parse_time, help="ISO date or time, UTC")
     audit.add_argument("--limit", type=int, default=50)
 
+    spool = commands.add_parser(
+        "spool", help="records waiting on local disk for the store (read-only)"
+    )
+    spool.add_argument("--path", help="embedded store directory (default ./.toolwise)")
+    spool.add_argument("--spool-dir", help="the spool itself, if not <path>/spool")
+    spool.add_argument("--json", action="store_true", help="print JSON")
+
     priors = commands.add_parser("priors", parents=[common], help="learnt reliability")
     priors.add_argument("--tool")
     priors.add_argument("--context", help="task type / context class")
@@ -84,6 +93,8 @@ def _parse_time(text: str) -> datetime:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 refused, 2 bad input or store)."""
     args = _parser().parse_args(argv)
+    if args.command == "spool":  # read-only: opening a Toolwise would adopt what it lists
+        return _spool(args)
     try:
         with _open(args) as tw:
             return _COMMANDS[args.command](tw, args)
@@ -251,6 +262,37 @@ def _ms(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms"
+
+
+def _spool(args: argparse.Namespace) -> int:
+    from toolwise.storage.clients import default_root
+    from toolwise.storage.spool import inspect_spool
+
+    root = Path(args.spool_dir) if args.spool_dir else Path(args.path or default_root()) / "spool"
+    directories, rejected = inspect_spool(root)
+    waiting = sum(d.records or 0 for d in directories if d.state != "running")
+    if args.json:
+        listed = [
+            {"directory": d.name, "state": d.state, "records": d.records} for d in directories
+        ]
+        print(json.dumps({"spool": str(root), "directories": listed, "rejected": rejected}))
+        return 0
+    print(f"spool {root}: {waiting} record(s) left by processes that ended, {rejected} rejected")
+    meaning = {
+        "running": "a live process (its writer stores these)",
+        "closed": "closed before the store took everything",
+        "ended": "its process died without closing",
+    }
+    rows = [
+        [d.name, d.state, "-" if d.records is None else str(d.records), meaning[d.state]]
+        for d in directories
+    ]
+    print(_table(["directory", "state", "records", "meaning"], rows) if rows else "(empty)")
+    if waiting:
+        print("a toolwise process on this store stores them (a running one within ~10 s)")
+    if rejected:
+        print(f"refused records are kept in {root / 'rejected.jsonl'} with the reason")
+    return 0
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -35,7 +35,7 @@ from typing import Literal
 from toolwise.errors import SpoolError
 from toolwise.models import ToolOutcome
 
-__all__ = ["FsyncPolicy", "Spool", "SpoolCursor"]
+__all__ = ["FsyncPolicy", "Spool", "SpoolCursor", "SpoolDirectory", "inspect_spool"]
 
 log = logging.getLogger("toolwise.spool")
 
@@ -354,3 +354,55 @@ class Spool:
                 (self._dir / _CLOSED_MARKER).touch()
         with contextlib.suppress(OSError):
             os.close(self._lock_fd)
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolDirectory:
+    """One process's spool directory, as an operator sees it.
+
+    ``state``: ``running`` (a live process holds it; its writer knows what is stored, so
+    ``records`` is None), ``closed`` (closed before the store took everything: kept for the
+    next process), or ``ended`` (its process died without closing). ``records``: complete
+    lines on disk, all waiting for the store.
+    """
+
+    name: str
+    state: Literal["running", "closed", "ended"]
+    records: int | None
+
+
+def inspect_spool(root: Path | str) -> tuple[list[SpoolDirectory], int]:
+    """What waits in a spool, read without taking anything over; and how many records sit in
+    ``rejected.jsonl`` (refused by the store for good). For ``toolwise spool``."""
+    root = Path(root)
+    if not root.is_dir():
+        return [], 0
+    found: list[SpoolDirectory] = []
+    for directory in sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("inst-")):
+        if _held(directory / ".lock"):
+            found.append(SpoolDirectory(directory.name, "running", None))
+            continue
+        records = sum(Spool._count_lines(path) for path in directory.glob("seg-*.jsonl"))
+        state: Literal["closed", "ended"] = (
+            "closed" if (directory / _CLOSED_MARKER).exists() else "ended"
+        )
+        found.append(SpoolDirectory(directory.name, state, records))
+    rejected = root / "rejected.jsonl"
+    return found, Spool._count_lines(rejected) if rejected.exists() else 0
+
+
+def _held(lock_path: Path) -> bool:
+    """True when a live process holds this lock (probed, and released at once if free)."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
