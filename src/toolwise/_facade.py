@@ -218,8 +218,7 @@ class Toolwise:
         self._closed = False
         self._close_lock = threading.Lock()
         _live.add(self)
-        if improve is not None and improve.improve_after_failures is not None:
-            _ = self.improver  # built now, so it sees failures from the first call
+        self._start_background_improver()
 
     # -- the write path -----------------------------------------------------------------------
 
@@ -261,8 +260,14 @@ class Toolwise:
                 "after the fork, or use url= with a `chroma run` server.",
                 self._spool.root,
             )
-        self._improver = None
-        if self._improve_config is not None and self._improve_config.improve_after_failures:
+        self._improver = None  # the parent's, with its threads; a new one if configured
+        self._start_background_improver()
+
+    def _start_background_improver(self) -> None:
+        """With ``improve_after_failures`` set, build the improver now, so it sees failures
+        from the first call."""
+        config = self._improve_config
+        if config is not None and config.improve_after_failures is not None:
             _ = self.improver
 
     def _sink(self, outcome: ToolOutcome) -> None:
