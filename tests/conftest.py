@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +26,22 @@ from toolwise.models import ToolOutcome
 from toolwise.storage.clients import ephemeral_client
 
 _READY_TIMEOUT = 60.0  # generous for a loaded CI machine; ready in ≈ 1 s here
+
+MONDAY = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)  # a Monday morning, UTC
+
+
+class FakeClock:
+    """A callable UTC clock (``clock=`` of a view or a Toolwise); tests move it by hand."""
+
+    def __init__(self, start: datetime = MONDAY) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta = timedelta(minutes=1)) -> datetime:
+        self.now += delta
+        return self.now
 
 
 def _chroma_executable() -> str | None:

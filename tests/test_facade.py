@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from langchain_core.tools import tool
+from tests.conftest import FakeClock
 
 from toolwise import (
     EmbeddingMismatchError,
@@ -26,23 +27,13 @@ from toolwise.storage.clients import ephemeral_client
 T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    """An injectable "now" that tests move by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
-def tw(tmp_path: Path, prefix: str, clock: Clock) -> Iterator[Toolwise]:
+def tw(tmp_path: Path, prefix: str, clock: FakeClock) -> Iterator[Toolwise]:
     """An in-memory Toolwise whose clock the test controls."""
     instance = Toolwise(
         client=ephemeral_client(), spool_dir=tmp_path / "spool", prefix=prefix, clock=clock
@@ -208,7 +199,7 @@ def test_reopening_with_another_embedding_raises(tmp_path: Path) -> None:
 # -- TTL ------------------------------------------------------------------------------------
 
 
-def test_expired_records_are_hidden_then_purged(tw: Toolwise, clock: Clock) -> None:
+def test_expired_records_are_hidden_then_purged(tw: Toolwise, clock: FakeClock) -> None:
     """Past its TTL a record leaves list, get and summary; purge_expired deletes it."""
     old = tw.record(tool="ansible_run", timestamp=T0)
     fresh = tw.record(tool="ansible_run", timestamp=T0 + timedelta(days=20))
@@ -225,7 +216,7 @@ def test_expired_records_are_hidden_then_purged(tw: Toolwise, clock: Clock) -> N
     assert tw.store.count("default") == 1
 
 
-def test_records_without_ttl_never_expire(tmp_path: Path, prefix: str, clock: Clock) -> None:
+def test_records_without_ttl_never_expire(tmp_path: Path, prefix: str, clock: FakeClock) -> None:
     """ttl=None keeps records until they are forgotten."""
     with _make_tw(tmp_path, prefix, ttl=None, clock=clock) as tw:
         kept = tw.record(tool="t", timestamp=T0)
@@ -562,7 +553,7 @@ def test_a_malformed_server_url_is_refused_at_construction(tmp_path):
 def test_a_fresh_process_summary_lists_outages_like_the_learnt_view(tmp_path: Path) -> None:
     """``toolwise summary`` in a new process finds the same outage as the running agent's
     view, without building that view: outages are found from the agent's own records."""
-    clock = Clock(T0)
+    clock = FakeClock(T0)
     rates = {"A": 0.95, "B": 0.9, "C": 0.85}
     with Toolwise(tmp_path / "store", clock=clock, ttl=None) as agent:
         for n in range(40):

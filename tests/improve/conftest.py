@@ -9,33 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.tools import BaseTool, tool
+from tests.conftest import FakeClock
 
 from toolwise import Toolwise
 from toolwise.improve import ImproveConfig, Improver
 from toolwise.storage.clients import ephemeral_client
-
-START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-
-
-class StepClock:
-    """A callable UTC clock that moves only when a test (or the run helper) moves it."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta = timedelta(minutes=1)) -> datetime:
-        self.now += delta
-        return self.now
 
 
 class SSHTimeout(Exception):  # noqa: N818 - named like the error the DevOps scenario raises
@@ -98,12 +82,12 @@ def scripted() -> Callable[..., ScriptedChatModel]:
 
 
 @pytest.fixture
-def clock() -> StepClock:
-    return StepClock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def tw(tmp_path: Path, prefix: str, clock: StepClock) -> Iterator[Toolwise]:
+def tw(tmp_path: Path, prefix: str, clock: FakeClock) -> Iterator[Toolwise]:
     """A real Toolwise on in-memory Chroma, with this test's clock and its own prefix."""
     instance = Toolwise(
         client=ephemeral_client(), spool_dir=tmp_path / "spool", prefix=prefix, clock=clock
@@ -138,7 +122,7 @@ Runner = Callable[..., None]
 
 
 @pytest.fixture
-def run_task(tw: Toolwise, clock: StepClock) -> Runner:
+def run_task(tw: Toolwise, clock: FakeClock) -> Runner:
     """``run_task(session, task, [tool names], task_type=..., args={...})``: invoke each real
     tool in order and record its outcome, one clock minute apart; stops at the first failure.
     """

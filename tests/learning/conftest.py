@@ -7,27 +7,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from tests.conftest import FakeClock
 
 from toolwise.learning import LearningConfig, ReliabilityView
 
-MONDAY = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)  # a Monday morning, UTC
-
-
-class FakeClock:
-    """A callable clock for ``ReliabilityView(clock=...)``; advance it explicitly."""
-
-    def __init__(self, start: datetime = MONDAY) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta = timedelta(minutes=1)) -> datetime:
-        self.now += delta
-        return self.now
+__all__ = ["FakeClock"]  # re-exported for the tests' type hints
 
 
 class Agent:
