@@ -13,7 +13,6 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from multiprocessing.util import Finalize, register_after_fork
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
@@ -218,6 +217,7 @@ class Toolwise:
         self._closed = False
         self._close_lock = threading.Lock()
         _live.add(self)
+        _hook_multiprocessing()
         self._start_background_improver()
 
     # -- the write path -----------------------------------------------------------------------
@@ -909,12 +909,26 @@ class _MultiprocessingHooks:
 def _close_at_multiprocessing_exit(_anchor: object) -> None:
     # A multiprocessing child ends with os._exit after running its finalizers, never the
     # atexit hooks, and it clears the finalizers it inherited: register the close anew.
+    from multiprocessing.util import Finalize
+
     if _live:
         Finalize(None, _close_all_at_exit, exitpriority=10)
 
 
 _MULTIPROCESSING_HOOKS = _MultiprocessingHooks()
-register_after_fork(_MULTIPROCESSING_HOOKS, _close_at_multiprocessing_exit)
+_multiprocessing_hooked = False
+
+
+def _hook_multiprocessing() -> None:
+    """Register the exit hook for multiprocessing children once, when the first Toolwise is
+    built (importing ``multiprocessing.util`` at ``import toolwise`` would cost every user)."""
+    global _multiprocessing_hooked  # noqa: PLW0603 - a once-per-process switch
+    if _multiprocessing_hooked:
+        return
+    from multiprocessing.util import register_after_fork
+
+    register_after_fork(_MULTIPROCESSING_HOOKS, _close_at_multiprocessing_exit)
+    _multiprocessing_hooked = True
 
 
 @atexit.register
