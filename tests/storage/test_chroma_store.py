@@ -10,7 +10,7 @@ import pytest
 
 from toolwise.errors import EmbeddingMismatchError, InvalidAgentIdError, InvalidArgumentError
 from toolwise.models import ToolOutcome
-from toolwise.storage import chroma
+from toolwise.storage import failure_index, rows
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client
 from toolwise.storage.embeddings import HashingEmbedding
@@ -207,7 +207,7 @@ def test_expired_records_are_never_recalled(
     query = "kubectl failure TimeoutError context deadline exceeded"
     assert _ids(store.similar("default", query, k=2, now=NOW, outcome="failure")) == {live.id}
     assert _ids(store.similar("default", query, k=2, now=NOW)) == {live.id}
-    monkeypatch.setattr(chroma, "_MAX_FETCH", 4)  # over-fetching gives up: Chroma filters
+    monkeypatch.setattr(rows, "MAX_FETCH", 4)  # over-fetching gives up: Chroma filters
     assert _ids(store.similar("default", query, k=2, now=NOW, outcome="failure")) == {live.id}
     assert _ids(store.similar("default", query, k=2, now=NOW)) == {live.id}
 
@@ -286,7 +286,7 @@ def test_a_store_without_failure_index_falls_back_then_builds_it(
 ) -> None:
     """Stores from before the index: recall still works (filtered query); the next write
     copies every stored failure into a new index, which recall then uses."""
-    monkeypatch.setattr(chroma, "_PAGE", 2)  # the copy pages through failures
+    monkeypatch.setattr(rows, "PAGE", 2)  # the copy pages through failures
     old = [_failure(i, tool=f"tool{i}") for i in range(5)]
     ChromaOutcomeStore(client, prefix=prefix).write([*old, _at(9)])
     client.delete_collection(collection_name_for("default", f"{prefix}-failures"))
@@ -297,7 +297,7 @@ def test_a_store_without_failure_index_falls_back_then_builds_it(
     new = _failure(20, tool="tool9")
     reopened.write([new])
     index = _index(client, prefix)
-    assert index.metadata[chroma._INDEX_STATE_KEY] == chroma._COMPLETE
+    assert index.metadata[failure_index.STATE_KEY] == failure_index.COMPLETE
     assert sorted(index.get(include=[])["ids"]) == sorted(o.id for o in [*old, new])
     found = reopened.similar("default", "tool1", k=10, now=NOW, outcome="failure")
     assert _ids(found) == {o.id for o in [*old, new]}
@@ -327,7 +327,7 @@ def test_iter_outcomes_reads_every_live_record_once_across_pages(
     store: ChromaOutcomeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paged without `where`: each unexpired record exactly once, oldest first, per agent."""
-    monkeypatch.setattr(chroma, "_PAGE", 3)
+    monkeypatch.setattr(rows, "PAGE", 3)
     live = [_at(m, agent_id="a") for m in (7, 1, 5, 3, 9, 2, 8)]
     expired = [_at(m, agent_id="a", expires_at=T0 + timedelta(hours=1)) for m in (4, 6)]
     other = [_at(m, agent_id="b") for m in range(4)]
@@ -347,7 +347,7 @@ def test_iter_outcomes_since_returns_only_newer_live_records(
     store: ChromaOutcomeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refresh reads records from `since` on (inclusive), still never expired ones."""
-    monkeypatch.setattr(chroma, "_PAGE", 2)
+    monkeypatch.setattr(rows, "PAGE", 2)
     older = [_at(m) for m in range(5)]
     newer = [_at(m) for m in range(5, 10)]
     late_expired = _at(11, expires_at=T0 + timedelta(hours=1))
