@@ -37,6 +37,7 @@ from toolwise.recording.redact import Redactor, SecretRedactor, to_safe_text
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
+from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
@@ -123,6 +124,9 @@ class Toolwise:
         refresh_interval: seconds between reads of records other processes wrote to the
             same store; default 30 s with ``url``, off for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
+        timeouts: how long store calls wait (:class:`~toolwise.storage.health.StoreTimeouts`:
+            connect 2 s, read 10 s, recall before a model turn 0.5 s); after one times out or
+            cannot connect, the store is unhealthy and calls fail fast until it answers again.
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).
@@ -152,6 +156,7 @@ class Toolwise:
         learning: LearningConfig | None = None,
         refresh_interval: float | None = None,
         max_backoff: float = 30.0,
+        timeouts: StoreTimeouts | None = None,
         improve: ImproveConfig | None = None,
         chat_model: ChatModel | None = None,
     ) -> None:
@@ -176,10 +181,13 @@ class Toolwise:
             if client is not None:
                 backing: Any = client
             elif url is not None:
-                backing = lambda: http_client(url)  # noqa: E731 - lazy: the server may be down
+                # Lazy: the server may be down at start; the store connects on first use.
+                backing = lambda: http_client(url, timeouts=timeouts)  # noqa: E731
             else:
                 backing = persistent_client(root / "chroma")
-            store = ChromaOutcomeStore(backing, embedding=self.embedding, prefix=prefix)
+            store = ChromaOutcomeStore(
+                backing, embedding=self.embedding, prefix=prefix, timeouts=timeouts
+            )
         self.store: OutcomeStore = store
         self.ttl = ttl
         self._redactor: Redactor | None = SecretRedactor() if redactor == "default" else redactor
@@ -204,7 +212,7 @@ class Toolwise:
         self._feed = LearningFeed(
             lambda: ReliabilityView(self.learning_config, self._task_similarity, self._clock),
             self.store,
-            flush=lambda: self.flush(timeout=_READ_FLUSH_TIMEOUT),
+            flush=self._flush_before_read,
             clock=self._clock,
             refresh_interval=refresh_interval
             if refresh_interval is not None
@@ -755,10 +763,15 @@ class Toolwise:
 
     # -- the tracking API ---------------------------------------------------------------------
 
+    def _flush_before_read(self) -> bool:
+        """Read-your-writes when the store is up; no wait while it is known to be down."""
+        self.recorder.drain()
+        return self._writer.flush(_READ_FLUSH_TIMEOUT, unless_unavailable=True)
+
     @contextmanager
     def _reading(self) -> Iterator[datetime]:
         """Flush, then read; a store failure surfaces as :class:`StoreError`."""
-        self.flush(timeout=_READ_FLUSH_TIMEOUT)  # read-your-writes when the store is up
+        self._flush_before_read()
         now = self._clock()
         try:
             yield now
@@ -847,7 +860,7 @@ class Toolwise:
         """
         if tool is not None and ids is not None:
             raise InvalidArgumentError("ids", ids, "give tool or ids, not both")
-        self.flush(timeout=_READ_FLUSH_TIMEOUT)
+        self._flush_before_read()
         removed = self.store.delete(agent_id, tool=tool, ids=ids)
         self._feed.reset()  # unlearn: the view is rebuilt from what remains
         try:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from toolwise.errors import EmbeddingMismatchError, InvalidAgentIdError, InvalidArgumentError
+from toolwise.errors import (
+    EmbeddingMismatchError,
+    InvalidAgentIdError,
+    InvalidArgumentError,
+    StoreUnavailableError,
+)
 from toolwise.models import ToolOutcome
 from toolwise.storage import failure_index, rows
 from toolwise.storage.chroma import ChromaOutcomeStore
@@ -137,8 +143,11 @@ def test_similar_finds_records_about_the_same_thing(store: ChromaOutcomeStore) -
     assert [s.outcome.tool for s in only_failures] == ["kubectl"]
 
 
-def test_a_client_factory_is_retried_after_it_fails(prefix: str) -> None:
-    """A server that is down at start-up fails the write; the next write connects."""
+def test_a_client_factory_is_retried_after_it_fails(
+    prefix: str, eventually: Callable[..., bool]
+) -> None:
+    """A server that is down at start-up fails the write (the store turns unhealthy); the
+    health probe connects, and the next write goes through."""
     attempts: list[int] = []
     real = ephemeral_client()
 
@@ -149,8 +158,9 @@ def test_a_client_factory_is_retried_after_it_fails(prefix: str) -> None:
         return real
 
     store = ChromaOutcomeStore(factory, prefix=prefix)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(StoreUnavailableError):
         store.write([_at(1)])
+    assert eventually(lambda: store.health.healthy)
     store.write([_at(2)])
     assert store.count("default") == 1
 

@@ -27,12 +27,20 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from toolwise.errors import InvalidAgentIdError, InvalidArgumentError, StoreError
+from toolwise.errors import (
+    InvalidAgentIdError,
+    InvalidArgumentError,
+    StoreError,
+    StoreUnavailableError,
+)
 from toolwise.models import ToolOutcome
 from toolwise.storage import rows
+from toolwise.storage.clients import apply_timeouts
 from toolwise.storage.collections import AGENT_KEY, COSINE, check_embedding, stamp
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.failure_index import FAILURE, FailureIndex
+from toolwise.storage.guard import GuardedClient, StoreGuard
+from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.naming import collection_name_for
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
 from toolwise.storage.rows import outcome_document
@@ -51,6 +59,10 @@ class ChromaOutcomeStore:
             a server that is down when the app starts does not stop it (records wait spooled).
         embedding: vectors for documents and queries; defaults to the offline hashing one.
         prefix: collection-name prefix, so several toolwise apps can share one server.
+        timeouts: how long any call waits for Chroma (:class:`StoreTimeouts`). After a call
+            times out or cannot connect the store is unhealthy (:attr:`health`): calls raise
+            :class:`~toolwise.errors.StoreUnavailableError` at once until a background
+            heartbeat succeeds. An HTTP client also gets them as its socket timeouts.
 
     Thread-safe: Chroma's clients are; the collection caches are behind a lock. Embedded
     clients are not process-safe — point several processes at a ``chroma run`` server instead.
@@ -62,6 +74,7 @@ class ChromaOutcomeStore:
         *,
         embedding: EmbeddingFunction | None = None,
         prefix: str = "toolwise",
+        timeouts: StoreTimeouts | None = None,
     ) -> None:
         if not _PREFIX.match(prefix):
             # Checked now: Chroma would reject every collection name only at the first write,
@@ -69,8 +82,13 @@ class ChromaOutcomeStore:
             raise InvalidArgumentError(
                 "prefix", prefix, "must be 1-64 of [A-Za-z0-9._-], starting alphanumeric"
             )
+        self._timeouts = timeouts or StoreTimeouts()
+        self._guard = StoreGuard(self._timeouts, probe=self._probe)
         self._factory: Callable[[], Any] | None = client if callable(client) else None
-        self._client_obj: Any | None = None if callable(client) else client
+        self._client_obj: GuardedClient | None = None
+        self._connect_lock = threading.Lock()
+        if not callable(client):
+            self._client_obj = GuardedClient(apply_timeouts(client, self._timeouts), self._guard)
         self._embedding: EmbeddingFunction = embedding or HashingEmbedding()
         self._prefix = prefix
         self._collections: dict[str, Any] = {}
@@ -90,14 +108,29 @@ class ChromaOutcomeStore:
     def embedding(self) -> EmbeddingFunction:
         return self._embedding
 
+    @property
+    def health(self) -> StoreHealth:
+        """Whether the store answers (for a readiness check); see :class:`StoreHealth`."""
+        return self._guard.health
+
+    @property
+    def timeouts(self) -> StoreTimeouts:
+        return self._timeouts
+
+    def on_health_change(self, listener: Callable[[StoreHealth], object]) -> None:
+        """Call ``listener(health)`` from a background thread when health changes."""
+        self._guard.breaker.on_change(listener)
+
     def after_fork(self) -> bool:
         """Called in a forked child: fresh locks and caches, and whether this process can use
         the store at all. A server's HTTP client can (a factory makes a new one on first use);
         embedded Chroma cannot — its native core hangs in a forked child — so every call then
         raises :class:`~toolwise.errors.StoreError` at once instead of hanging the agent."""
         self._lock = threading.Lock()
+        self._connect_lock = threading.Lock()
         self._collections = {}
         self._failures.after_fork()
+        self._guard.after_fork()
         client = self._client_obj
         if self._factory is not None and (client is None or _is_remote(client)):
             self._client_obj = None  # made again on first use, in this process
@@ -113,17 +146,32 @@ class ChromaOutcomeStore:
 
     @property
     def _client(self) -> Any:
+        """The client, every round trip under the guard; connects on first use."""
         if self._unusable:
             raise StoreError(self._unusable)
         client = self._client_obj
         if client is None:
-            with self._lock:
-                if self._client_obj is None:
-                    assert self._factory is not None
-                    self._client_obj = self._factory()  # raises while the server is down
-                    self._max_batch = self._read_max_batch(self._client_obj)
-                client = self._client_obj
+            client = self._connect(self._guard.call)
         return client
+
+    def _connect(self, run: Callable[[Callable[[], Any]], Any]) -> GuardedClient:
+        """Make the client with ``factory`` (through ``run``), once at a time."""
+        with self._connect_lock:
+            if self._client_obj is None:
+                assert self._factory is not None
+                made = run(self._factory)  # raises while the server is down
+                client = GuardedClient(apply_timeouts(made, self._timeouts), self._guard)
+                self._max_batch = self._read_max_batch(client)
+                self._client_obj = client
+            return self._client_obj
+
+    def _probe(self) -> None:
+        """One health check (run by the guard, bounded): connect, or a heartbeat."""
+        client = self._client_obj
+        if client is None:
+            self._connect(lambda call: call())
+        else:
+            client.unguarded.heartbeat()
 
     @staticmethod
     def _read_max_batch(client: Any) -> int:
@@ -150,6 +198,8 @@ class ChromaOutcomeStore:
             client = self._client  # outside the try: "cannot connect" is not "not found"
             try:
                 collection = client.get_collection(name, embedding_function=None)
+            except StoreUnavailableError:
+                raise
             except Exception:  # Chroma raises NotFoundError/ValueError by version
                 return None
         check_embedding(collection, self._embedding)
@@ -347,10 +397,31 @@ class ChromaOutcomeStore:
         now: datetime,
         outcome: str | None = None,
     ) -> list[SimilarOutcome]:
-        collection = self._collection(agent_id, create=False)
-        if collection is None or k <= 0:
+        """See :meth:`OutcomeStore.similar`; the whole call is bounded by ``timeouts.recall``.
+
+        Raises:
+            StoreUnavailableError: the store is unhealthy, or did not answer in time.
+        """
+        if k <= 0:
             return []
-        vector = self._embedding([text])
+        vector = self._embedding([text])  # outside the deadline: a remote embedding API is
+        # not the store, and its slowness must not mark the store unhealthy
+        return self._guard.call(
+            lambda: self._similar(agent_id, vector, k, now, outcome),
+            timeout=self._timeouts.recall,
+        )
+
+    def _similar(
+        self,
+        agent_id: str,
+        vector: list[list[float]],
+        k: int,
+        now: datetime,
+        outcome: str | None,
+    ) -> list[SimilarOutcome]:
+        collection = self._collection(agent_id, create=False)
+        if collection is None:
+            return []
         cutoff = now.timestamp()
         if outcome == FAILURE:
             index = self._failures.ready(agent_id)
@@ -412,14 +483,7 @@ class ChromaOutcomeStore:
         with self._lock:
             self._collections.clear()
         self._failures.clear()
-
-    def heartbeat(self) -> bool:
-        """True when the backing client answers; used by the writer to pace retries."""
-        try:
-            self._client.heartbeat()
-        except Exception:
-            return False
-        return True
+        self._guard.close()
 
 
 def _is_remote(client: Any) -> bool:

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from toolwise.errors import StoreUnavailableError
 from toolwise.storage import rows
 from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
 from toolwise.storage.embeddings import EmbeddingFunction
@@ -163,6 +164,8 @@ class FailureIndex:
             return index
         try:
             index = self._client().get_collection(self.name(agent_id), embedding_function=None)
+        except StoreUnavailableError:
+            raise
         except Exception:  # not there (yet)
             return None
         if not _complete(index):
@@ -178,7 +181,9 @@ class FailureIndex:
             return index
         try:
             return self._client().get_collection(self.name(agent_id), embedding_function=None)
-        except Exception:
+        except StoreUnavailableError:
+            raise
+        except Exception:  # not there
             return None
 
     @staticmethod

@@ -1,0 +1,174 @@
+"""Every Chroma round trip under a deadline and the circuit breaker.
+
+:class:`StoreGuard` runs each call in a daemon worker and waits at most its timeout; a call
+that times out or cannot reach the server opens the :class:`~toolwise.storage.health.Breaker`,
+and while it is open calls raise :class:`~toolwise.errors.StoreUnavailableError` at once.
+:class:`GuardedClient` and :class:`GuardedCollection` wrap a Chroma client and its collections
+so that code written against Chroma's API (the outcome store, the failure index, the knowledge
+store) gets both without a change: each method that talks to Chroma goes through the guard.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from toolwise.errors import StoreUnavailableError
+from toolwise.storage.deadline import Workers
+from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
+
+__all__ = ["GuardedClient", "GuardedCollection", "StoreGuard", "is_outage"]
+
+T = TypeVar("T")
+
+_CLIENT_CALLS = frozenset(
+    {
+        "heartbeat",
+        "list_collections",
+        "count_collections",
+        "get_max_batch_size",
+        "delete_collection",
+    }
+)
+_COLLECTION_RETURNING = frozenset(
+    {"get_collection", "get_or_create_collection", "create_collection"}
+)
+_COLLECTION_CALLS = frozenset(
+    {"add", "upsert", "update", "get", "query", "delete", "count", "peek", "modify"}
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the store could not be reached (not that it refused a call).
+
+    Connection failures and timeouts anywhere in the exception chain count: Chroma's client
+    re-raises a refused connection as ``ValueError("Could not connect ...")``.
+    """
+    httpx = sys.modules.get("httpx")  # loaded by Chroma's HTTP client; absent: no HTTP errors
+    kinds: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+    if httpx is not None:
+        kinds = (*kinds, httpx.TransportError)
+    seen: BaseException | None = error
+    for _depth in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class StoreGuard:
+    """Deadlines and the breaker for one store.
+
+    Args:
+        timeouts: the deadlines (:class:`StoreTimeouts`).
+        probe: one health check; the guard runs it under ``timeouts.connect``.
+
+    Thread-safe.
+    """
+
+    def __init__(self, timeouts: StoreTimeouts, probe: Callable[[], object]) -> None:
+        self.timeouts = timeouts
+        self._probe = probe
+        self._workers = Workers()
+        self.breaker = Breaker(self._bounded_probe, probe_interval=timeouts.probe_interval)
+
+    @property
+    def health(self) -> StoreHealth:
+        return self.breaker.health
+
+    def _bounded_probe(self) -> None:
+        self._workers.run(self._probe, self.timeouts.connect)
+
+    def call(self, function: Callable[[], T], timeout: float | None = None) -> T:
+        """``function()`` within ``timeout`` (default ``timeouts.read``) seconds.
+
+        Raises:
+            StoreUnavailableError: the store is unhealthy (at once), or this call timed out or
+                could not reach it (which makes the store unhealthy).
+            Exception: anything else ``function`` raised, unchanged (a refusal, not an outage).
+        """
+        if self._workers.inside():  # an outer guarded call's deadline covers this one
+            return function()
+        breaker = self.breaker
+        if not breaker.healthy:
+            raise StoreUnavailableError(_unavailable(breaker.health))
+        limit = self.timeouts.read if timeout is None else timeout
+        try:
+            return self._workers.run(function, limit)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            breaker.trip(reason)
+            raise StoreUnavailableError(f"the outcome store did not answer ({reason})") from exc
+
+    def close(self) -> None:
+        self.breaker.close()
+
+    def after_fork(self) -> None:
+        """In a forked child: new workers (threads do not survive a fork), a closed breaker."""
+        self._workers = Workers()
+        self.breaker.after_fork()
+
+
+def _unavailable(health: StoreHealth) -> str:
+    since = health.since.isoformat(timespec="seconds")
+    return f"the outcome store is unavailable since {since} ({health.last_error}); retrying"
+
+
+class GuardedCollection:
+    """A Chroma collection whose round trips go through a :class:`StoreGuard`."""
+
+    def __init__(self, collection: Any, guard: StoreGuard) -> None:
+        self._collection = collection
+        self._guard = guard
+
+    @property
+    def unguarded(self) -> Any:
+        return self._collection
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._collection, name)
+        if name not in _COLLECTION_CALLS:
+            return attribute  # name, id, metadata: local, no round trip
+        guard = self._guard
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            return guard.call(lambda: attribute(*args, **kwargs))
+
+        return guarded
+
+
+class GuardedClient:
+    """A Chroma client whose round trips go through a :class:`StoreGuard`.
+
+    Collections it returns are :class:`GuardedCollection` too.
+    """
+
+    def __init__(self, client: Any, guard: StoreGuard) -> None:
+        self._client = client
+        self._guard = guard
+
+    @property
+    def unguarded(self) -> Any:
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        guard = self._guard
+        if name in _COLLECTION_RETURNING:
+
+            def opened(*args: Any, **kwargs: Any) -> GuardedCollection:
+                return GuardedCollection(guard.call(lambda: attribute(*args, **kwargs)), guard)
+
+            return opened
+        if name in _CLIENT_CALLS:
+
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                return guard.call(lambda: attribute(*args, **kwargs))
+
+            return guarded
+        return attribute
