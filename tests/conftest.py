@@ -115,8 +115,9 @@ class ChromaServer:
 
     def thaw(self) -> None:
         """SIGCONT: the server answers again, requests that waited included."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGCONT)
+        if self.running:
+            assert self._process is not None
+            self._process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL, mid-whatever it was doing (frozen or not); ``start()`` brings it back."""

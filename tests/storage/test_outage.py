@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
+from pydantic import Field
 
 from toolwise import Toolwise
 from toolwise.advice.advisor import NO_RECALL, UNAVAILABLE
@@ -18,8 +21,9 @@ from toolwise.errors import StoreError, StoreUnavailableError
 from toolwise.models import ToolOutcome
 from toolwise.storage.health import StoreTimeouts
 
-# Small, so a frozen server is noticed quickly; generous enough for a loaded CI machine.
-FAST = StoreTimeouts(connect=0.5, read=2.0, recall=0.5, probe_interval=0.1)
+# Small, so a frozen server is noticed quickly; generous enough that a healthy server on a
+# loaded 2-core machine (load 8 measured while other suites ran) is never taken for a frozen one.
+FAST = StoreTimeouts(connect=1.0, read=5.0, recall=2.0, probe_interval=0.1)
 
 AllCalls = Callable[..., list[ToolOutcome]]
 Eventually = Callable[..., bool]
@@ -231,3 +235,58 @@ def test_the_brief_is_served_from_the_view_without_recall_while_the_store_is_fro
         assert brief.text.endswith(NO_RECALL)
         assert [r.tool for r in brief.recommendations] == ["rollback", "deploy"]
         assert "1. rollback" in brief.text
+
+
+class _SeeingModel(GenericFakeChatModel):
+    """A scripted chat model that remembers the messages of each turn (tools bound: no-op)."""
+
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> _SeeingModel:  # type: ignore[override]
+        return self
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(list(messages))
+        return super()._generate(messages, *args, **kwargs)
+
+
+def _deploy_runs(count: int) -> _SeeingModel:
+    """``count`` agent runs, each: call deploy once, then answer."""
+    replies: list[AIMessage] = []
+    for n in range(count):
+        call = {"name": "deploy", "args": {"service": f"svc-{n}"}, "id": f"call-{n}"}
+        replies += [AIMessage("", tool_calls=[call]), AIMessage("done")]
+    return _SeeingModel(messages=iter(replies))
+
+
+@pytest.mark.server
+def test_create_agent_turns_go_on_while_the_server_is_frozen_or_dead(
+    server: Any, outage_tw: Toolwise, all_calls: AllCalls, eventually: Eventually
+) -> None:
+    """Through ``tw.middleware``: every run completes while the server is frozen and then
+    killed, the model is told recall is off, and every call is stored once it is back."""
+    tw = outage_tw
+    model = _deploy_runs(6)
+    middleware = tw.middleware(agent_id="ops", recall_ttl=0)  # every turn asks the store
+    agent = create_agent(model, [deploy, rollback], middleware=[middleware])
+
+    def run() -> None:
+        final = agent.invoke({"messages": [HumanMessage("deploy the next service")]})
+        assert final["messages"][-1].text == "done"
+
+    run()
+    tw.recommend("deploy", ["deploy"], agent_id="ops")  # the view is built (not warming up)
+    server.freeze()
+    run()
+    run()
+    server.kill()
+    run()
+    run()
+    briefs = [turn[0].text for turn in model.seen[::2]]  # the turn that picks the tool
+    assert NO_RECALL not in briefs[0]
+    assert all(brief.endswith(NO_RECALL) for brief in briefs[1:])
+
+    server.start()
+    assert eventually(lambda: tw.store.health.healthy)  # type: ignore[attr-defined]
+    run()
+    _assert_all_arrived(tw, all_calls, 6)

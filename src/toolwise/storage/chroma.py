@@ -159,6 +159,10 @@ class ChromaOutcomeStore:
         with self._connect_lock:
             if self._client_obj is None:
                 assert self._factory is not None
+                # Imported before the deadline starts: a first import takes seconds on a busy
+                # machine (9 s measured at load 8), which is not the server being slow.
+                import chromadb  # noqa: F401
+
                 made = run(self._factory)  # raises while the server is down
                 client = GuardedClient(apply_timeouts(made, self._timeouts), self._guard)
                 self._max_batch = self._read_max_batch(client)

@@ -98,6 +98,7 @@ def http_client(
         f"{scheme}://{host}:{port}/api/v2/heartbeat",
         headers=headers,
         timeout=httpx.Timeout(timeouts.connect),
+        verify=ssl,  # plain http: no CA bundle to load (0.1-0.3 s per client)
     )
     response.raise_for_status()
     client = chromadb.HttpClient(

@@ -64,7 +64,7 @@ class StoreGuard:
 
     Args:
         timeouts: the deadlines (:class:`StoreTimeouts`).
-        probe: one health check; the guard runs it under ``timeouts.connect``.
+        probe: one health check; the guard runs it under ``timeouts.connect + read``.
 
     Thread-safe.
     """
@@ -80,7 +80,9 @@ class StoreGuard:
         return self.breaker.health
 
     def _bounded_probe(self) -> None:
-        self._workers.run(self._probe, self.timeouts.connect)
+        # connect + read: before the first connection a probe also makes the client, whose
+        # constructor makes a few requests of its own (0.3-1.3 s measured, idle to loaded).
+        self._workers.run(self._probe, self.timeouts.connect + self.timeouts.read)
 
     def call(self, function: Callable[[], T], timeout: float | None = None) -> T:
         """``function()`` within ``timeout`` (default ``timeouts.read``) seconds.

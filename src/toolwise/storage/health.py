@@ -31,8 +31,9 @@ class StoreTimeouts(_Boundary):
     """How long toolwise waits for the outcome store, in seconds.
 
     Attributes:
-        connect: to open a connection to a ``chroma run`` server; also the budget of a health
-            probe (a heartbeat answers in about a millisecond when the server is well).
+        connect: to open a connection to a ``chroma run`` server, and for the heartbeat made
+            before Chroma's client is (a heartbeat answers in about a millisecond). A health
+            probe gets ``connect + read`` (it may have to make the client).
         read: for one round trip — a page read, a batch written, a collection opened. Pages
             hold up to 30,000 rows, so keep this well above a second.
         recall: for the whole recall of past failures before a model turn (about 5–10 ms when
