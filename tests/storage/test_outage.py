@@ -17,6 +17,7 @@ from pydantic import Field
 
 from toolwise import Toolwise
 from toolwise.advice.advisor import NO_RECALL, UNAVAILABLE
+from toolwise.cli import main
 from toolwise.errors import StoreError, StoreUnavailableError
 from toolwise.models import ToolOutcome
 from toolwise.storage.health import StoreTimeouts
@@ -290,3 +291,17 @@ def test_create_agent_turns_go_on_while_the_server_is_frozen_or_dead(
     assert eventually(lambda: tw.store.health.healthy)  # type: ignore[attr-defined]
     run()
     _assert_all_arrived(tw, all_calls, 6)
+
+
+@pytest.mark.parametrize("command", ["calls", "summary", "priors"])
+def test_cli_reads_of_a_server_that_never_answers_exit_2_with_one_line(
+    silent_server: Any,
+    tmp_path: Path,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Scripts calling the CLI get exit code 2 and a message, not a hang or a traceback."""
+    monkeypatch.setenv("TOOLWISE_PATH", str(tmp_path))  # the local spool goes here
+    assert main([command, "--url", silent_server.url]) == 2
+    assert "outcome store" in capsys.readouterr().err
