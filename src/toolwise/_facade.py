@@ -125,8 +125,9 @@ class Toolwise:
             same store; default 30 s with ``url``, off for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
         timeouts: how long store calls wait (:class:`~toolwise.storage.health.StoreTimeouts`:
-            connect 2 s, read 10 s, recall before a model turn 0.5 s); after one times out or
-            cannot connect, the store is unhealthy and calls fail fast until it answers again.
+            connect 2 s, read 5 s — 120 s while the store still answers heartbeats —, recall
+            before a model turn 0.5 s); after a call times out or cannot connect, the store is
+            unhealthy and calls fail fast until it answers again.
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).

@@ -40,9 +40,9 @@ def test_malformed_urls_are_rejected_naming_url(url: str) -> None:
 def test_http_clients_get_toolwise_timeouts_on_their_session(chroma_server: Any) -> None:
     """Chroma's HTTP session waits forever by default; toolwise's client has both timeouts
     (a Chroma upgrade that moves the session fails here, not in production)."""
-    timeouts = StoreTimeouts(connect=1.5, read=7.0)
+    timeouts = StoreTimeouts(connect=1.5, read=7.0, max_read=30.0)
     client = http_client(chroma_server.url, timeouts=timeouts)
-    assert client._server._session.timeout == httpx.Timeout(7.0, connect=1.5)
+    assert client._server._session.timeout == httpx.Timeout(30.0, connect=1.5)
 
 
 def test_a_server_that_never_answers_fails_the_client_within_connect(silent_server: Any) -> None:

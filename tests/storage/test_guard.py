@@ -15,7 +15,7 @@ from toolwise.storage.deadline import DeadlineExceededError, Workers
 from toolwise.storage.guard import StoreGuard, is_outage
 from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
 
-FAST = StoreTimeouts(connect=0.2, read=0.2, recall=0.2, probe_interval=0.05)
+FAST = StoreTimeouts(connect=0.2, read=0.2, max_read=30, recall=0.2, probe_interval=0.05)
 
 
 @pytest.fixture
@@ -136,6 +136,40 @@ def test_while_unhealthy_the_guard_fails_at_once_without_calling(gate: threading
     guard.close()
 
 
+def test_a_busy_store_that_still_answers_heartbeats_gets_more_time(
+    gate: threading.Event,
+) -> None:
+    """Past ``read``, a call goes on while the store answers heartbeats (a big page on a
+    loaded machine), and its answer arrives."""
+    guard = StoreGuard(FAST, probe=lambda: None)  # heartbeats answer
+
+    def busy() -> str:
+        gate.wait(10 * FAST.read)
+        return "page"
+
+    threading.Timer(4 * FAST.read, gate.set).start()
+    assert guard.call(busy) == "page"
+    assert guard.health.healthy
+
+
+def test_a_call_to_a_store_that_answers_no_heartbeat_is_given_up(gate: threading.Event) -> None:
+    """Past ``read`` with no heartbeat either: frozen, so the store turns unhealthy."""
+    guard = StoreGuard(FAST, probe=gate.wait)  # heartbeats hang too
+    with pytest.raises(StoreUnavailableError, match="did not answer"):
+        guard.call(gate.wait)
+    assert not guard.health.healthy
+    guard.close()
+
+
+def test_an_explicit_timeout_is_kept_even_while_heartbeats_answer(
+    gate: threading.Event,
+) -> None:
+    """Recall's deadline is hard: a model turn never waits on a busy store past it."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+    with pytest.raises(StoreUnavailableError):
+        guard.call(gate.wait, timeout=0.05)
+
+
 def test_a_refusal_passes_through_and_leaves_the_store_healthy() -> None:
     """Errors that are not outages reach the caller unchanged."""
     guard = StoreGuard(FAST, probe=lambda: None)
@@ -144,7 +178,14 @@ def test_a_refusal_passes_through_and_leaves_the_store_healthy() -> None:
     assert guard.health.healthy
 
 
-@pytest.mark.parametrize("field", ["connect", "read", "recall", "probe_interval"])
+def test_max_read_may_not_be_shorter_than_read() -> None:
+    """The patient wait starts after ``read``, so it cannot end before it."""
+    with pytest.raises(InvalidArgumentError) as info:
+        StoreTimeouts(read=10, max_read=5)
+    assert info.value.field == "max_read"
+
+
+@pytest.mark.parametrize("field", ["connect", "read", "max_read", "recall", "probe_interval"])
 def test_timeouts_must_be_positive_and_finite(field: str) -> None:
     """A zero, negative or infinite timeout is refused, naming the field."""
     for bad in (0.0, -1.0, float("inf")):

@@ -111,7 +111,7 @@ def apply_timeouts(client: Any, timeouts: StoreTimeouts) -> Any:
     """Give an HTTP Chroma client socket timeouts (it has none); returns ``client``.
 
     toolwise's own deadlines already bound every call; these let a call that was given up on
-    end too (its worker thread waits no longer than ``timeouts.read``). Chroma offers no
+    end too (its worker thread waits no longer than ``timeouts.max_read``). Chroma offers no
     setting, so this reaches its ``httpx.Client`` (``client._server._session``); embedded
     clients, and clients of other shapes, are returned as they are.
     """
@@ -119,5 +119,7 @@ def apply_timeouts(client: Any, timeouts: StoreTimeouts) -> Any:
     httpx = sys.modules.get("httpx")
     if httpx is None or not isinstance(session, httpx.Client):
         return client
-    session.timeout = httpx.Timeout(timeouts.read, connect=timeouts.connect)
+    # max_read, not read: a busy server sends nothing until its answer is ready, and the
+    # guard decides (by heartbeat) whether to wait that long.
+    session.timeout = httpx.Timeout(timeouts.max_read, connect=timeouts.connect)
     return client

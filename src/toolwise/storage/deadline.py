@@ -60,8 +60,12 @@ class Workers:
         """
         if self.inside():
             return call()
-        future: Future[object] = Future()
-        self._queue.put((future, call))
+        return self.wait(self.submit(call), timeout)
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        """Queue ``call``; its future (see :meth:`wait`)."""
+        future: Future[T] = Future()
+        self._queue.put((future, call))  # type: ignore[arg-type]
         with self._lock:
             if self._idle == 0 and self._threads < self._limit:
                 self._threads += 1
@@ -69,10 +73,20 @@ class Workers:
                 threading.Thread(
                     target=self._work, name=f"{self._name}-{self._threads}", daemon=True
                 ).start()
+        return future
+
+    @staticmethod
+    def wait(future: Future[T], timeout: float, *, give_up: bool = True) -> T:
+        """``future``'s result within ``timeout`` s, else :class:`DeadlineExceededError`.
+
+        ``give_up``: on timeout, cancel a call still queued (a running one finishes
+        unwatched); False to wait for it again.
+        """
         try:
-            return future.result(timeout)  # type: ignore[return-value]
+            return future.result(timeout)
         except FutureTimeout:
-            future.cancel()  # still queued: it never runs; running: it finishes unwatched
+            if give_up:
+                future.cancel()
             raise DeadlineExceededError(f"no answer within {timeout:g} s") from None
 
     def _work(self) -> None:

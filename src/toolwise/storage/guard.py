@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from toolwise.errors import StoreUnavailableError
-from toolwise.storage.deadline import Workers
+from toolwise.storage.deadline import DeadlineExceededError, Workers
 from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
 
 __all__ = ["GuardedClient", "GuardedCollection", "StoreGuard", "is_outage"]
@@ -85,27 +86,53 @@ class StoreGuard:
         self._workers.run(self._probe, self.timeouts.connect + self.timeouts.read)
 
     def call(self, function: Callable[[], T], timeout: float | None = None) -> T:
-        """``function()`` within ``timeout`` (default ``timeouts.read``) seconds.
+        """``function()``, given up on after ``timeout`` seconds, or by default after
+        ``timeouts.read`` — unless the store still answers a heartbeat then: a busy store
+        (a large page, a large batch, a loaded machine) gets up to ``timeouts.max_read``, a
+        frozen one does not.
 
         Raises:
             StoreUnavailableError: the store is unhealthy (at once), or this call timed out or
                 could not reach it (which makes the store unhealthy).
             Exception: anything else ``function`` raised, unchanged (a refusal, not an outage).
         """
-        if self._workers.inside():  # an outer guarded call's deadline covers this one
+        workers = self._workers
+        if workers.inside():  # an outer guarded call's deadline covers this one
             return function()
         breaker = self.breaker
         if not breaker.healthy:
             raise StoreUnavailableError(_unavailable(breaker.health))
-        limit = self.timeouts.read if timeout is None else timeout
         try:
-            return self._workers.run(function, limit)
+            if timeout is not None:
+                return workers.run(function, timeout)
+            return self._patiently(workers.submit(function))
         except Exception as exc:
             if not is_outage(exc):
                 raise
             reason = f"{type(exc).__name__}: {exc}"
             breaker.trip(reason)
             raise StoreUnavailableError(f"the outcome store did not answer ({reason})") from exc
+
+    def _patiently(self, future: Future[T]) -> T:
+        """Wait ``read`` seconds, then more while a heartbeat still answers, to ``max_read``."""
+        timeouts, waited = self.timeouts, 0.0
+        while True:
+            step = min(timeouts.read, timeouts.max_read - waited)
+            try:
+                return self._workers.wait(future, step, give_up=False)
+            except DeadlineExceededError:
+                waited += step
+                if waited >= timeouts.max_read or not self._answers():
+                    future.cancel()
+                    raise DeadlineExceededError(f"no answer within {waited:g} s") from None
+
+    def _answers(self) -> bool:
+        """Whether the store answers a heartbeat within ``timeouts.connect``."""
+        try:
+            self._workers.run(self._probe, self.timeouts.connect)
+        except Exception:
+            return False
+        return True
 
     def close(self) -> None:
         self.breaker.close()

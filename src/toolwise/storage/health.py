@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from toolwise.errors import InvalidArgumentError
 from toolwise.models import _Boundary
 
 __all__ = ["Breaker", "StoreHealth", "StoreTimeouts"]
@@ -34,8 +35,11 @@ class StoreTimeouts(_Boundary):
         connect: to open a connection to a ``chroma run`` server, and for the heartbeat made
             before Chroma's client is (a heartbeat answers in about a millisecond). A health
             probe gets ``connect + read`` (it may have to make the client).
-        read: for one round trip — a page read, a batch written, a collection opened. Pages
-            hold up to 30,000 rows, so keep this well above a second.
+        read: for one round trip — a page read, a batch written, a collection opened. A call
+            still unanswered then is given up if the store does not answer a heartbeat either
+            (frozen, or gone); if it does, the store is busy and the call may go on, ...
+        max_read: ... up to this long (a page of 30,000 rows or a batch of 5,000 takes a few
+            seconds, many more on a loaded machine).
         recall: for the whole recall of past failures before a model turn (about 5–10 ms when
             the store is well): a slow store costs a turn at most this much.
         probe_interval: while the store is unhealthy, how often a heartbeat checks it.
@@ -46,9 +50,16 @@ class StoreTimeouts(_Boundary):
     """
 
     connect: float = Field(default=2.0, gt=0.0, allow_inf_nan=False)
-    read: float = Field(default=10.0, gt=0.0, allow_inf_nan=False)
+    read: float = Field(default=5.0, gt=0.0, allow_inf_nan=False)
+    max_read: float = Field(default=120.0, gt=0.0, allow_inf_nan=False)
     recall: float = Field(default=0.5, gt=0.0, allow_inf_nan=False)
     probe_interval: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _max_read_covers_read(self) -> StoreTimeouts:
+        if self.max_read < self.read:
+            raise InvalidArgumentError("max_read", self.max_read, "must be >= read")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,163 @@
+"""What a model turn pays while the Chroma server is healthy, dead or frozen.
+
+    python benchmarks/store_outage.py [--records 5000] [--turns 300]
+
+Starts a real ``chroma run`` server, writes ``--records`` outcomes to it (the generator of
+``preselect.py``: 10 tools x 50 task types, a third failures), builds the learnt view, then
+times ``Advisor.advise`` — the whole brief of a model turn, recall of similar failures included
+(``recall_ttl=0``: every turn asks the store) — in four states:
+
+* **no recall**: ``top_k=0``, the in-memory part alone, the floor of every row;
+* **healthy**: the server answers;
+* **dead**: the server was SIGKILLed (connections refused);
+* **frozen**: the server was SIGSTOPped (connections accepted, never answered).
+
+For dead and frozen, the first turn after the outage began (the one that finds it: it waits
+at most ``StoreTimeouts.recall``, 0.5 s by default) is reported on its own; the rows time the
+turns after it, while the store is known to be unhealthy and recall is skipped. Default
+timeouts throughout. Prints a table and writes ``benchmarks/results/store_outage.json``.
+Target: an unhealthy store adds <= 5 ms to a turn (p50 and p99 over the "no recall" row).
+
+Before the breaker, a frozen server made every turn wait forever (an httpx read with no
+timeout) and a dead one cost 5.6-10 s per ``agent.invoke`` through the middleware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import table, write_json
+from preselect import TOOLS, _request, populate
+
+import toolwise
+from toolwise.advice import Advisor
+
+
+def _start_server(path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    executable = Path(sys.executable).parent / "chroma"
+    chroma = str(executable) if executable.exists() else shutil.which("chroma")
+    if chroma is None:
+        sys.exit("the `chroma` CLI is not installed")
+    port = 8765
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("chroma run did not start")
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return {"p50_ms": ordered[len(ordered) // 2], "p99_ms": p99, "max_ms": ordered[-1]}
+
+
+def _time_turns(advisor: Advisor, turns: int, start: int) -> list[float]:
+    samples = []
+    for n in range(start, start + turns):
+        messages = _request(n)[1]
+        began = time.perf_counter()
+        advisor.advise(messages)
+        samples.append((time.perf_counter() - began) * 1_000)
+    return samples
+
+
+def _first_turn(advisor: Advisor, n: int) -> tuple[float, str]:
+    began = time.perf_counter()
+    brief = advisor.advise(_request(n)[1])
+    return (time.perf_counter() - began) * 1_000, brief.text.splitlines()[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=5_000)
+    parser.add_argument("--turns", type=int, default=300)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="toolwise-outage-"))
+    process, url = _start_server(work / "chroma")
+    results: dict[str, Any] = {}
+    first: dict[str, Any] = {}
+    tw = toolwise.Toolwise(url=url, spool_dir=work / "spool")
+    try:
+        populate(tw, args.records)
+        options: dict[str, Any] = {"tools": TOOLS, "recall_ttl": 0, "top_k": 3}
+        floor = tw.advisor(**{**options, "top_k": 0})
+        advisor = tw.advisor(**options)
+        tw.recommend("warm", TOOLS)  # the view is built before timing
+        _time_turns(advisor, 20, 10_000)  # warm caches
+        results["no recall (top_k=0)"] = _percentiles(_time_turns(floor, args.turns, 0))
+        results["healthy"] = _percentiles(_time_turns(advisor, args.turns, 0))
+
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        first["dead"] = _first_turn(advisor, 20_000)
+        results["dead"] = _percentiles(_time_turns(advisor, args.turns, 0))
+
+        process, url = _start_server(work / "chroma")
+        deadline = time.monotonic() + 60
+        while not tw.store.health.healthy and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        _time_turns(advisor, 20, 10_000)
+        process.send_signal(signal.SIGSTOP)
+        first["frozen"] = _first_turn(advisor, 30_000)
+        results["frozen"] = _percentiles(_time_turns(advisor, args.turns, 0))
+        process.send_signal(signal.SIGCONT)
+    finally:
+        process.send_signal(signal.SIGCONT)
+        tw.close(timeout=10)
+        process.terminate()
+        process.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    base = results["no recall (top_k=0)"]
+    rows = []
+    for name, row in results.items():
+        rows.append(
+            [
+                name,
+                round(row["p50_ms"], 2),
+                round(row["p99_ms"], 2),
+                round(row["p50_ms"] - base["p50_ms"], 2),
+                round(row["p99_ms"] - base["p99_ms"], 2),
+            ]
+        )
+    print(table(["store", "p50 ms", "p99 ms", "extra p50 ms", "extra p99 ms"], rows))
+    for name, (ms, last_line) in first.items():
+        print(f"first turn once {name}: {ms:.1f} ms — {last_line}")
+    timeouts = tw.store.timeouts  # type: ignore[attr-defined]
+    path = write_json(
+        "store_outage",
+        {
+            "args": vars(args),
+            "timeouts": timeouts.model_dump(),
+            "turns_ms": results,
+            "first_turn_ms": {name: round(ms, 1) for name, (ms, _) in first.items()},
+        },
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
