@@ -7,16 +7,18 @@ Starts a real ``chroma run`` server, writes ``--records`` outcomes to it (the ge
 times ``Advisor.advise`` — the whole brief of a model turn, recall of similar failures included
 (``recall_ttl=0``: every turn asks the store) — in four states:
 
-* **no recall**: ``top_k=0``, the in-memory part alone, the floor of every row;
 * **healthy**: the server answers;
 * **dead**: the server was SIGKILLed (connections refused);
 * **frozen**: the server was SIGSTOPped (connections accepted, never answered).
 
-For dead and frozen, the first turn after the outage began (the one that finds it: it waits
-at most ``StoreTimeouts.recall``, 0.5 s by default) is reported on its own; the rows time the
-turns after it, while the store is known to be unhealthy and recall is skipped. Default
-timeouts throughout. Prints a table and writes ``benchmarks/results/store_outage.json``.
-Target: an unhealthy store adds <= 5 ms to a turn (p50 and p99 over the "no recall" row).
+Each state's turns alternate with turns of an advisor with ``top_k=0`` (the in-memory part
+alone, no store call), so "extra" — the difference — is what the store costs a turn under the
+same machine load. For dead and frozen, the first turn after the outage began (the one that
+finds it: it waits at most ``StoreTimeouts.recall``, 0.5 s by default) is reported on its own;
+the rows time the turns after it, while the store is known to be unhealthy and recall is
+skipped. Default timeouts throughout. Prints a table and writes
+``benchmarks/results/store_outage.json`` (with the machine's load average, start and end).
+Target: an unhealthy store adds <= 5 ms to a turn (p50 and p99 over ``top_k=0``).
 
 Before the breaker, a frozen server made every turn wait forever (an httpx read with no
 timeout) and a dead one cost 5.6-10 s per ``agent.invoke`` through the middleware.
@@ -25,6 +27,7 @@ timeout) and a dead one cost 5.6-10 s per ``agent.invoke`` through the middlewar
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import subprocess
@@ -83,6 +86,23 @@ def _time_turns(advisor: Advisor, turns: int, start: int) -> list[float]:
     return samples
 
 
+def _interleaved(advisor: Advisor, floor: Advisor, turns: int) -> dict[str, Any]:
+    """Turns with recall and without, alternating, so both see the same machine load."""
+    with_recall: list[float] = []
+    without: list[float] = []
+    for n in range(turns):
+        with_recall += _time_turns(advisor, 1, n)
+        without += _time_turns(floor, 1, n)
+    row, base = _percentiles(with_recall), _percentiles(without)
+    return {
+        **row,
+        "floor_p50_ms": base["p50_ms"],
+        "floor_p99_ms": base["p99_ms"],
+        "extra_p50_ms": row["p50_ms"] - base["p50_ms"],
+        "extra_p99_ms": row["p99_ms"] - base["p99_ms"],
+    }
+
+
 def _first_turn(advisor: Advisor, n: int) -> tuple[float, str]:
     began = time.perf_counter()
     brief = advisor.advise(_request(n)[1])
@@ -95,6 +115,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=300)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="toolwise-outage-"))
     process, url = _start_server(work / "chroma")
     results: dict[str, Any] = {}
@@ -107,13 +128,13 @@ def main() -> None:
         advisor = tw.advisor(**options)
         tw.recommend("warm", TOOLS)  # the view is built before timing
         _time_turns(advisor, 20, 10_000)  # warm caches
-        results["no recall (top_k=0)"] = _percentiles(_time_turns(floor, args.turns, 0))
-        results["healthy"] = _percentiles(_time_turns(advisor, args.turns, 0))
+        _time_turns(floor, 20, 10_000)
+        results["healthy"] = _interleaved(advisor, floor, args.turns)
 
         process.send_signal(signal.SIGKILL)
         process.wait()
         first["dead"] = _first_turn(advisor, 20_000)
-        results["dead"] = _percentiles(_time_turns(advisor, args.turns, 0))
+        results["dead"] = _interleaved(advisor, floor, args.turns)
 
         process, url = _start_server(work / "chroma")
         deadline = time.monotonic() + 60
@@ -122,7 +143,7 @@ def main() -> None:
         _time_turns(advisor, 20, 10_000)
         process.send_signal(signal.SIGSTOP)
         first["frozen"] = _first_turn(advisor, 30_000)
-        results["frozen"] = _percentiles(_time_turns(advisor, args.turns, 0))
+        results["frozen"] = _interleaved(advisor, floor, args.turns)
         process.send_signal(signal.SIGCONT)
     finally:
         process.send_signal(signal.SIGCONT)
@@ -131,19 +152,20 @@ def main() -> None:
         process.wait()
         shutil.rmtree(work, ignore_errors=True)
 
-    base = results["no recall (top_k=0)"]
-    rows = []
-    for name, row in results.items():
-        rows.append(
-            [
-                name,
-                round(row["p50_ms"], 2),
-                round(row["p99_ms"], 2),
-                round(row["p50_ms"] - base["p50_ms"], 2),
-                round(row["p99_ms"] - base["p99_ms"], 2),
-            ]
-        )
-    print(table(["store", "p50 ms", "p99 ms", "extra p50 ms", "extra p99 ms"], rows))
+    rows = [
+        [
+            name,
+            round(row["p50_ms"], 2),
+            round(row["p99_ms"], 2),
+            round(row["floor_p50_ms"], 2),
+            round(row["floor_p99_ms"], 2),
+            round(row["extra_p50_ms"], 2),
+            round(row["extra_p99_ms"], 2),
+        ]
+        for name, row in results.items()
+    ]
+    header = ["store", "p50 ms", "p99 ms", "top_k=0 p50", "top_k=0 p99", "extra p50", "extra p99"]
+    print(table(header, rows))
     for name, (ms, last_line) in first.items():
         print(f"first turn once {name}: {ms:.1f} ms — {last_line}")
     timeouts = tw.store.timeouts  # type: ignore[attr-defined]
@@ -151,6 +173,7 @@ def main() -> None:
         "store_outage",
         {
             "args": vars(args),
+            "load_average": {"start": load_before, "end": os.getloadavg()},
             "timeouts": timeouts.model_dump(),
             "turns_ms": results,
             "first_turn_ms": {name: round(ms, 1) for name, (ms, _) in first.items()},
