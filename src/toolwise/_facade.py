@@ -38,6 +38,7 @@ from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
 from toolwise.storage.health import StoreTimeouts
+from toolwise.storage.naming import check_agent_id
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
@@ -635,6 +636,7 @@ class Toolwise:
         environment: str | None = None,
     ) -> list[ToolPrior]:
         """Learnt reliability per tool and context: rate, 90 % interval, confidence, latency."""
+        check_agent_id(agent_id)  # like every entry point: a bad id fails, naming agent_id
         return self._feed.view().priors(
             agent_id=agent_id,
             tool=tool,
@@ -659,6 +661,7 @@ class Toolwise:
         Unknown tools are fine (they are explored); an empty list, an unknown strategy or
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.
         """
+        check_agent_id(agent_id)
         names = [t if isinstance(t, str) else t.name for t in tools]
         return self._feed.view().recommend(
             task_type=task_type,
@@ -682,6 +685,7 @@ class Toolwise:
         environment: str | None = None,
     ) -> None:
         """Start a tool from a belief (yours or an LLM's) instead of knowing nothing."""
+        check_agent_id(agent_id)
         self._feed.view().seed_prior(
             tool, rate, strength, agent_id=agent_id, task_type=task_type, environment=environment
         )

@@ -65,7 +65,7 @@ def test_find_returns_newest_first_with_exact_records(store: ChromaOutcomeStore)
 
 def test_large_write_is_split_into_client_sized_chunks(store: ChromaOutcomeStore) -> None:
     """More records than one Chroma call may take are written in several calls."""
-    store._max_batch = 40  # the real limit is 5,461; a small one keeps the test fast
+    store._connection.max_batch = 40  # the real limit is 5,461; a small one keeps it fast
     store.write([_at(i) for i in range(100)])
     assert store.count("default") == 100
 

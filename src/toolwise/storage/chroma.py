@@ -22,26 +22,18 @@ stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from toolwise.errors import (
-    InvalidAgentIdError,
-    InvalidArgumentError,
-    StoreError,
-    StoreUnavailableError,
-)
+from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import rows
-from toolwise.storage.clients import apply_timeouts
-from toolwise.storage.collections import AGENT_KEY, COSINE, check_embedding, stamp
+from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.failure_index import FAILURE, FailureIndex
-from toolwise.storage.guard import GuardedClient, StoreGuard
 from toolwise.storage.health import StoreHealth, StoreTimeouts
-from toolwise.storage.naming import collection_name_for
+from toolwise.storage.namespaces import AgentCollections
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
 from toolwise.storage.rows import outcome_document
 
@@ -64,8 +56,10 @@ class ChromaOutcomeStore:
             :class:`~toolwise.errors.StoreUnavailableError` at once until a background
             heartbeat succeeds. An HTTP client also gets them as its socket timeouts.
 
-    Thread-safe: Chroma's clients are; the collection caches are behind a lock. Embedded
-    clients are not process-safe — point several processes at a ``chroma run`` server instead.
+    One collection per agent, named one-to-one and checked to be the agent's on every open
+    (:mod:`toolwise.storage.namespaces`). Thread-safe: Chroma's clients are; the caches are
+    behind locks. Embedded clients are not process-safe — point several processes at a
+    ``chroma run`` server instead.
     """
 
     def __init__(
@@ -83,25 +77,21 @@ class ChromaOutcomeStore:
                 "prefix", prefix, "must be 1-64 of [A-Za-z0-9._-], starting alphanumeric"
             )
         self._timeouts = timeouts or StoreTimeouts()
-        self._guard = StoreGuard(self._timeouts, probe=self._probe)
-        self._factory: Callable[[], Any] | None = client if callable(client) else None
-        self._client_obj: GuardedClient | None = None
-        self._connect_lock = threading.Lock()
-        if not callable(client):
-            self._client_obj = GuardedClient(apply_timeouts(client, self._timeouts), self._guard)
+        self._connection = ChromaConnection(client, self._timeouts)
         self._embedding: EmbeddingFunction = embedding or HashingEmbedding()
         self._prefix = prefix
-        self._collections: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._max_batch = (
-            1_000 if client is None or callable(client) else self._read_max_batch(client)
-        )
-        self._unusable = ""  # why this process cannot use the client (set after a fork)
         self._failures = FailureIndex(
-            lambda: self._client,
+            lambda: self._connection.client,
             prefix=prefix,
             embedding=self._embedding,
-            max_batch=lambda: self._max_batch,
+            max_batch=lambda: self._connection.max_batch,
+        )
+        self._collections = AgentCollections(
+            lambda: self._connection.client,
+            prefix=prefix,
+            embedding=self._embedding,
+            move=self._write_rows,
+            adopted=self._failures.drop_legacy,
         )
 
     @property
@@ -109,9 +99,25 @@ class ChromaOutcomeStore:
         return self._embedding
 
     @property
+    def prefix(self) -> str:
+        """The collection-name prefix (stores kept beside this one reuse it)."""
+        return self._prefix
+
+    def client(self) -> Any:
+        """The Chroma client, connected on first use: for stores kept beside this one (the
+        knowledge store of :mod:`toolwise.improve`), so one path never gets two clients. Each
+        round trip is bounded by :attr:`timeouts` and the breaker.
+
+        Raises:
+            StoreError: this process cannot use the client (embedded Chroma after a fork).
+            StoreUnavailableError: the store is unhealthy, or connecting failed.
+        """
+        return self._connection.client
+
+    @property
     def health(self) -> StoreHealth:
         """Whether the store answers (for a readiness check); see :class:`StoreHealth`."""
-        return self._guard.health
+        return self._connection.health
 
     @property
     def timeouts(self) -> StoreTimeouts:
@@ -119,97 +125,22 @@ class ChromaOutcomeStore:
 
     def on_health_change(self, listener: Callable[[StoreHealth], object]) -> None:
         """Call ``listener(health)`` from a background thread when health changes."""
-        self._guard.breaker.on_change(listener)
+        self._connection.guard.breaker.on_change(listener)
 
     def after_fork(self) -> bool:
         """Called in a forked child: fresh locks and caches, and whether this process can use
-        the store at all. A server's HTTP client can (a factory makes a new one on first use);
-        embedded Chroma cannot — its native core hangs in a forked child — so every call then
-        raises :class:`~toolwise.errors.StoreError` at once instead of hanging the agent."""
-        self._lock = threading.Lock()
-        self._connect_lock = threading.Lock()
-        self._collections = {}
+        the store at all (see :meth:`ChromaConnection.after_fork`)."""
+        self._collections.after_fork()
         self._failures.after_fork()
-        self._guard.after_fork()
-        client = self._client_obj
-        if self._factory is not None and (client is None or _is_remote(client)):
-            self._client_obj = None  # made again on first use, in this process
-            return True
-        if client is not None and _is_remote(client):
-            return True
-        self._unusable = (
-            "embedded Chroma cannot be used in a process forked after it was opened; "
-            "create the Toolwise after the fork (e.g. in a worker start-up hook) or use "
-            "Toolwise(url=...) with a `chroma run` server"
-        )
-        return False
+        return self._connection.after_fork()
 
     @property
-    def _client(self) -> Any:
-        """The client, every round trip under the guard; connects on first use."""
-        if self._unusable:
-            raise StoreError(self._unusable)
-        client = self._client_obj
-        if client is None:
-            client = self._connect(self._guard.call)
-        return client
-
-    def _connect(self, run: Callable[[Callable[[], Any]], Any]) -> GuardedClient:
-        """Make the client with ``factory`` (through ``run``), once at a time."""
-        with self._connect_lock:
-            if self._client_obj is None:
-                assert self._factory is not None
-                # Imported before the deadline starts: a first import takes seconds on a busy
-                # machine (9 s measured at load 8), which is not the server being slow.
-                import chromadb  # noqa: F401
-
-                made = run(self._factory)  # raises while the server is down
-                client = GuardedClient(apply_timeouts(made, self._timeouts), self._guard)
-                self._max_batch = self._read_max_batch(client)
-                self._client_obj = client
-            return self._client_obj
-
-    def _probe(self) -> None:
-        """One health check (run by the guard, bounded): connect, or a heartbeat."""
-        client = self._client_obj
-        if client is None:
-            self._connect(lambda call: call())
-        else:
-            client.unguarded.heartbeat()
-
-    @staticmethod
-    def _read_max_batch(client: Any) -> int:
-        try:
-            return max(1, min(int(client.get_max_batch_size()), 5_000))
-        except Exception:  # older clients, or a server that went away again
-            return 1_000
+    def _client(self) -> Any:  # kept for the knowledge store of toolwise.improve
+        return self._connection.client
 
     def _collection(self, agent_id: str, *, create: bool = True) -> Any:
         """The agent's collection; ``None`` when ``create`` is False and it does not exist."""
-        name = collection_name_for(agent_id, self._prefix)
-        with self._lock:
-            cached = self._collections.get(name)
-        if cached is not None:
-            return cached
-        if create:
-            collection = self._client.get_or_create_collection(
-                name,
-                metadata=stamp(AGENT_KEY, agent_id, self._embedding),
-                configuration=COSINE,
-                embedding_function=None,
-            )
-        else:
-            client = self._client  # outside the try: "cannot connect" is not "not found"
-            try:
-                collection = client.get_collection(name, embedding_function=None)
-            except StoreUnavailableError:
-                raise
-            except Exception:  # Chroma raises NotFoundError/ValueError by version
-                return None
-        check_embedding(collection, self._embedding)
-        with self._lock:
-            self._collections[name] = collection
-        return collection
+        return self._collections.open(agent_id, create=create)
 
     def build_failure_index(self, agent_id: str | None = None) -> list[str]:
         """Make the failure index of ``agent_id`` (or of every agent) complete now.
@@ -232,23 +163,34 @@ class ChromaOutcomeStore:
         for outcome in outcomes:
             by_agent.setdefault(outcome.agent_id, []).append(outcome)
         for agent_id, group in by_agent.items():
-            collection = self._collection(agent_id)
-            index = self._failures.for_writing(agent_id, collection)
-            for start in range(0, len(group), self._max_batch):
-                chunk = {o.id: o for o in group[start : start + self._max_batch]}  # last wins
-                ids = list(chunk)
-                records = list(chunk.values())
-                embeddings = self._embedding([outcome_document(o) for o in records])
-                metadatas = [rows.outcome_metadata(o) for o in records]
-                collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                    ids=ids, embeddings=embeddings, metadatas=metadatas
-                )
-                self._failures.add(index, ids, embeddings, metadatas)
+            chunk = {o.id: o for o in group}  # last wins
+            records = list(chunk.values())
+            embeddings = self._embedding([outcome_document(o) for o in records])
+            metadatas = [rows.outcome_metadata(o) for o in records]
+            self._write_rows(agent_id, list(chunk), embeddings, metadatas)
+
+    def _write_rows(
+        self,
+        agent_id: str,
+        ids: list[str],
+        embeddings: Sequence[Any],
+        metadatas: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Upsert rows into the agent's collection and its failures into its index."""
+        collection = self._collection(agent_id)
+        index = self._failures.for_writing(agent_id, collection)
+        step = self._connection.max_batch
+        for start in range(0, len(ids), step):
+            part = slice(start, start + step)
+            collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
+                ids=ids[part], embeddings=list(embeddings[part]), metadatas=list(metadatas[part])
+            )
+            self._failures.add(index, ids[part], embeddings[part], metadatas[part])
 
     def _delete_ids(self, collection: Any, index: Any | None, ids: Sequence[str]) -> None:
         """Delete ``ids`` from the agent's collection and its failure index."""
-        for start in range(0, len(ids), self._max_batch):
-            chunk = list(ids[start : start + self._max_batch])
+        for start in range(0, len(ids), self._connection.max_batch):
+            chunk = list(ids[start : start + self._connection.max_batch])
             if index is not None:  # first: an id may linger in the index, never the reverse
                 index.delete(ids=chunk)
             collection.delete(ids=chunk)
@@ -410,7 +352,7 @@ class ChromaOutcomeStore:
             return []
         vector = self._embedding([text])  # outside the deadline: a remote embedding API is
         # not the store, and its slowness must not mark the store unhealthy
-        return self._guard.call(
+        return self._connection.guard.call(
             lambda: self._similar(agent_id, vector, k, now, outcome),
             timeout=self._timeouts.recall,
         )
@@ -454,45 +396,13 @@ class ChromaOutcomeStore:
         return [rows.similar_outcome(meta, distance) for _, meta, distance in rows.hits(result)]
 
     def agents(self) -> list[str]:
-        agents: list[str] = []
-        prefix = f"{self._prefix}_"
-        for collection in self._client.list_collections():
-            name = collection if isinstance(collection, str) else collection.name
-            if not name.startswith(prefix):
-                continue
-            meta = getattr(collection, "metadata", None)
-            if meta is None:
-                meta = self._client.get_collection(name, embedding_function=None).metadata
-            agent = (meta or {}).get(AGENT_KEY)
-            if isinstance(agent, str) and self._owns(name, agent):
-                agents.append(agent)
-        return sorted(agents)
-
-    def _owns(self, name: str, agent_id: str) -> bool:
-        """Whether collection ``name`` is this store's namespace for ``agent_id``.
-
-        With prefixes "tw" and "tw_x" on one server, "tw_x_a" starts with "tw_" yet belongs
-        to the other app: the name must be exactly this prefix's mapping of the agent.
-        """
-        try:
-            return collection_name_for(agent_id, self._prefix) == name
-        except InvalidAgentIdError:  # metadata written by something else: not ours
-            return False
+        return self._collections.agents()
 
     def count(self, agent_id: str) -> int:
         collection = self._collection(agent_id, create=False)
         return 0 if collection is None else int(collection.count())
 
     def close(self) -> None:
-        with self._lock:
-            self._collections.clear()
+        self._collections.clear()
         self._failures.clear()
-        self._guard.close()
-
-
-def _is_remote(client: Any) -> bool:
-    """True for a client that talks HTTP to a server (usable from a forked child)."""
-    try:
-        return str(client.get_settings().chroma_api_impl).endswith("FastAPI")
-    except Exception:  # not a chromadb client we know: assume it is not fork-safe
-        return False
+        self._connection.close()

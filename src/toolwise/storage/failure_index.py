@@ -26,11 +26,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from toolwise.errors import StoreUnavailableError
 from toolwise.storage import rows
 from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
 from toolwise.storage.embeddings import EmbeddingFunction
-from toolwise.storage.naming import collection_name_for
+from toolwise.storage.namespaces import check_owner, existing
+from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
 from toolwise.storage.protocol import SimilarOutcome
 
 __all__ = ["FailureIndex", "index_metadata"]
@@ -121,6 +121,7 @@ class FailureIndex:
                 configuration=COSINE,
                 embedding_function=None,
             )
+            check_owner(index, INDEX_OF_KEY, agent_id)
             check_embedding(index, self._embedding)
             if not _complete(index):
                 # Created before the copy, so a concurrent writer of this version already
@@ -162,12 +163,10 @@ class FailureIndex:
         index = self._cached(agent_id)
         if index is not None:
             return index
-        try:
-            index = self._client().get_collection(self.name(agent_id), embedding_function=None)
-        except StoreUnavailableError:
-            raise
-        except Exception:  # not there (yet)
+        index = existing(self._client(), self.name(agent_id))
+        if index is None:  # not there (yet)
             return None
+        check_owner(index, INDEX_OF_KEY, agent_id)
         if not _complete(index):
             return None
         check_embedding(index, self._embedding)
@@ -177,14 +176,22 @@ class FailureIndex:
     def any(self, agent_id: str) -> Any | None:
         """The agent's index, complete or not (deletes reach both)."""
         index = self._cached(agent_id)
+        if index is None:
+            index = existing(self._client(), self.name(agent_id))
         if index is not None:
-            return index
-        try:
-            return self._client().get_collection(self.name(agent_id), embedding_function=None)
-        except StoreUnavailableError:
-            raise
-        except Exception:  # not there
-            return None
+            check_owner(index, INDEX_OF_KEY, agent_id)
+        return index
+
+    def drop_legacy(self, agent_id: str) -> None:
+        """Delete the agent's index under its old name (its collection was just renamed; a
+        new index is built from it on the next write)."""
+        legacy = legacy_collection_name_for(agent_id, f"{self._prefix}-{KIND}")
+        if legacy == self.name(agent_id):
+            return
+        client = self._client()
+        old = existing(client, legacy)
+        if old is not None and (old.metadata or {}).get(INDEX_OF_KEY) == agent_id:
+            client.delete_collection(legacy)
 
     @staticmethod
     def add(
