@@ -32,16 +32,6 @@ def _at(minutes: int, **fields: Any) -> ToolOutcome:
     return ToolOutcome(timestamp=T0 + timedelta(minutes=minutes), **fields)
 
 
-@pytest.fixture
-def client() -> Any:
-    return ephemeral_client()
-
-
-@pytest.fixture
-def store(client: Any, prefix: str) -> ChromaOutcomeStore:
-    return ChromaOutcomeStore(client, prefix=prefix)
-
-
 def test_store_satisfies_the_protocol(store: ChromaOutcomeStore) -> None:
     """The Chroma store is an OutcomeStore (the extension point users implement)."""
     assert isinstance(store, OutcomeStore)

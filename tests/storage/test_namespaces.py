@@ -16,7 +16,6 @@ from toolwise.errors import InvalidAgentIdError
 from toolwise.models import ToolOutcome
 from toolwise.storage import rows
 from toolwise.storage.chroma import ChromaOutcomeStore
-from toolwise.storage.clients import ephemeral_client
 from toolwise.storage.collections import AGENT_KEY, COSINE, stamp
 from toolwise.storage.embeddings import HashingEmbedding
 from toolwise.storage.naming import (
@@ -45,16 +44,6 @@ def _ids(found: list[ToolOutcome]) -> set[str]:
 
 def _find(store: ChromaOutcomeStore, agent_id: str) -> list[ToolOutcome]:
     return store.find(agent_id, CallFilter(), limit=100, offset=0, now=NOW)
-
-
-@pytest.fixture
-def client() -> Any:
-    return ephemeral_client()
-
-
-@pytest.fixture
-def store(client: Any, prefix: str) -> ChromaOutcomeStore:
-    return ChromaOutcomeStore(client, prefix=prefix)
 
 
 # -- the mapping ------------------------------------------------------------------------------

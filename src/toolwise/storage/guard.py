@@ -148,56 +148,50 @@ def _unavailable(health: StoreHealth) -> str:
     return f"the outcome store is unavailable since {since} ({health.last_error}); retrying"
 
 
-class GuardedCollection:
-    """A Chroma collection whose round trips go through a :class:`StoreGuard`."""
+def _through(guard: StoreGuard, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with each call run by ``guard``."""
 
-    def __init__(self, collection: Any, guard: StoreGuard) -> None:
-        self._collection = collection
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        return guard.call(lambda: method(*args, **kwargs))
+
+    return guarded
+
+
+class _Guarded:
+    """A Chroma object whose methods named in ``_CALLS`` go through a :class:`StoreGuard`;
+    other attributes (name, id, metadata: local, no round trip) pass through."""
+
+    _CALLS: frozenset[str] = frozenset()
+
+    def __init__(self, wrapped: Any, guard: StoreGuard) -> None:
+        self._wrapped = wrapped
         self._guard = guard
 
     @property
     def unguarded(self) -> Any:
-        return self._collection
+        return self._wrapped
 
     def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._collection, name)
-        if name not in _COLLECTION_CALLS:
-            return attribute  # name, id, metadata: local, no round trip
-        guard = self._guard
-
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            return guard.call(lambda: attribute(*args, **kwargs))
-
-        return guarded
+        attribute = getattr(self._wrapped, name)
+        return _through(self._guard, attribute) if name in self._CALLS else attribute
 
 
-class GuardedClient:
+class GuardedCollection(_Guarded):
+    """A Chroma collection whose round trips go through a :class:`StoreGuard`."""
+
+    _CALLS = _COLLECTION_CALLS
+
+
+class GuardedClient(_Guarded):
     """A Chroma client whose round trips go through a :class:`StoreGuard`.
 
     Collections it returns are :class:`GuardedCollection` too.
     """
 
-    def __init__(self, client: Any, guard: StoreGuard) -> None:
-        self._client = client
-        self._guard = guard
-
-    @property
-    def unguarded(self) -> Any:
-        return self._client
+    _CALLS = _CLIENT_CALLS
 
     def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-        guard = self._guard
-        if name in _COLLECTION_RETURNING:
-
-            def opened(*args: Any, **kwargs: Any) -> GuardedCollection:
-                return GuardedCollection(guard.call(lambda: attribute(*args, **kwargs)), guard)
-
-            return opened
-        if name in _CLIENT_CALLS:
-
-            def guarded(*args: Any, **kwargs: Any) -> Any:
-                return guard.call(lambda: attribute(*args, **kwargs))
-
-            return guarded
-        return attribute
+        if name not in _COLLECTION_RETURNING:
+            return super().__getattr__(name)
+        opened = _through(self._guard, getattr(self._wrapped, name))
+        return lambda *args, **kwargs: GuardedCollection(opened(*args, **kwargs), self._guard)
