@@ -157,6 +157,20 @@ if so:
             f"{v['extra_p50_ms']:+.1f} ms | {v['extra_p99_ms']:+.1f} ms |"
         )
     first = so["first_turn_ms"]
+    down = [so["turns_ms"][k] for k in ("dead", "frozen")]
+    p50_ok = all(v["extra_p50_ms"] <= 5 for v in down)
+    p99_ok = all(v["extra_p99_ms"] <= 5 for v in down)
+    tails = ", ".join(f"{v['extra_p99_ms']:+.1f} ms" for v in down)
+    outage_verdict = (
+        f"**Target ≤ 5 ms extra while unhealthy: {'met' if p50_ok else 'missed'} at p50"
+        + (
+            ", and at p99.**"
+            if p99_ok
+            else "**; at p99 the difference of two noisy tails on this loaded machine "
+            f"(dead, frozen: {tails}) does not settle it — "
+            "to be re-measured in a quiet period."
+        )
+    )
     lines += [
         "",
         "Dead is SIGKILLed (connections refused), frozen is SIGSTOPped (connections accepted, "
@@ -164,8 +178,7 @@ if so:
         f"finds it pays once: {first['dead']:.0f} ms for a dead server, {first['frozen']:.0f} ms "
         f"for a frozen one (the recall deadline, `StoreTimeouts.recall` = {t['recall']:g} s). "
         "From then on the store is marked unhealthy, recall is skipped without a network call "
-        "and the brief says so in one line. **Target ≤ 5 ms extra while unhealthy: met at p50**; "
-        "the p99 differences are within this shared machine's noise. Before the breaker a "
+        "and the brief says so in one line. " + outage_verdict + " Before the breaker a "
         "frozen server made every turn wait forever. Timeouts and the breaker: "
         "`docs/recording.md`.",
     ]
