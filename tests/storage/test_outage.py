@@ -305,3 +305,14 @@ def test_cli_reads_of_a_server_that_never_answers_exit_2_with_one_line(
     monkeypatch.setenv("TOOLWISE_PATH", str(tmp_path))  # the local spool goes here
     assert main([command, "--url", silent_server.url]) == 2
     assert "outcome store" in capsys.readouterr().err
+
+
+def test_closing_does_not_wait_on_a_store_known_to_be_down(
+    tmp_path: Path, eventually: Eventually
+) -> None:
+    """An exit with the server gone returns without draining; the records stay spooled."""
+    tw = Toolwise(url=_unused_url(), spool_dir=tmp_path / "spool", timeouts=FAST)
+    _agent_loop(tw, range(3))
+    assert eventually(lambda: not tw.store.health.healthy)  # type: ignore[attr-defined]
+    assert not tw.close(timeout=600)  # would wait 10 minutes if it waited at all
+    assert len(list((tmp_path / "spool").glob("inst-*/seg-*.jsonl"))) == 1

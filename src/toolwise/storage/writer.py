@@ -230,8 +230,10 @@ class BackgroundWriter:
         return self._written + self._spool.skipped
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Drain for up to ``timeout`` seconds, then stop; undelivered records stay spooled."""
-        drained = self.flush(timeout=timeout)
+        """Drain for up to ``timeout`` seconds (not at all while the store reports itself
+        unhealthy: an exit does not wait on a dead server), then stop; undelivered records
+        stay spooled for the next start."""
+        drained = self.flush(timeout=timeout, unless_unavailable=True)
         with self._lock:
             self._stopping = True
             self._give_up_at = time.monotonic()
