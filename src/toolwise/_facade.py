@@ -698,7 +698,12 @@ class Toolwise:
             with self._improver_lock:
                 if self._improver is None:
                     self._improver = Improver(
-                        self, chat_model=self._chat_model, config=self._improve_config
+                        self.store,
+                        embedding=self.embedding,
+                        clock=self._clock,
+                        flush=self.flush,
+                        chat_model=self._chat_model,
+                        config=self._improve_config,
                     )
                 improver = self._improver
         return improver

@@ -103,7 +103,10 @@ def make_improver(tw: Toolwise) -> Iterator[Callable[..., Improver]]:
 
     def build(*, chat_model: Any = None, background: bool = False, **config: Any) -> Improver:
         improver = Improver(
-            tw,
+            tw.store,
+            embedding=tw.embedding,
+            clock=tw.clock,
+            flush=tw.flush,
             chat_model=chat_model,
             tools=DEVOPS_TOOLS.values(),
             config=ImproveConfig(**config),

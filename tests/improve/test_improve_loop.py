@@ -175,14 +175,18 @@ def test_lessons_survive_a_new_improver_on_the_same_store(
     """Lessons live in Chroma, so a fresh Improver (e.g. after a restart) still finds them."""
     _timeouts(run_task, 2)
     make_improver().improve("devops")
-    assert len(Improver(tw, background=False).all_lessons("devops")) == 1
+    fresh = Improver(tw.store, embedding=tw.embedding)
+    assert len(fresh.all_lessons("devops")) == 1
 
 
 def test_a_custom_knowledge_store_is_used(tw: Toolwise, run_task: Runner) -> None:
     """``store=`` keeps lessons where the caller says (here: in memory)."""
     store = MemoryKnowledgeStore()
     _timeouts(run_task, 2)
-    Improver(tw, store=store, background=False).improve("devops")
+    improver = Improver(
+        tw.store, embedding=tw.embedding, store=store, clock=tw.clock, flush=tw.flush
+    )
+    improver.improve("devops")
     assert len(store.load("lessons", "devops")) == 1
 
 

@@ -3,20 +3,29 @@
 A run becomes a demonstration when it ended in success and scored at least ``min_score``
 (0.8 by default). Only the task text (already redacted by the recorder), the tool sequence and
 the *shape* of each call's arguments are kept — never argument values. One demonstration per
-(task type, task, tool sequence): a better-scoring repeat replaces it.
+(task type, task with its digits ignored, tool sequence): "deploy web 1.4.2" and "deploy web
+1.4.3" with the same tools are one example, not two.
+
+The library changes only when a better run appears: a run replaces a kept demonstration only
+if it scores strictly higher (the same one, or the weakest when the library is full), so a
+stream of equally good runs does not churn it. Each real change is one audit entry.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from toolwise.improve.audit import AuditLog
 from toolwise.improve.models import Demonstration, DemoStep, Run
 from toolwise.improve.store import Item, KnowledgeStore
 from toolwise.storage.embeddings import EmbeddingFunction
 
-__all__ = ["DemonstrationLibrary", "demonstration_from"]
+__all__ = ["DemonstrationChanges", "DemonstrationLibrary", "demonstration_from"]
+
+_DIGITS = re.compile(r"\d+")
 
 
 def demonstration_from(run: Run, *, min_score: float) -> Demonstration | None:
@@ -26,9 +35,8 @@ def demonstration_from(run: Run, *, min_score: float) -> Demonstration | None:
     steps = tuple(
         DemoStep(tool=s.tool, args_shape=s.args_shape) for s in run.steps if s.outcome != "failure"
     )
-    identity = "\x1f".join(
-        (run.agent_id, run.task_type, " ".join(run.task.lower().split()), *(s.tool for s in steps))
-    )
+    task = _DIGITS.sub("#", " ".join(run.task.lower().split()))
+    identity = "\x1f".join((run.agent_id, run.task_type, task, *(s.tool for s in steps)))
     return Demonstration(
         id=hashlib.sha256(identity.encode()).hexdigest()[:24],
         agent_id=run.agent_id,
@@ -40,6 +48,15 @@ def demonstration_from(run: Run, *, min_score: float) -> Demonstration | None:
         recorded_at=run.ended_at,
         record_ids=tuple(s.record_id for s in run.steps if s.record_id),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DemonstrationChanges:
+    """What :meth:`DemonstrationLibrary.learn` changed (each is one audit entry)."""
+
+    added: int = 0
+    replaced: int = 0
+    dropped: int = 0
 
 
 class DemonstrationLibrary:
@@ -70,53 +87,99 @@ class DemonstrationLibrary:
             for item in self._store.load("demonstrations", agent_id)
         ]
 
-    def learn(self, agent_id: str, runs: Iterable[Run]) -> tuple[int, int]:
-        """Keep the qualifying runs of ``agent_id``; returns (added or improved, dropped)."""
+    def learn(self, agent_id: str, runs: Iterable[Run]) -> DemonstrationChanges:
+        """Keep the qualifying ``runs`` that beat what is kept; one store write each way.
+
+        A run enters when it scores strictly higher than the kept demonstration with its
+        identity, or (the library full) than the weakest kept one, which it replaces; among new
+        runs of equal score the later wins.
+        """
         stored = {d.id: d for d in self.all(agent_id)}
-        fresh: dict[str, Demonstration] = {}
-        for run in runs:
+        better: dict[str, Demonstration] = {}
+        for run in runs:  # oldest first
             demo = demonstration_from(run, min_score=self._min_score)
             if demo is None or demo.agent_id != agent_id:
                 continue
-            best = fresh.get(demo.id) or stored.get(demo.id)
-            if best is not None and best.score >= demo.score:
-                continue  # already kept, at least as good: no change
-            fresh[demo.id] = demo
-        if fresh:
-            vectors = self._embedding([d.document for d in fresh.values()])
+            rival = better.get(demo.id)
+            if rival is not None:
+                if demo.score >= rival.score:
+                    better[demo.id] = demo
+            elif demo.id not in stored or demo.score > stored[demo.id].score:
+                better[demo.id] = demo
+        if not better:
+            return DemonstrationChanges()
+        # Ties keep what is kept: a kept one outranks a new one of the same score.
+        pool = [(d, True) for d in stored.values() if d.id not in better]
+        pool += [(d, False) for d in better.values()]
+        pool.sort(key=lambda pair: (pair[0].score, pair[1], pair[0].recorded_at), reverse=True)
+        kept = {d.id for d, _ in pool[: self._max]}
+        entering = sorted(
+            (d for d in better.values() if d.id in kept), key=lambda d: d.score, reverse=True
+        )
+        improved = [d for d in entering if d.id in stored]
+        new = [d for d in entering if d.id not in stored]
+        leaving = sorted(
+            (d for d in stored.values() if d.id not in kept and d.id not in better),
+            key=lambda d: d.score,
+        )
+        outdated = [stored[d.id] for d in better.values() if d.id in stored and d.id not in kept]
+        self._write(agent_id, entering, [d.id for d in (*leaving, *outdated)])
+        for demo in improved:
+            self._replaced(stored[demo.id], demo, "a better run of the same task")
+        for demo, evicted in zip(new, leaving, strict=False):
+            self._replaced(evicted, demo, f"library full ({self._max}): the weakest gives way")
+        for demo in new[len(leaving) :]:
+            self._audit.record(
+                agent_id,
+                "demonstration.added",
+                subject=demo.id,
+                after=f"{demo.render()} [score {demo.score:.2f}]",
+                reason=f"run scored {demo.score:.2f} ≥ {self._min_score:.2f}",
+            )
+        for demo in (*leaving[len(new) :], *outdated):
+            self._audit.record(
+                agent_id,
+                "demonstration.dropped",
+                subject=demo.id,
+                before=f"{demo.render()} [score {demo.score:.2f}]",
+                reason=f"library full ({self._max}): better runs kept",
+            )
+        dropped = len(leaving[len(new) :]) + len(outdated)
+        return DemonstrationChanges(
+            added=max(len(new) - len(leaving), 0),
+            replaced=len(improved) + min(len(new), len(leaving)),
+            dropped=dropped,
+        )
+
+    def _replaced(self, before: Demonstration, after: Demonstration, why: str) -> None:
+        self._audit.record(
+            after.agent_id,
+            "demonstration.replaced",
+            subject=after.id,
+            before=f"{before.render()} [score {before.score:.2f}]",
+            after=f"{after.render()} [score {after.score:.2f}]",
+            reason=f"run scored {after.score:.2f} > {before.score:.2f}: {why}",
+        )
+
+    def _write(self, agent_id: str, entering: Sequence[Demonstration], gone: Sequence[str]) -> None:
+        if entering:
+            vectors = self._embedding([d.document for d in entering])
             self._store.put(
                 "demonstrations",
                 agent_id,
                 [
                     Item(d.id, d.model_dump_json(), d.recorded_at.timestamp(), v)
-                    for d, v in zip(fresh.values(), vectors, strict=True)
+                    for d, v in zip(entering, vectors, strict=True)
                 ],
             )
-        for demo in fresh.values():
-            previous = stored.get(demo.id)
+        self._store.remove("demonstrations", agent_id, list(gone))
+
+    def drop(self, agent_id: str, demos: Sequence[Demonstration], *, reason: str) -> None:
+        """Remove demonstrations (one store write), one audit entry each."""
+        self._store.remove("demonstrations", agent_id, [d.id for d in demos])
+        for demo in demos:
             self._audit.record(
                 agent_id,
-                "demonstration.added",
-                subject=demo.id,
-                before=previous.render() if previous else "",
-                after=f"{demo.render()} [score {demo.score:.2f}]",
-                reason=(
-                    f"run scored {demo.score:.2f} ≥ {self._min_score:.2f}"
-                    + (" (better than the kept one)" if previous else "")
-                ),
-            )
-        stored.update(fresh)
-        dropped = sorted(stored.values(), key=lambda d: (d.score, d.recorded_at), reverse=True)[
-            self._max :
-        ]
-        self.drop(dropped, reason=f"more than {self._max} demonstrations: lowest score dropped")
-        return len(fresh), len(dropped)
-
-    def drop(self, demos: Sequence[Demonstration], *, reason: str) -> None:
-        for demo in demos:
-            self._store.remove("demonstrations", demo.agent_id, [demo.id])
-            self._audit.record(
-                demo.agent_id,
                 "demonstration.dropped",
                 subject=demo.id,
                 before=demo.render(),

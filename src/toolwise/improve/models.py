@@ -44,6 +44,7 @@ AuditKind = Literal[
     "lesson.dropped",
     "lesson.rejected",
     "demonstration.added",
+    "demonstration.replaced",
     "demonstration.dropped",
     "composite.proposed",
     "composite.rejected",
@@ -291,6 +292,7 @@ class ImprovementReport(_Boundary):
     lessons_dropped: int = 0
     lessons_rejected: int = 0
     demonstrations_added: int = 0
+    demonstrations_replaced: int = 0
     demonstrations_dropped: int = 0
     composites_proposed: int = 0
     composites_rejected: int = 0
