@@ -23,22 +23,40 @@ from toolwise.improve.models import Demonstration, DemoStep, Run
 from toolwise.improve.store import Item, KnowledgeStore
 from toolwise.storage.embeddings import EmbeddingFunction
 
-__all__ = ["DemonstrationChanges", "DemonstrationLibrary", "demonstration_from"]
+__all__ = [
+    "DemonstrationChanges",
+    "DemonstrationLibrary",
+    "demonstration_from",
+    "demonstration_id",
+    "qualifies",
+]
 
 _DIGITS = re.compile(r"\d+")
 
 
+def demonstration_id(run: Run) -> str:
+    """The identity of the demonstration ``run`` makes: agent, task type, task (digits
+    ignored) and the tools of its calls that did not fail."""
+    task = _DIGITS.sub("#", " ".join(run.task.lower().split()))
+    tools = (s.tool for s in run.steps if s.outcome != "failure")
+    identity = "\x1f".join((run.agent_id, run.task_type, task, *tools))
+    return hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+def qualifies(run: Run, *, min_score: float) -> bool:
+    """Whether ``run`` makes a demonstration: it ended in success, scoring ≥ ``min_score``."""
+    return run.succeeded and run.score >= min_score
+
+
 def demonstration_from(run: Run, *, min_score: float) -> Demonstration | None:
     """The demonstration ``run`` makes, or ``None`` if it failed or scored below ``min_score``."""
-    if not run.succeeded or run.score < min_score:
+    if not qualifies(run, min_score=min_score):
         return None
     steps = tuple(
         DemoStep(tool=s.tool, args_shape=s.args_shape) for s in run.steps if s.outcome != "failure"
     )
-    task = _DIGITS.sub("#", " ".join(run.task.lower().split()))
-    identity = "\x1f".join((run.agent_id, run.task_type, task, *(s.tool for s in steps)))
     return Demonstration(
-        id=hashlib.sha256(identity.encode()).hexdigest()[:24],
+        id=demonstration_id(run),
         agent_id=run.agent_id,
         task=run.task[:500],
         task_type=run.task_type,
@@ -95,19 +113,26 @@ class DemonstrationLibrary:
         runs of equal score the later wins.
         """
         stored = {d.id: d for d in self.all(agent_id)}
-        better: dict[str, Demonstration] = {}
+        better_runs: dict[str, Run] = {}  # built into demonstrations once, at the end
         for run in runs:  # oldest first
-            demo = demonstration_from(run, min_score=self._min_score)
-            if demo is None or demo.agent_id != agent_id:
+            if run.agent_id != agent_id or not qualifies(run, min_score=self._min_score):
                 continue
-            rival = better.get(demo.id)
+            key = demonstration_id(run)
+            rival = better_runs.get(key)
             if rival is not None:
-                if demo.score >= rival.score:
-                    better[demo.id] = demo
-            elif demo.id not in stored or demo.score > stored[demo.id].score:
-                better[demo.id] = demo
-        if not better:
+                if run.score >= rival.score:
+                    better_runs[key] = run
+            elif key not in stored or run.score > stored[key].score:
+                better_runs[key] = run
+        if not better_runs:
             return DemonstrationChanges()
+        # Only the best `max` new ones can enter (kept ones outrank new ones on ties).
+        contenders = sorted(better_runs.values(), key=lambda r: (r.score, r.ended_at))
+        better: dict[str, Demonstration] = {}
+        for run in contenders[-self._max :]:
+            demo = demonstration_from(run, min_score=self._min_score)
+            if demo is not None:
+                better[demo.id] = demo
         # Ties keep what is kept: a kept one outranks a new one of the same score.
         pool = [(d, True) for d in stored.values() if d.id not in better]
         pool += [(d, False) for d in better.values()]

@@ -91,26 +91,27 @@ class PatternTally:
             if not run.succeeded:
                 continue
             steps = _collapsed(run)
+            tools = [s.tool for s in steps]
+            ok = [s.outcome == "success" for s in steps]
+            old = [counted(s.record_id) for s in steps]
             seen: set[tuple[str, ...]] = set()
             for length in range(min_length, max_length + 1):
                 for start in range(len(steps) - length + 1):
-                    window = steps[start : start + length]
-                    if any(s.outcome != "success" for s in window):
+                    end = start + length
+                    if not all(ok[start:end]) or all(old[start:end]):
                         continue
-                    if all(counted(s.record_id) for s in window):
+                    sequence = tuple(tools[start:end])
+                    if sequence in seen:  # once per run
                         continue
-                    tools = tuple(s.tool for s in window)
-                    if tools in seen:  # once per run
-                        continue
-                    seen.add(tools)
-                    occurrence = Occurrence(
-                        run.key, run.task[:_MAX_TASK], tuple(s.record_id for s in window)
-                    )
-                    self._counts[tools] = self._counts.get(tools, 0) + 1
-                    latest = self._latest.setdefault(tools, [])
-                    latest.append(occurrence)
-                    del latest[: -self._keep]
+                    seen.add(sequence)
+                    self._count(sequence, run, steps[start:end])
         self._bound()
+
+    def _count(self, sequence: tuple[str, ...], run: Run, window: list[RunStep]) -> None:
+        self._counts[sequence] = self._counts.get(sequence, 0) + 1
+        latest = self._latest.setdefault(sequence, [])
+        latest.append(Occurrence(run.key, run.task[:_MAX_TASK], tuple(s.record_id for s in window)))
+        del latest[: -self._keep]
 
     def _bound(self) -> None:
         if len(self._counts) <= self._max_sequences:
