@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from toolwise.improve.audit import AuditLog
 from toolwise.improve.models import Demonstration, DemoStep, Run
+from toolwise.improve.runs import RunRecords
 from toolwise.improve.store import Item, KnowledgeStore
 from toolwise.storage.embeddings import EmbeddingFunction
 
@@ -34,16 +35,17 @@ __all__ = [
 _DIGITS = re.compile(r"\d+")
 
 
-def demonstration_id(run: Run) -> str:
+def demonstration_id(run: Run | RunRecords) -> str:
     """The identity of the demonstration ``run`` makes: agent, task type, task (digits
     ignored) and the tools of its calls that did not fail."""
+    calls = run.steps if isinstance(run, Run) else run.records
     task = _DIGITS.sub("#", " ".join(run.task.lower().split()))
-    tools = (s.tool for s in run.steps if s.outcome != "failure")
+    tools = (c.tool for c in calls if c.outcome != "failure")
     identity = "\x1f".join((run.agent_id, run.task_type, task, *tools))
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
-def qualifies(run: Run, *, min_score: float) -> bool:
+def qualifies(run: Run | RunRecords, *, min_score: float) -> bool:
     """Whether ``run`` makes a demonstration: it ended in success, scoring ≥ ``min_score``."""
     return run.succeeded and run.score >= min_score
 
@@ -105,7 +107,7 @@ class DemonstrationLibrary:
             for item in self._store.load("demonstrations", agent_id)
         ]
 
-    def learn(self, agent_id: str, runs: Iterable[Run]) -> DemonstrationChanges:
+    def learn(self, agent_id: str, runs: Iterable[RunRecords]) -> DemonstrationChanges:
         """Keep the qualifying ``runs`` that beat what is kept; one store write each way.
 
         A run enters when it scores strictly higher than the kept demonstration with its
@@ -113,24 +115,27 @@ class DemonstrationLibrary:
         runs of equal score the later wins.
         """
         stored = {d.id: d for d in self.all(agent_id)}
-        better_runs: dict[str, Run] = {}  # built into demonstrations once, at the end
+        better_runs: dict[str, tuple[float, RunRecords]] = {}  # built at the end, if they enter
         for run in runs:  # oldest first
-            if run.agent_id != agent_id or not qualifies(run, min_score=self._min_score):
+            if run.agent_id != agent_id or not run.succeeded:
+                continue
+            score = run.score
+            if score < self._min_score:
                 continue
             key = demonstration_id(run)
             rival = better_runs.get(key)
             if rival is not None:
-                if run.score >= rival.score:
-                    better_runs[key] = run
-            elif key not in stored or run.score > stored[key].score:
-                better_runs[key] = run
+                if score >= rival[0]:
+                    better_runs[key] = (score, run)
+            elif key not in stored or score > stored[key].score:
+                better_runs[key] = (score, run)
         if not better_runs:
             return DemonstrationChanges()
         # Only the best `max` new ones can enter (kept ones outrank new ones on ties).
-        contenders = sorted(better_runs.values(), key=lambda r: (r.score, r.ended_at))
+        contenders = sorted(better_runs.values(), key=lambda pair: (pair[0], pair[1].ended_at))
         better: dict[str, Demonstration] = {}
-        for run in contenders[-self._max :]:
-            demo = demonstration_from(run, min_score=self._min_score)
+        for _, run in contenders[-self._max :]:
+            demo = demonstration_from(run.run(), min_score=self._min_score)
             if demo is not None:
                 better[demo.id] = demo
         # Ties keep what is kept: a kept one outranks a new one of the same score.

@@ -25,10 +25,10 @@ from toolwise.improve.curation import plan_curation
 from toolwise.improve.demonstrations import DemonstrationLibrary
 from toolwise.improve.lesson_book import LessonBook
 from toolwise.improve.lessons import LessonWriter, cluster_failures, lesson_from
-from toolwise.improve.models import ImprovementReport, RefinementResult, Run
+from toolwise.improve.models import ImprovementReport, RefinementResult
 from toolwise.improve.progress import ProgressBook, advance, read_new
 from toolwise.improve.protocols import Clock, OutcomeReader
-from toolwise.improve.runs import group_runs
+from toolwise.improve.runs import RunRecords, group_records
 from toolwise.models import ToolOutcome
 
 __all__ = ["PassRunner"]
@@ -94,7 +94,7 @@ class PassRunner:
         learnt = self._learn_lessons(agent_id, failures)
         # Only new lessons change what curation sees (a drop needs more than max_lessons).
         curated = self._curate(agent_id) if learnt.added or learnt.merged else _Counts()
-        runs = group_runs([*new.carried, *new.fresh], gap=config.run_gap)
+        runs = group_records([*new.carried, *new.fresh], gap=config.run_gap)
         fresh_ids = {r.id for r in new.fresh}
         learning = _learning_runs(runs, fresh_ids, cut=new.fresh[0].id if new.full else None)
         demos = self._demos.learn(agent_id, learning)
@@ -182,12 +182,14 @@ class PassRunner:
         return _Counts(merged=merged, dropped=len(plan.drops))
 
 
-def _learning_runs(runs: list[Run], fresh_ids: set[str], *, cut: str | None) -> list[Run]:
+def _learning_runs(
+    runs: list[RunRecords], fresh_ids: set[str], *, cut: str | None
+) -> list[RunRecords]:
     """The runs with a new call; without the one holding ``cut`` (the oldest record of a full
     read: its run may have begun before the read, so it is not evidence)."""
     return [
         run
         for run in runs
-        if any(s.record_id in fresh_ids for s in run.steps)
-        and (cut is None or all(s.record_id != cut for s in run.steps))
+        if any(r.id in fresh_ids for r in run.records)
+        and (cut is None or all(r.id != cut for r in run.records))
     ]

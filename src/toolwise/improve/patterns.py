@@ -18,9 +18,10 @@ import json
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from toolwise.improve.models import Run, RunStep
+from toolwise.improve.runs import RunRecords
+from toolwise.models import ToolOutcome
 
-__all__ = ["Occurrence", "Pattern", "PatternTally", "find_patterns"]
+__all__ = ["Occurrence", "Pattern", "PatternTally"]
 
 _MAX_TASK = 200
 
@@ -43,14 +44,14 @@ class Pattern:
     count: int
 
 
-def _collapsed(run: Run) -> list[RunStep]:
-    steps: list[RunStep] = []
-    for step in run.steps:
-        if steps and steps[-1].tool == step.tool:
-            steps[-1] = step  # a retry: the later attempt is the one that counts
+def _collapsed(records: Sequence[ToolOutcome]) -> list[ToolOutcome]:
+    calls: list[ToolOutcome] = []
+    for record in records:
+        if calls and calls[-1].tool == record.tool:
+            calls[-1] = record  # a retry: the later attempt is the one that counts
         else:
-            steps.append(step)
-    return steps
+            calls.append(record)
+    return calls
 
 
 def _contains(longer: tuple[str, ...], shorter: tuple[str, ...]) -> bool:
@@ -79,7 +80,7 @@ class PatternTally:
 
     def add(
         self,
-        runs: Iterable[Run],
+        runs: Iterable[RunRecords],
         *,
         min_length: int,
         max_length: int,
@@ -90,10 +91,10 @@ class PatternTally:
         for run in runs:
             if not run.succeeded:
                 continue
-            steps = _collapsed(run)
+            steps = _collapsed(run.records)
             tools = [s.tool for s in steps]
             ok = [s.outcome == "success" for s in steps]
-            old = [counted(s.record_id) for s in steps]
+            old = [counted(s.id) for s in steps]
             seen: set[tuple[str, ...]] = set()
             for length in range(min_length, max_length + 1):
                 for start in range(len(steps) - length + 1):
@@ -107,10 +108,10 @@ class PatternTally:
                     self._count(sequence, run, steps[start:end])
         self._bound()
 
-    def _count(self, sequence: tuple[str, ...], run: Run, window: list[RunStep]) -> None:
+    def _count(self, sequence: tuple[str, ...], run: RunRecords, window: list[ToolOutcome]) -> None:
         self._counts[sequence] = self._counts.get(sequence, 0) + 1
         latest = self._latest.setdefault(sequence, [])
-        latest.append(Occurrence(run.key, run.task[:_MAX_TASK], tuple(s.record_id for s in window)))
+        latest.append(Occurrence(run.key, run.task[:_MAX_TASK], tuple(s.id for s in window)))
         del latest[: -self._keep]
 
     def _bound(self) -> None:
@@ -178,17 +179,3 @@ class PatternTally:
                 for key, task, ids in entry["latest"]
             ][-keep:]
         return tally
-
-
-def find_patterns(
-    runs: Sequence[Run],
-    *,
-    min_occurrences: int,
-    min_length: int,
-    max_length: int,
-    limit: int,
-) -> list[Pattern]:
-    """Recurring sequences among ``runs`` alone (a fresh tally), most frequent first."""
-    tally = PatternTally(max_sequences=10**9)
-    tally.add(runs, min_length=min_length, max_length=max_length)
-    return tally.frequent(min_occurrences=min_occurrences, limit=limit)

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from toolwise.improve.models import Run
 from toolwise.improve.patterns import PatternTally
 from toolwise.improve.protocols import OutcomeReader
+from toolwise.improve.runs import RunRecords
 from toolwise.improve.store import Item, KnowledgeStore
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import CallFilter
@@ -113,7 +113,7 @@ def read_new(
 def advance(
     progress: Progress,
     fresh: list[ToolOutcome],
-    runs: list[Run],
+    runs: list[RunRecords],
     *,
     margin: timedelta,
     run_gap: timedelta,
@@ -127,20 +127,16 @@ def advance(
     floor = until - margin.total_seconds()
     seen = {i: t for i, t in progress.seen.items() if t >= floor}
     seen.update((r.id, r.timestamp.timestamp()) for r in fresh if r.timestamp.timestamp() >= floor)
-    last: dict[str, Run] = {}
+    last: dict[str, RunRecords] = {}
     for run in runs:  # oldest first: the last one per session wins
-        first = run.steps[0].record_id
-        group = run.key.removesuffix(f"/{first}")
-        if group != first:  # a record with no session or run id is a run of its own
-            last[group] = run
+        if not run.own:  # a record with no session or run id is a run of its own
+            last[run.key.removesuffix(f"/{run.records[0].id}")] = run
     open_from = until - run_gap.total_seconds()
     still_open = sorted(
         (r for r in last.values() if r.ended_at.timestamp() >= open_from),
         key=lambda r: r.ended_at,
     )[-_MAX_OPEN_RUNS:]
-    open_ids = tuple(
-        s.record_id for r in still_open for s in r.steps[-_MAX_OPEN_STEPS:] if s.record_id
-    )
+    open_ids = tuple(record.id for r in still_open for record in r.records[-_MAX_OPEN_STEPS:])
     return Progress(until, seen, open_ids)
 
 
