@@ -110,30 +110,6 @@ def test_notify_runs_a_pass_in_the_background_after_n_failures(
     assert len(improver.all_lessons("devops")) == 1
 
 
-def test_notify_below_the_threshold_schedules_nothing(
-    make_improver: Callable[..., Improver],
-) -> None:
-    """Two failures with a threshold of three leave no agent due."""
-    improver = make_improver(improve_after_failures=3)
-    for _ in range(2):
-        improver.notify(_failure())
-    assert improver.due() == []
-
-
-def test_without_background_a_due_pass_runs_on_the_next_call(
-    run_task: Runner, make_improver: Callable[..., Improver]
-) -> None:
-    """With ``background=False`` the pass waits for ``improve_if_due``."""
-    _timeouts(run_task, 2)
-    improver = make_improver(improve_after_failures=2)
-    for _ in range(2):
-        improver.notify(_failure())
-    assert improver.due() == ["devops"]
-    [report] = improver.improve_if_due()
-    assert report.lessons_added == 1
-    assert improver.due() == []
-
-
 def test_prompt_is_not_refined_unless_configured(
     run_task: Runner, make_improver: Callable[..., Improver], scripted: Callable[..., Any]
 ) -> None:
