@@ -112,84 +112,119 @@ class DemonstrationLibrary:
 
         A run enters when it scores strictly higher than the kept demonstration with its
         identity, or (the library full) than the weakest kept one, which it replaces; among new
-        runs of equal score the later wins.
+        runs of equal score the later wins. A run that continued since a demonstration was
+        made of its first calls is judged whole: it replaces that demonstration, or drops it
+        if it no longer qualifies.
         """
         stored = {d.id: d for d in self.all(agent_id)}
+        made_of = {record_id: d.id for d in stored.values() for record_id in d.record_ids}
+        partial: dict[str, RunRecords] = {}  # stored demo id -> the run that continued it
         better_runs: dict[str, tuple[float, RunRecords]] = {}  # built at the end, if they enter
         for run in runs:  # oldest first
-            if run.agent_id != agent_id or not run.succeeded:
+            if run.agent_id != agent_id:
                 continue
+            partial.update((made_of[r.id], run) for r in run.records if r.id in made_of)
             score = run.score
-            if score < self._min_score:
+            if not run.succeeded or score < self._min_score:
                 continue
             key = demonstration_id(run)
             rival = better_runs.get(key)
             if rival is not None:
                 if score >= rival[0]:
                     better_runs[key] = (score, run)
-            elif key not in stored or score > stored[key].score:
+            elif key not in stored or key in partial or score > stored[key].score:
                 better_runs[key] = (score, run)
-        if not better_runs:
+        if not better_runs and not partial:
             return DemonstrationChanges()
         # Only the best `max` new ones can enter (kept ones outrank new ones on ties).
         contenders = sorted(better_runs.values(), key=lambda pair: (pair[0], pair[1].ended_at))
         better: dict[str, Demonstration] = {}
+        continuing: dict[str, str] = {}  # new demo id -> the partial one its run replaces
         for _, run in contenders[-self._max :]:
             demo = demonstration_from(run.run(), min_score=self._min_score)
             if demo is not None:
                 better[demo.id] = demo
+                ids = {r.id for r in run.records}
+                continuing.update(
+                    (demo.id, old) for old in partial if ids & set(stored[old].record_ids)
+                )
         # Ties keep what is kept: a kept one outranks a new one of the same score.
-        pool = [(d, True) for d in stored.values() if d.id not in better]
+        pool = [(d, True) for d in stored.values() if d.id not in better and d.id not in partial]
         pool += [(d, False) for d in better.values()]
         pool.sort(key=lambda pair: (pair[0].score, pair[1], pair[0].recorded_at), reverse=True)
         kept = {d.id for d, _ in pool[: self._max]}
         entering = sorted(
             (d for d in better.values() if d.id in kept), key=lambda d: d.score, reverse=True
         )
-        improved = [d for d in entering if d.id in stored]
-        new = [d for d in entering if d.id not in stored]
-        leaving = sorted(
-            (d for d in stored.values() if d.id not in kept and d.id not in better),
-            key=lambda d: d.score,
-        )
-        outdated = [stored[d.id] for d in better.values() if d.id in stored and d.id not in kept]
-        self._write(agent_id, entering, [d.id for d in (*leaving, *outdated)])
-        for demo in improved:
-            self._replaced(stored[demo.id], demo, "a better run of the same task")
-        for demo, evicted in zip(new, leaving, strict=False):
-            self._replaced(evicted, demo, f"library full ({self._max}): the weakest gives way")
-        for demo in new[len(leaving) :]:
+        gone = [d for d in stored.values() if d.id not in kept]
+        self._write(agent_id, entering, [d.id for d in gone if d.id not in better])
+        return self._audit_changes(stored, entering, gone, continuing, set(partial))
+
+    def _audit_changes(
+        self,
+        stored: dict[str, Demonstration],
+        entering: list[Demonstration],
+        gone: list[Demonstration],
+        continuing: dict[str, str],
+        partial: set[str],
+    ) -> DemonstrationChanges:
+        """One audit entry per change: a demonstration that takes another's place (the same
+        task's, its own run's first calls', or the weakest's) is one ``replaced`` line."""
+        leaving = {d.id: d for d in sorted(gone, key=lambda d: d.score)}
+        replaced = added = 0
+        for demo in entering:
+            previous, why = self._predecessor(demo, stored, leaving, continuing, partial)
+            if previous is None:
+                added += 1
+                self._audit.record(
+                    demo.agent_id,
+                    "demonstration.added",
+                    subject=demo.id,
+                    after=_shown(demo),
+                    reason=f"run scored {demo.score:.2f} ≥ {self._min_score:.2f}",
+                )
+                continue
+            replaced += 1
             self._audit.record(
-                agent_id,
-                "demonstration.added",
+                demo.agent_id,
+                "demonstration.replaced",
                 subject=demo.id,
-                after=f"{demo.render()} [score {demo.score:.2f}]",
-                reason=f"run scored {demo.score:.2f} ≥ {self._min_score:.2f}",
+                before=_shown(previous),
+                after=_shown(demo),
+                reason=f"run scored {demo.score:.2f} (was {previous.score:.2f}): {why}",
             )
-        for demo in (*leaving[len(new) :], *outdated):
+        for demo in leaving.values():
             self._audit.record(
-                agent_id,
+                demo.agent_id,
                 "demonstration.dropped",
                 subject=demo.id,
-                before=f"{demo.render()} [score {demo.score:.2f}]",
-                reason=f"library full ({self._max}): better runs kept",
+                before=_shown(demo),
+                reason="its run continued after the last pass and no longer qualifies"
+                if demo.id in partial
+                else f"library full ({self._max}): better runs kept",
             )
-        dropped = len(leaving[len(new) :]) + len(outdated)
-        return DemonstrationChanges(
-            added=max(len(new) - len(leaving), 0),
-            replaced=len(improved) + min(len(new), len(leaving)),
-            dropped=dropped,
-        )
+        return DemonstrationChanges(added=added, replaced=replaced, dropped=len(leaving))
 
-    def _replaced(self, before: Demonstration, after: Demonstration, why: str) -> None:
-        self._audit.record(
-            after.agent_id,
-            "demonstration.replaced",
-            subject=after.id,
-            before=f"{before.render()} [score {before.score:.2f}]",
-            after=f"{after.render()} [score {after.score:.2f}]",
-            reason=f"run scored {after.score:.2f} > {before.score:.2f}: {why}",
-        )
+    def _predecessor(
+        self,
+        demo: Demonstration,
+        stored: dict[str, Demonstration],
+        leaving: dict[str, Demonstration],
+        continuing: dict[str, str],
+        partial: set[str],
+    ) -> tuple[Demonstration | None, str]:
+        """The kept demonstration ``demo`` takes the place of (taken off ``leaving``)."""
+        continued = "its run continued after the last pass"
+        if demo.id in stored:
+            leaving.pop(demo.id, None)
+            why = continued if demo.id in partial else "a better run of the same task"
+            return stored[demo.id], why
+        if continuing.get(demo.id) in leaving:
+            return leaving.pop(continuing[demo.id]), continued
+        weakest = next((i for i in leaving if i not in partial), None)
+        if weakest is not None:
+            return leaving.pop(weakest), f"library full ({self._max}): the weakest gives way"
+        return None, ""
 
     def _write(self, agent_id: str, entering: Sequence[Demonstration], gone: Sequence[str]) -> None:
         if entering:
@@ -223,3 +258,7 @@ class DemonstrationLibrary:
             Demonstration.model_validate_json(item.payload)
             for item, _ in self._store.nearest("demonstrations", agent_id, vector, k)
         ]
+
+
+def _shown(demo: Demonstration) -> str:
+    return f"{demo.render()} [score {demo.score:.2f}]"
