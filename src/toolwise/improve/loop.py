@@ -10,11 +10,9 @@ demand (:meth:`Improver.improve`) or after N failures (:mod:`.trigger`).
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +21,7 @@ from toolwise.improve.audit import AuditLog
 from toolwise.improve.composite_library import CompositeLibrary
 from toolwise.improve.config import ImproveConfig, PromotionPolicy
 from toolwise.improve.demonstrations import DemonstrationLibrary
+from toolwise.improve.forgetting import forget_derived
 from toolwise.improve.lesson_book import LessonBook
 from toolwise.improve.lessons import ChatLessons, LessonWriter, TemplateLessons
 from toolwise.improve.models import (
@@ -40,6 +39,7 @@ from toolwise.improve.permissions import Review
 from toolwise.improve.progress import ProgressBook
 from toolwise.improve.prompts import PromptBook, PromptGate
 from toolwise.improve.protocols import ChatModel, Clock, Evaluator, Flush, OutcomeReader
+from toolwise.improve.refinement import PromptRefiner, RefinementPlan
 from toolwise.improve.runs import group_runs
 from toolwise.improve.store import KnowledgeStore, knowledge_store_for
 from toolwise.improve.trigger import PassTrigger
@@ -50,38 +50,10 @@ from toolwise.storage.protocol import CallFilter
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-__all__ = ["Improver", "RefinementPlan"]
-
-log = logging.getLogger("toolwise.improve")
+__all__ = ["Improver"]
 
 _FLUSH_TIMEOUT = 5.0
 _RECENT_RECORDS = 2_000  # records behind runs() and a planned refinement: the newest
-_MAX_RUNS_FOR_PROMPT = 50
-
-
-@dataclass(frozen=True)
-class RefinementPlan:
-    """What :meth:`Improver.improve` needs to refine an agent's prompt on its own.
-
-    Args:
-        prompt: the prompt in force when no revision was accepted yet.
-        validation_tasks: held-out tasks passed to ``evaluate`` (at least one).
-        evaluate: ``evaluate(prompt, task) -> float`` in [0, 1]; raising counts as 0.
-        model: the chat model proposing revisions (default: the improver's).
-    """
-
-    prompt: str
-    validation_tasks: Sequence[Any]
-    evaluate: Evaluator
-    model: ChatModel | None = None
-
-    def __post_init__(self) -> None:
-        if not self.validation_tasks:
-            raise InvalidArgumentError(
-                "validation_tasks", self.validation_tasks, "the gate needs at least one task"
-            )
-        if not callable(self.evaluate):
-            raise InvalidArgumentError("evaluate", self.evaluate, "must be callable")
 
 
 class Improver:
@@ -174,8 +146,14 @@ class Improver:
             config=self.config,
             clock=clock,
         )
-        self._plans: dict[str, RefinementPlan] = {}
-        self._plans_lock = threading.Lock()
+        self._refiner = PromptRefiner(
+            self._gate,
+            self._prompts,
+            chat_model=chat_model,
+            recent_runs=self.runs,
+            run_gap=self.config.run_gap,
+            clock=clock,
+        )
         # One writer at a time: a pass, a review, a retirement, a refinement or a rollback.
         # Re-entrant because a pass reviews composites and a review may retire one.
         self._pass_lock = threading.RLock()
@@ -201,10 +179,7 @@ class Improver:
     ) -> None:
         """Let :meth:`improve` refine ``agent_id``'s prompt (it is never refined otherwise)."""
         plan = RefinementPlan(prompt, tuple(validation_tasks), evaluate, model)
-        if (model or self.chat_model) is None:
-            raise InvalidArgumentError("model", None, "prompt refinement needs a chat model")
-        with self._plans_lock:
-            self._plans[agent_id] = plan
+        self._refiner.configure(agent_id, plan)
 
     # -- reads for the brief ------------------------------------------------------------------
 
@@ -327,27 +302,14 @@ class Improver:
         Raises:
             InvalidArgumentError: no model, no ``evaluate``, or no validation tasks.
         """
-        chosen = model or self.chat_model
-        if chosen is None:
-            raise InvalidArgumentError("model", None, "prompt refinement needs a chat model")
-        if evaluate is None or not callable(evaluate):
-            raise InvalidArgumentError("evaluate", evaluate, "give evaluate(prompt, task)")
-        if runs is None:
-            run_list = self.runs(agent_id, limit=_MAX_RUNS_FOR_PROMPT)
-        elif all(isinstance(r, ToolOutcome) for r in runs):
-            records = [r for r in runs if isinstance(r, ToolOutcome)]
-            run_list = group_runs(records, gap=self.config.run_gap)
-        else:
-            run_list = [r for r in runs if isinstance(r, Run)]
         with self._pass_lock:
-            return self._gate.refine(
+            return self._refiner.refine(
                 agent_id,
                 current,
-                runs=run_list,
-                validation_tasks=tuple(validation_tasks),
-                model=chosen,
+                runs=runs,
+                validation_tasks=validation_tasks,
+                model=model,
                 evaluate=evaluate,
-                now=self._clock(),
             )
 
     def prompt(self, agent_id: str = "default") -> str | None:
@@ -370,22 +332,6 @@ class Improver:
         with self._pass_lock:
             return self._prompts.rollback(agent_id, to_original=to_original, reason=reason)
 
-    def _refine_if_planned(self, agent_id: str) -> RefinementResult | None:
-        with self._plans_lock:
-            plan = self._plans.get(agent_id)
-        model = (plan.model or self.chat_model) if plan is not None else None
-        if plan is None or model is None:
-            return None
-        return self._gate.refine(
-            agent_id,
-            self.prompt(agent_id) or plan.prompt,
-            runs=self.runs(agent_id, limit=_MAX_RUNS_FOR_PROMPT),
-            validation_tasks=plan.validation_tasks,
-            model=model,
-            evaluate=plan.evaluate,
-            now=self._clock(),
-        )
-
     # -- the loop -----------------------------------------------------------------------------
 
     def improve(self, agent_id: str | None = None) -> list[ImprovementReport]:
@@ -395,7 +341,9 @@ class Improver:
 
     def _improve_one(self, agent_id: str) -> ImprovementReport:
         with self._pass_lock, self._audit.batch():
-            return self._passes.run(agent_id, now=self._read_now(), refine=self._refine_if_planned)
+            return self._passes.run(
+                agent_id, now=self._read_now(), refine=self._refiner.refine_if_planned
+            )
 
     def _read_now(self) -> datetime:
         if self._flush is not None:
@@ -431,52 +379,20 @@ class Improver:
         ids: Sequence[str] | None = None,
         removed: int = 0,
     ) -> None:
-        """Audit a ``tw.forget`` and drop what was learnt from the forgotten records.
-
-        A forgotten ``tool`` takes its lessons, the demonstrations using it and the composites
-        containing it; forgotten ``ids`` take the lessons and demonstrations built on them;
-        forgetting everything takes all of the agent's lessons, demonstrations and composites
-        (and its watermark). The prompt history is kept (it is not derived from records alone).
-        """
+        """Audit a ``tw.forget`` and drop what was learnt from the forgotten records (see
+        :mod:`toolwise.improve.forgetting`)."""
         with self._pass_lock, self._audit.batch():
-            self._forget(agent_id, tool, ids, removed)
-
-    def _forget(
-        self, agent_id: str, tool: str | None, ids: Sequence[str] | None, removed: int
-    ) -> None:
-        what = f"tool {tool}" if tool else (f"{len(ids)} record id(s)" if ids else "every record")
-        self._audit.record(
-            agent_id,
-            "records.forgotten",
-            subject=what,
-            before=f"{removed} record(s)",
-            after="deleted",
-            reason="forgotten on request",
-        )
-        gone = set(ids or ())
-        everything = tool is None and ids is None
-        reason = f"derived from forgotten records ({what})"
-        lessons = [
-            lesson
-            for lesson, _ in self._lessons.all(agent_id)
-            if everything or lesson.tool == tool or gone.intersection(lesson.source_ids)
-        ]
-        self._lessons.drop(agent_id, lessons, reason=reason)
-        demos = [
-            d
-            for d in self._demos.all(agent_id)
-            if everything or any(s.tool == tool for s in d.steps) or gone.intersection(d.record_ids)
-        ]
-        self._demos.drop(agent_id, demos, reason=reason)
-        if everything:
-            self._composites.forget(agent_id, tool=None, reason=reason)
-            self._progress.reset(agent_id)
-            return
-        if tool is not None:
-            self._composites.forget(agent_id, tool=tool, reason=reason)
-        progress, tally = self._progress.load(agent_id)
-        tally.forget(tool=tool, ids=gone)
-        self._progress.save(agent_id, progress, tally)
+            forget_derived(
+                agent_id,
+                tool=tool,
+                ids=ids,
+                removed=removed,
+                audit=self._audit,
+                lessons=self._lessons,
+                demonstrations=self._demos,
+                composites=self._composites,
+                progress=self._progress,
+            )
 
     def audit(
         self,
