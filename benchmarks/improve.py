@@ -258,7 +258,9 @@ def main() -> None:
     rows += [
         _row("fleet: first pass", f["records"], f["first_pass"]),
         _row("fleet: again, no new records", f["records"], f["no_new_records"]),
-        _row(f"fleet: after {args.new} new records", f["records"] + args.new, f["after_new_records"]),
+        _row(
+            f"fleet: after {args.new} new records", f["records"] + args.new, f["after_new_records"]
+        ),
     ]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print()
