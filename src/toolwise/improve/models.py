@@ -281,7 +281,12 @@ class RefinementResult(_Boundary):
 
 
 class ImprovementReport(_Boundary):
-    """What one pass of the improvement loop did for one agent (every change is also audited)."""
+    """What one pass of the improvement loop did for one agent (every change is also audited).
+
+    ``records_scanned`` counts the records no earlier pass had read (0: the pass changed
+    nothing); ``failures_scanned`` the failures among them. ``demonstrations_replaced`` counts
+    demonstrations that took another's place (a better run), each one audit entry.
+    """
 
     agent_id: str
     started_at: datetime
