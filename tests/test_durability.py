@@ -135,7 +135,7 @@ def test_pre_selection_starts_learning_in_the_background(
     tw = Toolwise(tmp_path / "store")
     tw.middleware(agent_id="ops")
     _call(tw, "broken")  # made while the view may still be loading
-    assert eventually(lambda: tw._feed._state == "ready")  # no read has happened yet
+    assert eventually(lambda: tw.runtime.feed.ready)  # no read has happened yet
     [prior] = tw.priors("deploy", "deploy", agent_id="ops")
     assert prior.observations == 4
     tw.close()

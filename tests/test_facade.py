@@ -569,5 +569,5 @@ def test_a_fresh_process_summary_lists_outages_like_the_learnt_view(tmp_path: Pa
         assert agent.summary("default").infra_events == learnt
     with Toolwise(tmp_path / "store", clock=clock, ttl=None) as fresh:
         summary = fresh.summary("default")
-        assert not fresh._feed.ready  # ... the fresh one did not build it
+        assert not fresh.runtime.feed.ready  # ... the fresh one did not build it
     assert [e.tools for e in summary.infra_events] == [e.tools for e in learnt] == [("A", "B", "C")]

@@ -5,6 +5,7 @@ ranked, evidence-backed recommendation in front of the model before it picks its
 """
 
 from toolwise._facade import Toolwise
+from toolwise._runtime import Runtime
 from toolwise.advice import AdviceOptions, Advisor, Brief, TaskQuery
 from toolwise.errors import (
     EmbeddingMismatchError,
@@ -82,6 +83,7 @@ __all__ = [
     "Recommendation",
     "RecordingDefaults",
     "RefinementResult",
+    "Runtime",
     "ScoreBreakdown",
     "SecretRedactor",
     "SpoolError",

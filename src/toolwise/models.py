@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolwise.errors import InvalidArgumentError
-from toolwise.storage.naming import check_agent_id
+from toolwise.errors import InvalidAgentIdError, InvalidArgumentError
 
 __all__ = [
     "OUTCOMES",
@@ -27,6 +27,7 @@ __all__ = [
     "ToolOutcome",
     "ToolStats",
     "UsageSummary",
+    "check_agent_id",
     "grade_importance",
     "new_id",
     "utcnow",
@@ -40,6 +41,25 @@ DEFAULT_QUALITY: dict[str, float] = {"success": 1.0, "partial": 0.5, "failure": 
 
 MetadataValue = str | int | float | bool
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_AGENT_ID = 200
+
+
+def check_agent_id(agent_id: str) -> str:
+    """``agent_id`` itself if it can name a namespace: the one agent-id validator.
+
+    Raises:
+        InvalidAgentIdError: empty, blank, too long (> 200), or containing control characters.
+    """
+    if not isinstance(agent_id, str) or not agent_id.strip():
+        raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
+    if len(agent_id) > MAX_AGENT_ID:
+        raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {MAX_AGENT_ID} chars")
+    if _CONTROL.search(agent_id):
+        raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
+    return agent_id
 
 
 def utcnow() -> datetime:

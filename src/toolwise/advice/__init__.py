@@ -19,6 +19,7 @@ from toolwise.advice.models import (
     TaskResolver,
     TaskSource,
 )
+from toolwise.advice.protocols import AdviceRuntime, LessonSource
 
 __all__ = [
     "CLOSE",
@@ -26,10 +27,12 @@ __all__ = [
     "OPEN",
     "STATE_KEY",
     "AdviceOptions",
+    "AdviceRuntime",
     "Advisor",
     "Answer",
     "Brief",
     "ConfirmationPolicy",
+    "LessonSource",
     "Mode",
     "TaskQuery",
     "TaskResolver",

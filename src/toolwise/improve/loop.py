@@ -71,7 +71,7 @@ from toolwise.storage.protocol import CallFilter
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from toolwise._facade import Toolwise
+    from toolwise._runtime import Runtime as Toolwise  # until Improver takes narrow parts
 
 __all__ = ["Improver", "RefinementPlan"]
 

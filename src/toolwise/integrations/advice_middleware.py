@@ -21,7 +21,7 @@ so refused calls are never recorded as failures.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, NotRequired
+from typing import Any, NotRequired
 
 from langchain.agents.middleware.types import (
     AgentMiddleware,
@@ -36,10 +36,7 @@ from langgraph.types import Command
 
 from toolwise.advice.advisor import Advisor
 from toolwise.advice.models import STATE_KEY, Brief
-from toolwise.integrations.preselect import ToolGuard, _advisor, _merge_system, decision_of
-
-if TYPE_CHECKING:
-    from toolwise._facade import Toolwise
+from toolwise.integrations.preselect import ToolGuard, decision_of, merge_system
 
 __all__ = ["AdviceMiddleware", "ToolwiseAgentState"]
 
@@ -63,16 +60,15 @@ def _run_config() -> Mapping[str, Any]:
 
 
 def _system_message(current: SystemMessage | None, text: str) -> SystemMessage:
-    return _merge_system([current] if current is not None else [], text)[0]  # type: ignore[return-value]
+    return merge_system([current] if current is not None else [], text)[0]  # type: ignore[return-value]
 
 
 class AdviceMiddleware(AgentMiddleware[ToolwiseAgentState, Any, Any]):
     """Briefs the model before each call and guards the tool calls that follow.
 
     Args:
-        source: an :class:`~toolwise.advice.Advisor`, a ``Toolwise`` plus ``options`` (those
-            of :class:`~toolwise.advice.AdviceOptions`), or ``None`` to pass everything
-            through (recording-only subclasses).
+        advisor: the :class:`~toolwise.advice.Advisor` that briefs the model (``tw.advisor(...)``),
+            or ``None`` to pass everything through (recording-only subclasses).
 
     Every hook has its async twin; the async model hook runs the blocking store query in a
     worker thread.
@@ -80,9 +76,9 @@ class AdviceMiddleware(AgentMiddleware[ToolwiseAgentState, Any, Any]):
 
     state_schema = ToolwiseAgentState
 
-    def __init__(self, source: Advisor | Toolwise | None = None, /, **options: Any) -> None:
+    def __init__(self, advisor: Advisor | None = None, /) -> None:
         super().__init__()
-        self.advisor: Advisor | None = None if source is None else _advisor(source, options)
+        self.advisor = advisor
         self.tool_guard: ToolGuard | None = (
             ToolGuard(self.advisor) if self.advisor is not None else None
         )

@@ -15,20 +15,18 @@ it, it records every attempt (``attempt`` = 1, 2, 3).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_core.messages import ToolMessage
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command
 from typing_extensions import override
 
-from toolwise.advice import AdviceOptions, Advisor
+from toolwise.advice import Advisor
 from toolwise.integrations.advice_middleware import AdviceMiddleware
 from toolwise.integrations.langgraph import ToolCallRecorder
 from toolwise.recording.context import RecordingDefaults
-
-if TYPE_CHECKING:
-    from toolwise._facade import Toolwise
+from toolwise.recording.recorder import Recorder
 
 __all__ = ["ToolwiseMiddleware"]
 
@@ -43,22 +41,21 @@ class ToolwiseMiddleware(AdviceMiddleware):
     decision id and recommended tool carried into each record.
 
     Args:
-        toolwise: the :class:`~toolwise.Toolwise` whose recorder and learnt view it uses.
+        recorder: where records go (``tw.runtime.recorder``).
         defaults: labels, judge and costs (``Toolwise.defaults(...)``).
-        advice: the brief's options, or ``None`` to only record.
+        advisor: briefs the model (``tw.advisor(...)``), or ``None`` to only record.
     """
 
     def __init__(
         self,
-        toolwise: Toolwise,
+        recorder: Recorder,
         defaults: RecordingDefaults,
-        advice: AdviceOptions | None = None,
+        advisor: Advisor | None = None,
     ) -> None:
-        super().__init__(None if advice is None else Advisor(toolwise, advice))
-        self.toolwise = toolwise
+        super().__init__(advisor)
         self.defaults = defaults
         self.tools = []  # no tools of its own
-        self._tool_calls = ToolCallRecorder(toolwise.recorder, defaults, source="middleware")
+        self._tool_calls = ToolCallRecorder(recorder, defaults, source="middleware")
 
     # -- tool side: guard (outermost), then record --------------------------------------------
 

@@ -47,8 +47,6 @@ from toolwise.recording.recorder import is_claimed
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from toolwise._facade import Toolwise
-
 __all__ = [
     "REFUSED_MARKER",
     "ToolGuard",
@@ -61,6 +59,7 @@ __all__ = [
     "make_pre_model_hook",
     "make_preselect_node",
     "make_tool_guard",
+    "merge_system",
     "with_brief",
 ]
 
@@ -89,15 +88,6 @@ class ToolwiseReactState(TypedDict):
     messages: Annotated[Sequence[BaseMessage], add_messages]
     remaining_steps: NotRequired[RemainingSteps]
     toolwise: NotRequired[dict[str, Any]]
-
-
-def _advisor(source: Advisor | Toolwise, options: Mapping[str, Any]) -> Advisor:
-    if isinstance(source, Advisor):
-        if options:
-            reason = "pass options to the Advisor, or pass a Toolwise instead of an Advisor"
-            raise InvalidArgumentError("options", sorted(options), reason)
-        return source
-    return Advisor(source, **options)
 
 
 def _with_tools(advisor: Advisor) -> Advisor:
@@ -131,7 +121,7 @@ def brief_messages(state: Any) -> list[SystemMessage]:
     return [SystemMessage(content=text)] if isinstance(text, str) and text else []
 
 
-def _merge_system(messages: Sequence[AnyMessage], text: str) -> list[AnyMessage]:
+def merge_system(messages: Sequence[AnyMessage], text: str) -> list[AnyMessage]:
     """The brief appended to a leading system message, or put first as one.
 
     One system message, first, is what every provider accepts; the stored messages are not
@@ -156,7 +146,7 @@ def with_brief(state: Any, messages: Sequence[AnyMessage] | None = None) -> list
     text = decision_of(state).get("brief")
     if not isinstance(text, str) or not text:
         return list(messages)
-    return _merge_system(messages, text)
+    return merge_system(messages, text)
 
 
 def bind_advised(
@@ -197,18 +187,15 @@ def _config_of(config: RunnableConfig | None) -> Mapping[str, Any]:
     return cast("Mapping[str, Any]", config or {})
 
 
-def make_preselect_node(
-    source: Advisor | Toolwise, /, **options: Any
-) -> RunnableLambda[Any, dict[str, Any]]:
+def make_preselect_node(advisor: Advisor, /) -> RunnableLambda[Any, dict[str, Any]]:
     """A LangGraph node that decides before the model node and writes ``{"toolwise": ...}``.
 
     Args:
-        source: an :class:`~toolwise.advice.Advisor`, or a ``Toolwise`` plus ``options``
-            (those of :class:`~toolwise.advice.AdviceOptions`; ``tools=`` is required there,
-            since a node cannot see what the model node binds).
+        advisor: an :class:`~toolwise.advice.Advisor` whose options list the candidate
+            ``tools`` (a node cannot see what the model node binds).
 
     Raises:
-        InvalidArgumentError: no ``tools`` were given, or options came with an ``Advisor``.
+        InvalidArgumentError: the advisor's options list no ``tools``.
 
     Returns:
         A runnable with sync and async paths (the async one runs the blocking store query in
@@ -216,7 +203,7 @@ def make_preselect_node(
         ``preselect -> model``; the state schema needs the ``toolwise`` key
         (:class:`ToolwiseState`).
     """
-    advisor = _with_tools(_advisor(source, options))
+    _with_tools(advisor)
 
     def update(state: Any, brief: Brief) -> dict[str, Any]:
         return {STATE_KEY: brief.state_update(decision_of(state))}
@@ -232,9 +219,7 @@ def make_preselect_node(
     return RunnableLambda(preselect, afunc=apreselect, name="toolwise_preselect")
 
 
-def make_pre_model_hook(
-    source: Advisor | Toolwise, /, **options: Any
-) -> RunnableLambda[Any, dict[str, Any]]:
+def make_pre_model_hook(advisor: Advisor, /) -> RunnableLambda[Any, dict[str, Any]]:
     """A ``pre_model_hook`` for ``langgraph.prebuilt.create_react_agent``.
 
     Returns ``{"llm_input_messages": [...], "toolwise": {...}}``: the brief reaches the model
@@ -242,13 +227,16 @@ def make_pre_model_hook(
     ``state_schema=ToolwiseReactState`` so the ``toolwise`` key is kept (the default schema
     drops it, and the records then lack the decision id). ``filter``/``route`` also need
     :func:`advised_model` (the hook cannot rebind the model) and a :class:`ToolGuard`.
+
+    Raises:
+        InvalidArgumentError: the advisor's options list no ``tools``.
     """
-    advisor = _with_tools(_advisor(source, options))
+    _with_tools(advisor)
 
     def update(state: Mapping[str, Any], brief: Brief) -> dict[str, Any]:
         messages = list(state.get("messages") or ())
         return {
-            "llm_input_messages": _merge_system(messages, brief.text),
+            "llm_input_messages": merge_system(messages, brief.text),
             STATE_KEY: brief.state_update(decision_of(state)),
         }
 
@@ -381,12 +369,11 @@ class ToolGuard:
 
 
 def make_tool_guard(
-    source: Advisor | Toolwise,
+    advisor: Advisor,
     /,
     *,
     then: Wrapper | None = None,
     athen: AsyncWrapper | None = None,
-    **options: Any,
 ) -> ToolGuard:
-    """A :class:`ToolGuard` from an advisor, or from a ``Toolwise`` and advice options."""
-    return ToolGuard(_advisor(source, options), then=then, athen=athen)
+    """A :class:`ToolGuard` from an advisor: ``ToolGuard(advisor, then=..., athen=...)``."""
+    return ToolGuard(advisor, then=then, athen=athen)
