@@ -90,7 +90,7 @@ def test_reads_see_calls_made_just_before(tw: Toolwise) -> None:
         _call(tw, "broken")
     [prior] = tw.priors("deploy", "deploy", agent_id="ops")
     assert prior.observations == 3
-    assert prior.failures == pytest.approx(3)
+    assert prior.failures == pytest.approx(3, rel=1e-4)  # evidence decays while a slow CI reads
 
 
 def test_close_stores_calls_still_queued(tmp_path: Path) -> None:

@@ -30,12 +30,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from toolwise import _process
 from toolwise._calls import READ_FLUSH_TIMEOUT, CallLog
+from toolwise._deprecations import renamed
 from toolwise.errors import InvalidArgumentError, SpoolError
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
 from toolwise.recording.recorder import Durability, Recorder
-from toolwise.recording.redact import Redactor, SecretRedactor, to_safe_text
+from toolwise.recording.records import RecordBuilder
+from toolwise.recording.redact import Redactor, SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
@@ -52,7 +54,6 @@ __all__ = ["Runtime", "Settings"]
 log = logging.getLogger("toolwise")
 
 DEFAULT_TTL = timedelta(days=30)
-_TEXT_FIELDS = ("tool_input", "tool_output", "error_message", "task")
 _MAX_CACHED_EMBEDDINGS = 10_000
 
 
@@ -143,10 +144,13 @@ class Runtime:
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
         self._store, remote = _open_store(root, settings, self._embedding)
-        self._ttl = settings.get("ttl", DEFAULT_TTL)
         redactor = settings.get("redactor", "default")
-        self._redactor: Redactor | None = SecretRedactor() if redactor == "default" else redactor
-        self._max_payload = settings.get("max_payload_chars", 2_000)
+        self._records = RecordBuilder(
+            redactor=SecretRedactor() if redactor == "default" else redactor,
+            ttl=settings.get("ttl", DEFAULT_TTL),
+            max_payload_chars=settings.get("max_payload_chars", 2_000),
+            clock=self._clock,
+        )
         spool_dir = settings.get("spool_dir")
         self._spool = Spool(
             Path(spool_dir) if spool_dir is not None else root / "spool",
@@ -158,10 +162,8 @@ class Runtime:
         self._learning_config = settings.get("learning") or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
         self._recorder = Recorder(
+            self._records,
             self._deliver,
-            redactor=self._redactor,
-            ttl=self._ttl,
-            max_payload_chars=self._max_payload,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
             timer=settings.get("timer") or time.perf_counter,
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
@@ -227,7 +229,7 @@ class Runtime:
     @property
     def ttl(self) -> timedelta | None:
         """How long records live (``None``: until forgotten)."""
-        return self._ttl
+        return self._records.ttl
 
     @property
     def calls(self) -> CallLog:
@@ -249,18 +251,42 @@ class Runtime:
         return self._store.purge_expired(self._clock())
 
     def _deliver(self, outcome: ToolOutcome) -> None:
-        """Spool one record and tell the learners. Never raises (the hot path of tool calls)."""
+        """The hot path's sink: spool, then tell the learners. Never raises: a record the
+        spool cannot take is logged and counted (dropped, or invalid)."""
         try:
             self._spool.append(outcome)
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
             log.error("toolwise: RECORD LOST — the spool cannot be written: %s", exc)
             return
+        except Exception as exc:  # not serialisable: never acknowledged, counted
+            self._writer.notify_invalid()
+            log.error("toolwise: a record of %s cannot be spooled: %s", outcome.tool, exc)
+            return
+        self._writer.touch()
+        self._observe(outcome)
+
+    def _accept(self, outcome: ToolOutcome) -> None:
+        """The sink of a record the caller waits for: spool, then tell the learners.
+
+        Raises:
+            SpoolError: the spool cannot be written (nothing was acknowledged).
+            InvalidArgumentError: the record cannot be serialised (nothing was acknowledged).
+        """
+        try:
+            self._spool.append(outcome)
+        except SpoolError as exc:
+            self._writer.notify_dropped(exc)
+            raise
+        except Exception as exc:
+            self._writer.notify_invalid()
+            raise InvalidArgumentError("record", outcome.id, f"cannot be spooled: {exc}") from exc
         self._writer.touch()
         self._observe(outcome)
 
     def _observe(self, outcome: ToolOutcome) -> None:
-        """Tell the learning view (cheap: it runs on every tool call); never raises."""
+        """After the spool, in order: the learning feed, then the improver's failure counter
+        (both cheap: they run on every tool call); never raises."""
         try:
             self._feed.on_record(outcome)
         except Exception as exc:  # learning must never fail a tool call
@@ -275,97 +301,70 @@ class Runtime:
     def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome:
         """Record an outcome you judged yourself (no LangChain needed).
 
-        Pass a :class:`ToolOutcome` or its fields (``tool=``, ``outcome=``, ``latency_ms=`` …).
-        ``expires_at`` defaults to ``timestamp + ttl``.
+        Pass a :class:`ToolOutcome` or its fields (``tool=``, ``outcome=``, ``latency_ms=`` …);
+        text fields may be objects (stored as JSON text). The record is redacted and bounded
+        like every other (:mod:`toolwise.recording.records`); ``timestamp`` defaults to the
+        clock, ``expires_at`` to ``timestamp + ttl``. Returns the record as stored.
 
         Raises:
-            InvalidArgumentError: a field is invalid; ``.field`` names it.
-            SpoolError: the record could not be made durable.
+            InvalidArgumentError: a field is invalid or not finite; ``.field`` names it.
+                Nothing was recorded.
+            SpoolError: the record could not be made durable. Nothing was recorded.
         """
         if outcome is None:
-            fields.setdefault("timestamp", self._clock())
-            for name in _TEXT_FIELDS:  # the tracking API takes objects; store them safely
-                if name in fields and not isinstance(fields[name], str | None):
-                    fields[name] = to_safe_text(fields[name], self._redactor, self._max_payload)
-            outcome = ToolOutcome(**fields)
+            built = self._records.build(fields)
         elif fields:
             raise InvalidArgumentError("fields", sorted(fields), "give a ToolOutcome or fields")
-        update: dict[str, Any] = {
-            name: to_safe_text(getattr(outcome, name), self._redactor, limit)
-            for name, limit in (
-                ("tool_input", self._max_payload),
-                ("tool_output", self._max_payload),
-                ("error_message", 500),
-                ("task", 500),
-            )
-            if getattr(outcome, name)
-        }
-        if outcome.expires_at is None and self._ttl is not None:
-            update["expires_at"] = outcome.timestamp + self._ttl
-        outcome = outcome.model_copy(update=update)
-        self._accept(outcome)
-        return outcome
-
-    def _accept(self, outcome: ToolOutcome) -> None:
-        """Spool a record the caller waits for, then tell the learners; raises SpoolError."""
-        try:
-            self._spool.append(outcome)
-        except SpoolError as exc:
-            self._writer.notify_dropped(exc)
-            raise
-        self._writer.touch()
-        self._observe(outcome)
+        else:
+            built = self._records.rebuild(outcome)
+        self._accept(built)
+        return built
 
     def observe(
         self,
         tool: str,
         success: bool | float,
         *,
-        context_class: str = "",
+        task_type: str = "",
         weight: float = 1.0,
         agent_id: str = "default",
         environment: str = "",
         latency_ms: float | None = None,
         cost: float | None = None,
+        context_class: str | None = None,
     ) -> ToolPrior:
         """Record one outcome you judged (priors-API style) and return the updated prior.
 
-        Durable like every record (spooled, then stored), so it survives restarts.
+        The observation is recorded like any record (validated, spooled, then stored, so it
+        survives restarts), then the prior of ``(agent_id, tool, task_type, environment)`` is
+        read back from the learnt view. ``context_class`` is the deprecated name of
+        ``task_type``.
 
         Raises:
             InvalidArgumentError: naming ``tool``, ``success``, ``weight``, ``agent_id``,
-                ``latency_ms`` or ``cost``.
+                ``latency_ms`` or ``cost``. Nothing was recorded or learnt.
         """
-        view = self._feed.view()
-        prior = view.observe(
+        task_type = renamed("context_class", "task_type", context_class, task_type, "")
+        record = self._records.observation(
             tool,
             success,
-            agent_id=agent_id,
-            context_class=context_class,
-            environment=environment,
+            task_type=task_type,
             weight=weight,
+            agent_id=agent_id,
+            environment=environment,
             latency_ms=latency_ms,
             cost=cost,
-            timestamp=self._clock(),
         )
-        quality = 1.0 if success is True else 0.0 if success is False else float(success)
-        outcome = "success" if quality >= 1.0 else "failure" if quality <= 0.0 else "partial"
-        record = ToolOutcome(
-            agent_id=agent_id,
-            tool=tool,
-            task_type=context_class,
-            environment=environment,
-            outcome=outcome,
-            quality=quality,
-            latency_ms=latency_ms or 0.0,
-            cost=cost or 0.0,
-            timestamp=self._clock(),
-            source="observe",
-            metadata={"weight": float(weight)},
+        view = self.view()  # built before the record is spooled: the feed then queues it
+        self._accept(record)
+        found = self.view().priors(
+            agent_id=agent_id, tool=tool, context_class=task_type, environment=environment
         )
-        self._feed.mark_learnt(record.id)
-        self.record(record)
-        return prior
+        if not found:  # the view was reset (a concurrent forget) before it learnt the record
+            found = view.priors(
+                agent_id=agent_id, tool=tool, context_class=task_type, environment=environment
+            )
+        return found[0]
 
     # -- learning ---------------------------------------------------------------------------
 

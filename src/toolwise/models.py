@@ -51,7 +51,8 @@ def check_agent_id(agent_id: str) -> str:
     """``agent_id`` itself if it can name a namespace: the one agent-id validator.
 
     Raises:
-        InvalidAgentIdError: empty, blank, too long (> 200), or containing control characters.
+        InvalidAgentIdError: empty, blank, too long (> 200), containing control characters,
+            or not valid Unicode text (a lone surrogate).
     """
     if not isinstance(agent_id, str) or not agent_id.strip():
         raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
@@ -59,6 +60,11 @@ def check_agent_id(agent_id: str) -> str:
         raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {MAX_AGENT_ID} chars")
     if _CONTROL.search(agent_id):
         raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
+    if not agent_id.isascii():
+        try:
+            agent_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidAgentIdError("agent_id", agent_id, "must be valid Unicode text") from None
     return agent_id
 
 
@@ -155,7 +161,11 @@ class ToolOutcome(_Boundary):
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # datetime.min with a positive offset has no UTC time
+            msg = "is out of the range of UTC times"
+            raise ValueError(msg) from None
 
     @property
     def effective_quality(self) -> float:
