@@ -25,10 +25,14 @@ from toolwise.improve import (
     PromotionPolicy,
     RefinementResult,
 )
-from toolwise.integrations.advice_middleware import AdviceMiddleware
-from toolwise.integrations.langgraph import ToolCallRecorder
-from toolwise.integrations.middleware import ToolwiseMiddleware
-from toolwise.integrations.preselect import (
+from toolwise.integrations.langchain import (
+    AdviceMiddleware,
+    InstrumentedTool,
+    ToolwiseCallbackHandler,
+    ToolwiseMiddleware,
+)
+from toolwise.integrations.langgraph import (
+    ToolCallRecorder,
     ToolGuard,
     ToolwiseReactState,
     ToolwiseState,
@@ -44,9 +48,7 @@ from toolwise.learning import (
     ToolPrior,
 )
 from toolwise.models import ToolOutcome, ToolStats, UsageSummary
-from toolwise.recording.callback import ToolwiseCallbackHandler
 from toolwise.recording.context import RecordingDefaults
-from toolwise.recording.instrument import InstrumentedTool
 from toolwise.recording.judge import Judge, Verdict
 from toolwise.recording.redact import SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 
     from toolwise._runtime import Runtime
     from toolwise.advice import AdviceOptions, Advisor
-    from toolwise.integrations.langgraph import ToolCallRecorder
-    from toolwise.integrations.middleware import ToolwiseMiddleware
-    from toolwise.integrations.preselect import ToolGuard
-    from toolwise.recording.callback import ToolwiseCallbackHandler
-    from toolwise.recording.instrument import ConfirmHook, InstrumentedTool
+    from toolwise.integrations.langchain import (
+        ConfirmHook,
+        InstrumentedTool,
+        ToolwiseCallbackHandler,
+        ToolwiseMiddleware,
+    )
+    from toolwise.integrations.langgraph import ToolCallRecorder, ToolGuard
 
 __all__ = ["Adoption"]
 
@@ -83,7 +85,7 @@ class Adoption:
         Accepts the keyword arguments of :meth:`defaults`. Add it once, e.g.
         ``agent.invoke(inputs, config={"callbacks": [tw.callback(agent_id="devops")]})``.
         """
-        from toolwise.recording.callback import ToolwiseCallbackHandler
+        from toolwise.integrations.langchain import ToolwiseCallbackHandler
 
         return ToolwiseCallbackHandler(self.runtime.recorder, self.defaults(**labels))
 
@@ -106,7 +108,7 @@ class Adoption:
         per-call ``cost_estimate`` and an optional human confirmation hook; ``backoff`` is a
         tenacity wait strategy between attempts. Accepts the labels of :meth:`defaults`.
         """
-        from toolwise.recording.instrument import InstrumentedTool
+        from toolwise.integrations.langchain import InstrumentedTool
 
         if cost_estimate is not None:
             labels["costs"] = {**labels.get("costs", {}), tool.name: cost_estimate}
@@ -139,7 +141,7 @@ class Adoption:
         (:class:`~toolwise.advice.AdviceOptions`: ``mode="advise" | "filter" | "route"``,
         ``top_k``, ``budget``, ``strategy``, ``objective``, ``requires_confirmation`` …).
         """
-        from toolwise.integrations.middleware import ToolwiseMiddleware
+        from toolwise.integrations.langchain import ToolwiseMiddleware
 
         labels, brief = _split_options(options)
         defaults = self.defaults(**labels)
@@ -174,18 +176,18 @@ class Adoption:
 
         It writes the decision and brief under the ``toolwise`` state key (never into
         ``messages``); the model node reads it with
-        :func:`toolwise.integrations.preselect.with_brief`. Needs ``tools=``.
+        :func:`toolwise.integrations.langgraph.with_brief`. Needs ``tools=``.
         """
-        from toolwise.integrations.preselect import make_preselect_node
+        from toolwise.integrations.langgraph import make_preselect_node
 
         return make_preselect_node(self._advisor(**options))
 
     def pre_model_hook(self, **options: Any) -> Runnable[Any, Any]:
         """A ``pre_model_hook`` for ``create_react_agent``: the brief reaches the model via
         ``llm_input_messages`` without entering history. Use
-        ``state_schema=toolwise.integrations.preselect.ToolwiseReactState``. Needs ``tools=``.
+        ``state_schema=toolwise.integrations.langgraph.ToolwiseReactState``. Needs ``tools=``.
         """
-        from toolwise.integrations.preselect import make_pre_model_hook
+        from toolwise.integrations.langgraph import make_pre_model_hook
 
         return make_pre_model_hook(self._advisor(**options))
 
@@ -196,7 +198,7 @@ class Adoption:
         ``ToolNode(tools, wrap_tool_call=g, awrap_tool_call=g.awrap)`` with
         ``g = tw.tool_guard(agent_id=..., mode="filter")``.
         """
-        from toolwise.integrations.preselect import ToolGuard
+        from toolwise.integrations.langgraph import ToolGuard
 
         labels, brief = _split_options(options)
         recorder = self.tool_wrapper(**labels)

@@ -24,7 +24,7 @@ from pydantic import Field
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
 from toolwise.advice import Advisor
 from toolwise.advice.models import tool_name
-from toolwise.integrations.preselect import (
+from toolwise.integrations.langgraph import (
     ToolGuard,
     ToolwiseReactState,
     ToolwiseState,

@@ -1,8 +1,8 @@
 """Pre-selection: put a ranked, evidence-backed brief in front of the model before it picks.
 
 One core, :class:`Advisor`, turns a model turn into a :class:`Brief`; the LangGraph node, the
-``pre_model_hook`` (``toolwise.integrations.preselect``) and the agent middleware
-(``toolwise.integrations.advice_middleware``) only decide where the brief goes. See
+``pre_model_hook`` (``toolwise.integrations.langgraph``) and the agent middleware
+(``toolwise.integrations.langchain``) only decide where the brief goes. See
 ``docs/preselection.md``.
 """
 

@@ -4,18 +4,15 @@ Each entry point (callback handler, instrumented tool, ToolNode interceptor, age
 calls :meth:`Recorder.start` when a call begins and :meth:`Recorder.finish` when it ends; the
 same inputs give the same record whichever entry point saw the call, because the record is
 made by the one :class:`~toolwise.recording.records.RecordBuilder` that also makes the records
-of ``record()`` and ``observe()``. :func:`claim` stops two
-entry points that are combined from recording the same call twice: the outermost one records.
+of ``record()`` and ``observe()``. Which entry point records a call when several see it is
+decided by :mod:`toolwise.recording.scope`: the outermost one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
@@ -26,59 +23,12 @@ from toolwise.recording.handoff import Handoff
 from toolwise.recording.judge import Verdict, judge_output
 from toolwise.recording.records import RecordBuilder
 
-__all__ = [
-    "Durability",
-    "PendingCall",
-    "Recorder",
-    "claim",
-    "is_claimed",
-    "is_control_flow",
-]
+__all__ = ["Durability", "PendingCall", "Recorder"]
 
 Durability = Literal["deferred", "immediate"]
 """When a call's record reaches the spool: see :mod:`toolwise.recording.handoff`."""
 
 log = logging.getLogger("toolwise.recorder")
-
-_CLAIMS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "toolwise_claims", default=frozenset()
-)
-
-
-def is_claimed(tool: str) -> bool:
-    """True when an enclosing toolwise entry point is already recording a call to ``tool``."""
-    return tool in _CLAIMS.get()
-
-
-@contextmanager
-def claim(tool: str) -> Iterator[bool]:
-    """Claim the recording of a call to ``tool`` for this context.
-
-    Yields ``True`` when the caller should record (nobody outside claimed it), ``False`` when
-    an outer entry point already records it. Context-local, so parallel calls don't interfere.
-    """
-    claims = _CLAIMS.get()
-    if tool in claims:
-        yield False
-        return
-    token = _CLAIMS.set(claims | {tool})
-    try:
-        yield True
-    finally:
-        _CLAIMS.reset(token)
-
-
-def is_control_flow(error: BaseException) -> bool:
-    """Errors that steer a run rather than report a tool's failure: never recorded.
-
-    LangGraph's ``interrupt()`` and ``Command`` routing raise ``GraphBubbleUp`` subclasses;
-    cancellation and interpreter exits are not the tool's fault either.
-    """
-    from langgraph.errors import GraphBubbleUp
-
-    return isinstance(
-        error, GraphBubbleUp | asyncio.CancelledError | KeyboardInterrupt | GeneratorExit
-    )
 
 
 @dataclass(slots=True)
