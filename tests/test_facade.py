@@ -13,15 +13,15 @@ from langchain_core.tools import tool
 from tests.conftest import FakeClock
 
 from toolwise import (
-    EmbeddingMismatchError,
-    HashingEmbedding,
     InvalidAgentIdError,
     InvalidArgumentError,
     SecretRedactor,
     ToolOutcome,
     Toolwise,
 )
+from toolwise.errors import EmbeddingMismatchError
 from toolwise.recording.redact import REDACTED
+from toolwise.storage import HashingEmbedding
 from toolwise.storage.clients import ephemeral_client
 
 T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)

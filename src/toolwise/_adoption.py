@@ -9,11 +9,12 @@ objects a caller can build by hand from ``tw.runtime``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
+from toolwise.advice.models import AdviceFields, AdviceOptions, BriefOptions
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import check_agent_id
-from toolwise.recording.context import RecordingDefaults
+from toolwise.recording.context import RecordingDefaults, RecordingLabels
 from toolwise.recording.judge import Judge
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from tenacity.wait import WaitBaseT
 
     from toolwise._runtime import Runtime
-    from toolwise.advice import AdviceOptions, Advisor
+    from toolwise.advice import Advisor
     from toolwise.integrations.langchain import (
         ConfirmHook,
         InstrumentedTool,
@@ -31,20 +32,24 @@ if TYPE_CHECKING:
     )
     from toolwise.integrations.langgraph import ToolCallRecorder, ToolGuard
 
-__all__ = ["Adoption"]
-
-_RECORDING_LABELS = frozenset({"agent_id", "task_type", "environment", "tags", "judge", "costs"})
+__all__ = ["Adoption", "AgentOptions"]
 
 
-def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Recording labels (for :meth:`Adoption.defaults`) apart from the brief's options."""
+class AgentOptions(RecordingLabels, BriefOptions, total=False):
+    """What ``tw.middleware()`` and ``tw.tool_guard()`` take: the recording labels and the
+    brief's options, typed (a misspelt keyword fails in the type checker)."""
+
+
+_RECORDING_LABELS = frozenset(RecordingLabels.__annotations__)
+_SHARED_LABELS = ("agent_id", "environment", "task_type")  # the brief uses these labels too
+
+
+def _split_options(options: AgentOptions) -> tuple[RecordingLabels, AdviceFields]:
+    """Recording labels (for :meth:`Adoption.defaults`) apart from the brief's fields (which
+    share the agent, environment and task type)."""
     labels = {k: v for k, v in options.items() if k in _RECORDING_LABELS}
-    return labels, {k: v for k, v in options.items() if k not in _RECORDING_LABELS}
-
-
-def _advice_labels(labels: Mapping[str, Any]) -> dict[str, Any]:
-    """The recording labels the brief shares (which agent, environment and task type)."""
-    return {k: v for k, v in labels.items() if k in ("agent_id", "environment", "task_type")}
+    brief = {k: v for k, v in options.items() if k not in _RECORDING_LABELS or k in _SHARED_LABELS}
+    return cast("RecordingLabels", labels), cast("AdviceFields", brief)
 
 
 class Adoption:
@@ -79,7 +84,7 @@ class Adoption:
             costs=dict(costs or {}),
         )
 
-    def callback(self, **labels: Any) -> ToolwiseCallbackHandler:
+    def callback(self, **labels: Unpack[RecordingLabels]) -> ToolwiseCallbackHandler:
         """A LangChain callback handler that records every tool call it sees.
 
         Accepts the keyword arguments of :meth:`defaults`. Add it once, e.g.
@@ -99,7 +104,7 @@ class Adoption:
         requires_confirmation: bool = False,
         confirm: ConfirmHook | None = None,
         backoff: WaitBaseT | None = None,
-        **labels: Any,
+        **labels: Unpack[RecordingLabels],
     ) -> InstrumentedTool:
         """Wrap ``tool`` so every attempt is timed, judged and recorded.
 
@@ -111,7 +116,7 @@ class Adoption:
         from toolwise.integrations.langchain import InstrumentedTool
 
         if cost_estimate is not None:
-            labels["costs"] = {**labels.get("costs", {}), tool.name: cost_estimate}
+            labels["costs"] = {**(labels.get("costs") or {}), tool.name: cost_estimate}
         wrapped = InstrumentedTool.wrap(
             tool,
             recorder=self.runtime.recorder,
@@ -123,7 +128,7 @@ class Adoption:
         )
         return wrapped if backoff is None else wrapped.with_backoff(backoff)
 
-    def tool_wrapper(self, **labels: Any) -> ToolCallRecorder:
+    def tool_wrapper(self, **labels: Unpack[RecordingLabels]) -> ToolCallRecorder:
         """A LangGraph ``ToolNode`` interceptor that records each call.
 
         ``w = tw.tool_wrapper(agent_id=...)``, then
@@ -133,45 +138,43 @@ class Adoption:
 
         return ToolCallRecorder(self.runtime.recorder, self.defaults(**labels))
 
-    def middleware(self, *, advice: bool = True, **options: Any) -> ToolwiseMiddleware:
+    def middleware(
+        self, *, advice: bool | AdviceOptions = True, **options: Unpack[AgentOptions]
+    ) -> ToolwiseMiddleware:
         """A langchain v1 ``AgentMiddleware`` for ``create_agent(..., middleware=[...])``.
 
         Records every tool call and, unless ``advice=False``, briefs the model before each
         call. Accepts the labels of :meth:`defaults` and the brief's options
         (:class:`~toolwise.advice.AdviceOptions`: ``mode="advise" | "filter" | "route"``,
-        ``top_k``, ``budget``, ``strategy``, ``objective``, ``requires_confirmation`` …).
+        ``top_k``, ``budget``, ``strategy``, ``objective``, ``requires_confirmation`` …), or a
+        whole ``AdviceOptions`` as ``advice=``.
         """
         from toolwise.integrations.langchain import ToolwiseMiddleware
 
-        labels, brief = _split_options(options)
+        labels, fields = _split_options(options)
         defaults = self.defaults(**labels)
-        advisor = self._advisor(self._advice_options(defaults, brief)) if advice else None
+        advisor = None
+        if isinstance(advice, AdviceOptions):
+            advisor = self.advisor(advice, **fields)  # keywords given win
+        elif advice:
+            advisor = self.advisor(**fields)
         return ToolwiseMiddleware(self.runtime.recorder, defaults, advisor)
 
-    def _advice_options(
-        self, defaults: RecordingDefaults, options: Mapping[str, Any]
-    ) -> AdviceOptions:
-        from toolwise.advice import AdviceOptions
+    def advisor(
+        self, options: AdviceOptions | None = None, /, **fields: Unpack[AdviceFields]
+    ) -> Advisor:
+        """The pre-selection core: ``advisor.advise(messages, state, config, tools) -> Brief``.
 
-        return AdviceOptions(
-            **{
-                "agent_id": defaults.agent_id,
-                "environment": defaults.environment,
-                "task_type": defaults.task_type,
-                **options,
-            }
-        )
-
-    def _advisor(self, options: AdviceOptions | None = None, /, **fields: Any) -> Advisor:
+        Give an :class:`~toolwise.advice.AdviceOptions`, its fields as keywords, or both (the
+        keywords win).
+        """
         from toolwise.advice import Advisor
 
         return Advisor(self.runtime, options, **fields)
 
-    def advisor(self, **options: Any) -> Advisor:
-        """The pre-selection core: ``advisor.advise(messages, state, config, tools) -> Brief``."""
-        return self._advisor(**options)
-
-    def preselect_node(self, **options: Any) -> Runnable[Any, Any]:
+    def preselect_node(
+        self, options: AdviceOptions | None = None, /, **fields: Unpack[AdviceFields]
+    ) -> Runnable[Any, Any]:
         """A LangGraph node for hand-built ``StateGraph``s, placed before the model node.
 
         It writes the decision and brief under the ``toolwise`` state key (never into
@@ -180,18 +183,20 @@ class Adoption:
         """
         from toolwise.integrations.langgraph import make_preselect_node
 
-        return make_preselect_node(self._advisor(**options))
+        return make_preselect_node(self.advisor(options, **fields))
 
-    def pre_model_hook(self, **options: Any) -> Runnable[Any, Any]:
+    def pre_model_hook(
+        self, options: AdviceOptions | None = None, /, **fields: Unpack[AdviceFields]
+    ) -> Runnable[Any, Any]:
         """A ``pre_model_hook`` for ``create_react_agent``: the brief reaches the model via
         ``llm_input_messages`` without entering history. Use
         ``state_schema=toolwise.integrations.langgraph.ToolwiseReactState``. Needs ``tools=``.
         """
         from toolwise.integrations.langgraph import make_pre_model_hook
 
-        return make_pre_model_hook(self._advisor(**options))
+        return make_pre_model_hook(self.advisor(options, **fields))
 
-    def tool_guard(self, **options: Any) -> ToolGuard:
+    def tool_guard(self, **options: Unpack[AgentOptions]) -> ToolGuard:
         """A ``ToolNode`` interceptor that refuses hidden tools, asks before gated ones
         (LangGraph ``interrupt()``), then records the call.
 
@@ -200,7 +205,6 @@ class Adoption:
         """
         from toolwise.integrations.langgraph import ToolGuard
 
-        labels, brief = _split_options(options)
+        labels, fields = _split_options(options)
         recorder = self.tool_wrapper(**labels)
-        advisor = self._advisor(**{**_advice_labels(labels), **brief})
-        return ToolGuard(advisor, then=recorder, athen=recorder.awrap)
+        return ToolGuard(self.advisor(**fields), then=recorder, athen=recorder.awrap)

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from toolwise.errors import InvalidArgumentError
 
-__all__ = ["renamed"]
+__all__ = ["renamed", "warn_renamed"]
 
 _T = TypeVar("_T")
 
@@ -24,11 +24,16 @@ def renamed(old: str, new: str, old_value: _T | None, new_value: _T, default: _T
     """
     if old_value is None:
         return new_value
-    warnings.warn(
-        f"{old!r} is deprecated and will be removed in the next release; use {new!r}",
-        DeprecationWarning,
-        stacklevel=3,
-    )
+    warn_renamed(old, new, stacklevel=4)
     if new_value not in (default, old_value):
         raise InvalidArgumentError(old, old_value, f"give {new!r} or {old!r}, not both")
     return old_value
+
+
+def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``old`` was renamed ``new`` (a ``DeprecationWarning`` for the caller)."""
+    warnings.warn(
+        f"{old!r} is deprecated and will be removed in the next release; use {new!r}",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )

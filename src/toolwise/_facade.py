@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from toolwise._adoption import Adoption
 from toolwise._calls import CallLog
+from toolwise._deprecations import renamed, warn_renamed
 from toolwise._runtime import Runtime, Settings
 from toolwise.learning import (
     InfraEvent,
@@ -207,17 +208,22 @@ class Toolwise(Adoption):
     def priors(
         self,
         tool: str | None = None,
-        context_class: str | None = None,
+        task_type: str | None = None,
         *,
         limit: int | None = None,
         agent_id: str = "default",
         environment: str | None = None,
+        context_class: str | None = None,
     ) -> list[ToolPrior]:
-        """Learnt reliability per tool and context: rate, 90 % interval, confidence, latency."""
+        """Learnt reliability per tool and task type: rate, 90 % interval, confidence, latency.
+
+        ``context_class`` is the deprecated name of ``task_type``.
+        """
+        task_type = renamed("context_class", "task_type", context_class, task_type, None)
         return self._runtime.view().priors(
             agent_id=agent_id,
             tool=tool,
-            context_class=context_class,
+            context_class=task_type,
             environment=environment,
             limit=limit,
         )
@@ -280,9 +286,16 @@ class Toolwise(Adoption):
         """Failure lessons most relevant to ``task`` (learnt by :meth:`improve`)."""
         return self.improver.lessons(task, k, agent_id=agent_id)
 
-    def examples(self, task: str, k: int = 3, *, agent_id: str = "default") -> list[Demonstration]:
+    def demonstrations(
+        self, task: str, k: int = 3, *, agent_id: str = "default"
+    ) -> list[Demonstration]:
         """The agent's own best runs most similar to ``task`` (argument shapes, no values)."""
         return self.improver.examples(task, k, agent_id=agent_id)
+
+    def examples(self, task: str, k: int = 3, *, agent_id: str = "default") -> list[Demonstration]:
+        """Deprecated name of :meth:`demonstrations`."""
+        warn_renamed("examples", "demonstrations")
+        return self.demonstrations(task, k, agent_id=agent_id)
 
     def composites(
         self, agent_id: str = "default", *, include_retired: bool = False

@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from toolwise.advice.confirm import ConfirmationPolicy
 from toolwise.advice.format import (
@@ -38,7 +38,7 @@ from toolwise.advice.format import (
     render,
     tool_line,
 )
-from toolwise.advice.models import AdviceOptions, Brief, TaskQuery, tool_name
+from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
 from toolwise.advice.modes import forced_tool, hidden_tools
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
@@ -84,7 +84,11 @@ class Advisor:
     """
 
     def __init__(
-        self, runtime: AdviceRuntime, options: AdviceOptions | None = None, /, **fields: Any
+        self,
+        runtime: AdviceRuntime,
+        options: AdviceOptions | None = None,
+        /,
+        **fields: Unpack[AdviceFields],
     ) -> None:
         if not isinstance(runtime, AdviceRuntime):
             reason = "pass tw.runtime (or build it with tw.advisor(...))"
@@ -275,7 +279,7 @@ class Advisor:
     def _learnt(self, agent_id: str, text: str) -> list[str]:
         """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
         options = self.options
-        if not text.strip() or (options.lessons == 0 and options.examples == 0):
+        if not text.strip() or (options.lessons == 0 and options.demonstrations == 0):
             return []
         lines: list[str] = []
         try:
@@ -290,10 +294,12 @@ class Advisor:
                         agent_id=agent_id,
                     )
                 )
-            if options.examples:
+            if options.demonstrations:
                 lines.extend(
                     f"example: {demo.render()}"
-                    for demo in improver.examples_for(text, options.examples, agent_id=agent_id)
+                    for demo in improver.examples_for(
+                        text, options.demonstrations, agent_id=agent_id
+                    )
                 )
         except Exception as exc:  # advice must not fail a turn because lessons did
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
