@@ -21,6 +21,7 @@ from toolwise.errors import InvalidAgentIdError, InvalidArgumentError
 
 __all__ = [
     "OUTCOMES",
+    "BoundaryModel",
     "InfraEventSummary",
     "MetadataValue",
     "Outcome",
@@ -84,7 +85,7 @@ _ids = random.Random(uuid.uuid4().int)  # unique ids, cheaper than os.urandom pe
 os.register_at_fork(after_in_child=lambda: _ids.seed(uuid.uuid4().int))
 
 
-class _Boundary(BaseModel):
+class BoundaryModel(BaseModel):
     """Base for models built from user input: errors name the field, as a ToolwiseError."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -107,7 +108,10 @@ class _Boundary(BaseModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
-class ToolOutcome(_Boundary):
+_Boundary = BoundaryModel  # the name other modules used; kept until they all say BoundaryModel
+
+
+class ToolOutcome(BoundaryModel):
     """One judged tool call: what ran, for which task, how it went, how long, at what cost.
 
     ``quality`` defaults by outcome (success 1.0, partial 0.5, failure/refused 0.0);

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from toolwise._deprecations import renamed, warn_renamed
 from toolwise.learning.models import Objective, Recommendation, Strategy, resolve_objective
-from toolwise.models import _Boundary
+from toolwise.models import BoundaryModel
 
 __all__ = [
     "DEFAULT_DESTRUCTIVE",
@@ -73,7 +73,7 @@ TaskResolver = Callable[[TaskQuery], "str | None"]
 """Names the task type of a turn, or returns ``None``/``""`` to let toolwise infer it."""
 
 
-class AdviceOptions(_Boundary):
+class AdviceOptions(BoundaryModel):
     """How an :class:`~toolwise.advice.advisor.Advisor` briefs the model.
 
     Args:
