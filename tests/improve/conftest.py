@@ -117,7 +117,7 @@ def make_improver(tw: Toolwise) -> Iterator[Callable[..., Improver]]:
     def build(*, chat_model: Any = None, background: bool = False, **config: Any) -> Improver:
         improver = Improver(
             tw.store,
-            embedding=tw.embedding,
+            embedding=tw.runtime.embedding,
             clock=tw.clock,
             flush=tw.flush,
             chat_model=chat_model,

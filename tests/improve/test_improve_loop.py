@@ -151,7 +151,7 @@ def test_lessons_survive_a_new_improver_on_the_same_store(
     """Lessons live in Chroma, so a fresh Improver (e.g. after a restart) still finds them."""
     _timeouts(run_task, 2)
     make_improver().improve("devops")
-    fresh = Improver(tw.store, embedding=tw.embedding)
+    fresh = Improver(tw.store, embedding=tw.runtime.embedding)
     assert len(fresh.all_lessons("devops")) == 1
 
 
@@ -160,7 +160,7 @@ def test_a_custom_knowledge_store_is_used(tw: Toolwise, run_task: Runner) -> Non
     store = MemoryKnowledgeStore()
     _timeouts(run_task, 2)
     improver = Improver(
-        tw.store, embedding=tw.embedding, store=store, clock=tw.clock, flush=tw.flush
+        tw.store, embedding=tw.runtime.embedding, store=store, clock=tw.clock, flush=tw.flush
     )
     improver.improve("devops")
     assert len(store.load("lessons", "devops")) == 1
