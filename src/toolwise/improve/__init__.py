@@ -27,9 +27,10 @@ from toolwise.improve.models import (
 from toolwise.improve.permissions import Review
 from toolwise.improve.protocols import ChatModel, Evaluator
 from toolwise.improve.sandbox import (
-    SandboxPolicy,
+    ResourceLimits,
+    Sandbox,
     SandboxResult,
-    SandboxViolationError,
+    SandboxSupport,
     run_sandboxed,
 )
 from toolwise.improve.store import (
@@ -64,12 +65,13 @@ __all__ = [
     "PromptVersion",
     "RefinementPlan",
     "RefinementResult",
+    "ResourceLimits",
     "Review",
     "Run",
     "RunStep",
-    "SandboxPolicy",
+    "Sandbox",
     "SandboxResult",
-    "SandboxViolationError",
+    "SandboxSupport",
     "TemplateLessons",
     "format_audit",
     "run_sandboxed",
