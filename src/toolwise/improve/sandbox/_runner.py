@@ -63,6 +63,7 @@ FailureReason = Literal[
 _MIB = 1 << 20
 _HEADER = 8  # bytes of the big-endian length before the child's JSON
 _PROBE_TIMEOUT = 30.0
+_REAP_TIMEOUT = 10.0  # bubblewrap exits right after the namespace dies; this only bounds a bug
 _PIPE_CHUNK = select.PIPE_BUF  # a write this size never blocks a pipe select calls writable
 
 
@@ -411,7 +412,13 @@ def _exchange(
 
 
 def _kill_whole(process: subprocess.Popen[bytes], info: bytes) -> None:
-    """Kill the sandbox's pid namespace and process group, then reap bubblewrap."""
+    """Kill the sandbox's pid namespace, wait for bubblewrap to reap it, then kill the group.
+
+    Killing the namespace's init makes the kernel kill every process in it, and its exit
+    completes only once they are all gone; bubblewrap exits when it has reaped that init.
+    So waiting for bubblewrap (not killing it first) is what makes "nothing outlives the
+    call" hold when this returns.
+    """
     try:
         inner = int(json.loads(info or b"{}").get("child-pid", 0))
     except (ValueError, TypeError, AttributeError):
@@ -419,6 +426,8 @@ def _kill_whole(process: subprocess.Popen[bytes], info: bytes) -> None:
     if inner > 0 and process.poll() is None:  # bwrap has not reaped it: the pid is still its
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(inner, signal.SIGKILL)  # pid 1 of the namespace: everything in it dies
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(_REAP_TIMEOUT)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     for stream in (process.stdin, process.stdout):
