@@ -187,6 +187,9 @@ class Toolwise:
         self._spool = Spool(
             Path(spool_dir) if spool_dir is not None else root / "spool", fsync=fsync
         )
+        from toolwise.improve.sandbox import protect  # here: toolwise.improve imports us
+
+        protect(root, self._spool.root)  # no sandboxed composite may read or forge records
         self._batch_size, self._max_backoff = batch_size, max_backoff
         self._writer = self._start_writer(self.store)
         self.learning_config = learning or LearningConfig()

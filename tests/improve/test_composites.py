@@ -13,6 +13,12 @@ from langchain_core.tools import ToolException, tool
 
 from toolwise import Toolwise
 from toolwise.improve import Improver
+from toolwise.improve.sandbox import default_sandbox
+
+_SUPPORT = default_sandbox().support
+pytestmark = pytest.mark.skipif(
+    not _SUPPORT.available, reason=f"composites need the OS sandbox: {_SUPPORT.reason}"
+)
 
 Runner = Callable[..., None]  # the run_task fixture
 RELEASE = ["terraform_apply", "helm_upgrade", "kubectl_deploy"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from langchain_core.tools import tool
 from tests.improve import sandbox_payloads as payloads
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.improve import ResourceLimits, Sandbox
+from toolwise.improve import Improver, ResourceLimits, Sandbox
 from toolwise.improve.sandbox import Step, default_sandbox, tool_step
+from toolwise.improve.sandbox import _runner as sandbox_runner
 
 SANDBOX = default_sandbox()
 needs_sandbox = pytest.mark.skipif(
@@ -162,3 +164,20 @@ def test_limits_are_validated_objects() -> None:
         ResourceLimits(processes=0)
     with pytest.raises(InvalidArgumentError, match="level"):
         SANDBOX.run(payloads.identity, level="full", timeout=1.0)  # type: ignore[arg-type]
+
+
+def test_without_a_sandbox_no_composite_is_proposed(
+    run_task: Callable[..., None],
+    make_improver: Callable[..., Improver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a machine that cannot sandbox, a recurring sequence is rejected — audited with the
+    reason — instead of starting at a level that would run unisolated."""
+    monkeypatch.setattr(sandbox_runner, "_default", Sandbox(bwrap="/nonexistent/bwrap"))
+    for i in range(3):
+        run_task(f"release-{i}", f"release web build {i}", ["terraform_apply", "helm_upgrade"])
+    improver = make_improver()
+    improver.improve("devops")
+    assert improver.composites("devops") == []
+    [rejected] = [e for e in improver.audit("devops") if e.kind == "composite.rejected"]
+    assert "SandboxUnavailable" in rejected.reason

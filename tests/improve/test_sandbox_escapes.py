@@ -19,7 +19,6 @@ import pytest
 from tests.improve import sandbox_payloads as payloads
 
 from toolwise import Toolwise
-from toolwise.improve import Sandbox
 from toolwise.improve.sandbox import default_sandbox
 from toolwise.storage.clients import ephemeral_client
 
@@ -96,11 +95,11 @@ def test_the_agent_cannot_be_signalled() -> None:
 @pytest.mark.parametrize("level", ["sandbox", "restricted"])
 def test_learning_data_cannot_be_forged(tmp_path: Path, level: str) -> None:
     """Neither a spool file written into the agent's spool nor a Toolwise built inside
-    reaches the store — even at ``restricted``, where the filesystem is writable."""
+    reaches the store — even at ``restricted``, where the filesystem is writable: every
+    Toolwise hides its spool and store from all sandboxes of its process."""
     spool = tmp_path / "spool"
-    sandbox = Sandbox(protected=[spool])
     before = sorted(p.name for p in spool.iterdir())
-    result = sandbox.run(
+    result = SANDBOX.run(
         lambda: payloads.forge_spool_records(str(spool)),
         level=level,  # type: ignore[arg-type]
         timeout=10.0,

@@ -11,6 +11,7 @@ from toolwise.improve.sandbox._runner import (
     SandboxResult,
     Step,
     default_sandbox,
+    protect,
     run_sandboxed,
 )
 from toolwise.improve.sandbox._steps import tool_step
@@ -23,6 +24,7 @@ __all__ = [
     "SandboxSupport",
     "Step",
     "default_sandbox",
+    "protect",
     "run_sandboxed",
     "tool_step",
 ]

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import pickle
 import select
 import selectors
 import shutil
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import cloudpickle
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from toolwise.errors import InvalidArgumentError
@@ -48,6 +48,7 @@ __all__ = [
     "SandboxLevel",
     "SandboxResult",
     "Step",
+    "protect",
     "run_sandboxed",
 ]
 
@@ -238,6 +239,8 @@ class Sandbox:
         support = self.support
         if not support.available or support.bwrap is None:
             return _failed("unavailable", "SandboxUnavailable", support.reason)
+        import cloudpickle  # ~20 ms, paid by the first sandboxed call only
+
         try:
             payload = cloudpickle.dumps(job)
         except Exception as exc:
@@ -245,7 +248,9 @@ class Sandbox:
         return self._launch(support.bwrap, payload, level, timeout, privileged=support.privileged)
 
     def _protected(self) -> list[Path]:
-        return [*self.protected, default_root().absolute()]
+        with _registry_lock:
+            registered = list(_registry)
+        return [*self.protected, *registered, default_root().absolute()]
 
     def _launch(
         self, bwrap: str, payload: bytes, level: SandboxLevel, timeout: float, *, privileged: bool
@@ -318,7 +323,7 @@ class Sandbox:
         return unavailable(why, found)
 
 
-_PROBE_JOB = cloudpickle.dumps({"kind": "call", "fn": os.getuid})
+_PROBE_JOB = pickle.dumps({"kind": "call", "fn": os.getuid})  # by reference: no cloudpickle
 
 
 def _drain(fd: int) -> bytes:
@@ -336,6 +341,8 @@ def _child_path() -> list[str]:
 
 
 def _unsendable(job: dict[str, Any], steps: Sequence[Step], exc: Exception) -> str:
+    import cloudpickle
+
     for index, step in enumerate(steps, start=1):
         try:
             cloudpickle.dumps((step.fn, step.args, step.kwargs))
@@ -468,6 +475,18 @@ def _verdict(exchange: _Exchange, status: int | None, timeout: float) -> Sandbox
 
 _default: Sandbox | None = None
 _default_lock = threading.Lock()
+_registry: set[Path] = set()
+_registry_lock = threading.Lock()
+
+
+def protect(*paths: str | Path) -> None:
+    """Hide ``paths`` from every sandboxed call in this process, at every level.
+
+    Each ``Toolwise`` registers its store root and spool directory when it is built, so no
+    sandboxed code can read records or forge them — whoever built the sandbox.
+    """
+    with _registry_lock:
+        _registry.update(Path(p).absolute() for p in paths)
 
 
 def default_sandbox() -> Sandbox:
