@@ -7,8 +7,9 @@ with the step number if one tool appears twice. The composite calls the steps in
 with its own arguments, and returns their outputs as JSON; the first failing step fails it.
 
 Where it runs depends on its permission level, read at every call: ``sandbox`` (no network,
-no file writes) and ``restricted`` (no network) in a forked child under an audit hook (see
-:mod:`toolwise.improve.sandbox`), ``full`` in process. Sub-tools with injected arguments
+no file writes) and ``restricted`` (no network) in a fresh interpreter behind bubblewrap (see
+:mod:`toolwise.improve.sandbox`; the steps travel pickled, the result comes back as JSON),
+``full`` in process. Sub-tools with injected arguments
 (``InjectedToolCallId``, state, store) cannot be composed: nothing could supply them.
 """
 
