@@ -12,6 +12,7 @@ import pytest
 from langchain_core.tools import tool
 from tests.improve import sandbox_payloads as payloads
 
+from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError
 from toolwise.improve import Improver, ResourceLimits, Sandbox
 from toolwise.improve.sandbox import Step, default_sandbox, tool_step
@@ -181,3 +182,13 @@ def test_without_a_sandbox_no_composite_is_proposed(
     assert improver.composites("devops") == []
     [rejected] = [e for e in improver.audit("devops") if e.kind == "composite.rejected"]
     assert "SandboxUnavailable" in rejected.reason
+
+
+@needs_sandbox
+def test_a_tool_wrapped_for_recording_runs_unwrapped(tw: Toolwise) -> None:
+    """``tw.instrument(tool)`` holds the recorder (which cannot travel); its step is the
+    original tool, and nothing is recorded from inside."""
+    step = tool_step(tw.instrument(render_manifest), {"service": "web"})
+    result = SANDBOX.run_steps([step], timeout=10.0)
+    assert result.ok
+    assert tw.counters.recorded == 0

@@ -65,7 +65,9 @@ _MIB = 1 << 20
 _HEADER = 8  # bytes of the big-endian length before the child's JSON
 _PROBE_TIMEOUT = 30.0
 _REAP_TIMEOUT = 10.0  # bubblewrap exits right after the namespace dies; this only bounds a bug
-_PIPE_CHUNK = select.PIPE_BUF  # a write this size never blocks a pipe select calls writable
+_PIPE_CHUNK = getattr(
+    select, "PIPE_BUF", 512
+)  # a write this size never blocks a pipe select calls writable
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,9 @@ function is shadowed by the tool, so it travels by value; so do closures); the g
 use travel with them, modules by reference. Any other ``BaseTool`` travels whole and runs
 with ``tool.invoke`` (the child then imports LangChain). A tool holding a lock, a client or an
 open file cannot be pickled: the call fails as ``not_sendable``, naming the step, and the
-composite is never validated — it cannot reach the ``sandbox`` level.
+composite is never validated — it cannot reach the ``sandbox`` level. A tool wrapped for
+recording (``tw.instrument(tool)``, anything with a ``wrapped`` tool) runs unwrapped: nothing
+can record from inside the sandbox, and the composite's own call is recorded by the agent.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def tool_step(tool: BaseTool, arguments: Mapping[str, Any]) -> Step:
         pydantic.ValidationError (or the tool's own input error): ``arguments`` do not fit
             the tool's schema — checked here, in the parent, as ``tool.invoke`` would.
     """
+    while isinstance(getattr(tool, "wrapped", None), BaseTool):  # e.g. tw.instrument(tool)
+        tool = tool.wrapped  # type: ignore[attr-defined]  # nothing records inside the sandbox
     func = getattr(tool, "func", None)
     plain = (
         isinstance(tool, StructuredTool | Tool)
