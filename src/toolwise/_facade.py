@@ -189,7 +189,7 @@ class Toolwise:
         )
         from toolwise.improve.sandbox import protect  # here: toolwise.improve imports us
 
-        protect(root, self._spool.root)  # no sandboxed composite may read or forge records
+        protect(root / "chroma", self._spool.root)  # no sandboxed code may read or forge records
         self._batch_size, self._max_backoff = batch_size, max_backoff
         self._writer = self._start_writer(self.store)
         self.learning_config = learning or LearningConfig()

@@ -110,12 +110,32 @@ def _visible_again(hidden: Sequence[Path]) -> list[Path]:
         if not any(_under(path, root) for root in hidden):
             continue  # visible anyway
         found.append(path)
-    found.sort(key=lambda p: len(p.parts))
+    found.sort(key=_depth)
     kept: list[Path] = []
     for path in found:
         if not any(_under(path, k) for k in kept):
             kept.append(path)
     return kept
+
+
+def _masks(
+    protected: Iterable[Path], hidden: Sequence[Path], visible: Sequence[Path]
+) -> list[Path]:
+    """The protected directories that need a tmpfs of their own: existing, not hidden
+    already, not inside another one, and not holding what the child needs to start."""
+    needed = _needed()
+    kept: list[Path] = []
+    for path in sorted(_existing(dict.fromkeys(p.resolve() for p in protected)), key=_depth):
+        if any(_under(path, k) for k in kept) or any(_under(n, path) for n in needed):
+            continue
+        if any(_under(path, r) for r in hidden) and not any(_under(path, v) for v in visible):
+            continue
+        kept.append(path)
+    return kept
+
+
+def _depth(path: Path) -> int:
+    return len(path.parts)
 
 
 def bwrap_argv(
@@ -179,10 +199,7 @@ def bwrap_argv(
         for fd in fds:
             os.close(fd)
         raise
-    for path in _existing(dict.fromkeys(p.resolve() for p in protected)):
-        hidden_already = any(_under(path, root) for root in hidden)
-        if hidden_already and not any(_under(path, v) for v in visible):
-            continue
+    for path in _masks(protected, hidden, visible):
         argv += ["--tmpfs", str(path)]
     argv += ["--perms", "1777", "--dir", HOME_INSIDE, "--chdir", str(Path.cwd().resolve())]
     argv += ["--clearenv", "--setenv", "HOME", HOME_INSIDE, "--setenv", "PATH", "/usr/bin:/bin"]
