@@ -157,16 +157,15 @@ def fork_until_refused(limit: int) -> dict[str, Any]:
     return {"started": started, "refused": refused}
 
 
-def inherited_sockets() -> list[int]:
-    """Descriptors of this process that are sockets."""
+def open_descriptors() -> list[str]:
+    """What this process's descriptors point to (sockets show as ``socket:[…]``)."""
     found = []
     for name in os.listdir("/proc/self/fd"):
         try:
-            if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
-                found.append(int(name))
+            found.append(os.readlink(f"/proc/self/fd/{name}"))
         except OSError:
-            continue
-    return found
+            continue  # the directory listing's own descriptor, closed by now
+    return sorted(found)
 
 
 def connect(host: str, port: int) -> str:

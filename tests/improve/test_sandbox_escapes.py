@@ -167,12 +167,15 @@ def test_a_fork_bomb_is_stopped_by_the_process_limit() -> None:
 
 
 def test_no_socket_of_the_agent_is_inherited_or_reachable() -> None:
-    """The agent's open sockets are not in the child, and its listener cannot be reached."""
+    """The child holds no descriptor but /dev/null and its report pipe — none of the agent's
+    open sockets — and the agent's listener cannot be reached."""
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        inherited = SANDBOX.run(payloads.inherited_sockets, timeout=10.0)
+        inherited = SANDBOX.run(payloads.open_descriptors, timeout=10.0)
         connected = SANDBOX.run(lambda: payloads.connect("127.0.0.1", port), timeout=10.0)
-    assert inherited.value == []
+    assert isinstance(inherited.value, list)
+    assert inherited.value[:3] == ["/dev/null"] * 3
+    assert [target.split(":")[0] for target in inherited.value[3:]] == ["pipe"]
     assert str(connected.value).startswith("ConnectionRefusedError")
 
 
