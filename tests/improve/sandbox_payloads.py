@@ -237,3 +237,9 @@ def identity() -> dict[str, Any]:
         "no_new_privs": [line for line in status if line.startswith("NoNewPrivs")],
         "cap_eff": [line for line in status if line.startswith("CapEff")],
     }
+
+
+def spin() -> None:
+    """Burn CPU forever."""
+    while True:
+        pass

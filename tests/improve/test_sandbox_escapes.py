@@ -19,6 +19,7 @@ import pytest
 from tests.improve import sandbox_payloads as payloads
 
 from toolwise import Toolwise
+from toolwise.improve import ResourceLimits, Sandbox
 from toolwise.improve.sandbox import default_sandbox
 from toolwise.storage.clients import ephemeral_client
 
@@ -241,3 +242,12 @@ def test_the_child_has_no_privileges() -> None:
     assert result.value["cap_eff"] == ["CapEff:\t0000000000000000"]
     if SANDBOX.support.privileged:
         assert result.value["uid"] == 65534
+
+
+def test_cpu_time_is_limited() -> None:
+    """A busy loop is killed by the CPU limit (before the wall-clock timeout): the call
+    crashes without a result instead of burning a core."""
+    sandbox = Sandbox(limits=ResourceLimits(cpu_seconds=1))
+    result = sandbox.run(payloads.spin, timeout=60.0)
+    assert (result.ok, result.reason) == (False, "crashed")
+    assert "resource limit" in result.error_message

@@ -4,16 +4,13 @@ See ``docs/self_improvement.md`` ("Threat model") for what sandboxed code can an
 """
 
 from toolwise.improve.sandbox._bwrap import SandboxSupport
-from toolwise.improve.sandbox._runner import (
+from toolwise.improve.sandbox._models import (
     ResourceLimits,
-    Sandbox,
     SandboxLevel,
     SandboxResult,
     Step,
-    default_sandbox,
-    protect,
-    run_sandboxed,
 )
+from toolwise.improve.sandbox._runner import Sandbox, default_sandbox, protect, run_sandboxed
 from toolwise.improve.sandbox._steps import tool_step
 
 __all__ = [

@@ -23,7 +23,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, Tool
 
-from toolwise.improve.sandbox._runner import Step
+from toolwise.improve.sandbox._models import Step
 
 __all__ = ["tool_step"]
 
