@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from toolwise.improve.sandbox._models import Report, SandboxResult, failed
 
-__all__ = ["Exchange", "drain", "exchange", "kill_whole", "verdict"]
+__all__ = ["Exchange", "drain", "exchange", "kill_whole", "verdict", "watch"]
 
 _HEADER = 8  # bytes of the big-endian length before the child's JSON
 _REAP_TIMEOUT = 10.0  # bubblewrap exits right after the namespace dies; this only bounds a bug
@@ -39,6 +39,7 @@ class Exchange:
     data: bytes = b""
     info: bytes = b""
     stderr: bytes = b""  # bubblewrap's complaints (the child silences its own at once)
+    sandbox_pidfd: int | None = None  # the namespace's init, held from the moment it is known
     complete: bool = False
     timed_out: bool = False
     too_large: bool = False
@@ -93,6 +94,7 @@ def exchange(
                     selector.unregister(fd)
                 elif fd == info_fd:
                     result.info += chunk
+                    watch(result)
                 elif fd == stderr:
                     result.stderr = (result.stderr + chunk)[-_MAX_STDERR:]
                 else:
@@ -126,23 +128,42 @@ def _take_report(buffer: bytearray, max_bytes: int, result: Exchange) -> bool:
     return True
 
 
-def kill_whole(process: subprocess.Popen[bytes], info: bytes) -> None:
-    """Kill the sandbox's pid namespace, wait for bubblewrap to reap it, then kill the group.
+def watch(result: Exchange) -> None:
+    """Hold a pidfd on the sandbox's init as soon as bubblewrap names it.
 
-    Killing the namespace's init makes the kernel kill every process in it, and its exit
-    completes only once they are all gone; bubblewrap exits when it has reaped that init.
-    So waiting for bubblewrap (not killing it first) is what makes "nothing outlives the
-    call" hold when this returns.
+    Opened while the init is surely alive (it outlives the command it just started), the
+    pidfd cannot come to mean another process, however long the call lasts: killing through
+    it never hits a recycled pid, and it tells when the whole namespace is gone.
     """
+    if result.sandbox_pidfd is not None or not hasattr(os, "pidfd_open"):
+        return
     try:
-        inner = int(json.loads(info or b"{}").get("child-pid", 0))
-    except (ValueError, TypeError, AttributeError):
-        inner = 0
-    if inner > 0 and process.poll() is None:  # bwrap has not reaped it: the pid is still its
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(inner, signal.SIGKILL)  # pid 1 of the namespace: everything in it dies
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(_REAP_TIMEOUT)
+        pid = int(json.loads(result.info)["child-pid"])
+        result.sandbox_pidfd = os.pidfd_open(pid)
+    except (ValueError, KeyError, TypeError, OSError):
+        return  # not all of the JSON yet, or the kernel has no pidfds
+
+
+def kill_whole(process: subprocess.Popen[bytes], result: Exchange) -> None:
+    """Kill the sandbox's pid namespace and wait until it is gone, then kill the group.
+
+    Killing the namespace's init makes the kernel kill every process in it, and the init's
+    exit completes only once they are all gone. bubblewrap's outer process may exit before
+    that (as soon as the command exits, while its init still waits for grandchildren), so
+    the wait is on the init itself, through its pidfd: that is what makes "nothing outlives
+    the call" hold when this returns.
+    """
+    pidfd = result.sandbox_pidfd
+    if pidfd is not None:
+        try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            select.select([pidfd], [], [], _REAP_TIMEOUT)  # readable once it has exited
+        finally:
+            os.close(pidfd)
+            result.sandbox_pidfd = None
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(_REAP_TIMEOUT)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     for stream in (process.stdin, process.stdout, process.stderr):

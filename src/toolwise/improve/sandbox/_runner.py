@@ -36,7 +36,7 @@ from toolwise.improve.sandbox._models import (
     Step,
     failed,
 )
-from toolwise.improve.sandbox._process import Exchange, drain, kill_whole, verdict
+from toolwise.improve.sandbox._process import Exchange, drain, kill_whole, verdict, watch
 from toolwise.improve.sandbox._process import exchange as exchange_job
 from toolwise.storage.clients import default_root
 
@@ -179,8 +179,9 @@ class Sandbox:
             )
         finally:
             result.info += drain(info_read)
+            watch(result)
             os.close(info_read)
-            kill_whole(process, result.info)
+            kill_whole(process, result)
         return verdict(result, process.returncode, timeout)
 
     def _probe(self) -> SandboxSupport:
