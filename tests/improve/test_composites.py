@@ -14,6 +14,12 @@ from tests.improve.conftest import INPUT, RELEASE
 
 from toolwise import Toolwise
 from toolwise.improve import Improver
+from toolwise.improve.sandbox import default_sandbox
+
+_SUPPORT = default_sandbox().support
+pytestmark = pytest.mark.skipif(
+    not _SUPPORT.available, reason=f"composites need the OS sandbox: {_SUPPORT.reason}"
+)
 
 
 def _record_pair(
@@ -75,7 +81,7 @@ def test_a_composite_whose_replay_writes_a_file_is_rejected(
     assert improver.composites("devops") == []
     assert not target.exists()
     [rejected] = [e for e in improver.audit("devops") if e.kind == "composite.rejected"]
-    assert "open for writing" in rejected.reason
+    assert "step 1/2 (write_kubeconfig) failed" in rejected.reason
 
 
 @pytest.fixture
@@ -83,14 +89,14 @@ def logging_composite(
     tw: Toolwise, make_improver: Callable[..., Improver], clock: Any, tmp_path: Path
 ) -> tuple[Improver, Path]:
     """A proposed kubectl_deploy → log_release composite whose second step writes a file
-    once ``tmp_path / "armed"`` exists (the validation replays ran before that)."""
+    once armed (the validation replays ran before that; the flag travels with the step)."""
     target = tmp_path / "release.log"
-    armed = tmp_path / "armed"
+    armed = {"on": False}
 
     @tool
     def log_release(note: str) -> str:
         """Write a release note to the log."""
-        if armed.exists():
+        if armed["on"]:
             target.write_text(note)
         return "noted"
 
@@ -105,7 +111,7 @@ def logging_composite(
             ("log_release", {"note": "n"}),
         )
     improver.improve("devops")
-    armed.touch()
+    armed["on"] = True
     return improver, target
 
 
@@ -113,7 +119,7 @@ def test_a_sandboxed_composite_cannot_write_files(logging_composite: tuple[Impro
     """Before promotion the composite runs in the sandbox: a write raises and never lands."""
     improver, target = logging_composite
     [composite] = improver.composite_tools("devops")
-    with pytest.raises(ToolException, match="sandbox"):
+    with pytest.raises(ToolException, match=r"step 2/2 \(log_release\) failed"):
         composite.invoke({"service": "web", "note": "v2 released"})
     assert not target.exists()
 

@@ -12,6 +12,7 @@ import pytest
 from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError
 from toolwise.improve import ImproveConfig, Improver, MemoryKnowledgeStore, format_audit
+from toolwise.improve.sandbox import default_sandbox
 from toolwise.models import ToolOutcome
 
 Runner = Callable[..., None]  # the run_task fixture
@@ -33,6 +34,9 @@ def _failure(agent_id: str = "devops") -> ToolOutcome:
     return ToolOutcome(agent_id=agent_id, tool="ansible_run", outcome="failure")
 
 
+@pytest.mark.skipif(
+    not default_sandbox().support.available, reason="proposing a composite needs the OS sandbox"
+)
 def test_every_change_appears_in_the_audit_trail(
     tw: Toolwise,
     run_task: Runner,

@@ -28,9 +28,10 @@ from toolwise.improve.permissions import Review
 from toolwise.improve.protocols import ChatModel, Evaluator
 from toolwise.improve.refinement import RefinementPlan
 from toolwise.improve.sandbox import (
-    SandboxPolicy,
+    ResourceLimits,
+    Sandbox,
     SandboxResult,
-    SandboxViolationError,
+    SandboxSupport,
     run_sandboxed,
 )
 from toolwise.improve.store import (
@@ -65,12 +66,13 @@ __all__ = [
     "PromptVersion",
     "RefinementPlan",
     "RefinementResult",
+    "ResourceLimits",
     "Review",
     "Run",
     "RunStep",
-    "SandboxPolicy",
+    "Sandbox",
     "SandboxResult",
-    "SandboxViolationError",
+    "SandboxSupport",
     "TemplateLessons",
     "format_audit",
     "run_sandboxed",
