@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     priors = commands.add_parser("priors", parents=[common], help="learnt reliability")
     priors.add_argument("--tool")
-    priors.add_argument("--context", help="task type / context class")
+    priors.add_argument("--task-type", "--context", dest="context", help="task type")
     priors.add_argument("--environment")
     priors.add_argument(
         "--as-of",
@@ -190,11 +190,15 @@ def format_summary(summary: UsageSummary) -> str:
     if summary.advice:
         a = summary.advice
         lines.append(
-            f"advice followed {a['adherence']:.0%} of {a['advised_calls']:.0f} advised calls; "
-            f"success {a['success_when_followed']:.0%} when followed, "
-            f"{a['success_when_ignored']:.0%} when not"
+            f"advice followed {_percent(a['adherence'])} of {a['advised_calls']:.0f} advised "
+            f"calls; success {_percent(a['success_when_followed'])} when followed, "
+            f"{_percent(a['success_when_ignored'])} when not"
         )
     return "\n".join(lines)
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"
 
 
 def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
@@ -217,7 +221,7 @@ def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
 def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
     priors = tw.priors(
         tool=args.tool,
-        context_class=args.context,
+        task_type=args.context,
         environment=args.environment,
         agent_id=args.agent,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from toolwise.errors import InvalidAgentIdError
+from toolwise.models import check_agent_id
 
 __all__ = [
     "check_agent_id",
@@ -33,24 +33,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
 _NOT_READABLE = re.compile(r"[^A-Za-z0-9_]+")
 _OLD_MAPPED = re.compile(r"(^|-)[0-9a-f]{8}$")  # the tail the old mapping gave unsafe ids
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MAX_AGENT_ID = 200
 _HASH_HEX = 16
-
-
-def check_agent_id(agent_id: str) -> str:
-    """``agent_id`` itself if it can name a namespace.
-
-    Raises:
-        InvalidAgentIdError: empty, blank, too long (> 200), or containing control characters.
-    """
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
-    if len(agent_id) > _MAX_AGENT_ID:
-        raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {_MAX_AGENT_ID} chars")
-    if _CONTROL.search(agent_id):
-        raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
-    return agent_id
 
 
 def _kept(agent_id: str) -> bool:

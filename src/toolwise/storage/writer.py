@@ -371,7 +371,7 @@ class BackgroundWriter:
     ) -> None:
         retrying = Retrying(
             retry=retry_if_exception(_transient),
-            wait=wait_exponential_jitter(initial=0.05, max=self._max_backoff),
+            wait=wait_exponential_jitter(multiplier=0.05, max=self._max_backoff),
             sleep=self._interruptible_sleep,
             before_sleep=self._count_retry,
             reraise=True,
