@@ -21,14 +21,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.models import _Boundary
+from toolwise.models import BoundaryModel
 
 __all__ = ["Breaker", "StoreHealth", "StoreTimeouts"]
 
 log = logging.getLogger("toolwise.storage")
 
 
-class StoreTimeouts(_Boundary):
+class StoreTimeouts(BoundaryModel):
     """How long toolwise waits for the outcome store, in seconds.
 
     Attributes:
