@@ -108,7 +108,7 @@ class CallIn(_Body):
     session_id: Label = ""
     run_id: Label = ""
     tool_call_id: Label = ""
-    timestamp: datetime | None = None
+    timestamp: datetime | None = Field(default=None, strict=False)  # ISO 8601 text in JSON
     attempt: int = Field(default=1, ge=1, le=1_000)
     tags: list[Label] = Field(default_factory=list, max_length=50)
     metadata: dict[str, MetadataValue] = Field(default_factory=dict, max_length=50)
