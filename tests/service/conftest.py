@@ -98,7 +98,7 @@ class ServeProcess:
         self.process = subprocess.Popen(
             [
                 *(sys.executable, "-m", "toolwise.cli", "serve", "--path", str(self.path)),
-                *("--port", str(self.port), "--log-level", "warning", *self._extra),
+                *("--port", str(self.port), "--log-level", "info", *self._extra),
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -74,8 +75,9 @@ def create_app(
         version=API_VERSION,
         description=_DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # Swagger UI loads from a CDN; the schema is at /openapi.json
         redoc_url=None,
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.toolwise = ServiceState(
         backend=backend, keys=keys, config=options, decisions=DecisionLog(options.decisions)
@@ -85,4 +87,34 @@ def create_app(
         app.include_router(router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, limit=options.max_body_bytes)
+    _plain_tuples(app)
     return app
+
+
+def _plain_tuples(app: FastAPI) -> None:
+    """Write pairs such as ``credible_interval`` as arrays of two numbers, not ``prefixItems``.
+
+    Many OpenAPI tools (client generators, validators) do not read JSON Schema 2020-12's
+    ``prefixItems`` yet; a homogeneous tuple says the same with ``items`` and a fixed length.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _rewrite(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _rewrite(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {key: _rewrite(value) for key, value in node.items()}
+        parts = node.get("prefixItems")
+        if isinstance(parts, list) and parts and all(p == parts[0] for p in parts):
+            del node["prefixItems"]
+            node["items"] = parts[0]
+        return node
+    if isinstance(node, list):
+        return [_rewrite(item) for item in node]
+    return node

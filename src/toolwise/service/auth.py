@@ -99,6 +99,8 @@ AgentPath = Annotated[
     Path(
         min_length=1,
         max_length=200,
+        # Printable, not blank: the rule of toolwise.storage.naming.check_agent_id.
+        pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
         description="The agent's id: its namespace of records and learning.",
     ),
 ]

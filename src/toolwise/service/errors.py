@@ -26,7 +26,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from toolwise.errors import InvalidArgumentError, SpoolError, StoreError
 from toolwise.service.schemas import ErrorBody
 
-__all__ = ["ApiError", "error_response", "field_of", "install_error_handlers"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "ApiError",
+    "error_response",
+    "field_of",
+    "install_error_handlers",
+]
 
 log = logging.getLogger("toolwise.service")
 
@@ -42,6 +48,20 @@ _CODES = {
     405: "method_not_allowed",
     413: "body_too_large",
 }
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "No API key, or an unknown or revoked one"),
+        (403, "A read-only key asked to write"),
+        (404, "Not found (also another agent's resource)"),
+        (413, "The request body is above the server's limit"),
+        (422, "Invalid input; `field` names it"),
+        (503, "The store or the spool is unavailable; retry later"),
+    )
+}
+"""The error answers every ``/v1`` operation documents (all shaped as :class:`ErrorBody`)."""
 
 
 class ApiError(Exception):
@@ -88,6 +108,18 @@ def field_of(loc: Sequence[Any]) -> str:
         elif isinstance(part, str) and _FIELD.match(part) and part not in _BRANCHES:
             text += f".{part}" if text else part
     return text
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's 405 names only the first
+    route's, though ``GET``, ``POST`` and ``DELETE`` of one path are three routes)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex, route_methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and route_methods and regex.match(path):
+            methods.update(route_methods)
+    return sorted(methods)
 
 
 def _validation(exc: RequestValidationError) -> JSONResponse:
@@ -145,10 +177,17 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": not UTF-8, not JSON
+            return error_response(
+                422, "invalid_argument", "body: is not valid JSON", field="body", location="body"
+            )
         code = _CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, status
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.service.auth import Principal, ReadAgent, WriteAgent, current_principal
-from toolwise.service.errors import ApiError
+from toolwise.service.errors import ERROR_RESPONSES, ApiError
 from toolwise.service.overview import Overview, build_overview
 from toolwise.service.paging import page_of_calls
 from toolwise.service.schemas import (
@@ -27,7 +27,7 @@ from toolwise.storage.protocol import CallFilter
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["calls"])
+router = APIRouter(prefix="/v1", tags=["calls"], responses=ERROR_RESPONSES)
 State = Annotated[ServiceState, Depends(service_state)]
 CallId = Annotated[str, Path(min_length=1, max_length=128, description="The call's id.")]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from toolwise.advice.models import AdviceOptions, Brief
 from toolwise.learning.models import Recommendation, ToolPrior
 from toolwise.service.auth import ReadAgent, WriteAgent
+from toolwise.service.errors import ERROR_RESPONSES
 from toolwise.service.schemas import (
     BriefRequest,
     ObjectiveWeightsIn,
@@ -20,7 +21,7 @@ from toolwise.service.state import ServiceState, service_state
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["learning"])
+router = APIRouter(prefix="/v1", tags=["learning"], responses=ERROR_RESPONSES)
 State = Annotated[ServiceState, Depends(service_state)]
 
 

@@ -10,17 +10,19 @@ Python API's models (``ToolOutcome``, ``UsageSummary``, ``ToolPrior``, ``Recomme
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     JsonValue,
     Tag,
-    field_validator,
     model_validator,
 )
 
@@ -57,6 +59,7 @@ _MAX_LATENCY_MS = 1e10
 _MAX_COST = 1e12
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # expiry is timestamp + TTL: must not overflow
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 Latency = Annotated[float, Field(ge=0.0, le=_MAX_LATENCY_MS, allow_inf_nan=False)]
 Cost = Annotated[float, Field(ge=0.0, le=_MAX_COST, allow_inf_nan=False)]
@@ -64,14 +67,29 @@ Label = Annotated[str, Field(max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 
 
-def _in_range(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
+def _iso_text(value: Any) -> Any:
+    """Times arrive as ISO 8601 text; a bare number is refused, not read as epoch seconds."""
+    if not isinstance(value, str | datetime) or _NUMBER.fullmatch(str(value).strip()):
+        msg = "must be an ISO 8601 date or time, e.g. 2026-03-02T09:00:00Z"
+        raise ValueError(msg)
+    return value
+
+
+def _in_range(value: datetime) -> datetime:
     moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if not _EARLIEST <= moment < _LATEST:
         msg = "must be between 1970 and 9000"
         raise ValueError(msg)
     return moment
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_in_range),
+    Field(strict=False, json_schema_extra={"format": "date-time"}),
+]
+"""A point in time in UTC (naive is read as UTC)."""
 
 
 class _Body(BaseModel):
@@ -108,14 +126,12 @@ class CallIn(_Body):
     session_id: Label = ""
     run_id: Label = ""
     tool_call_id: Label = ""
-    timestamp: datetime | None = Field(default=None, strict=False)  # ISO 8601 text in JSON
+    timestamp: Moment | None = None
     attempt: int = Field(default=1, ge=1, le=1_000)
     tags: list[Label] = Field(default_factory=list, max_length=50)
     metadata: dict[str, MetadataValue] = Field(default_factory=dict, max_length=50)
     decision_id: Label = ""
     recommended_tool: Label = ""
-
-    _in_range = field_validator("timestamp")(_in_range)
 
     def to_outcome(self, agent_id: str, *, where: str = "") -> ToolOutcome:
         """The record this call becomes, validated by ``ToolOutcome`` itself.
@@ -220,13 +236,11 @@ class CallQuery(_Query):
     task_type: Label | None = None
     environment: Label | None = None
     outcome: Outcome | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     limit: int = Field(default=50, ge=1, le=1_000)
     offset: int = Field(default=0, ge=0, le=1_000_000)
     cursor: str | None = Field(default=None, max_length=512)
-
-    _in_range = field_validator("since", "until")(_in_range)
 
 
 class ForgetQuery(_Query):
@@ -240,9 +254,7 @@ class ForgetQuery(_Query):
 class SummaryQuery(_Query):
     """``since``: only calls at or after this time."""
 
-    since: datetime | None = None
-
-    _in_range = field_validator("since")(_in_range)
+    since: Moment | None = None
 
 
 class PriorsQuery(_Query):
