@@ -137,10 +137,20 @@ class ServeProcess:
         return code
 
 
+class ServedWithKeys(ServeProcess):
+    """A ``toolwise serve`` that requires keys: ``admin`` for all, ``devops`` for one agent."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        ring = KeyRing(path / "keys.json")
+        self.admin = ring.create(admin=True, label="tests")[1]
+        self.devops = ring.create(["devops"], label="tests")[1]
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    """One ``toolwise serve`` process per module (on its own embedded store, no keys)."""
-    server = ServeProcess(tmp_path_factory.mktemp("serve") / "store")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedWithKeys]:
+    """One ``toolwise serve`` process per module, on its own embedded store, with keys."""
+    server = ServedWithKeys(tmp_path_factory.mktemp("serve") / "store")
     server.start()
     yield server
     server.stop()
