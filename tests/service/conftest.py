@@ -138,18 +138,21 @@ class ServeProcess:
 
 
 class ServedWithKeys(ServeProcess):
-    """A ``toolwise serve`` that requires keys: ``admin`` for all, ``devops`` for one agent."""
+    """A ``toolwise serve`` that requires keys: ``admin`` for all, ``devops`` and
+    ``node_agent`` for one agent each."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         ring = KeyRing(path / "keys.json")
         self.admin = ring.create(admin=True, label="tests")[1]
         self.devops = ring.create(["devops"], label="tests")[1]
+        self.node_agent = ring.create(["node-agent"], label="tests")[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedWithKeys]:
-    """One ``toolwise serve`` process per module, on its own embedded store, with keys."""
+    """One ``toolwise serve`` process for the session, on its own embedded store, with keys
+    (starting one costs seconds: tests share it, each on agents of its own)."""
     server = ServedWithKeys(tmp_path_factory.mktemp("serve") / "store")
     server.start()
     yield server

@@ -39,13 +39,22 @@ def _seed(server: ServedWithKeys) -> None:
     """Two agents; devops's kubectl 3/4 and ansible 0/2 over three hours, one secret error."""
     start = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
     calls = [
-        {"tool": "kubectl_deploy", "latency_ms": 400 + i, "cost": 0.5, "success": i != 1,
-         "timestamp": (start + timedelta(hours=i)).isoformat()}
+        {
+            "tool": "kubectl_deploy",
+            "latency_ms": 400 + i,
+            "cost": 0.5,
+            "success": i != 1,
+            "timestamp": (start + timedelta(hours=i)).isoformat(),
+        }
         for i in range(4)
     ] + [
-        {"tool": "ansible_run", "success": False, "error_type": "SSHTimeout",
-         "error_message": f"<b>ssh timed out</b> password=hunter2hunter2 #{i}",
-         "timestamp": (start + timedelta(hours=i, minutes=30)).isoformat()}
+        {
+            "tool": "ansible_run",
+            "success": False,
+            "error_type": "SSHTimeout",
+            "error_message": f"<b>ssh timed out</b> password=hunter2hunter2 #{i}",
+            "timestamp": (start + timedelta(hours=i, minutes=30)).isoformat(),
+        }
         for i in range(2)
     ]
     admin = {"Authorization": f"Bearer {server.admin}"}
