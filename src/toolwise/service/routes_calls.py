@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Body, Depends, Path, Query, status
 
 from toolwise.errors import InvalidArgumentError
@@ -15,6 +17,7 @@ from toolwise.service.paging import page_of_calls
 from toolwise.service.schemas import (
     AcceptedCalls,
     AgentList,
+    CallIn,
     CallPage,
     CallQuery,
     CallsBody,
@@ -46,7 +49,7 @@ def list_agents(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Record one call or a batch",
 )
-def record_calls(
+async def record_calls(
     agent: WriteAgent, state: State, body: Annotated[CallsBody, Body()]
 ) -> AcceptedCalls:
     """Accepted once every call is spooled durably on the server; it reaches the store
@@ -54,7 +57,20 @@ def record_calls(
     nothing: one invalid call refuses the whole batch (``422`` naming it, e.g. ``[3].tool``).
     """
     calls = body if isinstance(body, list) else [body]
-    batch = isinstance(body, list)
+    if len(calls) <= _INLINE_CALLS:
+        return _record(state, agent, calls, batch=isinstance(body, list))
+    return await anyio.to_thread.run_sync(
+        functools.partial(_record, state, agent, calls, batch=True)
+    )
+
+
+# Recording a call costs ~0.2 ms of CPU and a write to the spool file (page cache): cheaper
+# on the event loop than the hand-off to a worker thread, which on a busy machine waits for
+# a core (measured: ~9 ms per request under load). Big batches go to a thread.
+_INLINE_CALLS = 20
+
+
+def _record(state: ServiceState, agent: str, calls: list[CallIn], *, batch: bool) -> AcceptedCalls:
     outcomes = [
         state.decisions.complete(agent, call).to_outcome(agent, where=f"[{i}]." if batch else "")
         for i, call in enumerate(calls)

@@ -93,6 +93,7 @@ class ServiceState:
         return self._advisors.get(key, lambda: self.backend.advisor(options))
 
 
-def service_state(request: Request) -> ServiceState:
+async def service_state(request: Request) -> ServiceState:
+    """The app's state (async: a sync dependency would cost a worker-thread hand-off)."""
     state: ServiceState = request.app.state.toolwise
     return state
