@@ -152,6 +152,14 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
 
+    def count(self, status: int, items: int, latency_s: float) -> None:
+        self.latencies_ms.append(latency_s * 1000)
+        self.requests += 1
+        if status < 300:
+            self.items += items
+        else:
+            self.errors += 1
+
     def row(self, cpu_seconds: float, drain_seconds: float) -> dict[str, Any]:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
         return {
@@ -197,12 +205,7 @@ async def closed_loop(target: Target, make: Callable[[], Request]) -> Run:
             method, path, body, items = make()
             started = time.perf_counter()
             status, _ = await connection.request(method, path, body)
-            run.latencies_ms.append((time.perf_counter() - started) * 1000)
-            run.requests += 1
-            if status < 300:
-                run.items += items
-            else:
-                run.errors += 1
+            run.count(status, items, time.perf_counter() - started)
 
     began = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
@@ -227,12 +230,7 @@ async def open_loop(target: Target, rate: float, make: Callable[[], Request]) ->
                 await asyncio.sleep(delay)
             method, path, body, items = make()
             status, _ = await connection.request(method, path, body)
-            run.latencies_ms.append((time.perf_counter() - due) * 1000)
-            run.requests += 1
-            if status < 300:
-                run.items += items
-            else:
-                run.errors += 1
+            run.count(status, items, time.perf_counter() - due)
             due += interval
 
     await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))

@@ -13,13 +13,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from toolwise.advice.models import AdviceOptions
 from toolwise.errors import StoreError, ToolwiseError
 from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
 from toolwise.models import ToolOutcome, UsageSummary
-from toolwise.service.backend import Advising, StoreHealth
+from toolwise.service.backend import Advising, ServiceBackend, StoreHealth
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 from toolwise.storage.writer import WriterCounters
 
@@ -283,3 +283,9 @@ class _StoreProbe:
             result.append((False, f"{type(exc).__name__}: {exc}"[:300]))
         finally:
             done.set()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_backend(backend: ToolwiseBackend) -> ServiceBackend:
+        return backend  # mypy proves the adapter satisfies the Protocol
