@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from toolwise._facade import Toolwise
+from toolwise._summary import error_line
 from toolwise.errors import ToolwiseError
 from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.service import cli as service_cli
@@ -144,7 +145,7 @@ def _calls(tw: Toolwise, args: argparse.Namespace) -> int:
 
 
 def _call_row(record: ToolOutcome) -> list[str]:
-    error = f"{record.error_type}: {record.error_message}" if record.error_type else ""
+    error = error_line(record)
     return [
         record.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
         record.tool,

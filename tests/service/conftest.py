@@ -28,7 +28,7 @@ _READY_TIMEOUT = 60.0
 
 @pytest.fixture
 def backend(tw: Toolwise) -> ToolwiseBackend:
-    return ToolwiseBackend(tw)
+    return ToolwiseBackend(tw.runtime)
 
 
 @pytest.fixture

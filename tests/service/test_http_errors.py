@@ -160,7 +160,7 @@ def test_a_batch_above_the_limit_is_refused(client: TestClient) -> None:
 
 def test_a_body_above_the_limit_is_a_413(tw: Toolwise) -> None:
     """A declared body above ``max_body_bytes`` is refused before it is read."""
-    app = create_app(ToolwiseBackend(tw), config=ServiceConfig(max_body_bytes=2_048))
+    app = create_app(ToolwiseBackend(tw.runtime), config=ServiceConfig(max_body_bytes=2_048))
     with TestClient(app) as http:
         response = http.post("/v1/agents/devops/calls", json={"tool": "t", "task": "x" * 4_000})
         assert response.status_code == 413
@@ -170,7 +170,7 @@ def test_a_body_above_the_limit_is_a_413(tw: Toolwise) -> None:
 
 def test_a_streamed_body_above_the_limit_is_a_413(tw: Toolwise) -> None:
     """A chunked body (no Content-Length) is counted as it arrives and refused."""
-    app = create_app(ToolwiseBackend(tw), config=ServiceConfig(max_body_bytes=2_048))
+    app = create_app(ToolwiseBackend(tw.runtime), config=ServiceConfig(max_body_bytes=2_048))
 
     def chunks() -> Any:
         yield b'{"tool": "t", "task": "'

@@ -37,7 +37,7 @@ def test_readyz_is_503_when_the_store_is_down(
     still answers 202 (the call waits in the spool)."""
     tw = Toolwise(url=own_chroma_server.url, spool_dir=tmp_path / "spool", max_backoff=0.1)
     try:
-        with TestClient(create_app(ToolwiseBackend(tw, probe_timeout=20.0))) as http:
+        with TestClient(create_app(ToolwiseBackend(tw.runtime, probe_timeout=20.0))) as http:
             assert http.get("/readyz").status_code == 200
             own_chroma_server.stop()
             assert eventually(lambda: http.get("/readyz").status_code == 503)
@@ -78,7 +78,7 @@ def test_reads_of_an_unreachable_store_are_a_503(tmp_path: Path) -> None:
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     tw = Toolwise(url=url, spool_dir=tmp_path / "spool", max_backoff=0.1)
     try:
-        with TestClient(create_app(ToolwiseBackend(tw, probe_timeout=5.0))) as http:
+        with TestClient(create_app(ToolwiseBackend(tw.runtime, probe_timeout=5.0))) as http:
             response = http.get("/v1/agents/devops/calls")
             assert response.status_code == 503
             assert response.json()["error"] == "store_unavailable"

@@ -16,7 +16,7 @@ AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 def test_secrets_in_a_call_never_reach_the_store_or_the_spool(tmp_path: Path) -> None:
     """Secrets in input, output, error and task text are redacted in what is stored."""
     with Toolwise(tmp_path / "store") as tw:
-        with TestClient(create_app(ToolwiseBackend(tw))) as http:
+        with TestClient(create_app(ToolwiseBackend(tw.runtime))) as http:
             call = {
                 "tool": "git_push",
                 "success": False,

@@ -48,7 +48,7 @@ _TW = Toolwise(client=ephemeral_client(), spool_dir=_HOME / "spool", prefix="sch
 _KEYS = KeyRing(_HOME / "keys.json")
 _, ADMIN = _KEYS.create(admin=True)
 schema = schemathesis.openapi.from_asgi(
-    "/openapi.json", create_app(ToolwiseBackend(_TW), keys=_KEYS)
+    "/openapi.json", create_app(ToolwiseBackend(_TW.runtime), keys=_KEYS)
 )
 
 

@@ -1,8 +1,9 @@
-"""Adapts today's ``Toolwise`` facade to :class:`~toolwise.service.backend.ServiceBackend`.
+"""Adapts a :class:`~toolwise.Runtime` to :class:`~toolwise.service.backend.ServiceBackend`.
 
-Only public members are used, typed by a Protocol of their own (:class:`FacadeLike`), so the
-service never imports the facade. Once a runtime object satisfies ``ServiceBackend`` itself,
-``toolwise serve`` builds the app from it and this adapter goes.
+The service takes the runtime through a Protocol of its own (:class:`ServiceRuntime`: the
+parts an :class:`~toolwise.advice.Advisor` reads, plus the record path, the call log and the
+lifecycle), never the ``Toolwise`` facade and never a private attribute, so an HTTP record goes
+through the same validation, redaction, spool and learning as a Python one.
 """
 
 from __future__ import annotations
@@ -10,120 +11,89 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from toolwise._calls import CallLog
+from toolwise.advice import AdviceRuntime, Advisor
 from toolwise.advice.models import AdviceOptions
-from toolwise.errors import StoreError, ToolwiseError
 from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
 from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.service.backend import Advising, ServiceBackend, StoreHealth
-from toolwise.storage.protocol import CallFilter, OutcomeStore
+from toolwise.storage.protocol import CallFilter
 from toolwise.storage.writer import WriterCounters
 
-__all__ = ["FacadeLike", "ToolwiseBackend"]
+if TYPE_CHECKING:
+    from toolwise._runtime import Runtime
+
+__all__ = ["ServiceRuntime", "ToolwiseBackend"]
 
 log = logging.getLogger("toolwise.service")
 
-_READ_FLUSH_TIMEOUT = 5.0  # the facade's own: read-your-writes while the store is up
 _PROBE_TIMEOUT = 2.0
 _PROBE_REUSE = 1.0  # seconds a probe's answer is reused: /readyz may be polled often
 
 
-class FacadeLike(Protocol):
-    """The public members of ``toolwise.Toolwise`` the adapter uses."""
+class ServiceRuntime(AdviceRuntime, Protocol):
+    """What the service uses of a :class:`~toolwise.Runtime` (which satisfies it)."""
 
     @property
-    def store(self) -> OutcomeStore: ...
+    def calls(self) -> CallLog:
+        """List, get, summarise and forget recorded calls."""
+        ...
 
     @property
-    def clock(self) -> Callable[[], datetime]: ...
+    def counters(self) -> WriterCounters:
+        """How many records wait for the store (``pending``)."""
+        ...
 
-    @property
-    def counters(self) -> WriterCounters: ...
-
-    def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome: ...
-
-    def flush(self, timeout: float | None = None) -> bool: ...
-
-    def get_call(self, call_id: str, *, agent_id: str | None = None) -> ToolOutcome | None: ...
-
-    def forget(
-        self,
-        agent_id: str = "default",
-        *,
-        tool: str | None = None,
-        ids: Sequence[str] | None = None,
-    ) -> int: ...
-
-    def summary(
-        self, agent_id: str | None = None, *, since: datetime | None = None
-    ) -> UsageSummary: ...
+    def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome:
+        """The one record path: validate, redact, bound, spool."""
+        ...
 
     def observe(
         self,
         tool: str,
         success: bool | float,
         *,
-        context_class: str = "",
+        task_type: str = "",
         weight: float = 1.0,
         agent_id: str = "default",
         environment: str = "",
         latency_ms: float | None = None,
         cost: float | None = None,
-    ) -> ToolPrior: ...
+    ) -> ToolPrior:
+        """Record a judged outcome and read its prior back."""
+        ...
 
-    def priors(
-        self,
-        tool: str | None = None,
-        context_class: str | None = None,
-        *,
-        limit: int | None = None,
-        agent_id: str = "default",
-        environment: str | None = None,
-    ) -> list[ToolPrior]: ...
-
-    def recommend(
-        self,
-        task_type: str,
-        tools: Sequence[Any],
-        *,
-        agent_id: str = "default",
-        environment: str = "",
-        objective: Any = "balanced",
-        strategy: Strategy = "thompson",
-        seed: int | None = None,
-    ) -> list[Recommendation]: ...
-
-    def advisor(self, **options: Any) -> Advising: ...
-
-    def close(self, timeout: float = 10.0) -> bool: ...
+    def close(self, timeout: float = 10.0) -> bool:
+        """Drain the spool and stop."""
+        ...
 
 
 class ToolwiseBackend:
-    """A :class:`~toolwise.service.backend.ServiceBackend` over a ``Toolwise``.
+    """A :class:`~toolwise.service.backend.ServiceBackend` over a runtime.
 
     Args:
-        tw: the facade (or anything with its public members).
+        runtime: ``toolwise.Runtime(path)`` (or ``tw.runtime``), or anything with its members.
         probe_timeout: seconds ``health()`` waits for the store to answer.
 
-    Thread-safe, like the facade.
+    Thread-safe, like the runtime.
     """
 
-    def __init__(self, tw: FacadeLike, *, probe_timeout: float = _PROBE_TIMEOUT) -> None:
-        self._tw = tw
-        # Late-bound: the facade may replace its store (a fork reconnects it).
-        self._probe = _StoreProbe(lambda: tw.store.agents(), probe_timeout)  # noqa: PLW0108
+    def __init__(self, runtime: ServiceRuntime, *, probe_timeout: float = _PROBE_TIMEOUT) -> None:
+        self._runtime = runtime
+        # Late-bound: the runtime may replace its store (a fork reconnects it).
+        self._probe = _StoreProbe(lambda: runtime.store.agents(), probe_timeout)  # noqa: PLW0108
 
     # -- writes ---------------------------------------------------------------------------
 
     def record(self, outcome: ToolOutcome, /) -> ToolOutcome:
-        return self._tw.record(outcome)
+        return self._runtime.record(outcome)
 
     def record_many(self, outcomes: Sequence[ToolOutcome], /) -> list[ToolOutcome]:
-        return [self._tw.record(outcome) for outcome in outcomes]
+        return [self._runtime.record(outcome) for outcome in outcomes]
 
     def observe(
         self,
@@ -137,10 +107,10 @@ class ToolwiseBackend:
         latency_ms: float | None = None,
         cost: float | None = None,
     ) -> ToolPrior:
-        return self._tw.observe(
+        return self._runtime.observe(
             tool,
             success,
-            context_class=task_type,
+            task_type=task_type,
             weight=weight,
             agent_id=agent_id,
             environment=environment,
@@ -151,40 +121,26 @@ class ToolwiseBackend:
     def forget(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
     ) -> int:
-        return self._tw.forget(agent_id, tool=tool, ids=ids)
+        return self._runtime.calls.forget(agent_id, tool=tool, ids=ids)
 
     # -- reads ----------------------------------------------------------------------------
-
-    @contextmanager
-    def _reading(self) -> Iterator[datetime]:
-        """Flush, then read; a store failure surfaces as :class:`StoreError`."""
-        self._tw.flush(timeout=_READ_FLUSH_TIMEOUT)
-        try:
-            yield self._tw.clock()
-        except ToolwiseError:
-            raise
-        except Exception as exc:
-            raise StoreError(f"reading the outcome store failed: {exc}") from exc
 
     def list_calls(
         self, agent_id: str, call_filter: CallFilter, *, limit: int, offset: int
     ) -> list[ToolOutcome]:
-        with self._reading() as now:
-            return self._tw.store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)
+        return self._runtime.calls.find(agent_id, call_filter, limit=limit, offset=offset)
 
     def iter_calls(self, agent_id: str, *, since: datetime | None = None) -> list[ToolOutcome]:
-        with self._reading() as now:
-            return list(self._tw.store.iter_outcomes(agent_id, since=since, now=now))
+        return self._runtime.calls.iter_calls(agent_id, since=since)
 
     def get_call(self, call_id: str, *, agent_id: str) -> ToolOutcome | None:
-        return self._tw.get_call(call_id, agent_id=agent_id)
+        return self._runtime.calls.get_call(call_id, agent_id=agent_id)
 
     def summary(self, agent_id: str, *, since: datetime | None = None) -> UsageSummary:
-        return self._tw.summary(agent_id, since=since)
+        return self._runtime.calls.summary(agent_id, since=since)
 
     def agents(self) -> list[str]:
-        with self._reading():
-            return self._tw.store.agents()
+        return self._runtime.calls.agents()
 
     # -- learning -------------------------------------------------------------------------
 
@@ -197,8 +153,12 @@ class ToolwiseBackend:
         environment: str | None = None,
         limit: int | None = None,
     ) -> list[ToolPrior]:
-        return self._tw.priors(
-            tool, task_type, limit=limit, agent_id=agent_id, environment=environment
+        return self._runtime.view().priors(
+            agent_id=agent_id,
+            tool=tool,
+            context_class=task_type,
+            environment=environment,
+            limit=limit,
         )
 
     def recommend(
@@ -212,31 +172,32 @@ class ToolwiseBackend:
         strategy: Strategy = "thompson",
         seed: int | None = None,
     ) -> list[Recommendation]:
-        return self._tw.recommend(
-            task_type,
-            tools,
+        return self._runtime.view().recommend(
+            task_type=task_type,
+            tools=list(tools),
             agent_id=agent_id,
             environment=environment,
             objective=objective,
             strategy=strategy,
             seed=seed,
+            now=self._runtime.clock(),
         )
 
     def advisor(self, options: AdviceOptions, /) -> Advising:
-        return self._tw.advisor(**{name: getattr(options, name) for name in options.model_fields})
+        return Advisor(self._runtime, options)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def health(self) -> StoreHealth:
         reachable, detail = self._probe.check()
         try:
-            pending = self._tw.counters.pending
+            pending = self._runtime.counters.pending
         except Exception:  # counters are best effort here
             pending = 0
         return StoreHealth(reachable=reachable, pending=pending, detail=detail)
 
     def close(self, timeout: float = 10.0) -> bool:
-        return self._tw.close(timeout)
+        return self._runtime.close(timeout)
 
 
 class _StoreProbe:
@@ -289,3 +250,6 @@ if TYPE_CHECKING:
 
     def _is_a_backend(backend: ToolwiseBackend) -> ServiceBackend:
         return backend  # mypy proves the adapter satisfies the Protocol
+
+    def _is_a_service_runtime(runtime: Runtime) -> ServiceRuntime:
+        return runtime  # and that the runtime is what the adapter takes

@@ -48,7 +48,7 @@ def create_app(
 
     Args:
         backend: whatever records, reads and learns (a ``ToolwiseBackend`` over a
-            ``Toolwise``, or a runtime satisfying the Protocol).
+            ``toolwise.Runtime``, or anything satisfying the Protocol).
         keys: API keys; ``None`` or an empty ring lets every request through (keep such a
             server on loopback: ``toolwise serve`` refuses anything else).
         config: limits and refresh intervals.

@@ -3,8 +3,8 @@
 The app (:func:`toolwise.service.create_app`) is built from any object with these methods, so
 the service is a thin layer over the code the Python API runs — records go through the same
 validation, redaction, spool and learning — and never reaches into ``Toolwise`` or its private
-attributes. :class:`~toolwise.service.adapter.ToolwiseBackend` adapts today's facade; a runtime
-object may satisfy the Protocol directly.
+attributes. :class:`~toolwise.service.adapter.ToolwiseBackend` adapts a
+:class:`~toolwise.Runtime`; another host may implement the Protocol directly.
 """
 
 from __future__ import annotations

@@ -138,15 +138,15 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from toolwise._facade import Toolwise  # the composition root: the app never sees it
+    from toolwise._runtime import Runtime  # the composition root
 
     keys = KeyRing(_key_file(args))
     check_bind(args.host, keys)  # before anything opens the store
     config = ServiceConfig(max_body_bytes=args.max_body_bytes)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    tw = Toolwise(url=args.url) if args.url else Toolwise(args.path)
-    tw.warm_up()  # learn from the store now, not on the first brief
-    app = create_app(ToolwiseBackend(tw), keys=keys, config=config, close_backend=True)
+    runtime = Runtime(url=args.url) if args.url else Runtime(args.path)
+    runtime.warm_up()  # learn from the store now, not on the first brief
+    app = create_app(ToolwiseBackend(runtime), keys=keys, config=config, close_backend=True)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
