@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tests.pools.conftest import Provider
+
 from toolwise import ToolOutcome, Toolwise
 from toolwise.pools import Pool
 

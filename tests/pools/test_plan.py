@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.conftest import ChromaServer
 from tests.pools.conftest import Provider
+
 from toolwise import Recommendation, Toolwise
 from toolwise.learning import ReliabilityView
 from toolwise.pools import Pool, PoolOptions

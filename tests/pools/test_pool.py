@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from tests.pools.conftest import Provider
+
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise, ToolwiseError
 from toolwise.pools import Member, Pool, PoolExhaustedError, PoolOptions
 
