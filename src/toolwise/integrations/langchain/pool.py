@@ -22,7 +22,8 @@ asked; every attempt is recorded under the provider's own name, tagged ``pool:<n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -129,6 +130,7 @@ class PooledTool(BaseTool):
         description: str | None = None,
         adapters: Mapping[str, Adapter] | None = None,
         handle_tool_error: bool = True,
+        timer: Callable[[], float] = time.monotonic,
     ) -> PooledTool:
         """Check the providers' schemas agree, then build the tool.
 
@@ -136,6 +138,9 @@ class PooledTool(BaseTool):
             InvalidArgumentError: naming ``providers`` (none, not tools, duplicate names, or
                 a provider whose arguments differ and has no adapter), ``adapters``,
                 ``name``, or an option of :class:`~toolwise.pools.PoolOptions`.
+
+        ``timer`` (monotonic seconds, for hedges and the deadline) is injectable for
+        simulations in virtual time (``benchmarks/pool.py``).
         """
         adapters = dict(adapters or {})
         _check_providers(providers, adapters)
@@ -163,6 +168,7 @@ class PooledTool(BaseTool):
             defaults=defaults,
             options=options,
             control_flow=is_control_flow,
+            timer=timer,
         )
         tool._configs = configs
         return tool
