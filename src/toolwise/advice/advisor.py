@@ -372,6 +372,6 @@ class Advisor:
             call = recorder.start(
                 tool, args, context, defaults, source="confirmation", tool_call_id=tool_call_id
             )
-            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message))
+            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message, "refused"))
         except Exception as exc:  # recording never fails the agent
             log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)

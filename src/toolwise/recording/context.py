@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from toolwise.recording.judge import Judge
+from toolwise.recording.judge import JudgeSpec
 
 __all__ = ["META_PREFIX", "CallContext", "RecordingDefaults", "latest_human_text"]
 
@@ -28,7 +28,8 @@ class RecordingDefaults:
         task_type: the kind of task, e.g. ``"production_deploy"``; the learning context.
         environment: e.g. ``"staging"`` or ``"production"``; kept apart when learning.
         tags: free labels stored with every record.
-        judge: refines successes into partial/low-quality results.
+        judge: how returned results are judged: a judge callable, ``JudgeRules``, or either
+            per tool name (see :mod:`toolwise.recording.judge`).
         costs: cost per call by tool name (``"*"`` applies to any tool not listed).
     """
 
@@ -36,7 +37,7 @@ class RecordingDefaults:
     task_type: str = ""
     environment: str = ""
     tags: tuple[str, ...] = ()
-    judge: Judge | None = None
+    judge: JudgeSpec | None = None
     costs: Mapping[str, float] = field(default_factory=dict)
 
     def cost_of(self, tool: str) -> float:

@@ -61,7 +61,8 @@ from typing_extensions import override
 from toolwise.errors import InvalidArgumentError
 from toolwise.recording.callback import INSTRUMENTED_KEY, ToolwiseCallbackHandler
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.judge import Verdict, judge_output
+from toolwise.recording.judge import Reason, Verdict, judge_output
+from toolwise.recording.judging.handled import HandledError, handled_verdict
 from toolwise.recording.recorder import PendingCall, Recorder, claim, is_control_flow
 
 __all__ = ["ConfirmHook", "InstrumentedTool", "graph_state"]
@@ -140,11 +141,11 @@ class _Attempts:
         if handled is None:
             self.recorder.finish(pending, error=error)
         else:  # what the caller (and every other entry point) sees: an error message
-            verdict = Verdict("failure", 0.0, "ToolError", str(handled))
+            verdict = handled_verdict(HandledError(handled, error, by_node=False))
             self.recorder.finish(pending, output=handled, verdict=verdict)
 
     def finished(self, pending: PendingCall | None, result: Any) -> Verdict:
-        verdict = judge_output(result, self.defaults.judge)
+        verdict = judge_output(result, self.defaults.judge, tool=self.tool)
         if pending is not None:
             self.recorder.finish(pending, output=result, verdict=verdict)
         return verdict
@@ -162,7 +163,9 @@ class _Attempts:
             tool_call_id=self.tool_call_id,
         )
         self.recorder.finish(
-            pending, output=text, verdict=Verdict("refused", 0.0, "ConfirmationDenied", text)
+            pending,
+            output=text,
+            verdict=Verdict("refused", 0.0, "ConfirmationDenied", text, Reason.REFUSED),
         )
 
 

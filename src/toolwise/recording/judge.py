@@ -1,94 +1,207 @@
-"""Deciding how a tool call went: failure, partial or success, and with what quality.
+"""Deciding how a tool call went — failure, partial, success, the model's invalid arguments,
+refused — with what quality, and which rule said so.
 
-The default verdict reads the signals LangChain and LangGraph actually produce: an exception,
-a ``ToolMessage`` whose ``status`` is ``"error"`` (bad arguments, handled ``ToolException``s),
-or a ``Command`` carrying such a message. A user :data:`Judge` then refines successes — for
-example marking an empty search result ``partial`` or a slow answer low-quality.
+The default judge reads, in this order (first match decides; see docs/recording.md):
+
+1. what LangChain and LangGraph signal: an exception, a ``ToolMessage(status="error")`` (also
+   inside a ``Command``), a guard's refusal — and errors a tool handled into text
+   (:mod:`toolwise.recording.judging.handled`). Argument-validation errors are the model's
+   mistake: ``invalid_arguments``, never charged to the tool;
+2. the tool's returned result (:mod:`toolwise.recording.judging.rules`): structured status
+   fields (``success``/``ok`` false, ``error``/``errors``, ``status``/``state`` failed, an HTTP
+   status ≥ 400, MCP ``isError``) in dicts, pydantic models, dataclasses and their JSON or repr
+   text; then error-shaped text (``"Error: …"``); then, where a tool declared it, an empty
+   result.
+
+A tool can change step 2 where it is wrapped or registered, with ``judge=``: a
+:class:`~toolwise.recording.judging.rules.JudgeRules` (declared rules), a :data:`Judge`
+callable (decides after the rules; ``None`` keeps their verdict), or a mapping from tool name to
+either (``"*"`` for the others). A judge that raises or returns something that is not a verdict
+is ignored: the default verdict is kept, the fallback counted (:func:`judge_fallbacks`) and
+logged once per judge.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+import math
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, TypeAlias
 
-from toolwise.models import DEFAULT_QUALITY, Outcome
+from toolwise.errors import InvalidArgumentError
+from toolwise.models import DEFAULT_QUALITY
+from toolwise.recording.judging.handled import exception_verdict
+from toolwise.recording.judging.messages import REFUSED_MARKER, signalled_verdict, unwrap
+from toolwise.recording.judging.rules import DEFAULT_RULES, FieldRule, JudgeRules, returned_verdict
+from toolwise.recording.judging.verdict import HARD_REASONS, Reason, Verdict, valid_verdict
 
-__all__ = ["REFUSED_MARKER", "Judge", "Verdict", "default_verdict", "judge_output"]
+__all__ = [
+    "REFUSED_MARKER",
+    "FieldRule",
+    "Judge",
+    "JudgeRules",
+    "JudgeSpec",
+    "Reason",
+    "Verdict",
+    "check_judge",
+    "default_verdict",
+    "judge_error",
+    "judge_fallbacks",
+    "judge_output",
+]
 
 log = logging.getLogger("toolwise.judge")
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """How a call went. ``error_type``/``error_message`` are set for failures."""
-
-    outcome: Outcome
-    quality: float
-    error_type: str = ""
-    error_message: str = ""
-
 
 Judge = Callable[[Any], "Verdict | tuple[str, float] | str | None"]
 """``judge(output)`` returns a :class:`Verdict`, ``(outcome, quality)``, an outcome name, or
 ``None`` to keep the default verdict. It sees the tool's raw output (a ``ToolMessage`` inside
-graphs). It is not called for exceptions, which are always failures."""
+graphs) after the default rules, and may override what they returned (a structured failure
+included). It is not called for exceptions, error messages, invalid arguments or refusals."""
+
+JudgeSpec: TypeAlias = "Judge | JudgeRules | Mapping[str, Judge | JudgeRules]"
+"""What ``judge=`` accepts: a judge callable, declared rules, or either per tool name (key
+``"*"``: every tool not listed)."""
 
 
-def _error_messages(output: Any) -> list[Any]:
-    """Error ToolMessages found in ``output``: itself, or inside a ``Command``'s update."""
-    if getattr(output, "type", None) == "tool" and getattr(output, "status", None) == "error":
-        return [output]
-    update = getattr(output, "update", None)
-    if update is None or not hasattr(output, "goto"):  # only a langgraph Command
-        return []
-    messages = update.get("messages", []) if isinstance(update, dict) else []
-    return [m for m in messages if getattr(m, "status", None) == "error"]
+def judge_error(error: BaseException) -> Verdict:
+    """The verdict of a raised exception: ``invalid_arguments`` for the model's arguments
+    failing the tool's schema, else a failure named after the exception class."""
+    return exception_verdict(error)
 
 
-REFUSED_MARKER = "toolwise_outcome"
-"""``ToolMessage.response_metadata`` key a guard sets to ``"refused"`` on a call it refused."""
+def default_verdict(output: Any, rules: JudgeRules = DEFAULT_RULES) -> Verdict:
+    """The default judge's verdict for a returned ``output`` (no user judge)."""
+    signalled = signalled_verdict(output)
+    if signalled is not None:
+        return signalled
+    returned = returned_verdict(unwrap(output), rules)
+    return returned if returned is not None else Verdict("success", 1.0)
 
 
-def default_verdict(output: Any) -> Verdict:
-    """Refused for a guard's refusal, failure for error ToolMessages (also inside a
-    Command), success otherwise."""
-    metadata = getattr(output, "response_metadata", None)
-    if isinstance(metadata, dict) and metadata.get(REFUSED_MARKER) == "refused":
-        reason = str(metadata.get("toolwise_reason") or "Refused")
-        return Verdict("refused", 0.0, reason, str(getattr(output, "content", "")))
-    errors = _error_messages(output)
-    if errors:
-        content = errors[0].content
-        text = content if isinstance(content, str) else str(content)
-        return Verdict("failure", 0.0, "ToolError", text)
-    return Verdict("success", 1.0)
-
-
-def judge_output(output: Any, judge: Judge | None) -> Verdict:
-    """The default verdict, refined by ``judge`` for non-errors; a failing judge is ignored."""
-    verdict = default_verdict(output)
-    if judge is None or verdict.outcome in ("failure", "refused"):
+def judge_output(output: Any, judge: JudgeSpec | None = None, *, tool: str = "") -> Verdict:
+    """The verdict for ``output`` of a call to ``tool``, under the judge set for that tool."""
+    rules, custom = _resolve(judge, tool)
+    verdict = default_verdict(output, rules)
+    if custom is None or verdict.reason in HARD_REASONS:
         return verdict
     try:
-        decided = judge(output)
+        decided = custom(output)
     except Exception as exc:  # a buggy judge must not break the tool call or lose the record
-        log.warning("toolwise: judge raised %s; keeping the default verdict", exc)
+        _fell_back(custom, f"raised {type(exc).__name__}: {exc}")
         return verdict
-    return _coerce(decided, verdict)
+    return _coerce(decided, verdict, custom)
 
 
-def _coerce(decided: Any, fallback: Verdict) -> Verdict:
+def check_judge(value: Any, field: str = "judge") -> JudgeSpec | None:
+    """``value`` if it is a valid ``judge=``, else :class:`InvalidArgumentError` naming
+    ``field`` — checked when an entry point is built, not on each call."""
+    if value is None or isinstance(value, JudgeRules) or _is_judge(value):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, Mapping):
+        for tool, spec in value.items():
+            if not isinstance(tool, str) or not tool:
+                raise InvalidArgumentError(field, tool, "tool names must be non-empty strings")
+            if not (isinstance(spec, JudgeRules) or _is_judge(spec)):
+                raise InvalidArgumentError(
+                    f"{field}[{tool!r}]", spec, "must be a judge callable or JudgeRules"
+                )
+        return dict(value)
+    raise InvalidArgumentError(
+        field, value, "must be a judge callable, JudgeRules, or a mapping of tool name to those"
+    )
+
+
+def _is_judge(value: Any) -> bool:
+    return callable(value) and not isinstance(value, type | Mapping)
+
+
+def _resolve(judge: JudgeSpec | None, tool: str) -> tuple[JudgeRules, Judge | None]:
+    if judge is None:
+        return DEFAULT_RULES, None
+    if isinstance(judge, Mapping):
+        spec = judge.get(tool)
+        if spec is None:
+            spec = judge.get("*")
+        if spec is None:
+            return DEFAULT_RULES, None
+        judge = spec
+    if isinstance(judge, JudgeRules):
+        return judge, None
+    return DEFAULT_RULES, judge
+
+
+def _coerce(decided: Any, fallback: Verdict, judge: Judge) -> Verdict:
     if decided is None:
         return fallback
     if isinstance(decided, Verdict):
-        return decided
-    if isinstance(decided, str) and decided in DEFAULT_QUALITY:
-        return Verdict(decided, DEFAULT_QUALITY[decided])  # type: ignore[arg-type]
-    if isinstance(decided, tuple) and len(decided) == 2 and decided[0] in DEFAULT_QUALITY:
-        quality = float(decided[1])
-        if 0.0 <= quality <= 1.0:
-            return Verdict(decided[0], quality)
-    log.warning("toolwise: judge returned %r, not a verdict; keeping the default", decided)
+        if valid_verdict(decided):
+            return decided if decided.reason else _with_reason(decided, Reason.JUDGE)
+    elif isinstance(decided, str) and decided in DEFAULT_QUALITY:
+        return Verdict(decided, DEFAULT_QUALITY[decided], reason=Reason.JUDGE)  # type: ignore[arg-type]
+    elif isinstance(decided, tuple) and len(decided) == 2 and decided[0] in DEFAULT_QUALITY:
+        quality = decided[1]
+        if (
+            isinstance(quality, int | float)
+            and not isinstance(quality, bool)
+            and math.isfinite(quality)
+            and 0.0 <= quality <= 1.0
+        ):
+            return Verdict(decided[0], float(quality), reason=Reason.JUDGE)
+    _fell_back(judge, f"returned {decided!r:.200}, not a verdict")
     return fallback
+
+
+def _with_reason(verdict: Verdict, reason: str) -> Verdict:
+    return Verdict(
+        verdict.outcome, verdict.quality, verdict.error_type, verdict.error_message, reason
+    )
+
+
+class _Fallbacks:
+    """How often a judge's answer was unusable; each judge is logged once (it would repeat
+    on every call otherwise)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._logged: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._logged_ids: set[int] = set()  # judges that cannot be weakly referenced
+        self._lock = threading.Lock()
+
+    def add(self, judge: Judge, why: str) -> None:
+        with self._lock:
+            self.count += 1
+            first = self._first(judge)
+        if first:
+            name = getattr(judge, "__qualname__", None) or type(judge).__name__
+            log.warning(
+                "toolwise: judge %s %s; the default verdict is kept (counted in "
+                "tw.counters.judge_fallbacks; logged once per judge)",
+                name,
+                why,
+            )
+
+    def _first(self, judge: Judge) -> bool:
+        try:
+            if judge in self._logged:
+                return False
+            self._logged.add(judge)
+        except TypeError:
+            if id(judge) in self._logged_ids or len(self._logged_ids) >= 10_000:
+                return False
+            self._logged_ids.add(id(judge))
+        return True
+
+
+_FALLBACKS = _Fallbacks()
+
+
+def _fell_back(judge: Judge, why: str) -> None:
+    _FALLBACKS.add(judge, why)
+
+
+def judge_fallbacks() -> int:
+    """Calls (in this process) whose judge raised or returned something that is not a
+    verdict, so the default verdict was recorded instead."""
+    return _FALLBACKS.count

@@ -21,7 +21,7 @@ from typing import Any, Literal, NamedTuple
 from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.handoff import Handoff
-from toolwise.recording.judge import Verdict, judge_output
+from toolwise.recording.judge import Verdict, judge_error, judge_output
 from toolwise.recording.redact import Redactor, to_safe_text
 
 __all__ = [
@@ -251,9 +251,9 @@ class Recorder:
         """The record for a finished call (pure: no I/O). Raises on invalid labels."""
         if verdict is None:
             if error is not None:
-                verdict = Verdict("failure", 0.0, type(error).__name__, str(error))
+                verdict = judge_error(error)
             else:
-                verdict = judge_output(output, call.defaults.judge)
+                verdict = judge_output(output, call.defaults.judge, tool=call.tool)
         ctx = call.context
         timestamp = datetime.fromtimestamp(call.wall, UTC)
         return ToolOutcome(  # validated in pydantic-core: ~3 µs, cheaper than model_construct
@@ -271,6 +271,7 @@ class Recorder:
             cost=call.defaults.cost_of(call.tool),
             error_type=verdict.error_type,
             error_message=to_safe_text(verdict.error_message, self._redactor, 500),
+            judged_by=verdict.reason,
             tool_input=to_safe_text(call.inputs, self._redactor, self._max_payload),
             tool_output=(
                 "" if error is not None else to_safe_text(output, self._redactor, self._max_payload)
