@@ -46,7 +46,8 @@ from toolwise.models import ToolOutcome, ToolStats, UsageSummary
 from toolwise.recording.callback import ToolwiseCallbackHandler
 from toolwise.recording.context import RecordingDefaults
 from toolwise.recording.instrument import InstrumentedTool
-from toolwise.recording.judge import Judge, Verdict
+from toolwise.recording.judge import FieldRule, Judge, JudgeRules, Verdict
+from toolwise.recording.judging.llm import LLMJudge
 from toolwise.recording.redact import SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, OpenAIEmbedding
@@ -65,6 +66,7 @@ __all__ = [
     "Demonstration",
     "EmbeddingFunction",
     "EmbeddingMismatchError",
+    "FieldRule",
     "HashingEmbedding",
     "ImproveConfig",
     "ImprovementReport",
@@ -73,6 +75,8 @@ __all__ = [
     "InvalidAgentIdError",
     "InvalidArgumentError",
     "Judge",
+    "JudgeRules",
+    "LLMJudge",
     "LearningConfig",
     "Lesson",
     "ObjectiveWeights",

@@ -31,7 +31,8 @@ from toolwise.learning import (
 )
 from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary, utcnow
 from toolwise.recording.context import RecordingDefaults
-from toolwise.recording.judge import Judge
+from toolwise.recording.judge import JudgeSpec, check_judge, judge_fallbacks
+from toolwise.recording.judging.llm import LLMJudge, QualityStage
 from toolwise.recording.recorder import Durability, Recorder
 from toolwise.recording.redact import Redactor, SecretRedactor, to_safe_text
 from toolwise.storage.chroma import ChromaOutcomeStore
@@ -126,6 +127,8 @@ class Toolwise:
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).
+        quality_judge: an :class:`~toolwise.recording.judging.llm.LLMJudge` that scores the
+            quality of successes in a background thread before they are spooled.
 
     Thread-safe. Recording never raises into the agent: failures are logged and counted in
     :attr:`counters`. Use as a context manager, or call :meth:`close` (also run at exit).
@@ -154,6 +157,7 @@ class Toolwise:
         max_backoff: float = 30.0,
         improve: ImproveConfig | None = None,
         chat_model: ChatModel | None = None,
+        quality_judge: LLMJudge | None = None,
     ) -> None:
         if sum(x is not None for x in (url, client, store)) > 1:
             raise InvalidArgumentError("url", url, "give only one of url, client or store")
@@ -191,8 +195,11 @@ class Toolwise:
         self._writer = self._start_writer(self.store)
         self.learning_config = learning or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
+        if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
+            raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
+        self._quality = None if quality_judge is None else QualityStage(quality_judge, self._sink)
         self.recorder = Recorder(
-            self._sink,
+            self._sink if self._quality is None else self._quality,
             redactor=self._redactor,
             ttl=ttl,
             max_payload_chars=max_payload_chars,
@@ -337,7 +344,8 @@ class Toolwise:
     @property
     def counters(self) -> WriterCounters:
         """recorded, written, retried, pending, dropped (0 unless the spool failed), invalid,
-        queued (finished calls not yet spooled; part of recorded and pending)."""
+        queued (finished calls not yet spooled; part of recorded and pending), judge_fallbacks
+        (calls whose judge raised or returned no verdict; process-wide, default verdict kept)."""
         queued = self.recorder.queued
         counters = self._writer.counters
         return dataclasses.replace(
@@ -345,11 +353,14 @@ class Toolwise:
             recorded=counters.recorded + queued,
             pending=counters.pending + queued,
             queued=queued,
+            judge_fallbacks=judge_fallbacks(),
         )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
         self.recorder.drain()
+        if self._quality is not None:
+            self._quality.drain(timeout)
         return self._writer.flush(timeout)
 
     def persist(self) -> None:
@@ -361,6 +372,8 @@ class Toolwise:
         the store) would take too long.
         """
         self.recorder.drain()
+        if self._quality is not None:
+            self._quality.drain()
         self._spool.sync()
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -370,6 +383,8 @@ class Toolwise:
                 return True
             self._closed = True
         self.recorder.close()
+        if self._quality is not None:
+            self._quality.close(timeout)
         if self._improver is not None:
             self._improver.close(timeout)
         drained = self._writer.close(timeout)
@@ -398,13 +413,14 @@ class Toolwise:
         task_type: str = "",
         environment: str = "",
         tags: Sequence[str] = (),
-        judge: Judge | None = None,
+        judge: JudgeSpec | None = None,
         costs: Mapping[str, float] | None = None,
     ) -> RecordingDefaults:
         """The labels an entry point puts on its records (validated now, not per call)."""
         from toolwise.storage.naming import collection_name_for
 
         collection_name_for(agent_id)  # raises InvalidAgentIdError naming agent_id
+        judge = check_judge(judge)
         for tool, cost in (costs or {}).items():
             if not cost >= 0.0 or cost == float("inf"):
                 raise InvalidArgumentError(f"costs[{tool!r}]", cost, "must be finite and >= 0")
