@@ -43,8 +43,8 @@ _BARE = {"True": True, "true": True, "False": False, "false": False, "None": Non
 def read_fields(output: Any, keys: frozenset[str]) -> Mapping[str, Any] | None:
     """The top-level fields of ``output`` among ``keys``, or None when it has no fields.
 
-    Mappings are returned as they are (callers only ``get`` from them); pydantic models,
-    dataclasses and named tuples give their matching attributes; text is parsed
+    Mappings are returned as they are (callers only ``get`` from them); pydantic models and
+    dataclasses give their matching attributes; text is parsed
     (:func:`read_text_fields`). Anything else has no fields.
     """
     if isinstance(output, Mapping):
@@ -57,9 +57,7 @@ def read_fields(output: Any, keys: frozenset[str]) -> Mapping[str, Any] | None:
     if dataclasses.is_dataclass(output) and not isinstance(output, type):
         names = output.__dataclass_fields__
         return {k: getattr(output, k, None) for k in keys if k in names}
-    if isinstance(output, tuple) and hasattr(output, "_fields"):  # a named tuple
-        return {k: v for k, v in zip(output._fields, output, strict=False) if k in keys}
-    return None
+    return None  # named tuples too: LangChain serialises them as JSON lists, losing the keys
 
 
 def read_text_fields(text: str, keys: frozenset[str]) -> Mapping[str, Any] | None:

@@ -110,10 +110,10 @@ def handled_verdict(handled: HandledError) -> Verdict:
     """The verdict of a handled error: the model's bad arguments, an exception ``ToolNode``
     caught (as if raised), or the tool's own handled error (``ToolError``)."""
     error = handled.error
+    if handled.by_node:  # judged as the exception the tool raised (ToolNode wraps some)
+        return exception_verdict(_raised(error))
     if is_argument_error(error):
         return of("invalid_arguments", Reason.INVALID_ARGUMENTS, "ValidationError", str(error))
-    if handled.by_node:
-        return of("failure", Reason.EXCEPTION, type(error).__name__, str(error))
     content = handled.content
     text = content if isinstance(content, str) else str(content)
     return of("failure", Reason.TOOL_ERROR, "ToolError", text)
@@ -127,9 +127,7 @@ def is_argument_error(error: BaseException) -> bool:
     API's answer, say — is the tool's failure. ``ToolNode`` wraps argument errors in a
     ``ToolInvocationError`` whose ``source`` is the original.
     """
-    source = getattr(error, "source", None)
-    if type(error).__name__ == "ToolInvocationError" and isinstance(source, BaseException):
-        error = source
+    error = _raised(error)
     if not _is_validation_error(error):
         return False
     frame = error.__traceback__
@@ -138,6 +136,15 @@ def is_argument_error(error: BaseException) -> bool:
             return True
         frame = frame.tb_next
     return False
+
+
+def _raised(error: BaseException) -> BaseException:
+    """What the tool raised: ``ToolNode`` wraps a ``ValidationError`` from ``invoke`` (its
+    ``source``) in a ``ToolInvocationError``."""
+    source = getattr(error, "source", None)
+    if type(error).__name__ == "ToolInvocationError" and isinstance(source, BaseException):
+        return source
+    return error
 
 
 def _is_validation_error(error: BaseException) -> bool:
