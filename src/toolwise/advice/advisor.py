@@ -255,6 +255,8 @@ class Advisor:
             error = record.error_message or record.error_type
             if record.error_type and record.error_message:
                 error = f"{record.error_type}: {record.error_message}"
+            if record.judged_by:  # which rule judged it a failure (a returned error, say)
+                error = f"{error} [{record.judged_by}]"
             key = (record.tool, error)
             if key in merged:
                 seen = merged[key]

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Improver", "RefinementPlan"]
 
+_LESSON_OUTCOMES = frozenset({"failure", "invalid_arguments"})
 log = logging.getLogger("toolwise.improve")
 
 _FLUSH_TIMEOUT = 5.0
@@ -626,7 +627,8 @@ class Improver:
             moment = record.timestamp.timestamp()
             return moment > seen_until or (moment == seen_until and record.id not in seen_ids)
 
-        fresh = [r for r in window if r.outcome == "failure" and unseen(r)]
+        # invalid_arguments: the model's mistakes, taught as lessons about calling the tool
+        fresh = [r for r in window if r.outcome in _LESSON_OUTCOMES and unseen(r)]
         if fresh:
             until = max(r.timestamp.timestamp() for r in fresh)
             ids = sorted(
