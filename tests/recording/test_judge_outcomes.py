@@ -8,10 +8,10 @@ import pytest
 from langchain_core.tools import tool
 
 from toolwise import ToolOutcome, Toolwise
-from toolwise.models import utcnow
 from toolwise._summary import summarize
 from toolwise.cli import format_summary
 from toolwise.improve.lessons import TemplateLessons, cluster_failures
+from toolwise.models import utcnow
 
 START = utcnow() - timedelta(hours=1)  # records within the default TTL
 
@@ -33,10 +33,8 @@ def test_bad_arguments_through_the_callback_are_the_models_mistake(tw: Toolwise)
         """Deploy."""
         return "ok"
 
-    try:
+    with pytest.raises(ValueError, match="validation error"):
         deploy.invoke({"replicas": "many"}, config={"callbacks": [tw.callback()]})
-    except ValueError:
-        pass
     tw.flush()
 
     [record] = tw.list_calls("default")
