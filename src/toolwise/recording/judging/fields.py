@@ -34,23 +34,26 @@ _MAX_LITERAL_CHARS = 4_096  # Python-literal and repr text: parsed by a slower s
 _MAX_VALUE_CHARS = 2_048
 _CALL_HEAD = re.compile(r"[A-Za-z_][\w.]*\(")
 _KEYWORD = re.compile(r"([A-Za-z_]\w*)=(.*)", re.DOTALL)
+_KEYWORD_HEAD = re.compile(r"[A-Za-z_]\w*=")
 _DICT_KEY = re.compile(r"""(['"])([^'"\\]+)\1\s*:\s*(.*)""", re.DOTALL)
 _SPECIAL = re.compile(r"""\\.|['"()\[\]{},\s]""", re.DOTALL)
 _CLOSING = {")": "(", "]": "[", "}": "{"}
 _BARE = {"True": True, "true": True, "False": False, "false": False, "None": None, "null": None}
 
 
-def read_fields(output: Any, keys: frozenset[str]) -> Mapping[str, Any] | None:
+def read_fields(
+    output: Any, keys: frozenset[str], triggers: frozenset[str] | None = None
+) -> Mapping[str, Any] | None:
     """The top-level fields of ``output`` among ``keys``, or None when it has no fields.
 
     Mappings are returned as they are (callers only ``get`` from them); pydantic models and
-    dataclasses give their matching attributes; text is parsed
-    (:func:`read_text_fields`). Anything else has no fields.
+    dataclasses give their matching attributes; text is parsed (:func:`read_text_fields`,
+    only when it names one of ``triggers``, default ``keys``). Anything else has no fields.
     """
+    if isinstance(output, str):
+        return read_text_fields(output, keys, triggers)
     if isinstance(output, Mapping):
         return output
-    if isinstance(output, str):
-        return read_text_fields(output, keys)
     model_fields = getattr(type(output), "model_fields", None)
     if isinstance(model_fields, Mapping):  # a pydantic model
         return {k: getattr(output, k, None) for k in keys if k in model_fields}
@@ -60,30 +63,48 @@ def read_fields(output: Any, keys: frozenset[str]) -> Mapping[str, Any] | None:
     return None  # named tuples too: LangChain serialises them as JSON lists, losing the keys
 
 
-def read_text_fields(text: str, keys: frozenset[str]) -> Mapping[str, Any] | None:
-    """Top-level fields of a result's text: JSON, a Python dict, or a model's repr/str."""
+def read_text_fields(
+    text: str, keys: frozenset[str], triggers: frozenset[str] | None = None
+) -> Mapping[str, Any] | None:
+    """Top-level fields of a result's text: JSON, a Python dict, or a model's repr/str.
+
+    Cheap for text that cannot hold them: the first non-space character decides the shape
+    (``{``, or a name followed by ``(`` or ``=``) before the text is searched for a trigger
+    key, and only then parsed.
+    """
     if len(text) > MAX_PARSED_CHARS:
         return None
-    body = text.strip()
-    if not body or not any(key in body for key in keys):
+    head = text[:64].lstrip()
+    if not head:
         return None
-    first = body[0]
+    first = head[0]
     if first == "{":
-        if body[-1] != "}":
+        body = text.strip()
+        if body[-1] != "}" or not _names_one(body, keys if triggers is None else triggers):
             return None
         try:
             value = json.loads(body)
         except ValueError:
             return _python_dict(body, keys)
         return value if isinstance(value, dict) else None
-    if len(body) > _MAX_LITERAL_CHARS or not (first.isalpha() or first == "_"):
+    if not (first.isalpha() or first == "_") or len(text) > _MAX_LITERAL_CHARS:
         return None
-    head = _CALL_HEAD.match(body)
-    if head is not None and body[-1] == ")":  # Result(success=False, error='…')
-        return _pairs(_split(body[head.end() : -1], ","), keys, _KEYWORD)
-    if "\n" not in body and _KEYWORD.match(body):  # a pydantic model's str: a=1 b='x'
+    call = _CALL_HEAD.match(head)
+    keyword = call is None and _KEYWORD_HEAD.match(head)
+    if call is None and not keyword:
+        return None
+    body = text.strip()
+    if not _names_one(body, keys if triggers is None else triggers):
+        return None
+    if call is not None and body[-1] == ")":  # Result(success=False, error='…')
+        return _pairs(_split(body[call.end() : -1], ","), keys, _KEYWORD)
+    if keyword and "\n" not in body:  # a pydantic model's str: a=1 b='x'
         return _pairs(_split(body, " "), keys, _KEYWORD, strict=True)
     return None
+
+
+def _names_one(body: str, keys: frozenset[str]) -> bool:
+    return any(key in body for key in keys)
 
 
 def _python_dict(body: str, keys: frozenset[str]) -> Mapping[str, Any] | None:

@@ -158,6 +158,7 @@ class JudgeRules:
     error_prefixes: Sequence[str] | None = None
     empty: EmptyMeans = "success"
     _keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    _triggers: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rules = tuple(self.fields)
@@ -181,6 +182,7 @@ class JudgeRules:
             )
         keys = frozenset(rule.field for rule in rules)
         object.__setattr__(self, "_keys", (_KEYS | keys) if self.structured else keys)
+        object.__setattr__(self, "_triggers", (_TRIGGERS | keys) if self.structured else keys)
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -197,7 +199,7 @@ def returned_verdict(value: Any, rules: JudgeRules = DEFAULT_RULES) -> Verdict |
     if rules.empty != "success" and is_empty(value):
         return of(rules.empty, Reason.EMPTY_RESULT, "EmptyResult", "the tool returned nothing")
     keys = rules._keys
-    fields = read_fields(value, keys) if keys else None
+    fields = read_fields(value, keys, rules._triggers) if keys else None
     if fields is not None:
         for rule in rules.fields:
             if rule.fires(fields):
