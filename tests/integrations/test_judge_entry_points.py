@@ -24,7 +24,8 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import ToolNode
 from pydantic import BaseModel
 
-from toolwise import FieldRule, JudgeRules, ToolOutcome
+from toolwise import ToolOutcome
+from toolwise.recording import FieldRule, JudgeRules
 from toolwise.recording.judge import JudgeSpec
 
 

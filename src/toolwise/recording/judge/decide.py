@@ -5,16 +5,16 @@ The default judge reads, in this order (first match decides; see docs/recording.
 
 1. what LangChain and LangGraph signal: an exception, a ``ToolMessage(status="error")`` (also
    inside a ``Command``), a guard's refusal — and errors a tool handled into text
-   (:mod:`toolwise.recording.judging.handled`). Argument-validation errors are the model's
-   mistake: ``invalid_arguments``, never charged to the tool;
-2. the tool's returned result (:mod:`toolwise.recording.judging.rules`): structured status
+   (seen by :mod:`toolwise.integrations.langgraph.handled_errors`). Argument-validation
+   errors are the model's mistake: ``invalid_arguments``, never charged to the tool;
+2. the tool's returned result (:mod:`toolwise.recording.judge.rules`): structured status
    fields (``success``/``ok`` false, ``error``/``errors``, ``status``/``state`` failed, an HTTP
    status ≥ 400, MCP ``isError``) in dicts, pydantic models, dataclasses and their JSON or repr
    text; then error-shaped text (``"Error: …"``); then, where a tool declared it, an empty
    result.
 
 A tool can change step 2 where it is wrapped or registered, with ``judge=``: a
-:class:`~toolwise.recording.judging.rules.JudgeRules` (declared rules), a :data:`Judge`
+:class:`~toolwise.recording.judge.rules.JudgeRules` (declared rules), a :data:`Judge`
 callable (decides after the rules; ``None`` keeps their verdict), or a mapping from tool name to
 either (``"*"`` for the others). A judge that raises or returns something that is not a verdict
 is ignored: the default verdict is kept, the fallback counted (:func:`judge_fallbacks`) and
@@ -32,19 +32,15 @@ from typing import Any, TypeAlias
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import DEFAULT_QUALITY
-from toolwise.recording.judging.handled import exception_verdict
-from toolwise.recording.judging.messages import REFUSED_MARKER, signalled_verdict, unwrap
-from toolwise.recording.judging.rules import DEFAULT_RULES, FieldRule, JudgeRules, returned_verdict
-from toolwise.recording.judging.verdict import HARD_REASONS, Reason, Verdict, valid_verdict
+from toolwise.recording.judge.exceptions import exception_verdict
+from toolwise.recording.judge.messages import REFUSED_MARKER, signalled_verdict, unwrap
+from toolwise.recording.judge.rules import DEFAULT_RULES, JudgeRules, returned_verdict
+from toolwise.recording.judge.verdict import HARD_REASONS, Reason, Verdict, valid_verdict
 
 __all__ = [
     "REFUSED_MARKER",
-    "FieldRule",
     "Judge",
-    "JudgeRules",
     "JudgeSpec",
-    "Reason",
-    "Verdict",
     "check_judge",
     "default_verdict",
     "judge_error",

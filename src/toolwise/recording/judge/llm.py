@@ -4,7 +4,8 @@ The rules decide *whether* a call failed; some results are successes of doubtful
 search that answered the wrong question). :class:`LLMJudge` asks a chat model for a score in
 [0, 1] and a one-line reason, and caches the answer per identical output of a tool.
 
-Where it runs — never on the tool's thread. ``Toolwise(quality_judge=LLMJudge(model))`` puts a
+Where it runs — never on the tool's thread. ``Toolwise(quality_judge=LLMJudge(model))`` (a
+setting of :class:`~toolwise.Runtime`) puts a
 :class:`QualityStage` between the recorder and the spool: a record the judge wants (a success
 or partial of a tool it scores) waits in memory while a background thread
 (``toolwise-llm-judge``) asks the model, then goes to the spool with ``quality`` set and the
@@ -137,7 +138,7 @@ class QualityStage:
 
     Args:
         judge: the LLM judge.
-        sink: where records go next (the facade's spool path); must not raise.
+        sink: where records go next (the runtime's spool path); must not raise.
     """
 
     def __init__(self, judge: LLMJudge, sink: Callable[[ToolOutcome], None]) -> None:
@@ -183,6 +184,14 @@ class QualityStage:
         """Stop scoring new records (they pass straight through) and drain the held ones."""
         self._closed = True
         return self.drain(timeout)
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's thread and held records are the parent's (it
+        spools them); start empty, with a lock no parent thread can be holding."""
+        self._queue = deque()
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._thread = None
 
     def _work(self) -> None:
         while True:
@@ -234,15 +243,16 @@ def _key(record: ToolOutcome) -> tuple[str, str]:
     return (record.tool, record.tool_output)
 
 
-def _messages(record: ToolOutcome) -> list[Any]:
-    from langchain_core.messages import HumanMessage, SystemMessage
-
+def _messages(record: ToolOutcome) -> list[tuple[str, str]]:
+    """``(role, text)`` pairs: every LangChain chat model takes them, so this module needs no
+    LangChain import (the recording layer is framework-neutral)."""
     task = f"Request: {record.task}\n" if record.task else ""
     return [
-        SystemMessage(_SYSTEM),
-        HumanMessage(
+        ("system", _SYSTEM),
+        (
+            "human",
             f"{task}Tool: {record.tool}\nInput: {record.tool_input}\n"
-            f"Result: {record.tool_output}\nScore:"
+            f"Result: {record.tool_output}\nScore:",
         ),
     ]
 

@@ -11,8 +11,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.tools import BaseTool, tool
 
-from toolwise import InvalidArgumentError, LLMJudge, ToolOutcome, Toolwise
-from toolwise.recording.judging.llm import parse_score
+from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
+from toolwise.recording import LLMJudge
+from toolwise.recording.judge.llm import parse_score
 from toolwise.storage.clients import ephemeral_client
 
 

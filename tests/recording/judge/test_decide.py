@@ -12,7 +12,8 @@ from langchain_core.messages import ToolMessage
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from toolwise import FieldRule, InvalidArgumentError, JudgeRules, Verdict
+from toolwise import InvalidArgumentError, Verdict
+from toolwise.recording import FieldRule, JudgeRules
 from toolwise.recording.judge import check_judge, judge_fallbacks, judge_output
 
 

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from toolwise.recording.judging.verdict import Reason, Verdict, of
+from toolwise.recording.judge.verdict import Reason, Verdict, of
 
 __all__ = ["REFUSED_MARKER", "signalled_verdict", "unwrap"]
 

@@ -42,7 +42,7 @@ class Reason:
     JUDGE: Final = "judge"
     """The tool's own judge (a callable) decided."""
     RULE_PREFIX: Final = "rule:"
-    """A declared :class:`~toolwise.recording.judging.rules.FieldRule`: ``rule:<field>``."""
+    """A declared :class:`~toolwise.recording.judge.rules.FieldRule`: ``rule:<field>``."""
 
 
 HARD_REASONS = frozenset(

@@ -2,7 +2,7 @@
 
 ``w = tw.tool_wrapper(agent_id="devops")`` then
 ``ToolNode(tools, wrap_tool_call=w, awrap_tool_call=w.awrap)``. The same core serves
-:class:`~toolwise.integrations.middleware.ToolwiseMiddleware` for ``create_agent``.
+:class:`~toolwise.integrations.langchain.ToolwiseMiddleware` for ``create_agent``.
 
 What the interceptor sees, and how it judges it:
 
@@ -10,17 +10,19 @@ What the interceptor sees, and how it judges it:
   :func:`toolwise.recording.judge.judge_output` like every entry point's results. An exception
   ``ToolNode`` caught (``handle_tool_errors``) is judged as if raised — the model's bad
   arguments as ``invalid_arguments``, others a failure named after the exception class — so a
-  record names what a callback handler would (:mod:`toolwise.recording.judging.handled` sees
-  the exception; ToolNode's message templates are the fallback).
+  record names what a callback handler would
+  (:mod:`~toolwise.integrations.langgraph.handled_errors` sees the exception; ToolNode's
+  message templates are the fallback).
 * An exception from ``execute`` is recorded as a failure and re-raised untouched; control flow
   (``interrupt()``, ``Command`` routing: ``GraphBubbleUp``) is re-raised and never recorded.
 * A call to a tool the node does not have is the model's mistake, not a tool's outcome: it is
   not recorded (``ToolNode`` still answers it with an error message).
 * Labels come from the defaults, then the ``toolwise`` entry of graph state, then the run's
   config metadata; the task text is the latest human message in state.
-* Combined entry points record once: the outermost interceptor claims the tool name (a
-  callback handler or a nested interceptor then stays silent), and an instrumented tool —
-  which records every attempt itself — is left to record, with the graph state handed down.
+* Combined entry points record once (:mod:`toolwise.recording.scope`): the outermost
+  interceptor claims the tool name (a callback handler or a nested interceptor then stays
+  silent), and an instrumented tool — which records every attempt itself — is left to
+  record, with the graph state handed down.
 * ``attempt`` counts executions of the same tool call in the same node run, so an interceptor
   placed inside ``ToolRetryMiddleware`` records attempts 1, 2, 3.
 """
@@ -33,13 +35,12 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from toolwise.recording.callback import INSTRUMENTED_KEY
+from toolwise.integrations.langgraph import handled_errors
+from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.instrument import graph_state
-from toolwise.recording.judge import Reason, Verdict, judge_output
-from toolwise.recording.judging import handled
-from toolwise.recording.judging.handled import handled_verdict
-from toolwise.recording.recorder import PendingCall, Recorder, claim, is_control_flow
+from toolwise.recording.judge import Reason, Verdict, handled_verdict, judge_output
+from toolwise.recording.recorder import PendingCall, Recorder
+from toolwise.recording.scope import claim, hand_down, records_itself
 
 if TYPE_CHECKING:
     from langchain_core.messages import ToolMessage
@@ -60,11 +61,12 @@ def tool_node_verdict(
 ) -> tuple[Verdict, bool]:
     """How a ``ToolNode`` call went, and whether the result stands for a raised exception.
 
-    An exception the node caught (noted by :mod:`toolwise.recording.judging.handled`, or read
-    back from ToolNode's templates) is judged as if it had been raised: the verdict names its
+    An exception the node caught (noted by
+    :mod:`~toolwise.integrations.langgraph.handled_errors`, or read back from ToolNode's
+    templates) is judged as if it had been raised: the verdict names its
     class, and the record (like a callback's) keeps no output for it.
     """
-    noted = handled.take(result)
+    noted = handled_errors.take(result)
     if noted is not None:
         verdict = handled_verdict(noted)
         return verdict, noted.by_node
@@ -76,7 +78,7 @@ class ToolCallRecorder:
     """Records each call a ``ToolNode`` (or ``create_agent``) executes; sync and async.
 
     Args:
-        recorder: where records go (``Toolwise.recorder``).
+        recorder: where records go (``tw.runtime.recorder``).
         defaults: labels, judge and costs (``Toolwise.defaults(...)``).
         source: the ``source`` stored on records (``"tool_node"`` or ``"middleware"``).
 
@@ -91,7 +93,7 @@ class ToolCallRecorder:
         self.source = source
         self._executions: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._lock = threading.Lock()
-        handled.install()
+        handled_errors.install()
 
     def __call__(
         self, request: ToolCallRequest, execute: Callable[[ToolCallRequest], ToolResult]
@@ -100,7 +102,7 @@ class ToolCallRecorder:
         with self._recording(request) as pending:
             if pending is None:
                 return execute(request)
-            handled.forget()
+            handled_errors.forget()
             try:
                 result = execute(request)
             except BaseException as exc:
@@ -118,7 +120,7 @@ class ToolCallRecorder:
         with self._recording(request) as pending:
             if pending is None:
                 return await execute(request)
-            handled.forget()
+            handled_errors.forget()
             try:
                 result = await execute(request)
             except BaseException as exc:
@@ -136,8 +138,8 @@ class ToolCallRecorder:
         if tool is None:  # unknown tool name: ToolNode answers with an error message
             yield None
             return
-        if (tool.metadata or {}).get(INSTRUMENTED_KEY):
-            with graph_state(request.state):  # the tool records itself, with our labels
+        if records_itself(tool):
+            with hand_down(request.state):  # the tool records itself, with our labels
                 yield None
             return
         name = tool.name

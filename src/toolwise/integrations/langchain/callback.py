@@ -14,8 +14,8 @@ What a callback can and cannot see:
   handled by ``handle_validation_error`` arrives through ``on_tool_end`` as the handled text —
   for a *bare* ``tool.invoke({...})`` with no status and no exception. The handler still
   records it as what it was (a ``ToolError`` failure, or the model's ``invalid_arguments``):
-  :mod:`toolwise.recording.judging.handled` notes each error LangChain handles, and the
-  handler takes the note whose text is its call's output.
+  :mod:`~toolwise.integrations.langgraph.handled_errors` notes each error LangChain handles,
+  and the handler takes the note whose text is its call's output.
 * The task text is the latest human message the chat model was given in the *same run*
   (found by walking the run tree to its root), falling back to the run's ``thread_id``, so
   concurrent runs sharing one handler never see each other's task.
@@ -31,13 +31,16 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from typing_extensions import override
 
+from toolwise.integrations.langgraph import handled_errors
+from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
-from toolwise.recording.judging import handled
-from toolwise.recording.recorder import PendingCall, Recorder, is_claimed, is_control_flow
+from toolwise.recording.judge import handled_verdict
+from toolwise.recording.recorder import PendingCall, Recorder
+from toolwise.recording.scope import SELF_RECORDING_KEY, is_claimed
 
 __all__ = ["INSTRUMENTED_KEY", "ToolwiseCallbackHandler"]
 
-INSTRUMENTED_KEY = "toolwise_instrumented"
+INSTRUMENTED_KEY = SELF_RECORDING_KEY
 """Metadata flag set by :func:`toolwise.Toolwise.instrument` tools, which record themselves."""
 
 _MAX_TRACKED_TASKS = 1_024
@@ -62,7 +65,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         self._parents: dict[UUID, UUID | None] = {}  # live run -> its parent, to find roots
         self._tasks: dict[str, str] = {}  # root run / thread id -> latest human request
         self._lock = threading.Lock()
-        handled.install()
+        handled_errors.install()
 
     # -- the run tree, so a tool call finds the task of its own run ---------------------------
 
@@ -173,7 +176,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
     ) -> None:
         name = str((serialized or {}).get("name") or kwargs.get("name") or "unknown_tool")
         metadata = metadata or {}
-        if metadata.get(INSTRUMENTED_KEY) or is_claimed(name):
+        if metadata.get(SELF_RECORDING_KEY) or is_claimed(name):
             self._track(run_id, parent_run_id)  # task_for() walks from here for the tool
             return  # an instrumented tool or an enclosing interceptor records this call
         context = CallContext.resolve(self.defaults, metadata, run_id=str(run_id), tags=tags or ())
@@ -194,7 +197,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
                 tool_call_id=str(kwargs.get("tool_call_id") or ""),
             )
             self._calls[run_id] = call
-        handled.forget()  # a note left by an earlier call in this context is not this one's
+        handled_errors.forget()  # a note left in this context by an earlier call is not ours
 
     @override
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -204,8 +207,8 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
             if self._parents.pop(run_id, False) is None and self._tasks:
                 self._tasks.pop(_root_key(run_id), None)
         if call is not None:
-            error = handled.take(output)
-            verdict = None if error is None else handled.handled_verdict(error)
+            error = handled_errors.take(output)
+            verdict = None if error is None else handled_verdict(error)
             self.recorder.finish(call, output=output, verdict=verdict)
 
     @override

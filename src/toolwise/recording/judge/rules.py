@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import OUTCOMES, Outcome
-from toolwise.recording.judging.fields import read_fields
-from toolwise.recording.judging.verdict import Reason, Verdict, of
+from toolwise.recording.judge.fields import read_fields
+from toolwise.recording.judge.verdict import Reason, Verdict, of
 
 __all__ = [
     "DEFAULT_ERROR_PREFIXES",
