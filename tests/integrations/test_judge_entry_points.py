@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from toolwise import ToolOutcome
 from toolwise.recording import FieldRule, JudgeRules
-from toolwise.recording.judge import JudgeSpec
+from toolwise.recording.judge import DECLARED_JUDGE_KEY, JudgeSpec
 
 
 class Payment(BaseModel):
@@ -79,6 +79,7 @@ class Shape:
     handle_tool_error: Any = False
     handle_validation_error: bool = False
     judge: JudgeSpec | None = None
+    metadata: dict[str, Any] | None = None
 
 
 def _fail(reason: str, error_type: str = "ReturnedError") -> dict[str, str]:
@@ -157,6 +158,15 @@ SHAPES: dict[str, Shape] = {
         _returns([]), "partial", "empty_result", "EmptyResult", judge={"probe": JudgeRules(empty="partial")}
     ),
     "judge callable": Shape(_returns("meh"), "partial", "judge", judge={"probe": _meh_is_partial}),
+    "declared by the tool: empty is partial": Shape(
+        _returns([]), "partial", "empty_result", "EmptyResult",
+        metadata={DECLARED_JUDGE_KEY: JudgeRules(empty="partial")},
+    ),
+    "declared by the tool, the entry point's rule for it wins": Shape(
+        _returns([]), "failure", "empty_result", "EmptyResult",
+        metadata={DECLARED_JUDGE_KEY: JudgeRules(empty="partial")},
+        judge={"probe": JudgeRules(empty="failure")},
+    ),
 }  # fmt: skip
 
 
@@ -168,6 +178,7 @@ def _probe(shape: Shape) -> BaseTool:
 
     probe.handle_tool_error = shape.handle_tool_error
     probe.handle_validation_error = shape.handle_validation_error
+    probe.metadata = shape.metadata
     return probe
 
 

@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from toolwise import InvalidArgumentError, Verdict
 from toolwise.recording import FieldRule, JudgeRules
-from toolwise.recording.judge import check_judge, judge_fallbacks, judge_output
+from toolwise.recording.context import RecordingDefaults
+from toolwise.recording.judge import (
+    DECLARED_JUDGE_KEY,
+    check_judge,
+    judge_fallbacks,
+    judge_output,
+)
 
 
 class Payment(BaseModel):
@@ -144,6 +150,41 @@ def test_rules_are_chosen_per_tool() -> None:
 
     assert judge_output("error: x", judge, tool="search_logs").outcome == "success"
     assert judge_output("", judge, tool="deploy").outcome == "failure"
+
+
+def test_a_tool_declares_its_own_rules_in_its_metadata() -> None:
+    """``@tool(metadata={"toolwise_judge": ...})``: the tool's rules replace the entry
+    point's rules for every tool."""
+    declared = {DECLARED_JUDGE_KEY: JudgeRules(empty="partial")}
+
+    defaults = RecordingDefaults(judge=JudgeRules(empty="failure")).for_tool("find", declared)
+
+    assert judge_output([], defaults.judge, tool="find").outcome == "partial"
+
+
+def test_an_entry_points_rule_naming_the_tool_wins_over_its_declared_rules() -> None:
+    declared = {DECLARED_JUDGE_KEY: JudgeRules(empty="partial")}
+    judge = {"find": JudgeRules(empty="failure"), "*": JudgeRules(empty="partial")}
+
+    defaults = RecordingDefaults(judge=judge).for_tool("find", declared)
+
+    assert judge_output([], defaults.judge, tool="find").outcome == "failure"
+
+
+def test_a_tool_that_declares_nothing_keeps_the_entry_points_judge() -> None:
+    defaults = RecordingDefaults(judge=JudgeRules(empty="failure"))
+
+    assert defaults.for_tool("find", {"other": 1}) is defaults
+    assert defaults.for_tool("find", None) is defaults
+
+
+def test_a_declared_judge_that_is_not_one_is_ignored_and_counted() -> None:
+    before = judge_fallbacks()
+
+    defaults = RecordingDefaults().for_tool("find", {DECLARED_JUDGE_KEY: 5})
+
+    assert defaults.judge is None
+    assert judge_fallbacks() == before + 1
 
 
 def test_a_judge_callable_decides_after_the_rules() -> None:
