@@ -8,10 +8,10 @@ and, in graphs, through the ``toolwise`` key that the pre-selection step writes 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypedDict
 
-from toolwise.recording.judge import JudgeSpec
+from toolwise.recording.judge import DECLARED_JUDGE_KEY, JudgeSpec, declared_judge
 
 __all__ = [
     "META_PREFIX",
@@ -60,6 +60,22 @@ class RecordingDefaults:
 
     def cost_of(self, tool: str) -> float:
         return float(self.costs.get(tool, self.costs.get("*", 0.0)))
+
+    def for_tool(self, tool: str, metadata: Mapping[str, Any] | None) -> RecordingDefaults:
+        """These defaults for a call to ``tool``, whose ``metadata`` may declare its own judge
+        (under :data:`~toolwise.recording.judge.DECLARED_JUDGE_KEY`).
+
+        The most specific judge wins: a ``judge={tool: ...}`` entry naming the tool, then the
+        tool's declaration, then the entry point's other judge (``"*"`` or unnamed). ``self``
+        when the tool declares nothing (the common case: one dict lookup).
+        """
+        if not metadata or DECLARED_JUDGE_KEY not in metadata:
+            return self
+        judge = self.judge
+        if isinstance(judge, Mapping) and tool in judge:
+            return self
+        declared = declared_judge(metadata)
+        return self if declared is None else replace(self, judge=declared)
 
 
 class CallContext(NamedTuple):

@@ -192,7 +192,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
                 name,
                 inputs if inputs is not None else input_str,
                 context.with_task(task),
-                self.defaults,
+                self.defaults.for_tool(name, metadata),  # the tool's metadata is merged in
                 source="callback",
                 tool_call_id=str(kwargs.get("tool_call_id") or ""),
             )

@@ -245,7 +245,7 @@ class InstrumentedTool(BaseTool):
             update={"handle_tool_error": False, "handle_validation_error": False}
         )
         instrumented._recorder = recorder
-        instrumented._defaults = defaults
+        instrumented._defaults = defaults.for_tool(tool.name, tool.metadata)
         return instrumented
 
     def with_backoff(self, wait: WaitStrategy) -> InstrumentedTool:

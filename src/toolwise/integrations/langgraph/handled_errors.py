@@ -15,10 +15,12 @@ output. The note lives in the context of the call (LangChain handles the error i
 context, LangGraph runs each tool call in a context of its own), so concurrent calls never see
 each other's.
 
-When a future LangChain or LangGraph renames these functions, nothing is wrapped, a warning is
-logged once, :func:`missing` names them, and the entry points fall back to the visible signals
-(``status="error"``, ToolNode's message templates); ``tests/integrations/langgraph/
-test_handled_errors.py`` fails loudly on such a version.
+When a future LangChain or LangGraph renames one of these functions, or changes it so it no
+longer takes the exception as its first positional argument, it is not wrapped: a warning is
+logged once, :func:`missing` names it, and the entry points fall back to the visible signals
+(``status="error"``, ToolNode's message templates). A wrapper never changes what the handler
+returns or raises. ``tests/integrations/langgraph/test_handled_errors.py`` fails loudly on
+such a version: it pins each function's signature and checks each one is still called.
 
 It lives here, not in ``recording/``, because it patches LangChain and LangGraph (LangGraph
 depends on ``langchain_core``; the LangChain adapters may use this package, not the reverse).
@@ -31,6 +33,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import importlib
+import inspect
 import logging
 import threading
 from collections.abc import Callable
@@ -73,15 +76,16 @@ def install() -> None:
                 _missing.append(f"{module_name}.{name}")
                 continue
             original = getattr(module, name, None)
-            if callable(original):
-                if not getattr(original, "__toolwise_notes__", False):
-                    setattr(module, name, _noting(original, by_node=by_node))
+            if getattr(original, "__toolwise_notes__", False):
+                continue
+            if callable(original) and _takes_error_first(original):
+                setattr(module, name, _noting(original, by_node=by_node))
             else:
                 _missing.append(f"{module_name}.{name}")
         if _missing:
             log.warning(
-                "toolwise: %s not found in this LangChain/LangGraph version; errors tools "
-                "handle into text are judged from the text alone",
+                "toolwise: %s not found (or changed) in this LangChain/LangGraph version; "
+                "errors tools handle into text are judged from the text alone",
                 ", ".join(_missing),
             )
         _installed = True
@@ -93,11 +97,25 @@ def missing() -> list[str]:
     return list(_missing)
 
 
+def _takes_error_first(function: Callable[..., Any]) -> bool:
+    """Whether ``function``'s first parameter can take the exception positionally."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return bool(parameters) and parameters[0].kind in (
+        inspect.Parameter.POSITIONAL_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
+
+
 def _noting(original: Callable[..., Any], *, by_node: bool) -> Callable[..., Any]:
     @functools.wraps(original)
-    def handle(error: BaseException, *args: Any, **kwargs: Any) -> Any:
-        content = original(error, *args, **kwargs)
-        _NOTE.set(HandledError(content, error, by_node))
+    def handle(*args: Any, **kwargs: Any) -> Any:
+        content = original(*args, **kwargs)  # raises as it would unwrapped
+        error = args[0] if args else None
+        if isinstance(error, BaseException):
+            _NOTE.set(HandledError(content, error, by_node))
         return content
 
     handle.__toolwise_notes__ = True  # type: ignore[attr-defined]

@@ -159,7 +159,7 @@ class ToolCallRecorder:
                 name,
                 request.tool_call.get("args", {}),
                 context,
-                self.defaults,
+                self.defaults.for_tool(name, tool.metadata),
                 source=self.source,
                 tool_call_id=call_id,
             )
@@ -173,7 +173,7 @@ class ToolCallRecorder:
 
     def _finished(self, pending: _Pending, result: Any) -> None:
         pending.call.attempt = self._next_attempt(pending.key)
-        verdict, raised = tool_node_verdict(result, self.defaults, pending.call.tool)
+        verdict, raised = tool_node_verdict(result, pending.call.defaults, pending.call.tool)
         self.recorder.finish(pending.call, output=None if raised else result, verdict=verdict)
 
     def _next_attempt(self, key: tuple[str, str]) -> int:

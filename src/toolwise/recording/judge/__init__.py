@@ -1,7 +1,8 @@
 """Deciding how a tool call went — and which rule said so. One package, one job per module:
 
-* :mod:`.decide` — the default judge's order, ``judge=`` per tool, and judge fallbacks
-  (:func:`judge_output`, :func:`judge_error`, :func:`check_judge`, :func:`judge_fallbacks`);
+* :mod:`.decide` — the default judge's order, ``judge=`` per tool, a tool's own declared judge,
+  and judge fallbacks (:func:`judge_output`, :func:`judge_error`, :func:`check_judge`,
+  :func:`declared_judge`, :func:`judge_fallbacks`);
 * :mod:`.verdict` — :class:`Verdict` and :class:`Reason` (stored as ``ToolOutcome.judged_by``);
 * :mod:`.fields` — the few top-level status fields of a result, whatever its shape (mapping,
   pydantic model, dataclass, JSON text, a model's ``repr``);
@@ -18,10 +19,12 @@ Framework-neutral: nothing here imports LangChain or LangGraph (``tests/test_lay
 """
 
 from toolwise.recording.judge.decide import (
+    DECLARED_JUDGE_KEY,
     REFUSED_MARKER,
     Judge,
     JudgeSpec,
     check_judge,
+    declared_judge,
     default_verdict,
     judge_error,
     judge_fallbacks,
@@ -33,6 +36,7 @@ from toolwise.recording.judge.rules import FieldRule, JudgeRules
 from toolwise.recording.judge.verdict import Reason, Verdict
 
 __all__ = [
+    "DECLARED_JUDGE_KEY",
     "REFUSED_MARKER",
     "FieldRule",
     "HandledError",
@@ -44,6 +48,7 @@ __all__ = [
     "Reason",
     "Verdict",
     "check_judge",
+    "declared_judge",
     "default_verdict",
     "exception_verdict",
     "handled_verdict",

@@ -16,9 +16,11 @@ The default judge reads, in this order (first match decides; see docs/recording.
 A tool can change step 2 where it is wrapped or registered, with ``judge=``: a
 :class:`~toolwise.recording.judge.rules.JudgeRules` (declared rules), a :data:`Judge`
 callable (decides after the rules; ``None`` keeps their verdict), or a mapping from tool name to
-either (``"*"`` for the others). A judge that raises or returns something that is not a verdict
-is ignored: the default verdict is kept, the fallback counted (:func:`judge_fallbacks`) and
-logged once per judge.
+either (``"*"`` for the others). A tool can also declare its own, in its metadata under
+:data:`DECLARED_JUDGE_KEY` (:func:`declared_judge`); an entry point's rule that names the tool
+wins over it, and it wins over the entry point's other rules. A judge that raises or returns
+something that is not a verdict is ignored: the default verdict is kept, the fallback counted
+(:func:`judge_fallbacks`) and logged once per judge.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ from toolwise.recording.judge.rules import DEFAULT_RULES, JudgeRules, returned_v
 from toolwise.recording.judge.verdict import HARD_REASONS, Reason, Verdict, valid_verdict
 
 __all__ = [
+    "DECLARED_JUDGE_KEY",
     "REFUSED_MARKER",
     "Judge",
     "JudgeSpec",
     "check_judge",
+    "declared_judge",
     "default_verdict",
     "judge_error",
     "judge_fallbacks",
@@ -59,6 +63,12 @@ included). It is not called for exceptions, error messages, invalid arguments or
 JudgeSpec: TypeAlias = "Judge | JudgeRules | Mapping[str, Judge | JudgeRules]"
 """What ``judge=`` accepts: a judge callable, declared rules, or either per tool name (key
 ``"*"``: every tool not listed)."""
+
+
+DECLARED_JUDGE_KEY = "toolwise_judge"
+"""The key of a tool's ``metadata`` under which the tool declares how its results are judged,
+where it is defined: ``@tool(metadata={DECLARED_JUDGE_KEY: JudgeRules(empty="partial")})``.
+The value is a :class:`~toolwise.recording.judge.rules.JudgeRules` or a :data:`Judge`."""
 
 
 def judge_error(error: BaseException) -> Verdict:
@@ -107,6 +117,22 @@ def check_judge(value: Any, field: str = "judge") -> JudgeSpec | None:
     raise InvalidArgumentError(
         field, value, "must be a judge callable, JudgeRules, or a mapping of tool name to those"
     )
+
+
+def declared_judge(metadata: Mapping[str, Any] | None) -> Judge | JudgeRules | None:
+    """The judge a tool declares in its ``metadata`` under :data:`DECLARED_JUDGE_KEY`, or
+    None. A declaration that is not a judge callable or ``JudgeRules`` is ignored: the fallback
+    is counted (:func:`judge_fallbacks`) and logged once — a tool's metadata is read on its
+    calls, so this cannot fail earlier."""
+    declared = metadata.get(DECLARED_JUDGE_KEY) if metadata else None
+    if declared is None or isinstance(declared, JudgeRules) or _is_judge(declared):
+        return declared
+    _fell_back(
+        declared,
+        f"declared in a tool's metadata ({DECLARED_JUDGE_KEY}={declared!r:.200}) is not a judge "
+        "callable or JudgeRules",
+    )
+    return None
 
 
 def _is_judge(value: Any) -> bool:

@@ -2,7 +2,8 @@
 
 * ``ToolMessage(status="error")`` — how LangChain reports a handled ``ToolException`` or a
   rejected argument, and how ``ToolNode`` reports an exception it caught (in fixed templates,
-  from which the exception class is read back when :mod:`.handled` did not see it).
+  from which the exception class is read back when
+  :mod:`toolwise.integrations.langgraph.handled_errors` did not see it).
 * A ``Command`` carrying such a message in its ``update``.
 * A guard's refusal (``response_metadata[REFUSED_MARKER] == "refused"``).
 * Otherwise the value the returned-result rules read: a message's text or content blocks, a
