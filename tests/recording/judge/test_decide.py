@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import ToolMessage
+from langchain_core.tools import tool
 from langgraph.types import Command
 from pydantic import BaseModel
 
@@ -18,6 +19,7 @@ from toolwise.recording.context import RecordingDefaults
 from toolwise.recording.judge import (
     DECLARED_JUDGE_KEY,
     check_judge,
+    declare_judge,
     judge_fallbacks,
     judge_output,
 )
@@ -185,6 +187,22 @@ def test_a_declared_judge_that_is_not_one_is_ignored_and_counted() -> None:
 
     assert defaults.judge is None
     assert judge_fallbacks() == before + 1
+
+
+def test_declare_judge_puts_a_checked_judge_in_the_tools_metadata() -> None:
+    @tool
+    def find(name: str) -> list[str]:
+        """Find."""
+        return []
+
+    find.metadata = {"team": "search"}
+    rules = JudgeRules(empty="partial")
+
+    assert declare_judge(find, rules) is find
+    assert find.metadata == {"team": "search", DECLARED_JUDGE_KEY: rules}
+    with pytest.raises(InvalidArgumentError) as raised:
+        declare_judge(find, {"find": rules})  # type: ignore[arg-type]
+    assert raised.value.field == "judge"
 
 
 def test_a_judge_callable_decides_after_the_rules() -> None:

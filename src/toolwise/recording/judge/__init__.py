@@ -2,7 +2,7 @@
 
 * :mod:`.decide` — the default judge's order, ``judge=`` per tool, a tool's own declared judge,
   and judge fallbacks (:func:`judge_output`, :func:`judge_error`, :func:`check_judge`,
-  :func:`declared_judge`, :func:`judge_fallbacks`);
+  :func:`declare_judge`, :func:`judge_fallbacks`);
 * :mod:`.verdict` — :class:`Verdict` and :class:`Reason` (stored as ``ToolOutcome.judged_by``);
 * :mod:`.fields` — the few top-level status fields of a result, whatever its shape (mapping,
   pydantic model, dataclass, JSON text, a model's ``repr``);
@@ -24,6 +24,7 @@ from toolwise.recording.judge.decide import (
     Judge,
     JudgeSpec,
     check_judge,
+    declare_judge,
     declared_judge,
     default_verdict,
     judge_error,
@@ -48,6 +49,7 @@ __all__ = [
     "Reason",
     "Verdict",
     "check_judge",
+    "declare_judge",
     "declared_judge",
     "default_verdict",
     "exception_verdict",

@@ -16,11 +16,11 @@ The default judge reads, in this order (first match decides; see docs/recording.
 A tool can change step 2 where it is wrapped or registered, with ``judge=``: a
 :class:`~toolwise.recording.judge.rules.JudgeRules` (declared rules), a :data:`Judge`
 callable (decides after the rules; ``None`` keeps their verdict), or a mapping from tool name to
-either (``"*"`` for the others). A tool can also declare its own, in its metadata under
-:data:`DECLARED_JUDGE_KEY` (:func:`declared_judge`); an entry point's rule that names the tool
-wins over it, and it wins over the entry point's other rules. A judge that raises or returns
-something that is not a verdict is ignored: the default verdict is kept, the fallback counted
-(:func:`judge_fallbacks`) and logged once per judge.
+either (``"*"`` for the others). A tool can also declare its own where it is defined
+(:func:`declare_judge`: in its metadata under :data:`DECLARED_JUDGE_KEY`); an entry point's
+rule that names the tool wins over it, and it wins over the entry point's other rules. A judge
+that raises or returns something that is not a verdict is ignored: the default verdict is kept,
+the fallback counted (:func:`judge_fallbacks`) and logged once per judge.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import math
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import DEFAULT_QUALITY
@@ -45,6 +45,7 @@ __all__ = [
     "Judge",
     "JudgeSpec",
     "check_judge",
+    "declare_judge",
     "declared_judge",
     "default_verdict",
     "judge_error",
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("toolwise.judge")
+_T = TypeVar("_T")
 
 Judge = Callable[[Any], "Verdict | tuple[str, float] | str | None"]
 """``judge(output)`` returns a :class:`Verdict`, ``(outcome, quality)``, an outcome name, or
@@ -117,6 +119,29 @@ def check_judge(value: Any, field: str = "judge") -> JudgeSpec | None:
     raise InvalidArgumentError(
         field, value, "must be a judge callable, JudgeRules, or a mapping of tool name to those"
     )
+
+
+def declare_judge(tool: _T, judge: Judge | JudgeRules) -> _T:
+    """Declare on ``tool`` (any object with a ``metadata`` dict, a LangChain ``BaseTool``)
+    how its results are judged, wherever it is later recorded; returns ``tool``.
+
+    ``declare_judge(find_user, JudgeRules(empty="partial"))`` sets
+    ``tool.metadata[DECLARED_JUDGE_KEY]``, checked now.
+
+    Raises:
+        InvalidArgumentError: ``judge`` is not a judge callable or ``JudgeRules``, or ``tool``
+            has no ``metadata`` to hold it.
+    """
+    if not (isinstance(judge, JudgeRules) or _is_judge(judge)):
+        raise InvalidArgumentError("judge", judge, "must be a judge callable or JudgeRules")
+    metadata = getattr(tool, "metadata", None)
+    if metadata is not None and not isinstance(metadata, Mapping):
+        raise InvalidArgumentError("tool", tool, "has no metadata mapping to declare a judge in")
+    try:
+        tool.metadata = {**(metadata or {}), DECLARED_JUDGE_KEY: judge}  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise InvalidArgumentError("tool", tool, f"cannot hold metadata: {exc}") from exc
+    return tool
 
 
 def declared_judge(metadata: Mapping[str, Any] | None) -> Judge | JudgeRules | None:

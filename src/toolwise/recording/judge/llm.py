@@ -259,6 +259,8 @@ def _messages(record: ToolOutcome) -> list[tuple[str, str]]:
 
 def _text(reply: Any) -> str:
     text = getattr(reply, "text", reply)
+    if isinstance(text, str):  # langchain-core >= 1: a property (a str that is also callable)
+        return str(text)
     if callable(text):  # langchain-core < 1 had a text() method
         text = text()
     return text if isinstance(text, str) else str(text)
