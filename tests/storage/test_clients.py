@@ -3,11 +3,13 @@ get timeouts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError
 from toolwise.storage.clients import apply_timeouts, check_url, ephemeral_client, http_client
 from toolwise.storage.health import StoreTimeouts
@@ -57,18 +59,16 @@ def test_embedded_clients_are_left_as_they_are() -> None:
     assert apply_timeouts(client, StoreTimeouts()) is client
 
 
-def test_the_same_relative_path_in_another_directory_is_another_store(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+def test_the_default_relative_path_follows_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chroma caches a client per path string: ``Toolwise()`` (``./.toolwise``) opened again
-    after a chdir must reach the new directory's store, not the first one's."""
-    from toolwise import Toolwise
-
-    seen = []
-    for name in ("first", "second"):
+    """``Toolwise()`` in another directory opens that directory's ``./.toolwise``, not a cached
+    client of the first one (Chroma caches clients by path string)."""
+    for name in ("one", "two"):
         (tmp_path / name).mkdir()
         monkeypatch.chdir(tmp_path / name)
         with Toolwise() as tw:
-            tw.record(tool=f"{name}_tool", outcome="success")
-            seen.append(sorted(r.tool for r in tw.list_calls()))
-    assert seen == [["first_tool"], ["second_tool"]]
+            tw.record(agent_id="a", tool=f"tool_{name}")
+            tw.flush()
+            assert [t.name for t in tw.summary("a").tools] == [f"tool_{name}"]
+        assert (tmp_path / name / ".toolwise").is_dir()

@@ -39,13 +39,16 @@ def default_root() -> Path:
 
 
 def persistent_client(path: Path) -> Any:
-    """An embedded Chroma storing under ``path`` (one process at a time per path)."""
+    """An embedded Chroma storing under ``path`` (one process at a time per path).
+
+    The path is made absolute first: Chroma caches one client per path *string* in-process, so
+    ``./.toolwise`` opened again after a ``chdir`` would reach the first directory's store.
+    """
     import chromadb
 
+    path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
-    # Absolute: Chroma caches one client per path string, so a relative path opened again
-    # after a chdir would reach the first directory's (perhaps deleted) database.
-    return chromadb.PersistentClient(path=str(path.resolve()), settings=_settings())
+    return chromadb.PersistentClient(path=str(path), settings=_settings())
 
 
 def ephemeral_client() -> Any:
