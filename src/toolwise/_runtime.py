@@ -36,6 +36,7 @@ from toolwise.improve.sandbox import protect
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
+from toolwise.recording.judge import LLMJudge, QualityStage, judge_fallbacks
 from toolwise.recording.recorder import Durability, Recorder
 from toolwise.recording.records import RecordBuilder
 from toolwise.recording.redact import Redactor, SecretRedactor
@@ -82,6 +83,7 @@ class Settings(TypedDict, total=False):
     timeouts: StoreTimeouts | None
     improve: ImproveConfig | None
     chat_model: ChatModel | None
+    quality_judge: LLMJudge | None
 
 
 def _open_store(
@@ -123,6 +125,9 @@ def _check(settings: Settings) -> None:
     max_backoff = settings.get("max_backoff", 30.0)
     if not max_backoff > 0:
         raise InvalidArgumentError("max_backoff", max_backoff, "must be > 0 seconds")
+    quality_judge = settings.get("quality_judge")
+    if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
+        raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
     url = settings.get("url")
     if url is not None:
         check_url(url)  # fail now, not forever inside the writer thread
@@ -168,9 +173,13 @@ class Runtime:
         self._writer = self._start_writer(self._store)
         self._learning_config = settings.get("learning") or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
+        quality_judge = settings.get("quality_judge")
+        self._quality = (
+            None if quality_judge is None else QualityStage(quality_judge, self._deliver)
+        )
         self._recorder = Recorder(
             self._records,
-            self._deliver,
+            self._deliver if self._quality is None else self._quality,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
             timer=settings.get("timer") or time.perf_counter,
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
@@ -457,7 +466,8 @@ class Runtime:
     @property
     def counters(self) -> WriterCounters:
         """recorded, written, retried, pending, dropped (0 unless the spool failed), invalid,
-        queued (finished calls not yet spooled; part of recorded and pending)."""
+        queued (finished calls not yet spooled; part of recorded and pending), judge_fallbacks
+        (calls whose judge raised or returned no verdict; process-wide, default verdict kept)."""
         queued = self._recorder.queued
         counters = self._writer.counters
         return dataclasses.replace(
@@ -465,11 +475,14 @@ class Runtime:
             recorded=counters.recorded + queued,
             pending=counters.pending + queued,
             queued=queued,
+            judge_fallbacks=judge_fallbacks(),
         )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain(timeout)
         return self._writer.flush(timeout)
 
     def _flush_before_read(self, timeout: float) -> bool:
@@ -481,6 +494,8 @@ class Runtime:
         """Make every call recorded so far durable in the local spool, now, without waiting
         for the store: it then survives a crash of this process or of the machine."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain()
         self._spool.sync()
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -490,6 +505,8 @@ class Runtime:
                 return True
             self._closed = True
         self._recorder.close()
+        if self._quality is not None:
+            self._quality.close(timeout)
         if self._improver is not None:
             self._improver.close(timeout)
         drained = self._writer.close(timeout)
@@ -513,6 +530,8 @@ class Runtime:
         if self._closed:
             return
         self._recorder.after_fork()
+        if self._quality is not None:
+            self._quality.after_fork()
         self._feed.after_fork()
         self._spool = self._spool.after_fork()
         reconnect = getattr(self._store, "after_fork", None)

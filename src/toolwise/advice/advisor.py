@@ -271,6 +271,8 @@ class Advisor:
             error = record.error_message or record.error_type
             if record.error_type and record.error_message:
                 error = f"{record.error_type}: {record.error_message}"
+            if record.judged_by:  # which rule judged it a failure (a returned error, say)
+                error = f"{error} [{record.judged_by}]"
             key = (record.tool, error)
             if key in merged:
                 seen = merged[key]
@@ -399,6 +401,6 @@ class Advisor:
             call = recorder.start(
                 tool, args, context, defaults, source="confirmation", tool_call_id=tool_call_id
             )
-            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message))
+            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message, "refused"))
         except Exception as exc:  # recording never fails the agent
             log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)
