@@ -257,8 +257,12 @@ class Aggregates:
         for other, name_similarity in similar:
             found = self.contexts.get((agent_id, tool, other, env))
             if found is not None:
-                weight = self._likeness(
-                    agent_id, env, context, other, similarity=name_similarity, now=now
+                weight = (
+                    self._likeness(
+                        agent_id, env, context, other, similarity=name_similarity, now=now
+                    )
+                    if config.adaptive_shrinkage
+                    else name_similarity
                 )
                 s, f = found.mass(now, rate)
                 similar_s += weight * s

@@ -163,8 +163,8 @@ class ChangeTracker:
             evidence.restart(kept[0], t, rate, downward=not upward)
         else:
             history = evidence.history
-            if history is None or not history.due():
-                return part
+            if history is None or evidence.archived is not None or not history.due():
+                return part  # no scan while a fast restart's archive awaits its verdict
             count, run_s, run_f, upward = history.scan(
                 delta=self._config.change_scan_delta,
                 min_evidence=self._config.change_min_evidence,

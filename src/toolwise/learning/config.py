@@ -120,7 +120,7 @@ class LearningConfig(_Boundary):
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0)
     change_window: int = Field(default=10, ge=2, le=256)
     change_delta: float = Field(default=0.0003, gt=0.0, lt=1.0)
-    change_scan_delta: float = Field(default=0.0001, gt=0.0, lt=1.0)
+    change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True
     retry_after_calls: int = Field(default=8, ge=1)

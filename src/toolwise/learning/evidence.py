@@ -171,7 +171,7 @@ class Evidence:
         # Summaries are cached until the next sample: reads outnumber writes per key.
         self._latency: tuple[float | None, float | None, float | None] | None = None
         self._cost_mean: float | None = None
-        self._speed: tuple[float, float, int] | None = None  # ceiling, Σ speed, count
+        self._speed: tuple[float, float, float, int] | None = None  # ceiling, mean, var, n
         self.changes = 0
         self.changed_from: float | None = None  # first outcome of the run a reset kept
         self.charges = 0  # ever made, never taken back: a cheap version number for caches
@@ -240,8 +240,9 @@ class Evidence:
             old.remove(part.successes, part.failures, 1, part.t, rate)
             new.add(part.successes, part.failures, 1, part.t, rate)
             part.segment = new
-        if self.history is not None:
-            self.history.reset([(p.successes, p.failures) for p in kept])
+        # The scan's history is left whole: most fast restarts of a steady tool are false
+        # alarms, soon restored, and a history cut at each of them would never hold enough
+        # of a slow slide to show it. (The scan waits while an archived record is pending.)
         self._begin(new, kept, t, downward=downward)
         return kept
 
@@ -306,7 +307,6 @@ class Evidence:
         if self.archived is not None and part in self.trigger:
             self.trigger.discard(part)
             if not self.trigger:
-                self._unarchive()
                 self.current.absorb(self.archived, rate)
                 self.archived = None
                 self.recovery = None
@@ -315,7 +315,6 @@ class Evidence:
     def restore(self, t: float, rate: float) -> None:
         """The tool is back: merge the archived record into the live one, end the recovery."""
         if self.archived is not None:
-            self._unarchive()
             self.current.absorb(self.archived, rate)
         self.archived = None
         self.trigger = set()
@@ -337,12 +336,6 @@ class Evidence:
         self.window_successes = self.window_failures = 0.0
         if self.history is not None:
             self.history.reset([])
-
-    def _unarchive(self) -> None:
-        """The archived record comes back: put it in front of the scan's history too."""
-        archived = self.archived
-        if archived is not None and self.history is not None:
-            self.history.prepend(archived.successes, archived.failures, archived.n)
 
     def archived_mass(self, now: float, rate: float) -> tuple[float, float]:
         """Decayed ``(successes, failures)`` of the archived record, ``(0, 0)`` without one."""
@@ -371,20 +364,23 @@ class Evidence:
             self._latency = summary
         return summary
 
-    def speed_mass(self, ceiling_ms: float) -> tuple[float, int]:
-        """``(Σ speed score, count)`` over the recent latencies, ``max(0, 1 − L / ceiling)``.
+    def speed_stats(self, ceiling_ms: float) -> tuple[float, float, int]:
+        """``(mean, variance, count)`` of the per-call speed score ``max(0, 1 − L / ceiling)``.
 
-        The mean of this per-call score is what the objective rewards, so a heavy tail lowers
-        it where a median would not see it; as pseudo-counts it gives speed a Beta posterior.
+        Over the recent latencies. The mean of this score is what the objective rewards, so
+        a heavy tail lowers it where a median would not see it.
         """
         cached = self._speed
         if cached is None or cached[0] != ceiling_ms:
-            total = math.fsum(
+            scores = [
                 0.0 if not latency < ceiling_ms else 1.0 - max(latency, 0.0) / ceiling_ms
                 for latency in self.latencies
-            )
-            cached = self._speed = (ceiling_ms, total, len(self.latencies))
-        return cached[1], cached[2]
+            ]
+            count = len(scores)
+            mean = math.fsum(scores) / count if count else 0.0
+            variance = math.fsum((x - mean) ** 2 for x in scores) / count if count else 0.0
+            cached = self._speed = (ceiling_ms, mean, variance, count)
+        return cached[1], cached[2], cached[3]
 
     def p50_latency(self) -> float | None:
         """Median of the recent latencies in ms, or ``None`` without any."""

@@ -7,7 +7,12 @@ charges they made. An event is declared when the run
 1. spans at least ``infra_min_tools`` distinct tools (with a window: more than
    ``infra_share`` of the tools used in it), and
 2. is improbable by chance: the product of each failure's probability under its tool's own
-   record, ``∏ qᵢ``, is below ``infra_delta``.
+   record, ``∏ qᵢ``, is below ``infra_delta``, and
+3. stays improbable without its most improbable tool: the other tools' failures alone have
+   a chance below ``√infra_delta``. One tool failing a lot is that tool breaking (the
+   change detector's job), even if the others it made the agent try failed too: when the
+   best of three tools broke, four of its failures and one each of the two also-rans met
+   the first test, and the event then absorbed every later failure of the broken tool.
 
 Why this bounds false alarms: for a stationary agent whose records are right, the chance
 that the run ending at a given outcome is the first to cross the threshold is at most the
@@ -19,7 +24,9 @@ about 11 times per 4,000 decisions among mediocre tools (issue 11). Counting in 
 not minutes, keeps the test the same at one call a minute or one a day.
 
 On declaration the caller reverts the run's charges; later failures are absorbed (never
-charged) until a success arrives (or, with a window, a whole window passes without failures).
+charged) until a success arrives (or, with a window, a whole window passes without failures),
+or one tool has failed ``_LONE_FAILURES`` times in a row inside the event while no other
+tool was tried: then the event ends and that tool's failures count again.
 
 Timing follows the outcomes' own timestamps, so a replayed history gives the same events.
 Not thread-safe on its own: the view holds its lock.
@@ -38,6 +45,9 @@ from toolwise.learning.models import InfraEvent
 from toolwise.models import new_id
 
 __all__ = ["InfraMonitor", "Verdict"]
+
+
+_LONE_FAILURES = 10  # failures in a row of one tool inside an event that end it
 
 
 class Verdict(enum.Enum):
@@ -65,6 +75,8 @@ class _Event:
     tools: list[str]
     failures: int
     closed: bool = False
+    lone_tool: str = ""  # the tool failing alone at the end of the event, and how often
+    lone: int = 0
 
     def snapshot(self, now: float | None, window: float | None) -> InfraEvent:
         fresh = window is None or now is None or now - self.ended_at <= window
@@ -87,6 +99,7 @@ class _Scope:
     run: deque[_Failure] = field(default_factory=deque)
     run_tools: Counter[str] = field(default_factory=Counter)  # failures per tool in the run
     log_chance: float = 0.0  # log of the product of the run's failure probabilities
+    tool_chance: Counter[str] = field(default_factory=Counter)  # the same, per tool
     events: deque[_Event] = field(default_factory=deque)
 
     @property
@@ -96,13 +109,17 @@ class _Scope:
     def extend_run(self, failure: _Failure) -> None:
         self.run.append(failure)
         self.run_tools[failure.tool] += 1
-        self.log_chance += math.log(max(failure.chance, 1e-300))
+        log = math.log(max(failure.chance, 1e-300))
+        self.log_chance += log
+        self.tool_chance[failure.tool] += log
 
     def trim_run(self, horizon: float) -> None:
         """Drop failures older than the window; O(1) per dropped failure."""
         while self.run and self.run[0].t < horizon:
             failure = self.run.popleft()
-            self.log_chance -= math.log(max(failure.chance, 1e-300))
+            log = math.log(max(failure.chance, 1e-300))
+            self.log_chance -= log
+            self.tool_chance[failure.tool] -= log
             tool = failure.tool
             self.run_tools[tool] -= 1
             if not self.run_tools[tool]:
@@ -112,6 +129,7 @@ class _Scope:
         self.run.clear()
         self.run_tools.clear()
         self.log_chance = 0.0
+        self.tool_chance.clear()
 
 
 def _dt(seconds: float) -> datetime:
@@ -189,6 +207,12 @@ class InfraMonitor:
                 event.ended_at = max(event.ended_at, t)
             return Verdict.CHARGE, []
         if event is not None:
+            event.lone = event.lone + 1 if tool == event.lone_tool else 1
+            event.lone_tool = tool
+            if event.lone > _LONE_FAILURES:
+                event.closed = True  # one tool failing alone, again and again: it broke
+                scope.end_run()
+                return Verdict.CHARGE, []
             event.failures += 1
             event.ended_at = max(event.ended_at, t)
             if tool not in event.tools:
@@ -247,6 +271,7 @@ class InfraMonitor:
                 scope = self._scopes[key]
                 scope.run = deque(f for f in scope.run if f.tool != tool)
                 scope.log_chance = sum(math.log(max(f.chance, 1e-300)) for f in scope.run)
+                scope.tool_chance.pop(tool, None)
                 scope.run_tools.pop(tool, None)
                 scope.last_used.pop(tool, None)
 
@@ -276,8 +301,13 @@ class InfraMonitor:
             recent = sum(1 for used in scope.last_used.values() if used >= horizon)
             if failing <= self._share * recent:
                 return Verdict.CHARGE, []
-        if scope.log_chance + math.log(max(chance, 1e-300)) >= self._log_delta:
+        log = math.log(max(chance, 1e-300))
+        if scope.log_chance + log >= self._log_delta:
             return Verdict.CHARGE, []
+        per_tool = scope.tool_chance.copy()
+        per_tool[tool] += log
+        if scope.log_chance + log - min(per_tool.values()) >= self._log_delta / 2.0:
+            return Verdict.CHARGE, []  # one tool's failures carry the run: it broke
         tools = list(dict.fromkeys([*(failure.tool for failure in run), tool]))
         scope.events.append(
             _Event(

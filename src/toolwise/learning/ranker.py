@@ -9,6 +9,7 @@ It never touches the aggregates, so it needs no lock.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from toolwise.learning.models import (
     ToolPrior,
 )
 from toolwise.learning.posterior import confidence_of, credible_intervals
-from toolwise.learning.scoring import cost_score, speed_score
+from toolwise.learning.scoring import cost_score
 from toolwise.learning.strategies import STRATEGIES, Arms, Choice
 
 __all__ = ["BEST", "Ranker", "Situation", "alternatives", "as_datetime"]
@@ -34,6 +35,7 @@ __all__ = ["BEST", "Ranker", "Situation", "alternatives", "as_datetime"]
 BEST = 1.0  # the score an untried tool's unknown speed and cost get when exploring
 _EXPLORING: frozenset[Strategy] = frozenset({"thompson", "ucb"})
 _MEDIUM_EVIDENCE = 5.0  # an alternative must be at least "medium" confidence to be suggested
+_SPEED_NOISE = 0.01  # per-call variance floor of the speed score: one call is no certainty
 
 
 def as_datetime(seconds: float | None) -> datetime | None:
@@ -91,7 +93,7 @@ class Ranker:
             p50, mean_cost = _samples(read)
             explored = choice.explored[index]
             hopeful = optimistic and read.untried
-            speed = speed_score(p50, config.latency_ceiling_ms, unknown=BEST if hopeful else None)
+            speed = float(choice.speed[index])
             cost = cost_score(mean_cost, config.cost_reference, unknown=BEST if hopeful else None)
             ranked.append(
                 Recommendation(
@@ -150,12 +152,12 @@ class Ranker:
         """The candidates' success and speed posteriors and cost parts, in the caller's order."""
         config = self._config
         ceiling, reference = config.latency_ceiling_ms, config.cost_reference
-        speed_alpha, speed_beta, known, costs = [], [], [], []
+        speed_mean, speed_sd, known, costs = [], [], [], []
         for read in reads:
             source = read.stats_source
-            total, count = (0.0, 0) if source is None else source.speed_mass(ceiling)
-            speed_alpha.append(1.0 + total)
-            speed_beta.append(1.0 + count - total)
+            mean, variance, count = (0.0, 0.0, 0) if source is None else source.speed_stats(ceiling)
+            speed_mean.append(mean)
+            speed_sd.append(math.sqrt((variance + _SPEED_NOISE) / count) if count else 0.0)
             known.append(count > 0)
             mean_cost = source.mean_cost() if source is not None else None
             costs.append(weights.cost * cost_score(mean_cost, reference))
@@ -166,8 +168,8 @@ class Ranker:
         return Arms(
             alpha=np.array([read.posterior.alpha for read in reads]),
             beta=np.array([read.posterior.beta for read in reads]),
-            speed_alpha=np.array(speed_alpha),
-            speed_beta=np.array(speed_beta),
+            speed_mean=np.array(speed_mean),
+            speed_sd=np.array(speed_sd),
             speed_known=np.array(known, dtype=bool),
             cost=np.array(costs),
             weight=weights.success,

@@ -72,11 +72,6 @@ class History:
             end = start + 1
             size *= 2.0
 
-    def prepend(self, successes: float, failures: float, outcomes: float) -> None:
-        """Put a restored record back in front, as one old block."""
-        if outcomes > 0:
-            self.blocks.insert(0, [successes, failures, outcomes])
-
     def reset(self, kept: list[tuple[float, float]]) -> None:
         """Start over from ``kept`` outcomes (oldest first): the run after a change point."""
         self.blocks = []

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.models import Strategy
@@ -42,15 +43,16 @@ Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
 class Arms:
     """The candidate tools of one decision, in the caller's order.
 
-    A score is ``weight · success + speed_weight · speed + cost``: the success rate and the
-    speed score (``max(0, 1 − latency / ceiling)``, averaged over the tool's recent calls)
-    each have a Beta posterior, the cost part is fixed.
+    A score is ``weight · success + speed_weight · speed + cost``. The success rate has a
+    Beta posterior; the speed score (``max(0, 1 − latency / ceiling)``, averaged over the
+    tool's recent calls) a normal one around its mean, with the variance of a mean of ``n``
+    calls (plus 0.01 per call, so one fast call is not taken as certainty); cost is fixed.
 
     Attributes:
         alpha: success posterior pseudo-successes per tool.
         beta: success posterior pseudo-failures per tool.
-        speed_alpha: speed-score posterior ``1 + Σ speed`` per tool (``1`` when unknown).
-        speed_beta: ``1 + Σ (1 − speed)`` per tool.
+        speed_mean: mean speed score per tool (0 when unknown).
+        speed_sd: standard deviation of that mean (0 when unknown).
         speed_known: whether the tool has any latency on record.
         cost: the weighted cost score per tool (unknown: neutral).
         weight: the normalised weight of success in the score.
@@ -65,8 +67,8 @@ class Arms:
 
     alpha: Vector
     beta: Vector
-    speed_alpha: Vector
-    speed_beta: Vector
+    speed_mean: Vector
+    speed_sd: Vector
     speed_known: np.ndarray[tuple[int], np.dtype[np.bool_]]
     cost: Vector
     weight: float
@@ -84,9 +86,7 @@ class Arms:
     @property
     def speed(self) -> Vector:
         """Posterior mean speed score per tool (neutral 0.5 when unknown)."""
-        return np.where(
-            self.speed_known, self.speed_alpha / (self.speed_alpha + self.speed_beta), NEUTRAL
-        )
+        return np.where(self.speed_known, self.speed_mean, NEUTRAL)
 
     @property
     def fixed(self) -> Vector:
@@ -106,6 +106,13 @@ class Arms:
             part = np.where(self.optimistic[column], best, part)
         return np.asarray(part)
 
+    def scored_speed(self, speed: Vector) -> Vector:
+        """The speed value each tool is scored with, given exploring draws ``speed``."""
+        used = np.where(self.speed_known, speed, NEUTRAL)
+        if self.optimistic is not None:
+            used = np.where(self.optimistic, 1.0, used)
+        return np.asarray(used)
+
     def due(self) -> list[int]:
         """Indices of the tools whose re-try is due."""
         return [i for i, pair in enumerate(self.retry) if pair is not None]
@@ -113,13 +120,15 @@ class Arms:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """A strategy's decision: success values, scores, ranking, exploration, propensities."""
+    """A strategy's decision: success and speed values, scores, ranking, exploration,
+    propensities."""
 
     success: Vector
     scores: Vector
     order: list[int]
     explored: list[bool]
     propensity: list[float | None]
+    speed: Vector
 
 
 StrategyFn = Callable[[Arms, np.random.Generator, LearningConfig], Choice]
@@ -140,9 +149,10 @@ def _sampled_speed(arms: Arms, rng: np.random.Generator, size: int | None = None
         shape = (len(arms.alpha),) if size is None else (len(arms.alpha), size)
         return np.zeros(shape)
     if size is None:
-        return rng.beta(arms.speed_alpha, arms.speed_beta)
-    shape = (len(arms.alpha), size)
-    return rng.beta(arms.speed_alpha[:, None], arms.speed_beta[:, None], size=shape)
+        noise = rng.standard_normal(len(arms.alpha))
+        return np.clip(arms.speed_mean + arms.speed_sd * noise, 0.0, 1.0)
+    noise = rng.standard_normal((len(arms.alpha), size))
+    return np.clip(arms.speed_mean[:, None] + arms.speed_sd[:, None] * noise, 0.0, 1.0)
 
 
 def _one_hot(k: int, winner: int) -> list[float | None]:
@@ -177,7 +187,8 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
     if due:
         index = _retry_index(arms, due)
         success[due] = np.maximum(success[due], index)
-    fixed = arms.exploring(_sampled_speed(arms, rng))
+    drawn = _sampled_speed(arms, rng)
+    fixed = arms.exploring(drawn)
     scores, order, explored = _ranked_by(arms, success, fixed)
     k, draws = len(order), config.propensity_samples
     propensity: list[float | None]
@@ -193,7 +204,7 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
         winners = np.argmax(arms.weight * sampled + arms.exploring(speeds), axis=0)
         counts = np.bincount(winners, minlength=k)
         propensity = [float(c) / draws for c in counts]
-    return Choice(success, scores, order, explored, propensity)
+    return Choice(success, scores, order, explored, propensity, arms.scored_speed(drawn))
 
 
 def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -204,9 +215,10 @@ def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
     due = arms.due()
     if due:
         success[due] = np.maximum(success[due], _retry_index(arms, due))
-    speed = upper_quantiles(arms.speed_alpha, arms.speed_beta, level)
+    speed = np.clip(arms.speed_mean + arms.speed_sd * float(ndtri(level)), 0.0, 1.0)
     scores, order, explored = _ranked_by(arms, success, arms.exploring(speed))
-    return Choice(success, scores, order, explored, _one_hot(len(order), order[0]))
+    propensity = _one_hot(len(order), order[0])
+    return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
 
 
 def epsilon_greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -225,7 +237,7 @@ def epsilon_greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig)
     propensity: list[float | None] = [
         (1.0 - config.epsilon if k > 1 else 1.0) if i == best else share for i in range(k)
     ]
-    return Choice(success, scores, order, explored, propensity)
+    return Choice(success, scores, order, explored, propensity, arms.speed)
 
 
 def greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -234,7 +246,8 @@ def greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choi
     success = arms.mean
     scores = arms.weight * success + arms.fixed
     order = _rank(scores)
-    return Choice(success, scores, order, [False] * len(order), _one_hot(len(order), order[0]))
+    propensity = _one_hot(len(order), order[0])
+    return Choice(success, scores, order, [False] * len(order), propensity, arms.speed)
 
 
 STRATEGIES: dict[Strategy, StrategyFn] = {
