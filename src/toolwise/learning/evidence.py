@@ -240,9 +240,12 @@ class Evidence:
             old.remove(part.successes, part.failures, 1, part.t, rate)
             new.add(part.successes, part.failures, 1, part.t, rate)
             part.segment = new
-        # The scan's history is left whole: most fast restarts of a steady tool are false
-        # alarms, soon restored, and a history cut at each of them would never hold enough
-        # of a slow slide to show it. (The scan waits while an archived record is pending.)
+        # After a break the scan's history is left whole: most fast restarts of a steady tool
+        # are false alarms, soon restored, and a history cut at each of them would never
+        # hold enough of a slow slide to show it (the scan waits while the archived record
+        # awaits its verdict). After a recovery it restarts with the live record.
+        if not downward and self.history is not None:
+            self.history.reset([(p.successes, p.failures) for p in kept])
         self._begin(new, kept, t, downward=downward)
         return kept
 
