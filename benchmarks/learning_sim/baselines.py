@@ -277,9 +277,7 @@ class GlrKlUcb(Baseline):
         pooled = min(max(cumulative[-1] / n, _EPS), 1 - _EPS)
 
         def kl(x: np.ndarray) -> np.ndarray:
-            return np.asarray(
-                x * np.log(x / pooled) + (1 - x) * np.log((1 - x) / (1 - pooled))
-            )
+            return np.asarray(x * np.log(x / pooled) + (1 - x) * np.log((1 - x) / (1 - pooled)))
 
         statistic = s * kl(before) + (n - s) * kl(after)
         threshold = math.log(3.0 * n**1.5 / self._delta)

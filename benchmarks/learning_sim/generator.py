@@ -97,7 +97,9 @@ def _ladder(rng: np.random.Generator, k: int) -> np.ndarray:
     return np.clip(rng.permutation(rates), 0.01, 0.99)
 
 
-def _constant(tools: tuple[str, ...], rates: np.ndarray) -> Callable[[Moment], Mapping[str, Behaviour]]:
+def _constant(
+    tools: tuple[str, ...], rates: np.ndarray
+) -> Callable[[Moment], Mapping[str, Behaviour]]:
     world = {tool: _behaviour(p) for tool, p in zip(tools, rates, strict=True)}
     return lambda moment: world
 
@@ -125,7 +127,9 @@ def abrupt(seed: int) -> Scenario:
     horizon = _horizon(rng)
     count = int(rng.integers(1, 5))
     candidates = np.arange(150, horizon - 150, 150)
-    points = sorted(int(x) for x in rng.choice(candidates, size=min(count, len(candidates)), replace=False))
+    points = sorted(
+        int(x) for x in rng.choice(candidates, size=min(count, len(candidates)), replace=False)
+    )
     phases = [_ladder(rng, k)]
     changes = []
     broken: dict[int, float] = {}  # tool -> its rate before it broke
@@ -179,7 +183,8 @@ def drift(seed: int) -> Scenario:
         if found is None:
             rates = base + amplitude * np.sin(2 * np.pi * step * 10 / period + phase)
             found = cache[step] = {
-                t: _behaviour(float(np.clip(p, 0.02, 0.98))) for t, p in zip(tools, rates, strict=True)
+                t: _behaviour(float(np.clip(p, 0.02, 0.98)))
+                for t, p in zip(tools, rates, strict=True)
             }
         return found
 
@@ -329,7 +334,9 @@ def tradeoff(seed: int) -> Scenario:
         tail = float(rng.choice([0.0, 0.0, rng.uniform(0.02, 0.1)]))
         latency = Latency(median, float(rng.uniform(0.3, 0.7)), tail, 60_000.0 if tail else 0.0)
         price = float(np.exp(rng.uniform(np.log(0.01), np.log(2.0)))) if objective is COST else 0.0
-        world[tool] = Behaviour(float(rng.uniform(0.5, 0.99)), latency, Latency(median * 1.5, 0.4), price)
+        world[tool] = Behaviour(
+            float(rng.uniform(0.5, 0.99)), latency, Latency(median * 1.5, 0.4), price
+        )
     return Scenario(
         name="tradeoff",
         summary=f"K={k}, objective {objective.name}",

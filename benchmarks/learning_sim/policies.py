@@ -24,8 +24,8 @@ from learning_sim.streams import Stream
 
 __all__ = [
     "BASE_POLICIES",
-    "STANDARD",
     "LABELS",
+    "STANDARD",
     "FixedPrior",
     "Oracle",
     "ToolwisePolicy",

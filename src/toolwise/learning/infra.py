@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -99,7 +99,8 @@ class _Scope:
     run: deque[_Failure] = field(default_factory=deque)
     run_tools: Counter[str] = field(default_factory=Counter)  # failures per tool in the run
     log_chance: float = 0.0  # log of the product of the run's failure probabilities
-    tool_chance: Counter[str] = field(default_factory=Counter)  # the same, per tool
+    # the same, per tool
+    tool_chance: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     events: deque[_Event] = field(default_factory=deque)
 
     @property

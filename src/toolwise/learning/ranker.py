@@ -231,7 +231,7 @@ class Ranker:
 
 def alternatives(
     scopes: Iterable[tuple[str, str, str]],
-    tools_of: Callable[[str, str, str], Sequence[str]],
+    tools_of: Callable[[str, str, str], Iterable[str]],
     read: Callable[[ContextKey], Read],
 ) -> dict[tuple[str, str, str, str], tuple[str, float]]:
     """For each tool of each scope, the best *other* tool there with medium+ evidence.
