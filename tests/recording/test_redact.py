@@ -72,7 +72,7 @@ def test_cyclic_payload_does_not_loop() -> None:
 def test_message_content_is_redacted() -> None:
     """A ToolMessage is stored as its content, cleaned like any text."""
     message = ToolMessage(content="use Bearer abcdefghijklmnopqrstuvwxyz", tool_call_id="1")
-    assert redact(message) == f"use {REDACTED}"
+    assert redact(message) == f"use Bearer {REDACTED}"
 
 
 # -- text -----------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_message_content_is_redacted() -> None:
     ("text", "expected"),
     [
         ("Authorization: Bearer eyJhbGciOi.JIUzI1NiJ9.sig", f"Authorization: {REDACTED}"),
-        ("curl -H 'bearer abcdefgh12345678'", f"curl -H '{REDACTED}'"),
+        ("curl -H 'bearer abcdefgh12345678'", f"curl -H 'bearer {REDACTED}'"),
         ("key=sk-proj-abcdefghijklmnopqrstuvwx", f"key={REDACTED}"),
         ("aws AKIAIOSFODNN7EXAMPLE used", f"aws {REDACTED} used"),
         ("clone with ghp_abcdefghijklmnopqrstuvwxyz0123456789", f"clone with {REDACTED}"),
