@@ -10,11 +10,12 @@ Two kinds of key words:
 
 Some names contain a secret word and usually hold no secret (``author``, ``total_tokens``,
 ``secretName``, ``key_id``): :data:`PLAIN_KEY` lists them, after gitleaks' allow-list for its
-generic rule, and their values are treated like those under entropy words. Placeholders (``${DB_PASSWORD}``, ``<token>``, ``***``, ``true``) stay too: they
-carry no secret and keep the record readable.
+generic rule, and their values are treated like those under entropy words. Placeholders
+(``${DB_PASSWORD}``, ``<token>``, ``***``, ``true``) stay too: they carry no secret and keep
+the record readable.
 
 In text, keys are found on a lower-cased copy (the key words are lower case), one regular
-expression per three-letter stem so that ``re``'s fast literal search finds candidates.
+expression per three-letter stem, tried where the stem occurs (:mod:`.search`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ _PLACEHOLDER = re.compile(
 )
 _TOKEN_CHARS = re.compile(r"[A-Za-z0-9+/=_~.-]{16,}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_BASE64_CERTIFICATE = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"  # "-----BEGIN CERTIFICATE-----"
 _MIN_ENTROPY = 3.5  # bits per character; gitleaks uses 3.5 for its generic rule
 _MIN_HEX_ENTROPY = 3.0  # hex has only 16 symbols: 4 bits at most
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -92,8 +94,14 @@ def shannon_entropy(text: str) -> float:
 
 
 def looks_like_credential(value: str) -> bool:
-    """A long run of token characters with letters, digits and high entropy (not a UUID)."""
+    """A long run of token characters with letters, digits and high entropy.
+
+    Not a UUID and not a base64 certificate (``certificate-authority-data``): identifiers and
+    public material carry learning signal and no secret.
+    """
     if not _TOKEN_CHARS.fullmatch(value) or _UUID.fullmatch(value):
+        return False
+    if value.startswith(_BASE64_CERTIFICATE):
         return False
     if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
         return False
@@ -209,10 +217,11 @@ class _KeyValue:
         for match in matches_from(self.regex, subject, trigger, at):
             start, end = match.span("v")
             value = text[start:end].rstrip()
+            begin, name = _whole_key(subject, match.start(), match.start("suffix"))
+            if subject.endswith("://", 0, begin):  # user:password@ is url-credentials' job
+                continue
             kind = self.kind
-            if kind == "secret" and PLAIN_KEY.search(
-                _whole_key(subject, match.start(), match.start("suffix"))
-            ):
+            if kind == "secret" and PLAIN_KEY.search(name):
                 kind = "entropy"
             if holds_secret(kind, value):
                 yield start, start + len(value)
@@ -246,15 +255,15 @@ class _ValueAfter:
         yield from (m.span("v") for m in matches_from(self.regex, subject, trigger, at))
 
 
-def _whole_key(lowered: str, start: int, word_end: int) -> str:
-    """The whole key name around a key word: ``db_password_file`` from ``password``."""
+def _whole_key(lowered: str, start: int, word_end: int) -> tuple[int, str]:
+    """Where the key name around a key word starts, and the name: ``db_password_file``."""
     begin = start
     while begin > 0 and start - begin < 60 and _in_name(lowered[begin - 1]):
         begin -= 1
     end = word_end
     while end < len(lowered) and end - word_end < 60 and _in_name(lowered[end]):
         end += 1
-    return lowered[begin:end]
+    return begin, lowered[begin:end]
 
 
 def _in_name(char: str) -> bool:

@@ -67,10 +67,14 @@ def _decodes_to_private_key(value: str) -> bool:
         return False
 
 
-def _basic_credentials(value: str) -> bool:
-    """``Basic <base64>``: looks encoded (a digit, ``=`` or mixed case), not an English word."""
-    return any(c.isdigit() or c in "+/=" for c in value) or (
-        value != value.lower() and value != value.upper() and not value.istitle()
+def _not_a_word(value: str) -> bool:
+    """``Basic <base64>``, ``Bearer <token>``: a digit, a symbol, mixed case or too long for
+    a word. "Basic authentication" and "bearer credentials" are prose, not credentials.
+    """
+    return (
+        not value.isalpha()
+        or len(value) >= 20
+        or (value != value.lower() and value != value.upper() and not value.istitle())
     )
 
 
@@ -179,7 +183,7 @@ DEFAULT_FORMATS: tuple[SecretFormat, ...] = (
       r"://[^\s:@/?#'\"]{0,256}:([^\s/?#'\"]{1,512})@", group=1),
     F("basic-credentials", ("basic",),  # a Basic credential without its header
       r"basic[ \t]+([a-z0-9+/]{8,1024}={0,2})", group=1, word_start=True,
-      check=_basic_credentials, lowered=True),
-    F("bearer-token", ("bearer",), r"bearer[ \t]+([a-z0-9._~+/=-]{8,8192})", group=1,
-      word_start=True, lowered=True),
+      check=_not_a_word, lowered=True),
+    F("bearer-token", ("bearer",), r"bearer[ \t]+([a-z0-9._~+/=-]{7,8191}[a-z0-9_~+/=-])", group=1,
+      word_start=True, check=_not_a_word, lowered=True),
 )  # fmt: skip
