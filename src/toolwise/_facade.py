@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from toolwise._feed import LearningFeed, learn
 from toolwise._summary import summarize
 from toolwise.errors import InvalidArgumentError, SpoolError, StoreError, ToolwiseError
 from toolwise.learning import (
@@ -29,6 +28,7 @@ from toolwise.learning import (
     Strategy,
     ToolPrior,
 )
+from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary, utcnow
 from toolwise.recording.context import RecordingDefaults
 from toolwise.recording.judge import Judge

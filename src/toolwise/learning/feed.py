@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from toolwise.learning import ReliabilityView
+from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore
 
