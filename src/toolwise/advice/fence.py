@@ -72,7 +72,8 @@ def _defuse_marker(text: str) -> str:
     folded = text.translate(_CONFUSABLES).lower()
     if len(folded) != len(text):  # lower() lengthened a rare letter: fold ASCII case only
         folded = text.translate(_CONFUSABLES).translate(_ASCII_LOWER)
-    parts, pos = [], 0
+    parts: list[str] = []
+    pos = 0
     for match in _MARKER.finditer(folded):
         parts.extend((text[pos : match.start()], "[marker]"))
         pos = match.end()
