@@ -10,12 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import ToolMessage
 
+from toolwise.errors import InvalidArgumentError
 from toolwise.recording.redact import (
     DEFAULT_SECRET_KEYS,
     REDACTED,
+    SecretFormat,
     SecretRedactor,
     to_safe_text,
 )
+from toolwise.recording.secrets import DEFAULT_FORMATS
 
 redact = SecretRedactor()
 
@@ -305,3 +308,32 @@ def test_rendering_never_raises_and_stays_bounded(value: Any, max_chars: int) ->
     for redactor in (redact, None):
         text = to_safe_text(value, redactor, max_chars)
         assert len(text) <= max_chars + len("…[truncated 99999999999 chars]")
+
+
+# -- extension -------------------------------------------------------------------------------
+
+
+def test_a_custom_format_is_redacted_next_to_the_built_in_ones() -> None:
+    """A SecretFormat added to the defaults is found wherever its trigger occurs."""
+    acme = SecretFormat("acme-token", triggers=("acme_",), pattern=r"acme_[A-Za-z0-9]{32}")
+    custom = SecretRedactor(formats=(*DEFAULT_FORMATS, acme))
+    token = "acme_" + "Ab3" * 10 + "xy"
+
+    assert custom(f"login {token} ok; stripe sk_live_{'a1' * 12}") == (
+        f"login {REDACTED} ok; stripe {REDACTED}"
+    )
+
+
+def test_a_format_without_triggers_is_refused_naming_the_field() -> None:
+    """Triggers are how a format is found: an empty one is a configuration error."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        SecretFormat("broken", triggers=("",), pattern=r"x")
+    assert caught.value.field == "triggers"
+
+
+def test_a_secret_is_never_cached_as_clean_text() -> None:
+    """Redacting the same short secret twice redacts it twice (only clean text is cached)."""
+    fresh = SecretRedactor()
+    text = "pwd=hunter2"
+    assert fresh(text) == fresh(text) == f"pwd={REDACTED}"
+    assert fresh("replicas") == fresh("replicas") == "replicas"
