@@ -240,7 +240,7 @@ def main() -> None:
     print(f"{stored:,} stored; view built in {built:.1f} s", flush=True)
 
     def advisor(**options: Any) -> Advisor:
-        return Advisor(tw, tools=TOOLS, seed=1, **options)
+        return Advisor(tw.runtime, tools=TOOLS, seed=1, **options)
 
     turns, repeats = args.turns, args.repeats
     runs: dict[str, Callable[[], list[float]]] = {

@@ -90,7 +90,7 @@ def test_reads_see_calls_made_just_before(tw: Toolwise) -> None:
         _call(tw, "broken")
     [prior] = tw.priors("deploy", "deploy", agent_id="ops")
     assert prior.observations == 3
-    assert prior.failures == pytest.approx(3)
+    assert prior.failures == pytest.approx(3, rel=1e-4)  # evidence decays while a slow CI reads
 
 
 def test_close_stores_calls_still_queued(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_pre_selection_starts_learning_in_the_background(
     tw = Toolwise(tmp_path / "store")
     tw.middleware(agent_id="ops")
     _call(tw, "broken")  # made while the view may still be loading
-    assert eventually(lambda: tw._feed._state == "ready")  # no read has happened yet
+    assert eventually(lambda: tw.runtime.feed.ready)  # no read has happened yet
     [prior] = tw.priors("deploy", "deploy", agent_id="ops")
     assert prior.observations == 4
     tw.close()

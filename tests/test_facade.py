@@ -13,15 +13,15 @@ from langchain_core.tools import tool
 from tests.conftest import FakeClock
 
 from toolwise import (
-    EmbeddingMismatchError,
-    HashingEmbedding,
     InvalidAgentIdError,
     InvalidArgumentError,
     SecretRedactor,
     ToolOutcome,
     Toolwise,
 )
+from toolwise.errors import EmbeddingMismatchError
 from toolwise.recording.redact import REDACTED
+from toolwise.storage import HashingEmbedding
 from toolwise.storage.clients import ephemeral_client
 
 T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
@@ -569,5 +569,5 @@ def test_a_fresh_process_summary_lists_outages_like_the_learnt_view(tmp_path: Pa
         assert agent.summary("default").infra_events == learnt
     with Toolwise(tmp_path / "store", clock=clock, ttl=None) as fresh:
         summary = fresh.summary("default")
-        assert not fresh._feed.ready  # ... the fresh one did not build it
+        assert not fresh.runtime.feed.ready  # ... the fresh one did not build it
     assert [e.tools for e in summary.infra_events] == [e.tools for e in learnt] == [("A", "B", "C")]

@@ -2,106 +2,128 @@
 
 Record every tool call into Chroma, learn per-tool reliability from the outcomes, and put a
 ranked, evidence-backed recommendation in front of the model before it picks its next tool.
+
+The names here are the front door. The rest lives in the subpackage that names its layer:
+framework adapters in :mod:`toolwise.integrations.langchain` and
+:mod:`toolwise.integrations.langgraph`, the brief in :mod:`toolwise.advice`, ranking in
+:mod:`toolwise.learning`, self-improvement in :mod:`toolwise.improve`, stores and embeddings
+in :mod:`toolwise.storage`, the record path in :mod:`toolwise.recording`.
 """
 
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from toolwise._deprecations import warn_renamed
 from toolwise._facade import Toolwise
-from toolwise.advice import AdviceOptions, Advisor, Brief, TaskQuery
+from toolwise._runtime import Runtime
+from toolwise.advice import AdviceOptions, Advisor, Brief
 from toolwise.errors import (
-    EmbeddingMismatchError,
     InvalidAgentIdError,
     InvalidArgumentError,
     SpoolError,
     StoreError,
     ToolwiseError,
 )
-from toolwise.improve import (
-    AuditEntry,
-    CompositeSpec,
-    Demonstration,
-    ImproveConfig,
-    ImprovementReport,
-    Lesson,
-    PromotionPolicy,
-    RefinementResult,
-)
-from toolwise.integrations.advice_middleware import AdviceMiddleware
-from toolwise.integrations.langgraph import ToolCallRecorder
-from toolwise.integrations.middleware import ToolwiseMiddleware
-from toolwise.integrations.preselect import (
-    ToolGuard,
-    ToolwiseReactState,
-    ToolwiseState,
-    brief_messages,
-    with_brief,
-)
-from toolwise.learning import (
-    InfraEvent,
-    LearningConfig,
-    ObjectiveWeights,
-    Recommendation,
-    ScoreBreakdown,
-    ToolPrior,
-)
-from toolwise.models import ToolOutcome, ToolStats, UsageSummary
-from toolwise.recording.callback import ToolwiseCallbackHandler
-from toolwise.recording.context import RecordingDefaults
-from toolwise.recording.instrument import InstrumentedTool
+from toolwise.improve import ImproveConfig
+from toolwise.learning import LearningConfig, Recommendation, ToolPrior
+from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.recording.judge import Judge, Verdict
 from toolwise.recording.redact import SecretRedactor
-from toolwise.storage.chroma import ChromaOutcomeStore
-from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, OpenAIEmbedding
-from toolwise.storage.protocol import CallFilter, OutcomeStore
-from toolwise.storage.writer import WriterCounters
+from toolwise.storage.embeddings import OpenAIEmbedding
+from toolwise.storage.protocol import OutcomeStore
+
+try:
+    __version__ = version("toolwise")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
-    "AdviceMiddleware",
     "AdviceOptions",
     "Advisor",
-    "AuditEntry",
     "Brief",
-    "CallFilter",
-    "ChromaOutcomeStore",
-    "CompositeSpec",
-    "Demonstration",
-    "EmbeddingFunction",
-    "EmbeddingMismatchError",
-    "HashingEmbedding",
     "ImproveConfig",
-    "ImprovementReport",
-    "InfraEvent",
-    "InstrumentedTool",
     "InvalidAgentIdError",
     "InvalidArgumentError",
     "Judge",
     "LearningConfig",
-    "Lesson",
-    "ObjectiveWeights",
     "OpenAIEmbedding",
     "OutcomeStore",
-    "PromotionPolicy",
     "Recommendation",
-    "RecordingDefaults",
-    "RefinementResult",
-    "ScoreBreakdown",
+    "Runtime",
     "SecretRedactor",
     "SpoolError",
     "StoreError",
-    "TaskQuery",
-    "ToolCallRecorder",
-    "ToolGuard",
     "ToolOutcome",
     "ToolPrior",
-    "ToolStats",
     "Toolwise",
-    "ToolwiseCallbackHandler",
     "ToolwiseError",
-    "ToolwiseMiddleware",
-    "ToolwiseReactState",
-    "ToolwiseState",
     "UsageSummary",
     "Verdict",
-    "WriterCounters",
-    "brief_messages",
-    "with_brief",
+    "__version__",
 ]
-__version__ = "0.1.0"
+
+# Names this module used to export, and where they live now: importable from here for one
+# release, with a DeprecationWarning that says where to import them from.
+_MOVED = {
+    **dict.fromkeys(
+        (
+            "AdviceMiddleware",
+            "InstrumentedTool",
+            "ToolwiseCallbackHandler",
+            "ToolwiseMiddleware",
+        ),
+        "toolwise.integrations.langchain",
+    ),
+    **dict.fromkeys(
+        (
+            "ToolCallRecorder",
+            "ToolGuard",
+            "ToolwiseReactState",
+            "ToolwiseState",
+            "brief_messages",
+            "with_brief",
+        ),
+        "toolwise.integrations.langgraph",
+    ),
+    **dict.fromkeys(
+        (
+            "AuditEntry",
+            "CompositeSpec",
+            "Demonstration",
+            "ImprovementReport",
+            "Lesson",
+            "PromotionPolicy",
+            "RefinementResult",
+        ),
+        "toolwise.improve",
+    ),
+    **dict.fromkeys(("InfraEvent", "ObjectiveWeights", "ScoreBreakdown"), "toolwise.learning"),
+    **dict.fromkeys(
+        (
+            "CallFilter",
+            "ChromaOutcomeStore",
+            "EmbeddingFunction",
+            "HashingEmbedding",
+            "WriterCounters",
+        ),
+        "toolwise.storage",
+    ),
+    "EmbeddingMismatchError": "toolwise.errors",
+    "RecordingDefaults": "toolwise.recording",
+    "TaskQuery": "toolwise.advice",
+    "ToolStats": "toolwise.models",
+}
+
+
+if not TYPE_CHECKING:  # type checkers see only __all__: an old name there is an error
+
+    def __getattr__(name: str) -> Any:
+        home = _MOVED.get(name)
+        if home is None:
+            msg = f"module 'toolwise' has no attribute {name!r}"
+            raise AttributeError(msg)
+        warn_renamed(f"toolwise.{name}", f"{home}.{name}")
+        return getattr(importlib.import_module(home), name)

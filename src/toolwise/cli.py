@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     priors = commands.add_parser("priors", parents=[common], help="learnt reliability")
     priors.add_argument("--tool")
-    priors.add_argument("--context", help="task type / context class")
+    priors.add_argument("--task-type", "--context", dest="context", help="task type")
     priors.add_argument("--environment")
     priors.add_argument(
         "--as-of",
@@ -217,7 +217,7 @@ def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
 def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
     priors = tw.priors(
         tool=args.tool,
-        context_class=args.context,
+        task_type=args.context,
         environment=args.environment,
         agent_id=args.agent,
     )

@@ -10,23 +10,25 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from toolwise.errors import InvalidArgumentError
-from toolwise.storage.naming import check_agent_id
+from toolwise.errors import InvalidAgentIdError, InvalidArgumentError
 
 __all__ = [
     "OUTCOMES",
+    "BoundaryModel",
     "InfraEventSummary",
     "MetadataValue",
     "Outcome",
     "ToolOutcome",
     "ToolStats",
     "UsageSummary",
+    "check_agent_id",
     "grade_importance",
     "new_id",
     "utcnow",
@@ -40,6 +42,31 @@ DEFAULT_QUALITY: dict[str, float] = {"success": 1.0, "partial": 0.5, "failure": 
 
 MetadataValue = str | int | float | bool
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_AGENT_ID = 200
+
+
+def check_agent_id(agent_id: str) -> str:
+    """``agent_id`` itself if it can name a namespace: the one agent-id validator.
+
+    Raises:
+        InvalidAgentIdError: empty, blank, too long (> 200), containing control characters,
+            or not valid Unicode text (a lone surrogate).
+    """
+    if not isinstance(agent_id, str) or not agent_id.strip():
+        raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
+    if len(agent_id) > MAX_AGENT_ID:
+        raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {MAX_AGENT_ID} chars")
+    if _CONTROL.search(agent_id):
+        raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
+    if not agent_id.isascii():
+        try:
+            agent_id.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidAgentIdError("agent_id", agent_id, "must be valid Unicode text") from None
+    return agent_id
 
 
 def utcnow() -> datetime:
@@ -58,7 +85,7 @@ _ids = random.Random(uuid.uuid4().int)  # unique ids, cheaper than os.urandom pe
 os.register_at_fork(after_in_child=lambda: _ids.seed(uuid.uuid4().int))
 
 
-class _Boundary(BaseModel):
+class BoundaryModel(BaseModel):
     """Base for models built from user input: errors name the field, as a ToolwiseError."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -81,7 +108,10 @@ class _Boundary(BaseModel):
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
 
-class ToolOutcome(_Boundary):
+_Boundary = BoundaryModel  # the name other modules used; kept until they all say BoundaryModel
+
+
+class ToolOutcome(BoundaryModel):
     """One judged tool call: what ran, for which task, how it went, how long, at what cost.
 
     ``quality`` defaults by outcome (success 1.0, partial 0.5, failure/refused 0.0);
@@ -135,7 +165,11 @@ class ToolOutcome(_Boundary):
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # datetime.min with a positive offset has no UTC time
+            msg = "is out of the range of UTC times"
+            raise ValueError(msg) from None
 
     @property
     def effective_quality(self) -> float:

@@ -8,9 +8,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from toolwise.advice import AdviceOptions, ConfirmationPolicy, read_answer
-from toolwise.advice.confirm import approved, is_approved
 from toolwise.advice.modes import forced_tool, hidden_tools
 from toolwise.learning.models import ObjectiveWeights, Recommendation, ScoreBreakdown
+from toolwise.recording.scope import approved, is_approved
 
 POLICY = ConfirmationPolicy.from_options(AdviceOptions(requires_confirmation={"restart_pod"}))
 

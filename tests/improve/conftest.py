@@ -103,7 +103,7 @@ def make_improver(tw: Toolwise) -> Iterator[Callable[..., Improver]]:
 
     def build(*, chat_model: Any = None, background: bool = False, **config: Any) -> Improver:
         improver = Improver(
-            tw,
+            tw.runtime,
             chat_model=chat_model,
             tools=DEVOPS_TOOLS.values(),
             config=ImproveConfig(**config),

@@ -175,14 +175,14 @@ def test_lessons_survive_a_new_improver_on_the_same_store(
     """Lessons live in Chroma, so a fresh Improver (e.g. after a restart) still finds them."""
     _timeouts(run_task, 2)
     make_improver().improve("devops")
-    assert len(Improver(tw, background=False).all_lessons("devops")) == 1
+    assert len(Improver(tw.runtime, background=False).all_lessons("devops")) == 1
 
 
 def test_a_custom_knowledge_store_is_used(tw: Toolwise, run_task: Runner) -> None:
     """``store=`` keeps lessons where the caller says (here: in memory)."""
     store = MemoryKnowledgeStore()
     _timeouts(run_task, 2)
-    Improver(tw, store=store, background=False).improve("devops")
+    Improver(tw.runtime, store=store, background=False).improve("devops")
     assert len(store.load("lessons", "devops")) == 1
 
 

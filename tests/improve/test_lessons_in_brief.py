@@ -29,7 +29,9 @@ def test_repeated_ssh_timeouts_become_one_lesson_shown_in_the_brief(tw: Toolwise
     tw.improve("devops")
     lessons = tw.improver.all_lessons("devops")
     assert len(lessons) == 1
-    advisor = Advisor(tw, agent_id="devops", environment="production", tools=("ansible_run",))
+    advisor = Advisor(
+        tw.runtime, agent_id="devops", environment="production", tools=("ansible_run",)
+    )
     brief = advisor.advise([HumanMessage("Deploy shop 9 to production")])
     fenced = brief.text.split(OPEN, 1)[1].split(CLOSE, 1)[0]
     assert "- lesson:" in fenced
@@ -41,7 +43,7 @@ def test_lessons_can_be_left_out_of_the_brief(tw: Toolwise) -> None:
     _ssh_timeouts(tw, 3)
     tw.improve("devops")
     advisor = Advisor(
-        tw, agent_id="devops", environment="production", tools=("ansible_run",), lessons=0
+        tw.runtime, agent_id="devops", environment="production", tools=("ansible_run",), lessons=0
     )
     brief = advisor.advise([HumanMessage("Deploy shop 9 to production")])
     assert "- lesson:" not in brief.text

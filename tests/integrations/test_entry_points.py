@@ -91,35 +91,49 @@ SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }  # fmt: skip
 
 
-def _in_tool_node(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    return lab.tool_node_graph(model, ToolNode(tools)), {"callbacks": [lab.tw.callback(**LABELS)]}
+def _in_tool_node(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    return lab.tool_node_graph(model, ToolNode(tools)), {"callbacks": [lab.tw.callback(**labels)]}
 
 
-def _in_react_agent(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    return create_react_agent(model, tools), {"callbacks": [lab.tw.callback(**LABELS)]}
+def _in_react_agent(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    return create_react_agent(model, tools), {"callbacks": [lab.tw.callback(**labels)]}
 
 
-def _in_create_agent(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    return create_agent(model, tools), {"callbacks": [lab.tw.callback(**LABELS)]}
+def _in_create_agent(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    return create_agent(model, tools), {"callbacks": [lab.tw.callback(**labels)]}
 
 
-def _instrumented_in_tool_node(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    instrumented = [lab.tw.instrument(t, **LABELS) for t in tools]
+def _instrumented_in_tool_node(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    instrumented = [lab.tw.instrument(t, **labels) for t in tools]
     return lab.tool_node_graph(model, ToolNode(instrumented)), {}
 
 
-def _instrumented_in_create_agent(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    return create_agent(model, [lab.tw.instrument(t, **LABELS) for t in tools]), {}
+def _instrumented_in_create_agent(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    return create_agent(model, [lab.tw.instrument(t, **labels) for t in tools]), {}
 
 
-def _tool_node_wrapper(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    wrapper = lab.tw.tool_wrapper(**LABELS)
+def _tool_node_wrapper(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    wrapper = lab.tw.tool_wrapper(**labels)
     node = ToolNode(tools, wrap_tool_call=wrapper, awrap_tool_call=wrapper.awrap)
     return lab.tool_node_graph(model, node), {}
 
 
-def _middleware(lab: Any, tools: list[BaseTool], model: Any) -> Any:
-    return create_agent(model, tools, middleware=[lab.tw.middleware(**LABELS)]), {}
+def _middleware(
+    lab: Any, tools: list[BaseTool], model: Any, labels: dict[str, Any] = LABELS
+) -> Any:
+    return create_agent(model, tools, middleware=[lab.tw.middleware(**labels)]), {}
 
 
 GRAPH_ENTRY_POINTS: dict[str, Callable[..., Any]] = {
@@ -149,8 +163,11 @@ def _run_direct(lab: Any, entry: str, args: dict[str, Any], mode: str) -> None:
         _invoke(runnable, call, config, mode)
 
 
-def _run_graph(lab: Any, entry: str, calls: list[dict[str, Any]], mode: str) -> None:
-    runnable, config = GRAPH_ENTRY_POINTS[entry](lab, [_rollout_status()], lab.script(calls))
+def _run_graph(
+    lab: Any, entry: str, calls: list[dict[str, Any]], mode: str, labels: dict[str, Any] = LABELS
+) -> None:
+    model = lab.script(calls)
+    runnable, config = GRAPH_ENTRY_POINTS[entry](lab, [_rollout_status()], model, labels)
     with suppress(ValueError):  # ToolNode re-raises tool exceptions: the run fails
         _invoke(runnable, {"messages": [HumanMessage(TASK)]}, config, mode)
 
@@ -291,3 +308,25 @@ def test_concurrent_runs_sharing_a_handler_keep_their_own_task(lab: Any) -> None
         ("api", "deploy api"),
         ("web", "deploy web"),
     ]
+
+
+SECRET = "sk-" + "a1B2c3D4e5F6g7H8i9J0"
+
+
+@pytest.mark.parametrize("entry", ["callback", "instrument", *GRAPH_ENTRY_POINTS])
+def test_every_entry_point_redacts_labels_and_tags(lab: Any, entry: str) -> None:
+    """Labels and tags pass the redactor on every path, like inputs and outputs."""
+    labels = {**LABELS, "task_type": f"deploy {SECRET}", "tags": (f"token={SECRET}",)}
+    call = {"name": "rollout_status", "args": {"service": "api", "replicas": 1}, "id": "c1"}
+    if entry in ("callback", "instrument"):
+        direct = _rollout_status()
+        if entry == "callback":
+            direct.invoke({**call, "type": "tool_call"}, {"callbacks": [lab.tw.callback(**labels)]})
+        else:
+            lab.tw.instrument(direct, **labels).invoke({**call, "type": "tool_call"})
+    else:
+        _run_graph(lab, entry, [call], "sync", labels)
+
+    [record] = lab.records("ops")
+    assert SECRET not in record.model_dump_json()
+    assert record.task_type == "deploy [REDACTED]"

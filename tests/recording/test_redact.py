@@ -16,6 +16,7 @@ from toolwise.recording.redact import (
     REDACTED,
     SecretFormat,
     SecretRedactor,
+    redact_identifier,
     to_safe_text,
 )
 from toolwise.recording.secrets import DEFAULT_FORMATS
@@ -337,3 +338,20 @@ def test_a_secret_is_never_cached_as_clean_text() -> None:
     text = "pwd=hunter2"
     assert fresh(text) == fresh(text) == f"pwd={REDACTED}"
     assert fresh("replicas") == fresh("replicas") == "replicas"
+
+
+def test_a_uuid_identifier_is_kept_without_a_scan() -> None:
+    """The usual ids pass unchanged; a custom redactor that would rewrite them is not asked."""
+    run_id = "5f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
+    assert redact_identifier(run_id, lambda value: "[REDACTED]") == run_id
+    hex_id = run_id.replace("-", "")
+    assert redact_identifier(hex_id, lambda value: "[REDACTED]") == hex_id
+
+
+def test_an_identifier_is_digested_when_the_redactor_fails() -> None:
+    """A failing redactor never lets the raw identifier through."""
+
+    def broken(value: object) -> object:
+        raise RuntimeError("redactor down")
+
+    assert redact_identifier("session-of-some-length", broken).startswith("redacted-")

@@ -33,10 +33,6 @@ from toolwise import Toolwise
 
 _ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-CORE_NEEDS = pytest.mark.xfail(
-    strict=True, reason="needs core's one record path (metadata, tags, labels unredacted)"
-)
-
 
 def _secrets(case: str) -> dict[str, str]:
     """Fresh secrets of the issue's leaking kinds, unique to one case (so a hit names it)."""
@@ -173,7 +169,7 @@ ENTRY_POINTS: dict[str, GraphBuilder] = {
 }
 FIELDS = ("arguments", "output", "error", "task")
 RECORD_FIELDS = ("tool_input", "tool_output", "error_message", "task")
-RECORD_FIELDS_NEEDING_CORE = ("metadata", "tags", "labels")
+RECORD_LABELS = ("metadata", "tags", "labels")
 
 
 def _run_entry_point(tw: Toolwise, disk: Disk, entry: str) -> None:
@@ -233,11 +229,10 @@ def test_tw_record_never_stores_a_secret_in(disk: Disk, name: str) -> None:
     assert disk.leaks(f"record: {name}") == []
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=CORE_NEEDS) for n in RECORD_FIELDS_NEEDING_CORE]
-)
+@pytest.mark.parametrize("name", RECORD_LABELS)
 def test_tw_record_never_stores_a_secret_in_metadata_tags_or_labels(disk: Disk, name: str) -> None:
-    """Metadata values, tags and labels pass the redactor too (core's one record path)."""
+    """Metadata values, tags and labels pass the redactor too; ids holding a secret are
+    stored as its digest (the one record path)."""
     assert disk.leaks(f"record: {name}") == []
 
 

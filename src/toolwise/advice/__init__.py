@@ -1,8 +1,8 @@
 """Pre-selection: put a ranked, evidence-backed brief in front of the model before it picks.
 
 One core, :class:`Advisor`, turns a model turn into a :class:`Brief`; the LangGraph node, the
-``pre_model_hook`` (``toolwise.integrations.preselect``) and the agent middleware
-(``toolwise.integrations.advice_middleware``) only decide where the brief goes. See
+``pre_model_hook`` (``toolwise.integrations.langgraph``) and the agent middleware
+(``toolwise.integrations.langchain``) only decide where the brief goes. See
 ``docs/preselection.md``.
 """
 
@@ -12,24 +12,31 @@ from toolwise.advice.fence import CLOSE, OPEN
 from toolwise.advice.models import (
     DEFAULT_DESTRUCTIVE,
     STATE_KEY,
+    AdviceFields,
     AdviceOptions,
     Brief,
+    BriefOptions,
     Mode,
     TaskQuery,
     TaskResolver,
     TaskSource,
 )
+from toolwise.advice.protocols import AdviceRuntime, LessonSource
 
 __all__ = [
     "CLOSE",
     "DEFAULT_DESTRUCTIVE",
     "OPEN",
     "STATE_KEY",
+    "AdviceFields",
     "AdviceOptions",
+    "AdviceRuntime",
     "Advisor",
     "Answer",
     "Brief",
+    "BriefOptions",
     "ConfirmationPolicy",
+    "LessonSource",
     "Mode",
     "TaskQuery",
     "TaskResolver",

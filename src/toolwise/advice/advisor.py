@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from toolwise.advice.confirm import ConfirmationPolicy
 from toolwise.advice.format import (
@@ -38,17 +38,16 @@ from toolwise.advice.format import (
     render,
     tool_line,
 )
-from toolwise.advice.models import AdviceOptions, Brief, TaskQuery, tool_name
+from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
 from toolwise.advice.modes import forced_tool, hidden_tools
+from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
+from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Recommendation
-from toolwise.models import new_id, utcnow
+from toolwise.models import new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import Verdict
 from toolwise.storage.protocol import SimilarOutcome
-
-if TYPE_CHECKING:
-    from toolwise._facade import Toolwise
 
 __all__ = ["Advisor"]
 
@@ -73,38 +72,47 @@ class Advisor:
     """Briefs the model before it picks a tool; shared by the node, the hook and the middleware.
 
     Args:
-        tw: the :class:`~toolwise.Toolwise` whose records and learnt view are used.
+        runtime: whose records and learnt view are used (``tw.runtime``, or anything that
+            satisfies :class:`~toolwise.advice.AdviceRuntime`).
         options: an :class:`AdviceOptions`; or pass its fields as keyword arguments.
 
     Raises:
-        InvalidArgumentError: an option is invalid; ``.field`` names it.
+        InvalidArgumentError: an option is invalid (``.field`` names it), or ``runtime`` is
+            not one.
 
     Thread-safe; one advisor serves every thread and task of an agent.
     """
 
     def __init__(
-        self, tw: Toolwise, options: AdviceOptions | None = None, /, **fields: Any
+        self,
+        runtime: AdviceRuntime,
+        options: AdviceOptions | None = None,
+        /,
+        **fields: Unpack[AdviceFields],
     ) -> None:
+        if not isinstance(runtime, AdviceRuntime):
+            reason = "pass tw.runtime (or build it with tw.advisor(...))"
+            raise InvalidArgumentError("runtime", runtime, reason)
         if options is None:
             options = AdviceOptions(**fields)
         elif fields:  # validated again as a whole, so a bad field is still named
             current = {name: getattr(options, name) for name in AdviceOptions.model_fields}
             options = AdviceOptions(**{**current, **fields})
-        self.tw = tw
+        self.runtime = runtime
         self.options = options
-        tw.warm_up()  # the first turn should not wait for the view to be built
+        runtime.warm_up()  # the first turn should not wait for the view to be built
         self.confirmation = ConfirmationPolicy.from_options(options)
-        self._matcher = TaskMatcher(tw.embedding, options.similarity_threshold)
+        self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
         self._recalled: OrderedDict[tuple[str, str], tuple[float, list[SimilarOutcome]]] = (
             OrderedDict()
         )
         self._recall_lock = threading.Lock()
-        config = tw.learning_config
+        config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
-        # The facade's injected clock, so recall ("recent"), ranking and tests agree on "now".
-        self._clock: Callable[[], datetime] = getattr(tw, "_clock", utcnow)
+        # The runtime's injected clock, so recall ("recent"), ranking and tests agree on "now".
+        self._clock: Callable[[], datetime] = runtime.clock
 
     # -- the decision ----------------------------------------------------------------------
 
@@ -157,21 +165,23 @@ class Advisor:
         text = latest_human_text(messages)
         now = self._clock()
         try:
+            view = self.runtime.view()
             task = resolve_task(
                 labels,
                 TaskQuery(text, messages, state, metadata),
                 resolver=options.task_resolver,
-                known=lambda: self.tw.view.known_task_types(labels.agent_id),
+                known=lambda: view.known_task_types(labels.agent_id),
                 matcher=self._matcher,
             )
-            ranking = self.tw.recommend(
-                task.ranking_key,
-                names,
+            ranking = view.recommend(
+                task_type=task.ranking_key,
+                tools=names,
                 agent_id=labels.agent_id,
                 environment=labels.environment,
                 objective=options.objective,
                 strategy=options.strategy,
                 seed=self._next_seed(),
+                now=now,
             )
         except Exception as exc:  # the view could not be built (store down at first use)
             log.warning("toolwise: no advice this turn, the learnt view failed: %s", exc)
@@ -269,11 +279,11 @@ class Advisor:
     def _learnt(self, agent_id: str, text: str) -> list[str]:
         """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
         options = self.options
-        if not text.strip() or (options.lessons == 0 and options.examples == 0):
+        if not text.strip() or (options.lessons == 0 and options.demonstrations == 0):
             return []
         lines: list[str] = []
         try:
-            improver = self.tw.improver
+            improver = self.runtime.improver
             if options.lessons:
                 lines.extend(
                     f"lesson: {lesson}"
@@ -284,10 +294,12 @@ class Advisor:
                         agent_id=agent_id,
                     )
                 )
-            if options.examples:
+            if options.demonstrations:
                 lines.extend(
                     f"example: {demo.render()}"
-                    for demo in improver.examples_for(text, options.examples, agent_id=agent_id)
+                    for demo in improver.examples_for(
+                        text, options.demonstrations, agent_id=agent_id
+                    )
                 )
         except Exception as exc:  # advice must not fail a turn because lessons did
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
@@ -302,7 +314,7 @@ class Advisor:
             if cached is not None and time.monotonic() - cached[0] < ttl:
                 return cached[1]
         try:
-            found = self.tw.store.similar(
+            found = self.runtime.store.similar(
                 agent_id, query, k=self.options.top_k, now=now, outcome="failure"
             )
         except Exception as exc:  # advice must not fail a turn because recall did
@@ -368,7 +380,7 @@ class Advisor:
         )
         try:
             context = CallContext.resolve(defaults, metadata, state)
-            recorder = self.tw.recorder
+            recorder = self.runtime.recorder
             call = recorder.start(
                 tool, args, context, defaults, source="confirmation", tool_call_id=tool_call_id
             )

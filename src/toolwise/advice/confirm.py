@@ -9,19 +9,20 @@ The graph pauses with LangGraph's ``interrupt()``; the value is a ``tool_approva
 shaped like langchain's ``HumanInTheLoopMiddleware`` per-call requests. Resume with
 ``Command(resume=...)``: ``True``, ``"approve"``, ``{"type": "approve"}`` approve;
 ``False``, ``"reject"``, ``{"type": "reject", "message": "why"}`` refuse. Anything else is
-read as a refusal (fail closed) and says so.
+read as a refusal (fail closed) and says so. An approved call then runs inside
+:func:`toolwise.recording.scope.approved`, so a tool that asks for confirmation itself does
+not ask the human twice.
 """
 
 from __future__ import annotations
 
-import contextvars
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from toolwise.advice.models import AdviceOptions
+from toolwise.recording.scope import approved, is_approved  # where approvals travel
 
 __all__ = [
     "Answer",
@@ -35,28 +36,6 @@ __all__ = [
 _APPROVE = frozenset({"approve", "approved", "accept", "accepted", "yes", "y", "ok", "allow"})
 _REJECT = frozenset({"reject", "rejected", "refuse", "refused", "deny", "denied", "no", "n"})
 _MAX_DESCRIPTION = 500
-_APPROVED: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "toolwise_approved", default=frozenset()
-)
-
-
-@contextmanager
-def approved(tool: str) -> Iterator[None]:
-    """Mark a call to ``tool`` as approved by a human for the duration of the block.
-
-    A tool that asks for confirmation itself (``Toolwise.instrument(requires_confirmation=
-    True)``) checks :func:`is_approved` so the human is not asked twice. Context-local.
-    """
-    token = _APPROVED.set(_APPROVED.get() | {tool})
-    try:
-        yield
-    finally:
-        _APPROVED.reset(token)
-
-
-def is_approved(tool: str) -> bool:
-    """True inside :func:`approved` for ``tool``: a human already approved this call."""
-    return tool in _APPROVED.get()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,20 +7,23 @@ value raises :class:`~toolwise.errors.InvalidArgumentError` naming it); a brief 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from toolwise._deprecations import renamed, warn_renamed
 from toolwise.learning.models import Objective, Recommendation, Strategy, resolve_objective
-from toolwise.models import _Boundary
+from toolwise.models import BoundaryModel
 
 __all__ = [
     "DEFAULT_DESTRUCTIVE",
     "STATE_KEY",
+    "AdviceFields",
     "AdviceOptions",
     "Brief",
+    "BriefOptions",
     "Mode",
     "TaskQuery",
     "TaskResolver",
@@ -70,7 +73,7 @@ TaskResolver = Callable[[TaskQuery], "str | None"]
 """Names the task type of a turn, or returns ``None``/``""`` to let toolwise infer it."""
 
 
-class AdviceOptions(_Boundary):
+class AdviceOptions(BoundaryModel):
     """How an :class:`~toolwise.advice.advisor.Advisor` briefs the model.
 
     Args:
@@ -86,7 +89,8 @@ class AdviceOptions(_Boundary):
             node and ``pre_model_hook`` need them; the middleware reads the request's).
         top_k: how many similar past failures to recall (0 turns recall off; at most 20).
         lessons: how many failure lessons (from ``Toolwise.improve``) the brief may show; 0 off.
-        examples: how many of the agent's own best runs the brief may show (off by default).
+        demonstrations: how many of the agent's own best runs the brief may show (off by
+            default). ``examples`` is its deprecated name.
         recall_ttl: seconds a recall is reused for the same query (the later model turns of
             one request ask the same question); 0 queries the store every turn.
         budget: the brief's maximum length in characters (at least 300).
@@ -114,7 +118,7 @@ class AdviceOptions(_Boundary):
     top_k: int = Field(default=8, ge=0, le=MAX_TOP_K)
     recall_ttl: float = Field(default=30.0, ge=0.0, allow_inf_nan=False)
     lessons: int = Field(default=3, ge=0, le=10)
-    examples: int = Field(default=0, ge=0, le=5)
+    demonstrations: int = Field(default=0, ge=0, le=5)
     budget: int = Field(default=1_200, ge=MIN_BUDGET, le=100_000)
     strategy: Strategy = "thompson"
     objective: Any = "balanced"
@@ -123,6 +127,23 @@ class AdviceOptions(_Boundary):
     similarity_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
     requires_confirmation: frozenset[str] = frozenset()
     destructive: str | None = DEFAULT_DESTRUCTIVE
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "examples" in data:
+            data = dict(data)
+            old = data.pop("examples")
+            data["demonstrations"] = renamed(
+                "examples", "demonstrations", old, data.get("demonstrations", 0), 0
+            )
+        return data
+
+    @property
+    def examples(self) -> int:
+        """Deprecated name of :attr:`demonstrations`."""
+        warn_renamed("examples", "demonstrations")
+        return self.demonstrations
 
     @field_validator("objective")
     @classmethod
@@ -149,6 +170,37 @@ class AdviceOptions(_Boundary):
                 msg = f"every tool needs a name; {tool!r} has none"
                 raise ValueError(msg)
         return value
+
+
+class BriefOptions(TypedDict, total=False):
+    """The brief's options as typed keyword arguments (``tw.middleware(mode="filter",
+    top_k=3)``): the fields of :class:`AdviceOptions` other than the labels. A misspelt option
+    fails in the type checker; at run time :class:`AdviceOptions` still names it."""
+
+    task_resolver: Callable[[TaskQuery], Any] | None
+    mode: Mode
+    tools: Sequence[Any]
+    top_k: int
+    recall_ttl: float
+    lessons: int
+    demonstrations: int
+    budget: int
+    strategy: Strategy
+    objective: Objective
+    seed: int | None
+    filter_threshold: float
+    similarity_threshold: float
+    requires_confirmation: Collection[str]
+    destructive: str | None
+
+
+class AdviceFields(BriefOptions, total=False):
+    """Every field of :class:`AdviceOptions` as typed keyword arguments (``Advisor(runtime,
+    agent_id=..., tools=[...])``, ``tw.advisor(...)``, ``tw.preselect_node(...)``)."""
+
+    agent_id: str
+    environment: str
+    task_type: str
 
 
 def tool_name(tool: object) -> str:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import Field, model_validator
 
-from toolwise.models import _Boundary
+from toolwise.models import BoundaryModel as _Boundary
 
 __all__ = ["ImproveConfig", "PromotionPolicy"]
 

@@ -69,9 +69,23 @@ from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import CallFilter
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from langchain_core.tools import BaseTool
 
-    from toolwise._facade import Toolwise
+    from toolwise.storage.embeddings import EmbeddingFunction
+    from toolwise.storage.protocol import OutcomeStore
+
+    class Toolwise(Protocol):  # the runtime's parts the improver reads, until it takes them
+        _clock: Callable[[], datetime]
+
+        @property
+        def store(self) -> OutcomeStore: ...
+        @property
+        def embedding(self) -> EmbeddingFunction: ...
+
+        def flush(self, timeout: float | None = None) -> bool: ...
+
 
 __all__ = ["Improver", "RefinementPlan"]
 

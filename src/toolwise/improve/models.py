@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from toolwise.models import Outcome, _Boundary
+from toolwise.models import BoundaryModel as _Boundary
+from toolwise.models import Outcome
 
 __all__ = [
     "AUDIT_KINDS",

@@ -23,7 +23,7 @@ from toolwise.storage.embeddings import EmbeddingFunction, cosine
 from toolwise.storage.naming import collection_name_for
 
 if TYPE_CHECKING:
-    from toolwise._facade import Toolwise
+    Toolwise = Any  # the runtime (store, embedding, _clock, flush) until narrow parts land
 
 __all__ = [
     "SEARCHABLE",

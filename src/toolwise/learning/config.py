@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.models import _Boundary
+from toolwise.models import BoundaryModel as _Boundary
 
 __all__ = ["LearningConfig", "TimeBuckets"]
 

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.models import InfraEventSummary, _Boundary
+from toolwise.models import BoundaryModel as _Boundary
+from toolwise.models import InfraEventSummary
 
 __all__ = [
     "Confidence",

@@ -9,14 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from toolwise.recording.judge import Judge
 
-__all__ = ["META_PREFIX", "CallContext", "RecordingDefaults", "latest_human_text"]
+__all__ = [
+    "META_PREFIX",
+    "CallContext",
+    "RecordingDefaults",
+    "RecordingLabels",
+    "latest_human_text",
+]
 
 META_PREFIX = "toolwise_"
 _OVERRIDABLE = ("agent_id", "task_type", "environment", "task", "decision_id", "recommended_tool")
+
+
+class RecordingLabels(TypedDict, total=False):
+    """The keyword arguments of ``tw.defaults()``, ``tw.callback()``, ``tw.instrument()`` …:
+    typed, so a misspelt label fails in the type checker, not at run time."""
+
+    agent_id: str
+    task_type: str
+    environment: str
+    tags: Sequence[str]
+    judge: Judge | None
+    costs: Mapping[str, float] | None
 
 
 @dataclass(frozen=True)

@@ -2,81 +2,33 @@
 
 Each entry point (callback handler, instrumented tool, ToolNode interceptor, agent middleware)
 calls :meth:`Recorder.start` when a call begins and :meth:`Recorder.finish` when it ends; the
-same inputs give the same record whichever entry point saw the call. :func:`claim` stops two
-entry points that are combined from recording the same call twice: the outermost one records.
+same inputs give the same record whichever entry point saw the call, because the record is
+made by the one :class:`~toolwise.recording.records.RecordBuilder` that also makes the records
+of ``record()`` and ``observe()``. Which entry point records a call when several see it is
+decided by :mod:`toolwise.recording.scope`: the outermost one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.handoff import Handoff
 from toolwise.recording.judge import Verdict, judge_output
-from toolwise.recording.redact import Redactor, to_safe_text
+from toolwise.recording.records import RecordBuilder
 
-__all__ = [
-    "Durability",
-    "PendingCall",
-    "Recorder",
-    "claim",
-    "is_claimed",
-    "is_control_flow",
-]
+__all__ = ["Durability", "PendingCall", "Recorder"]
 
 Durability = Literal["deferred", "immediate"]
 """When a call's record reaches the spool: see :mod:`toolwise.recording.handoff`."""
 
 log = logging.getLogger("toolwise.recorder")
-
-_CLAIMS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "toolwise_claims", default=frozenset()
-)
-
-
-def is_claimed(tool: str) -> bool:
-    """True when an enclosing toolwise entry point is already recording a call to ``tool``."""
-    return tool in _CLAIMS.get()
-
-
-@contextmanager
-def claim(tool: str) -> Iterator[bool]:
-    """Claim the recording of a call to ``tool`` for this context.
-
-    Yields ``True`` when the caller should record (nobody outside claimed it), ``False`` when
-    an outer entry point already records it. Context-local, so parallel calls don't interfere.
-    """
-    claims = _CLAIMS.get()
-    if tool in claims:
-        yield False
-        return
-    token = _CLAIMS.set(claims | {tool})
-    try:
-        yield True
-    finally:
-        _CLAIMS.reset(token)
-
-
-def is_control_flow(error: BaseException) -> bool:
-    """Errors that steer a run rather than report a tool's failure: never recorded.
-
-    LangGraph's ``interrupt()`` and ``Command`` routing raise ``GraphBubbleUp`` subclasses;
-    cancellation and interpreter exits are not the tool's fault either.
-    """
-    from langgraph.errors import GraphBubbleUp
-
-    return isinstance(
-        error, GraphBubbleUp | asyncio.CancelledError | KeyboardInterrupt | GeneratorExit
-    )
 
 
 @dataclass(slots=True)
@@ -106,14 +58,12 @@ class _FinishedCall(NamedTuple):
 
 
 class Recorder:
-    """Builds records from calls and hands them to a sink (the facade's spool path).
+    """Builds records from calls and hands them to a sink (the runtime's spool path).
 
     Args:
-        sink: receives each finished record; must not raise (the facade logs and counts).
-        redactor: applied to inputs, outputs, errors and task text before storage.
-        ttl: how long records live; ``None`` keeps them until forgotten.
-        max_payload_chars: inputs/outputs are cut to this with a visible marker.
-        max_task_chars: the task text (latest human request) is cut to this.
+        records: validates, redacts and bounds each record (the same rules as ``record()``).
+        sink: receives each finished record; must not raise (the runtime logs and counts).
+        on_invalid: told when a call's record could not be built (invalid labels or costs).
         timer: monotonic seconds for latencies (inject a simulated one for simulations).
         wall_clock: epoch seconds for timestamps.
         durability: ``"deferred"`` (default) builds and sinks records in a background thread
@@ -123,26 +73,19 @@ class Recorder:
 
     def __init__(
         self,
+        records: RecordBuilder,
         sink: Callable[[ToolOutcome], None],
         *,
-        redactor: Redactor | None,
-        ttl: timedelta | None,
-        max_payload_chars: int = 2_000,
-        max_task_chars: int = 500,
         on_invalid: Callable[[Exception], None] | None = None,
         timer: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
         durability: Durability = "deferred",
     ) -> None:
+        self._records = records
         self._sink = sink
-        self._redactor = redactor
-        self._ttl = ttl
-        self._max_payload = max_payload_chars
-        self._max_task = max_task_chars
         self._on_invalid = on_invalid
         self._timer = timer
         self._wall = wall_clock
-        self._last_task: tuple[str, str] = ("", "")
         self._handoff: Handoff[_FinishedCall] | None = (
             Handoff(self._complete) if durability == "deferred" else None
         )
@@ -228,17 +171,6 @@ class Recorder:
         self._sink(outcome)
         return outcome
 
-    def _safe_task(self, task: str) -> str:
-        """The redacted task text; the last one is cached (a run's calls share their task)."""
-        if not task:
-            return ""
-        cached = self._last_task
-        if cached[0] == task:
-            return cached[1]
-        safe = to_safe_text(task, self._redactor, self._max_task)
-        self._last_task = (task, safe)
-        return safe
-
     def build(
         self,
         call: PendingCall,
@@ -248,38 +180,40 @@ class Recorder:
         verdict: Verdict | None,
         latency_ms: float,
     ) -> ToolOutcome:
-        """The record for a finished call (pure: no I/O). Raises on invalid labels."""
+        """The record for a finished call (pure: no I/O).
+
+        Raises:
+            InvalidArgumentError: invalid labels or costs (from configuration).
+        """
         if verdict is None:
             if error is not None:
                 verdict = Verdict("failure", 0.0, type(error).__name__, str(error))
             else:
                 verdict = judge_output(output, call.defaults.judge)
         ctx = call.context
-        timestamp = datetime.fromtimestamp(call.wall, UTC)
-        return ToolOutcome(  # validated in pydantic-core: ~3 µs, cheaper than model_construct
-            agent_id=ctx.agent_id,
-            tool=call.tool,
-            task_type=ctx.task_type,
-            task=self._safe_task(ctx.task),
-            environment=ctx.environment,
-            session_id=ctx.session_id,
-            run_id=ctx.run_id,
-            tool_call_id=call.tool_call_id,
-            outcome=verdict.outcome,
-            quality=verdict.quality,
-            latency_ms=latency_ms,
-            cost=call.defaults.cost_of(call.tool),
-            error_type=verdict.error_type,
-            error_message=to_safe_text(verdict.error_message, self._redactor, 500),
-            tool_input=to_safe_text(call.inputs, self._redactor, self._max_payload),
-            tool_output=(
-                "" if error is not None else to_safe_text(output, self._redactor, self._max_payload)
-            ),
-            timestamp=timestamp,
-            expires_at=None if self._ttl is None else timestamp + self._ttl,
-            attempt=call.attempt,
-            tags=ctx.tags,
-            source=call.source,
-            decision_id=ctx.decision_id,
-            recommended_tool=ctx.recommended_tool,
+        return self._records.build(
+            {
+                "agent_id": ctx.agent_id,
+                "tool": call.tool,
+                "task_type": ctx.task_type,
+                "task": ctx.task,
+                "environment": ctx.environment,
+                "session_id": ctx.session_id,
+                "run_id": ctx.run_id,
+                "tool_call_id": call.tool_call_id,
+                "outcome": verdict.outcome,
+                "quality": verdict.quality,
+                "latency_ms": latency_ms,
+                "cost": call.defaults.cost_of(call.tool),
+                "error_type": verdict.error_type,
+                "error_message": verdict.error_message,
+                "tool_input": call.inputs,
+                "tool_output": "" if error is not None else output,
+                "timestamp": datetime.fromtimestamp(call.wall, UTC),
+                "attempt": call.attempt,
+                "tags": ctx.tags,
+                "source": call.source,
+                "decision_id": ctx.decision_id,
+                "recommended_tool": ctx.recommended_tool,
+            }
         )

@@ -5,29 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 
-from toolwise.errors import InvalidAgentIdError
+from toolwise.models import check_agent_id
 
 __all__ = ["check_agent_id", "collection_name_for"]
 
 _SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
 _UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_MAX_AGENT_ID = 200
-
-
-def check_agent_id(agent_id: str) -> str:
-    """``agent_id`` itself if it can name a namespace.
-
-    Raises:
-        InvalidAgentIdError: empty, blank, too long (> 200), or containing control characters.
-    """
-    if not isinstance(agent_id, str) or not agent_id.strip():
-        raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
-    if len(agent_id) > _MAX_AGENT_ID:
-        raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {_MAX_AGENT_ID} chars")
-    if _CONTROL.search(agent_id):
-        raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
-    return agent_id
 
 
 def collection_name_for(agent_id: str, prefix: str = "toolwise") -> str:

@@ -2,7 +2,7 @@
 
 ``w = tw.tool_wrapper(agent_id="devops")`` then
 ``ToolNode(tools, wrap_tool_call=w, awrap_tool_call=w.awrap)``. The same core serves
-:class:`~toolwise.integrations.middleware.ToolwiseMiddleware` for ``create_agent``.
+:class:`~toolwise.integrations.langchain.ToolwiseMiddleware` for ``create_agent``.
 
 What the interceptor sees, and how it judges it:
 
@@ -19,9 +19,10 @@ What the interceptor sees, and how it judges it:
   not recorded (``ToolNode`` still answers it with an error message).
 * Labels come from the defaults, then the ``toolwise`` entry of graph state, then the run's
   config metadata; the task text is the latest human message in state.
-* Combined entry points record once: the outermost interceptor claims the tool name (a
-  callback handler or a nested interceptor then stays silent), and an instrumented tool —
-  which records every attempt itself — is left to record, with the graph state handed down.
+* Combined entry points record once (:mod:`toolwise.recording.scope`): the outermost
+  interceptor claims the tool name (a callback handler or a nested interceptor then stays
+  silent), and an instrumented tool — which records every attempt itself — is left to
+  record, with the graph state handed down.
 * ``attempt`` counts executions of the same tool call in the same node run, so an interceptor
   placed inside ``ToolRetryMiddleware`` records attempts 1, 2, 3.
 """
@@ -35,11 +36,11 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from toolwise.recording.callback import INSTRUMENTED_KEY
+from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.instrument import graph_state
 from toolwise.recording.judge import Verdict, judge_output
-from toolwise.recording.recorder import PendingCall, Recorder, claim, is_control_flow
+from toolwise.recording.recorder import PendingCall, Recorder
+from toolwise.recording.scope import claim, hand_down, records_itself
 
 if TYPE_CHECKING:
     from langchain_core.messages import ToolMessage
@@ -82,7 +83,7 @@ class ToolCallRecorder:
     """Records each call a ``ToolNode`` (or ``create_agent``) executes; sync and async.
 
     Args:
-        recorder: where records go (``Toolwise.recorder``).
+        recorder: where records go (``tw.runtime.recorder``).
         defaults: labels, judge and costs (``Toolwise.defaults(...)``).
         source: the ``source`` stored on records (``"tool_node"`` or ``"middleware"``).
 
@@ -139,8 +140,8 @@ class ToolCallRecorder:
         if tool is None:  # unknown tool name: ToolNode answers with an error message
             yield None
             return
-        if (tool.metadata or {}).get(INSTRUMENTED_KEY):
-            with graph_state(request.state):  # the tool records itself, with our labels
+        if records_itself(tool):
+            with hand_down(request.state):  # the tool records itself, with our labels
                 yield None
             return
         name = tool.name

@@ -9,7 +9,7 @@ from langchain_core.tools import BaseTool, tool
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from toolwise import Toolwise
-from toolwise.recording.instrument import InstrumentedTool
+from toolwise.integrations.langchain import InstrumentedTool
 from toolwise.storage.clients import ephemeral_client
 
 

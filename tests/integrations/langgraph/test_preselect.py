@@ -24,7 +24,7 @@ from pydantic import Field
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
 from toolwise.advice import Advisor
 from toolwise.advice.models import tool_name
-from toolwise.integrations.preselect import (
+from toolwise.integrations.langgraph import (
     ToolGuard,
     ToolwiseReactState,
     ToolwiseState,
@@ -168,7 +168,7 @@ def test_the_node_puts_the_brief_in_front_of_the_model(
 ) -> None:
     """The model's first message is a system message carrying the ranked brief."""
     model = _model("kubectl_apply")
-    _state_graph(history, model, tools, Advisor(history, tools=tools)).invoke(_inputs())
+    _state_graph(history, model, tools, Advisor(history.runtime, tools=tools)).invoke(_inputs())
     first = model.seen[0][0]
     assert isinstance(first, SystemMessage)
     assert first.text.startswith('[toolwise] Past tool outcomes for task "production_deploy"')
@@ -179,7 +179,9 @@ def test_the_node_keeps_the_brief_out_of_the_history(
     history: Toolwise, tools: list[BaseTool]
 ) -> None:
     """Stored messages hold no brief; the decision lives under the ``toolwise`` key."""
-    graph = _state_graph(history, _model("kubectl_apply"), tools, Advisor(history, tools=tools))
+    graph = _state_graph(
+        history, _model("kubectl_apply"), tools, Advisor(history.runtime, tools=tools)
+    )
     final = graph.invoke(_inputs())
     assert [m.type for m in final["messages"]] == ["human", "ai", "tool", "ai"]
     assert not any("[toolwise]" in m.text for m in final["messages"])
@@ -191,7 +193,7 @@ def test_the_node_merges_the_brief_into_an_existing_system_message(
 ) -> None:
     """With a system prompt in the thread, the model still gets a single system message."""
     model = _model("kubectl_apply")
-    graph = _state_graph(history, model, tools, Advisor(history, tools=tools))
+    graph = _state_graph(history, model, tools, Advisor(history.runtime, tools=tools))
     graph.invoke({"messages": [SystemMessage(SYSTEM), HumanMessage(REQUEST)]})
     assert [m.type for m in model.seen[0]] == ["system", "human"]
     assert model.seen[0][0].text.startswith(SYSTEM + "\n\n[toolwise]")
@@ -200,7 +202,7 @@ def test_the_node_merges_the_brief_into_an_existing_system_message(
 def test_a_node_without_tools_is_refused_when_built(tw: Toolwise) -> None:
     """The node cannot see what the model binds, so it must be given the tools."""
     with pytest.raises(InvalidArgumentError, match="tools"):
-        make_preselect_node(tw)
+        tw.preselect_node()
 
 
 def test_the_node_links_the_decision_to_the_records(
@@ -208,7 +210,10 @@ def test_the_node_links_the_decision_to_the_records(
 ) -> None:
     """The tool call's record carries the decision id and the recommended tool."""
     graph = _state_graph(
-        history, _model("kubectl_apply"), tools, Advisor(history, tools=tools, strategy="greedy")
+        history,
+        _model("kubectl_apply"),
+        tools,
+        Advisor(history.runtime, tools=tools, strategy="greedy"),
     )
     first_decision = _decisions(graph, _inputs())[0]
     [record] = _advised(records())
@@ -225,7 +230,10 @@ def test_adherence_is_reported_from_the_linked_records(
 ) -> None:
     """Following the advice shows up in ``tw.summary().advice``."""
     graph = _state_graph(
-        history, _model("kubectl_apply"), tools, Advisor(history, tools=tools, strategy="greedy")
+        history,
+        _model("kubectl_apply"),
+        tools,
+        Advisor(history.runtime, tools=tools, strategy="greedy"),
     )
     graph.invoke(_inputs())
     advice = history.summary().advice
@@ -238,7 +246,7 @@ def test_filter_unbinds_the_hidden_tool_and_refuses_it(
 ) -> None:
     """The model is not offered the hidden tool, and naming it anyway does not run it."""
     model = _model("helm_upgrade")
-    advisor = Advisor(history, tools=tools, mode="filter")
+    advisor = Advisor(history.runtime, tools=tools, mode="filter")
     final = _state_graph(history, model, tools, advisor).invoke(_inputs())
     assert model.bound[0][0] == ["kubectl_apply", "drop_database"]
     refusal = final["messages"][2]
@@ -252,7 +260,7 @@ def test_a_destructive_call_pauses_and_runs_once_approved(
 ) -> None:
     """``drop_database`` waits for a human; approving runs it and records a success."""
     graph = _state_graph(
-        tw, _model("drop_database"), tools, Advisor(tw, tools=tools), InMemorySaver()
+        tw, _model("drop_database"), tools, Advisor(tw.runtime, tools=tools), InMemorySaver()
     )
     paused = graph.invoke(_inputs(), _thread("approve"))
     [pending] = paused["__interrupt__"]
@@ -268,7 +276,7 @@ def test_a_refused_call_is_recorded_as_refused_not_failed(
 ) -> None:
     """Refusing does not run the tool, tells the model why, and records ``refused``."""
     graph = _state_graph(
-        tw, _model("drop_database"), tools, Advisor(tw, tools=tools), InMemorySaver()
+        tw, _model("drop_database"), tools, Advisor(tw.runtime, tools=tools), InMemorySaver()
     )
     paused = graph.invoke(_inputs(), _thread("refuse"))
     final = graph.invoke(
@@ -285,7 +293,7 @@ def test_a_refused_call_is_recorded_as_refused_not_failed(
 async def test_the_node_works_under_ainvoke(history: Toolwise, tools: list[BaseTool]) -> None:
     """The async path briefs the model the same way."""
     model = _model("kubectl_apply")
-    graph = _state_graph(history, model, tools, Advisor(history, tools=tools))
+    graph = _state_graph(history, model, tools, Advisor(history.runtime, tools=tools))
     final = await graph.ainvoke(_inputs())
     assert final["messages"][-1].text == "done"
     assert model.seen[0][0].text.startswith("[toolwise]")
@@ -296,7 +304,7 @@ async def test_an_async_refusal_resumes_with_a_checkpointer(
 ) -> None:
     """Pause and resume work on the async path too."""
     graph = _state_graph(
-        tw, _model("drop_database"), tools, Advisor(tw, tools=tools), InMemorySaver()
+        tw, _model("drop_database"), tools, Advisor(tw.runtime, tools=tools), InMemorySaver()
     )
     paused = await graph.ainvoke(_inputs(), _thread("async"))
     assert paused["__interrupt__"]
@@ -317,7 +325,7 @@ def test_the_pre_model_hook_briefs_without_touching_history(
         model,
         ToolNode(tools, wrap_tool_call=history.tool_wrapper()),
         prompt=SYSTEM,
-        pre_model_hook=make_pre_model_hook(history, tools=tools),
+        pre_model_hook=history.pre_model_hook(tools=tools),
         state_schema=ToolwiseReactState,
     )
     final = agent.invoke(_inputs())
@@ -334,7 +342,7 @@ def test_the_pre_model_hook_links_the_decision_to_the_records(
     agent = create_react_agent(
         _model("kubectl_apply"),
         ToolNode(tools, wrap_tool_call=history.tool_wrapper()),
-        pre_model_hook=make_pre_model_hook(history, tools=tools),
+        pre_model_hook=history.pre_model_hook(tools=tools),
         state_schema=ToolwiseReactState,
     )
     first_decision = _decisions(agent, _inputs())[0]
@@ -350,7 +358,7 @@ async def test_the_pre_model_hook_streams_asynchronously(
     agent = create_react_agent(
         model,
         ToolNode(tools),
-        pre_model_hook=make_pre_model_hook(history, tools=tools),
+        pre_model_hook=history.pre_model_hook(tools=tools),
         state_schema=ToolwiseReactState,
     )
     chunks = [chunk async for chunk in agent.astream(_inputs(), stream_mode="updates")]
@@ -363,7 +371,7 @@ def test_route_forces_the_tool_through_the_dynamic_model(
 ) -> None:
     """``advised_model`` binds ``tool_choice`` to the routed tool on the decision turn only."""
     model = _model("kubectl_apply")
-    advisor = Advisor(history, tools=tools, mode="route", strategy="greedy")
+    advisor = Advisor(history.runtime, tools=tools, mode="route", strategy="greedy")
     agent = create_react_agent(
         advised_model(model, tools),
         ToolNode(tools, wrap_tool_call=ToolGuard(advisor)),

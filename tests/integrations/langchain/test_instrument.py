@@ -17,7 +17,7 @@ from langgraph.errors import GraphInterrupt
 from pydantic import ValidationError
 
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
-from toolwise.recording.callback import INSTRUMENTED_KEY
+from toolwise.recording.scope import SELF_RECORDING_KEY as INSTRUMENTED_KEY
 
 Records = Callable[..., list[ToolOutcome]]
 NO_WAIT = tenacity.wait_none()

@@ -28,10 +28,11 @@ Behaviour a caller can rely on:
   ``ToolMessage(status="error")`` when invoked with a ``ToolCall``, else the text — like
   langchain's ``HumanInTheLoopMiddleware`` rejection: the model reads why, the agent run goes
   on. A hook may call LangGraph's ``interrupt()`` to ask a human; that pauses the graph.
-* **One record per attempt**, even when combined with other entry points: the callback handler
-  skips instrumented tools (``metadata[INSTRUMENTED_KEY]``), the ToolNode interceptor and the
-  middleware defer to them (handing down the graph state, so records still carry the task
-  text and the pre-selection brief), and the wrapped tool's own run is claimed.
+* **One record per attempt**, even when combined with other entry points
+  (:mod:`toolwise.recording.scope`): the callback handler skips instrumented tools (they carry
+  ``SELF_RECORDING_KEY`` in their metadata), the ToolNode interceptor and the middleware defer
+  to them (handing down the graph state, so records still carry the task text and the
+  pre-selection brief), and the wrapped tool's own run is claimed.
 """
 
 from __future__ import annotations
@@ -41,9 +42,8 @@ import contextvars
 import dataclasses
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from typing import Any
 
 import tenacity
@@ -59,12 +59,19 @@ from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import override
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.recording.callback import INSTRUMENTED_KEY, ToolwiseCallbackHandler
+from toolwise.integrations.langchain.callback import ToolwiseCallbackHandler
+from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.judge import Verdict, judge_output
-from toolwise.recording.recorder import PendingCall, Recorder, claim, is_control_flow
+from toolwise.recording.recorder import PendingCall, Recorder
+from toolwise.recording.scope import (
+    SELF_RECORDING_KEY,
+    claim,
+    handed_down_state,
+    is_approved,
+)
 
-__all__ = ["ConfirmHook", "InstrumentedTool", "graph_state"]
+__all__ = ["ConfirmHook", "InstrumentedTool"]
 
 log = logging.getLogger("toolwise.instrument")
 
@@ -78,24 +85,6 @@ DEFAULT_WAIT: WaitStrategy = tenacity.wait_exponential_jitter(multiplier=0.1, ma
 """0.1 s, 0.2 s, 0.4 s … capped at 2 s, plus up to 0.1 s of jitter so callers spread out."""
 
 _REFUSAL = "The user declined to run {tool!r}; it was not executed."
-
-_GRAPH_STATE: contextvars.ContextVar[Any] = contextvars.ContextVar(
-    "toolwise_graph_state", default=None
-)
-
-
-@contextmanager
-def graph_state(state: Any) -> Iterator[None]:
-    """Hand the graph state down to an instrumented tool about to run in this context.
-
-    The ToolNode interceptor and the middleware defer recording to instrumented tools; this
-    lets those records still resolve their labels and task text from the state.
-    """
-    token = _GRAPH_STATE.set(state)
-    try:
-        yield
-    finally:
-        _GRAPH_STATE.reset(token)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -210,7 +199,7 @@ class InstrumentedTool(BaseTool):
 
         Args:
             tool: any LangChain tool.
-            recorder: where records go (``Toolwise.recorder``).
+            recorder: where records go (``tw.runtime.recorder``).
             defaults: labels, judge and costs (``Toolwise.defaults(...)``).
             timeout: seconds per attempt; ``None`` waits forever.
             retries: extra attempts after a failure (0 = run once).
@@ -237,7 +226,7 @@ class InstrumentedTool(BaseTool):
             return_direct=tool.return_direct,
             verbose=tool.verbose,
             tags=tool.tags,
-            metadata={**(tool.metadata or {}), INSTRUMENTED_KEY: True},
+            metadata={**(tool.metadata or {}), SELF_RECORDING_KEY: True},
             handle_tool_error=tool.handle_tool_error,
             handle_validation_error=tool.handle_validation_error,
             extras=tool.extras,
@@ -424,7 +413,7 @@ class InstrumentedTool(BaseTool):
         context = CallContext.resolve(
             self._defaults,
             metadata,
-            _GRAPH_STATE.get(),
+            handed_down_state(),
             run_id=str(run_manager.run_id) if run_manager is not None else "",
             tags=run_manager.tags if run_manager is not None else (),
         )
@@ -447,8 +436,6 @@ class InstrumentedTool(BaseTool):
         )
 
     def _approved(self, call: _Call) -> bool:
-        from toolwise.advice.confirm import is_approved
-
         if is_approved(self.name):  # a graph's tool guard already asked the human
             return True
         if self.confirm is None:

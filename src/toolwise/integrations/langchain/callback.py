@@ -33,12 +33,14 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from typing_extensions import override
 
+from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
-from toolwise.recording.recorder import PendingCall, Recorder, is_claimed, is_control_flow
+from toolwise.recording.recorder import PendingCall, Recorder
+from toolwise.recording.scope import SELF_RECORDING_KEY, is_claimed
 
 __all__ = ["INSTRUMENTED_KEY", "ToolwiseCallbackHandler"]
 
-INSTRUMENTED_KEY = "toolwise_instrumented"
+INSTRUMENTED_KEY = SELF_RECORDING_KEY
 """Metadata flag set by :func:`toolwise.Toolwise.instrument` tools, which record themselves."""
 
 _MAX_TRACKED_TASKS = 1_024
@@ -173,7 +175,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
     ) -> None:
         name = str((serialized or {}).get("name") or kwargs.get("name") or "unknown_tool")
         metadata = metadata or {}
-        if metadata.get(INSTRUMENTED_KEY) or is_claimed(name):
+        if metadata.get(SELF_RECORDING_KEY) or is_claimed(name):
             self._track(run_id, parent_run_id)  # task_for() walks from here for the tool
             return  # an instrumented tool or an enclosing interceptor records this call
         context = CallContext.resolve(self.defaults, metadata, run_id=str(run_id), tags=tags or ())

@@ -87,7 +87,7 @@ def test_a_tool_exception_without_error_handling_is_recorded_and_ends_the_run(
 
 def test_the_middleware_defines_both_twins_of_each_hook_it_implements() -> None:
     """Sync-only hooks fail under ``ainvoke``: every implemented hook has its async twin."""
-    from toolwise.integrations.middleware import ToolwiseMiddleware
+    from toolwise.integrations.langchain import ToolwiseMiddleware
 
     pairs = [("wrap_tool_call", "awrap_tool_call"), ("wrap_model_call", "awrap_model_call")]
     for sync, async_ in pairs:

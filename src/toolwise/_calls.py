@@ -1,0 +1,148 @@
+"""``CallLog``: the tracking API over recorded calls — list, get, summarise, forget.
+
+Shared by :class:`~toolwise.Toolwise` and anything else built on a
+:class:`~toolwise._runtime.Runtime` (an HTTP service), so both read the same way: pending
+records are flushed first (read-your-writes while the store is up), expired records never
+appear, and a store failure surfaces as :class:`~toolwise.errors.StoreError` instead of a
+client library's exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from toolwise._summary import summarize
+from toolwise.errors import InvalidArgumentError, StoreError, ToolwiseError
+from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary
+from toolwise.storage.protocol import CallFilter, OutcomeStore
+
+__all__ = ["READ_FLUSH_TIMEOUT", "CallLog", "Forgotten", "OutagesFor"]
+
+READ_FLUSH_TIMEOUT = 5.0
+"""Seconds a read waits for pending records to reach the store before it reads anyway."""
+
+MAX_PAGE = 1_000
+
+OutagesFor = Callable[[str | None, datetime | None, list[ToolOutcome]], list[InfraEventSummary]]
+"""``outages(agent_id, since, records_just_read)``: the infrastructure events of a summary."""
+
+Forgotten = Callable[[str, str | None, Sequence[str] | None, int], None]
+"""``forgotten(agent_id, tool, ids, removed)``: told after records were deleted, to unlearn."""
+
+
+class CallLog:
+    """Reads and deletes recorded calls.
+
+    Args:
+        store: the outcome log.
+        flush: ``flush(timeout) -> bool``: moves this process's pending records to the store.
+        clock: "now" (UTC): what counts as expired.
+        outages: the infrastructure events a summary reports.
+        forgotten: called after :meth:`forget` deleted records (must not raise).
+    """
+
+    def __init__(
+        self,
+        store: OutcomeStore,
+        *,
+        flush: Callable[[float], bool],
+        clock: Callable[[], datetime],
+        outages: OutagesFor,
+        forgotten: Forgotten,
+    ) -> None:
+        self._store = store
+        self._flush = flush
+        self._clock = clock
+        self._outages = outages
+        self._forgotten = forgotten
+
+    @contextmanager
+    def _reading(self) -> Iterator[datetime]:
+        """Flush, then read; a store failure surfaces as :class:`StoreError`."""
+        self._flush(READ_FLUSH_TIMEOUT)  # read-your-writes when the store is up
+        now = self._clock()
+        try:
+            yield now
+        except ToolwiseError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"reading the outcome store failed: {exc}") from exc
+
+    def list_calls(
+        self,
+        agent_id: str = "default",
+        *,
+        tool: str | None = None,
+        session_id: str | None = None,
+        task_type: str | None = None,
+        environment: str | None = None,
+        success_only: bool = False,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ToolOutcome]:
+        """Recorded calls, newest first, filtered and paged; expired records never appear.
+
+        Raises:
+            InvalidArgumentError: ``limit`` outside 1–1000 or a negative ``offset``.
+            StoreError: the store could not be read.
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidArgumentError("limit", limit, f"must be between 1 and {MAX_PAGE}")
+        if offset < 0:
+            raise InvalidArgumentError("offset", offset, "must be >= 0")
+        call_filter = CallFilter(
+            tool=tool,
+            session_id=session_id,
+            task_type=task_type,
+            environment=environment,
+            success_only=success_only,
+            since=since,
+        )
+        with self._reading() as now:
+            return self._store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)
+
+    def get_call(self, call_id: str, *, agent_id: str | None = None) -> ToolOutcome | None:
+        """One record by id (searching every agent unless ``agent_id`` is given)."""
+        with self._reading() as now:
+            found = self._store.get([call_id], agent_id=agent_id)
+        live = [o for o in found if not o.is_expired(now)]
+        return live[0] if live else None
+
+    def summary(
+        self, agent_id: str | None = None, *, since: datetime | None = None
+    ) -> UsageSummary:
+        """Totals and per-tool call count, success rate, latency mean/p50/p95 and cost."""
+        with self._reading() as now:
+            outcomes = list(self._store.iter_outcomes(agent_id, since=since, now=now))
+        return summarize(
+            outcomes,
+            agent_id=agent_id,
+            since=since,
+            infra_events=self._outages(agent_id, since, outcomes),
+        )
+
+    def forget(
+        self,
+        agent_id: str = "default",
+        *,
+        tool: str | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> int:
+        """Delete records: a retired ``tool``'s, specific ``ids``, or (neither) the agent's all.
+
+        Pending records are flushed first so nothing forgotten reappears from the spool.
+        Returns how many records were deleted.
+        """
+        if tool is not None and ids is not None:
+            raise InvalidArgumentError("ids", ids, "give tool or ids, not both")
+        self._flush(READ_FLUSH_TIMEOUT)
+        removed = self._store.delete(agent_id, tool=tool, ids=ids)
+        self._forgotten(agent_id, tool, ids, removed)
+        return removed
+
+    def purge_expired(self) -> int:
+        """Delete every record whose TTL has passed; runs periodically in the background too."""
+        return self._store.purge_expired(self._clock())

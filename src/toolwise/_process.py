@@ -1,0 +1,102 @@
+"""What an open runtime needs from the process it lives in: a fresh start after ``fork()`` and
+a close at exit.
+
+Every :class:`~toolwise._runtime.Runtime` registers itself here when it is built. Three hooks
+then reach every one still open:
+
+* ``os.register_at_fork``: a forked child re-initialises each runtime (the parent's threads
+  did not survive the fork; see ``Runtime.after_fork_in_child``);
+* ``atexit``: a normal exit closes each runtime, draining what was recorded to the store;
+* ``multiprocessing``'s after-fork registry: a ``multiprocessing`` child ends with
+  ``os._exit`` after its finalizers, never the ``atexit`` hooks, so it gets a finalizer that
+  closes its runtimes instead. Importing ``multiprocessing.util`` costs about 4 ms, so this
+  hook is installed when the first runtime is built, not at ``import toolwise``.
+
+This module knows nothing about what a runtime is beyond :class:`ProcessBound`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import weakref
+from typing import Protocol
+
+__all__ = ["ProcessBound", "register", "unregister"]
+
+log = logging.getLogger("toolwise")
+
+_EXIT_TIMEOUT = 5.0  # seconds each open runtime may spend draining at exit
+
+
+class ProcessBound(Protocol):
+    """Something that holds threads and files of this process (an open runtime)."""
+
+    def after_fork_in_child(self) -> None:
+        """Runs in a forked child: replace what the parent's threads and files were."""
+
+    def close(self, timeout: float = ...) -> bool:
+        """Drain and stop; True when everything reached the store."""
+
+
+_live: weakref.WeakSet[ProcessBound] = weakref.WeakSet()
+
+
+def register(instance: ProcessBound) -> None:
+    """Fork and exit hooks reach ``instance`` until :func:`unregister` (or it is collected)."""
+    _live.add(instance)
+    _hook_multiprocessing()
+
+
+def unregister(instance: ProcessBound) -> None:
+    """``instance`` closed: the hooks leave it alone."""
+    _live.discard(instance)
+
+
+def _after_fork_in_child() -> None:
+    for instance in list(_live):
+        try:
+            instance.after_fork_in_child()
+        except Exception as exc:  # the child must start; its calls still reach a spool
+            log.error("toolwise: re-initialising after fork failed: %s", exc)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _close_all_at_exit() -> None:
+    for instance in list(_live):
+        try:
+            instance.close(timeout=_EXIT_TIMEOUT)
+        except Exception as exc:  # exit must go on; the spool keeps what was not written
+            log.warning("toolwise: close at exit failed: %s", exc)
+
+
+class _MultiprocessingHooks:
+    """A weak-referenceable anchor for ``multiprocessing.util.register_after_fork``."""
+
+
+def _close_at_multiprocessing_exit(_anchor: object) -> None:
+    # A multiprocessing child ends with os._exit after running its finalizers, never the
+    # atexit hooks, and it clears the finalizers it inherited: register the close anew.
+    from multiprocessing.util import Finalize
+
+    if _live:
+        Finalize(None, _close_all_at_exit, exitpriority=10)
+
+
+_MULTIPROCESSING_HOOKS = _MultiprocessingHooks()
+_multiprocessing_hooked = False
+
+
+def _hook_multiprocessing() -> None:
+    """Register the exit hook for multiprocessing children once per process."""
+    global _multiprocessing_hooked  # noqa: PLW0603 - a once-per-process switch
+    if _multiprocessing_hooked:
+        return
+    from multiprocessing.util import register_after_fork
+
+    register_after_fork(_MULTIPROCESSING_HOOKS, _close_at_multiprocessing_exit)
+    _multiprocessing_hooked = True
