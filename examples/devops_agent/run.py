@@ -84,9 +84,9 @@ def run(
     With ``advice=False`` toolwise only records (the model picks on its own habit): the
     baseline to compare the learning curve with. ``mode`` is the brief's: ``advise`` (the
     model decides), ``filter`` (tools that clearly fail are hidden) or ``route`` (the top
-    tool is forced, an untried one included: the example opts in with ``route_untried``). Returns the week reports, every deploy's
-    result and the (still open) Toolwise, so the caller can print its summary; the caller
-    closes it.
+    tool is forced, an untried one included: the example opts in with ``route_untried``).
+    Returns the week reports, every deploy's result and the (still open) Toolwise, so the
+    caller can print its summary; the caller closes it.
     """
     if fresh and path.exists():
         shutil.rmtree(path)
