@@ -32,6 +32,7 @@ from toolwise import _process
 from toolwise._calls import READ_FLUSH_TIMEOUT, CallLog
 from toolwise._deprecations import renamed
 from toolwise.errors import InvalidArgumentError, SpoolError
+from toolwise.improve.sandbox import protect
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
@@ -156,6 +157,7 @@ class Runtime:
             Path(spool_dir) if spool_dir is not None else root / "spool",
             fsync=settings.get("fsync", "interval"),
         )
+        protect(root / "chroma", self._spool.root)  # no sandboxed code may read or forge records
         self._batch_size = settings.get("batch_size", 500)
         self._max_backoff = settings.get("max_backoff", 30.0)
         self._writer = self._start_writer(self._store)
@@ -428,7 +430,12 @@ class Runtime:
             with self._improver_lock:
                 if self._improver is None:
                     self._improver = Improver(
-                        self, chat_model=self._chat_model, config=self._improve_config
+                        self._store,
+                        embedding=self._embedding,
+                        clock=self._clock,
+                        flush=self.flush,
+                        chat_model=self._chat_model,
+                        config=self._improve_config,
                     )
                 improver = self._improver
         return improver

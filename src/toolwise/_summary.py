@@ -67,15 +67,19 @@ def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
     )
 
 
-def _adherence(advised: list[ToolOutcome]) -> dict[str, float]:
-    """How often the recommended tool was used, and how each choice fared."""
+def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:
+    """How often the recommended tool was used, and how each choice fared.
+
+    A rate over no calls is ``None`` ("n/a"), not 0 %: with every advised call followed there
+    is nothing to say about ignoring the advice.
+    """
     if not advised:
         return {}
     followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome != "refused"]
     ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome != "refused"]
 
-    def rate(group: list[ToolOutcome]) -> float:
-        return sum(o.outcome == "success" for o in group) / len(group) if group else 0.0
+    def rate(group: list[ToolOutcome]) -> float | None:
+        return sum(o.outcome == "success" for o in group) / len(group) if group else None
 
     return {
         "advised_calls": float(len(advised)),

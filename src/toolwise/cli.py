@@ -190,11 +190,15 @@ def format_summary(summary: UsageSummary) -> str:
     if summary.advice:
         a = summary.advice
         lines.append(
-            f"advice followed {a['adherence']:.0%} of {a['advised_calls']:.0f} advised calls; "
-            f"success {a['success_when_followed']:.0%} when followed, "
-            f"{a['success_when_ignored']:.0%} when not"
+            f"advice followed {_percent(a['adherence'])} of {a['advised_calls']:.0f} advised "
+            f"calls; success {_percent(a['success_when_followed'])} when followed, "
+            f"{_percent(a['success_when_ignored'])} when not"
         )
     return "\n".join(lines)
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.0%}"
 
 
 def _forget(tw: Toolwise, args: argparse.Namespace) -> int:

@@ -16,17 +16,15 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from toolwise.errors import EmbeddingMismatchError
 from toolwise.storage.embeddings import EmbeddingFunction, cosine
 from toolwise.storage.naming import collection_name_for
 
-if TYPE_CHECKING:
-    Toolwise = Any  # the runtime (store, embedding, _clock, flush) until narrow parts land
-
 __all__ = [
     "SEARCHABLE",
+    "ChromaHost",
     "ChromaKnowledgeStore",
     "Item",
     "Kind",
@@ -285,23 +283,27 @@ def _items(page: Any, *, with_vectors: bool) -> list[Item]:
     return items
 
 
-def knowledge_store_for(tw: Toolwise) -> KnowledgeStore:
-    """The knowledge store beside ``tw``'s outcome store: same Chroma client and prefix.
+@runtime_checkable
+class ChromaHost(Protocol):
+    """An outcome store on Chroma that lends its client (``ChromaOutcomeStore`` is one)."""
 
-    A custom (non-Chroma) outcome store gets an in-memory knowledge store and a warning: pass
-    ``store=`` to :class:`~toolwise.improve.Improver` to keep lessons across restarts.
+    @property
+    def prefix(self) -> str: ...
+
+    def client(self) -> Any: ...
+
+
+def knowledge_store_for(outcomes: object, embedding: EmbeddingFunction) -> KnowledgeStore:
+    """The knowledge store beside ``outcomes``: its Chroma client and prefix when it lends
+    them (:class:`ChromaHost`), else in memory with a warning.
+
+    Sharing the client matters: a second client on one embedded path is not process-safe.
+    Pass ``store=`` to :class:`~toolwise.improve.Improver` to keep lessons of a non-Chroma
+    outcome store across restarts.
     """
-    from toolwise.storage.chroma import ChromaOutcomeStore
-
-    outcomes = tw.store
-    if isinstance(outcomes, ChromaOutcomeStore):
-        # The outcome store owns the (possibly lazily connected) client; share it, and its
-        # prefix, rather than opening a second client on the same path (not process-safe).
-        return ChromaKnowledgeStore(
-            lambda: outcomes._client,
-            embedding=tw.embedding,
-            prefix=outcomes._prefix,
-        )
+    if isinstance(outcomes, ChromaHost):
+        # A factory, not the client: the outcome store connects lazily (and reconnects).
+        return ChromaKnowledgeStore(outcomes.client, embedding=embedding, prefix=outcomes.prefix)
     log.warning(
         "toolwise.improve: the outcome store is not Chroma; lessons and the audit trail are "
         "kept in memory only (pass store= to keep them)"

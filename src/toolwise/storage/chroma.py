@@ -206,6 +206,20 @@ class ChromaOutcomeStore:
     def embedding(self) -> EmbeddingFunction:
         return self._embedding
 
+    @property
+    def prefix(self) -> str:
+        """The collection-name prefix (stores kept beside this one reuse it)."""
+        return self._prefix
+
+    def client(self) -> Any:
+        """The Chroma client, connected on first use: for stores kept beside this one (the
+        knowledge store of :mod:`toolwise.improve`), so one path never gets two clients.
+
+        Raises:
+            StoreError: this process cannot use the client (embedded Chroma after a fork).
+        """
+        return self._client
+
     def after_fork(self) -> bool:
         """Called in a forked child: fresh locks and caches, and whether this process can use
         the store at all. A server's HTTP client can (a factory makes a new one on first use);

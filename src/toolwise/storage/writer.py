@@ -326,7 +326,7 @@ class BackgroundWriter:
     ) -> None:
         retrying = Retrying(
             retry=retry_if_not_exception_type(ToolwiseError),
-            wait=wait_exponential_jitter(initial=0.05, max=self._max_backoff),
+            wait=wait_exponential_jitter(multiplier=0.05, max=self._max_backoff),
             sleep=self._interruptible_sleep,
             before_sleep=self._count_retry,
             reraise=True,
