@@ -189,7 +189,14 @@ class Advisor:
             return brief(UNAVAILABLE)
 
         hidden = hidden_tools(ranking, options.mode, options.filter_threshold)
-        forced = forced_tool(ranking, hidden, options.mode, messages)
+        forced = forced_tool(
+            ranking,
+            hidden,
+            options.mode,
+            messages,
+            gated=self._gated(candidates) if options.mode == "route" else (),
+            untried=options.route_untried,
+        )
         visible = [rec for rec in ranking if rec.tool not in hidden]
         failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
         learnt = self._learnt(labels.agent_id, text)
@@ -231,6 +238,15 @@ class Advisor:
             return None
         with self._seed_lock:
             return self._seeds.randrange(2**32)
+
+    def _gated(self, candidates: Sequence[Any]) -> set[str]:
+        """The candidates that need a human's approval: ``route`` never forces them."""
+        gated = set()
+        for tool in candidates:
+            name = tool_name(tool)
+            if name and self.confirmation.reason(name, tool) is not None:
+                gated.add(name)
+        return gated
 
     def _evidence(self, rec: Recommendation) -> str:
         if rec.observations > 0:
