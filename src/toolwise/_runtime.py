@@ -44,6 +44,7 @@ from toolwise.storage.clients import check_url, default_root, http_client, persi
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
+from toolwise.storage.unstored import LocalFailures, UnstoredFailures
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
@@ -161,6 +162,10 @@ class Runtime:
         self._batch_size = settings.get("batch_size", 500)
         self._max_backoff = settings.get("max_backoff", 30.0)
         self._writer = self._start_writer(self._store)
+        self._unstored = UnstoredFailures(
+            recorded=lambda: self._spool.replayed + self._spool.appended,
+            written=self._written,
+        )
         self._learning_config = settings.get("learning") or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
         self._recorder = Recorder(
@@ -177,7 +182,7 @@ class Runtime:
             self._store,
             flush=lambda: self.flush(timeout=READ_FLUSH_TIMEOUT),
             clock=self._clock,
-            refresh_interval=refresh if refresh is not None else (30.0 if remote else None),
+            refresh_interval=refresh if refresh is not None else (1.0 if remote else None),
             catch_up=self._recorder.drain,
         )
         self._calls = CallLog(
@@ -249,6 +254,10 @@ class Runtime:
             max_backoff=self._max_backoff,
         )
 
+    def _written(self) -> int:
+        counters = self._writer.counters
+        return counters.recorded - counters.pending
+
     def _purge_expired(self) -> int:
         return self._store.purge_expired(self._clock())
 
@@ -291,6 +300,7 @@ class Runtime:
         (both cheap: they run on every tool call); never raises."""
         try:
             self._feed.on_record(outcome)
+            self._unstored.add(outcome)
         except Exception as exc:  # learning must never fail a tool call
             log.warning("toolwise: learning from a record failed: %s", exc)
         improver = self._improver
@@ -379,6 +389,11 @@ class Runtime:
         """Start building the view in the background, so the first read need not wait."""
         self._feed.warm_up()
 
+    def local_failures(self, agent_id: str) -> LocalFailures:
+        """This process's failures of ``agent_id`` that the store may not answer for yet,
+        and how many it has recorded (recall merges them: read-your-writes)."""
+        return self._unstored.of(agent_id, self._clock())
+
     def _task_similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two task-type names under the store's embedding."""
         vectors = []
@@ -412,6 +427,7 @@ class Runtime:
         self, agent_id: str, tool: str | None, ids: Sequence[str] | None, removed: int
     ) -> None:
         self._feed.reset()  # unlearn: the view is rebuilt from what remains
+        self._unstored.forget(agent_id, tool=tool, ids=ids)
         try:
             self.improver.on_forget(agent_id, tool=tool, ids=ids, removed=removed)
         except Exception as exc:  # forgetting records must not fail on lesson bookkeeping
@@ -480,6 +496,7 @@ class Runtime:
                 return True
             self._closed = True
         self._recorder.close()
+        self._feed.close()
         if self._improver is not None:
             self._improver.close(timeout)
         drained = self._writer.close(timeout)
@@ -504,6 +521,7 @@ class Runtime:
             return
         self._recorder.after_fork()
         self._feed.after_fork()
+        self._unstored.clear()  # the parent's spool: its writer stores them
         self._spool = self._spool.after_fork()
         reconnect = getattr(self._store, "after_fork", None)
         usable = bool(reconnect()) if callable(reconnect) else True

@@ -44,10 +44,13 @@ from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Recommendation
-from toolwise.models import new_id
+from toolwise.models import ToolOutcome, new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import Verdict
+from toolwise.storage.chroma import outcome_document
+from toolwise.storage.embeddings import cosine
 from toolwise.storage.protocol import SimilarOutcome
+from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["Advisor"]
 
@@ -105,9 +108,10 @@ class Advisor:
         self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[tuple[str, str], tuple[float, list[SimilarOutcome]]] = (
+        self._recalled: OrderedDict[tuple[str, str], tuple[float, int, list[SimilarOutcome]]] = (
             OrderedDict()
         )
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # unstored failures
         self._recall_lock = threading.Lock()
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
@@ -249,7 +253,10 @@ class Advisor:
         if self.options.top_k == 0 or not text.strip():
             return []
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
-        found = self._similar_failures(agent_id, query, now)
+        local = self.runtime.local_failures(agent_id)
+        found = self._similar_failures(agent_id, query, now, local)
+        if local.unstored:  # read-your-writes: as the store will answer once it has them
+            found = self._with_unstored(query, found, local.unstored)
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -305,14 +312,21 @@ class Advisor:
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
         return lines
 
-    def _similar_failures(self, agent_id: str, query: str, now: datetime) -> list[SimilarOutcome]:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query)."""
+    def _similar_failures(
+        self, agent_id: str, query: str, now: datetime, local: LocalFailures
+    ) -> list[SimilarOutcome]:
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query) —
+        unless this process recorded a failure of the agent since (the answer is stale)."""
         key, ttl = (agent_id, query), self.options.recall_ttl
         if ttl > 0:
             with self._recall_lock:
                 cached = self._recalled.get(key)
-            if cached is not None and time.monotonic() - cached[0] < ttl:
-                return cached[1]
+            if (
+                cached is not None
+                and time.monotonic() - cached[0] < ttl
+                and cached[1] == local.generation
+            ):
+                return cached[2]
         try:
             found = self.runtime.store.similar(
                 agent_id, query, k=self.options.top_k, now=now, outcome="failure"
@@ -320,13 +334,44 @@ class Advisor:
         except Exception as exc:  # advice must not fail a turn because recall did
             log.warning("toolwise: recalling similar failures failed: %s", exc)
             return []
-        if ttl > 0:
+        if ttl > 0 and not local.unstored:  # else the store may answer better in a moment
             with self._recall_lock:
-                self._recalled[key] = (time.monotonic(), found)
+                self._recalled[key] = (time.monotonic(), local.generation, found)
                 self._recalled.move_to_end(key)
                 while len(self._recalled) > _RECALL_CACHE:
                     self._recalled.popitem(last=False)
         return found
+
+    def _with_unstored(
+        self, query: str, found: list[SimilarOutcome], unstored: Sequence[ToolOutcome]
+    ) -> list[SimilarOutcome]:
+        """The store's nearest failures merged with this process's unstored ones: the ``k``
+        nearest of both, by the cosine distance the store uses (each embedded once)."""
+        stored = {hit.outcome.id for hit in found}
+        extra = [outcome for outcome in unstored if outcome.id not in stored]
+        if not extra:
+            return found
+        embedding = self.runtime.embedding
+        try:
+            missing = [o for o in extra if o.id not in self._vectors]
+            if missing:
+                vectors = embedding([outcome_document(o) for o in missing])
+                with self._recall_lock:
+                    for outcome, vector in zip(missing, vectors, strict=True):
+                        self._vectors[outcome.id] = vector
+                    while len(self._vectors) > _RECALL_CACHE:
+                        self._vectors.popitem(last=False)
+            target = embedding([query])[0]
+        except Exception as exc:  # advice must not fail a turn because an embedding did
+            log.warning("toolwise: embedding unstored failures for recall failed: %s", exc)
+            return found
+        merged = list(found)
+        for outcome in extra:
+            known = self._vectors.get(outcome.id)
+            if known is not None:
+                merged.append(SimilarOutcome(outcome, 1.0 - cosine(target, known)))
+        merged.sort(key=lambda hit: hit.distance)
+        return merged[: self.options.top_k]
 
     def _text(
         self,

@@ -37,9 +37,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from toolwise.errors import (
     EmbeddingMismatchError,
@@ -71,6 +72,9 @@ _FAILURE = "failure"
 _INDEX_KIND = "failures"
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _COSINE = {"hnsw": {"space": "cosine"}}
+# Store time of a row (epoch s, the writer's wall clock): what other processes tail by. Rows
+# written before it existed have none; they are read by every full read and by record time.
+STORED_AT = "stored_at"
 
 _Hit = tuple[str, Mapping[str, Any], float]  # id, metadata, distance
 
@@ -201,6 +205,8 @@ class ChromaOutcomeStore:
             1_000 if client is None or callable(client) else self._read_max_batch(client)
         )
         self._unusable = ""  # why this process cannot use the client (set after a fork)
+        self._stamped = 0.0  # the last store time given out (stamps only grow)
+        self._stamp_lock = threading.Lock()
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -227,6 +233,7 @@ class ChromaOutcomeStore:
         raises :class:`~toolwise.errors.StoreError` at once instead of hanging the agent."""
         self._lock = threading.Lock()
         self._index_lock = threading.Lock()
+        self._stamp_lock = threading.Lock()
         self._collections = {}
         self._indexes = {}
         client = self._client_obj
@@ -421,7 +428,8 @@ class ChromaOutcomeStore:
                 ids = list(chunk)
                 records = list(chunk.values())
                 embeddings = self._embedding([outcome_document(o) for o in records])
-                metadatas = [_metadata(o) for o in records]
+                stamp = self._stamp()  # after embedding: as close to visibility as can be
+                metadatas = [{**_metadata(o), STORED_AT: stamp} for o in records]
                 collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
                     ids=ids, embeddings=embeddings, metadatas=metadatas
                 )
@@ -679,6 +687,54 @@ class ChromaOutcomeStore:
             if len(found) >= k:
                 return found
         return found
+
+    def _stamp(self) -> float:
+        """A store time for one write attempt: the wall clock, made strictly increasing."""
+        with self._stamp_lock:
+            self._stamped = max(time.time(), self._stamped + 1e-6)
+            return self._stamped
+
+    def recent(
+        self,
+        since: float,
+        *,
+        now: datetime,
+        key: Literal["stored_at", "timestamp"] = "stored_at",
+        known: Container[str] = frozenset(),
+    ) -> list[ToolOutcome]:
+        """Unexpired records of every agent whose ``key`` is ``>= since`` (epoch s), except
+        ids in ``known``, oldest first (:class:`~toolwise.storage.protocol.TailingStore`).
+
+        Two round trips per agent: the ids in range (a range ``where`` on one numeric key is
+        answered from Chroma's metadata index: milliseconds at 100,000 rows), then the rows
+        of the ids not ``known`` — so a caller that has seen most of them reads almost none.
+        """
+        cutoff = now.timestamp()
+        found: list[ToolOutcome] = []
+        for agent in self.agents():
+            collection = self._collection(agent, create=False)
+            if collection is None:
+                continue
+            where: dict[str, Any] = {key: {"$gte": since}}
+            ids = [i for i in self._ids(collection, where) if i not in known]
+            for start in range(0, len(ids), _PAGE):
+                rows = collection.get(ids=ids[start : start + _PAGE], include=["metadatas"])
+                found.extend(
+                    ToolOutcome.model_validate_json(meta["record"])
+                    for meta in rows["metadatas"] or []
+                    if meta and "record" in meta and _unexpired(meta, cutoff)
+                )
+        found.sort(key=lambda o: o.timestamp)
+        return found
+
+    def _ids(self, collection: Any, where: dict[str, Any]) -> list[str]:
+        """Every id matching ``where``, in pages of ``_PAGE`` (ids only: no metadata read)."""
+        ids: list[str] = []
+        while True:
+            page = collection.get(where=where, limit=_PAGE, offset=len(ids), include=[])["ids"]
+            ids.extend(str(i) for i in page)
+            if len(page) < _PAGE:
+                return ids
 
     def agents(self) -> list[str]:
         agents: list[str] = []
