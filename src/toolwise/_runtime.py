@@ -119,6 +119,9 @@ def _check(settings: Settings) -> None:
     max_backoff = settings.get("max_backoff", 30.0)
     if not max_backoff > 0:
         raise InvalidArgumentError("max_backoff", max_backoff, "must be > 0 seconds")
+    refresh = settings.get("refresh_interval")
+    if refresh is not None and not refresh > 0:
+        raise InvalidArgumentError("refresh_interval", refresh, "must be > 0 seconds or None")
     url = settings.get("url")
     if url is not None:
         check_url(url)  # fail now, not forever inside the writer thread
@@ -146,6 +149,8 @@ class Runtime:
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
         self._store, remote = _open_store(root, settings, self._embedding)
+        # Other processes read a server: a burst's records wait at most 1 s, not 5 s, to go.
+        self._max_delay = 1.0 if remote else 5.0
         redactor = settings.get("redactor", "default")
         self._records = RecordBuilder(
             redactor=SecretRedactor() if redactor == "default" else redactor,
@@ -252,6 +257,7 @@ class Runtime:
             batch_size=self._batch_size,
             housekeeping=self._purge_expired,
             max_backoff=self._max_backoff,
+            max_delay=self._max_delay,
         )
 
     def _written(self) -> int:
