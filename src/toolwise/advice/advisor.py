@@ -195,10 +195,12 @@ class Advisor:
         hidden = hidden_tools(ranking, options.mode, options.filter_threshold)
         forced = forced_tool(ranking, hidden, options.mode, messages)
         visible = [rec for rec in ranking if rec.tool not in hidden]
-        failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
+        failures, recalled = self._recall(
+            labels.agent_id, task, text, {r.tool for r in visible}, now
+        )
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures or [], forced, learnt)
-        if failures is None and len(brief_text) + len(NO_RECALL) < options.budget:
+        brief_text = self._text(task, visible, failures, forced, learnt)
+        if not recalled and len(brief_text) + len(NO_RECALL) < options.budget:
             brief_text += "\n" + NO_RECALL
         first = visible[0] if visible else None
         return brief(
@@ -251,18 +253,17 @@ class Advisor:
         text: str,
         tools: set[str],
         now: datetime,
-    ) -> list[Failure] | None:
-        """The nearest past failures of the visible tools (empty when recall is off or fails;
-        ``None`` when the store is unavailable)."""
+    ) -> tuple[list[Failure], bool]:
+        """The nearest past failures of the visible tools (empty when recall is off or fails),
+        and False when the store was unavailable (only this process's unstored ones shown)."""
         if self.options.top_k == 0 or not text.strip():
-            return []
+            return [], True
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
         local = self.runtime.local_failures(agent_id)
-        found = self._similar_failures(agent_id, query, now, local)
+        stored = self._similar_failures(agent_id, query, now, local)
+        found = stored or []
         if local.unstored:  # read-your-writes: as the store will answer once it has them
-            found = self._with_unstored(query, found or [], local.unstored)
-        if found is None:
-            return None
+            found = self._with_unstored(query, found, local.unstored)
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -287,7 +288,7 @@ class Advisor:
                 continue
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
-        return list(merged.values())
+        return list(merged.values()), stored is not None
 
     def _learnt(self, agent_id: str, text: str) -> list[str]:
         """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
