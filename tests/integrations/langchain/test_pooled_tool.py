@@ -130,8 +130,9 @@ def test_a_hedged_pool_in_an_async_agent_takes_the_first_success(
 
     answer = next(m for m in result["messages"] if isinstance(m, ToolMessage))
     assert answer.content == "pulled api:1.4 from ghcr"
-    assert (hedged.pool.stats.hedge_wins, hedged.pool.stats.cancelled) == (1, 1)
-    assert [r.tool for r in records() if r.outcome == "success"] == ["ghcr"]
+    assert (hedged.pool.stats.hedge_wins, hedged.pool.stats.given_up) == (1, 1)
+    outcomes = {r.tool: (r.outcome, r.error_type) for r in records()}
+    assert outcomes == {"ghcr": ("success", ""), "mirror_slow": ("failure", "TimeoutError")}
 
 
 def test_providers_with_other_arguments_need_an_adapter(tw: Toolwise) -> None:
@@ -151,3 +152,22 @@ def test_providers_with_other_arguments_need_an_adapter(tw: Toolwise) -> None:
         adapters={"quay": lambda args: {"reference": args["image"]}},
     )
     assert adapted.invoke({"image": "api:1.4"}) == "pulled api:1.4 from quay"
+
+
+@pytest.mark.parametrize(
+    ("marked", "says"),
+    [
+        ({"metadata": {"idempotent": False}}, "non-idempotent"),
+        ({"metadata": {"requires_confirmation": True}}, "requires confirmation"),
+    ],
+)
+def test_providers_that_must_not_run_twice_are_never_hedged(
+    tw: Toolwise, marked: dict[str, Any], says: str
+) -> None:
+    deploy = _registry("ghcr").model_copy(update=marked)
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        tw.pool("pull_image", [_registry("dockerhub"), deploy], hedge=True)
+    assert caught.value.field == "hedge"
+    assert says in str(caught.value)
+    assert tw.pool("pull_image", [_registry("dockerhub"), deploy]).name == "pull_image"

@@ -17,6 +17,9 @@ asked; every attempt is recorded under the provider's own name, tagged ``pool:<n
   ``PoolExhaustedError`` (under ``ToolwiseError``) and a ``ToolException``, so with
   ``handle_tool_error=True`` (the default) the model reads which providers failed and why,
   and the agent run goes on.
+* **Never hedged twice over a side effect**: with ``hedge=True`` a provider that requires
+  confirmation (``requires_confirmation = True``, or in its ``metadata``) or is marked
+  non-idempotent (``metadata={"idempotent": False}``) is refused when the pool is built.
 * **Control flow** (``interrupt()``, cancellation) from a provider is re-raised, not recorded.
 """
 
@@ -82,6 +85,22 @@ def _check_providers(providers: Sequence[BaseTool], adapters: Mapping[str, Adapt
             raise InvalidArgumentError(f"providers[{tool.name!r}]", tool.name, reason)
 
 
+def _check_hedging(providers: Sequence[BaseTool], options: PoolOptions) -> None:
+    """Never hedge a provider that must not run twice for one call."""
+    if not options.hedge:
+        return
+    for tool in providers:
+        metadata = tool.metadata or {}
+        if getattr(tool, "requires_confirmation", False) is True or metadata.get(
+            "requires_confirmation"
+        ):
+            reason = f"cannot hedge {tool.name!r}: it requires confirmation"
+            raise InvalidArgumentError("hedge", True, reason)
+        if metadata.get("idempotent") is False:
+            reason = f"cannot hedge {tool.name!r}: it is marked non-idempotent"
+            raise InvalidArgumentError("hedge", True, reason)
+
+
 def _member(tool: BaseTool, adapter: Adapter | None, config_of: _Configs) -> Member:
     """A pool member calling a copy of ``tool`` that raises (so failures are seen)."""
     raising = tool.model_copy(update={"handle_tool_error": False, "handle_validation_error": False})
@@ -145,10 +164,7 @@ class PooledTool(BaseTool):
         adapters = dict(adapters or {})
         _check_providers(providers, adapters)
         options = options or PoolOptions()
-        if options.hedge and any(getattr(p, "requires_confirmation", False) for p in providers):
-            raise InvalidArgumentError(
-                "hedge", True, "cannot hedge providers that require confirmation"
-            )
+        _check_hedging(providers, options)
         configs = _Configs()
         members = [_member(p, adapters.get(p.name), configs) for p in providers]
         first = providers[0]
