@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolwise._summary import POOL_TAG
 from toolwise.pools.errors import FailedAttempt, PoolExhaustedError
 from toolwise.pools.plan import Plan
 from toolwise.recording.context import CallContext, RecordingDefaults
@@ -94,7 +95,7 @@ class PoolCall:
         self._args = args
         self._recorder = recorder
         self._defaults = defaults
-        self._context = context._replace(tags=(*context.tags, f"pool:{name}"))
+        self._context = context._replace(tags=(*context.tags, f"{POOL_TAG}{name}"))
         self._tool_call_id = tool_call_id
         self._max_attempts = max_attempts
         self._timer = timer

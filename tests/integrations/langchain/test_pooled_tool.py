@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import ToolNode
 
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
+from toolwise.cli import format_summary
 from toolwise.integrations.langchain import PooledTool, PoolExhaustedToolError
 from toolwise.pools import PoolOptions
 
@@ -171,3 +172,18 @@ def test_providers_that_must_not_run_twice_are_never_hedged(
     assert caught.value.field == "hedge"
     assert says in str(caught.value)
     assert tw.pool("pull_image", [_registry("dockerhub"), deploy]).name == "pull_image"
+
+
+def test_a_pool_is_one_tool_in_the_summary_with_its_providers_under_it(tw: Toolwise) -> None:
+    pooled = _pool(tw, _registry("dockerhub", down=True), _registry("ghcr"))
+    pooled.invoke({"image": "api:1.4"})  # nothing learnt: dockerhub first, then ghcr
+
+    summary = tw.summary()
+
+    (pool,) = summary.pools
+    assert (pool.name, pool.members, pool.call_count) == ("pull_image", ["dockerhub", "ghcr"], 1)
+    assert (pool.success_rate, pool.fallbacks, pool.attempt_count) == (1.0, 1, 2)
+    assert {t.name for t in summary.tools} == {"dockerhub", "ghcr"}
+    printed = format_summary(summary)
+    assert "pull_image (pool)" in printed
+    assert printed.index("pull_image (pool)") < printed.index("└ dockerhub")
