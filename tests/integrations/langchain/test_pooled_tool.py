@@ -187,3 +187,24 @@ def test_a_pool_is_one_tool_in_the_summary_with_its_providers_under_it(tw: Toolw
     printed = format_summary(summary)
     assert "pull_image (pool)" in printed
     assert printed.index("pull_image (pool)") < printed.index("└ dockerhub")
+
+
+def test_the_brief_shows_a_pool_as_one_tool_with_its_providers_under_it(tw: Toolwise) -> None:
+    for ok in [True] * 12:
+        tw.observe("ghcr", ok, task_type="image_pull", latency_ms=800.0)
+    for ok in [False, True] * 6:
+        tw.observe("dockerhub", ok, task_type="image_pull", latency_ms=300.0)
+    pooled = _pool(tw, _registry("dockerhub"), _registry("ghcr"))
+    other = _registry("quay")
+
+    brief = tw.advisor(strategy="greedy", task_type="image_pull").advise(
+        [HumanMessage("pull api:1.4")], tools=[pooled, other]
+    )
+
+    lines = brief.text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("1. "))
+    assert lines[first].startswith("1. pull_image: 9")  # ghcr's record, in the pool's name
+    assert lines[first + 1].strip().startswith("pool of: ghcr 9")
+    assert "dockerhub 5" in lines[first + 1]
+    assert brief.recommended_tool == "pull_image"
+    assert not any(line.startswith(("2. ghcr", "2. dockerhub")) for line in lines)

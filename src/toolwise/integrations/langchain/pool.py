@@ -38,6 +38,7 @@ from langchain_core.utils.pydantic import TypeBaseModel
 from pydantic import PrivateAttr
 from typing_extensions import override
 
+from toolwise.advice.pools import POOL_METADATA_KEY
 from toolwise.errors import InvalidArgumentError
 from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.pools import Adapter, Member, Pool, PoolExhaustedError, PoolOptions, PoolRuntime
@@ -173,7 +174,7 @@ class PooledTool(BaseTool):
             description=description
             or f"{first.description} (one of {len(providers)} interchangeable providers)",
             args_schema=first.args_schema,
-            metadata={SELF_RECORDING_KEY: True, "toolwise_pool": [p.name for p in providers]},
+            metadata={SELF_RECORDING_KEY: True, POOL_METADATA_KEY: [p.name for p in providers]},
             handle_tool_error=handle_tool_error,
             providers=list(providers),
         )
