@@ -43,6 +43,7 @@ from toolwise.storage.clients import check_url, default_root, http_client, persi
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
+from toolwise.storage.task_clusters import TaskClusterStore, task_cluster_store_for
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
@@ -144,6 +145,7 @@ class Runtime:
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
         self._store, remote = _open_store(root, settings, self._embedding)
+        self._task_clusters = task_cluster_store_for(self._store)
         redactor = settings.get("redactor", "default")
         self._records = RecordBuilder(
             redactor=SecretRedactor() if redactor == "default" else redactor,
@@ -205,6 +207,11 @@ class Runtime:
     def embedding(self) -> EmbeddingFunction:
         """Vectors for records, task types and queries."""
         return self._embedding
+
+    @property
+    def task_clusters(self) -> TaskClusterStore:
+        """Task types learnt from requests (beside the outcome store, one namespace per agent)."""
+        return self._task_clusters
 
     @property
     def clock(self) -> Callable[[], datetime]:

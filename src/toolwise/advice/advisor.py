@@ -38,10 +38,18 @@ from toolwise.advice.format import (
     render,
     tool_line,
 )
-from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
+from toolwise.advice.models import (
+    MAX_TOP_K,
+    AdviceFields,
+    AdviceOptions,
+    Brief,
+    TaskQuery,
+    tool_name,
+)
 from toolwise.advice.modes import forced_tool, hidden_tools
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
+from toolwise.advice.task_learning import TaskTypeLearner
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Recommendation
 from toolwise.models import new_id
@@ -103,11 +111,16 @@ class Advisor:
         runtime.warm_up()  # the first turn should not wait for the view to be built
         self.confirmation = ConfirmationPolicy.from_options(options)
         self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
+        self._learner = (
+            TaskTypeLearner(runtime.embedding, runtime.task_clusters, options.similarity_threshold)
+            if options.learn_task_types
+            else None
+        )
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[tuple[str, str], tuple[float, list[SimilarOutcome]]] = (
-            OrderedDict()
-        )
+        self._recalled: OrderedDict[
+            tuple[str, str, int], tuple[float, list[SimilarOutcome]]
+        ] = OrderedDict()
         self._recall_lock = threading.Lock()
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
@@ -170,14 +183,15 @@ class Advisor:
                 labels,
                 TaskQuery(text, messages, state, metadata),
                 resolver=options.task_resolver,
-                known=lambda: view.known_task_types(labels.agent_id),
-                matcher=self._matcher,
+                infer=lambda request: self._infer(
+                    labels.agent_id, request, view.known_task_types(labels.agent_id)
+                ),
             )
             ranking = view.recommend(
                 task_type=task.ranking_key,
                 tools=names,
                 agent_id=labels.agent_id,
-                environment=labels.environment,
+                environment=labels.environment or None,
                 objective=options.objective,
                 strategy=options.strategy,
                 seed=self._next_seed(),
@@ -223,6 +237,12 @@ class Advisor:
 
     # -- parts --------------------------------------------------------------------------------
 
+    def _infer(self, agent_id: str, text: str, known: Sequence[str]) -> TaskResolution:
+        """The nearest known (or learnt) type to the request; a new one when none is near."""
+        if self._learner is not None:
+            return self._learner.resolve(agent_id, text, known)
+        return self._matcher.match(text, known)
+
     def _next_seed(self) -> int | None:
         if self._seeds is None:
             return None
@@ -248,8 +268,16 @@ class Advisor:
         """The nearest past failures of the visible tools (empty when recall is off or fails)."""
         if self.options.top_k == 0 or not text.strip():
             return []
+        # A type toolwise matched or learnt from the request: recall only that task's
+        # failures — an unrelated request must not be shown another task's errors.
+        same_task = task.task_type if task.inferred and task.task_type else None
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
-        found = self._similar_failures(agent_id, query, now)
+        k = self.options.top_k
+        if same_task is None:
+            found = self._similar_failures(agent_id, query, now, k)
+        else:  # other tasks' failures are dropped after the query: ask for more
+            wide = self._similar_failures(agent_id, query, now, min(3 * k, 3 * MAX_TOP_K))
+            found = [hit for hit in wide if hit.outcome.task_type == same_task][:k]
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -305,9 +333,11 @@ class Advisor:
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
         return lines
 
-    def _similar_failures(self, agent_id: str, query: str, now: datetime) -> list[SimilarOutcome]:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query)."""
-        key, ttl = (agent_id, query), self.options.recall_ttl
+    def _similar_failures(
+        self, agent_id: str, query: str, now: datetime, k: int
+    ) -> list[SimilarOutcome]:
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query, k)."""
+        key, ttl = (agent_id, query, k), self.options.recall_ttl
         if ttl > 0:
             with self._recall_lock:
                 cached = self._recalled.get(key)
@@ -315,7 +345,7 @@ class Advisor:
                 return cached[1]
         try:
             found = self.runtime.store.similar(
-                agent_id, query, k=self.options.top_k, now=now, outcome="failure"
+                agent_id, query, k=k, now=now, outcome="failure"
             )
         except Exception as exc:  # advice must not fail a turn because recall did
             log.warning("toolwise: recalling similar failures failed: %s", exc)
@@ -343,7 +373,7 @@ class Advisor:
         head = header_lines(
             task_type=task.task_type,
             inferred=task.inferred,
-            new_task=not task.task_type,
+            new_task=task.source == "new",
             forced_tool=forced,
         )
         return render(

@@ -14,6 +14,7 @@ from toolwise.learning import LearningConfig, ReliabilityView
 from toolwise.recording.recorder import Recorder
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import OutcomeStore
+from toolwise.storage.task_clusters import TaskClusterStore
 
 __all__ = ["AdviceRuntime", "LessonSource", "Rendered"]
 
@@ -52,7 +53,7 @@ class LessonSource(Protocol):
 class AdviceRuntime(Protocol):
     """The parts an :class:`~toolwise.advice.Advisor` reads: the learnt view (ranking), the
     store (recalling similar failures), the recorder (refused calls), the embedding (matching
-    task types), the clock, and the lessons of self-improvement."""
+    task types), the learnt task types, the clock, and the lessons of self-improvement."""
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -67,6 +68,11 @@ class AdviceRuntime(Protocol):
     @property
     def store(self) -> OutcomeStore:
         """Where similar past failures are recalled from."""
+        ...
+
+    @property
+    def task_clusters(self) -> TaskClusterStore:
+        """Where task types learnt from requests are kept (per agent)."""
         ...
 
     @property

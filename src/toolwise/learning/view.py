@@ -36,6 +36,7 @@ from toolwise.learning.models import (
     ToolPrior,
     resolve_objective,
 )
+from toolwise.learning.pooling import pool
 from toolwise.learning.posterior import confidence_of, credible_intervals
 from toolwise.learning.scoring import cost_score, speed_score
 from toolwise.learning.strategies import STRATEGIES, Arms, Choice
@@ -285,7 +286,7 @@ class ReliabilityView:
         task_type: str,
         tools: Sequence[str],
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
@@ -300,7 +301,9 @@ class ReliabilityView:
             task_type: the task's type (the context key); ``""`` if uncategorised.
             tools: candidate tool names (duplicates are dropped, order breaks ties).
             agent_id: whose experience to use.
-            environment: where the tools will run.
+            environment: where the tools will run; ``None`` (default): every environment the
+                agent has evidence in, pooled with shrinkage (``learning/pooling.py``); each
+                recommendation's ``environments`` says whose evidence it used.
             objective: ``"balanced"`` (0.7 success, 0.3 speed), ``"latency"`` (0.4 / 0.6),
                 ``"cost"`` (0.5 / 0.1 / 0.4), or explicit weights.
             strategy: ``"thompson"`` (default), ``"ucb"``, ``"epsilon_greedy"`` or
@@ -325,21 +328,27 @@ class ReliabilityView:
         at = moment.timestamp()
         bucket = bucket_of(moment, self._config.time_buckets, self._zone)
         similar = self._similar(agent_id, task_type)
-        env = self._env(environment)
         with self._lock:
             state = self._state
             state.expire(at)
-            peers = state.scope_mass(agent_id, task_type, env, at)
-            reads = [
-                state.read(
-                    (agent_id, name, task_type, env), bucket, now=at, similar=similar, peers=peers
-                )
-                for name in names
-            ]
+            envs = self._environments(agent_id) if environment is None else (environment,)
+            pooled = []
+            for name in names:
+                env_reads = []
+                for each in envs:
+                    env = self._env(each)
+                    peers = state.scope_mass(agent_id, task_type, env, at)
+                    key = (agent_id, name, task_type, env)
+                    read = state.read(key, bucket, now=at, similar=similar, peers=peers)
+                    env_reads.append((each, read))
+                pooled.append(pool(env_reads))
+            reads = [p.read for p in pooled]
             samples = [_samples(read) for read in reads]
             changed = [self._recent_change(read, at) for read in reads]
             restored = [self._recent_restore(read, at) for read in reads]
-            alert = state.infra.alert(agent_id, environment, at)
+            alert = next(
+                (a for a in (state.infra.alert(agent_id, e, at) for e in envs) if a), None
+            )
         arms = self._arms(reads, samples, weights)
         choice = self._choose(strategy, arms, seed)
         optimistic = strategy in _EXPLORING and arms.optimistic is not None
@@ -349,7 +358,7 @@ class ReliabilityView:
         for rank, index in enumerate(choice.order, start=1):
             read = reads[index]
             posterior, (p50, mean_cost) = read.posterior, samples[index]
-            observations = read.observations
+            observations = pooled[index].observations
             explored = choice.explored[index]
             hopeful = optimistic and read.untried
             speed = speed_score(p50, config.latency_ceiling_ms, unknown=_BEST if hopeful else None)
@@ -393,6 +402,7 @@ class ReliabilityView:
                         ),
                     ),
                     infra_alert=alert,
+                    environments=pooled[index].environments,
                 )
             )
         return ranked
@@ -446,6 +456,13 @@ class ReliabilityView:
 
     def _env(self, environment: str) -> str:
         return "" if self._config.share_environments else environment
+
+    def _environments(self, agent_id: str) -> tuple[str, ...]:
+        """The environments the agent has evidence in (``("",)`` when none); call locked."""
+        if self._pooled:
+            return ("",)
+        found = sorted({env for agent, _, env in self._state.overall if agent == agent_id})
+        return tuple(found) or ("",)
 
     def _record(
         self,
