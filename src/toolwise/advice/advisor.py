@@ -118,9 +118,9 @@ class Advisor:
         )
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[
-            tuple[str, str, int], tuple[float, list[SimilarOutcome]]
-        ] = OrderedDict()
+        self._recalled: OrderedDict[tuple[str, str, int], tuple[float, list[SimilarOutcome]]] = (
+            OrderedDict()
+        )
         self._recall_lock = threading.Lock()
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
@@ -344,9 +344,7 @@ class Advisor:
             if cached is not None and time.monotonic() - cached[0] < ttl:
                 return cached[1]
         try:
-            found = self.runtime.store.similar(
-                agent_id, query, k=k, now=now, outcome="failure"
-            )
+            found = self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")
         except Exception as exc:  # advice must not fail a turn because recall did
             log.warning("toolwise: recalling similar failures failed: %s", exc)
             return []

@@ -37,11 +37,11 @@ under its own text and its records keep the entry point's task type (the old beh
 _NAME_WORDS = 5
 _WORD = re.compile(r"[a-z]{2,20}")
 # Function words say nothing about the task; dropped from names (never from matching).
-_STOP = frozenset(
-    "a an and are as at be by can could do does for from have how i in is it me my of on or "
-    "our please should the this to us we what when where which who why will with would you "
-    "your".split()
+_STOP_WORDS = (
+    "a an and are as at be by can could do does for from have how i in is it me my of on or our "
+    "please should the this to us we what when where which who why will with would you your"
 )
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def name_from_request(text: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
@@ -97,9 +97,12 @@ class TaskTypeLearner:
         others = [t for t in known if t not in clusters]
         by_name = self._names.match(text, others, vector) if others else None
         best = max(learnt, key=lambda pair: (pair[1], pair[0]), default=None)
-        if by_name is not None and by_name.source == "inferred":
-            if best is None or (by_name.similarity or 0.0) > best[1]:
-                return by_name
+        if (
+            by_name is not None
+            and by_name.source == "inferred"
+            and (best is None or (by_name.similarity or 0.0) > best[1])
+        ):
+            return by_name
         if best is not None and best[1] >= self._threshold:
             self._join(agent_id, best[0], query)
             return TaskResolution(best[0], best[0], "inferred", similarity=round(best[1], 4))

@@ -346,9 +346,7 @@ class ReliabilityView:
             samples = [_samples(read) for read in reads]
             changed = [self._recent_change(read, at) for read in reads]
             restored = [self._recent_restore(read, at) for read in reads]
-            alert = next(
-                (a for a in (state.infra.alert(agent_id, e, at) for e in envs) if a), None
-            )
+            alert = next((a for a in (state.infra.alert(agent_id, e, at) for e in envs) if a), None)
         arms = self._arms(reads, samples, weights)
         choice = self._choose(strategy, arms, seed)
         optimistic = strategy in _EXPLORING and arms.optimistic is not None

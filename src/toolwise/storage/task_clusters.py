@@ -124,9 +124,7 @@ class ChromaTaskClusterStore:
         found: list[TaskCluster] = []
         offset = 0
         while True:
-            page = collection.get(
-                limit=_PAGE, offset=offset, include=["metadatas", "embeddings"]
-            )
+            page = collection.get(limit=_PAGE, offset=offset, include=["metadatas", "embeddings"])
             ids = page.get("ids") or []
             metadatas = page.get("metadatas") or []
             vectors = page.get("embeddings")
@@ -163,6 +161,6 @@ def task_cluster_store_for(store: OutcomeStore) -> TaskClusterStore:
     if isinstance(store, ChromaOutcomeStore):
         # Share the outcome store's (possibly lazily connected) client rather than opening a
         # second one on the same path (embedded Chroma is not process-safe).
-        return ChromaTaskClusterStore(lambda: store._client, prefix=store._prefix)  # noqa: SLF001
+        return ChromaTaskClusterStore(lambda: store._client, prefix=store._prefix)
     log.info("toolwise: learnt task types are kept in memory (the outcome store is not Chroma)")
     return MemoryTaskClusterStore()
