@@ -46,6 +46,21 @@ def test_summary_prints_a_table_per_tool(store: Path, capsys: pytest.CaptureFixt
     assert "SSHTimeout: timed out" in out
 
 
+def test_summary_says_n_a_for_advice_that_was_never_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every advised call followed the advice: "when not" is n/a, not 0 %."""
+    path = tmp_path / "store"
+    with Toolwise(path) as tw:
+        for _ in range(3):
+            tw.record(agent_id="devops", tool="kubectl_deploy", recommended_tool="kubectl_deploy")
+    assert main(["summary", "--path", str(path), "--agent", "devops"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "advice followed 100% of 3 advised calls; success 100% when followed, n/a when not" in out
+    )
+
+
 def test_summary_json_is_machine_readable(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``--json`` prints the summary model as JSON."""
     assert main(["summary", "--path", str(store), "--agent", "devops", "--json"]) == 0

@@ -175,3 +175,14 @@ def test_summarize_reports_advice_adherence() -> None:
     assert advice["adherence"] == pytest.approx(2 / 3)
     assert advice["success_when_followed"] == pytest.approx(0.5)
     assert advice["success_when_ignored"] == 0.0
+
+
+def test_a_success_rate_over_no_calls_is_none_not_zero() -> None:
+    """Advice always followed: nothing is known about ignoring it, so that rate is n/a."""
+    records = [
+        ToolOutcome(tool="a", recommended_tool="a"),
+        ToolOutcome(tool="a", recommended_tool="a"),
+    ]
+    advice = summarize(records, agent_id=None).advice
+    assert advice["success_when_followed"] == 1.0
+    assert advice["success_when_ignored"] is None

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from examples.devops_agent.history import WeekPoint
 from examples.devops_agent.run import TOOLS, WeekReport
+from examples.devops_agent.world import EVENTS
 
-__all__ = ["plot", "table"]
+__all__ = ["compare", "plot", "table"]
+
+_STYLE = {"advise": "tab:blue", "route": "tab:green", "filter": "tab:purple", "no-advice": "gray"}
 
 
 def table(reports: list[WeekReport]) -> str:
@@ -21,6 +25,25 @@ def table(reports: list[WeekReport]) -> str:
         ]
         for r in reports
     ]
+    return _lay_out(header, rows)
+
+
+def compare(history: dict[str, list[WeekPoint]]) -> str:
+    """One row per arm: success and mean deploy time over all its weeks."""
+    header = ["arm", "weeks", "deploys", "success", "mean time"]
+    rows = []
+    for arm, points in history.items():
+        deploys = sum(p.deploys for p in points)
+        if not deploys:
+            continue
+        ok = sum(p.success_rate * p.deploys for p in points) / deploys
+        seconds = sum(p.mean_seconds * p.deploys for p in points) / deploys
+        weeks = f"{points[0].week}-{points[-1].week}"
+        rows.append([arm, weeks, str(deploys), f"{ok:.0%}", f"{seconds:.1f}s"])
+    return _lay_out(header, rows)
+
+
+def _lay_out(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
 
     def line(cells: list[str]) -> str:
@@ -29,8 +52,9 @@ def table(reports: list[WeekReport]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def plot(reports: list[WeekReport], path: Path) -> Path | None:
-    """Success rate and share of deploys per tool, by week; None if matplotlib is missing."""
+def plot(history: dict[str, list[WeekPoint]], path: Path, *, main_arm: str) -> Path | None:
+    """Success and mean deploy time per week for every arm run so far, the world's events
+    marked, and the main arm's tool shares; None if matplotlib is missing."""
     try:
         import matplotlib
 
@@ -38,18 +62,46 @@ def plot(reports: list[WeekReport], path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    weeks = [r.week for r in reports]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    top.plot(weeks, [r.success_rate for r in reports], marker="o", color="black")
-    top.set_ylabel("deploy success")
-    top.set_ylim(0, 1.05)
-    top.set_title("toolwise DevOps agent: learning which deploy tool works")
-    for tool in TOOLS:
-        bottom.plot(weeks, [r.share(tool) for r in reports], marker="o", label=tool)
-    bottom.set_ylabel("share of deploys")
-    bottom.set_xlabel("simulated week")
-    bottom.set_ylim(0, 1.05)
-    bottom.legend(loc="upper left", fontsize=8)
+    fig, (success, seconds, shares) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    for arm, points in history.items():
+        weeks = [p.week for p in points]
+        style = {"color": _STYLE.get(arm, "black"), "marker": "o", "label": arm}
+        if arm == "no-advice":
+            style["linestyle"] = "--"
+        success.plot(weeks, [p.success_rate for p in points], **style)
+        seconds.plot(weeks, [p.mean_seconds for p in points], **style)
+    for point_tool in TOOLS:
+        points = history.get(main_arm, [])
+        shares.plot(
+            [p.week for p in points],
+            [p.shares.get(point_tool, 0.0) for p in points],
+            marker="o",
+            label=point_tool,
+        )
+    every_week = sorted({p.week for points in history.values() for p in points})
+    for week, event in EVENTS.items():
+        if every_week and every_week[0] <= week <= every_week[-1]:
+            for axis in (success, seconds, shares):
+                axis.axvline(week, color="tab:red", linestyle=":", linewidth=1)
+            success.annotate(
+                event,
+                (week, 0.02),
+                rotation=90,
+                fontsize=7,
+                color="tab:red",
+                va="bottom",
+                ha="right",
+            )
+    success.set_title("toolwise DevOps agent: learning which deploy tool works")
+    success.set_ylabel("deploy success")
+    success.set_ylim(0, 1.05)
+    success.legend(loc="lower right", fontsize=8)
+    seconds.set_ylabel("mean deploy time (s)")
+    seconds.set_ylim(bottom=0)
+    shares.set_ylabel(f"share of deploys ({main_arm})")
+    shares.set_ylim(0, 1.05)
+    shares.set_xlabel("simulated week")
+    shares.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from examples.devops_agent import history
 from examples.devops_agent.model import make_model
 from examples.devops_agent.tools import CallLog, make_tools
 from examples.devops_agent.world import DEPLOYS_PER_WEEK, Deploy, World
@@ -19,7 +20,7 @@ from langchain_core.messages import HumanMessage
 import toolwise
 from toolwise.learning import LearningConfig
 
-__all__ = ["AGENT_ID", "TOOLS", "DeployResult", "WeekReport", "run"]
+__all__ = ["AGENT_ID", "TOOLS", "DeployResult", "WeekReport", "run", "run_baselines"]
 
 AGENT_ID = "devops"
 TOOLS = ("kubectl_deploy", "ansible_run", "terraform_apply", "helm_upgrade")
@@ -59,6 +60,15 @@ class WeekReport:
     def share(self, tool: str) -> float:
         return self.shares[tool] / self.deploys if self.deploys else 0.0
 
+    def point(self) -> history.WeekPoint:
+        return history.WeekPoint(
+            self.week,
+            self.deploys,
+            self.success_rate,
+            self.mean_seconds,
+            {t: self.share(t) for t in TOOLS},
+        )
+
 
 def _load_state(path: Path) -> dict[str, Any]:
     state_file = path / _STATE_FILE
@@ -78,6 +88,7 @@ def run(
     progress: bool = True,
     advice: bool = True,
     mode: str = "advise",
+    history_path: Path | None = None,
 ) -> tuple[list[WeekReport], list[DeployResult], toolwise.Toolwise]:
     """Run ``weeks`` more simulated weeks, continuing from what ``path`` already learnt.
 
@@ -86,7 +97,8 @@ def run(
     model decides), ``filter`` (tools that clearly fail are hidden) or ``route`` (the top
     tool is forced). Returns the week reports, every deploy's
     result and the (still open) Toolwise, so the caller can print its summary; the caller
-    closes it.
+    closes it. The weeks are added to the arm's history in ``history_path`` (default
+    ``path``), which the learning curve is drawn from.
     """
     if fresh and path.exists():
         shutil.rmtree(path)
@@ -140,7 +152,45 @@ def run(
     bar.close()
     tw.flush()
     (path / _STATE_FILE).write_text(json.dumps({"next_week": first_week + weeks}))
+    history.save(
+        history_path or path,
+        history.arm_name(advice=advice, mode=mode),
+        [r.point() for r in reports],
+    )
     return reports, results, tw
+
+
+def run_baselines(
+    *,
+    path: Path,
+    arms: tuple[str, ...],
+    until_week: int,
+    seed: int = 7,
+    deploys_per_week: int | None = None,
+    progress: bool = True,
+) -> None:
+    """Bring each baseline arm up to ``until_week`` in its own store under ``path/baselines``.
+
+    Same seed, same weeks, same requests: the only difference is how toolwise acts. Their
+    weeks go into ``path``'s history, beside the main arm's.
+    """
+    for arm in arms:
+        store = path / "baselines" / arm
+        store.mkdir(parents=True, exist_ok=True)
+        weeks = until_week - int(_load_state(store)["next_week"])
+        if weeks <= 0:
+            continue
+        _, _, tw = run(
+            weeks=weeks,
+            path=store,
+            seed=seed,
+            deploys_per_week=deploys_per_week,
+            progress=progress,
+            advice=arm != "no-advice",
+            mode="advise" if arm == "no-advice" else arm,
+            history_path=path,
+        )
+        tw.close()
 
 
 def _invoke(agent: Any, deploy: Deploy) -> None:

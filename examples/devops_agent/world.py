@@ -20,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["DEPLOYS_PER_WEEK", "SERVICES", "Deploy", "ToolBehaviour", "World"]
+__all__ = ["DEPLOYS_PER_WEEK", "EVENTS", "SERVICES", "Deploy", "ToolBehaviour", "World"]
 
 SERVICES: tuple[tuple[str, bool], ...] = (
     ("checkout", True), ("payments", False), ("search", True), ("catalog", False),
@@ -36,6 +36,11 @@ never lets that evidence pass nine effective observations, and helm's failures o
 services make it look worse than terraform there, so helm is adopted for charts only slowly
 (``docs/ranking.md``, "Sparse contexts")."""
 HELM_ARRIVES_WEEK = 4
+EVENTS: dict[int, str] = {
+    1: "ansible's SSH keys rotated",
+    HELM_ARRIVES_WEEK: "helm_upgrade arrives",
+}
+"""What changes in the world, by the week it starts: marked on the learning curve."""
 _START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # Monday 00:00; deploys run 09:00–17:00
 
 

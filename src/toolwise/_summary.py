@@ -9,7 +9,7 @@ import numpy as np
 
 from toolwise.models import InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
 
-__all__ = ["summarize"]
+__all__ = ["error_line", "summarize"]
 
 
 def summarize(
@@ -63,19 +63,30 @@ def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
         p50_latency_ms=float(np.percentile(latencies, 50)) if latencies.size else 0.0,
         p95_latency_ms=float(np.percentile(latencies, 95)) if latencies.size else 0.0,
         total_cost=round(sum(r.cost for r in records), 6),
-        last_error=(f"{last.error_type}: {last.error_message}"[:200] if last else ""),
+        last_error=error_line(last),
     )
 
 
-def _adherence(advised: list[ToolOutcome]) -> dict[str, float]:
-    """How often the recommended tool was used, and how each choice fared."""
+def error_line(record: ToolOutcome | None) -> str:
+    """``"Type: message"``, or whichever of the two a record has (no dangling ``": "``)."""
+    if record is None:
+        return ""
+    return ": ".join(part for part in (record.error_type, record.error_message) if part)[:200]
+
+
+def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:
+    """How often the recommended tool was used, and how each choice fared.
+
+    A rate over no calls is ``None`` ("n/a"), not 0 %: with every advised call followed there
+    is nothing to say about ignoring the advice.
+    """
     if not advised:
         return {}
     followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome != "refused"]
     ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome != "refused"]
 
-    def rate(group: list[ToolOutcome]) -> float:
-        return sum(o.outcome == "success" for o in group) / len(group) if group else 0.0
+    def rate(group: list[ToolOutcome]) -> float | None:
+        return sum(o.outcome == "success" for o in group) / len(group) if group else None
 
     return {
         "advised_calls": float(len(advised)),

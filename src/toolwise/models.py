@@ -255,4 +255,6 @@ class UsageSummary(BaseModel):
     tools: list[ToolStats]
     since: datetime | None = None
     infra_events: list[InfraEventSummary] = Field(default_factory=list)
-    advice: dict[str, float] = Field(default_factory=dict)
+    advice: dict[str, float | None] = Field(default_factory=dict)
+    """advised_calls, adherence, followed_calls, ignored_calls, success_when_followed and
+    success_when_ignored; a success rate over no calls is ``None`` (shown as "n/a")."""

@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
-from examples.devops_agent.report import plot, table
-from examples.devops_agent.run import AGENT_ID, run
+from examples.devops_agent import history
+from examples.devops_agent.report import compare, plot, table
+from examples.devops_agent.run import AGENT_ID, run, run_baselines
 
 
 def _share(results: list, tool: str) -> float:
@@ -94,7 +95,7 @@ def test_the_report_has_a_week_table_and_a_png(tmp_path: Path) -> None:
     text = table(reports)
     assert "kubectl_deploy" in text
     assert "helm_upgrade" in text
-    png = plot(reports, tmp_path / "curve.png")
+    png = plot(history.load(tmp_path / "store"), tmp_path / "curve.png", main_arm="advise")
     assert png is not None
     assert png.read_bytes()[:4] == b"\x89PNG"
 
@@ -151,3 +152,39 @@ def test_the_example_runs_on_openai_when_a_key_is_set(
         assert "[toolwise]" in briefed
     finally:
         tw.close()
+
+
+def test_a_second_run_extends_the_learning_curve(tmp_path: Path) -> None:
+    """The curve is drawn from every week run so far, not only the latest run's."""
+    store = tmp_path / "store"
+    for _ in range(2):
+        _, _, tw = run(weeks=1, path=store, deploys_per_week=8, progress=False)
+        tw.close()
+    assert [p.week for p in history.load(store)["advise"]] == [1, 2]
+
+
+def test_baselines_run_the_same_weeks_beside_the_main_arm(tmp_path: Path) -> None:
+    """``--compare``: no-advice and route catch up to the main arm's weeks, in their own stores."""
+    store = tmp_path / "store"
+    _, _, tw = run(weeks=2, path=store, deploys_per_week=8, progress=False)
+    tw.close()
+    run_baselines(path=store, arms=("no-advice", "route"), until_week=3, deploys_per_week=8,
+                  progress=False)  # fmt: skip
+    learnt = history.load(store)
+    assert {arm: [p.week for p in points] for arm, points in learnt.items()} == {
+        "advise": [1, 2],
+        "no-advice": [1, 2],
+        "route": [1, 2],
+    }
+    assert "route" in compare(learnt)
+    png = plot(learnt, tmp_path / "curve.png", main_arm="advise")
+    assert png is not None
+
+
+def test_help_names_the_command_a_user_types(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` shows ``python -m examples.devops_agent``, not ``__main__.py``."""
+    from examples.devops_agent.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert capsys.readouterr().out.startswith("usage: python -m examples.devops_agent")

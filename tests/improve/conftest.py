@@ -64,6 +64,19 @@ DEFAULT_ARGS: dict[str, dict[str, Any]] = {
 }
 
 
+RELEASE = ["terraform_apply", "helm_upgrade", "kubectl_deploy"]
+COMPOSITE = "terraform_apply_then_helm_upgrade_then_kubectl_deploy"
+INPUT = {
+    "workspace": "staging",
+    "release": "web",
+    "chart": "web-1.5.0",
+    "helm_upgrade_namespace": "shop",
+    "service": "web",
+    "kubectl_deploy_namespace": "shop",
+}
+"""An input of the release composite (colliding ``namespace`` fields prefixed)."""
+
+
 class ScriptedChatModel(GenericFakeChatModel):
     """Replies with the scripted messages in order (``bind_tools`` returns itself)."""
 
@@ -103,7 +116,10 @@ def make_improver(tw: Toolwise) -> Iterator[Callable[..., Improver]]:
 
     def build(*, chat_model: Any = None, background: bool = False, **config: Any) -> Improver:
         improver = Improver(
-            tw.runtime,
+            tw.store,
+            embedding=tw.runtime.embedding,
+            clock=tw.clock,
+            flush=tw.flush,
             chat_model=chat_model,
             tools=DEVOPS_TOOLS.values(),
             config=ImproveConfig(**config),
@@ -165,3 +181,29 @@ def run_task(tw: Toolwise, clock: FakeClock) -> Runner:
             tw.record(outcome="success", tool_output=str(output), **fields)
 
     return run
+
+
+def releases(run_task: Runner, count: int) -> None:
+    """Record ``count`` successful release runs (terraform → helm → kubectl)."""
+    for i in range(count):
+        run_task(f"release-{i}", f"release web build {i} to production", RELEASE)
+
+
+@pytest.fixture
+def record_uses(tw: Toolwise, clock: Any) -> Callable[[list[str]], None]:
+    """Record uses of the release composite, as the agent's recording integration would."""
+
+    def record(outcomes: list[str]) -> None:
+        for outcome in outcomes:
+            tw.record(agent_id="devops", tool=COMPOSITE, outcome=outcome, timestamp=clock.advance())
+
+    return record
+
+
+@pytest.fixture
+def proposed(run_task: Runner, make_improver: Callable[..., Improver]) -> Improver:
+    """An improver that has proposed the release composite from three recorded releases."""
+    releases(run_task, 3)
+    improver = make_improver()
+    improver.improve("devops")
+    return improver

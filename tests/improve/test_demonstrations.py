@@ -67,3 +67,62 @@ def test_failed_runs_are_not_kept(run_task: Runner, make_improver: Callable[...,
     improver = make_improver()
     improver.improve("devops")
     assert improver.demonstrations("devops") == []
+
+
+def test_a_better_run_of_the_same_task_replaces_it_with_one_audit_line(
+    run_task: Runner, make_improver: Callable[..., Improver]
+) -> None:
+    """Scored 0.85, then 0.95: one demonstration, scored 0.95, and one ``replaced`` entry."""
+    improver = make_improver()
+    run_task("r1", "release web to production", RELEASE, run_score=0.85)
+    improver.improve("devops")
+    run_task("r2", "release web to production", RELEASE, run_score=0.95)
+    improver.improve("devops")
+    [demo] = improver.demonstrations("devops")
+    entries = [e for e in improver.audit("devops") if e.kind.startswith("demonstration")]
+    assert demo.score == 0.95
+    assert [e.kind for e in entries] == ["demonstration.replaced", "demonstration.added"]
+
+
+def test_an_equally_good_run_changes_nothing(
+    run_task: Runner, make_improver: Callable[..., Improver]
+) -> None:
+    """A second perfect run of a task already shown is not churned in: no audit entry."""
+    improver = make_improver()
+    run_task("r1", "release web build 1 to production", RELEASE)
+    improver.improve("devops")
+    run_task("r2", "release web build 2 to production", RELEASE)
+    [report] = improver.improve("devops")
+    assert (report.demonstrations_added, report.demonstrations_replaced) == (0, 0)
+    assert len(improver.audit("devops")) == 1
+
+
+def test_in_a_full_library_a_better_run_replaces_the_weakest(
+    run_task: Runner, make_improver: Callable[..., Improver]
+) -> None:
+    """With room for one, a better run of another task takes its place: one audit line."""
+    improver = make_improver(max_demonstrations=1)
+    run_task("r1", "release web to production", RELEASE, run_score=0.85)
+    improver.improve("devops")
+    run_task("m1", "migrate the orders schema", ["terraform_apply"], run_score=0.9)
+    [report] = improver.improve("devops")
+    [demo] = improver.demonstrations("devops")
+    [latest, _] = improver.audit("devops")
+    assert demo.task == "migrate the orders schema"
+    assert (report.demonstrations_replaced, report.demonstrations_dropped) == (1, 0)
+    assert latest.kind == "demonstration.replaced"
+    assert "release web" in latest.before
+
+
+def test_in_a_full_library_a_weaker_run_changes_nothing(
+    run_task: Runner, make_improver: Callable[..., Improver]
+) -> None:
+    """With room for one, a run scoring lower than the kept one is not kept."""
+    improver = make_improver(max_demonstrations=1)
+    run_task("r1", "release web to production", RELEASE, run_score=0.95)
+    improver.improve("devops")
+    run_task("m1", "migrate the orders schema", ["terraform_apply"], run_score=0.9)
+    improver.improve("devops")
+    [demo] = improver.demonstrations("devops")
+    assert demo.task == "release web to production"
+    assert len(improver.audit("devops")) == 1

@@ -8,7 +8,7 @@ from toolwise.improve.audit import AuditLog, format_audit
 from toolwise.improve.composites import CompositeTool
 from toolwise.improve.config import ImproveConfig, PromotionPolicy
 from toolwise.improve.lessons import ChatLessons, FailureCluster, LessonWriter, TemplateLessons
-from toolwise.improve.loop import Improver, RefinementPlan
+from toolwise.improve.loop import Improver
 from toolwise.improve.models import (
     AuditEntry,
     AuditKind,
@@ -26,10 +26,12 @@ from toolwise.improve.models import (
 )
 from toolwise.improve.permissions import Review
 from toolwise.improve.protocols import ChatModel, Evaluator
+from toolwise.improve.refinement import RefinementPlan
 from toolwise.improve.sandbox import (
-    SandboxPolicy,
+    ResourceLimits,
+    Sandbox,
     SandboxResult,
-    SandboxViolationError,
+    SandboxSupport,
     run_sandboxed,
 )
 from toolwise.improve.store import (
@@ -64,12 +66,13 @@ __all__ = [
     "PromptVersion",
     "RefinementPlan",
     "RefinementResult",
+    "ResourceLimits",
     "Review",
     "Run",
     "RunStep",
-    "SandboxPolicy",
+    "Sandbox",
     "SandboxResult",
-    "SandboxViolationError",
+    "SandboxSupport",
     "TemplateLessons",
     "format_audit",
     "run_sandboxed",

@@ -7,8 +7,9 @@ with the step number if one tool appears twice. The composite calls the steps in
 with its own arguments, and returns their outputs as JSON; the first failing step fails it.
 
 Where it runs depends on its permission level, read at every call: ``sandbox`` (no network,
-no file writes) and ``restricted`` (no network) in a forked child under an audit hook (see
-:mod:`toolwise.improve.sandbox`), ``full`` in process. Sub-tools with injected arguments
+no file writes) and ``restricted`` (no network) in a fresh interpreter behind bubblewrap (see
+:mod:`toolwise.improve.sandbox`; the steps travel pickled, the result comes back as JSON),
+``full`` in process. Sub-tools with injected arguments
 (``InjectedToolCallId``, state, store) cannot be composed: nothing could supply them.
 """
 
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from toolwise.improve.models import CompositeSpec, FieldMapping, PermissionLevel
-from toolwise.improve.sandbox import POLICIES, SandboxResult, run_sandboxed
+from toolwise.improve.sandbox import Sandbox, SandboxResult, default_sandbox, tool_step
 from toolwise.models import ToolOutcome
 from toolwise.recording.redact import REDACTED
 
@@ -186,6 +187,8 @@ class CompositeTool(BaseTool):
     steps: list[BaseTool]
     level_of: LevelSource
     timeout: float = 10.0
+    sandbox: Sandbox | None = None
+    """Where ``sandbox``/``restricted`` calls run (default: the process-wide one)."""
 
     @classmethod
     def build(
@@ -245,25 +248,34 @@ class CompositeTool(BaseTool):
         return json.dumps({"steps": outputs}, default=str)
 
     def run_at(self, level: PermissionLevel, arguments: Mapping[str, Any]) -> SandboxResult:
-        """Run the chain under ``level``'s sandbox policy (``full``: in process, unguarded)."""
-        policy = POLICIES[level]
-        if policy is None:
+        """Run the chain at ``level``: ``full`` in process, unguarded; ``sandbox`` and
+        ``restricted`` in a fresh interpreter behind bubblewrap (see
+        :mod:`toolwise.improve.sandbox`). Never raises for the steps' errors."""
+        if level == "full":
             try:
                 return SandboxResult(ok=True, value=self.chain(arguments))
             except Exception as exc:
-                return SandboxResult(
-                    ok=False, error_type=type(exc).__name__, error_message=str(exc)
-                )
-        return run_sandboxed(lambda: self.chain(arguments), policy=policy, timeout=self.timeout)
+                return SandboxResult(False, None, "error", type(exc).__name__, str(exc))
+        steps = []
+        for index, (tool, args) in enumerate(
+            zip(self.steps, self.split(arguments), strict=True), start=1
+        ):
+            try:
+                steps.append(tool_step(tool, args))
+            except Exception as exc:  # bad arguments, found in the parent as invoke would
+                msg = f"step {index}/{len(self.steps)} ({tool.name}) failed: {exc}"
+                return SandboxResult(False, None, "error", "StepFailed", msg)
+        sandbox = self.sandbox or default_sandbox()
+        return sandbox.run_steps(steps, level=level, timeout=self.timeout)
 
     def _run(self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> str:
         level = self.level_of()
         if level is None:
             msg = f"composite tool {self.name!r} was retired; use its steps instead"
             raise ToolException(msg)
-        if POLICIES[level] is None:  # promoted to full: sub-calls are traced and recorded
+        if level == "full":  # sub-calls are traced and recorded
             return self.chain(kwargs, run_manager.get_child() if run_manager else None)
         result = self.run_at(level, kwargs)
         if not result.ok:
             raise ToolException(f"{result.error_type}: {result.error_message}")
-        return str(result.value)
+        return json.dumps(result.value, default=str)

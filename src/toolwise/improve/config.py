@@ -45,7 +45,12 @@ class ImproveConfig(_Boundary):
         max_lessons: rules kept per agent after curation (merge, then drop the weakest).
         merge_threshold: lessons whose embeddings are at least this similar are one lesson.
         lesson_half_life: curation weighs a lesson's support by recency with this half-life.
-        max_records: records read per pass and agent (newest first): bounded work.
+        max_records: new records a pass reads per agent at most (the newest): bounded work.
+            Passes read only records after the last pass's watermark; a backlog beyond this
+            is passed over (logged).
+        arrival_margin: a record stored up to this long after its timestamp (another
+            process's writer, a spool replay after a short outage) is still read by the next
+            pass; each pass re-reads this much before its watermark (ids already read skip).
         max_new_lessons: failure clusters turned into lessons per pass (bounds model calls).
         min_demo_score: runs scoring at least this become demonstrations.
         max_demonstrations: demonstrations kept per agent (the lowest-scored, oldest go first).
@@ -65,7 +70,8 @@ class ImproveConfig(_Boundary):
     max_lessons: int = Field(default=20, ge=1, le=1_000)
     merge_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
     lesson_half_life: timedelta = timedelta(days=14)
-    max_records: int = Field(default=2_000, ge=1, le=100_000)
+    max_records: int = Field(default=100_000, ge=1, le=1_000_000)
+    arrival_margin: timedelta = timedelta(minutes=15)
     max_new_lessons: int = Field(default=20, ge=0)
     min_demo_score: float = Field(default=0.8, ge=0.0, le=1.0)
     max_demonstrations: int = Field(default=200, ge=1)
@@ -87,5 +93,8 @@ class ImproveConfig(_Boundary):
             raise ValueError(msg)
         if self.lesson_half_life <= timedelta(0) or self.run_gap <= timedelta(0):
             msg = "lesson_half_life and run_gap must be positive"
+            raise ValueError(msg)
+        if self.arrival_margin < timedelta(0):
+            msg = "arrival_margin must not be negative"
             raise ValueError(msg)
         return self

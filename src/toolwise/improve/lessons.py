@@ -2,9 +2,8 @@
 
 Failures cluster by (tool, error type, task type, environment). A :class:`LessonWriter` turns a
 cluster into one sentence: :class:`TemplateLessons` (default, deterministic, offline) or
-:class:`ChatLessons` (any LangChain chat model). :class:`LessonBook` stores lessons per agent,
-merging a new one into an existing one when their embeddings are similar enough, and finds the
-lessons most similar to a task.
+:class:`ChatLessons` (any LangChain chat model). :func:`merge_lessons` combines two lessons
+about one tool. Storing them is :class:`~toolwise.improve.lesson_book.LessonBook`'s job.
 """
 
 from __future__ import annotations
@@ -13,22 +12,18 @@ import hashlib
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from toolwise.improve.audit import AuditLog
 from toolwise.improve.models import Lesson
 from toolwise.improve.protocols import ChatModel, ask
-from toolwise.improve.store import Item, KnowledgeStore
 from toolwise.models import ToolOutcome
-from toolwise.storage.embeddings import EmbeddingFunction
 
 __all__ = [
     "ChatLessons",
     "FailureCluster",
-    "LessonBook",
     "LessonWriter",
     "TemplateLessons",
     "cluster_failures",
@@ -303,111 +298,3 @@ def merge_lessons(survivor: Lesson, other: Lesson) -> Lesson:
             "tasks": tuple(tasks),
         }
     )
-
-
-# -- storing lessons -----------------------------------------------------------------------------
-
-
-class LessonBook:
-    """An agent's lessons in the knowledge store: add-or-merge, list, find by task, drop.
-
-    Every change is written to the audit log before the call returns.
-    """
-
-    def __init__(
-        self,
-        store: KnowledgeStore,
-        embedding: EmbeddingFunction,
-        audit: AuditLog,
-        *,
-        merge_threshold: float,
-    ) -> None:
-        self._store = store
-        self._embedding = embedding
-        self._audit = audit
-        self._merge_threshold = merge_threshold
-
-    def _item(self, lesson: Lesson, vector: Sequence[float] | None = None) -> Item:
-        if vector is None:
-            vector = self._embedding([lesson.document])[0]
-        return Item(lesson.id, lesson.model_dump_json(), lesson.last_seen.timestamp(), vector)
-
-    def all(self, agent_id: str) -> list[tuple[Lesson, Sequence[float]]]:
-        """Every stored lesson with its vector."""
-        found = []
-        for item in self._store.load("lessons", agent_id):
-            lesson = Lesson.model_validate_json(item.payload)
-            vector = item.vector or self._embedding([lesson.document])[0]
-            found.append((lesson, vector))
-        return found
-
-    def absorb(self, lesson: Lesson, *, reason: str) -> Literal["added", "merged"]:
-        """Store ``lesson``, merged into the same cluster's or a similar enough stored one."""
-        vector = self._embedding([lesson.document])[0]
-        existing = {item.id: item for item in self._store.load("lessons", lesson.agent_id)}
-        target: Lesson | None = None
-        if lesson.id in existing:
-            target = Lesson.model_validate_json(existing[lesson.id].payload)
-        else:
-            for item, similarity in self._store.nearest("lessons", lesson.agent_id, vector, 5):
-                candidate = Lesson.model_validate_json(item.payload)
-                if similarity >= self._merge_threshold and mergeable(candidate, lesson):
-                    target = candidate
-                    break
-        if target is None:
-            self._store.put("lessons", lesson.agent_id, [self._item(lesson, vector)])
-            self._audit.record(
-                lesson.agent_id,
-                "lesson.added",
-                subject=lesson.id,
-                after=lesson.text,
-                reason=reason,
-            )
-            return "added"
-        merged = merge_lessons(target, lesson)
-        self._store.put("lessons", lesson.agent_id, [self._item(merged)])
-        self._audit.record(
-            lesson.agent_id,
-            "lesson.merged",
-            subject=target.id,
-            before=f"{target.text} [support {target.support}]",
-            after=f"{merged.text} [support {merged.support}]",
-            reason=f"{reason}; merged a similar lesson: {lesson.text}",
-        )
-        return "merged"
-
-    def replace(self, merged: Lesson, absorbed: Sequence[Lesson], *, reason: str) -> None:
-        """Curation's merge: ``merged`` takes the place of itself and ``absorbed``."""
-        self._store.put("lessons", merged.agent_id, [self._item(merged)])
-        self._store.remove("lessons", merged.agent_id, [a.id for a in absorbed])
-        self._audit.record(
-            merged.agent_id,
-            "lesson.merged",
-            subject=merged.id,
-            before="\n".join(a.text for a in absorbed),
-            after=f"{merged.text} [support {merged.support}]",
-            reason=reason,
-        )
-
-    def drop(self, lessons: Sequence[Lesson], *, reason: str) -> None:
-        """Remove lessons, one audit entry each."""
-        for lesson in lessons:
-            self._store.remove("lessons", lesson.agent_id, [lesson.id])
-            self._audit.record(
-                lesson.agent_id,
-                "lesson.dropped",
-                subject=lesson.id,
-                before=f"{lesson.text} [support {lesson.support}]",
-                reason=reason,
-            )
-
-    def find(
-        self, agent_id: str, task: str, k: int, *, min_similarity: float = 0.0
-    ) -> list[tuple[Lesson, float]]:
-        """The ``k`` lessons most similar to ``task`` (with their similarity), best first."""
-        vector = self._embedding([task])[0]
-        return [
-            (Lesson.model_validate_json(item.payload), similarity)
-            for item, similarity in self._store.nearest("lessons", agent_id, vector, k)
-            if similarity >= min_similarity
-        ]

@@ -45,6 +45,7 @@ AuditKind = Literal[
     "lesson.dropped",
     "lesson.rejected",
     "demonstration.added",
+    "demonstration.replaced",
     "demonstration.dropped",
     "composite.proposed",
     "composite.rejected",
@@ -281,7 +282,12 @@ class RefinementResult(_Boundary):
 
 
 class ImprovementReport(_Boundary):
-    """What one pass of the improvement loop did for one agent (every change is also audited)."""
+    """What one pass of the improvement loop did for one agent (every change is also audited).
+
+    ``records_scanned`` counts the records no earlier pass had read (0: the pass changed
+    nothing); ``failures_scanned`` the failures among them. ``demonstrations_replaced`` counts
+    demonstrations that took another's place (a better run), each one audit entry.
+    """
 
     agent_id: str
     started_at: datetime
@@ -292,6 +298,7 @@ class ImprovementReport(_Boundary):
     lessons_dropped: int = 0
     lessons_rejected: int = 0
     demonstrations_added: int = 0
+    demonstrations_replaced: int = 0
     demonstrations_dropped: int = 0
     composites_proposed: int = 0
     composites_rejected: int = 0

@@ -3,6 +3,10 @@
 ``sandbox`` → ``restricted`` at ≥ 95 % success over ≥ 10 uses, ``restricted`` → ``full`` at
 ≥ 99 % over ≥ 10 further uses (defaults of :class:`~toolwise.improve.config.PromotionPolicy`).
 Uses are counted from the moment the current level was granted; one step per review.
+
+The records reviewed are the composite's calls as the agent's process recorded them: code
+running in the sandbox cannot reach the store or the spool (they are hidden from it, and
+``toolwise`` is a stub there), so it cannot forge the record that promotes it.
 """
 
 from __future__ import annotations

@@ -1,15 +1,52 @@
-"""Extension points: the chat model that writes lessons and revisions, and the evaluator.
+"""What self-improvement takes from outside: the records it learns from, the chat model that
+writes lessons and revisions, and the evaluator.
 
-Both are structural (``typing.Protocol``): any LangChain ``BaseChatModel`` is a
-:class:`ChatModel`, and any ``def evaluate(prompt, task) -> float`` is an :class:`Evaluator`.
+All are structural (``typing.Protocol``): any :class:`~toolwise.storage.protocol.OutcomeStore`
+is an :class:`OutcomeReader`, any LangChain ``BaseChatModel`` is a :class:`ChatModel`, and any
+``def evaluate(prompt, task) -> float`` is an :class:`Evaluator`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["ChatModel", "Evaluator", "ask"]
+from toolwise.models import ToolOutcome
+from toolwise.storage.protocol import CallFilter
+
+__all__ = ["ChatModel", "Clock", "Evaluator", "Flush", "OutcomeReader", "ask"]
+
+Clock = Callable[[], datetime]
+"""``now()`` in UTC: injected so passes, recency and promotion windows are reproducible."""
+
+Flush = Callable[[float], object]
+"""``flush(timeout_seconds)``: make the caller's own queued records readable (best effort)."""
+
+
+@runtime_checkable
+class OutcomeReader(Protocol):
+    """The reads self-improvement makes of the outcome store (any ``OutcomeStore`` has them)."""
+
+    def get(self, ids: Sequence[str], *, agent_id: str | None = None) -> list[ToolOutcome]:
+        """The records with these ids (missing ones are left out)."""
+        ...
+
+    def find(
+        self,
+        agent_id: str,
+        call_filter: CallFilter,
+        *,
+        limit: int,
+        offset: int,
+        now: datetime,
+    ) -> list[ToolOutcome]:
+        """Matching unexpired records, newest first."""
+        ...
+
+    def agents(self) -> list[str]:
+        """Every agent with records."""
+        ...
 
 
 @runtime_checkable

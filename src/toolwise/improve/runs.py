@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from toolwise.improve.models import Run, RunStep
 from toolwise.models import ToolOutcome
 
-__all__ = ["args_shape", "group_runs", "run_score"]
+__all__ = ["RunRecords", "args_shape", "group_records", "group_runs", "run_score"]
 
 _JSON_TYPES: dict[type, str] = {
     str: "str",
@@ -62,26 +63,86 @@ def run_score(records: Iterable[ToolOutcome]) -> float:
     return sum(qualities) / len(qualities) if qualities else 0.0
 
 
-def group_runs(records: Iterable[ToolOutcome], *, gap: timedelta) -> list[Run]:
-    """Runs from records of any order, oldest run first. ``refused`` calls are left out."""
+@dataclass(frozen=True, slots=True)
+class RunRecords:
+    """One run's records as grouped, before they are built into a :class:`Run`.
+
+    What a pass works with: grouping 100,000 records into :class:`Run` models (a validated
+    step per call, argument shapes parsed from JSON) cost more than reading them, and a pass
+    builds only the few runs that become demonstrations.
+
+    Attributes:
+        key: ``{session key}/{first record id}`` (the :class:`Run`'s key).
+        records: the calls, oldest first (``refused`` ones left out).
+        own: the run's session key is the record's own id (no session or run id): no later
+            record can continue it.
+    """
+
+    key: str
+    records: tuple[ToolOutcome, ...]
+    own: bool
+
+    @property
+    def agent_id(self) -> str:
+        return self.records[0].agent_id
+
+    @property
+    def task(self) -> str:
+        return next((r.task for r in self.records if r.task), "")
+
+    @property
+    def task_type(self) -> str:
+        return next((r.task_type for r in self.records if r.task_type), "")
+
+    @property
+    def ended_at(self) -> datetime:
+        return self.records[-1].timestamp
+
+    @property
+    def succeeded(self) -> bool:
+        """Ended well: its last call succeeded."""
+        return self.records[-1].outcome == "success"
+
+    @property
+    def score(self) -> float:
+        return run_score(self.records)
+
+    def run(self) -> Run:
+        """The :class:`Run` (argument shapes parsed)."""
+        return _run(self.key, self.records)
+
+
+def group_records(records: Iterable[ToolOutcome], *, gap: timedelta) -> list[RunRecords]:
+    """Records of any order grouped into runs, oldest run first. ``refused`` calls are left
+    out (a human said no: not evidence about the run's tools)."""
     groups: dict[str, list[ToolOutcome]] = {}
     for record in sorted(records, key=lambda r: (r.timestamp, r.id)):
-        if record.outcome == "refused":  # a human said no: not evidence about the run's tools
+        if record.outcome == "refused":
             continue
         key = record.session_id or record.run_id or record.id
         groups.setdefault(key, []).append(record)
-    runs: list[Run] = []
+    runs: list[RunRecords] = []
     for key, group in groups.items():
         current: list[ToolOutcome] = []
         for record in group:
             if current and _starts_new_run(current, record, gap):
-                runs.append(_run(key, current))
+                runs.append(_records(key, current))
                 current = []
             current.append(record)
         if current:
-            runs.append(_run(key, current))
-    runs.sort(key=lambda r: (r.started_at, r.key))
+            runs.append(_records(key, current))
+    runs.sort(key=lambda r: (r.records[0].timestamp, r.key))
     return runs
+
+
+def _records(group_key: str, records: list[ToolOutcome]) -> RunRecords:
+    first = records[0]
+    return RunRecords(f"{group_key}/{first.id}", tuple(records), own=group_key == first.id)
+
+
+def group_runs(records: Iterable[ToolOutcome], *, gap: timedelta) -> list[Run]:
+    """Runs from records of any order, oldest run first. ``refused`` calls are left out."""
+    return [group.run() for group in group_records(records, gap=gap)]
 
 
 def _starts_new_run(current: list[ToolOutcome], record: ToolOutcome, gap: timedelta) -> bool:
@@ -91,10 +152,10 @@ def _starts_new_run(current: list[ToolOutcome], record: ToolOutcome, gap: timede
     return record.timestamp - current[-1].timestamp > gap
 
 
-def _run(group_key: str, records: list[ToolOutcome]) -> Run:
+def _run(key: str, records: Sequence[ToolOutcome]) -> Run:
     first = records[0]
     return Run(
-        key=f"{group_key}/{first.id}",
+        key=key,
         agent_id=first.agent_id,
         task=next((r.task for r in records if r.task), ""),
         task_type=next((r.task_type for r in records if r.task_type), ""),

@@ -16,17 +16,16 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from toolwise.errors import EmbeddingMismatchError
 from toolwise.storage.embeddings import EmbeddingFunction, cosine
-from toolwise.storage.naming import collection_name_for
-
-if TYPE_CHECKING:
-    Toolwise = Any  # the runtime (store, embedding, _clock, flush) until narrow parts land
+from toolwise.storage.namespaces import adopt_legacy, check_owner, existing
+from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
 
 __all__ = [
     "SEARCHABLE",
+    "ChromaHost",
     "ChromaKnowledgeStore",
     "Item",
     "Kind",
@@ -153,7 +152,15 @@ class ChromaKnowledgeStore:
         if cached is not None:
             return cached
         client = self._client_source()
-        if create:
+        # Checked to be this agent's, or found under the old naming and renamed: one agent's
+        # lessons never mix with another's (toolwise.storage.namespaces).
+        legacy = legacy_collection_name_for(agent_id, f"{self._prefix}-{kind}")
+        collection = existing(client, name) or adopt_legacy(
+            client, agent_id, name=name, legacy=legacy, owner_key=_AGENT_KEY
+        )
+        if collection is None:
+            if not create:
+                return None
             metadata: dict[str, Any] = {_AGENT_KEY: agent_id, "toolwise_improve_kind": kind}
             if kind in SEARCHABLE:
                 metadata["toolwise_embedding"] = self._embedding_name
@@ -163,11 +170,7 @@ class ChromaKnowledgeStore:
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
-        else:
-            try:
-                collection = client.get_collection(name, embedding_function=None)
-            except Exception:  # Chroma raises NotFoundError or ValueError depending on version
-                return None
+        check_owner(collection, _AGENT_KEY, agent_id)
         stored = (collection.metadata or {}).get("toolwise_embedding")
         if kind in SEARCHABLE and stored is not None and stored != self._embedding_name:
             msg = (
@@ -254,9 +257,13 @@ class ChromaKnowledgeStore:
             if meta is None:
                 meta = client.get_collection(name, embedding_function=None).metadata
             agent = (meta or {}).get(_AGENT_KEY)
-            if isinstance(agent, str) and self._name(kind, agent) == name:
+            legacy = f"{self._prefix}-{kind}"
+            if isinstance(agent, str) and name in (
+                self._name(kind, agent),
+                legacy_collection_name_for(agent, legacy),
+            ):
                 found.append(agent)
-        return sorted(found)
+        return sorted(set(found))
 
 
 def _first(batch: Any) -> Any:
@@ -285,23 +292,27 @@ def _items(page: Any, *, with_vectors: bool) -> list[Item]:
     return items
 
 
-def knowledge_store_for(tw: Toolwise) -> KnowledgeStore:
-    """The knowledge store beside ``tw``'s outcome store: same Chroma client and prefix.
+@runtime_checkable
+class ChromaHost(Protocol):
+    """An outcome store on Chroma that lends its client (``ChromaOutcomeStore`` is one)."""
 
-    A custom (non-Chroma) outcome store gets an in-memory knowledge store and a warning: pass
-    ``store=`` to :class:`~toolwise.improve.Improver` to keep lessons across restarts.
+    @property
+    def prefix(self) -> str: ...
+
+    def client(self) -> Any: ...
+
+
+def knowledge_store_for(outcomes: object, embedding: EmbeddingFunction) -> KnowledgeStore:
+    """The knowledge store beside ``outcomes``: its Chroma client and prefix when it lends
+    them (:class:`ChromaHost`), else in memory with a warning.
+
+    Sharing the client matters: a second client on one embedded path is not process-safe.
+    Pass ``store=`` to :class:`~toolwise.improve.Improver` to keep lessons of a non-Chroma
+    outcome store across restarts.
     """
-    from toolwise.storage.chroma import ChromaOutcomeStore
-
-    outcomes = tw.store
-    if isinstance(outcomes, ChromaOutcomeStore):
-        # The outcome store owns the (possibly lazily connected) client; share it, and its
-        # prefix, rather than opening a second client on the same path (not process-safe).
-        return ChromaKnowledgeStore(
-            lambda: outcomes._client,
-            embedding=tw.embedding,
-            prefix=outcomes._prefix,
-        )
+    if isinstance(outcomes, ChromaHost):
+        # A factory, not the client: the outcome store connects lazily (and reconnects).
+        return ChromaKnowledgeStore(outcomes.client, embedding=embedding, prefix=outcomes.prefix)
     log.warning(
         "toolwise.improve: the outcome store is not Chroma; lessons and the audit trail are "
         "kept in memory only (pass store= to keep them)"

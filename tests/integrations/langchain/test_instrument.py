@@ -356,3 +356,10 @@ def test_an_artifact_of_the_wrapped_tool_reaches_the_caller(tw: Toolwise) -> Non
     message = tw.instrument(fetch).invoke(_call({"url": "a.example"}))
 
     assert (message.content, message.artifact) == ("body of a.example", {"status": 200})
+
+
+def test_a_confirm_hook_of_the_wrong_shape_is_refused_when_the_tool_is_built(tw: Toolwise) -> None:
+    """``confirm(tool_name, args)``: a one-argument guess fails at ``instrument``, naming it."""
+    with pytest.raises(InvalidArgumentError, match="confirm") as caught:
+        tw.instrument(_fetch_tool(Flaky(0)), requires_confirmation=True, confirm=lambda args: True)
+    assert caught.value.field == "confirm"

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -217,6 +218,8 @@ class InstrumentedTool(BaseTool):
             raise InvalidArgumentError("timeout", timeout, "must be a positive number of seconds")
         if not isinstance(retries, int) or retries < 0:
             raise InvalidArgumentError("retries", retries, "must be an int >= 0")
+        if confirm is not None:
+            _check_confirm_hook(confirm)
         if requires_confirmation and confirm is None:
             log.warning("toolwise: %r has no confirm hook: every call is refused", tool.name)
         instrumented = cls(
@@ -510,3 +513,17 @@ async def _awith_timeout(fn: Callable[[], Awaitable[Any]], seconds: float | None
         if not deadline.expired():
             raise  # the tool's own TimeoutError
         raise TimeoutError(f"tool {name!r} did not finish within {seconds} s") from None
+
+
+def _check_confirm_hook(confirm: object) -> None:
+    """Refuse a hook that cannot take ``(tool_name, args)`` now, not at the first call."""
+    if not callable(confirm):
+        raise InvalidArgumentError("confirm", confirm, "must be a callable confirm(name, args)")
+    try:
+        inspect.signature(confirm).bind("tool", {})
+    except TypeError as exc:
+        raise InvalidArgumentError(
+            "confirm", confirm, f"must accept two arguments, confirm(tool_name, args) ({exc})"
+        ) from None
+    except ValueError:  # a builtin without a signature: trust it
+        return
