@@ -25,7 +25,7 @@ from toolwise.learning import arguments
 from toolwise.learning.aggregates import Aggregates, ContextKey, Outcome, Read
 from toolwise.learning.buckets import bucket_of
 from toolwise.learning.config import LearningConfig
-from toolwise.learning.explain import describe, note, suggest
+from toolwise.learning.explain import describe, evidence_from, note, suggest
 from toolwise.learning.models import (
     InfraEvent,
     Objective,
@@ -390,6 +390,7 @@ class ReliabilityView:
                         p50_latency_ms=p50,
                         mean_cost=mean_cost,
                         show_cost=weights.cost > 0,
+                        where=evidence_from(pooled[index].environments, pooled=environment is None),
                         note=note(
                             strategy,
                             explored=explored,
