@@ -244,12 +244,15 @@ class Toolwise(Adoption):
         tools: Sequence[str | BaseTool],
         *,
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective | ObjectiveWeights | Mapping[str, float] = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
     ) -> list[Recommendation]:
         """Rank ``tools`` for a task, best first, each with its score broken down and a reason.
+
+        With no ``environment`` every environment the agent has evidence in is pooled (with
+        shrinkage); ``Recommendation.environments`` says whose evidence each estimate used.
 
         Unknown tools are fine (they are explored); an empty list, an unknown strategy or
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.

@@ -46,6 +46,7 @@ from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cos
 from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
+from toolwise.storage.task_clusters import TaskClusterStore, task_cluster_store_for
 from toolwise.storage.unstored import LocalFailures, UnstoredFailures
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
@@ -161,6 +162,7 @@ class Runtime:
         self._store, remote = _open_store(root, settings, self._embedding)
         # Other processes read a server: a burst's records wait at most 1 s, not 5 s, to go.
         self._max_delay = 1.0 if remote else 5.0
+        self._task_clusters = task_cluster_store_for(self._store)
         redactor = settings.get("redactor", "default")
         self._records = RecordBuilder(
             redactor=SecretRedactor() if redactor == "default" else redactor,
@@ -231,6 +233,11 @@ class Runtime:
     def embedding(self) -> EmbeddingFunction:
         """Vectors for records, task types and queries."""
         return self._embedding
+
+    @property
+    def task_clusters(self) -> TaskClusterStore:
+        """Task types learnt from requests (beside the outcome store, one namespace per agent)."""
+        return self._task_clusters
 
     @property
     def clock(self) -> Callable[[], datetime]:

@@ -175,12 +175,25 @@ def test_the_task_type_is_inferred_from_the_request(tw: Toolwise, deploy_history
     assert 'task "production_deploy" (matched to the request)' in brief.text
 
 
-def test_an_unrelated_request_is_a_new_task(tw: Toolwise, deploy_history: History) -> None:
-    """Below the similarity threshold no known type is used; the header says the task is new."""
+def test_an_unrelated_request_is_a_new_task_named_from_it(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """Below the similarity threshold no known type is used: a new type is learnt, named from
+    the request's words, and the header says the task is new."""
     deploy_history(tw)
     brief = Advisor(tw.runtime, tools=TOOLS).advise([HumanMessage("what's the weather in Lyon?")])
-    assert brief.task_type == ""
-    assert "a new task" in brief.text
+    assert (brief.task_type, brief.task_source) == ("weather_lyon", "new")
+    assert "a new task weather_lyon (no similar task seen" in brief.text
+
+
+def test_without_task_learning_a_new_task_stays_unnamed(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """``learn_task_types=False``: a new task is ranked under its text, records stay unlabelled."""
+    deploy_history(tw)
+    advisor = Advisor(tw.runtime, tools=TOOLS, learn_task_types=False)
+    brief = advisor.advise([HumanMessage("what's the weather in Lyon?")])
+    assert (brief.task_type, brief.task_source) == ("", "new")
 
 
 def test_a_new_task_borrows_each_tools_overall_record(

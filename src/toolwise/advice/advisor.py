@@ -38,11 +38,18 @@ from toolwise.advice.format import (
     render,
     tool_line,
 )
-from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
+from toolwise.advice.models import (
+    AdviceFields,
+    AdviceOptions,
+    Brief,
+    TaskQuery,
+    tool_name,
+)
 from toolwise.advice.modes import forced_tool, hidden_tools
 from toolwise.advice.pools import collapse, expand, provider_line
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
+from toolwise.advice.task_learning import TaskTypeLearner
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 from toolwise.learning.models import Recommendation
 from toolwise.models import ToolOutcome, new_id
@@ -108,11 +115,16 @@ class Advisor:
         runtime.warm_up()  # the first turn should not wait for the view to be built
         self.confirmation = ConfirmationPolicy.from_options(options)
         self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
+        self._learner = (
+            TaskTypeLearner(runtime.embedding, runtime.task_clusters, options.similarity_threshold)
+            if options.learn_task_types
+            else None
+        )
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[tuple[str, str], tuple[float, int, list[SimilarOutcome]]] = (
-            OrderedDict()
-        )
+        self._recalled: OrderedDict[
+            tuple[str, str, int], tuple[float, int, list[SimilarOutcome]]
+        ] = OrderedDict()
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # unstored failures
         self._recall_lock = threading.Lock()
         config = runtime.learning_config
@@ -177,15 +189,16 @@ class Advisor:
                 labels,
                 TaskQuery(text, messages, state, metadata),
                 resolver=options.task_resolver,
-                known=lambda: view.known_task_types(labels.agent_id),
-                matcher=self._matcher,
+                infer=lambda request: self._infer(
+                    labels.agent_id, request, view.known_task_types(labels.agent_id)
+                ),
             )
             ranking, providers = collapse(
                 view.recommend(
                     task_type=task.ranking_key,
                     tools=ranked_names,
                     agent_id=labels.agent_id,
-                    environment=labels.environment,
+                    environment=labels.environment or None,
                     objective=options.objective,
                     strategy=options.strategy,
                     seed=self._next_seed(),
@@ -244,6 +257,12 @@ class Advisor:
 
     # -- parts --------------------------------------------------------------------------------
 
+    def _infer(self, agent_id: str, text: str, known: Sequence[str]) -> TaskResolution:
+        """The nearest known (or learnt) type to the request; a new one when none is near."""
+        if self._learner is not None:
+            return self._learner.resolve(agent_id, text, known)
+        return self._matcher.match(text, known)
+
     def _next_seed(self) -> int | None:
         if self._seeds is None:
             return None
@@ -279,12 +298,22 @@ class Advisor:
         and False when the store was unavailable (only this process's unstored ones shown)."""
         if self.options.top_k == 0 or not text.strip():
             return [], True
+        # A type toolwise matched or learnt from the request: recall only that task's
+        # failures — an unrelated request must not be shown another task's errors.
+        same_task = task.task_type if task.inferred and task.task_type else None
+        if same_task is not None and task.source == "new":
+            return [], True  # a type learnt just now has no failures yet
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
+        k = self.options.top_k
+        # Other tasks' failures are dropped after the query, so ask for more of them.
+        wide = k if same_task is None else 3 * k
         local = self.runtime.local_failures(agent_id)
-        stored = self._similar_failures(agent_id, query, now, local)
+        stored = self._similar_failures(agent_id, query, now, local, wide)
         found = stored or []
         if local.unstored:  # read-your-writes: as the store will answer once it has them
-            found = self._with_unstored(query, found, local.unstored)
+            found = self._with_unstored(query, found, local.unstored, wide)
+        if same_task is not None:
+            found = [hit for hit in found if hit.outcome.task_type == same_task][:k]
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -343,12 +372,12 @@ class Advisor:
         return lines
 
     def _similar_failures(
-        self, agent_id: str, query: str, now: datetime, local: LocalFailures
+        self, agent_id: str, query: str, now: datetime, local: LocalFailures, k: int
     ) -> list[SimilarOutcome] | None:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query) —
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query, k) —
         unless this process recorded a failure of the agent since (the answer is stale);
         ``None`` while the store is unavailable (skipped at once when it says so)."""
-        key, ttl = (agent_id, query), self.options.recall_ttl
+        key, ttl = (agent_id, query, k), self.options.recall_ttl
         if ttl > 0:
             with self._recall_lock:
                 cached = self._recalled.get(key)
@@ -362,9 +391,7 @@ class Advisor:
         if health is not None and not health.healthy:
             return None
         try:
-            found = self.runtime.store.similar(
-                agent_id, query, k=self.options.top_k, now=now, outcome="failure"
-            )
+            found = self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")
         except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
             log.warning("toolwise: no recall this turn: %s", exc)
             return None
@@ -380,7 +407,7 @@ class Advisor:
         return found
 
     def _with_unstored(
-        self, query: str, found: list[SimilarOutcome], unstored: Sequence[ToolOutcome]
+        self, query: str, found: list[SimilarOutcome], unstored: Sequence[ToolOutcome], k: int
     ) -> list[SimilarOutcome]:
         """The store's nearest failures merged with this process's unstored ones: the ``k``
         nearest of both, by the cosine distance the store uses (each embedded once)."""
@@ -408,7 +435,7 @@ class Advisor:
             if known is not None:
                 merged.append(SimilarOutcome(outcome, 1.0 - cosine(target, known)))
         merged.sort(key=lambda hit: hit.distance)
-        return merged[: self.options.top_k]
+        return merged[:k]
 
     def _text(
         self,
@@ -431,7 +458,7 @@ class Advisor:
         head = header_lines(
             task_type=task.task_type,
             inferred=task.inferred,
-            new_task=not task.task_type,
+            new_task=task.source == "new",
             forced_tool=forced,
         )
         return render(

@@ -16,6 +16,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from toolwise.learning.models import (
     ToolPrior,
     resolve_objective,
 )
+from toolwise.learning.pooling import pool
 from toolwise.learning.ranker import Ranker, Situation, alternatives, as_datetime
 from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
 
@@ -275,7 +277,7 @@ class ReliabilityView:
         task_type: str,
         tools: Sequence[str],
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
@@ -290,7 +292,9 @@ class ReliabilityView:
             task_type: the task's type (the context key); ``""`` if uncategorised.
             tools: candidate tool names (duplicates are dropped, order breaks ties).
             agent_id: whose experience to use.
-            environment: where the tools will run.
+            environment: where the tools will run; ``None`` (default): every environment the
+                agent has evidence in, pooled with shrinkage (``learning/pooling.py``); each
+                recommendation's ``environments`` says whose evidence it used.
             objective: ``"balanced"`` (0.7 success, 0.3 speed), ``"latency"`` (0.4 / 0.6),
                 ``"cost"`` (0.5 / 0.1 / 0.4), or explicit weights.
             strategy: ``"thompson"`` (default), ``"ucb"``, ``"epsilon_greedy"`` or
@@ -315,23 +319,40 @@ class ReliabilityView:
         at = moment.timestamp()
         bucket = bucket_of(moment, self._config.time_buckets, self._zone)
         similar = self._similar(agent_id, task_type)
-        env = self._env(environment)
         with self._lock:
             state = self._state
             state.expire(at)
-            peers = state.scope_mass(agent_id, task_type, env, at)
+            envs = self._environments(agent_id) if environment is None else (environment,)
             situations = []
             for name in names:
-                read = state.read(
-                    (agent_id, name, task_type, env), bucket, now=at, similar=similar, peers=peers
+                env_reads = []
+                for each in envs:
+                    env = self._env(each)
+                    peers = state.scope_mass(agent_id, task_type, env, at)
+                    key = (agent_id, name, task_type, env)
+                    read = state.read(key, bucket, now=at, similar=similar, peers=peers)
+                    env_reads.append((each, read))
+                pooled = pool(env_reads)
+                situations.append(
+                    Situation(
+                        pooled.read,
+                        _recent_change(pooled.read),
+                        _recent_restore(pooled.read),
+                        observations=pooled.observations,
+                        environments=pooled.environments,
+                    )
                 )
-                situations.append(Situation(read, _recent_change(read), _recent_restore(read)))
-            alert = state.alert(agent_id, environment, at)
-        if seed is not None:
-            rng = np.random.default_rng(seed)
-            return self._ranker.rank(names, situations, weights, strategy, rng, alert=alert)
-        with self._rng_lock:  # numpy generators are not thread-safe
-            return self._ranker.rank(names, situations, weights, strategy, self._rng, alert=alert)
+            alert = next((a for a in (state.alert(agent_id, e, at) for e in envs) if a), None)
+            # Ranked under the lock: the ranker reads the evidence's latency and cost
+            # reservoirs, which a concurrent observe mutates (microseconds for ten tools).
+            rank = partial(
+                self._ranker.rank, names, situations, weights, strategy, alert=alert,
+                pooled=environment is None,
+            )  # fmt: skip
+            if seed is not None:
+                return rank(np.random.default_rng(seed))
+            with self._rng_lock:  # numpy generators are not thread-safe
+                return rank(self._rng)
 
     def infra_events(self, agent_id: str | None = None) -> list[InfraEvent]:
         """Infrastructure events (several tools failing together), oldest first.
@@ -373,6 +394,13 @@ class ReliabilityView:
 
     def _env(self, environment: str) -> str:
         return "" if self._config.share_environments else environment
+
+    def _environments(self, agent_id: str) -> tuple[str, ...]:
+        """The environments the agent has evidence in (``("",)`` when none); call locked."""
+        if self._pooled:
+            return ("",)
+        found = sorted({env for agent, _, env in self._state.overall if agent == agent_id})
+        return tuple(found) or ("",)
 
     def _record(
         self,
