@@ -122,8 +122,10 @@ class Toolwise(Adoption):
             inject with ``clock`` to run simulations on simulated time.
         prefix: collection-name prefix, so several apps can share one Chroma.
         learning: how outcomes become rankings (decay, shrinkage, change detection, ...).
-        refresh_interval: seconds between reads of records other processes wrote to the
-            same store; default 30 s with ``url``, off for an embedded store.
+        refresh_interval: seconds between looks, in a background thread, at the records
+            other processes stored in the same store (``recommend``/``priors`` see them
+            within about this plus the store's write time); default 1 s with ``url``, off
+            for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
         timeouts: how long store calls wait (:class:`~toolwise.storage.StoreTimeouts`:
             connect 2 s, read 5 s — 120 s while the store still answers heartbeats —, recall

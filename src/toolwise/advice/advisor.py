@@ -44,10 +44,13 @@ from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 from toolwise.learning.models import Recommendation
-from toolwise.models import new_id
+from toolwise.models import ToolOutcome, new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import Verdict
+from toolwise.storage.chroma import outcome_document
+from toolwise.storage.embeddings import cosine
 from toolwise.storage.protocol import SimilarOutcome
+from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["Advisor"]
 
@@ -106,9 +109,10 @@ class Advisor:
         self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[tuple[str, str], tuple[float, list[SimilarOutcome]]] = (
+        self._recalled: OrderedDict[tuple[str, str], tuple[float, int, list[SimilarOutcome]]] = (
             OrderedDict()
         )
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # unstored failures
         self._recall_lock = threading.Lock()
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
@@ -189,12 +193,21 @@ class Advisor:
             return brief(UNAVAILABLE)
 
         hidden = hidden_tools(ranking, options.mode, options.filter_threshold)
-        forced = forced_tool(ranking, hidden, options.mode, messages)
+        forced = forced_tool(
+            ranking,
+            hidden,
+            options.mode,
+            messages,
+            gated=self._gated(candidates) if options.mode == "route" else (),
+            untried=options.route_untried,
+        )
         visible = [rec for rec in ranking if rec.tool not in hidden]
-        failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
+        failures, recalled = self._recall(
+            labels.agent_id, task, text, {r.tool for r in visible}, now
+        )
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures or [], forced, learnt)
-        if failures is None and len(brief_text) + len(NO_RECALL) < options.budget:
+        brief_text = self._text(task, visible, failures, forced, learnt)
+        if not recalled and len(brief_text) + len(NO_RECALL) < options.budget:
             brief_text += "\n" + NO_RECALL
         first = visible[0] if visible else None
         return brief(
@@ -232,6 +245,15 @@ class Advisor:
         with self._seed_lock:
             return self._seeds.randrange(2**32)
 
+    def _gated(self, candidates: Sequence[Any]) -> set[str]:
+        """The candidates that need a human's approval: ``route`` never forces them."""
+        gated = set()
+        for tool in candidates:
+            name = tool_name(tool)
+            if name and self.confirmation.reason(name, tool) is not None:
+                gated.add(name)
+        return gated
+
     def _evidence(self, rec: Recommendation) -> str:
         if rec.observations > 0:
             return "own"
@@ -247,15 +269,17 @@ class Advisor:
         text: str,
         tools: set[str],
         now: datetime,
-    ) -> list[Failure] | None:
-        """The nearest past failures of the visible tools (empty when recall is off or fails;
-        ``None`` when the store is unavailable)."""
+    ) -> tuple[list[Failure], bool]:
+        """The nearest past failures of the visible tools (empty when recall is off or fails),
+        and False when the store was unavailable (only this process's unstored ones shown)."""
         if self.options.top_k == 0 or not text.strip():
-            return []
+            return [], True
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
-        found = self._similar_failures(agent_id, query, now)
-        if found is None:
-            return None
+        local = self.runtime.local_failures(agent_id)
+        stored = self._similar_failures(agent_id, query, now, local)
+        found = stored or []
+        if local.unstored:  # read-your-writes: as the store will answer once it has them
+            found = self._with_unstored(query, found, local.unstored)
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -282,7 +306,7 @@ class Advisor:
                 continue
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
-        return list(merged.values())
+        return list(merged.values()), stored is not None
 
     def _learnt(self, agent_id: str, text: str) -> list[str]:
         """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
@@ -314,16 +338,21 @@ class Advisor:
         return lines
 
     def _similar_failures(
-        self, agent_id: str, query: str, now: datetime
+        self, agent_id: str, query: str, now: datetime, local: LocalFailures
     ) -> list[SimilarOutcome] | None:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query);
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query) —
+        unless this process recorded a failure of the agent since (the answer is stale);
         ``None`` while the store is unavailable (skipped at once when it says so)."""
         key, ttl = (agent_id, query), self.options.recall_ttl
         if ttl > 0:
             with self._recall_lock:
                 cached = self._recalled.get(key)
-            if cached is not None and time.monotonic() - cached[0] < ttl:
-                return cached[1]
+            if (
+                cached is not None
+                and time.monotonic() - cached[0] < ttl
+                and cached[1] == local.generation
+            ):
+                return cached[2]
         health = getattr(self.runtime.store, "health", None)
         if health is not None and not health.healthy:
             return None
@@ -337,13 +366,44 @@ class Advisor:
         except Exception as exc:  # advice must not fail a turn because recall did
             log.warning("toolwise: recalling similar failures failed: %s", exc)
             return []
-        if ttl > 0:
+        if ttl > 0 and not local.unstored:  # else the store may answer better in a moment
             with self._recall_lock:
-                self._recalled[key] = (time.monotonic(), found)
+                self._recalled[key] = (time.monotonic(), local.generation, found)
                 self._recalled.move_to_end(key)
                 while len(self._recalled) > _RECALL_CACHE:
                     self._recalled.popitem(last=False)
         return found
+
+    def _with_unstored(
+        self, query: str, found: list[SimilarOutcome], unstored: Sequence[ToolOutcome]
+    ) -> list[SimilarOutcome]:
+        """The store's nearest failures merged with this process's unstored ones: the ``k``
+        nearest of both, by the cosine distance the store uses (each embedded once)."""
+        stored = {hit.outcome.id for hit in found}
+        extra = [outcome for outcome in unstored if outcome.id not in stored]
+        if not extra:
+            return found
+        embedding = self.runtime.embedding
+        try:
+            missing = [o for o in extra if o.id not in self._vectors]
+            if missing:
+                vectors = embedding([outcome_document(o) for o in missing])
+                with self._recall_lock:
+                    for outcome, vector in zip(missing, vectors, strict=True):
+                        self._vectors[outcome.id] = vector
+                    while len(self._vectors) > _RECALL_CACHE:
+                        self._vectors.popitem(last=False)
+            target = embedding([query])[0]
+        except Exception as exc:  # advice must not fail a turn because an embedding did
+            log.warning("toolwise: embedding unstored failures for recall failed: %s", exc)
+            return found
+        merged = list(found)
+        for outcome in extra:
+            known = self._vectors.get(outcome.id)
+            if known is not None:
+                merged.append(SimilarOutcome(outcome, 1.0 - cosine(target, known)))
+        merged.sort(key=lambda hit: hit.distance)
+        return merged[: self.options.top_k]
 
     def _text(
         self,
