@@ -40,6 +40,7 @@ from toolwise.advice.format import (
 )
 from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
 from toolwise.advice.modes import forced_tool, hidden_tools
+from toolwise.advice.pools import collapse, expand, provider_line
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
@@ -153,6 +154,7 @@ class Advisor:
         labels = resolve_labels(options, state, metadata)
         candidates = options.tools if tools is None else tools
         names = list(dict.fromkeys(n for n in (tool_name(t) for t in candidates) if n))
+        ranked_names, pools = expand(candidates, names)
         decision_id = new_id()
 
         def brief(text: str, **fields: Any) -> Brief:
@@ -178,15 +180,18 @@ class Advisor:
                 known=lambda: view.known_task_types(labels.agent_id),
                 matcher=self._matcher,
             )
-            ranking = view.recommend(
-                task_type=task.ranking_key,
-                tools=names,
-                agent_id=labels.agent_id,
-                environment=labels.environment,
-                objective=options.objective,
-                strategy=options.strategy,
-                seed=self._next_seed(),
-                now=now,
+            ranking, providers = collapse(
+                view.recommend(
+                    task_type=task.ranking_key,
+                    tools=ranked_names,
+                    agent_id=labels.agent_id,
+                    environment=labels.environment,
+                    objective=options.objective,
+                    strategy=options.strategy,
+                    seed=self._next_seed(),
+                    now=now,
+                ),
+                pools,
             )
         except Exception as exc:  # the view could not be built (store down at first use)
             log.warning("toolwise: no advice this turn, the learnt view failed: %s", exc)
@@ -206,7 +211,7 @@ class Advisor:
             labels.agent_id, task, text, {r.tool for r in visible}, now
         )
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures, forced, learnt)
+        brief_text = self._text(task, visible, failures, forced, learnt, providers=providers)
         if not recalled and len(brief_text) + len(NO_RECALL) < options.budget:
             brief_text += "\n" + NO_RECALL
         first = visible[0] if visible else None
@@ -412,8 +417,14 @@ class Advisor:
         failures: Sequence[Failure],
         forced: str | None,
         learnt: Sequence[str] = (),
+        *,
+        providers: Mapping[str, list[Recommendation]] | None = None,
     ) -> str:
         ranked = [RankedTool(rec, self._evidence(rec)) for rec in visible]
+        lines = [tool_line(i, r) for i, r in enumerate(ranked, start=1)]
+        for i, rec in enumerate(visible):  # a pool: its providers' records under it
+            if providers and rec.tool in providers:
+                lines[i] += "\n" + provider_line(providers[rec.tool])
         alert = next((rec.infra_alert for rec in visible if rec.infra_alert), None) or ""
         if not failures and not learnt and not alert and all(r.evidence == "none" for r in ranked):
             return no_history_line(forced)
@@ -425,7 +436,7 @@ class Advisor:
         )
         return render(
             head=head,
-            tools=[tool_line(i, r) for i, r in enumerate(ranked, start=1)],
+            tools=lines,
             alert=alert,
             failures=[learnt_line(line) for line in learnt] + [failure_line(f) for f in failures],
             budget=self.options.budget,
