@@ -76,6 +76,16 @@ def test_recent_failure_reasons_are_recalled_inside_the_fence(
     assert not any("deadline" in line for line in outside)
 
 
+def test_a_recalled_failure_names_the_rule_that_judged_it(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """A failure the tool returned (not raised) is recalled with the rule that caught it, so
+    the model sees why it counted as one (issue 17)."""
+    deploy_history(tw, error="card declined", judged_by="success_false")
+    _, inside = _fenced(Advisor(tw.runtime, tools=TOOLS).advise(DEPLOY).text)
+    assert any("card declined [success_false]" in line for line in inside)
+
+
 def test_a_hostile_error_message_stays_inside_the_fence(
     tw: Toolwise, deploy_history: History
 ) -> None:

@@ -31,7 +31,10 @@ from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.judge import Verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
 
-__all__ = ["Attempt", "Member", "PoolCall"]
+__all__ = ["NOT_WON", "Attempt", "Member", "PoolCall"]
+
+NOT_WON = frozenset({"failure", "refused", "invalid_arguments"})
+"""Verdicts after which the pool tries the next member (the next may take the arguments)."""
 
 Adapter = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 """Turns the pool's arguments into one member's (``{"q": ...}`` -> ``{"query": ...}``)."""
@@ -45,6 +48,8 @@ class Member:
     call: Callable[[Mapping[str, Any]], Any]
     acall: Callable[[Mapping[str, Any]], Awaitable[Any]]
     adapt: Adapter | None = None
+    metadata: Mapping[str, Any] | None = None
+    """The tool's metadata: where it may declare its own judge (``declare_judge``)."""
 
     def arguments(self, args: Mapping[str, Any]) -> Mapping[str, Any]:
         return args if self.adapt is None else self.adapt(args)
@@ -122,7 +127,7 @@ class PoolCall:
                 member.name,
                 self._args,
                 context or self._context,
-                self._defaults,
+                self._defaults.for_tool(member.name, member.metadata),
                 source="pool",
                 tool_call_id=self._tool_call_id,
                 attempt=self.attempts,
@@ -170,11 +175,13 @@ class PoolCall:
 
     def settle_result(self, attempt: Attempt, output: Any) -> Verdict:
         """Judge and record a result; the verdict decides whether the pool goes on."""
-        verdict = judge_output(output, self._defaults.judge)
+        member = attempt.member
+        judge = self._defaults.for_tool(member.name, member.metadata).judge
+        verdict = judge_output(output, judge, tool=member.name)
         if self._close(attempt):
             if self._recorder is not None and attempt.pending is not None:
                 self._recorder.finish(attempt.pending, output=output, verdict=verdict)
-            if verdict.outcome in ("failure", "refused"):
+            if verdict.outcome in NOT_WON:
                 self._failed(attempt, verdict.error_type or "Failure", verdict.error_message)
         return verdict
 

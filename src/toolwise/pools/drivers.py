@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from toolwise.pools.call import Attempt, PoolCall
+from toolwise.pools.call import NOT_WON, Attempt, PoolCall
 
 __all__ = ["ControlFlow", "arun", "run"]
 
@@ -42,7 +42,7 @@ class _Settled(NamedTuple):
 
 
 def _judge(call: PoolCall, attempt: Attempt, output: Any) -> bool:
-    return call.settle_result(attempt, output).outcome not in ("failure", "refused")
+    return call.settle_result(attempt, output).outcome not in NOT_WON
 
 
 # -- sync --------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def _member(tool: BaseTool, adapter: Adapter | None, config_of: _Configs) -> Mem
     async def acall(args: Mapping[str, Any]) -> Any:
         return await raising.ainvoke(dict(args), config=config_of.get())
 
-    return Member(tool.name, call, acall, adapter)
+    return Member(tool.name, call, acall, adapter, tool.metadata)
 
 
 class _Configs:
