@@ -215,15 +215,18 @@ if sc:
         )
     if sc.get("png"):
         lines += ["", "![growth curves](../benchmarks/results/scale.png)"]
-    largest = max(grown, key=lambda g: g["records"])
+    top = max(g["records"] for g in grown)
+    colds = [g for g in grown if g["records"] == top]
     lags = [g["staleness_s"] for g in grown if "staleness_s" in g]
+    cold_text = ", ".join(f"{g['cold_start_s']:.1f} s {g['mode']}" for g in colds)
     lines += [
         "",
-        "Against the targets of issue 12: cold start to the first recommendation at "
-        f"{largest['records']:,} records is {largest['cold_start_s']:.1f} s "
-        f"({largest['mode']}; target ≤ 1 s at 100k: "
-        f"{'met' if largest['cold_start_s'] <= 1 else 'missed'} — the learnt view is still "
-        "rebuilt from every record at start-up; persisted sufficient statistics are issue 12.1). ",
+        "The write rate of a row is that of the records added to reach its size. Against the "
+        f"targets of issue 12: cold start to the first recommendation at {top:,} records is "
+        f"{cold_text} (target ≤ 1 s at 100k: "
+        f"{'met' if all(g['cold_start_s'] <= 1 for g in colds) else 'missed'} — the learnt view "
+        "is still rebuilt from every record at start-up; persisted sufficient statistics are "
+        "issue 12.1). ",
     ]
     if lags:
         worst = max(lag["p99"] for lag in lags)
