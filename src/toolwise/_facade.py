@@ -134,6 +134,8 @@ class Toolwise(Adoption):
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).
+        quality_judge: a :class:`~toolwise.recording.judge.LLMJudge` that scores the quality
+            of successes in a background thread before they are spooled.
 
     Thread-safe. Recording never raises into the agent: failures are logged and counted in
     :attr:`counters`. Use as a context manager, or call :meth:`close` (also run at exit).

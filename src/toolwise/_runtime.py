@@ -36,6 +36,7 @@ from toolwise.improve.sandbox import protect
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
+from toolwise.recording.judge import LLMJudge, QualityStage, judge_fallbacks
 from toolwise.recording.recorder import Durability, Recorder
 from toolwise.recording.records import RecordBuilder
 from toolwise.recording.redact import Redactor, SecretRedactor
@@ -83,6 +84,7 @@ class Settings(TypedDict, total=False):
     timeouts: StoreTimeouts | None
     improve: ImproveConfig | None
     chat_model: ChatModel | None
+    quality_judge: LLMJudge | None
 
 
 def _open_store(
@@ -124,6 +126,9 @@ def _check(settings: Settings) -> None:
     max_backoff = settings.get("max_backoff", 30.0)
     if not max_backoff > 0:
         raise InvalidArgumentError("max_backoff", max_backoff, "must be > 0 seconds")
+    quality_judge = settings.get("quality_judge")
+    if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
+        raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
     refresh = settings.get("refresh_interval")
     if refresh is not None and not refresh > 0:
         raise InvalidArgumentError("refresh_interval", refresh, "must be > 0 seconds or None")
@@ -178,9 +183,13 @@ class Runtime:
         )
         self._learning_config = settings.get("learning") or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
+        quality_judge = settings.get("quality_judge")
+        self._quality = (
+            None if quality_judge is None else QualityStage(quality_judge, self._deliver)
+        )
         self._recorder = Recorder(
             self._records,
-            self._deliver,
+            self._deliver if self._quality is None else self._quality,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
             timer=settings.get("timer") or time.perf_counter,
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
@@ -479,7 +488,8 @@ class Runtime:
     @property
     def counters(self) -> WriterCounters:
         """recorded, written, retried, pending, dropped (0 unless the spool failed), invalid,
-        queued (finished calls not yet spooled; part of recorded and pending)."""
+        queued (finished calls not yet spooled; part of recorded and pending), judge_fallbacks
+        (calls whose judge raised or returned no verdict; process-wide, default verdict kept)."""
         queued = self._recorder.queued
         counters = self._writer.counters
         return dataclasses.replace(
@@ -487,11 +497,14 @@ class Runtime:
             recorded=counters.recorded + queued,
             pending=counters.pending + queued,
             queued=queued,
+            judge_fallbacks=judge_fallbacks(),
         )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain(timeout)
         return self._writer.flush(timeout)
 
     def _flush_before_read(self, timeout: float) -> bool:
@@ -503,6 +516,8 @@ class Runtime:
         """Make every call recorded so far durable in the local spool, now, without waiting
         for the store: it then survives a crash of this process or of the machine."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain()
         self._spool.sync()
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -512,6 +527,8 @@ class Runtime:
                 return True
             self._closed = True
         self._recorder.close()
+        if self._quality is not None:
+            self._quality.close(timeout)
         self._feed.close()
         if self._improver is not None:
             self._improver.close(timeout)
@@ -536,6 +553,8 @@ class Runtime:
         if self._closed:
             return
         self._recorder.after_fork()
+        if self._quality is not None:
+            self._quality.after_fork()
         self._feed.after_fork()
         self._unstored.clear()  # the parent's spool: its writer stores them
         self._spool = self._spool.after_fork()

@@ -172,7 +172,7 @@ def test_the_task_type_is_inferred_from_the_request(tw: Toolwise, deploy_history
     deploy_history(tw)
     brief = Advisor(tw.runtime, tools=TOOLS).advise(DEPLOY)
     assert (brief.task_type, brief.inferred) == ("production_deploy", True)
-    assert "task production_deploy (matched to the request)" in brief.text
+    assert 'task "production_deploy" (matched to the request)' in brief.text
 
 
 def test_an_unrelated_request_is_a_new_task(tw: Toolwise, deploy_history: History) -> None:

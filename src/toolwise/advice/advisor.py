@@ -40,6 +40,7 @@ from toolwise.advice.format import (
 )
 from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
 from toolwise.advice.modes import forced_tool, hidden_tools
+from toolwise.advice.pools import collapse, expand, provider_line
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
@@ -153,6 +154,7 @@ class Advisor:
         labels = resolve_labels(options, state, metadata)
         candidates = options.tools if tools is None else tools
         names = list(dict.fromkeys(n for n in (tool_name(t) for t in candidates) if n))
+        ranked_names, pools = expand(candidates, names)
         decision_id = new_id()
 
         def brief(text: str, **fields: Any) -> Brief:
@@ -178,28 +180,38 @@ class Advisor:
                 known=lambda: view.known_task_types(labels.agent_id),
                 matcher=self._matcher,
             )
-            ranking = view.recommend(
-                task_type=task.ranking_key,
-                tools=names,
-                agent_id=labels.agent_id,
-                environment=labels.environment,
-                objective=options.objective,
-                strategy=options.strategy,
-                seed=self._next_seed(),
-                now=now,
+            ranking, providers = collapse(
+                view.recommend(
+                    task_type=task.ranking_key,
+                    tools=ranked_names,
+                    agent_id=labels.agent_id,
+                    environment=labels.environment,
+                    objective=options.objective,
+                    strategy=options.strategy,
+                    seed=self._next_seed(),
+                    now=now,
+                ),
+                pools,
             )
         except Exception as exc:  # the view could not be built (store down at first use)
             log.warning("toolwise: no advice this turn, the learnt view failed: %s", exc)
             return brief(UNAVAILABLE)
 
         hidden = hidden_tools(ranking, options.mode, options.filter_threshold)
-        forced = forced_tool(ranking, hidden, options.mode, messages)
+        forced = forced_tool(
+            ranking,
+            hidden,
+            options.mode,
+            messages,
+            gated=self._gated(candidates) if options.mode == "route" else (),
+            untried=options.route_untried,
+        )
         visible = [rec for rec in ranking if rec.tool not in hidden]
         failures, recalled = self._recall(
             labels.agent_id, task, text, {r.tool for r in visible}, now
         )
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures, forced, learnt)
+        brief_text = self._text(task, visible, failures, forced, learnt, providers=providers)
         if not recalled and len(brief_text) + len(NO_RECALL) < options.budget:
             brief_text += "\n" + NO_RECALL
         first = visible[0] if visible else None
@@ -237,6 +249,15 @@ class Advisor:
             return None
         with self._seed_lock:
             return self._seeds.randrange(2**32)
+
+    def _gated(self, candidates: Sequence[Any]) -> set[str]:
+        """The candidates that need a human's approval: ``route`` never forces them."""
+        gated = set()
+        for tool in candidates:
+            name = tool_name(tool)
+            if name and self.confirmation.reason(name, tool) is not None:
+                gated.add(name)
+        return gated
 
     def _evidence(self, rec: Recommendation) -> str:
         if rec.observations > 0:
@@ -279,6 +300,8 @@ class Advisor:
             error = record.error_message or record.error_type
             if record.error_type and record.error_message:
                 error = f"{record.error_type}: {record.error_message}"
+            if record.judged_by:  # which rule judged it a failure (a returned error, say)
+                error = f"{error} [{record.judged_by}]"
             key = (record.tool, error)
             if key in merged:
                 seen = merged[key]
@@ -394,8 +417,14 @@ class Advisor:
         failures: Sequence[Failure],
         forced: str | None,
         learnt: Sequence[str] = (),
+        *,
+        providers: Mapping[str, list[Recommendation]] | None = None,
     ) -> str:
         ranked = [RankedTool(rec, self._evidence(rec)) for rec in visible]
+        lines = [tool_line(i, r) for i, r in enumerate(ranked, start=1)]
+        for i, rec in enumerate(visible):  # a pool: its providers' records under it
+            if providers and rec.tool in providers:
+                lines[i] += "\n" + provider_line(providers[rec.tool])
         alert = next((rec.infra_alert for rec in visible if rec.infra_alert), None) or ""
         if not failures and not learnt and not alert and all(r.evidence == "none" for r in ranked):
             return no_history_line(forced)
@@ -407,7 +436,7 @@ class Advisor:
         )
         return render(
             head=head,
-            tools=[tool_line(i, r) for i, r in enumerate(ranked, start=1)],
+            tools=lines,
             alert=alert,
             failures=[learnt_line(line) for line in learnt] + [failure_line(f) for f in failures],
             budget=self.options.budget,
@@ -443,6 +472,6 @@ class Advisor:
             call = recorder.start(
                 tool, args, context, defaults, source="confirmation", tool_call_id=tool_call_id
             )
-            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message))
+            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message, "refused"))
         except Exception as exc:  # recording never fails the agent
             log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)

@@ -33,7 +33,8 @@ __all__ = [
 
 Mode = Literal["advise", "filter", "route"]
 """``advise`` injects the brief only; ``filter`` also hides tools that are clearly unreliable;
-``route`` also forces the strategy's sampled top tool through ``tool_choice``."""
+``route`` also forces the strategy's sampled top tool through ``tool_choice`` — never one that
+needs approval, nor an untried one unless ``route_untried`` (:mod:`toolwise.advice.modes`)."""
 
 TaskSource = Literal["given", "resolver", "inferred", "new"]
 """Where a turn's task type came from: config/state/options, the resolver, the nearest known
@@ -101,6 +102,10 @@ class AdviceOptions(BoundaryModel):
         similarity_threshold: the least cosine similarity between the request and a known
             task type for that type to be used; below it the task is new and ranked on the
             tools' record across every task.
+        route_untried: lets ``route`` force a tool that has no record for the task yet
+            (exploration by force). Off by default: an untried tool is ranked — explored in
+            the brief's wording — and the model decides. ``route`` never forces a tool that
+            needs approval (``requires_confirmation``, ``destructive``), whatever this says.
         requires_confirmation: tool names that always need a human's approval.
         destructive: a regular expression (case-insensitive) matched against each tool's
             name (with ``_``/``-`` read as spaces) and description; a match needs approval
@@ -125,6 +130,7 @@ class AdviceOptions(BoundaryModel):
     seed: int | None = Field(default=None, ge=0)
     filter_threshold: float = Field(default=0.3, gt=0.0, lt=1.0)
     similarity_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    route_untried: bool = Field(default=False, strict=True)
     requires_confirmation: frozenset[str] = frozenset()
     destructive: str | None = DEFAULT_DESTRUCTIVE
 
@@ -190,6 +196,7 @@ class BriefOptions(TypedDict, total=False):
     seed: int | None
     filter_threshold: float
     similarity_threshold: float
+    route_untried: bool
     requires_confirmation: Collection[str]
     destructive: str | None
 

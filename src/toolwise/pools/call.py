@@ -8,7 +8,13 @@ Every attempt is recorded through the runtime's :class:`~toolwise.recording.reco
 (the one record path), under the member's own name, with the pool's name in its tags
 (``pool:<name>``, and ``hedge`` for an attempt started by a hedge). An attempt is settled
 exactly once, under a lock: by its result, by its error, by the deadline (a ``TimeoutError``
-failure), or by being cancelled after another member won (not recorded: it has no outcome).
+failure), or when another member wins while it still runs:
+
+* a loser that started *before* the winner is **given up**: recorded as a ``TimeoutError``
+  failure (it was passed its hedge delay and a later member answered first — the evidence that
+  lets the pool learn that a member hangs, which a hedge that always rescues it would hide);
+* a loser that started *after* the winner (a hedge the first member beat) is **cancelled**
+  and not recorded: it had no fair chance, so it has no outcome.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolwise._summary import POOL_TAG
 from toolwise.pools.errors import FailedAttempt, PoolExhaustedError
 from toolwise.pools.plan import Plan
 from toolwise.recording.context import CallContext, RecordingDefaults
@@ -60,6 +67,7 @@ class Attempt:
 class _Tally:
     failures: list[FailedAttempt] = field(default_factory=list)
     cancelled: int = 0
+    given_up: int = 0
     hedges: int = 0
 
 
@@ -87,7 +95,7 @@ class PoolCall:
         self._args = args
         self._recorder = recorder
         self._defaults = defaults
-        self._context = context._replace(tags=(*context.tags, f"pool:{name}"))
+        self._context = context._replace(tags=(*context.tags, f"{POOL_TAG}{name}"))
         self._tool_call_id = tool_call_id
         self._max_attempts = max_attempts
         self._timer = timer
@@ -203,13 +211,30 @@ class PoolCall:
             self.running.remove(attempt)
 
     def won(self, attempt: Attempt) -> None:
+        """``attempt`` answered first: every other running attempt is given up or cancelled."""
         self.done(attempt)
         self.winner = attempt
+        for loser in list(self.running):
+            if loser.started <= attempt.started and self._close(loser):
+                error = TimeoutError(
+                    f"pool {self.name!r}: given up, {attempt.member.name!r} answered first"
+                )
+                if self._recorder is not None and loser.pending is not None:
+                    self._recorder.finish(loser.pending, error=error)
+                with self._lock:
+                    self._tally.given_up += 1
+            else:
+                self.settle_cancelled(loser)
 
     @property
     def cancelled(self) -> int:
         with self._lock:
             return self._tally.cancelled
+
+    @property
+    def given_up(self) -> int:
+        with self._lock:
+            return self._tally.given_up
 
     @property
     def hedges(self) -> int:
