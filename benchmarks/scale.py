@@ -1,6 +1,7 @@
 """How toolwise grows with the records kept, embedded and on a `chroma run` server.
 
-    python benchmarks/scale.py                       # 10k and 100k records (~5 minutes)
+    python benchmarks/scale.py                       # 10k and 100k records (the first run
+                                                     # also generates and caches the stores)
     python benchmarks/scale.py --sizes 10000         # quicker
     python benchmarks/scale.py --million             # also 1M (hours; generated once, cached)
 
