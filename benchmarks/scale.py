@@ -3,7 +3,7 @@
     python benchmarks/scale.py                       # 10k and 100k records (the first run
                                                      # also generates and caches the stores)
     python benchmarks/scale.py --sizes 10000         # quicker
-    python benchmarks/scale.py --million             # also 1M (hours; generated once, cached)
+    python benchmarks/scale.py --million             # also 1M (generated once, cached; untimed)
 
 For each store mode (embedded PersistentClient; a real `chroma run` server this script starts)
 records are generated straight into the store in batches (10 tools × 50 task types, 20 %
