@@ -157,7 +157,7 @@ class LearningFeed:
         self._stop.set()
         poller = self._poller
         if poller is not None and poller is not threading.current_thread():
-            poller.join(timeout=5.0)
+            poller.join(timeout=1.0)  # a daemon: a look stuck on a dead store is left behind
 
     def mark_learnt(self, record_id: str) -> None:
         """``record_id`` was already learnt directly (``observe``): don't learn it again."""
