@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_parse_time,
         help="evaluate at this ISO time, UTC (evidence decays with age; default: now)",
     )
+    commands.add_parser(
+        "rebuild",
+        parents=[common],
+        help="relearn the view from every record and store a fresh snapshot of it",
+    )
     service_cli.add_commands(commands)
     return parser
 
@@ -349,7 +354,29 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _rebuild(tw: Toolwise, args: argparse.Namespace) -> int:
+    feed = tw.runtime.feed
+    try:
+        head = feed.rebuild()
+    except Exception as exc:  # the store failed mid-way: no snapshot was written
+        print(f"toolwise: rebuild failed: {exc}", file=sys.stderr)
+        return 2
+    result = {
+        "records": feed.replayed,
+        "snapshot": None if head is None else head.id,
+        "watermark": None if head is None else head.watermark,
+    }
+    if args.json:
+        print(json.dumps(result))
+    elif head is None:
+        print(f"relearnt {feed.replayed} record(s); this store keeps no snapshots")
+    else:
+        print(f"relearnt {feed.replayed} record(s); wrote snapshot {head.id}")
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
+    "rebuild": _rebuild,
     "calls": _calls,
     "summary": _summary,
     "forget": _forget,
