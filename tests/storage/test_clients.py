@@ -3,11 +3,13 @@ get timeouts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError
 from toolwise.storage.clients import apply_timeouts, check_url, ephemeral_client, http_client
 from toolwise.storage.health import StoreTimeouts
@@ -55,3 +57,18 @@ def test_embedded_clients_are_left_as_they_are() -> None:
     """No HTTP session, nothing to set: an embedded client comes back unchanged."""
     client = ephemeral_client()
     assert apply_timeouts(client, StoreTimeouts()) is client
+
+
+def test_the_default_relative_path_follows_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Toolwise()`` in another directory opens that directory's ``./.toolwise``, not a cached
+    client of the first one (Chroma caches clients by path string)."""
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        with Toolwise() as tw:
+            tw.record(agent_id="a", tool=f"tool_{name}")
+            tw.flush()
+            assert [t.name for t in tw.summary("a").tools] == [f"tool_{name}"]
+        assert (tmp_path / name / ".toolwise").is_dir()
