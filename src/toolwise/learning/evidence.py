@@ -377,7 +377,7 @@ class Evidence:
         if cached is None or cached[0] != ceiling_ms:
             scores = [
                 0.0 if not latency < ceiling_ms else 1.0 - max(latency, 0.0) / ceiling_ms
-                for latency in self.latencies
+                for latency in tuple(self.latencies)  # a snapshot: observe may append meanwhile
             ]
             count = len(scores)
             mean = math.fsum(scores) / count if count else 0.0
@@ -392,7 +392,7 @@ class Evidence:
     def mean_cost(self) -> float | None:
         """Mean of the recent costs, or ``None`` without any."""
         if self._cost_mean is None and self.costs:
-            self._cost_mean = _mean(self.costs)
+            self._cost_mean = _mean(tuple(self.costs))  # a snapshot, as above
         return self._cost_mean
 
 

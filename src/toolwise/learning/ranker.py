@@ -18,7 +18,7 @@ import numpy as np
 
 from toolwise.learning.aggregates import ContextKey, Read
 from toolwise.learning.config import LearningConfig
-from toolwise.learning.explain import describe, note, suggest
+from toolwise.learning.explain import describe, evidence_from, note, suggest
 from toolwise.learning.models import (
     ObjectiveWeights,
     Recommendation,
@@ -51,11 +51,16 @@ class Situation:
         read: the key's posterior and the evidence it came from.
         changed_at: when the key's record was reset, while it is re-learning.
         restored_at: when its old record was restored, shortly after.
+        observations: raw outcomes behind the estimate when it pools several environments
+            (default: the read's own count).
+        environments: whose evidence the read holds (anchor first), when pooled.
     """
 
     read: Read
     changed_at: float | None = None
     restored_at: float | None = None
+    observations: int | None = None
+    environments: tuple[str, ...] = ()
 
 
 class Ranker:
@@ -77,8 +82,10 @@ class Ranker:
         rng: np.random.Generator,
         *,
         alert: str | None = None,
+        pooled: bool = False,
     ) -> list[Recommendation]:
-        """One recommendation per candidate, best first (``strategy`` draws from ``rng``)."""
+        """One recommendation per candidate, best first (``strategy`` draws from ``rng``);
+        ``pooled``: no environment was asked for, so each reason says whose evidence it is."""
         reads = [situation.read for situation in situations]
         arms = self.arms(reads, weights)
         choice: Choice = STRATEGIES[strategy](arms, rng, self._config)
@@ -92,6 +99,9 @@ class Ranker:
             posterior = read.posterior
             p50, mean_cost = _samples(read)
             explored = choice.explored[index]
+            observations = (
+                situation.observations if situation.observations is not None else read.observations
+            )
             hopeful = optimistic and read.untried
             speed = float(choice.speed[index])
             cost = cost_score(mean_cost, config.cost_reference, unknown=BEST if hopeful else None)
@@ -108,7 +118,7 @@ class Ranker:
                     ),
                     rate=posterior.mean,
                     sampled_success=float(choice.success[index]),
-                    observations=read.observations,
+                    observations=observations,
                     effective_observations=posterior.effective,
                     confidence=confidence_of(posterior.effective),
                     credible_interval=intervals[index],
@@ -119,11 +129,12 @@ class Ranker:
                     strategy=strategy,
                     reason=describe(
                         rate=posterior.mean,
-                        observations=read.observations,
+                        observations=observations,
                         borrowed=posterior.borrowed,
                         p50_latency_ms=p50,
                         mean_cost=mean_cost,
                         show_cost=weights.cost > 0,
+                        where=evidence_from(situation.environments, pooled=pooled),
                         note=note(
                             strategy,
                             explored=explored,
@@ -134,6 +145,7 @@ class Ranker:
                         ),
                     ),
                     infra_alert=alert,
+                    environments=situation.environments,
                 )
             )
         return ranked

@@ -16,6 +16,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,9 @@ from toolwise.learning.models import (
     ToolPrior,
     resolve_objective,
 )
+from toolwise.learning.pooling import pool
 from toolwise.learning.ranker import Ranker, Situation, alternatives, as_datetime
-from toolwise.models import ToolOutcome, utcnow
+from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
 
 __all__ = ["Clock", "ReliabilityView", "Similarity"]
 
@@ -97,14 +99,15 @@ class ReliabilityView:
     def observe_outcome(self, outcome: ToolOutcome) -> None:
         """Learn from one judged tool call; cheap enough for every call's hot path.
 
-        ``refused`` outcomes (a human declined) are ignored; a partial counts as a fractional
+        ``refused`` (a human declined) and ``invalid_arguments`` (the model's bad arguments)
+        outcomes are ignored: they say nothing about the tool; a partial counts as a fractional
         success of its ``effective_quality``; an outcome already past ``expires_at`` is
         ignored and one with a TTL stops counting when it lapses. Thread-safe.
         """
         kind = outcome.outcome
-        if kind == "refused":
+        if kind in NOT_CHARGED:  # refused, invalid_arguments: not the tool's doing
             with self._lock:
-                self._state.note("ignored_refused")
+                self._state.note(f"ignored_{kind}")
             return
         quality = outcome.effective_quality
         environment = outcome.environment
@@ -274,7 +277,7 @@ class ReliabilityView:
         task_type: str,
         tools: Sequence[str],
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
@@ -289,7 +292,9 @@ class ReliabilityView:
             task_type: the task's type (the context key); ``""`` if uncategorised.
             tools: candidate tool names (duplicates are dropped, order breaks ties).
             agent_id: whose experience to use.
-            environment: where the tools will run.
+            environment: where the tools will run; ``None`` (default): every environment the
+                agent has evidence in, pooled with shrinkage (``learning/pooling.py``); each
+                recommendation's ``environments`` says whose evidence it used.
             objective: ``"balanced"`` (0.7 success, 0.3 speed), ``"latency"`` (0.4 / 0.6),
                 ``"cost"`` (0.5 / 0.1 / 0.4), or explicit weights.
             strategy: ``"thompson"`` (default), ``"ucb"``, ``"epsilon_greedy"`` or
@@ -314,23 +319,40 @@ class ReliabilityView:
         at = moment.timestamp()
         bucket = bucket_of(moment, self._config.time_buckets, self._zone)
         similar = self._similar(agent_id, task_type)
-        env = self._env(environment)
         with self._lock:
             state = self._state
             state.expire(at)
-            peers = state.scope_mass(agent_id, task_type, env, at)
+            envs = self._environments(agent_id) if environment is None else (environment,)
             situations = []
             for name in names:
-                read = state.read(
-                    (agent_id, name, task_type, env), bucket, now=at, similar=similar, peers=peers
+                env_reads = []
+                for each in envs:
+                    env = self._env(each)
+                    peers = state.scope_mass(agent_id, task_type, env, at)
+                    key = (agent_id, name, task_type, env)
+                    read = state.read(key, bucket, now=at, similar=similar, peers=peers)
+                    env_reads.append((each, read))
+                pooled = pool(env_reads)
+                situations.append(
+                    Situation(
+                        pooled.read,
+                        _recent_change(pooled.read),
+                        _recent_restore(pooled.read),
+                        observations=pooled.observations,
+                        environments=pooled.environments,
+                    )
                 )
-                situations.append(Situation(read, _recent_change(read), _recent_restore(read)))
-            alert = state.alert(agent_id, environment, at)
-        if seed is not None:
-            rng = np.random.default_rng(seed)
-            return self._ranker.rank(names, situations, weights, strategy, rng, alert=alert)
-        with self._rng_lock:  # numpy generators are not thread-safe
-            return self._ranker.rank(names, situations, weights, strategy, self._rng, alert=alert)
+            alert = next((a for a in (state.alert(agent_id, e, at) for e in envs) if a), None)
+            # Ranked under the lock: the ranker reads the evidence's latency and cost
+            # reservoirs, which a concurrent observe mutates (microseconds for ten tools).
+            rank = partial(
+                self._ranker.rank, names, situations, weights, strategy, alert=alert,
+                pooled=environment is None,
+            )  # fmt: skip
+            if seed is not None:
+                return rank(np.random.default_rng(seed))
+            with self._rng_lock:  # numpy generators are not thread-safe
+                return rank(self._rng)
 
     def infra_events(self, agent_id: str | None = None) -> list[InfraEvent]:
         """Infrastructure events (several tools failing together), oldest first.
@@ -372,6 +394,13 @@ class ReliabilityView:
 
     def _env(self, environment: str) -> str:
         return "" if self._config.share_environments else environment
+
+    def _environments(self, agent_id: str) -> tuple[str, ...]:
+        """The environments the agent has evidence in (``("",)`` when none); call locked."""
+        if self._pooled:
+            return ("",)
+        found = sorted({env for agent, _, env in self._state.overall if agent == agent_id})
+        return tuple(found) or ("",)
 
     def _record(
         self,
