@@ -376,8 +376,8 @@ class LearningFeed:
             return None
         try:
             heads = self._snapshots.heads()
-        except Exception as exc:
-            log.warning("toolwise: reading the view's snapshots failed: %s", exc)
+        except Exception as exc:  # the store is down: the build that follows says so
+            log.debug("toolwise: reading the view's snapshots failed: %s", exc)
             return None
         fingerprint = snapshot.fingerprint(self._view.config)
         for head in heads:
