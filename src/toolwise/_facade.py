@@ -223,10 +223,14 @@ class Toolwise(Adoption):
         agent_id: str = "default",
         environment: str | None = None,
         context_class: str | None = None,
+        as_of: datetime | None = None,
     ) -> list[ToolPrior]:
         """Learnt reliability per tool and task type: rate, 90 % interval, confidence, latency.
 
-        ``context_class`` is the deprecated name of ``task_type``.
+        ``observations`` counts the outcomes behind each estimate, ``effective_observations``
+        their weight (lower after a detected change, or with an opt-in half-life). ``as_of``
+        evaluates at another time (a simulation's, say); ``context_class`` is the deprecated
+        name of ``task_type``.
         """
         task_type = renamed("context_class", "task_type", context_class, task_type, None)
         check_agent_id(agent_id)  # like every entry point: a bad id fails, naming agent_id
@@ -236,6 +240,7 @@ class Toolwise(Adoption):
             context_class=task_type,
             environment=environment,
             limit=limit,
+            now=as_of,
         )
 
     def recommend(

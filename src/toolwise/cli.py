@@ -22,7 +22,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from toolwise._facade import Toolwise
@@ -273,12 +273,20 @@ def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
 
 
 def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
+    as_of = args.as_of if args.as_of is not None else _stale_store_time(tw, args.agent)
     priors = tw.priors(
         tool=args.tool,
         task_type=args.context,
         environment=args.environment,
         agent_id=args.agent,
+        as_of=as_of,
     )
+    if as_of is not None and args.as_of is None:
+        print(
+            f"evaluated as of {as_of:%Y-%m-%d %H:%M} UTC, the newest record's time "
+            "(the store is old; --as-of chooses another time)",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     if args.json:
         print(json.dumps([p.model_dump(mode="json") for p in priors], indent=2))
         return 0
@@ -291,18 +299,28 @@ def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
             f"{p.credible_interval[0]:.0%}–{p.credible_interval[1]:.0%}",
             p.confidence,
             str(p.observations),
+            f"{p.effective_observations:.1f}",
             _ms(p.p50_latency_ms),
             p.suggestion,
         ]
         for p in priors
     ]
-    print(
-        _table(
-            ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "p50", "suggestion"],
-            rows,
-        )
-    )
+    header = ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "effective n"]
+    print(_table([*header, "p50", "suggestion"], rows))
     return 0
+
+
+_STALE_AFTER = timedelta(days=1)
+
+
+def _stale_store_time(tw: Toolwise, agent_id: str) -> datetime | None:
+    """The newest record's time when it is older than a day (a simulation, or a store left
+    alone): priors are then read at that time, not today."""
+    newest = tw.list_calls(agent_id, limit=1)
+    if not newest:
+        return None
+    when = newest[0].timestamp
+    return when if tw.clock() - when > _STALE_AFTER else None
 
 
 def _audit(tw: Toolwise, args: argparse.Namespace) -> int:
