@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack, cast
 
+from toolwise._checks import check_int, check_number, check_seconds, check_text
 from toolwise.advice.models import AdviceFields, AdviceOptions, BriefOptions
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import check_agent_id
@@ -71,10 +72,21 @@ class Adoption:
         costs: Mapping[str, float] | None = None,
     ) -> RecordingDefaults:
         """The labels an entry point puts on its records (validated now, not per call)."""
+        check_text("agent_id", agent_id, blank=False)
         check_agent_id(agent_id)  # raises InvalidAgentIdError naming agent_id
+        check_text("task_type", task_type)
+        check_text("environment", environment)
+        if isinstance(tags, str | bytes) or not isinstance(tags, Sequence | set | frozenset):
+            raise InvalidArgumentError("tags", tags, "must be a list of strings")
+        for tag in tags:
+            check_text("tags", tag)
+        if judge is not None and not callable(judge):
+            raise InvalidArgumentError("judge", judge, "must be callable or None")
+        if costs is not None and not isinstance(costs, Mapping):
+            raise InvalidArgumentError("costs", costs, "must be a mapping of tool name to cost")
         for tool, cost in (costs or {}).items():
-            if not cost >= 0.0 or cost == float("inf"):
-                raise InvalidArgumentError(f"costs[{tool!r}]", cost, "must be finite and >= 0")
+            check_text("costs", tool)
+            check_number(f"costs[{tool!r}]", cost, minimum=0.0)
         return RecordingDefaults(
             agent_id=agent_id,
             task_type=task_type,
@@ -113,8 +125,21 @@ class Adoption:
         per-call ``cost_estimate`` and an optional human confirmation hook; ``backoff`` is a
         tenacity wait strategy between attempts. Accepts the labels of :meth:`defaults`.
         """
+        from langchain_core.tools import BaseTool as LangChainTool
+
         from toolwise.integrations.langchain import InstrumentedTool
 
+        if not isinstance(tool, LangChainTool):
+            raise InvalidArgumentError("tool", tool, "must be a LangChain BaseTool")
+        if timeout is not None:
+            check_seconds("timeout", timeout, positive=True)
+        check_int("retries", retries, minimum=0)
+        if cost_estimate is not None:
+            check_number("cost_estimate", cost_estimate, minimum=0.0)
+        if not isinstance(requires_confirmation, bool):
+            raise InvalidArgumentError(
+                "requires_confirmation", requires_confirmation, "must be True or False"
+            )
         if cost_estimate is not None:
             labels["costs"] = {**(labels.get("costs") or {}), tool.name: cost_estimate}
         wrapped = InstrumentedTool.wrap(
