@@ -14,8 +14,8 @@ import inspect
 import math
 import re
 import sys
-import typing
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,22 @@ def _keywords(function: Callable[..., Any]) -> list[str]:
     return names
 
 
-def _cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any], Any, set[str]]]:
+@dataclass(frozen=True)
+class Case:
+    """One method, one argument given one hostile value, the others valid."""
+
+    method: str
+    argument: str
+    positional: dict[str, Any]
+    keyword: dict[str, Any]
+    value: Any
+    known: frozenset[str]
+
+    def __str__(self) -> str:
+        return f"{self.method}-{self.argument}-{type(self.value).__name__}:{str(self.value)[:12]}"
+
+
+def _cases() -> Iterator[Case]:
     for name, member in inspect.getmembers(Toolwise, inspect.isfunction):
         if name.startswith("_") or name in SKIP:
             continue
@@ -88,16 +103,16 @@ def _cases() -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any], Any, se
             if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
                 target = positional if p.kind is p.POSITIONAL_ONLY else keyword
                 target[p.name] = _valid(name, p.name)
+        keyword.update(EXTRA.get(name, {}))
         names = [
             p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         ] + _keywords(member)
-        keyword.update(EXTRA.get(name, {}))
         if name == "record":
             names = ["agent_id", "tool", "outcome", "latency_ms", "cost", "timestamp", "metadata"]
             keyword = {"tool": "t", "outcome": "success"}
         for argument in names:
             for value in HOSTILE:
-                yield name, argument, positional, keyword, value, set(names)
+                yield Case(name, argument, positional, keyword, value, frozenset(names))
 
 
 CASES = list(_cases())
@@ -115,46 +130,38 @@ def _root(field: str) -> str:
     return match.group(0) if match else field
 
 
-def _call(tw: Toolwise, method: str, argument: str, positional: dict[str, Any],
-          keyword: dict[str, Any], value: Any, known: set[str]) -> None:  # fmt: skip
-    args = dict(positional)
-    kwargs = dict(keyword)
-    if argument in args:
-        args[argument] = value
+def _refused_as(tw: Toolwise, case: Case) -> str | None:
+    """Call the method; the field an InvalidArgumentError named, or None if none was raised.
+    Any exception that is not a ToolwiseError propagates (and fails the test)."""
+    args = dict(case.positional)
+    kwargs = dict(case.keyword)
+    if case.argument in args:
+        args[case.argument] = case.value
     else:
-        kwargs[argument] = value
+        kwargs[case.argument] = case.value
     try:
-        getattr(tw, method)(*args.values(), **kwargs)
+        getattr(tw, case.method)(*args.values(), **kwargs)
     except InvalidArgumentError as exc:
-        assert _root(exc.field) in known | {"fields", "costs"}, (
-            f"{method}({argument}={value!r}) named {exc.field!r}"
-        )
+        return exc.field
     except ToolwiseError:
-        pass
+        return None
+    return None
 
 
-@pytest.mark.parametrize(
-    ("method", "argument", "positional", "keyword", "value", "known"),
-    CASES,
-    ids=[f"{c[0]}-{c[1]}-{type(c[4]).__name__}:{str(c[4])[:12]}" for c in CASES],
-)
-def test_hostile_argument_is_refused_or_accepted_never_a_crash(
-    tw: Toolwise,
-    method: str,
-    argument: str,
-    positional: dict[str, Any],
-    keyword: dict[str, Any],
-    value: Any,
-    known: set[str],
-) -> None:
-    _call(tw, method, argument, positional, keyword, value, known)
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_hostile_argument_is_refused_or_accepted_never_a_crash(tw: Toolwise, case: Case) -> None:
+    field = _refused_as(tw, case)
+    assert field is None or _root(field) in case.known | {"fields", "costs"}, (
+        f"{case}: named {field!r}"
+    )
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_close_refuses_hostile_timeouts(tmp_path: Path, value: Any) -> None:
     tw = Toolwise(tmp_path / "store")
     try:
-        _call(tw, "close", "timeout", {}, {}, value, {"timeout"})
+        field = _refused_as(tw, Case("close", "timeout", {}, {}, value, frozenset({"timeout"})))
+        assert field in (None, "timeout")
     finally:
         tw.close()
 
@@ -176,12 +183,12 @@ def test_hostile_setting_is_refused_naming_it(
         kwargs["path"] = tmp_path / "store"
     if setting == "spool_dir" and isinstance(value, str) and value:
         kwargs["spool_dir"] = tmp_path / value  # a relative name is a fine directory
+    field: str | None = None
     try:
-        tw = Toolwise(**kwargs)
+        Toolwise(**kwargs).close()
     except InvalidArgumentError as exc:
-        assert _root(exc.field) == setting, f"{setting}={value!r} named {exc.field!r}"
-    else:
-        tw.close()
+        field = exc.field
+    assert field is None or _root(field) == setting, f"{setting}={value!r} named {field!r}"
 
 
 def _listed(tw: Toolwise) -> list[tuple[str, Callable[[], object]]]:

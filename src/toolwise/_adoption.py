@@ -72,7 +72,6 @@ class Adoption:
         costs: Mapping[str, float] | None = None,
     ) -> RecordingDefaults:
         """The labels an entry point puts on its records (validated now, not per call)."""
-        check_text("agent_id", agent_id, blank=False)
         check_agent_id(agent_id)  # raises InvalidAgentIdError naming agent_id
         check_text("task_type", task_type)
         check_text("environment", environment)

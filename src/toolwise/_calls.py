@@ -16,7 +16,7 @@ from datetime import datetime
 from toolwise._checks import check_id_list, check_int, check_moment, check_text
 from toolwise._summary import summarize
 from toolwise.errors import InvalidArgumentError, StoreError, ToolwiseError
-from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary
+from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary, check_agent_id
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 
 __all__ = ["READ_FLUSH_TIMEOUT", "CallLog", "Forgotten", "OutagesFor"]
@@ -191,7 +191,7 @@ class CallLog:
         return self._store.purge_expired(self._clock())
 
 
-def _check_agent(agent_id: object, *, optional: bool = False) -> None:
+def _check_agent(agent_id: str | None, *, optional: bool = False) -> None:
     """``agent_id`` is a string (or ``None`` where every agent is meant)."""
-    if not (optional and agent_id is None):
-        check_text("agent_id", agent_id, blank=False)
+    if agent_id is not None or not optional:
+        check_agent_id(agent_id)  # type: ignore[arg-type]  # None is refused there, by name

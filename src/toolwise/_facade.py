@@ -32,6 +32,7 @@ from toolwise.learning import (
     Strategy,
     ToolPrior,
 )
+from toolwise.models import check_agent_id
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.writer import WriterCounters
 
@@ -114,10 +115,10 @@ def _check_labels(**labels: object) -> None:
             check_text(name, value)
 
 
-def _check_query(task: object, k: object, agent_id: object) -> None:
+def _check_query(task: object, k: object, agent_id: str) -> None:
     check_text("task", task)
     check_int("k", k, minimum=1)
-    check_text("agent_id", agent_id, blank=False)
+    check_agent_id(agent_id)
 
 
 class Toolwise(Adoption):
@@ -247,7 +248,7 @@ class Toolwise(Adoption):
         """
         task_type = renamed("context_class", "task_type", context_class, task_type, None)
         _check_labels(tool=tool, task_type=task_type, environment=environment)
-        check_text("agent_id", agent_id, blank=False)
+        check_agent_id(agent_id)
         if limit is not None:
             check_int("limit", limit, minimum=1)
         return self._runtime.view().priors(
@@ -275,7 +276,7 @@ class Toolwise(Adoption):
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.
         """
         _check_labels(task_type=task_type, environment=environment)
-        check_text("agent_id", agent_id, blank=False)
+        check_agent_id(agent_id)
         names = _tool_names(tools)
         return self._runtime.view().recommend(
             task_type=task_type,
@@ -300,7 +301,7 @@ class Toolwise(Adoption):
     ) -> None:
         """Start a tool from a belief (yours or an LLM's) instead of knowing nothing."""
         _check_labels(tool=tool, task_type=task_type, environment=environment)
-        check_text("agent_id", agent_id, blank=False)
+        check_agent_id(agent_id)
         self._runtime.view().seed_prior(
             tool, rate, strength, agent_id=agent_id, task_type=task_type, environment=environment
         )
@@ -346,7 +347,7 @@ class Toolwise(Adoption):
         _tool_names(tools)
         if any(isinstance(t, str) for t in tools):
             raise InvalidArgumentError("tools", tools, "must be LangChain tools, not names")
-        check_text("agent_id", agent_id, blank=False)
+        check_agent_id(agent_id)
         self.improver.register_tools(tools)
         return self.improver.composite_tools(agent_id)
 
@@ -378,7 +379,7 @@ class Toolwise(Adoption):
     ) -> list[AuditEntry]:
         """Every change self-improvement made, with before, after, reason and time."""
         if agent_id is not None:
-            check_text("agent_id", agent_id, blank=False)
+            check_agent_id(agent_id)
         check_int("limit", limit, minimum=1)
         since = None if since is None else check_moment("since", since)
         return self.improver.audit(agent_id, limit, since)
