@@ -153,9 +153,15 @@ class Toolwise(Adoption):
         refresh_interval: seconds between reads of records other processes wrote to the
             same store; default 30 s with ``url``, off for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
+        timeouts: how long store calls wait (:class:`~toolwise.storage.StoreTimeouts`:
+            connect 2 s, read 5 s — 120 s while the store still answers heartbeats —, recall
+            before a model turn 0.5 s); after a call times out or cannot connect, the store is
+            unhealthy and calls fail fast until it answers again.
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).
+        quality_judge: a :class:`~toolwise.recording.judge.LLMJudge` that scores the quality
+            of successes in a background thread before they are spooled.
 
     Thread-safe. Recording never raises into the agent: failures are logged and counted in
     :attr:`counters`. Use as a context manager, or call :meth:`close` (also run at exit).

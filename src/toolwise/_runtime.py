@@ -37,12 +37,14 @@ from toolwise.improve.sandbox import protect
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
+from toolwise.recording.judge import LLMJudge, QualityStage, judge_fallbacks
 from toolwise.recording.recorder import Durability, Recorder
 from toolwise.recording.records import RecordBuilder
 from toolwise.recording.redact import Redactor, SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
+from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
@@ -79,8 +81,10 @@ class Settings(TypedDict, total=False):
     learning: LearningConfig | None
     refresh_interval: float | None
     max_backoff: float
+    timeouts: StoreTimeouts | None
     improve: ImproveConfig | None
     chat_model: ChatModel | None
+    quality_judge: LLMJudge | None
 
 
 def _open_store(
@@ -91,14 +95,17 @@ def _open_store(
     if store is not None:
         return store, False
     client, url = settings.get("client"), settings.get("url")
+    timeouts = settings.get("timeouts")
     if client is not None:
         backing: Any = client
     elif url is not None:
-        backing = lambda: http_client(url)  # noqa: E731 - lazy: the server may be down
+        # Lazy: the server may be down at start; the store connects on first use.
+        backing = lambda: http_client(url, timeouts=timeouts)  # noqa: E731
     else:
         backing = persistent_client(root / "chroma")
     prefix = settings.get("prefix", "toolwise")
-    return ChromaOutcomeStore(backing, embedding=embedding, prefix=prefix), url is not None
+    store = ChromaOutcomeStore(backing, embedding=embedding, prefix=prefix, timeouts=timeouts)
+    return store, url is not None
 
 
 def _check(path: Any, settings: Settings) -> None:
@@ -131,6 +138,9 @@ def _check(path: Any, settings: Settings) -> None:
     for name in ("clock", "timer"):
         if settings.get(name) is not None and not callable(settings.get(name)):
             raise InvalidArgumentError(name, settings.get(name), "must be callable or None")
+    quality_judge = settings.get("quality_judge")
+    if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
+        raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
     url = settings.get("url")
     if url is not None:
         check_text("url", url, blank=False)
@@ -177,9 +187,13 @@ class Runtime:
         self._writer = self._start_writer(self._store)
         self._learning_config = settings.get("learning") or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
+        quality_judge = settings.get("quality_judge")
+        self._quality = (
+            None if quality_judge is None else QualityStage(quality_judge, self._deliver)
+        )
         self._recorder = Recorder(
             self._records,
-            self._deliver,
+            self._deliver if self._quality is None else self._quality,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
             timer=settings.get("timer") or time.perf_counter,
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
@@ -189,14 +203,14 @@ class Runtime:
         self._feed = LearningFeed(
             lambda: ReliabilityView(self._learning_config, self._task_similarity, self._clock),
             self._store,
-            flush=lambda: self.flush(timeout=READ_FLUSH_TIMEOUT),
+            flush=lambda: self._flush_before_read(READ_FLUSH_TIMEOUT),
             clock=self._clock,
             refresh_interval=refresh if refresh is not None else (30.0 if remote else None),
             catch_up=self._recorder.drain,
         )
         self._calls = CallLog(
             self._store,
-            flush=lambda timeout: self.flush(timeout=timeout),
+            flush=self._flush_before_read,
             clock=self._clock,
             outages=self._outages,
             forgotten=self._forgotten,
@@ -466,7 +480,8 @@ class Runtime:
     @property
     def counters(self) -> WriterCounters:
         """recorded, written, retried, pending, dropped (0 unless the spool failed), invalid,
-        queued (finished calls not yet spooled; part of recorded and pending)."""
+        queued (finished calls not yet spooled; part of recorded and pending), judge_fallbacks
+        (calls whose judge raised or returned no verdict; process-wide, default verdict kept)."""
         queued = self._recorder.queued
         counters = self._writer.counters
         return dataclasses.replace(
@@ -474,6 +489,7 @@ class Runtime:
             recorded=counters.recorded + queued,
             pending=counters.pending + queued,
             queued=queued,
+            judge_fallbacks=judge_fallbacks(),
         )
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -481,12 +497,21 @@ class Runtime:
         if timeout is not None:
             check_seconds("timeout", timeout)
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain(timeout)
         return self._writer.flush(timeout)
+
+    def _flush_before_read(self, timeout: float) -> bool:
+        """Read-your-writes while the store is up; no wait while it is known to be down."""
+        self._recorder.drain()
+        return self._writer.flush(timeout, unless_unavailable=True)
 
     def persist(self) -> None:
         """Make every call recorded so far durable in the local spool, now, without waiting
         for the store: it then survives a crash of this process or of the machine."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain()
         self._spool.sync()
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -497,6 +522,8 @@ class Runtime:
                 return True
             self._closed = True
         self._recorder.close()
+        if self._quality is not None:
+            self._quality.close(timeout)
         if self._improver is not None:
             self._improver.close(timeout)
         drained = self._writer.close(timeout)
@@ -520,6 +547,8 @@ class Runtime:
         if self._closed:
             return
         self._recorder.after_fork()
+        if self._quality is not None:
+            self._quality.after_fork()
         self._feed.after_fork()
         self._spool = self._spool.after_fork()
         reconnect = getattr(self._store, "after_fork", None)

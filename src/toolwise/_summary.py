@@ -7,7 +7,7 @@ from datetime import datetime
 
 import numpy as np
 
-from toolwise.models import InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
+from toolwise.models import NOT_CHARGED, InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
 
 __all__ = ["error_line", "summarize"]
 
@@ -21,14 +21,15 @@ def summarize(
 ) -> UsageSummary:
     """Aggregate records into a :class:`UsageSummary`.
 
-    Success rate counts full successes over calls that ran (refusals did not run, so they are
+    Success rate counts full successes over calls that ran (refusals did not run and calls
+    with invalid arguments failed the tool's schema — the model's mistakes — so both are
     excluded from rates but reported per tool). Percentiles use linear interpolation.
     """
     by_tool: dict[str, list[ToolOutcome]] = {}
     for outcome in outcomes:
         by_tool.setdefault(outcome.tool, []).append(outcome)
     tools = [_tool_stats(name, records) for name, records in sorted(by_tool.items())]
-    ran = sum(t.call_count - t.refused_count for t in tools)
+    ran = sum(t.call_count - t.refused_count - t.invalid_arguments_count for t in tools)
     successes = sum(t.success_count for t in tools)
     followed = [o for records in by_tool.values() for o in records if o.recommended_tool]
     return UsageSummary(
@@ -44,10 +45,10 @@ def summarize(
 
 
 def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
-    counts = {"success": 0, "partial": 0, "failure": 0, "refused": 0}
+    counts = dict.fromkeys(("success", "partial", "failure", "refused", "invalid_arguments"), 0)
     for record in records:
         counts[record.outcome] += 1
-    ran = [r for r in records if r.outcome != "refused"]
+    ran = [r for r in records if r.outcome not in NOT_CHARGED]
     latencies = np.array([r.latency_ms for r in ran], dtype=float)
     errors = [r for r in records if r.outcome == "failure" and (r.error_message or r.error_type)]
     last = max(errors, key=lambda r: r.timestamp) if errors else None
@@ -58,6 +59,7 @@ def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
         partial_count=counts["partial"],
         failure_count=counts["failure"],
         refused_count=counts["refused"],
+        invalid_arguments_count=counts["invalid_arguments"],
         success_rate=counts["success"] / len(ran) if ran else 0.0,
         mean_latency_ms=float(latencies.mean()) if latencies.size else 0.0,
         p50_latency_ms=float(np.percentile(latencies, 50)) if latencies.size else 0.0,
@@ -82,8 +84,8 @@ def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:
     """
     if not advised:
         return {}
-    followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome != "refused"]
-    ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome != "refused"]
+    followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome not in NOT_CHARGED]
+    ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome not in NOT_CHARGED]
 
     def rate(group: list[ToolOutcome]) -> float | None:
         return sum(o.outcome == "success" for o in group) / len(group) if group else None

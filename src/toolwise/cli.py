@@ -241,6 +241,14 @@ def format_summary(summary: UsageSummary) -> str:
             ],
         ),
     ]
+    mistakes = [
+        f"{t.name} {t.invalid_arguments_count}" for t in summary.tools if t.invalid_arguments_count
+    ]
+    if mistakes:
+        lines.append(
+            "the model's invalid arguments (its mistakes, not charged to the tools): "
+            + ", ".join(mistakes)
+        )
     for event in summary.infra_events:
         lines.append(
             f"infrastructure event {event.started_at:%Y-%m-%d %H:%M}–{event.ended_at:%H:%M} "

@@ -40,6 +40,7 @@ from toolwise.integrations.langgraph import (
     advised_model,
     with_brief,
 )
+from toolwise.recording import FieldRule, JudgeRules, LLMJudge
 from toolwise.storage import WriterCounters
 
 
@@ -164,6 +165,14 @@ def configuring() -> toolwise.Toolwise:
         raise
     except ToolwiseError:
         raise
+
+
+def judging(model: BaseChatModel) -> toolwise.Toolwise:
+    tw = toolwise.Toolwise(".toolwise", quality_judge=LLMJudge(model, tools=["search"]))
+    not_found = JudgeRules(fields=(FieldRule("status", equals=404, outcome="partial"),))
+    tw.callback(judge={"fetch": not_found, "*": lambda output: None})
+    assert_type(tw.counters.judge_fallbacks, int)
+    return tw
 
 
 def misspelt_setting() -> None:

@@ -39,7 +39,7 @@ from toolwise.learning.models import (
 from toolwise.learning.posterior import confidence_of, credible_intervals
 from toolwise.learning.scoring import cost_score, speed_score
 from toolwise.learning.strategies import STRATEGIES, Arms, Choice
-from toolwise.models import ToolOutcome, utcnow
+from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
 
 __all__ = ["Clock", "ReliabilityView", "Similarity"]
 
@@ -108,14 +108,15 @@ class ReliabilityView:
     def observe_outcome(self, outcome: ToolOutcome) -> None:
         """Learn from one judged tool call; cheap enough for every call's hot path.
 
-        ``refused`` outcomes (a human declined) are ignored; a partial counts as a fractional
+        ``refused`` (a human declined) and ``invalid_arguments`` (the model's bad arguments)
+        outcomes are ignored: they say nothing about the tool; a partial counts as a fractional
         success of its ``effective_quality``; an outcome already past ``expires_at`` is
         ignored and one with a TTL stops counting when it lapses. Thread-safe.
         """
         kind = outcome.outcome
-        if kind == "refused":
+        if kind in NOT_CHARGED:  # refused, invalid_arguments: not the tool's doing
             with self._lock:
-                self._state.counts["ignored_refused"] += 1
+                self._state.counts[f"ignored_{kind}"] += 1
             return
         quality = outcome.effective_quality
         environment = outcome.environment

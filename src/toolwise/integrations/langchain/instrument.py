@@ -63,7 +63,7 @@ from toolwise.errors import InvalidArgumentError
 from toolwise.integrations.langchain.callback import ToolwiseCallbackHandler
 from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.judge import Verdict, judge_output
+from toolwise.recording.judge import HandledError, Reason, Verdict, handled_verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
 from toolwise.recording.scope import (
     SELF_RECORDING_KEY,
@@ -130,11 +130,11 @@ class _Attempts:
         if handled is None:
             self.recorder.finish(pending, error=error)
         else:  # what the caller (and every other entry point) sees: an error message
-            verdict = Verdict("failure", 0.0, "ToolError", str(handled))
+            verdict = handled_verdict(HandledError(handled, error, by_node=False))
             self.recorder.finish(pending, output=handled, verdict=verdict)
 
     def finished(self, pending: PendingCall | None, result: Any) -> Verdict:
-        verdict = judge_output(result, self.defaults.judge)
+        verdict = judge_output(result, self.defaults.judge, tool=self.tool)
         if pending is not None:
             self.recorder.finish(pending, output=result, verdict=verdict)
         return verdict
@@ -152,7 +152,9 @@ class _Attempts:
             tool_call_id=self.tool_call_id,
         )
         self.recorder.finish(
-            pending, output=text, verdict=Verdict("refused", 0.0, "ConfirmationDenied", text)
+            pending,
+            output=text,
+            verdict=Verdict("refused", 0.0, "ConfirmationDenied", text, Reason.REFUSED),
         )
 
 
@@ -246,7 +248,7 @@ class InstrumentedTool(BaseTool):
             update={"handle_tool_error": False, "handle_validation_error": False}
         )
         instrumented._recorder = recorder
-        instrumented._defaults = defaults
+        instrumented._defaults = defaults.for_tool(tool.name, tool.metadata)
         return instrumented
 
     def with_backoff(self, wait: WaitStrategy) -> InstrumentedTool:
