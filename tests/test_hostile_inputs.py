@@ -42,7 +42,15 @@ def deploy(service: str) -> str:
     return f"deployed {service}"
 
 
+@tool
+def deploy_with_helm(service: str) -> str:
+    """Deploy a service with Helm."""
+    return f"upgraded {service}"
+
+
 VALID: dict[str, Any] = {
+    "name": "deploy_pool",
+    "providers": [deploy, deploy_with_helm],
     "tool": "kubectl_deploy",
     "task_type": "production_deploy",
     "tools": ["kubectl_deploy", "ansible_run"],

@@ -180,9 +180,27 @@ class Adoption:
         :class:`~toolwise.pools.PoolOptions`) sets the rest; the keywords given win. Accepts
         the labels of :meth:`defaults` (``costs`` by provider name). See ``docs/pools.md``.
         """
+        from langchain_core.tools import BaseTool as LangChainTool
+
         from toolwise.integrations.langchain import PooledTool
         from toolwise.pools import PoolOptions
 
+        check_text("name", name, blank=False)
+        if isinstance(providers, str | bytes) or not isinstance(providers, Sequence):
+            raise InvalidArgumentError("providers", providers, "must be a list of LangChain tools")
+        for provider in providers:
+            if not isinstance(provider, LangChainTool):
+                raise InvalidArgumentError("providers", provider, "must be a LangChain tool")
+        if description is not None:
+            check_text("description", description)
+        if adapters is not None and not (
+            isinstance(adapters, Mapping) and all(callable(a) for a in adapters.values())
+        ):
+            raise InvalidArgumentError("adapters", adapters, "must map provider names to callables")
+        if options is not None and not isinstance(options, PoolOptions):
+            raise InvalidArgumentError("options", options, "must be a PoolOptions")
+        if not isinstance(handle_tool_error, bool):
+            raise InvalidArgumentError("handle_tool_error", handle_tool_error, "must be a bool")
         given = {
             "objective": objective,
             "hedge": hedge,
