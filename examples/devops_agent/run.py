@@ -95,10 +95,10 @@ def run(
     With ``advice=False`` toolwise only records (the model picks on its own habit): the
     baseline to compare the learning curve with. ``mode`` is the brief's: ``advise`` (the
     model decides), ``filter`` (tools that clearly fail are hidden) or ``route`` (the top
-    tool is forced). Returns the week reports, every deploy's
-    result and the (still open) Toolwise, so the caller can print its summary; the caller
-    closes it. The weeks are added to the arm's history in ``history_path`` (default
-    ``path``), which the learning curve is drawn from.
+    tool is forced, an untried one included: the example opts in with ``route_untried``).
+    Returns the week reports, every deploy's result and the (still open) Toolwise, so the
+    caller can print its summary; the caller closes it. The weeks are added to the arm's
+    history in ``history_path`` (default ``path``), which the learning curve is drawn from.
     """
     if fresh and path.exists():
         shutil.rmtree(path)
@@ -132,7 +132,15 @@ def run(
             tools,
             system_prompt=SYSTEM_PROMPT,
             middleware=[
-                tw.middleware(agent_id=AGENT_ID, advice=advice, mode=mode, seed=seed * 100 + week)
+                tw.middleware(
+                    agent_id=AGENT_ID,
+                    advice=advice,
+                    mode=mode,
+                    seed=seed * 100 + week,
+                    # The example's tools are all safe to try, so ``route`` may force one
+                    # that has no record yet (off by default: docs/preselection.md).
+                    route_untried=True,
+                )
             ],
         )
         for deploy in deploys:

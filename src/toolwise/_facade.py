@@ -150,8 +150,10 @@ class Toolwise(Adoption):
             inject with ``clock`` to run simulations on simulated time.
         prefix: collection-name prefix, so several apps can share one Chroma.
         learning: how outcomes become rankings (decay, shrinkage, change detection, ...).
-        refresh_interval: seconds between reads of records other processes wrote to the
-            same store; default 30 s with ``url``, off for an embedded store.
+        refresh_interval: seconds between looks, in a background thread, at the records
+            other processes stored in the same store (``recommend``/``priors`` see them
+            within about this plus the store's write time); default 1 s with ``url``, off
+            for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
         timeouts: how long store calls wait (:class:`~toolwise.storage.StoreTimeouts`:
             connect 2 s, read 5 s — 120 s while the store still answers heartbeats —, recall
@@ -271,12 +273,15 @@ class Toolwise(Adoption):
         tools: Sequence[str | BaseTool],
         *,
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective | ObjectiveWeights | Mapping[str, float] = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
     ) -> list[Recommendation]:
         """Rank ``tools`` for a task, best first, each with its score broken down and a reason.
+
+        With no ``environment`` every environment the agent has evidence in is pooled (with
+        shrinkage); ``Recommendation.environments`` says whose evidence each estimate used.
 
         Unknown tools are fine (they are explored); an empty list, an unknown strategy or
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.

@@ -7,9 +7,19 @@ from datetime import datetime
 
 import numpy as np
 
-from toolwise.models import NOT_CHARGED, InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
+from toolwise.models import (
+    NOT_CHARGED,
+    InfraEventSummary,
+    PoolUsage,
+    ToolOutcome,
+    ToolStats,
+    UsageSummary,
+)
 
-__all__ = ["error_line", "summarize"]
+__all__ = ["POOL_TAG", "error_line", "summarize"]
+
+POOL_TAG = "pool:"
+"""A fallback pool's attempts carry ``pool:<name>`` (``toolwise.pools``)."""
 
 
 def summarize(
@@ -26,8 +36,12 @@ def summarize(
     excluded from rates but reported per tool). Percentiles use linear interpolation.
     """
     by_tool: dict[str, list[ToolOutcome]] = {}
+    by_pool: dict[str, list[ToolOutcome]] = {}
     for outcome in outcomes:
         by_tool.setdefault(outcome.tool, []).append(outcome)
+        for tag in outcome.tags:
+            if tag.startswith(POOL_TAG):
+                by_pool.setdefault(tag[len(POOL_TAG) :], []).append(outcome)
     tools = [_tool_stats(name, records) for name, records in sorted(by_tool.items())]
     ran = sum(t.call_count - t.refused_count - t.invalid_arguments_count for t in tools)
     successes = sum(t.success_count for t in tools)
@@ -38,6 +52,7 @@ def summarize(
         success_rate=successes / ran if ran else 0.0,
         total_cost=round(sum(t.total_cost for t in tools), 6),
         tools=sorted(tools, key=lambda t: t.call_count, reverse=True),
+        pools=[_pool_usage(name, records) for name, records in sorted(by_pool.items())],
         since=since,
         infra_events=infra_events or [],
         advice=_adherence(followed),
@@ -74,6 +89,21 @@ def error_line(record: ToolOutcome | None) -> str:
     if record is None:
         return ""
     return ": ".join(part for part in (record.error_type, record.error_message) if part)[:200]
+
+
+def _pool_usage(name: str, records: list[ToolOutcome]) -> PoolUsage:
+    calls = sum(r.attempt == 1 for r in records)
+    successes = [r for r in records if r.outcome in ("success", "partial")]
+    return PoolUsage(
+        name=name,
+        members=sorted({r.tool for r in records}),
+        call_count=calls,
+        success_count=len(successes),
+        success_rate=min(1.0, len(successes) / calls) if calls else 0.0,
+        attempt_count=len(records),
+        fallbacks=sum(r.attempt > 1 for r in successes),
+        total_cost=round(sum(r.cost for r in records), 6),
+    )
 
 
 def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:

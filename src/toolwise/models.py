@@ -26,6 +26,7 @@ __all__ = [
     "InfraEventSummary",
     "MetadataValue",
     "Outcome",
+    "PoolUsage",
     "ToolOutcome",
     "ToolStats",
     "UsageSummary",
@@ -251,6 +252,26 @@ class ToolStats(BaseModel):
     last_error: str = ""
 
 
+class PoolUsage(BaseModel):
+    """A fallback pool in a usage summary: its calls as one tool, its members by name.
+
+    Derived from the members' records (tagged ``pool:<name>``): a pool call is the record of
+    its first attempt; a call succeeded when one of its attempts did (a pool records at most
+    one success per call); ``fallbacks`` counts calls answered by a later attempt.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    members: list[str]
+    call_count: int
+    success_count: int
+    success_rate: float
+    attempt_count: int
+    fallbacks: int
+    total_cost: float
+
+
 class InfraEventSummary(BaseModel):
     """A window in which most tools failed together: blamed on infrastructure, not tools."""
 
@@ -275,6 +296,8 @@ class UsageSummary(BaseModel):
     success_rate: float
     total_cost: float
     tools: list[ToolStats]
+    pools: list[PoolUsage] = Field(default_factory=list)
+    """Fallback pools, each as one tool; their members' figures stay in ``tools``."""
     since: datetime | None = None
     infra_events: list[InfraEventSummary] = Field(default_factory=list)
     advice: dict[str, float | None] = Field(default_factory=dict)

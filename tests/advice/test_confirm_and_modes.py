@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from toolwise.advice import AdviceOptions, ConfirmationPolicy, read_answer
 from toolwise.advice.modes import forced_tool, hidden_tools
+from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import ObjectiveWeights, Recommendation, ScoreBreakdown
 from toolwise.recording.scope import approved, is_approved
 
@@ -23,7 +24,7 @@ class _Tool:
         self.requires_confirmation = requires_confirmation
 
 
-def _rec(tool: str, rank: int, upper: float) -> Recommendation:
+def _rec(tool: str, rank: int, upper: float, observations: int = 10) -> Recommendation:
     weights = ObjectiveWeights(success=1.0)
     return Recommendation(
         tool=tool,
@@ -32,8 +33,8 @@ def _rec(tool: str, rank: int, upper: float) -> Recommendation:
         breakdown=ScoreBreakdown(success=0.5, speed=0.5, cost=0.5, weights=weights),
         rate=upper / 2,
         sampled_success=0.5,
-        observations=10,
-        effective_observations=10.0,
+        observations=observations,
+        effective_observations=float(observations),
         confidence="medium",
         credible_interval=(0.0, upper),
         strategy="thompson",
@@ -58,6 +59,18 @@ def test_a_tool_that_says_so_needs_confirmation() -> None:
 def test_destructive_names_and_descriptions_need_confirmation(name: str, description: str) -> None:
     """Delete/drop/terminate in the name (``_``/``-`` read as spaces) or description match."""
     assert POLICY.reason(name, _Tool(description)) == "destructive"
+
+
+@pytest.mark.parametrize(
+    "tool",
+    [
+        {"name": "cleanup", "description": "Deletes every stale volume."},
+        {"type": "function", "function": {"name": "cleanup", "description": "Wipes the disk."}},
+    ],
+)
+def test_a_tool_dicts_description_is_read_too(tool: dict[str, Any]) -> None:
+    """Provider-format tool dicts (plain or OpenAI) are judged by their description too."""
+    assert POLICY.reason("cleanup", tool) == "destructive"
 
 
 def test_a_harmless_tool_runs_unasked() -> None:
@@ -121,10 +134,34 @@ def test_other_modes_hide_nothing() -> None:
 def test_route_skips_a_hidden_top_tool() -> None:
     """The forced tool is the best one the model may call."""
     ranking = [_rec("a", 1, 0.1), _rec("b", 2, 0.9)]
-    assert forced_tool(ranking, ("a",), "route", [HumanMessage("go")]) == "b"
+    assert forced_tool(ranking, ("a",), "route", [HumanMessage("go")], gated=()) == "b"
 
 
 def test_route_forces_nothing_after_the_models_own_turn() -> None:
     """Only a turn answering the human is forced."""
     ranking = [_rec("a", 1, 0.9)]
-    assert forced_tool(ranking, (), "route", [HumanMessage("go"), AIMessage("hm")]) is None
+    messages = [HumanMessage("go"), AIMessage("hm")]
+    assert forced_tool(ranking, (), "route", messages, gated=()) is None
+
+
+def test_route_never_forces_a_tool_that_needs_approval() -> None:
+    """A gated top tool is not forced, and no other tool is forced in its place."""
+    ranking = [_rec("drop_database", 1, 0.99), _rec("kubectl_apply", 2, 0.9)]
+    go = [HumanMessage("go")]
+    assert forced_tool(ranking, (), "route", go, gated={"drop_database"}) is None
+    assert forced_tool(ranking, (), "route", go, gated={"drop_database"}, untried=True) is None
+
+
+def test_route_forces_an_untried_tool_only_when_the_caller_opts_in() -> None:
+    """A tool without a record for the task is ranked, not forced, unless ``untried``."""
+    ranking = [_rec("helm_upgrade", 1, 0.99, observations=0), _rec("kubectl_apply", 2, 0.9)]
+    go = [HumanMessage("go")]
+    assert forced_tool(ranking, (), "route", go, gated=()) is None
+    assert forced_tool(ranking, (), "route", go, gated=(), untried=True) == "helm_upgrade"
+
+
+def test_route_untried_must_be_a_bool() -> None:
+    """The opt-in is typed: a truthy string is refused, naming the option."""
+    with pytest.raises(InvalidArgumentError) as raised:
+        AdviceOptions(route_untried="yes")  # type: ignore[arg-type]
+    assert raised.value.field == "route_untried"

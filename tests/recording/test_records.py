@@ -81,6 +81,20 @@ def test_identifiers_are_kept_as_given() -> None:
     assert {name: getattr(record, name) for name in fields} == fields
 
 
+def test_an_identifier_that_holds_a_secret_is_stored_as_its_digest() -> None:
+    """A token passed as a session id never reaches disk, and its records still join."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJlc2lnbmF0dXJlc2ln"
+    builder = _builder()
+    first = builder.build({"tool": "deploy", "session_id": jwt, "run_id": f"run {SECRET}"})
+    second = builder.build({"tool": "rollback", "session_id": jwt})
+
+    assert jwt not in first.model_dump_json()
+    assert SECRET not in first.model_dump_json()
+    assert first.session_id.startswith("redacted-")
+    assert first.session_id == second.session_id
+    assert first.run_id != first.session_id
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_non_finite_metadata_is_refused_naming_the_key(value: float) -> None:
     """JSON cannot carry NaN or infinity, so the spool could not replay the record."""

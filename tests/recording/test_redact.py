@@ -10,12 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import ToolMessage
 
+from toolwise.errors import InvalidArgumentError
 from toolwise.recording.redact import (
     DEFAULT_SECRET_KEYS,
     REDACTED,
+    SecretFormat,
     SecretRedactor,
+    redact_identifier,
     to_safe_text,
 )
+from toolwise.recording.secrets import DEFAULT_FORMATS
 
 redact = SecretRedactor()
 
@@ -72,7 +76,7 @@ def test_cyclic_payload_does_not_loop() -> None:
 def test_message_content_is_redacted() -> None:
     """A ToolMessage is stored as its content, cleaned like any text."""
     message = ToolMessage(content="use Bearer abcdefghijklmnopqrstuvwxyz", tool_call_id="1")
-    assert redact(message) == f"use {REDACTED}"
+    assert redact(message) == f"use Bearer {REDACTED}"
 
 
 # -- text -----------------------------------------------------------------------------------
@@ -82,7 +86,7 @@ def test_message_content_is_redacted() -> None:
     ("text", "expected"),
     [
         ("Authorization: Bearer eyJhbGciOi.JIUzI1NiJ9.sig", f"Authorization: {REDACTED}"),
-        ("curl -H 'bearer abcdefgh12345678'", f"curl -H '{REDACTED}'"),
+        ("curl -H 'bearer abcdefgh12345678'", f"curl -H 'bearer {REDACTED}'"),
         ("key=sk-proj-abcdefghijklmnopqrstuvwx", f"key={REDACTED}"),
         ("aws AKIAIOSFODNN7EXAMPLE used", f"aws {REDACTED} used"),
         ("clone with ghp_abcdefghijklmnopqrstuvwxyz0123456789", f"clone with {REDACTED}"),
@@ -305,3 +309,49 @@ def test_rendering_never_raises_and_stays_bounded(value: Any, max_chars: int) ->
     for redactor in (redact, None):
         text = to_safe_text(value, redactor, max_chars)
         assert len(text) <= max_chars + len("…[truncated 99999999999 chars]")
+
+
+# -- extension -------------------------------------------------------------------------------
+
+
+def test_a_custom_format_is_redacted_next_to_the_built_in_ones() -> None:
+    """A SecretFormat added to the defaults is found wherever its trigger occurs."""
+    acme = SecretFormat("acme-token", triggers=("acme_",), pattern=r"acme_[A-Za-z0-9]{32}")
+    custom = SecretRedactor(formats=(*DEFAULT_FORMATS, acme))
+    token = "acme_" + "Ab3" * 10 + "xy"
+
+    assert custom(f"login {token} ok; stripe sk_live_{'a1' * 12}") == (
+        f"login {REDACTED} ok; stripe {REDACTED}"
+    )
+
+
+def test_a_format_without_triggers_is_refused_naming_the_field() -> None:
+    """Triggers are how a format is found: an empty one is a configuration error."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        SecretFormat("broken", triggers=("",), pattern=r"x")
+    assert caught.value.field == "triggers"
+
+
+def test_a_secret_is_never_cached_as_clean_text() -> None:
+    """Redacting the same short secret twice redacts it twice (only clean text is cached)."""
+    fresh = SecretRedactor()
+    text = "pwd=hunter2"
+    assert fresh(text) == fresh(text) == f"pwd={REDACTED}"
+    assert fresh("replicas") == fresh("replicas") == "replicas"
+
+
+def test_a_uuid_identifier_is_kept_without_a_scan() -> None:
+    """The usual ids pass unchanged; a custom redactor that would rewrite them is not asked."""
+    run_id = "5f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
+    assert redact_identifier(run_id, lambda value: "[REDACTED]") == run_id
+    hex_id = run_id.replace("-", "")
+    assert redact_identifier(hex_id, lambda value: "[REDACTED]") == hex_id
+
+
+def test_an_identifier_is_digested_when_the_redactor_fails() -> None:
+    """A failing redactor never lets the raw identifier through."""
+
+    def broken(value: object) -> object:
+        raise RuntimeError("redactor down")
+
+    assert redact_identifier("session-of-some-length", broken).startswith("redacted-")

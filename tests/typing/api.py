@@ -41,6 +41,7 @@ from toolwise.integrations.langgraph import (
     with_brief,
 )
 from toolwise.recording import FieldRule, JudgeRules, LLMJudge
+from toolwise.recording.judge import declare_judge
 from toolwise.storage import WriterCounters
 
 
@@ -173,6 +174,10 @@ def judging(model: BaseChatModel) -> toolwise.Toolwise:
     tw.callback(judge={"fetch": not_found, "*": lambda output: None})
     assert_type(tw.counters.judge_fallbacks, int)
     return tw
+
+
+def declaring(find: BaseTool) -> BaseTool:
+    return assert_type(declare_judge(find, JudgeRules(empty="partial")), BaseTool)
 
 
 def misspelt_setting() -> None:

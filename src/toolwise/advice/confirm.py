@@ -60,12 +60,21 @@ class ConfirmationPolicy:
             return "requires_confirmation"
         if self.pattern is not None:
             words = name.replace("_", " ").replace("-", " ")
-            description = getattr(tool, "description", "")
-            if self.pattern.search(words) or (
-                isinstance(description, str) and self.pattern.search(description)
-            ):
+            description = _description(tool)
+            if self.pattern.search(words) or (description and self.pattern.search(description)):
                 return "destructive"
         return None
+
+
+def _description(tool: object) -> str:
+    """A tool's description: a ``BaseTool``'s, or a tool dict's (OpenAI or plain)."""
+    if isinstance(tool, Mapping):
+        function = tool.get("function")
+        found = function.get("description") if isinstance(function, Mapping) else None
+        found = found or tool.get("description")
+    else:
+        found = getattr(tool, "description", "")
+    return found if isinstance(found, str) else ""
 
 
 def approval_request(

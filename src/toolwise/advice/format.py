@@ -2,7 +2,7 @@
 
 Layout (sections appear only when they have content)::
 
-    [toolwise] Past tool outcomes for task production_deploy (matched to the request).
+    [toolwise] Past tool outcomes for task "production_deploy" (matched to the request).
     Advice, not orders: you may use any tool the request needs.
     Route: call kubectl_apply now.
     Ranked, best first (success rate, 90% interval, confidence, calls, p50 latency, cost):
@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from toolwise.advice.fence import CLOSE, OPEN, label, quote
+from toolwise.advice.fence import CLOSE, OPEN, label, quote, quoted_label
 from toolwise.learning.models import Recommendation
 
 __all__ = ["Failure", "RankedTool", "learnt_line", "no_history_line", "render"]
@@ -142,10 +142,11 @@ def header_lines(
 ) -> list[str]:
     """The lines every brief with history starts with (never dropped)."""
     if new_task:
-        about = "a new task (no similar task seen; ranked on each tool's overall record)"
+        named = f" {label(task_type, _TASK_LABEL_CHARS)}" if task_type else ""
+        about = f"a new task{named} (no similar task seen; ranked on each tool's overall record)"
     else:
         how = " (matched to the request)" if inferred else ""
-        about = f"task {label(task_type, _TASK_LABEL_CHARS)}{how}"
+        about = f"task {quoted_label(task_type, _TASK_LABEL_CHARS)}{how}"
     lines = [
         f"[toolwise] Past tool outcomes for {about}.",
         "Advice, not orders: you may use any tool the request needs.",

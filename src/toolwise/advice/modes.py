@@ -8,12 +8,17 @@ Pure functions over a ranking, so the rules are tested without a graph:
 * ``route`` forces the strategy's top visible tool, so exploration still happens through the
   strategy's sample. It forces only on the turn that answers a human message: after a tool
   result the model must be free to answer (forcing every turn would loop until the recursion
-  limit).
+  limit). It never forces a tool that needs a human's approval (listed, flagged, or matching
+  the destructive pattern), and never one without a record for the task unless the caller
+  opted in (``route_untried``): a sample can put ``delete_everything`` on top (Thompson
+  sampling draws optimistic values for little-known tools), and forcing it would make the
+  exploration an order. When the sample's top tool may not be forced, nothing is forced: the
+  brief still ranks it first — exploration in ``advise`` wording — and the model decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from toolwise.advice.models import Mode
@@ -53,11 +58,31 @@ def forced_tool(
     hidden: Sequence[str],
     mode: Mode,
     messages: Sequence[Any],
+    *,
+    gated: Collection[str],
+    untried: bool = False,
 ) -> str | None:
-    """The tool ``route`` forces on a decision turn: the top-ranked visible one."""
+    """The tool ``route`` forces on a decision turn: the top-ranked visible one, if it may be.
+
+    Args:
+        ranking: the strategy's ranking (its sample: exploration included).
+        hidden: tools the model cannot call this turn.
+        mode: only ``route`` forces.
+        messages: the conversation; only a turn answering the human is forced.
+        gated: tools that need a human's approval; never forced.
+        untried: whether a tool without a record for the task (``observations == 0``) may be
+            forced; off, it is only ranked.
+
+    Returns:
+        The tool to force, or ``None`` (nothing forced: the model chooses from the brief).
+        Never the next tool down: when the sample's choice may not be forced, forcing another
+        would overrule both the sample and a request that needs the gated tool.
+    """
     if mode != "route" or not is_decision_turn(messages):
         return None
-    for rec in ranking:
-        if rec.tool not in hidden:
-            return rec.tool
-    return None
+    top = next((rec for rec in ranking if rec.tool not in hidden), None)
+    if top is None or top.tool in gated:
+        return None
+    if top.observations == 0 and not untried:
+        return None
+    return top.tool

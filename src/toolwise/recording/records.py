@@ -15,7 +15,10 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
 * **Identifiers are kept as given**: ``id``, ``agent_id``, ``tool``, ``session_id``,
   ``run_id``, ``tool_call_id``, ``decision_id`` and ``recommended_tool`` join records to runs,
   decisions and namespaces, and a redactor that rewrote one would silently split them.
-  ``agent_id`` is validated as a namespace (:func:`~toolwise.models.check_agent_id`).
+  ``agent_id`` is validated as a namespace (:func:`~toolwise.models.check_agent_id`). A
+  caller-given ``session_id``, ``run_id``, ``tool_call_id`` or ``decision_id`` that holds a
+  secret is stored as a digest of it instead
+  (:func:`~toolwise.recording.redact.redact_identifier`): still joinable, never in clear.
 * **Numbers are finite**: NaN or infinity in ``latency_ms``, ``cost``, ``quality`` or a
   metadata value raises :class:`~toolwise.errors.InvalidArgumentError` naming the field. JSON
   cannot carry them, so the spool could not replay such a record: it is refused at the call,
@@ -38,7 +41,7 @@ from typing import Any
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome, utcnow
-from toolwise.recording.redact import Redactor, to_safe_text
+from toolwise.recording.redact import Redactor, redact_identifier, to_safe_text
 
 __all__ = ["MAX_TEXT_CHARS", "RecordBuilder", "encodable"]
 
@@ -48,6 +51,7 @@ MAX_TEXT_CHARS = 500
 _PAYLOADS = ("tool_input", "tool_output")
 _TEXTS = ("task", "error_message", "error_type")
 _LABELS = ("task_type", "environment", "judged_by")
+_IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -124,6 +128,10 @@ class RecordBuilder:
             value = values.get(name)
             if isinstance(value, str) and value:
                 values[name] = self._label(value)
+        for name in _IDENTIFIERS:
+            value = values.get(name)
+            if isinstance(value, str) and value:
+                values[name] = redact_identifier(value, self._redactor)
         tags = values.get("tags")
         if tags:
             values["tags"] = self._safe_tags(tags)

@@ -1,45 +1,47 @@
 """Make tool inputs and outputs safe and small before anything is stored.
 
-Secrets are replaced by ``[REDACTED]`` — values under secret-looking keys (in mappings and in
-text: ``token=…`` in URLs, ``"api_key": "…"`` in JSON or reprs, ``Authorization: …`` headers),
-bearer tokens and common key formats — and payloads are cut to a bounded size with a visible
-marker. The walk is
-bounded in depth, items and characters, so a huge or cyclic payload costs little on the hot path
-and nothing here ever raises into a tool call.
+Secrets are replaced by ``[REDACTED]``: values under secret-looking keys in mappings and in
+text (``token=…`` in URLs, ``"api_key": "…"`` in JSON, ``Authorization: …`` headers,
+``--password …`` flags), about 60 token shapes (cloud, VCS and CI tokens, webhooks, payment
+and model-API keys, JWTs, private keys, URL credentials) and high-entropy values under
+ambiguous keys (``signing_key``, ``client-key-data``). The detectors live in
+:mod:`toolwise.recording.secrets`; ``docs/recording.md`` lists what is covered and what is not.
+Payloads are cut to a bounded size with a visible marker. The walk is bounded in depth, items
+and characters, so a huge or cyclic payload costs little and nothing here ever raises into a
+tool call.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_SECRET_KEYS", "REDACTED", "Redactor", "SecretRedactor", "to_safe_text"]
+from toolwise.recording.secrets import (
+    DEFAULT_ENTROPY_KEYS,
+    DEFAULT_FORMATS,
+    DEFAULT_SECRET_KEYS,
+    KeyRules,
+    SecretFormat,
+    SecretScanner,
+)
+
+__all__ = [
+    "DEFAULT_SECRET_KEYS",
+    "REDACTED",
+    "Redactor",
+    "SecretFormat",
+    "SecretRedactor",
+    "redact_identifier",
+    "to_safe_text",
+]
 
 REDACTED = "[REDACTED]"
 TRUNCATED = "…[truncated {n} chars]"
-
-DEFAULT_SECRET_KEYS: tuple[str, ...] = (
-    "password", "passwd", "pwd", "token", "secret", "api_key", "apikey", "api-key",
-    "authorization", "auth", "access_key", "private_key", "client_secret", "credential",
-    "cookie", "session_key",
-)  # fmt: skip
-
-_DEFAULT_PATTERNS: tuple[str, ...] = (
-    r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}",
-    r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}",
-    r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b",
-    r"\bgh[pousr]_[A-Za-z0-9]{20,}\b",
-    r"\bxox[abpr]-[A-Za-z0-9-]{10,}",
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-)
-# Lower-case literals, one of which every default pattern's match contains: text with none of
-# them (and no secret key) cannot match, and `in` is ~10× cheaper than running the alternation.
-_DEFAULT_TRIGGERS: tuple[str, ...] = (
-    "bearer", "sk-", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "-----begin",
-)  # fmt: skip
 
 Redactor = Callable[[Any], Any]
 """A callable that returns a redacted copy of a payload (dicts, lists, strings, scalars)."""
@@ -47,93 +49,92 @@ Redactor = Callable[[Any], Any]
 _MAX_DEPTH = 6
 _MAX_ITEMS = 64
 _LOOKAHEAD = 4_096  # a secret that starts before a cut is still matched whole
-
-
-def _key_value_pattern(keys: Iterable[str]) -> str | None:
-    """Values under secret keys inside text, keeping the key visible.
-
-    Matches ``token=abc`` (URLs, reprs), ``"api_key": "abc"`` and ``'pwd': 'abc'`` (JSON, Python
-    reprs, also escaped inside JSON strings) and ``Authorization: Basic abc`` (headers, YAML).
-    The match starts at the key word itself (``access_token=`` matches from ``token``): no
-    unbounded prefix to backtrack over on long strings. Quoted values run to the closing quote;
-    unquoted ones after ``=`` to the next separator, after ``:`` to the end of the line.
-    """
-    alternation = "|".join(re.escape(k) for k in keys if k)
-    if not alternation:
-        return None
-    return (
-        rf"(?i:(?P<keep>(?:{alternation})[\w-]{{0,40}}(?:\\?[\"'])?[ \t]*"
-        r"(?:(?P<eq>=)|:)[ \t]*(?P<q>\\?[\"'])?)"
-        r"(?(q)(?:(?!(?P=q))(?:\\.|[^\n]))*(?P=q)?"
-        r"|(?(eq)[^\s&;,'\"]+|[^,}\]\n\r]+)))"
-    )
+_CACHED_CHARS = 256
+_CACHE_SIZE = 8_192
+_SHORTEST_KEY_SECRET = 16  # no token shape is shorter: shorter mapping keys are not scanned
+_UUID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
 class SecretRedactor:
-    """Default redactor: secret keys and token formats, configurable, on by default.
+    """Default redactor: secret keys, token shapes and your own patterns; on by default.
 
     Args:
         keys: key names (case-insensitive substrings) whose values are always redacted, both
-            in mappings and in text (``key=value``, ``"key": "value"``, ``Key: value``).
-        patterns: regular expressions whose matches in any string are redacted.
-        max_leaf_chars: strings longer than this are cut (with a marker); the patterns see only
-            the kept part plus a bounded look-ahead, so a long string costs little.
+            in mappings and in text (``key=value``, ``"key": "value"``, ``Key: value``,
+            ``--key value``). Names that only look secret (``author``, ``total_tokens``,
+            ``secretName``) are left alone.
+        patterns: extra regular expressions whose matches in any string are redacted.
+        max_leaf_chars: strings longer than this are cut (with a marker); the detectors see
+            only the kept part plus a bounded look-ahead, so a long string costs little.
+        entropy_keys: key words whose values are redacted only when they look like
+            credentials (long, token characters, high entropy): ``key``, ``signature`` …
+        formats: the token shapes recognised anywhere; ``()`` turns them off.
     """
 
     keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
-    patterns: tuple[str, ...] = _DEFAULT_PATTERNS
+    patterns: tuple[str, ...] = ()
     max_leaf_chars: int = 8_192
-    _secret: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    _key: re.Pattern[str] = field(init=False, repr=False, compare=False)
-    _triggers: tuple[str, ...] | None = field(init=False, repr=False, compare=False)
+    entropy_keys: tuple[str, ...] = DEFAULT_ENTROPY_KEYS
+    formats: tuple[SecretFormat, ...] = DEFAULT_FORMATS
+    _rules: KeyRules = field(init=False, repr=False, compare=False)
+    _scanner: SecretScanner = field(init=False, repr=False, compare=False)
+    _clean: dict[str, None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # One alternation, one pass over each string: most strings hold no secret at all.
-        branches = [_scoped(p) for p in self.patterns]
-        key_value = _key_value_pattern(k.lower() for k in self.keys)
-        if key_value is not None:
-            branches.append(key_value)
-        object.__setattr__(self, "_secret", re.compile("|".join(branches) or r"(?!x)x"))
-        keys = "|".join(re.escape(k.lower()) for k in self.keys) or r"(?!x)x"
-        object.__setattr__(self, "_key", re.compile(keys))
-        # Custom patterns have unknown literals: then every string gets the full scan.
-        triggers = None
-        if set(self.patterns) <= set(_DEFAULT_PATTERNS):
-            triggers = (*_DEFAULT_TRIGGERS, *(k.lower() for k in self.keys if k))
-        object.__setattr__(self, "_triggers", triggers)
+        rules = KeyRules(secret_keys=tuple(self.keys), entropy_keys=tuple(self.entropy_keys))
+        object.__setattr__(self, "_rules", rules)
+        scanner = SecretScanner(
+            formats=tuple(self.formats), keys=rules, patterns=tuple(self.patterns)
+        )
+        object.__setattr__(self, "_scanner", scanner)
+        # Short strings found clean: tool arguments repeat ("prod", "web", image names), and
+        # a hit costs ~0.1 µs against ~8 µs for a scan. Only clean strings are kept, so the
+        # cache never holds a secret; it is cleared when full (dict operations are atomic).
+        object.__setattr__(self, "_clean", {})
 
     def with_keys(self, extra: Iterable[str]) -> SecretRedactor:
         """A copy that also redacts values under ``extra`` keys."""
-        return SecretRedactor(
-            keys=(*self.keys, *extra), patterns=self.patterns, max_leaf_chars=self.max_leaf_chars
-        )
+        return dataclasses.replace(self, keys=(*self.keys, *extra))
 
     def is_secret_key(self, key: object) -> bool:
-        return self._key.search(str(key).lower()) is not None
+        """Whether every value under ``key`` is redacted (not only credential-like ones)."""
+        return self._rules.kind(key) == "secret"
 
-    def redact_text(self, text: str) -> str:
-        limit = self.max_leaf_chars
-        if self._triggers is not None:
-            lowered = text[: limit + _LOOKAHEAD].casefold()  # as close to re's (?i) as str gets
-            if not any(trigger in lowered for trigger in self._triggers):
-                return text if len(text) <= limit else _cut(text, limit)
-        if len(text) <= limit:
-            return self._secret.sub(_replacement, text)
-        # Cutting first and matching after would leave the head of a secret that straddles the
-        # cut unmatched (too short for its pattern) and stored in clear: match across the cut.
-        window = text[: limit + _LOOKAHEAD]
+    def redact_text(self, text: str, limit: int | None = None) -> str:
+        """``text`` with its secrets replaced, cut at ``limit`` (default ``max_leaf_chars``)."""
+        body, dropped = self._redact_window(text, limit)
+        return body + TRUNCATED.format(n=dropped) if dropped else body
+
+    def _redact_window(self, text: str, limit: int | None) -> tuple[str, int]:
+        """Redacted text up to ``limit`` original characters, and how many were left out.
+
+        Cutting first and matching after would leave the head of a secret that straddles the
+        cut unmatched (too short for its pattern) and stored in clear: match across the cut.
+        """
+        cut = self.max_leaf_chars if limit is None else min(limit, self.max_leaf_chars)
+        short = len(text) <= min(cut, _CACHED_CHARS)
+        if short and text in self._clean:
+            return text, 0
+        window = text if len(text) <= cut else text[: cut + _LOOKAHEAD]
+        spans = self._scanner.spans(window)
+        if short and not spans:
+            if len(self._clean) >= _CACHE_SIZE:
+                self._clean.clear()
+            self._clean[text] = None
+            return text, 0
+        stop = min(len(text), cut)
         parts: list[str] = []
         pos = 0
-        for match in self._secret.finditer(window):
-            if match.start() >= limit:
+        for start, end in spans:
+            if start >= stop:
                 break
-            parts.extend((window[pos : match.start()], _replacement(match)))
-            pos = match.end()
-        if pos < limit:
-            parts.append(window[pos:limit])
-            pos = limit
-        return "".join(parts) + TRUNCATED.format(n=len(text) - pos)
+            parts.extend((window[pos:start], REDACTED))
+            pos = end
+        if pos < stop:
+            parts.append(window[pos:stop])
+            pos = stop
+        return "".join(parts), len(text) - pos
 
     def __call__(self, value: Any) -> Any:
         return self._walk(value, 0)
@@ -155,7 +156,10 @@ class SecretRedactor:
                 if i >= _MAX_ITEMS:
                     out["…"] = f"{len(value) - _MAX_ITEMS} more keys"
                     break
-                out[str(k)] = REDACTED if self.is_secret_key(k) else self._walk(v, depth + 1)
+                key = str(k)
+                if len(key) >= _SHORTEST_KEY_SECRET:  # a key can be the secret ({token: user})
+                    key = self.redact_text(key, 256)
+                out[key] = REDACTED if self._rules.hides(k, v) else self._walk(v, depth + 1)
             return out
         if isinstance(value, list | tuple | set | frozenset):
             items = list(value)[:_MAX_ITEMS]
@@ -173,22 +177,6 @@ def _cut(text: str, limit: int) -> str:
     return text[:limit] + TRUNCATED.format(n=len(text) - limit)
 
 
-def _scoped(pattern: str) -> str:
-    """A pattern as an alternation branch; a leading ``(?i)`` becomes a scoped ``(?i:…)``."""
-    if pattern.startswith("(?i)"):
-        return f"(?i:{pattern[4:]})"
-    return f"(?:{pattern})"
-
-
-def _replacement(match: re.Match[str]) -> str:
-    """``[REDACTED]``, keeping the key (and quotes) of a key-value match visible."""
-    groups = match.groupdict()
-    keep = groups.get("keep")
-    if keep is None:
-        return REDACTED
-    return f"{keep}{REDACTED}{groups.get('q') or ''}"
-
-
 def _short_repr(value: Any, limit: int = 4_096) -> str:
     try:
         text = str(value)
@@ -202,6 +190,32 @@ def _no_redaction(value: Any) -> Any:
 
 
 _SCALARS = frozenset({int, float, bool})
+
+
+def redact_identifier(value: str, redactor: Redactor | None) -> str:
+    """``value``, or ``redacted-<digest>`` when it holds a secret.
+
+    Identifiers (a session, run or tool-call id) join records to each other, so they are not
+    rewritten like text: that would cut them or make distinct ids equal. But a caller can pass
+    a token as a session id, and it must not reach disk. An identifier the redactor changes
+    is replaced by a digest of it: the same id always maps to the same digest (runs still
+    join), and the secret is not stored. UUIDs, the usual ids, carry no secret shape and
+    are not scanned (saves ~10 µs per fresh id). Never raises; a failing redactor yields the
+    digest, never the raw value.
+    """
+    if redactor is None or len(value) < _SHORTEST_KEY_SECRET or _UUID.fullmatch(value):
+        return value
+    try:
+        if isinstance(redactor, SecretRedactor):
+            clean = redactor.redact_text(value) == value
+        else:
+            clean = redactor(value) == value
+    except Exception:
+        clean = False
+    if clean:
+        return value
+    digest = hashlib.blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8)
+    return f"redacted-{digest.hexdigest()}"
 
 
 def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
@@ -218,6 +232,16 @@ def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
     content = getattr(value, "content", None)  # a ToolMessage: store what the tool said
     if isinstance(content, str | list) and hasattr(value, "type"):
         value = content
+    if isinstance(value, str) and isinstance(redactor, SecretRedactor):
+        # Only the first max_chars can be stored: scan just those (plus the look-ahead).
+        try:
+            body, dropped = redactor._redact_window(value, max_chars)
+        except Exception:
+            return f"<unrenderable {type(value).__name__}>"
+        if len(body) > max_chars:  # replacements can lengthen the text
+            dropped += len(body) - max_chars
+            body = body[:max_chars]
+        return body + TRUNCATED.format(n=dropped) if dropped else body
     try:
         cleaned = (redactor or _no_redaction)(value)
     except Exception:  # never fall back to the raw value: it is what the redactor was for

@@ -171,7 +171,7 @@ def test_the_node_puts_the_brief_in_front_of_the_model(
     _state_graph(history, model, tools, Advisor(history.runtime, tools=tools)).invoke(_inputs())
     first = model.seen[0][0]
     assert isinstance(first, SystemMessage)
-    assert first.text.startswith("[toolwise] Past tool outcomes for task production_deploy")
+    assert first.text.startswith('[toolwise] Past tool outcomes for task "production_deploy"')
     assert "kubectl_apply: 95%" in first.text
 
 
