@@ -14,6 +14,7 @@ import inspect
 import math
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,7 +149,9 @@ def _refused_as(tw: Toolwise, case: Case) -> str | None:
     else:
         kwargs[case.argument] = case.value
     try:
-        getattr(tw, case.method)(*args.values(), **kwargs)
+        with warnings.catch_warnings():  # a deprecated name warns, on purpose
+            warnings.simplefilter("ignore", DeprecationWarning)
+            getattr(tw, case.method)(*args.values(), **kwargs)
     except InvalidArgumentError as exc:
         return exc.field
     except ToolwiseError:
