@@ -98,6 +98,7 @@ def test_forget_asks_before_deleting(
     store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without ``--yes`` a "no" answer deletes nothing."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda _prompt: "n")
     assert main(["forget", "--path", str(store), "--agent", "devops", "--everything"]) == 1
     assert "nothing deleted" in capsys.readouterr().out
