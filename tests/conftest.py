@@ -8,9 +8,11 @@ a unique collection prefix, because ``EphemeralClient`` instances in one process
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -106,10 +108,32 @@ class ChromaServer:
         self.stop()
         raise RuntimeError(f"chroma run not ready after {_READY_TIMEOUT} s; see {self._log.name}")
 
+    def freeze(self) -> None:
+        """SIGSTOP: the kernel still accepts connections, the server never answers."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: the server answers again, requests that waited included."""
+        if self.running:
+            assert self._process is not None
+            self._process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL, mid-whatever it was doing (frozen or not); ``start()`` brings it back."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL if it lingers) and wait for it to exit."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             process.terminate()
             try:
                 process.wait(timeout=10)
@@ -134,6 +158,48 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 def own_chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
     """A ``chroma run`` server of this test's own, free to be stopped and restarted."""
     server = ChromaServer(tmp_path / "chroma-data")
+    server.start()
+    yield server
+    server.stop()
+
+
+class SilentServer:
+    """A TCP listener that accepts every connection and never answers (a hung server)."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:  # closed
+                return
+            self._held.append(connection)  # kept open, never read, never answered
+
+    def close(self) -> None:
+        self._socket.close()
+        for connection in self._held:
+            connection.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    """``silent_server.url``: accepts connections, never sends a byte back."""
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def module_chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """A ``chroma run`` server for one test module, free to be frozen, killed and restarted;
+    each test leaves it running (and thawed) for the next."""
+    server = ChromaServer(tmp_path_factory.mktemp("module-chroma") / "data")
     server.start()
     yield server
     server.stop()

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "models", "_deprecations"),
     ("storage", "recording", "_summary", "_process"),
     ("learning",),
-    ("advice", "improve"),
+    ("advice", "improve", "pools"),
     ("_runtime", "_calls"),
     ("integrations",),
     ("_facade", "_adoption"),

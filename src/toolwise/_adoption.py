@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from toolwise.advice.models import AdviceFields, AdviceOptions, BriefOptions
 from toolwise.errors import InvalidArgumentError
+from toolwise.learning.models import Objective
 from toolwise.models import check_agent_id
 from toolwise.recording.context import RecordingDefaults, RecordingLabels
 from toolwise.recording.judge import Judge
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
     from toolwise.integrations.langchain import (
         ConfirmHook,
         InstrumentedTool,
+        PooledTool,
         ToolwiseCallbackHandler,
         ToolwiseMiddleware,
     )
     from toolwise.integrations.langgraph import ToolCallRecorder, ToolGuard
+    from toolwise.pools import Adapter, PoolOptions
 
 __all__ = ["Adoption", "AgentOptions"]
 
@@ -127,6 +130,54 @@ class Adoption:
             confirm=confirm,
         )
         return wrapped if backoff is None else wrapped.with_backoff(backoff)
+
+    def pool(
+        self,
+        name: str,
+        providers: Sequence[BaseTool],
+        *,
+        description: str | None = None,
+        objective: Objective | None = None,
+        hedge: bool | None = None,
+        deadline: float | None = None,
+        max_attempts: int | None = None,
+        adapters: Mapping[str, Adapter] | None = None,
+        options: PoolOptions | None = None,
+        handle_tool_error: bool = True,
+        **labels: Unpack[RecordingLabels],
+    ) -> PooledTool:
+        """One tool over interchangeable ``providers``, tried in the order toolwise learnt.
+
+        Each call ranks the providers for its task type and environment, calls the best and,
+        on a failure (as judged), the next, until one succeeds or ``deadline`` (seconds) or
+        ``max_attempts`` is spent; ``hedge=True`` also starts the next provider when the
+        running one passes its learnt p95 latency. Every attempt is recorded under the
+        provider's name. The providers must take the same arguments, or have an adapter in
+        ``adapters`` (by provider name). ``options`` (a
+        :class:`~toolwise.pools.PoolOptions`) sets the rest; the keywords given win. Accepts
+        the labels of :meth:`defaults` (``costs`` by provider name). See ``docs/pools.md``.
+        """
+        from toolwise.integrations.langchain import PooledTool
+        from toolwise.pools import PoolOptions
+
+        given = {
+            "objective": objective,
+            "hedge": hedge,
+            "deadline": deadline,
+            "max_attempts": max_attempts,
+        }
+        chosen = {key: value for key, value in given.items() if value is not None}
+        base = options.model_dump() if options is not None else {}
+        return PooledTool.build(
+            name,
+            providers,
+            runtime=self.runtime,
+            defaults=self.defaults(**labels),
+            options=PoolOptions(**{**base, **chosen}),
+            description=description,
+            adapters=adapters,
+            handle_tool_error=handle_tool_error,
+        )
 
     def tool_wrapper(self, **labels: Unpack[RecordingLabels]) -> ToolCallRecorder:
         """A LangGraph ``ToolNode`` interceptor that records each call.

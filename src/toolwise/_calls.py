@@ -89,10 +89,6 @@ class CallLog:
             InvalidArgumentError: ``limit`` outside 1–1000 or a negative ``offset``.
             StoreError: the store could not be read.
         """
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidArgumentError("limit", limit, f"must be between 1 and {MAX_PAGE}")
-        if offset < 0:
-            raise InvalidArgumentError("offset", offset, "must be >= 0")
         call_filter = CallFilter(
             tool=tool,
             session_id=session_id,
@@ -101,8 +97,29 @@ class CallLog:
             success_only=success_only,
             since=since,
         )
+        return self.find(agent_id, call_filter, limit=limit, offset=offset)
+
+    def find(
+        self, agent_id: str, call_filter: CallFilter, *, limit: int = 50, offset: int = 0
+    ) -> list[ToolOutcome]:
+        """:meth:`list_calls` with every filter of :class:`CallFilter` (``outcome``,
+        ``until``): what an HTTP listing needs. Same order, paging and errors."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidArgumentError("limit", limit, f"must be between 1 and {MAX_PAGE}")
+        if offset < 0:
+            raise InvalidArgumentError("offset", offset, "must be >= 0")
         with self._reading() as now:
             return self._store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)
+
+    def iter_calls(self, agent_id: str, *, since: datetime | None = None) -> list[ToolOutcome]:
+        """Every unexpired call of one agent, oldest first (an overview's input)."""
+        with self._reading() as now:
+            return list(self._store.iter_outcomes(agent_id, since=since, now=now))
+
+    def agents(self) -> list[str]:
+        """Every agent id with records in the store."""
+        with self._reading():
+            return self._store.agents()
 
     def get_call(self, call_id: str, *, agent_id: str | None = None) -> ToolOutcome | None:
         """One record by id (searching every agent unless ``agent_id`` is given)."""

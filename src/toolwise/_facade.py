@@ -30,6 +30,7 @@ from toolwise.learning import (
     Strategy,
     ToolPrior,
 )
+from toolwise.models import check_agent_id
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.writer import WriterCounters
 
@@ -124,6 +125,10 @@ class Toolwise(Adoption):
         refresh_interval: seconds between reads of records other processes wrote to the
             same store; default 30 s with ``url``, off for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
+        timeouts: how long store calls wait (:class:`~toolwise.storage.StoreTimeouts`:
+            connect 2 s, read 5 s — 120 s while the store still answers heartbeats —, recall
+            before a model turn 0.5 s); after a call times out or cannot connect, the store is
+            unhealthy and calls fail fast until it answers again.
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).
@@ -220,6 +225,7 @@ class Toolwise(Adoption):
         ``context_class`` is the deprecated name of ``task_type``.
         """
         task_type = renamed("context_class", "task_type", context_class, task_type, None)
+        check_agent_id(agent_id)  # like every entry point: a bad id fails, naming agent_id
         return self._runtime.view().priors(
             agent_id=agent_id,
             tool=tool,
@@ -244,6 +250,7 @@ class Toolwise(Adoption):
         Unknown tools are fine (they are explored); an empty list, an unknown strategy or
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.
         """
+        check_agent_id(agent_id)
         names = [t if isinstance(t, str) else t.name for t in tools]
         return self._runtime.view().recommend(
             task_type=task_type,
@@ -267,6 +274,7 @@ class Toolwise(Adoption):
         environment: str | None = None,
     ) -> None:
         """Start a tool from a belief (yours or an LLM's) instead of knowing nothing."""
+        check_agent_id(agent_id)
         self._runtime.view().seed_prior(
             tool, rate, strength, agent_id=agent_id, task_type=task_type, environment=environment
         )

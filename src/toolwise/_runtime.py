@@ -42,6 +42,7 @@ from toolwise.recording.redact import Redactor, SecretRedactor
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
+from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
@@ -78,6 +79,7 @@ class Settings(TypedDict, total=False):
     learning: LearningConfig | None
     refresh_interval: float | None
     max_backoff: float
+    timeouts: StoreTimeouts | None
     improve: ImproveConfig | None
     chat_model: ChatModel | None
 
@@ -90,14 +92,17 @@ def _open_store(
     if store is not None:
         return store, False
     client, url = settings.get("client"), settings.get("url")
+    timeouts = settings.get("timeouts")
     if client is not None:
         backing: Any = client
     elif url is not None:
-        backing = lambda: http_client(url)  # noqa: E731 - lazy: the server may be down
+        # Lazy: the server may be down at start; the store connects on first use.
+        backing = lambda: http_client(url, timeouts=timeouts)  # noqa: E731
     else:
         backing = persistent_client(root / "chroma")
     prefix = settings.get("prefix", "toolwise")
-    return ChromaOutcomeStore(backing, embedding=embedding, prefix=prefix), url is not None
+    store = ChromaOutcomeStore(backing, embedding=embedding, prefix=prefix, timeouts=timeouts)
+    return store, url is not None
 
 
 def _check(settings: Settings) -> None:
@@ -175,14 +180,14 @@ class Runtime:
         self._feed = LearningFeed(
             lambda: ReliabilityView(self._learning_config, self._task_similarity, self._clock),
             self._store,
-            flush=lambda: self.flush(timeout=READ_FLUSH_TIMEOUT),
+            flush=lambda: self._flush_before_read(READ_FLUSH_TIMEOUT),
             clock=self._clock,
             refresh_interval=refresh if refresh is not None else (30.0 if remote else None),
             catch_up=self._recorder.drain,
         )
         self._calls = CallLog(
             self._store,
-            flush=lambda timeout: self.flush(timeout=timeout),
+            flush=self._flush_before_read,
             clock=self._clock,
             outages=self._outages,
             forgotten=self._forgotten,
@@ -466,6 +471,11 @@ class Runtime:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
         self._recorder.drain()
         return self._writer.flush(timeout)
+
+    def _flush_before_read(self, timeout: float) -> bool:
+        """Read-your-writes while the store is up; no wait while it is known to be down."""
+        self._recorder.drain()
+        return self._writer.flush(timeout, unless_unavailable=True)
 
     def persist(self) -> None:
         """Make every call recorded so far durable in the local spool, now, without waiting

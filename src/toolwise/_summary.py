@@ -9,7 +9,7 @@ import numpy as np
 
 from toolwise.models import InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
 
-__all__ = ["summarize"]
+__all__ = ["error_line", "summarize"]
 
 
 def summarize(
@@ -63,8 +63,15 @@ def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
         p50_latency_ms=float(np.percentile(latencies, 50)) if latencies.size else 0.0,
         p95_latency_ms=float(np.percentile(latencies, 95)) if latencies.size else 0.0,
         total_cost=round(sum(r.cost for r in records), 6),
-        last_error=(f"{last.error_type}: {last.error_message}"[:200] if last else ""),
+        last_error=error_line(last),
     )
+
+
+def error_line(record: ToolOutcome | None) -> str:
+    """``"Type: message"``, or whichever of the two a record has (no dangling ``": "``)."""
+    if record is None:
+        return ""
+    return ": ".join(part for part in (record.error_type, record.error_message) if part)[:200]
 
 
 def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:

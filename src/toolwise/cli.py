@@ -7,6 +7,8 @@
     toolwise priors --agent devops --as-of 2026-02-27T17:00   # a simulation, at its own time
     toolwise audit --agent devops              # what self-improvement changed, and why
     toolwise spool                             # records waiting on disk for the store
+    toolwise serve --port 8765                 # the HTTP API and dashboard (server extra)
+    toolwise keys create --agent devops        # an API key for the HTTP API
 
 ``--path`` (embedded store, default ``$TOOLWISE_PATH`` or ``./.toolwise``) or ``--url`` (a
 ``chroma run`` server) chooses the store; ``--json`` prints machine-readable output.
@@ -22,8 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from toolwise._facade import Toolwise
+from toolwise._summary import error_line
 from toolwise.errors import ToolwiseError
 from toolwise.models import ToolOutcome, UsageSummary
+from toolwise.service import cli as service_cli
 
 __all__ = ["format_summary", "main"]
 
@@ -82,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_parse_time,
         help="evaluate at this ISO time, UTC (evidence decays with age; default: now)",
     )
+    service_cli.add_commands(commands)
     return parser
 
 
@@ -95,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "spool":  # read-only: opening a Toolwise would adopt what it lists
         return _spool(args)
+    if args.command in service_cli.COMMANDS:
+        return service_cli.run(args)
     try:
         with _open(args) as tw:
             return _COMMANDS[args.command](tw, args)
@@ -138,7 +145,7 @@ def _calls(tw: Toolwise, args: argparse.Namespace) -> int:
 
 
 def _call_row(record: ToolOutcome) -> list[str]:
-    error = f"{record.error_type}: {record.error_message}" if record.error_type else ""
+    error = error_line(record)
     return [
         record.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
         record.tool,

@@ -5,7 +5,8 @@ ToolwiseError
 ├── InvalidArgumentError   (also a ValueError) a bad field or argument; ``.field`` names it
 │   └── InvalidAgentIdError  an agent id that cannot become a Chroma collection name
 ├── StoreError             the outcome store failed (raised only where the caller asked)
-│   └── EmbeddingMismatchError  a collection was made with another embedding function
+│   ├── EmbeddingMismatchError  a collection was made with another embedding function
+│   └── StoreUnavailableError   the store did not answer in time or cannot be reached (transient)
 └── SpoolError             the durable spool cannot be written: records would be lost
 ```
 Recording never raises these into a running agent: the automatic paths log and count them.
@@ -21,6 +22,7 @@ __all__ = [
     "InvalidArgumentError",
     "SpoolError",
     "StoreError",
+    "StoreUnavailableError",
     "ToolwiseError",
 ]
 
@@ -56,6 +58,11 @@ class StoreError(ToolwiseError):
 
 class EmbeddingMismatchError(StoreError):
     """A collection was created with an embedding of another name or dimension."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store did not answer within its timeout, or cannot be reached, or is known to be
+    down (its health probe has not succeeded since): transient, so writes are retried."""
 
 
 class SpoolError(ToolwiseError):

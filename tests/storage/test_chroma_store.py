@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from toolwise.errors import EmbeddingMismatchError, InvalidAgentIdError, InvalidArgumentError
+from toolwise.errors import (
+    EmbeddingMismatchError,
+    InvalidAgentIdError,
+    InvalidArgumentError,
+    StoreUnavailableError,
+)
 from toolwise.models import ToolOutcome
-from toolwise.storage import chroma
+from toolwise.storage import failure_index, rows
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client
 from toolwise.storage.embeddings import HashingEmbedding
@@ -24,16 +30,6 @@ NOW = T0 + timedelta(days=1)
 def _at(minutes: int, **fields: Any) -> ToolOutcome:
     fields.setdefault("tool", "kubectl")
     return ToolOutcome(timestamp=T0 + timedelta(minutes=minutes), **fields)
-
-
-@pytest.fixture
-def client() -> Any:
-    return ephemeral_client()
-
-
-@pytest.fixture
-def store(client: Any, prefix: str) -> ChromaOutcomeStore:
-    return ChromaOutcomeStore(client, prefix=prefix)
 
 
 def test_store_satisfies_the_protocol(store: ChromaOutcomeStore) -> None:
@@ -59,7 +55,7 @@ def test_find_returns_newest_first_with_exact_records(store: ChromaOutcomeStore)
 
 def test_large_write_is_split_into_client_sized_chunks(store: ChromaOutcomeStore) -> None:
     """More records than one Chroma call may take are written in several calls."""
-    store._max_batch = 40  # the real limit is 5,461; a small one keeps the test fast
+    store._connection.max_batch = 40  # the real limit is 5,461; a small one keeps it fast
     store.write([_at(i) for i in range(100)])
     assert store.count("default") == 100
 
@@ -137,8 +133,11 @@ def test_similar_finds_records_about_the_same_thing(store: ChromaOutcomeStore) -
     assert [s.outcome.tool for s in only_failures] == ["kubectl"]
 
 
-def test_a_client_factory_is_retried_after_it_fails(prefix: str) -> None:
-    """A server that is down at start-up fails the write; the next write connects."""
+def test_a_client_factory_is_retried_after_it_fails(
+    prefix: str, eventually: Callable[..., bool]
+) -> None:
+    """A server that is down at start-up fails the write (the store turns unhealthy); the
+    health probe connects, and the next write goes through."""
     attempts: list[int] = []
     real = ephemeral_client()
 
@@ -149,8 +148,9 @@ def test_a_client_factory_is_retried_after_it_fails(prefix: str) -> None:
         return real
 
     store = ChromaOutcomeStore(factory, prefix=prefix)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(StoreUnavailableError):
         store.write([_at(1)])
+    assert eventually(lambda: store.health.healthy)
     store.write([_at(2)])
     assert store.count("default") == 1
 
@@ -207,7 +207,7 @@ def test_expired_records_are_never_recalled(
     query = "kubectl failure TimeoutError context deadline exceeded"
     assert _ids(store.similar("default", query, k=2, now=NOW, outcome="failure")) == {live.id}
     assert _ids(store.similar("default", query, k=2, now=NOW)) == {live.id}
-    monkeypatch.setattr(chroma, "_MAX_FETCH", 4)  # over-fetching gives up: Chroma filters
+    monkeypatch.setattr(rows, "MAX_FETCH", 4)  # over-fetching gives up: Chroma filters
     assert _ids(store.similar("default", query, k=2, now=NOW, outcome="failure")) == {live.id}
     assert _ids(store.similar("default", query, k=2, now=NOW)) == {live.id}
 
@@ -286,7 +286,7 @@ def test_a_store_without_failure_index_falls_back_then_builds_it(
 ) -> None:
     """Stores from before the index: recall still works (filtered query); the next write
     copies every stored failure into a new index, which recall then uses."""
-    monkeypatch.setattr(chroma, "_PAGE", 2)  # the copy pages through failures
+    monkeypatch.setattr(rows, "PAGE", 2)  # the copy pages through failures
     old = [_failure(i, tool=f"tool{i}") for i in range(5)]
     ChromaOutcomeStore(client, prefix=prefix).write([*old, _at(9)])
     client.delete_collection(collection_name_for("default", f"{prefix}-failures"))
@@ -297,7 +297,7 @@ def test_a_store_without_failure_index_falls_back_then_builds_it(
     new = _failure(20, tool="tool9")
     reopened.write([new])
     index = _index(client, prefix)
-    assert index.metadata[chroma._INDEX_STATE_KEY] == chroma._COMPLETE
+    assert index.metadata[failure_index.STATE_KEY] == failure_index.COMPLETE
     assert sorted(index.get(include=[])["ids"]) == sorted(o.id for o in [*old, new])
     found = reopened.similar("default", "tool1", k=10, now=NOW, outcome="failure")
     assert _ids(found) == {o.id for o in [*old, new]}
@@ -327,7 +327,7 @@ def test_iter_outcomes_reads_every_live_record_once_across_pages(
     store: ChromaOutcomeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paged without `where`: each unexpired record exactly once, oldest first, per agent."""
-    monkeypatch.setattr(chroma, "_PAGE", 3)
+    monkeypatch.setattr(rows, "PAGE", 3)
     live = [_at(m, agent_id="a") for m in (7, 1, 5, 3, 9, 2, 8)]
     expired = [_at(m, agent_id="a", expires_at=T0 + timedelta(hours=1)) for m in (4, 6)]
     other = [_at(m, agent_id="b") for m in range(4)]
@@ -347,7 +347,7 @@ def test_iter_outcomes_since_returns_only_newer_live_records(
     store: ChromaOutcomeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refresh reads records from `since` on (inclusive), still never expired ones."""
-    monkeypatch.setattr(chroma, "_PAGE", 2)
+    monkeypatch.setattr(rows, "PAGE", 2)
     older = [_at(m) for m in range(5)]
     newer = [_at(m) for m in range(5, 10)]
     late_expired = _at(11, expires_at=T0 + timedelta(hours=1))

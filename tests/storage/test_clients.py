@@ -1,11 +1,16 @@
-"""Building Chroma clients: server urls are checked where they are given."""
+"""Building Chroma clients: server urls are checked where they are given; HTTP clients
+get timeouts."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.storage.clients import check_url
+from toolwise.storage.clients import apply_timeouts, check_url, ephemeral_client, http_client
+from toolwise.storage.health import StoreTimeouts
 
 
 @pytest.mark.parametrize(
@@ -29,3 +34,24 @@ def test_malformed_urls_are_rejected_naming_url(url: str) -> None:
     with pytest.raises(InvalidArgumentError) as info:
         check_url(url)
     assert info.value.field == "url"
+
+
+@pytest.mark.server
+def test_http_clients_get_toolwise_timeouts_on_their_session(chroma_server: Any) -> None:
+    """Chroma's HTTP session waits forever by default; toolwise's client has both timeouts
+    (a Chroma upgrade that moves the session fails here, not in production)."""
+    timeouts = StoreTimeouts(connect=1.5, read=7.0, max_read=30.0)
+    client = http_client(chroma_server.url, timeouts=timeouts)
+    assert client._server._session.timeout == httpx.Timeout(30.0, connect=1.5)
+
+
+def test_a_server_that_never_answers_fails_the_client_within_connect(silent_server: Any) -> None:
+    """The heartbeat made before Chroma's own client gives up after ``connect``."""
+    with pytest.raises(httpx.ReadTimeout):
+        http_client(silent_server.url, timeouts=StoreTimeouts(connect=0.2))
+
+
+def test_embedded_clients_are_left_as_they_are() -> None:
+    """No HTTP session, nothing to set: an embedded client comes back unchanged."""
+    client = ephemeral_client()
+    assert apply_timeouts(client, StoreTimeouts()) is client

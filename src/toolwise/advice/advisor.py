@@ -42,7 +42,7 @@ from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery
 from toolwise.advice.modes import forced_tool, hidden_tools
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
-from toolwise.errors import InvalidArgumentError
+from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 from toolwise.learning.models import Recommendation
 from toolwise.models import new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
@@ -57,6 +57,7 @@ NO_TOOLS = "[toolwise] No tools to advise on."
 UNAVAILABLE = (
     "[toolwise] Tool history is unavailable right now: choose tools by their descriptions."
 )
+NO_RECALL = "[toolwise] Past failures not recalled this turn: the outcome store is unavailable."
 _RECALL_CACHE = 256
 _NARROWER = 1e-6  # an interval this much narrower than the bare prior's has evidence behind it
 
@@ -199,7 +200,9 @@ class Advisor:
         visible = [rec for rec in ranking if rec.tool not in hidden]
         failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures, forced, learnt)
+        brief_text = self._text(task, visible, failures or [], forced, learnt)
+        if failures is None and len(brief_text) + len(NO_RECALL) < options.budget:
+            brief_text += "\n" + NO_RECALL
         first = visible[0] if visible else None
         return brief(
             brief_text,
@@ -260,12 +263,15 @@ class Advisor:
         text: str,
         tools: set[str],
         now: datetime,
-    ) -> list[Failure]:
-        """The nearest past failures of the visible tools (empty when recall is off or fails)."""
+    ) -> list[Failure] | None:
+        """The nearest past failures of the visible tools (empty when recall is off or fails;
+        ``None`` when the store is unavailable)."""
         if self.options.top_k == 0 or not text.strip():
             return []
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
         found = self._similar_failures(agent_id, query, now)
+        if found is None:
+            return None
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -321,18 +327,27 @@ class Advisor:
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
         return lines
 
-    def _similar_failures(self, agent_id: str, query: str, now: datetime) -> list[SimilarOutcome]:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query)."""
+    def _similar_failures(
+        self, agent_id: str, query: str, now: datetime
+    ) -> list[SimilarOutcome] | None:
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query);
+        ``None`` while the store is unavailable (skipped at once when it says so)."""
         key, ttl = (agent_id, query), self.options.recall_ttl
         if ttl > 0:
             with self._recall_lock:
                 cached = self._recalled.get(key)
             if cached is not None and time.monotonic() - cached[0] < ttl:
                 return cached[1]
+        health = getattr(self.runtime.store, "health", None)
+        if health is not None and not health.healthy:
+            return None
         try:
             found = self.runtime.store.similar(
                 agent_id, query, k=self.options.top_k, now=now, outcome="failure"
             )
+        except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
+            log.warning("toolwise: no recall this turn: %s", exc)
+            return None
         except Exception as exc:  # advice must not fail a turn because recall did
             log.warning("toolwise: recalling similar failures failed: %s", exc)
             return []

@@ -20,7 +20,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from toolwise.errors import EmbeddingMismatchError
 from toolwise.storage.embeddings import EmbeddingFunction, cosine
-from toolwise.storage.naming import collection_name_for
+from toolwise.storage.namespaces import adopt_legacy, check_owner, existing
+from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
 
 __all__ = [
     "SEARCHABLE",
@@ -151,7 +152,15 @@ class ChromaKnowledgeStore:
         if cached is not None:
             return cached
         client = self._client_source()
-        if create:
+        # Checked to be this agent's, or found under the old naming and renamed: one agent's
+        # lessons never mix with another's (toolwise.storage.namespaces).
+        legacy = legacy_collection_name_for(agent_id, f"{self._prefix}-{kind}")
+        collection = existing(client, name) or adopt_legacy(
+            client, agent_id, name=name, legacy=legacy, owner_key=_AGENT_KEY
+        )
+        if collection is None:
+            if not create:
+                return None
             metadata: dict[str, Any] = {_AGENT_KEY: agent_id, "toolwise_improve_kind": kind}
             if kind in SEARCHABLE:
                 metadata["toolwise_embedding"] = self._embedding_name
@@ -161,11 +170,7 @@ class ChromaKnowledgeStore:
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
-        else:
-            try:
-                collection = client.get_collection(name, embedding_function=None)
-            except Exception:  # Chroma raises NotFoundError or ValueError depending on version
-                return None
+        check_owner(collection, _AGENT_KEY, agent_id)
         stored = (collection.metadata or {}).get("toolwise_embedding")
         if kind in SEARCHABLE and stored is not None and stored != self._embedding_name:
             msg = (
@@ -252,9 +257,13 @@ class ChromaKnowledgeStore:
             if meta is None:
                 meta = client.get_collection(name, embedding_function=None).metadata
             agent = (meta or {}).get(_AGENT_KEY)
-            if isinstance(agent, str) and self._name(kind, agent) == name:
+            legacy = f"{self._prefix}-{kind}"
+            if isinstance(agent, str) and name in (
+                self._name(kind, agent),
+                legacy_collection_name_for(agent, legacy),
+            ):
                 found.append(agent)
-        return sorted(found)
+        return sorted(set(found))
 
 
 def _first(batch: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, OpenAIEmbedding
+from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.protocol import CallFilter, OutcomeStore, SimilarOutcome
 from toolwise.storage.writer import WriterCounters
 
@@ -13,5 +14,7 @@ __all__ = [
     "OpenAIEmbedding",
     "OutcomeStore",
     "SimilarOutcome",
+    "StoreHealth",
+    "StoreTimeouts",
     "WriterCounters",
 ]

@@ -2,164 +2,44 @@
 
 Each record is stored as its own vector (from the configured
 :class:`~toolwise.storage.embeddings.EmbeddingFunction`), flat metadata for filtering, and the
-full record as JSON under ``record`` so reads are lossless. Writes use ``upsert`` so a replayed
-batch never duplicates (Chroma's ``add`` silently ignores existing ids).
+full record as JSON under ``record`` so reads are lossless (:mod:`toolwise.storage.rows`).
+Writes use ``upsert`` so a replayed batch never duplicates (Chroma's ``add`` silently ignores
+existing ids).
 
 Chroma evaluates a metadata ``where`` by scanning the collection's metadata (``limit`` does not
 stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot reads avoid it:
 
-* **Failure index.** Every failure is also kept in a collection of its own,
-  ``{prefix}-failures_{agent}`` (the knowledge store's ``{prefix}-{kind}_{agent}`` naming, which
-  no agent's ``{prefix}_…`` collection can take, so :meth:`ChromaOutcomeStore.agents` never
-  lists it), with the same id and vector and a little metadata (tool, timestamp, expiry).
-  ``similar(outcome="failure")`` queries it with no ``where``, drops expired hits in Python and
-  reads the hits back from the agent's collection, the source of truth: a record that was
-  forgotten, or rewritten as a success, by a writer that missed the index is never returned (and
-  is then removed from the index). ``similar`` without an outcome over-fetches from the agent's
-  collection without ``where`` and drops expired hits in Python.
+* **Failure index.** Every failure is also kept in an index of its own
+  (:mod:`toolwise.storage.failure_index`), which recall of failures queries without ``where``.
+  ``similar`` without an outcome over-fetches from the agent's collection without ``where`` and
+  drops expired hits in Python.
 * **Paging without ``where``.** :meth:`ChromaOutcomeStore.iter_outcomes` (the learnt view's
   rebuild) and an expiry-only :meth:`ChromaOutcomeStore.find` read every row in pages of
-  :data:`_PAGE` with no ``where`` and check expiry in Python; ``since`` keeps a ``where`` on
-  ``timestamp`` (one scan per page, pages of up to 30,000 rows).
-
-Stores written before the failure index existed keep working: the first ``write`` for an agent
-(in the background writer, off the hot path) creates the index, copies the agent's stored
-failures into it and only then marks it ``complete`` in its metadata. Until an agent's index is
-complete, ``similar(outcome="failure")`` falls back to the filtered query (correct, slow).
-:meth:`ChromaOutcomeStore.build_failure_index` does the same on demand (a migration step for a
-store that is only read). Every process writing to one store must run this version: an older
-writer adds failures to the agent's collection only, and they are missing from recall (never
-wrong: hits are always confirmed against the agent's collection).
+  :data:`~toolwise.storage.rows.PAGE` with no ``where`` and check expiry in Python; ``since``
+  keeps a ``where`` on ``timestamp`` (one scan per page, pages of up to 30,000 rows).
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from toolwise.errors import (
-    EmbeddingMismatchError,
-    InvalidAgentIdError,
-    InvalidArgumentError,
-    StoreError,
-)
+from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
+from toolwise.storage import rows
+from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
-from toolwise.storage.naming import collection_name_for
+from toolwise.storage.failure_index import FAILURE, FailureIndex
+from toolwise.storage.health import StoreHealth, StoreTimeouts
+from toolwise.storage.namespaces import AgentCollections
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
+from toolwise.storage.rows import outcome_document
 
 __all__ = ["ChromaOutcomeStore", "outcome_document"]
 
-log = logging.getLogger("toolwise.storage")
-
-_NO_EXPIRY = 32_503_680_000.0  # year 3000: records without a TTL still pass `expires_at > now`
-# Rows per get(): Chroma fails a get() matching more than 32,766 rows, and each page with a
-# `where` costs a scan of the whole table, so pages are as large as is safe. Tests shrink it.
-_PAGE = 30_000
-_COPY_PAGE = 5_000  # rows per get() that also returns vectors (building the failure index)
-_OVERFETCH = 2  # a vector query without `where` asks for k x this, filters, asks again if short
-_MAX_FETCH = 1_000  # ... up to this many neighbours; beyond, Chroma's filtered query is cheaper
-_AGENT_KEY = "toolwise_agent_id"
-_INDEX_OF_KEY = "toolwise_failures_of"  # not _AGENT_KEY: no agents() may mistake an index
-_INDEX_STATE_KEY = "toolwise_index"
-_COMPLETE = "complete"
-_FAILURE = "failure"
-_INDEX_KIND = "failures"
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_COSINE = {"hnsw": {"space": "cosine"}}
-
-_Hit = tuple[str, Mapping[str, Any], float]  # id, metadata, distance
-
-
-def outcome_document(outcome: ToolOutcome) -> str:
-    """The text embedded for a record: tool, verdict, task and error, in words."""
-    parts = [f"{outcome.tool} {outcome.outcome}"]
-    if outcome.task_type:
-        parts.append(f"for {outcome.task_type}")
-    if outcome.environment:
-        parts.append(f"in {outcome.environment}")
-    text = " ".join(parts)
-    if outcome.task:
-        text += f". Task: {outcome.task[:300]}"
-    if outcome.error_type or outcome.error_message:
-        text += f". Error: {outcome.error_type} {outcome.error_message[:300]}".rstrip()
-    return text
-
-
-def _epoch(moment: datetime | None) -> float:
-    return _NO_EXPIRY if moment is None else moment.timestamp()
-
-
-def _metadata(outcome: ToolOutcome) -> dict[str, Any]:
-    """What Chroma keeps beside the vector: the fields filters use, and the record itself.
-
-    Only filtered fields are separate keys: Chroma stores one row per key, and reading a
-    record costs about 4 µs per key (the rebuild reads every record). Everything else is in
-    ``record``. (Records written before kept six more keys; they read the same.)
-    """
-    return {
-        "tool": outcome.tool,
-        "task_type": outcome.task_type,
-        "environment": outcome.environment,
-        "session_id": outcome.session_id,
-        "outcome": outcome.outcome,
-        "timestamp": outcome.timestamp.timestamp(),
-        "expires_at": _epoch(outcome.expires_at),
-        "record": outcome.model_dump_json(),
-    }
-
-
-def _index_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """A failure-index entry's metadata: enough to filter and forget; the record stays home."""
-    return {
-        "tool": metadata.get("tool", ""),
-        "timestamp": float(metadata.get("timestamp", 0.0)),
-        "expires_at": float(metadata.get("expires_at", _NO_EXPIRY)),
-    }
-
-
-def _where(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _filter_clauses(call_filter: CallFilter, now: datetime) -> list[dict[str, Any]]:
-    clauses: list[dict[str, Any]] = [{"expires_at": {"$gt": now.timestamp()}}]
-    for key in ("tool", "session_id", "task_type", "environment", "outcome"):
-        value = getattr(call_filter, key)
-        if value is not None:
-            clauses.append({key: value})
-    if call_filter.success_only:
-        clauses.append({"outcome": "success"})
-    if call_filter.since is not None:
-        clauses.append({"timestamp": {"$gte": call_filter.since.timestamp()}})
-    if call_filter.until is not None:
-        clauses.append({"timestamp": {"$lt": call_filter.until.timestamp()}})
-    return clauses
-
-
-def _records(result: Any) -> list[ToolOutcome]:
-    return [ToolOutcome.model_validate_json(m["record"]) for m in result["metadatas"] or []]
-
-
-def _unexpired(metadata: Mapping[str, Any], cutoff: float) -> bool:
-    return float(metadata.get("expires_at", _NO_EXPIRY)) > cutoff
-
-
-def _hits(result: Any) -> list[_Hit]:
-    ids = (result.get("ids") or [[]])[0]
-    metadatas = (result.get("metadatas") or [[]])[0]
-    distances = (result.get("distances") or [[]])[0]
-    return [(str(i), m or {}, float(d)) for i, m, d in zip(ids, metadatas, distances, strict=False)]
-
-
-def _complete(collection: Any) -> bool:
-    return (collection.metadata or {}).get(_INDEX_STATE_KEY) == _COMPLETE
 
 
 class ChromaOutcomeStore:
@@ -171,9 +51,15 @@ class ChromaOutcomeStore:
             a server that is down when the app starts does not stop it (records wait spooled).
         embedding: vectors for documents and queries; defaults to the offline hashing one.
         prefix: collection-name prefix, so several toolwise apps can share one server.
+        timeouts: how long any call waits for Chroma (:class:`StoreTimeouts`). After a call
+            times out or cannot connect the store is unhealthy (:attr:`health`): calls raise
+            :class:`~toolwise.errors.StoreUnavailableError` at once until a background
+            heartbeat succeeds. An HTTP client also gets them as its socket timeouts.
 
-    Thread-safe: Chroma's clients are; the collection caches are behind a lock. Embedded
-    clients are not process-safe — point several processes at a ``chroma run`` server instead.
+    One collection per agent, named one-to-one and checked to be the agent's on every open
+    (:mod:`toolwise.storage.namespaces`). Thread-safe: Chroma's clients are; the caches are
+    behind locks. Embedded clients are not process-safe — point several processes at a
+    ``chroma run`` server instead.
     """
 
     def __init__(
@@ -182,6 +68,7 @@ class ChromaOutcomeStore:
         *,
         embedding: EmbeddingFunction | None = None,
         prefix: str = "toolwise",
+        timeouts: StoreTimeouts | None = None,
     ) -> None:
         if not _PREFIX.match(prefix):
             # Checked now: Chroma would reject every collection name only at the first write,
@@ -189,18 +76,23 @@ class ChromaOutcomeStore:
             raise InvalidArgumentError(
                 "prefix", prefix, "must be 1-64 of [A-Za-z0-9._-], starting alphanumeric"
             )
-        self._factory: Callable[[], Any] | None = client if callable(client) else None
-        self._client_obj: Any | None = None if callable(client) else client
+        self._timeouts = timeouts or StoreTimeouts()
+        self._connection = ChromaConnection(client, self._timeouts)
         self._embedding: EmbeddingFunction = embedding or HashingEmbedding()
         self._prefix = prefix
-        self._collections: dict[str, Any] = {}
-        self._indexes: dict[str, Any] = {}  # agent id -> its *complete* failure index
-        self._lock = threading.Lock()
-        self._index_lock = threading.Lock()  # one index build at a time
-        self._max_batch = (
-            1_000 if client is None or callable(client) else self._read_max_batch(client)
+        self._failures = FailureIndex(
+            lambda: self._connection.client,
+            prefix=prefix,
+            embedding=self._embedding,
+            max_batch=lambda: self._connection.max_batch,
         )
-        self._unusable = ""  # why this process cannot use the client (set after a fork)
+        self._collections = AgentCollections(
+            lambda: self._connection.client,
+            prefix=prefix,
+            embedding=self._embedding,
+            move=self._write_rows,
+            adopted=self._failures.drop_legacy,
+        )
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -213,185 +105,42 @@ class ChromaOutcomeStore:
 
     def client(self) -> Any:
         """The Chroma client, connected on first use: for stores kept beside this one (the
-        knowledge store of :mod:`toolwise.improve`), so one path never gets two clients.
+        knowledge store of :mod:`toolwise.improve`), so one path never gets two clients. Each
+        round trip is bounded by :attr:`timeouts` and the breaker.
 
         Raises:
             StoreError: this process cannot use the client (embedded Chroma after a fork).
+            StoreUnavailableError: the store is unhealthy, or connecting failed.
         """
-        return self._client
+        return self._connection.client
+
+    @property
+    def health(self) -> StoreHealth:
+        """Whether the store answers (for a readiness check); see :class:`StoreHealth`."""
+        return self._connection.health
+
+    @property
+    def timeouts(self) -> StoreTimeouts:
+        return self._timeouts
+
+    def on_health_change(self, listener: Callable[[StoreHealth], object]) -> None:
+        """Call ``listener(health)`` from a background thread when health changes."""
+        self._connection.guard.breaker.on_change(listener)
 
     def after_fork(self) -> bool:
         """Called in a forked child: fresh locks and caches, and whether this process can use
-        the store at all. A server's HTTP client can (a factory makes a new one on first use);
-        embedded Chroma cannot — its native core hangs in a forked child — so every call then
-        raises :class:`~toolwise.errors.StoreError` at once instead of hanging the agent."""
-        self._lock = threading.Lock()
-        self._index_lock = threading.Lock()
-        self._collections = {}
-        self._indexes = {}
-        client = self._client_obj
-        if self._factory is not None and (client is None or _is_remote(client)):
-            self._client_obj = None  # made again on first use, in this process
-            return True
-        if client is not None and _is_remote(client):
-            return True
-        self._unusable = (
-            "embedded Chroma cannot be used in a process forked after it was opened; "
-            "create the Toolwise after the fork (e.g. in a worker start-up hook) or use "
-            "Toolwise(url=...) with a `chroma run` server"
-        )
-        return False
+        the store at all (see :meth:`ChromaConnection.after_fork`)."""
+        self._collections.after_fork()
+        self._failures.after_fork()
+        return self._connection.after_fork()
 
     @property
-    def _client(self) -> Any:
-        if self._unusable:
-            raise StoreError(self._unusable)
-        client = self._client_obj
-        if client is None:
-            with self._lock:
-                if self._client_obj is None:
-                    assert self._factory is not None
-                    self._client_obj = self._factory()  # raises while the server is down
-                    self._max_batch = self._read_max_batch(self._client_obj)
-                client = self._client_obj
-        return client
-
-    @staticmethod
-    def _read_max_batch(client: Any) -> int:
-        try:
-            return max(1, min(int(client.get_max_batch_size()), 5_000))
-        except Exception:  # older clients, or a server that went away again
-            return 1_000
+    def _client(self) -> Any:  # kept for the knowledge store of toolwise.improve
+        return self._connection.client
 
     def _collection(self, agent_id: str, *, create: bool = True) -> Any:
         """The agent's collection; ``None`` when ``create`` is False and it does not exist."""
-        name = collection_name_for(agent_id, self._prefix)
-        with self._lock:
-            cached = self._collections.get(name)
-        if cached is not None:
-            return cached
-        if create:
-            collection = self._client.get_or_create_collection(
-                name,
-                metadata={
-                    _AGENT_KEY: agent_id,
-                    "toolwise_embedding": self._embedding.name,
-                    "toolwise_dimension": self._embedding.dimension,
-                },
-                configuration=_COSINE,
-                embedding_function=None,
-            )
-        else:
-            client = self._client  # outside the try: "cannot connect" is not "not found"
-            try:
-                collection = client.get_collection(name, embedding_function=None)
-            except Exception:  # Chroma raises NotFoundError/ValueError by version
-                return None
-        self._check_embedding(collection)
-        with self._lock:
-            self._collections[name] = collection
-        return collection
-
-    def _check_embedding(self, collection: Any) -> None:
-        meta = collection.metadata or {}
-        stored = meta.get("toolwise_embedding")
-        if stored is not None and stored != self._embedding.name:
-            msg = (
-                f"collection {collection.name!r} was written with embedding {stored!r}, "
-                f"not {self._embedding.name!r}; pass the same embedding or a new prefix"
-            )
-            raise EmbeddingMismatchError(msg)
-
-    # -- the failure index --------------------------------------------------------------------
-
-    def _index_name(self, agent_id: str) -> str:
-        return collection_name_for(agent_id, f"{self._prefix}-{_INDEX_KIND}")
-
-    def _failure_index(self, agent_id: str, collection: Any) -> Any:
-        """The agent's failure index, created and filled from ``collection`` if incomplete."""
-        with self._lock:
-            index = self._indexes.get(agent_id)
-        if index is not None:
-            return index
-        with self._index_lock:
-            with self._lock:
-                index = self._indexes.get(agent_id)
-            if index is not None:
-                return index
-            index = self._client.get_or_create_collection(
-                self._index_name(agent_id),
-                metadata={
-                    _INDEX_OF_KEY: agent_id,
-                    "toolwise_embedding": self._embedding.name,
-                    "toolwise_dimension": self._embedding.dimension,
-                },
-                configuration=_COSINE,
-                embedding_function=None,
-            )
-            self._check_embedding(index)
-            if not _complete(index):
-                # Created before the copy, so a concurrent writer of this version already
-                # writes here too; marked complete only once every stored failure is in.
-                copied = self._copy_failures(collection, index)
-                index.modify(metadata={**(index.metadata or {}), _INDEX_STATE_KEY: _COMPLETE})
-                if copied:
-                    log.info("toolwise: indexed %d stored failure(s) of %r", copied, agent_id)
-            with self._lock:
-                self._indexes[agent_id] = index
-        return index
-
-    def _copy_failures(self, collection: Any, index: Any) -> int:
-        """Upsert every failure of ``collection`` into ``index``; returns how many."""
-        ids: list[str] = []
-        offset = 0
-        while True:  # ids first: a where-scan per 30,000 rows, not per 5,000
-            page = collection.get(
-                where={"outcome": _FAILURE}, limit=_PAGE, offset=offset, include=[]
-            )["ids"]
-            ids.extend(page)
-            if len(page) < _PAGE:
-                break
-            offset += len(page)
-        step = min(_COPY_PAGE, self._max_batch)
-        for start in range(0, len(ids), step):
-            rows = collection.get(
-                ids=ids[start : start + step], include=["embeddings", "metadatas"]
-            )
-            if len(rows["ids"]):
-                index.upsert(
-                    ids=list(rows["ids"]),
-                    embeddings=rows["embeddings"],
-                    metadatas=[_index_metadata(m or {}) for m in rows["metadatas"]],
-                )
-        return len(ids)
-
-    def _ready_index(self, agent_id: str) -> Any | None:
-        """The agent's failure index if it is complete (read path: never builds one)."""
-        with self._lock:
-            index = self._indexes.get(agent_id)
-        if index is not None:
-            return index
-        try:
-            index = self._client.get_collection(self._index_name(agent_id), embedding_function=None)
-        except Exception:  # not there (yet)
-            return None
-        if not _complete(index):
-            return None
-        self._check_embedding(index)
-        with self._lock:
-            self._indexes[agent_id] = index
-        return index
-
-    def _any_index(self, agent_id: str) -> Any | None:
-        """The agent's failure index, complete or not (deletes reach both)."""
-        with self._lock:
-            index = self._indexes.get(agent_id)
-        if index is not None:
-            return index
-        try:
-            return self._client.get_collection(self._index_name(agent_id), embedding_function=None)
-        except Exception:
-            return None
+        return self._collections.open(agent_id, create=create)
 
     def build_failure_index(self, agent_id: str | None = None) -> list[str]:
         """Make the failure index of ``agent_id`` (or of every agent) complete now.
@@ -403,7 +152,7 @@ class ChromaOutcomeStore:
         for agent in [agent_id] if agent_id is not None else self.agents():
             collection = self._collection(agent, create=False)
             if collection is not None:
-                self._failure_index(agent, collection)
+                self._failures.for_writing(agent, collection)
                 done.append(agent)
         return done
 
@@ -414,29 +163,34 @@ class ChromaOutcomeStore:
         for outcome in outcomes:
             by_agent.setdefault(outcome.agent_id, []).append(outcome)
         for agent_id, group in by_agent.items():
-            collection = self._collection(agent_id)
-            index = self._failure_index(agent_id, collection)
-            for start in range(0, len(group), self._max_batch):
-                chunk = {o.id: o for o in group[start : start + self._max_batch]}  # last wins
-                ids = list(chunk)
-                records = list(chunk.values())
-                embeddings = self._embedding([outcome_document(o) for o in records])
-                metadatas = [_metadata(o) for o in records]
-                collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                    ids=ids, embeddings=embeddings, metadatas=metadatas
-                )
-                failed = [n for n, o in enumerate(records) if o.outcome == _FAILURE]
-                if failed:
-                    index.upsert(
-                        ids=[ids[n] for n in failed],
-                        embeddings=[embeddings[n] for n in failed],
-                        metadatas=[_index_metadata(metadatas[n]) for n in failed],
-                    )
+            chunk = {o.id: o for o in group}  # last wins
+            records = list(chunk.values())
+            embeddings = self._embedding([outcome_document(o) for o in records])
+            metadatas = [rows.outcome_metadata(o) for o in records]
+            self._write_rows(agent_id, list(chunk), embeddings, metadatas)
+
+    def _write_rows(
+        self,
+        agent_id: str,
+        ids: list[str],
+        embeddings: Sequence[Any],
+        metadatas: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Upsert rows into the agent's collection and its failures into its index."""
+        collection = self._collection(agent_id)
+        index = self._failures.for_writing(agent_id, collection)
+        step = self._connection.max_batch
+        for start in range(0, len(ids), step):
+            part = slice(start, start + step)
+            collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
+                ids=ids[part], embeddings=list(embeddings[part]), metadatas=list(metadatas[part])
+            )
+            self._failures.add(index, ids[part], embeddings[part], metadatas[part])
 
     def _delete_ids(self, collection: Any, index: Any | None, ids: Sequence[str]) -> None:
         """Delete ``ids`` from the agent's collection and its failure index."""
-        for start in range(0, len(ids), self._max_batch):
-            chunk = list(ids[start : start + self._max_batch])
+        for start in range(0, len(ids), self._connection.max_batch):
+            chunk = list(ids[start : start + self._connection.max_batch])
             if index is not None:  # first: an id may linger in the index, never the reverse
                 index.delete(ids=chunk)
             collection.delete(ids=chunk)
@@ -447,7 +201,7 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return 0
-        index = self._any_index(agent_id)
+        index = self._failures.any(agent_id)
         if ids is not None:
             if not ids:  # Chroma rejects get(ids=[]) with a ValueError; nothing to forget
                 return 0
@@ -468,11 +222,11 @@ class ChromaOutcomeStore:
     ) -> int:
         removed = 0
         while True:
-            page = list(collection.get(where=where, limit=_PAGE, include=[])["ids"])
+            page = list(collection.get(where=where, limit=rows.PAGE, include=[])["ids"])
             if page:
                 self._delete_ids(collection, index, page)
                 removed += len(page)
-            if len(page) < _PAGE:  # the last page: another get would only scan again
+            if len(page) < rows.PAGE:  # the last page: another get would only scan again
                 return removed
 
     def purge_expired(self, now: datetime) -> int:
@@ -482,7 +236,7 @@ class ChromaOutcomeStore:
             collection = self._collection(agent_id, create=False)
             if collection is None:
                 continue
-            index = self._any_index(agent_id)
+            index = self._failures.any(agent_id)
             removed += self._delete_matching(collection, index, where)
             if index is not None:  # leftovers of writers that missed the index
                 self._delete_matching(index, None, where)
@@ -498,19 +252,21 @@ class ChromaOutcomeStore:
         for agent in agents:
             collection = self._collection(agent, create=False)
             if collection is not None:
-                found.extend(_records(collection.get(ids=list(ids), include=["metadatas"])))
+                found.extend(rows.records(collection.get(ids=list(ids), include=["metadatas"])))
         return found
 
     def _rows(
         self, collection: Any, where: dict[str, Any] | None
     ) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """Every (id, metadata) matching ``where``, in pages of ``_PAGE``."""
+        """Every (id, metadata) matching ``where``, in pages of ``rows.PAGE``."""
         offset = 0
         while True:
-            result = collection.get(where=where, limit=_PAGE, offset=offset, include=["metadatas"])
+            result = collection.get(
+                where=where, limit=rows.PAGE, offset=offset, include=["metadatas"]
+            )
             ids = result["ids"]
             yield from zip(ids, result["metadatas"] or [], strict=False)
-            if len(ids) < _PAGE:
+            if len(ids) < rows.PAGE:
                 return
             offset += len(ids)
 
@@ -531,7 +287,7 @@ class ChromaOutcomeStore:
         floor = since.timestamp() if since is not None else None
         found: dict[str, Mapping[str, Any]] = {}
         for record_id, meta in self._rows(collection, where):
-            if "record" not in meta or not _unexpired(meta, cutoff):
+            if "record" not in meta or not rows.unexpired(meta, cutoff):
                 continue
             if floor is not None and float(meta.get("timestamp", 0.0)) < floor:
                 continue
@@ -550,10 +306,10 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return []
-        clauses = _filter_clauses(call_filter, now)
+        clauses = rows.filter_clauses(call_filter, now)
         # Expiry alone selects nearly everything: read all rows, check expiry in Python.
         # Other fields are selective: one where-scan per 30,000 matches is cheaper.
-        where = _where(clauses) if len(clauses) > 1 else None
+        where = rows.where(clauses) if len(clauses) > 1 else None
         matches = self._live(collection, where, now)
         # Ordered on the metadata, so only the page asked for is parsed.
         newest = sorted(
@@ -587,150 +343,66 @@ class ChromaOutcomeStore:
         now: datetime,
         outcome: str | None = None,
     ) -> list[SimilarOutcome]:
-        collection = self._collection(agent_id, create=False)
-        if collection is None or k <= 0:
+        """See :meth:`OutcomeStore.similar`; the whole call is bounded by ``timeouts.recall``.
+
+        Raises:
+            StoreUnavailableError: the store is unhealthy, or did not answer in time.
+        """
+        if k <= 0:
             return []
-        vector = self._embedding([text])
+        vector = self._embedding([text])  # outside the deadline: a remote embedding API is
+        # not the store, and its slowness must not mark the store unhealthy
+        return self._connection.guard.call(
+            lambda: self._similar(agent_id, vector, k, now, outcome),
+            timeout=self._timeouts.recall,
+        )
+
+    def _similar(
+        self,
+        agent_id: str,
+        vector: list[list[float]],
+        k: int,
+        now: datetime,
+        outcome: str | None,
+    ) -> list[SimilarOutcome]:
+        collection = self._collection(agent_id, create=False)
+        if collection is None:
+            return []
         cutoff = now.timestamp()
-        if outcome == _FAILURE:
-            index = self._ready_index(agent_id)
+        if outcome == FAILURE:
+            index = self._failures.ready(agent_id)
             if index is not None:
-                found = self._similar_failures(collection, index, vector, k, cutoff)
+                found = self._failures.recall(collection, index, vector, k, cutoff)
                 if found is not None:
                     return found
         else:
-            hits = self._nearest(
+            hits = rows.nearest(
                 collection,
                 vector,
                 k,
                 lambda m: (
-                    _unexpired(m, cutoff) and (outcome is None or m.get("outcome") == outcome)
+                    rows.unexpired(m, cutoff) and (outcome is None or m.get("outcome") == outcome)
                 ),
             )
             if hits is not None:
-                return [_similar(meta, distance) for _, meta, distance in hits[:k]]
+                return [rows.similar_outcome(meta, distance) for _, meta, distance in hits[:k]]
         # An index still being built, or too many expired neighbours: let Chroma filter.
         result = collection.query(
             query_embeddings=vector,
             n_results=k,
-            where=_where(_filter_clauses(CallFilter(outcome=outcome), now)),
+            where=rows.where(rows.filter_clauses(CallFilter(outcome=outcome), now)),
             include=["metadatas", "distances"],
         )
-        return [_similar(meta, distance) for _, meta, distance in _hits(result)]
-
-    def _nearest(
-        self,
-        collection: Any,
-        vector: list[list[float]],
-        k: int,
-        accept: Callable[[Mapping[str, Any]], bool],
-    ) -> list[_Hit] | None:
-        """Accepted neighbours, nearest first, queried without ``where``.
-
-        Asks for ``k x _OVERFETCH`` neighbours, then four times more while fewer than ``k`` are
-        accepted; ``None`` when ``_MAX_FETCH`` neighbours still are not enough (and the
-        collection has more). Returns every accepted neighbour fetched (at least ``k`` if any).
-        """
-        wanted = k * _OVERFETCH
-        while True:
-            hits = _hits(
-                collection.query(
-                    query_embeddings=vector, n_results=wanted, include=["metadatas", "distances"]
-                )
-            )
-            accepted = [hit for hit in hits if accept(hit[1])]
-            if len(accepted) >= k or len(hits) < wanted:
-                return accepted
-            if wanted >= _MAX_FETCH:
-                return None
-            wanted = min(wanted * 4, _MAX_FETCH)
-
-    def _similar_failures(
-        self, collection: Any, index: Any, vector: list[list[float]], k: int, cutoff: float
-    ) -> list[SimilarOutcome] | None:
-        """The ``k`` nearest unexpired failures via the index, confirmed in ``collection``."""
-        found: list[SimilarOutcome] = []
-        for _attempt in range(2):
-            hits = self._nearest(index, vector, k, lambda m: _unexpired(m, cutoff))
-            if hits is None:
-                return None
-            if not hits:
-                return []
-            hits = hits[: k * _OVERFETCH]  # enough to spare a few stale entries
-            rows = collection.get(ids=[hit[0] for hit in hits], include=["metadatas"])
-            truth = {
-                str(i): m
-                for i, m in zip(rows["ids"], rows["metadatas"] or [], strict=False)
-                if m and m.get("outcome") == _FAILURE and "record" in m
-            }
-            found = [
-                _similar(truth[i], distance)
-                for i, _, distance in hits
-                if i in truth and _unexpired(truth[i], cutoff)
-            ][:k]
-            stale = [hit[0] for hit in hits if hit[0] not in truth]
-            if not stale:
-                return found
-            try:  # forgotten or rewritten by a writer that missed the index: drop, ask again
-                index.delete(ids=stale)
-            except Exception as exc:
-                log.warning("toolwise: removing stale failure-index entries failed: %s", exc)
-                return found
-            if len(found) >= k:
-                return found
-        return found
+        return [rows.similar_outcome(meta, distance) for _, meta, distance in rows.hits(result)]
 
     def agents(self) -> list[str]:
-        agents: list[str] = []
-        prefix = f"{self._prefix}_"
-        for collection in self._client.list_collections():
-            name = collection if isinstance(collection, str) else collection.name
-            if not name.startswith(prefix):
-                continue
-            meta = getattr(collection, "metadata", None)
-            if meta is None:
-                meta = self._client.get_collection(name, embedding_function=None).metadata
-            agent = (meta or {}).get(_AGENT_KEY)
-            if isinstance(agent, str) and self._owns(name, agent):
-                agents.append(agent)
-        return sorted(agents)
-
-    def _owns(self, name: str, agent_id: str) -> bool:
-        """Whether collection ``name`` is this store's namespace for ``agent_id``.
-
-        With prefixes "tw" and "tw_x" on one server, "tw_x_a" starts with "tw_" yet belongs
-        to the other app: the name must be exactly this prefix's mapping of the agent.
-        """
-        try:
-            return collection_name_for(agent_id, self._prefix) == name
-        except InvalidAgentIdError:  # metadata written by something else: not ours
-            return False
+        return self._collections.agents()
 
     def count(self, agent_id: str) -> int:
         collection = self._collection(agent_id, create=False)
         return 0 if collection is None else int(collection.count())
 
     def close(self) -> None:
-        with self._lock:
-            self._collections.clear()
-            self._indexes.clear()
-
-    def heartbeat(self) -> bool:
-        """True when the backing client answers; used by the writer to pace retries."""
-        try:
-            self._client.heartbeat()
-        except Exception:
-            return False
-        return True
-
-
-def _similar(metadata: Mapping[str, Any], distance: float) -> SimilarOutcome:
-    return SimilarOutcome(ToolOutcome.model_validate_json(metadata["record"]), distance)
-
-
-def _is_remote(client: Any) -> bool:
-    """True for a client that talks HTTP to a server (usable from a forked child)."""
-    try:
-        return str(client.get_settings().chroma_api_impl).endswith("FastAPI")
-    except Exception:  # not a chromadb client we know: assume it is not fork-safe
-        return False
+        self._collections.clear()
+        self._failures.clear()
+        self._connection.close()

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from toolwise.errors import InvalidArgumentError
 
-__all__ = ["check_url", "default_root", "ephemeral_client", "http_client", "persistent_client"]
+if TYPE_CHECKING:
+    from toolwise.storage.health import StoreTimeouts
+
+__all__ = [
+    "apply_timeouts",
+    "check_url",
+    "default_root",
+    "ephemeral_client",
+    "http_client",
+    "persistent_client",
+]
+
+log = logging.getLogger("toolwise.storage")
 
 
 def _settings() -> Any:
@@ -59,9 +73,53 @@ def check_url(url: str) -> tuple[str, int, bool]:
     return parsed.hostname, port or (443 if ssl else 8000), ssl
 
 
-def http_client(url: str, headers: dict[str, str] | None = None) -> Any:
-    """A client for a ``chroma run`` server at ``url`` (``http://host:port``)."""
-    import chromadb
+def http_client(
+    url: str, headers: dict[str, str] | None = None, timeouts: StoreTimeouts | None = None
+) -> Any:
+    """A client for a ``chroma run`` server at ``url`` (``http://host:port``).
 
+    Chroma's client makes its first requests in its constructor, before a timeout can be set
+    on it, and waits forever on a frozen server; so a heartbeat with ``timeouts`` goes first
+    (a down or frozen server fails it within ``timeouts.connect``), and the client then gets
+    ``timeouts`` on its HTTP session (:func:`apply_timeouts`).
+
+    Raises:
+        httpx.HTTPError: the heartbeat failed (the server is down, frozen or not Chroma).
+    """
+    import chromadb
+    import httpx
+
+    from toolwise.storage.health import StoreTimeouts
+
+    timeouts = timeouts or StoreTimeouts()
     host, port, ssl = check_url(url)
-    return chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers, settings=_settings())
+    scheme = "https" if ssl else "http"
+    response = httpx.get(
+        f"{scheme}://{host}:{port}/api/v2/heartbeat",
+        headers=headers,
+        timeout=httpx.Timeout(timeouts.connect),
+        verify=ssl,  # plain http: no CA bundle to load (0.1-0.3 s per client)
+    )
+    response.raise_for_status()
+    client = chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, headers=headers, settings=_settings()
+    )
+    return apply_timeouts(client, timeouts)
+
+
+def apply_timeouts(client: Any, timeouts: StoreTimeouts) -> Any:
+    """Give an HTTP Chroma client socket timeouts (it has none); returns ``client``.
+
+    toolwise's own deadlines already bound every call; these let a call that was given up on
+    end too (its worker thread waits no longer than ``timeouts.max_read``). Chroma offers no
+    setting, so this reaches its ``httpx.Client`` (``client._server._session``); embedded
+    clients, and clients of other shapes, are returned as they are.
+    """
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    httpx = sys.modules.get("httpx")
+    if httpx is None or not isinstance(session, httpx.Client):
+        return client
+    # max_read, not read: a busy server sends nothing until its answer is ready, and the
+    # guard decides (by heartbeat) whether to wait that long.
+    session.timeout = httpx.Timeout(timeouts.max_read, connect=timeouts.connect)
+    return client

@@ -11,6 +11,10 @@ agent. The writer therefore waits until no
 record arrived for ``idle_after`` seconds — agents spend most of their time waiting on the
 model, with the GIL free — but never longer than ``max_delay`` seconds or past
 ``high_water`` pending records. :meth:`flush` writes at once.
+
+A store that reports its health (:class:`~toolwise.storage.chroma.ChromaOutcomeStore`) fails
+writes at once while it is unhealthy: the writer keeps retrying with backoff, wakes as soon as
+the store answers again, and a read's flush (``unless_unavailable=True``) stops waiting.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from tenacity import RetryCallState, Retrying, retry_if_not_exception_type, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
-from toolwise.errors import ToolwiseError
+from toolwise.errors import StoreUnavailableError, ToolwiseError
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import Spool
@@ -54,6 +59,24 @@ class WriterCounters:
 
 BURST_PAUSE = 3.0
 """During a burst of tool calls the writer pauses this many times as long as each write took."""
+
+
+class _Health(Protocol):
+    @property
+    def healthy(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Healthy:
+    healthy: bool = True
+
+
+_HEALTHY = _Healthy()
+
+
+def _transient(error: BaseException) -> bool:
+    """Retry outages and unknown failures; not what the store refuses for good."""
+    return isinstance(error, StoreUnavailableError) or not isinstance(error, ToolwiseError)
 
 
 class _ClosingError(Exception):
@@ -116,6 +139,11 @@ class BackgroundWriter:
         self._last_error = ""
         self._stopping = False
         self._give_up_at = float("inf")
+        self._store_down = False
+        watch = getattr(store, "on_health_change", None)
+        if callable(watch):
+            watch(self._on_store_health)
+            self._store_down = not getattr(store, "health", _HEALTHY).healthy
         self._thread = threading.Thread(target=self._run, name="toolwise-writer", daemon=True)
         if store is not None:
             self._thread.start()
@@ -165,8 +193,12 @@ class BackgroundWriter:
 
     # -- draining -----------------------------------------------------------------------------
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every record recorded so far is in the store; False on timeout."""
+    def flush(self, timeout: float | None = None, *, unless_unavailable: bool = False) -> bool:
+        """Wait until every record recorded so far is in the store; False on timeout.
+
+        With ``unless_unavailable``, also False as soon as the store reports itself unhealthy
+        (a read that flushes first then fails fast instead of waiting out ``timeout``).
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             target = self._recorded_count()
@@ -174,6 +206,8 @@ class BackgroundWriter:
             self._wake.notify()
             try:
                 while self._done() < target and self._thread.is_alive():
+                    if unless_unavailable and self._store_down:
+                        return False
                     remaining = None if deadline is None else deadline - time.monotonic()
                     if remaining is not None and remaining <= 0:
                         return False
@@ -182,6 +216,13 @@ class BackgroundWriter:
             finally:
                 self._flush_requested -= 1
 
+    def _on_store_health(self, health: _Health) -> None:
+        """The store turned healthy (retry now) or unhealthy (release reads' flushes)."""
+        with self._lock:
+            self._store_down = not health.healthy
+            self._wake.notify_all()
+            self._drained.notify_all()
+
     def _recorded_count(self) -> int:
         return self._spool.replayed + self._spool.appended
 
@@ -189,8 +230,10 @@ class BackgroundWriter:
         return self._written + self._spool.skipped
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Drain for up to ``timeout`` seconds, then stop; undelivered records stay spooled."""
-        drained = self.flush(timeout=timeout)
+        """Drain for up to ``timeout`` seconds (not at all while the store reports itself
+        unhealthy: an exit does not wait on a dead server), then stop; undelivered records
+        stay spooled for the next start."""
+        drained = self.flush(timeout=timeout, unless_unavailable=True)
         with self._lock:
             self._stopping = True
             self._give_up_at = time.monotonic()
@@ -294,7 +337,9 @@ class BackgroundWriter:
         """Write a batch, retrying transient failures; set aside records the store refuses.
 
         A :class:`~toolwise.errors.ToolwiseError` from the store is not transient (an agent id
-        it cannot map, an embedding mismatch): retrying would block every later record. The
+        it cannot map, an embedding mismatch) — except
+        :class:`~toolwise.errors.StoreUnavailableError`, retried like any outage: retrying the
+        others would block every later record. The
         batch is then written record by record and each refused one is kept in the spool's
         ``rejected.jsonl`` and logged at ERROR — set aside, never silently lost.
         """
@@ -325,7 +370,7 @@ class BackgroundWriter:
         self, write: Callable[[list[ToolOutcome]], None], batch: list[ToolOutcome]
     ) -> None:
         retrying = Retrying(
-            retry=retry_if_not_exception_type(ToolwiseError),
+            retry=retry_if_exception(_transient),
             wait=wait_exponential_jitter(multiplier=0.05, max=self._max_backoff),
             sleep=self._interruptible_sleep,
             before_sleep=self._count_retry,

@@ -1,0 +1,427 @@
+"""Throughput and latency of ``toolwise serve`` under 32 concurrent clients.
+
+    python benchmarks/http.py [--seconds 8] [--clients 32] [--modes embedded,server]
+
+Starts a real ``toolwise serve`` process (with an API key, as deployed) on an embedded store,
+then on a ``chroma run`` server, seeds 2,000 calls of history (4 tools x 5 task types), and
+drives it from this process with ``--clients`` keep-alive HTTP/1.1 connections (a minimal
+asyncio client, so the load generator costs little CPU next to the server):
+
+- closed loop (each client sends its next request when the last is answered): the most the
+  server does — ``POST calls`` with one call per request, with batches of 20, and ``POST
+  brief`` (task text, task type given, 4 candidate tools, recall of similar failures on);
+- open loop at a fixed rate (1,000 single-call ``POST calls`` per second in total, 50 briefs
+  per second): the latency a client sees at that load, measured from when each request was
+  due, so a stalled server cannot hide its queue (no coordinated omission).
+
+Latencies are per request, in milliseconds. After each phase the script waits until the server
+has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and, with
+a server, ``chroma run``) per recorded item over the phase and that drain: a figure that does
+not depend on how busy the machine is. Prints tables and writes
+``benchmarks/results/http.json``. Targets (issue 13): >= 1,000 recorded calls/s, ``POST calls``
+p99 <= 20 ms, ``POST brief`` p99 <= 30 ms. The machine may be shared: the JSON records the load
+average before each mode.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named http.py: run as a script, its folder comes first on sys.path and would
+# hide the standard library's http package from everything imported below. Put it last.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in (_HERE, "")] + [_HERE]
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from _common import table, write_json
+
+TOOLS = ["kubectl_deploy", "helm_upgrade", "ansible_run", "terraform_apply"]
+TASK_TYPES = ["production_deploy", "rollback", "scale_out", "db_migration", "cert_rotation"]
+RELIABILITY = {
+    "kubectl_deploy": 0.9,
+    "helm_upgrade": 0.7,
+    "ansible_run": 0.3,
+    "terraform_apply": 0.8,
+}
+BATCH = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float = 180.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout:g} s")
+
+
+class Process:
+    """A child process, stopped with SIGTERM (its log kept beside the data)."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.log = log.open("ab")
+        self.popen = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.log.close()
+
+
+# -- a minimal HTTP/1.1 keep-alive client --------------------------------------------------
+
+
+class Connection:
+    """One keep-alive connection; ``request`` returns the status and the body."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.prefix = f"Host: {host}\r\nAuthorization: Bearer {token}\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+        assert self.reader is not None
+        assert self.writer is not None
+        head = (
+            f"{method} {path} HTTP/1.1\r\n{self.prefix}Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+@dataclass
+class Run:
+    """What one phase measured."""
+
+    requests: int = 0
+    items: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: int, items: int, latency_s: float) -> None:
+        self.latencies_ms.append(latency_s * 1000)
+        self.requests += 1
+        if status < 300:
+            self.items += items
+        else:
+            self.errors += 1
+
+    def row(self, cpu_seconds: float, drain_seconds: float) -> dict[str, Any]:
+        lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
+        return {
+            "requests": self.requests,
+            "server_cpu_ms_per_item": round(cpu_seconds * 1000 / max(self.items, 1), 3),
+            "drain_s": round(drain_seconds, 2),
+            "errors": self.errors,
+            "requests_per_s": round(self.requests / self.seconds, 1),
+            "items_per_s": round(self.items / self.seconds, 1),
+            "p50_ms": round(float(np.percentile(lat, 50)), 2),
+            "p99_ms": round(float(np.percentile(lat, 99)), 2),
+            "max_ms": round(float(np.max(lat)), 2),
+        }
+
+
+Request = tuple[str, str, bytes, int]  # method, path, body, items it carries
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the load goes and how much of it."""
+
+    host: str
+    port: int
+    token: str
+    clients: int
+    seconds: float
+
+    async def connect(self) -> list[Connection]:
+        connections = [Connection(self.host, self.port, self.token) for _ in range(self.clients)]
+        await asyncio.gather(*(c.open() for c in connections))
+        return connections
+
+
+async def closed_loop(target: Target, make: Callable[[], Request]) -> Run:
+    """Each client sends its next request as soon as the previous one is answered."""
+    run = Run()
+    connections = await target.connect()
+    end = time.perf_counter() + target.seconds
+
+    async def client(connection: Connection) -> None:
+        while time.perf_counter() < end:
+            method, path, body, items = make()
+            started = time.perf_counter()
+            status, _ = await connection.request(method, path, body)
+            run.count(status, items, time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(c) for c in connections))
+    run.seconds = time.perf_counter() - began
+    await asyncio.gather(*(c.close() for c in connections))
+    return run
+
+
+async def open_loop(target: Target, rate: float, make: Callable[[], Request]) -> Run:
+    """``rate`` requests per second in total, each due at a fixed time; latency counts from
+    when the request was due (a late server cannot hide its queue)."""
+    run = Run()
+    connections = await target.connect()
+    interval = target.clients / rate
+    began = time.perf_counter()
+
+    async def client(index: int, connection: Connection) -> None:
+        due = began + index * interval / target.clients
+        while due < began + target.seconds:
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            method, path, body, items = make()
+            status, _ = await connection.request(method, path, body)
+            run.count(status, items, time.perf_counter() - due)
+            due += interval
+
+    await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
+    run.seconds = time.perf_counter() - began
+    await asyncio.gather(*(c.close() for c in connections))
+    return run
+
+
+# -- what the clients send -----------------------------------------------------------------
+
+
+def _call(rng: random.Random) -> dict[str, Any]:
+    tool = rng.choice(TOOLS)
+    ok = rng.random() < RELIABILITY[tool]
+    call: dict[str, Any] = {
+        "tool": tool,
+        "task_type": rng.choice(TASK_TYPES),
+        "success": ok,
+        "latency_ms": round(rng.lognormvariate(6.0, 0.6), 1),
+        "tool_input": {"service": f"svc-{rng.randrange(12)}", "replicas": rng.randrange(1, 5)},
+    }
+    if not ok:
+        call["error_type"] = "TimeoutError"
+        call["error_message"] = f"{tool} timed out after {rng.randrange(5, 60)} s"
+    return call
+
+
+def _makers(agent: str, seed: int) -> dict[str, Callable[[], Request]]:
+    rng = random.Random(seed)
+    path = f"/v1/agents/{agent}"
+
+    def one() -> Request:
+        return "POST", f"{path}/calls", json.dumps(_call(rng)).encode(), 1
+
+    def batch() -> Request:
+        return (
+            "POST",
+            f"{path}/calls",
+            json.dumps([_call(rng) for _ in range(BATCH)]).encode(),
+            BATCH,
+        )
+
+    def brief() -> Request:
+        task_type = rng.choice(TASK_TYPES)
+        body = {
+            "task": f"{task_type.replace('_', ' ')} of svc-{rng.randrange(12)}",
+            "task_type": task_type,
+            "tools": TOOLS,
+        }
+        return "POST", f"{path}/brief", json.dumps(body).encode(), 1
+
+    return {"one": one, "batch": batch, "brief": brief}
+
+
+def _seed_history(url: str, token: str, agent: str) -> None:
+    import httpx
+
+    rng = random.Random(1)
+    start = datetime.now(UTC) - timedelta(days=3)
+    headers = {"Authorization": f"Bearer {token}"}
+    for chunk in range(10):
+        calls = []
+        for i in range(200):
+            call = _call(rng)
+            call["timestamp"] = (start + timedelta(minutes=chunk * 200 + i)).isoformat()
+            calls.append(call)
+        response = httpx.post(
+            f"{url}/v1/agents/{agent}/calls", json=calls, headers=headers, timeout=120
+        )
+        response.raise_for_status()
+    httpx.get(f"{url}/v1/agents/{agent}/summary", headers=headers, timeout=300).raise_for_status()
+
+
+# -- one mode ------------------------------------------------------------------------------
+
+
+def _serve(home: Path, store_args: list[str]) -> tuple[Process, str, int, str]:
+    from toolwise.service.keys import KeyRing
+
+    keys = home / "keys.json"
+    _, token = KeyRing(keys).create(admin=True, label="benchmark")
+    port = _free_port()
+    args = [sys.executable, "-m", "toolwise.cli", "serve", *store_args, "--keys", str(keys)]
+    args += ["--port", str(port), "--log-level", "warning"]
+    process = Process(args, home / "serve.log")
+    _wait_http(f"http://127.0.0.1:{port}/healthz")
+    return process, "127.0.0.1", port, token
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes (all their threads) so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _drain(url: str, token: str, timeout: float = 300.0) -> float:
+    """Wait until the server's spool is empty (everything accepted is in the store)."""
+    import httpx
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        ready = httpx.get(f"{url}/readyz", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        if ready.json().get("pending", 0) == 0:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def measure(mode: str, home: Path, clients: int, seconds: float) -> dict[str, Any]:
+    chroma: Process | None = None
+    if mode == "server":
+        chroma_port = _free_port()
+        executable = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        chroma = Process(
+            [
+                *(executable, "run", "--path", str(home / "chroma")),
+                *("--host", "127.0.0.1", "--port", str(chroma_port)),
+            ],
+            home / "chroma.log",
+        )
+        _wait_http(f"http://127.0.0.1:{chroma_port}/api/v2/heartbeat")
+        os.environ["TOOLWISE_PATH"] = str(home / "local")  # the server's local spool
+        store_args = ["--url", f"http://127.0.0.1:{chroma_port}"]
+    else:
+        store_args = ["--path", str(home / "store")]
+    load_before = os.getloadavg()[0]
+    process, host, port, token = _serve(home, store_args)
+    results: dict[str, Any] = {"load_average_before": round(load_before, 2)}
+    try:
+        _seed_history(f"http://{host}:{port}", token, "bench")
+        make = _makers("bench", seed=2)
+        target = Target(host, port, token, clients, seconds)
+        phases = [
+            ("closed: POST calls (1 per request)", lambda: closed_loop(target, make["one"])),
+            (
+                f"closed: POST calls ({BATCH} per request)",
+                lambda: closed_loop(target, make["batch"]),
+            ),
+            ("closed: POST brief", lambda: closed_loop(target, make["brief"])),
+            (
+                "open 1,000/s: POST calls (1 per request)",
+                lambda: open_loop(target, 1_000, make["one"]),
+            ),
+            ("open 50/s: POST brief", lambda: open_loop(target, 50, make["brief"])),
+        ]
+        pids = [process.popen.pid] + ([chroma.popen.pid] if chroma is not None else [])
+        for name, phase in phases:
+            cpu = _cpu_seconds(pids)
+            run = asyncio.run(phase())
+            drained = _drain(f"http://{host}:{port}", token)  # storing is part of the cost
+            results[name] = run.row(_cpu_seconds(pids) - cpu, drained)
+            print(f"  {mode}: {name}: {results[name]}", flush=True)
+    finally:
+        process.stop()
+        if chroma is not None:
+            chroma.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per phase")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--modes", default="embedded,server")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"clients": args.clients, "seconds_per_phase": args.seconds}
+    for mode in args.modes.split(","):
+        home = Path(tempfile.mkdtemp(prefix=f"toolwise-http-{mode}-"))
+        try:
+            report[mode] = measure(mode, home, args.clients, args.seconds)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+    header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item", "errors"]
+    rows = [
+        [
+            *(mode, name, r["requests_per_s"], r["items_per_s"], r["p50_ms"], r["p99_ms"]),
+            *(r["server_cpu_ms_per_item"], r["errors"]),
+        ]
+        for mode in args.modes.split(",")
+        for name, r in report[mode].items()
+        if isinstance(r, dict)
+    ]
+    print()
+    print(table(header, rows))
+    path = write_json("http", report)
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,255 @@
+"""Adapts a :class:`~toolwise.Runtime` to :class:`~toolwise.service.backend.ServiceBackend`.
+
+The service takes the runtime through a Protocol of its own (:class:`ServiceRuntime`: the
+parts an :class:`~toolwise.advice.Advisor` reads, plus the record path, the call log and the
+lifecycle), never the ``Toolwise`` facade and never a private attribute, so an HTTP record goes
+through the same validation, redaction, spool and learning as a Python one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from toolwise._calls import CallLog
+from toolwise.advice import AdviceRuntime, Advisor
+from toolwise.advice.models import AdviceOptions
+from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
+from toolwise.models import ToolOutcome, UsageSummary
+from toolwise.service.backend import Advising, ServiceBackend, StoreHealth
+from toolwise.storage.protocol import CallFilter
+from toolwise.storage.writer import WriterCounters
+
+if TYPE_CHECKING:
+    from toolwise._runtime import Runtime
+
+__all__ = ["ServiceRuntime", "ToolwiseBackend"]
+
+log = logging.getLogger("toolwise.service")
+
+_PROBE_TIMEOUT = 2.0
+_PROBE_REUSE = 1.0  # seconds a probe's answer is reused: /readyz may be polled often
+
+
+class ServiceRuntime(AdviceRuntime, Protocol):
+    """What the service uses of a :class:`~toolwise.Runtime` (which satisfies it)."""
+
+    @property
+    def calls(self) -> CallLog:
+        """List, get, summarise and forget recorded calls."""
+        ...
+
+    @property
+    def counters(self) -> WriterCounters:
+        """How many records wait for the store (``pending``)."""
+        ...
+
+    def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome:
+        """The one record path: validate, redact, bound, spool."""
+        ...
+
+    def observe(
+        self,
+        tool: str,
+        success: bool | float,
+        *,
+        task_type: str = "",
+        weight: float = 1.0,
+        agent_id: str = "default",
+        environment: str = "",
+        latency_ms: float | None = None,
+        cost: float | None = None,
+    ) -> ToolPrior:
+        """Record a judged outcome and read its prior back."""
+        ...
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Drain the spool and stop."""
+        ...
+
+
+class ToolwiseBackend:
+    """A :class:`~toolwise.service.backend.ServiceBackend` over a runtime.
+
+    Args:
+        runtime: ``toolwise.Runtime(path)`` (or ``tw.runtime``), or anything with its members.
+        probe_timeout: seconds ``health()`` waits for the store to answer.
+
+    Thread-safe, like the runtime.
+    """
+
+    def __init__(self, runtime: ServiceRuntime, *, probe_timeout: float = _PROBE_TIMEOUT) -> None:
+        self._runtime = runtime
+        # Late-bound: the runtime may replace its store (a fork reconnects it).
+        self._probe = _StoreProbe(lambda: runtime.store.agents(), probe_timeout)  # noqa: PLW0108
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def record(self, outcome: ToolOutcome, /) -> ToolOutcome:
+        return self._runtime.record(outcome)
+
+    def record_many(self, outcomes: Sequence[ToolOutcome], /) -> list[ToolOutcome]:
+        return [self._runtime.record(outcome) for outcome in outcomes]
+
+    def observe(
+        self,
+        tool: str,
+        success: bool | float,
+        *,
+        agent_id: str,
+        task_type: str = "",
+        environment: str = "",
+        weight: float = 1.0,
+        latency_ms: float | None = None,
+        cost: float | None = None,
+    ) -> ToolPrior:
+        return self._runtime.observe(
+            tool,
+            success,
+            task_type=task_type,
+            weight=weight,
+            agent_id=agent_id,
+            environment=environment,
+            latency_ms=latency_ms,
+            cost=cost,
+        )
+
+    def forget(
+        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+    ) -> int:
+        return self._runtime.calls.forget(agent_id, tool=tool, ids=ids)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def list_calls(
+        self, agent_id: str, call_filter: CallFilter, *, limit: int, offset: int
+    ) -> list[ToolOutcome]:
+        return self._runtime.calls.find(agent_id, call_filter, limit=limit, offset=offset)
+
+    def iter_calls(self, agent_id: str, *, since: datetime | None = None) -> list[ToolOutcome]:
+        return self._runtime.calls.iter_calls(agent_id, since=since)
+
+    def get_call(self, call_id: str, *, agent_id: str) -> ToolOutcome | None:
+        return self._runtime.calls.get_call(call_id, agent_id=agent_id)
+
+    def summary(self, agent_id: str, *, since: datetime | None = None) -> UsageSummary:
+        return self._runtime.calls.summary(agent_id, since=since)
+
+    def agents(self) -> list[str]:
+        return self._runtime.calls.agents()
+
+    # -- learning -------------------------------------------------------------------------
+
+    def priors(
+        self,
+        *,
+        agent_id: str,
+        tool: str | None = None,
+        task_type: str | None = None,
+        environment: str | None = None,
+        limit: int | None = None,
+    ) -> list[ToolPrior]:
+        return self._runtime.view().priors(
+            agent_id=agent_id,
+            tool=tool,
+            context_class=task_type,
+            environment=environment,
+            limit=limit,
+        )
+
+    def recommend(
+        self,
+        task_type: str,
+        tools: Sequence[str],
+        *,
+        agent_id: str,
+        environment: str = "",
+        objective: Objective = "balanced",
+        strategy: Strategy = "thompson",
+        seed: int | None = None,
+    ) -> list[Recommendation]:
+        return self._runtime.view().recommend(
+            task_type=task_type,
+            tools=list(tools),
+            agent_id=agent_id,
+            environment=environment,
+            objective=objective,
+            strategy=strategy,
+            seed=seed,
+            now=self._runtime.clock(),
+        )
+
+    def advisor(self, options: AdviceOptions, /) -> Advising:
+        return Advisor(self._runtime, options)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def health(self) -> StoreHealth:
+        reachable, detail = self._probe.check()
+        try:
+            pending = self._runtime.counters.pending
+        except Exception:  # counters are best effort here
+            pending = 0
+        return StoreHealth(reachable=reachable, pending=pending, detail=detail)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        return self._runtime.close(timeout)
+
+
+class _StoreProbe:
+    """Asks the store a cheap question in a thread of its own and waits at most ``timeout``.
+
+    A store with no read timeout (a frozen ``chroma run`` server waits forever) must not hang
+    ``/readyz``: the probe thread is left waiting, and until it returns every check answers
+    "not reachable" at once instead of starting another stuck thread.
+    """
+
+    def __init__(self, ask: Callable[[], object], timeout: float) -> None:
+        self._ask = ask
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._running: threading.Event | None = None
+        self._answer: tuple[bool, str] = (False, "not probed yet")
+        self._answered_at = -float("inf")
+
+    def check(self) -> tuple[bool, str]:
+        with self._lock:
+            if time.monotonic() - self._answered_at < _PROBE_REUSE:
+                return self._answer
+            if self._running is not None and not self._running.is_set():
+                return False, "the previous probe of the store has not returned"
+            done = threading.Event()
+            self._running = done
+            result: list[tuple[bool, str]] = []
+            thread = threading.Thread(
+                target=self._run, args=(done, result), name="toolwise-store-probe", daemon=True
+            )
+            thread.start()
+        if not done.wait(self._timeout):
+            return False, f"the store did not answer within {self._timeout:g} s"
+        answer = result[0]
+        with self._lock:
+            self._answer, self._answered_at = answer, time.monotonic()
+        return answer
+
+    def _run(self, done: threading.Event, result: list[tuple[bool, str]]) -> None:
+        try:
+            self._ask()
+            result.append((True, ""))
+        except Exception as exc:
+            result.append((False, f"{type(exc).__name__}: {exc}"[:300]))
+        finally:
+            done.set()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_backend(backend: ToolwiseBackend) -> ServiceBackend:
+        return backend  # mypy proves the adapter satisfies the Protocol
+
+    def _is_a_service_runtime(runtime: Runtime) -> ServiceRuntime:
+        return runtime  # and that the runtime is what the adapter takes

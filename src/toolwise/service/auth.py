@@ -1,0 +1,139 @@
+"""Who may touch which agent: the bearer key checked against the path's agent id.
+
+- No key configured: everything is allowed, and the server binds only to loopback
+  (:func:`check_bind`), so only this machine can reach it.
+- With keys: no or an unknown key is ``401``; a key for agent A asking about agent B gets
+  ``404``, exactly as if B did not exist, so keys cannot probe for other agents; a read-only
+  key writing is ``403``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from toolwise.errors import InvalidAgentIdError, InvalidArgumentError
+from toolwise.service.errors import ApiError
+from toolwise.service.keys import ApiKey, KeyRing
+from toolwise.storage.naming import check_agent_id
+
+__all__ = [
+    "AgentPath",
+    "Principal",
+    "ReadAgent",
+    "WriteAgent",
+    "check_bind",
+    "current_principal",
+    "is_loopback",
+]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `toolwise keys create`.")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="toolwise"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Whoever is calling: a key, or anyone on loopback when no key is configured."""
+
+    key: ApiKey | None
+
+    def allows(self, agent_id: str) -> bool:
+        return self.key is None or self.key.allows(agent_id)
+
+    @property
+    def read_only(self) -> bool:
+        return self.key is not None and self.key.read_only
+
+    @property
+    def admin(self) -> bool:
+        return self.key is None or self.key.admin
+
+
+def is_loopback(host: str) -> bool:
+    """``127.0.0.1``, ``::1``, ``localhost``: reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, keys: KeyRing | None) -> None:
+    """Refuse to listen beyond loopback without keys.
+
+    Raises:
+        InvalidArgumentError: naming ``host``.
+    """
+    if not is_loopback(host) and (keys is None or not keys.configured):
+        raise InvalidArgumentError(
+            "host",
+            host,
+            "no API key is configured, so the server listens on loopback only; "
+            "create one with `toolwise keys create --agent NAME` (or `--admin`) first",
+        )
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <key>``."""
+    keys: KeyRing | None = request.app.state.toolwise.keys
+    if keys is None or not keys.configured:
+        return Principal(None)
+    if credentials is None:
+        raise ApiError(401, "unauthorized", "an API key is required", headers=_CHALLENGE)
+    key = keys.authenticate(credentials.credentials)
+    if key is None:
+        raise ApiError(401, "unauthorized", "unknown or revoked API key", headers=_CHALLENGE)
+    return Principal(key)
+
+
+AgentPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        # Printable, not blank: the rule of toolwise.storage.naming.check_agent_id.
+        pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$",
+        description="The agent's id: its namespace of records and learning.",
+    ),
+]
+
+
+def _agent(agent: str, principal: Principal, *, write: bool) -> str:
+    try:
+        check_agent_id(agent)
+    except InvalidAgentIdError as exc:
+        raise ApiError(
+            422, "invalid_argument", f"agent: {exc}", field="agent", location="path"
+        ) from exc
+    if not principal.allows(agent):
+        raise ApiError(404, "not_found", f"no agent {agent!r}")
+    if write and principal.read_only:
+        raise ApiError(403, "forbidden", "this API key is read-only")
+    return agent
+
+
+async def _readable(
+    agent: AgentPath, principal: Annotated[Principal, Depends(current_principal)]
+) -> str:
+    return _agent(agent, principal, write=False)
+
+
+async def _writable(
+    agent: AgentPath, principal: Annotated[Principal, Depends(current_principal)]
+) -> str:
+    return _agent(agent, principal, write=True)
+
+
+ReadAgent = Annotated[str, Depends(_readable)]
+"""The path's agent id, checked for reading."""
+
+WriteAgent = Annotated[str, Depends(_writable)]
+"""The path's agent id, checked for writing (not with a read-only key)."""

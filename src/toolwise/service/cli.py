@@ -1,0 +1,169 @@
+"""``toolwise serve`` and ``toolwise keys``: run the HTTP service and manage its API keys.
+
+    toolwise keys create --agent devops              # prints the key once
+    toolwise keys create --agent devops --read-only
+    toolwise keys create --admin
+    toolwise keys list
+    toolwise keys revoke 3f9c0a1b2d4e
+    toolwise serve --path ./.toolwise --host 127.0.0.1 --port 8765
+    toolwise serve --url http://127.0.0.1:8000 --host 0.0.0.0   # needs a key first
+
+Keys live in ``<path>/keys.json`` (``--keys FILE`` to choose). Without a key the server
+refuses to listen beyond loopback. This module imports the server's dependencies only when
+``serve`` runs, so the rest of the CLI works without the ``server`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from toolwise.service.keys import KeyRing
+
+__all__ = ["COMMANDS", "add_commands", "run"]
+
+COMMANDS = frozenset({"serve", "keys"})
+DEFAULT_PORT = 8765
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``serve`` and ``keys`` on the main parser's subcommands."""
+    serve = commands.add_parser("serve", help="run the HTTP API and dashboard")
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--path", help="embedded store directory (default ./.toolwise)")
+    where.add_argument("--url", help="a chroma server, e.g. http://127.0.0.1:8000")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--keys", help="API key file (default <path>/keys.json)")
+    serve.add_argument("--max-body-bytes", type=int, default=1_048_576)
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+
+    keys = commands.add_parser("keys", help="API keys of the HTTP service")
+    actions = keys.add_subparsers(dest="keys_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--path", help="store directory whose keys.json to use")
+    common.add_argument("--keys", help="the key file itself")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    create = actions.add_parser("create", parents=[common], help="create a key (shown once)")
+    create.add_argument("--agent", action="append", default=[], help="agent id (repeatable)")
+    create.add_argument("--admin", action="store_true", help="a key for every agent")
+    create.add_argument("--read-only", action="store_true", help="may read, not record")
+    create.add_argument("--label", default="", help="a note on who holds it")
+    actions.add_parser("list", parents=[common], help="list keys (never their secrets)")
+    revoke = actions.add_parser("revoke", parents=[common], help="revoke a key by id")
+    revoke.add_argument("key_id")
+
+
+def _key_file(args: argparse.Namespace) -> Path:
+    if args.keys:
+        return Path(args.keys)
+    from toolwise.storage.clients import default_root
+
+    return Path(args.path or default_root()) / "keys.json"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``serve`` or ``keys``; the exit code (0 ok, 2 bad input or a missing extra)."""
+    from toolwise.errors import ToolwiseError
+
+    try:
+        if args.command == "keys":
+            return _keys(args)
+        return _serve(args)
+    except (ToolwiseError, ValueError, OSError) as exc:
+        print(f"toolwise: {exc}", file=sys.stderr)
+        return 2
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from toolwise.service.keys import KeyRing
+
+    ring = KeyRing(_key_file(args))
+    if args.keys_command == "create":
+        key, token = ring.create(
+            args.agent, admin=args.admin, read_only=args.read_only, label=args.label
+        )
+        if args.json:
+            print(json.dumps({**key.describe(), "key": token}))
+        else:
+            scope = "every agent" if key.admin else ", ".join(key.agents)
+            mode = "read-only" if key.read_only else "read-write"
+            print(f"key {key.id} ({mode}, {scope}), stored hashed in {ring.path}:")
+            print(token)
+            print("Shown once: keep it secret. Send it as 'Authorization: Bearer <key>'.")
+        return 0
+    if args.keys_command == "list":
+        return _list(ring, as_json=args.json)
+    revoked = ring.revoke(args.key_id)
+    print(json.dumps(revoked.describe()) if args.json else f"revoked key {revoked.id}")
+    return 0
+
+
+def _list(ring: KeyRing, *, as_json: bool) -> int:
+    keys = ring.keys()
+    if as_json:
+        print(json.dumps([k.describe() for k in keys], indent=2))
+        return 0
+    if not keys:
+        print(f"no keys in {ring.path}: the server listens on loopback only")
+        return 0
+    for key in keys:
+        scope = "admin" if key.admin else ",".join(key.agents)
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        mode = "read-only" if key.read_only else "read-write"
+        label = f"  {key.label}" if key.label else ""
+        print(f"{key.id}  {scope}  {mode}  {state}  created {key.created_at:%Y-%m-%d}{label}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from toolwise.service.adapter import ToolwiseBackend
+        from toolwise.service.app import create_app
+        from toolwise.service.auth import check_bind
+        from toolwise.service.keys import KeyRing
+        from toolwise.service.state import ServiceConfig
+    except ImportError as exc:
+        print(
+            f"toolwise serve needs the server extra ({exc.name} is missing): "
+            "pip install 'toolwise[server]'",
+            file=sys.stderr,
+        )
+        return 2
+    from toolwise._runtime import Runtime  # the composition root
+
+    keys = KeyRing(_key_file(args))
+    check_bind(args.host, keys)  # before anything opens the store
+    config = ServiceConfig(max_body_bytes=args.max_body_bytes)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    runtime = Runtime(url=args.url) if args.url else Runtime(args.path)
+    runtime.warm_up()  # learn from the store now, not on the first brief
+    app = create_app(ToolwiseBackend(runtime), keys=keys, config=config, close_backend=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            workers=1,
+            log_level=args.log_level,
+            access_log=args.log_level == "debug",
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
+    )
+    mode = "with API keys" if keys.configured else "without keys (loopback only)"
+    print(
+        f"toolwise serve: http://{args.host}:{args.port}/ {mode}, pid {os.getpid()}",
+        file=sys.stderr,
+        flush=True,
+    )
+    server.run()
+    return 0

@@ -1,0 +1,115 @@
+"""Run a blocking call with a deadline: the caller stops waiting, the call finishes unwatched.
+
+Neither embedded Chroma nor its HTTP client can be interrupted mid-call, so a deadline can only
+be kept by running the call elsewhere. :class:`Workers` are daemon threads (a call stuck on a
+frozen server must not keep the interpreter from exiting, which the standard library's
+``ThreadPoolExecutor`` would); a call that timed out keeps its worker until it returns, and a
+call still queued when its caller gave up never runs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+__all__ = ["DeadlineExceededError", "Workers"]
+
+T = TypeVar("T")
+
+_IDLE_RETIRE = 60.0  # a worker idle this long ends; the next call starts one (~100 µs)
+
+
+class DeadlineExceededError(TimeoutError):
+    """The call did not return in time (it may still be running in its worker)."""
+
+
+class Workers:
+    """Daemon threads that run calls for callers who will wait only so long.
+
+    Args:
+        limit: at most this many threads; calls beyond wait in a queue (within their deadline).
+        name: thread name prefix.
+
+    Thread-safe. A call made from one of these threads runs inline (:meth:`inside`): the outer
+    call's deadline already covers it.
+    """
+
+    def __init__(self, limit: int = 8, name: str = "toolwise-store") -> None:
+        self._limit = limit
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[Future[object], Callable[[], object]]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._local = threading.local()
+
+    def inside(self) -> bool:
+        """True in one of this pool's threads."""
+        return getattr(self._local, "worker", False)
+
+    def run(self, call: Callable[[], T], timeout: float) -> T:
+        """``call()``'s result, or :class:`DeadlineExceededError` after ``timeout`` seconds.
+
+        Exceptions of ``call`` are re-raised here, unchanged.
+        """
+        if self.inside():
+            return call()
+        return self.wait(self.submit(call), timeout)
+
+    def submit(self, call: Callable[[], T]) -> Future[T]:
+        """Queue ``call``; its future (see :meth:`wait`)."""
+        future: Future[T] = Future()
+        self._queue.put((future, call))  # type: ignore[arg-type]
+        with self._lock:
+            if self._idle == 0 and self._threads < self._limit:
+                self._threads += 1
+                self._idle += 1  # counted at once, so the next call does not start another
+                threading.Thread(
+                    target=self._work, name=f"{self._name}-{self._threads}", daemon=True
+                ).start()
+        return future
+
+    @staticmethod
+    def wait(future: Future[T], timeout: float, *, give_up: bool = True) -> T:
+        """``future``'s result within ``timeout`` s, else :class:`DeadlineExceededError`.
+
+        ``give_up``: on timeout, cancel a call still queued (a running one finishes
+        unwatched); False to wait for it again.
+        """
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            if give_up:
+                future.cancel()
+            raise DeadlineExceededError(f"no answer within {timeout:g} s") from None
+
+    def _work(self) -> None:
+        self._local.worker = True
+        while True:
+            try:
+                future, call = self._queue.get(timeout=_IDLE_RETIRE)
+            except queue.Empty:
+                with self._lock:
+                    if self._queue.empty():  # checked under the lock run() starts threads with
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue
+            with self._lock:
+                self._idle -= 1
+            if future.set_running_or_notify_cancel():
+                try:
+                    result = call()
+                except BaseException as exc:  # handed to the caller, whatever it is
+                    future.set_exception(exc)
+                else:
+                    future.set_result(result)
+                del future, call  # release results while idle
+            with self._lock:
+                self._idle += 1

@@ -1,0 +1,249 @@
+"""Every failure of an agent, also kept in a collection of its own, for fast recall.
+
+Recall before a model turn asks for the failures nearest to the task. Asked of the agent's
+collection with ``where={"outcome": "failure"}``, Chroma scans every row's metadata: hundreds
+of milliseconds at 100,000 records. So each failure is also kept in ``{prefix}-failures_{agent}``
+(the knowledge store's ``{prefix}-{kind}_{agent}`` naming, which no agent's ``{prefix}_…``
+collection can take, so :meth:`~toolwise.storage.chroma.ChromaOutcomeStore.agents` never lists
+it), with the same id and vector and a little metadata (tool, timestamp, expiry). Recall queries
+it with no ``where``, drops expired hits in Python and reads the hits back from the agent's
+collection, the source of truth: a record that was forgotten, or rewritten as a success, by a
+writer that missed the index is never returned (and is then removed from the index).
+
+Stores written before the index existed keep working: the first write for an agent (in the
+background writer, off the hot path) creates the index, copies the agent's stored failures
+into it and only then marks it ``complete`` in its metadata. Until an agent's index is
+complete, recall falls back to the filtered query (correct, slow).
+:meth:`~toolwise.storage.chroma.ChromaOutcomeStore.build_failure_index` does the same on demand.
+Every process writing to one store must run this version: an older writer adds failures to the
+agent's collection only, and they are missing from recall (never wrong: hits are confirmed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from toolwise.storage import rows
+from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
+from toolwise.storage.embeddings import EmbeddingFunction
+from toolwise.storage.namespaces import check_owner, existing
+from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
+from toolwise.storage.protocol import SimilarOutcome
+
+__all__ = ["FailureIndex", "index_metadata"]
+
+log = logging.getLogger("toolwise.storage")
+
+COPY_PAGE = 5_000  # rows per get() that also returns vectors (building an index)
+STATE_KEY = "toolwise_index"
+COMPLETE = "complete"
+FAILURE = "failure"
+KIND = "failures"
+
+
+def index_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """An index entry's metadata: enough to filter and forget; the record stays home."""
+    return {
+        "tool": metadata.get("tool", ""),
+        "timestamp": float(metadata.get("timestamp", 0.0)),
+        "expires_at": float(metadata.get("expires_at", rows.NO_EXPIRY)),
+    }
+
+
+def _complete(collection: Any) -> bool:
+    return (collection.metadata or {}).get(STATE_KEY) == COMPLETE
+
+
+class FailureIndex:
+    """The failure indexes of one store's agents.
+
+    Args:
+        client: the store's Chroma client, asked for on every use (it may reconnect).
+        prefix: the store's collection prefix.
+        embedding: the store's embedding (stamped on the index, checked on open).
+        max_batch: rows per Chroma call, read on every use (known once connected).
+
+    Thread-safe: the cache is behind a lock, and one index is built at a time.
+    """
+
+    def __init__(
+        self,
+        client: Callable[[], Any],
+        *,
+        prefix: str,
+        embedding: EmbeddingFunction,
+        max_batch: Callable[[], int],
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._embedding = embedding
+        self._max_batch = max_batch
+        self._indexes: dict[str, Any] = {}  # agent id -> its *complete* index
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+
+    def after_fork(self) -> None:
+        """Fresh locks and an empty cache in a forked child."""
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._indexes = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._indexes.clear()
+
+    def name(self, agent_id: str) -> str:
+        return collection_name_for(agent_id, f"{self._prefix}-{KIND}")
+
+    def _cached(self, agent_id: str) -> Any | None:
+        with self._lock:
+            return self._indexes.get(agent_id)
+
+    def _remember(self, agent_id: str, index: Any) -> None:
+        with self._lock:
+            self._indexes[agent_id] = index
+
+    def for_writing(self, agent_id: str, collection: Any) -> Any:
+        """The agent's index, created and filled from ``collection`` if it is incomplete."""
+        index = self._cached(agent_id)
+        if index is not None:
+            return index
+        with self._build_lock:
+            index = self._cached(agent_id)
+            if index is not None:
+                return index
+            index = self._client().get_or_create_collection(
+                self.name(agent_id),
+                metadata=stamp(INDEX_OF_KEY, agent_id, self._embedding),
+                configuration=COSINE,
+                embedding_function=None,
+            )
+            check_owner(index, INDEX_OF_KEY, agent_id)
+            check_embedding(index, self._embedding)
+            if not _complete(index):
+                # Created before the copy, so a concurrent writer of this version already
+                # writes here too; marked complete only once every stored failure is in.
+                copied = self._copy_failures(collection, index)
+                index.modify(metadata={**(index.metadata or {}), STATE_KEY: COMPLETE})
+                if copied:
+                    log.info("toolwise: indexed %d stored failure(s) of %r", copied, agent_id)
+            self._remember(agent_id, index)
+        return index
+
+    def _copy_failures(self, collection: Any, index: Any) -> int:
+        """Upsert every failure of ``collection`` into ``index``; returns how many."""
+        ids: list[str] = []
+        offset = 0
+        while True:  # ids first: a where-scan per PAGE rows, not per COPY_PAGE
+            page = collection.get(
+                where={"outcome": FAILURE}, limit=rows.PAGE, offset=offset, include=[]
+            )["ids"]
+            ids.extend(page)
+            if len(page) < rows.PAGE:
+                break
+            offset += len(page)
+        step = min(COPY_PAGE, self._max_batch())
+        for start in range(0, len(ids), step):
+            found = collection.get(
+                ids=ids[start : start + step], include=["embeddings", "metadatas"]
+            )
+            if len(found["ids"]):
+                index.upsert(
+                    ids=list(found["ids"]),
+                    embeddings=found["embeddings"],
+                    metadatas=[index_metadata(m or {}) for m in found["metadatas"]],
+                )
+        return len(ids)
+
+    def ready(self, agent_id: str) -> Any | None:
+        """The agent's index if it is complete (the read path: never builds one)."""
+        index = self._cached(agent_id)
+        if index is not None:
+            return index
+        index = existing(self._client(), self.name(agent_id))
+        if index is None:  # not there (yet)
+            return None
+        check_owner(index, INDEX_OF_KEY, agent_id)
+        if not _complete(index):
+            return None
+        check_embedding(index, self._embedding)
+        self._remember(agent_id, index)
+        return index
+
+    def any(self, agent_id: str) -> Any | None:
+        """The agent's index, complete or not (deletes reach both)."""
+        index = self._cached(agent_id)
+        if index is None:
+            index = existing(self._client(), self.name(agent_id))
+        if index is not None:
+            check_owner(index, INDEX_OF_KEY, agent_id)
+        return index
+
+    def drop_legacy(self, agent_id: str) -> None:
+        """Delete the agent's index under its old name (its collection was just renamed; a
+        new index is built from it on the next write)."""
+        legacy = legacy_collection_name_for(agent_id, f"{self._prefix}-{KIND}")
+        if legacy == self.name(agent_id):
+            return
+        client = self._client()
+        old = existing(client, legacy)
+        if old is not None and (old.metadata or {}).get(INDEX_OF_KEY) == agent_id:
+            client.delete_collection(legacy)
+
+    @staticmethod
+    def add(
+        index: Any,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        metadatas: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Index the failures among rows just written to the agent's collection."""
+        failed = [n for n, meta in enumerate(metadatas) if meta.get("outcome") == FAILURE]
+        if failed:
+            index.upsert(
+                ids=[ids[n] for n in failed],
+                embeddings=[embeddings[n] for n in failed],
+                metadatas=[index_metadata(metadatas[n]) for n in failed],
+            )
+
+    @staticmethod
+    def recall(
+        collection: Any, index: Any, vector: list[list[float]], k: int, cutoff: float
+    ) -> list[SimilarOutcome] | None:
+        """The ``k`` nearest unexpired failures via ``index``, confirmed in ``collection``.
+
+        ``None`` when too many neighbours are expired (the caller lets Chroma filter).
+        """
+        found: list[SimilarOutcome] = []
+        for _attempt in range(2):
+            hits = rows.nearest(index, vector, k, lambda m: rows.unexpired(m, cutoff))
+            if hits is None:
+                return None
+            if not hits:
+                return []
+            hits = hits[: k * rows.OVERFETCH]  # enough to spare a few stale entries
+            home = collection.get(ids=[hit[0] for hit in hits], include=["metadatas"])
+            truth = {
+                str(i): m
+                for i, m in zip(home["ids"], home["metadatas"] or [], strict=False)
+                if m and m.get("outcome") == FAILURE and "record" in m
+            }
+            found = [
+                rows.similar_outcome(truth[i], distance)
+                for i, _, distance in hits
+                if i in truth and rows.unexpired(truth[i], cutoff)
+            ][:k]
+            stale = [hit[0] for hit in hits if hit[0] not in truth]
+            if not stale:
+                return found
+            try:  # forgotten or rewritten by a writer that missed the index: drop, ask again
+                index.delete(ids=stale)
+            except Exception as exc:
+                log.warning("toolwise: removing stale failure-index entries failed: %s", exc)
+                return found
+            if len(found) >= k:
+                return found
+        return found

@@ -1,0 +1,186 @@
+"""Store timeouts and the circuit breaker that keeps an unavailable store off the hot path.
+
+Chroma's HTTP client waits forever on a frozen server (its httpx client has no timeout), and
+a refused connection costs a round of retries on every call. toolwise therefore bounds every
+store call itself (:class:`StoreTimeouts`) and remembers an outage (:class:`Breaker`): after one
+call times out or cannot connect, the store is *unhealthy*, every call fails at once with
+:class:`~toolwise.errors.StoreUnavailableError` (no network wait), and a background thread
+probes the store with a heartbeat until it answers again. Recording is unaffected (records
+wait in the spool); the brief is served from the in-memory view without recall.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from toolwise.errors import InvalidArgumentError
+from toolwise.models import BoundaryModel
+
+__all__ = ["Breaker", "StoreHealth", "StoreTimeouts"]
+
+log = logging.getLogger("toolwise.storage")
+
+
+class StoreTimeouts(BoundaryModel):
+    """How long toolwise waits for the outcome store, in seconds.
+
+    Attributes:
+        connect: to open a connection to a ``chroma run`` server, and for the heartbeat made
+            before Chroma's client is (a heartbeat answers in about a millisecond). A health
+            probe gets ``connect + read`` (it may have to make the client).
+        read: for one round trip — a page read, a batch written, a collection opened. A call
+            still unanswered then is given up if the store does not answer a heartbeat either
+            (frozen, or gone); if it does, the store is busy and the call may go on, ...
+        max_read: ... up to this long (a page of 30,000 rows or a batch of 5,000 takes a few
+            seconds, many more on a loaded machine).
+        recall: for the whole recall of past failures before a model turn (about 5–10 ms when
+            the store is well): a slow store costs a turn at most this much.
+        probe_interval: while the store is unhealthy, how often a heartbeat checks it.
+
+    Embedded stores have no connection to time out, but a call can still be slow (a disk that
+    hangs, a long scan holding a lock): the caller stops waiting at the same deadlines and the
+    call finishes, unwatched, in the background.
+    """
+
+    connect: float = Field(default=2.0, gt=0.0, allow_inf_nan=False)
+    read: float = Field(default=5.0, gt=0.0, allow_inf_nan=False)
+    max_read: float = Field(default=120.0, gt=0.0, allow_inf_nan=False)
+    recall: float = Field(default=0.5, gt=0.0, allow_inf_nan=False)
+    probe_interval: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _max_read_covers_read(self) -> StoreTimeouts:
+        if self.max_read < self.read:
+            raise InvalidArgumentError("max_read", self.max_read, "must be >= read")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """Whether the store answers, since when, and the last error seen (``""`` if none).
+
+    ``healthy`` is False from the first call that timed out or could not connect until a
+    health probe succeeds; meanwhile store calls raise
+    :class:`~toolwise.errors.StoreUnavailableError` without waiting.
+    """
+
+    healthy: bool
+    since: datetime
+    last_error: str = ""
+
+    @property
+    def state(self) -> Literal["healthy", "unhealthy"]:
+        return "healthy" if self.healthy else "unhealthy"
+
+
+class Breaker:
+    """Opens on the first outage, fails calls fast while open, probes in the background.
+
+    Args:
+        probe: checks the store once (raises when it does not answer); run by the probe
+            thread, which must bound it itself.
+        probe_interval: seconds between probes while open.
+        clock: wall clock for :attr:`StoreHealth.since`.
+
+    Thread-safe. :attr:`healthy` is a plain attribute read, so checking it costs nothing on
+    the hot path.
+    """
+
+    def __init__(
+        self,
+        probe: Callable[[], object],
+        *,
+        probe_interval: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._probe = probe
+        self._interval = probe_interval
+        self._clock = clock
+        self.healthy = True
+        self._since = clock()
+        self._last_error = ""
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._listeners: list[Callable[[StoreHealth], object]] = []
+        self._prober: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def health(self) -> StoreHealth:
+        with self._lock:
+            return StoreHealth(self.healthy, self._since, self._last_error)
+
+    def on_change(self, listener: Callable[[StoreHealth], object]) -> None:
+        """Call ``listener(health)`` (from a background thread) whenever health changes."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def trip(self, error: str) -> None:
+        """An outage was seen: open (if closed) and make sure a probe thread runs."""
+        with self._lock:
+            self._last_error = error
+            opened = self.healthy
+            if opened:
+                self.healthy = False
+                self._since = self._clock()
+            if self._prober is None:
+                self._closed = False  # a store used again after close() is probed again
+                self._prober = threading.Thread(
+                    target=self._probe_until_healthy, name="toolwise-store-probe", daemon=True
+                )
+                self._prober.start()
+        if opened:
+            log.warning("toolwise: the outcome store is unavailable (%s); probing it", error)
+            self._notify()
+
+    def close(self) -> None:
+        """Stop probing (the store is closing); a later outage starts it again."""
+        with self._lock:
+            self._closed = True
+            self._changed.notify_all()
+
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks, no probe thread (it did not survive the fork)."""
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._prober = None
+        self.healthy, self._since = True, self._clock()
+
+    def _probe_until_healthy(self) -> None:
+        while True:
+            try:
+                self._probe()
+            except Exception as exc:
+                with self._lock:
+                    self._last_error = f"{type(exc).__name__}: {exc}"
+                    if not self._closed:
+                        self._changed.wait(self._interval)
+                    if self._closed:
+                        self._prober = None
+                        return
+                continue
+            with self._lock:
+                self.healthy = True
+                self._since = self._clock()
+                self._prober = None
+                self._changed.notify_all()
+            log.warning("toolwise: the outcome store answers again")
+            self._notify()
+            return
+
+    def _notify(self) -> None:
+        health = self.health
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(health)
+            except Exception as exc:  # a listener must not stop the probe
+                log.warning("toolwise: a store-health listener failed: %s", exc)

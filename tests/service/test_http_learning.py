@@ -1,0 +1,158 @@
+"""Observe, priors, recommend and the brief over HTTP: the Python API's learning, any language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from toolwise import Toolwise
+
+TOOLS = ["kubectl_apply", "helm_upgrade"]
+
+
+def _history(record_calls: Callable[..., list[str]]) -> None:
+    """kubectl_apply 12/12, helm_upgrade 0/12 (timing out) for production deploys."""
+    calls = []
+    for _ in range(12):
+        calls.append({"tool": "kubectl_apply", "task_type": "production_deploy", "latency_ms": 400})
+        calls.append(
+            {
+                "tool": "helm_upgrade",
+                "task_type": "production_deploy",
+                "success": False,
+                "error_type": "TimeoutError",
+                "error_message": "context deadline exceeded",
+                "task": "deploy the web app to production",
+            }
+        )
+    record_calls("devops", *calls)
+
+
+def test_observe_returns_the_updated_prior(client: TestClient) -> None:
+    """``observe`` (seed 002) answers the prior after this outcome."""
+    for success in (True, True, False):
+        prior = client.post(
+            "/v1/agents/devops/observe",
+            json={"tool": "web_search", "success": success, "task_type": "research"},
+        ).json()
+    assert prior["tool"] == "web_search"
+    assert prior["observations"] == 3
+    assert prior["confidence"] == "low"
+    low, high = prior["credible_interval"]
+    assert low < prior["rate"] < high
+
+
+def test_observations_are_stored_like_calls(client: TestClient, tw: Toolwise) -> None:
+    """An observation is a durable record too (it survives restarts)."""
+    client.post("/v1/agents/devops/observe", json={"tool": "web_search", "success": 0.5})
+    tw.flush()
+    stored = tw.list_calls("devops")
+    assert [(c.tool, c.outcome, c.source) for c in stored] == [("web_search", "partial", "observe")]
+
+
+def test_priors_filter_by_tool_and_task_type(
+    client: TestClient, record_calls: Callable[..., list[str]]
+) -> None:
+    """``priors?tool=&task_type=`` narrows to that key."""
+    _history(record_calls)
+    priors = client.get(
+        "/v1/agents/devops/priors",
+        params={"tool": "helm_upgrade", "task_type": "production_deploy"},
+    ).json()
+    assert [(p["tool"], p["observations"]) for p in priors] == [("helm_upgrade", 12)]
+    assert priors[0]["rate"] < 0.3
+
+
+def test_recommend_ranks_the_reliable_tool_first(
+    client: TestClient, record_calls: Callable[..., list[str]]
+) -> None:
+    """With clear evidence, the greedy ranking puts the reliable tool first."""
+    _history(record_calls)
+    ranking = client.post(
+        "/v1/agents/devops/recommend",
+        json={"task_type": "production_deploy", "tools": TOOLS, "strategy": "greedy"},
+    ).json()
+    assert [r["tool"] for r in ranking] == ["kubectl_apply", "helm_upgrade"]
+    assert ranking[0]["reason"]
+
+
+def test_the_brief_is_the_python_pre_selection(
+    client: TestClient, record_calls: Callable[..., list[str]], tw: Toolwise
+) -> None:
+    """``brief`` answers the ranked, fenced text and a decision id, as ``Advisor`` does."""
+    _history(record_calls)
+    brief = client.post(
+        "/v1/agents/devops/brief",
+        json={
+            "task": "deploy the web app to production",
+            "task_type": "production_deploy",
+            "tools": TOOLS,
+            "strategy": "greedy",
+        },
+    ).json()
+    assert brief["decision_id"]
+    assert brief["recommended_tool"] == "kubectl_apply"
+    assert brief["text"].startswith("[toolwise] Past tool outcomes for task production_deploy")
+    assert "<toolwise-data>" in brief["text"]
+    assert "context deadline exceeded" in brief["text"]
+    python = tw.advisor(agent_id="devops", task_type="production_deploy", strategy="greedy").advise(
+        [("user", "deploy the web app to production")], tools=TOOLS
+    )
+    assert brief["text"] == python.text
+
+
+def test_filter_mode_hides_the_unreliable_tool(
+    client: TestClient, record_calls: Callable[..., list[str]]
+) -> None:
+    """``mode: filter`` reports the tools a Python agent would hide."""
+    _history(record_calls)
+    brief = client.post(
+        "/v1/agents/devops/brief",
+        json={"task": "deploy", "task_type": "production_deploy", "tools": TOOLS, "mode": "filter"},
+    ).json()
+    assert brief["hidden_tools"] == ["helm_upgrade"]
+
+
+def test_calls_carrying_the_decision_id_measure_adherence(
+    client: TestClient, record_calls: Callable[..., list[str]]
+) -> None:
+    """A call that sends back the decision id is labelled with the recommendation."""
+    _history(record_calls)
+    decision = client.post(
+        "/v1/agents/devops/brief",
+        json={
+            "task": "deploy",
+            "task_type": "production_deploy",
+            "tools": TOOLS,
+            "strategy": "greedy",
+        },
+    ).json()
+    (call_id,) = record_calls(
+        "devops", {"tool": "kubectl_apply", "decision_id": decision["decision_id"]}
+    )
+    stored = client.get(f"/v1/agents/devops/calls/{call_id}").json()
+    assert stored["recommended_tool"] == "kubectl_apply"
+    assert stored["task_type"] == "production_deploy"
+    advice = client.get("/v1/agents/devops/summary").json()["advice"]
+    assert advice["adherence"] == 1.0
+
+
+def test_a_decision_of_another_agent_labels_nothing(
+    client: TestClient, record_calls: Callable[..., list[str]]
+) -> None:
+    """A decision id only labels calls of the agent it was made for."""
+    decision = client.post("/v1/agents/devops/brief", json={"tools": TOOLS}).json()
+    (call_id,) = record_calls(
+        "billing", {"tool": "kubectl_apply", "decision_id": decision["decision_id"]}
+    )
+    assert client.get(f"/v1/agents/billing/calls/{call_id}").json()["recommended_tool"] == ""
+
+
+def test_a_brief_without_history_says_so(client: TestClient) -> None:
+    """A cold agent gets the one-line "no history" brief, still with a decision id."""
+    brief = client.post(
+        "/v1/agents/newbie/brief", json={"task": "deploy", "tools": [{"name": "kubectl_apply"}]}
+    ).json()
+    assert brief["text"].startswith("[toolwise] No tool history yet")
+    assert brief["decision_id"]

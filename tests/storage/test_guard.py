@@ -1,0 +1,194 @@
+"""Deadlines and the circuit breaker, piece by piece: workers, the breaker, the guard."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from toolwise.errors import InvalidArgumentError, StoreUnavailableError
+from toolwise.storage.deadline import DeadlineExceededError, Workers
+from toolwise.storage.guard import StoreGuard, is_outage
+from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
+
+FAST = StoreTimeouts(connect=0.2, read=0.2, max_read=30, recall=0.2, probe_interval=0.05)
+
+
+@pytest.fixture
+def gate() -> Any:
+    """An event a blocked call waits on; set at teardown so no worker stays blocked."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
+def test_a_call_within_its_deadline_returns_its_result() -> None:
+    """The caller gets the value, or the exception, the call produced."""
+    workers = Workers()
+    assert workers.run(lambda: 42, timeout=5) == 42
+    with pytest.raises(KeyError):
+        workers.run(lambda: {}["missing"], timeout=5)
+
+
+def test_a_call_past_its_deadline_raises_and_keeps_running(gate: threading.Event) -> None:
+    """The caller stops waiting; the call itself finishes later, unwatched."""
+    workers = Workers()
+    finished = threading.Event()
+
+    def slow() -> None:
+        gate.wait()
+        finished.set()
+
+    with pytest.raises(DeadlineExceededError):
+        workers.run(slow, timeout=0.05)
+    gate.set()
+    assert finished.wait(5)
+
+
+def test_a_call_still_queued_at_its_deadline_never_runs(gate: threading.Event) -> None:
+    """With every worker busy, a call that waited in the queue past its deadline is dropped."""
+    workers = Workers(limit=1)
+    ran = threading.Event()
+    with pytest.raises(DeadlineExceededError):
+        workers.run(gate.wait, timeout=0.05)  # occupies the only worker
+    with pytest.raises(DeadlineExceededError):
+        workers.run(ran.set, timeout=0.05)
+    gate.set()
+    assert workers.run(lambda: "free again", timeout=5) == "free again"
+    assert not ran.is_set()
+
+
+def test_calls_made_inside_a_worker_run_inline() -> None:
+    """A guarded call within a guarded call is covered by the outer deadline."""
+    workers = Workers(limit=1)
+    assert workers.run(lambda: workers.run(lambda: "inner", timeout=5), timeout=5) == "inner"
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (ConnectionRefusedError(111, "refused"), True),
+        (TimeoutError("slow"), True),
+        (DeadlineExceededError("no answer"), True),
+        (httpx.ReadTimeout("read"), True),
+        (ValueError("Expected a name of 3-512 characters"), False),
+        (KeyError("record"), False),
+    ],
+)
+def test_outages_are_told_from_refusals(error: Exception, outage: bool) -> None:
+    """Only unreachable or silent stores count as outages; a refused call does not."""
+    assert is_outage(error) is outage
+
+
+def test_an_outage_hidden_in_the_exception_chain_counts() -> None:
+    """Chroma re-raises a refused connection as ValueError("Could not connect ...")."""
+
+    def connect() -> None:
+        try:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        except httpx.ConnectError:
+            raise ValueError("Could not connect to a Chroma server")  # noqa: B904 - as Chroma
+
+    with pytest.raises(ValueError, match="Could not connect") as info:
+        connect()
+    assert is_outage(info.value)
+
+
+def test_the_breaker_opens_on_a_trip_and_closes_once_a_probe_succeeds(
+    eventually: Callable[..., bool],
+) -> None:
+    """Unhealthy from the trip, with the error and the time; healthy after a good probe."""
+    answers = threading.Event()
+
+    def probe() -> None:
+        if not answers.is_set():
+            raise ConnectionError("still down")
+
+    changes: list[StoreHealth] = []
+    breaker = Breaker(probe, probe_interval=0.01)
+    breaker.on_change(changes.append)
+    before = datetime.now(UTC)
+    breaker.trip("ConnectError: refused")
+    health = breaker.health
+    assert (health.healthy, health.state) == (False, "unhealthy")
+    assert health.since >= before
+    assert eventually(lambda: breaker.health.last_error == "ConnectionError: still down")
+    answers.set()
+    assert eventually(lambda: breaker.healthy)
+    assert [h.healthy for h in changes] == [False, True]
+    breaker.close()
+
+
+def test_while_unhealthy_the_guard_fails_at_once_without_calling(gate: threading.Event) -> None:
+    """No network wait while the store is known to be down: the call never starts."""
+    guard = StoreGuard(FAST, probe=gate.wait)  # the probe never succeeds
+    with pytest.raises(StoreUnavailableError, match="did not answer"):
+        guard.call(gate.wait)  # times out: the store turns unhealthy
+    started = threading.Event()
+    with pytest.raises(StoreUnavailableError, match="unavailable since"):
+        guard.call(started.set)
+    assert not started.is_set()
+    assert not guard.health.healthy
+    guard.close()
+
+
+def test_a_busy_store_that_still_answers_heartbeats_gets_more_time(
+    gate: threading.Event,
+) -> None:
+    """Past ``read``, a call goes on while the store answers heartbeats (a big page on a
+    loaded machine), and its answer arrives."""
+    guard = StoreGuard(FAST, probe=lambda: None)  # heartbeats answer
+
+    def busy() -> str:
+        gate.wait(10 * FAST.read)
+        return "page"
+
+    threading.Timer(4 * FAST.read, gate.set).start()
+    assert guard.call(busy) == "page"
+    assert guard.health.healthy
+
+
+def test_a_call_to_a_store_that_answers_no_heartbeat_is_given_up(gate: threading.Event) -> None:
+    """Past ``read`` with no heartbeat either: frozen, so the store turns unhealthy."""
+    guard = StoreGuard(FAST, probe=gate.wait)  # heartbeats hang too
+    with pytest.raises(StoreUnavailableError, match="did not answer"):
+        guard.call(gate.wait)
+    assert not guard.health.healthy
+    guard.close()
+
+
+def test_an_explicit_timeout_is_kept_even_while_heartbeats_answer(
+    gate: threading.Event,
+) -> None:
+    """Recall's deadline is hard: a model turn never waits on a busy store past it."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+    with pytest.raises(StoreUnavailableError):
+        guard.call(gate.wait, timeout=0.05)
+
+
+def test_a_refusal_passes_through_and_leaves_the_store_healthy() -> None:
+    """Errors that are not outages reach the caller unchanged."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+    with pytest.raises(KeyError):
+        guard.call(lambda: {}["missing"])
+    assert guard.health.healthy
+
+
+def test_max_read_may_not_be_shorter_than_read() -> None:
+    """The patient wait starts after ``read``, so it cannot end before it."""
+    with pytest.raises(InvalidArgumentError) as info:
+        StoreTimeouts(read=10, max_read=5)
+    assert info.value.field == "max_read"
+
+
+@pytest.mark.parametrize("field", ["connect", "read", "max_read", "recall", "probe_interval"])
+def test_timeouts_must_be_positive_and_finite(field: str) -> None:
+    """A zero, negative or infinite timeout is refused, naming the field."""
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(InvalidArgumentError) as info:
+            StoreTimeouts(**{field: bad})
+        assert info.value.field == field
