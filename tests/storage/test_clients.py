@@ -3,11 +3,13 @@ get timeouts."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError
 from toolwise.storage.clients import apply_timeouts, check_url, ephemeral_client, http_client
 from toolwise.storage.health import StoreTimeouts
@@ -55,3 +57,21 @@ def test_embedded_clients_are_left_as_they_are() -> None:
     """No HTTP session, nothing to set: an embedded client comes back unchanged."""
     client = ephemeral_client()
     assert apply_timeouts(client, StoreTimeouts()) is client
+
+
+def test_a_relative_path_opened_from_another_directory_is_another_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Toolwise()`` (``./.toolwise``) in two working directories of one process opens two
+    stores: Chroma caches clients by path string, so the path is made absolute first."""
+    for name, calls in (("a", 2), ("b", 1)):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        tw = Toolwise()
+        try:
+            for _ in range(calls):
+                tw.record(tool="kubectl_apply")
+            assert tw.flush(timeout=30)
+            assert tw.summary("default").total_calls == calls
+        finally:
+            tw.close()
