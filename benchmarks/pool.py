@@ -308,7 +308,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=1500)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--objective", default="cost", help="balanced, latency or cost")
+    parser.add_argument("--objective", default="balanced", help="balanced, latency or cost")
     args = parser.parse_args()
     global OBJECTIVE  # noqa: PLW0603 - the policies table reads it
     OBJECTIVE = args.objective
@@ -324,7 +324,8 @@ def main() -> None:
     rows += [means["round-robin"], Result(hindsight, *astuple(best)[1:])]
     rows += [r for r in singles if r is not best]
     print(
-        f"{args.calls} calls × {args.seeds} seeds, virtual time (means over seeds)\n"
+        f"{args.calls} calls × {args.seeds} seeds, objective {args.objective!r}, virtual time"
+        " (means over seeds)\n"
         + table(
             ["policy", "success", "p50 ms", "p99 ms", "cost/call"],
             [[r.policy, r.success, r.p50_ms, r.p99_ms, r.cost] for r in rows],
@@ -357,6 +358,7 @@ def main() -> None:
         {
             "calls": args.calls,
             "seeds": args.seeds,
+            "objective": args.objective,
             "virtual_time": True,
             "costs": COSTS,
             "means": {name: vars(r) for name, r in means.items()},

@@ -562,9 +562,10 @@ def test_a_fresh_process_summary_lists_outages_like_the_learnt_view(tmp_path: Pa
                 ok = ((n + 10 * offset) * 37 % 100) / 100 < rate
                 agent.record(tool=tool, outcome="success" if ok else "failure", environment="prod")
         clock.now += timedelta(hours=2)
-        for tool in rates:  # the outage: every tool fails within minutes
-            clock.now += timedelta(minutes=3)
-            agent.record(tool=tool, outcome="failure", environment="prod")
+        for _ in range(2):  # the outage: every tool fails, twice, within minutes
+            for tool in rates:  # (one failure each is not improbable enough to call it)
+                clock.now += timedelta(minutes=3)
+                agent.record(tool=tool, outcome="failure", environment="prod")
         learnt = agent.infra_events("default")  # the running agent's learnt view
         assert agent.summary("default").infra_events == learnt
     with Toolwise(tmp_path / "store", clock=clock, ttl=None) as fresh:

@@ -94,10 +94,12 @@ def test_json_round_trip_is_lossless() -> None:
 
 
 def test_quality_defaults_by_outcome() -> None:
-    """success 1.0, partial 0.5, failure and refused 0.0 unless judged otherwise."""
+    """success 1.0, partial 0.5, failure, refused and invalid_arguments 0.0 unless judged
+    otherwise."""
     assert [ToolOutcome(tool="t", outcome=o).effective_quality for o in OUTCOMES] == [
         1.0,
         0.5,
+        0.0,
         0.0,
         0.0,
     ]

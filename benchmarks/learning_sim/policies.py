@@ -8,20 +8,24 @@ policy seeded from the stream, so a run is reproducible.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from learning_sim.baselines import BASELINES
 from learning_sim.decisions import Decision, Policy, Result
 from learning_sim.priors002 import Priors002
 from learning_sim.recipe000 import Recipe000
+from learning_sim.reward import Objective
 from learning_sim.streams import Stream
 
 __all__ = [
     "BASE_POLICIES",
     "LABELS",
+    "STANDARD",
     "FixedPrior",
     "Oracle",
     "ToolwisePolicy",
@@ -77,17 +81,23 @@ class ToolwisePolicy:
     the outcomes' timestamps and the view's clock, so decay and time buckets see sim time.
 
     Args:
-        objective: toolwise objective preset name (``"balanced"``, ``"cost"``).
+        objective: the scenario's objective; toolwise is asked for the same weights.
         seed: base of the per-decision ``seed=`` that makes each ranking reproducible.
         config: ``LearningConfig`` fields to change; ``None`` keeps the default config.
     """
 
-    def __init__(self, objective: str, seed: int, config: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, objective: Objective, seed: int, config: Mapping[str, Any] | None = None
+    ) -> None:
         from toolwise.learning import LearningConfig, ReliabilityView
 
         self._now: datetime | None = None
         self.view = ReliabilityView(LearningConfig(**dict(config or {})), clock=self._clock)
-        self._objective = objective
+        self._objective = {
+            "success": objective.success,
+            "speed": objective.speed,
+            "cost": objective.cost,
+        }
         self._seed = seed
 
     def _clock(self) -> datetime:
@@ -99,7 +109,7 @@ class ToolwisePolicy:
         ranked = self.view.recommend(
             task_type=decision.context,
             tools=decision.tools,
-            objective=self._objective,  # type: ignore[arg-type]  # a preset name
+            objective=self._objective,
             strategy="thompson",
             seed=(self._seed * 1_000_003 + decision.index) % 2**32,
             now=decision.time,
@@ -135,7 +145,7 @@ def _seed(stream: Stream) -> int:
 
 
 def _toolwise(config: Mapping[str, Any] | None) -> Factory:
-    return lambda stream, _: ToolwisePolicy(stream.scenario.objective.name, _seed(stream), config)
+    return lambda stream, _: ToolwisePolicy(stream.scenario.objective, _seed(stream), config)
 
 
 FACTORIES: dict[str, Factory] = {
@@ -148,12 +158,33 @@ FACTORIES: dict[str, Factory] = {
     "toolwise": _toolwise(None),
     "toolwise_buckets": _toolwise({"time_buckets": "weekday_daypart"}),
     "toolwise_custom": lambda stream, custom: ToolwisePolicy(
-        stream.scenario.objective.name, _seed(stream), custom
+        stream.scenario.objective, _seed(stream), custom
     ),
     "oracle": lambda stream, _: Oracle(stream),
 }
 
-BASE_POLICIES = ("random", "fixed_prior", "recipe_000", "priors_002", "toolwise", "oracle")
+
+def _baseline(name: str) -> Factory:
+    make = BASELINES[name]
+    return lambda stream, _: make(
+        stream.scenario.objective, len(stream), _seed(stream) + zlib.crc32(name.encode())
+    )
+
+
+FACTORIES.update({name: _baseline(name) for name in BASELINES})
+
+STANDARD = tuple(BASELINES)
+"""The standard bandit baselines (``baselines.py``), compared with toolwise per scenario."""
+
+BASE_POLICIES = (
+    "random",
+    "fixed_prior",
+    "recipe_000",
+    "priors_002",
+    *STANDARD,
+    "toolwise",
+    "oracle",
+)
 
 LABELS = {
     "random": "uniform random",
@@ -164,6 +195,12 @@ LABELS = {
     "toolwise_buckets": "toolwise (weekday_daypart)",
     "toolwise_custom": "toolwise (custom config)",
     "oracle": "oracle",
+    "thompson": "Thompson (Beta 1,1)",
+    "dts_0.99": "discounted TS γ=0.99",
+    "dts_0.995": "discounted TS γ=0.995",
+    "sw_ucb": "sliding-window UCB",
+    "glr_klucb": "GLR-klUCB (local)",
+    "bayes_ucb": "Bayes-UCB",
 }
 
 

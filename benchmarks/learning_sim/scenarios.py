@@ -38,12 +38,12 @@ class Moment:
 World = Callable[[Moment], Mapping[str, Behaviour]]
 """The tools available at a moment, each with its behaviour then."""
 
-ChangeKind = Literal["break", "recover", "arrive", "outage"]
+ChangeKind = Literal["break", "recover", "improve", "arrive", "outage"]
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A planned change: a tool breaks, recovers or arrives, or every tool fails (outage).
+    """A planned change: a tool breaks, recovers, improves or arrives, or every tool fails.
 
     ``until`` is the first decision after an outage.
     """

@@ -9,12 +9,12 @@ result, so their difference is their choices, not their luck.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import numpy as np
 
-from learning_sim.clock import business_hours
+from learning_sim.clock import START, business_hours
 from learning_sim.reward import expected_reward
 from learning_sim.scenarios import Moment, Scenario
 
@@ -29,7 +29,8 @@ class Stream:
     """Everything a run needs, decided before any policy chooses.
 
     Arrays are indexed ``[decision, tool]`` with tools in ``scenario.tools`` order; an
-    unavailable tool has ``nan`` expected reward.
+    unavailable tool has ``nan`` expected reward. ``gaps`` are unit-mean exponential gaps
+    between decisions: :meth:`at_rate` turns them into Poisson arrival times.
     """
 
     scenario: Scenario
@@ -41,6 +42,16 @@ class Stream:
     latency: np.ndarray
     cost: np.ndarray
     expected: np.ndarray
+    gaps: np.ndarray
+
+    def at_rate(self, mean_gap_seconds: float) -> Stream:
+        """The same decisions and outcomes, arriving as a Poisson process at this rate.
+
+        Only the timestamps change, so policies that ignore time see the very same run.
+        """
+        offsets = np.cumsum(self.gaps) * mean_gap_seconds
+        times = tuple(START + timedelta(seconds=float(s)) for s in offsets)
+        return replace(self, times=times)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -76,6 +87,7 @@ def draw(scenario: Scenario, seed: int, horizon: int | None = None) -> Stream:
     u_success = rng.random((count, k))
     z = rng.standard_normal((count, k))
     u_tail = rng.random((count, k))
+    gaps = rng.exponential(1.0, size=count)  # drawn last: the older draws keep their values
 
     times = business_hours(count, scenario.step)
     contexts = tuple(scenario.contexts[int(c)] for c in context_ix)
@@ -107,4 +119,5 @@ def draw(scenario: Scenario, seed: int, horizon: int | None = None) -> Stream:
         latency=latency,
         cost=cost,
         expected=expected,
+        gaps=gaps,
     )

@@ -16,7 +16,7 @@ from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Objective
 from toolwise.models import check_agent_id
 from toolwise.recording.context import RecordingDefaults, RecordingLabels
-from toolwise.recording.judge import Judge
+from toolwise.recording.judge import JudgeSpec, check_judge
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -70,11 +70,12 @@ class Adoption:
         task_type: str = "",
         environment: str = "",
         tags: Sequence[str] = (),
-        judge: Judge | None = None,
+        judge: JudgeSpec | None = None,
         costs: Mapping[str, float] | None = None,
     ) -> RecordingDefaults:
         """The labels an entry point puts on its records (validated now, not per call)."""
         check_agent_id(agent_id)  # raises InvalidAgentIdError naming agent_id
+        judge = check_judge(judge)
         for tool, cost in (costs or {}).items():
             if not cost >= 0.0 or cost == float("inf"):
                 raise InvalidArgumentError(f"costs[{tool!r}]", cost, "must be finite and >= 0")

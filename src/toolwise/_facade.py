@@ -122,8 +122,10 @@ class Toolwise(Adoption):
             inject with ``clock`` to run simulations on simulated time.
         prefix: collection-name prefix, so several apps can share one Chroma.
         learning: how outcomes become rankings (decay, shrinkage, change detection, ...).
-        refresh_interval: seconds between reads of records other processes wrote to the
-            same store; default 30 s with ``url``, off for an embedded store.
+        refresh_interval: seconds between looks, in a background thread, at the records
+            other processes stored in the same store (``recommend``/``priors`` see them
+            within about this plus the store's write time); default 1 s with ``url``, off
+            for an embedded store.
         max_backoff: ceiling of the writer's retry wait while the store is down, seconds.
         timeouts: how long store calls wait (:class:`~toolwise.storage.StoreTimeouts`:
             connect 2 s, read 5 s — 120 s while the store still answers heartbeats —, recall
@@ -132,6 +134,8 @@ class Toolwise(Adoption):
         improve: self-improvement settings (lessons, composites, prompt refinement); with
             ``improve_after_failures`` set, a pass runs in the background after N failures.
         chat_model: writes lessons and prompt revisions (templates are used without one).
+        quality_judge: a :class:`~toolwise.recording.judge.LLMJudge` that scores the quality
+            of successes in a background thread before they are spooled.
 
     Thread-safe. Recording never raises into the agent: failures are logged and counted in
     :attr:`counters`. Use as a context manager, or call :meth:`close` (also run at exit).
@@ -240,12 +244,15 @@ class Toolwise(Adoption):
         tools: Sequence[str | BaseTool],
         *,
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective | ObjectiveWeights | Mapping[str, float] = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
     ) -> list[Recommendation]:
         """Rank ``tools`` for a task, best first, each with its score broken down and a reason.
+
+        With no ``environment`` every environment the agent has evidence in is pooled (with
+        shrinkage); ``Recommendation.environments`` says whose evidence each estimate used.
 
         Unknown tools are fine (they are explored); an empty list, an unknown strategy or
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.

@@ -36,6 +36,7 @@ from toolwise.improve.sandbox import protect
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
+from toolwise.recording.judge import LLMJudge, QualityStage, judge_fallbacks
 from toolwise.recording.recorder import Durability, Recorder
 from toolwise.recording.records import RecordBuilder
 from toolwise.recording.redact import Redactor, SecretRedactor
@@ -45,6 +46,8 @@ from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cos
 from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import FsyncPolicy, Spool
+from toolwise.storage.task_clusters import TaskClusterStore, task_cluster_store_for
+from toolwise.storage.unstored import LocalFailures, UnstoredFailures
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ class Settings(TypedDict, total=False):
     timeouts: StoreTimeouts | None
     improve: ImproveConfig | None
     chat_model: ChatModel | None
+    quality_judge: LLMJudge | None
 
 
 def _open_store(
@@ -123,6 +127,12 @@ def _check(settings: Settings) -> None:
     max_backoff = settings.get("max_backoff", 30.0)
     if not max_backoff > 0:
         raise InvalidArgumentError("max_backoff", max_backoff, "must be > 0 seconds")
+    quality_judge = settings.get("quality_judge")
+    if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
+        raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
+    refresh = settings.get("refresh_interval")
+    if refresh is not None and not refresh > 0:
+        raise InvalidArgumentError("refresh_interval", refresh, "must be > 0 seconds or None")
     url = settings.get("url")
     if url is not None:
         check_url(url)  # fail now, not forever inside the writer thread
@@ -150,6 +160,9 @@ class Runtime:
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
         self._store, remote = _open_store(root, settings, self._embedding)
+        # Other processes read a server: a burst's records wait at most 1 s, not 5 s, to go.
+        self._max_delay = 1.0 if remote else 5.0
+        self._task_clusters = task_cluster_store_for(self._store)
         redactor = settings.get("redactor", "default")
         self._records = RecordBuilder(
             redactor=SecretRedactor() if redactor == "default" else redactor,
@@ -166,11 +179,19 @@ class Runtime:
         self._batch_size = settings.get("batch_size", 500)
         self._max_backoff = settings.get("max_backoff", 30.0)
         self._writer = self._start_writer(self._store)
+        self._unstored = UnstoredFailures(
+            recorded=lambda: self._spool.replayed + self._spool.appended,
+            written=self._written,
+        )
         self._learning_config = settings.get("learning") or LearningConfig()
         self._embedding_cache: dict[str, list[float]] = {}
+        quality_judge = settings.get("quality_judge")
+        self._quality = (
+            None if quality_judge is None else QualityStage(quality_judge, self._deliver)
+        )
         self._recorder = Recorder(
             self._records,
-            self._deliver,
+            self._deliver if self._quality is None else self._quality,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
             timer=settings.get("timer") or time.perf_counter,
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
@@ -182,7 +203,7 @@ class Runtime:
             self._store,
             flush=lambda: self._flush_before_read(READ_FLUSH_TIMEOUT),
             clock=self._clock,
-            refresh_interval=refresh if refresh is not None else (30.0 if remote else None),
+            refresh_interval=refresh if refresh is not None else (1.0 if remote else None),
             catch_up=self._recorder.drain,
         )
         self._calls = CallLog(
@@ -212,6 +233,11 @@ class Runtime:
     def embedding(self) -> EmbeddingFunction:
         """Vectors for records, task types and queries."""
         return self._embedding
+
+    @property
+    def task_clusters(self) -> TaskClusterStore:
+        """Task types learnt from requests (beside the outcome store, one namespace per agent)."""
+        return self._task_clusters
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -252,7 +278,12 @@ class Runtime:
             batch_size=self._batch_size,
             housekeeping=self._purge_expired,
             max_backoff=self._max_backoff,
+            max_delay=self._max_delay,
         )
+
+    def _written(self) -> int:
+        counters = self._writer.counters
+        return counters.recorded - counters.pending
 
     def _purge_expired(self) -> int:
         return self._store.purge_expired(self._clock())
@@ -296,6 +327,7 @@ class Runtime:
         (both cheap: they run on every tool call); never raises."""
         try:
             self._feed.on_record(outcome)
+            self._unstored.add(outcome)
         except Exception as exc:  # learning must never fail a tool call
             log.warning("toolwise: learning from a record failed: %s", exc)
         improver = self._improver
@@ -384,6 +416,11 @@ class Runtime:
         """Start building the view in the background, so the first read need not wait."""
         self._feed.warm_up()
 
+    def local_failures(self, agent_id: str) -> LocalFailures:
+        """This process's failures of ``agent_id`` that the store may not answer for yet,
+        and how many it has recorded (recall merges them: read-your-writes)."""
+        return self._unstored.of(agent_id, self._clock())
+
     def _task_similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two task-type names under the store's embedding."""
         vectors = []
@@ -417,6 +454,7 @@ class Runtime:
         self, agent_id: str, tool: str | None, ids: Sequence[str] | None, removed: int
     ) -> None:
         self._feed.reset()  # unlearn: the view is rebuilt from what remains
+        self._unstored.forget(agent_id, tool=tool, ids=ids)
         try:
             self.improver.on_forget(agent_id, tool=tool, ids=ids, removed=removed)
         except Exception as exc:  # forgetting records must not fail on lesson bookkeeping
@@ -457,7 +495,8 @@ class Runtime:
     @property
     def counters(self) -> WriterCounters:
         """recorded, written, retried, pending, dropped (0 unless the spool failed), invalid,
-        queued (finished calls not yet spooled; part of recorded and pending)."""
+        queued (finished calls not yet spooled; part of recorded and pending), judge_fallbacks
+        (calls whose judge raised or returned no verdict; process-wide, default verdict kept)."""
         queued = self._recorder.queued
         counters = self._writer.counters
         return dataclasses.replace(
@@ -465,11 +504,14 @@ class Runtime:
             recorded=counters.recorded + queued,
             pending=counters.pending + queued,
             queued=queued,
+            judge_fallbacks=judge_fallbacks(),
         )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain(timeout)
         return self._writer.flush(timeout)
 
     def _flush_before_read(self, timeout: float) -> bool:
@@ -481,6 +523,8 @@ class Runtime:
         """Make every call recorded so far durable in the local spool, now, without waiting
         for the store: it then survives a crash of this process or of the machine."""
         self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain()
         self._spool.sync()
 
     def close(self, timeout: float = 10.0) -> bool:
@@ -490,6 +534,9 @@ class Runtime:
                 return True
             self._closed = True
         self._recorder.close()
+        if self._quality is not None:
+            self._quality.close(timeout)
+        self._feed.close()
         if self._improver is not None:
             self._improver.close(timeout)
         drained = self._writer.close(timeout)
@@ -513,7 +560,10 @@ class Runtime:
         if self._closed:
             return
         self._recorder.after_fork()
+        if self._quality is not None:
+            self._quality.after_fork()
         self._feed.after_fork()
+        self._unstored.clear()  # the parent's spool: its writer stores them
         self._spool = self._spool.after_fork()
         reconnect = getattr(self._store, "after_fork", None)
         usable = bool(reconnect()) if callable(reconnect) else True

@@ -7,9 +7,19 @@ from datetime import datetime
 
 import numpy as np
 
-from toolwise.models import InfraEventSummary, ToolOutcome, ToolStats, UsageSummary
+from toolwise.models import (
+    NOT_CHARGED,
+    InfraEventSummary,
+    PoolUsage,
+    ToolOutcome,
+    ToolStats,
+    UsageSummary,
+)
 
-__all__ = ["error_line", "summarize"]
+__all__ = ["POOL_TAG", "error_line", "summarize"]
+
+POOL_TAG = "pool:"
+"""A fallback pool's attempts carry ``pool:<name>`` (``toolwise.pools``)."""
 
 
 def summarize(
@@ -21,14 +31,19 @@ def summarize(
 ) -> UsageSummary:
     """Aggregate records into a :class:`UsageSummary`.
 
-    Success rate counts full successes over calls that ran (refusals did not run, so they are
+    Success rate counts full successes over calls that ran (refusals did not run and calls
+    with invalid arguments failed the tool's schema — the model's mistakes — so both are
     excluded from rates but reported per tool). Percentiles use linear interpolation.
     """
     by_tool: dict[str, list[ToolOutcome]] = {}
+    by_pool: dict[str, list[ToolOutcome]] = {}
     for outcome in outcomes:
         by_tool.setdefault(outcome.tool, []).append(outcome)
+        for tag in outcome.tags:
+            if tag.startswith(POOL_TAG):
+                by_pool.setdefault(tag[len(POOL_TAG) :], []).append(outcome)
     tools = [_tool_stats(name, records) for name, records in sorted(by_tool.items())]
-    ran = sum(t.call_count - t.refused_count for t in tools)
+    ran = sum(t.call_count - t.refused_count - t.invalid_arguments_count for t in tools)
     successes = sum(t.success_count for t in tools)
     followed = [o for records in by_tool.values() for o in records if o.recommended_tool]
     return UsageSummary(
@@ -37,6 +52,7 @@ def summarize(
         success_rate=successes / ran if ran else 0.0,
         total_cost=round(sum(t.total_cost for t in tools), 6),
         tools=sorted(tools, key=lambda t: t.call_count, reverse=True),
+        pools=[_pool_usage(name, records) for name, records in sorted(by_pool.items())],
         since=since,
         infra_events=infra_events or [],
         advice=_adherence(followed),
@@ -44,10 +60,10 @@ def summarize(
 
 
 def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
-    counts = {"success": 0, "partial": 0, "failure": 0, "refused": 0}
+    counts = dict.fromkeys(("success", "partial", "failure", "refused", "invalid_arguments"), 0)
     for record in records:
         counts[record.outcome] += 1
-    ran = [r for r in records if r.outcome != "refused"]
+    ran = [r for r in records if r.outcome not in NOT_CHARGED]
     latencies = np.array([r.latency_ms for r in ran], dtype=float)
     errors = [r for r in records if r.outcome == "failure" and (r.error_message or r.error_type)]
     last = max(errors, key=lambda r: r.timestamp) if errors else None
@@ -58,6 +74,7 @@ def _tool_stats(name: str, records: list[ToolOutcome]) -> ToolStats:
         partial_count=counts["partial"],
         failure_count=counts["failure"],
         refused_count=counts["refused"],
+        invalid_arguments_count=counts["invalid_arguments"],
         success_rate=counts["success"] / len(ran) if ran else 0.0,
         mean_latency_ms=float(latencies.mean()) if latencies.size else 0.0,
         p50_latency_ms=float(np.percentile(latencies, 50)) if latencies.size else 0.0,
@@ -74,6 +91,21 @@ def error_line(record: ToolOutcome | None) -> str:
     return ": ".join(part for part in (record.error_type, record.error_message) if part)[:200]
 
 
+def _pool_usage(name: str, records: list[ToolOutcome]) -> PoolUsage:
+    calls = sum(r.attempt == 1 for r in records)
+    successes = [r for r in records if r.outcome in ("success", "partial")]
+    return PoolUsage(
+        name=name,
+        members=sorted({r.tool for r in records}),
+        call_count=calls,
+        success_count=len(successes),
+        success_rate=min(1.0, len(successes) / calls) if calls else 0.0,
+        attempt_count=len(records),
+        fallbacks=sum(r.attempt > 1 for r in successes),
+        total_cost=round(sum(r.cost for r in records), 6),
+    )
+
+
 def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:
     """How often the recommended tool was used, and how each choice fared.
 
@@ -82,8 +114,8 @@ def _adherence(advised: list[ToolOutcome]) -> dict[str, float | None]:
     """
     if not advised:
         return {}
-    followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome != "refused"]
-    ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome != "refused"]
+    followed = [o for o in advised if o.tool == o.recommended_tool and o.outcome not in NOT_CHARGED]
+    ignored = [o for o in advised if o.tool != o.recommended_tool and o.outcome not in NOT_CHARGED]
 
     def rate(group: list[ToolOutcome]) -> float | None:
         return sum(o.outcome == "success" for o in group) / len(group) if group else None

@@ -26,7 +26,7 @@ from pathlib import Path
 from toolwise._facade import Toolwise
 from toolwise._summary import error_line
 from toolwise.errors import ToolwiseError
-from toolwise.models import ToolOutcome, UsageSummary
+from toolwise.models import ToolOutcome, ToolStats, UsageSummary
 from toolwise.service import cli as service_cli
 
 __all__ = ["format_summary", "main"]
@@ -173,21 +173,17 @@ def format_summary(summary: UsageSummary) -> str:
         "",
         _table(
             ["tool", "calls", "success", "p50", "p95", "mean", "cost", "last error"],
-            [
-                [
-                    t.name,
-                    str(t.call_count),
-                    f"{t.success_rate:.0%}",
-                    _ms(t.p50_latency_ms),
-                    _ms(t.p95_latency_ms),
-                    _ms(t.mean_latency_ms),
-                    f"{t.total_cost:g}",
-                    t.last_error[:50],
-                ]
-                for t in summary.tools
-            ],
+            _summary_rows(summary),
         ),
     ]
+    mistakes = [
+        f"{t.name} {t.invalid_arguments_count}" for t in summary.tools if t.invalid_arguments_count
+    ]
+    if mistakes:
+        lines.append(
+            "the model's invalid arguments (its mistakes, not charged to the tools): "
+            + ", ".join(mistakes)
+        )
     for event in summary.infra_events:
         lines.append(
             f"infrastructure event {event.started_at:%Y-%m-%d %H:%M}–{event.ended_at:%H:%M} "
@@ -202,6 +198,42 @@ def format_summary(summary: UsageSummary) -> str:
             f"{_percent(a['success_when_ignored'])} when not"
         )
     return "\n".join(lines)
+
+
+def _summary_rows(summary: UsageSummary) -> list[list[str]]:
+    """One row per tool; a pool is one row with its members' rows under it."""
+
+    def row(t: ToolStats, name: str) -> list[str]:
+        return [
+            name,
+            str(t.call_count),
+            f"{t.success_rate:.0%}",
+            _ms(t.p50_latency_ms),
+            _ms(t.p95_latency_ms),
+            _ms(t.mean_latency_ms),
+            f"{t.total_cost:g}",
+            t.last_error[:50],
+        ]
+
+    by_name = {t.name: t for t in summary.tools}
+    in_pools = {m for p in summary.pools for m in p.members}
+    rows = []
+    for pool in summary.pools:
+        rows.append(
+            [
+                f"{pool.name} (pool)",
+                str(pool.call_count),
+                f"{pool.success_rate:.0%}",
+                "",
+                "",
+                "",
+                f"{pool.total_cost:g}",
+                f"{pool.fallbacks} answered by a fallback",
+            ]
+        )
+        rows += [row(by_name[m], f"  └ {m}") for m in pool.members if m in by_name]
+    rows += [row(t, t.name) for t in summary.tools if t.name not in in_pools]
+    return rows
 
 
 def _percent(rate: float | None) -> str:

@@ -20,11 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from toolwise.errors import InvalidAgentIdError, InvalidArgumentError
 
 __all__ = [
+    "NOT_CHARGED",
     "OUTCOMES",
     "BoundaryModel",
     "InfraEventSummary",
     "MetadataValue",
     "Outcome",
+    "PoolUsage",
     "ToolOutcome",
     "ToolStats",
     "UsageSummary",
@@ -34,11 +36,20 @@ __all__ = [
     "utcnow",
 ]
 
-Outcome = Literal["success", "partial", "failure", "refused"]
-"""``refused`` is a human declining a confirmation: recorded, but never charged to the tool."""
+Outcome = Literal["success", "partial", "failure", "refused", "invalid_arguments"]
+"""``refused`` is a human declining a confirmation; ``invalid_arguments`` is the model calling a
+tool with arguments its schema rejects. Both are recorded, but never charged to the tool."""
 
-OUTCOMES: tuple[Outcome, ...] = ("success", "partial", "failure", "refused")
-DEFAULT_QUALITY: dict[str, float] = {"success": 1.0, "partial": 0.5, "failure": 0.0, "refused": 0.0}
+OUTCOMES: tuple[Outcome, ...] = ("success", "partial", "failure", "refused", "invalid_arguments")
+NOT_CHARGED: frozenset[str] = frozenset({"refused", "invalid_arguments"})
+"""Outcomes that say nothing about the tool's reliability (it did not run its work)."""
+DEFAULT_QUALITY: dict[str, float] = {
+    "success": 1.0,
+    "partial": 0.5,
+    "failure": 0.0,
+    "refused": 0.0,
+    "invalid_arguments": 0.0,
+}
 
 MetadataValue = str | int | float | bool
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
@@ -133,6 +144,9 @@ class ToolOutcome(BoundaryModel):
     cost: NonNegative = 0.0
     error_type: str = ""
     error_message: str = ""
+    judged_by: str = ""
+    """Which judging rule decided ``outcome`` (``"http_status"``, ``"error_prefix"`` …; see
+    :class:`toolwise.recording.judge.verdict.Reason`); ``""`` when no rule objected."""
     tool_input: str = ""
     tool_output: str = ""
     timestamp: datetime = Field(default_factory=utcnow)
@@ -191,7 +205,13 @@ class ToolOutcome(BoundaryModel):
         return self.expires_at is not None and self.expires_at <= (now or utcnow())
 
 
-_IMPORTANCE_BASE = {"success": 0.88, "partial": 0.65, "failure": 0.42, "refused": 0.3}
+_IMPORTANCE_BASE = {
+    "success": 0.88,
+    "partial": 0.65,
+    "failure": 0.42,
+    "refused": 0.3,
+    "invalid_arguments": 0.3,
+}
 
 
 def grade_importance(outcome: str, quality: float, latency_ms: float) -> float:
@@ -221,12 +241,35 @@ class ToolStats(BaseModel):
     partial_count: int
     failure_count: int
     refused_count: int = 0
+    invalid_arguments_count: int = 0
+    """Calls the model made with arguments the tool's schema rejected: the model's mistakes,
+    left out of ``success_rate``."""
     success_rate: float
     mean_latency_ms: float
     p50_latency_ms: float
     p95_latency_ms: float
     total_cost: float
     last_error: str = ""
+
+
+class PoolUsage(BaseModel):
+    """A fallback pool in a usage summary: its calls as one tool, its members by name.
+
+    Derived from the members' records (tagged ``pool:<name>``): a pool call is the record of
+    its first attempt; a call succeeded when one of its attempts did (a pool records at most
+    one success per call); ``fallbacks`` counts calls answered by a later attempt.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    members: list[str]
+    call_count: int
+    success_count: int
+    success_rate: float
+    attempt_count: int
+    fallbacks: int
+    total_cost: float
 
 
 class InfraEventSummary(BaseModel):
@@ -253,6 +296,8 @@ class UsageSummary(BaseModel):
     success_rate: float
     total_cost: float
     tools: list[ToolStats]
+    pools: list[PoolUsage] = Field(default_factory=list)
+    """Fallback pools, each as one tool; their members' figures stay in ``tools``."""
     since: datetime | None = None
     infra_events: list[InfraEventSummary] = Field(default_factory=list)
     advice: dict[str, float | None] = Field(default_factory=dict)

@@ -76,6 +76,16 @@ def test_recent_failure_reasons_are_recalled_inside_the_fence(
     assert not any("deadline" in line for line in outside)
 
 
+def test_a_recalled_failure_names_the_rule_that_judged_it(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """A failure the tool returned (not raised) is recalled with the rule that caught it, so
+    the model sees why it counted as one (issue 17)."""
+    deploy_history(tw, error="card declined", judged_by="success_false")
+    _, inside = _fenced(Advisor(tw.runtime, tools=TOOLS).advise(DEPLOY).text)
+    assert any("card declined [success_false]" in line for line in inside)
+
+
 def test_a_hostile_error_message_stays_inside_the_fence(
     tw: Toolwise, deploy_history: History
 ) -> None:
@@ -175,12 +185,25 @@ def test_the_task_type_is_inferred_from_the_request(tw: Toolwise, deploy_history
     assert 'task "production_deploy" (matched to the request)' in brief.text
 
 
-def test_an_unrelated_request_is_a_new_task(tw: Toolwise, deploy_history: History) -> None:
-    """Below the similarity threshold no known type is used; the header says the task is new."""
+def test_an_unrelated_request_is_a_new_task_named_from_it(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """Below the similarity threshold no known type is used: a new type is learnt, named from
+    the request's words, and the header says the task is new."""
     deploy_history(tw)
     brief = Advisor(tw.runtime, tools=TOOLS).advise([HumanMessage("what's the weather in Lyon?")])
-    assert brief.task_type == ""
-    assert "a new task" in brief.text
+    assert (brief.task_type, brief.task_source) == ("weather_lyon", "new")
+    assert "a new task weather_lyon (no similar task seen" in brief.text
+
+
+def test_without_task_learning_a_new_task_stays_unnamed(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """``learn_task_types=False``: a new task is ranked under its text, records stay unlabelled."""
+    deploy_history(tw)
+    advisor = Advisor(tw.runtime, tools=TOOLS, learn_task_types=False)
+    brief = advisor.advise([HumanMessage("what's the weather in Lyon?")])
+    assert (brief.task_type, brief.task_source) == ("", "new")
 
 
 def test_a_new_task_borrows_each_tools_overall_record(

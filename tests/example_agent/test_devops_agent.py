@@ -188,3 +188,15 @@ def test_help_names_the_command_a_user_types(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["--help"])
     assert capsys.readouterr().out.startswith("usage: python -m examples.devops_agent")
+
+
+def test_the_pooled_pull_image_beats_each_registry_alone() -> None:
+    from examples.devops_agent.pull_image import simulate
+
+    rows = {r.policy: r for r in simulate(seed=7)}
+
+    pool = rows["pool: pull_image"]
+    assert pool.success_rate > rows["dockerhub_pull alone"].success_rate
+    assert pool.success_rate > rows["ghcr_pull alone"].success_rate
+    assert pool.success_rate >= rows["fixed chain (with_fallbacks)"].success_rate
+    assert pool.attempts_per_pull <= rows["fixed chain (with_fallbacks)"].attempts_per_pull

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from toolwise.improve import Improver
 
@@ -126,3 +127,27 @@ def test_in_a_full_library_a_weaker_run_changes_nothing(
     [demo] = improver.demonstrations("devops")
     assert demo.task == "release web to production"
     assert len(improver.audit("devops")) == 1
+
+
+def test_the_models_invalid_arguments_are_left_out_of_a_demonstration(
+    tw: Any, clock: Any, run_task: Runner, make_improver: Callable[..., Improver]
+) -> None:
+    """A run where the model first called a tool with bad arguments, then got it right, is
+    shown with the right call only: the mistake is not an example to follow."""
+    tw.record(
+        agent_id="devops",
+        tool="terraform_apply",
+        outcome="invalid_arguments",
+        error_type="ValidationError",
+        task="release checkout to production",
+        task_type="production_deploy",
+        environment="production",
+        session_id="r1",
+        tool_input='{"workspace": 3}',
+        timestamp=clock.advance(),
+    )
+    run_task("r1", "release checkout to production", RELEASE, run_score=1.0)  # judged good
+    improver = make_improver()
+    improver.improve("devops")
+    [demo] = improver.demonstrations("devops")
+    assert [s.tool for s in demo.steps] == RELEASE

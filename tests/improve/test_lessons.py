@@ -184,3 +184,26 @@ def test_another_tool_failing_alike_keeps_its_own_lesson(
         "ansible_run",
         "terraform_apply",
     ]
+
+
+def test_the_models_invalid_arguments_become_a_lesson_of_their_own(
+    tw: Toolwise, clock: Any, make_improver: Callable[..., Improver]
+) -> None:
+    """A pass learns from the model's argument mistakes too, and says they were the model's
+    (issue 14 item 6): not a lesson that the tool fails."""
+    for i in range(3):
+        tw.record(
+            agent_id="devops",
+            tool="kubectl_deploy",
+            outcome="invalid_arguments",
+            error_type="ValidationError",
+            error_message="replicas: Input should be a valid integer",
+            task_type="production_deploy",
+            timestamp=clock.advance(),
+            session_id=f"s{i}",
+        )
+    improver = make_improver()
+    [report] = improver.improve("devops")
+    [lesson] = improver.all_lessons("devops")
+    assert report.failures_scanned == 3
+    assert lesson.text.startswith("the model called kubectl_deploy with invalid arguments")

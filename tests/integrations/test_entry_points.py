@@ -87,7 +87,10 @@ SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         _failure("ToolError", "health endpoint timed out"),
     ),
     "exception": ({"service": "stalled", "replicas": 1}, _failure("ValueError")),
-    "bad arguments": ({"service": "api", "replicas": "many"}, _failure("ValidationError")),
+    "bad arguments": (
+        {"service": "api", "replicas": "many"},
+        {**_failure("ValidationError"), "outcome": "invalid_arguments"},
+    ),
 }  # fmt: skip
 
 

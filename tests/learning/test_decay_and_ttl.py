@@ -1,4 +1,4 @@
-"""Stale evidence fades with a half-life, and outcomes past their TTL stop counting."""
+"""Evidence keeps without a half-life; an opt-in half-life fades it; TTLs take it out."""
 
 from __future__ import annotations
 
@@ -14,8 +14,26 @@ if TYPE_CHECKING:
     from conftest import FakeClock
 
 
-def test_evidence_halves_after_one_half_life(view: ReliabilityView, clock: FakeClock) -> None:
-    """After 14 days, ten observations are worth five."""
+@pytest.fixture
+def decaying(clock: FakeClock) -> ReliabilityView:
+    """A view with the opt-in wall-clock half-life of 14 days."""
+    return ReliabilityView(LearningConfig(half_life=timedelta(days=14)), clock=clock)
+
+
+def test_by_default_evidence_does_not_fade_with_time(
+    view: ReliabilityView, clock: FakeClock
+) -> None:
+    """A tool called once a month keeps every outcome: quiet agents learn like busy ones."""
+    for _ in range(10):
+        view.observe("a", False)
+        clock.advance(timedelta(days=30))
+    (prior,) = view.priors()
+    assert prior.effective_observations == pytest.approx(10.0)
+
+
+def test_evidence_halves_after_one_half_life(decaying: ReliabilityView, clock: FakeClock) -> None:
+    """With half_life=14 days, after 14 days ten observations are worth five."""
+    view = decaying
     for _ in range(10):
         view.observe("a", False)
     clock.advance(timedelta(days=14))
@@ -25,9 +43,10 @@ def test_evidence_halves_after_one_half_life(view: ReliabilityView, clock: FakeC
 
 
 def test_a_once_broken_tool_drifts_back_toward_the_prior(
-    view: ReliabilityView, clock: FakeClock
+    decaying: ReliabilityView, clock: FakeClock
 ) -> None:
-    """Half a year after its failures, a tool's rate is back near the 50 % prior: retried."""
+    """With a half-life, half a year after its failures a tool's rate is back near 50 %."""
+    view = decaying
     for _ in range(10):
         view.observe("ansible_run", False)
     (fresh,) = view.priors()
@@ -38,9 +57,10 @@ def test_a_once_broken_tool_drifts_back_toward_the_prior(
 
 
 def test_late_arrivals_are_decayed_by_their_own_age(
-    view: ReliabilityView, clock: FakeClock
+    decaying: ReliabilityView, clock: FakeClock
 ) -> None:
     """An outcome timestamped a half-life ago counts half, whatever order it arrives in."""
+    view = decaying
     view.observe("a", True)
     view.observe("a", True, timestamp=clock.now - timedelta(days=14))
     (prior,) = view.priors()

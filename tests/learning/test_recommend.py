@@ -50,7 +50,7 @@ def test_the_reliable_fast_tool_ranks_first_greedily(view: ReliabilityView) -> N
 
 
 def test_balanced_score_is_seventy_thirty_success_and_speed(view: ReliabilityView) -> None:
-    """The balanced score is 0.7 × success + 0.3 × speed, speed = 1 − p50/60 s."""
+    """The balanced score is 0.7 × success + 0.3 × speed, speed the mean of 1 − latency/60 s."""
     _history(view)
     (top,) = view.recommend(task_type="deploy", tools=["kubectl_deploy"], strategy="greedy")
     assert top.breakdown.weights == ObjectiveWeights(success=0.7, speed=0.3, cost=0.0)
@@ -184,3 +184,12 @@ def test_recommendations_carry_evidence_counts(view: ReliabilityView) -> None:
     assert (top.observations, top.confidence) == (10, "medium")
     low, high = top.credible_interval
     assert low < top.rate < high
+
+
+def test_speed_is_the_mean_per_call_score_so_a_heavy_tail_counts(view: ReliabilityView) -> None:
+    """Nine 1-second calls and one that hung for a minute: the median would say 0.98."""
+    for n in range(10):
+        latency = 60_000.0 if n == 9 else 1_000.0
+        view.observe("flaky", True, context_class="deploy", latency_ms=latency)
+    (top,) = view.recommend(task_type="deploy", tools=["flaky"], strategy="greedy")
+    assert top.breakdown.speed == pytest.approx(0.9 * (1 - 1_000 / 60_000))

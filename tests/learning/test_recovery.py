@@ -17,12 +17,13 @@ from toolwise.learning.recovery import Recovery, RetrySchedule
 if TYPE_CHECKING:
     from conftest import FakeClock
 
-SCHEDULE = RetrySchedule(first_gap=900.0, max_gap=7_200.0, first_calls=3)
+SCHEDULE = RetrySchedule(first_calls=8, max_calls=64)
+TIMED = RetrySchedule(first_calls=8, max_calls=64, first_gap=900.0)
 
 
-def _recovery(p_old: float = 0.9) -> Recovery:
+def _recovery(p_old: float = 0.9, schedule: RetrySchedule = SCHEDULE) -> Recovery:
     return Recovery(
-        0.0, 0, p_old=p_old, schedule=SCHEDULE, threshold=math.log(100.0), prior=(1.0, 1.0)
+        0.0, 0, p_old=p_old, schedule=schedule, threshold=math.log(100.0), prior=(1.0, 1.0)
     )
 
 
@@ -36,31 +37,49 @@ def _break(view: ReliabilityView, clock: FakeClock, tool: str = "A") -> None:
         view.observe(tool, False, context_class="deploy")
 
 
-def test_the_first_re_try_waits_for_time_and_calls() -> None:
-    """Due after 15 minutes *and* three calls of the task type, not before either."""
+def test_the_first_re_try_waits_for_calls_not_time() -> None:
+    """Due after eight calls of the task type, however little time passed."""
     recovery = _recovery()
-    assert not recovery.due(899.0, 10)
-    assert not recovery.due(10_000.0, 2)
-    assert recovery.due(900.0, 3)
+    assert not recovery.due(1e9, 7)
+    assert recovery.due(1.0, 8)
+
+
+def test_an_opt_in_time_wait_adds_to_the_call_wait() -> None:
+    """With ``retry_after`` 15 minutes, due after 15 minutes *and* eight calls."""
+    recovery = _recovery(schedule=TIMED)
+    assert not recovery.due(899.0, 100)
+    assert not recovery.due(10_000.0, 7)
+    assert recovery.due(900.0, 8)
 
 
 def test_failed_re_tries_double_the_wait_up_to_the_cap() -> None:
-    """15 min, 30, 60, 120, 120 …; in calls 3, 6, 12, 24, 24 …"""
+    """In calls 16, 32, 64, 64, 64 …"""
     recovery = _recovery()
-    t, calls, gaps = 900.0, 3, []
+    calls, gaps = 8, []
     for _ in range(5):
-        recovery.update(0.0, 1.0, t=t, calls=calls, schedule=SCHEDULE, live=(0.0, 4.0))
-        gaps.append((recovery.due_at - t, recovery.due_calls - calls))
-        t, calls = recovery.due_at, int(recovery.due_calls)
-    capped = (7_200.0, 24.0)
-    assert gaps == [(1_800.0, 6.0), (3_600.0, 12.0), capped, capped, capped]
+        recovery.update(0.0, 1.0, t=0.0, calls=calls, schedule=SCHEDULE, live=(0.0, 4.0))
+        gaps.append(recovery.due_calls - calls)
+        calls = int(recovery.due_calls)
+    assert gaps == [16.0, 32.0, 64.0, 64.0, 64.0]
 
 
 def test_a_successful_re_try_makes_the_next_due_at_once() -> None:
     """A tool that works again gets a few calls in a row."""
     recovery = _recovery()
-    recovery.update(1.0, 0.0, t=900.0, calls=3, schedule=SCHEDULE, live=(0.0, 4.0))
-    assert recovery.due(900.0, 3)
+    recovery.update(1.0, 0.0, t=900.0, calls=8, schedule=SCHEDULE, live=(0.0, 4.0))
+    assert recovery.due(900.0, 8)
+
+
+def test_a_failure_after_a_success_waits_the_first_wait_again() -> None:
+    """A tool back at 64 % is not made to wait the capped 64 calls after each failure."""
+    recovery = _recovery()
+    calls = 8
+    for _ in range(4):  # four failed re-tries: the wait is at its cap
+        recovery.update(0.0, 1.0, t=0.0, calls=calls, schedule=SCHEDULE, live=(0.0, 4.0))
+        calls = int(recovery.due_calls)
+    recovery.update(1.0, 0.0, t=0.0, calls=calls, schedule=SCHEDULE, live=(1.0, 8.0))
+    recovery.update(0.0, 1.0, t=0.0, calls=calls, schedule=SCHEDULE, live=(1.0, 8.0))
+    assert recovery.due_calls - calls == 8.0
 
 
 def test_three_successes_restore_a_ninety_percent_tool() -> None:
@@ -69,7 +88,7 @@ def test_three_successes_restore_a_ninety_percent_tool() -> None:
     live = (0.0, 4.0)
     verdicts = []
     for _ in range(3):
-        verdicts.append(recovery.update(1.0, 0.0, t=1_000.0, calls=5, schedule=SCHEDULE, live=live))
+        verdicts.append(recovery.update(1.0, 0.0, t=1_000.0, calls=9, schedule=SCHEDULE, live=live))
         live = (live[0] + 1.0, live[1])
     assert verdicts == [False, False, True]
 
@@ -122,7 +141,7 @@ def test_a_due_re_try_is_explained(view: ReliabilityView, clock: FakeClock) -> N
         view.observe("B", True, context_class="deploy")
         view.observe("B", False, context_class="deploy")
     _break(view, clock)
-    for _ in range(3):
+    for _ in range(8):  # the first re-try is due after eight calls of the task type
         clock.advance(timedelta(minutes=10))
         view.observe("B", True, context_class="deploy")
     top = view.recommend(task_type="deploy", tools=["A", "B"], seed=1)[0]
@@ -154,7 +173,7 @@ def test_re_tries_can_be_switched_off(clock: FakeClock) -> None:
 
 
 def test_the_schedule_is_validated() -> None:
-    """A cap shorter than the first wait is rejected naming retry_max_interval."""
+    """A cap shorter than the first wait is rejected naming retry_max_calls."""
     with pytest.raises(InvalidArgumentError) as caught:
-        LearningConfig(retry_after=timedelta(hours=3))
-    assert caught.value.field == "retry_max_interval"
+        LearningConfig(retry_after_calls=10, retry_max_calls=5)
+    assert caught.value.field == "retry_max_calls"

@@ -76,8 +76,11 @@ def make_pool(tw: Toolwise) -> Callable[..., Pool]:
 
 
 def teach(tw: Toolwise, tool: str, successes: int, failures: int, **fields: Any) -> None:
-    """Give ``tool`` a record for the ``search`` task type."""
-    for ok in [True] * successes + [False] * failures:
+    """Give ``tool`` a record for the ``search`` task type, failures spread evenly (failures
+    bunched at the end would read as a change in the tool, which the view reacts to)."""
+    total = successes + failures
+    spread = [int((i + 1) * failures / total) > int(i * failures / total) for i in range(total)]
+    for ok in (not failed for failed in spread):
         tw.observe(tool, ok, task_type="search", **fields)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import pytest
 from tests.pools.conftest import Provider
 
 from toolwise import ToolOutcome, Toolwise
-from toolwise.pools import Pool
+from toolwise.pools import Member, Pool, PoolOptions
 
 
 def test_a_hedge_starts_the_next_member_when_the_first_is_slow(
@@ -23,21 +27,26 @@ def test_a_hedge_starts_the_next_member_when_the_first_is_slow(
     assert (pool.stats.hedges, pool.stats.hedge_wins) == (1, 1)
 
 
-def test_a_sync_loser_finishes_in_the_background_and_is_still_recorded(
-    make_pool: Callable[..., Pool],
-    records: Callable[..., list[ToolOutcome]],
-    eventually: Callable[..., bool],
+def test_a_sync_loser_that_started_first_is_given_up_and_recorded_as_a_timeout(
+    make_pool: Callable[..., Pool], records: Callable[..., list[ToolOutcome]]
 ) -> None:
     slow, fast = Provider("search_a", blocks=True), Provider("search_b")
-    make_pool(slow, fast, hedge=True, hedge_delay=0.01).call({"q": "x"})
-    slow.release.set()
+    pool = make_pool(slow, fast, hedge=True, hedge_delay=0.01)
+    try:
+        pool.call({"q": "x"})
+    finally:
+        slow.release.set()  # it runs to its end; what it returns is no longer recorded
 
-    assert eventually(lambda: len(records()) == 2)
-    hedged = [r for r in records() if r.tool == "search_b"]
-    assert "hedge" in hedged[0].tags
+    outcomes = {r.tool: r for r in records()}
+    assert (outcomes["search_a"].outcome, outcomes["search_a"].error_type) == (
+        "failure",
+        "TimeoutError",
+    )
+    assert "hedge" in outcomes["search_b"].tags
+    assert pool.stats.given_up == 1
 
 
-async def test_an_async_loser_is_cancelled_and_not_recorded(
+async def test_an_async_loser_that_started_first_is_cancelled_and_recorded_as_a_timeout(
     make_pool: Callable[..., Pool], records: Callable[..., list[ToolOutcome]]
 ) -> None:
     slow, fast = Provider("search_a", blocks=True), Provider("search_b")
@@ -45,8 +54,51 @@ async def test_an_async_loser_is_cancelled_and_not_recorded(
 
     assert await pool.acall({"q": "x"}) == "answer from search_b"
     assert slow.cancelled
-    assert pool.stats.cancelled == 1
-    assert [r.tool for r in records()] == ["search_b"]
+    assert pool.stats.given_up == 1
+    outcomes = {r.tool: r.error_type for r in records()}
+    assert outcomes == {"search_a": "TimeoutError", "search_b": ""}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_hedge_beaten_by_the_first_member_is_cancelled_and_not_recorded(
+    tw: Toolwise, records: Callable[..., list[ToolOutcome]], mode: str
+) -> None:
+    hedge_started = threading.Event()
+    hedge_released = threading.Event()
+
+    def first(_: Mapping[str, Any]) -> str:
+        hedge_started.wait(timeout=30)  # answers only once the hedge is running
+        return "first"
+
+    async def afirst(_: Mapping[str, Any]) -> str:
+        await asyncio.to_thread(hedge_started.wait, 30)
+        return "first"
+
+    def second(_: Mapping[str, Any]) -> str:
+        hedge_started.set()
+        hedge_released.wait(timeout=30)
+        return "second"
+
+    async def asecond(_: Mapping[str, Any]) -> str:
+        hedge_started.set()
+        await asyncio.Event().wait()  # only a cancel ends it
+        return "second"
+
+    pool = Pool(
+        "search",
+        [Member("search_a", first, afirst), Member("search_b", second, asecond)],
+        runtime=tw.runtime,
+        defaults=tw.defaults(task_type="search"),
+        options=PoolOptions(hedge=True, hedge_delay=0.01, strategy="greedy"),
+    )
+    try:
+        answer = pool.call({}) if mode == "sync" else asyncio.run(pool.acall({}))
+    finally:
+        hedge_released.set()
+
+    assert answer == "first"
+    assert (pool.stats.cancelled, pool.stats.given_up) == (1, 0)
+    assert [r.tool for r in records()] == ["search_a"]
 
 
 def test_without_hedging_a_slow_member_is_waited_for(make_pool: Callable[..., Pool]) -> None:

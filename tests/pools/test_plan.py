@@ -15,8 +15,8 @@ from toolwise.recording.recorder import Recorder
 
 
 class ContrarianRuntime:
-    """The real runtime, but its ranking always puts the member with the worst record first
-    (a strategy that explores on every call), to test the pool's exploration budget."""
+    """The real runtime, but its strategy always draws the member with the worst record as a
+    sure success (it explores on every call), to test the pool's exploration budget."""
 
     def __init__(self, tw: Toolwise) -> None:
         self._runtime = tw.runtime
@@ -34,8 +34,9 @@ class Contrarian:
         self._view = view
 
     def recommend(self, *, tools: Sequence[str], **kwargs: Any) -> list[Recommendation]:
-        ranked = self._view.recommend(tools=tools, **kwargs)
-        return sorted(ranked, key=lambda r: r.rate)
+        ranked = sorted(self._view.recommend(tools=tools, **kwargs), key=lambda r: r.rate)
+        drawn = [r.model_copy(update={"sampled_success": 0.0}) for r in ranked]
+        return [ranked[0].model_copy(update={"sampled_success": 1.0}), *drawn[1:]]
 
     def priors(self, **kwargs: Any) -> list[Any]:
         return self._view.priors(**kwargs)

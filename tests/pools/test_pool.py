@@ -10,6 +10,8 @@ from tests.pools.conftest import Provider
 
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise, ToolwiseError
 from toolwise.pools import Member, Pool, PoolExhaustedError, PoolOptions
+from toolwise.recording import JudgeRules
+from toolwise.recording.judge import DECLARED_JUDGE_KEY
 
 
 def test_the_member_with_the_better_record_is_called_first(
@@ -59,6 +61,30 @@ def test_a_result_judged_a_failure_falls_through(
         options=PoolOptions(strategy="greedy"),
     )
     assert pool.call({"q": "x"}) == "answer from search_b"
+
+
+def test_a_judge_named_for_a_member_judges_its_results(
+    tw: Toolwise, records: Callable[..., list[ToolOutcome]]
+) -> None:
+    """``judge={member: ...}`` applies to that member's attempts, as through every entry
+    point; a member's own declared judge (its metadata) too (issue 17)."""
+    a, b, c = Provider("search_a", answer=[]), Provider("search_b", answer=[]), Provider("search_c")
+    declared = Member(
+        "search_b", b.call, b.acall, metadata={DECLARED_JUDGE_KEY: JudgeRules(empty="partial")}
+    )
+    pool = Pool(
+        "search",
+        [a.member(), declared, c.member()],
+        runtime=tw.runtime,
+        defaults=tw.defaults(judge={"search_a": JudgeRules(empty="failure")}),
+        options=PoolOptions(strategy="greedy"),
+    )
+
+    assert pool.call({"q": "x"}) == []  # search_b's nothing-found is partial: it answers
+    assert [(r.tool, r.outcome, r.judged_by) for r in records()] == [
+        ("search_a", "failure", "empty_result"),
+        ("search_b", "partial", "empty_result"),
+    ]
 
 
 def test_when_every_member_fails_the_error_names_each_attempt(

@@ -28,7 +28,9 @@ _READY_TIMEOUT = 60.0
 
 @pytest.fixture
 def backend(tw: Toolwise) -> ToolwiseBackend:
-    return ToolwiseBackend(tw.runtime)
+    # A loaded CI machine can take seconds to answer the readiness probe of a healthy store;
+    # the tests of an unresponsive store give their own short timeout.
+    return ToolwiseBackend(tw.runtime, probe_timeout=30.0)
 
 
 @pytest.fixture

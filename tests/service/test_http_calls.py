@@ -54,6 +54,18 @@ def test_success_false_records_a_failure(
     assert client.get(f"/v1/agents/devops/calls/{call_id}").json()["outcome"] == "failure"
 
 
+def test_the_models_invalid_arguments_and_the_judges_reason_are_recorded(
+    client: TestClient, record_calls: Callable[..., list[str]]
+) -> None:
+    """An agent's own judge may say a call had invalid arguments, and which rule said so."""
+    (call_id,) = record_calls(
+        "devops",
+        {"tool": "kubectl_deploy", "outcome": "invalid_arguments", "judged_by": "schema"},
+    )
+    stored = client.get(f"/v1/agents/devops/calls/{call_id}").json()
+    assert (stored["outcome"], stored["judged_by"]) == ("invalid_arguments", "schema")
+
+
 def test_resending_a_call_with_its_id_counts_it_once(client: TestClient, tw: Toolwise) -> None:
     """A retried POST with the same id replaces the record: one call, one observation."""
     call = {**DEPLOY, "id": "retry-1"}

@@ -93,7 +93,7 @@ def test_the_brief_is_the_python_pre_selection(
     ).json()
     assert brief["decision_id"]
     assert brief["recommended_tool"] == "kubectl_apply"
-    assert brief["text"].startswith("[toolwise] Past tool outcomes for task production_deploy")
+    assert brief["text"].startswith('[toolwise] Past tool outcomes for task "production_deploy"')
     assert "<toolwise-data>" in brief["text"]
     assert "context deadline exceeded" in brief["text"]
     python = tw.advisor(agent_id="devops", task_type="production_deploy", strategy="greedy").advise(

@@ -37,6 +37,17 @@ def test_refusals_are_not_charged_to_the_tool() -> None:
     assert (tool.calls, tool.success_rate) == (2, 1.0)
 
 
+def test_the_models_invalid_arguments_are_counted_apart_not_charged_to_the_tool() -> None:
+    """Issue 17 / 14.6: an argument mistake is the model's; the tool's rate and the curve
+    leave it out, and the overview counts it per tool."""
+    calls = [_call("helm", 0), _call("helm", 1, "invalid_arguments"), _call("helm", 2, "failure")]
+    overview = build_overview("devops", calls)
+    (tool,) = overview.tools
+    assert (tool.calls, tool.invalid_arguments, tool.failures) == (3, 1, 1)
+    assert tool.success_rate == overview.success_rate == 0.5
+    assert sum(point.calls for point in overview.curve) == 2
+
+
 def test_latency_percentiles_and_cost_per_tool() -> None:
     """p50/p95 over calls that ran; cost summed and averaged."""
     calls = [_call("helm", i, latency_ms=100.0 * (i + 1), cost=0.5) for i in range(10)]

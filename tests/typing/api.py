@@ -40,6 +40,8 @@ from toolwise.integrations.langgraph import (
     advised_model,
     with_brief,
 )
+from toolwise.recording import FieldRule, JudgeRules, LLMJudge
+from toolwise.recording.judge import declare_judge
 from toolwise.storage import WriterCounters
 
 
@@ -164,6 +166,18 @@ def configuring() -> toolwise.Toolwise:
         raise
     except ToolwiseError:
         raise
+
+
+def judging(model: BaseChatModel) -> toolwise.Toolwise:
+    tw = toolwise.Toolwise(".toolwise", quality_judge=LLMJudge(model, tools=["search"]))
+    not_found = JudgeRules(fields=(FieldRule("status", equals=404, outcome="partial"),))
+    tw.callback(judge={"fetch": not_found, "*": lambda output: None})
+    assert_type(tw.counters.judge_fallbacks, int)
+    return tw
+
+
+def declaring(find: BaseTool) -> BaseTool:
+    return assert_type(declare_judge(find, JudgeRules(empty="partial")), BaseTool)
 
 
 def misspelt_setting() -> None:

@@ -38,16 +38,27 @@ from toolwise.advice.format import (
     render,
     tool_line,
 )
-from toolwise.advice.models import AdviceFields, AdviceOptions, Brief, TaskQuery, tool_name
+from toolwise.advice.models import (
+    AdviceFields,
+    AdviceOptions,
+    Brief,
+    TaskQuery,
+    tool_name,
+)
 from toolwise.advice.modes import forced_tool, hidden_tools
+from toolwise.advice.pools import collapse, expand, provider_line
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
+from toolwise.advice.task_learning import TaskTypeLearner
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 from toolwise.learning.models import Recommendation
-from toolwise.models import new_id
+from toolwise.models import ToolOutcome, new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import Verdict
+from toolwise.storage.chroma import outcome_document
+from toolwise.storage.embeddings import cosine
 from toolwise.storage.protocol import SimilarOutcome
+from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["Advisor"]
 
@@ -104,11 +115,17 @@ class Advisor:
         runtime.warm_up()  # the first turn should not wait for the view to be built
         self.confirmation = ConfirmationPolicy.from_options(options)
         self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
+        self._learner = (
+            TaskTypeLearner(runtime.embedding, runtime.task_clusters, options.similarity_threshold)
+            if options.learn_task_types
+            else None
+        )
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[tuple[str, str], tuple[float, list[SimilarOutcome]]] = (
-            OrderedDict()
-        )
+        self._recalled: OrderedDict[
+            tuple[str, str, int], tuple[float, int, list[SimilarOutcome]]
+        ] = OrderedDict()
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # unstored failures
         self._recall_lock = threading.Lock()
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
@@ -149,6 +166,7 @@ class Advisor:
         labels = resolve_labels(options, state, metadata)
         candidates = options.tools if tools is None else tools
         names = list(dict.fromkeys(n for n in (tool_name(t) for t in candidates) if n))
+        ranked_names, pools = expand(candidates, names)
         decision_id = new_id()
 
         def brief(text: str, **fields: Any) -> Brief:
@@ -171,18 +189,22 @@ class Advisor:
                 labels,
                 TaskQuery(text, messages, state, metadata),
                 resolver=options.task_resolver,
-                known=lambda: view.known_task_types(labels.agent_id),
-                matcher=self._matcher,
+                infer=lambda request: self._infer(
+                    labels.agent_id, request, view.known_task_types(labels.agent_id)
+                ),
             )
-            ranking = view.recommend(
-                task_type=task.ranking_key,
-                tools=names,
-                agent_id=labels.agent_id,
-                environment=labels.environment,
-                objective=options.objective,
-                strategy=options.strategy,
-                seed=self._next_seed(),
-                now=now,
+            ranking, providers = collapse(
+                view.recommend(
+                    task_type=task.ranking_key,
+                    tools=ranked_names,
+                    agent_id=labels.agent_id,
+                    environment=labels.environment or None,
+                    objective=options.objective,
+                    strategy=options.strategy,
+                    seed=self._next_seed(),
+                    now=now,
+                ),
+                pools,
             )
         except Exception as exc:  # the view could not be built (store down at first use)
             log.warning("toolwise: no advice this turn, the learnt view failed: %s", exc)
@@ -198,10 +220,12 @@ class Advisor:
             untried=options.route_untried,
         )
         visible = [rec for rec in ranking if rec.tool not in hidden]
-        failures = self._recall(labels.agent_id, task, text, {r.tool for r in visible}, now)
+        failures, recalled = self._recall(
+            labels.agent_id, task, text, {r.tool for r in visible}, now
+        )
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures or [], forced, learnt)
-        if failures is None and len(brief_text) + len(NO_RECALL) < options.budget:
+        brief_text = self._text(task, visible, failures, forced, learnt, providers=providers)
+        if not recalled and len(brief_text) + len(NO_RECALL) < options.budget:
             brief_text += "\n" + NO_RECALL
         first = visible[0] if visible else None
         return brief(
@@ -233,6 +257,12 @@ class Advisor:
 
     # -- parts --------------------------------------------------------------------------------
 
+    def _infer(self, agent_id: str, text: str, known: Sequence[str]) -> TaskResolution:
+        """The nearest known (or learnt) type to the request; a new one when none is near."""
+        if self._learner is not None:
+            return self._learner.resolve(agent_id, text, known)
+        return self._matcher.match(text, known)
+
     def _next_seed(self) -> int | None:
         if self._seeds is None:
             return None
@@ -263,15 +293,27 @@ class Advisor:
         text: str,
         tools: set[str],
         now: datetime,
-    ) -> list[Failure] | None:
-        """The nearest past failures of the visible tools (empty when recall is off or fails;
-        ``None`` when the store is unavailable)."""
+    ) -> tuple[list[Failure], bool]:
+        """The nearest past failures of the visible tools (empty when recall is off or fails),
+        and False when the store was unavailable (only this process's unstored ones shown)."""
         if self.options.top_k == 0 or not text.strip():
-            return []
+            return [], True
+        # A type toolwise matched or learnt from the request: recall only that task's
+        # failures — an unrelated request must not be shown another task's errors.
+        same_task = task.task_type if task.inferred and task.task_type else None
+        if same_task is not None and task.source == "new":
+            return [], True  # a type learnt just now has no failures yet
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
-        found = self._similar_failures(agent_id, query, now)
-        if found is None:
-            return None
+        k = self.options.top_k
+        # Other tasks' failures are dropped after the query, so ask for more of them.
+        wide = k if same_task is None else 3 * k
+        local = self.runtime.local_failures(agent_id)
+        stored = self._similar_failures(agent_id, query, now, local, wide)
+        found = stored or []
+        if local.unstored:  # read-your-writes: as the store will answer once it has them
+            found = self._with_unstored(query, found, local.unstored, wide)
+        if same_task is not None:
+            found = [hit for hit in found if hit.outcome.task_type == same_task][:k]
         merged: dict[tuple[str, str], Failure] = {}
         # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
         for hit in sorted(
@@ -287,6 +329,8 @@ class Advisor:
             error = record.error_message or record.error_type
             if record.error_type and record.error_message:
                 error = f"{record.error_type}: {record.error_message}"
+            if record.judged_by:  # which rule judged it a failure (a returned error, say)
+                error = f"{error} [{record.judged_by}]"
             key = (record.tool, error)
             if key in merged:
                 seen = merged[key]
@@ -296,7 +340,7 @@ class Advisor:
                 continue
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
-        return list(merged.values())
+        return list(merged.values()), stored is not None
 
     def _learnt(self, agent_id: str, text: str) -> list[str]:
         """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
@@ -328,36 +372,70 @@ class Advisor:
         return lines
 
     def _similar_failures(
-        self, agent_id: str, query: str, now: datetime
+        self, agent_id: str, query: str, now: datetime, local: LocalFailures, k: int
     ) -> list[SimilarOutcome] | None:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query);
+        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query, k) —
+        unless this process recorded a failure of the agent since (the answer is stale);
         ``None`` while the store is unavailable (skipped at once when it says so)."""
-        key, ttl = (agent_id, query), self.options.recall_ttl
+        key, ttl = (agent_id, query, k), self.options.recall_ttl
         if ttl > 0:
             with self._recall_lock:
                 cached = self._recalled.get(key)
-            if cached is not None and time.monotonic() - cached[0] < ttl:
-                return cached[1]
+            if (
+                cached is not None
+                and time.monotonic() - cached[0] < ttl
+                and cached[1] == local.generation
+            ):
+                return cached[2]
         health = getattr(self.runtime.store, "health", None)
         if health is not None and not health.healthy:
             return None
         try:
-            found = self.runtime.store.similar(
-                agent_id, query, k=self.options.top_k, now=now, outcome="failure"
-            )
+            found = self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")
         except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
             log.warning("toolwise: no recall this turn: %s", exc)
             return None
         except Exception as exc:  # advice must not fail a turn because recall did
             log.warning("toolwise: recalling similar failures failed: %s", exc)
             return []
-        if ttl > 0:
+        if ttl > 0 and not local.unstored:  # else the store may answer better in a moment
             with self._recall_lock:
-                self._recalled[key] = (time.monotonic(), found)
+                self._recalled[key] = (time.monotonic(), local.generation, found)
                 self._recalled.move_to_end(key)
                 while len(self._recalled) > _RECALL_CACHE:
                     self._recalled.popitem(last=False)
         return found
+
+    def _with_unstored(
+        self, query: str, found: list[SimilarOutcome], unstored: Sequence[ToolOutcome], k: int
+    ) -> list[SimilarOutcome]:
+        """The store's nearest failures merged with this process's unstored ones: the ``k``
+        nearest of both, by the cosine distance the store uses (each embedded once)."""
+        stored = {hit.outcome.id for hit in found}
+        extra = [outcome for outcome in unstored if outcome.id not in stored]
+        if not extra:
+            return found
+        embedding = self.runtime.embedding
+        try:
+            missing = [o for o in extra if o.id not in self._vectors]
+            if missing:
+                vectors = embedding([outcome_document(o) for o in missing])
+                with self._recall_lock:
+                    for outcome, vector in zip(missing, vectors, strict=True):
+                        self._vectors[outcome.id] = vector
+                    while len(self._vectors) > _RECALL_CACHE:
+                        self._vectors.popitem(last=False)
+            target = embedding([query])[0]
+        except Exception as exc:  # advice must not fail a turn because an embedding did
+            log.warning("toolwise: embedding unstored failures for recall failed: %s", exc)
+            return found
+        merged = list(found)
+        for outcome in extra:
+            known = self._vectors.get(outcome.id)
+            if known is not None:
+                merged.append(SimilarOutcome(outcome, 1.0 - cosine(target, known)))
+        merged.sort(key=lambda hit: hit.distance)
+        return merged[:k]
 
     def _text(
         self,
@@ -366,20 +444,26 @@ class Advisor:
         failures: Sequence[Failure],
         forced: str | None,
         learnt: Sequence[str] = (),
+        *,
+        providers: Mapping[str, list[Recommendation]] | None = None,
     ) -> str:
         ranked = [RankedTool(rec, self._evidence(rec)) for rec in visible]
+        lines = [tool_line(i, r) for i, r in enumerate(ranked, start=1)]
+        for i, rec in enumerate(visible):  # a pool: its providers' records under it
+            if providers and rec.tool in providers:
+                lines[i] += "\n" + provider_line(providers[rec.tool])
         alert = next((rec.infra_alert for rec in visible if rec.infra_alert), None) or ""
         if not failures and not learnt and not alert and all(r.evidence == "none" for r in ranked):
             return no_history_line(forced)
         head = header_lines(
             task_type=task.task_type,
             inferred=task.inferred,
-            new_task=not task.task_type,
+            new_task=task.source == "new",
             forced_tool=forced,
         )
         return render(
             head=head,
-            tools=[tool_line(i, r) for i, r in enumerate(ranked, start=1)],
+            tools=lines,
             alert=alert,
             failures=[learnt_line(line) for line in learnt] + [failure_line(f) for f in failures],
             budget=self.options.budget,
@@ -415,6 +499,6 @@ class Advisor:
             call = recorder.start(
                 tool, args, context, defaults, source="confirmation", tool_call_id=tool_call_id
             )
-            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message))
+            recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message, "refused"))
         except Exception as exc:  # recording never fails the agent
             log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)

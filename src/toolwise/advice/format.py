@@ -142,7 +142,8 @@ def header_lines(
 ) -> list[str]:
     """The lines every brief with history starts with (never dropped)."""
     if new_task:
-        about = "a new task (no similar task seen; ranked on each tool's overall record)"
+        named = f" {label(task_type, _TASK_LABEL_CHARS)}" if task_type else ""
+        about = f"a new task{named} (no similar task seen; ranked on each tool's overall record)"
     else:
         how = " (matched to the request)" if inferred else ""
         about = f"task {quoted_label(task_type, _TASK_LABEL_CHARS)}{how}"

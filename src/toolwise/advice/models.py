@@ -100,12 +100,17 @@ class AdviceOptions(BoundaryModel):
         seed: makes the sequence of decisions reproducible (each decision still samples).
         filter_threshold: ``filter`` hides tools whose upper 90 % bound is below this.
         similarity_threshold: the least cosine similarity between the request and a known
-            task type for that type to be used; below it the task is new and ranked on the
-            tools' record across every task.
+            task type (or a learnt cluster of requests) for that type to be used; below it
+            the task is new and ranked on the tools' record across every task.
         route_untried: lets ``route`` force a tool that has no record for the task yet
             (exploration by force). Off by default: an untried tool is ranked — explored in
             the brief's wording — and the model decides. ``route`` never forces a tool that
             needs approval (``requires_confirmation``, ``destructive``), whatever this says.
+        learn_task_types: learn task types from the requests themselves (default on): a
+            request that matches no known type starts a new type named from its first words,
+            its tool calls are recorded under it, and later similar requests join it (the
+            clusters are kept beside the store, per agent). Off: a new task is ranked under
+            its own text and its records keep the entry point's task type.
         requires_confirmation: tool names that always need a human's approval.
         destructive: a regular expression (case-insensitive) matched against each tool's
             name (with ``_``/``-`` read as spaces) and description; a match needs approval
@@ -131,6 +136,7 @@ class AdviceOptions(BoundaryModel):
     filter_threshold: float = Field(default=0.3, gt=0.0, lt=1.0)
     similarity_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
     route_untried: bool = Field(default=False, strict=True)
+    learn_task_types: bool = True
     requires_confirmation: frozenset[str] = frozenset()
     destructive: str | None = DEFAULT_DESTRUCTIVE
 
@@ -197,6 +203,7 @@ class BriefOptions(TypedDict, total=False):
     filter_threshold: float
     similarity_threshold: float
     route_untried: bool
+    learn_task_types: bool
     requires_confirmation: Collection[str]
     destructive: str | None
 
@@ -232,9 +239,11 @@ class Brief(BaseModel):
         decision_id: links this decision to the records of the tool calls that follow.
         agent_id: whose experience was used.
         environment: the environment ranked for.
-        task_type: the known task type the ranking used (``""`` for a new task).
-        inferred: the task type was not given but matched to the request by similarity
-            (``task_type`` is ``""`` when nothing was similar enough: a new task).
+        task_type: the task type the ranking used and the turn's records carry: given,
+            matched, or for a new task the name learnt from the request (``""`` for a new
+            task only when task learning is off).
+        inferred: the task type was not given but matched to the request by similarity,
+            or learnt from it (a new task).
         task_source: ``given`` (config, state or options), ``resolver``, ``inferred`` or
             ``new``; only a ``given`` type is kept in state for later turns, the others are
             decided again on each turn.

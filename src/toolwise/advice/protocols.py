@@ -14,6 +14,8 @@ from toolwise.learning import LearningConfig, ReliabilityView
 from toolwise.recording.recorder import Recorder
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import OutcomeStore
+from toolwise.storage.task_clusters import TaskClusterStore
+from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["AdviceRuntime", "LessonSource", "Rendered"]
 
@@ -51,8 +53,9 @@ class LessonSource(Protocol):
 @runtime_checkable
 class AdviceRuntime(Protocol):
     """The parts an :class:`~toolwise.advice.Advisor` reads: the learnt view (ranking), the
-    store (recalling similar failures), the recorder (refused calls), the embedding (matching
-    task types), the clock, and the lessons of self-improvement."""
+    store (recalling similar failures, merged with this process's not yet stored), the
+    recorder (refused calls), the embedding (matching task types), the learnt task types, the
+    clock, and the lessons of self-improvement."""
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -67,6 +70,11 @@ class AdviceRuntime(Protocol):
     @property
     def store(self) -> OutcomeStore:
         """Where similar past failures are recalled from."""
+        ...
+
+    @property
+    def task_clusters(self) -> TaskClusterStore:
+        """Where task types learnt from requests are kept (per agent)."""
         ...
 
     @property
@@ -90,4 +98,9 @@ class AdviceRuntime(Protocol):
 
     def warm_up(self) -> None:
         """Start building the view in the background."""
+        ...
+
+    def local_failures(self, agent_id: str) -> LocalFailures:
+        """Failures this process recorded that the store may not answer for yet (merged into
+        recall, so the next brief shows them), and how many it has recorded."""
         ...

@@ -3,8 +3,10 @@
 Order: the run's config metadata (``toolwise_task_type``), the ``toolwise`` state key (unless
 toolwise itself inferred it on an earlier turn), the options' fixed ``task_type``, the
 resolver, and finally the known task type nearest to the latest human message by embedding
-similarity. Below the similarity threshold the task is *new*: it is ranked under its own text
-as a fresh task type, which borrows from each tool's record across every task.
+similarity. Below the similarity threshold the task is *new*: with task learning on (the
+default, :mod:`toolwise.advice.task_learning`) it becomes a new type named from the request;
+otherwise it is ranked under its own text. Either way a fresh type borrows from each tool's
+record across every task.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ class Labels:
 class TaskResolution:
     """The task type a turn is ranked under, and where it came from.
 
-    ``ranking_key`` is what ``recommend`` receives: the task type, or for a new task its text.
-    ``task_type`` is the known type to label records with (``""`` for a new task).
+    ``ranking_key`` is what ``recommend`` receives: the task type, or for an unnamed new task
+    its text. ``task_type`` is the type to label records with: a learnt new task has its new
+    name; ``""`` only when learning is off (or the agent's types are full).
     ``source``: ``given`` (config, state or options), ``resolver``, ``inferred`` (nearest
-    known type) or ``new`` (nothing similar enough).
+    known or learnt type) or ``new`` (nothing similar enough).
     """
 
     task_type: str
@@ -124,14 +127,24 @@ class TaskMatcher:
             self._known, self._matrix = known, matrix
         return matrix
 
-    def match(self, text: str, known: Sequence[str]) -> TaskResolution:
-        """The nearest of ``known`` to ``text`` if similar enough, else a new task."""
+    def match(
+        self,
+        text: str,
+        known: Sequence[str],
+        vector: npt.NDArray[np.float64] | None = None,
+    ) -> TaskResolution:
+        """The nearest of ``known`` to ``text`` if similar enough, else a new task.
+
+        ``vector`` is ``text``'s embedding when the caller has it already.
+        """
         fresh_key = text[:_MAX_FRESH_TASK_CHARS]
         if not text.strip() or not known:
             return TaskResolution("", fresh_key, "new")
         names = tuple(sorted(known))  # ties go to the first name, whatever the caller's order
         matrix = self._types_matrix(names)
-        query = _normalised(np.asarray(self._embedding([text]), dtype=np.float64))[0]
+        if vector is None:
+            vector = np.asarray(self._embedding([text])[0], dtype=np.float64)
+        query = _normalised(vector.reshape(1, -1))[0]
         scores = matrix @ query
         best = int(np.argmax(scores))
         score = round(float(scores[best]), 4)
@@ -155,10 +168,10 @@ def resolve_task(
     query: TaskQuery,
     *,
     resolver: Callable[[TaskQuery], Any] | None,
-    known: Callable[[], Sequence[str]],
-    matcher: TaskMatcher,
+    infer: Callable[[str], TaskResolution],
 ) -> TaskResolution:
-    """Explicit labels, then the resolver, then the nearest known type (see the module doc)."""
+    """Explicit labels, then the resolver, then ``infer(text)``: the nearest known or learnt
+    type, or a new one (see the module doc and :mod:`toolwise.advice.task_learning`)."""
     if labels.task_type:
         return TaskResolution(labels.task_type, labels.task_type, "given")
     if resolver is not None:
@@ -169,4 +182,4 @@ def resolve_task(
             named = None
         if isinstance(named, str) and named.strip():
             return TaskResolution(named, named, "resolver")
-    return matcher.match(query.text, known())
+    return infer(query.text)

@@ -33,14 +33,16 @@ __all__ = [
 ]
 
 _DIGITS = re.compile(r"\d+")
+_NOT_SHOWN = frozenset({"failure", "invalid_arguments"})
+"""Calls a demonstration leaves out: the tool's failures and the model's invalid arguments."""
 
 
 def demonstration_id(run: Run | RunRecords) -> str:
     """The identity of the demonstration ``run`` makes: agent, task type, task (digits
-    ignored) and the tools of its calls that did not fail."""
+    ignored) and the tools of its calls that did not fail (nor had invalid arguments)."""
     calls = run.steps if isinstance(run, Run) else run.records
     task = _DIGITS.sub("#", " ".join(run.task.lower().split()))
-    tools = (c.tool for c in calls if c.outcome != "failure")
+    tools = (c.tool for c in calls if c.outcome not in _NOT_SHOWN)
     identity = "\x1f".join((run.agent_id, run.task_type, task, *tools))
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
@@ -55,7 +57,9 @@ def demonstration_from(run: Run, *, min_score: float) -> Demonstration | None:
     if not qualifies(run, min_score=min_score):
         return None
     steps = tuple(
-        DemoStep(tool=s.tool, args_shape=s.args_shape) for s in run.steps if s.outcome != "failure"
+        DemoStep(tool=s.tool, args_shape=s.args_shape)
+        for s in run.steps
+        if s.outcome not in _NOT_SHOWN
     )
     return Demonstration(
         id=demonstration_id(run),

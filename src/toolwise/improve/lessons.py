@@ -51,11 +51,21 @@ class FailureCluster:
     task_type: str
     environment: str
     records: tuple[ToolOutcome, ...]
+    mistake: bool = False
+    """The model's invalid arguments (``outcome="invalid_arguments"``), not the tool failing."""
 
     @property
     def key(self) -> str:
         """Stable identity of the cluster (and of the lesson it yields)."""
-        parts = (self.agent_id, self.tool, self.error_type, self.task_type, self.environment)
+        parts: tuple[str, ...] = (
+            self.agent_id,
+            self.tool,
+            self.error_type,
+            self.task_type,
+            self.environment,
+        )
+        if self.mistake:
+            parts = (*parts, "invalid_arguments")
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
     @property
@@ -82,10 +92,11 @@ class FailureCluster:
 
 
 def cluster_failures(records: Iterable[ToolOutcome]) -> list[FailureCluster]:
-    """Clusters of ``failure`` records, the largest (then most recent) first."""
-    groups: dict[tuple[str, str, str, str, str], list[ToolOutcome]] = {}
+    """Clusters of ``failure`` records, and of the model's ``invalid_arguments`` (apart), the
+    largest (then most recent) first."""
+    groups: dict[tuple[str, str, str, str, str, bool], list[ToolOutcome]] = {}
     for record in records:
-        if record.outcome != "failure":
+        if record.outcome not in ("failure", "invalid_arguments"):
             continue
         key = (
             record.agent_id,
@@ -93,10 +104,15 @@ def cluster_failures(records: Iterable[ToolOutcome]) -> list[FailureCluster]:
             record.error_type,
             record.task_type,
             record.environment,
+            record.outcome == "invalid_arguments",
         )
         groups.setdefault(key, []).append(record)
     clusters = [
-        FailureCluster(*key, records=tuple(sorted(group, key=lambda r: r.timestamp)))
+        FailureCluster(
+            *key[:5],
+            records=tuple(sorted(group, key=lambda r: r.timestamp)),
+            mistake=key[5],
+        )
         for key, group in groups.items()
     ]
     clusters.sort(key=lambda c: (len(c.records), c.records[-1].timestamp), reverse=True)
@@ -142,10 +158,13 @@ def template_text(
     message: str,
     support: int,
     first_seen: datetime,
+    mistake: bool = False,
 ) -> str:
     """``ansible_run failed with SSHTimeout for production_deploy (5× since 2025-01-06, e.g.
     "ssh to web-3 timed out"): check connectivity first or prefer another tool.``"""
     what = f"{tool[:64]} failed" + (f" with {error_type[:64]}" if error_type else "")
+    if mistake:  # the model's arguments, not the tool: say so
+        what = f"the model called {tool[:64]} with invalid arguments"
     if task_type:
         what += f" for {task_type[:64]}"
     if environment:
@@ -179,6 +198,7 @@ class TemplateLessons:
             message=cluster.message,
             support=len(cluster.records),
             first_seen=cluster.records[0].timestamp,
+            mistake=cluster.mistake,
         )
 
 
@@ -210,7 +230,14 @@ class ChatLessons:
             f"Environment: {cluster.environment or '(none)'}\n"
             f"Failures: {len(cluster.records)} since {cluster.records[0].timestamp:%Y-%m-%d}\n"
             f"Recent tasks: {'; '.join(cluster.tasks) or '(not recorded)'}\n"
-            f"Recent errors:\n{errors}\n\nLesson:"
+            f"Recent errors:\n{errors}\n"
+            + (
+                "These are the model's own mistakes: it called the tool with arguments the "
+                "tool's schema rejected.\n"
+                if cluster.mistake
+                else ""
+            )
+            + "\nLesson:"
         )
         try:
             reply = ask(self._model, _LESSON_SYSTEM, prompt)

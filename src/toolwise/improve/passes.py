@@ -33,6 +33,9 @@ from toolwise.models import ToolOutcome
 
 __all__ = ["PassRunner"]
 
+_LESSON_OUTCOMES = frozenset({"failure", "invalid_arguments"})
+"""What lessons are learnt from: the tool's failures and the model's invalid arguments."""
+
 Refine = Callable[[str], RefinementResult | None]
 """``refine(agent_id)``: refine the agent's prompt if a plan says so (``None``: not done)."""
 
@@ -90,7 +93,8 @@ class PassRunner:
         )
         if not new.fresh:
             return ImprovementReport(agent_id=agent_id, started_at=started)
-        failures = [r for r in new.fresh if r.outcome == "failure"]
+        # invalid_arguments: the model's mistakes, taught as lessons about calling the tool
+        failures = [r for r in new.fresh if r.outcome in _LESSON_OUTCOMES]
         learnt = self._learn_lessons(agent_id, failures)
         # Only new lessons change what curation sees (a drop needs more than max_lessons).
         curated = self._curate(agent_id) if learnt.added or learnt.merged else _Counts()

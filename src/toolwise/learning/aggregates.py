@@ -3,8 +3,9 @@
 Aggregates are keyed by (agent, tool, task type, environment), by (agent, tool, environment)
 for the tool's overall record, and — with time buckets — by (agent, tool, task type,
 environment, bucket). Recording an outcome consults the outage monitor, charges each level,
-schedules TTL expiry, advances a broken key's recovery and runs the change detector; reading
-assembles a shrunk posterior from the levels. Nothing here scans raw outcomes.
+schedules TTL expiry, and hands each charge to the change tracker (``changes``); reading
+assembles a shrunk posterior from the levels, borrowing from similar task types as much as
+their outcomes say they are alike. Nothing here scans raw outcomes.
 
 Not thread-safe: :class:`~toolwise.learning.view.ReliabilityView` holds its lock around every
 call.
@@ -16,28 +17,25 @@ import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from toolwise.learning.buckets import BucketLabels
-from toolwise.learning.changepoint import MIN_RUN, can_fire, find_change, screen_of
+from toolwise.learning.changes import ChangeTracker, ContextKey
 from toolwise.learning.config import LearningConfig
-from toolwise.learning.dispersion import concentration
+from toolwise.learning.dispersion import concentration, log_alike
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.infra import InfraMonitor, Verdict
-from toolwise.learning.recovery import Recovery, RetrySchedule
+from toolwise.learning.models import InfraEvent
 from toolwise.learning.shrinkage import Levels, Mass, Posterior, combine, minus
 from toolwise.learning.ttl import TtlLedger, slot_of
 
 __all__ = ["Aggregates", "ContextKey", "Outcome", "Read"]
 
-ContextKey = tuple[str, str, str, str]
-"""(agent, tool, task type, environment)."""
-
 _OverallKey = tuple[str, str, str]  # agent, tool, environment
 _BucketKey = tuple[str, str, str, str, str]  # agent, tool, task type, environment, bucket
 _SeedKey = tuple[str, str, str | None, str | None]  # agent, tool, task type?, environment?
 _ZERO: Final[Mass] = (0.0, 0.0)
-_DAY = 86_400.0
+_MAX_ALIKE_CACHE = 100_000
 
 
 class Outcome(NamedTuple):
@@ -112,13 +110,6 @@ class Aggregates:
         self._base: Mass = (config.prior_alpha, config.prior_beta)
         self._mode = config.time_buckets
         self._labels = BucketLabels(config.time_buckets, config.zone)
-        self._screen = screen_of(config.change_delta)
-        self._schedule = RetrySchedule(
-            first_gap=config.retry_after.total_seconds(),
-            max_gap=config.retry_max_interval.total_seconds(),
-            first_calls=config.retry_after_calls,
-        )
-        self._restore_at = math.log(config.restore_ratio)
         self.contexts: dict[ContextKey, Evidence] = {}
         self.overall: dict[_OverallKey, Evidence] = {}
         self.buckets: dict[_BucketKey, Evidence] = {}
@@ -126,15 +117,14 @@ class Aggregates:
         self.task_types: dict[str, Counter[str]] = {}
         self.scope_tools: dict[tuple[str, str, str], set[str]] = {}
         self.tool_contexts: dict[_OverallKey, list[Evidence]] = {}
-        # time_buckets="auto": keys switched to buckets, and where each key broke (by day).
-        self.bucketed: set[ContextKey] = set()
-        self._breaks: dict[ContextKey, dict[str, tuple[int, int]]] = {}
         # Learnt shrinkage strength per (agent, tool, environment), with the charge count
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[_OverallKey, tuple[int, float | None]] = {}
+        # Learnt likeness of two task types, with the charge count it was computed at.
+        self._alike: dict[tuple[str, str, str, str], tuple[int, float]] = {}
         self.ttl = TtlLedger(self._rate)
         self.infra = InfraMonitor(
-            window=config.infra_window.total_seconds(),
+            window=config.infra_window.total_seconds() if config.infra_window else None,
             min_tools=config.infra_min_tools,
             share=config.infra_share,
             delta=config.infra_delta,
@@ -142,6 +132,7 @@ class Aggregates:
         )
         self.counts: Counter[str] = Counter()
         self.last_seen: float | None = None
+        self.changes = ChangeTracker(config, self.ttl, self.counts, self._scope_calls)
 
     # ------------------------------------------------------------------ writing
 
@@ -151,25 +142,21 @@ class Aggregates:
         if self.last_seen is None or t > self.last_seen:
             self.last_seen = t
         failed = outcome.failed
+        key = (outcome.agent_id, outcome.tool, outcome.context, outcome.env)
+        context = self.contexts.get(key) or self._context(key)
+        chance = self._failure_chance(context, t) if failed else 1.0
         verdict, reverted = self.infra.judge(
-            outcome.agent_id,
-            outcome.environment,
-            outcome.tool,
-            t,
-            failed=failed,
-            failure_rate=lambda: self.failure_rate(outcome.agent_id, outcome.env, t),
+            outcome.agent_id, outcome.environment, outcome.tool, t, failed=failed, chance=chance
         )
         for parts in reverted:
             for part in parts:
                 self._revert(part)
         if reverted:
             self.counts["reverted_by_infra"] += len(reverted)
-        key = (outcome.agent_id, outcome.tool, outcome.context, outcome.env)
-        context = self.contexts.get(key) or self._context(key)
         overall_key = (outcome.agent_id, outcome.tool, outcome.env)
         overall = self.overall.get(overall_key)
         if overall is None:
-            overall = self.overall[overall_key] = self._new_evidence(with_samples=True)
+            overall = self.overall[overall_key] = self._new_evidence(with_samples=True, scan=False)
         latency_ms, cost, error = outcome.latency_ms, outcome.cost, outcome.error
         context.note(latency_ms, cost, error)
         overall.note(latency_ms, cost, error)
@@ -177,27 +164,30 @@ class Aggregates:
             self.counts["absorbed_by_infra"] += 1
             if context.recovery is not None:  # a due re-try was spent, whatever the cause
                 calls = self._scope_calls(outcome.agent_id, outcome.context, outcome.env)
-                context.recovery.postpone(t, calls, self._schedule)
+                context.recovery.postpone(t, calls, self.changes.schedule)
             return
         self.counts["observed"] += 1
         if outcome.successes + outcome.failures <= 0.0:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
+        successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
         parts = [
-            self._charge(context, outcome, slot, key, True),
-            self._charge(overall, outcome, slot, key, False),
+            charge(context, successes, failures, t, slot, key, True),
+            charge(overall, successes, failures, t, slot, key, False),
         ]
         mode = self._mode
-        if mode != "none" and (mode != "auto" or key in self.bucketed):
+        if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
             bucket_key = (*key, self._labels(t))
             bucket = self.buckets.get(bucket_key)
             if bucket is None:
                 bucket = self.buckets[bucket_key] = self._new_evidence(with_samples=False)
             else:
                 _refresh(bucket, context)
-            parts.append(self._charge(bucket, outcome, slot, key, False))
+            parts.append(charge(bucket, successes, failures, t, slot, key, False))
         if failed:
-            self.infra.remember(outcome.agent_id, outcome.environment, outcome.tool, t, parts)
+            self.infra.remember(
+                outcome.agent_id, outcome.environment, outcome.tool, t, parts, chance=chance
+            )
 
     def seed(self, key: _SeedKey, pseudo: Mass) -> None:
         """Set (or replace) a seeded prior for a scope."""
@@ -221,8 +211,8 @@ class Aggregates:
         self.seeds = {k: v for k, v in self.seeds.items() if not doomed(k)}
         self.tool_contexts = {k: v for k, v in self.tool_contexts.items() if not doomed(k)}
         self._spread = {k: v for k, v in self._spread.items() if not doomed(k)}
-        self.bucketed = {k for k in self.bucketed if not doomed(k)}
-        self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
+        self._alike = {k: v for k, v in self._alike.items() if k[0] != agent_id}
+        self.changes.forget(doomed)
         types = Counter(key[2] for key in self.contexts if key[0] == agent_id)
         if types:
             self.task_types[agent_id] = types
@@ -253,7 +243,8 @@ class Aggregates:
             bucket: the time bucket of the decision (``""`` for none); with
                 ``time_buckets="auto"`` it is used only if the key was switched to buckets.
             now: POSIX seconds to decay to.
-            similar: similar task types and their similarities.
+            similar: similar task types and their name similarities (a prior only: each
+                lends in proportion to the learnt probability that it ranks tools alike).
             peers: :meth:`scope_mass` of the key's scope, when the caller has it already.
         """
         agent_id, tool, context, env = key
@@ -263,9 +254,16 @@ class Aggregates:
         context_ev = self.contexts.get(key)
         context_mass = context_ev.mass(now, rate) if context_ev is not None else _ZERO
         similar_s = similar_f = near_s = near_f = 0.0
-        for other, weight in similar:
+        for other, name_similarity in similar:
             found = self.contexts.get((agent_id, tool, other, env))
             if found is not None:
+                weight = (
+                    self._likeness(
+                        agent_id, env, context, other, similarity=name_similarity, now=now
+                    )
+                    if config.adaptive_shrinkage
+                    else name_similarity
+                )
                 s, f = found.mass(now, rate)
                 similar_s += weight * s
                 similar_f += weight * f
@@ -273,7 +271,7 @@ class Aggregates:
                 near_f += f
         own = context_ev
         bucket_mass: Mass | None = None
-        if bucket and (self._mode != "auto" or key in self.bucketed):
+        if bucket and (self._mode != "auto" or key in self.changes.bucketed):
             own = self.buckets.get((agent_id, tool, context, env, bucket))
             if own is not None and context_ev is not None:
                 _refresh(own, context_ev)
@@ -303,7 +301,7 @@ class Aggregates:
                 adaptive=config.adaptive_shrinkage,
             )
         )
-        retry = self._retry(key, own, context_ev, now)
+        retry = self.changes.retry(key, own, context_ev, now)
         return Read(posterior, own, context_ev, overall, retry)
 
     def scope_mass(self, agent_id: str, context: str, env: str, now: float) -> Mass:
@@ -318,23 +316,88 @@ class Aggregates:
                 failures += f
         return successes, failures
 
-    def failure_rate(self, agent_id: str, env: str, now: float) -> float:
-        """The agent's usual failure rate in an environment, over all its tools (smoothed).
+    # ------------------------------------------------------------------ accessors
 
-        Archived records count too: during an outage the change detector may already have
-        reset the first tools to fail, and their live records alone would make the outage
-        look like the usual state of affairs.
+    def tools_in(self, agent_id: str, context: str, env: str) -> frozenset[str]:
+        """The tools with evidence in a task type and environment."""
+        return frozenset(self.scope_tools.get((agent_id, context, env), ()))
+
+    def task_types_of(self, agent_id: str) -> list[str]:
+        """The task types the agent has evidence for (``""`` included), unsorted."""
+        return list(self.task_types.get(agent_id, ()))
+
+    def note(self, counter: str) -> None:
+        """Count an event (``ignored_refused``, ``ignored_expired``, ...)."""
+        self.counts[counter] += 1
+
+    def counters(self) -> dict[str, int]:
+        """A copy of every counter, by name."""
+        return {name: self.counts[name] for name in sorted(self.counts)}
+
+    def sizes(self) -> dict[str, Any]:
+        """How many aggregates of each kind are held."""
+        return {
+            "agents": len({key[0] for key in self.overall}),
+            "contexts": len(self.contexts),
+            "overall": len(self.overall),
+            "bucketed": len(self.buckets),
+            "seeds": len(self.seeds),
+            "ttl_entries": len(self.ttl),
+            "infra_events": len(self.infra),
+        }
+
+    def alert(self, agent_id: str, environment: str, now: float) -> str | None:
+        """The outage alert for recommendations, if any (see ``infra``)."""
+        return self.infra.alert(agent_id, environment, now)
+
+    def events(self, agent_id: str | None, now: float) -> list[InfraEvent]:
+        """Infrastructure events, oldest first."""
+        return self.infra.events(agent_id, now)
+
+    # ------------------------------------------------------------------ internals
+
+    def _likeness(
+        self, agent_id: str, env: str, context: str, other: str, *, similarity: float, now: float
+    ) -> float:
+        """The probability that two task types rank tools alike, learnt from their outcomes.
+
+        Prior odds ``task_prior_weight × similarity`` (the names); each tool both task types
+        used multiplies them by the Bayes factor of "one success rate for both" against "a
+        rate each" (``dispersion.log_alike``). Cached until either record grows by 5 %.
         """
-        successes = failures = 0.0
-        rate = self._rate
-        for (agent, _, environment), evidence in self.overall.items():
-            if agent == agent_id and environment == env:
-                s, f = evidence.mass(now, rate)
-                a, b = evidence.archived_mass(now, rate)
-                successes += s + a
-                failures += f + b
+        tools = self.scope_tools.get((agent_id, context, env), set()) & self.scope_tools.get(
+            (agent_id, other, env), set()
+        )
+        contexts = self.contexts
+        pairs = [
+            (contexts[(agent_id, tool, context, env)], contexts[(agent_id, tool, other, env)])
+            for tool in tools
+        ]
+        version = sum(a.charges + b.charges for a, b in pairs)
+        cache_key = (agent_id, env, context, other)
+        cached = self._alike.get(cache_key)
+        if cached is not None and version - cached[0] < max(1, cached[0] // 20):
+            return cached[1]
+        log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
+        for a, b in pairs:
+            log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
+        likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
+        if len(self._alike) >= _MAX_ALIKE_CACHE:
+            self._alike.clear()
+        self._alike[cache_key] = (version, likeness)
+        return likeness
+
+    def _failure_chance(self, context: Evidence, now: float) -> float:
+        """How likely a failure of this tool is here, by its own record (for outage tests).
+
+        The archived record counts too: during an outage the change detector may already have
+        reset the first tools to fail, and their live records alone would make the outage
+        look like the usual state of affairs. A tool with no record here gets the prior's 1/2.
+        """
+        s, f = context.mass(now, self._rate)
+        a, b = context.archived_mass(now, self._rate)
         alpha0, beta0 = self._base
-        return (failures + beta0) / (successes + failures + alpha0 + beta0)
+        return (f + b + beta0) / (s + f + a + b + alpha0 + beta0)
 
     def keys(self, *, bucketed: bool) -> Iterator[tuple[ContextKey, str]]:
         """Every ``(context key, bucket)`` pair with evidence; bucket ``""`` when un-bucketed."""
@@ -345,10 +408,11 @@ class Aggregates:
 
     # ------------------------------------------------------------------ internals
 
-    def _new_evidence(self, *, with_samples: bool) -> Evidence:
-        # Time-bucketed keys keep no latency samples: they borrow their context's.
+    def _new_evidence(self, *, with_samples: bool, scan: bool = True) -> Evidence:
+        # Time-bucketed keys keep no latency samples: they borrow their context's. The slow
+        # scan watches task types and buckets (what is ranked), and only without decay.
         reservoir = self._config.latency_reservoir if with_samples else 0
-        return Evidence(self._config.change_window, reservoir)
+        return Evidence(self._config.change_window, reservoir, scan=scan and not self._rate)
 
     def _context(self, key: ContextKey) -> Evidence:
         """A task type's record, created (and indexed) the first time the key is seen."""
@@ -390,130 +454,6 @@ class Aggregates:
             for tool in self.scope_tools.get((agent_id, context, env), ())
         )
 
-    def _retry(
-        self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
-    ) -> Mass | None:
-        """The pre-break Beta of a key whose re-try is due (its own, else its task type's)."""
-        calls: int | None = None
-        for evidence in (own, context):
-            recovery = evidence.recovery if evidence is not None else None
-            if evidence is None or recovery is None:
-                continue
-            if calls is None:
-                calls = self._scope_calls(key[0], key[2], key[3])
-            if not recovery.due(now, calls):
-                continue
-            successes, failures = evidence.archived_mass(now, self._rate)
-            if successes + failures < self._config.change_min_evidence:
-                continue  # the old record has faded: nothing left to go back to
-            return self._base[0] + successes, self._base[1] + failures
-        return None
-
-    def _note_break(self, key: ContextKey, t: float) -> None:
-        """time_buckets="auto": switch a key to buckets once its breaks recur in one bucket."""
-        label = self._labels(t)
-        marks = self._breaks.setdefault(key, {})
-        count, last_day = marks.get(label, (0, -1))
-        day = int(t // _DAY)
-        if day != last_day:
-            count += 1
-            marks[label] = (count, day)
-        if count >= self._config.auto_bucket_changes and key not in self.bucketed:
-            self.bucketed.add(key)
-            self.counts["auto_bucketed"] += 1
-
-    def _charge(  # positional arguments on purpose: this runs for every level of every outcome
-        self,
-        evidence: Evidence,
-        outcome: Outcome,
-        slot: int | None,
-        key: ContextKey,
-        context_level: bool,
-    ) -> Part:
-        """Charge one aggregate, advance its recovery, look for a change point it completes.
-
-        Args:
-            evidence: the aggregate.
-            outcome: what happened.
-            slot: TTL expiry slot, if the outcome has a TTL.
-            key: the outcome's context key.
-            context_level: ``evidence`` is the task type's record (not the tool's overall
-                record or a time bucket's): its breaks may switch the key to time buckets.
-        """
-        successes, failures, t = outcome.successes, outcome.failures, outcome.t
-        rate = self._rate
-        recovery = evidence.recovery
-        live = evidence.mass(t, rate) if recovery is not None else _ZERO
-        part = evidence.charge(successes, failures, t, rate)
-        if slot is not None:
-            self.ttl.attach(part, slot)
-        weight = successes + failures
-        if weight <= 0.0:
-            return part
-        if recovery is not None:
-            calls = self._scope_calls(key[0], key[2], key[3])
-            if recovery.update(
-                successes, failures, t=t, calls=calls, schedule=self._schedule, live=live
-            ):
-                evidence.restore(t, rate)
-                self.counts["restored"] += 1
-                return part
-        segment = evidence.current  # just charged at t, so its masses are valued at t already
-        mass = (segment.successes, segment.failures)
-        alpha0, beta0 = self._base
-        reference = (mass[0] + alpha0) / (mass[0] + mass[1] + alpha0 + beta0)
-        quality = successes / weight
-        if quality == reference:
-            return part
-        upward = quality > reference
-        run = evidence.window_successes if upward else evidence.window_failures
-        if run < MIN_RUN:  # can_fire's first test, inlined: it settles most outcomes
-            return part
-        window_mass = (evidence.window_successes, evidence.window_failures)
-        if not can_fire(mass, window_mass, upward=upward, screen=self._screen, prior=self._base):
-            return part
-        delta = self._config.change_delta
-        keep = find_change(
-            evidence.window,
-            evidence.current,
-            t,
-            self._rate,
-            upward=upward,
-            delta=delta,
-            min_evidence=self._config.change_min_evidence,
-            prior=self._base,
-            lapsed=self.ttl.lapsed,
-        )
-        if keep:
-            kept = list(evidence.window)[-keep:]
-            kept_slots = [self.ttl.detach(p) for p in kept]
-            evidence.restart(keep, t, rate, downward=not upward)
-            for p, kept_slot in zip(kept, kept_slots, strict=True):
-                self.ttl.reattach(p, kept_slot)
-            self.counts["changes_detected"] += 1
-            if not upward:
-                self._after_break(evidence, t, key, context_level=context_level)
-        return part
-
-    def _after_break(
-        self, evidence: Evidence, t: float, key: ContextKey, *, context_level: bool
-    ) -> None:
-        """Schedule re-tries of a key that just broke; note where it broke (auto buckets)."""
-        if self._config.retry_broken:
-            p_old = _mean(evidence.archived_mass(t, self._rate), self._base)
-            p_new = _mean(evidence.mass(t, self._rate), self._base)
-            if p_old > p_new:
-                evidence.recovery = Recovery(
-                    t,
-                    self._scope_calls(key[0], key[2], key[3]),
-                    p_old=p_old,
-                    schedule=self._schedule,
-                    threshold=self._restore_at,
-                    prior=self._base,
-                )
-        if context_level and self._mode == "auto":
-            self._note_break(key, t)
-
     def _revert(self, part: Part) -> None:
         counted = not self.ttl.lapsed(part)
         self.ttl.detach(part)
@@ -528,10 +468,6 @@ class Aggregates:
             if found is not None:
                 return found
         return _ZERO
-
-
-def _mean(mass: Mass, prior: Mass) -> float:
-    return (mass[0] + prior[0]) / (mass[0] + mass[1] + prior[0] + prior[1])
 
 
 def _refresh(bucket: Evidence, context: Evidence) -> None:

@@ -15,26 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from toolwise.learning.divergence import MIN_RUN, kl_bernoulli
 from toolwise.learning.evidence import Part, Segment, decay_factor
 
 __all__ = ["MIN_RUN", "binomial_tail", "can_fire", "find_change", "kl_bernoulli", "screen_of"]
 
 _EPS = 1e-12
-MIN_RUN = 2.0  # a change needs at least two surprising outcomes: one is never a trend
 _SCREEN_SLACK = 1.0  # nats: the Chernoff bound is loose by less than this at n ≤ 10
 _EXACT_MAX_N = 200  # beyond this the Chernoff bound itself is used (it is conservative)
-
-
-def kl_bernoulli(x: float, p: float) -> float:
-    """Kullback–Leibler divergence between Bernoulli(x) and Bernoulli(p), in nats."""
-    x = min(max(x, 0.0), 1.0)
-    p = min(max(p, _EPS), 1.0 - _EPS)
-    total = 0.0
-    if x > 0.0:
-        total += x * math.log(x / p)
-    if x < 1.0:
-        total += (1.0 - x) * math.log((1.0 - x) / (1.0 - p))
-    return total
 
 
 def binomial_tail(k: int, n: int, p: float, *, upper: bool) -> float:

@@ -27,9 +27,14 @@ or hour."""
 class LearningConfig(_Boundary):
     """How the reliability view weighs evidence, borrows it, explores and detects change.
 
+    Memory is counted in outcomes, not days: a tool's record keeps every outcome while its
+    behaviour stays consistent, and is restarted from the change point when a change is
+    detected, so an agent that calls a tool once a day learns as well as one that calls it
+    once a minute (``docs/ranking.md``). Wall-clock forgetting (``half_life``) is opt-in.
+
     Attributes:
-        half_life: age at which an outcome counts half; stale evidence fades toward the prior,
-            so a tool that broke long ago is tried again.
+        half_life: opt-in wall-clock forgetting: an outcome this old counts half. ``None``
+            (the default) keeps evidence until a change is detected or its TTL lapses.
         prior_alpha: pseudo-successes of the base Beta prior every estimate starts from.
         prior_beta: pseudo-failures of the base Beta prior.
         shrinkage_strength: at most this many pseudo-observations are borrowed from the tool's
@@ -37,9 +42,13 @@ class LearningConfig(_Boundary):
         adaptive_shrinkage: learn how much to borrow: no more than the spread of the tool's
             success rates across its task types allows (beta-binomial method of moments), and
             less as a key's own evidence disagrees with what it borrows (Bayes factor).
-        similarity_threshold: similar task types below this similarity lend nothing.
+        similarity_threshold: task types whose names are less similar than this lend nothing.
         similarity_strength: at most this many pseudo-observations are borrowed from similar
-            task types (weighted by similarity).
+            task types, each weighted by the learnt probability that the two rank tools
+            alike (name similarity is only its prior; see ``task_prior_weight``).
+        task_prior_weight: how much a name similarity counts before any evidence: the prior
+            odds that two task types behave alike are ``task_prior_weight × similarity``
+            against 1; their outcomes on shared tools then update it (a Bayes factor).
         max_similar: how many of the most similar task types are consulted per decision.
         peer_prior_strength: cold start: a tool's base prior in a task type is centred on the
             pooled success rate of the *other* tools there, with this strength, and gives way
@@ -48,37 +57,45 @@ class LearningConfig(_Boundary):
             keeps the plain base. Not used for a tool that just broke.
         bucket_strength: with time buckets, at most this many pseudo-observations a bucket
             inherits from its task type's record (its parent) before its own evidence.
-        latency_ceiling_ms: a p50 latency at or above this scores 0 for speed.
+        latency_ceiling_ms: a latency at or above this scores 0 for speed.
         cost_reference: the cost at which the cost score is 0.5 (``1 / (1 + cost / ref)``).
         epsilon: exploration probability of the ``epsilon_greedy`` strategy.
-        change_window: how many recent outcomes per key the change detector looks back over.
-        change_delta: false-alarm level of the change detector: the recent run must have a
+        change_window: how many recent outcomes per key the fast change test looks back over.
+        change_delta: false-alarm level of the fast change test: a recent run must have a
             binomial tail probability below this under the older evidence.
+        change_scan_delta: false-alarm level of the slow change test, a generalized likelihood
+            ratio scan over split points at every scale of the key's record (Besson et al.);
+            it finds moderate and gradual changes the fast test cannot.
         change_min_evidence: the detector only fires when the older evidence is worth at least
             this many effective observations.
         retry_broken: after a downward change, re-try the tool on a schedule (exploring
             strategies only) and restore its old record when it is back.
-        retry_after: the first re-try is due this long after the change ...
-        retry_after_calls: ... and after this many calls of the task type; each failed
-            re-try doubles both waits ...
-        retry_max_interval: ... up to this (and the call wait up to as many times
-            ``retry_after_calls`` as this is times ``retry_after``).
+        retry_after_calls: the first re-try is due after this many calls of the task type;
+            each failed re-try doubles the wait ...
+        retry_max_calls: ... up to this many calls.
+        retry_after: opt-in: also wait this long (wall clock) before the first re-try, the
+            wait doubling with the call wait. ``None`` counts calls only.
         restore_ratio: the old record is restored when the outcomes since the change are this
             many times likelier under the old success rate than under the broken one (CUSUM).
         auto_bucket_changes: with ``time_buckets="auto"``, a key switches to weekday × daypart
             buckets after this many downward changes in the same bucket on different days.
-        infra_window: failures of several tools within this window may be one outage.
+        infra_window: opt-in: failures further apart than this never form one outage.
+            ``None`` (the default) lets a run of failures span any time (a run ends at the
+            first success of any tool).
         infra_min_tools: how many distinct tools must fail together to declare an outage.
-        infra_share: ... and they must be more than this share of the tools used recently.
-        infra_delta: ... and the run of failures (no success in between) must be improbable
-            by chance: ``q ** failures`` below this, ``q`` the agent's usual failure rate in
-            that environment.
+        infra_share: ... and they must be more than this share of the tools used within the
+            window (only with ``infra_window``).
+        infra_delta: ... and the run of failures must be improbable by chance: the product of
+            each failure's probability under its tool's own record must fall below this. It
+            bounds the chance that any one outcome completes a false alarm, so a stationary
+            agent sees at most ``infra_delta`` false alarms per outcome.
         max_infra_events: how many infrastructure events are kept per agent and environment.
         share_environments: pool environments (staging and production learn together).
         time_buckets: add a time bucket from the outcome's timestamp to the context key;
             ``"auto"`` only for keys whose breaks recur in the same weekday × daypart.
         time_zone: IANA zone the time buckets are read in (a Friday afternoon is local).
-        latency_reservoir: how many recent latencies and costs each key keeps for percentiles.
+        latency_reservoir: how many recent latencies and costs each key keeps: speed and
+            cost are scored from them.
         propensity_samples: Monte Carlo draws used to estimate how likely Thompson sampling was
             to pick each tool (logged for offline evaluation); 0 disables the estimate.
         optimistic_unknowns: exploring strategies (``thompson``, ``ucb``) score a tool never
@@ -87,13 +104,14 @@ class LearningConfig(_Boundary):
             ``epsilon_greedy`` keep the neutral 0.5.
     """
 
-    half_life: timedelta = timedelta(days=14)
+    half_life: timedelta | None = None
     prior_alpha: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
     prior_beta: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
     shrinkage_strength: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     adaptive_shrinkage: bool = True
     similarity_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    similarity_strength: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
+    similarity_strength: float = Field(default=3.0, ge=0.0, allow_inf_nan=False)
+    task_prior_weight: float = Field(default=1.0, ge=0.0, allow_inf_nan=False)
     max_similar: int = Field(default=10, ge=0)
     peer_prior_strength: float = Field(default=8.0, ge=0.0, allow_inf_nan=False)
     bucket_strength: float = Field(default=200.0, ge=0.0, allow_inf_nan=False)
@@ -102,16 +120,17 @@ class LearningConfig(_Boundary):
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0)
     change_window: int = Field(default=10, ge=2, le=256)
     change_delta: float = Field(default=0.0003, gt=0.0, lt=1.0)
+    change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True
-    retry_after: timedelta = timedelta(minutes=15)
-    retry_after_calls: int = Field(default=3, ge=1)
-    retry_max_interval: timedelta = timedelta(hours=2)
+    retry_after_calls: int = Field(default=8, ge=1)
+    retry_max_calls: int = Field(default=64, ge=1)
+    retry_after: timedelta | None = None
     restore_ratio: float = Field(default=100.0, gt=1.0, allow_inf_nan=False)
-    infra_window: timedelta = timedelta(minutes=30)
+    infra_window: timedelta | None = None
     infra_min_tools: int = Field(default=3, ge=2)
     infra_share: float = Field(default=0.5, ge=0.0, lt=1.0)
-    infra_delta: float = Field(default=0.01, gt=0.0, le=1.0)
+    infra_delta: float = Field(default=1e-5, gt=0.0, le=1.0)
     max_infra_events: int = Field(default=100, ge=1)
     share_environments: bool = False
     time_buckets: TimeBuckets = "auto"
@@ -121,9 +140,11 @@ class LearningConfig(_Boundary):
     propensity_samples: int = Field(default=256, ge=0, le=100_000)
     optimistic_unknowns: bool = True
 
-    @field_validator("half_life", "infra_window", "retry_after", "retry_max_interval")
+    @field_validator("half_life", "infra_window", "retry_after")
     @classmethod
-    def _positive_span(cls, value: timedelta) -> timedelta:
+    def _positive_span(cls, value: timedelta | None) -> timedelta | None:
+        if value is None:
+            return None
         seconds = value.total_seconds()
         if not (math.isfinite(seconds) and seconds > 0):
             msg = "must be a positive duration"
@@ -142,14 +163,16 @@ class LearningConfig(_Boundary):
 
     @model_validator(mode="after")
     def _retry_schedule(self) -> LearningConfig:
-        if self.retry_max_interval < self.retry_after:
-            reason = f"must not be shorter than retry_after ({self.retry_after})"
-            raise InvalidArgumentError("retry_max_interval", self.retry_max_interval, reason)
+        if self.retry_max_calls < self.retry_after_calls:
+            reason = f"must not be smaller than retry_after_calls ({self.retry_after_calls})"
+            raise InvalidArgumentError("retry_max_calls", self.retry_max_calls, reason)
         return self
 
     @property
     def decay_rate(self) -> float:
-        """Decay constant per second: evidence is multiplied by ``exp(-rate * age)``."""
+        """Decay constant per second (``exp(-rate * age)``); 0 without a ``half_life``."""
+        if self.half_life is None:
+            return 0.0
         return math.log(2.0) / self.half_life.total_seconds()
 
     @property

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["PRIOR_ODDS", "agreement", "concentration"]
+__all__ = ["PRIOR_ODDS", "agreement", "concentration", "log_alike"]
 
 PRIOR_ODDS = 3.0
 """Prior odds that a key follows the level it borrows from: the loan starts shrinking only when
@@ -116,3 +116,23 @@ def _log_evidence(a: float, b: float, successes: float, failures: float) -> floa
         - lgamma(b)
         + lgamma(a + b)
     )
+
+
+def log_alike(first: Mass, second: Mass, base: Mass) -> float:
+    """Log Bayes factor: two records share one success rate, against a rate each.
+
+    Both beta-binomial likelihoods start from ``base``: under "alike" the pooled evidence
+    updates one Beta, under "apart" each record its own. Evidence that agrees favours "alike"
+    only slowly (the shared model is simpler); clearly different rates favour "apart" fast.
+
+    Args:
+        first: one task type's ``(successes, failures)`` with a tool.
+        second: the other task type's, with the same tool.
+        base: the base Beta prior.
+    """
+    a, b = base
+    s1, f1 = first
+    s2, f2 = second
+    together = _log_evidence(a, b, s1 + s2, f1 + f2)
+    apart = _log_evidence(a, b, s1, f1) + _log_evidence(a, b, s2, f2)
+    return together - apart

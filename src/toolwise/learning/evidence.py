@@ -15,13 +15,18 @@ from collections import deque
 from collections.abc import Collection
 
 from toolwise.learning.recovery import Recovery
+from toolwise.learning.scan import History
 
 __all__ = ["Evidence", "Part", "Segment", "decay_factor"]
 
 
 def decay_factor(rate: float, age: float) -> float:
-    """``exp(-rate * age)`` for a non-negative age; future times (age < 0) do not grow mass."""
-    return math.exp(-rate * age) if age > 0.0 else 1.0
+    """``exp(-rate * age)`` for a non-negative age; future times (age < 0) do not grow mass.
+
+    Without decay (``rate`` 0, the default) it is 1 even for an infinite age (an empty
+    segment's reference time is -inf), where ``exp(-0 * inf)`` would be ``nan``.
+    """
+    return math.exp(-rate * age) if age > 0.0 and rate > 0.0 else 1.0
 
 
 class Segment:
@@ -51,7 +56,7 @@ class Segment:
     def advance(self, t: float, rate: float) -> None:
         """Move the reference time forward to ``t``, decaying the mass on the way."""
         if t > self.t:
-            if self.successes or self.failures:
+            if rate and (self.successes or self.failures):
                 factor = math.exp(-rate * (t - self.t))
                 self.successes *= factor
                 self.failures *= factor
@@ -121,11 +126,14 @@ class Evidence:
         window: how many recent charges the change detector may look back over.
         reservoir: how many recent latencies and costs to keep; ``0`` keeps none (used for
             time-bucketed keys, which borrow their latency from the un-bucketed context).
+        scan: keep a compressed history for the slow change scan (``scan``); only without
+            wall-clock decay, whose forgetting the history would not follow.
     """
 
     __slots__ = (
         "_cost_mean",
         "_latency",
+        "_speed",
         "archived",
         "changed_from",
         "changes",
@@ -133,10 +141,12 @@ class Evidence:
         "costs",
         "current",
         "errors",
+        "history",
         "last_change_at",
         "latencies",
         "recovery",
         "restored_at",
+        "restored_charges",
         "trigger",
         "updated",
         "window",
@@ -144,8 +154,9 @@ class Evidence:
         "window_successes",
     )
 
-    def __init__(self, window: int, reservoir: int) -> None:
+    def __init__(self, window: int, reservoir: int, *, scan: bool = False) -> None:
         self.current = Segment()
+        self.history: History | None = History() if scan else None
         self.archived: Segment | None = None
         self.trigger: set[Part] = set()
         self.window: deque[Part] = deque(maxlen=window)
@@ -160,11 +171,13 @@ class Evidence:
         # Summaries are cached until the next sample: reads outnumber writes per key.
         self._latency: tuple[float | None, float | None, float | None] | None = None
         self._cost_mean: float | None = None
+        self._speed: tuple[float, float, float, int] | None = None  # ceiling, mean, var, n
         self.changes = 0
         self.changed_from: float | None = None  # first outcome of the run a reset kept
         self.charges = 0  # ever made, never taken back: a cheap version number for caches
         self.last_change_at: float | None = None
         self.restored_at: float | None = None
+        self.restored_charges = 0
         self.updated: float | None = None
         # Set after a downward change: when to re-try, and the test that restores the archive.
         self.recovery: Recovery | None = None
@@ -191,6 +204,8 @@ class Evidence:
         self.window_successes += successes
         self.window_failures += failures
         self.charges += 1
+        if self.history is not None:
+            self.history.add(successes, failures)
         if self.updated is None or t > self.updated:
             self.updated = t
         return part
@@ -200,6 +215,7 @@ class Evidence:
         if latency_ms is not None:
             self.latencies.append(latency_ms)
             self._latency = None
+            self._speed = None
         if cost is not None:
             self.costs.append(cost)
             self._cost_mean = None
@@ -224,6 +240,40 @@ class Evidence:
             old.remove(part.successes, part.failures, 1, part.t, rate)
             new.add(part.successes, part.failures, 1, part.t, rate)
             part.segment = new
+        # After a break the scan's history is left whole: most fast restarts of a steady tool
+        # are false alarms, soon restored, and a history cut at each of them would never
+        # hold enough of a slow slide to show it (the scan waits while the archived record
+        # awaits its verdict). After a recovery it restarts with the live record.
+        if not downward and self.history is not None:
+            self.history.reset([(p.successes, p.failures) for p in kept])
+        self._begin(new, kept, t, downward=downward)
+        return kept
+
+    def split(
+        self, count: int, successes: float, failures: float, t: float, *, downward: bool
+    ) -> list[Part]:
+        """Restart from the last ``count`` outcomes found by the slow scan (no decay).
+
+        Like :meth:`restart`, but the run after the change point may be longer than the
+        window: its mass comes from the history, and only the charges still in the window
+        are moved (the caller moves their TTL).
+        """
+        kept = list(self.window)[-count:]
+        old, new = self.current, Segment()
+        old.successes = max(old.successes - successes, 0.0)
+        old.failures = max(old.failures - failures, 0.0)
+        old.n = max(old.n - count, 0)
+        new.successes, new.failures, new.n, new.t = successes, failures, count, t
+        for part in kept:
+            part.segment = new
+        if self.history is not None:
+            self.history.keep_last(count)
+        self._begin(new, kept, t, downward=downward)
+        return kept
+
+    def _begin(self, new: Segment, kept: list[Part], t: float, *, downward: bool) -> None:
+        """Make ``new`` the live segment after a change point (shared by both restarts)."""
+        old = self.current
         if downward:
             self.archived = old
             self.trigger = {p for p in kept if p.failures > p.successes}
@@ -236,8 +286,7 @@ class Evidence:
         self.window_failures = sum(p.failures for p in kept)
         self.changes += 1
         self.last_change_at = t
-        self.changed_from = min(p.t for p in kept)
-        return kept
+        self.changed_from = min((p.t for p in kept), default=t)
 
     def revert(self, part: Part, rate: float, *, counted: bool = True) -> None:
         """Take one charge back (it was an infrastructure failure).
@@ -256,6 +305,8 @@ class Evidence:
         if part in self.window:  # else already pushed out of the bounded window
             self.window.remove(part)
             self._leave_window(part)
+        if counted and self.history is not None:
+            self.history.take_back(part.successes, part.failures)
         if self.archived is not None and part in self.trigger:
             self.trigger.discard(part)
             if not self.trigger:
@@ -272,6 +323,7 @@ class Evidence:
         self.trigger = set()
         self.recovery = None
         self.restored_at = t
+        self.restored_charges = self.charges
         self.changed_from = None
 
     def start_over(self) -> None:
@@ -285,6 +337,8 @@ class Evidence:
         self.recovery = None
         self.window.clear()
         self.window_successes = self.window_failures = 0.0
+        if self.history is not None:
+            self.history.reset([])
 
     def archived_mass(self, now: float, rate: float) -> tuple[float, float]:
         """Decayed ``(successes, failures)`` of the archived record, ``(0, 0)`` without one."""
@@ -313,6 +367,24 @@ class Evidence:
             self._latency = summary
         return summary
 
+    def speed_stats(self, ceiling_ms: float) -> tuple[float, float, int]:
+        """``(mean, variance, count)`` of the per-call speed score ``max(0, 1 − L / ceiling)``.
+
+        Over the recent latencies. The mean of this score is what the objective rewards, so
+        a heavy tail lowers it where a median would not see it.
+        """
+        cached = self._speed
+        if cached is None or cached[0] != ceiling_ms:
+            scores = [
+                0.0 if not latency < ceiling_ms else 1.0 - max(latency, 0.0) / ceiling_ms
+                for latency in tuple(self.latencies)  # a snapshot: observe may append meanwhile
+            ]
+            count = len(scores)
+            mean = math.fsum(scores) / count if count else 0.0
+            variance = math.fsum((x - mean) ** 2 for x in scores) / count if count else 0.0
+            cached = self._speed = (ceiling_ms, mean, variance, count)
+        return cached[1], cached[2], cached[3]
+
     def p50_latency(self) -> float | None:
         """Median of the recent latencies in ms, or ``None`` without any."""
         return self.latency_summary()[1]
@@ -320,7 +392,7 @@ class Evidence:
     def mean_cost(self) -> float | None:
         """Mean of the recent costs, or ``None`` without any."""
         if self._cost_mean is None and self.costs:
-            self._cost_mean = _mean(self.costs)
+            self._cost_mean = _mean(tuple(self.costs))  # a snapshot, as above
         return self._cost_mean
 
 

@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 
 from toolwise.learning.models import Strategy
 
-__all__ = ["describe", "format_latency", "note", "suggest"]
+__all__ = ["describe", "evidence_from", "format_latency", "note", "suggest"]
+
+
+def evidence_from(environments: tuple[str, ...], *, pooled: bool) -> str:
+    """Whose evidence an estimate holds: ``"here"`` for one asked-for environment, else
+    ``"in prod"`` or ``"in prod, staging (pooled)"`` (``""`` reads ``no environment``)."""
+    if not pooled or environments in ((), ("",)):
+        return "here"
+    names = ", ".join(env or "no environment" for env in environments)
+    return f"in {names} (pooled)" if len(environments) > 1 else f"in {names}"
 
 
 def format_latency(latency_ms: float) -> str:
@@ -33,14 +42,16 @@ def describe(
     mean_cost: float | None,
     show_cost: bool,
     note: str,
+    where: str = "here",
 ) -> str:
     """One sentence on why a tool ranks where it does.
 
-    Example: ``"91% success over 47 calls here, p50 1.9 s; sampled for exploration"``.
+    Example: ``"91% success over 47 calls here, p50 1.9 s; sampled for exploration"``;
+    ``where`` names whose evidence it is (``"in prod, staging (pooled)"``).
     """
     if observations > 0:
         calls = "call" if observations == 1 else "calls"
-        head = f"{rate:.0%} success over {observations} {calls} here"
+        head = f"{rate:.0%} success over {observations} {calls} {where}"
     elif borrowed:
         head = f"untried here; {rate:.0%} expected from its record elsewhere"
     else:

@@ -1,9 +1,15 @@
 """Keeps the in-memory learning view in step with the outcome log.
 
 The view is *derived*: built from the store on first use, updated on every record this process
-makes, and refreshed from records other processes wrote to the same store (a ``chroma run``
-server) — records newer than the last refresh, minus an overlap for writers that were late,
-deduplicated by id so nothing is counted twice.
+makes, and — when other processes write to the same store (a ``chroma run`` server) — kept in
+step with theirs by a background thread that *tails* the store: every ``refresh_interval``
+seconds (1 s by default with a server) it asks for the records stored since its last look,
+minus a short overlap (:data:`TAIL_OVERLAP`), by the rows' store time (one indexed range
+query per agent, ids only; only the rows it has not seen yet are read), deduplicated by id so
+nothing is counted twice. Every :data:`SWEEP_INTERVAL` seconds it also looks back
+:data:`SWEEP_OVERLAP` by record time, which finds rows of writers from before store times
+existed, and rows whose write took longer than the overlap to become visible. Model turns never
+wait for it: they read the view as it is.
 
 Records reach the view lazily: the tool call only appends the record to a queue (a
 ``deque.append``, thread-safe and sub-microsecond); whoever reads the view next — the brief
@@ -23,15 +29,21 @@ from datetime import datetime, timedelta
 
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
-from toolwise.storage.protocol import OutcomeStore
+from toolwise.storage.protocol import OutcomeStore, TailingStore
 
-__all__ = ["LearningFeed", "learn"]
+__all__ = ["SWEEP_INTERVAL", "SWEEP_OVERLAP", "TAIL_OVERLAP", "LearningFeed", "learn"]
 
 log = logging.getLogger("toolwise.learning")
 
 _SEEN_CAPACITY = 200_000
 _MAX_QUEUED = 10_000
-_REFRESH_OVERLAP = timedelta(minutes=2)
+TAIL_OVERLAP = 3.0
+"""Seconds a tail looks back before its last look: a row stamped just before that look may
+become visible just after it (the upsert in flight), and clocks of machines differ a little."""
+SWEEP_INTERVAL = 30.0
+"""Seconds between look-backs by record time (and the refresh of a store that cannot tail)."""
+SWEEP_OVERLAP = timedelta(minutes=2)
+"""How far a sweep looks back, by record time, before the previous sweep."""
 
 
 class LearningFeed:
@@ -44,8 +56,9 @@ class LearningFeed:
         catch_up: makes the records of calls that already finished (deferred durability)
             before a read, so a read sees every call made before it.
         clock: "now", UTC.
-        refresh_interval: seconds between refreshes from other writers; ``None`` disables
-            (one embedded process is the only writer of its store).
+        refresh_interval: seconds between looks at what other writers stored (in a
+            background thread, started with the view); ``None`` disables (one embedded process
+            is the only writer of its store).
     """
 
     def __init__(
@@ -70,8 +83,12 @@ class LearningFeed:
         self._state = "empty"  # empty -> loading -> ready
         self._buffer: list[ToolOutcome] = []
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._refreshed_at: datetime | None = None
-        self._refreshed_mono = 0.0
+        self._watermark = 0.0  # store time (epoch s) up to which other writers were read
+        self._swept_at: datetime | None = None  # record time of the last sweep
+        self._swept_mono = 0.0
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._store_down = False  # the last look failed (log once per outage)
         self._queued: deque[ToolOutcome] = deque()
         self._drain_lock = threading.Lock()
         self._warming = False
@@ -133,6 +150,14 @@ class LearningFeed:
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._drain_lock = threading.Lock()
+        self._poller = None  # the parent's thread did not survive the fork
+
+    def close(self) -> None:
+        """Stop looking at other writers' records (the view stays readable)."""
+        self._stop.set()
+        poller = self._poller
+        if poller is not None and poller is not threading.current_thread():
+            poller.join(timeout=1.0)  # a daemon: a look stuck on a dead store is left behind
 
     def mark_learnt(self, record_id: str) -> None:
         """``record_id`` was already learnt directly (``observe``): don't learn it again."""
@@ -145,8 +170,8 @@ class LearningFeed:
             self._catch_up()
         if self._state != "ready":
             self._build()
-        elif self._refresh_due():
-            self.refresh()
+        if self._poller is None and self._refresh_interval is not None:
+            self._start_poller()
         if self._queued:
             self._drain()
         return self._view
@@ -168,6 +193,7 @@ class LearningFeed:
                 self._state = "loading"
             self._flush()
             now = self._clock()
+            watermark = time.time()  # store time: whatever is stored from here on is tailed
             started = time.perf_counter()
             loaded = 0
             for outcome in self._store.iter_outcomes(None, now=now):
@@ -180,8 +206,9 @@ class LearningFeed:
                 buffered, self._buffer = self._buffer, []
                 fresh_buffered = [o for o in buffered if self._mark_seen(o.id)]
                 self._state = "ready"
-                self._refreshed_at = now
-                self._refreshed_mono = time.monotonic()
+                self._watermark = watermark
+                self._swept_at = now
+                self._swept_mono = time.monotonic()
             for outcome in fresh_buffered:
                 learn(self._view, outcome)
             log.info(
@@ -190,28 +217,64 @@ class LearningFeed:
                 time.perf_counter() - started,
             )
 
-    def _refresh_due(self) -> bool:
-        interval = self._refresh_interval
-        return interval is not None and time.monotonic() - self._refreshed_mono >= interval
+    def _start_poller(self) -> None:
+        with self._lock:
+            if self._poller is not None or self._stop.is_set():
+                return
+            self._poller = threading.Thread(target=self._poll, name="toolwise-tail", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        """The tail thread: look at other writers' records every ``refresh_interval`` s."""
+        interval = self._refresh_interval or 1.0
+        while not self._stop.wait(interval):
+            if self._state == "ready":
+                self.refresh()
 
     def refresh(self) -> int:
-        """Learn records other writers stored since the last refresh; returns how many."""
+        """Learn records other writers stored since the last look; returns how many.
+
+        Runs in the tail thread (and may be called directly); never raises: while the store
+        is down it serves what it knows, and looks again at the next interval.
+        """
         with self._load_lock:
-            since = (self._refreshed_at or self._clock()) - _REFRESH_OVERLAP
-            now = self._clock()
-            learnt = 0
-            try:
-                for outcome in self._store.iter_outcomes(None, since=since, now=now):
-                    with self._lock:
-                        fresh = self._mark_seen(outcome.id)
-                    if fresh:
-                        learn(self._view, outcome)
-                        learnt += 1
-            except Exception as exc:  # the store is down: serve what we know
-                log.warning("toolwise: refresh from the store failed: %s", exc)
+            if self._state != "ready":
                 return 0
-            self._refreshed_at = now
-            self._refreshed_mono = time.monotonic()
+            self._drain()  # this process's records are then known: not read back
+            started = time.time()
+            now = self._clock()
+            sweep = time.monotonic() - self._swept_mono >= SWEEP_INTERVAL
+            store = self._store
+            try:
+                if isinstance(store, TailingStore):
+                    found = store.recent(self._watermark - TAIL_OVERLAP, now=now, known=self._seen)
+                    if sweep:
+                        since = (self._swept_at or now) - SWEEP_OVERLAP
+                        found += store.recent(
+                            since.timestamp(), now=now, key="timestamp", known=self._seen
+                        )
+                elif sweep:
+                    since = (self._swept_at or now) - SWEEP_OVERLAP
+                    found = list(store.iter_outcomes(None, since=since, now=now))
+                else:
+                    return 0
+            except Exception as exc:  # the store is down: serve what we know
+                if not self._store_down:
+                    log.warning("toolwise: reading other writers' records failed: %s", exc)
+                self._store_down = True
+                return 0
+            self._store_down = False
+            learnt = 0
+            for outcome in found:
+                with self._lock:
+                    fresh = self._mark_seen(outcome.id)
+                if fresh:
+                    learn(self._view, outcome)
+                    learnt += 1
+            self._watermark = started
+            if sweep:
+                self._swept_at = now
+                self._swept_mono = time.monotonic()
             return learnt
 
     def _mark_seen(self, record_id: str) -> bool:

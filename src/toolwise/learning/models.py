@@ -177,7 +177,9 @@ class Recommendation(_Frozen):
     success part is ``sampled_success`` (a posterior draw for Thompson sampling, an upper
     quantile for UCB, the mean otherwise). ``propensity`` is the probability the strategy had
     of putting this tool first (a Monte Carlo estimate for Thompson sampling, ``None`` when
-    disabled); log it with the decision for offline evaluation.
+    disabled); log it with the decision for offline evaluation. ``environments`` says whose
+    evidence the estimate used: the environment asked for, or with none given every
+    environment the tool has evidence in (pooled, the anchor first); empty when untried.
     """
 
     tool: str
@@ -197,6 +199,7 @@ class Recommendation(_Frozen):
     strategy: Strategy
     reason: str
     infra_alert: str | None = None
+    environments: tuple[str, ...] = ()
 
 
 class InfraEvent(InfraEventSummary):

@@ -4,13 +4,13 @@ After a downward change the key restarts from the failing run and its old record
 Left to chance, Thompson sampling would almost never draw the reset tool again. So the key
 gets a :class:`Recovery`, a circuit breaker in its half-open state:
 
-* **Re-tries.** The first is due ``retry_after`` (15 min) after the change *and* after
-  ``retry_after_calls`` (3) calls of the task type; each failed re-try doubles both waits, up to
-  ``retry_max_interval`` (2 h) and as many calls as that is intervals (24). Time bounds the
-  re-tries of a busy agent, calls those of a quiet one (without them, an agent deciding once
-  an hour would spend every other call on a broken tool). A success makes the next re-try due
-  at once, so a tool that is back gets a few calls in a row. An exploring strategy sees a due
-  re-try as the chance that the tool is its old self again (see ``strategies``).
+* **Re-tries.** The first is due after ``retry_after_calls`` (3) calls of the task type; each
+  failed re-try doubles the wait, up to ``retry_max_calls`` (24). The wait is counted in calls,
+  not time, so a quiet agent and a busy one spend the same share of their calls on a broken
+  tool (an opt-in ``retry_after`` adds a wall-clock wait that doubles alongside). A success
+  makes the next re-try due at once, so a tool that is back gets a few calls in a row. An
+  exploring strategy sees a due re-try as the chance that the tool is its old self again
+  (see ``strategies``).
 * **Restoring.** Every outcome after the change feeds a one-sided CUSUM of the log-likelihood
   ratio between the old success rate ``p_old`` and the broken one (Page, 1954):
   ``score = max(0, score + log(p_old / p_new))`` on a success and ``+ log((1 - p_old) /
@@ -38,22 +38,22 @@ _EPS = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class RetrySchedule:
-    """How long a broken tool waits between re-tries, in seconds and in calls of its task type.
+    """How long a broken tool waits between re-tries, in calls of its task type (and time).
 
     Attributes:
-        first_gap: seconds before the first re-try.
-        max_gap: seconds the wait is capped at.
         first_calls: calls of the task type before the first re-try.
+        max_calls: the call wait's cap.
+        first_gap: seconds before the first re-try (0: calls only).
     """
 
-    first_gap: float
-    max_gap: float
     first_calls: int
+    max_calls: int
+    first_gap: float = 0.0
 
     @property
-    def max_calls(self) -> float:
-        """The call wait's cap: the time cap in units of the first wait."""
-        return self.first_calls * self.max_gap / self.first_gap
+    def max_gap(self) -> float:
+        """The time wait's cap: it doubles alongside the call wait."""
+        return self.first_gap * self.max_calls / self.first_calls
 
 
 class Recovery:
@@ -145,7 +145,12 @@ class Recovery:
         elif failures > successes:
             self._back_off(t, calls, schedule)
         else:
-            self.due_at, self.due_calls = t, calls  # worked: try again at once
+            # Worked: try again at once, and a later failure waits from the first wait
+            # again (a tool back at 64 % fails a third of its re-tries; doubling from the
+            # capped wait after each would keep it from proving itself for hundreds of calls).
+            self.due_at, self.due_calls = t, calls
+            self.gap = schedule.first_gap / 2.0
+            self.calls_gap = schedule.first_calls / 2.0
         return self.score >= self.threshold
 
     def postpone(self, t: float, calls: int, schedule: RetrySchedule) -> None:

@@ -27,10 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.models import Strategy
 from toolwise.learning.posterior import upper_quantiles
+from toolwise.learning.scoring import NEUTRAL
 
 __all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
 
@@ -41,25 +43,39 @@ Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
 class Arms:
     """The candidate tools of one decision, in the caller's order.
 
+    A score is ``weight · success + speed_weight · speed + cost``. The success rate has a
+    Beta posterior; the speed score (``max(0, 1 − latency / ceiling)``, averaged over the
+    tool's recent calls) a normal one around its mean, with the variance of a mean of ``n``
+    calls (plus 0.01 per call, so one fast call is not taken as certainty); cost is fixed.
+
     Attributes:
-        alpha: posterior pseudo-successes per tool.
-        beta: posterior pseudo-failures per tool.
-        fixed: the speed and cost part of each score (already weighted), unknown values
-            neutral.
+        alpha: success posterior pseudo-successes per tool.
+        beta: success posterior pseudo-failures per tool.
+        speed_mean: mean speed score per tool (0 when unknown).
+        speed_sd: standard deviation of that mean (0 when unknown).
+        speed_known: whether the tool has any latency on record.
+        cost: the weighted cost score per tool (unknown: neutral).
         weight: the normalised weight of success in the score.
+        speed_weight: the normalised weight of speed.
         evidence: total effective observations of the candidates here (UCB's horizon).
-        optimistic: ``fixed`` with an untried tool's unknown speed and cost at their best;
-            ``None`` means the same as ``fixed``.
+        optimistic: per tool, whether exploring strategies score its unknown speed and cost
+            at their best (a tool never called here); ``None`` when no tool is.
+        optimistic_cost: the weighted cost score at its best, for optimistic tools.
         retry: per tool, the ``(alpha, beta)`` of its record before a break when a re-try
             is due, else ``None``; an empty tuple when no tool is due.
     """
 
     alpha: Vector
     beta: Vector
-    fixed: Vector
+    speed_mean: Vector
+    speed_sd: Vector
+    speed_known: np.ndarray[tuple[int], np.dtype[np.bool_]]
+    cost: Vector
     weight: float
+    speed_weight: float
     evidence: float
-    optimistic: Vector | None = None
+    optimistic: np.ndarray[tuple[int], np.dtype[np.bool_]] | None = None
+    optimistic_cost: float = 0.0
     retry: tuple[tuple[float, float] | None, ...] = ()
 
     @property
@@ -68,9 +84,34 @@ class Arms:
         return self.alpha / (self.alpha + self.beta)
 
     @property
-    def exploring_fixed(self) -> Vector:
-        """The speed and cost part exploring strategies score with."""
-        return self.fixed if self.optimistic is None else self.optimistic
+    def speed(self) -> Vector:
+        """Posterior mean speed score per tool (neutral 0.5 when unknown)."""
+        return np.where(self.speed_known, self.speed_mean, NEUTRAL)
+
+    @property
+    def fixed(self) -> Vector:
+        """The speed and cost part of each score at the posterior mean (unknowns neutral)."""
+        return self.speed_weight * self.speed + self.cost
+
+    def exploring(self, speed: np.ndarray) -> np.ndarray:
+        """The speed and cost part with sampled ``speed``; untried tools at their best.
+
+        ``speed`` is one value per tool, or a ``(tools, draws)`` matrix of draws.
+        """
+        column = (slice(None), None) if speed.ndim == 2 else (slice(None),)
+        part = self.speed_weight * np.where(self.speed_known[column], speed, NEUTRAL)
+        part = part + self.cost[column]
+        if self.optimistic is not None:
+            best = self.speed_weight + self.optimistic_cost
+            part = np.where(self.optimistic[column], best, part)
+        return np.asarray(part)
+
+    def scored_speed(self, speed: Vector) -> Vector:
+        """The speed value each tool is scored with, given exploring draws ``speed``."""
+        used = np.where(self.speed_known, speed, NEUTRAL)
+        if self.optimistic is not None:
+            used = np.where(self.optimistic, 1.0, used)
+        return np.asarray(used)
 
     def due(self) -> list[int]:
         """Indices of the tools whose re-try is due."""
@@ -79,13 +120,15 @@ class Arms:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """A strategy's decision: success values, scores, ranking, exploration, propensities."""
+    """A strategy's decision: success and speed values, scores, ranking, exploration,
+    propensities."""
 
     success: Vector
     scores: Vector
     order: list[int]
     explored: list[bool]
     propensity: list[float | None]
+    speed: Vector
 
 
 StrategyFn = Callable[[Arms, np.random.Generator, LearningConfig], Choice]
@@ -98,6 +141,18 @@ def _rank(scores: Vector) -> list[int]:
 
 def _greedy_best(arms: Arms) -> int:
     return int(np.argmax(arms.weight * arms.mean + arms.fixed))
+
+
+def _sampled_speed(arms: Arms, rng: np.random.Generator, size: int | None = None) -> Vector:
+    """Speed scores drawn from their posteriors (Thompson sampling on the speed part too)."""
+    if arms.speed_weight <= 0.0:
+        shape = (len(arms.alpha),) if size is None else (len(arms.alpha), size)
+        return np.zeros(shape)
+    if size is None:
+        noise = rng.standard_normal(len(arms.alpha))
+        return np.clip(arms.speed_mean + arms.speed_sd * noise, 0.0, 1.0)
+    noise = rng.standard_normal((len(arms.alpha), size))
+    return np.clip(arms.speed_mean[:, None] + arms.speed_sd[:, None] * noise, 0.0, 1.0)
 
 
 def _one_hot(k: int, winner: int) -> list[float | None]:
@@ -132,7 +187,8 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
     if due:
         index = _retry_index(arms, due)
         success[due] = np.maximum(success[due], index)
-    fixed = arms.exploring_fixed
+    drawn = _sampled_speed(arms, rng)
+    fixed = arms.exploring(drawn)
     scores, order, explored = _ranked_by(arms, success, fixed)
     k, draws = len(order), config.propensity_samples
     propensity: list[float | None]
@@ -144,21 +200,25 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
         sampled = rng.beta(arms.alpha[:, None], arms.beta[:, None], size=(k, draws))
         if due:
             sampled[due] = np.maximum(sampled[due], index[:, None])
-        winners = np.argmax(arms.weight * sampled + fixed[:, None], axis=0)
+        speeds = _sampled_speed(arms, rng, draws)
+        winners = np.argmax(arms.weight * sampled + arms.exploring(speeds), axis=0)
         counts = np.bincount(winners, minlength=k)
         propensity = [float(c) / draws for c in counts]
-    return Choice(success, scores, order, explored, propensity)
+    return Choice(success, scores, order, explored, propensity, arms.scored_speed(drawn))
 
 
 def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
     """Score each tool with an upper quantile of its posterior (Bayes-UCB)."""
     del rng, config  # deterministic by design
-    success = upper_quantiles(arms.alpha, arms.beta, _ucb_level(arms))
+    level = _ucb_level(arms)
+    success = upper_quantiles(arms.alpha, arms.beta, level)
     due = arms.due()
     if due:
         success[due] = np.maximum(success[due], _retry_index(arms, due))
-    scores, order, explored = _ranked_by(arms, success, arms.exploring_fixed)
-    return Choice(success, scores, order, explored, _one_hot(len(order), order[0]))
+    speed = np.clip(arms.speed_mean + arms.speed_sd * float(ndtri(level)), 0.0, 1.0)
+    scores, order, explored = _ranked_by(arms, success, arms.exploring(speed))
+    propensity = _one_hot(len(order), order[0])
+    return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
 
 
 def epsilon_greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -177,7 +237,7 @@ def epsilon_greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig)
     propensity: list[float | None] = [
         (1.0 - config.epsilon if k > 1 else 1.0) if i == best else share for i in range(k)
     ]
-    return Choice(success, scores, order, explored, propensity)
+    return Choice(success, scores, order, explored, propensity, arms.speed)
 
 
 def greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -186,7 +246,8 @@ def greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choi
     success = arms.mean
     scores = arms.weight * success + arms.fixed
     order = _rank(scores)
-    return Choice(success, scores, order, [False] * len(order), _one_hot(len(order), order[0]))
+    propensity = _one_hot(len(order), order[0])
+    return Choice(success, scores, order, [False] * len(order), propensity, arms.speed)
 
 
 STRATEGIES: dict[Strategy, StrategyFn] = {

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,21 +26,17 @@ from toolwise.learning import arguments
 from toolwise.learning.aggregates import Aggregates, ContextKey, Outcome, Read
 from toolwise.learning.buckets import bucket_of
 from toolwise.learning.config import LearningConfig
-from toolwise.learning.explain import describe, note, suggest
 from toolwise.learning.models import (
     InfraEvent,
     Objective,
-    ObjectiveWeights,
     Recommendation,
-    ScoreBreakdown,
     Strategy,
     ToolPrior,
     resolve_objective,
 )
-from toolwise.learning.posterior import confidence_of, credible_intervals
-from toolwise.learning.scoring import cost_score, speed_score
-from toolwise.learning.strategies import STRATEGIES, Arms, Choice
-from toolwise.models import ToolOutcome, utcnow
+from toolwise.learning.pooling import pool
+from toolwise.learning.ranker import Ranker, Situation, alternatives, as_datetime
+from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
 
 __all__ = ["Clock", "ReliabilityView", "Similarity"]
 
@@ -52,14 +49,8 @@ Clock = Callable[[], datetime]
 """Returns the current time, timezone-aware UTC; injected so tests run instantly."""
 
 _MAX_ERROR_CHARS = 200
-_BEST = 1.0  # the score an untried tool's unknown speed and cost get when exploring
-_EXPLORING: frozenset[Strategy] = frozenset({"thompson", "ucb"})
 _MAX_SIMILARITY_CACHE = 100_000
-_MEDIUM_EVIDENCE = 5.0  # an alternative must be at least "medium" confidence to be suggested
-
-
-def _as_datetime(seconds: float | None) -> datetime | None:
-    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+_RELEARNT = 20  # outcomes after a change (or a restore) during which it is mentioned
 
 
 def _error_text(error_type: str, error_message: str) -> str:
@@ -95,9 +86,9 @@ class ReliabilityView:
         self._clock: Clock = clock if clock is not None else utcnow
         self._zone = self._config.zone
         self._pooled = self._config.share_environments
-        self._half_life = self._config.half_life.total_seconds()
         self._lock = threading.RLock()
         self._state = Aggregates(self._config)
+        self._ranker = Ranker(self._config)
         self._rng = np.random.default_rng()
         self._rng_lock = threading.Lock()
         self._similar_lock = threading.Lock()
@@ -108,14 +99,15 @@ class ReliabilityView:
     def observe_outcome(self, outcome: ToolOutcome) -> None:
         """Learn from one judged tool call; cheap enough for every call's hot path.
 
-        ``refused`` outcomes (a human declined) are ignored; a partial counts as a fractional
+        ``refused`` (a human declined) and ``invalid_arguments`` (the model's bad arguments)
+        outcomes are ignored: they say nothing about the tool; a partial counts as a fractional
         success of its ``effective_quality``; an outcome already past ``expires_at`` is
         ignored and one with a TTL stops counting when it lapses. Thread-safe.
         """
         kind = outcome.outcome
-        if kind == "refused":
+        if kind in NOT_CHARGED:  # refused, invalid_arguments: not the tool's doing
             with self._lock:
-                self._state.counts["ignored_refused"] += 1
+                self._state.note(f"ignored_{kind}")
             return
         quality = outcome.effective_quality
         environment = outcome.environment
@@ -285,7 +277,7 @@ class ReliabilityView:
         task_type: str,
         tools: Sequence[str],
         agent_id: str = "default",
-        environment: str = "",
+        environment: str | None = None,
         objective: Objective = "balanced",
         strategy: Strategy = "thompson",
         seed: int | None = None,
@@ -300,7 +292,9 @@ class ReliabilityView:
             task_type: the task's type (the context key); ``""`` if uncategorised.
             tools: candidate tool names (duplicates are dropped, order breaks ties).
             agent_id: whose experience to use.
-            environment: where the tools will run.
+            environment: where the tools will run; ``None`` (default): every environment the
+                agent has evidence in, pooled with shrinkage (``learning/pooling.py``); each
+                recommendation's ``environments`` says whose evidence it used.
             objective: ``"balanced"`` (0.7 success, 0.3 speed), ``"latency"`` (0.4 / 0.6),
                 ``"cost"`` (0.5 / 0.1 / 0.4), or explicit weights.
             strategy: ``"thompson"`` (default), ``"ucb"``, ``"epsilon_greedy"`` or
@@ -325,77 +319,40 @@ class ReliabilityView:
         at = moment.timestamp()
         bucket = bucket_of(moment, self._config.time_buckets, self._zone)
         similar = self._similar(agent_id, task_type)
-        env = self._env(environment)
         with self._lock:
             state = self._state
             state.expire(at)
-            peers = state.scope_mass(agent_id, task_type, env, at)
-            reads = [
-                state.read(
-                    (agent_id, name, task_type, env), bucket, now=at, similar=similar, peers=peers
+            envs = self._environments(agent_id) if environment is None else (environment,)
+            situations = []
+            for name in names:
+                env_reads = []
+                for each in envs:
+                    env = self._env(each)
+                    peers = state.scope_mass(agent_id, task_type, env, at)
+                    key = (agent_id, name, task_type, env)
+                    read = state.read(key, bucket, now=at, similar=similar, peers=peers)
+                    env_reads.append((each, read))
+                pooled = pool(env_reads)
+                situations.append(
+                    Situation(
+                        pooled.read,
+                        _recent_change(pooled.read),
+                        _recent_restore(pooled.read),
+                        observations=pooled.observations,
+                        environments=pooled.environments,
+                    )
                 )
-                for name in names
-            ]
-            samples = [_samples(read) for read in reads]
-            changed = [self._recent_change(read, at) for read in reads]
-            restored = [self._recent_restore(read, at) for read in reads]
-            alert = state.infra.alert(agent_id, environment, at)
-        arms = self._arms(reads, samples, weights)
-        choice = self._choose(strategy, arms, seed)
-        optimistic = strategy in _EXPLORING and arms.optimistic is not None
-        intervals = credible_intervals(list(arms.alpha), list(arms.beta))
-        config = self._config
-        ranked = []
-        for rank, index in enumerate(choice.order, start=1):
-            read = reads[index]
-            posterior, (p50, mean_cost) = read.posterior, samples[index]
-            observations = read.observations
-            explored = choice.explored[index]
-            hopeful = optimistic and read.untried
-            speed = speed_score(p50, config.latency_ceiling_ms, unknown=_BEST if hopeful else None)
-            cost = cost_score(mean_cost, config.cost_reference, unknown=_BEST if hopeful else None)
-            ranked.append(
-                Recommendation(
-                    tool=names[index],
-                    rank=rank,
-                    score=float(choice.scores[index]),
-                    breakdown=ScoreBreakdown(
-                        success=float(choice.success[index]),
-                        speed=speed,
-                        cost=cost,
-                        weights=weights,
-                    ),
-                    rate=posterior.mean,
-                    sampled_success=float(choice.success[index]),
-                    observations=observations,
-                    effective_observations=posterior.effective,
-                    confidence=confidence_of(posterior.effective),
-                    credible_interval=intervals[index],
-                    p50_latency_ms=p50,
-                    mean_cost=mean_cost,
-                    explored=explored,
-                    propensity=choice.propensity[index],
-                    strategy=strategy,
-                    reason=describe(
-                        rate=posterior.mean,
-                        observations=observations,
-                        borrowed=posterior.borrowed,
-                        p50_latency_ms=p50,
-                        mean_cost=mean_cost,
-                        show_cost=weights.cost > 0,
-                        note=note(
-                            strategy,
-                            explored=explored,
-                            changed_at=changed[index],
-                            retried=explored and read.retry is not None,
-                            optimistic=hopeful and (p50 is None or mean_cost is None),
-                            restored_at=restored[index],
-                        ),
-                    ),
-                    infra_alert=alert,
-                )
-            )
-        return ranked
+            alert = next((a for a in (state.alert(agent_id, e, at) for e in envs) if a), None)
+            # Ranked under the lock: the ranker reads the evidence's latency and cost
+            # reservoirs, which a concurrent observe mutates (microseconds for ten tools).
+            rank = partial(
+                self._ranker.rank, names, situations, weights, strategy, alert=alert,
+                pooled=environment is None,
+            )  # fmt: skip
+            if seed is not None:
+                return rank(np.random.default_rng(seed))
+            with self._rng_lock:  # numpy generators are not thread-safe
+                return rank(self._rng)
 
     def infra_events(self, agent_id: str | None = None) -> list[InfraEvent]:
         """Infrastructure events (several tools failing together), oldest first.
@@ -405,18 +362,18 @@ class ReliabilityView:
         """
         now = self._clock().timestamp()
         with self._lock:
-            return self._state.infra.events(agent_id, now)
+            return self._state.events(agent_id, now)
 
     def known_task_types(self, agent_id: str) -> list[str]:
         """The non-empty task types the agent has evidence for, sorted."""
         with self._lock:
-            return sorted(t for t in self._state.task_types.get(agent_id, ()) if t)
+            return sorted(t for t in self._state.task_types_of(agent_id) if t)
 
     @property
     def last_seen(self) -> datetime | None:
         """Timestamp of the newest outcome observed (to refresh from other writers)."""
         with self._lock:
-            return _as_datetime(self._state.last_seen)
+            return as_datetime(self._state.last_seen)
 
     @property
     def config(self) -> LearningConfig:
@@ -426,18 +383,9 @@ class ReliabilityView:
     def stats(self) -> dict[str, Any]:
         """Sizes and counters, for debugging and metrics."""
         with self._lock:
-            state = self._state
-            sizes = {
-                "agents": len({key[0] for key in state.overall}),
-                "contexts": len(state.contexts),
-                "overall": len(state.overall),
-                "bucketed": len(state.buckets),
-                "seeds": len(state.seeds),
-                "ttl_entries": len(state.ttl),
-                "infra_events": len(state.infra),
-                "last_seen": _as_datetime(state.last_seen),
-            }
-            counts = {name: state.counts[name] for name in sorted(state.counts)}
+            sizes: dict[str, Any] = self._state.sizes()
+            sizes["last_seen"] = as_datetime(self._state.last_seen)
+            counts = self._state.counters()
         with self._similar_lock:
             sizes["similarity_cache"] = len(self._similarity_cache)
         return sizes | counts
@@ -446,6 +394,13 @@ class ReliabilityView:
 
     def _env(self, environment: str) -> str:
         return "" if self._config.share_environments else environment
+
+    def _environments(self, agent_id: str) -> tuple[str, ...]:
+        """The environments the agent has evidence in (``("",)`` when none); call locked."""
+        if self._pooled:
+            return ("",)
+        found = sorted({env for agent, _, env in self._state.overall if agent == agent_id})
+        return tuple(found) or ("",)
 
     def _record(
         self,
@@ -489,69 +444,10 @@ class ReliabilityView:
         now = self._clock().timestamp()
         with self._lock:
             if outcome.expires <= now:
-                self._state.counts["ignored_expired"] += 1
+                self._state.note("ignored_expired")
                 return
             self._state.expire(now)
             self._state.record(outcome)
-
-    def _recent_change(self, read: Read, now: float) -> float | None:
-        """When the key's record was last reset, if within a half-life of ``now``.
-
-        A record restored after the change (the tool came back) is not re-learning any more.
-        """
-        own = read.own
-        if own is None or not own.changes or own.last_change_at is None:
-            return None
-        if own.restored_at is not None and own.restored_at >= own.last_change_at:
-            return None
-        return own.last_change_at if now - own.last_change_at < self._half_life else None
-
-    def _recent_restore(self, read: Read, now: float) -> float | None:
-        """When the key's old record was restored after a recovery, if within a half-life."""
-        own = read.own
-        if own is None or own.restored_at is None:
-            return None
-        return own.restored_at if now - own.restored_at < self._half_life else None
-
-    def _arms(
-        self,
-        reads: Sequence[Read],
-        samples: Sequence[tuple[float | None, float | None]],
-        weights: ObjectiveWeights,
-    ) -> Arms:
-        config = self._config
-        ceiling, reference = config.latency_ceiling_ms, config.cost_reference
-        fixed = [
-            weights.speed * speed_score(p50, ceiling) + weights.cost * cost_score(cost, reference)
-            for p50, cost in samples
-        ]
-        optimistic = None
-        if config.optimistic_unknowns and any(read.untried for read in reads):
-            optimistic = np.array(
-                [
-                    weights.speed * speed_score(p50, ceiling, unknown=_BEST)
-                    + weights.cost * cost_score(cost, reference, unknown=_BEST)
-                    if read.untried
-                    else neutral
-                    for read, (p50, cost), neutral in zip(reads, samples, fixed, strict=True)
-                ]
-            )
-        retry = tuple(read.retry for read in reads)
-        return Arms(
-            alpha=np.array([read.posterior.alpha for read in reads]),
-            beta=np.array([read.posterior.beta for read in reads]),
-            fixed=np.array(fixed),
-            weight=weights.success,
-            evidence=sum(read.posterior.effective for read in reads),
-            optimistic=optimistic,
-            retry=retry if any(pair is not None for pair in retry) else (),
-        )
-
-    def _choose(self, strategy: Strategy, arms: Arms, seed: int | None) -> Choice:
-        if seed is not None:
-            return STRATEGIES[strategy](arms, np.random.default_rng(seed), self._config)
-        with self._rng_lock:  # numpy generators are not thread-safe
-            return STRATEGIES[strategy](arms, self._rng, self._config)
 
     def _similar(self, agent_id: str, task_type: str) -> list[tuple[str, float]]:
         """The most similar known task types above the threshold (similarity called unlocked)."""
@@ -559,7 +455,7 @@ class ReliabilityView:
         if self._similarity is None or not task_type or config.max_similar == 0:
             return []
         with self._lock:
-            others = [t for t in self._state.task_types.get(agent_id, ()) if t and t != task_type]
+            others = [t for t in self._state.task_types_of(agent_id) if t and t != task_type]
         with self._similar_lock:
             missing = [t for t in others if (task_type, t) not in self._similarity_cache]
         computed = {other: self._similarity_of(task_type, other) for other in missing}
@@ -590,94 +486,38 @@ class ReliabilityView:
             return []
         now = self._clock().timestamp()
         similar = {(key[0], key[2]): self._similar(key[0], key[2]) for key, _ in keys}
+        state = self._state
         with self._lock:
-            self._state.expire(now)
+            state.expire(now)
             reads = [
-                self._state.read(key, bucket, now=now, similar=similar[(key[0], key[2])])
+                state.read(key, bucket, now=now, similar=similar[(key[0], key[2])])
                 for key, bucket in keys
             ]
-            alternatives = self._alternatives({(k[0], k[2], k[3]) for k, _ in keys}, now, similar)
-            extras = [_extras(read) for read in reads]
-        intervals = credible_intervals(
-            [read.posterior.alpha for read in reads], [read.posterior.beta for read in reads]
-        )
-        priors = []
-        for (key, bucket), read, interval, (latency, mean_cost, errors) in zip(
-            keys, reads, intervals, extras, strict=True
-        ):
-            agent, tool, context, env = key
-            posterior, own = read.posterior, read.own
-            priors.append(
-                ToolPrior(
-                    tool=tool,
-                    agent_id=agent,
-                    context_class=context,
-                    environment=env,
-                    time_bucket=bucket,
-                    rate=posterior.mean,
-                    confidence=confidence_of(posterior.effective),
-                    credible_interval=interval,
-                    observations=read.observations,
-                    effective_observations=posterior.effective,
-                    successes=posterior.own[0],
-                    failures=posterior.own[1],
-                    alpha=posterior.alpha,
-                    beta=posterior.beta,
-                    mean_latency_ms=latency[0],
-                    p50_latency_ms=latency[1],
-                    p95_latency_ms=latency[2],
-                    mean_cost=mean_cost,
-                    last_errors=errors,
-                    suggestion=suggest(
-                        rate=posterior.mean,
-                        effective_observations=posterior.effective,
-                        alternative=alternatives.get((agent, context, env, tool)),
-                    ),
-                    changes=own.changes if own is not None else 0,
-                    last_change_at=_as_datetime(own.last_change_at if own else None),
-                    updated_at=_as_datetime(own.updated if own else None),
-                )
+            better = alternatives(
+                {(k[0], k[2], k[3]) for k, _ in keys},
+                state.tools_in,
+                lambda key: state.read(key, "", now=now, similar=similar.get((key[0], key[2]), ())),
             )
-        return priors
-
-    def _alternatives(
-        self,
-        scopes: Iterable[tuple[str, str, str]],
-        now: float,
-        similar: Mapping[tuple[str, str], Sequence[tuple[str, float]]],
-    ) -> dict[tuple[str, str, str, str], tuple[str, float]]:
-        """For each tool of each scope, the best *other* tool there with medium+ evidence."""
-        best: dict[tuple[str, str, str, str], tuple[str, float]] = {}
-        for agent, context, env in scopes:
-            tools = sorted(self._state.scope_tools.get((agent, context, env), ()))
-            near = similar.get((agent, context), ())
-            rated = []
-            for tool in tools:
-                posterior = self._state.read((agent, tool, context, env), "", now=now, similar=near)
-                if posterior.posterior.effective >= _MEDIUM_EVIDENCE:
-                    rated.append((posterior.posterior.mean, tool))
-            rated.sort(key=lambda item: (-item[0], item[1]))
-            for tool in tools:
-                for mean, other in rated:
-                    if other != tool:
-                        best[(agent, context, env, tool)] = (other, mean)
-                        break
-        return best
+        return self._ranker.priors(keys, reads, better)
 
 
-def _samples(read: Read) -> tuple[float | None, float | None]:
-    """``(p50 latency, mean cost)`` of a key, from its context or the tool's overall record."""
-    source = read.stats_source
-    if source is None:
-        return None, None
-    return source.p50_latency(), source.mean_cost()
+def _recent_change(read: Read) -> float | None:
+    """When the key's record was last reset, while it is still re-learning.
+
+    Re-learning lasts until the record holds ``_RELEARNT`` outcomes since the change; a
+    record restored after the change (the tool came back) is not re-learning any more.
+    """
+    own = read.own
+    if own is None or not own.changes or own.last_change_at is None:
+        return None
+    if own.restored_at is not None and own.restored_at >= own.last_change_at:
+        return None
+    return own.last_change_at if own.current.n < _RELEARNT else None
 
 
-def _extras(
-    read: Read,
-) -> tuple[tuple[float | None, float | None, float | None], float | None, tuple[str, ...]]:
-    """Latency summary, mean cost and last errors shown in a prior (the context's own)."""
-    source = read.context if read.context is not None else read.own
-    if source is None:
-        return (None, None, None), None, ()
-    return source.latency_summary(), source.mean_cost(), tuple(source.errors)
+def _recent_restore(read: Read) -> float | None:
+    """When the key's old record was restored, within ``_RELEARNT`` outcomes of it."""
+    own = read.own
+    if own is None or own.restored_at is None:
+        return None
+    return own.restored_at if own.charges - own.restored_charges < _RELEARNT else None

@@ -8,7 +8,13 @@ Every attempt is recorded through the runtime's :class:`~toolwise.recording.reco
 (the one record path), under the member's own name, with the pool's name in its tags
 (``pool:<name>``, and ``hedge`` for an attempt started by a hedge). An attempt is settled
 exactly once, under a lock: by its result, by its error, by the deadline (a ``TimeoutError``
-failure), or by being cancelled after another member won (not recorded: it has no outcome).
+failure), or when another member wins while it still runs:
+
+* a loser that started *before* the winner is **given up**: recorded as a ``TimeoutError``
+  failure (it was passed its hedge delay and a later member answered first — the evidence that
+  lets the pool learn that a member hangs, which a hedge that always rescues it would hide);
+* a loser that started *after* the winner (a hedge the first member beat) is **cancelled**
+  and not recorded: it had no fair chance, so it has no outcome.
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from toolwise._summary import POOL_TAG
 from toolwise.pools.errors import FailedAttempt, PoolExhaustedError
 from toolwise.pools.plan import Plan
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.judge import Verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
 
-__all__ = ["Attempt", "Member", "PoolCall"]
+__all__ = ["NOT_WON", "Attempt", "Member", "PoolCall"]
+
+NOT_WON = frozenset({"failure", "refused", "invalid_arguments"})
+"""Verdicts after which the pool tries the next member (the next may take the arguments)."""
 
 Adapter = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 """Turns the pool's arguments into one member's (``{"q": ...}`` -> ``{"query": ...}``)."""
@@ -38,6 +48,8 @@ class Member:
     call: Callable[[Mapping[str, Any]], Any]
     acall: Callable[[Mapping[str, Any]], Awaitable[Any]]
     adapt: Adapter | None = None
+    metadata: Mapping[str, Any] | None = None
+    """The tool's metadata: where it may declare its own judge (``declare_judge``)."""
 
     def arguments(self, args: Mapping[str, Any]) -> Mapping[str, Any]:
         return args if self.adapt is None else self.adapt(args)
@@ -60,6 +72,7 @@ class Attempt:
 class _Tally:
     failures: list[FailedAttempt] = field(default_factory=list)
     cancelled: int = 0
+    given_up: int = 0
     hedges: int = 0
 
 
@@ -87,7 +100,7 @@ class PoolCall:
         self._args = args
         self._recorder = recorder
         self._defaults = defaults
-        self._context = context._replace(tags=(*context.tags, f"pool:{name}"))
+        self._context = context._replace(tags=(*context.tags, f"{POOL_TAG}{name}"))
         self._tool_call_id = tool_call_id
         self._max_attempts = max_attempts
         self._timer = timer
@@ -114,7 +127,7 @@ class PoolCall:
                 member.name,
                 self._args,
                 context or self._context,
-                self._defaults,
+                self._defaults.for_tool(member.name, member.metadata),
                 source="pool",
                 tool_call_id=self._tool_call_id,
                 attempt=self.attempts,
@@ -162,11 +175,13 @@ class PoolCall:
 
     def settle_result(self, attempt: Attempt, output: Any) -> Verdict:
         """Judge and record a result; the verdict decides whether the pool goes on."""
-        verdict = judge_output(output, self._defaults.judge)
+        member = attempt.member
+        judge = self._defaults.for_tool(member.name, member.metadata).judge
+        verdict = judge_output(output, judge, tool=member.name)
         if self._close(attempt):
             if self._recorder is not None and attempt.pending is not None:
                 self._recorder.finish(attempt.pending, output=output, verdict=verdict)
-            if verdict.outcome in ("failure", "refused"):
+            if verdict.outcome in NOT_WON:
                 self._failed(attempt, verdict.error_type or "Failure", verdict.error_message)
         return verdict
 
@@ -203,13 +218,30 @@ class PoolCall:
             self.running.remove(attempt)
 
     def won(self, attempt: Attempt) -> None:
+        """``attempt`` answered first: every other running attempt is given up or cancelled."""
         self.done(attempt)
         self.winner = attempt
+        for loser in list(self.running):
+            if loser.started <= attempt.started and self._close(loser):
+                error = TimeoutError(
+                    f"pool {self.name!r}: given up, {attempt.member.name!r} answered first"
+                )
+                if self._recorder is not None and loser.pending is not None:
+                    self._recorder.finish(loser.pending, error=error)
+                with self._lock:
+                    self._tally.given_up += 1
+            else:
+                self.settle_cancelled(loser)
 
     @property
     def cancelled(self) -> int:
         with self._lock:
             return self._tally.cancelled
+
+    @property
+    def given_up(self) -> int:
+        with self._lock:
+            return self._tally.given_up
 
     @property
     def hedges(self) -> int:

@@ -7,10 +7,12 @@ first answer, the next hedge or the deadline":
 
 * **sync**: each attempt runs in a named daemon thread (with a copy of the caller's context,
   so LangGraph's config and toolwise's claims travel along). Python cannot stop a thread: a
-  loser runs to its end in the background, and its outcome is still recorded — unless the
-  deadline already recorded it as a ``TimeoutError``.
-* **async**: each attempt is a task; a loser is cancelled (not recorded: it has no outcome),
-  and at the deadline every running task is cancelled and recorded as a ``TimeoutError``.
+  loser runs to its end in the background, but what it returns is no longer recorded.
+* **async**: each attempt is a task; a loser is cancelled.
+
+In both, what a loser's record says is the same (see :mod:`toolwise.pools.call`): given up
+(a ``TimeoutError`` failure) if it started before the winner, nothing if it started after;
+at the deadline every running attempt is recorded as a ``TimeoutError``.
 
 Control flow (``passes_through``: LangGraph's ``interrupt()``, cancellation) raised by a
 member is never recorded: the driver cancels the rest and re-raises it.
@@ -25,7 +27,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from toolwise.pools.call import Attempt, PoolCall
+from toolwise.pools.call import NOT_WON, Attempt, PoolCall
 
 __all__ = ["ControlFlow", "arun", "run"]
 
@@ -40,7 +42,7 @@ class _Settled(NamedTuple):
 
 
 def _judge(call: PoolCall, attempt: Attempt, output: Any) -> bool:
-    return call.settle_result(attempt, output).outcome not in ("failure", "refused")
+    return call.settle_result(attempt, output).outcome not in NOT_WON
 
 
 # -- sync --------------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ def _run_threads(call: PoolCall, control: ControlFlow) -> Any:
             raise settled.error
         if settled.won:
             call.won(settled.attempt)
-            return output  # losers finish in the background and record their own outcome
+            return output  # losers finish in the background, already settled
 
 
 # -- async -------------------------------------------------------------------------------------

@@ -25,12 +25,14 @@ class PoolOptions(BoundaryModel):
         hedge_delay: seconds to wait before hedging a member whose latency is not learnt yet.
         min_hedge_delay: never hedge sooner than this (a p95 of a few ms would double traffic).
         min_latency_observations: a member's p95 is trusted once it rests on this many calls.
-        max_exploration_share: at most this share of calls goes first to a member whose upper
-            credible bound is below the best member's mean (a long shot); more are reordered.
+        max_exploration_share: at most this share of calls goes first to a long shot: a member
+            whose effort per success, even at its upper credible bound of success, is worse
+            than the best member's at its mean; more are ordered by posterior means.
         idempotent: the members may safely run twice for one call; hedging needs it.
         requires_confirmation: the members change the world only after a human approves;
             such a pool is never hedged.
-        objective: the trade-off members are ranked by (see ``recommend``).
+        objective: the speed and cost weights of an attempt's effort; members are ranked by
+            expected effort per success (see :mod:`toolwise.pools.ordering`).
         strategy: the ranking strategy (``"thompson"`` explores; ``"greedy"`` does not).
     """
 

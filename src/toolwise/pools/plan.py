@@ -1,13 +1,17 @@
 """The order a pool tries its members in, and when it hedges each: read from the learnt view.
 
-Ranking is the view's ``recommend`` for the call's agent, task type and environment (so a pool
-learns from the same evidence as the brief, and explores the same way). Two rules are the
-pool's own:
+Ranking starts from the view's ``recommend`` for the call's agent, task type and environment
+(so a pool learns from the same evidence as the brief, and explores the same way). Three rules
+are the pool's own:
 
-* **Bounded exploration.** A *long shot* is a member put first although its upper credible
-  bound is below the best member's mean: evidence says it is worse, the strategy tries it to
-  see whether it recovered. At most ``max_exploration_share`` of a pool's calls start with a
-  long shot; beyond that the call starts with the best mean instead (ranked by mean).
+* **Least effort until a success.** Members are sorted by expected effort per success (see
+  :mod:`toolwise.pools.ordering`): a failure costs the next attempt, so a cheap, fast member
+  that fails now and then can rightly go before a slow one that never fails.
+* **Bounded exploration.** A *long shot* is a member put first although, even at its upper
+  credible bound of success, its index is worse than the best member's at its mean: evidence
+  says it is worse, the strategy tries it to see whether it recovered. At most
+  ``max_exploration_share`` of a pool's calls start with a long shot; beyond that the call is
+  ordered by posterior means instead.
 * **Hedge delays.** A member's hedge delay is its learnt p95 latency once that rests on
   ``min_latency_observations`` calls, else ``hedge_delay``; never below ``min_hedge_delay``.
 
@@ -25,6 +29,7 @@ from dataclasses import dataclass, field
 
 from toolwise.learning.models import Recommendation
 from toolwise.pools.options import PoolOptions
+from toolwise.pools.ordering import by_effort, index
 from toolwise.pools.protocols import PoolRuntime, Ranking
 from toolwise.recording.context import CallContext
 
@@ -91,10 +96,12 @@ class Planner:
             return Plan(self._members, self._cold_delays(), ranked=False)
         return self._bounded(ranked, delays)
 
-    def _bounded(self, ranked: list[Recommendation], delays: dict[str, float]) -> Plan:
-        """Apply the exploration budget to the strategy's order."""
-        best_mean = max(r.rate for r in ranked)
-        long_shot = ranked[0].credible_interval[1] < best_mean
+    def _bounded(self, recommended: list[Recommendation], delays: dict[str, float]) -> Plan:
+        """Order by expected effort until a success, within the exploration budget."""
+        ranked = by_effort(recommended)
+        best_mean = min(index(r, r.rate) for r in ranked)
+        first = ranked[0]
+        long_shot = index(first, first.credible_interval[1]) > best_mean
         with self._lock:
             counts = self._counts
             counts.planned += 1
@@ -104,7 +111,7 @@ class Planner:
             elif long_shot:
                 counts.demoted += 1
         if long_shot and not within:
-            ranked = sorted(ranked, key=lambda r: -r.rate)  # stable: ties keep the strategy's
+            ranked = by_effort(ranked, mean=True)
         order = tuple(r.tool for r in ranked)
         return Plan(
             order,

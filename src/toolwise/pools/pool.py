@@ -44,7 +44,8 @@ class PoolStats:
     fallbacks: int = 0  # calls answered by a member other than the first in their plan
     hedges: int = 0  # attempts started by a hedge
     hedge_wins: int = 0  # calls answered by a hedged attempt
-    cancelled: int = 0  # losing attempts cancelled (async), not recorded
+    given_up: int = 0  # losers that started before the winner: recorded as TimeoutError
+    cancelled: int = 0  # losers that started after the winner: not recorded
     long_shots: int = 0  # calls that started with a member evidence says is worse
     demoted: int = 0  # long shots over the exploration budget, reordered by mean
     unranked: int = 0  # calls planned without the learnt view (store down)
@@ -201,6 +202,7 @@ class Pool:
             stats["attempts"] += call.attempts
             stats["hedges"] += call.hedges
             stats["cancelled"] += call.cancelled
+            stats["given_up"] += call.given_up
             if winner is not None and winner.member.name != call.plan.order[0]:
                 stats["fallbacks"] += 1
             if winner is not None and winner.hedged:

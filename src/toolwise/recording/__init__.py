@@ -7,7 +7,7 @@ call across combined entry points), :mod:`~toolwise.recording.judge`,
 """
 
 from toolwise.recording.context import CallContext, RecordingDefaults, RecordingLabels
-from toolwise.recording.judge import Judge, Verdict
+from toolwise.recording.judge import FieldRule, Judge, JudgeRules, LLMJudge, Verdict
 from toolwise.recording.recorder import Durability, PendingCall, Recorder
 from toolwise.recording.records import RecordBuilder
 from toolwise.recording.redact import Redactor, SecretRedactor
@@ -15,7 +15,10 @@ from toolwise.recording.redact import Redactor, SecretRedactor
 __all__ = [
     "CallContext",
     "Durability",
+    "FieldRule",
     "Judge",
+    "JudgeRules",
+    "LLMJudge",
     "PendingCall",
     "RecordBuilder",
     "Recorder",

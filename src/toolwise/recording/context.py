@@ -8,10 +8,10 @@ and, in graphs, through the ``toolwise`` key that the pre-selection step writes 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, TypedDict
 
-from toolwise.recording.judge import Judge
+from toolwise.recording.judge import DECLARED_JUDGE_KEY, JudgeSpec, declared_judge
 
 __all__ = [
     "META_PREFIX",
@@ -33,7 +33,7 @@ class RecordingLabels(TypedDict, total=False):
     task_type: str
     environment: str
     tags: Sequence[str]
-    judge: Judge | None
+    judge: JudgeSpec | None
     costs: Mapping[str, float] | None
 
 
@@ -46,7 +46,8 @@ class RecordingDefaults:
         task_type: the kind of task, e.g. ``"production_deploy"``; the learning context.
         environment: e.g. ``"staging"`` or ``"production"``; kept apart when learning.
         tags: free labels stored with every record.
-        judge: refines successes into partial/low-quality results.
+        judge: how returned results are judged: a judge callable, ``JudgeRules``, or either
+            per tool name (see :mod:`toolwise.recording.judge`).
         costs: cost per call by tool name (``"*"`` applies to any tool not listed).
     """
 
@@ -54,11 +55,27 @@ class RecordingDefaults:
     task_type: str = ""
     environment: str = ""
     tags: tuple[str, ...] = ()
-    judge: Judge | None = None
+    judge: JudgeSpec | None = None
     costs: Mapping[str, float] = field(default_factory=dict)
 
     def cost_of(self, tool: str) -> float:
         return float(self.costs.get(tool, self.costs.get("*", 0.0)))
+
+    def for_tool(self, tool: str, metadata: Mapping[str, Any] | None) -> RecordingDefaults:
+        """These defaults for a call to ``tool``, whose ``metadata`` may declare its own judge
+        (under :data:`~toolwise.recording.judge.DECLARED_JUDGE_KEY`).
+
+        The most specific judge wins: a ``judge={tool: ...}`` entry naming the tool, then the
+        tool's declaration, then the entry point's other judge (``"*"`` or unnamed). ``self``
+        when the tool declares nothing (the common case: one dict lookup).
+        """
+        if not metadata or DECLARED_JUDGE_KEY not in metadata:
+            return self
+        judge = self.judge
+        if isinstance(judge, Mapping) and tool in judge:
+            return self
+        declared = declared_judge(metadata)
+        return self if declared is None else replace(self, judge=declared)
 
 
 class CallContext(NamedTuple):

@@ -20,7 +20,7 @@ from typing import Any, Literal, NamedTuple
 from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.handoff import Handoff
-from toolwise.recording.judge import Verdict, judge_output
+from toolwise.recording.judge import Verdict, judge_error, judge_output
 from toolwise.recording.records import RecordBuilder
 
 __all__ = ["Durability", "PendingCall", "Recorder"]
@@ -187,9 +187,9 @@ class Recorder:
         """
         if verdict is None:
             if error is not None:
-                verdict = Verdict("failure", 0.0, type(error).__name__, str(error))
+                verdict = judge_error(error)
             else:
-                verdict = judge_output(output, call.defaults.judge)
+                verdict = judge_output(output, call.defaults.judge, tool=call.tool)
         ctx = call.context
         return self._records.build(
             {
@@ -207,6 +207,7 @@ class Recorder:
                 "cost": call.defaults.cost_of(call.tool),
                 "error_type": verdict.error_type,
                 "error_message": verdict.error_message,
+                "judged_by": verdict.reason,
                 "tool_input": call.inputs,
                 "tool_output": "" if error is not None else output,
                 "timestamp": datetime.fromtimestamp(call.wall, UTC),

@@ -8,9 +8,10 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
 * **Free text** (``task``, ``tool_input``, ``tool_output``, ``error_message``, ``error_type``)
   is rendered as text (objects as JSON), redacted, and cut with a visible marker — inputs and
   outputs to ``max_payload_chars``, the rest to ``max_text_chars``.
-* **Labels, tags and metadata** pass the redactor too: ``task_type``, ``environment``, every
-  tag, and every metadata value (values under secret-looking keys are replaced whole; string
-  values are redacted and cut to ``max_payload_chars``).
+* **Labels, tags and metadata** pass the redactor too: ``task_type``, ``environment``,
+  ``judged_by`` (a user's judge may name its reason), every tag, and every metadata value
+  (values under secret-looking keys are replaced whole; string values are redacted and cut to
+  ``max_payload_chars``).
 * **Identifiers are kept as given**: ``id``, ``agent_id``, ``tool``, ``session_id``,
   ``run_id``, ``tool_call_id``, ``decision_id`` and ``recommended_tool`` join records to runs,
   decisions and namespaces, and a redactor that rewrote one would silently split them.
@@ -49,7 +50,7 @@ MAX_TEXT_CHARS = 500
 
 _PAYLOADS = ("tool_input", "tool_output")
 _TEXTS = ("task", "error_message", "error_type")
-_LABELS = ("task_type", "environment")
+_LABELS = ("task_type", "environment", "judged_by")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")

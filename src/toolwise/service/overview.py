@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import numpy as np
 from pydantic import BaseModel
 
-from toolwise.models import ToolOutcome, utcnow
+from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
 
 __all__ = ["CurvePoint", "FailureItem", "Overview", "ToolOverview", "build_overview"]
 
@@ -24,12 +24,15 @@ _RECENT_FAILURES = 10
 
 
 class ToolOverview(BaseModel):
-    """One tool's record; rates over calls that ran (refusals excluded)."""
+    """One tool's record; rates over calls that ran (refusals and the model's invalid
+    arguments excluded: neither says anything about the tool)."""
 
     name: str
     calls: int
     successes: int
     failures: int
+    invalid_arguments: int = 0
+    """Calls the model made with arguments the tool's schema rejected: its mistakes."""
     success_rate: float
     interval: tuple[float, float]
     p50_latency_ms: float
@@ -80,7 +83,7 @@ def _interval(successes: int, others: int) -> tuple[float, float]:
 
 
 def _tool(name: str, records: list[ToolOutcome]) -> ToolOverview:
-    ran = [r for r in records if r.outcome != "refused"]
+    ran = [r for r in records if r.outcome not in NOT_CHARGED]
     successes = sum(r.outcome == "success" for r in ran)
     latencies = np.array([r.latency_ms for r in ran], dtype=float)
     cost = round(sum(r.cost for r in records), 6)
@@ -89,6 +92,7 @@ def _tool(name: str, records: list[ToolOutcome]) -> ToolOverview:
         calls=len(records),
         successes=successes,
         failures=sum(r.outcome == "failure" for r in ran),
+        invalid_arguments=sum(r.outcome == "invalid_arguments" for r in records),
         success_rate=successes / len(ran) if ran else 0.0,
         interval=_interval(successes, len(ran) - successes),
         p50_latency_ms=float(np.percentile(latencies, 50)) if latencies.size else 0.0,
@@ -107,7 +111,7 @@ def _bucket_seconds(first: datetime, last: datetime) -> int:
 def _curve(records: list[ToolOutcome], bucket: int) -> list[CurvePoint]:
     buckets: dict[int, list[ToolOutcome]] = {}
     for record in records:
-        if record.outcome != "refused":
+        if record.outcome not in NOT_CHARGED:
             buckets.setdefault(int(record.timestamp.timestamp()) // bucket, []).append(record)
     points = []
     for index in sorted(buckets):
@@ -138,7 +142,7 @@ def build_overview(
         (_tool(name, group) for name, group in by_tool.items()),
         key=lambda t: (-t.calls, t.name),
     )
-    ran = [r for r in records if r.outcome != "refused"]
+    ran = [r for r in records if r.outcome not in NOT_CHARGED]
     failures = [r for r in reversed(records) if r.outcome == "failure"][:_RECENT_FAILURES]
     bucket = _bucket_seconds(records[0].timestamp, records[-1].timestamp) if records else 3_600
     return Overview(

@@ -118,6 +118,7 @@ class CallIn(_Body):
     cost: Cost = 0.0
     error_type: str = ""
     error_message: str = ""
+    judged_by: Label = ""
     tool_input: JsonValue = None
     tool_output: JsonValue = None
     task_type: Label = ""

@@ -22,9 +22,11 @@ stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
@@ -93,6 +95,8 @@ class ChromaOutcomeStore:
             move=self._write_rows,
             adopted=self._failures.drop_legacy,
         )
+        self._stamped = 0.0  # the last store time given out (stamps only grow)
+        self._stamp_lock = threading.Lock()
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -130,6 +134,7 @@ class ChromaOutcomeStore:
     def after_fork(self) -> bool:
         """Called in a forked child: fresh locks and caches, and whether this process can use
         the store at all (see :meth:`ChromaConnection.after_fork`)."""
+        self._stamp_lock = threading.Lock()
         self._collections.after_fork()
         self._failures.after_fork()
         return self._connection.after_fork()
@@ -166,7 +171,8 @@ class ChromaOutcomeStore:
             chunk = {o.id: o for o in group}  # last wins
             records = list(chunk.values())
             embeddings = self._embedding([outcome_document(o) for o in records])
-            metadatas = [rows.outcome_metadata(o) for o in records]
+            stamp = self._stamp()  # after embedding: as close to visibility as can be
+            metadatas = [rows.outcome_metadata(o, stamp) for o in records]
             self._write_rows(agent_id, list(chunk), embeddings, metadatas)
 
     def _write_rows(
@@ -394,6 +400,54 @@ class ChromaOutcomeStore:
             include=["metadatas", "distances"],
         )
         return [rows.similar_outcome(meta, distance) for _, meta, distance in rows.hits(result)]
+
+    def _stamp(self) -> float:
+        """A store time for one write attempt: the wall clock, made strictly increasing."""
+        with self._stamp_lock:
+            self._stamped = max(time.time(), self._stamped + 1e-6)
+            return self._stamped
+
+    def recent(
+        self,
+        since: float,
+        *,
+        now: datetime,
+        key: Literal["stored_at", "timestamp"] = "stored_at",
+        known: Container[str] = frozenset(),
+    ) -> list[ToolOutcome]:
+        """Unexpired records of every agent whose ``key`` is ``>= since`` (epoch s), except
+        ids in ``known``, oldest first (:class:`~toolwise.storage.protocol.TailingStore`).
+
+        Two round trips per agent: the ids in range (a range ``where`` on one numeric key is
+        answered from Chroma's metadata index: milliseconds at 100,000 rows), then the rows
+        of the ids not ``known`` — so a caller that has seen most of them reads almost none.
+        """
+        cutoff = now.timestamp()
+        found: list[ToolOutcome] = []
+        for agent in self.agents():
+            collection = self._collection(agent, create=False)
+            if collection is None:
+                continue
+            where: dict[str, Any] = {key: {"$gte": since}}
+            ids = [i for i in self._ids(collection, where) if i not in known]
+            for start in range(0, len(ids), rows.PAGE):
+                got = collection.get(ids=ids[start : start + rows.PAGE], include=["metadatas"])
+                found.extend(
+                    ToolOutcome.model_validate_json(meta["record"])
+                    for meta in got["metadatas"] or []
+                    if meta and "record" in meta and rows.unexpired(meta, cutoff)
+                )
+        found.sort(key=lambda o: o.timestamp)
+        return found
+
+    def _ids(self, collection: Any, where: dict[str, Any]) -> list[str]:
+        """Every id matching ``where``, in pages of ``rows.PAGE`` (ids only: no metadata)."""
+        ids: list[str] = []
+        while True:
+            page = collection.get(where=where, limit=rows.PAGE, offset=len(ids), include=[])
+            ids.extend(str(i) for i in page["ids"])
+            if len(page["ids"]) < rows.PAGE:
+                return ids
 
     def agents(self) -> list[str]:
         return self._collections.agents()

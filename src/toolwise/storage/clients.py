@@ -41,13 +41,12 @@ def default_root() -> Path:
 def persistent_client(path: Path) -> Any:
     """An embedded Chroma storing under ``path`` (one process at a time per path).
 
-    The path is made absolute first: Chroma keeps one client per path *string* in the
-    process, so a relative ``.toolwise/chroma`` opened again after a ``chdir`` would reuse the
-    client of the old directory — reading and writing another store.
+    The path is made absolute first: Chroma caches one client per path *string* in-process, so
+    ``./.toolwise`` opened again after a ``chdir`` would reach the first directory's store.
     """
     import chromadb
 
-    path = path.expanduser().resolve()
+    path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=_settings())
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from toolwise.models import ToolOutcome
 
-__all__ = ["CallFilter", "OutcomeStore", "SimilarOutcome"]
+__all__ = ["CallFilter", "OutcomeStore", "SimilarOutcome", "TailingStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +93,30 @@ class OutcomeStore(Protocol):
     def count(self, agent_id: str) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TailingStore(Protocol):
+    """A store that can say cheaply which records arrived lately (optional capability).
+
+    Each row carries its *store time* (``stored_at``, epoch seconds of the writer's wall clock,
+    stamped when the row is written, later on every retry), so a process can follow what other
+    processes wrote after a watermark with one indexed range query instead of a rescan
+    (:class:`~toolwise.learning.feed.LearningFeed`). Stores without it are refreshed the old way.
+    """
+
+    def recent(
+        self,
+        since: float,
+        *,
+        now: datetime,
+        key: Literal["stored_at", "timestamp"] = "stored_at",
+        known: Container[str] = frozenset(),
+    ) -> list[ToolOutcome]:
+        """Unexpired records of every agent whose ``key`` (epoch seconds) is ``>= since``,
+        except those whose id is in ``known``, oldest first.
+
+        ``key="timestamp"`` asks by record time instead: it also finds rows written without
+        a store time (by an older version of toolwise).
+        """
+        ...

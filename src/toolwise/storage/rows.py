@@ -17,6 +17,7 @@ from toolwise.storage.protocol import CallFilter, SimilarOutcome
 
 __all__ = [
     "NO_EXPIRY",
+    "STORED_AT",
     "Hit",
     "filter_clauses",
     "hits",
@@ -30,6 +31,10 @@ __all__ = [
 ]
 
 NO_EXPIRY = 32_503_680_000.0  # year 3000: records without a TTL still pass `expires_at > now`
+# Store time of a row (epoch s, the writer's wall clock, set on every write attempt): what other
+# processes tail by. Rows written before it existed have none; full reads and reads by record
+# time still find them.
+STORED_AT = "stored_at"
 # Rows per get(): Chroma fails a get() matching more than 32,766 rows, and each page with a
 # `where` costs a scan of the whole table, so pages are as large as is safe. Tests shrink it.
 PAGE = 30_000
@@ -58,14 +63,16 @@ def _epoch(moment: datetime | None) -> float:
     return NO_EXPIRY if moment is None else moment.timestamp()
 
 
-def outcome_metadata(outcome: ToolOutcome) -> dict[str, Any]:
+def outcome_metadata(outcome: ToolOutcome, stored_at: float | None = None) -> dict[str, Any]:
     """What Chroma keeps beside the vector: the fields filters use, and the record itself.
 
     Only filtered fields are separate keys: Chroma stores one row per key, and reading a
     record costs about 4 µs per key (the rebuild reads every record). Everything else is in
-    ``record``. (Records written before kept six more keys; they read the same.)
+    ``record``. (Records written before kept six more keys; they read the same.) ``stored_at``
+    is the store time (:data:`STORED_AT`), set by the writer.
     """
-    return {
+    stamp = {} if stored_at is None else {STORED_AT: stored_at}
+    return stamp | {
         "tool": outcome.tool,
         "task_type": outcome.task_type,
         "environment": outcome.environment,

@@ -55,6 +55,7 @@ class WriterCounters:
     last_error: str
     rejected: int = 0
     queued: int = 0
+    judge_fallbacks: int = 0
 
 
 BURST_PAUSE = 3.0

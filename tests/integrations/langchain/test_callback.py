@@ -86,16 +86,23 @@ def test_handled_tool_exception_in_a_tool_call_is_a_failure(
     assert record.tool_output == "negative numbers are not supported"
 
 
-def test_bare_handled_tool_exception_looks_like_a_success_to_callbacks(
+def test_bare_handled_tool_exception_is_recorded_as_a_failure(
     tw: Toolwise, records: Records, add: BaseTool
 ) -> None:
-    """Without a ToolCall LangChain hands callbacks only the handled text: no error signal."""
+    """Without a ToolCall LangChain hands callbacks only the handled text; the handler still
+    sees that it was a handled ToolException (issue 14 item 6)."""
     add.handle_tool_error = True
 
     text = add.invoke({"a": -1, "b": 2}, config={"callbacks": [tw.callback()]})
 
     assert text == "negative numbers are not supported"
-    assert records()[0].outcome == "success"  # documented limitation; instrument() sees it
+    [record] = records()
+    assert (record.outcome, record.error_type, record.judged_by) == (
+        "failure",
+        "ToolError",
+        "tool_error",
+    )
+    assert record.tool_output == "negative numbers are not supported"
 
 
 def test_a_judge_refines_a_success_into_partial(

@@ -175,7 +175,7 @@ def test_bad_arguments_are_recorded_once_and_not_retried(tw: Toolwise, records: 
         wrapped.invoke({"link": "a.example"})
 
     [record] = records()
-    assert (record.outcome, record.error_type) == ("failure", "ValidationError")
+    assert (record.outcome, record.error_type) == ("invalid_arguments", "ValidationError")
     assert body.calls == 0
 
 

@@ -96,3 +96,43 @@ def test_the_middleware_defines_both_twins_of_each_hook_it_implements() -> None:
             AgentMiddleware, async_
         )
         assert overrides_sync == overrides_async, sync
+
+
+class _SeenByModel(AgentMiddleware):
+    """Innermost: keeps the system message each model call receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.system: list[str] = []
+
+    def wrap_model_call(self, request: Any, handler: Any) -> Any:
+        self.system.append(request.system_message.text if request.system_message else "")
+        return handler(request)
+
+    async def awrap_model_call(self, request: Any, handler: Any) -> Any:
+        self.system.append(request.system_message.text if request.system_message else "")
+        return await handler(request)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_advice_middleware_beside_tw_middleware_briefs_once_and_records(
+    tw: Toolwise, records: Records, script: Any, mode: str
+) -> None:
+    """docs/preselection.md's wiring: the outer ``AdviceMiddleware`` decides and guards, the
+    inner ``tw.middleware()`` (which advises by default) only records, under that decision."""
+    from toolwise.integrations.langchain import AdviceMiddleware
+
+    seen = _SeenByModel()
+    agent = create_agent(
+        script(CALL),
+        [_flaky(0)],
+        middleware=[AdviceMiddleware(tw.advisor(top_k=3)), tw.middleware(), seen],
+    )
+
+    _run(agent, mode)
+
+    [record] = records()
+    assert (record.tool, record.outcome) == ("query_metrics", "success")
+    assert record.decision_id  # the outer middleware's decision reached the record
+    assert len(seen.system) == 2  # the tool call, then "done"
+    assert all(text.count("[toolwise]") == 1 for text in seen.system)  # one brief per call

@@ -13,6 +13,7 @@ from langchain_core.tools import BaseTool, ToolException, tool
 from langgraph.prebuilt import ToolNode
 
 from toolwise import InvalidArgumentError, ToolOutcome, Toolwise
+from toolwise.cli import format_summary
 from toolwise.integrations.langchain import PooledTool, PoolExhaustedToolError
 from toolwise.pools import PoolOptions
 
@@ -130,8 +131,9 @@ def test_a_hedged_pool_in_an_async_agent_takes_the_first_success(
 
     answer = next(m for m in result["messages"] if isinstance(m, ToolMessage))
     assert answer.content == "pulled api:1.4 from ghcr"
-    assert (hedged.pool.stats.hedge_wins, hedged.pool.stats.cancelled) == (1, 1)
-    assert [r.tool for r in records() if r.outcome == "success"] == ["ghcr"]
+    assert (hedged.pool.stats.hedge_wins, hedged.pool.stats.given_up) == (1, 1)
+    outcomes = {r.tool: (r.outcome, r.error_type) for r in records()}
+    assert outcomes == {"ghcr": ("success", ""), "mirror_slow": ("failure", "TimeoutError")}
 
 
 def test_providers_with_other_arguments_need_an_adapter(tw: Toolwise) -> None:
@@ -151,3 +153,58 @@ def test_providers_with_other_arguments_need_an_adapter(tw: Toolwise) -> None:
         adapters={"quay": lambda args: {"reference": args["image"]}},
     )
     assert adapted.invoke({"image": "api:1.4"}) == "pulled api:1.4 from quay"
+
+
+@pytest.mark.parametrize(
+    ("marked", "says"),
+    [
+        ({"metadata": {"idempotent": False}}, "non-idempotent"),
+        ({"metadata": {"requires_confirmation": True}}, "requires confirmation"),
+    ],
+)
+def test_providers_that_must_not_run_twice_are_never_hedged(
+    tw: Toolwise, marked: dict[str, Any], says: str
+) -> None:
+    deploy = _registry("ghcr").model_copy(update=marked)
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        tw.pool("pull_image", [_registry("dockerhub"), deploy], hedge=True)
+    assert caught.value.field == "hedge"
+    assert says in str(caught.value)
+    assert tw.pool("pull_image", [_registry("dockerhub"), deploy]).name == "pull_image"
+
+
+def test_a_pool_is_one_tool_in_the_summary_with_its_providers_under_it(tw: Toolwise) -> None:
+    pooled = _pool(tw, _registry("dockerhub", down=True), _registry("ghcr"))
+    pooled.invoke({"image": "api:1.4"})  # nothing learnt: dockerhub first, then ghcr
+
+    summary = tw.summary()
+
+    (pool,) = summary.pools
+    assert (pool.name, pool.members, pool.call_count) == ("pull_image", ["dockerhub", "ghcr"], 1)
+    assert (pool.success_rate, pool.fallbacks, pool.attempt_count) == (1.0, 1, 2)
+    assert {t.name for t in summary.tools} == {"dockerhub", "ghcr"}
+    printed = format_summary(summary)
+    assert "pull_image (pool)" in printed
+    assert printed.index("pull_image (pool)") < printed.index("└ dockerhub")
+
+
+def test_the_brief_shows_a_pool_as_one_tool_with_its_providers_under_it(tw: Toolwise) -> None:
+    for ok in [True] * 12:
+        tw.observe("ghcr", ok, task_type="image_pull", latency_ms=800.0)
+    for ok in [False, True] * 6:
+        tw.observe("dockerhub", ok, task_type="image_pull", latency_ms=300.0)
+    pooled = _pool(tw, _registry("dockerhub"), _registry("ghcr"))
+    other = _registry("quay")
+
+    brief = tw.advisor(strategy="greedy", task_type="image_pull").advise(
+        [HumanMessage("pull api:1.4")], tools=[pooled, other]
+    )
+
+    lines = brief.text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("1. "))
+    assert lines[first].startswith("1. pull_image: 9")  # ghcr's record, in the pool's name
+    assert lines[first + 1].strip().startswith("pool of: ghcr 9")
+    assert "dockerhub 5" in lines[first + 1]
+    assert brief.recommended_tool == "pull_image"
+    assert not any(line.startswith(("2. ghcr", "2. dockerhub")) for line in lines)

@@ -58,17 +58,19 @@ def test_exceptions_the_node_handles_keep_their_class(tw: Toolwise, records: Rec
     )
 
 
-def test_a_custom_error_message_is_a_tool_error(tw: Toolwise, records: Records) -> None:
-    """A message the node was told to use instead of the exception is still a failure."""
+def test_a_custom_error_message_still_names_the_exception(tw: Toolwise, records: Records) -> None:
+    """A message the node was told to use instead of the exception is still a failure, named
+    after the exception the tool raised (as a callback handler records it)."""
     graph = _one_node_graph(_node(tw, [restart], handle_tool_errors="could not restart"))
 
     graph.invoke(_ask({"name": "restart", "args": {"service": "db"}, "id": "c1"}))
 
     [record] = records("ops")
-    assert (record.outcome, record.error_type, record.tool_output) == (
+    assert (record.outcome, record.error_type, record.judged_by, record.tool_output) == (
         "failure",
-        "ToolError",
-        "could not restart",
+        "PermissionError",
+        "exception",
+        "",
     )
 
 

@@ -16,11 +16,18 @@ written to be mixed into ``ToolwiseMiddleware``, which adds the recording of too
 To combine with recording in one class, call :meth:`AdviceMiddleware.guard_tool_call` from
 your ``wrap_tool_call`` with the recording step as ``handler`` — the guard must be outermost
 so refused calls are never recorded as failures.
+
+Several of them in one agent (``middleware=[AdviceMiddleware(...), tw.middleware(...)]``):
+the outermost that advises briefs the model and guards the tools; the inner ones see that
+(a context variable set for the duration of the outer hook) and only record. One decision per
+model call, so the ``toolwise`` state key gets one value per step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NotRequired
 
 from langchain.agents.middleware.types import (
@@ -42,6 +49,20 @@ from toolwise.integrations.langgraph.state import decision_of, merge_system
 __all__ = ["AdviceMiddleware", "ToolwiseAgentState"]
 
 ToolResult = ToolMessage | Command[Any]
+
+# Set while an outer toolwise middleware is briefing a model call / guarding a tool call, so an
+# inner one does not decide (or ask a human) a second time.
+_BRIEFING: ContextVar[bool] = ContextVar("toolwise_briefing", default=False)
+_GUARDING: ContextVar[bool] = ContextVar("toolwise_guarding", default=False)
+
+
+@contextmanager
+def _holding(flag: ContextVar[bool]) -> Iterator[None]:
+    token = flag.set(True)
+    try:
+        yield
+    finally:
+        flag.reset(token)
 
 
 class ToolwiseAgentState(AgentState[Any]):
@@ -109,10 +130,11 @@ class AdviceMiddleware(AgentMiddleware[ToolwiseAgentState, Any, Any]):
         handler: Callable[[ModelRequest[Any]], ModelResponse[Any]],
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
         """Brief the model for this call and remember the decision in state."""
-        if self.advisor is None or not request.tools:
+        if self.advisor is None or not request.tools or _BRIEFING.get():
             return handler(request)
         brief = self.advisor.advise(request.messages, request.state, _run_config(), request.tools)
-        response = handler(self.advised_request(request, brief))
+        with _holding(_BRIEFING):
+            response = handler(self.advised_request(request, brief))
         return self._with_decision(request, brief, response)
 
     async def awrap_model_call(
@@ -121,12 +143,13 @@ class AdviceMiddleware(AgentMiddleware[ToolwiseAgentState, Any, Any]):
         handler: Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]],
     ) -> ModelResponse[Any] | ExtendedModelResponse[Any]:
         """The async twin of :meth:`wrap_model_call`."""
-        if self.advisor is None or not request.tools:
+        if self.advisor is None or not request.tools or _BRIEFING.get():
             return await handler(request)
         brief = await self.advisor.aadvise(
             request.messages, request.state, _run_config(), request.tools
         )
-        response = await handler(self.advised_request(request, brief))
+        with _holding(_BRIEFING):
+            response = await handler(self.advised_request(request, brief))
         return self._with_decision(request, brief, response)
 
     # -- tool side --------------------------------------------------------------------------
@@ -135,9 +158,10 @@ class AdviceMiddleware(AgentMiddleware[ToolwiseAgentState, Any, Any]):
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolResult]
     ) -> ToolResult:
         """Refuse or confirm, then run ``handler`` (the tool, or an inner recording step)."""
-        if self.tool_guard is None:
+        if self.tool_guard is None or _GUARDING.get():
             return handler(request)
-        return self.tool_guard(request, handler)
+        with _holding(_GUARDING):
+            return self.tool_guard(request, handler)
 
     async def aguard_tool_call(
         self,
@@ -145,9 +169,10 @@ class AdviceMiddleware(AgentMiddleware[ToolwiseAgentState, Any, Any]):
         handler: Callable[[ToolCallRequest], Awaitable[ToolResult]],
     ) -> ToolResult:
         """The async twin of :meth:`guard_tool_call`."""
-        if self.tool_guard is None:
+        if self.tool_guard is None or _GUARDING.get():
             return await handler(request)
-        return await self.tool_guard.awrap(request, handler)
+        with _holding(_GUARDING):
+            return await self.tool_guard.awrap(request, handler)
 
     def wrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolResult]

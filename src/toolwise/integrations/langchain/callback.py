@@ -10,14 +10,12 @@ What a callback can and cannot see:
 
 * An exception reaches :meth:`~ToolwiseCallbackHandler.on_tool_error`: recorded as a failure
   named after the exception class (control flow such as ``interrupt()`` is never recorded).
-* A ``ToolException`` handled by the tool (``handle_tool_error=True``) arrives through
-  ``on_tool_end`` as the handled text. When the tool was invoked with a ``ToolCall`` (always
-  the case inside ``ToolNode``, ``create_agent`` and ``create_react_agent``) that text comes
-  wrapped in a ``ToolMessage(status="error")`` and is recorded as a failure. A *bare*
-  ``tool.invoke({...})`` hands callbacks only the string, with no status and no exception
-  (``on_tool_end`` receives ``color`` and ``name``, nothing else): indistinguishable from a
-  normal result, so it is recorded as a success unless a ``judge`` says otherwise. Use
-  :meth:`toolwise.Toolwise.instrument`, which sees the exception itself, when that matters.
+* A ``ToolException`` handled by the tool (``handle_tool_error=True``) or an argument error
+  handled by ``handle_validation_error`` arrives through ``on_tool_end`` as the handled text —
+  for a *bare* ``tool.invoke({...})`` with no status and no exception. The handler still
+  records it as what it was (a ``ToolError`` failure, or the model's ``invalid_arguments``):
+  :mod:`~toolwise.integrations.langgraph.handled_errors` notes each error LangChain handles,
+  and the handler takes the note whose text is its call's output.
 * The task text is the latest human message the chat model was given in the *same run*
   (found by walking the run tree to its root), falling back to the run's ``thread_id``, so
   concurrent runs sharing one handler never see each other's task.
@@ -33,8 +31,10 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from typing_extensions import override
 
+from toolwise.integrations.langgraph import handled_errors
 from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
+from toolwise.recording.judge import handled_verdict
 from toolwise.recording.recorder import PendingCall, Recorder
 from toolwise.recording.scope import SELF_RECORDING_KEY, is_claimed
 
@@ -65,6 +65,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         self._parents: dict[UUID, UUID | None] = {}  # live run -> its parent, to find roots
         self._tasks: dict[str, str] = {}  # root run / thread id -> latest human request
         self._lock = threading.Lock()
+        handled_errors.install()
 
     # -- the run tree, so a tool call finds the task of its own run ---------------------------
 
@@ -191,11 +192,12 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
                 name,
                 inputs if inputs is not None else input_str,
                 context.with_task(task),
-                self.defaults,
+                self.defaults.for_tool(name, metadata),  # the tool's metadata is merged in
                 source="callback",
                 tool_call_id=str(kwargs.get("tool_call_id") or ""),
             )
             self._calls[run_id] = call
+        handled_errors.forget()  # a note left in this context by an earlier call is not ours
 
     @override
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -205,7 +207,9 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
             if self._parents.pop(run_id, False) is None and self._tasks:
                 self._tasks.pop(_root_key(run_id), None)
         if call is not None:
-            self.recorder.finish(call, output=output)
+            error = handled_errors.take(output)
+            verdict = None if error is None else handled_verdict(error)
+            self.recorder.finish(call, output=output, verdict=verdict)
 
     @override
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:

@@ -38,13 +38,8 @@ Behaviour a caller can rely on:
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import dataclasses
-import inspect
 import logging
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from typing import Any
 
 import tenacity
@@ -60,10 +55,21 @@ from pydantic.v1 import ValidationError as ValidationErrorV1
 from typing_extensions import override
 
 from toolwise.errors import InvalidArgumentError
+from toolwise.integrations.langchain.attempts import (
+    DEFAULT_WAIT,
+    Attempts,
+    Call,
+    ConfirmHook,
+    FailedResultError,
+    WaitStrategy,
+    awith_timeout,
+    check_confirm_hook,
+    last_outcome,
+    retryable,
+    with_timeout,
+)
 from toolwise.integrations.langchain.callback import ToolwiseCallbackHandler
-from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.judge import Verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
 from toolwise.recording.scope import (
     SELF_RECORDING_KEY,
@@ -72,96 +78,11 @@ from toolwise.recording.scope import (
     is_approved,
 )
 
-__all__ = ["ConfirmHook", "InstrumentedTool"]
+__all__ = ["DEFAULT_WAIT", "ConfirmHook", "InstrumentedTool", "WaitStrategy"]
 
 log = logging.getLogger("toolwise.instrument")
 
-ConfirmHook = Callable[[str, dict[str, Any]], bool]
-"""``confirm(tool_name, args) -> approve?``; asked once per call, before the first attempt."""
-
-WaitStrategy = Callable[[tenacity.RetryCallState], float]
-"""Seconds to wait before the next attempt (any tenacity ``wait_*`` strategy)."""
-
-DEFAULT_WAIT: WaitStrategy = tenacity.wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1)
-"""0.1 s, 0.2 s, 0.4 s … capped at 2 s, plus up to 0.1 s of jitter so callers spread out."""
-
 _REFUSAL = "The user declined to run {tool!r}; it was not executed."
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Call:
-    """The raw input and tool call id, carried past BaseTool's parsing to the wrapped tool."""
-
-    tool_input: str | dict[str, Any]
-    tool_call_id: str | None
-
-
-@dataclasses.dataclass(slots=True)
-class _Attempts:
-    """One call's recording state, shared by the sync and async shells."""
-
-    recorder: Recorder
-    defaults: RecordingDefaults
-    tool: str
-    inputs: Any
-    context: CallContext
-    tool_call_id: str
-    records: bool  # False when an enclosing entry point records this call
-    count: int = 0
-
-    def start(self) -> PendingCall | None:
-        self.count += 1
-        if not self.records:
-            return None
-        return self.recorder.start(
-            self.tool,
-            self.inputs,
-            self.context,
-            self.defaults,
-            source="instrument",
-            tool_call_id=self.tool_call_id,
-            attempt=self.count,
-        )
-
-    def failed(self, pending: PendingCall | None, error: BaseException, handled: Any) -> None:
-        """Record a raised attempt; ``handled`` is the text the tool turns it into, if any."""
-        if pending is None or is_control_flow(error):
-            return
-        if handled is None:
-            self.recorder.finish(pending, error=error)
-        else:  # what the caller (and every other entry point) sees: an error message
-            verdict = Verdict("failure", 0.0, "ToolError", str(handled))
-            self.recorder.finish(pending, output=handled, verdict=verdict)
-
-    def finished(self, pending: PendingCall | None, result: Any) -> Verdict:
-        verdict = judge_output(result, self.defaults.judge)
-        if pending is not None:
-            self.recorder.finish(pending, output=result, verdict=verdict)
-        return verdict
-
-    def refused(self, text: str) -> None:
-        if not self.records:
-            return
-        free = dataclasses.replace(self.defaults, costs={})  # the tool did not run
-        pending = self.recorder.start(
-            self.tool,
-            self.inputs,
-            self.context,
-            free,
-            source="instrument",
-            tool_call_id=self.tool_call_id,
-        )
-        self.recorder.finish(
-            pending, output=text, verdict=Verdict("refused", 0.0, "ConfirmationDenied", text)
-        )
-
-
-class _FailedResultError(Exception):
-    """Raised inside an attempt whose result was judged a failure, so tenacity retries it."""
-
-    def __init__(self, result: Any) -> None:
-        super().__init__("the tool returned a result judged a failure")
-        self.result = result
 
 
 class InstrumentedTool(BaseTool):
@@ -219,7 +140,7 @@ class InstrumentedTool(BaseTool):
         if not isinstance(retries, int) or retries < 0:
             raise InvalidArgumentError("retries", retries, "must be an int >= 0")
         if confirm is not None:
-            _check_confirm_hook(confirm)
+            check_confirm_hook(confirm)
         if requires_confirmation and confirm is None:
             log.warning("toolwise: %r has no confirm hook: every call is refused", tool.name)
         instrumented = cls(
@@ -246,7 +167,7 @@ class InstrumentedTool(BaseTool):
             update={"handle_tool_error": False, "handle_validation_error": False}
         )
         instrumented._recorder = recorder
-        instrumented._defaults = defaults
+        instrumented._defaults = defaults.for_tool(tool.name, tool.metadata)
         return instrumented
 
     def with_backoff(self, wait: WaitStrategy) -> InstrumentedTool:
@@ -280,14 +201,14 @@ class InstrumentedTool(BaseTool):
     def _to_args_and_kwargs(
         self, tool_input: str | dict[str, Any], tool_call_id: str | None
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        return (_Call(tool_input, tool_call_id),), {}
+        return (Call(tool_input, tool_call_id),), {}
 
     # -- the sync and async shells ----------------------------------------------------------
 
     @override
     def _run(
         self,
-        call: _Call,
+        call: Call,
         *,
         config: RunnableConfig,
         run_manager: CallbackManagerForToolRun | None = None,
@@ -297,7 +218,7 @@ class InstrumentedTool(BaseTool):
         )
 
         def once() -> Any:
-            return _with_timeout(
+            return with_timeout(
                 lambda: self._raising.run(
                     call.tool_input,
                     callbacks=child_config.get("callbacks"),
@@ -320,7 +241,7 @@ class InstrumentedTool(BaseTool):
     @override
     async def _arun(
         self,
-        call: _Call,
+        call: Call,
         *,
         config: RunnableConfig,
         run_manager: AsyncCallbackManagerForToolRun | None = None,
@@ -330,7 +251,7 @@ class InstrumentedTool(BaseTool):
         )
 
         async def once() -> Any:
-            return await _awith_timeout(
+            return await awith_timeout(
                 lambda: self._raising.arun(
                     call.tool_input,
                     callbacks=child_config.get("callbacks"),
@@ -353,7 +274,7 @@ class InstrumentedTool(BaseTool):
 
     # -- shared helpers --------------------------------------------------------------------
 
-    def _attempt(self, attempts: _Attempts, once: Callable[[], Any]) -> Any:
+    def _attempt(self, attempts: Attempts, once: Callable[[], Any]) -> Any:
         pending = attempts.start()
         try:
             result = once()
@@ -362,7 +283,7 @@ class InstrumentedTool(BaseTool):
             raise
         return self._judged(attempts, pending, result)
 
-    async def _aattempt(self, attempts: _Attempts, once: Callable[[], Awaitable[Any]]) -> Any:
+    async def _aattempt(self, attempts: Attempts, once: Callable[[], Awaitable[Any]]) -> Any:
         pending = attempts.start()
         try:
             result = await once()
@@ -371,10 +292,10 @@ class InstrumentedTool(BaseTool):
             raise
         return self._judged(attempts, pending, result)
 
-    def _judged(self, attempts: _Attempts, pending: PendingCall | None, result: Any) -> Any:
+    def _judged(self, attempts: Attempts, pending: PendingCall | None, result: Any) -> Any:
         verdict = attempts.finished(pending, result)
         if verdict.outcome == "failure" and attempts.count <= self.retries:
-            raise _FailedResultError(result)  # retry; the last failed result is returned as is
+            raise FailedResultError(result)  # retry; the last failed result is returned as is
         return result
 
     def _handled(self, error: BaseException) -> Any:
@@ -400,17 +321,17 @@ class InstrumentedTool(BaseTool):
         return {
             "stop": tenacity.stop_after_attempt(self.retries + 1),
             "wait": self.wait,
-            "retry": tenacity.retry_if_exception(_retryable),
-            "retry_error_callback": _last_outcome,
+            "retry": tenacity.retry_if_exception(retryable),
+            "retry_error_callback": last_outcome,
         }
 
     def _attempts(
         self,
-        call: _Call,
+        call: Call,
         run_manager: CallbackManagerForToolRun | AsyncCallbackManagerForToolRun | None,
         *,
         records: bool,
-    ) -> _Attempts:
+    ) -> Attempts:
         """Labels of this call: defaults, the handed-down graph state, then run metadata."""
         metadata = run_manager.metadata if run_manager is not None else {}
         context = CallContext.resolve(
@@ -428,7 +349,7 @@ class InstrumentedTool(BaseTool):
         inputs = (
             self._filter_injected_args(tool_input) if isinstance(tool_input, dict) else tool_input
         )
-        return _Attempts(
+        return Attempts(
             recorder=self._recorder,
             defaults=self._defaults,
             tool=self.name,
@@ -438,7 +359,7 @@ class InstrumentedTool(BaseTool):
             records=records,
         )
 
-    def _approved(self, call: _Call) -> bool:
+    def _approved(self, call: Call) -> bool:
         if is_approved(self.name):  # a graph's tool guard already asked the human
             return True
         if self.confirm is None:
@@ -451,79 +372,9 @@ class InstrumentedTool(BaseTool):
             args = {fields[0] if len(fields) == 1 else "input": tool_input}
         return bool(self.confirm(self.name, args))
 
-    def _refuse(self, call: _Call, attempts: _Attempts) -> Any:
+    def _refuse(self, call: Call, attempts: Attempts) -> Any:
         text = _REFUSAL.format(tool=self.name)
         attempts.refused(text)
         if call.tool_call_id is None:
             return text
         return ToolMessage(text, tool_call_id=call.tool_call_id, name=self.name, status="error")
-
-
-def _retryable(error: BaseException) -> bool:
-    if isinstance(error, _FailedResultError):
-        return True
-    return not (is_control_flow(error) or isinstance(error, ValidationError | ValidationErrorV1))
-
-
-def _last_outcome(state: tenacity.RetryCallState) -> Any:
-    """After the last attempt: its exception is raised, its (failed) result returned."""
-    assert state.outcome is not None  # tenacity calls this only after an attempt
-    error = state.outcome.exception()
-    if isinstance(error, _FailedResultError):
-        return error.result
-    return state.outcome.result()
-
-
-def _with_timeout(fn: Callable[[], Any], timeout: float | None, name: str) -> Any:
-    """``fn()``, but stop waiting after ``timeout`` seconds (``TimeoutError``).
-
-    The call runs in a named daemon thread with a copy of this context (LangGraph's config,
-    toolwise's claims), so ``interrupt()`` and nested tracing keep working; a timed-out call
-    cannot be killed and finishes in the background, its result discarded.
-    """
-    if timeout is None:
-        return fn()
-    future: Future[Any] = Future()
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            future.set_result(context.run(fn))
-        except BaseException as exc:  # handed to the caller, who re-raises it
-            future.set_exception(exc)
-
-    threading.Thread(target=target, name=f"toolwise-timeout-{name}", daemon=True).start()
-    try:
-        return future.result(timeout)
-    except TimeoutError:
-        if future.done():
-            raise  # the tool's own TimeoutError
-        raise TimeoutError(f"tool {name!r} did not finish within {timeout} s") from None
-
-
-async def _awith_timeout(fn: Callable[[], Awaitable[Any]], seconds: float | None, name: str) -> Any:
-    """``await fn()``, cancelled after ``seconds`` (``TimeoutError``)."""
-    if seconds is None:
-        return await fn()
-    deadline = asyncio.timeout(seconds)
-    try:
-        async with deadline:
-            return await fn()
-    except TimeoutError:
-        if not deadline.expired():
-            raise  # the tool's own TimeoutError
-        raise TimeoutError(f"tool {name!r} did not finish within {seconds} s") from None
-
-
-def _check_confirm_hook(confirm: object) -> None:
-    """Refuse a hook that cannot take ``(tool_name, args)`` now, not at the first call."""
-    if not callable(confirm):
-        raise InvalidArgumentError("confirm", confirm, "must be a callable confirm(name, args)")
-    try:
-        inspect.signature(confirm).bind("tool", {})
-    except TypeError as exc:
-        raise InvalidArgumentError(
-            "confirm", confirm, f"must accept two arguments, confirm(tool_name, args) ({exc})"
-        ) from None
-    except ValueError:  # a builtin without a signature: trust it
-        return

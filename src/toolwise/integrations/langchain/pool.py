@@ -17,6 +17,9 @@ asked; every attempt is recorded under the provider's own name, tagged ``pool:<n
   ``PoolExhaustedError`` (under ``ToolwiseError``) and a ``ToolException``, so with
   ``handle_tool_error=True`` (the default) the model reads which providers failed and why,
   and the agent run goes on.
+* **Never hedged twice over a side effect**: with ``hedge=True`` a provider that requires
+  confirmation (``requires_confirmation = True``, or in its ``metadata``) or is marked
+  non-idempotent (``metadata={"idempotent": False}``) is refused when the pool is built.
 * **Control flow** (``interrupt()``, cancellation) from a provider is re-raised, not recorded.
 """
 
@@ -35,6 +38,7 @@ from langchain_core.utils.pydantic import TypeBaseModel
 from pydantic import PrivateAttr
 from typing_extensions import override
 
+from toolwise.advice.pools import POOL_METADATA_KEY
 from toolwise.errors import InvalidArgumentError
 from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.pools import Adapter, Member, Pool, PoolExhaustedError, PoolOptions, PoolRuntime
@@ -82,6 +86,22 @@ def _check_providers(providers: Sequence[BaseTool], adapters: Mapping[str, Adapt
             raise InvalidArgumentError(f"providers[{tool.name!r}]", tool.name, reason)
 
 
+def _check_hedging(providers: Sequence[BaseTool], options: PoolOptions) -> None:
+    """Never hedge a provider that must not run twice for one call."""
+    if not options.hedge:
+        return
+    for tool in providers:
+        metadata = tool.metadata or {}
+        if getattr(tool, "requires_confirmation", False) is True or metadata.get(
+            "requires_confirmation"
+        ):
+            reason = f"cannot hedge {tool.name!r}: it requires confirmation"
+            raise InvalidArgumentError("hedge", True, reason)
+        if metadata.get("idempotent") is False:
+            reason = f"cannot hedge {tool.name!r}: it is marked non-idempotent"
+            raise InvalidArgumentError("hedge", True, reason)
+
+
 def _member(tool: BaseTool, adapter: Adapter | None, config_of: _Configs) -> Member:
     """A pool member calling a copy of ``tool`` that raises (so failures are seen)."""
     raising = tool.model_copy(update={"handle_tool_error": False, "handle_validation_error": False})
@@ -92,7 +112,7 @@ def _member(tool: BaseTool, adapter: Adapter | None, config_of: _Configs) -> Mem
     async def acall(args: Mapping[str, Any]) -> Any:
         return await raising.ainvoke(dict(args), config=config_of.get())
 
-    return Member(tool.name, call, acall, adapter)
+    return Member(tool.name, call, acall, adapter, tool.metadata)
 
 
 class _Configs:
@@ -145,10 +165,7 @@ class PooledTool(BaseTool):
         adapters = dict(adapters or {})
         _check_providers(providers, adapters)
         options = options or PoolOptions()
-        if options.hedge and any(getattr(p, "requires_confirmation", False) for p in providers):
-            raise InvalidArgumentError(
-                "hedge", True, "cannot hedge providers that require confirmation"
-            )
+        _check_hedging(providers, options)
         configs = _Configs()
         members = [_member(p, adapters.get(p.name), configs) for p in providers]
         first = providers[0]
@@ -157,7 +174,7 @@ class PooledTool(BaseTool):
             description=description
             or f"{first.description} (one of {len(providers)} interchangeable providers)",
             args_schema=first.args_schema,
-            metadata={SELF_RECORDING_KEY: True, "toolwise_pool": [p.name for p in providers]},
+            metadata={SELF_RECORDING_KEY: True, POOL_METADATA_KEY: [p.name for p in providers]},
             handle_tool_error=handle_tool_error,
             providers=list(providers),
         )

@@ -6,13 +6,13 @@
 
 What the interceptor sees, and how it judges it:
 
-* ``execute(request)`` returns a ``ToolMessage`` or a ``Command``. An error message —
-  ``status="error"``, also inside a ``Command`` — is a failure: that is how ``ToolNode`` reports
-  bad arguments and, with ``handle_tool_errors``, exceptions. ``ToolNode`` formats those with
-  fixed templates, from which the exception class is read back (``ValidationError`` for bad
-  arguments, the class in ``Error: ToolException('…')`` for handled exceptions), so a record
-  names the same ``error_type`` a callback handler would; other error messages are
-  ``"ToolError"``. A user ``judge`` refines successes.
+* ``execute(request)`` returns a ``ToolMessage`` or a ``Command``, judged by
+  :func:`toolwise.recording.judge.judge_output` like every entry point's results. An exception
+  ``ToolNode`` caught (``handle_tool_errors``) is judged as if raised — the model's bad
+  arguments as ``invalid_arguments``, others a failure named after the exception class — so a
+  record names what a callback handler would
+  (:mod:`~toolwise.integrations.langgraph.handled_errors` sees the exception; ToolNode's
+  message templates are the fallback).
 * An exception from ``execute`` is recorded as a failure and re-raised untouched; control flow
   (``interrupt()``, ``Command`` routing: ``GraphBubbleUp``) is re-raised and never recorded.
 * A call to a tool the node does not have is the model's mistake, not a tool's outcome: it is
@@ -29,16 +29,16 @@ What the interceptor sees, and how it judges it:
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from toolwise.integrations.langgraph import handled_errors
 from toolwise.integrations.langgraph.control_flow import is_control_flow
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.judge import Verdict, judge_output
+from toolwise.recording.judge import Reason, Verdict, handled_verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
 from toolwise.recording.scope import claim, hand_down, records_itself
 
@@ -53,30 +53,25 @@ __all__ = ["ToolCallRecorder", "tool_node_verdict"]
 
 _MAX_TRACKED_CALLS = 4_096
 
-# ToolNode's own error templates (langgraph.prebuilt.tool_node): bad arguments, and the
-# default rendering of a handled exception, ``Error: {repr(exc)}\n Please fix your mistakes.``
-_BAD_ARGUMENTS = re.compile(r"^Error invoking tool '.*' with kwargs .* with error:", re.DOTALL)
-_HANDLED_EXCEPTION = re.compile(
-    r"^Error: ([A-Za-z_][A-Za-z0-9_]*)\(.*\n Please fix your mistakes\.$", re.DOTALL
-)
+_RAISED = frozenset({Reason.EXCEPTION, Reason.INVALID_ARGUMENTS})
 
 
-def tool_node_verdict(result: Any, defaults: RecordingDefaults) -> tuple[Verdict, bool]:
+def tool_node_verdict(
+    result: Any, defaults: RecordingDefaults, tool: str = ""
+) -> tuple[Verdict, bool]:
     """How a ``ToolNode`` call went, and whether the result stands for a raised exception.
 
-    An error message in one of ToolNode's templates was an exception the node caught: the
-    verdict names its class, and the record (like a callback's) keeps no output for it.
+    An exception the node caught (noted by
+    :mod:`~toolwise.integrations.langgraph.handled_errors`, or read back from ToolNode's
+    templates) is judged as if it had been raised: the verdict names its
+    class, and the record (like a callback's) keeps no output for it.
     """
-    verdict = judge_output(result, defaults.judge)
-    if verdict.outcome != "failure" or verdict.error_type != "ToolError":
-        return verdict, False
-    text = verdict.error_message
-    if _BAD_ARGUMENTS.match(text):
-        return Verdict("failure", verdict.quality, "ValidationError", text), True
-    handled = _HANDLED_EXCEPTION.match(text)
-    if handled:
-        return Verdict("failure", verdict.quality, handled.group(1), text), True
-    return verdict, False
+    noted = handled_errors.take(result)
+    if noted is not None:
+        verdict = handled_verdict(noted)
+        return verdict, noted.by_node
+    verdict = judge_output(result, defaults.judge, tool=tool)
+    return verdict, verdict.reason in _RAISED
 
 
 class ToolCallRecorder:
@@ -98,6 +93,7 @@ class ToolCallRecorder:
         self.source = source
         self._executions: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._lock = threading.Lock()
+        handled_errors.install()
 
     def __call__(
         self, request: ToolCallRequest, execute: Callable[[ToolCallRequest], ToolResult]
@@ -106,6 +102,7 @@ class ToolCallRecorder:
         with self._recording(request) as pending:
             if pending is None:
                 return execute(request)
+            handled_errors.forget()
             try:
                 result = execute(request)
             except BaseException as exc:
@@ -123,6 +120,7 @@ class ToolCallRecorder:
         with self._recording(request) as pending:
             if pending is None:
                 return await execute(request)
+            handled_errors.forget()
             try:
                 result = await execute(request)
             except BaseException as exc:
@@ -161,7 +159,7 @@ class ToolCallRecorder:
                 name,
                 request.tool_call.get("args", {}),
                 context,
-                self.defaults,
+                self.defaults.for_tool(name, tool.metadata),
                 source=self.source,
                 tool_call_id=call_id,
             )
@@ -175,7 +173,7 @@ class ToolCallRecorder:
 
     def _finished(self, pending: _Pending, result: Any) -> None:
         pending.call.attempt = self._next_attempt(pending.key)
-        verdict, raised = tool_node_verdict(result, self.defaults)
+        verdict, raised = tool_node_verdict(result, pending.call.defaults, pending.call.tool)
         self.recorder.finish(pending.call, output=None if raised else result, verdict=verdict)
 
     def _next_attempt(self, key: tuple[str, str]) -> int:

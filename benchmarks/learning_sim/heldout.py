@@ -1,0 +1,302 @@
+"""The randomised suite: every family × seed × traffic rate, toolwise against the baselines.
+
+One task per (family, seed): draw the world and its stream once, play each standard baseline
+on it once (they ignore time, so the rate cannot matter to them), then replay the same stream
+at every traffic rate for the policies that read time (toolwise and the 000 recipe, whose
+records expire after 30 days). Results are kept per run so ratios and medians can be taken
+over seeds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from learning_sim.generator import DEVELOPMENT, HELD_OUT, NON_STATIONARY_FAMILIES, RATES, generate
+from learning_sim.metrics import measure
+from learning_sim.policies import STANDARD
+from learning_sim.runner import play
+from learning_sim.streams import draw
+
+__all__ = [
+    "ANY_RATE",
+    "STATIONARY_FAMILIES",
+    "Run",
+    "Suite",
+    "TargetRow",
+    "run_families",
+    "seeds",
+    "targets",
+]
+
+ANY_RATE = "any"
+"""The rate of a policy that ignores time (measured once per seed)."""
+TIMED = ("toolwise", "recipe_000")
+STATIONARY_FAMILIES = ("stationary", "context_best", "tradeoff")
+STATIONARY_LIMIT = 1.1
+NON_STATIONARY_LIMIT = 0.8
+ABANDON_LIMIT = 5.0
+ADOPT_LIMIT = 8.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """One policy on one seed of a family, at one rate (``ANY_RATE`` for time-blind ones)."""
+
+    family: str
+    seed: int
+    policy: str
+    rate: str
+    regret: float
+    success_rate: float
+    abandon: tuple[int | None, ...]  # decisions to abandon each broken best tool
+    adopt_calls: tuple[int | None, ...]  # calls of each arriving tool until it was adopted
+
+
+def seeds(runs: int, *, held_out: bool) -> list[int]:
+    """The first ``runs`` seeds of the held-out range, or of the development range."""
+    source = HELD_OUT if held_out else DEVELOPMENT
+    return list(source[:runs])
+
+
+def _task(args: tuple[str, int, tuple[str, ...], dict[str, Any] | None]) -> list[Run]:
+    family, seed, rates, custom = args
+    scenario = generate(family, seed)
+    stream = draw(scenario, seed)
+    runs = []
+
+    def record(policy: str, rate: str, chosen: list[int]) -> None:
+        metrics = measure(stream, chosen)
+        breaks = [c for c in scenario.changes if c.kind == "break"]
+        arrivals = [c for c in scenario.changes if c.kind == "arrive"]
+        runs.append(
+            Run(
+                family=family,
+                seed=seed,
+                policy=policy,
+                rate=rate,
+                regret=metrics.total_regret,
+                success_rate=metrics.success_rate,
+                abandon=tuple(metrics.abandon.get(f"break@{c.at}") for c in breaks),
+                adopt_calls=tuple(metrics.new_tool_calls.get(f"arrive@{c.at}") for c in arrivals),
+            )
+        )
+
+    for policy in STANDARD:
+        record(policy, ANY_RATE, play(policy, stream))
+    timed = (*TIMED, "toolwise_custom") if custom is not None else TIMED
+    for rate in rates:
+        paced = stream.at_rate(RATES[rate])
+        for policy in timed:
+            record(policy, rate, play(policy, paced, custom))
+    return runs
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Every run of a randomised suite, with how it was drawn."""
+
+    families: tuple[str, ...]
+    seeds: tuple[int, ...]
+    held_out: bool
+    rates: tuple[str, ...]
+    runs: tuple[Run, ...]
+
+    def regrets(self, family: str, policy: str, rate: str = ANY_RATE) -> np.ndarray:
+        """Total regret per seed, in seed order."""
+        found = {
+            r.seed: r.regret
+            for r in self.runs
+            if r.family == family and r.policy == policy and r.rate == rate
+        }
+        return np.array([found[s] for s in self.seeds if s in found])
+
+    def best_baseline(self, family: str) -> str:
+        """The standard baseline with the lowest mean regret on a family."""
+        return min(STANDARD, key=lambda policy: float(self.regrets(family, policy).mean()))
+
+    def pooled(self, family: str, policy: str, rate: str, attr: str) -> list[int | None]:
+        """Every per-change value of ``attr`` (``abandon``/``adopt_calls``) over the seeds."""
+        return [
+            value
+            for r in self.runs
+            if r.family == family and r.policy == policy and r.rate == rate
+            for value in getattr(r, attr)
+        ]
+
+
+def run_families(
+    families: Sequence[str],
+    runs: int,
+    *,
+    held_out: bool = True,
+    rates: Sequence[str] = tuple(RATES),
+    jobs: int | None = None,
+    custom: dict[str, Any] | None = None,
+) -> Suite:
+    """Run ``runs`` seeds of each family at each rate (in ``jobs`` processes)."""
+    chosen = seeds(runs, held_out=held_out)
+    tasks = [(family, seed, tuple(rates), custom) for family in families for seed in chosen]
+    jobs = jobs or os.cpu_count() or 1
+    results: Iterable[list[Run]]
+    if jobs == 1:
+        results = [_task(task) for task in tasks]
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(_task, tasks, chunksize=1))
+    return Suite(
+        families=tuple(families),
+        seeds=tuple(chosen),
+        held_out=held_out,
+        rates=tuple(rates),
+        runs=tuple(run for batch in results for run in batch),
+    )
+
+
+def _median(values: Sequence[int | None]) -> float | None:
+    """Median with "never" as +inf; ``None`` when there is nothing or more than half never."""
+    ordered = sorted(math.inf if v is None else float(v) for v in values)
+    if not ordered:
+        return None
+    middle = statistics.median(ordered)
+    return None if math.isinf(middle) else float(middle)
+
+
+def ratio_interval(
+    ours: np.ndarray, theirs: np.ndarray, *, resamples: int = 2_000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % paired-bootstrap interval of ``mean(ours) / mean(theirs)`` over seeds."""
+    rng = np.random.default_rng(seed)
+    n = len(ours)
+    picks = rng.integers(0, n, size=(resamples, n))
+    top = ours[picks].mean(axis=1)
+    bottom = np.maximum(theirs[picks].mean(axis=1), 1e-12)
+    low, high = np.percentile(top / bottom, [2.5, 97.5])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One target at one rate: what it asks, what was measured, whether it holds."""
+
+    target: str
+    family: str
+    rate: str
+    goal: str
+    measured: float | None
+    interval: tuple[float, float] | None
+    passed: bool
+    detail: str
+
+
+def targets(suite: Suite, subject: str = "toolwise") -> list[TargetRow]:
+    """The issue's targets on this suite, one row per family (or change kind) and rate."""
+    rows = []
+    for family in suite.families:
+        stationary = family in STATIONARY_FAMILIES
+        reference = "thompson" if stationary else suite.best_baseline(family)
+        limit = STATIONARY_LIMIT if stationary else NON_STATIONARY_LIMIT
+        theirs = suite.regrets(family, reference)
+        for rate in suite.rates:
+            ours = suite.regrets(family, subject, rate)
+            ratio = float(ours.mean() / theirs.mean()) if theirs.mean() > 0 else math.inf
+            rows.append(
+                TargetRow(
+                    target="regret ratio",
+                    family=family,
+                    rate=rate,
+                    goal=f"≤ {limit:g} × {reference}",
+                    measured=ratio,
+                    interval=ratio_interval(ours, theirs),
+                    passed=ratio <= limit,
+                    detail=f"{ours.mean():.1f} vs {theirs.mean():.1f}",
+                )
+            )
+    for rate in suite.rates:
+        if "abrupt" in suite.families:
+            values = suite.pooled("abrupt", subject, rate, "abandon")
+            median = _median(values)
+            rows.append(
+                TargetRow(
+                    target="broken best abandoned (median decisions)",
+                    family="abrupt",
+                    rate=rate,
+                    goal=f"≤ {ABANDON_LIMIT:g}",
+                    measured=median,
+                    interval=None,
+                    passed=median is not None and median <= ABANDON_LIMIT,
+                    detail=f"{len(values)} breaks, never {sum(v is None for v in values)}",
+                )
+            )
+        if "new_tool" in suite.families:
+            values = suite.pooled("new_tool", subject, rate, "adopt_calls")
+            median = _median(values)
+            rows.append(
+                TargetRow(
+                    target="new tool adopted (median calls)",
+                    family="new_tool",
+                    rate=rate,
+                    goal=f"≤ {ADOPT_LIMIT:g}",
+                    measured=median,
+                    interval=None,
+                    passed=median is not None and median <= ADOPT_LIMIT,
+                    detail=f"{len(values)} arrivals, never {sum(v is None for v in values)}",
+                )
+            )
+    return rows
+
+
+def regret_table(suite: Suite, policies: Sequence[str]) -> list[list[Any]]:
+    """One row per family: mean regret of each policy (time-aware ones per rate)."""
+    rows = []
+    for family in suite.families:
+        best = suite.best_baseline(family)
+        row: list[Any] = [family, best]
+        for policy in policies:
+            if policy in STANDARD:
+                row.append(f"{suite.regrets(family, policy).mean():.1f}")
+            else:
+                row.extend(
+                    f"{suite.regrets(family, policy, rate).mean():.1f}" for rate in suite.rates
+                )
+        rows.append(row)
+    return rows
+
+
+def payload(suite: Suite, rows: Sequence[TargetRow]) -> dict[str, Any]:
+    """Everything measured, JSON-ready: the seed ranges, every run's totals, the targets."""
+    policies = sorted({(r.policy, r.rate) for r in suite.runs})
+    summary: dict[str, Any] = {}
+    for family in suite.families:
+        summary[family] = {
+            "best_baseline": suite.best_baseline(family),
+            "policies": {
+                f"{policy}@{rate}": {
+                    "mean_regret": round(float(values.mean()), 3),
+                    "ci95": round(float(1.96 * values.std(ddof=1) / math.sqrt(len(values))), 3)
+                    if len(values) > 1
+                    else 0.0,
+                }
+                for policy, rate in policies
+                if len(values := suite.regrets(family, policy, rate))
+            },
+        }
+    return {
+        "seed_range": "held-out" if suite.held_out else "development",
+        "seeds": list(suite.seeds),
+        "development_range": [DEVELOPMENT.start, DEVELOPMENT.stop - 1],
+        "held_out_range": [HELD_OUT.start, HELD_OUT.stop - 1],
+        "rates": {rate: RATES[rate] for rate in suite.rates},
+        "families": list(suite.families),
+        "non_stationary_families": [f for f in suite.families if f in NON_STATIONARY_FAMILIES],
+        "summary": summary,
+        "targets": [row.__dict__ for row in rows],
+        "runs": [run.__dict__ for run in suite.runs],
+    }

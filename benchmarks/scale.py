@@ -1,0 +1,596 @@
+"""How toolwise grows with the records kept, embedded and on a `chroma run` server.
+
+    python benchmarks/scale.py                       # 10k and 100k records (the first run
+                                                     # also generates and caches the stores)
+    python benchmarks/scale.py --sizes 10000         # quicker
+    python benchmarks/scale.py --million             # also 1M (generated once, cached; untimed)
+
+For each store mode (embedded PersistentClient; a real `chroma run` server this script starts)
+records are generated straight into the store in batches (10 tools × 50 task types, 20 %
+failures with an error message) and cached under `benchmarks/.cache/scale/` between runs. At each
+size a *fresh process* opens the store and reports: cold start to its first recommendation,
+RSS, `recommend` and brief (`Advisor.advise`, with recall) p50/p99. Disk per record is read
+from the store's directory. On the server, a second process measures staleness: the time from
+one process's `record()` returning to another process's `priors()` showing it. A small fleet
+(4 processes × 2 agents writing to one server for `--fleet-seconds`) measures throughput to one
+server and the staleness seen by an observer meanwhile.
+
+Prints a table, writes benchmarks/results/scale.json and benchmarks/results/scale.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+# benchmarks/http.py would shadow the standard library's http (sys.path[0] is this folder):
+# drop the folder from the path and load the shared helpers by file.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+_spec = importlib.util.spec_from_file_location("_common", _HERE / "_common.py")
+assert _spec is not None
+assert _spec.loader is not None
+_common = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_common)
+RESULTS, table, write_json = _common.RESULTS, _common.table, _common.write_json
+
+CACHE = Path(__file__).parent / ".cache" / "scale"
+TOOLS = [f"tool_{n}" for n in range(10)]
+TASKS = [f"task_{n:02d}" for n in range(50)]
+BATCH = 1_000
+PROBES = 20
+
+
+# -- a chroma run server ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`chroma run` on a data directory, until stop()."""
+
+    def __init__(self, path: Path) -> None:
+        import httpx
+
+        path.mkdir(parents=True, exist_ok=True)
+        beside = Path(sys.executable).parent / "chroma"
+        executable = str(beside) if beside.exists() else shutil.which("chroma")
+        if executable is None:
+            raise SystemExit("the `chroma` CLI is not installed")
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (path.parent / f"{path.name}.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                executable,
+                "run",
+                "--path",
+                str(path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise SystemExit("chroma run did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+# -- generating records -------------------------------------------------------------------------
+
+
+def _records(start: int, count: int, seed: int) -> list[Any]:
+    from toolwise.models import ToolOutcome
+
+    rng = random.Random(seed + start)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    for n in range(start, start + count):
+        tool, task = rng.choice(TOOLS), rng.choice(TASKS)
+        failed = rng.random() < 0.2
+        out.append(
+            ToolOutcome(
+                id=f"r{n:08d}",
+                tool=tool,
+                task_type=task,
+                task=f"{task.replace('_', ' ')} for service {n % 97}",
+                outcome="failure" if failed else "success",
+                latency_ms=rng.uniform(50, 2_000),
+                error_type="TimeoutError" if failed else "",
+                error_message=f"{tool} timed out after {n % 60} s" if failed else "",
+                timestamp=base + timedelta(seconds=n),
+            )
+        )
+    return out
+
+
+def _open_store(mode: str, where: str) -> Any:
+    from toolwise.storage.chroma import ChromaOutcomeStore
+    from toolwise.storage.clients import http_client, persistent_client
+
+    client = persistent_client(Path(where) / "chroma") if mode == "embedded" else http_client(where)
+    return ChromaOutcomeStore(client)
+
+
+def grow(mode: str, where: str, meta: dict[str, Any], target: int) -> None:
+    """Write records until the store holds ``target``; note the throughput of what was written."""
+    have = int(meta.get("records", 0))
+    if have >= target:
+        return
+    store = _open_store(mode, where)
+    started = time.perf_counter()
+    for start in range(have, target, BATCH):
+        store.write(_records(start, min(BATCH, target - start), seed=7))
+        done = start + BATCH
+        if done % 50_000 == 0:
+            print(f"  {mode}: {done:,} records", flush=True)
+    elapsed = time.perf_counter() - started
+    store.close()
+    meta["records"] = target
+    meta.setdefault("writes", []).append(
+        {"from": have, "to": target, "seconds": elapsed, "records_per_s": (target - have) / elapsed}
+    )
+
+
+def _du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+# -- measuring in a fresh process ---------------------------------------------------------------
+
+CHILD = r"""
+import json, os, sys, time, resource, tempfile
+t0 = time.perf_counter()
+from toolwise import Toolwise
+from toolwise.advice import Advisor
+from langchain_core.messages import HumanMessage
+imported = time.perf_counter() - t0
+args = json.loads(sys.argv[1])
+spool = tempfile.mkdtemp()
+if args["mode"] == "embedded":
+    tw = Toolwise(args["where"], spool_dir=spool)
+else:
+    tw = Toolwise(url=args["where"], spool_dir=spool)
+tools = args["tools"]
+tw.recommend("task_07", tools)
+cold = time.perf_counter() - t0
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+out = {"import_s": imported, "cold_start_s": cold, "rss_mb": rss_mb()}
+rec = []
+for n in range(200):
+    s = time.perf_counter()
+    tw.recommend(f"task_{n % 50:02d}", tools)
+    rec.append(time.perf_counter() - s)
+advisor = Advisor(tw.runtime, tools=tools, recall_ttl=0)
+brief = []
+for n in range(60):
+    msgs = [HumanMessage(f"task {n % 50:02d} for service {n}")]
+    s = time.perf_counter()
+    advisor.advise(msgs, config={"metadata": {"toolwise_task_type": f"task_{n % 50:02d}"}})
+    brief.append(time.perf_counter() - s)
+out["recommend_s"] = rec
+out["brief_s"] = brief
+out["rss_after_mb"] = rss_mb()
+out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if args.get("observe"):
+    print("ready", flush=True)
+    for line in sys.stdin:
+        tool = line.strip()
+        if not tool:
+            break
+        while not tw.priors(tool=tool, agent_id="probe"):
+            time.sleep(0.01)
+        print(f"seen {time.time()}", flush=True)
+print("RESULT " + json.dumps(out), flush=True)
+tw.close(timeout=1)
+"""
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    return {"p50": _pct(values, 0.5), "p99": _pct(values, 0.99)}
+
+
+def measure(mode: str, where: str, url: str | None, probes: int) -> dict[str, Any]:
+    """A fresh process opens the store, answers, is timed; on a server it also observes."""
+    args = {"mode": mode, "where": where, "tools": TOOLS, "observe": url is not None}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps(args)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    lags: list[float] = []
+    if url is not None:
+        lags = _probe(child, url, probes, "solo")
+        child.stdin.write("\n")
+        child.stdin.flush()
+    result: dict[str, Any] = {}
+    for line in child.stdout:
+        if line.startswith("RESULT "):
+            result = json.loads(line[7:])
+    child.wait(timeout=120)
+    result["recommend_ms"] = _ms(result.pop("recommend_s"))
+    result["brief_ms"] = _ms(result.pop("brief_s"))
+    if lags:
+        result["staleness_s"] = _lag_summary(lags)
+    return result
+
+
+def _probe(child: subprocess.Popen[str], url: str, probes: int, tag: str) -> list[float]:
+    """This process records a new tool; the child reports when its priors show it."""
+    from toolwise import Toolwise
+
+    assert child.stdin is not None
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == "ready":
+            break
+    lags = []
+    with tempfile.TemporaryDirectory() as spool:
+        tw = Toolwise(url=url, spool_dir=spool)
+        for n in range(probes):
+            tool = f"probe_{tag}_{os.getpid()}_{time.time_ns()}_{n}"
+            child.stdin.write(tool + "\n")
+            child.stdin.flush()
+            tw.record(tool=tool, outcome="success", task_type="probe", agent_id="probe")
+            made = time.time()
+            seen = child.stdout.readline().split()
+            lags.append(float(seen[1]) - made)
+            time.sleep(random.uniform(0.1, 0.4))
+        tw.close(timeout=10)
+    return lags
+
+
+def _lag_summary(lags: list[float]) -> dict[str, float]:
+    ordered = sorted(lags)
+    return {
+        "n": len(lags),
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "max": ordered[-1],
+    }
+
+
+# -- a small fleet ------------------------------------------------------------------------------
+
+WRITER = r"""
+import json, sys, tempfile, time, random
+from toolwise import Toolwise
+url, k, agents = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seconds, rate = float(sys.argv[4]), float(sys.argv[5])
+tw = Toolwise(url=url, spool_dir=tempfile.mkdtemp(), prefix="fleet")
+rng = random.Random(k)
+start = time.perf_counter(); n = 0
+while (elapsed := time.perf_counter() - start) < seconds:
+    if n >= rate * elapsed:  # offered load: `rate` records/s, in bursts with 20 ms pauses
+        time.sleep(0.02)  # (an agent between turns: the recorder spools when calls pause)
+        continue
+    verdict = "success" if rng.random() < 0.8 else "failure"
+    tw.record(tool=f"tool_{rng.randrange(10)}", outcome=verdict,
+              task_type=f"task_{rng.randrange(50):02d}", agent_id=f"p{k}-a{n % agents}")
+    n += 1
+recording = time.perf_counter() - start
+tw.flush(timeout=180)  # sustained: until everything recorded is stored
+print(json.dumps({"recorded": n, "written": tw.counters.written, "recording_s": recording,
+                  "seconds": time.perf_counter() - start}), flush=True)
+tw.close(timeout=2)
+"""
+
+OBSERVER = r"""
+import sys, tempfile, time
+from toolwise import Toolwise
+tw = Toolwise(url=sys.argv[1], spool_dir=tempfile.mkdtemp(), prefix="fleet")
+tw.recommend("probe", ["x"])
+print("ready", flush=True)
+for line in sys.stdin:
+    tool = line.strip()
+    if not tool:
+        break
+    while not tw.priors(tool=tool):
+        time.sleep(0.01)
+    print(f"seen {time.time()}", flush=True)
+tw.close(timeout=1)
+"""
+
+
+def fleet(processes: int, agents: int, seconds: float, probes: int, rate: float) -> dict[str, Any]:
+    """``processes`` writers × ``agents`` agents, each process offering ``rate`` records/s, to a
+    fresh server for ``seconds``; throughput until all of it is stored, and an observer's lag
+    meanwhile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp) / "data")
+        try:
+            observer = subprocess.Popen(
+                [sys.executable, "-c", OBSERVER, server.url],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert observer.stdout is not None
+            assert observer.stdin is not None
+            for line in observer.stdout:
+                if line.strip() == "ready":
+                    break
+            writers = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        WRITER,
+                        server.url,
+                        str(k),
+                        str(agents),
+                        str(seconds),
+                        str(rate),
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for k in range(processes)
+            ]
+            time.sleep(min(3.0, seconds / 4))  # the fleet is writing
+            lags = _probe_fleet(observer, server.url, probes)
+            observer.stdin.write("\n")
+            observer.stdin.flush()
+            results = [
+                json.loads(w.communicate(timeout=seconds + 600)[0].splitlines()[-1])
+                for w in writers
+            ]
+            observer.wait(timeout=60)
+        finally:
+            server.stop()
+    written = sum(r["written"] for r in results)
+    return {
+        "processes": processes,
+        "agents_per_process": agents,
+        "seconds": seconds,
+        "offered_records_per_s": rate * processes,
+        "recorded": sum(r["recorded"] for r in results),
+        "written": written,
+        "records_per_s": written / max(r["seconds"] for r in results),
+        "staleness_s": _lag_summary(lags),
+    }
+
+
+def _probe_fleet(observer: subprocess.Popen[str], url: str, probes: int) -> list[float]:
+    from toolwise import Toolwise
+
+    assert observer.stdin is not None
+    assert observer.stdout is not None
+    lags = []
+    with tempfile.TemporaryDirectory() as spool:
+        tw = Toolwise(url=url, spool_dir=spool, prefix="fleet")
+        for n in range(probes):
+            tool = f"probe_fleet_{n}"
+            observer.stdin.write(tool + "\n")
+            observer.stdin.flush()
+            tw.record(tool=tool, outcome="success", task_type="probe")
+            made = time.time()
+            lags.append(float(observer.stdout.readline().split()[1]) - made)
+            time.sleep(random.uniform(0.1, 0.4))
+        tw.close(timeout=30)
+    return lags
+
+
+# -- the plot -----------------------------------------------------------------------------------
+
+
+def plot(growth: list[dict[str, Any]], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install 'toolwise[example]'): no PNG")
+        return False
+    panels = [
+        ("cold start to first answer (s)", lambda r: r["cold_start_s"]),
+        ("RSS after first answer (MB)", lambda r: r["rss_mb"]),
+        ("recommend p99 (ms)", lambda r: r["recommend_ms"]["p99"]),
+        ("brief p99 (ms)", lambda r: r["brief_ms"]["p99"]),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for ax, (title, value) in zip(axes.flat, panels, strict=True):
+        for mode in ("embedded", "server"):
+            rows = [r for r in growth if r["mode"] == mode]
+            if rows:
+                ax.plot(
+                    [r["records"] for r in rows], [value(r) for r in rows], marker="o", label=mode
+                )
+        ax.set_xscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("records in the store")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.suptitle("toolwise: growth with the records kept (benchmarks/scale.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000", help="record counts, comma-separated")
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 records (hours)")
+    parser.add_argument("--modes", default="embedded,server")
+    parser.add_argument("--probes", type=int, default=PROBES, help="staleness probes per size")
+    parser.add_argument("--fleet", default="4x2", help="processes x agents; 0 to skip")
+    parser.add_argument("--fleet-seconds", type=float, default=10.0)
+    parser.add_argument("--fleet-rate", type=float, default=500.0, help="records/s per process")
+    parser.add_argument("--cache", default=str(CACHE), help="where generated stores are kept")
+    args = parser.parse_args()
+    sizes = sorted(
+        {int(s) for s in args.sizes.split(",") if s} | ({1_000_000} if args.million else set())
+    )
+    modes = [m for m in args.modes.split(",") if m]
+
+    growth: list[dict[str, Any]] = []
+    for mode in modes:
+        home = Path(args.cache) / mode
+        home.mkdir(parents=True, exist_ok=True)
+        meta_path = home / "meta.json"
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+        data = home / "chroma"
+        server = Server(home / "server-data") if mode == "server" else None
+        try:
+            where = str(home) if server is None else server.url
+            for size in sizes:
+                if int(meta.get("records", 0)) > size:
+                    print(
+                        f"{mode}: the cache holds {meta['records']:,} > {size:,}; skipping {size:,}"
+                    )
+                    continue
+                print(f"{mode}: growing to {size:,} records", flush=True)
+                grow(mode, where, meta, size)
+                meta_path.write_text(json.dumps(meta, indent=2))
+                disk = _du(data if server is None else home / "server-data")
+                print(f"{mode}: measuring at {size:,}", flush=True)
+                row = measure(mode, where, server.url if server else None, args.probes)
+                last = meta["writes"][-1]
+                growth.append(
+                    {
+                        "mode": mode,
+                        "records": size,
+                        "write_records_per_s": last["records_per_s"],
+                        "write_batch": BATCH,
+                        "disk_bytes_per_record": disk / size,
+                        **row,
+                    }
+                )
+        finally:
+            if server is not None:
+                server.stop()
+
+    fleet_result = None
+    if args.fleet != "0" and "server" in modes:
+        processes, agents = (int(x) for x in args.fleet.split("x"))
+        print(
+            f"fleet: {processes} processes x {agents} agents for {args.fleet_seconds:.0f} s",
+            flush=True,
+        )
+        fleet_result = fleet(processes, agents, args.fleet_seconds, args.probes, args.fleet_rate)
+
+    print()
+    print(
+        table(
+            [
+                "mode",
+                "records",
+                "write rec/s",
+                "disk B/rec",
+                "cold start s",
+                "RSS MB",
+                "recommend p50/p99 ms",
+                "brief p50/p99 ms",
+                "staleness p50/p99 s",
+            ],
+            [
+                [
+                    r["mode"],
+                    f"{r['records']:,}",
+                    f"{r['write_records_per_s']:,.0f}",
+                    f"{r['disk_bytes_per_record']:,.0f}",
+                    r["cold_start_s"],
+                    f"{r['rss_mb']:,.0f}",
+                    f"{r['recommend_ms']['p50']:.2f} / {r['recommend_ms']['p99']:.2f}",
+                    f"{r['brief_ms']['p50']:.1f} / {r['brief_ms']['p99']:.1f}",
+                    (
+                        f"{r['staleness_s']['p50']:.2f} / {r['staleness_s']['p99']:.2f}"
+                        if "staleness_s" in r
+                        else "–"
+                    ),
+                ]
+                for r in growth
+            ],
+        )
+    )
+    if fleet_result:
+        lag, f = fleet_result["staleness_s"], fleet_result
+        print(
+            f"\nfleet: {f['processes']} processes x {f['agents_per_process']} agents: "
+            f"{f['offered_records_per_s']:,.0f} records/s offered, "
+            f"{f['written']:,} recorded in {f['seconds']:.0f} s, "
+            f"all stored at {f['records_per_s']:,.0f} records/s; "
+            f"staleness p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, max {lag['max']:.2f} s"
+        )
+    png = RESULTS / "scale.png"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plotted = plot(growth, png) if growth else False
+    path = write_json(
+        "scale",
+        {
+            "args": {
+                "sizes": sizes,
+                "modes": modes,
+                "probes": args.probes,
+                "fleet": args.fleet,
+                "fleet_seconds": args.fleet_seconds,
+                "fleet_rate": args.fleet_rate,
+            },
+            "shape": {
+                "tools": len(TOOLS),
+                "task_types": len(TASKS),
+                "failure_share": 0.2,
+                "agents": 1,
+            },
+            "growth": growth,
+            "fleet": fleet_result,
+            "png": str(png.relative_to(RESULTS.parent.parent)) if plotted else None,
+        },
+    )
+    print(f"\nwrote {path}" + (f" and {png}" if plotted else ""))
+
+
+if __name__ == "__main__":
+    main()

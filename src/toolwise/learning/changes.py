@@ -1,0 +1,235 @@
+"""Change points: restart a key's record when its tool changes, re-try it, restore it.
+
+Every charge to an aggregate goes through :meth:`ChangeTracker.charge`, which
+
+1. advances the key's recovery if it broke earlier (``recovery``): a re-try's outcome, and
+   the CUSUM that restores the old record once the tool is back;
+2. runs the fast test on the recent run (``changepoint``), and on its thinning schedule the
+   slow GLR scan over the whole record (``scan``);
+3. on a change point, restarts the key from the run after it, archiving the old record after
+   a downward change and scheduling re-tries; with ``time_buckets="auto"`` it notes where
+   the key broke, and switches it to time buckets once its breaks recur in one bucket.
+
+Memory is counted in outcomes and calls, never in time (unless the opt-in half-life or
+re-try wait are set). Not thread-safe on its own: the view holds its lock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+
+from toolwise.learning.buckets import BucketLabels
+from toolwise.learning.changepoint import MIN_RUN, can_fire, find_change, screen_of
+from toolwise.learning.config import LearningConfig
+from toolwise.learning.evidence import Evidence, Part
+from toolwise.learning.recovery import Recovery, RetrySchedule
+from toolwise.learning.shrinkage import Mass
+from toolwise.learning.ttl import TtlLedger
+
+__all__ = ["ChangeTracker", "ContextKey"]
+
+ContextKey = tuple[str, str, str, str]
+"""(agent, tool, task type, environment)."""
+
+_DAY = 86_400.0
+_ZERO: Mass = (0.0, 0.0)
+
+
+class ChangeTracker:
+    """Detects change points per key and runs the recovery of keys that broke.
+
+    Args:
+        config: the learning configuration.
+        ttl: the TTL ledger (kept charges move to the new segment with their expiry).
+        counts: the view's counters (``changes_detected``, ``restored``, ...).
+        scope_calls: calls charged so far in a task type (agent, task type, environment).
+    """
+
+    def __init__(
+        self,
+        config: LearningConfig,
+        ttl: TtlLedger,
+        counts: Counter[str],
+        scope_calls: Callable[[str, str, str], int],
+    ) -> None:
+        self._config = config
+        self._rate = config.decay_rate
+        self._base: Mass = (config.prior_alpha, config.prior_beta)
+        self._mode = config.time_buckets
+        self._labels = BucketLabels(config.time_buckets, config.zone)
+        self._screen = screen_of(config.change_delta)
+        self._schedule = RetrySchedule(
+            first_calls=config.retry_after_calls,
+            max_calls=config.retry_max_calls,
+            first_gap=config.retry_after.total_seconds() if config.retry_after else 0.0,
+        )
+        self._restore_at = math.log(config.restore_ratio)
+        self.ttl = ttl
+        self.counts = counts
+        self._scope_calls = scope_calls
+        # time_buckets="auto": keys switched to buckets, and where each key broke (by day).
+        self.bucketed: set[ContextKey] = set()
+        self._breaks: dict[ContextKey, dict[str, tuple[int, int]]] = {}
+
+    @property
+    def schedule(self) -> RetrySchedule:
+        """The re-try waits."""
+        return self._schedule
+
+    def forget(self, doomed: Callable[[tuple[str, ...]], bool]) -> None:
+        """Drop what is kept about the keys ``doomed`` selects."""
+        self.bucketed = {k for k in self.bucketed if not doomed(k)}
+        self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
+
+    def retry(
+        self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
+    ) -> Mass | None:
+        """The pre-break Beta of a key whose re-try is due (its own, else its task type's)."""
+        calls: int | None = None
+        for evidence in (own, context):
+            recovery = evidence.recovery if evidence is not None else None
+            if evidence is None or recovery is None:
+                continue
+            if calls is None:
+                calls = self._scope_calls(key[0], key[2], key[3])
+            if not recovery.due(now, calls):
+                continue
+            successes, failures = evidence.archived_mass(now, self._rate)
+            if successes + failures < self._config.change_min_evidence:
+                continue  # the old record has faded: nothing left to go back to
+            return self._base[0] + successes, self._base[1] + failures
+        return None
+
+    def _note_break(self, key: ContextKey, t: float) -> None:
+        """time_buckets="auto": switch a key to buckets once its breaks recur in one bucket."""
+        label = self._labels(t)
+        marks = self._breaks.setdefault(key, {})
+        count, last_day = marks.get(label, (0, -1))
+        day = int(t // _DAY)
+        if day != last_day:
+            count += 1
+            marks[label] = (count, day)
+        if count >= self._config.auto_bucket_changes and key not in self.bucketed:
+            self.bucketed.add(key)
+            self.counts["auto_bucketed"] += 1
+
+    def charge(  # noqa: PLR0917  # positional on purpose: runs for every level of every outcome
+        self,
+        evidence: Evidence,
+        successes: float,
+        failures: float,
+        t: float,
+        slot: int | None,
+        key: ContextKey,
+        context_level: bool,
+    ) -> Part:
+        """Charge one aggregate, advance its recovery, look for a change point it completes.
+
+        Args:
+            evidence: the aggregate.
+            successes: the outcome's success mass.
+            failures: its failure mass.
+            t: when, POSIX seconds.
+            slot: TTL expiry slot, if the outcome has a TTL.
+            key: the outcome's context key.
+            context_level: ``evidence`` is the task type's record (not the tool's overall
+                record or a time bucket's): its breaks may switch the key to time buckets.
+        """
+        rate = self._rate
+        recovery = evidence.recovery
+        live = evidence.mass(t, rate) if recovery is not None else _ZERO
+        part = evidence.charge(successes, failures, t, rate)
+        if slot is not None:
+            self.ttl.attach(part, slot)
+        weight = successes + failures
+        if weight <= 0.0:
+            return part
+        if recovery is not None:
+            calls = self._scope_calls(key[0], key[2], key[3])
+            if recovery.update(
+                successes, failures, t=t, calls=calls, schedule=self._schedule, live=live
+            ):
+                evidence.restore(t, rate)
+                self.counts["restored"] += 1
+                return part
+        kept = self._fast_change(evidence, successes / weight, t)
+        upward = False
+        if kept is not None:
+            upward = kept[1]
+            kept_parts = list(evidence.window)[-kept[0] :]
+            slots = [self.ttl.detach(p) for p in kept_parts]
+            evidence.restart(kept[0], t, rate, downward=not upward)
+        else:
+            history = evidence.history
+            if history is None or evidence.archived is not None or not history.due():
+                return part  # no scan while a fast restart's archive awaits its verdict
+            count, run_s, run_f, upward = history.scan(
+                delta=self._config.change_scan_delta,
+                min_evidence=self._config.change_min_evidence,
+                prior=self._base,
+            )
+            if not count:
+                return part
+            kept_parts = list(evidence.window)[-count:]
+            slots = [self.ttl.detach(p) for p in kept_parts]
+            evidence.split(count, run_s, run_f, t, downward=not upward)
+            self.counts["changes_scanned"] += 1
+        for p, kept_slot in zip(kept_parts, slots, strict=True):
+            self.ttl.reattach(p, kept_slot)
+        self.counts["changes_detected"] += 1
+        if not upward:
+            self._after_break(evidence, t, key, context_level=context_level)
+        return part
+
+    def _fast_change(self, evidence: Evidence, quality: float, t: float) -> tuple[int, bool] | None:
+        """``(charges to keep, upward)`` when the recent run is a change point, else None."""
+        segment = evidence.current  # just charged at t, so its masses are valued at t already
+        mass = (segment.successes, segment.failures)
+        alpha0, beta0 = self._base
+        reference = (mass[0] + alpha0) / (mass[0] + mass[1] + alpha0 + beta0)
+        if quality == reference:
+            return None
+        upward = quality > reference
+        run = evidence.window_successes if upward else evidence.window_failures
+        if run < MIN_RUN:  # can_fire's first test, inlined: it settles most outcomes
+            return None
+        window_mass = (evidence.window_successes, evidence.window_failures)
+        if not can_fire(mass, window_mass, upward=upward, screen=self._screen, prior=self._base):
+            return None
+        keep = find_change(
+            evidence.window,
+            evidence.current,
+            t,
+            self._rate,
+            upward=upward,
+            delta=self._config.change_delta,
+            min_evidence=self._config.change_min_evidence,
+            prior=self._base,
+            lapsed=self.ttl.lapsed,
+        )
+        return (keep, upward) if keep else None
+
+    def _after_break(
+        self, evidence: Evidence, t: float, key: ContextKey, *, context_level: bool
+    ) -> None:
+        """Schedule re-tries of a key that just broke; note where it broke (auto buckets)."""
+        if self._config.retry_broken:
+            p_old = _mean(evidence.archived_mass(t, self._rate), self._base)
+            p_new = _mean(evidence.mass(t, self._rate), self._base)
+            if p_old > p_new:
+                evidence.recovery = Recovery(
+                    t,
+                    self._scope_calls(key[0], key[2], key[3]),
+                    p_old=p_old,
+                    schedule=self._schedule,
+                    threshold=self._restore_at,
+                    prior=self._base,
+                )
+        if context_level and self._mode == "auto":
+            self._note_break(key, t)
+
+
+def _mean(mass: Mass, prior: Mass) -> float:
+    return (mass[0] + prior[0]) / (mass[0] + mass[1] + prior[0] + prior[1])

@@ -1,0 +1,83 @@
+"""Store times on rows, and reading what arrived after a watermark (the fleet's tail)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from toolwise.models import ToolOutcome, utcnow
+from toolwise.storage.chroma import ChromaOutcomeStore
+from toolwise.storage.clients import ephemeral_client
+from toolwise.storage.unstored import UnstoredFailures
+
+
+def _store(prefix: str) -> ChromaOutcomeStore:
+    return ChromaOutcomeStore(ephemeral_client(), prefix=prefix)
+
+
+def _stored_at(store: ChromaOutcomeStore, record_id: str) -> float:
+    row = store._collection("default").get(ids=[record_id], include=["metadatas"])
+    return float(row["metadatas"][0]["stored_at"])
+
+
+def test_every_write_stamps_a_later_store_time(prefix: str) -> None:
+    """Writing a record again (a retried batch) gives it a later store time."""
+    store = _store(prefix)
+    record = ToolOutcome(tool="kubectl_apply")
+    store.write([record])
+    first = _stored_at(store, record.id)
+    store.write([record])
+    assert _stored_at(store, record.id) > first
+
+
+def test_recent_returns_what_was_stored_since(prefix: str) -> None:
+    """Only rows stored at or after the watermark, of every agent, oldest first."""
+    store = _store(prefix)
+    old = ToolOutcome(tool="kubectl_apply")
+    store.write([old])
+    mark = _stored_at(store, old.id)
+    later = [ToolOutcome(tool="helm_upgrade"), ToolOutcome(tool="argo_sync", agent_id="ops")]
+    store.write(later)
+    found = store.recent(mark + 1e-6, now=utcnow())  # stamps grow by >= 1 µs
+    assert sorted(o.id for o in found) == sorted(o.id for o in later)
+    assert {o.id for o in store.recent(mark, now=utcnow())} >= {old.id}
+
+
+def test_recent_skips_known_ids_and_expired_rows(prefix: str) -> None:
+    """Rows the caller has seen are not read back; expired ones never match."""
+    store = _store(prefix)
+    now = utcnow()
+    seen, new = ToolOutcome(tool="a_tool"), ToolOutcome(tool="b_tool")
+    gone = ToolOutcome(tool="c_tool", expires_at=now - timedelta(seconds=1))
+    store.write([seen, new, gone])
+    assert [o.id for o in store.recent(0.0, now=now, known={seen.id})] == [new.id]
+
+
+def test_recent_by_record_time(prefix: str) -> None:
+    """``key="timestamp"`` selects by when the call happened, not when it was stored."""
+    store = _store(prefix)
+    now = utcnow()
+    old = ToolOutcome(tool="a_tool", timestamp=now - timedelta(hours=1))
+    fresh = ToolOutcome(tool="b_tool", timestamp=now)
+    store.write([old, fresh])
+    since = (now - timedelta(minutes=2)).timestamp()
+    assert [o.id for o in store.recent(since, now=now, key="timestamp")] == [fresh.id]
+
+
+def test_unstored_failures_leave_once_the_writer_has_them() -> None:
+    """A failure is unstored until the writer's count reaches its place; successes never are."""
+    counts = {"recorded": 0, "written": 0}
+    unstored = UnstoredFailures(
+        recorded=lambda: counts["recorded"], written=lambda: counts["written"]
+    )
+    for outcome in ("success", "failure"):
+        counts["recorded"] += 1
+        unstored.add(ToolOutcome(tool="kubectl_apply", outcome=outcome))
+    before = unstored.of("default", utcnow())
+    assert [o.outcome for o in before.unstored] == ["failure"]
+    counts["written"] = 1
+    assert len(unstored.of("default", utcnow()).unstored) == 1
+    counts["written"] = 2
+    after = unstored.of("default", utcnow())
+    assert after.unstored == ()
+    assert after.generation == before.generation == 1
+    assert unstored.of("other", utcnow()).generation == 0
