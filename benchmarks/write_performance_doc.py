@@ -63,8 +63,12 @@ lines += [
     "call — agents wait on their model most of the time) and at the latest 1 s after the oldest "
     "waiting call. Every read (the brief, `recommend`, `priors`, the tracking API), `flush`, "
     "`persist` and `close` first makes the records of calls that already finished, so nothing is "
-    "missed. What this trades: a process killed with SIGKILL can lose the calls of its last "
-    "second (the restart logs a warning when it adopts a dead process's spool). "
+    "missed. What this trades: a process killed with SIGKILL can lose the calls that finished in "
+    "its last second (the restart logs a warning saying so, from the dead process's own note of "
+    "its durability, when it adopts its spool). The second is a bound, not a target: when the "
+    "background thread falls behind (records slower to build than calls arrive), the tool call "
+    "whose hand-off would let the oldest waiting call pass 1 s builds the backlog itself — that "
+    "call is slower, the bound holds (`docs/recording.md`). "
     '`durability="immediate"` spools every record before the call returns — it then survives '
     f"a SIGKILL at once — for the {inv['toolwise, immediate'] - inv['toolwise']:.0f} µs per call the "
     "table shows; `tw.persist()` gives the same guarantee on demand, at a checkpoint.",

@@ -172,3 +172,41 @@ def test_spool_lists_what_waits_on_disk_without_taking_it(
     assert "2 record(s) left by processes that ended" in capsys.readouterr().out
     assert list((root / ended._dir.name).glob("seg-*.jsonl"))  # left for a real process
     running.close(drained=True)
+
+
+def test_evaluate_estimates_another_strategy_from_logged_propensities(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Calls logged with their propensity, read back from the store: an estimate with
+    intervals and an effective sample size; a bad --config is refused naming config."""
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(7)
+    rates = {"kubectl_deploy": 0.85, "ansible_run": 0.4}
+    path = tmp_path / "store"
+    start = datetime.now(UTC) - timedelta(hours=3)
+    with Toolwise(path) as tw:
+        for i in range(120):
+            tool = rng.choice(sorted(rates))
+            tw.record(
+                agent_id="devops",
+                tool=tool,
+                task_type="deploy",
+                outcome="success" if rng.random() < rates[tool] else "failure",
+                timestamp=start + timedelta(minutes=i),  # recent: within the TTL
+                metadata={"propensity": 0.5},
+            )
+    code = main(["evaluate", "--path", str(path), "--agent", "devops", "--strategy", "greedy"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "doubly robust" in printed
+    assert "120 logged decisions" in printed
+    assert main(["evaluate", "--path", str(path), "--agent", "devops", "--json"]) == 0
+    estimate = json.loads(capsys.readouterr().out)
+    assert estimate["decisions"] == 120
+    assert estimate["dr_ci"][0] <= estimate["dr"] <= estimate["dr_ci"][1]
+    assert main(["evaluate", "--path", str(path), "--config", '{"epsilon": 7}']) == 2
+    assert "epsilon" in capsys.readouterr().err  # the field at fault is named
+    assert main(["evaluate", "--path", str(path), "--config", "{epsilon"]) == 2
+    assert "config" in capsys.readouterr().err

@@ -16,6 +16,8 @@ Beta–Bernoulli.
   kl-UCB indices over each arm's data since its last restart, the Bernoulli GLR test over
   every split point of that data with ``β(n, δ) = ln(3 n^{3/2} / δ)``, ``δ = 1/√T``, and
   forced round-robin exploration at rate ``α = α₀ √(K ln T / T)``, ``α₀ = 0.1``.
+* ``eps_recency`` — ε-greedy with recency-weighted means (Sutton & Barto, 2018, §2.5): each
+  arm's value moves a step ``α = 0.1`` toward every reward it earns; explore with ``ε = 0.1``.
 * ``bayes_ucb`` — Bayes-UCB (Kaufmann, Cappé & Garivier, 2012): the ``1 − 1/t`` quantile of
   each arm's Beta posterior.
 
@@ -284,6 +286,52 @@ class GlrKlUcb(Baseline):
         return bool(statistic.max() >= threshold)
 
 
+@dataclass
+class _Values(_Arms):
+    values: list[float] = field(default_factory=list)
+    seen: list[bool] = field(default_factory=list)
+
+
+class EpsilonRecency(Baseline):
+    """ε-greedy over exponential recency-weighted means (constant step size ``alpha``)."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        horizon: int,
+        seed: int,
+        epsilon: float = 0.1,
+        alpha: float = 0.1,
+    ) -> None:
+        super().__init__(objective, horizon, seed)
+        self._epsilon = epsilon
+        self._alpha = alpha
+
+    def _new_state(self) -> _Values:
+        return _Values()
+
+    def _grow(self, state: _Arms) -> None:
+        assert isinstance(state, _Values)
+        state.values.append(0.0)
+        state.seen.append(False)
+
+    def _pick(self, state: _Arms, arms: list[int]) -> int:
+        assert isinstance(state, _Values)
+        unseen = [a for a in arms if not state.seen[a]]
+        if unseen:
+            return self._rng.choice(unseen)
+        if self._rng.random() < self._epsilon:
+            return self._rng.choice(arms)
+        return self._argmax([state.values[a] for a in arms], arms)
+
+    def _update(self, state: _Arms, arm: int, reward: float, binary: float) -> None:
+        assert isinstance(state, _Values)
+        if not state.seen[arm]:
+            state.values[arm], state.seen[arm] = reward, True
+        else:
+            state.values[arm] += self._alpha * (reward - state.values[arm])
+
+
 Factory = Callable[[Objective, int, int], Baseline]
 
 BASELINES: dict[str, Factory] = {
@@ -293,5 +341,6 @@ BASELINES: dict[str, Factory] = {
     "sw_ucb": SlidingWindowUCB,
     "glr_klucb": GlrKlUcb,
     "bayes_ucb": BayesUCB,
+    "eps_recency": EpsilonRecency,
 }
 """Every standard baseline by name, built with (objective, horizon T, seed)."""

@@ -201,6 +201,7 @@ LABELS = {
     "sw_ucb": "sliding-window UCB",
     "glr_klucb": "GLR-klUCB (local)",
     "bayes_ucb": "Bayes-UCB",
+    "eps_recency": "ε-greedy w/ recency",
 }
 
 

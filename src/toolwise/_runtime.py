@@ -197,6 +197,7 @@ class Runtime:
             wall_clock=(lambda: self._clock().timestamp()) if clock else time.time,
             durability=settings.get("durability", "deferred"),
         )
+        self._spool.note_process(durability=self._recorder.durability, window=self._recorder.window)
         refresh = settings.get("refresh_interval")
         self._feed = LearningFeed(
             lambda: ReliabilityView(self._learning_config, self._task_similarity, self._clock),

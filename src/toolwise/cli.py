@@ -7,6 +7,7 @@
     toolwise priors --agent devops --as-of 2026-02-27T17:00   # a simulation, at its own time
     toolwise audit --agent devops              # what self-improvement changed, and why
     toolwise spool                             # records waiting on disk for the store
+    toolwise evaluate --agent devops --strategy greedy   # off-policy: how another would have done
     toolwise serve --port 8765                 # the HTTP API and dashboard (server extra)
     toolwise keys create --agent devops        # an API key for the HTTP API
 
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -84,8 +86,21 @@ def _parser() -> argparse.ArgumentParser:
     priors.add_argument(
         "--as-of",
         type=_parse_time,
-        help="evaluate at this ISO time, UTC (evidence decays with age; default: now)",
+        help="evaluate at this ISO time, UTC (time buckets, TTL, opt-in half-life; default now)",
     )
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[common],
+        help="estimate another strategy or config on the logged decisions (off-policy)",
+    )
+    evaluate.add_argument(
+        "--strategy", default="thompson", choices=["thompson", "ucb", "epsilon_greedy", "greedy"]
+    )
+    evaluate.add_argument(
+        "--config", metavar="JSON", help="LearningConfig fields, e.g. '{\"epsilon\": 0.05}'"
+    )
+    evaluate.add_argument("--task-type", help="only this task type's decisions")
+    evaluate.add_argument("--seed", type=int, default=0)
     service_cli.add_commands(commands)
     return parser
 
@@ -349,7 +364,46 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _evaluate(tw: Toolwise, args: argparse.Namespace) -> int:
+    from toolwise.errors import InvalidArgumentError
+    from toolwise.learning.config import LearningConfig
+    from toolwise.learning.offpolicy import evaluate_policy
+
+    try:
+        fields = json.loads(args.config) if args.config else {}
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError("config", args.config, f"is not JSON: {exc}") from None
+    if not isinstance(fields, dict):
+        raise InvalidArgumentError("config", args.config, "must be a JSON object")
+    config = LearningConfig(**fields)
+    records: list[ToolOutcome] = []
+    while True:
+        page = tw.list_calls(args.agent, task_type=args.task_type, limit=1_000, offset=len(records))
+        records.extend(page)
+        if len(page) < 1_000:
+            break
+    estimate = evaluate_policy(records, strategy=args.strategy, config=config, seed=args.seed)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(estimate), indent=2))
+        return 0
+
+    def value(point: float | None, ci: tuple[float, float] | None) -> str:
+        if point is None:
+            return "n/a"
+        return f"{point:.3f}" + (f"  [{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else "")
+
+    print(f"off-policy estimate of '{args.strategy}' on {estimate.decisions} logged decisions")
+    print(f"  logged policy (as run)   {value(estimate.logged, None)}")
+    print(f"  self-normalised IPS      {value(estimate.snips, estimate.snips_ci)}")
+    print(f"  doubly robust            {value(estimate.dr, estimate.dr_ci)}")
+    print(f"  effective sample size    {estimate.ess:.1f}")
+    for warning in estimate.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
+    "evaluate": _evaluate,
     "calls": _calls,
     "summary": _summary,
     "forget": _forget,

@@ -35,14 +35,17 @@ def handoff(processed: list[int]) -> Iterator[Handoff[int]]:
 
 
 def test_put_only_queues_until_drained(processed: list[int]) -> None:
-    """A put does no processing itself: the caller's drain does it, in order."""
+    """After the first put (processed by its caller, to measure what an item costs), a put
+    does no processing itself: the caller's drain does it, in order."""
     queue: Handoff[int] = Handoff(processed.append, idle_after=60, max_delay=60)
+    queue.put(-1)
+    assert processed == [-1]
     for i in range(5):
         queue.put(i)
-    assert processed == []
+    assert processed == [-1]
     assert queue.queued == 5
     assert queue.drain() == 5
-    assert processed == [0, 1, 2, 3, 4]
+    assert processed == [-1, 0, 1, 2, 3, 4]
     assert queue.queued == 0
     queue.close()
 
@@ -81,9 +84,9 @@ def test_a_long_burst_is_drained_within_max_delay(processed: list[int]) -> None:
 def test_high_water_triggers_a_drain(processed: list[int]) -> None:
     """Memory is bounded: reaching ``high_water`` waiting items wakes the thread at once."""
     queue: Handoff[int] = Handoff(processed.append, idle_after=60, max_delay=60, high_water=10)
-    for i in range(10):
+    for i in range(11):  # the first is processed by its caller (it measures the cost)
         queue.put(i)
-    assert _eventually(lambda: len(processed) == 10)
+    assert _eventually(lambda: len(processed) == 11)
     queue.close()
 
 
@@ -145,7 +148,8 @@ def test_memory_stays_bounded_when_the_thread_cannot_keep_up() -> None:
             gate.wait()  # the background thread is stuck on the first item
         seen.append(item)
 
-    queue: Handoff[int] = Handoff(process, idle_after=0, max_delay=0, high_water=5)
+    queue: Handoff[int] = Handoff(process, idle_after=0, max_delay=60, high_water=5)
+    queue.put(-1)  # processed by the caller: it measures what an item costs
     queue.put(0)
     assert _eventually(lambda: queue.queued == 1 and not queue._items)  # the thread holds it
     producer = threading.Thread(target=lambda: [queue.put(i) for i in range(1, 50)])
@@ -157,4 +161,32 @@ def test_memory_stays_bounded_when_the_thread_cannot_keep_up() -> None:
     gate.set()
     producer.join()
     queue.close()
-    assert seen == list(range(50))
+    assert seen == list(range(-1, 50))
+
+
+def test_a_backlog_slower_than_the_calls_never_waits_past_max_delay() -> None:
+    """Records cost 4 ms to build, calls come every 1 ms, the thread is given no time (a
+    simulated clock): once the oldest waiting call plus the backlog's cost would pass
+    ``max_delay``, the calling thread processes the backlog, so no call waits unprocessed
+    longer than ``max_delay`` plus one item's cost (what a SIGKILL could lose)."""
+    now = [0.0]
+    waited: list[float] = []
+    helped_by_caller: list[bool] = []
+    caller = threading.current_thread()
+
+    def build_and_spool(queued_at: float) -> None:
+        now[0] += 0.004
+        waited.append(now[0] - queued_at)
+        helped_by_caller.append(threading.current_thread() is caller)
+
+    queue: Handoff[float] = Handoff(
+        build_and_spool, idle_after=1e9, max_delay=1.0, clock=lambda: now[0]
+    )
+    for _ in range(3_000):
+        now[0] += 0.001
+        queue.put(now[0])
+    assert queue.helped > 1
+    assert max(waited) <= 1.0 + 0.004 + 1e-9
+    queue.close()
+    assert len(waited) == 3_000
+    assert any(helped_by_caller)

@@ -2,9 +2,9 @@
 
 ``record`` mode: an id is printed only after ``Toolwise.record`` returned, so every printed id
 is a record the caller was told is durable. ``calls`` mode: a real tool is called through the
-callback handler under deferred durability; every 25 calls ``persist()`` makes them durable
-and only then are their markers printed. The parent kills this process with SIGKILL
-mid-stream.
+callback handler under deferred durability (``immediate-calls``: immediate); every 25 calls
+``persist()`` makes them durable and only then are their markers printed. The parent kills
+this process with SIGKILL mid-stream.
 """
 
 from __future__ import annotations
@@ -53,4 +53,5 @@ def call_forever(tw: Toolwise) -> None:
 
 if __name__ == "__main__":
     mode, root = sys.argv[1], sys.argv[2]
-    (record_forever if mode == "record" else call_forever)(Toolwise(root))
+    durability = "immediate" if mode == "immediate-calls" else "deferred"
+    (record_forever if mode == "record" else call_forever)(Toolwise(root, durability=durability))

@@ -85,3 +85,23 @@ def test_sigkilled_agent_keeps_every_persisted_call(
     assert acknowledged <= set(stored)  # nothing persisted is lost
     assert (counters.pending, counters.dropped) == (0, 0)
     assert "ended without closing toolwise" in caplog.text
+    assert "It ran durability='deferred': calls that finished in its last 1 s" in caplog.text
+
+
+def test_the_restart_does_not_claim_losses_for_a_process_that_ran_immediate(
+    tmp_path: Path,
+    all_calls: Callable[..., list[ToolOutcome]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The dead process's durability mode is recorded in its spool directory: after a
+    SIGKILL of a process that ran ``durability='immediate'``, the adopting process says that
+    nothing is missing, not the deferred warning."""
+    root = tmp_path / "store"
+    acknowledged = _run_and_kill(root, errors=tmp_path / "child-stderr.txt", mode="immediate-calls")
+    with caplog.at_level(logging.WARNING, logger="toolwise.spool"), Toolwise(root) as tw:
+        assert tw.flush(timeout=60)
+        stored = {json.loads(o.tool_input)["marker"] for o in all_calls(tw, "crash")}
+    assert acknowledged <= stored
+    assert "It ran durability='immediate'" in caplog.text
+    assert "so none is missing" in caplog.text
+    assert "durability='deferred'" not in caplog.text

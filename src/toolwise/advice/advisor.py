@@ -206,6 +206,9 @@ class Advisor:
                 ),
                 pools,
             )
+        except StoreUnavailableError as exc:  # the feed warned once for this outage
+            log.debug("toolwise: no advice this turn: %s", exc)
+            return brief(UNAVAILABLE)
         except Exception as exc:  # the view could not be built (store down at first use)
             log.warning("toolwise: no advice this turn, the learnt view failed: %s", exc)
             return brief(UNAVAILABLE)
@@ -347,6 +350,8 @@ class Advisor:
         options = self.options
         if not text.strip() or (options.lessons == 0 and options.demonstrations == 0):
             return []
+        if self._store_down():  # follow the breaker: no store call, no warning per turn
+            return []
         lines: list[str] = []
         try:
             improver = self.runtime.improver
@@ -367,9 +372,16 @@ class Advisor:
                         text, options.demonstrations, agent_id=agent_id
                     )
                 )
+        except StoreUnavailableError as exc:  # the store's breaker logs the outage once
+            log.debug("toolwise: no lessons this turn: %s", exc)
         except Exception as exc:  # advice must not fail a turn because lessons did
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
         return lines
+
+    def _store_down(self) -> bool:
+        """True while the store says it is unhealthy (reading it would fail at once)."""
+        health = getattr(self.runtime.store, "health", None)
+        return health is not None and not health.healthy
 
     def _similar_failures(
         self, agent_id: str, query: str, now: datetime, local: LocalFailures, k: int
@@ -387,8 +399,7 @@ class Advisor:
                 and cached[1] == local.generation
             ):
                 return cached[2]
-        health = getattr(self.runtime.store, "health", None)
-        if health is not None and not health.healthy:
+        if self._store_down():
             return None
         try:
             found = self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")

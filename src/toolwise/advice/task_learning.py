@@ -84,6 +84,7 @@ class TaskTypeLearner:
         self._names = TaskMatcher(embedding, threshold)  # known types, matched by their name
         self._agents: dict[str, dict[str, _Cluster]] = {}
         self._lock = threading.Lock()
+        self._save_failing = False  # one warning per outage, not one per turn
 
     def resolve(self, agent_id: str, text: str, known: Sequence[str]) -> TaskResolution:
         """The task type of a request: the nearest learnt or known type, else a new one."""
@@ -169,7 +170,11 @@ class TaskTypeLearner:
         try:
             self._store.save(agent_id, [cluster])
         except Exception as exc:  # the type is still used this session; saved on its next change
-            log.warning("toolwise: could not save the learnt task type %r: %s", cluster.name, exc)
+            level = logging.DEBUG if self._save_failing else logging.WARNING
+            self._save_failing = True
+            log.log(level, "toolwise: could not save learnt task type %r: %s", cluster.name, exc)
+        else:
+            self._save_failing = False
 
 
 def _unit(vector: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -16,6 +16,14 @@ Records reach the view lazily: the tool call only appends the record to a queue 
 before a model turn, ``recommend``, ``priors`` — first learns what is queued. So the cost of
 learning is paid on the read path (milliseconds anyway), never by the tool call, and a read
 always sees every record made before it.
+
+While the store is down the feed follows its circuit breaker (a store with ``health`` and
+``on_health_change``, :class:`~toolwise.storage.ChromaOutcomeStore`): refreshes are skipped
+without a store call, and one warning is logged per outage, not per read. A build that fails
+leaves the feed ``"failed"`` — reads then raise
+:class:`~toolwise.errors.StoreUnavailableError` at once, and records made meanwhile are kept
+for the view — until the store answers again (or, for a store that does not report its
+health, ``RETRY_AFTER`` seconds have passed); the next read then builds it.
 """
 
 from __future__ import annotations
@@ -26,12 +34,22 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Literal
 
+from toolwise.errors import StoreUnavailableError
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore, TailingStore
 
-__all__ = ["SWEEP_INTERVAL", "SWEEP_OVERLAP", "TAIL_OVERLAP", "LearningFeed", "learn"]
+__all__ = [
+    "RETRY_AFTER",
+    "SWEEP_INTERVAL",
+    "SWEEP_OVERLAP",
+    "TAIL_OVERLAP",
+    "FeedState",
+    "LearningFeed",
+    "learn",
+]
 
 log = logging.getLogger("toolwise.learning")
 
@@ -44,6 +62,12 @@ SWEEP_INTERVAL = 30.0
 """Seconds between look-backs by record time (and the refresh of a store that cannot tail)."""
 SWEEP_OVERLAP = timedelta(minutes=2)
 """How far a sweep looks back, by record time, before the previous sweep."""
+
+RETRY_AFTER = 5.0
+"""Seconds before a failed build (or refresh) is tried again when the store cannot say it is
+back; a store with a breaker is retried as soon as it answers."""
+
+FeedState = Literal["empty", "loading", "ready", "failed"]
 
 
 class LearningFeed:
@@ -80,7 +104,11 @@ class LearningFeed:
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._view = view_factory()
-        self._state = "empty"  # empty -> loading -> ready
+        self._state: FeedState = "empty"  # empty -> loading -> ready | failed -> loading
+        self._failure = ""  # why the last build failed
+        self._failed_at = 0.0  # monotonic
+        self._store_back = False  # the store answered again since the build failed
+        self._outage_warned = False  # one warning per outage, not per read
         self._buffer: list[ToolOutcome] = []
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._watermark = 0.0  # store time (epoch s) up to which other writers were read
@@ -88,10 +116,40 @@ class LearningFeed:
         self._swept_mono = 0.0
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
-        self._store_down = False  # the last look failed (log once per outage)
         self._queued: deque[ToolOutcome] = deque()
         self._drain_lock = threading.Lock()
         self._warming = False
+        watch = getattr(store, "on_health_change", None)
+        if callable(watch):
+            watch(self._on_store_health)
+
+    def _on_store_health(self, health: object) -> None:
+        """The store's breaker changed state (called from its probe thread)."""
+        if getattr(health, "healthy", False):
+            self._store_back = True
+
+    def _store_answered(self) -> None:
+        """A build or refresh read the store: the next outage gets its warning again."""
+        if self._outage_warned:
+            self._outage_warned = False
+            log.info("toolwise: the learnt view reads the outcome store again")
+
+    def _store_down(self) -> bool:
+        """True while the store says it is unhealthy (no call is made to find out)."""
+        health = getattr(self._store, "health", None)
+        return health is not None and not getattr(health, "healthy", True)
+
+    def _warn_outage(self, what: str, exc: BaseException | str) -> None:
+        if self._outage_warned:
+            log.debug("toolwise: %s failed again: %s", what, exc)
+            return
+        self._outage_warned = True
+        log.warning(
+            "toolwise: %s failed: %s; the learnt view serves what it knows and catches up "
+            "when the store answers (no retry per read)",
+            what,
+            exc,
+        )
 
     def on_record(self, outcome: ToolOutcome) -> None:
         """Hot path: queue the record for the view (learnt on the next read)."""
@@ -104,8 +162,9 @@ class LearningFeed:
         with self._lock:
             if self._state == "empty":
                 return  # the build will read it from the store
-            if self._state == "loading":
-                self._buffer.append(outcome)
+            if self._state in ("loading", "failed"):
+                if len(self._buffer) < _SEEN_CAPACITY:  # past it, the rebuild reads the store
+                    self._buffer.append(outcome)
                 return
         self._queued.append(outcome)  # became ready meanwhile
 
@@ -127,6 +186,17 @@ class LearningFeed:
         """True once the view has been built (reads are then cheap)."""
         return self._state == "ready"
 
+    @property
+    def state(self) -> FeedState:
+        """``"empty"`` (not built), ``"loading"``, ``"ready"``, or ``"failed"`` (the last
+        build failed; see :attr:`failure`; retried once the store answers)."""
+        return self._state
+
+    @property
+    def failure(self) -> str:
+        """Why the last build failed (``""`` unless :attr:`state` is ``"failed"``)."""
+        return self._failure if self._state == "failed" else ""
+
     def warm_up(self) -> None:
         """Build the view in a background thread now, so the first read need not wait for it
         (a cold build from 100,000 records takes seconds: ``docs/performance.md``)."""
@@ -139,8 +209,8 @@ class LearningFeed:
     def _warm(self) -> None:
         try:
             self.view()
-        except Exception as exc:  # the store is down: the first read builds it instead
-            log.warning("toolwise: building the learning view in the background failed: %s", exc)
+        except Exception as exc:  # logged once by the build; the next read retries when due
+            log.debug("toolwise: building the learning view in the background failed: %s", exc)
         finally:
             self._warming = False
 
@@ -169,7 +239,7 @@ class LearningFeed:
         if self._catch_up is not None:
             self._catch_up()
         if self._state != "ready":
-            self._build()
+            self._build_when_due()
         if self._poller is None and self._refresh_interval is not None:
             self._start_poller()
         if self._queued:
@@ -181,9 +251,39 @@ class LearningFeed:
         with self._load_lock, self._lock:
             self._view = self._factory()
             self._state = "empty"
+            self._failure = ""
             self._buffer.clear()
             self._queued.clear()
             self._seen.clear()
+
+    def _build_when_due(self) -> None:
+        """Build the view; after a failed build, raise at once until a retry is due.
+
+        Raises:
+            StoreUnavailableError: the build failed before and is not due again yet.
+            Exception: what the store raised while building (the feed is then ``"failed"``).
+        """
+        if self._state == "failed" and not self._retry_due():
+            raise StoreUnavailableError(
+                f"the learnt view could not be built ({self._failure}); "
+                "it is built again once the store answers"
+            )
+        try:
+            self._build()
+        except Exception as exc:
+            with self._lock:
+                if self._state == "loading":
+                    self._state = "failed"
+                    self._failure = str(exc) or type(exc).__name__
+                    self._failed_at = time.monotonic()
+                    self._store_back = False
+            self._warn_outage("building the learnt view from the store", exc)
+            raise
+
+    def _retry_due(self) -> bool:
+        if self._store_down():
+            return False
+        return self._store_back or time.monotonic() - self._failed_at >= RETRY_AFTER
 
     def _build(self) -> None:
         with self._load_lock:
@@ -206,11 +306,13 @@ class LearningFeed:
                 buffered, self._buffer = self._buffer, []
                 fresh_buffered = [o for o in buffered if self._mark_seen(o.id)]
                 self._state = "ready"
+                self._failure = ""
                 self._watermark = watermark
                 self._swept_at = now
                 self._swept_mono = time.monotonic()
             for outcome in fresh_buffered:
                 learn(self._view, outcome)
+            self._store_answered()
             log.info(
                 "toolwise: learnt from %d stored outcome(s) in %.2f s",
                 loaded,
@@ -225,11 +327,16 @@ class LearningFeed:
         self._poller.start()
 
     def _poll(self) -> None:
-        """The tail thread: look at other writers' records every ``refresh_interval`` s."""
+        """The tail thread: look at other writers' records every ``refresh_interval`` s,
+        following the store's breaker (no store call while it is open)."""
         interval = self._refresh_interval or 1.0
         while not self._stop.wait(interval):
-            if self._state == "ready":
-                self.refresh()
+            if self._state != "ready":
+                continue
+            if self._store_down():
+                self._warn_outage("reading other writers' records", "the store is unavailable")
+                continue
+            self.refresh()
 
     def refresh(self) -> int:
         """Learn records other writers stored since the last look; returns how many.
@@ -259,11 +366,9 @@ class LearningFeed:
                 else:
                     return 0
             except Exception as exc:  # the store is down: serve what we know
-                if not self._store_down:
-                    log.warning("toolwise: reading other writers' records failed: %s", exc)
-                self._store_down = True
+                self._warn_outage("reading other writers' records", exc)
                 return 0
-            self._store_down = False
+            self._store_answered()
             learnt = 0
             for outcome in found:
                 with self._lock:

@@ -67,8 +67,10 @@ class Recorder:
         timer: monotonic seconds for latencies (inject a simulated one for simulations).
         wall_clock: epoch seconds for timestamps.
         durability: ``"deferred"`` (default) builds and sinks records in a background thread
-            within about a second, leaving the tool call one queue append; ``"immediate"``
+            within ``max_delay`` seconds, leaving the tool call one queue append (the call
+            does the work itself when the thread falls behind that bound); ``"immediate"``
             sinks each record before the call returns. Records are identical either way.
+        max_delay: under ``"deferred"``, the most seconds a finished call waits unsunk.
     """
 
     def __init__(
@@ -80,15 +82,26 @@ class Recorder:
         timer: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
         durability: Durability = "deferred",
+        max_delay: float = 1.0,
     ) -> None:
         self._records = records
         self._sink = sink
         self._on_invalid = on_invalid
         self._timer = timer
         self._wall = wall_clock
+        self._max_delay = max_delay
         self._handoff: Handoff[_FinishedCall] | None = (
-            Handoff(self._complete) if durability == "deferred" else None
+            Handoff(self._complete, max_delay=max_delay) if durability == "deferred" else None
         )
+
+    @property
+    def durability(self) -> Durability:
+        return "immediate" if self._handoff is None else "deferred"
+
+    @property
+    def window(self) -> float:
+        """Seconds of finished calls a kill of the process can lose (0: none)."""
+        return 0.0 if self._handoff is None else self._handoff.max_delay
 
     @property
     def queued(self) -> int:
@@ -103,7 +116,7 @@ class Recorder:
         """In a forked child: a hand-off of this process's own (the parent's thread did not
         survive the fork, and the calls it had queued are the parent's to record)."""
         if self._handoff is not None:
-            self._handoff = Handoff(self._complete)
+            self._handoff = Handoff(self._complete, max_delay=self._max_delay)
 
     def close(self) -> None:
         """Sink what is queued and stop the background thread."""

@@ -42,6 +42,7 @@ log = logging.getLogger("toolwise.spool")
 FsyncPolicy = Literal["always", "interval", "never"]
 _SEGMENT_BYTES = 16 * 1024 * 1024
 _CLOSED_MARKER = ".closed"  # left by a clean close that could not store everything
+_PROCESS_NOTE = ".process.json"  # how the owner recorded: durability mode and loss window
 
 
 @dataclass(slots=True)
@@ -94,6 +95,7 @@ class Spool:
         except OSError as exc:
             raise SpoolError(f"cannot create spool under {self.root}: {exc}") from exc
         self._orphan_locks: dict[Path, int] = {}  # adopted directory -> its lock, held
+        self._note: dict[str, str | float] = {}
         self._segments: list[_Segment] = self._adopt_orphans() if adopt else []
         self.replayed = sum(self._count_lines(s.path) for s in self._segments)
         self._seq = 0
@@ -128,10 +130,9 @@ class Spool:
             if not (directory / _CLOSED_MARKER).exists():
                 log.warning(
                     "toolwise: the process that owned %s ended without closing toolwise "
-                    "(killed or crashed); its spooled records are replayed, but with "
-                    "durability='deferred' the calls of its last moment (at most about a "
-                    "second) were never spooled and are missing",
+                    "(killed or crashed); its spooled records are replayed. %s",
                     directory,
+                    _what_was_lost(_read_note(directory)),
                 )
             segments = sorted(directory.glob("seg-*.jsonl"))
             if segments:
@@ -188,6 +189,17 @@ class Spool:
         self._size = 0
         self._segments.append(_Segment(path, sealed=False, owned_dir=self._dir))
 
+    def note_process(self, *, durability: str, window: float) -> None:
+        """Leave in this process's directory how it records, for whoever adopts the directory
+        should this process die: ``durability`` and ``window``, the seconds of finished calls
+        not yet spooled that a kill can lose (0 when every call is spooled before it returns).
+        """
+        self._note = {"durability": durability, "window_s": window, "pid": os.getpid()}
+        try:
+            (self._dir / _PROCESS_NOTE).write_text(json.dumps(self._note))
+        except OSError as exc:  # only the restart warning gets vaguer
+            log.warning("toolwise: cannot write %s: %s", self._dir / _PROCESS_NOTE, exc)
+
     def after_fork(self) -> Spool:
         """In a forked child: let go of the parent's files — its locks stay the parent's, as
         a flock belongs to the open file, which the parent still holds — and return a spool
@@ -195,9 +207,14 @@ class Spool:
         for fd in (self._fd, self._lock_fd, *self._orphan_locks.values()):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        return Spool(
+        child = Spool(
             self.root, fsync=self.fsync_policy, segment_bytes=self._segment_bytes, adopt=False
         )
+        if self._note:
+            child.note_process(
+                durability=str(self._note["durability"]), window=float(self._note["window_s"])
+            )
+        return child
 
     # -- hot path -----------------------------------------------------------------------------
 
@@ -406,3 +423,31 @@ def _held(lock_path: Path) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def _read_note(directory: Path) -> dict[str, object]:
+    """What a dead process left about how it recorded (empty: nothing, or unreadable)."""
+    try:
+        note = json.loads((directory / _PROCESS_NOTE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
+def _what_was_lost(note: dict[str, object]) -> str:
+    """The restart warning's account of what the dead process may not have spooled."""
+    durability, window = note.get("durability"), note.get("window_s")
+    if durability == "immediate":
+        return (
+            "It ran durability='immediate': every call it recorded was spooled before the "
+            "call returned, so none is missing"
+        )
+    if durability == "deferred" and isinstance(window, int | float):
+        return (
+            f"It ran durability='deferred': calls that finished in its last {window:g} s "
+            "(its hand-off bound) may never have been spooled and are then missing"
+        )
+    return (
+        "How it recorded is unknown (an older toolwise): with durability='deferred', calls "
+        "that finished in its last moments may never have been spooled and are missing"
+    )
