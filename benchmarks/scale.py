@@ -36,8 +36,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# benchmarks/http.py would shadow the standard library's http (sys.path[0] is this folder):
-# drop the folder from the path and load the shared helpers by file.
+# Load the shared helpers by file, with this folder off sys.path: a module here must never
+# shadow the standard library (benchmarks/http.py once hid `http` from httpx).
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 _spec = importlib.util.spec_from_file_location("_common", _HERE / "_common.py")

@@ -98,6 +98,7 @@ def test_forget_asks_before_deleting(
     store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without ``--yes`` a "no" answer deletes nothing."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda _prompt: "n")
     assert main(["forget", "--path", str(store), "--agent", "devops", "--everything"]) == 1
     assert "nothing deleted" in capsys.readouterr().out
@@ -131,6 +132,23 @@ def test_priors_of_an_old_simulation_read_as_learnt_today_and_as_of_its_time(
 
     assert rate("--as-of", "2025-03-03T12:30") > 0.9
     assert rate() == pytest.approx(rate("--as-of", "2025-03-03T12:30"))
+
+
+def test_priors_of_an_old_store_are_read_at_its_newest_record_and_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store whose newest record is old is evaluated at that record's time, with one line
+    saying so; n and the effective evidence are shown apart."""
+    then = datetime(2025, 3, 3, 12, 0, tzinfo=UTC)
+    with Toolwise(tmp_path / "sim", clock=lambda: then, ttl=None) as tw:
+        for _ in range(12):
+            tw.record(agent_id="devops", tool="kubectl_deploy", task_type="deploy")
+    assert main(["priors", "--path", str(tmp_path / "sim"), "--agent", "devops"]) == 0
+    out = capsys.readouterr().out
+    assert "evaluated as of 2025-03-03 12:00 UTC, the newest record's time" in out
+    header = next(line for line in out.splitlines() if line.startswith("tool"))
+    assert "n" in header.split()
+    assert "effective n" in header
 
 
 def test_audit_lists_self_improvement_changes(

@@ -251,7 +251,11 @@ def test_forget_by_ids(ephemeral_tw: Toolwise) -> None:
     a, b, c = (ephemeral_tw.record(tool="t", latency_ms=float(i)) for i in range(3))
     assert ephemeral_tw.forget(ids=[a.id, c.id, "no-such-id"]) == 2
     assert ephemeral_tw.list_calls() == [b]
-    assert ephemeral_tw.forget(ids=[]) == 0
+    for nothing in ([], ["", " "]):  # an empty id list is a mistake, never "everything"
+        with pytest.raises(InvalidArgumentError) as info:
+            ephemeral_tw.forget(ids=nothing)
+        assert info.value.field == "ids"
+    assert ephemeral_tw.list_calls() == [b]
 
 
 def test_forget_everything_of_one_agent(ephemeral_tw: Toolwise) -> None:

@@ -18,6 +18,7 @@ from examples.devops_agent.run import AGENT_ID, run, run_baselines
 from examples.devops_agent.world import DEPLOYS_PER_WEEK
 
 from toolwise.cli import format_summary
+from toolwise.storage.clients import default_root
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,8 +26,15 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m examples.devops_agent", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--weeks", type=int, default=6, help="simulated weeks to run")
-    parser.add_argument("--path", type=Path, default=Path(".toolwise-devops"))
-    parser.add_argument("--fresh", action="store_true", help="forget what was learnt")
+    parser.add_argument(
+        "--path",
+        type=Path,
+        default=default_root(),
+        help="the store (default: $TOOLWISE_PATH, else ./.toolwise — where `toolwise` reads)",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="forget what the example's agent learnt (only it)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--no-advice",
@@ -81,11 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         if written:
             print(f"\nlearning curve: {written}")
         print(f"store: {args.path} (run again to continue learning; --fresh to start over)")
-        as_of = tw.clock().isoformat(timespec="minutes").replace("+00:00", "")
-        print(
-            f"what it learnt: toolwise priors --path {args.path} --agent {AGENT_ID} "
-            f"--as-of {as_of}  (simulated time)"
-        )
+        where = "" if args.path == default_root() else f" --path {args.path}"
+        print(f"what it learnt: toolwise priors{where} --agent {AGENT_ID}")
     finally:
         tw.close()
 

@@ -100,13 +100,8 @@ def run(
     caller can print its summary; the caller closes it. The weeks are added to the arm's
     history in ``history_path`` (default ``path``), which the learning curve is drawn from.
     """
-    if fresh and path.exists():
-        shutil.rmtree(path)
-        # Chroma caches one client per path in-process; a cached one would point at the
-        # deleted files ("readonly database"), so drop the cache before opening it again.
-        from chromadb.api.client import SharedSystemClient
-
-        SharedSystemClient.clear_system_cache()
+    if fresh:
+        _start_over(path)
     path.mkdir(parents=True, exist_ok=True)
     state = _load_state(path)
     first_week = int(state["next_week"])
@@ -119,6 +114,8 @@ def run(
         learning=LearningConfig(time_buckets="weekday_daypart"),
         ttl=None,  # simulated dates lie in the past: a TTL would expire them against today
     )
+    if fresh:  # the store may be shared with other agents: forget this agent's records only
+        tw.forget(AGENT_ID)
     results: list[DeployResult] = []
     reports: list[WeekReport] = []
     bar = _progress(weeks * per_week, progress)
@@ -199,6 +196,19 @@ def run_baselines(
             history_path=path,
         )
         tw.close()
+
+
+def _start_over(path: Path) -> None:
+    """``--fresh``: drop the example's own files (its week counter, its curve, its baselines'
+    stores); the agent's records are forgotten once the store is open."""
+    for name in (_STATE_FILE, history.HISTORY_FILE):
+        (path / name).unlink(missing_ok=True)
+    shutil.rmtree(path / "baselines", ignore_errors=True)
+    # Chroma caches one client per path in-process; a cached one would point at the deleted
+    # baseline files ("readonly database"), so drop the cache before opening them again.
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
 
 
 def _invoke(agent: Any, deploy: Deploy) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack, cast
 
+from toolwise._checks import check_int, check_number, check_seconds, check_text
 from toolwise.advice.models import AdviceFields, AdviceOptions, BriefOptions
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Objective
@@ -75,10 +76,18 @@ class Adoption:
     ) -> RecordingDefaults:
         """The labels an entry point puts on its records (validated now, not per call)."""
         check_agent_id(agent_id)  # raises InvalidAgentIdError naming agent_id
+        check_text("task_type", task_type)
+        check_text("environment", environment)
+        if isinstance(tags, str | bytes) or not isinstance(tags, Sequence | set | frozenset):
+            raise InvalidArgumentError("tags", tags, "must be a list of strings")
+        for tag in tags:
+            check_text("tags", tag)
+        if costs is not None and not isinstance(costs, Mapping):
+            raise InvalidArgumentError("costs", costs, "must be a mapping of tool name to cost")
         judge = check_judge(judge)
         for tool, cost in (costs or {}).items():
-            if not cost >= 0.0 or cost == float("inf"):
-                raise InvalidArgumentError(f"costs[{tool!r}]", cost, "must be finite and >= 0")
+            check_text("costs", tool)
+            check_number(f"costs[{tool!r}]", cost, minimum=0.0)
         return RecordingDefaults(
             agent_id=agent_id,
             task_type=task_type,
@@ -117,8 +126,21 @@ class Adoption:
         per-call ``cost_estimate`` and an optional human confirmation hook; ``backoff`` is a
         tenacity wait strategy between attempts. Accepts the labels of :meth:`defaults`.
         """
+        from langchain_core.tools import BaseTool as LangChainTool
+
         from toolwise.integrations.langchain import InstrumentedTool
 
+        if not isinstance(tool, LangChainTool):
+            raise InvalidArgumentError("tool", tool, "must be a LangChain BaseTool")
+        if timeout is not None:
+            check_seconds("timeout", timeout, positive=True)
+        check_int("retries", retries, minimum=0)
+        if cost_estimate is not None:
+            check_number("cost_estimate", cost_estimate, minimum=0.0)
+        if not isinstance(requires_confirmation, bool):
+            raise InvalidArgumentError(
+                "requires_confirmation", requires_confirmation, "must be True or False"
+            )
         if cost_estimate is not None:
             labels["costs"] = {**(labels.get("costs") or {}), tool.name: cost_estimate}
         wrapped = InstrumentedTool.wrap(
@@ -158,9 +180,27 @@ class Adoption:
         :class:`~toolwise.pools.PoolOptions`) sets the rest; the keywords given win. Accepts
         the labels of :meth:`defaults` (``costs`` by provider name). See ``docs/pools.md``.
         """
+        from langchain_core.tools import BaseTool as LangChainTool
+
         from toolwise.integrations.langchain import PooledTool
         from toolwise.pools import PoolOptions
 
+        check_text("name", name, blank=False)
+        if isinstance(providers, str | bytes) or not isinstance(providers, Sequence):
+            raise InvalidArgumentError("providers", providers, "must be a list of LangChain tools")
+        for provider in providers:
+            if not isinstance(provider, LangChainTool):
+                raise InvalidArgumentError("providers", provider, "must be a LangChain tool")
+        if description is not None:
+            check_text("description", description)
+        if adapters is not None and not (
+            isinstance(adapters, Mapping) and all(callable(a) for a in adapters.values())
+        ):
+            raise InvalidArgumentError("adapters", adapters, "must map provider names to callables")
+        if options is not None and not isinstance(options, PoolOptions):
+            raise InvalidArgumentError("options", options, "must be a PoolOptions")
+        if not isinstance(handle_tool_error, bool):
+            raise InvalidArgumentError("handle_tool_error", handle_tool_error, "must be a bool")
         given = {
             "objective": objective,
             "hedge": hedge,

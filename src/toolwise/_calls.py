@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
+from toolwise._checks import check_id_list, check_int, check_moment, check_text
 from toolwise._summary import summarize
 from toolwise.errors import InvalidArgumentError, StoreError, ToolwiseError
-from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary
+from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary, check_agent_id
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 
 __all__ = ["READ_FLUSH_TIMEOUT", "CallLog", "Forgotten", "OutagesFor"]
@@ -89,13 +90,22 @@ class CallLog:
             InvalidArgumentError: ``limit`` outside 1–1000 or a negative ``offset``.
             StoreError: the store could not be read.
         """
+        _check_agent(agent_id)
+        for name, text in (
+            ("tool", tool),
+            ("session_id", session_id),
+            ("task_type", task_type),
+            ("environment", environment),
+        ):
+            if text is not None:
+                check_text(name, text)
         call_filter = CallFilter(
             tool=tool,
             session_id=session_id,
             task_type=task_type,
             environment=environment,
             success_only=success_only,
-            since=since,
+            since=None if since is None else check_moment("since", since),
         )
         return self.find(agent_id, call_filter, limit=limit, offset=offset)
 
@@ -104,6 +114,9 @@ class CallLog:
     ) -> list[ToolOutcome]:
         """:meth:`list_calls` with every filter of :class:`CallFilter` (``outcome``,
         ``until``): what an HTTP listing needs. Same order, paging and errors."""
+        _check_agent(agent_id)
+        check_int("limit", limit)
+        check_int("offset", offset)
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgumentError("limit", limit, f"must be between 1 and {MAX_PAGE}")
         if offset < 0:
@@ -123,6 +136,8 @@ class CallLog:
 
     def get_call(self, call_id: str, *, agent_id: str | None = None) -> ToolOutcome | None:
         """One record by id (searching every agent unless ``agent_id`` is given)."""
+        check_text("call_id", call_id, blank=False)
+        _check_agent(agent_id, optional=True)
         with self._reading() as now:
             found = self._store.get([call_id], agent_id=agent_id)
         live = [o for o in found if not o.is_expired(now)]
@@ -132,6 +147,8 @@ class CallLog:
         self, agent_id: str | None = None, *, since: datetime | None = None
     ) -> UsageSummary:
         """Totals and per-tool call count, success rate, latency mean/p50/p95 and cost."""
+        _check_agent(agent_id, optional=True)
+        since = None if since is None else check_moment("since", since)
         with self._reading() as now:
             outcomes = list(self._store.iter_outcomes(agent_id, since=since, now=now))
         return summarize(
@@ -152,9 +169,18 @@ class CallLog:
 
         Pending records are flushed first so nothing forgotten reappears from the spool.
         Returns how many records were deleted.
+
+        Raises:
+            InvalidArgumentError: ``ids`` empty, a bare string, or holding a blank or non-string
+                id (an empty list never means "everything"); both ``tool`` and ``ids``.
         """
         if tool is not None and ids is not None:
             raise InvalidArgumentError("ids", ids, "give tool or ids, not both")
+        _check_agent(agent_id)
+        if tool is not None:
+            check_text("tool", tool, blank=False)
+        if ids is not None:
+            ids = check_id_list("ids", ids)
         self._flush(READ_FLUSH_TIMEOUT)
         removed = self._store.delete(agent_id, tool=tool, ids=ids)
         self._forgotten(agent_id, tool, ids, removed)
@@ -163,3 +189,9 @@ class CallLog:
     def purge_expired(self) -> int:
         """Delete every record whose TTL has passed; runs periodically in the background too."""
         return self._store.purge_expired(self._clock())
+
+
+def _check_agent(agent_id: str | None, *, optional: bool = False) -> None:
+    """``agent_id`` is a string (or ``None`` where every agent is meant)."""
+    if agent_id is not None or not optional:
+        check_agent_id(agent_id)  # type: ignore[arg-type]  # None is refused there, by name

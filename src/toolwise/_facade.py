@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from toolwise._adoption import Adoption
 from toolwise._calls import CallLog
+from toolwise._checks import check_int, check_moment, check_text
 from toolwise._deprecations import renamed, warn_renamed
 from toolwise._runtime import Runtime, Settings
+from toolwise.errors import InvalidArgumentError
 from toolwise.learning import (
     InfraEvent,
     Objective,
@@ -93,6 +95,32 @@ def _threaded(
     return twin
 
 
+def _tool_names(tools: object) -> list[str]:
+    """Tool names from names or tools; a bare string is refused (it is not a list of tools)."""
+    if isinstance(tools, str | bytes) or not isinstance(tools, Sequence | set | frozenset):
+        raise InvalidArgumentError("tools", tools, "must be a list of tool names or tools")
+    names: list[str] = []
+    for item in tools:
+        name = item if isinstance(item, str) else getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError("tools", item, "each tool must be a name or a tool")
+        names.append(name)
+    return names
+
+
+def _check_labels(**labels: object) -> None:
+    """Each label is a string, or ``None`` (any)."""
+    for name, value in labels.items():
+        if value is not None:
+            check_text(name, value)
+
+
+def _check_query(task: object, k: object, agent_id: str) -> None:
+    check_text("task", task)
+    check_int("k", k, minimum=1)
+    check_agent_id(agent_id)
+
+
 class Toolwise(Adoption):
     """Records every tool call, learns from the outcomes and briefs the model.
 
@@ -151,8 +179,6 @@ class Toolwise(Adoption):
         if runtime is None:
             runtime = Runtime(path, **settings)
         elif path is not None or settings:
-            from toolwise.errors import InvalidArgumentError
-
             given = sorted(settings) + (["path"] if path is not None else [])
             raise InvalidArgumentError("runtime", given, "give a runtime or settings, not both")
         self._runtime = runtime
@@ -223,19 +249,27 @@ class Toolwise(Adoption):
         agent_id: str = "default",
         environment: str | None = None,
         context_class: str | None = None,
+        as_of: datetime | None = None,
     ) -> list[ToolPrior]:
         """Learnt reliability per tool and task type: rate, 90 % interval, confidence, latency.
 
-        ``context_class`` is the deprecated name of ``task_type``.
+        ``observations`` counts the outcomes behind each estimate, ``effective_observations``
+        their weight (lower after a detected change, or with an opt-in half-life). ``as_of``
+        evaluates at another time (a simulation's, say); ``context_class`` is the deprecated
+        name of ``task_type``.
         """
         task_type = renamed("context_class", "task_type", context_class, task_type, None)
-        check_agent_id(agent_id)  # like every entry point: a bad id fails, naming agent_id
+        _check_labels(tool=tool, task_type=task_type, environment=environment)
+        check_agent_id(agent_id)
+        if limit is not None:
+            check_int("limit", limit, minimum=1)
         return self._runtime.view().priors(
             agent_id=agent_id,
             tool=tool,
             context_class=task_type,
             environment=environment,
             limit=limit,
+            now=as_of,
         )
 
     def recommend(
@@ -257,8 +291,9 @@ class Toolwise(Adoption):
         Unknown tools are fine (they are explored); an empty list, an unknown strategy or
         objective, or negative weights raise :class:`InvalidArgumentError` naming the argument.
         """
+        _check_labels(task_type=task_type, environment=environment)
         check_agent_id(agent_id)
-        names = [t if isinstance(t, str) else t.name for t in tools]
+        names = _tool_names(tools)
         return self._runtime.view().recommend(
             task_type=task_type,
             tools=names,
@@ -281,6 +316,7 @@ class Toolwise(Adoption):
         environment: str | None = None,
     ) -> None:
         """Start a tool from a belief (yours or an LLM's) instead of knowing nothing."""
+        _check_labels(tool=tool, task_type=task_type, environment=environment)
         check_agent_id(agent_id)
         self._runtime.view().seed_prior(
             tool, rate, strength, agent_id=agent_id, task_type=task_type, environment=environment
@@ -299,12 +335,14 @@ class Toolwise(Adoption):
 
     def lessons(self, task: str, k: int = 5, *, agent_id: str = "default") -> list[Lesson]:
         """Failure lessons most relevant to ``task`` (learnt by :meth:`improve`)."""
+        _check_query(task, k, agent_id)
         return self.improver.lessons(task, k, agent_id=agent_id)
 
     def demonstrations(
         self, task: str, k: int = 3, *, agent_id: str = "default"
     ) -> list[Demonstration]:
         """The agent's own best runs most similar to ``task`` (argument shapes, no values)."""
+        _check_query(task, k, agent_id)
         return self.improver.examples(task, k, agent_id=agent_id)
 
     def examples(self, task: str, k: int = 3, *, agent_id: str = "default") -> list[Demonstration]:
@@ -322,6 +360,10 @@ class Toolwise(Adoption):
         self, tools: Sequence[BaseTool] = (), *, agent_id: str = "default"
     ) -> list[BaseTool]:
         """Runnable composite tools over ``tools`` (sandboxed until promoted)."""
+        _tool_names(tools)
+        if any(isinstance(t, str) for t in tools):
+            raise InvalidArgumentError("tools", tools, "must be LangChain tools, not names")
+        check_agent_id(agent_id)
         self.improver.register_tools(tools)
         return self.improver.composite_tools(agent_id)
 
@@ -352,6 +394,10 @@ class Toolwise(Adoption):
         self, agent_id: str | None = None, limit: int = 50, since: datetime | None = None
     ) -> list[AuditEntry]:
         """Every change self-improvement made, with before, after, reason and time."""
+        if agent_id is not None:
+            check_agent_id(agent_id)
+        check_int("limit", limit, minimum=1)
+        since = None if since is None else check_moment("since", since)
         return self.improver.audit(agent_id, limit, since)
 
     # -- async twins: the same calls, off the event loop -----------------------------------------

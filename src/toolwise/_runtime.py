@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from toolwise import _process
 from toolwise._calls import READ_FLUSH_TIMEOUT, CallLog
+from toolwise._checks import check_int, check_path, check_seconds, check_text
 from toolwise._deprecations import renamed
 from toolwise.errors import InvalidArgumentError, SpoolError
 from toolwise.improve.sandbox import protect
@@ -110,24 +111,36 @@ def _open_store(
     return store, url is not None
 
 
-def _check(settings: Settings) -> None:
+def _check(path: Any, settings: Settings) -> None:
     """Reject settings that cannot work, naming the field, before anything is opened."""
     given = [settings.get(name) for name in ("url", "client", "store")]
     if sum(value is not None for value in given) > 1:
         raise InvalidArgumentError(
             "url", settings.get("url"), "give only one of url, client or store"
         )
+    if path is not None:
+        check_path("path", path)
+    if settings.get("spool_dir") is not None:
+        check_path("spool_dir", settings.get("spool_dir"))
     durability = settings.get("durability", "deferred")
     if durability not in ("deferred", "immediate"):
         raise InvalidArgumentError("durability", durability, "must be 'deferred' or 'immediate'")
-    if settings.get("batch_size", 1) < 1:
-        raise InvalidArgumentError("batch_size", settings.get("batch_size"), "must be at least 1")
+    if "batch_size" in settings:
+        check_int("batch_size", settings["batch_size"], minimum=1)
+    if "max_payload_chars" in settings:
+        check_int("max_payload_chars", settings["max_payload_chars"], minimum=1)
     ttl = settings.get("ttl")
-    if ttl is not None and ttl <= timedelta(0):
-        raise InvalidArgumentError("ttl", ttl, "must be positive or None")
-    max_backoff = settings.get("max_backoff", 30.0)
-    if not max_backoff > 0:
-        raise InvalidArgumentError("max_backoff", max_backoff, "must be > 0 seconds")
+    if ttl is not None and (not isinstance(ttl, timedelta) or ttl <= timedelta(0)):
+        raise InvalidArgumentError("ttl", ttl, "must be a positive timedelta or None")
+    if "max_backoff" in settings:
+        check_seconds("max_backoff", settings["max_backoff"], positive=True)
+    if settings.get("refresh_interval") is not None:
+        check_seconds("refresh_interval", settings["refresh_interval"], positive=True)
+    if "prefix" in settings:
+        check_text("prefix", settings["prefix"], blank=False)
+    for name in ("clock", "timer"):
+        if settings.get(name) is not None and not callable(settings.get(name)):
+            raise InvalidArgumentError(name, settings.get(name), "must be callable or None")
     quality_judge = settings.get("quality_judge")
     if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
         raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
@@ -136,6 +149,7 @@ def _check(settings: Settings) -> None:
         raise InvalidArgumentError("refresh_interval", refresh, "must be > 0 seconds or None")
     url = settings.get("url")
     if url is not None:
+        check_text("url", url, blank=False)
         check_url(url)  # fail now, not forever inside the writer thread
 
 
@@ -155,7 +169,7 @@ class Runtime:
     """
 
     def __init__(self, path: str | Path | None = None, **settings: Unpack[Settings]) -> None:
-        _check(settings)
+        _check(path, settings)
         root = Path(path) if path is not None else default_root()
         clock = settings.get("clock")
         self._clock: Callable[[], datetime] = clock or utcnow
@@ -513,6 +527,8 @@ class Runtime:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
+        if timeout is not None:
+            check_seconds("timeout", timeout)
         self._recorder.drain()
         if self._quality is not None:
             self._quality.drain(timeout)
@@ -533,6 +549,7 @@ class Runtime:
 
     def close(self, timeout: float = 10.0) -> bool:
         """Drain the spool (up to ``timeout`` s) and stop; what is left is written next start."""
+        check_seconds("timeout", timeout)
         with self._close_lock:
             if self._closed:
                 return True

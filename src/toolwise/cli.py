@@ -21,28 +21,38 @@ import argparse
 import dataclasses
 import json
 import sys
+import typing
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from toolwise._facade import Toolwise
 from toolwise._summary import error_line
 from toolwise.errors import ToolwiseError
-from toolwise.models import ToolOutcome, ToolStats, UsageSummary
+from toolwise.models import ToolOutcome, ToolStats, UsageSummary, check_agent_id
 from toolwise.service import cli as service_cli
 
 __all__ = ["format_summary", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit status 2)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_mutually_exclusive_group()
-    where.add_argument("--path", help="embedded store directory (default ./.toolwise)")
+    where.add_argument(
+        "--path", help="embedded store directory (default $TOOLWISE_PATH or ./.toolwise)"
+    )
     where.add_argument("--url", help="a chroma server, e.g. http://127.0.0.1:8000")
     common.add_argument("--agent", default="default", help="agent id (namespace)")
     common.add_argument("--json", action="store_true", help="print JSON")
 
-    parser = argparse.ArgumentParser(prog="toolwise", description=__doc__.split("\n\n")[0])
+    parser: argparse.ArgumentParser = _Parser(prog="toolwise", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     calls = commands.add_parser("calls", parents=[common], help="list recorded calls")
@@ -111,7 +121,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date or time: {text!r} (e.g. 2026-02-27 or 2026-02-27T17:00)"
+        ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
@@ -123,11 +138,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in service_cli.COMMANDS:
         return service_cli.run(args)
     try:
+        missing = _no_store(args)
+        if missing:
+            print(f"toolwise: {missing}", file=sys.stderr)
+            return 2
         with _open(args) as tw:
+            unknown = _unknown_agent(tw, args)
+            if unknown:
+                print(f"toolwise: {unknown}", file=sys.stderr)
+                return 2
             return _COMMANDS[args.command](tw, args)
-    except ToolwiseError as exc:
-        print(f"toolwise: {exc}", file=sys.stderr)
+    except (ToolwiseError, OSError) as exc:
+        print(f"toolwise: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+
+
+def _no_store(args: argparse.Namespace) -> str | None:
+    """Why an embedded ``--path`` cannot be read (every command here reads first), or None.
+
+    Reading never creates a store: a directory without one is reported, not initialised.
+    """
+    if args.url:
+        return None
+    from toolwise.storage.clients import default_root
+
+    root = Path(args.path) if args.path else default_root()
+    if root.exists() and not root.is_dir():
+        return f"--path {root}: not a directory"
+    if not (root / "chroma").is_dir():
+        hint = "" if args.path else " (--path, or set $TOOLWISE_PATH)"
+        return f"no toolwise store at {root}{hint}: nothing recorded there yet"
+    return None
+
+
+def _unknown_agent(tw: Toolwise, args: argparse.Namespace) -> str | None:
+    """An agent the store has never seen, with the ones it has (a typo, or the wrong store)."""
+    if getattr(args, "all_agents", False):
+        return None
+    check_agent_id(args.agent)  # a malformed id is named as such, not as an unknown one
+    known = tw.runtime.calls.agents()
+    if args.agent in known:
+        return None
+    listed = ", ".join(sorted(known)) if known else "none yet"
+    return f"no agent {args.agent!r} in this store; its agents: {listed}"
 
 
 def _open(args: argparse.Namespace) -> Toolwise:
@@ -266,24 +319,42 @@ def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
         if args.tool
         else ("the listed records" if args.ids else "every record")
     )
+    ids = None if args.ids is None else [i.strip() for i in args.ids.split(",") if i.strip()]
+    if ids is not None and not ids:
+        print("toolwise: --ids: no record id given (use --everything for all)", file=sys.stderr)
+        return 2
     if not args.yes:
-        answer = input(f"Delete {what} of agent {args.agent!r}? [y/N] ")
+        if not sys.stdin.isatty():
+            print("toolwise: forget asks before deleting: pass --yes (no terminal to ask)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        try:
+            answer = input(f"Delete {what} of agent {args.agent!r}? [y/N] ")
+        except EOFError:
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
-    ids = [i.strip() for i in args.ids.split(",") if i.strip()] if args.ids else None
     removed = tw.forget(args.agent, tool=args.tool, ids=ids)
     print(json.dumps({"deleted": removed}) if args.json else f"deleted {removed} record(s)")
     return 0
 
 
 def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
+    as_of = args.as_of if args.as_of is not None else _stale_store_time(tw, args.agent)
     priors = tw.priors(
         tool=args.tool,
         task_type=args.context,
         environment=args.environment,
         agent_id=args.agent,
+        as_of=as_of,
     )
+    if as_of is not None and args.as_of is None:
+        print(
+            f"evaluated as of {as_of:%Y-%m-%d %H:%M} UTC, the newest record's time "
+            "(the store is old; --as-of chooses another time)",
+            file=sys.stderr if args.json else sys.stdout,
+        )
     if args.json:
         print(json.dumps([p.model_dump(mode="json") for p in priors], indent=2))
         return 0
@@ -296,18 +367,28 @@ def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
             f"{p.credible_interval[0]:.0%}–{p.credible_interval[1]:.0%}",
             p.confidence,
             str(p.observations),
+            f"{p.effective_observations:.1f}",
             _ms(p.p50_latency_ms),
             p.suggestion,
         ]
         for p in priors
     ]
-    print(
-        _table(
-            ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "p50", "suggestion"],
-            rows,
-        )
-    )
+    header = ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "effective n"]
+    print(_table([*header, "p50", "suggestion"], rows))
     return 0
+
+
+_STALE_AFTER = timedelta(days=1)
+
+
+def _stale_store_time(tw: Toolwise, agent_id: str) -> datetime | None:
+    """The newest record's time when it is older than a day (a simulation, or a store left
+    alone): priors are then read at that time, not today."""
+    newest = tw.list_calls(agent_id, limit=1)
+    if not newest:
+        return None
+    when = newest[0].timestamp
+    return when if tw.clock() - when > _STALE_AFTER else None
 
 
 def _audit(tw: Toolwise, args: argparse.Namespace) -> int:

@@ -200,3 +200,21 @@ def test_the_pooled_pull_image_beats_each_registry_alone() -> None:
     assert pool.success_rate > rows["ghcr_pull alone"].success_rate
     assert pool.success_rate >= rows["fixed chain (with_fallbacks)"].success_rate
     assert pool.attempts_per_pull <= rows["fixed chain (with_fallbacks)"].attempts_per_pull
+
+
+def test_fresh_forgets_only_the_examples_agent(tmp_path: Path) -> None:
+    """The example may share the default store: ``--fresh`` forgets its agent, no other."""
+    import toolwise
+
+    store = tmp_path / "store"
+    with toolwise.Toolwise(store) as tw:
+        tw.record(agent_id="billing", tool="charge")
+    _, _, tw = run(weeks=1, path=store, deploys_per_week=8, progress=False)
+    tw.close()
+    _, _, tw = run(weeks=1, path=store, deploys_per_week=8, progress=False, fresh=True)
+    try:
+        assert tw.summary(AGENT_ID).total_calls == 8
+        assert tw.summary("billing").total_calls == 1
+        assert [p.week for p in history.load(store)["advise"]] == [1]
+    finally:
+        tw.close()

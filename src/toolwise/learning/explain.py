@@ -71,7 +71,11 @@ _CLEARLY_BETTER = 0.1
 
 
 def suggest(
-    *, rate: float, effective_observations: float, alternative: tuple[str, float] | None
+    *,
+    rate: float,
+    effective_observations: float,
+    alternative: tuple[str, float] | None,
+    observations: int | None = None,
 ) -> str:
     """One line of advice for a prior, e.g. ``"unreliable here: prefer kubectl_deploy (91%)"``.
 
@@ -80,8 +84,13 @@ def suggest(
         effective_observations: its own decayed evidence.
         alternative: the best other tool for the same agent, context and environment with
             enough evidence, and its rate; ``None`` when there is none.
+        observations: the raw outcomes behind it: many outcomes weighing little is aged
+            evidence, not too little of it.
     """
     if effective_observations < 5.0:
+        if observations is not None and observations >= 5:
+            weight = f"{observations} calls weigh {effective_observations:.1f}"
+            return f"evidence aged ({weight}): re-check"
         return "too little evidence: keep exploring"
     if rate >= RELIABLE:
         return "reliable"

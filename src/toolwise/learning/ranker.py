@@ -232,6 +232,7 @@ class Ranker:
                         rate=posterior.mean,
                         effective_observations=posterior.effective,
                         alternative=alternatives.get((agent, context, env, tool)),
+                        observations=read.observations,
                     ),
                     changes=own.changes if own is not None else 0,
                     last_change_at=as_datetime(own.last_change_at if own else None),

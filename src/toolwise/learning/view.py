@@ -243,6 +243,7 @@ class ReliabilityView:
         environment: str | None = None,
         time_bucket: str | None = "",
         limit: int | None = None,
+        now: datetime | None = None,
     ) -> list[ToolPrior]:
         """The learnt priors in scope, sorted by agent, tool, context, environment, bucket.
 
@@ -254,6 +255,8 @@ class ReliabilityView:
             time_bucket: ``""`` (default) lists un-bucketed priors, a label such as
                 ``"fri-afternoon"`` only that bucket's, ``None`` both.
             limit: at most this many.
+            now: evaluate at this time (TTL, time buckets, an opt-in half-life); default the
+                clock.
 
         Raises:
             InvalidArgumentError: naming ``limit`` when it is negative.
@@ -280,7 +283,8 @@ class ReliabilityView:
                 if matches(key, bucket)
             ]
         keys.sort()
-        return self._build_priors(keys[:limit] if limit is not None else keys)
+        moment = arguments.aware(now) if now is not None else None
+        return self._build_priors(keys[:limit] if limit is not None else keys, moment)
 
     def recommend(
         self,
@@ -491,11 +495,13 @@ class ReliabilityView:
             return 0.0
         return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
 
-    def _build_priors(self, keys: Sequence[tuple[ContextKey, str]]) -> list[ToolPrior]:
+    def _build_priors(
+        self, keys: Sequence[tuple[ContextKey, str]], moment: datetime | None = None
+    ) -> list[ToolPrior]:
         """ToolPriors for ``(context key, bucket)`` pairs, with advice (scipy off the lock)."""
         if not keys:
             return []
-        now = self._clock().timestamp()
+        now = (moment or self._clock()).timestamp()
         similar = {(key[0], key[2]): self._similar(key[0], key[2]) for key, _ in keys}
         state = self._state
         with self._lock:

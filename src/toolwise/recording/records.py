@@ -281,12 +281,16 @@ def _quality(success: object) -> float:
     raise InvalidArgumentError("success", success, "must be a bool or a number in [0, 1]")
 
 
+MAX_WEIGHT = 1e6
+"""One observation counts as at most this many calls (beyond it the learner's sums overflow)."""
+
+
 def _weight(weight: object) -> float:
     if (
         isinstance(weight, bool)
         or not isinstance(weight, int | float)
         or not math.isfinite(weight)
-        or weight < 0
+        or not 0 <= weight <= MAX_WEIGHT
     ):
-        raise InvalidArgumentError("weight", weight, "must be a finite number >= 0")
+        raise InvalidArgumentError("weight", weight, f"must be a number in [0, {MAX_WEIGHT:g}]")
     return float(weight)

@@ -1,6 +1,6 @@
 """Throughput and latency of ``toolwise serve`` under 32 concurrent clients.
 
-    python benchmarks/http.py [--seconds 8] [--clients 32] [--modes embedded,server]
+    python benchmarks/http_service.py [--seconds 8] [--clients 32] [--modes embedded,server]
 
 Starts a real ``toolwise serve`` process (with an API key, as deployed) on an embedded store,
 then on a ``chroma run`` server, seeds 2,000 calls of history (4 tools x 5 task types), and
@@ -25,14 +25,6 @@ average before each mode.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named http.py: run as a script, its folder comes first on sys.path and would
-# hide the standard library's http package from everything imported below. Put it last.
-_HERE = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if p not in (_HERE, "")] + [_HERE]
-
 import argparse
 import asyncio
 import json
@@ -42,11 +34,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
