@@ -173,7 +173,7 @@ def _no_store(args: argparse.Namespace) -> str | None:
 
 def _unknown_agent(tw: Toolwise, args: argparse.Namespace) -> str | None:
     """An agent the store has never seen, with the ones it has (a typo, or the wrong store)."""
-    if getattr(args, "all_agents", False):
+    if getattr(args, "all_agents", False) or args.command == "rebuild":  # every agent's
         return None
     check_agent_id(args.agent)  # a malformed id is named as such, not as an unknown one
     known = tw.runtime.calls.agents()

@@ -189,7 +189,8 @@ def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
 
 def test_toolwise_rebuild_relearns_every_record_and_writes_a_snapshot(tmp_path: Path) -> None:
     with Toolwise(tmp_path / "store", clock=_clock()) as tw:
-        _play(tw, [(0, 0, 1.0, 10.0), (1, 1, 0.0, 20.0), (2, 0, 0.5, 30.0)])
+        _play(tw, [(0, 0, 1.0, 10.0), (1, 1, 0.0, 20.0)])
+        tw.observe(TOOLS[2], 0.5, agent_id="ops")  # every agent's records, not --agent's
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["rebuild", "--path", str(tmp_path / "store"), "--json"]) == 0
