@@ -224,7 +224,8 @@ def test_evaluate_estimates_another_strategy_from_logged_propensities(
     estimate = json.loads(capsys.readouterr().out)
     assert estimate["decisions"] == 120
     assert estimate["dr_ci"][0] <= estimate["dr"] <= estimate["dr_ci"][1]
-    assert main(["evaluate", "--path", str(path), "--config", '{"epsilon": 7}']) == 2
+    bad = ["evaluate", "--path", str(path), "--agent", "devops", "--config"]
+    assert main([*bad, '{"epsilon": 7}']) == 2
     assert "epsilon" in capsys.readouterr().err  # the field at fault is named
-    assert main(["evaluate", "--path", str(path), "--config", "{epsilon"]) == 2
+    assert main([*bad, "{epsilon"]) == 2
     assert "config" in capsys.readouterr().err

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("_runtime", "_calls"),
     ("integrations",),
     ("_facade", "_adoption"),
-    ("__init__", "cli", "service"),
+    ("__init__", "cli", "_cli_tables", "service"),
 )
 """Bottom first. A unit is a top-level module or package of ``toolwise``."""
 

@@ -26,10 +26,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from toolwise._cli_tables import call_row, format_summary, ms, table
 from toolwise._facade import Toolwise
-from toolwise._summary import error_line
 from toolwise.errors import ToolwiseError
-from toolwise.models import ToolOutcome, ToolStats, UsageSummary, check_agent_id
+from toolwise.models import ToolOutcome, check_agent_id
 from toolwise.service import cli as service_cli
 
 __all__ = ["format_summary", "main"]
@@ -209,24 +209,12 @@ def _calls(tw: Toolwise, args: argparse.Namespace) -> int:
         print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
         return 0
     print(
-        _table(
+        table(
             ["time (UTC)", "tool", "outcome", "latency", "task type", "error"],
-            [_call_row(r) for r in records],
+            [call_row(r) for r in records],
         )
     )
     return 0
-
-
-def _call_row(record: ToolOutcome) -> list[str]:
-    error = error_line(record)
-    return [
-        record.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-        record.tool,
-        record.outcome if record.attempt == 1 else f"{record.outcome} (try {record.attempt})",
-        _ms(record.latency_ms),
-        record.task_type,
-        error[:60],
-    ]
 
 
 def _summary(tw: Toolwise, args: argparse.Namespace) -> int:
@@ -236,81 +224,6 @@ def _summary(tw: Toolwise, args: argparse.Namespace) -> int:
         return 0
     print(format_summary(summary))
     return 0
-
-
-def format_summary(summary: UsageSummary) -> str:
-    who = summary.agent_id or "all agents"
-    lines = [
-        f"{who}: {summary.total_calls} calls, {summary.success_rate:.0%} success, "
-        f"cost {summary.total_cost:g}",
-        "",
-        _table(
-            ["tool", "calls", "success", "p50", "p95", "mean", "cost", "last error"],
-            _summary_rows(summary),
-        ),
-    ]
-    mistakes = [
-        f"{t.name} {t.invalid_arguments_count}" for t in summary.tools if t.invalid_arguments_count
-    ]
-    if mistakes:
-        lines.append(
-            "the model's invalid arguments (its mistakes, not charged to the tools): "
-            + ", ".join(mistakes)
-        )
-    for event in summary.infra_events:
-        lines.append(
-            f"infrastructure event {event.started_at:%Y-%m-%d %H:%M}–{event.ended_at:%H:%M} "
-            f"({event.environment or 'any env'}): {', '.join(event.tools)} failed together; "
-            "not charged to the tools"
-        )
-    if summary.advice:
-        a = summary.advice
-        lines.append(
-            f"advice followed {_percent(a['adherence'])} of {a['advised_calls']:.0f} advised "
-            f"calls; success {_percent(a['success_when_followed'])} when followed, "
-            f"{_percent(a['success_when_ignored'])} when not"
-        )
-    return "\n".join(lines)
-
-
-def _summary_rows(summary: UsageSummary) -> list[list[str]]:
-    """One row per tool; a pool is one row with its members' rows under it."""
-
-    def row(t: ToolStats, name: str) -> list[str]:
-        return [
-            name,
-            str(t.call_count),
-            f"{t.success_rate:.0%}",
-            _ms(t.p50_latency_ms),
-            _ms(t.p95_latency_ms),
-            _ms(t.mean_latency_ms),
-            f"{t.total_cost:g}",
-            t.last_error[:50],
-        ]
-
-    by_name = {t.name: t for t in summary.tools}
-    in_pools = {m for p in summary.pools for m in p.members}
-    rows = []
-    for pool in summary.pools:
-        rows.append(
-            [
-                f"{pool.name} (pool)",
-                str(pool.call_count),
-                f"{pool.success_rate:.0%}",
-                "",
-                "",
-                "",
-                f"{pool.total_cost:g}",
-                f"{pool.fallbacks} answered by a fallback",
-            ]
-        )
-        rows += [row(by_name[m], f"  └ {m}") for m in pool.members if m in by_name]
-    rows += [row(t, t.name) for t in summary.tools if t.name not in in_pools]
-    return rows
-
-
-def _percent(rate: float | None) -> str:
-    return "n/a" if rate is None else f"{rate:.0%}"
 
 
 def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
@@ -368,13 +281,13 @@ def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
             p.confidence,
             str(p.observations),
             f"{p.effective_observations:.1f}",
-            _ms(p.p50_latency_ms),
+            ms(p.p50_latency_ms),
             p.suggestion,
         ]
         for p in priors
     ]
     header = ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "effective n"]
-    print(_table([*header, "p50", "suggestion"], rows))
+    print(table([*header, "p50", "suggestion"], rows))
     return 0
 
 
@@ -402,12 +315,6 @@ def _audit(tw: Toolwise, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1000:.1f}s" if value >= 1000 else f"{value:.0f}ms"
-
-
 def _spool(args: argparse.Namespace) -> int:
     from toolwise.storage.clients import default_root
     from toolwise.storage.spool import inspect_spool
@@ -431,23 +338,12 @@ def _spool(args: argparse.Namespace) -> int:
         [d.name, d.state, "-" if d.records is None else str(d.records), meaning[d.state]]
         for d in directories
     ]
-    print(_table(["directory", "state", "records", "meaning"], rows) if rows else "(empty)")
+    print(table(["directory", "state", "records", "meaning"], rows) if rows else "(empty)")
     if waiting:
         print("a toolwise process on this store stores them (a running one within ~10 s)")
     if rejected:
         print(f"refused records are kept in {root / 'rejected.jsonl'} with the reason")
     return 0
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    if not rows:
-        return "(no records)"
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def _rebuild(tw: Toolwise, args: argparse.Namespace) -> int:

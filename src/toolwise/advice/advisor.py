@@ -21,8 +21,6 @@ import asyncio
 import logging
 import random
 import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Unpack
@@ -48,17 +46,14 @@ from toolwise.advice.models import (
 from toolwise.advice.modes import forced_tool, hidden_tools
 from toolwise.advice.pools import collapse, expand, provider_line
 from toolwise.advice.protocols import AdviceRuntime
+from toolwise.advice.recall import FailureRecall
 from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, resolve_task
 from toolwise.advice.task_learning import TaskTypeLearner
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 from toolwise.learning.models import Recommendation
-from toolwise.models import ToolOutcome, new_id
+from toolwise.models import new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import Verdict
-from toolwise.storage.chroma import outcome_document
-from toolwise.storage.embeddings import cosine
-from toolwise.storage.protocol import SimilarOutcome
-from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["Advisor"]
 
@@ -69,7 +64,6 @@ UNAVAILABLE = (
     "[toolwise] Tool history is unavailable right now: choose tools by their descriptions."
 )
 NO_RECALL = "[toolwise] Past failures not recalled this turn: the outcome store is unavailable."
-_RECALL_CACHE = 256
 _NARROWER = 1e-6  # an interval this much narrower than the bare prior's has evidence behind it
 
 
@@ -122,11 +116,7 @@ class Advisor:
         )
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recalled: OrderedDict[
-            tuple[str, str, int], tuple[float, int, list[SimilarOutcome]]
-        ] = OrderedDict()
-        self._vectors: OrderedDict[str, list[float]] = OrderedDict()  # unstored failures
-        self._recall_lock = threading.Lock()
+        self._recall = FailureRecall(runtime, options)
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
         # The runtime's injected clock, so recall ("recent"), ranking and tests agree on "now".
@@ -223,7 +213,7 @@ class Advisor:
             untried=options.route_untried,
         )
         visible = [rec for rec in ranking if rec.tool not in hidden]
-        failures, recalled = self._recall(
+        failures, recalled = self._recall.recall(
             labels.agent_id, task, text, {r.tool for r in visible}, now
         )
         learnt = self._learnt(labels.agent_id, text)
@@ -289,68 +279,12 @@ class Advisor:
             return "borrowed"
         return "none"
 
-    def _recall(
-        self,
-        agent_id: str,
-        task: TaskResolution,
-        text: str,
-        tools: set[str],
-        now: datetime,
-    ) -> tuple[list[Failure], bool]:
-        """The nearest past failures of the visible tools (empty when recall is off or fails),
-        and False when the store was unavailable (only this process's unstored ones shown)."""
-        if self.options.top_k == 0 or not text.strip():
-            return [], True
-        # A type toolwise matched or learnt from the request: recall only that task's
-        # failures — an unrelated request must not be shown another task's errors.
-        same_task = task.task_type if task.inferred and task.task_type else None
-        if same_task is not None and task.source == "new":
-            return [], True  # a type learnt just now has no failures yet
-        query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
-        k = self.options.top_k
-        # Other tasks' failures are dropped after the query, so ask for more of them.
-        wide = k if same_task is None else 3 * k
-        local = self.runtime.local_failures(agent_id)
-        stored = self._similar_failures(agent_id, query, now, local, wide)
-        found = stored or []
-        if local.unstored:  # read-your-writes: as the store will answer once it has them
-            found = self._with_unstored(query, found, local.unstored, wide)
-        if same_task is not None:
-            found = [hit for hit in found if hit.outcome.task_type == same_task][:k]
-        merged: dict[tuple[str, str], Failure] = {}
-        # Nearest first, graded by importance (bounded, see ToolOutcome.importance), then newest.
-        for hit in sorted(
-            found,
-            key=lambda h: (
-                h.distance / (0.5 + h.outcome.importance),
-                -h.outcome.timestamp.timestamp(),
-            ),
-        ):
-            record = hit.outcome
-            if record.tool not in tools:
-                continue
-            error = record.error_message or record.error_type
-            if record.error_type and record.error_message:
-                error = f"{record.error_type}: {record.error_message}"
-            if record.judged_by:  # which rule judged it a failure (a returned error, say)
-                error = f"{error} [{record.judged_by}]"
-            key = (record.tool, error)
-            if key in merged:
-                seen = merged[key]
-                merged[key] = Failure(
-                    seen.tool, seen.error, seen.task, seen.age_seconds, seen.repeats + 1
-                )
-                continue
-            age = (now - record.timestamp).total_seconds()
-            merged[key] = Failure(record.tool, error, record.task, age)
-        return list(merged.values()), stored is not None
-
     def _learnt(self, agent_id: str, text: str) -> list[str]:
         """Lesson and demonstration lines from self-improvement (empty when off or failing)."""
         options = self.options
         if not text.strip() or (options.lessons == 0 and options.demonstrations == 0):
             return []
-        if self._store_down():  # follow the breaker: no store call, no warning per turn
+        if self._recall.store_down():  # follow the breaker: no store call, no warning per turn
             return []
         lines: list[str] = []
         try:
@@ -377,76 +311,6 @@ class Advisor:
         except Exception as exc:  # advice must not fail a turn because lessons did
             log.warning("toolwise: reading lessons for the brief failed: %s", exc)
         return lines
-
-    def _store_down(self) -> bool:
-        """True while the store says it is unhealthy (reading it would fail at once)."""
-        health = getattr(self.runtime.store, "health", None)
-        return health is not None and not health.healthy
-
-    def _similar_failures(
-        self, agent_id: str, query: str, now: datetime, local: LocalFailures, k: int
-    ) -> list[SimilarOutcome] | None:
-        """``store.similar`` for failures, reused for ``recall_ttl`` s per (agent, query, k) —
-        unless this process recorded a failure of the agent since (the answer is stale);
-        ``None`` while the store is unavailable (skipped at once when it says so)."""
-        key, ttl = (agent_id, query, k), self.options.recall_ttl
-        if ttl > 0:
-            with self._recall_lock:
-                cached = self._recalled.get(key)
-            if (
-                cached is not None
-                and time.monotonic() - cached[0] < ttl
-                and cached[1] == local.generation
-            ):
-                return cached[2]
-        if self._store_down():
-            return None
-        try:
-            found = self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")
-        except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
-            log.warning("toolwise: no recall this turn: %s", exc)
-            return None
-        except Exception as exc:  # advice must not fail a turn because recall did
-            log.warning("toolwise: recalling similar failures failed: %s", exc)
-            return []
-        if ttl > 0 and not local.unstored:  # else the store may answer better in a moment
-            with self._recall_lock:
-                self._recalled[key] = (time.monotonic(), local.generation, found)
-                self._recalled.move_to_end(key)
-                while len(self._recalled) > _RECALL_CACHE:
-                    self._recalled.popitem(last=False)
-        return found
-
-    def _with_unstored(
-        self, query: str, found: list[SimilarOutcome], unstored: Sequence[ToolOutcome], k: int
-    ) -> list[SimilarOutcome]:
-        """The store's nearest failures merged with this process's unstored ones: the ``k``
-        nearest of both, by the cosine distance the store uses (each embedded once)."""
-        stored = {hit.outcome.id for hit in found}
-        extra = [outcome for outcome in unstored if outcome.id not in stored]
-        if not extra:
-            return found
-        embedding = self.runtime.embedding
-        try:
-            missing = [o for o in extra if o.id not in self._vectors]
-            if missing:
-                vectors = embedding([outcome_document(o) for o in missing])
-                with self._recall_lock:
-                    for outcome, vector in zip(missing, vectors, strict=True):
-                        self._vectors[outcome.id] = vector
-                    while len(self._vectors) > _RECALL_CACHE:
-                        self._vectors.popitem(last=False)
-            target = embedding([query])[0]
-        except Exception as exc:  # advice must not fail a turn because an embedding did
-            log.warning("toolwise: embedding unstored failures for recall failed: %s", exc)
-            return found
-        merged = list(found)
-        for outcome in extra:
-            known = self._vectors.get(outcome.id)
-            if known is not None:
-                merged.append(SimilarOutcome(outcome, 1.0 - cosine(target, known)))
-        merged.sort(key=lambda hit: hit.distance)
-        return merged[:k]
 
     def _text(
         self,
