@@ -29,6 +29,7 @@ health, ``RETRY_AFTER`` seconds have passed); the next read then builds it.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict, deque
@@ -134,6 +135,7 @@ class LearningFeed:
         self._since_snapshot = 0
         self._snapshotting = False
         self._built_at = 0.0  # store time the view first read the records (kept by snapshots)
+        self._build_span = (math.inf, math.inf)  # when the last build read the store
         self.replayed = 0
         """Records learnt from the store at the last build (every one without a snapshot,
         only those stored after its watermark with one)."""
@@ -342,12 +344,14 @@ class LearningFeed:
                 if restored is not None and isinstance(self._store, TailingStore)
                 else self._store.iter_outcomes(None, now=now)
             )
+            self._build_span = (time.time(), math.inf)
             for outcome in found:
                 with self._lock:
                     fresh = self._mark_seen(outcome.id)
                 if fresh:
                     learn(self._view, outcome)
                     loaded += 1
+            self._build_span = (self._build_span[0], time.time())
             with self._lock:
                 buffered, self._buffer = self._buffer, []
                 fresh_buffered = [o for o in buffered if self._mark_seen(o.id)]
@@ -397,7 +401,7 @@ class LearningFeed:
                 self._seen.clear()
                 self._learnt_at.clear()
                 for record_id in ids:
-                    self._mark_seen(record_id)
+                    self._mark_seen(record_id, at=head.watermark)
             return head
         return None
 
@@ -417,7 +421,16 @@ class LearningFeed:
                 self._drain_unlocked()
                 with self._lock:
                     since = watermark - SNAPSHOT_IDS_WINDOW
-                    ids = [i for t, i in self._learnt_at if t >= since and i in self._seen]
+                    # Rows the build read were all stored before it ended: once that is
+                    # further back than the replay's overlap, replay cannot meet them.
+                    first, last = self._build_span
+                    if watermark - TAIL_OVERLAP < last:
+                        first = last = math.inf
+                    ids = [
+                        i
+                        for t, i in self._learnt_at
+                        if t >= since and not first <= t <= last and i in self._seen
+                    ]
                     self._since_snapshot = 0
                     records = len(self._seen)
                 state = self._view.export_state()
@@ -518,13 +531,17 @@ class LearningFeed:
                 self._swept_mono = time.monotonic()
             return learnt
 
-    def _mark_seen(self, record_id: str) -> bool:
-        """True the first time ``record_id`` is seen (call with ``_lock`` held)."""
+    def _mark_seen(self, record_id: str, at: float | None = None) -> bool:
+        """True the first time ``record_id`` is seen (call with ``_lock`` held); ``at``: when
+        it was learnt, if not now (ids restored with a snapshot: not news to snapshot)."""
         if record_id in self._seen:
             return False
         self._seen[record_id] = None
-        self._learnt_at.append((time.time(), record_id))
-        self._since_snapshot += 1
+        if at is None:
+            self._learnt_at.append((time.time(), record_id))
+            self._since_snapshot += 1
+        else:
+            self._learnt_at.append((at, record_id))
         if len(self._seen) > _SEEN_CAPACITY:
             self._seen.popitem(last=False)
         return True
