@@ -46,6 +46,7 @@ from toolwise.storage.clients import check_url, default_root, http_client, persi
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
 from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import OutcomeStore
+from toolwise.storage.snapshots import snapshot_store_for
 from toolwise.storage.spool import FsyncPolicy, Spool
 from toolwise.storage.task_clusters import TaskClusterStore, task_cluster_store_for
 from toolwise.storage.unstored import LocalFailures, UnstoredFailures
@@ -220,6 +221,7 @@ class Runtime:
             clock=self._clock,
             refresh_interval=refresh if refresh is not None else (1.0 if remote else None),
             catch_up=self._recorder.drain,
+            snapshots=snapshot_store_for(self._store),
         )
         self._calls = CallLog(
             self._store,
@@ -468,6 +470,7 @@ class Runtime:
     def _forgotten(
         self, agent_id: str, tool: str | None, ids: Sequence[str] | None, removed: int
     ) -> None:
+        self._feed.invalidate_snapshots()  # they summarise what is gone
         self._feed.reset()  # unlearn: the view is rebuilt from what remains
         self._unstored.forget(agent_id, tool=tool, ids=ids)
         try:

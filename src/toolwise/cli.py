@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
         type=_parse_time,
         help="evaluate at this ISO time, UTC (time buckets, TTL, opt-in half-life; default now)",
     )
+    commands.add_parser(
+        "rebuild",
+        parents=[common],
+        help="relearn the view from every record and store a fresh snapshot of it",
+    )
     evaluate = commands.add_parser(
         "evaluate",
         parents=[common],
@@ -168,7 +173,7 @@ def _no_store(args: argparse.Namespace) -> str | None:
 
 def _unknown_agent(tw: Toolwise, args: argparse.Namespace) -> str | None:
     """An agent the store has never seen, with the ones it has (a typo, or the wrong store)."""
-    if getattr(args, "all_agents", False):
+    if getattr(args, "all_agents", False) or args.command == "rebuild":  # every agent's
         return None
     check_agent_id(args.agent)  # a malformed id is named as such, not as an unknown one
     known = tw.runtime.calls.agents()
@@ -326,6 +331,27 @@ def _spool(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebuild(tw: Toolwise, args: argparse.Namespace) -> int:
+    feed = tw.runtime.feed
+    try:
+        head = feed.rebuild()
+    except Exception as exc:  # the store failed mid-way: no snapshot was written
+        print(f"toolwise: rebuild failed: {exc}", file=sys.stderr)
+        return 2
+    result = {
+        "records": feed.replayed,
+        "snapshot": None if head is None else head.id,
+        "watermark": None if head is None else head.watermark,
+    }
+    if args.json:
+        print(json.dumps(result))
+    elif head is None:
+        print(f"relearnt {feed.replayed} record(s); this store keeps no snapshots")
+    else:
+        print(f"relearnt {feed.replayed} record(s); wrote snapshot {head.id}")
+    return 0
+
+
 def _evaluate(tw: Toolwise, args: argparse.Namespace) -> int:
     from toolwise.errors import InvalidArgumentError
     from toolwise.learning.config import LearningConfig
@@ -365,6 +391,7 @@ def _evaluate(tw: Toolwise, args: argparse.Namespace) -> int:
 
 
 _COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
+    "rebuild": _rebuild,
     "evaluate": _evaluate,
     "calls": _calls,
     "summary": _summary,

@@ -37,9 +37,11 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from toolwise.errors import StoreUnavailableError
+from toolwise.learning import snapshot
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore, TailingStore
+from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
 __all__ = [
     "RETRY_AFTER",
@@ -62,6 +64,11 @@ SWEEP_INTERVAL = 30.0
 """Seconds between look-backs by record time (and the refresh of a store that cannot tail)."""
 SWEEP_OVERLAP = timedelta(minutes=2)
 """How far a sweep looks back, by record time, before the previous sweep."""
+SNAPSHOT_EVERY = 10_000
+"""Records learnt between two snapshots of the view (written in a background thread)."""
+SNAPSHOT_IDS_WINDOW = 30.0
+"""Seconds before a snapshot's watermark whose learnt record ids it keeps (so a record stored
+in the replay overlap is not learnt twice): longer than the writer ever lags a flush."""
 
 RETRY_AFTER = 5.0
 """Seconds before a failed build (or refresh) is tried again when the store cannot say it is
@@ -94,6 +101,8 @@ class LearningFeed:
         clock: Callable[[], datetime],
         refresh_interval: float | None,
         catch_up: Callable[[], object] | None = None,
+        snapshots: ChromaSnapshotStore | None = None,
+        snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
         self._factory = view_factory
         self._catch_up = catch_up
@@ -119,6 +128,16 @@ class LearningFeed:
         self._queued: deque[ToolOutcome] = deque()
         self._drain_lock = threading.Lock()
         self._warming = False
+        self._snapshots = snapshots
+        self._snapshot_every = snapshot_every
+        self._learnt_at: deque[tuple[float, str]] = deque(maxlen=_SEEN_CAPACITY)
+        self._since_snapshot = 0
+        self._snapshotting = False
+        self.replayed = 0
+        """Records learnt from the store at the last build (every one without a snapshot,
+        only those stored after its watermark with one)."""
+        self.restored: SnapshotHead | None = None
+        """The snapshot the last build started from, if any."""
         watch = getattr(store, "on_health_change", None)
         if callable(watch):
             watch(self._on_store_health)
@@ -171,15 +190,21 @@ class LearningFeed:
     def _drain(self) -> None:
         """Learn every queued record, in order (one drainer at a time)."""
         with self._drain_lock:
-            while True:
-                try:
-                    outcome = self._queued.popleft()
-                except IndexError:
-                    return
-                with self._lock:
-                    fresh = self._mark_seen(outcome.id)
-                if fresh:
-                    learn(self._view, outcome)
+            self._drain_unlocked()
+        if self._since_snapshot >= self._snapshot_every:
+            self._snapshot_soon()
+
+    def _drain_unlocked(self) -> None:
+        """:meth:`_drain`'s work (call with ``_drain_lock`` held)."""
+        while True:
+            try:
+                outcome = self._queued.popleft()
+            except IndexError:
+                return
+            with self._lock:
+                fresh = self._mark_seen(outcome.id)
+            if fresh:
+                learn(self._view, outcome)
 
     @property
     def ready(self) -> bool:
@@ -223,7 +248,10 @@ class LearningFeed:
         self._poller = None  # the parent's thread did not survive the fork
 
     def close(self) -> None:
-        """Stop looking at other writers' records (the view stays readable)."""
+        """Write a last snapshot when anything was learnt since the previous one, and stop
+        looking at other writers' records (the view stays readable)."""
+        if self._snapshots is not None and self._state == "ready" and self._since_snapshot:
+            self._snapshot_now()
         self._stop.set()
         poller = self._poller
         if poller is not None and poller is not threading.current_thread():
@@ -256,6 +284,17 @@ class LearningFeed:
             self._queued.clear()
             self._seen.clear()
 
+    def rebuild(self) -> SnapshotHead | None:
+        """Relearn every stored record from scratch (no snapshot), then store a fresh snapshot
+        (``toolwise rebuild``); returns it (``None`` without a snapshot store).
+
+        Raises:
+            Exception: whatever the store raised.
+        """
+        self.reset()
+        self._build(use_snapshot=False)
+        return self.write_snapshot()
+
     def _build_when_due(self) -> None:
         """Build the view; after a failed build, raise at once until a retry is due.
 
@@ -285,7 +324,7 @@ class LearningFeed:
             return False
         return self._store_back or time.monotonic() - self._failed_at >= RETRY_AFTER
 
-    def _build(self) -> None:
+    def _build(self, *, use_snapshot: bool = True) -> None:
         with self._load_lock:
             if self._state == "ready":
                 return
@@ -296,7 +335,13 @@ class LearningFeed:
             watermark = time.time()  # store time: whatever is stored from here on is tailed
             started = time.perf_counter()
             loaded = 0
-            for outcome in self._store.iter_outcomes(None, now=now):
+            restored = self._restore() if use_snapshot else None
+            found = (
+                self._store.recent(restored.watermark - TAIL_OVERLAP, now=now, known=self._seen)
+                if restored is not None and isinstance(self._store, TailingStore)
+                else self._store.iter_outcomes(None, now=now)
+            )
+            for outcome in found:
                 with self._lock:
                     fresh = self._mark_seen(outcome.id)
                 if fresh:
@@ -312,12 +357,100 @@ class LearningFeed:
                 self._swept_mono = time.monotonic()
             for outcome in fresh_buffered:
                 learn(self._view, outcome)
+            self.replayed = loaded
+            self.restored = restored
             self._store_answered()
             log.info(
-                "toolwise: learnt from %d stored outcome(s) in %.2f s",
+                "toolwise: learnt from %d stored outcome(s)%s in %.2f s",
                 loaded,
+                "" if restored is None else f" after snapshot {restored.id}",
                 time.perf_counter() - started,
             )
+        if restored is None and loaded and use_snapshot:
+            self._snapshot_soon()  # the next process starts from it
+
+    def _restore(self) -> SnapshotHead | None:
+        """Start from the newest valid snapshot (call under ``_load_lock``); ``None`` if
+        there is none, or it cannot be used (then the build reads every record)."""
+        if self._snapshots is None or not isinstance(self._store, TailingStore):
+            return None
+        try:
+            heads = self._snapshots.heads()
+        except Exception as exc:  # the store is down: the build that follows says so
+            log.debug("toolwise: reading the view's snapshots failed: %s", exc)
+            return None
+        fingerprint = snapshot.fingerprint(self._view.config)
+        for head in heads:
+            if head.version != snapshot.VERSION or head.fingerprint != fingerprint:
+                continue  # another format or learning configuration: not this view's
+            try:
+                ids, state = snapshot.unpack(self._snapshots.payload(head))
+                view = self._factory()
+                view.restore_state(state)
+            except Exception as exc:  # corrupt: one warning, then the full rebuild
+                log.warning("toolwise: ignoring snapshot %s (%s); rebuilding", head.id, exc)
+                return None
+            with self._lock:  # a fresh start: a failed build's partial view is dropped too
+                self._view = view
+                self._seen.clear()
+                self._learnt_at.clear()
+                for record_id in ids:
+                    self._mark_seen(record_id)
+            return head
+        return None
+
+    def write_snapshot(self) -> SnapshotHead | None:
+        """Store a snapshot of the view now (``None``: no snapshot store, or the view is not
+        built). Flushes this process's records first, so the snapshot's watermark covers them.
+
+        Raises:
+            Exception: whatever the store raised (the caller logs it).
+        """
+        if self._snapshots is None or self._state != "ready":
+            return None
+        with self._load_lock:
+            self._flush()
+            watermark = time.time()  # every record of ours is stored before it
+            with self._drain_lock:
+                self._drain_unlocked()
+                with self._lock:
+                    since = watermark - SNAPSHOT_IDS_WINDOW
+                    ids = [i for t, i in self._learnt_at if t >= since and i in self._seen]
+                    self._since_snapshot = 0
+                    records = len(self._seen)
+                state = self._view.export_state()
+        return self._snapshots.save(
+            snapshot.pack(ids, state),
+            version=snapshot.VERSION,
+            fingerprint=snapshot.fingerprint(self._view.config),
+            watermark=watermark,
+            records=records,
+        )
+
+    def _snapshot_soon(self) -> None:
+        """Write a snapshot in a background thread (at most one at a time)."""
+        with self._lock:
+            if self._snapshots is None or self._snapshotting or self._stop.is_set():
+                return
+            self._snapshotting = True
+        threading.Thread(target=self._snapshot_now, name="toolwise-snapshot", daemon=True).start()
+
+    def _snapshot_now(self) -> None:
+        try:
+            self.write_snapshot()
+        except Exception as exc:
+            log.warning("toolwise: writing a snapshot of the view failed: %s", exc)
+        finally:
+            self._snapshotting = False
+
+    def invalidate_snapshots(self) -> None:
+        """Drop every stored snapshot (records were forgotten); never raises."""
+        if self._snapshots is None:
+            return
+        try:
+            self._snapshots.clear()
+        except Exception as exc:
+            log.warning("toolwise: dropping the view's snapshots failed: %s", exc)
 
     def _start_poller(self) -> None:
         with self._lock:
@@ -387,6 +520,8 @@ class LearningFeed:
         if record_id in self._seen:
             return False
         self._seen[record_id] = None
+        self._learnt_at.append((time.time(), record_id))
+        self._since_snapshot += 1
         if len(self._seen) > _SEEN_CAPACITY:
             self._seen.popitem(last=False)
         return True

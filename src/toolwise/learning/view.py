@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.learning import arguments
+from toolwise.learning import arguments, snapshot
 from toolwise.learning.aggregates import Aggregates, ContextKey, Outcome, Read
 from toolwise.learning.buckets import bucket_of
 from toolwise.learning.config import LearningConfig
@@ -220,6 +220,17 @@ class ReliabilityView:
         """
         with self._lock:
             self._state.forget(agent_id, tool)
+
+    def export_state(self) -> bytes:
+        """The learnt state as snapshot bytes (``learning.snapshot``), taken under the lock."""
+        with self._lock:
+            return snapshot.dump_state(self._state)
+
+    def restore_state(self, blob: bytes) -> None:
+        """Replace the learnt state by a snapshot's (``SnapshotError`` if it is not valid)."""
+        state = snapshot.load_state(blob, self._config)
+        with self._lock:
+            self._state = state
 
     # ------------------------------------------------------------------ reading
 

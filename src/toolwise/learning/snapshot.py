@@ -1,0 +1,156 @@
+"""A snapshot of the learnt view's state, so a new process need not relearn every record.
+
+The view's whole state (:class:`~toolwise.learning.aggregates.Aggregates`: decayed evidence per
+agent, tool, task type, environment and time bucket, change detectors and their windows, the
+outage monitor, TTL ledger, seeds and counters) is sufficient statistics: a view restored from
+it and fed the records after it answers as the view that learnt every record.
+
+Format (version :data:`VERSION`): ``MAGIC`` + zlib-compressed pickle of the state, protocol 5.
+The state is an object graph (a charge is referenced by its evidence's window, the TTL ledger
+and the outage monitor), which a hand-written JSON form would have to re-link field by field;
+pickle keeps the links. Because a snapshot is read from a shared store, it is unpickled with a
+*restricted* unpickler (:class:`_Restricted`): only toolwise's own learning classes and a few
+containers may be built, so a tampered snapshot cannot run code. The learning configuration is
+not stored: it is supplied on load (a snapshot made under another configuration has another
+:func:`fingerprint` and is ignored).
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import io
+import json
+import pickle
+import struct
+import zlib
+from typing import Any
+
+from toolwise.learning.aggregates import Aggregates
+from toolwise.learning.config import LearningConfig
+
+__all__ = [
+    "MAGIC",
+    "VERSION",
+    "SnapshotError",
+    "dump_state",
+    "fingerprint",
+    "load_state",
+    "pack",
+    "unpack",
+]
+
+VERSION = 1
+MAGIC = b"TWSNAP1\n"
+
+_SAFE_BUILTINS = frozenset(
+    {"set", "frozenset", "dict", "list", "tuple", "float", "int", "str", "bool", "complex"}
+)
+_SAFE_MODULES = {
+    "collections": frozenset({"deque", "Counter", "OrderedDict", "defaultdict"}),
+    "copyreg": frozenset({"_reconstructor", "__newobj__"}),
+    "zoneinfo": frozenset({"ZoneInfo"}),
+    "datetime": frozenset({"timezone", "timedelta", "datetime"}),
+}
+
+
+class SnapshotError(ValueError):
+    """The snapshot is corrupt, of an unknown version, or not made by toolwise."""
+
+
+def fingerprint(config: LearningConfig) -> str:
+    """A short digest of the learning configuration a snapshot is valid for."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+
+
+def dump_state(state: Aggregates) -> bytes:
+    """Serialise ``state`` (call under the view's lock: it must not change meanwhile)."""
+    buffer = io.BytesIO()
+    pickler = _Pickler(buffer, protocol=5)
+    pickler.config = state._config
+    pickler.dump(state)
+    return MAGIC + zlib.compress(buffer.getvalue(), 6)
+
+
+def load_state(blob: bytes, config: LearningConfig) -> Aggregates:
+    """Rebuild the state from :func:`dump_state`'s bytes, with ``config``.
+
+    Raises:
+        SnapshotError: the bytes are not a snapshot of this version, or are corrupt.
+    """
+    if not blob.startswith(MAGIC):
+        raise SnapshotError("not a toolwise snapshot of version 1")
+    try:
+        raw = zlib.decompress(blob[len(MAGIC) :])
+        unpickler = _Restricted(io.BytesIO(raw))
+        unpickler.config = config
+        state = unpickler.load()
+    except SnapshotError:
+        raise
+    except Exception as exc:  # zlib.error, pickle.UnpicklingError, EOFError, AttributeError...
+        raise SnapshotError(f"corrupt snapshot: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(state, Aggregates):
+        raise SnapshotError(f"corrupt snapshot: holds a {type(state).__name__}")
+    return state
+
+
+def pack(ids: list[str], state: bytes) -> bytes:
+    """One payload: the ids of records learnt near the watermark (replay skips them), then
+    the state's bytes."""
+    raw = zlib.compress(json.dumps(ids).encode(), 6)
+    return struct.pack(">Q", len(raw)) + raw + state
+
+
+def unpack(payload: bytes) -> tuple[list[str], bytes]:
+    """:func:`pack`'s ids and state bytes.
+
+    Raises:
+        SnapshotError: the payload is corrupt.
+    """
+    try:
+        (size,) = struct.unpack(">Q", payload[:8])
+        ids = json.loads(zlib.decompress(payload[8 : 8 + size]))
+    except (struct.error, zlib.error, ValueError) as exc:
+        raise SnapshotError(f"corrupt snapshot: {exc}") from exc
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise SnapshotError("corrupt snapshot: ids are not a list of strings")
+    return ids, payload[8 + size :]
+
+
+class _Pickler(pickle.Pickler):
+    config: Any = None
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return "config" if obj is self.config else None
+
+
+def _safe_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` for bound methods only (pickle rebuilds them so); no dunder names."""
+    if not isinstance(name, str) or name.startswith("__"):
+        raise SnapshotError(f"corrupt snapshot: attribute {name!r}")
+    return getattr(obj, name)
+
+
+class _Restricted(pickle.Unpickler):
+    """Builds only toolwise's learning classes and plain containers."""
+
+    config: Any = None
+
+    def persistent_load(self, pid: Any) -> Any:
+        if pid == "config":
+            return self.config
+        raise SnapshotError(f"corrupt snapshot: reference {pid!r}")
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins":
+            if name == "getattr":
+                return _safe_getattr
+            if name in _SAFE_BUILTINS:
+                return getattr(builtins, name)
+        elif module.startswith("toolwise.learning.") and not name.startswith("__"):
+            found = super().find_class(module, name)
+            if isinstance(found, type):  # classes only: a module's functions are not built
+                return found
+        elif name in _SAFE_MODULES.get(module, ()):
+            return super().find_class(module, name)
+        raise SnapshotError(f"corrupt snapshot: refuses {module}.{name}")

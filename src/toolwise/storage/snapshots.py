@@ -1,0 +1,186 @@
+"""Where snapshots of the learnt view are kept: a Chroma collection beside the outcomes.
+
+Every process of a fleet on one server shares the collection ``{prefix}-snapshots`` (the
+outcome store lists ``{prefix}_…`` only, so it never mistakes it for an agent). A snapshot is
+opaque bytes (``learning.snapshot``) with a little metadata; it is written as base64 chunks of
+:data:`CHUNK_CHARS` characters, then a *head* row naming the chunks and their digest. The head
+is written last, so a reader never sees a half-written snapshot; a snapshot whose chunks are
+missing or do not match the digest is reported as corrupt. Only the newest :data:`KEEP`
+snapshots are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CHUNK_CHARS", "KEEP", "ChromaSnapshotStore", "SnapshotHead", "snapshot_store_for"]
+
+log = logging.getLogger("toolwise.storage")
+
+CHUNK_CHARS = 4_000_000
+KEEP = 2
+_KIND = "snapshots"
+_VECTOR = [1.0]  # rows are fetched by id and metadata, never by similarity
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotHead:
+    """One stored snapshot: its id, format version, configuration fingerprint, watermark
+    (store time, epoch s, that it covers up to) and how many records it had learnt."""
+
+    id: str
+    version: int
+    fingerprint: str
+    watermark: float
+    records: int
+    chunks: int
+    digest: str
+
+
+class ChromaSnapshotStore:
+    """Snapshots in the Chroma collection ``{prefix}-snapshots``.
+
+    Args:
+        client: a zero-argument callable returning the Chroma client (called per use, so a
+            lazily connected client is shared with the outcome store).
+        prefix: the application's collection prefix (the outcome store's).
+    """
+
+    def __init__(self, client: Callable[[], Any], *, prefix: str = "toolwise") -> None:
+        self._client_source = client
+        self._name = f"{prefix}-{_KIND}"
+        self._collection_cache: Any = None
+        self._lock = threading.Lock()
+
+    def _collection(self, *, create: bool) -> Any:
+        with self._lock:
+            if self._collection_cache is not None:
+                return self._collection_cache
+        client = self._client_source()
+        if create:
+            collection = client.get_or_create_collection(
+                self._name, metadata={"toolwise_snapshots": 1}, embedding_function=None
+            )
+        else:
+            try:
+                collection = client.get_collection(self._name, embedding_function=None)
+            except Exception:  # NotFoundError or ValueError, by Chroma version
+                return None
+        with self._lock:
+            self._collection_cache = collection
+        return collection
+
+    def save(
+        self, payload: bytes, *, version: int, fingerprint: str, watermark: float, records: int
+    ) -> SnapshotHead:
+        """Store a snapshot (chunks first, head last), then drop all but the newest."""
+        collection = self._collection(create=True)
+        text = base64.b64encode(payload).decode("ascii")
+        parts = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+        head = SnapshotHead(
+            id=f"{watermark:017.6f}-{uuid.uuid4().hex[:8]}",
+            version=version,
+            fingerprint=fingerprint,
+            watermark=watermark,
+            records=records,
+            chunks=len(parts),
+            digest=hashlib.sha256(payload).hexdigest(),
+        )
+        for index, part in enumerate(parts):
+            collection.upsert(
+                ids=[f"{head.id}:{index}"],
+                documents=[part],
+                embeddings=[_VECTOR],
+                metadatas=[{"kind": "chunk", "snapshot": head.id, "index": index}],
+            )
+        collection.upsert(
+            ids=[f"{head.id}:head"],
+            documents=[""],
+            embeddings=[_VECTOR],
+            metadatas=[
+                {
+                    "kind": "head",
+                    "snapshot": head.id,
+                    "version": version,
+                    "fingerprint": fingerprint,
+                    "watermark": watermark,
+                    "records": records,
+                    "chunks": head.chunks,
+                    "digest": head.digest,
+                }
+            ],
+        )
+        for old in self.heads()[KEEP:]:
+            self._drop(collection, old.id)
+        return head
+
+    def heads(self) -> list[SnapshotHead]:
+        """Every complete snapshot's head, newest (highest watermark) first."""
+        collection = self._collection(create=False)
+        if collection is None:
+            return []
+        got = collection.get(where={"kind": "head"}, include=["metadatas"])
+        heads = []
+        for meta in got.get("metadatas") or []:
+            try:
+                heads.append(
+                    SnapshotHead(
+                        id=str(meta["snapshot"]),
+                        version=int(meta["version"]),
+                        fingerprint=str(meta["fingerprint"]),
+                        watermark=float(meta["watermark"]),
+                        records=int(meta["records"]),
+                        chunks=int(meta["chunks"]),
+                        digest=str(meta["digest"]),
+                    )
+                )
+            except (KeyError, TypeError, ValueError):
+                continue  # not a head this version wrote: skipped
+        heads.sort(key=lambda h: (h.watermark, h.id), reverse=True)
+        return heads
+
+    def payload(self, head: SnapshotHead) -> bytes:
+        """The snapshot's bytes.
+
+        Raises:
+            ValueError: a chunk is missing or the bytes do not match the head's digest.
+        """
+        collection = self._collection(create=True)
+        ids = [f"{head.id}:{index}" for index in range(head.chunks)]
+        got = collection.get(ids=ids, include=["documents"])
+        found = dict(zip(got.get("ids") or [], got.get("documents") or [], strict=False))
+        if len(found) != head.chunks:
+            raise ValueError(f"snapshot {head.id}: {head.chunks - len(found)} chunk(s) missing")
+        payload = base64.b64decode("".join(found[i] or "" for i in ids))
+        if hashlib.sha256(payload).hexdigest() != head.digest:
+            raise ValueError(f"snapshot {head.id}: digest mismatch")
+        return payload
+
+    def clear(self) -> None:
+        """Drop every snapshot (records were forgotten: they summarise what is gone)."""
+        collection = self._collection(create=False)
+        if collection is None:
+            return
+        for head in self.heads():
+            self._drop(collection, head.id)
+        collection.delete(where={"kind": "chunk"})
+
+    def _drop(self, collection: Any, snapshot_id: str) -> None:
+        collection.delete(ids=[f"{snapshot_id}:head"])  # the head first: never half-visible
+        collection.delete(where={"snapshot": snapshot_id})
+
+
+def snapshot_store_for(store: object) -> ChromaSnapshotStore | None:
+    """The snapshot store beside ``store`` (same client and prefix); ``None`` unless Chroma."""
+    from toolwise.storage.chroma import ChromaOutcomeStore
+
+    if isinstance(store, ChromaOutcomeStore):
+        return ChromaSnapshotStore(lambda: store._client, prefix=store._prefix)
+    return None

@@ -1,0 +1,216 @@
+"""Snapshots of the learnt view: a new process starts from one and replays only newer records.
+
+"Same answer" is checked against a full rebuild from raw records (``feed.rebuild``, what
+``toolwise rebuild`` runs): every prior's alpha and beta within ``TOLERANCE`` (relative), and
+the same seeded ranking with scores within ``TOLERANCE``. How much was replayed is read from
+the feed's counter (``feed.replayed``), never from timing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import pickle
+import tempfile
+import uuid
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.conftest import ChromaServer
+
+from toolwise import Toolwise
+from toolwise.cli import main
+from toolwise.learning import snapshot
+from toolwise.learning.config import LearningConfig
+from toolwise.learning.snapshot import SnapshotError
+from toolwise.storage.snapshots import ChromaSnapshotStore
+
+TOLERANCE = 1e-9
+TOOLS = ["kubectl_apply", "helm_upgrade", "argocd_sync"]
+TASKS = ["deploy", "rollback"]
+
+Step = tuple[int, int, float, float]  # tool, task type, quality, latency (ms)
+steps = st.tuples(
+    st.integers(0, len(TOOLS) - 1),
+    st.integers(0, len(TASKS) - 1),
+    st.sampled_from([0.0, 1.0, 1.0, 0.5]),
+    st.floats(1.0, 5_000.0),
+)
+
+
+def _clock() -> Callable[[], datetime]:
+    """A clock one second further on at every call, shared by the processes of a test."""
+    now = [datetime.now(UTC) - timedelta(hours=1)]  # records are kept 90 days by default
+
+    def clock() -> datetime:
+        now[0] += timedelta(seconds=1)
+        return now[0]
+
+    return clock
+
+
+def _play(tw: Toolwise, stream: list[Step]) -> None:
+    for tool, task, quality, latency in stream:
+        tw.observe(TOOLS[tool], quality, task_type=TASKS[task], latency_ms=latency)
+
+
+def _answers(tw: Toolwise) -> tuple[list[tuple[str, str, float, float]], list[list[object]]]:
+    priors = [(p.tool, p.context_class, p.alpha, p.beta) for p in tw.priors()]
+    rankings = [
+        [(r.tool, r.score) for r in tw.recommend(task_type=task, tools=TOOLS, seed=7)]
+        for task in TASKS
+    ]
+    return priors, rankings  # type: ignore[return-value]
+
+
+def _assert_same(got: tuple[list, list], want: tuple[list, list]) -> None:  # type: ignore[type-arg]
+    (got_priors, got_rankings), (want_priors, want_rankings) = got, want
+    assert [p[:2] for p in got_priors] == [p[:2] for p in want_priors]
+    for g, w in zip(got_priors, want_priors, strict=True):
+        assert g[2] == pytest.approx(w[2], rel=TOLERANCE)
+        assert g[3] == pytest.approx(w[3], rel=TOLERANCE)
+    for g_rank, w_rank in zip(got_rankings, want_rankings, strict=True):
+        assert [tool for tool, _ in g_rank] == [tool for tool, _ in w_rank]
+        for (_, g_score), (_, w_score) in zip(g_rank, w_rank, strict=True):
+            assert g_score == pytest.approx(w_score, rel=TOLERANCE)
+
+
+@pytest.mark.server
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(before=st.lists(steps, min_size=1, max_size=120), after=st.lists(steps, max_size=60))
+def test_snapshot_plus_replay_equals_a_full_rebuild(
+    chroma_server: ChromaServer, before: list[Step], after: list[Step]
+) -> None:
+    """A snapshots after ``before`` and goes on with ``after``; B, started then, replays only
+    ``after`` on top of the snapshot and answers as a rebuild from every record."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    clock = _clock()
+    spools = Path(tempfile.mkdtemp())
+    a = Toolwise(url=chroma_server.url, prefix=prefix, clock=clock, spool_dir=spools / "a")
+    try:
+        _play(a, before)
+        assert a.runtime.feed.write_snapshot() is not None
+        _play(a, after)
+        a.runtime.flush()
+        b = Toolwise(url=chroma_server.url, prefix=prefix, clock=clock, spool_dir=spools / "b")
+        try:
+            b.runtime.view()
+            assert b.runtime.feed.restored is not None
+            assert b.runtime.feed.replayed == len(after)
+            from_snapshot = _answers(b)
+            b.runtime.feed.rebuild()
+            assert b.runtime.feed.replayed == len(before) + len(after)
+            _assert_same(from_snapshot, _answers(b))
+        finally:
+            b.close()
+    finally:
+        a.close()
+
+
+def test_a_second_toolwise_on_the_same_path_starts_from_the_snapshot(tmp_path: Path) -> None:
+    clock = _clock()
+    stream = [(i % 3, i % 2, float(i % 4 != 0), 100.0 + i) for i in range(60)]
+    with Toolwise(tmp_path / "store", clock=clock) as first:
+        _play(first, stream)
+        assert first.runtime.feed.restored is None
+        want = _answers(first)
+    with Toolwise(tmp_path / "store", clock=clock) as second:
+        second.runtime.view()
+        assert second.runtime.feed.restored is not None
+        assert second.runtime.feed.restored.records == len(stream)
+        assert second.runtime.feed.replayed == 0
+        _assert_same(_answers(second), want)
+
+
+def _snapshots(tmp_path: Path) -> ChromaSnapshotStore:
+    with Toolwise(tmp_path / "store", clock=_clock()) as tw:
+        _play(tw, [(0, 0, 1.0, 10.0), (1, 0, 0.0, 20.0), (2, 1, 1.0, 30.0)])
+    from toolwise.storage.clients import persistent_client
+
+    client = persistent_client(tmp_path / "store" / "chroma")
+    return ChromaSnapshotStore(lambda: client, prefix="toolwise")
+
+
+@pytest.mark.parametrize("damage", ["chunk", "payload", "version"])
+def test_a_bad_snapshot_is_ignored_and_the_view_rebuilt(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = _snapshots(tmp_path)
+    head = store.heads()[0]
+    if damage == "chunk":  # the bytes no longer match the head's digest
+        store._collection(create=True).update(
+            ids=[f"{head.id}:0"], documents=["AAAA"], embeddings=[[1.0]]
+        )
+    else:  # a newer snapshot: garbage of this version, or of a version this one cannot read
+        store.save(
+            b"not a snapshot",
+            version=snapshot.VERSION if damage == "payload" else snapshot.VERSION + 1,
+            fingerprint=head.fingerprint,
+            watermark=head.watermark + 1.0,
+            records=3,
+        )
+    with caplog.at_level(logging.WARNING, logger="toolwise"), Toolwise(tmp_path / "store") as tw:
+        tw.runtime.view()
+        if damage == "version":  # skipped silently: the older valid one is used
+            assert tw.runtime.feed.restored == head
+            assert tw.runtime.feed.replayed == 0
+        else:
+            assert tw.runtime.feed.restored is None
+            assert tw.runtime.feed.replayed == 3  # every record, from scratch
+            warnings = [r for r in caplog.records if "ignoring snapshot" in r.getMessage()]
+            assert len(warnings) == 1
+        assert {p.tool for p in tw.priors()} == set(TOOLS)
+
+
+def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
+    clock = _clock()
+    with Toolwise(tmp_path / "store", clock=clock) as tw:
+        _play(tw, [(0, 0, 1.0, 10.0), (1, 0, 0.0, 20.0)])
+    with Toolwise(tmp_path / "store", clock=clock) as tw:
+        tw.runtime.view()
+        assert tw.runtime.feed.restored is not None
+        tw.forget("default", tool=TOOLS[0])
+        assert tw.runtime.feed._snapshots is not None
+        assert tw.runtime.feed._snapshots.heads() == []
+        assert {p.tool for p in tw.priors()} == {TOOLS[1]}
+    with Toolwise(tmp_path / "store", clock=clock) as tw:
+        assert {p.tool for p in tw.priors()} == {TOOLS[1]}
+
+
+def test_toolwise_rebuild_relearns_every_record_and_writes_a_snapshot(tmp_path: Path) -> None:
+    with Toolwise(tmp_path / "store", clock=_clock()) as tw:
+        _play(tw, [(0, 0, 1.0, 10.0), (1, 1, 0.0, 20.0)])
+        tw.observe(TOOLS[2], 0.5, agent_id="ops")  # every agent's records, not --agent's
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["rebuild", "--path", str(tmp_path / "store"), "--json"]) == 0
+    result = json.loads(out.getvalue())
+    assert result["records"] == 3
+    with Toolwise(tmp_path / "store") as tw:
+        tw.runtime.view()
+        restored = tw.runtime.feed.restored
+        assert restored is not None
+        assert restored.id == result["snapshot"]
+
+
+def test_a_snapshot_cannot_run_code() -> None:
+    """Snapshots come from a shared store: only toolwise's learning classes are built."""
+    import os
+
+    evil = snapshot.MAGIC + __import__("zlib").compress(
+        pickle.dumps(os.system)  # a global outside the allow-list
+    )
+    with pytest.raises(SnapshotError, match="refuses"):
+        snapshot.load_state(evil, LearningConfig())
+    with pytest.raises(SnapshotError):
+        snapshot.load_state(b"junk", LearningConfig())
