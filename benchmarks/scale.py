@@ -4,6 +4,8 @@
                                                      # also generates and caches the stores)
     python benchmarks/scale.py --sizes 10000         # quicker
     python benchmarks/scale.py --million             # also 1M (generated once, cached; untimed)
+    python benchmarks/scale.py --only cold-start --modes embedded   # cold start with and
+                                                     # without a snapshot of the view only
 
 For each store mode (embedded PersistentClient; a real `chroma run` server this script starts)
 records are generated straight into the store in batches (10 tools × 50 task types, 20 %
@@ -224,6 +226,52 @@ tw.close(timeout=1)
 """
 
 
+COLD_CHILD = r"""
+import json, sys, tempfile, time
+t0 = time.perf_counter()
+from toolwise import Toolwise
+args = json.loads(sys.argv[1])
+spool = tempfile.mkdtemp()
+if args["mode"] == "embedded":
+    tw = Toolwise(args["where"], spool_dir=spool)
+else:
+    tw = Toolwise(url=args["where"], spool_dir=spool)
+feed = tw.runtime.feed
+if args["full"]:
+    feed.invalidate_snapshots()  # measure the build from every record
+tw.recommend("task_07", args["tools"])
+out = {"cold_start_s": time.perf_counter() - t0, "replayed": feed.replayed,
+       "from_snapshot": feed.restored is not None}
+if args["full"]:
+    s = time.perf_counter()
+    head = feed.write_snapshot()
+    out["snapshot_write_s"] = time.perf_counter() - s
+    out["snapshot_records"] = head.records if head else 0
+    payload = feed._snapshots.payload(head) if head else b""
+    out["snapshot_bytes"] = len(payload)
+print("RESULT " + json.dumps(out), flush=True)
+tw.close(timeout=5)
+"""
+
+
+def cold_start(mode: str, where: str) -> dict[str, Any]:
+    """Two fresh processes: one builds from every record (and writes a snapshot), the next
+    starts from that snapshot and replays only the records stored after it."""
+    row: dict[str, Any] = {}
+    for full in (True, False):
+        args = {"mode": mode, "where": where, "tools": TOOLS, "full": full}
+        done = subprocess.run(
+            [sys.executable, "-c", COLD_CHILD, json.dumps(args)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=True,
+        )
+        line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+        row["full_build" if full else "from_snapshot"] = json.loads(line[7:])
+    return row
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -417,6 +465,37 @@ def _probe_fleet(observer: subprocess.Popen[str], url: str, probes: int) -> list
     return lags
 
 
+def _write_cold_start(rows: list[dict[str, Any]]) -> None:
+    """Print the cold-start rows and merge them into scale.json (``cold_start``)."""
+    print()
+    print(
+        table(
+            ["mode", "records", "full build s", "from snapshot s", "replayed", "snapshot KB"],
+            [
+                [
+                    r["mode"],
+                    f"{r['records']:,}",
+                    f"{r['full_build']['cold_start_s']:.2f}",
+                    f"{r['from_snapshot']['cold_start_s']:.2f}",
+                    f"{r['from_snapshot']['replayed']:,}",
+                    f"{r['full_build']['snapshot_bytes'] / 1024:,.0f}",
+                ]
+                for r in rows
+            ],
+        )
+    )
+    path = RESULTS / "scale.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    kept = [
+        r
+        for r in previous.get("cold_start", [])
+        if (r["mode"], r["records"]) not in {(x["mode"], x["records"]) for x in rows}
+    ]
+    previous["cold_start"] = sorted(kept + rows, key=lambda r: (r["mode"], r["records"]))
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(f"\nwrote the cold_start part of {path}")
+
+
 # -- the plot -----------------------------------------------------------------------------------
 
 
@@ -469,6 +548,12 @@ def main() -> None:
     parser.add_argument("--fleet-seconds", type=float, default=10.0)
     parser.add_argument("--fleet-rate", type=float, default=500.0, help="records/s per process")
     parser.add_argument("--cache", default=str(CACHE), help="where generated stores are kept")
+    parser.add_argument(
+        "--only",
+        choices=["cold-start"],
+        help="cold-start: only cold start with and without a snapshot (updates that part of "
+        "scale.json, leaves the rest as it was)",
+    )
     args = parser.parse_args()
     sizes = sorted(
         {int(s) for s in args.sizes.split(",") if s} | ({1_000_000} if args.million else set())
@@ -496,6 +581,9 @@ def main() -> None:
                 meta_path.write_text(json.dumps(meta, indent=2))
                 disk = _du(data if server is None else home / "server-data")
                 print(f"{mode}: measuring at {size:,}", flush=True)
+                if args.only == "cold-start":
+                    growth.append({"mode": mode, "records": size, **cold_start(mode, where)})
+                    continue
                 row = measure(mode, where, server.url if server else None, args.probes)
                 last = meta["writes"][-1]
                 growth.append(
@@ -512,6 +600,9 @@ def main() -> None:
             if server is not None:
                 server.stop()
 
+    if args.only == "cold-start":
+        _write_cold_start(growth)
+        return
     fleet_result = None
     if args.fleet != "0" and "server" in modes:
         processes, agents = (int(x) for x in args.fleet.split("x"))

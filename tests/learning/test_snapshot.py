@@ -158,6 +158,7 @@ def test_a_bad_snapshot_is_ignored_and_the_view_rebuilt(
             fingerprint=head.fingerprint,
             watermark=head.watermark + 1.0,
             records=3,
+            built=head.built,
         )
     with caplog.at_level(logging.WARNING, logger="toolwise"), Toolwise(tmp_path / "store") as tw:
         tw.runtime.view()
@@ -185,6 +186,32 @@ def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
     with Toolwise(tmp_path / "store", clock=clock) as tw:
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
+
+
+@pytest.mark.server
+def test_a_snapshot_of_a_view_built_before_a_forget_is_never_used(
+    chroma_server: ChromaServer, tmp_path: Path, prefix: str
+) -> None:
+    """B still holds what A forgot and writes a snapshot at its close: C must not load it."""
+    clock = _clock()
+
+    def open_(name: str) -> Toolwise:
+        return Toolwise(
+            url=chroma_server.url, prefix=prefix, clock=clock, spool_dir=tmp_path / name
+        )
+
+    a, b = open_("a"), open_("b")
+    try:
+        _play(a, [(0, 0, 1.0, 10.0), (1, 0, 0.0, 20.0)])
+        a.runtime.flush()
+        b.runtime.view()  # built with both tools
+        a.forget("default", tool=TOOLS[0])
+        assert b.runtime.feed.write_snapshot() is not None  # stale: holds the forgotten tool
+    finally:
+        a.close()
+        b.close()
+    with open_("c") as c:
+        assert {p.tool for p in c.priors()} == {TOOLS[1]}
 
 
 def test_toolwise_rebuild_relearns_every_record_and_writes_a_snapshot(tmp_path: Path) -> None:

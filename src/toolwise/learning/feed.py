@@ -133,6 +133,7 @@ class LearningFeed:
         self._learnt_at: deque[tuple[float, str]] = deque(maxlen=_SEEN_CAPACITY)
         self._since_snapshot = 0
         self._snapshotting = False
+        self._built_at = 0.0  # store time the view first read the records (kept by snapshots)
         self.replayed = 0
         """Records learnt from the store at the last build (every one without a snapshot,
         only those stored after its watermark with one)."""
@@ -352,6 +353,7 @@ class LearningFeed:
                 fresh_buffered = [o for o in buffered if self._mark_seen(o.id)]
                 self._state = "ready"
                 self._failure = ""
+                self._built_at = watermark if restored is None else restored.built
                 self._watermark = watermark
                 self._swept_at = now
                 self._swept_mono = time.monotonic()
@@ -425,6 +427,7 @@ class LearningFeed:
             fingerprint=snapshot.fingerprint(self._view.config),
             watermark=watermark,
             records=records,
+            built=self._built_at,
         )
 
     def _snapshot_soon(self) -> None:

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ class SnapshotHead:
     records: int
     chunks: int
     digest: str
+    built: float = 0.0
+    """Store time at which the view it holds first read the records (kept across restores):
+    a snapshot built before the last ``forget`` is never used."""
 
 
 class ChromaSnapshotStore:
@@ -78,7 +82,14 @@ class ChromaSnapshotStore:
         return collection
 
     def save(
-        self, payload: bytes, *, version: int, fingerprint: str, watermark: float, records: int
+        self,
+        payload: bytes,
+        *,
+        version: int,
+        fingerprint: str,
+        watermark: float,
+        records: int,
+        built: float,
     ) -> SnapshotHead:
         """Store a snapshot (chunks first, head last), then drop all but the newest."""
         collection = self._collection(create=True)
@@ -92,6 +103,7 @@ class ChromaSnapshotStore:
             records=records,
             chunks=len(parts),
             digest=hashlib.sha256(payload).hexdigest(),
+            built=built,
         )
         for index, part in enumerate(parts):
             collection.upsert(
@@ -114,6 +126,7 @@ class ChromaSnapshotStore:
                     "records": records,
                     "chunks": head.chunks,
                     "digest": head.digest,
+                    "built": built,
                 }
             ],
         )
@@ -126,9 +139,13 @@ class ChromaSnapshotStore:
         collection = self._collection(create=False)
         if collection is None:
             return []
-        got = collection.get(where={"kind": "head"}, include=["metadatas"])
+        got = collection.get(where={"kind": {"$in": ["head", "forgot"]}}, include=["metadatas"])
+        metas = got.get("metadatas") or []
+        forgot = max((float(m["at"]) for m in metas if m and m.get("kind") == "forgot"), default=0)
         heads = []
-        for meta in got.get("metadatas") or []:
+        for meta in metas:
+            if not meta or meta.get("kind") != "head":
+                continue
             try:
                 heads.append(
                     SnapshotHead(
@@ -139,10 +156,14 @@ class ChromaSnapshotStore:
                         records=int(meta["records"]),
                         chunks=int(meta["chunks"]),
                         digest=str(meta["digest"]),
+                        built=float(meta["built"]),
                     )
                 )
             except (KeyError, TypeError, ValueError):
                 continue  # not a head this version wrote: skipped
+        # A view built before the last forget still holds what was forgotten (another
+        # process's, written at its close): never used.
+        heads = [h for h in heads if h.built >= forgot]
         heads.sort(key=lambda h: (h.watermark, h.id), reverse=True)
         return heads
 
@@ -164,12 +185,17 @@ class ChromaSnapshotStore:
         return payload
 
     def clear(self) -> None:
-        """Drop every snapshot (records were forgotten: they summarise what is gone)."""
-        collection = self._collection(create=False)
-        if collection is None:
-            return
-        for head in self.heads():
-            self._drop(collection, head.id)
+        """Drop every snapshot (records were forgotten: they summarise what is gone), and
+        note when, so a snapshot of a view built before now is never used (another process
+        may still write one)."""
+        collection = self._collection(create=True)
+        collection.upsert(
+            ids=["forgot"],
+            documents=[""],
+            embeddings=[_VECTOR],
+            metadatas=[{"kind": "forgot", "at": time.time()}],
+        )
+        collection.delete(where={"kind": "head"})  # heads first: never half-visible
         collection.delete(where={"kind": "chunk"})
 
     def _drop(self, collection: Any, snapshot_id: str) -> None:
