@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage", "recording", "_summary", "_process"),
     ("learning",),
     ("advice", "improve", "pools"),
-    ("_runtime", "_calls"),
+    ("_runtime", "_calls", "_settings"),
     ("integrations",),
     ("_facade", "_adoption"),
     ("__init__", "cli", "_cli_tables", "service"),

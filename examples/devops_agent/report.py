@@ -29,18 +29,27 @@ def table(reports: list[WeekReport]) -> str:
 
 
 def compare(history: dict[str, list[WeekPoint]]) -> str:
-    """One row per arm: success and mean deploy time over all its weeks."""
-    header = ["arm", "weeks", "deploys", "success", "mean time"]
+    """Success and mean deploy time per week, one column pair per arm, then over all weeks."""
+    arms = [arm for arm, points in history.items() if points]
+    header = ["week"] + [f"{arm}: {what}" for arm in arms for what in ("success", "mean time")]
+    weeks = sorted({p.week for arm in arms for p in history[arm]})
+    by_week = {arm: {p.week: p for p in history[arm]} for arm in arms}
     rows = []
-    for arm, points in history.items():
-        deploys = sum(p.deploys for p in points)
-        if not deploys:
-            continue
-        ok = sum(p.success_rate * p.deploys for p in points) / deploys
-        seconds = sum(p.mean_seconds * p.deploys for p in points) / deploys
-        weeks = f"{points[0].week}-{points[-1].week}"
-        rows.append([arm, weeks, str(deploys), f"{ok:.0%}", f"{seconds:.1f}s"])
-    return _lay_out(header, rows)
+    for week in weeks:
+        cells = [str(week)]
+        for arm in arms:
+            point = by_week[arm].get(week)
+            cells += (
+                [f"{point.success_rate:.0%}", f"{point.mean_seconds:.1f}s"] if point else ["", ""]
+            )
+        rows.append(cells)
+    total = ["all"]
+    for arm in arms:
+        deploys = sum(p.deploys for p in history[arm])
+        ok = sum(p.success_rate * p.deploys for p in history[arm]) / deploys
+        seconds = sum(p.mean_seconds * p.deploys for p in history[arm]) / deploys
+        total += [f"{ok:.0%}", f"{seconds:.1f}s"]
+    return _lay_out(header, [*rows, total])
 
 
 def _lay_out(header: list[str], rows: list[list[str]]) -> str:

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from toolwise._summary import error_line
+from toolwise.learning.models import ToolPrior
 from toolwise.models import ToolOutcome, ToolStats, UsageSummary
 
-__all__ = ["call_row", "format_summary", "ms", "percent", "summary_rows", "table"]
+__all__ = [
+    "PRIOR_HEADER",
+    "call_row",
+    "format_summary",
+    "ms",
+    "percent",
+    "prior_rows",
+    "summary_rows",
+    "table",
+]
 
 
 def call_row(record: ToolOutcome) -> list[str]:
@@ -110,3 +122,40 @@ def table(header: list[str], rows: list[list[str]]) -> str:
         return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+PRIOR_HEADER = [
+    "tool", "context", "env", "rate", "90% CI", "confidence", "n", "effective n", "p50",
+    "suggestion",
+]  # fmt: skip
+
+
+def prior_rows(priors: Sequence[ToolPrior], pools: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """One row per prior; a pool's members are listed under one pool line, as in the summary."""
+
+    def row(p: ToolPrior, name: str) -> list[str]:
+        low, high = p.credible_interval
+        return [
+            name,
+            p.context_class or "(any)",
+            p.environment or "(any)",
+            f"{p.rate:.0%}",
+            f"{low:.0%}–{high:.0%}",
+            p.confidence,
+            str(p.observations),
+            f"{p.effective_observations:.1f}",
+            ms(p.p50_latency_ms),
+            p.suggestion,
+        ]
+
+    rows: list[list[str]] = []
+    pooled: set[str] = set()
+    for pool, members in pools.items():
+        mine = [p for p in priors if p.tool in members]
+        if not mine:
+            continue
+        rows.append([f"{pool} (pool)", "", "", "", "", "", "", "", "", "ranked per call"])
+        rows += [row(p, f"  └ {p.tool}") for p in mine]
+        pooled.update(members)
+    rows += [row(p, p.tool) for p in priors if p.tool not in pooled]
+    return rows

@@ -26,131 +26,39 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from toolwise import _process
 from toolwise._calls import READ_FLUSH_TIMEOUT, CallLog
-from toolwise._checks import check_int, check_path, check_seconds, check_text
+from toolwise._checks import check_seconds
 from toolwise._deprecations import renamed
+from toolwise._settings import DEFAULT_TTL, Settings, check_settings, open_store
 from toolwise.errors import InvalidArgumentError, SpoolError
 from toolwise.improve.sandbox import protect
 from toolwise.learning import LearningConfig, ReliabilityView, ToolPrior
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome, utcnow
-from toolwise.recording.judge import LLMJudge, QualityStage, judge_fallbacks
-from toolwise.recording.recorder import Durability, Recorder
+from toolwise.recording.judge import QualityStage, judge_fallbacks
+from toolwise.recording.recorder import Recorder
 from toolwise.recording.records import RecordBuilder
-from toolwise.recording.redact import Redactor, SecretRedactor
-from toolwise.storage.chroma import ChromaOutcomeStore
-from toolwise.storage.clients import check_url, default_root, http_client, persistent_client
+from toolwise.recording.redact import SecretRedactor
+from toolwise.storage.clients import default_root
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
-from toolwise.storage.health import StoreTimeouts
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.snapshots import snapshot_store_for
-from toolwise.storage.spool import FsyncPolicy, Spool
+from toolwise.storage.spool import Spool
 from toolwise.storage.task_clusters import TaskClusterStore, task_cluster_store_for
 from toolwise.storage.unstored import LocalFailures, UnstoredFailures
 from toolwise.storage.writer import BackgroundWriter, WriterCounters
 
 if TYPE_CHECKING:
-    from toolwise.improve import ImproveConfig, Improver
-    from toolwise.improve.protocols import ChatModel
+    from toolwise.improve import Improver
 
 __all__ = ["Runtime", "Settings"]
 
 log = logging.getLogger("toolwise")
 
-DEFAULT_TTL = timedelta(days=30)
 _MAX_CACHED_EMBEDDINGS = 10_000
-
-
-class Settings(TypedDict, total=False):
-    """The knobs of a runtime (and of :class:`~toolwise.Toolwise`); see its docstring."""
-
-    url: str | None
-    client: Any | None
-    store: OutcomeStore | None
-    embedding: EmbeddingFunction | None
-    ttl: timedelta | None
-    redactor: Redactor | Literal["default"] | None
-    spool_dir: str | Path | None
-    fsync: FsyncPolicy
-    durability: Durability
-    batch_size: int
-    max_payload_chars: int
-    clock: Callable[[], datetime] | None
-    timer: Callable[[], float] | None
-    prefix: str
-    learning: LearningConfig | None
-    refresh_interval: float | None
-    max_backoff: float
-    timeouts: StoreTimeouts | None
-    improve: ImproveConfig | None
-    chat_model: ChatModel | None
-    quality_judge: LLMJudge | None
-
-
-def _open_store(
-    root: Path, settings: Settings, embedding: EmbeddingFunction
-) -> tuple[OutcomeStore, bool]:
-    """The outcome store the settings ask for, and whether it is a remote server."""
-    store = settings.get("store")
-    if store is not None:
-        return store, False
-    client, url = settings.get("client"), settings.get("url")
-    timeouts = settings.get("timeouts")
-    if client is not None:
-        backing: Any = client
-    elif url is not None:
-        # Lazy: the server may be down at start; the store connects on first use.
-        backing = lambda: http_client(url, timeouts=timeouts)  # noqa: E731
-    else:
-        backing = persistent_client(root / "chroma")
-    prefix = settings.get("prefix", "toolwise")
-    store = ChromaOutcomeStore(backing, embedding=embedding, prefix=prefix, timeouts=timeouts)
-    return store, url is not None
-
-
-def _check(path: Any, settings: Settings) -> None:
-    """Reject settings that cannot work, naming the field, before anything is opened."""
-    given = [settings.get(name) for name in ("url", "client", "store")]
-    if sum(value is not None for value in given) > 1:
-        raise InvalidArgumentError(
-            "url", settings.get("url"), "give only one of url, client or store"
-        )
-    if path is not None:
-        check_path("path", path)
-    if settings.get("spool_dir") is not None:
-        check_path("spool_dir", settings.get("spool_dir"))
-    durability = settings.get("durability", "deferred")
-    if durability not in ("deferred", "immediate"):
-        raise InvalidArgumentError("durability", durability, "must be 'deferred' or 'immediate'")
-    if "batch_size" in settings:
-        check_int("batch_size", settings["batch_size"], minimum=1)
-    if "max_payload_chars" in settings:
-        check_int("max_payload_chars", settings["max_payload_chars"], minimum=1)
-    ttl = settings.get("ttl")
-    if ttl is not None and (not isinstance(ttl, timedelta) or ttl <= timedelta(0)):
-        raise InvalidArgumentError("ttl", ttl, "must be a positive timedelta or None")
-    if "max_backoff" in settings:
-        check_seconds("max_backoff", settings["max_backoff"], positive=True)
-    if settings.get("refresh_interval") is not None:
-        check_seconds("refresh_interval", settings["refresh_interval"], positive=True)
-    if "prefix" in settings:
-        check_text("prefix", settings["prefix"], blank=False)
-    for name in ("clock", "timer"):
-        if settings.get(name) is not None and not callable(settings.get(name)):
-            raise InvalidArgumentError(name, settings.get(name), "must be callable or None")
-    quality_judge = settings.get("quality_judge")
-    if quality_judge is not None and not isinstance(quality_judge, LLMJudge):
-        raise InvalidArgumentError("quality_judge", quality_judge, "must be an LLMJudge")
-    refresh = settings.get("refresh_interval")
-    if refresh is not None and not refresh > 0:
-        raise InvalidArgumentError("refresh_interval", refresh, "must be > 0 seconds or None")
-    url = settings.get("url")
-    if url is not None:
-        check_text("url", url, blank=False)
-        check_url(url)  # fail now, not forever inside the writer thread
 
 
 class Runtime:
@@ -169,12 +77,12 @@ class Runtime:
     """
 
     def __init__(self, path: str | Path | None = None, **settings: Unpack[Settings]) -> None:
-        _check(path, settings)
+        check_settings(path, settings)
         root = Path(path) if path is not None else default_root()
         clock = settings.get("clock")
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
-        self._store, remote = _open_store(root, settings, self._embedding)
+        self._store, remote = open_store(root, settings, self._embedding)
         # Other processes read a server: a burst's records wait at most 1 s, not 5 s, to go.
         self._max_delay = 1.0 if remote else 5.0
         self._task_clusters = task_cluster_store_for(self._store)

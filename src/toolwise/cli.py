@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from toolwise._cli_tables import call_row, format_summary, ms, table
+from toolwise._cli_tables import PRIOR_HEADER, call_row, format_summary, prior_rows, table
 from toolwise._facade import Toolwise
 from toolwise.errors import ToolwiseError
 from toolwise.models import ToolOutcome, check_agent_id
@@ -271,23 +271,8 @@ def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([p.model_dump(mode="json") for p in priors], indent=2))
         return 0
-    rows = [
-        [
-            p.tool,
-            p.context_class or "(any)",
-            p.environment or "(any)",
-            f"{p.rate:.0%}",
-            f"{p.credible_interval[0]:.0%}–{p.credible_interval[1]:.0%}",
-            p.confidence,
-            str(p.observations),
-            f"{p.effective_observations:.1f}",
-            ms(p.p50_latency_ms),
-            p.suggestion,
-        ]
-        for p in priors
-    ]
-    header = ["tool", "context", "env", "rate", "90% CI", "confidence", "n", "effective n"]
-    print(table([*header, "p50", "suggestion"], rows))
+    pools = {p.name: p.members for p in tw.summary(args.agent).pools} if priors else {}
+    print(table(PRIOR_HEADER, prior_rows(priors, pools)))
     return 0
 
 

@@ -283,6 +283,8 @@ class ReliabilityView:
                 if matches(key, bucket)
             ]
         keys.sort()
+        if now is not None and not isinstance(now, datetime):
+            raise InvalidArgumentError("as_of", now, "must be a datetime")
         moment = arguments.aware(now) if now is not None else None
         return self._build_priors(keys[:limit] if limit is not None else keys, moment)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +209,19 @@ def test_the_brief_shows_a_pool_as_one_tool_with_its_providers_under_it(tw: Tool
     assert "dockerhub 5" in lines[first + 1]
     assert brief.recommended_tool == "pull_image"
     assert not any(line.startswith(("2. ghcr", "2. dockerhub")) for line in lines)
+
+
+def test_toolwise_priors_lists_a_pool_with_its_providers_under_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator's view of what was learnt groups a pool's providers as the summary does."""
+    from toolwise.cli import main
+
+    with Toolwise(tmp_path / "store") as tw:
+        pooled = _pool(tw, _registry("dockerhub", down=True), _registry("ghcr"))
+        pooled.invoke({"image": "api:1.4"})
+    assert main(["priors", "--path", str(tmp_path / "store")]) == 0
+    printed = capsys.readouterr().out
+    assert "pull_image (pool)" in printed
+    assert printed.index("pull_image (pool)") < printed.index("└ dockerhub")
+    assert printed.index("pull_image (pool)") < printed.index("└ ghcr")
