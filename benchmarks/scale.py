@@ -465,6 +465,11 @@ def _probe_fleet(observer: subprocess.Popen[str], url: str, probes: int) -> list
     return lags
 
 
+def _previous_cold_start() -> list[dict[str, Any]]:
+    path = RESULTS / "scale.json"
+    return list(json.loads(path.read_text()).get("cold_start", [])) if path.exists() else []
+
+
 def _write_cold_start(rows: list[dict[str, Any]]) -> None:
     """Print the cold-start rows and merge them into scale.json (``cold_start``)."""
     print()
@@ -677,6 +682,8 @@ def main() -> None:
             },
             "growth": growth,
             "fleet": fleet_result,
+            # measured apart (--only cold-start): kept from the previous results
+            "cold_start": _previous_cold_start(),
             "png": str(png.relative_to(RESULTS.parent.parent)) if plotted else None,
         },
     )
