@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from toolwise.errors import StoreUnavailableError
-from toolwise.learning import snapshot
+from toolwise.learning import resume
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore, TailingStore
@@ -381,29 +381,20 @@ class LearningFeed:
         if self._snapshots is None or not isinstance(self._store, TailingStore):
             return None
         try:
-            heads = self._snapshots.heads()
+            found = resume.load_newest(self._snapshots, self._factory)
         except Exception as exc:  # the store is down: the build that follows says so
             log.debug("toolwise: reading the view's snapshots failed: %s", exc)
             return None
-        fingerprint = snapshot.fingerprint(self._view.config)
-        for head in heads:
-            if head.version != snapshot.VERSION or head.fingerprint != fingerprint:
-                continue  # another format or learning configuration: not this view's
-            try:
-                ids, state = snapshot.unpack(self._snapshots.payload(head))
-                view = self._factory()
-                view.restore_state(state)
-            except Exception as exc:  # corrupt: one warning, then the full rebuild
-                log.warning("toolwise: ignoring snapshot %s (%s); rebuilding", head.id, exc)
-                return None
-            with self._lock:  # a fresh start: a failed build's partial view is dropped too
-                self._view = view
-                self._seen.clear()
-                self._learnt_at.clear()
-                for record_id in ids:
-                    self._mark_seen(record_id, at=head.watermark)
-            return head
-        return None
+        if found is None:
+            return None
+        head, view, ids = found
+        with self._lock:  # a fresh start: a failed build's partial view is dropped too
+            self._view = view
+            self._seen.clear()
+            self._learnt_at.clear()
+            for record_id in ids:
+                self._mark_seen(record_id, at=head.watermark)
+        return head
 
     def write_snapshot(self) -> SnapshotHead | None:
         """Store a snapshot of the view now (``None``: no snapshot store, or the view is not
@@ -420,24 +411,22 @@ class LearningFeed:
             with self._drain_lock:
                 self._drain_unlocked()
                 with self._lock:
-                    since = watermark - SNAPSHOT_IDS_WINDOW
-                    # Rows the build read were all stored before it ended: once that is
-                    # further back than the replay's overlap, replay cannot meet them.
-                    first, last = self._build_span
-                    if watermark - TAIL_OVERLAP < last:
-                        first = last = math.inf
-                    ids = [
-                        i
-                        for t, i in self._learnt_at
-                        if t >= since and not first <= t <= last and i in self._seen
-                    ]
+                    ids = resume.replay_ids(
+                        self._learnt_at,
+                        self._seen,
+                        watermark=watermark,
+                        window=SNAPSHOT_IDS_WINDOW,
+                        overlap=TAIL_OVERLAP,
+                        build_span=self._build_span,
+                    )
                     self._since_snapshot = 0
                     records = len(self._seen)
                 state = self._view.export_state()
-        return self._snapshots.save(
-            snapshot.pack(ids, state),
-            version=snapshot.VERSION,
-            fingerprint=snapshot.fingerprint(self._view.config),
+        return resume.store(
+            self._snapshots,
+            state,
+            ids,
+            self._view,
             watermark=watermark,
             records=records,
             built=self._built_at,
