@@ -241,3 +241,22 @@ def test_a_snapshot_cannot_run_code() -> None:
         snapshot.load_state(evil, LearningConfig())
     with pytest.raises(SnapshotError):
         snapshot.load_state(b"junk", LearningConfig())
+
+
+def test_a_snapshot_keeps_only_the_ids_a_replay_can_meet() -> None:
+    """Ids learnt within the window before the watermark are kept (a replay from the
+    watermark minus the overlap may read their rows again); rows the build read are dropped
+    once the build ended more than the overlap before the watermark."""
+    from toolwise.learning.resume import replay_ids
+
+    learnt = [(10.0, "old"), (95.0, "built"), (98.0, "queued"), (99.5, "late")]
+    seen = {"old", "built", "queued", "late"}
+
+    def ids(watermark: float) -> list[str]:
+        return replay_ids(
+            learnt, seen, watermark=watermark, window=30.0, overlap=3.0, build_span=(90.0, 96.0)
+        )
+
+    assert ids(98.0) == ["built", "queued", "late"]  # the replay starts at 95: in the build
+    assert ids(100.0) == ["queued", "late"]  # it starts at 97, after the build ended at 96
+    assert ids(129.0) == ["late"]  # only the window's (from 99)
