@@ -24,6 +24,7 @@ from toolwise.errors import StoreUnavailableError
 from toolwise.models import ToolOutcome
 from toolwise.storage.chroma import outcome_document
 from toolwise.storage.embeddings import cosine
+from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 
@@ -104,8 +105,7 @@ class FailureRecall:
 
     def store_down(self) -> bool:
         """True while the store says it is unhealthy (reading it would fail at once)."""
-        health = getattr(self.runtime.store, "health", None)
-        return health is not None and not health.healthy
+        return store_is_down(self.runtime.store)
 
     def _similar_failures(
         self, agent_id: str, query: str, now: datetime, local: LocalFailures, k: int

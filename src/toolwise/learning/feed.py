@@ -41,6 +41,7 @@ from toolwise.errors import StoreUnavailableError
 from toolwise.learning import resume
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
+from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import OutcomeStore, TailingStore
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
@@ -158,8 +159,7 @@ class LearningFeed:
 
     def _store_down(self) -> bool:
         """True while the store says it is unhealthy (no call is made to find out)."""
-        health = getattr(self._store, "health", None)
-        return health is not None and not getattr(health, "healthy", True)
+        return store_is_down(self._store)
 
     def _warn_outage(self, what: str, exc: BaseException | str) -> None:
         if self._outage_warned:

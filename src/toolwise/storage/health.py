@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import BoundaryModel
 
-__all__ = ["Breaker", "StoreHealth", "StoreTimeouts"]
+__all__ = ["Breaker", "StoreHealth", "StoreTimeouts", "store_is_down"]
 
 log = logging.getLogger("toolwise.storage")
 
@@ -184,3 +184,10 @@ class Breaker:
                 listener(health)
             except Exception as exc:  # a listener must not stop the probe
                 log.warning("toolwise: a store-health listener failed: %s", exc)
+
+
+def store_is_down(store: object) -> bool:
+    """True while ``store`` says it is unhealthy; no call is made to find out (a store with no
+    breaker never says so)."""
+    health = getattr(store, "health", None)
+    return health is not None and not getattr(health, "healthy", True)

@@ -30,6 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 
 from toolwise.errors import StoreUnavailableError, ToolwiseError
 from toolwise.models import ToolOutcome
+from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import Spool
 
@@ -65,14 +66,6 @@ BURST_PAUSE = 3.0
 class _Health(Protocol):
     @property
     def healthy(self) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class _Healthy:
-    healthy: bool = True
-
-
-_HEALTHY = _Healthy()
 
 
 def _transient(error: BaseException) -> bool:
@@ -144,7 +137,7 @@ class BackgroundWriter:
         watch = getattr(store, "on_health_change", None)
         if callable(watch):
             watch(self._on_store_health)
-            self._store_down = not getattr(store, "health", _HEALTHY).healthy
+            self._store_down = store_is_down(store)
         self._thread = threading.Thread(target=self._run, name="toolwise-writer", daemon=True)
         if store is not None:
             self._thread.start()
