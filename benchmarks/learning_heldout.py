@@ -18,6 +18,8 @@ writes ``benchmarks/results/learning_heldout.json`` (seed ranges, every run's to
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table, write_json
 from learning_sim.generator import FAMILIES, RATES
-from learning_sim.heldout import Suite, payload, ratio_interval, run_families, targets
+from learning_sim.heldout import (
+    Suite,
+    false_alarm_rows,
+    payload,
+    ratio_interval,
+    run_families,
+    targets,
+)
 
 FULL_RUNS = 20
 
@@ -65,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--development", action="store_true", help="development seeds")
     parser.add_argument("--jobs", type=int, help="worker processes (default: CPU count)")
     parser.add_argument("--output", default="learning_heldout", help="JSON name in results/")
+    parser.add_argument(
+        "--toolwise-config",
+        metavar="JSON",
+        help="LearningConfig fields for an extra 'toolwise_custom' policy at every rate",
+    )
     args = parser.parse_args(argv)
     families = args.families.split(",") if args.families else list(FAMILIES)
     rates = args.rates.split(",") if args.rates else list(RATES)
@@ -73,14 +87,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown families or rates: {', '.join(unknown)}")
 
     started = time.perf_counter()
+    custom = json.loads(args.toolwise_config) if args.toolwise_config else None
     suite = run_families(
-        families, args.runs, held_out=not args.development, rates=rates, jobs=args.jobs
+        families,
+        args.runs,
+        held_out=not args.development,
+        rates=rates,
+        jobs=args.jobs,
+        custom=custom,
     )
     elapsed = time.perf_counter() - started
     rows = targets(suite)
     kind = "development" if args.development else "held-out"
     print(f"learning, randomised worlds: {args.runs} {kind} seeds per family, {elapsed:.0f} s\n")
     print(table(VERSUS_HEADER, versus_rows(suite)))
+    alarms = false_alarm_rows(suite)
+    if alarms:
+        print("\noutage events declared in worlds without outages (toolwise default)\n")
+        print(table(("family", "rate", "events per run", "runs with any"), alarms))
     print("\ntargets (toolwise default)\n")
     print(
         table(
@@ -106,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
             "command": " ".join(["python benchmarks/learning_heldout.py", *given]),
             "runs": args.runs,
             "elapsed_s": round(elapsed, 1),
+            "jobs": args.jobs or os.cpu_count(),
+            "cpus": os.cpu_count(),
+            "toolwise_custom_config": custom,
             **payload(suite, rows),
         },
     )

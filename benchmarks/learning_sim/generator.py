@@ -22,6 +22,12 @@ between rates is the learner's, not the world's. Families (``FAMILIES``):
 * ``context_best`` — 3–10 task types (Zipf-like traffic) and K ∈ [3, 8] tools; each tool's
   rate varies by task type around a shared base (spread 0.02–0.2), so how alike the task
   types' rankings are differs per seed.
+* ``no_outage`` — the ``outage`` family's worlds without the outages: what the outage
+  detector fires on by chance (its false alarms are counted per run).
+* ``similar_names`` — two task types whose names are alike (``deploy_prod_chart`` and
+  ``deploy_prod_lambda``) but whose best tools differ; the second appears after 20–50 % of
+  the run. toolwise is given the name similarity the library uses (hashing embedding); its
+  evidence must override it.
 * ``tradeoff`` — K ∈ [3, 6] tools with their own success rate, log-normal latency (some with a
   heavy tail) and price; the objective is ``balanced`` or ``cost``.
 """
@@ -34,7 +40,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from learning_sim.reward import BALANCED, COST, Behaviour, Latency, Objective
+from learning_sim.reward import BALANCED, COST, SUCCESS, Behaviour, Latency
 from learning_sim.scenarios import Change, Moment, Scenario
 
 __all__ = [
@@ -46,9 +52,6 @@ __all__ = [
     "SUCCESS",
     "generate",
 ]
-
-SUCCESS = Objective("success", 1.0, 0.0, 0.0)
-"""Only success counts: regret in lost successes per decision."""
 
 DEVELOPMENT = range(1, 10_000)
 """Seeds the learner may be tuned on."""
@@ -294,6 +297,74 @@ def outage(seed: int) -> Scenario:
     )
 
 
+def no_outage(seed: int) -> Scenario:
+    rng = _rng("outage", seed)  # the outage family's draws, without its spells
+    k = int(rng.integers(3, 9))
+    tools = _tool_names(k)
+    rates = _ladder(rng, k)
+    return Scenario(
+        name="no_outage",
+        summary=f"K={k}, no outage",
+        tools=tools,
+        favourite=tools[0],
+        world=_constant(tools, rates),
+        horizon=_horizon(rng),
+        objective=SUCCESS,
+    )
+
+
+_NAME_PAIRS = (
+    ("deploy_prod_chart", "deploy_prod_lambda"),
+    ("backup_db_primary", "backup_db_replica"),
+    ("rotate_api_keys", "rotate_api_certs"),
+    ("scale_web_pods", "scale_web_nodes"),
+    ("restart_queue_worker", "restart_queue_broker"),
+)
+
+
+def name_similarity(a: str, b: str) -> float:
+    """The library's task-type similarity: cosine of the names' hashing embeddings.
+
+    As ``Toolwise`` computes it (underscores read as spaces); clipped to [0, 1].
+    """
+    from toolwise.storage.embeddings import HashingEmbedding, cosine
+
+    first, second = HashingEmbedding()([a.replace("_", " "), b.replace("_", " ")])
+    return max(0.0, min(1.0, cosine(first, second)))
+
+
+def similar_names(seed: int) -> Scenario:
+    rng = _rng("similar_names", seed)
+    k = int(rng.integers(3, 7))
+    tools = _tool_names(k)
+    first, second = _NAME_PAIRS[int(rng.integers(len(_NAME_PAIRS)))]
+    rates_a = _ladder(rng, k)
+    order = np.argsort(-rates_a)
+    rates_b = np.clip(rates_a + rng.normal(0.0, 0.03, size=k), 0.01, 0.99)
+    top, other = int(order[0]), int(rng.choice(order[1:]))
+    # In the second task type the first one's best tool is mediocre and another one leads.
+    rates_b[other] = min(0.99, rates_a[top] + rng.uniform(0.0, 0.1))
+    rates_b[top] = max(0.01, rates_b[other] - rng.uniform(0.1, 0.3))
+    horizon = _horizon(rng)
+    arrive = int(horizon * rng.uniform(0.2, 0.5))
+    table = {
+        first: {t: _behaviour(p) for t, p in zip(tools, rates_a, strict=True)},
+        second: {t: _behaviour(p) for t, p in zip(tools, rates_b, strict=True)},
+    }
+    return Scenario(
+        name="similar_names",
+        summary=f"K={k}, {first} then {second} from {arrive}",
+        tools=tools,
+        favourite=tools[0],
+        world=lambda moment: table[moment.context],
+        horizon=horizon,
+        contexts=(first, second),
+        context_from=(0, arrive),
+        similarity=name_similarity,
+        objective=SUCCESS,
+    )
+
+
 def context_best(seed: int) -> Scenario:
     rng = _rng("context_best", seed)
     k = int(rng.integers(3, 9))
@@ -357,6 +428,8 @@ FAMILIES: dict[str, Callable[[int], Scenario]] = {
     "outage": outage,
     "context_best": context_best,
     "tradeoff": tradeoff,
+    "no_outage": no_outage,
+    "similar_names": similar_names,
 }
 
 
@@ -373,6 +446,8 @@ def generate(family: str, seed: int) -> Scenario:
         step=timedelta(minutes=1),
         contexts=scenario.contexts,
         context_weights=scenario.context_weights,
+        context_from=scenario.context_from,
+        similarity=scenario.similarity,
         objective=scenario.objective,
         changes=scenario.changes,
     )

@@ -21,9 +21,9 @@ import numpy as np
 
 from learning_sim.generator import DEVELOPMENT, HELD_OUT, NON_STATIONARY_FAMILIES, RATES, generate
 from learning_sim.metrics import measure
-from learning_sim.policies import STANDARD
-from learning_sim.runner import play
-from learning_sim.streams import draw
+from learning_sim.policies import STANDARD, build
+from learning_sim.runner import play, play_policy
+from learning_sim.streams import Stream, draw
 
 __all__ = [
     "ANY_RATE",
@@ -39,11 +39,14 @@ __all__ = [
 ANY_RATE = "any"
 """The rate of a policy that ignores time (measured once per seed)."""
 TIMED = ("toolwise", "recipe_000")
-STATIONARY_FAMILIES = ("stationary", "context_best", "tradeoff")
+STATIONARY_FAMILIES = ("stationary", "context_best", "tradeoff", "no_outage", "similar_names")
+STEER_FROM, STEER_TO = 20, 100  # the second task type's own decisions the steer is read on
 STATIONARY_LIMIT = 1.1
 NON_STATIONARY_LIMIT = 0.8
 ABANDON_LIMIT = 5.0
 ADOPT_LIMIT = 8.0
+FALSE_ALARM_RUNS = 0.05  # share of no-outage runs with any outage event
+STEERED = 0.5  # a run is steered when most of the later type's decisions 21–100 follow names
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,26 @@ class Run:
     success_rate: float
     abandon: tuple[int | None, ...]  # decisions to abandon each broken best tool
     adopt_calls: tuple[int | None, ...]  # calls of each arriving tool until it was adopted
+    false_alarms: int | None = None  # outage events declared (toolwise; families without outages)
+    steered: float | None = None  # similar_names: share of picks of the other type's best tool
+
+
+def steer(stream: Stream, chosen: list[int]) -> float | None:
+    """Share of the later task type's decisions 21–100 that pick the earlier type's best tool.
+
+    By then the later type has 20 outcomes of its own; in ``similar_names`` that tool is not
+    its best, so a share near 1 means the name similarity, not the evidence, decides.
+    """
+    contexts = stream.scenario.contexts
+    if len(contexts) != 2 or not stream.scenario.context_from:
+        return None
+    first, second = contexts
+    rows_first = [i for i, c in enumerate(stream.contexts) if c == first]
+    rows_second = [i for i, c in enumerate(stream.contexts) if c == second][STEER_FROM:STEER_TO]
+    if not rows_first or not rows_second:
+        return None
+    their_best = int(np.nanargmax(stream.expected[rows_first[0]]))
+    return float(np.mean([chosen[i] == their_best for i in rows_second]))
 
 
 def seeds(runs: int, *, held_out: bool) -> list[int]:
@@ -72,7 +95,7 @@ def _task(args: tuple[str, int, tuple[str, ...], dict[str, Any] | None]) -> list
     stream = draw(scenario, seed)
     runs = []
 
-    def record(policy: str, rate: str, chosen: list[int]) -> None:
+    def record(policy: str, rate: str, chosen: list[int], alarms: int | None = None) -> None:
         metrics = measure(stream, chosen)
         breaks = [c for c in scenario.changes if c.kind == "break"]
         arrivals = [c for c in scenario.changes if c.kind == "arrive"]
@@ -86,16 +109,23 @@ def _task(args: tuple[str, int, tuple[str, ...], dict[str, Any] | None]) -> list
                 success_rate=metrics.success_rate,
                 abandon=tuple(metrics.abandon.get(f"break@{c.at}") for c in breaks),
                 adopt_calls=tuple(metrics.new_tool_calls.get(f"arrive@{c.at}") for c in arrivals),
+                false_alarms=alarms,
+                steered=steer(stream, chosen),
             )
         )
 
+    outages = any(c.kind == "outage" for c in scenario.changes)
     for policy in STANDARD:
         record(policy, ANY_RATE, play(policy, stream))
     timed = (*TIMED, "toolwise_custom") if custom is not None else TIMED
     for rate in rates:
         paced = stream.at_rate(RATES[rate])
         for policy in timed:
-            record(policy, rate, play(policy, paced, custom))
+            built = build(policy, paced, custom)
+            chosen = play_policy(built, paced, policy)
+            view = getattr(built, "view", None)
+            alarms = None if view is None or outages else len(view.infra_events())
+            record(policy, rate, chosen, alarms)
     return runs
 
 
@@ -121,6 +151,15 @@ class Suite:
     def best_baseline(self, family: str) -> str:
         """The standard baseline with the lowest mean regret on a family."""
         return min(STANDARD, key=lambda policy: float(self.regrets(family, policy).mean()))
+
+    def values(self, family: str, policy: str, rate: str, attr: str) -> list[float]:
+        """Per-run values of a scalar ``attr`` (``false_alarms``, ``steered``), Nones left out."""
+        return [
+            float(value)
+            for r in self.runs
+            if r.family == family and r.policy == policy and r.rate == rate
+            if (value := getattr(r, attr)) is not None
+        ]
 
     def pooled(self, family: str, policy: str, rate: str, attr: str) -> list[int | None]:
         """Every per-change value of ``attr`` (``abandon``/``adopt_calls``) over the seeds."""
@@ -250,6 +289,56 @@ def targets(suite: Suite, subject: str = "toolwise") -> list[TargetRow]:
                     detail=f"{len(values)} arrivals, never {sum(v is None for v in values)}",
                 )
             )
+        if "no_outage" in suite.families:
+            alarms = suite.values("no_outage", subject, rate, "false_alarms")
+            share = sum(a > 0 for a in alarms) / len(alarms) if alarms else 0.0
+            rows.append(
+                TargetRow(
+                    target="runs with an outage false alarm",
+                    family="no_outage",
+                    rate=rate,
+                    goal=f"≤ {FALSE_ALARM_RUNS:.0%}",
+                    measured=share,
+                    interval=None,
+                    passed=share <= FALSE_ALARM_RUNS,
+                    detail=f"{sum(alarms):.0f} events in {len(alarms)} runs",
+                )
+            )
+        if "similar_names" in suite.families:
+            ours = suite.values("similar_names", subject, rate, "steered")
+            theirs = suite.values("similar_names", "thompson", ANY_RATE, "steered")
+            steered = sum(v > STEERED for v in ours) / len(ours) if ours else 0.0
+            reference = sum(v > STEERED for v in theirs) / len(theirs) if theirs else 0.0
+            rows.append(
+                TargetRow(
+                    target="runs steered by a similar name",
+                    family="similar_names",
+                    rate=rate,
+                    goal="≤ per-type Thompson",
+                    measured=steered,
+                    interval=None,
+                    passed=steered <= reference,
+                    detail=f"Thompson {reference:.0%}; mean share {np.mean(ours or [0]):.2f}",
+                )
+            )
+    return rows
+
+
+def false_alarm_rows(suite: Suite, subject: str = "toolwise") -> list[list[Any]]:
+    """Per family without outages × rate: outage events per run, and runs with any."""
+    rows = []
+    for family in suite.families:
+        for rate in suite.rates:
+            alarms = suite.values(family, subject, rate, "false_alarms")
+            if alarms:
+                rows.append(
+                    [
+                        family,
+                        rate,
+                        f"{np.mean(alarms):.2f}",
+                        f"{sum(a > 0 for a in alarms)}/{len(alarms)}",
+                    ]
+                )
     return rows
 
 
@@ -270,6 +359,10 @@ def regret_table(suite: Suite, policies: Sequence[str]) -> list[list[Any]]:
     return rows
 
 
+def _mean_or_none(values: list[float]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
 def payload(suite: Suite, rows: Sequence[TargetRow]) -> dict[str, Any]:
     """Everything measured, JSON-ready: the seed ranges, every run's totals, the targets."""
     policies = sorted({(r.policy, r.rate) for r in suite.runs})
@@ -280,6 +373,10 @@ def payload(suite: Suite, rows: Sequence[TargetRow]) -> dict[str, Any]:
             "policies": {
                 f"{policy}@{rate}": {
                     "mean_regret": round(float(values.mean()), 3),
+                    "false_alarms_per_run": _mean_or_none(
+                        suite.values(family, policy, rate, "false_alarms")
+                    ),
+                    "steered": _mean_or_none(suite.values(family, policy, rate, "steered")),
                     "ci95": round(float(1.96 * values.std(ddof=1) / math.sqrt(len(values))), 3)
                     if len(values) > 1
                     else 0.0,

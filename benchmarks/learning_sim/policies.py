@@ -84,15 +84,22 @@ class ToolwisePolicy:
         objective: the scenario's objective; toolwise is asked for the same weights.
         seed: base of the per-decision ``seed=`` that makes each ranking reproducible.
         config: ``LearningConfig`` fields to change; ``None`` keeps the default config.
+        similarity: task-type name similarity, as a ``Toolwise`` would give its view.
     """
 
     def __init__(
-        self, objective: Objective, seed: int, config: Mapping[str, Any] | None = None
+        self,
+        objective: Objective,
+        seed: int,
+        config: Mapping[str, Any] | None = None,
+        similarity: Callable[[str, str], float] | None = None,
     ) -> None:
         from toolwise.learning import LearningConfig, ReliabilityView
 
         self._now: datetime | None = None
-        self.view = ReliabilityView(LearningConfig(**dict(config or {})), clock=self._clock)
+        self.view = ReliabilityView(
+            LearningConfig(**dict(config or {})), similarity, clock=self._clock
+        )
         self._objective = {
             "success": objective.success,
             "speed": objective.speed,
@@ -145,7 +152,9 @@ def _seed(stream: Stream) -> int:
 
 
 def _toolwise(config: Mapping[str, Any] | None) -> Factory:
-    return lambda stream, _: ToolwisePolicy(stream.scenario.objective, _seed(stream), config)
+    return lambda stream, _: ToolwisePolicy(
+        stream.scenario.objective, _seed(stream), config, stream.scenario.similarity
+    )
 
 
 FACTORIES: dict[str, Factory] = {
@@ -158,7 +167,7 @@ FACTORIES: dict[str, Factory] = {
     "toolwise": _toolwise(None),
     "toolwise_buckets": _toolwise({"time_buckets": "weekday_daypart"}),
     "toolwise_custom": lambda stream, custom: ToolwisePolicy(
-        stream.scenario.objective, _seed(stream), custom
+        stream.scenario.objective, _seed(stream), custom, stream.scenario.similarity
     ),
     "oracle": lambda stream, _: Oracle(stream),
 }

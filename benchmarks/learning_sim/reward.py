@@ -105,6 +105,8 @@ class Objective:
 
 BALANCED = Objective("balanced", 0.7, 0.3, 0.0)
 COST = Objective("cost", 0.5, 0.1, 0.4)
+SUCCESS = Objective("success", 1.0, 0.0, 0.0)
+"""Only success counts: regret in lost successes per decision."""
 
 
 def speed_of(latency_ms: float) -> float:

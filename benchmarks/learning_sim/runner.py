@@ -13,18 +13,22 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from learning_sim.decisions import Decision, Result
+from learning_sim.decisions import Decision, Policy, Result
 from learning_sim.metrics import RunMetrics, Summary, measure, summarise
 from learning_sim.policies import BASE_POLICIES, build
 from learning_sim.scenarios import Scenario, catalogue
 from learning_sim.streams import Stream, draw
 
-__all__ = ["ScenarioResult", "play", "policies_for", "run_suite", "seeds_for"]
+__all__ = ["ScenarioResult", "play", "play_policy", "policies_for", "run_suite", "seeds_for"]
 
 
 def play(policy_name: str, stream: Stream, custom: Mapping[str, Any] | None = None) -> list[int]:
     """One policy through one stream; returns the index of the tool chosen at each decision."""
-    policy = build(policy_name, stream, custom)
+    return play_policy(build(policy_name, stream, custom), stream, policy_name)
+
+
+def play_policy(policy: Policy, stream: Stream, policy_name: str = "policy") -> list[int]:
+    """:func:`play` for a policy already built (to read its state afterwards)."""
     tools = stream.scenario.tools
     index = {tool: j for j, tool in enumerate(tools)}
     chosen = []

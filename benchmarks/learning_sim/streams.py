@@ -84,6 +84,15 @@ def draw(scenario: Scenario, seed: int, horizon: int | None = None) -> Stream:
     rng = _rng(scenario, seed)
     weights = np.asarray(scenario.context_weights or [1.0] * len(scenario.contexts), dtype=float)
     context_ix = rng.choice(len(scenario.contexts), size=count, p=weights / weights.sum())
+    if scenario.context_from:  # a task type that appears later: drawn among those active
+        starts = np.asarray(scenario.context_from)
+        for begin in sorted(set(scenario.context_from)):
+            active = weights * (starts <= begin)
+            end = min((b for b in scenario.context_from if b > begin), default=count)
+            if begin < min(end, count):
+                context_ix[begin:end] = rng.choice(
+                    len(scenario.contexts), size=min(end, count) - begin, p=active / active.sum()
+                )
     u_success = rng.random((count, k))
     z = rng.standard_normal((count, k))
     u_tail = rng.random((count, k))

@@ -3,7 +3,8 @@
 * regret ≤ 0.5 × the 000 recipe's on every non-stationary scenario;
 * regret ≤ 0.7 × the recipe's over the whole suite (sum of mean cumulative regrets);
 * accuracy after 50 outcomes ≥ 95 % on ``stationary`` (the setting of the recipe's "> 85 %
-  after ~50 outcomes across 3–5 tools" claim);
+  after ~50 outcomes across 3–5 tools" claim), and on ``success_only`` (the same world scored
+  on success alone, issue 11);
 * a new tool adopted within ≤ 8 of its calls (median, ``new_tool``; and ``specialist``, where
   it is best for one task type only — "adopted" there means picking the best tool for each
   decision's task type);
@@ -80,6 +81,18 @@ def evaluate(suite: Mapping[str, ScenarioResult]) -> list[Target]:
                 accuracy,
                 accuracy >= 0.95,
                 f"000 recipe {s[BASELINE].accuracy:.1%}, 002 {s['priors_002'].accuracy:.1%}",
+            )
+        )
+    if "success_only" in suite:
+        s = suite["success_only"].summaries
+        accuracy = s[SUBJECT].accuracy
+        targets.append(
+            Target(
+                "accuracy after 50 outcomes, success alone (success_only)",
+                "≥ 95 %",
+                accuracy,
+                accuracy >= 0.95,
+                f"Thompson {s['thompson'].accuracy:.1%}, Bayes-UCB {s['bayes_ucb'].accuracy:.1%}",
             )
         )
     for name in ("new_tool", "specialist"):  # the recipe's "a new tool learnt within 8 calls"

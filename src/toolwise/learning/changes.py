@@ -72,6 +72,10 @@ class ChangeTracker:
         # time_buckets="auto": keys switched to buckets, and where each key broke (by day).
         self.bucketed: set[ContextKey] = set()
         self._breaks: dict[ContextKey, dict[str, tuple[int, int]]] = {}
+        # Task-type records by scope (agent, task type, environment), for holds.
+        self._scopes: dict[tuple[str, str, str], dict[str, Evidence]] = {}
+        self._calls: Counter[tuple[str, str, str]] = Counter()
+        self._stamps: dict[ContextKey, int] = {}
 
     @property
     def schedule(self) -> RetrySchedule:
@@ -81,12 +85,23 @@ class ChangeTracker:
     def forget(self, doomed: Callable[[tuple[str, ...]], bool]) -> None:
         """Drop what is kept about the keys ``doomed`` selects."""
         self.bucketed = {k for k in self.bucketed if not doomed(k)}
+        for scope, records in self._scopes.items():
+            for tool in [t for t in records if doomed((scope[0], t, scope[1], scope[2]))]:
+                del records[tool]
         self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
 
     def retry(
         self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
     ) -> Mass | None:
         """The pre-break Beta of a key whose re-try is due (its own, else its task type's)."""
+        import os
+        survey = float(os.environ.get("SURVEY", "0"))
+        if survey and context is not None and context.recovery is None:
+            scope = (key[0], key[2], key[3])
+            others = len(self._scopes.get(scope, ())) - 1
+            stamp = self._stamps.get(key)
+            if others > 0 and stamp is not None and self._calls[scope] - stamp >= survey * others:
+                return 1e6, 1.0
         calls: int | None = None
         for evidence in (own, context):
             recovery = evidence.recovery if evidence is not None else None
@@ -138,9 +153,28 @@ class ChangeTracker:
                 record or a time bucket's): its breaks may switch the key to time buckets.
         """
         rate = self._rate
+        if context_level:
+            scope = (key[0], key[2], key[3])
+            self._scopes.setdefault(scope, {})[key[1]] = evidence
+            self._calls[scope] += 1
+            self._stamps[key] = self._calls[scope]
+        held = evidence.held
+        if held is not None and held.lifted:
+            evidence.release(rate, merge=True)
+            self.counts["holds_lifted"] += 1
+            held = None
         recovery = evidence.recovery
         live = evidence.mass(t, rate) if recovery is not None else _ZERO
         part = evidence.charge(successes, failures, t, rate)
+        if held is not None:
+            config = self._config
+            verdict = held.verdict(
+                evidence.current.at(t, rate), t, rate,
+                restore=config.hold_restore, drop=config.hold_drop,
+            )  # fmt: skip
+            if verdict:
+                evidence.release(rate, merge=verdict > 0)
+                self.counts["holds_restored" if verdict > 0 else "holds_dropped"] += 1
         if slot is not None:
             self.ttl.attach(part, slot)
         weight = successes + failures
@@ -156,6 +190,8 @@ class ChangeTracker:
                 return part
         kept = self._fast_change(evidence, successes / weight, t)
         upward = False
+        if kept is not None and evidence.held is not None:
+            evidence.release(rate, merge=False)
         if kept is not None:
             upward = kept[1]
             kept_parts = list(evidence.window)[-kept[0] :]
@@ -172,6 +208,8 @@ class ChangeTracker:
             )
             if not count:
                 return part
+            if evidence.held is not None:
+                evidence.release(rate, merge=False)
             kept_parts = list(evidence.window)[-count:]
             slots = [self.ttl.detach(p) for p in kept_parts]
             evidence.split(count, run_s, run_f, t, downward=not upward)
@@ -229,6 +267,26 @@ class ChangeTracker:
                 )
         if context_level and self._mode == "auto":
             self._note_break(key, t)
+        if context_level and self._config.hold_strength > 0.0:
+            self._hold_others(evidence, key, t)
+
+    def _hold_others(self, broken: Evidence, key: ContextKey, t: float) -> None:
+        """The task type's best tool broke: hold the other tools' records (see ``hold``)."""
+        rate, base = self._rate, self._base
+        strength = self._config.hold_strength
+        before = _mean(broken.archived_mass(t, rate), base)
+        others = [
+            evidence
+            for tool, evidence in self._scopes.get((key[0], key[2], key[3]), {}).items()
+            if tool != key[1]
+        ]
+        if any(_mean(other.mass(t, rate), base) > before for other in others):
+            return  # it was not the best tool: the others' world need not have changed
+        for other in others:
+            s, f = other.current.at(t, rate)
+            if other.held is None and other.archived is None and s + f > strength:
+                other.hold(broken, strength, base)
+                self.counts["holds"] += 1
 
 
 def _mean(mass: Mass, prior: Mass) -> float:

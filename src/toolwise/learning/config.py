@@ -102,6 +102,16 @@ class LearningConfig(_Boundary):
             called in this environment at the best possible speed and cost (1.0), so a new
             tool can outrank a good incumbent and get tried; ``greedy`` and
             ``epsilon_greedy`` keep the neutral 0.5.
+        thompson_draws: ``"shared"`` (default): Thompson sampling draws one level per
+            decision and reads every tool's posterior at that quantile, leaning optimistic
+            (the level is the larger of two uniforms); ``"independent"``: one draw per tool,
+            textbook Thompson sampling. See ``strategies``.
+        hold_strength: when the task type's best tool breaks, the other tools' records are
+            held as a prior worth at most this many observations until their new outcomes
+            show whether they still apply (``hold``); 0 disables holds.
+        hold_restore: a held record is merged back when "one rate before and after" is this
+            many times likelier than "a rate each" (Bayes factor) ...
+        hold_drop: ... and dropped when "a rate each" is this many times likelier.
     """
 
     half_life: timedelta | None = None
@@ -123,6 +133,9 @@ class LearningConfig(_Boundary):
     change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True
+    hold_strength: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
+    hold_restore: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
+    hold_drop: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
     retry_after_calls: int = Field(default=8, ge=1)
     retry_max_calls: int = Field(default=64, ge=1)
     retry_after: timedelta | None = None
@@ -139,6 +152,7 @@ class LearningConfig(_Boundary):
     latency_reservoir: int = Field(default=256, ge=1, le=100_000)
     propensity_samples: int = Field(default=256, ge=0, le=100_000)
     optimistic_unknowns: bool = True
+    thompson_draws: Literal["shared", "independent"] = "shared"
 
     @field_validator("half_life", "infra_window", "retry_after")
     @classmethod

@@ -14,6 +14,7 @@ import math
 from collections import deque
 from collections.abc import Collection
 
+from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery
 from toolwise.learning.scan import History
 
@@ -141,6 +142,7 @@ class Evidence:
         "costs",
         "current",
         "errors",
+        "held",
         "history",
         "last_change_at",
         "latencies",
@@ -158,6 +160,7 @@ class Evidence:
         self.current = Segment()
         self.history: History | None = History() if scan else None
         self.archived: Segment | None = None
+        self.held: Hold | None = None  # the record before another tool's break (``hold``)
         self.trigger: set[Part] = set()
         self.window: deque[Part] = deque(maxlen=window)
         # Undecayed sums over the window: cheap upper bounds that let the change detector
@@ -353,8 +356,33 @@ class Evidence:
         self.window_failures = failures if failures > 0.0 else 0.0
 
     def mass(self, now: float, rate: float) -> tuple[float, float]:
-        """Decayed ``(successes, failures)`` of the live segment at ``now``."""
-        return self.current.at(now, rate)
+        """Decayed ``(successes, failures)`` the key's estimate rests on at ``now``.
+
+        The live segment's, plus, while the record is held (``hold``), what the held record
+        lends — all of it once the hold is lifted (it is merged at the next charge).
+        """
+        live = self.current.at(now, rate)
+        held = self.held
+        if held is None:
+            return live
+        old = held.segment.at(now, rate) if held.lifted else held.loan(live, now, rate)
+        return live[0] + old[0], live[1] + old[1]
+
+    def hold(self, cause: Evidence, strength: float, base: tuple[float, float]) -> None:
+        """Set the record aside as a prior of at most ``strength`` observations (``hold``)."""
+        self.held = Hold(self.current, cause, strength, base)
+        self.current = Segment()
+        self.window.clear()
+        self.window_successes = self.window_failures = 0.0
+        if self.history is not None:
+            self.history.reset([])
+
+    def release(self, rate: float, *, merge: bool) -> None:
+        """End a hold: merge the held record back (the tool did not change), or drop it."""
+        held = self.held
+        self.held = None
+        if held is not None and merge:
+            self.current.absorb(held.segment, rate)
 
     def latency_summary(self) -> tuple[float | None, float | None, float | None]:
         """``(mean, p50, p95)`` of the recent latencies in ms, or ``None`` without any."""

@@ -1,0 +1,77 @@
+"""When the leading tool breaks, hold the other tools' records as a prior, not as fact.
+
+A change that breaks a task type's best tool is evidence that the task's world changed, and
+the other tools' records describe the world before it: in a regime swap the runner-up may
+have become the best at the same moment, and nobody would find out while its old record
+(say 7 calls at 30 %) keeps it ranked low. So when a downward change is detected on the tool
+with the best record of its task type, every other tool there with a record is *held*:
+
+* its record is set aside, and its posterior reads its new outcomes plus a **loan** of the
+  old record of at most ``strength`` pseudo-observations at the old rate, shrunk by the new
+  outcomes' agreement with it (``dispersion.agreement``). The old rate still leads the
+  estimate, but with the width of a few calls, so Thompson sampling tries the tool again if
+  it could now be the best;
+* each new outcome updates the Bayes factor "one rate before and after" against "a rate
+  each" (``dispersion.log_alike``): above ``restore`` the old record is merged back (the tool
+  did not change), below ``1 / drop`` it is dropped (it did);
+* when the tool that broke is restored (a false alarm, or it came back) or its break is
+  blamed on an outage, the holds it caused are lifted and the old records merged back.
+
+This is the correlated-change half of a Bayesian change-point model: a change of one arm
+raises the probability that the others changed, and the evidence after it decides, per arm.
+O(1) per outcome; reads pay one agreement test per held key.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from toolwise.learning.dispersion import agreement, log_alike
+from toolwise.learning.shrinkage import lend
+
+if TYPE_CHECKING:
+    from toolwise.learning.evidence import Evidence, Segment
+
+__all__ = ["Hold"]
+
+Mass = tuple[float, float]
+
+
+class Hold:
+    """A record set aside because another tool of its task type broke.
+
+    Args:
+        segment: the old record.
+        cause: the evidence of the tool whose break caused the hold.
+        strength: at most this many pseudo-observations are lent from the old record.
+        base: the base Beta prior.
+    """
+
+    __slots__ = ("base", "cause", "segment", "strength")
+
+    def __init__(self, segment: Segment, cause: Evidence, strength: float, base: Mass) -> None:
+        self.segment = segment
+        self.cause = cause
+        self.strength = strength
+        self.base = base
+
+    @property
+    def lifted(self) -> bool:
+        """The tool whose break caused the hold is no longer held to be broken."""
+        return self.cause.archived is None
+
+    def loan(self, live: Mass, now: float, rate: float) -> Mass:
+        """What the old record lends a key whose new outcomes are ``live``."""
+        lent = lend(self.segment.at(now, rate), self.strength)
+        share = agreement(live, lent, self.base)
+        return share * lent[0], share * lent[1]
+
+    def verdict(self, live: Mass, now: float, rate: float, *, restore: float, drop: float) -> int:
+        """+1: the old record still holds (merge it back); -1: it does not; 0: undecided."""
+        log_factor = log_alike(live, self.segment.at(now, rate), self.base)
+        if log_factor >= math.log(restore):
+            return 1
+        if log_factor <= -math.log(drop):
+            return -1
+        return 0
