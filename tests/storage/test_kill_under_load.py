@@ -20,7 +20,7 @@ MARGIN = 1.0
 """Seconds of slack for a loaded 2-core machine: the process may get no CPU for a while, and
 the bound's own slack is one record's build time. Measured with this workload: the oldest lost
 call was 0.34 s old on an idle machine and 0.59 s with three busy-looping processes beside it
-on 2 cores; with the bound disabled (a hand-off only its thread drains), 2.6-2.9 s."""
+on 2 cores; with the bound disabled by hand (a hand-off only its thread drains), 2.6-2.9 s."""
 RUN = 5.0  # seconds of calls before the kill: far longer than the bound
 
 
