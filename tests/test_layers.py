@@ -24,9 +24,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("storage", "recording", "_summary", "_process"),
     ("learning",),
     ("advice", "improve", "pools"),
-    ("_runtime", "_calls", "_settings"),
+    ("_runtime", "_write_path", "_learners", "_calls", "_settings"),
     ("integrations",),
-    ("_facade", "_adoption"),
+    ("_facade", "_adoption", "_self_improvement"),
     ("__init__", "cli", "_cli_tables", "service"),
 )
 """Bottom first. A unit is a top-level module or package of ``toolwise``."""
