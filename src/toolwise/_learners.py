@@ -71,11 +71,11 @@ class Learners:
         self._store = store
         self._embedding = embedding
         self._clock = clock
-        self.config = config
+        self._config = config
         self._unstored = unstored
         self._flush = flush
         self._embedding_cache: dict[str, list[float]] = {}
-        self.feed = LearningFeed(
+        self._feed = LearningFeed(
             lambda: ReliabilityView(config, self._task_similarity, clock),
             store,
             flush=read_flush,
@@ -90,13 +90,23 @@ class Learners:
         self._improver_lock = threading.Lock()
         self._closed = False
 
+    @property
+    def feed(self) -> LearningFeed:
+        """Keeps the learnt view in step with the records (``feed.ready``: built yet?)."""
+        return self._feed
+
+    @property
+    def config(self) -> LearningConfig:
+        """How outcomes become rankings."""
+        return self._config
+
     # -- told of every record ---------------------------------------------------------------
 
     def learn(self, outcome: ToolOutcome) -> None:
         """After the spool, in order: the learning feed, then the improver's failure counter
         (both cheap: they run on every tool call); never raises."""
         try:
-            self.feed.on_record(outcome)
+            self._feed.on_record(outcome)
             self._unstored.add(outcome)
         except Exception as exc:  # learning must never fail a tool call
             log.warning("toolwise: learning from a record failed: %s", exc)
@@ -111,8 +121,8 @@ class Learners:
         self, agent_id: str, tool: str | None, ids: Sequence[str] | None, removed: int
     ) -> None:
         """Records were deleted: unlearn them everywhere (never raises on lesson bookkeeping)."""
-        self.feed.invalidate_snapshots()  # they summarise what is gone
-        self.feed.reset()  # unlearn: the view is rebuilt from what remains
+        self._feed.invalidate_snapshots()  # they summarise what is gone
+        self._feed.reset()  # unlearn: the view is rebuilt from what remains
         self._unstored.forget(agent_id, tool=tool, ids=ids)
         try:
             self.improver.on_forget(agent_id, tool=tool, ids=ids, removed=removed)
@@ -123,7 +133,7 @@ class Learners:
 
     def view(self) -> ReliabilityView:
         """The learnt view, built from the store on first use."""
-        return self.feed.view()
+        return self._feed.view()
 
     def _task_similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two task-type names under the store's embedding."""
@@ -147,9 +157,9 @@ class Learners:
         the records just read gives the same events at a fraction of the cost (at 100,000
         records: one pass over them instead of a second read of the store).
         """
-        if since is not None or self.feed.ready:
+        if since is not None or self._feed.ready:
             return list(self.view().infra_events(agent_id))
-        view = ReliabilityView(self.config, None, self._clock)
+        view = ReliabilityView(self._config, None, self._clock)
         for outcome in sorted(outcomes, key=lambda o: o.timestamp):
             learn(view, outcome)
         return list(view.infra_events(agent_id))
@@ -189,7 +199,7 @@ class Learners:
     def close(self, timeout: float) -> None:
         """Write a last snapshot, stop looking at other writers, stop the improver."""
         self._closed = True
-        self.feed.close()
+        self._feed.close()
         if self._improver is not None:
             self._improver.close(timeout)
 
@@ -199,5 +209,5 @@ class Learners:
         self._improver_lock = threading.Lock()  # one held by a parent thread stays held
         if self._closed:
             return
-        self.feed.after_fork()
+        self._feed.after_fork()
         self._improver = None

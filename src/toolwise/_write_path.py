@@ -67,7 +67,7 @@ class WritePath:
         self._clock = clock
         self._learn = learn
         redactor = settings.get("redactor", "default")
-        self.records = RecordBuilder(
+        self._records = RecordBuilder(
             redactor=SecretRedactor() if redactor == "default" else redactor,
             ttl=settings.get("ttl", DEFAULT_TTL),
             max_payload_chars=settings.get("max_payload_chars", 2_000),
@@ -82,21 +82,36 @@ class WritePath:
         self._max_backoff = settings.get("max_backoff", 30.0)
         self._max_delay = max_delay
         self._writer = self._start_writer(store)
-        self.unstored = UnstoredFailures(
+        self._unstored = UnstoredFailures(
             recorded=lambda: self._spool.replayed + self._spool.appended,
             written=self._written,
         )
         quality_judge = settings.get("quality_judge")
         self._quality = None if quality_judge is None else QualityStage(quality_judge, self.deliver)
-        self.recorder = Recorder(
-            self.records,
+        self._recorder = Recorder(
+            self._records,
             self.deliver if self._quality is None else self._quality,
             on_invalid=lambda _exc: self._writer.notify_invalid(),
             timer=settings.get("timer") or time.perf_counter,
             wall_clock=(lambda: clock().timestamp()) if settings.get("clock") else time.time,
             durability=settings.get("durability", "deferred"),
         )
-        self._spool.note_process(durability=self.recorder.durability, window=self.recorder.window)
+        self._spool.note_process(durability=self._recorder.durability, window=self._recorder.window)
+
+    @property
+    def records(self) -> RecordBuilder:
+        """Validates, redacts and bounds every record (the one record path)."""
+        return self._records
+
+    @property
+    def recorder(self) -> Recorder:
+        """Turns tool calls into records; what every framework adapter is given."""
+        return self._recorder
+
+    @property
+    def unstored(self) -> UnstoredFailures:
+        """This process's failures spooled but not yet stored (read-your-writes for recall)."""
+        return self._unstored
 
     @property
     def spool_root(self) -> Path:
@@ -162,7 +177,7 @@ class WritePath:
     def counters(self) -> WriterCounters:
         """The writer's counters, with the calls still queued in the recorder added to
         ``recorded`` and ``pending``, and the process-wide judge fallbacks."""
-        queued = self.recorder.queued
+        queued = self._recorder.queued
         counters = self._writer.counters
         return dataclasses.replace(
             counters,
@@ -176,26 +191,26 @@ class WritePath:
         """Block until every record so far is in the store; False if ``timeout`` ran out."""
         if timeout is not None:
             check_seconds("timeout", timeout)
-        self.recorder.drain()
+        self._recorder.drain()
         if self._quality is not None:
             self._quality.drain(timeout)
         return self._writer.flush(timeout)
 
     def flush_before_read(self, timeout: float) -> bool:
         """Read-your-writes while the store is up; no wait while it is known to be down."""
-        self.recorder.drain()
+        self._recorder.drain()
         return self._writer.flush(timeout, unless_unavailable=True)
 
     def persist(self) -> None:
         """Make every call recorded so far durable in the local spool, now."""
-        self.recorder.drain()
+        self._recorder.drain()
         if self._quality is not None:
             self._quality.drain()
         self._spool.sync()
 
     def stop_recording(self, timeout: float) -> None:
         """Take no more calls: finish the hand-off and the judge's queue (up to ``timeout``)."""
-        self.recorder.close()
+        self._recorder.close()
         if self._quality is not None:
             self._quality.close(timeout)
 
@@ -206,10 +221,10 @@ class WritePath:
     def after_fork(self) -> None:
         """In a forked child: a hand-off thread, spool directory and writer of its own, and a
         new store connection when the store can serve one (else the writer only spools)."""
-        self.recorder.after_fork()
+        self._recorder.after_fork()
         if self._quality is not None:
             self._quality.after_fork()
-        self.unstored.clear()  # the parent's spool: its writer stores them
+        self._unstored.clear()  # the parent's spool: its writer stores them
         self._spool = self._spool.after_fork()
         reconnect = getattr(self._store, "after_fork", None)
         usable = bool(reconnect()) if callable(reconnect) else True

@@ -9,6 +9,7 @@ demand (:meth:`Improver.improve`) or after N failures (:mod:`.trigger`). The rea
 brief (lessons, demonstrations) are those of :class:`~.knowledge.KnowledgeReader`, which
 ``Improver`` extends.
 """
+
 from __future__ import annotations
 
 import random
