@@ -6,6 +6,10 @@ rank through the learnt view, brief through :class:`~toolwise.advice.Advisor`, a
 framework through the adapters in :mod:`toolwise.integrations`. ``Toolwise`` only saves the
 wiring: ``tw.callback()`` instead of
 ``ToolwiseCallbackHandler(tw.runtime.recorder, tw.defaults())``.
+
+This module holds recording, reading and ranking; the adapters' builders are mixed in from
+:mod:`toolwise._adoption`, the self-improvement conveniences from
+:mod:`toolwise._self_improvement`.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ teach is :class:`~toolwise._learners.Learners`, the reads are :class:`~toolwise.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -52,8 +51,6 @@ if TYPE_CHECKING:
     from toolwise.improve import Improver
 
 __all__ = ["Runtime", "Settings"]
-
-log = logging.getLogger("toolwise")
 
 
 class Runtime:
