@@ -158,14 +158,18 @@ class WritePath:
 
         Raises:
             SpoolError: the spool cannot be written (nothing was acknowledged).
-            InvalidArgumentError: the record cannot be serialised (nothing was acknowledged).
+            InvalidArgumentError: the record would not read back from the spool as it is
+                (nothing was acknowledged); ``.field`` names the field.
         """
         try:
             self._spool.append(outcome)
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
             raise
-        except Exception as exc:
+        except InvalidArgumentError:
+            self._writer.notify_invalid()
+            raise
+        except Exception as exc:  # a bug in the line check: still nothing acknowledged
             self._writer.notify_invalid()
             raise InvalidArgumentError("record", outcome.id, f"cannot be spooled: {exc}") from exc
         self._writer.touch()
