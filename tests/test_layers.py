@@ -20,7 +20,7 @@ import toolwise
 SRC = Path(toolwise.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "models", "_deprecations", "_checks"),
+    ("errors", "models", "_deprecations", "_checks", "_lazy"),
     ("storage", "recording", "_summary", "_process"),
     ("learning",),
     ("advice", "improve", "pools"),
