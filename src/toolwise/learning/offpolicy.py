@@ -182,7 +182,10 @@ def _estimate(
     n = len(rewards)
     warnings = []
     if skipped:
-        warnings.append(f"{skipped} records carry no usable propensity (metadata['propensity'] in (0, 1]): skipped")
+        warnings.append(
+            f"{skipped} records carry no usable propensity "
+            "(metadata['propensity'] in (0, 1]): skipped"
+        )
     warnings.extend(_caveats(ordered))
     if n == 0:
         warnings.append("no logged decisions with a propensity: nothing to estimate")
