@@ -139,6 +139,19 @@ def test_expiry_defaults_to_timestamp_plus_ttl() -> None:
     assert _builder().build({"tool": "deploy"}).expires_at == T0 + timedelta(days=30)
 
 
+@pytest.mark.parametrize("given", ["2030-06-01T12:00:00Z", T0.timestamp()])
+def test_a_timestamp_given_as_text_or_seconds_still_expires(given: object) -> None:
+    """The TTL applies however the timestamp was spelt: no record lives forever by accident."""
+    record = _builder().build({"tool": "deploy", "timestamp": given})
+    assert (record.timestamp, record.expires_at) == (T0, T0 + timedelta(days=30))
+
+
+def test_an_unreadable_timestamp_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        _builder().build({"tool": "deploy", "timestamp": "next tuesday"})
+    assert info.value.field == "timestamp"
+
+
 def test_a_timestamp_too_late_for_the_ttl_is_refused() -> None:
     with pytest.raises(InvalidArgumentError) as info:
         _builder().build({"tool": "deploy", "timestamp": datetime.max})
