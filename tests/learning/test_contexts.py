@@ -163,30 +163,3 @@ def test_similar_task_types_lend_more_than_unrelated_ones(clock: FakeClock) -> N
     without = plain.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")
     assert with_similarity[0].tool == "runner"
     assert without[0].tool == "script"
-
-
-def test_a_failing_similarity_function_does_not_break_ranking(clock: FakeClock) -> None:
-    """If the similarity callable raises, the task types are treated as unrelated."""
-
-    def broken(a: str, b: str) -> float:
-        raise RuntimeError("embedding service down")
-
-    view = ReliabilityView(similarity=broken, clock=clock)
-    view.observe("a", True, context_class="x")
-    ranked = view.recommend(task_type="y", tools=["a"], seed=1)
-    assert ranked[0].tool == "a"
-
-
-def test_similarity_is_computed_once_per_pair(clock: FakeClock) -> None:
-    """Similarities are cached, so an embedding-backed function is not called per decision."""
-    calls: list[tuple[str, str]] = []
-
-    def counting(a: str, b: str) -> float:
-        calls.append((a, b))
-        return 0.8
-
-    view = ReliabilityView(similarity=counting, clock=clock)
-    view.observe("a", True, context_class="x")
-    for seed in range(5):
-        view.recommend(task_type="y", tools=["a"], seed=seed)
-    assert calls == [("y", "x")]
