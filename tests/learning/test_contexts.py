@@ -1,4 +1,4 @@
-"""Context keys: environments apart or pooled, time buckets, shrinkage and similarity."""
+"""Context keys: environments apart or pooled, and time buckets."""
 
 from __future__ import annotations
 
@@ -96,70 +96,3 @@ def test_time_buckets_read_the_configured_time_zone() -> None:
     )
     view.observe("a", True, timestamp=moment)
     assert [p.time_bucket for p in view.priors(time_bucket=None)] == ["", "fri-morning"]
-
-
-def _deploy_history(view: ReliabilityView) -> None:
-    for n in range(30):
-        view.observe("kubectl_deploy", n % 10 != 0, context_class="production_deploy")
-        view.observe("ansible_run", n % 3 == 0, context_class="production_deploy")
-
-
-def test_a_new_task_type_borrows_the_tools_overall_record(view: ReliabilityView) -> None:
-    """On its first call, a never-seen task type ranks tools by their record elsewhere."""
-    _deploy_history(view)
-    ranked = view.recommend(
-        task_type="canary_deploy", tools=["ansible_run", "kubectl_deploy"], strategy="greedy"
-    )
-    assert ranked[0].tool == "kubectl_deploy"
-    assert ranked[0].observations == 0
-    assert "expected from its record elsewhere" in ranked[0].reason
-
-
-def test_borrowed_evidence_is_capped(view: ReliabilityView) -> None:
-    """A record of n calls lends 5·n/(5 + n) pseudo-observations: never more than 5."""
-    _deploy_history(view)
-    (top,) = view.recommend(task_type="canary_deploy", tools=["kubectl_deploy"], strategy="greedy")
-    (known,) = view.priors(tool="kubectl_deploy")
-    lent = 5 * 30 / (5 + 30)
-    assert top.rate == pytest.approx((1 + 0.9 * lent) / (2 + lent), abs=1e-3)
-    assert known.rate > top.rate  # own evidence outweighs the capped borrowing
-
-
-def test_own_evidence_soon_outweighs_borrowed(view: ReliabilityView) -> None:
-    """A tool great elsewhere but failing in this task type is demoted after a few calls."""
-    _deploy_history(view)
-    for _ in range(6):
-        view.observe("kubectl_deploy", False, context_class="db_migration")
-        view.observe("ansible_run", True, context_class="db_migration")
-    ranked = view.recommend(
-        task_type="db_migration", tools=["kubectl_deploy", "ansible_run"], strategy="greedy"
-    )
-    assert ranked[0].tool == "ansible_run"
-
-
-def _similarity(a: str, b: str) -> float:
-    """Deploy-like task types are similar to each other, unrelated to searches."""
-    return 0.9 if a.endswith("deploy") == b.endswith("deploy") else 0.1
-
-
-def _runner_and_script(view: ReliabilityView) -> None:
-    """runner: 10/10 on prod_deploy, 15/60 on log_search; script: 5/10 and 40/60 (interleaved)."""
-    for n in range(10):
-        view.observe("runner", True, context_class="prod_deploy")
-        view.observe("script", n % 2 == 0, context_class="prod_deploy")
-    for n in range(60):
-        view.observe("runner", n % 4 == 0, context_class="log_search")
-        view.observe("script", n % 3 != 0, context_class="log_search")
-
-
-def test_similar_task_types_lend_more_than_unrelated_ones(clock: FakeClock) -> None:
-    """A new deploy task follows the deploy record, not the tool's larger search record."""
-    view = ReliabilityView(similarity=_similarity, clock=clock)
-    plain = ReliabilityView(clock=clock)
-    _runner_and_script(view)
-    _runner_and_script(plain)
-    tools = ["script", "runner"]
-    with_similarity = view.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")
-    without = plain.recommend(task_type="eu_deploy", tools=tools, strategy="greedy")
-    assert with_similarity[0].tool == "runner"
-    assert without[0].tool == "script"

@@ -299,8 +299,7 @@ class ReliabilityView(ObservationIntake):
         """The environments the agent has evidence in (``("",)`` when none); call locked."""
         if self._pooled:
             return ("",)
-        found = sorted({env for agent, _, env in self._state.overall if agent == agent_id})
-        return tuple(found) or ("",)
+        return tuple(self._state.environments_of(agent_id)) or ("",)
 
     def _similar(self, agent_id: str, task_type: str) -> list[tuple[str, float]]:
         """The most similar known task types above the threshold (similarity called unlocked)."""
