@@ -1,5 +1,5 @@
-"""The feed: records reach the view on the next read, each once, and a read never waits for
-the tail (``learning/feed.py``)."""
+"""The feed: the view is built from the store (again after ``forget``), and a read never
+waits for the tail (``learning/feed.py``)."""
 
 from __future__ import annotations
 
@@ -25,17 +25,6 @@ DEPLOY = [HumanMessage("Deploy the payments api to production")]
 
 def _observations(tw: Toolwise, tool: str = "kubectl_apply") -> float:
     return sum(p.observations for p in tw.priors(tool=tool, task_type="deploy"))
-
-
-def test_records_before_and_after_the_build_are_each_learnt_once(tw: Toolwise) -> None:
-    """A record made before the first read comes from the store, a later one from the queue."""
-    tw.record(tool="kubectl_apply", outcome="success", task_type="deploy")
-    assert not tw.runtime.feed.ready
-    assert _observations(tw) == 1
-    tw.record(tool="kubectl_apply", outcome="failure", task_type="deploy")
-    assert _observations(tw) == 2
-    assert tw.runtime.feed.refresh() == 0  # the store holds nothing the view lacks
-    assert _observations(tw) == 2
 
 
 def test_forgetting_rebuilds_the_view_from_what_remains(tw: Toolwise) -> None:

@@ -5,11 +5,8 @@ makes, and — when other processes write to the same store (a ``chroma run`` se
 step with theirs by a background thread that *tails* the store (:mod:`~toolwise.learning.tail`).
 Model turns never wait for it: they read the view as it is.
 
-Records reach the view lazily: the tool call only appends the record to a queue (a
-``deque.append``, thread-safe and sub-microsecond); whoever reads the view next — the brief
-before a model turn, ``recommend``, ``priors`` — first learns what is queued. So the cost of
-learning is paid on the read path (milliseconds anyway), never by the tool call, and a read
-always sees every record made before it.
+This process's records reach the view lazily, on the next read
+(:mod:`~toolwise.learning.inbox`): a tool call never pays for learning.
 
 While the store is down the feed follows its circuit breaker, and a build that failed is
 retried once the store answers (:mod:`~toolwise.learning.readiness`). Snapshots of the view let
@@ -19,25 +16,16 @@ a new process start without relearning every record (:mod:`~toolwise.learning.re
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 
-from toolwise.learning import resume
-from toolwise.learning.learnt import CAPACITY, LearntIds
-from toolwise.learning.readiness import RETRY_AFTER, FeedState, Readiness
-from toolwise.learning.tail import (
-    SWEEP_INTERVAL,
-    SWEEP_OVERLAP,
-    TAIL_OVERLAP,
-    TailCursor,
-    TailThread,
-)
+from toolwise.learning.inbox import ViewInbox, learn
+from toolwise.learning.readiness import RETRY_AFTER, FeedState
+from toolwise.learning.resume import SNAPSHOT_EVERY, SNAPSHOT_IDS_WINDOW, SnapshotKeeper
+from toolwise.learning.tail import SWEEP_INTERVAL, SWEEP_OVERLAP, TAIL_OVERLAP, Tail
 from toolwise.learning.view import ReliabilityView
-from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore, TailingStore
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
@@ -53,16 +41,12 @@ __all__ = [
 
 log = logging.getLogger("toolwise.learning")
 
-_MAX_QUEUED = 10_000
-SNAPSHOT_EVERY = 10_000
-"""Records learnt between two snapshots of the view (written in a background thread)."""
-SNAPSHOT_IDS_WINDOW = 30.0
-"""Seconds before a snapshot's watermark whose learnt record ids it keeps (so a record stored
-in the replay overlap is not learnt twice): longer than the writer ever lags a flush."""
 
-
-class LearningFeed:
+class LearningFeed(ViewInbox):
     """Feeds a :class:`ReliabilityView` from the hot path, the store and other writers.
+
+    Thread-safe. Besides the inbox's locks, ``_load_lock`` lets one build, look at other
+    writers or snapshot run at a time (taken first).
 
     Args:
         view_factory: builds a fresh view (used again after records are forgotten).
@@ -90,96 +74,41 @@ class LearningFeed:
         snapshots: ChromaSnapshotStore | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
     ) -> None:
-        self._factory = view_factory
+        super().__init__(view_factory, store)
         self._catch_up = catch_up
         self._store = store
         self._flush = flush
         self._clock = clock
-        # _lock guards the state, the buffer and the learnt ids; _load_lock serialises builds,
-        # looks and snapshots; _drain_lock serialises learning what is queued.
-        self._lock = threading.Lock()
         self._load_lock = threading.Lock()
-        self._drain_lock = threading.Lock()
-        self._view = view_factory()
-        self._readiness = Readiness(store)
-        self._buffer: list[ToolOutcome] = []  # records made while (re)building
-        self._queued: deque[ToolOutcome] = deque()
-        self._learnt = LearntIds()
-        self._cursor = TailCursor()
         self._closed = threading.Event()
-        self._tail = (
-            None
-            if refresh_interval is None
-            else TailThread(refresh_interval or 1.0, self._tail_look, self._closed)
+        self._tail = Tail(
+            store,
+            clock,
+            self._readiness,
+            self._learnt,
+            self._learn_once,
+            refresh=self.refresh,
+            interval=refresh_interval,
+            closed=self._closed,
         )
         self._warming = False
-        self._snapshots = snapshots
-        self._snapshot_every = snapshot_every
-        self._snapshotting = False
-        self._built_at = 0.0  # store time the view first read the records (kept by snapshots)
-        self._build_span = (math.inf, math.inf)  # when the last build read the store
+        self._keeper = (
+            None
+            if snapshots is None
+            else SnapshotKeeper(snapshots, view_factory, every=snapshot_every)
+        )
         self.replayed = 0
         """Records learnt from the store at the last build (every one without a snapshot,
         only those stored after its watermark with one)."""
         self.restored: SnapshotHead | None = None
         """The snapshot the last build started from, if any."""
 
-    def on_record(self, outcome: ToolOutcome) -> None:
-        """Hot path: queue the record for the view (learnt on the next read)."""
-        readiness = self._readiness
-        if readiness.state == "ready":
-            self._queued.append(outcome)
-            if len(self._queued) > _MAX_QUEUED:  # nobody reads: learn now, bounding memory
-                self._drain()
-            return
-        with self._lock:
-            if readiness.state == "empty":
-                return  # the build will read it from the store
-            if readiness.state in ("loading", "failed"):
-                if len(self._buffer) < CAPACITY:  # past it, the rebuild reads the store
-                    self._buffer.append(outcome)
-                return
-        self._queued.append(outcome)  # became ready meanwhile
-
     def _drain(self) -> None:
-        """Learn every queued record, in order (one drainer at a time)."""
-        with self._drain_lock:
-            self._drain_unlocked()
-        if self._learnt.since_snapshot >= self._snapshot_every:
+        """Learn every queued record; a snapshot is due every ``snapshot_every`` records."""
+        super()._drain()
+        keeper = self._keeper
+        if keeper is not None and self._learnt.since_snapshot >= keeper.every:
             self._snapshot_soon()
-
-    def _drain_unlocked(self) -> None:
-        """:meth:`_drain`'s work (call with ``_drain_lock`` held)."""
-        while True:
-            try:
-                outcome = self._queued.popleft()
-            except IndexError:
-                return
-            self._learn_once(outcome)
-
-    def _learn_once(self, outcome: ToolOutcome) -> bool:
-        """Learn ``outcome`` unless its id was learnt already; True if it was new."""
-        with self._lock:
-            fresh = self._learnt.add(outcome.id)
-        if fresh:
-            learn(self._view, outcome)
-        return fresh
-
-    @property
-    def ready(self) -> bool:
-        """True once the view has been built (reads are then cheap)."""
-        return self._readiness.state == "ready"
-
-    @property
-    def state(self) -> FeedState:
-        """``"empty"`` (not built), ``"loading"``, ``"ready"``, or ``"failed"`` (the last
-        build failed; see :attr:`failure`; retried once the store answers)."""
-        return self._readiness.state
-
-    @property
-    def failure(self) -> str:
-        """Why the last build failed (``""`` unless :attr:`state` is ``"failed"``)."""
-        return self._readiness.failure
 
     def warm_up(self) -> None:
         """Build the view in a background thread now, so the first read need not wait for it
@@ -201,25 +130,17 @@ class LearningFeed:
     def after_fork(self) -> None:
         """In a forked child: fresh locks (one held by a parent thread at the fork would
         never be released here)."""
-        self._lock = threading.Lock()
+        self._fresh_locks()
         self._load_lock = threading.Lock()
-        self._drain_lock = threading.Lock()
-        if self._tail is not None:
-            self._tail.after_fork()
+        self._tail.after_fork()
 
     def close(self) -> None:
         """Write a last snapshot when anything was learnt since the previous one, and stop
         looking at other writers' records (the view stays readable)."""
-        if self._snapshots is not None and self.ready and self._learnt.since_snapshot:
-            self._snapshot_now()
+        if self._keeper is not None and self.ready and self._learnt.since_snapshot:
+            self._keeper.write(self.write_snapshot)
         self._closed.set()
-        if self._tail is not None:
-            self._tail.join()
-
-    def mark_learnt(self, record_id: str) -> None:
-        """``record_id`` was already learnt directly (``observe``): don't learn it again."""
-        with self._lock:
-            self._learnt.add(record_id)
+        self._tail.join()
 
     def view(self) -> ReliabilityView:
         """The view, built on first use and refreshed when other writers may have written."""
@@ -227,7 +148,7 @@ class LearningFeed:
             self._catch_up()
         if self._readiness.state != "ready":
             self._build_when_due()
-        if self._tail is not None and not self._tail.started:
+        if not self._tail.started:
             self._tail.start()
         if self._queued:
             self._drain()
@@ -236,11 +157,7 @@ class LearningFeed:
     def reset(self) -> None:
         """Forget everything learnt; the next use rebuilds from the store."""
         with self._load_lock, self._lock:
-            self._view = self._factory()
-            self._readiness.reset()
-            self._buffer.clear()
-            self._queued.clear()
-            self._learnt.clear()
+            self._empty()
 
     def rebuild(self) -> SnapshotHead | None:
         """Relearn every stored record from scratch (no snapshot), then store a fresh snapshot
@@ -288,16 +205,16 @@ class LearningFeed:
                 if restored is not None and isinstance(self._store, TailingStore)
                 else self._store.iter_outcomes(None, now=now)
             )
-            self._build_span = (time.time(), math.inf)
+            began = time.time()
             for outcome in found:
                 loaded += self._learn_once(outcome)
-            self._build_span = (self._build_span[0], time.time())
+            if self._keeper is not None:
+                self._keeper.build_span = (began, time.time())
             with self._lock:
-                buffered, self._buffer = self._buffer, []
-                fresh_buffered = [o for o in buffered if self._learnt.add(o.id)]
-                self._readiness.ready()
-                self._built_at = watermark if restored is None else restored.built
-                self._cursor.restart(watermark, now)
+                fresh_buffered = self._open()
+                if self._keeper is not None:
+                    self._keeper.built_at = watermark if restored is None else restored.built
+                self._tail.restart(watermark, now)
             for outcome in fresh_buffered:
                 learn(self._view, outcome)
             self.replayed = loaded
@@ -315,13 +232,9 @@ class LearningFeed:
     def _restore(self) -> SnapshotHead | None:
         """Start from the newest valid snapshot (call under ``_load_lock``); ``None`` if
         there is none, or it cannot be used (then the build reads every record)."""
-        if self._snapshots is None or not isinstance(self._store, TailingStore):
+        if self._keeper is None or not isinstance(self._store, TailingStore):
             return None
-        try:
-            found = resume.load_newest(self._snapshots, self._factory)
-        except Exception as exc:  # the store is down: the build that follows says so
-            log.debug("toolwise: reading the view's snapshots failed: %s", exc)
-            return None
+        found = self._keeper.newest()
         if found is None:
             return None
         head, view, ids = found
@@ -337,7 +250,8 @@ class LearningFeed:
         Raises:
             Exception: whatever the store raised (the caller logs it).
         """
-        if self._snapshots is None or not self.ready:
+        keeper = self._keeper
+        if keeper is None or not self.ready:
             return None
         with self._load_lock:
             self._flush()
@@ -349,56 +263,24 @@ class LearningFeed:
                         watermark=watermark,
                         window=SNAPSHOT_IDS_WINDOW,
                         overlap=TAIL_OVERLAP,
-                        build_span=self._build_span,
+                        build_span=keeper.build_span,
                     )
                     records = len(self._learnt)
                 state = self._view.export_state()
-        return resume.store(
-            self._snapshots,
-            state,
-            ids,
-            self._view,
-            watermark=watermark,
-            records=records,
-            built=self._built_at,
-        )
+        return keeper.save(state, ids, self._view, watermark=watermark, records=records)
 
     def _snapshot_soon(self) -> None:
         """Write a snapshot in a background thread (at most one at a time)."""
+        keeper = self._keeper
         with self._lock:
-            if self._snapshots is None or self._snapshotting or self._closed.is_set():
+            if keeper is None or self._closed.is_set() or not keeper.claim():
                 return
-            self._snapshotting = True
-        threading.Thread(target=self._snapshot_now, name="toolwise-snapshot", daemon=True).start()
-
-    def _snapshot_now(self) -> None:
-        try:
-            self.write_snapshot()
-        except Exception as exc:
-            log.warning("toolwise: writing a snapshot of the view failed: %s", exc)
-        finally:
-            self._snapshotting = False
+        keeper.write_soon(self.write_snapshot)
 
     def invalidate_snapshots(self) -> None:
         """Drop every stored snapshot (records were forgotten); never raises."""
-        if self._snapshots is None:
-            return
-        try:
-            self._snapshots.clear()
-        except Exception as exc:
-            log.warning("toolwise: dropping the view's snapshots failed: %s", exc)
-
-    def _tail_look(self) -> None:
-        """One turn of the tail thread, following the store's breaker (no store call while
-        it is open)."""
-        if self._readiness.state != "ready":
-            return
-        if self._readiness.store_down():
-            self._readiness.warn_outage(
-                "reading other writers' records", "the store is unavailable"
-            )
-            return
-        self.refresh()
+        if self._keeper is not None:
+            self._keeper.clear()
 
     def refresh(self) -> int:
         """Learn records other writers stored since the last look; returns how many.
@@ -410,33 +292,4 @@ class LearningFeed:
             if self._readiness.state != "ready":
                 return 0
             self._drain()  # this process's records are then known: not read back
-            try:
-                look = self._cursor.look(self._store, self._clock, self._learnt.known)
-            except Exception as exc:  # the store is down: serve what we know
-                self._readiness.warn_outage("reading other writers' records", exc)
-                return 0
-            if look is None:
-                return 0
-            self._readiness.answered()
-            learnt = sum(self._learn_once(outcome) for outcome in look.found)
-            self._cursor.advance(look)
-            return learnt
-
-
-def learn(view: ReliabilityView, outcome: ToolOutcome) -> None:
-    """Priors-API observations carry their weight in metadata; tool calls weigh 1."""
-    if outcome.source == "observe":
-        weight = outcome.metadata.get("weight", 1.0)
-        view.observe(
-            outcome.tool,
-            outcome.effective_quality,
-            agent_id=outcome.agent_id,
-            context_class=outcome.task_type,
-            environment=outcome.environment,
-            weight=float(weight) if isinstance(weight, int | float) else 1.0,
-            timestamp=outcome.timestamp,
-            latency_ms=outcome.latency_ms or None,
-            cost=outcome.cost or None,
-        )
-    else:
-        view.observe_outcome(outcome)
+            return self._tail.catch_up()
