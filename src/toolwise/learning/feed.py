@@ -2,7 +2,7 @@
 
 The view is *derived*: built from the store on first use, updated on every record this process
 makes, and — when other processes write to the same store (a ``chroma run`` server) — kept in
-step with theirs by a background thread that *tails* the store (:mod:`~toolwise.learning.tail`).
+step with theirs by a background thread that *tails* the store (:mod:`~toolwise.learning.tailing`).
 Model turns never wait for it: they read the view as it is.
 
 This process's records reach the view lazily, on the next read
@@ -24,7 +24,7 @@ from datetime import datetime
 from toolwise.learning.inbox import ViewInbox, learn
 from toolwise.learning.readiness import RETRY_AFTER, FeedState
 from toolwise.learning.resume import SNAPSHOT_EVERY, SNAPSHOT_IDS_WINDOW, SnapshotKeeper
-from toolwise.learning.tail import SWEEP_INTERVAL, SWEEP_OVERLAP, TAIL_OVERLAP, Tail
+from toolwise.learning.tailing import SWEEP_INTERVAL, SWEEP_OVERLAP, TAIL_OVERLAP, Tail
 from toolwise.learning.view import ReliabilityView
 from toolwise.storage.protocol import OutcomeStore, TailingStore
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead

@@ -1,5 +1,5 @@
 """The tail: processes sharing one ``chroma run`` server see each other's records within
-seconds (``learning/tail.py``).
+seconds (``learning/tailing.py``).
 
 Each test polls with a generous timeout for what the tail thread does "soon" (default: every
 second); none asserts how fast.
@@ -24,7 +24,7 @@ from tests.conftest import ChromaServer
 from toolwise import Toolwise
 from toolwise.learning.learnt import LearntIds
 from toolwise.learning.readiness import Readiness
-from toolwise.learning.tail import TAIL_OVERLAP, Tail
+from toolwise.learning.tailing import TAIL_OVERLAP, Tail
 from toolwise.models import ToolOutcome
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import http_client
