@@ -1,7 +1,7 @@
 """Throughput and latency of ``toolwise serve`` under 32 concurrent clients.
 
     python benchmarks/http_service.py [--seconds 8] [--clients 32] [--modes embedded,server]
-                                      [--repeat 3] [--serve-arg=--batch-size=100 ...]
+                                      [--repeat 3] [--serve-arg=--batch-size=100 ...] [--out NAME]
 
 Starts a real ``toolwise serve`` process (with an API key, as deployed) on an embedded store,
 then on a ``chroma run`` server, seeds 2,000 calls of history (4 tools x 5 task types), and
@@ -422,6 +422,7 @@ def main() -> None:
     parser.add_argument(
         "--serve-arg", action="append", default=[], help="passed on to toolwise serve"
     )
+    parser.add_argument("--out", default="http", help="results file: benchmarks/results/OUT.json")
     args = parser.parse_args()
     modes = args.modes.split(",")
     report: dict[str, Any] = {
@@ -457,7 +458,7 @@ def main() -> None:
     if args.repeat > 1:
         print(f"medians of {args.repeat} runs per mode")
     print(table(header, rows))
-    path = write_json("http", report)
+    path = write_json(args.out, report)
     print(f"\nwrote {path}")
 
 
