@@ -247,7 +247,7 @@ if args["full"]:
     head = feed.write_snapshot()
     out["snapshot_write_s"] = time.perf_counter() - s
     out["snapshot_records"] = head.records if head else 0
-    payload = feed._snapshots.payload(head) if head else b""
+    payload = feed._keeper.snapshots.payload(head) if head else b""
     out["snapshot_bytes"] = len(payload)
 print("RESULT " + json.dumps(out), flush=True)
 tw.close(timeout=5)

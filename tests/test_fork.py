@@ -144,7 +144,7 @@ def test_a_live_process_stores_what_its_embedded_workers_spooled(
     """multiprocessing workers of an embedded store spool their calls; the parent, still
     running, adopts their spools once they end and stores the calls — no restart needed."""
     tw = Toolwise(tmp_path / "store")
-    tw.runtime._writer._adopt_interval = 0.05  # the default looks every 10 s
+    tw.runtime._writes._writer._adopt_interval = 0.05  # the default looks every 10 s
     _call(tw, "parent")
     assert _services(tw) == ["parent"]
     context = multiprocessing.get_context("fork")

@@ -181,8 +181,8 @@ def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
         tw.runtime.view()
         assert tw.runtime.feed.restored is not None
         tw.forget("default", tool=TOOLS[0])
-        assert tw.runtime.feed._snapshots is not None
-        assert tw.runtime.feed._snapshots.heads() == []
+        assert tw.runtime.feed._keeper is not None
+        assert tw.runtime.feed._keeper.snapshots.heads() == []
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
     with Toolwise(tmp_path / "store", clock=clock) as tw:
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}

@@ -40,7 +40,9 @@ __all__ = [
     "unpack",
 ]
 
-VERSION = 1
+VERSION = 2
+"""2: the aggregates keep their evidence in an ``EvidenceIndex`` read by a ``PosteriorReader``
+(a version-1 snapshot holds the older layout and is skipped: the view is rebuilt once)."""
 MAGIC = b"TWSNAP1\n"
 
 _SAFE_BUILTINS = frozenset(

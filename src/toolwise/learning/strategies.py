@@ -23,11 +23,12 @@ a deterministic probe, not a lottery ticket.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.special import ndtri
 
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.models import Strategy
@@ -37,6 +38,7 @@ from toolwise.learning.scoring import NEUTRAL
 __all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
 
 Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
+_STANDARD_NORMAL = NormalDist()  # its quantile is scipy's ndtri, without importing scipy
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,13 @@ def _ucb_level(arms: Arms) -> float:
     return 1.0 - 1.0 / (arms.evidence + 2.0)
 
 
+def _normal_quantile(level: float) -> float:
+    """The standard normal's ``level`` quantile (scipy's ``ndtri``, ±inf at 0 and 1)."""
+    if not 0.0 < level < 1.0:
+        return math.inf if level >= 1.0 else -math.inf
+    return _STANDARD_NORMAL.inv_cdf(level)
+
+
 def _retry_index(arms: Arms, due: list[int]) -> Vector:
     """The Bayes-UCB index of each due tool's record before its break."""
     pairs = [arms.retry[i] for i in due]
@@ -215,7 +224,7 @@ def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
     due = arms.due()
     if due:
         success[due] = np.maximum(success[due], _retry_index(arms, due))
-    speed = np.clip(arms.speed_mean + arms.speed_sd * float(ndtri(level)), 0.0, 1.0)
+    speed = np.clip(arms.speed_mean + arms.speed_sd * _normal_quantile(level), 0.0, 1.0)
     scores, order, explored = _ranked_by(arms, success, arms.exploring(speed))
     propensity = _one_hot(len(order), order[0])
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
