@@ -98,6 +98,9 @@ def test_refresh_follows_the_breaker_with_one_warning_per_outage(
             brief = advisor.advise([HumanMessage("deploy the api")])
             assert [r.tool for r in brief.recommendations] == ["rollback", "deploy"]
         assert not tw.store.health.healthy  # type: ignore[attr-defined]
+        # The warning comes from whichever feed read meets the outage first: the tail thread
+        # (it follows the breaker) may get there a moment after the last brief.
+        assert eventually(lambda: len(_feed_warnings(caplog)) >= 1)
         during_outage = reads[0]
         assert during_outage <= 1
         assert len(_feed_warnings(caplog)) == 1
