@@ -168,6 +168,25 @@ def grow(mode: str, where: str, meta: dict[str, Any], target: int) -> None:
     )
 
 
+def _cached(root: Path, size: int) -> Path:
+    """The cache directory of a store of ``size`` records (``root/<size>``). A new one starts
+    as a copy of the largest smaller store cached (then grows), so each size is kept apart:
+    measuring 100,000 records after generating 1,000,000 needs no second store."""
+    home = root / str(size)
+    if home.exists():
+        return home
+    smaller = sorted(
+        (int(p.name) for p in root.glob("*") if p.name.isdigit() and int(p.name) < size),
+        reverse=True,
+    )
+    for found in smaller:
+        if (root / str(found) / "meta.json").exists():
+            shutil.copytree(root / str(found), home, ignore=shutil.ignore_patterns("*.log"))
+            return home
+    home.mkdir(parents=True)
+    return home
+
+
 def _du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -555,9 +574,9 @@ def main() -> None:
     parser.add_argument("--cache", default=str(CACHE), help="where generated stores are kept")
     parser.add_argument(
         "--only",
-        choices=["cold-start"],
+        choices=["cold-start", "generate"],
         help="cold-start: only cold start with and without a snapshot (updates that part of "
-        "scale.json, leaves the rest as it was)",
+        "scale.json, leaves the rest as it was); generate: only fill the cache",
     )
     args = parser.parse_args()
     sizes = sorted(
@@ -567,24 +586,20 @@ def main() -> None:
 
     growth: list[dict[str, Any]] = []
     for mode in modes:
-        home = Path(args.cache) / mode
-        home.mkdir(parents=True, exist_ok=True)
-        meta_path = home / "meta.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        data = home / "chroma"
-        server = Server(home / "server-data") if mode == "server" else None
-        try:
-            where = str(home) if server is None else server.url
-            for size in sizes:
-                if int(meta.get("records", 0)) > size:
-                    print(
-                        f"{mode}: the cache holds {meta['records']:,} > {size:,}; skipping {size:,}"
-                    )
-                    continue
+        for size in sizes:
+            home = _cached(Path(args.cache) / mode, size)
+            meta_path = home / "meta.json"
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            data = home / ("chroma" if mode == "embedded" else "server-data")
+            server = Server(data) if mode == "server" else None
+            try:
+                where = str(home) if server is None else server.url
                 print(f"{mode}: growing to {size:,} records", flush=True)
                 grow(mode, where, meta, size)
                 meta_path.write_text(json.dumps(meta, indent=2))
-                disk = _du(data if server is None else home / "server-data")
+                if args.only == "generate":
+                    continue
+                disk = _du(data)
                 print(f"{mode}: measuring at {size:,}", flush=True)
                 if args.only == "cold-start":
                     growth.append({"mode": mode, "records": size, **cold_start(mode, where)})
@@ -601,10 +616,12 @@ def main() -> None:
                         **row,
                     }
                 )
-        finally:
-            if server is not None:
-                server.stop()
+            finally:
+                if server is not None:
+                    server.stop()
 
+    if args.only == "generate":
+        return
     if args.only == "cold-start":
         _write_cold_start(growth)
         return

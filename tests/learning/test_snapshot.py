@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import pickle
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
@@ -260,3 +262,32 @@ def test_a_snapshot_keeps_only_the_ids_a_replay_can_meet() -> None:
     assert ids(98.0) == ["built", "queued", "late"]  # the replay starts at 95: in the build
     assert ids(100.0) == ["queued", "late"]  # it starts at 97, after the build ended at 96
     assert ids(129.0) == ["late"]  # only the window's (from 99)
+
+
+def test_a_sweep_after_a_start_from_a_snapshot_learns_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-back by record time (the sweep) of a process started from a snapshot meets
+    records the snapshot learnt long before its watermark: they are known, not learnt again."""
+    from toolwise.learning import feed as feed_module
+
+    monkeypatch.setattr(feed_module, "TAIL_OVERLAP", 0.0)  # the replay itself reads nothing
+    clock = _clock()
+    stream = [(i % 3, i % 2, float(i % 4 != 0), 100.0 + i) for i in range(20)]
+    with Toolwise(tmp_path / "store", clock=clock) as first:
+        _play(first, stream)
+        feed = first.runtime.feed
+        first.runtime.view()
+        # As if every record had been learnt a minute before the snapshot (the process
+        # then idled): its replay would not meet them, its first sweep does.
+        feed._learnt_at = deque(
+            ((t - 60.0, i) for t, i in feed._learnt_at), maxlen=feed._learnt_at.maxlen
+        )
+        assert feed.write_snapshot() is not None
+    with Toolwise(tmp_path / "store", clock=clock) as second:
+        second.runtime.view()
+        assert second.runtime.feed.restored is not None
+        want = _answers(second)
+        second.runtime.feed._swept_mono = -math.inf  # a sweep is due
+        assert second.runtime.feed.refresh() == 0
+        _assert_same(_answers(second), want)

@@ -33,7 +33,7 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -68,9 +68,11 @@ SWEEP_OVERLAP = timedelta(minutes=2)
 """How far a sweep looks back, by record time, before the previous sweep."""
 SNAPSHOT_EVERY = 10_000
 """Records learnt between two snapshots of the view (written in a background thread)."""
-SNAPSHOT_IDS_WINDOW = 30.0
-"""Seconds before a snapshot's watermark whose learnt record ids it keeps (so a record stored
-in the replay overlap is not learnt twice): longer than the writer ever lags a flush."""
+SNAPSHOT_IDS_WINDOW = SWEEP_OVERLAP.total_seconds() + 30.0
+"""Seconds before a snapshot's watermark whose learnt record ids it keeps, so that a record
+met again is not learnt twice by a process started from it: by its replay (from the
+watermark minus :data:`TAIL_OVERLAP`, by store time) or by its first sweep (which looks
+:data:`SWEEP_OVERLAP` back by record time, and a record is learnt after it is made)."""
 
 RETRY_AFTER = 5.0
 """Seconds before a failed build (or refresh) is tried again when the store cannot say it is
@@ -142,6 +144,8 @@ class LearningFeed:
         only those stored after its watermark with one)."""
         self.restored: SnapshotHead | None = None
         """The snapshot the last build started from, if any."""
+        self.quiet = False
+        """Whether nothing was stored after that snapshot (its replay was skipped)."""
         watch = getattr(store, "on_health_change", None)
         if callable(watch):
             watch(self._on_store_health)
@@ -338,12 +342,17 @@ class LearningFeed:
             watermark = time.time()  # store time: whatever is stored from here on is tailed
             started = time.perf_counter()
             loaded = 0
+            self.quiet = False
             restored = self._restore() if use_snapshot else None
-            found = (
-                self._store.recent(restored.watermark - TAIL_OVERLAP, now=now, known=self._seen)
-                if restored is not None and isinstance(self._store, TailingStore)
-                else self._store.iter_outcomes(None, now=now)
-            )
+            found: Iterable[ToolOutcome]
+            if restored is not None and self.quiet:
+                found = []  # nothing was stored after the snapshot (resume.Restored.quiet)
+            elif restored is not None and isinstance(self._store, TailingStore):
+                found = self._store.recent(
+                    restored.watermark - TAIL_OVERLAP, now=now, known=self._seen
+                )
+            else:
+                found = self._store.iter_outcomes(None, now=now)
             self._build_span = (time.time(), math.inf)
             for outcome in found:
                 with self._lock:
@@ -381,19 +390,20 @@ class LearningFeed:
         if self._snapshots is None or not isinstance(self._store, TailingStore):
             return None
         try:
-            found = resume.load_newest(self._snapshots, self._factory)
+            found = resume.load_newest(self._snapshots, self._factory, overlap=TAIL_OVERLAP)
         except Exception as exc:  # the store is down: the build that follows says so
             log.debug("toolwise: reading the view's snapshots failed: %s", exc)
             return None
         if found is None:
             return None
-        head, view, ids = found
+        head, view, ids, self.quiet = found.head, found.view, found.ids, found.quiet
         with self._lock:  # a fresh start: a failed build's partial view is dropped too
             self._view = view
             self._seen.clear()
             self._learnt_at.clear()
-            for record_id in ids:
-                self._mark_seen(record_id, at=head.watermark)
+            kept = ids[-_SEEN_CAPACITY:]  # in bulk: a snapshot may hold 100,000s of ids
+            self._seen.update(dict.fromkeys(kept))
+            self._learnt_at.extend((head.watermark, record_id) for record_id in kept)
         return head
 
     def write_snapshot(self) -> SnapshotHead | None:
@@ -416,7 +426,7 @@ class LearningFeed:
                         self._seen,
                         watermark=watermark,
                         window=SNAPSHOT_IDS_WINDOW,
-                        overlap=TAIL_OVERLAP,
+                        overlap=SNAPSHOT_IDS_WINDOW,  # a sweep reaches that far too
                         build_span=self._build_span,
                     )
                     self._since_snapshot = 0

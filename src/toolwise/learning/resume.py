@@ -8,26 +8,41 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass
 
 from toolwise.learning import snapshot
 from toolwise.learning.view import ReliabilityView
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
-__all__ = ["load_newest", "replay_ids", "store"]
+__all__ = ["Restored", "load_newest", "replay_ids", "store"]
 
 log = logging.getLogger("toolwise.learning")
 
 
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """A snapshot loaded as a view: its head, the ids it holds near its watermark, and
+    whether the store was *quiet* after it (no writer's lease reaches ``watermark - overlap``:
+    the replay would read nothing, so it is skipped without touching the records)."""
+
+    head: SnapshotHead
+    view: ReliabilityView
+    ids: list[str]
+    quiet: bool
+
+
 def load_newest(
-    snapshots: ChromaSnapshotStore, factory: Callable[[], ReliabilityView]
-) -> tuple[SnapshotHead, ReliabilityView, list[str]] | None:
-    """The newest snapshot of this format and learning configuration, as a view and the ids
-    it holds near its watermark; ``None`` if there is none, or the newest one is corrupt (one
-    warning: the caller rebuilds from every record).
+    snapshots: ChromaSnapshotStore, factory: Callable[[], ReliabilityView], *, overlap: float
+) -> Restored | None:
+    """The newest snapshot of this format and learning configuration, as a view; ``None`` if
+    there is none, or the newest one is corrupt (one warning: the caller rebuilds from every
+    record). ``overlap``: how far before the watermark a replay starts.
 
     Raises:
         Exception: listing the snapshots failed (the store is down).
     """
+    # The leases first: one is dropped only once every snapshot listed after it is newer.
+    quiet_until = snapshots.quiet_until()
     heads = snapshots.heads()
     view = factory()
     fingerprint = snapshot.fingerprint(view.config)
@@ -40,7 +55,7 @@ def load_newest(
         except Exception as exc:
             log.warning("toolwise: ignoring snapshot %s (%s); rebuilding", head.id, exc)
             return None
-        return head, view, ids
+        return Restored(head, view, ids, quiet=quiet_until < head.watermark - overlap)
     return None
 
 

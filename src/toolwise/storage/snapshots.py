@@ -7,6 +7,15 @@ opaque bytes (``learning.snapshot``) with a little metadata; it is written as ba
 is written last, so a reader never sees a half-written snapshot; a snapshot whose chunks are
 missing or do not match the digest is reported as corrupt. Only the newest :data:`KEEP`
 snapshots are kept.
+
+The same collection holds each writer's *lease*: before a record is stored with store time
+``s``, its writer makes sure its lease row says ``until >= s`` (renewed :data:`LEASE` seconds
+ahead, so one small upsert per minute of writing, not one per batch; shrunk to the last store
+time at close). So the highest ``until`` bounds every stored record's store time, and a new
+process that finds it below its snapshot's watermark knows, without touching the records
+collections, that nothing was stored after it: embedded Chroma loads a collection's whole
+vector index on its first read (about 1 GB at 1,000,000 records), which a cold start then
+never pays (:meth:`ChromaSnapshotStore.quiet_until`).
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
@@ -21,12 +31,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHUNK_CHARS", "KEEP", "ChromaSnapshotStore", "SnapshotHead", "snapshot_store_for"]
+from toolwise.storage.connection import is_remote
+
+__all__ = [
+    "CHUNK_CHARS",
+    "KEEP",
+    "LEASE",
+    "ChromaSnapshotStore",
+    "SnapshotHead",
+    "snapshot_store_for",
+]
 
 log = logging.getLogger("toolwise.storage")
 
 CHUNK_CHARS = 4_000_000
 KEEP = 2
+LEASE = 60.0
+"""Seconds a writer's lease reaches past the store time that renewed it."""
+_LEASE_MARGIN = 60.0  # leases ending this long before every kept snapshot's watermark: dropped
 _KIND = "snapshots"
 _VECTOR = [1.0]  # rows are fetched by id and metadata, never by similarity
 
@@ -62,6 +84,10 @@ class ChromaSnapshotStore:
         self._name = f"{prefix}-{_KIND}"
         self._collection_cache: Any = None
         self._lock = threading.Lock()
+        self._lease_lock = threading.Lock()
+        self._lease_id = f"lease:{uuid.uuid4().hex}"
+        self._leased = -math.inf  # until when this writer's lease row reaches
+        self._stamped = -math.inf  # the highest store time covered so far
 
     def _collection(self, *, create: bool) -> Any:
         with self._lock:
@@ -130,9 +156,85 @@ class ChromaSnapshotStore:
                 }
             ],
         )
-        for old in self.heads()[KEEP:]:
+        kept = self.heads()
+        for old in kept[KEEP:]:
             self._drop(collection, old.id)
+        self._prune_leases(collection, kept[:KEEP])
         return head
+
+    # -- leases -------------------------------------------------------------------------------
+
+    def cover(self, stamp: float) -> None:
+        """Call before storing a record with store time ``stamp``: this writer's lease then
+        reaches it (one upsert when the lease must grow, else nothing).
+
+        Raises:
+            Exception: the upsert failed; the record must not be stored (the caller retries).
+        """
+        with self._lease_lock:
+            self._stamped = max(self._stamped, stamp)
+            if stamp <= self._leased:
+                return
+            until = stamp + LEASE
+            self._write_lease(until)
+            self._leased = until
+
+    def release(self) -> None:
+        """At close: shrink this writer's lease to the last store time it covered, so a
+        process starting next need not wait :data:`LEASE` s to skip its replay. Never raises
+        (a lease left longer only makes the next start replay)."""
+        with self._lease_lock:
+            if self._leased in (-math.inf, self._stamped):
+                return
+            try:
+                self._write_lease(self._stamped)
+            except Exception as exc:
+                log.debug("toolwise: shrinking the write lease failed: %s", exc)
+                return
+            self._leased = self._stamped
+
+    def after_fork(self) -> None:
+        """In a forked child: a lease of its own (a shared row could be shrunk by the one
+        process while the other still writes under it), fresh locks and caches."""
+        self._lock = threading.Lock()
+        self._lease_lock = threading.Lock()
+        self._collection_cache = None
+        self._lease_id = f"lease:{uuid.uuid4().hex}"
+        self._leased = self._stamped = -math.inf
+
+    def quiet_until(self) -> float:
+        """A store time no record can have been stored at or after: where every writer's
+        lease ends (``-inf``: none was ever taken; ``inf`` on a server, where writers of
+        toolwise versions before leases may share the store — and a first read costs a
+        round trip there, not an index load). Ask it *before* :meth:`heads`: a lease is
+        dropped only once it ends well before every snapshot kept after it.
+
+        Raises:
+            Exception: the store is down.
+        """
+        if is_remote(self._client_source()):
+            return math.inf
+        collection = self._collection(create=False)
+        if collection is None:
+            return -math.inf
+        got = collection.get(where={"kind": "lease"}, include=["metadatas"])
+        ends = [float(m["until"]) for m in got.get("metadatas") or [] if m and "until" in m]
+        return max(ends, default=-math.inf)
+
+    def _write_lease(self, until: float) -> None:
+        self._collection(create=True).upsert(
+            ids=[self._lease_id],
+            documents=[""],
+            embeddings=[_VECTOR],
+            metadatas=[{"kind": "lease", "until": until}],
+        )
+
+    def _prune_leases(self, collection: Any, kept: list[SnapshotHead]) -> None:
+        """Drop the leases no kept snapshot can need (they ended long before its watermark)."""
+        if not kept:
+            return
+        floor = min(head.watermark for head in kept) - _LEASE_MARGIN
+        collection.delete(where={"$and": [{"kind": "lease"}, {"until": {"$lt": floor}}]})
 
     def heads(self) -> list[SnapshotHead]:
         """Every complete snapshot's head, newest (highest watermark) first."""
@@ -204,9 +306,10 @@ class ChromaSnapshotStore:
 
 
 def snapshot_store_for(store: object) -> ChromaSnapshotStore | None:
-    """The snapshot store beside ``store`` (same client and prefix); ``None`` unless Chroma."""
+    """The snapshot store beside ``store`` (its own: the one its writes take leases in);
+    ``None`` unless Chroma."""
     from toolwise.storage.chroma import ChromaOutcomeStore
 
     if isinstance(store, ChromaOutcomeStore):
-        return ChromaSnapshotStore(lambda: store._client, prefix=store._prefix)
+        return store.snapshots
     return None
