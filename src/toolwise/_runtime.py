@@ -83,6 +83,7 @@ class Runtime:
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
         self._store, remote = open_store(root, settings, self._embedding)
+        self._owns_store = settings.get("store") is None  # no other runtime writes through it
         # Other processes read a server: a burst's records wait at most 1 s, not 5 s, to go.
         self._max_delay = 1.0 if remote else 5.0
         self._task_clusters = task_cluster_store_for(self._store)
@@ -204,7 +205,16 @@ class Runtime:
             housekeeping=self._purge_expired,
             max_backoff=self._max_backoff,
             max_delay=self._max_delay,
+            on_stored=self._learn_stored,
         )
+
+    def _learn_stored(self, batch: Sequence[ToolOutcome]) -> None:
+        """What the writer stored reaches the view too: records adopted from the spool of a
+        process that ended were never recorded here (the view skips the ones it knows)."""
+        feed = getattr(self, "_feed", None)  # the writer starts before the feed exists
+        if feed is not None:
+            for outcome in batch:
+                feed.on_record(outcome)
 
     def _written(self) -> int:
         counters = self._writer.counters
@@ -465,10 +475,12 @@ class Runtime:
         self._recorder.close()
         if self._quality is not None:
             self._quality.close(timeout)
-        self._feed.close()
         if self._improver is not None:
             self._improver.close(timeout)
         drained = self._writer.close(timeout)
+        # After the writer: once it has stopped, the view has learnt all it ever stored, and
+        # the last snapshot says so (the next start need not read this writer's records).
+        self._feed.close(complete=self._writer.stopped and self._owns_store)
         self._store.close()
         _process.unregister(self)
         return drained

@@ -29,31 +29,38 @@ def _outcome(n: int) -> ToolOutcome:
     )
 
 
+def _until(store: ChromaOutcomeStore) -> float:
+    """Where the leases end: no record was stored at or after it."""
+    leases = store.snapshots.leases()
+    assert leases is not None
+    return max(leases.values(), default=-math.inf)
+
+
 def _stored_at(store: ChromaOutcomeStore) -> list[float]:
     got = store._collection("default").get(include=["metadatas"])
     return [float(m["stored_at"]) for m in got["metadatas"]]
 
 
 def test_a_write_takes_a_lease_that_bounds_its_rows(store: ChromaOutcomeStore) -> None:
-    assert store.snapshots.quiet_until() == -math.inf  # nothing stored yet
+    assert _until(store) == -math.inf  # nothing stored yet
     store.write([_outcome(n) for n in range(3)])
     stamps = _stored_at(store)
-    assert max(stamps) <= store.snapshots.quiet_until() <= max(stamps) + LEASE
+    assert max(stamps) <= _until(store) <= max(stamps) + LEASE
 
 
 def test_a_lease_is_renewed_only_when_a_write_passes_it(store: ChromaOutcomeStore) -> None:
     store.write([_outcome(0)])
-    first = store.snapshots.quiet_until()
+    first = _until(store)
     store.write([_outcome(1)])  # within the lease: no new lease row
-    assert store.snapshots.quiet_until() == first
+    assert _until(store) == first
     store.snapshots.cover(first + 1.0)
-    assert store.snapshots.quiet_until() == first + 1.0 + LEASE
+    assert _until(store) == first + 1.0 + LEASE
 
 
 def test_close_shrinks_the_lease_to_the_last_store_time(store: ChromaOutcomeStore) -> None:
     store.write([_outcome(n) for n in range(3)])
     store.snapshots.release()
-    assert store.snapshots.quiet_until() == max(_stored_at(store))
+    assert _until(store) == max(_stored_at(store))
 
 
 def test_a_forked_child_takes_a_lease_of_its_own(store: ChromaOutcomeStore) -> None:
@@ -63,7 +70,7 @@ def test_a_forked_child_takes_a_lease_of_its_own(store: ChromaOutcomeStore) -> N
     assert store.snapshots._lease_id != parent_lease
     store.snapshots.cover(50.0)
     store.snapshots.release()  # shrinks the child's lease, never the parent's
-    assert store.snapshots.quiet_until() == 100.0 + LEASE
+    assert _until(store) == 100.0 + LEASE
 
 
 def test_saving_a_snapshot_drops_only_the_leases_no_snapshot_can_need(
@@ -75,7 +82,7 @@ def test_saving_a_snapshot_drops_only_the_leases_no_snapshot_can_need(
     live.snapshots.cover(5_000.0)
     save = {"version": 1, "fingerprint": "f", "records": 0, "built": 0.0}
     live.snapshots.save(b"x", watermark=2_000.0, **save)
-    assert live.snapshots.quiet_until() == 5_000.0 + LEASE
+    assert _until(live) == 5_000.0 + LEASE
     live.snapshots.save(b"x", watermark=4_000.0, **save)  # keeps 2,000 and 4,000
     rows = live.snapshots._collection(create=False).get(where={"kind": "lease"})["ids"]
     assert rows == [live.snapshots._lease_id]  # the old lease ended long before both
@@ -85,7 +92,7 @@ def test_a_server_is_never_taken_as_quiet(chroma_server: ChromaServer, prefix: s
     """Writers of versions before leases may share a server: its replay is always read."""
     store = ChromaOutcomeStore(lambda: http_client(chroma_server.url), prefix=prefix)
     try:
-        assert store.snapshots.quiet_until() == math.inf
+        assert store.snapshots.leases() is None
     finally:
         store.close()
 
@@ -129,3 +136,39 @@ def test_a_write_after_the_snapshot_is_replayed(tmp_path: Path) -> None:
         assert not second.runtime.feed.quiet
         assert second.runtime.feed.replayed == 1
         assert {p.tool for p in second.priors()} == {"kubectl_apply", "helm_upgrade"}
+
+
+def test_a_restart_after_an_app_that_recorded_until_it_closed_is_quiet(tmp_path: Path) -> None:
+    """The snapshot at close is written once the writer stopped: it holds all that writer
+    stored, so its lease does not count, and the next start reads no record."""
+    with Toolwise(tmp_path / "store") as first:
+        first.runtime.view()
+        for n in range(20):
+            first.record(tool=f"tool{n % 3}", outcome="success" if n % 4 else "failure")
+    with Toolwise(tmp_path / "store") as second:
+        second.runtime.view()
+        head = second.runtime.feed.restored
+        assert head is not None
+        assert head.writer
+        assert second.runtime.feed.quiet
+        assert sum(p.observations for p in second.priors()) == 20
+
+
+def test_another_writers_records_after_a_snapshot_are_replayed(tmp_path: Path) -> None:
+    """Only the lease of the writer a snapshot holds whole is left out: another writer on the
+    same store that wrote just before it keeps the next start from skipping its replay."""
+    from toolwise.storage.clients import persistent_client
+
+    client = persistent_client(tmp_path / "chroma")
+    other = Toolwise(client=client, spool_dir=tmp_path / "other")
+    with Toolwise(client=client, spool_dir=tmp_path / "first") as first:
+        first.runtime.view()
+        first.record(tool="kubectl_apply", outcome="success")
+        other.record(tool="helm_upgrade", outcome="failure")
+        assert other.flush(timeout=30)
+    other.close()
+    with Toolwise(client=client, spool_dir=tmp_path / "next") as again:
+        again.runtime.view()
+        assert again.runtime.feed.restored is not None
+        assert not again.runtime.feed.quiet
+        assert {p.tool for p in again.priors()} == {"kubectl_apply", "helm_upgrade"}

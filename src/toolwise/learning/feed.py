@@ -254,11 +254,15 @@ class LearningFeed:
         self._drain_lock = threading.Lock()
         self._poller = None  # the parent's thread did not survive the fork
 
-    def close(self) -> None:
+    def close(self, *, complete: bool = False) -> None:
         """Write a last snapshot when anything was learnt since the previous one, and stop
-        looking at other writers' records (the view stays readable)."""
-        if self._snapshots is not None and self._state == "ready" and self._since_snapshot:
-            self._snapshot_now()
+        looking at other writers' records (the view stays readable). ``complete``: this
+        process's writer has stopped, and the view learnt every record it stored."""
+        if self._snapshots is not None and self._state == "ready":
+            with self._drain_lock:  # what is queued counts too (it may all be known)
+                self._drain_unlocked()
+            if self._since_snapshot:
+                self._snapshot_now(complete=complete)
         self._stop.set()
         poller = self._poller
         if poller is not None and poller is not threading.current_thread():
@@ -406,9 +410,10 @@ class LearningFeed:
             self._learnt_at.extend((head.watermark, record_id) for record_id in kept)
         return head
 
-    def write_snapshot(self) -> SnapshotHead | None:
+    def write_snapshot(self, *, complete: bool = False) -> SnapshotHead | None:
         """Store a snapshot of the view now (``None``: no snapshot store, or the view is not
         built). Flushes this process's records first, so the snapshot's watermark covers them.
+        ``complete``: see :meth:`close`.
 
         Raises:
             Exception: whatever the store raised (the caller logs it).
@@ -440,6 +445,7 @@ class LearningFeed:
             watermark=watermark,
             records=records,
             built=self._built_at,
+            complete=complete,
         )
 
     def _snapshot_soon(self) -> None:
@@ -450,9 +456,9 @@ class LearningFeed:
             self._snapshotting = True
         threading.Thread(target=self._snapshot_now, name="toolwise-snapshot", daemon=True).start()
 
-    def _snapshot_now(self) -> None:
+    def _snapshot_now(self, *, complete: bool = False) -> None:
         try:
-            self.write_snapshot()
+            self.write_snapshot(complete=complete)
         except Exception as exc:
             log.warning("toolwise: writing a snapshot of the view failed: %s", exc)
         finally:

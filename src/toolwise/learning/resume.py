@@ -22,8 +22,8 @@ log = logging.getLogger("toolwise.learning")
 @dataclass(frozen=True, slots=True)
 class Restored:
     """A snapshot loaded as a view: its head, the ids it holds near its watermark, and
-    whether the store was *quiet* after it (no writer's lease reaches ``watermark - overlap``:
-    the replay would read nothing, so it is skipped without touching the records)."""
+    whether the store was *quiet* after it (the replay would read nothing it does not hold,
+    by the writers' leases: it is skipped without touching the records; see :func:`_quiet`)."""
 
     head: SnapshotHead
     view: ReliabilityView
@@ -42,7 +42,7 @@ def load_newest(
         Exception: listing the snapshots failed (the store is down).
     """
     # The leases first: one is dropped only once every snapshot listed after it is newer.
-    quiet_until = snapshots.quiet_until()
+    leases = snapshots.leases()
     heads = snapshots.heads()
     view = factory()
     fingerprint = snapshot.fingerprint(view.config)
@@ -55,8 +55,18 @@ def load_newest(
         except Exception as exc:
             log.warning("toolwise: ignoring snapshot %s (%s); rebuilding", head.id, exc)
             return None
-        return Restored(head, view, ids, quiet=quiet_until < head.watermark - overlap)
+        return Restored(head, view, ids, quiet=_quiet(leases, head, overlap))
     return None
+
+
+def _quiet(leases: dict[str, float] | None, head: SnapshotHead, overlap: float) -> bool:
+    """Whether no record can have been stored since ``head`` that it does not hold: every
+    writer's lease ends before its replay would start, except the lease of the writer it
+    holds whole (written after that writer stopped); ``None``: leases cannot tell."""
+    if leases is None:
+        return False
+    others = (until for lease, until in leases.items() if lease != head.writer)
+    return max(others, default=-math.inf) < head.watermark - overlap
 
 
 def replay_ids(
@@ -87,8 +97,10 @@ def store(
     watermark: float,
     records: int,
     built: float,
+    complete: bool = False,
 ) -> SnapshotHead:
-    """Store the view's exported state with the ids near its watermark."""
+    """Store the view's exported state with the ids near its watermark (``complete``: it
+    holds every record this process's writer stored, which has stopped)."""
     return snapshots.save(
         snapshot.pack(ids, view_state),
         version=snapshot.VERSION,
@@ -96,4 +108,5 @@ def store(
         watermark=watermark,
         records=records,
         built=built,
+        complete=complete,
     )

@@ -12,10 +12,14 @@ The same collection holds each writer's *lease*: before a record is stored with 
 ``s``, its writer makes sure its lease row says ``until >= s`` (renewed :data:`LEASE` seconds
 ahead, so one small upsert per minute of writing, not one per batch; shrunk to the last store
 time at close). So the highest ``until`` bounds every stored record's store time, and a new
-process that finds it below its snapshot's watermark knows, without touching the records
-collections, that nothing was stored after it: embedded Chroma loads a collection's whole
-vector index on its first read (about 1 GB at 1,000,000 records), which a cold start then
-never pays (:meth:`ChromaSnapshotStore.quiet_until`).
+process that finds it below its snapshot's watermark (less the replay's overlap) knows,
+without touching the records collections, that nothing was stored after it. A snapshot
+written at close, once the process's writer has stopped, names that writer's lease
+(:attr:`SnapshotHead.writer`): it holds every record that writer stored, so only the other
+leases count: the usual restart of an app that recorded until it closed is quiet too.
+Why it matters: embedded Chroma loads a collection's whole vector index on its first read
+(about 1 GB at 1,000,000 records), which a quiet cold start never pays
+(:meth:`ChromaSnapshotStore.leases`, ``learning.resume``).
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ class SnapshotHead:
     built: float = 0.0
     """Store time at which the view it holds first read the records (kept across restores):
     a snapshot built before the last ``forget`` is never used."""
+    writer: str = ""
+    """The lease of a writer every record of which it holds (written at close, after that
+    writer stopped), or ``""``."""
 
 
 class ChromaSnapshotStore:
@@ -116,8 +123,11 @@ class ChromaSnapshotStore:
         watermark: float,
         records: int,
         built: float,
+        complete: bool = False,
     ) -> SnapshotHead:
-        """Store a snapshot (chunks first, head last), then drop all but the newest."""
+        """Store a snapshot (chunks first, head last), then drop all but the newest.
+        ``complete``: it holds every record stored under this store's lease, whose writer
+        has stopped (:attr:`SnapshotHead.writer`)."""
         collection = self._collection(create=True)
         text = base64.b64encode(payload).decode("ascii")
         parts = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
@@ -130,6 +140,7 @@ class ChromaSnapshotStore:
             chunks=len(parts),
             digest=hashlib.sha256(payload).hexdigest(),
             built=built,
+            writer=self._lease_id if complete else "",
         )
         for index, part in enumerate(parts):
             collection.upsert(
@@ -153,6 +164,7 @@ class ChromaSnapshotStore:
                     "chunks": head.chunks,
                     "digest": head.digest,
                     "built": built,
+                    "writer": head.writer,
                 }
             ],
         )
@@ -202,24 +214,27 @@ class ChromaSnapshotStore:
         self._lease_id = f"lease:{uuid.uuid4().hex}"
         self._leased = self._stamped = -math.inf
 
-    def quiet_until(self) -> float:
-        """A store time no record can have been stored at or after: where every writer's
-        lease ends (``-inf``: none was ever taken; ``inf`` on a server, where writers of
-        toolwise versions before leases may share the store — and a first read costs a
-        round trip there, not an index load). Ask it *before* :meth:`heads`: a lease is
-        dropped only once it ends well before every snapshot kept after it.
+    def leases(self) -> dict[str, float] | None:
+        """Every writer's lease: the store time it reaches, by lease id (a store time no
+        record of that writer was stored at or after); ``None`` on a server, where writers of
+        toolwise versions before leases may share the store (and a first read costs a round
+        trip there, not an index load). Ask it *before* :meth:`heads`: a lease is dropped only
+        once it ends well before every snapshot kept after it.
 
         Raises:
             Exception: the store is down.
         """
         if is_remote(self._client_source()):
-            return math.inf
+            return None
         collection = self._collection(create=False)
         if collection is None:
-            return -math.inf
+            return {}
         got = collection.get(where={"kind": "lease"}, include=["metadatas"])
-        ends = [float(m["until"]) for m in got.get("metadatas") or [] if m and "until" in m]
-        return max(ends, default=-math.inf)
+        return {
+            str(i): float(m["until"])
+            for i, m in zip(got.get("ids") or [], got.get("metadatas") or [], strict=False)
+            if m and "until" in m
+        }
 
     def _write_lease(self, until: float) -> None:
         self._collection(create=True).upsert(
@@ -259,6 +274,7 @@ class ChromaSnapshotStore:
                         chunks=int(meta["chunks"]),
                         digest=str(meta["digest"]),
                         built=float(meta["built"]),
+                        writer=str(meta.get("writer", "")),
                     )
                 )
             except (KeyError, TypeError, ValueError):
