@@ -336,7 +336,7 @@ def _child(args: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(line[7:]))
 
 
-def cold_start(mode: str, where: str) -> dict[str, Any]:
+def cold_start(mode: str, where: str, repeat: int = 3) -> dict[str, Any]:
     """Fresh processes, each timed from its first import to its first recommendation:
 
     * ``full_build``: drops every snapshot and learns every record (then writes a snapshot,
@@ -344,17 +344,28 @@ def cold_start(mode: str, where: str) -> dict[str, Any]:
     * ``from_snapshot``: starts from that snapshot; nothing was stored after it;
     * ``after_writes``: an app first records ``WRITES_BEFORE_RESTART`` records and closes
       (untimed; its snapshot is written at close, just after its last write), then the next
-      start is timed: the replay after the snapshot is read from the records.
+      start is timed.
+
+    The two timed starts are each run ``repeat`` times; the median run is kept.
     """
     base = {"mode": mode, "where": where, "tools": TOOLS}
     row: dict[str, Any] = {
         "full_build": _child({**base, "role": "full"}),
-        "from_snapshot": _child({**base, "role": "start"}),
+        "from_snapshot": _median([_child({**base, "role": "start"}) for _ in range(repeat)]),
     }
-    _child({**base, "role": "write", "records": WRITES_BEFORE_RESTART})
-    row["after_writes"] = _child({**base, "role": "start"})
+    starts = []
+    for _ in range(repeat):
+        _child({**base, "role": "write", "records": WRITES_BEFORE_RESTART})
+        starts.append(_child({**base, "role": "start"}))
+    row["after_writes"] = _median(starts)
     row["writes_before_restart"] = WRITES_BEFORE_RESTART
     return row
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median cold start, with every run's time (the machine may be shared)."""
+    ordered = sorted(runs, key=lambda r: float(r["cold_start_s"]))
+    return {**ordered[len(ordered) // 2], "runs_s": [r["cold_start_s"] for r in runs]}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -555,6 +566,10 @@ def _previous_cold_start() -> list[dict[str, Any]]:
     return list(json.loads(path.read_text()).get("cold_start", [])) if path.exists() else []
 
 
+def _replay(run: dict[str, Any]) -> str:
+    return "quiet" if run["quiet"] else f"{run['replayed']:,} replayed"
+
+
 def _write_cold_start(rows: list[dict[str, Any]]) -> None:
     """Print the cold-start rows and merge them into scale.json (``cold_start``)."""
     print()
@@ -565,9 +580,7 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
                 "records",
                 "full build s",
                 "from snapshot s (import/open)",
-                "quiet",
                 "after writes s",
-                "replayed",
                 "view MB",
                 "RSS MB",
                 "snapshot KB",
@@ -578,10 +591,9 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
                     f"{r['records']:,}",
                     f"{r['full_build']['cold_start_s']:.2f}",
                     f"{r['from_snapshot']['cold_start_s']:.2f} "
-                    f"({r['from_snapshot']['import_s']:.2f}/{r['from_snapshot']['open_s']:.2f})",
-                    str(r["from_snapshot"]["quiet"]),
-                    f"{r['after_writes']['cold_start_s']:.2f}",
-                    f"{r['after_writes']['replayed']:,}",
+                    f"({r['from_snapshot']['import_s']:.2f}/{r['from_snapshot']['open_s']:.2f}, "
+                    f"{_replay(r['from_snapshot'])})",
+                    f"{r['after_writes']['cold_start_s']:.2f} ({_replay(r['after_writes'])})",
                     f"{r['from_snapshot']['view_mb']:.1f}",
                     f"{r['from_snapshot']['rss_mb']:,.0f}",
                     f"{r['full_build']['snapshot_bytes'] / 1024:,.0f}",
@@ -730,6 +742,7 @@ def main() -> None:
     parser.add_argument("--fleet-seconds", type=float, default=10.0)
     parser.add_argument("--fleet-rate", type=float, default=500.0, help="records/s per process")
     parser.add_argument("--cache", default=str(CACHE), help="where generated stores are kept")
+    parser.add_argument("--repeat", type=int, default=3, help="timed cold starts per kind")
     parser.add_argument(
         "--only",
         choices=["cold-start", "generate", "view-memory"],
@@ -763,7 +776,8 @@ def main() -> None:
                 disk = _du(data)
                 print(f"{mode}: measuring at {size:,}", flush=True)
                 if args.only == "cold-start":
-                    growth.append({"mode": mode, "records": size, **cold_start(mode, where)})
+                    found = cold_start(mode, where, args.repeat)
+                    growth.append({"mode": mode, "records": size, **found})
                     continue
                 row = measure(mode, where, server.url if server else None, args.probes)
                 last = meta["writes"][-1]
