@@ -561,9 +561,10 @@ def _probe_fleet(observer: subprocess.Popen[str], url: str, probes: int) -> list
     return lags
 
 
-def _previous_cold_start() -> list[dict[str, Any]]:
+def _previous(part: str) -> Any:
+    """A part of scale.json measured apart (``--only``), kept when the rest is measured."""
     path = RESULTS / "scale.json"
-    return list(json.loads(path.read_text()).get("cold_start", [])) if path.exists() else []
+    return json.loads(path.read_text()).get(part) if path.exists() else None
 
 
 def _replay(run: dict[str, Any]) -> str:
@@ -704,11 +705,13 @@ def plot(growth: list[dict[str, Any]], path: Path) -> bool:
         return False
     panels = [
         ("cold start to first answer (s)", lambda r: r["cold_start_s"]),
-        ("RSS after first answer (MB)", lambda r: r["rss_mb"]),
+        ("learnt view (MB, size accounting)", lambda r: r["view_mb"]),
+        ("process RSS after first answer (MB)", lambda r: r["rss_mb"]),
+        ("process RSS after the briefs' recall (MB)", lambda r: r["rss_after_mb"]),
         ("recommend p99 (ms)", lambda r: r["recommend_ms"]["p99"]),
         ("brief p99 (ms)", lambda r: r["brief_ms"]["p99"]),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = plt.subplots(3, 2, figsize=(10, 10))
     for ax, (title, value) in zip(axes.flat, panels, strict=True):
         for mode in ("embedded", "server"):
             rows = [r for r in growth if r["mode"] == mode]
@@ -877,7 +880,10 @@ def main() -> None:
             "growth": growth,
             "fleet": fleet_result,
             # measured apart (--only cold-start): kept from the previous results
-            "cold_start": _previous_cold_start(),
+            "cold_start": _previous("cold_start") or [],
+            "cold_start_load_average": _previous("cold_start_load_average"),
+            "view_memory": _previous("view_memory"),
+            "load_average": os.getloadavg(),
             "png": str(png.relative_to(RESULTS.parent.parent)) if plotted else None,
         },
     )
