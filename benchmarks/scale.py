@@ -10,7 +10,8 @@
 For each store mode (embedded PersistentClient; a real `chroma run` server this script starts)
 records are generated straight into the store in batches (10 tools × 50 task types, 20 %
 failures with an error message) and cached under `benchmarks/.cache/scale/` between runs. At each
-size a *fresh process* opens the store and reports: cold start to its first recommendation,
+size a *fresh process* opens the store (a snapshot of the view is left by an untimed process
+first, as at any restart) and reports: cold start to its first recommendation,
 RSS, `recommend` and brief (`Advisor.advise`, with recall) p50/p99. Disk per record is read
 from the store's directory. On the server, a second process measures staleness: the time from
 one process's `record()` returning to another process's `priors()` showing it. A small fleet
@@ -782,6 +783,9 @@ def main() -> None:
                     found = cold_start(mode, where, args.repeat)
                     growth.append({"mode": mode, "records": size, **found})
                     continue
+                # Untimed first: leaves a snapshot of the view, so the timed process starts
+                # as any restart does (a start from every record is --only cold-start's).
+                _child({"mode": mode, "where": where, "tools": TOOLS, "role": "start"})
                 row = measure(mode, where, server.url if server else None, args.probes)
                 last = meta["writes"][-1]
                 growth.append(
