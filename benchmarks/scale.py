@@ -6,6 +6,13 @@
     python benchmarks/scale.py --million             # also 1M (generated once, cached; untimed)
     python benchmarks/scale.py --only cold-start --modes embedded   # cold start with and
                                                      # without a snapshot of the view only
+    python benchmarks/scale.py --only view-memory --sizes 10000,100000,1000000
+                                                     # the learnt view's memory, no store
+    python benchmarks/scale.py --only generate --million   # fill the cache (background)
+
+Each size's store is cached apart (``<cache>/<mode>/<size>``, grown from the next smaller one).
+The machine this runs on may be shared: cold starts are repeated (``--repeat``, median kept)
+and the load average is written with the results.
 
 For each store mode (embedded PersistentClient; a real `chroma run` server this script starts)
 records are generated straight into the store in batches (10 tools × 50 task types, 20 %
