@@ -245,6 +245,20 @@ def test_a_snapshot_cannot_run_code() -> None:
         snapshot.load_state(b"junk", LearningConfig())
 
 
+def test_float_samples_round_trip_as_arrays_and_bad_ones_are_refused() -> None:
+    """Latency samples are stored as raw doubles (format 2): read back equal, in a deque of
+    the same bound; bytes that are not whole doubles are a corrupt snapshot."""
+    samples = deque([0.5, 1e300, -0.0, float("inf")], maxlen=7)
+    buffer = io.BytesIO()
+    snapshot._Pickler(buffer, protocol=5).dump(samples)
+    assert b"_floats" in buffer.getvalue()  # stored as bytes, not one float at a time
+    back = snapshot._Restricted(io.BytesIO(buffer.getvalue())).load()
+    assert list(back) == list(samples)
+    assert back.maxlen == 7
+    with pytest.raises(SnapshotError, match="float samples"):
+        snapshot._floats(b"\x00" * 7, 3)
+
+
 def test_a_snapshot_keeps_only_the_ids_a_replay_can_meet() -> None:
     """Ids learnt within the window before the watermark are kept (a replay from the
     watermark minus the overlap may read their rows again); rows the build read are dropped
