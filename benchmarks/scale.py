@@ -286,8 +286,10 @@ if role == "full":
 tw.runtime.view()  # the learnt view: from the snapshot (and replay), or every record
 built = time.perf_counter() - t0
 tw.recommend("task_07", args["tools"])
+usage = resource.getrusage(resource.RUSAGE_SELF)
 out = {"cold_start_s": time.perf_counter() - t0, "import_s": imported, "open_s": opened,
-       "view_s": built, "replayed": feed.replayed, "from_snapshot": feed.restored is not None,
+       "view_s": built, "cpu_s": usage.ru_utime + usage.ru_stime,
+       "replayed": feed.replayed, "from_snapshot": feed.restored is not None,
        "quiet": feed.quiet}
 
 def rss_mb():
@@ -579,9 +581,12 @@ def _previous(part: str) -> Any:
 
 
 def _phases(run: dict[str, Any]) -> str:
-    """``total (imported/opened/view)``: seconds from the first import to each step."""
+    """``total (imported/opened/view) cpu``: seconds from the first import to each step, and
+    the CPU the process had used by its first answer (less sensitive to a shared machine)."""
     return (
-        f"{run['cold_start_s']:.2f} ({run['import_s']:.2f}/{run['open_s']:.2f}/{run['view_s']:.2f})"
+        f"{run['cold_start_s']:.2f} "
+        f"({run['import_s']:.2f}/{run['open_s']:.2f}/{run['view_s']:.2f}) "
+        f"cpu {run['cpu_s']:.2f}"
     )
 
 
