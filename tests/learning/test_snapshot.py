@@ -151,7 +151,9 @@ def test_a_bad_snapshot_is_ignored_and_the_view_rebuilt(
     head = store.heads()[0]
     if damage == "chunk":  # the bytes no longer match the head's digest
         store._collection(create=True).update(
-            ids=[f"{head.id}:0"], documents=["AAAA"], embeddings=[[1.0]]
+            ids=[f"{head.id}:0"],
+            embeddings=[[1.0]],
+            metadatas=[{"kind": "chunk", "snapshot": head.id, "index": 0, "data": "AAAA"}],
         )
     else:  # a newer snapshot: garbage of this version, or of a version this one cannot read
         store.save(

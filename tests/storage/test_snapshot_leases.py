@@ -172,3 +172,20 @@ def test_another_writers_records_after_a_snapshot_are_replayed(tmp_path: Path) -
         assert again.runtime.feed.restored is not None
         assert not again.runtime.feed.quiet
         assert {p.tool for p in again.priors()} == {"kubectl_apply", "helm_upgrade"}
+
+
+def test_the_snapshots_index_is_written_at_every_write(client: Any, prefix: str) -> None:
+    """So Chroma's log of the collection is purged at once, and a new process's first read
+    of it replays nothing — also for a collection made before this setting."""
+    store = ChromaOutcomeStore(client, prefix=prefix)
+    old = client.create_collection(f"{prefix}-snapshots", embedding_function=None)
+    assert old.configuration["hnsw"]["sync_threshold"] == 1000  # Chroma's default
+    store.snapshots.cover(1.0)
+    collection = client.get_collection(f"{prefix}-snapshots", embedding_function=None)
+    assert collection.configuration["hnsw"]["sync_threshold"] == 1
+
+
+def test_a_new_snapshots_collection_is_made_so(store: ChromaOutcomeStore, client: Any) -> None:
+    store.snapshots.cover(1.0)
+    made = client.get_collection(f"{store.prefix}-snapshots", embedding_function=None)
+    assert made.configuration["hnsw"]["sync_threshold"] == 1

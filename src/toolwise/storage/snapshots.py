@@ -3,7 +3,8 @@
 Every process of a fleet on one server shares the collection ``{prefix}-snapshots`` (the
 outcome store lists ``{prefix}_…`` only, so it never mistakes it for an agent). A snapshot is
 opaque bytes (``learning.snapshot``) with a little metadata; it is written as base64 chunks of
-:data:`CHUNK_CHARS` characters, then a *head* row naming the chunks and their digest. The head
+:data:`CHUNK_CHARS` characters (in the rows' metadata: a document would be full-text indexed,
+seconds per snapshot), then a *head* row naming the chunks and their digest. The head
 is written last, so a reader never sees a half-written snapshot; a snapshot whose chunks are
 missing or do not match the digest is reported as corrupt. Only the newest :data:`KEEP`
 snapshots are kept.
@@ -54,6 +55,7 @@ LEASE = 60.0
 """Seconds a writer's lease reaches past the store time that renewed it."""
 _LEASE_MARGIN = 60.0  # leases ending this long before every kept snapshot's watermark: dropped
 _KIND = "snapshots"
+_CONFIGURATION: dict[str, Any] = {"hnsw": {"batch_size": 1, "sync_threshold": 1}}
 _VECTOR = [1.0]  # rows are fetched by id and metadata, never by similarity
 
 
@@ -90,6 +92,7 @@ class ChromaSnapshotStore:
         self._client_source = client
         self._name = f"{prefix}-{_KIND}"
         self._collection_cache: Any = None
+        self._configured = False  # the collection's index is written at every write
         self._lock = threading.Lock()
         self._lease_lock = threading.Lock()
         self._lease_id = f"lease:{uuid.uuid4().hex}"
@@ -98,20 +101,26 @@ class ChromaSnapshotStore:
 
     def _collection(self, *, create: bool) -> Any:
         with self._lock:
-            if self._collection_cache is not None:
-                return self._collection_cache
-        client = self._client_source()
-        if create:
-            collection = client.get_or_create_collection(
-                self._name, metadata={"toolwise_snapshots": 1}, embedding_function=None
-            )
-        else:
-            try:
-                collection = client.get_collection(self._name, embedding_function=None)
-            except Exception:  # NotFoundError or ValueError, by Chroma version
-                return None
-        with self._lock:
-            self._collection_cache = collection
+            collection = self._collection_cache
+        if collection is None:
+            client = self._client_source()
+            if create:
+                collection = client.get_or_create_collection(
+                    self._name,
+                    metadata={"toolwise_snapshots": 1},
+                    configuration=_CONFIGURATION,
+                    embedding_function=None,
+                )
+            else:
+                try:
+                    collection = client.get_collection(self._name, embedding_function=None)
+                except Exception:  # NotFoundError or ValueError, by Chroma version
+                    return None
+            with self._lock:
+                self._collection_cache = collection
+        if create and not self._configured:
+            _index_every_write(collection)  # a collection made before this setting
+            self._configured = True
         return collection
 
     def save(
@@ -143,11 +152,10 @@ class ChromaSnapshotStore:
             writer=self._lease_id if complete else "",
         )
         for index, part in enumerate(parts):
-            collection.upsert(
+            collection.upsert(  # in metadata: a document would be full-text indexed
                 ids=[f"{head.id}:{index}"],
-                documents=[part],
                 embeddings=[_VECTOR],
-                metadatas=[{"kind": "chunk", "snapshot": head.id, "index": index}],
+                metadatas=[{"kind": "chunk", "snapshot": head.id, "index": index, "data": part}],
             )
         collection.upsert(
             ids=[f"{head.id}:head"],
@@ -291,13 +299,17 @@ class ChromaSnapshotStore:
         Raises:
             ValueError: a chunk is missing or the bytes do not match the head's digest.
         """
-        collection = self._collection(create=True)
+        collection = self._collection(create=False)
         ids = [f"{head.id}:{index}" for index in range(head.chunks)]
-        got = collection.get(ids=ids, include=["documents"])
-        found = dict(zip(got.get("ids") or [], got.get("documents") or [], strict=False))
+        got = collection.get(ids=ids, include=["metadatas"]) if collection is not None else {}
+        found = {
+            i: str(m.get("data", ""))
+            for i, m in zip(got.get("ids") or [], got.get("metadatas") or [], strict=False)
+            if m
+        }
         if len(found) != head.chunks:
             raise ValueError(f"snapshot {head.id}: {head.chunks - len(found)} chunk(s) missing")
-        payload = base64.b64decode("".join(found[i] or "" for i in ids))
+        payload = base64.b64decode("".join(found[i] for i in ids))
         if hashlib.sha256(payload).hexdigest() != head.digest:
             raise ValueError(f"snapshot {head.id}: digest mismatch")
         return payload
@@ -319,6 +331,21 @@ class ChromaSnapshotStore:
     def _drop(self, collection: Any, snapshot_id: str) -> None:
         collection.delete(ids=[f"{snapshot_id}:head"])  # the head first: never half-visible
         collection.delete(where={"snapshot": snapshot_id})
+
+
+def _index_every_write(collection: Any) -> None:
+    """Have Chroma write the collection's vector index at every write, so its log is purged
+    at once. By default the index is written every 1,000 writes, and until then every new
+    process replays the log on its first read: snapshots and leases are few, large or
+    frequent writes, so that replay cost 0.3 s of each cold start at 100,000 records."""
+    configuration = getattr(collection, "configuration", None) or {}
+    hnsw = configuration.get("hnsw") if isinstance(configuration, dict) else None
+    if not isinstance(hnsw, dict) or hnsw.get("sync_threshold") == 1:
+        return  # not an HNSW index (a distributed Chroma), or already so
+    try:
+        collection.modify(configuration=_CONFIGURATION)
+    except Exception as exc:  # an older server: only slower first reads
+        log.debug("toolwise: could not set the snapshots' index to every write: %s", exc)
 
 
 def snapshot_store_for(store: object) -> ChromaSnapshotStore | None:
