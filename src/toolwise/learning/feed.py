@@ -402,7 +402,7 @@ class LearningFeed:
         if found is None:
             return None
         head, view, ids, self.quiet = found.head, found.view, found.ids, found.quiet
-        with self._lock:  # a fresh start: a failed build's partial view is dropped too
+        with self._lock, resume.paused_gc():  # a fresh start: a failed build's view goes
             self._view = view
             self._learnt_at.clear()
             # In bulk (a snapshot may hold 100,000s of ids): fromkeys and zip run in C.

@@ -5,16 +5,18 @@ How snapshots are kept, and why a start from one equals a rebuild: ``docs/archit
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from toolwise.learning import snapshot
 from toolwise.learning.view import ReliabilityView
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
-__all__ = ["Restored", "load_newest", "replay_ids", "store"]
+__all__ = ["Restored", "load_newest", "paused_gc", "replay_ids", "store"]
 
 log = logging.getLogger("toolwise.learning")
 
@@ -50,13 +52,29 @@ def load_newest(
         if head.version != snapshot.VERSION or head.fingerprint != fingerprint:
             continue  # another format or learning configuration: not this view's
         try:
-            ids, state = snapshot.unpack(snapshots.payload(head))
-            view.restore_state(state)
+            payload = snapshots.payload(head)
+            with paused_gc():
+                ids, state = snapshot.unpack(payload)
+                view.restore_state(state)
         except Exception as exc:
             log.warning("toolwise: ignoring snapshot %s (%s); rebuilding", head.id, exc)
             return None
         return Restored(head, view, ids, quiet=_quiet(leases, head, overlap))
     return None
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection while a snapshot's objects are made: they are hundreds of
+    thousands, all kept, and each full collection their allocation set off would scan them
+    all again (0.14 s of CPU at 100,000 records, half the restore)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _quiet(leases: dict[str, float] | None, head: SnapshotHead, overlap: float) -> bool:
