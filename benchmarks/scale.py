@@ -305,7 +305,7 @@ if role == "full":
     head = feed.write_snapshot()
     out["snapshot_write_s"] = time.perf_counter() - s
     out["snapshot_records"] = head.records if head else 0
-    payload = feed._snapshots.payload(head) if head else b""
+    payload = feed._keeper.snapshots.payload(head) if head else b""
     out["snapshot_bytes"] = len(payload)
 if role == "write":  # an app that records until it closes (its snapshot is written at close)
     for n in range(args["records"]):

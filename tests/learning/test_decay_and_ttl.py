@@ -67,20 +67,6 @@ def test_late_arrivals_are_decayed_by_their_own_age(
     assert prior.effective_observations == pytest.approx(1.5)
 
 
-def test_an_already_expired_outcome_is_ignored(view: ReliabilityView, clock: FakeClock) -> None:
-    """An outcome whose expires_at has passed is not learnt from."""
-    view.observe_outcome(
-        ToolOutcome(
-            tool="a",
-            outcome="failure",
-            timestamp=clock.now - timedelta(days=31),
-            expires_at=clock.now - timedelta(days=1),
-        )
-    )
-    assert view.priors() == []
-    assert view.stats()["ignored_expired"] == 1
-
-
 def test_outcomes_stop_counting_when_their_ttl_lapses(
     view: ReliabilityView, clock: FakeClock
 ) -> None:

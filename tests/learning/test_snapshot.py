@@ -185,8 +185,8 @@ def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
         tw.runtime.view()
         assert tw.runtime.feed.restored is not None
         tw.forget("default", tool=TOOLS[0])
-        assert tw.runtime.feed._snapshots is not None
-        assert tw.runtime.feed._snapshots.heads() == []
+        assert tw.runtime.feed._keeper is not None
+        assert tw.runtime.feed._keeper.snapshots.heads() == []
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
     with Toolwise(tmp_path / "store", clock=clock) as tw:
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
@@ -296,14 +296,20 @@ def test_a_sweep_after_a_start_from_a_snapshot_learns_nothing_twice(
         first.runtime.view()
         # As if every record had been learnt a minute before the snapshot (the process
         # then idled): its replay would not meet them, its first sweep does.
-        feed._learnt_at = deque(
-            ((t - 60.0, i) for t, i in feed._learnt_at), maxlen=feed._learnt_at.maxlen
-        )
+        learnt = feed._learnt._learnt_at
+        feed._learnt._learnt_at = deque(((t - 60.0, i) for t, i in learnt), maxlen=learnt.maxlen)
         assert feed.write_snapshot() is not None
     with Toolwise(tmp_path / "store", clock=clock) as second:
         second.runtime.view()
         assert second.runtime.feed.restored is not None
         want = _answers(second)
-        second.runtime.feed._swept_mono = -math.inf  # a sweep is due
+        second.runtime.feed._tail._swept_mono = -math.inf  # a sweep is due
         assert second.runtime.feed.refresh() == 0
         _assert_same(_answers(second), want)
+
+
+def test_a_snapshot_keeps_the_ids_of_as_long_as_a_replay_or_a_first_sweep_reaches() -> None:
+    from toolwise.learning.resume import SNAPSHOT_IDS_WINDOW
+    from toolwise.learning.tailing import SWEEP_OVERLAP, TAIL_OVERLAP
+
+    assert SWEEP_OVERLAP.total_seconds() + TAIL_OVERLAP <= SNAPSHOT_IDS_WINDOW

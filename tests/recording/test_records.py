@@ -103,6 +103,14 @@ def test_non_finite_metadata_is_refused_naming_the_key(value: float) -> None:
     assert info.value.field == "metadata['w']"
 
 
+@pytest.mark.parametrize("value", [{"deep": {"er": 1}}, [1, 2], None, {1, 2}])
+def test_metadata_that_is_not_one_flat_scalar_is_refused_naming_the_key(value: object) -> None:
+    """Metadata values are str, int, float or bool: a container or None is named by its key."""
+    with pytest.raises(InvalidArgumentError) as info:
+        _builder().build({"tool": "deploy", "metadata": {"k": value}})
+    assert info.value.field == "metadata['k']"
+
+
 @pytest.mark.parametrize("field", ["latency_ms", "cost", "quality"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_numbers_are_refused_naming_the_field(field: str, value: float) -> None:

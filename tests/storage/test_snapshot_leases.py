@@ -130,7 +130,7 @@ def test_a_write_after_the_snapshot_is_replayed(tmp_path: Path) -> None:
         assert first.runtime.feed.write_snapshot() is not None
         first.observe("helm_upgrade", False)
         first.runtime.flush()
-        first.runtime.feed._since_snapshot = 0  # no snapshot at close: the write stays after
+        first.runtime.feed._learnt.since_snapshot = 0  # no snapshot at close: the write stays after
     with Toolwise(tmp_path / "store") as second:
         second.runtime.view()
         assert not second.runtime.feed.quiet

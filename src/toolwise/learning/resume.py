@@ -1,6 +1,8 @@
-"""Start the learnt view from a stored snapshot, and store one (for :mod:`~.feed`).
+"""Start the learnt view from a stored snapshot, store the next one, and decide when.
 
 How snapshots are kept, and why a start from one equals a rebuild: ``docs/architecture.md``.
+:class:`SnapshotKeeper` is the feed's side of it; the feed keeps the locking (a snapshot is
+taken from a consistent cut of the view and the ids it holds).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import threading
 from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,9 +19,113 @@ from toolwise.learning import snapshot
 from toolwise.learning.view import ReliabilityView
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
-__all__ = ["Restored", "load_newest", "paused_gc", "replay_ids", "store"]
+__all__ = [
+    "SNAPSHOT_EVERY",
+    "SNAPSHOT_IDS_WINDOW",
+    "Restored",
+    "SnapshotKeeper",
+    "load_newest",
+    "paused_gc",
+    "replay_ids",
+    "store",
+]
 
 log = logging.getLogger("toolwise.learning")
+
+SNAPSHOT_EVERY = 10_000
+"""Records learnt between two snapshots of the view (written in a background thread)."""
+SNAPSHOT_IDS_WINDOW = 150.0
+"""Seconds before a snapshot's watermark whose learnt record ids it keeps, so that a record
+met again is not learnt twice by a process started from it: by its replay (from the
+watermark minus ``tailing.TAIL_OVERLAP``, by store time) or by its first sweep (which looks
+``tailing.SWEEP_OVERLAP``, 2 minutes, back by record time, and a record is learnt after it
+is made). At least their sum (``tests/learning/test_snapshot.py`` checks it)."""
+
+
+class SnapshotKeeper:
+    """The feed's snapshots: the newest usable one to start from, the next one to store, at
+    most one written in the background at a time.
+
+    Args:
+        snapshots: where snapshots are kept.
+        factory: builds a fresh view (a snapshot is restored into one).
+        every: records learnt between two snapshots.
+    """
+
+    def __init__(
+        self,
+        snapshots: ChromaSnapshotStore,
+        factory: Callable[[], ReliabilityView],
+        *,
+        every: int = SNAPSHOT_EVERY,
+    ) -> None:
+        self.snapshots = snapshots
+        self._factory = factory
+        self.every = every
+        self.built_at = 0.0
+        """Store time the view first read the records (kept across restores: a snapshot of
+        a view built before the last ``forget`` is never used)."""
+        self.build_span = (math.inf, math.inf)
+        """When the last build read the store (store times; its rows need no ids kept)."""
+        self._writing = False
+
+    def newest(self, *, overlap: float) -> Restored | None:
+        """:func:`load_newest`, or ``None`` when the snapshots cannot be read (the store is
+        down: the build that follows says so)."""
+        try:
+            return load_newest(self.snapshots, self._factory, overlap=overlap)
+        except Exception as exc:
+            log.debug("toolwise: reading the view's snapshots failed: %s", exc)
+            return None
+
+    def save(
+        self, view_state: bytes, ids: list[str], view: ReliabilityView, *, watermark: float,
+        records: int, complete: bool = False,
+    ) -> SnapshotHead:  # fmt: skip
+        """Store a snapshot taken at ``watermark`` (see :func:`store`).
+
+        Raises:
+            Exception: whatever the store raised (the caller logs it).
+        """
+        return store(
+            self.snapshots,
+            view_state,
+            ids,
+            view,
+            watermark=watermark,
+            records=records,
+            built=self.built_at,
+            complete=complete,
+        )
+
+    def claim(self) -> bool:
+        """True if no background write is under way; it then is (call under the feed's lock)."""
+        if self._writing:
+            return False
+        self._writing = True
+        return True
+
+    def write(self, write: Callable[[], object]) -> None:
+        """Run ``write`` now, logging a failure, and end the claim."""
+        try:
+            write()
+        except Exception as exc:
+            log.warning("toolwise: writing a snapshot of the view failed: %s", exc)
+        finally:
+            self._writing = False
+
+    def write_soon(self, write: Callable[[], object]) -> None:
+        """:meth:`write` in the ``toolwise-snapshot`` daemon thread (after :meth:`claim`)."""
+        threading.Thread(
+            target=self.write, args=(write,), name="toolwise-snapshot", daemon=True
+        ).start()
+
+    def clear(self) -> None:
+        """Drop every stored snapshot (records were forgotten); never raises."""
+        try:
+            self.snapshots.clear()
+        except Exception as exc:
+            log.warning("toolwise: dropping the view's snapshots failed: %s", exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,12 @@ __all__ = [
     "unpack",
 ]
 
-VERSION = 2
-MAGIC = b"TWSNAP2\n"
+VERSION = 3
+"""2: the aggregates keep their evidence in an ``EvidenceIndex`` read by a ``PosteriorReader``;
+3: float samples stored as arrays, and the chunks kept in their rows' metadata
+(``storage.snapshots``). A snapshot of another version holds another layout and is skipped:
+the view is rebuilt once."""
+MAGIC = b"TWSNAP3\n"
 
 _SAFE_BUILTINS = frozenset(
     {"set", "frozenset", "dict", "list", "tuple", "float", "int", "str", "bool", "complex"}

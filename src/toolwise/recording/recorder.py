@@ -229,5 +229,7 @@ class Recorder:
                 "source": call.source,
                 "decision_id": ctx.decision_id,
                 "recommended_tool": ctx.recommended_tool,
+                # Only the first attempt is the decision's; a retry is the tool's, not the policy's.
+                "metadata": ctx.logged_propensity(call.tool) if call.attempt == 1 else {},
             }
         )

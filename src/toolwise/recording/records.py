@@ -54,6 +54,9 @@ _LABELS = ("task_type", "environment", "judged_by")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Containers are not metadata values; said here, by key, rather than by the model's
+# union error (``metadata.k.str``). Other types are left to the model to convert or refuse.
+_NOT_METADATA = (Mapping, list, tuple, set, frozenset)
 
 
 def encodable(text: str) -> str:
@@ -235,6 +238,10 @@ class RecordBuilder:
             if isinstance(value, float) and not math.isfinite(value):
                 raise InvalidArgumentError(
                     f"metadata[{key!r}]", value, "must be a finite number (JSON has no NaN)"
+                )
+            if value is None or isinstance(value, _NOT_METADATA):
+                raise InvalidArgumentError(
+                    f"metadata[{key!r}]", value, "must be a str, int, float or bool (one level)"
                 )
         cleaned: Mapping[Any, Any] = metadata
         if self._redactor is not None:

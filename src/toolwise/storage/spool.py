@@ -34,6 +34,7 @@ from typing import Literal
 
 from toolwise.errors import SpoolError
 from toolwise.models import ToolOutcome
+from toolwise.storage.spool_lines import decode, encode
 
 __all__ = ["FsyncPolicy", "Spool", "SpoolCursor", "SpoolDirectory", "inspect_spool"]
 
@@ -221,10 +222,15 @@ class Spool:
     def append(self, outcome: ToolOutcome) -> None:
         """Make ``outcome`` durable (see the module's fsync policy) before returning.
 
+        The line is checked to read back equal first (:mod:`toolwise.storage.spool_lines`):
+        nothing is acknowledged that a replay could not return.
+
         Raises:
+            InvalidArgumentError: ``outcome`` would not replay as it is (nothing written);
+                ``.field`` names the field.
             SpoolError: the line could not be written (disk full, permissions, closed spool).
         """
-        data = outcome.model_dump_json().encode() + b"\n"
+        data = encode(outcome)
         with self._lock:
             if self._closed:
                 raise SpoolError("spool is closed")
@@ -313,7 +319,7 @@ class Spool:
                         return records, offset, False, bad  # still being written
                     offset += len(line)
                     try:
-                        records.append(ToolOutcome.model_validate_json(line))
+                        records.append(decode(line))
                     except ValueError:
                         log.error("toolwise: unreadable spool line in %s skipped", segment.path)
                         bad += 1
