@@ -196,10 +196,11 @@ class Learners:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def close(self, timeout: float) -> None:
-        """Write a last snapshot, stop looking at other writers, stop the improver."""
+    def close(self, timeout: float, *, complete: bool = False) -> None:
+        """Write a last snapshot, stop looking at other writers, stop the improver.
+        ``complete``: the writer has stopped, and the view holds all it stored."""
         self._closed = True
-        self._feed.close()
+        self._feed.close(complete=complete)
         if self._improver is not None:
             self._improver.close(timeout)
 

@@ -75,6 +75,7 @@ class Runtime:
         self._clock: Callable[[], datetime] = clock or utcnow
         self._embedding: EmbeddingFunction = settings.get("embedding") or HashingEmbedding()
         self._store, remote = open_store(root, settings, self._embedding)
+        self._owns_store = settings.get("store") is None  # no other runtime writes through it
         # Other processes read a server: a burst's records wait at most 1 s, not 5 s, to go.
         max_delay = 1.0 if remote else 5.0
         self._task_clusters = task_cluster_store_for(self._store)
@@ -85,6 +86,7 @@ class Runtime:
             clock=self._clock,
             max_delay=max_delay,
             learn=lambda outcome: self._learners.learn(outcome),  # noqa: PLW0108 (built next)
+            learn_stored=lambda outcome: self._learners.feed.on_record(outcome),  # noqa: PLW0108
         )
         protect(root / "chroma", self._writes.spool_root)  # no sandboxed code may read or forge
         self._records = self._writes.records
@@ -280,8 +282,10 @@ class Runtime:
                 return True
             self._closed = True
         self._writes.stop_recording(timeout)
-        self._learners.close(timeout)
         drained = self._writes.close(timeout)
+        # After the writer: once it has stopped, the view has learnt all it ever stored, and
+        # the last snapshot says so (the next start need not read this writer's records).
+        self._learners.close(timeout, complete=self._writes.stopped and self._owns_store)
         self._store.close()
         _process.unregister(self)
         return drained

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -49,6 +49,8 @@ class WritePath:
         clock: "now" (UTC); with a ``clock`` setting it also times the calls' start.
         max_delay: seconds a spooled record may wait before the writer stores it.
         learn: told of every record once it is durable, in spool order; must not raise.
+        learn_stored: told of every record the writer stored, also those adopted from the
+            spool of a process that ended (the learnt view, which skips what it knows).
 
     Thread-safe.
     """
@@ -62,10 +64,12 @@ class WritePath:
         clock: Callable[[], datetime],
         max_delay: float,
         learn: Callable[[ToolOutcome], None],
+        learn_stored: Callable[[ToolOutcome], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._learn = learn
+        self._learn_stored_one = learn_stored
         redactor = settings.get("redactor", "default")
         self._records = RecordBuilder(
             redactor=SecretRedactor() if redactor == "default" else redactor,
@@ -126,7 +130,20 @@ class WritePath:
             housekeeping=self._purge_expired,
             max_backoff=self._max_backoff,
             max_delay=self._max_delay,
+            on_stored=self._learn_stored,
         )
+
+    def _learn_stored(self, batch: Sequence[ToolOutcome]) -> None:
+        """What the writer stored reaches the view too: records adopted from the spool of a
+        process that ended were never recorded here (the view skips the ones it knows)."""
+        if self._learn_stored_one is not None:
+            for outcome in batch:
+                self._learn_stored_one(outcome)
+
+    @property
+    def stopped(self) -> bool:
+        """True once the writer has stopped (after :meth:`close`): nothing more is stored."""
+        return self._writer.stopped
 
     def _written(self) -> int:
         counters = self._writer.counters

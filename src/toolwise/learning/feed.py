@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from toolwise.learning.inbox import ViewInbox, learn
@@ -26,6 +26,7 @@ from toolwise.learning.readiness import RETRY_AFTER, FeedState
 from toolwise.learning.resume import SNAPSHOT_EVERY, SNAPSHOT_IDS_WINDOW, SnapshotKeeper
 from toolwise.learning.tailing import SWEEP_INTERVAL, SWEEP_OVERLAP, TAIL_OVERLAP, Tail
 from toolwise.learning.view import ReliabilityView
+from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore, TailingStore
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
@@ -102,6 +103,8 @@ class LearningFeed(ViewInbox):
         only those stored after its watermark with one)."""
         self.restored: SnapshotHead | None = None
         """The snapshot the last build started from, if any."""
+        self.quiet = False
+        """Whether nothing was stored after that snapshot (its replay was skipped)."""
 
     def _drain(self) -> None:
         """Learn every queued record; a snapshot is due every ``snapshot_every`` records."""
@@ -134,11 +137,15 @@ class LearningFeed(ViewInbox):
         self._load_lock = threading.Lock()
         self._tail.after_fork()
 
-    def close(self) -> None:
+    def close(self, *, complete: bool = False) -> None:
         """Write a last snapshot when anything was learnt since the previous one, and stop
-        looking at other writers' records (the view stays readable)."""
-        if self._keeper is not None and self.ready and self._learnt.since_snapshot:
-            self._keeper.write(self.write_snapshot)
+        looking at other writers' records (the view stays readable). ``complete``: this
+        process's writer has stopped, and the view learnt every record it stored."""
+        if self._keeper is not None and self.ready:
+            with self._drain_lock:  # what is queued counts too (it may all be known)
+                self._drain_unlocked()
+            if self._learnt.since_snapshot:
+                self._keeper.write(lambda: self.write_snapshot(complete=complete))
         self._closed.set()
         self._tail.join()
 
@@ -197,14 +204,17 @@ class LearningFeed(ViewInbox):
             watermark = time.time()  # store time: whatever is stored from here on is tailed
             started = time.perf_counter()
             loaded = 0
+            self.quiet = False
             restored = self._restore() if use_snapshot else None
-            found = (
-                self._store.recent(
+            found: Iterable[ToolOutcome]
+            if restored is not None and self.quiet:
+                found = []  # nothing was stored after the snapshot (resume.Restored.quiet)
+            elif restored is not None and isinstance(self._store, TailingStore):
+                found = self._store.recent(
                     restored.watermark - TAIL_OVERLAP, now=now, known=self._learnt.known
                 )
-                if restored is not None and isinstance(self._store, TailingStore)
-                else self._store.iter_outcomes(None, now=now)
-            )
+            else:
+                found = self._store.iter_outcomes(None, now=now)
             began = time.time()
             for outcome in found:
                 loaded += self._learn_once(outcome)
@@ -234,18 +244,19 @@ class LearningFeed(ViewInbox):
         there is none, or it cannot be used (then the build reads every record)."""
         if self._keeper is None or not isinstance(self._store, TailingStore):
             return None
-        found = self._keeper.newest()
+        found = self._keeper.newest(overlap=TAIL_OVERLAP)
         if found is None:
             return None
-        head, view, ids = found
+        head, self.quiet = found.head, found.quiet
         with self._lock:  # a fresh start: a failed build's partial view is dropped too
-            self._view = view
-            self._learnt.restart(ids, at=head.watermark)
+            self._view = found.view
+            self._learnt.restart(found.ids, at=head.watermark)
         return head
 
-    def write_snapshot(self) -> SnapshotHead | None:
+    def write_snapshot(self, *, complete: bool = False) -> SnapshotHead | None:
         """Store a snapshot of the view now (``None``: no snapshot store, or the view is not
         built). Flushes this process's records first, so the snapshot's watermark covers them.
+        ``complete``: see :meth:`close`.
 
         Raises:
             Exception: whatever the store raised (the caller logs it).
@@ -262,12 +273,14 @@ class LearningFeed(ViewInbox):
                     ids = self._learnt.for_snapshot(
                         watermark=watermark,
                         window=SNAPSHOT_IDS_WINDOW,
-                        overlap=TAIL_OVERLAP,
+                        overlap=SNAPSHOT_IDS_WINDOW,  # a first sweep reaches that far too
                         build_span=keeper.build_span,
                     )
                     records = len(self._learnt)
                 state = self._view.export_state()
-        return keeper.save(state, ids, self._view, watermark=watermark, records=records)
+        return keeper.save(
+            state, ids, self._view, watermark=watermark, records=records, complete=complete
+        )
 
     def _snapshot_soon(self) -> None:
         """Write a snapshot in a background thread (at most one at a time)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Container, Iterable
+from collections.abc import Container, Sequence
+from itertools import repeat
 
 from toolwise.learning import resume
 
@@ -61,12 +62,16 @@ class LearntIds:
         keeps only the ids held again by then."""
         self._ids.clear()
 
-    def restart(self, ids: Iterable[str], at: float) -> None:
-        """Hold exactly ``ids``, learnt at ``at`` (a view restored from a snapshot)."""
-        self._ids.clear()
-        self._learnt_at.clear()
-        for record_id in ids:
-            self.add(record_id, at=at)
+    def restart(self, ids: Sequence[str], at: float) -> None:
+        """Hold exactly ``ids``, learnt at ``at`` (a view restored from a snapshot).
+
+        In bulk, with the garbage collector paused: a snapshot may hold 100,000s of ids, and
+        ``fromkeys`` and ``zip`` run in C (one ``add`` each took 0.1 s at 100,000)."""
+        kept = ids[-CAPACITY:]
+        with resume.paused_gc():
+            self._ids = OrderedDict.fromkeys(kept)  # read `known` per use: a new mapping
+            self._learnt_at.clear()
+            self._learnt_at.extend(zip(repeat(at), kept, strict=False))
 
     def for_snapshot(
         self, *, watermark: float, window: float, overlap: float, build_span: tuple[float, float]

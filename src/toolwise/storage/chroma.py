@@ -39,6 +39,7 @@ from toolwise.storage.namespaces import AgentCollections
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
 from toolwise.storage.rows import outcome_document
 from toolwise.storage.similar import similar_in
+from toolwise.storage.snapshots import ChromaSnapshotStore
 
 __all__ = ["ChromaOutcomeStore", "outcome_document"]
 
@@ -98,6 +99,8 @@ class ChromaOutcomeStore:
         )
         self._stamped = 0.0  # the last store time given out (stamps only grow)
         self._stamp_lock = threading.Lock()
+        self.snapshots = ChromaSnapshotStore(lambda: self._connection.client, prefix=prefix)
+        """Snapshots of the learnt view, and the write leases every write takes there."""
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -136,6 +139,7 @@ class ChromaOutcomeStore:
         """Called in a forked child: fresh locks and caches, and whether this process can use
         the store at all (see :meth:`ChromaConnection.after_fork`)."""
         self._stamp_lock = threading.Lock()
+        self.snapshots.after_fork()
         self._collections.after_fork()
         self._failures.after_fork()
         return self._connection.after_fork()
@@ -173,6 +177,7 @@ class ChromaOutcomeStore:
             records = list(chunk.values())
             embeddings = self._embedding([outcome_document(o) for o in records])
             stamp = self._stamp()  # after embedding: as close to visibility as can be
+            self.snapshots.cover(stamp)  # the lease first: it must bound every stored row
             metadatas = [rows.outcome_metadata(o, stamp) for o in records]
             self._write_rows(agent_id, list(chunk), embeddings, metadatas)
 
@@ -367,6 +372,7 @@ class ChromaOutcomeStore:
         return 0 if collection is None else int(collection.count())
 
     def close(self) -> None:
+        self.snapshots.release()
         self._collections.clear()
         self._failures.clear()
         self._connection.close()

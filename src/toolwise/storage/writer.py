@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,6 +82,9 @@ class BackgroundWriter:
         fsync_interval: how often to fsync the spool under the ``"interval"`` policy.
         housekeeping: called about every ``housekeeping_interval`` seconds (TTL purge).
         adopt_interval: how often to look for spool directories of processes that ended.
+        on_stored: called (in the writer thread, before a flush waiting for them returns)
+            with each batch once stored: the learnt view learns from it what this process
+            did not record itself — records adopted from the spool of a process that ended.
     """
 
     def __init__(
@@ -98,8 +101,10 @@ class BackgroundWriter:
         max_delay: float = 5.0,
         high_water: int = 5_000,
         adopt_interval: float = 10.0,
+        on_stored: Callable[[Sequence[ToolOutcome]], object] | None = None,
     ) -> None:
         self._spool = spool
+        self._on_stored = on_stored
         self._store = store
         self._batch_size = batch_size
         self._max_backoff = max_backoff
@@ -294,6 +299,7 @@ class BackgroundWriter:
                 self._writes.write(batch)
             except GiveUp:
                 return
+            self._stored(batch)
             self._spool.commit(cursor)
             with self._lock:
                 self._written += len(batch)
@@ -328,6 +334,19 @@ class BackgroundWriter:
         idle_due = self._last_record_at + self._idle_after
         first = self._first_pending_at if self._first_pending_at is not None else now
         return max(0.0, min(idle_due, first + self._max_delay) - now)
+
+    def _stored(self, batch: list[ToolOutcome]) -> None:
+        if self._on_stored is None:
+            return
+        try:
+            self._on_stored(batch)
+        except Exception as exc:  # the records are stored: nothing to retry
+            log.warning("toolwise: after a write, on_stored failed: %s", exc)
+
+    @property
+    def stopped(self) -> bool:
+        """True once the writer thread has ended (or never ran): nothing more is written."""
+        return not self._thread.is_alive()
 
     def _set_aside(self, outcome: ToolOutcome, reason: str) -> None:
         self._spool.reject(outcome, reason)
