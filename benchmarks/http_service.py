@@ -1,6 +1,7 @@
 """Throughput and latency of ``toolwise serve`` under 32 concurrent clients.
 
     python benchmarks/http_service.py [--seconds 8] [--clients 32] [--modes embedded,server]
+                                      [--repeat 3] [--serve-arg=--batch-size=100 ...] [--out NAME]
 
 Starts a real ``toolwise serve`` process (with an API key, as deployed) on an embedded store,
 then on a ``chroma run`` server, seeds 2,000 calls of history (4 tools x 5 task types), and
@@ -10,17 +11,21 @@ asyncio client, so the load generator costs little CPU next to the server):
 - closed loop (each client sends its next request when the last is answered): the most the
   server does — ``POST calls`` with one call per request, with batches of 20, and ``POST
   brief`` (task text, task type given, 4 candidate tools, recall of similar failures on);
-- open loop at a fixed rate (1,000 single-call ``POST calls`` per second in total, 50 briefs
-  per second): the latency a client sees at that load, measured from when each request was
-  due, so a stalled server cannot hide its queue (no coordinated omission).
+- open loop at a fixed rate: 1,000 calls per second in total, sent one per request and in
+  requests of 10, and 50 briefs per second: the latency a client sees at that load, measured
+  from when each request was due, so a stalled server cannot hide its queue (no coordinated
+  omission).
 
 Latencies are per request, in milliseconds. After each phase the script waits until the server
 has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and, with
 a server, ``chroma run``) per recorded item over the phase and that drain: a figure that does
-not depend on how busy the machine is. Prints tables and writes
-``benchmarks/results/http.json``. Targets (issue 13): >= 1,000 recorded calls/s, ``POST calls``
-p99 <= 20 ms, ``POST brief`` p99 <= 30 ms. The machine may be shared: the JSON records the load
-average before each mode.
+not depend on how busy the machine is much more than the latencies do. With ``--repeat N``
+every mode runs N times on a fresh server and the table shows each figure's median over the
+runs (the JSON keeps every run). Prints tables and writes ``benchmarks/results/http.json``.
+Targets (issue 13): >= 1,000 recorded calls/s, ``POST calls`` p99 <= 20 ms, ``POST brief``
+p99 <= 30 ms. The load generator runs in this process, on the same machine as the server
+(which is a process of its own); the machine may be shared: the JSON records the load average
+before each run.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +61,7 @@ RELIABILITY = {
     "terraform_apply": 0.8,
 }
 BATCH = 20
+SMALL_BATCH = 10  # the open loop's batched requests: 1,000 calls/s as 100 requests/s
 
 
 def _free_port() -> int:
@@ -259,12 +266,12 @@ def _makers(agent: str, seed: int) -> dict[str, Callable[[], Request]]:
     def one() -> Request:
         return "POST", f"{path}/calls", json.dumps(_call(rng)).encode(), 1
 
-    def batch() -> Request:
+    def batch(size: int = BATCH) -> Request:
         return (
             "POST",
             f"{path}/calls",
-            json.dumps([_call(rng) for _ in range(BATCH)]).encode(),
-            BATCH,
+            json.dumps([_call(rng) for _ in range(size)]).encode(),
+            size,
         )
 
     def brief() -> Request:
@@ -276,7 +283,7 @@ def _makers(agent: str, seed: int) -> dict[str, Callable[[], Request]]:
         }
         return "POST", f"{path}/brief", json.dumps(body).encode(), 1
 
-    return {"one": one, "batch": batch, "brief": brief}
+    return {"one": one, "batch": batch, "small": lambda: batch(SMALL_BATCH), "brief": brief}
 
 
 def _seed_history(url: str, token: str, agent: str) -> None:
@@ -301,14 +308,14 @@ def _seed_history(url: str, token: str, agent: str) -> None:
 # -- one mode ------------------------------------------------------------------------------
 
 
-def _serve(home: Path, store_args: list[str]) -> tuple[Process, str, int, str]:
+def _serve(home: Path, store_args: list[str], extra: list[str]) -> tuple[Process, str, int, str]:
     from toolwise.service.keys import KeyRing
 
     keys = home / "keys.json"
     _, token = KeyRing(keys).create(admin=True, label="benchmark")
     port = _free_port()
     args = [sys.executable, "-m", "toolwise.cli", "serve", *store_args, "--keys", str(keys)]
-    args += ["--port", str(port), "--log-level", "warning"]
+    args += ["--port", str(port), "--log-level", "warning", *extra]
     process = Process(args, home / "serve.log")
     _wait_http(f"http://127.0.0.1:{port}/healthz")
     return process, "127.0.0.1", port, token
@@ -337,7 +344,9 @@ def _drain(url: str, token: str, timeout: float = 300.0) -> float:
     return time.monotonic() - started
 
 
-def measure(mode: str, home: Path, clients: int, seconds: float) -> dict[str, Any]:
+def measure(
+    mode: str, home: Path, clients: int, seconds: float, extra: list[str]
+) -> dict[str, Any]:
     chroma: Process | None = None
     if mode == "server":
         chroma_port = _free_port()
@@ -355,7 +364,7 @@ def measure(mode: str, home: Path, clients: int, seconds: float) -> dict[str, An
     else:
         store_args = ["--path", str(home / "store")]
     load_before = os.getloadavg()[0]
-    process, host, port, token = _serve(home, store_args)
+    process, host, port, token = _serve(home, store_args, extra)
     results: dict[str, Any] = {"load_average_before": round(load_before, 2)}
     try:
         _seed_history(f"http://{host}:{port}", token, "bench")
@@ -369,15 +378,19 @@ def measure(mode: str, home: Path, clients: int, seconds: float) -> dict[str, An
             ),
             ("closed: POST brief", lambda: closed_loop(target, make["brief"])),
             (
-                "open 1,000/s: POST calls (1 per request)",
+                "open 1,000 calls/s: POST calls (1 per request)",
                 lambda: open_loop(target, 1_000, make["one"]),
             ),
-            ("open 50/s: POST brief", lambda: open_loop(target, 50, make["brief"])),
+            (
+                f"open 1,000 calls/s: POST calls ({SMALL_BATCH} per request)",
+                lambda: open_loop(target, 1_000 / SMALL_BATCH, make["small"]),
+            ),
+            ("open 50 briefs/s: POST brief", lambda: open_loop(target, 50, make["brief"])),
         ]
         pids = [process.popen.pid] + ([chroma.popen.pid] if chroma is not None else [])
         for name, phase in phases:
             cpu = _cpu_seconds(pids)
-            run = asyncio.run(phase())
+            run = _run(phase())
             drained = _drain(f"http://{host}:{port}", token)  # storing is part of the cost
             results[name] = run.row(_cpu_seconds(pids) - cpu, drained)
             print(f"  {mode}: {name}: {results[name]}", flush=True)
@@ -388,33 +401,83 @@ def measure(mode: str, home: Path, clients: int, seconds: float) -> dict[str, An
     return results
 
 
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each phase's figures as their median over the runs."""
+    phases = [name for name, row in runs[0].items() if isinstance(row, dict)]
+    return {
+        name: {
+            key: round(statistics.median(run[name][key] for run in runs), 2)
+            for key in runs[0][name]
+        }
+        for name in phases
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per phase")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--modes", default="embedded,server")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per mode; medians shown")
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], help="passed on to toolwise serve"
+    )
+    parser.add_argument("--out", default="http", help="results file: benchmarks/results/OUT.json")
     args = parser.parse_args()
-    report: dict[str, Any] = {"clients": args.clients, "seconds_per_phase": args.seconds}
-    for mode in args.modes.split(","):
-        home = Path(tempfile.mkdtemp(prefix=f"toolwise-http-{mode}-"))
-        try:
-            report[mode] = measure(mode, home, args.clients, args.seconds)
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
+    modes = args.modes.split(",")
+    report: dict[str, Any] = {
+        "clients": args.clients,
+        "seconds_per_phase": args.seconds,
+        "repeat": args.repeat,
+        "serve_args": args.serve_arg,
+        "client_loop": _loop_name(),
+    }
+    for mode in modes:
+        runs = []
+        for _ in range(args.repeat):
+            home = Path(tempfile.mkdtemp(prefix=f"toolwise-http-{mode}-"))
+            try:
+                runs.append(measure(mode, home, args.clients, args.seconds, args.serve_arg))
+            finally:
+                shutil.rmtree(home, ignore_errors=True)
+        report[mode] = {
+            "median": _medians(runs),
+            "load_average_before": [run["load_average_before"] for run in runs],
+            "runs": runs,
+        }
     header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item", "errors"]
     rows = [
         [
             *(mode, name, r["requests_per_s"], r["items_per_s"], r["p50_ms"], r["p99_ms"]),
             *(r["server_cpu_ms_per_item"], r["errors"]),
         ]
-        for mode in args.modes.split(",")
-        for name, r in report[mode].items()
-        if isinstance(r, dict)
+        for mode in modes
+        for name, r in report[mode]["median"].items()
     ]
     print()
+    if args.repeat > 1:
+        print(f"medians of {args.repeat} runs per mode")
     print(table(header, rows))
-    path = write_json("http", report)
+    path = write_json(args.out, report)
     print(f"\nwrote {path}")
+
+
+def _loop_name() -> str:
+    return "uvloop" if _uvloop() is not None else "asyncio"
+
+
+def _uvloop() -> Any:
+    """uvloop when installed (the server extra): the load generator then costs less CPU."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
+
+
+def _run(coroutine: Any) -> Any:
+    uvloop = _uvloop()
+    return uvloop.run(coroutine) if uvloop is not None else asyncio.run(coroutine)
 
 
 if __name__ == "__main__":

@@ -6,11 +6,19 @@
     python benchmarks/scale.py --million             # also 1M (generated once, cached; untimed)
     python benchmarks/scale.py --only cold-start --modes embedded   # cold start with and
                                                      # without a snapshot of the view only
+    python benchmarks/scale.py --only view-memory --sizes 10000,100000,1000000
+                                                     # the learnt view's memory, no store
+    python benchmarks/scale.py --only generate --million   # fill the cache (background)
+
+Each size's store is cached apart (``<cache>/<mode>/<size>``, grown from the next smaller one).
+The machine this runs on may be shared: cold starts are repeated (``--repeat``, median kept)
+and the load average is written with the results.
 
 For each store mode (embedded PersistentClient; a real `chroma run` server this script starts)
 records are generated straight into the store in batches (10 tools × 50 task types, 20 %
 failures with an error message) and cached under `benchmarks/.cache/scale/` between runs. At each
-size a *fresh process* opens the store and reports: cold start to its first recommendation,
+size a *fresh process* opens the store (a snapshot of the view is left by an untimed process
+first, as at any restart) and reports: cold start to its first recommendation,
 RSS, `recommend` and brief (`Advisor.advise`, with recall) p50/p99. Disk per record is read
 from the store's directory. On the server, a second process measures staleness: the time from
 one process's `record()` returning to another process's `priors()` showing it. A small fleet
@@ -148,24 +156,55 @@ def _open_store(mode: str, where: str) -> Any:
     return ChromaOutcomeStore(client)
 
 
-def grow(mode: str, where: str, meta: dict[str, Any], target: int) -> None:
-    """Write records until the store holds ``target``; note the throughput of what was written."""
+def grow(mode: str, where: str, meta: dict[str, Any], target: int, save: Any = None) -> None:
+    """Write records until the store holds ``target``; note the throughput of what was written.
+    Every 50,000 records the progress is noted (``save(meta)``), so a run cut short resumes."""
     have = int(meta.get("records", 0))
     if have >= target:
         return
     store = _open_store(mode, where)
-    started = time.perf_counter()
+    started, start_from = time.perf_counter(), have
     for start in range(have, target, BATCH):
         store.write(_records(start, min(BATCH, target - start), seed=7))
-        done = start + BATCH
-        if done % 50_000 == 0:
+        done = min(start + BATCH, target)
+        if done % 50_000 == 0 or done == target:
             print(f"  {mode}: {done:,} records", flush=True)
-    elapsed = time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            meta["records"] = done
+            writes = meta.setdefault("writes", [])
+            if writes and writes[-1].get("open"):
+                writes.pop()
+            writes.append(
+                {
+                    "from": start_from,
+                    "to": done,
+                    "seconds": elapsed,
+                    "records_per_s": (done - start_from) / elapsed,
+                    "open": done < target,
+                }
+            )
+            if save is not None:
+                save(meta)
     store.close()
-    meta["records"] = target
-    meta.setdefault("writes", []).append(
-        {"from": have, "to": target, "seconds": elapsed, "records_per_s": (target - have) / elapsed}
+
+
+def _cached(root: Path, size: int) -> Path:
+    """The cache directory of a store of ``size`` records (``root/<size>``). A new one starts
+    as a copy of the largest smaller store cached (then grows), so each size is kept apart:
+    measuring 100,000 records after generating 1,000,000 needs no second store."""
+    home = root / str(size)
+    if home.exists():
+        return home
+    smaller = sorted(
+        (int(p.name) for p in root.glob("*") if p.name.isdigit() and int(p.name) < size),
+        reverse=True,
     )
+    for found in smaller:
+        if (root / str(found) / "meta.json").exists():
+            shutil.copytree(root / str(found), home, ignore=shutil.ignore_patterns("*.log"))
+            return home
+    home.mkdir(parents=True)
+    return home
 
 
 def _du(path: Path) -> int:
@@ -196,6 +235,7 @@ def rss_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 out = {"import_s": imported, "cold_start_s": cold, "rss_mb": rss_mb()}
+out.update(view_memory(tw.runtime.view()))
 rec = []
 for n in range(200):
     s = time.perf_counter()
@@ -227,49 +267,118 @@ tw.close(timeout=1)
 
 
 COLD_CHILD = r"""
-import json, sys, tempfile, time
+import json, os, resource, sys, tempfile, time
 t0 = time.perf_counter()
 from toolwise import Toolwise
+imported = time.perf_counter() - t0
 args = json.loads(sys.argv[1])
 spool = tempfile.mkdtemp()
 if args["mode"] == "embedded":
     tw = Toolwise(args["where"], spool_dir=spool)
 else:
     tw = Toolwise(url=args["where"], spool_dir=spool)
+opened = time.perf_counter() - t0
 feed = tw.runtime.feed
-if args["full"]:
+role = args["role"]
+if role == "full":
     feed.invalidate_snapshots()  # measure the build from every record
+    opened = time.perf_counter() - t0
+tw.runtime.view()  # the learnt view: from the snapshot (and replay), or every record
+built = time.perf_counter() - t0
 tw.recommend("task_07", args["tools"])
-out = {"cold_start_s": time.perf_counter() - t0, "replayed": feed.replayed,
-       "from_snapshot": feed.restored is not None}
-if args["full"]:
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out = {"cold_start_s": time.perf_counter() - t0, "import_s": imported, "open_s": opened,
+       "view_s": built, "cpu_s": usage.ru_utime + usage.ru_stime,
+       "replayed": feed.replayed, "from_snapshot": feed.restored is not None,
+       "quiet": feed.quiet}
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+out["rss_mb"] = rss_mb()
+out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if role == "start":
+    out.update(view_memory(tw.runtime.view()))
+if role == "full":
     s = time.perf_counter()
     head = feed.write_snapshot()
     out["snapshot_write_s"] = time.perf_counter() - s
     out["snapshot_records"] = head.records if head else 0
-    payload = feed._snapshots.payload(head) if head else b""
+    payload = feed._keeper.snapshots.payload(head) if head else b""
     out["snapshot_bytes"] = len(payload)
+if role == "write":  # an app that records until it closes (its snapshot is written at close)
+    for n in range(args["records"]):
+        tw.record(tool=args["tools"][n % 10], outcome="success" if n % 5 else "failure",
+                  task_type=f"task_{n % 50:02d}")
 print("RESULT " + json.dumps(out), flush=True)
-tw.close(timeout=5)
+tw.close(timeout=60)
 """
 
+VIEW_MEMORY = r"""
+def view_memory(view):
+    # What the learnt view holds, by size accounting: every object reachable from its
+    # state (sys.getsizeof each, once; classes, modules, functions and the shared
+    # configuration left out), and how many aggregates of each kind.
+    import gc, sys, types
+    state = view._state
+    skip = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType)
+    seen, stack, size = {id(state._config)}, [state], 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, skip):
+            continue
+        seen.add(id(obj))
+        size += sys.getsizeof(obj)
+        stack.extend(gc.get_referents(obj))
+    return {"view_mb": size / 2**20, "view_objects": len(seen) - 1, "view_sizes": state.sizes()}
+"""
 
-def cold_start(mode: str, where: str) -> dict[str, Any]:
-    """Two fresh processes: one builds from every record (and writes a snapshot), the next
-    starts from that snapshot and replays only the records stored after it."""
-    row: dict[str, Any] = {}
-    for full in (True, False):
-        args = {"mode": mode, "where": where, "tools": TOOLS, "full": full}
-        done = subprocess.run(
-            [sys.executable, "-c", COLD_CHILD, json.dumps(args)],
-            capture_output=True,
-            text=True,
-            timeout=1800,
-            check=True,
-        )
-        line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-        row["full_build" if full else "from_snapshot"] = json.loads(line[7:])
+WRITES_BEFORE_RESTART = 1_000
+
+
+def _child(args: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", VIEW_MEMORY + COLD_CHILD, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=True,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    return dict(json.loads(line[7:]))
+
+
+def cold_start(mode: str, where: str, repeat: int = 3) -> dict[str, Any]:
+    """Fresh processes, each timed from its first import to its first recommendation:
+
+    * ``full_build``: drops every snapshot and learns every record (then writes a snapshot,
+      timed apart);
+    * ``from_snapshot``: starts from that snapshot; nothing was stored after it;
+    * ``after_writes``: an app first records ``WRITES_BEFORE_RESTART`` records and closes
+      (untimed; its snapshot is written at close, just after its last write), then the next
+      start is timed.
+
+    The two timed starts are each run ``repeat`` times; the median run is kept.
+    """
+    base = {"mode": mode, "where": where, "tools": TOOLS}
+    row: dict[str, Any] = {
+        "full_build": _child({**base, "role": "full"}),
+        "from_snapshot": _median([_child({**base, "role": "start"}) for _ in range(repeat)]),
+    }
+    starts = []
+    for _ in range(repeat):
+        _child({**base, "role": "write", "records": WRITES_BEFORE_RESTART})
+        starts.append(_child({**base, "role": "start"}))
+    row["after_writes"] = _median(starts)
+    row["writes_before_restart"] = WRITES_BEFORE_RESTART
     return row
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median cold start, with every run's time (the machine may be shared)."""
+    ordered = sorted(runs, key=lambda r: float(r["cold_start_s"]))
+    return {**ordered[len(ordered) // 2], "runs_s": [r["cold_start_s"] for r in runs]}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -285,7 +394,7 @@ def measure(mode: str, where: str, url: str | None, probes: int) -> dict[str, An
     """A fresh process opens the store, answers, is timed; on a server it also observes."""
     args = {"mode": mode, "where": where, "tools": TOOLS, "observe": url is not None}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(args)],
+        [sys.executable, "-c", VIEW_MEMORY + CHILD, json.dumps(args)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -465,9 +574,24 @@ def _probe_fleet(observer: subprocess.Popen[str], url: str, probes: int) -> list
     return lags
 
 
-def _previous_cold_start() -> list[dict[str, Any]]:
+def _previous(part: str) -> Any:
+    """A part of scale.json measured apart (``--only``), kept when the rest is measured."""
     path = RESULTS / "scale.json"
-    return list(json.loads(path.read_text()).get("cold_start", [])) if path.exists() else []
+    return json.loads(path.read_text()).get(part) if path.exists() else None
+
+
+def _phases(run: dict[str, Any]) -> str:
+    """``total (imported/opened/view) cpu``: seconds from the first import to each step, and
+    the CPU the process had used by its first answer (less sensitive to a shared machine)."""
+    return (
+        f"{run['cold_start_s']:.2f} "
+        f"({run['import_s']:.2f}/{run['open_s']:.2f}/{run['view_s']:.2f}) "
+        f"cpu {run['cpu_s']:.2f}"
+    )
+
+
+def _replay(run: dict[str, Any]) -> str:
+    return "quiet" if run["quiet"] else f"{run['replayed']:,} replayed"
 
 
 def _write_cold_start(rows: list[dict[str, Any]]) -> None:
@@ -475,14 +599,25 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
     print()
     print(
         table(
-            ["mode", "records", "full build s", "from snapshot s", "replayed", "snapshot KB"],
+            [
+                "mode",
+                "records",
+                "full build s",
+                "from snapshot s (imported/opened/view)",
+                "after writes s (imported/opened/view)",
+                "view MB",
+                "RSS MB",
+                "snapshot KB",
+            ],
             [
                 [
                     r["mode"],
                     f"{r['records']:,}",
                     f"{r['full_build']['cold_start_s']:.2f}",
-                    f"{r['from_snapshot']['cold_start_s']:.2f}",
-                    f"{r['from_snapshot']['replayed']:,}",
+                    f"{_phases(r['from_snapshot'])}, {_replay(r['from_snapshot'])}",
+                    f"{_phases(r['after_writes'])}, {_replay(r['after_writes'])}",
+                    f"{r['from_snapshot']['view_mb']:.1f}",
+                    f"{r['from_snapshot']['rss_mb']:,.0f}",
                     f"{r['full_build']['snapshot_bytes'] / 1024:,.0f}",
                 ]
                 for r in rows
@@ -491,14 +626,91 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
     )
     path = RESULTS / "scale.json"
     previous = json.loads(path.read_text()) if path.exists() else {}
-    kept = [
+    kept = [  # rows of other sizes or modes, measured the same way (not by older versions)
         r
         for r in previous.get("cold_start", [])
         if (r["mode"], r["records"]) not in {(x["mode"], x["records"]) for x in rows}
+        and "after_writes" in r
     ]
     previous["cold_start"] = sorted(kept + rows, key=lambda r: (r["mode"], r["records"]))
+    previous["cold_start_load_average"] = os.getloadavg()
     path.write_text(json.dumps(previous, indent=2) + "\n")
-    print(f"\nwrote the cold_start part of {path}")
+    print(f"\nwrote the cold_start part of {path} (load average {os.getloadavg()[0]:.1f})")
+
+
+# -- the learnt view's memory, records fed straight to it ----------------------------------------
+
+VIEW_CHILD = r"""
+import json, sys, time
+from datetime import UTC, datetime, timedelta
+from random import Random
+from toolwise.learning import ReliabilityView
+from toolwise.models import ToolOutcome
+args = json.loads(sys.argv[1])
+tools, tasks, checkpoints = args["tools"], args["tasks"], args["checkpoints"]
+ttl = timedelta(days=30)
+step = ttl / checkpoints[-1]  # the last checkpoint's records span one TTL: none lapsed yet
+start = datetime.now(UTC) - ttl
+clock = [start]
+view = ReliabilityView(clock=lambda: clock[0])
+rng = Random(7)
+rows, began = [], time.perf_counter()
+for n in range(1, checkpoints[-1] + 1):
+    t = start + step * n
+    clock[0] = t
+    tool, task = rng.choice(tools), rng.choice(tasks)
+    failed = rng.random() < 0.2
+    view.observe_outcome(ToolOutcome(
+        tool=tool, task_type=task, outcome="failure" if failed else "success",
+        latency_ms=rng.uniform(50, 2_000), timestamp=t, expires_at=t + ttl,
+        error_type="TimeoutError" if failed else "",
+        error_message=f"{tool} timed out after {n % 60} s" if failed else "",
+    ))
+    if n in checkpoints:
+        rows.append({"records": n, "seconds": time.perf_counter() - began,
+                     **view_memory(view), "snapshot_bytes": len(view.export_state())})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+print("RESULT " + json.dumps(rows), flush=True)
+"""
+
+
+def measure_view_memory(sizes: list[int]) -> list[dict[str, Any]]:
+    """Feed one view ``max(sizes)`` records with the default 30-day TTL, spread over one TTL
+    (so none has lapsed), and account its memory at each size: it should grow with the
+    contexts (10 tools x 50 task types), not with the records."""
+    args = {"tools": TOOLS, "tasks": TASKS, "checkpoints": sorted(sizes)}
+    done = subprocess.run(
+        [sys.executable, "-c", VIEW_MEMORY + VIEW_CHILD, json.dumps(args)],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=7200,
+        check=True,
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    rows: list[dict[str, Any]] = json.loads(line[7:])
+    print()
+    print(
+        table(
+            ["records", "view MB", "objects", "contexts", "TTL entries", "snapshot KB"],
+            [
+                [
+                    f"{r['records']:,}",
+                    f"{r['view_mb']:.1f}",
+                    f"{r['view_objects']:,}",
+                    f"{r['view_sizes']['contexts']:,}",
+                    f"{r['view_sizes']['ttl_entries']:,}",
+                    f"{r['snapshot_bytes'] / 1024:,.0f}",
+                ]
+                for r in rows
+            ],
+        )
+    )
+    path = RESULTS / "scale.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous["view_memory"] = rows
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(f"\nwrote the view_memory part of {path}")
+    return rows
 
 
 # -- the plot -----------------------------------------------------------------------------------
@@ -515,11 +727,13 @@ def plot(growth: list[dict[str, Any]], path: Path) -> bool:
         return False
     panels = [
         ("cold start to first answer (s)", lambda r: r["cold_start_s"]),
-        ("RSS after first answer (MB)", lambda r: r["rss_mb"]),
+        ("learnt view (MB, size accounting)", lambda r: r["view_mb"]),
+        ("process RSS after first answer (MB)", lambda r: r["rss_mb"]),
+        ("process RSS after the briefs' recall (MB)", lambda r: r["rss_after_mb"]),
         ("recommend p99 (ms)", lambda r: r["recommend_ms"]["p99"]),
         ("brief p99 (ms)", lambda r: r["brief_ms"]["p99"]),
     ]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = plt.subplots(3, 2, figsize=(10, 10))
     for ax, (title, value) in zip(axes.flat, panels, strict=True):
         for mode in ("embedded", "server"):
             rows = [r for r in growth if r["mode"] == mode]
@@ -553,42 +767,46 @@ def main() -> None:
     parser.add_argument("--fleet-seconds", type=float, default=10.0)
     parser.add_argument("--fleet-rate", type=float, default=500.0, help="records/s per process")
     parser.add_argument("--cache", default=str(CACHE), help="where generated stores are kept")
+    parser.add_argument("--repeat", type=int, default=3, help="timed cold starts per kind")
     parser.add_argument(
         "--only",
-        choices=["cold-start"],
+        choices=["cold-start", "generate", "view-memory"],
         help="cold-start: only cold start with and without a snapshot (updates that part of "
-        "scale.json, leaves the rest as it was)",
+        "scale.json, leaves the rest as it was); generate: only fill the cache; view-memory: "
+        "only the learnt view's memory, records fed straight to it (no store)",
     )
     args = parser.parse_args()
     sizes = sorted(
         {int(s) for s in args.sizes.split(",") if s} | ({1_000_000} if args.million else set())
     )
     modes = [m for m in args.modes.split(",") if m]
+    if args.only == "view-memory":
+        measure_view_memory(sizes)
+        return
 
     growth: list[dict[str, Any]] = []
     for mode in modes:
-        home = Path(args.cache) / mode
-        home.mkdir(parents=True, exist_ok=True)
-        meta_path = home / "meta.json"
-        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        data = home / "chroma"
-        server = Server(home / "server-data") if mode == "server" else None
-        try:
-            where = str(home) if server is None else server.url
-            for size in sizes:
-                if int(meta.get("records", 0)) > size:
-                    print(
-                        f"{mode}: the cache holds {meta['records']:,} > {size:,}; skipping {size:,}"
-                    )
-                    continue
+        for size in sizes:
+            home = _cached(Path(args.cache) / mode, size)
+            meta_path = home / "meta.json"
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            data = home / ("chroma" if mode == "embedded" else "server-data")
+            server = Server(data) if mode == "server" else None
+            try:
+                where = str(home) if server is None else server.url
                 print(f"{mode}: growing to {size:,} records", flush=True)
-                grow(mode, where, meta, size)
-                meta_path.write_text(json.dumps(meta, indent=2))
-                disk = _du(data if server is None else home / "server-data")
+                grow(mode, where, meta, size, lambda m, p=meta_path: p.write_text(json.dumps(m)))
+                if args.only == "generate":
+                    continue
+                disk = _du(data)
                 print(f"{mode}: measuring at {size:,}", flush=True)
                 if args.only == "cold-start":
-                    growth.append({"mode": mode, "records": size, **cold_start(mode, where)})
+                    found = cold_start(mode, where, args.repeat)
+                    growth.append({"mode": mode, "records": size, **found})
                     continue
+                # Untimed first: leaves a snapshot of the view, so the timed process starts
+                # as any restart does (a start from every record is --only cold-start's).
+                _child({"mode": mode, "where": where, "tools": TOOLS, "role": "start"})
                 row = measure(mode, where, server.url if server else None, args.probes)
                 last = meta["writes"][-1]
                 growth.append(
@@ -601,10 +819,12 @@ def main() -> None:
                         **row,
                     }
                 )
-        finally:
-            if server is not None:
-                server.stop()
+            finally:
+                if server is not None:
+                    server.stop()
 
+    if args.only == "generate":
+        return
     if args.only == "cold-start":
         _write_cold_start(growth)
         return
@@ -626,7 +846,8 @@ def main() -> None:
                 "write rec/s",
                 "disk B/rec",
                 "cold start s",
-                "RSS MB",
+                "RSS MB (after briefs)",
+                "view MB",
                 "recommend p50/p99 ms",
                 "brief p50/p99 ms",
                 "staleness p50/p99 s",
@@ -637,8 +858,9 @@ def main() -> None:
                     f"{r['records']:,}",
                     f"{r['write_records_per_s']:,.0f}",
                     f"{r['disk_bytes_per_record']:,.0f}",
-                    r["cold_start_s"],
-                    f"{r['rss_mb']:,.0f}",
+                    f"{r['cold_start_s']:.2f}",
+                    f"{r['rss_mb']:,.0f} ({r['rss_after_mb']:,.0f})",
+                    f"{r['view_mb']:.1f}",
                     f"{r['recommend_ms']['p50']:.2f} / {r['recommend_ms']['p99']:.2f}",
                     f"{r['brief_ms']['p50']:.1f} / {r['brief_ms']['p99']:.1f}",
                     (
@@ -683,7 +905,10 @@ def main() -> None:
             "growth": growth,
             "fleet": fleet_result,
             # measured apart (--only cold-start): kept from the previous results
-            "cold_start": _previous_cold_start(),
+            "cold_start": _previous("cold_start") or [],
+            "cold_start_load_average": _previous("cold_start_load_average"),
+            "view_memory": _previous("view_memory"),
+            "load_average": os.getloadavg(),
             "png": str(png.relative_to(RESULTS.parent.parent)) if plotted else None,
         },
     )

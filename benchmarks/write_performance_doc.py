@@ -14,6 +14,8 @@ so_path = R / "store_outage.json"
 so = json.loads(so_path.read_text()) if so_path.exists() else None
 sc_path = R / "scale.json"
 sc = json.loads(sc_path.read_text()) if sc_path.exists() else None
+hp_path = R / "http.json"
+hp = json.loads(hp_path.read_text()) if hp_path.exists() else None
 pc = o["per_call_us"]
 
 
@@ -291,6 +293,46 @@ if sc:
             "or cold starts grow past what a restart may take, split agents across prefixes or "
             "servers, or move to a distributed Chroma deployment (the same client API).",
         ]
+if hp and all("median" in hp.get(m, {}) for m in ("embedded", "server")):
+    lines += [
+        "",
+        f"## The HTTP service — `python benchmarks/http_service.py --repeat {hp['repeat']}`",
+        "",
+        f"A real `toolwise serve` (with an API key) driven by {hp['clients']} keep-alive "
+        f"connections from another process on the same machine, {hp['seconds_per_phase']:g} s "
+        "per phase, after 2,000 calls of history; closed loop for the most it does, open loop "
+        "at a fixed rate for the latency a client sees at that load (timed from when each "
+        f"request was due). Medians of {hp['repeat']} runs per store, each on a fresh server; "
+        "the load average before the runs was "
+        + "; ".join(
+            f"{m} {', '.join(f'{x:g}' for x in hp[m]['load_average_before'])}"
+            for m in ("embedded", "server")
+        )
+        + " on 2 cores, so latencies, above all the p99s, are mostly this machine's queueing. "
+        "Server CPU per item counts `toolwise serve` (and `chroma run`) over the phase and "
+        "until everything accepted was stored.",
+        "",
+        "| store | phase | requests/s | calls or briefs/s | p50 ms | p99 ms | server CPU ms per item |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in ("embedded", "server"):
+        for name, r in hp[m]["median"].items():
+            lines.append(
+                f"| {m} | {name} | {r['requests_per_s']:,.1f} | {r['items_per_s']:,.1f} | "
+                f"{r['p50_ms']:,.1f} | {r['p99_ms']:,.1f} | {r['server_cpu_ms_per_item']:.2f} |"
+            )
+    med = [(n, r) for m in ("embedded", "server") for n, r in hp[m]["median"].items()]
+    rates = [r["items_per_s"] for n, r in med if "calls" in n]
+    calls_p99 = min(r["p99_ms"] for n, r in med if "calls" in n)
+    brief_p99 = min(r["p99_ms"] for n, r in med if "brief" in n)
+    lines += [
+        "",
+        f"Targets (issue 13): ≥ 1,000 recorded calls/s — best median {max(rates):,.0f} calls/s "
+        f"({'met' if max(rates) >= 1000 else 'missed'}); `POST calls` p99 ≤ 20 ms — best "
+        f"{calls_p99:,.0f} ms ({'met' if calls_p99 <= 20 else 'missed here'}); `POST brief` p99 "
+        f"≤ 30 ms — best {brief_p99:,.0f} ms ({'met' if brief_p99 <= 30 else 'missed here'}). "
+        "What limits them: `docs/http.md`.",
+    ]
 lines += [
     "",
     "## Learning quality — `python benchmarks/learning.py`",

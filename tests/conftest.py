@@ -250,6 +250,31 @@ def server_tw(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Itera
     tw.close()
 
 
+@pytest.fixture
+def devops_store(tmp_path: Path) -> Path:
+    """An embedded store with a few deploys of agent ``devops`` (what the CLI tests read)."""
+    path = tmp_path / "store"
+    with Toolwise(path) as tw:
+        for i in range(4):
+            tw.record(
+                agent_id="devops",
+                tool="kubectl_deploy",
+                latency_ms=1_900 + i,
+                task_type="production_deploy",
+                cost=0.01,
+            )
+        tw.record(
+            agent_id="devops",
+            tool="ansible_run",
+            outcome="failure",
+            latency_ms=45_000,
+            error_type="SSHTimeout",
+            error_message="timed out",
+            task_type="production_deploy",
+        )
+    return path
+
+
 @pytest.fixture(
     params=["ephemeral", "persistent", pytest.param("server", marks=pytest.mark.server)]
 )

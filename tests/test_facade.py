@@ -97,20 +97,6 @@ def test_record_refuses_an_outcome_and_fields_together(ephemeral_tw: Toolwise) -
     assert info.value.field == "fields"
 
 
-def test_counters_report_the_write_path(ephemeral_tw: Toolwise) -> None:
-    """recorded and written move together once flushed; nothing pending or dropped."""
-    for i in range(3):
-        ephemeral_tw.record(tool="t", latency_ms=float(i))
-    assert ephemeral_tw.flush(timeout=30)
-    counters = ephemeral_tw.counters
-    assert (counters.recorded, counters.written, counters.pending, counters.dropped) == (
-        3,
-        3,
-        0,
-        0,
-    )
-
-
 def test_records_survive_close_and_reopen(tmp_path: Path) -> None:
     """On disk, a new Toolwise on the same path reads what the last one wrote."""
     with Toolwise(tmp_path) as first:
@@ -552,27 +538,3 @@ def test_a_malformed_server_url_is_refused_at_construction(tmp_path):
     with pytest.raises(InvalidArgumentError) as raised:
         Toolwise(url="localhost:8000", spool_dir=tmp_path / "spool")
     assert raised.value.field == "url"
-
-
-def test_a_fresh_process_summary_lists_outages_like_the_learnt_view(tmp_path: Path) -> None:
-    """``toolwise summary`` in a new process finds the same outage as the running agent's
-    view, without building that view: outages are found from the agent's own records."""
-    clock = FakeClock(T0)
-    rates = {"A": 0.95, "B": 0.9, "C": 0.85}
-    with Toolwise(tmp_path / "store", clock=clock, ttl=None) as agent:
-        for n in range(40):
-            clock.now += timedelta(hours=1)
-            for offset, (tool, rate) in enumerate(rates.items()):
-                ok = ((n + 10 * offset) * 37 % 100) / 100 < rate
-                agent.record(tool=tool, outcome="success" if ok else "failure", environment="prod")
-        clock.now += timedelta(hours=2)
-        for _ in range(2):  # the outage: every tool fails, twice, within minutes
-            for tool in rates:  # (one failure each is not improbable enough to call it)
-                clock.now += timedelta(minutes=3)
-                agent.record(tool=tool, outcome="failure", environment="prod")
-        learnt = agent.infra_events("default")  # the running agent's learnt view
-        assert agent.summary("default").infra_events == learnt
-    with Toolwise(tmp_path / "store", clock=clock, ttl=None) as fresh:
-        summary = fresh.summary("default")
-        assert not fresh.runtime.feed.ready  # ... the fresh one did not build it
-    assert [e.tools for e in summary.infra_events] == [e.tools for e in learnt] == [("A", "B", "C")]

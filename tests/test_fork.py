@@ -144,7 +144,7 @@ def test_a_live_process_stores_what_its_embedded_workers_spooled(
     """multiprocessing workers of an embedded store spool their calls; the parent, still
     running, adopts their spools once they end and stores the calls — no restart needed."""
     tw = Toolwise(tmp_path / "store")
-    tw.runtime._writer._adopt_interval = 0.05  # the default looks every 10 s
+    tw.runtime._writes._writer._adopt_interval = 0.05  # the default looks every 10 s
     _call(tw, "parent")
     assert _services(tw) == ["parent"]
     context = multiprocessing.get_context("fork")
@@ -156,3 +156,28 @@ def test_a_live_process_stores_what_its_embedded_workers_spooled(
         assert worker.exitcode == 0
     assert eventually(lambda: _services(tw) == ["parent", "worker-0", "worker-1"])
     tw.close()
+
+
+def test_what_a_live_process_adopts_reaches_its_view_and_its_last_snapshot(
+    tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """Calls adopted from embedded workers' spools are learnt by the parent's view (they were
+    never recorded there), so the snapshot it writes at close holds them, and the next start
+    from it needs no replay."""
+    tw = Toolwise(tmp_path / "store")
+    tw.runtime._writes._writer._adopt_interval = 0.05  # the default looks every 10 s
+    _call(tw, "parent")
+    assert [p.observations for p in tw.priors(agent_id="forked")] == [1]  # the view is built
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_call, args=(tw, f"worker-{i}")) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(_CHILD_PATIENCE)
+        assert worker.exitcode == 0
+    assert eventually(lambda: [p.observations for p in tw.priors(agent_id="forked")] == [3])
+    tw.close()
+    with Toolwise(tmp_path / "store") as again:
+        assert [p.observations for p in again.priors(agent_id="forked")] == [3]
+        assert again.runtime.feed.restored is not None
+        assert again.runtime.feed.quiet

@@ -20,14 +20,14 @@ import toolwise
 SRC = Path(toolwise.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "models", "_deprecations", "_checks"),
+    ("errors", "models", "_deprecations", "_checks", "_lazy"),
     ("storage", "recording", "_summary", "_process"),
     ("learning",),
     ("advice", "improve", "pools"),
-    ("_runtime", "_calls", "_settings"),
+    ("_runtime", "_write_path", "_learners", "_calls", "_settings"),
     ("integrations",),
-    ("_facade", "_adoption"),
-    ("__init__", "cli", "_cli_tables", "service"),
+    ("_facade", "_adoption", "_self_improvement"),
+    ("__init__", "cli", "_cli_records", "_cli_learning", "_cli_tables", "service"),
 )
 """Bottom first. A unit is a top-level module or package of ``toolwise``."""
 
@@ -167,11 +167,10 @@ def test_lower_layers_import_no_agent_framework(layer: str) -> None:
 
 
 def test_no_consumer_takes_the_facade() -> None:
-    """Only the front door and the command line import ``Toolwise``'s module."""
-    users = sorted(
-        {_unit(e.source) for e in EDGES if e.target in ("toolwise._facade", "toolwise._adoption")}
-    )
-    assert set(users) <= {"__init__", "cli", "_facade"}
+    """Only the front door and the command line import ``Toolwise``'s modules."""
+    facade = ("toolwise._facade", "toolwise._adoption", "toolwise._self_improvement")
+    users = sorted({_unit(e.source) for e in EDGES if e.target in facade})
+    assert set(users) <= {"__init__", "cli", "_cli_records", "_cli_learning", "_facade"}
 
 
 def test_no_module_reaches_into_another_ones_private_names() -> None:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from toolwise._deprecations import warn_renamed
 from toolwise._facade import Toolwise
+from toolwise._lazy import exports
 from toolwise._runtime import Runtime
-from toolwise.advice import AdviceOptions, Advisor, Brief
 from toolwise.errors import (
     InvalidAgentIdError,
     InvalidArgumentError,
@@ -27,13 +27,16 @@ from toolwise.errors import (
     StoreError,
     ToolwiseError,
 )
-from toolwise.improve import ImproveConfig
 from toolwise.learning import LearningConfig, Recommendation, ToolPrior
 from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.recording.judge import Judge, Verdict
 from toolwise.recording.redact import SecretRedactor
 from toolwise.storage.embeddings import OpenAIEmbedding
 from toolwise.storage.protocol import OutcomeStore
+
+if TYPE_CHECKING:
+    from toolwise.advice import AdviceOptions, Advisor, Brief
+    from toolwise.improve import ImproveConfig
 
 try:
     __version__ = version("toolwise")
@@ -118,12 +121,26 @@ _MOVED = {
 }
 
 
+# Front-door names imported on first use (``toolwise._lazy``): the brief and the
+# self-improvement loop bring LangChain and scipy, which a cold start does not need.
+_LAZY = {
+    "AdviceOptions": "toolwise.advice",
+    "Advisor": "toolwise.advice",
+    "Brief": "toolwise.advice",
+    "ImproveConfig": "toolwise.improve",
+}
+_lazy_getattr, _lazy_dir = exports(__name__, _LAZY)
+
+
+def __dir__() -> list[str]:
+    return _lazy_dir()
+
+
 if not TYPE_CHECKING:  # type checkers see only __all__: an old name there is an error
 
     def __getattr__(name: str) -> Any:
         home = _MOVED.get(name)
         if home is None:
-            msg = f"module 'toolwise' has no attribute {name!r}"
-            raise AttributeError(msg)
+            return _lazy_getattr(name)
         warn_renamed(f"toolwise.{name}", f"{home}.{name}")
         return getattr(importlib.import_module(home), name)

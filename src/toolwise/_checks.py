@@ -21,6 +21,7 @@ __all__ = [
     "check_path",
     "check_seconds",
     "check_text",
+    "check_tool_names",
 ]
 
 
@@ -105,3 +106,16 @@ def check_id_list(field: str, value: Any) -> list[str]:
         if not isinstance(item, str) or not item.strip():
             raise InvalidArgumentError(field, value, "every id must be a non-empty string")
     return ids
+
+
+def check_tool_names(tools: object) -> list[str]:
+    """Tool names from names or tools; a bare string is refused (it is not a list of tools)."""
+    if isinstance(tools, str | bytes) or not isinstance(tools, Sequence | set | frozenset):
+        raise InvalidArgumentError("tools", tools, "must be a list of tool names or tools")
+    names: list[str] = []
+    for item in tools:
+        name = item if isinstance(item, str) else getattr(item, "name", None)
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError("tools", item, "each tool must be a name or a tool")
+        names.append(name)
+    return names

@@ -6,6 +6,10 @@ rank through the learnt view, brief through :class:`~toolwise.advice.Advisor`, a
 framework through the adapters in :mod:`toolwise.integrations`. ``Toolwise`` only saves the
 wiring: ``tw.callback()`` instead of
 ``ToolwiseCallbackHandler(tw.runtime.recorder, tw.defaults())``.
+
+This module holds recording, reading and ranking; the adapters' builders are mixed in from
+:mod:`toolwise._adoption`, the self-improvement conveniences from
+:mod:`toolwise._self_improvement`.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from toolwise._adoption import Adoption
 from toolwise._calls import CallLog
-from toolwise._checks import check_int, check_moment, check_text
-from toolwise._deprecations import renamed, warn_renamed
+from toolwise._checks import check_int, check_text, check_tool_names
+from toolwise._deprecations import renamed
 from toolwise._runtime import Runtime, Settings
+from toolwise._self_improvement import SelfImprovement
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning import (
     InfraEvent,
@@ -39,17 +44,6 @@ from toolwise.storage.writer import WriterCounters
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
-    from toolwise.improve import (
-        AuditEntry,
-        CompositeSpec,
-        Demonstration,
-        ImprovementReport,
-        Improver,
-        Lesson,
-        RefinementResult,
-        Run,
-    )
-    from toolwise.improve.protocols import ChatModel, Evaluator
 
 __all__ = ["Toolwise"]
 
@@ -95,19 +89,6 @@ def _threaded(
     return twin
 
 
-def _tool_names(tools: object) -> list[str]:
-    """Tool names from names or tools; a bare string is refused (it is not a list of tools)."""
-    if isinstance(tools, str | bytes) or not isinstance(tools, Sequence | set | frozenset):
-        raise InvalidArgumentError("tools", tools, "must be a list of tool names or tools")
-    names: list[str] = []
-    for item in tools:
-        name = item if isinstance(item, str) else getattr(item, "name", None)
-        if not isinstance(name, str) or not name:
-            raise InvalidArgumentError("tools", item, "each tool must be a name or a tool")
-        names.append(name)
-    return names
-
-
 def _check_labels(**labels: object) -> None:
     """Each label is a string, or ``None`` (any)."""
     for name, value in labels.items():
@@ -115,13 +96,7 @@ def _check_labels(**labels: object) -> None:
             check_text(name, value)
 
 
-def _check_query(task: object, k: object, agent_id: str) -> None:
-    check_text("task", task)
-    check_int("k", k, minimum=1)
-    check_agent_id(agent_id)
-
-
-class Toolwise(Adoption):
+class Toolwise(Adoption, SelfImprovement):
     """Records every tool call, learns from the outcomes and briefs the model.
 
     Args:
@@ -293,7 +268,7 @@ class Toolwise(Adoption):
         """
         _check_labels(task_type=task_type, environment=environment)
         check_agent_id(agent_id)
-        names = _tool_names(tools)
+        names = check_tool_names(tools)
         return self._runtime.view().recommend(
             task_type=task_type,
             tools=names,
@@ -325,80 +300,6 @@ class Toolwise(Adoption):
     def infra_events(self, agent_id: str | None = None) -> list[InfraEvent]:
         """Windows in which most tools failed together (not charged to the tools)."""
         return self._runtime.view().infra_events(agent_id)
-
-    # -- self-improvement (the runtime's improver) ---------------------------------------------
-
-    @property
-    def improver(self) -> Improver:
-        """Lessons, demonstrations, composite tools, prompt refinement and the audit trail."""
-        return self._runtime.improver
-
-    def lessons(self, task: str, k: int = 5, *, agent_id: str = "default") -> list[Lesson]:
-        """Failure lessons most relevant to ``task`` (learnt by :meth:`improve`)."""
-        _check_query(task, k, agent_id)
-        return self.improver.lessons(task, k, agent_id=agent_id)
-
-    def demonstrations(
-        self, task: str, k: int = 3, *, agent_id: str = "default"
-    ) -> list[Demonstration]:
-        """The agent's own best runs most similar to ``task`` (argument shapes, no values)."""
-        _check_query(task, k, agent_id)
-        return self.improver.examples(task, k, agent_id=agent_id)
-
-    def examples(self, task: str, k: int = 3, *, agent_id: str = "default") -> list[Demonstration]:
-        """Deprecated name of :meth:`demonstrations`."""
-        warn_renamed("examples", "demonstrations")
-        return self.demonstrations(task, k, agent_id=agent_id)
-
-    def composites(
-        self, agent_id: str = "default", *, include_retired: bool = False
-    ) -> list[CompositeSpec]:
-        """Composite tools proposed from recurring tool sequences, with permission levels."""
-        return self.improver.composites(agent_id, include_retired=include_retired)
-
-    def composite_tools(
-        self, tools: Sequence[BaseTool] = (), *, agent_id: str = "default"
-    ) -> list[BaseTool]:
-        """Runnable composite tools over ``tools`` (sandboxed until promoted)."""
-        _tool_names(tools)
-        if any(isinstance(t, str) for t in tools):
-            raise InvalidArgumentError("tools", tools, "must be LangChain tools, not names")
-        check_agent_id(agent_id)
-        self.improver.register_tools(tools)
-        return self.improver.composite_tools(agent_id)
-
-    def refine_prompt(
-        self,
-        current: str,
-        runs: Sequence[Run] | None = None,
-        validation_tasks: Sequence[Any] = (),
-        model: ChatModel | None = None,
-        evaluate: Evaluator | None = None,
-        *,
-        agent_id: str = "default",
-    ) -> RefinementResult:
-        """Propose a prompt revision; keep it only if it validates at least as well."""
-        return self.improver.refine_prompt(
-            current, runs, validation_tasks, model, evaluate, agent_id=agent_id
-        )
-
-    def rollback_prompt(self, agent_id: str = "default", *, to_original: bool = False) -> str:
-        """Return to the previous (or the original) prompt; audited."""
-        return self.improver.rollback(agent_id, to_original=to_original)
-
-    def improve(self, agent_id: str | None = None) -> list[ImprovementReport]:
-        """One bounded pass: lessons → curation → composites → prompt refinement."""
-        return self.improver.improve(agent_id)
-
-    def audit(
-        self, agent_id: str | None = None, limit: int = 50, since: datetime | None = None
-    ) -> list[AuditEntry]:
-        """Every change self-improvement made, with before, after, reason and time."""
-        if agent_id is not None:
-            check_agent_id(agent_id)
-        check_int("limit", limit, minimum=1)
-        since = None if since is None else check_moment("since", since)
-        return self.improver.audit(agent_id, limit, since)
 
     # -- async twins: the same calls, off the event loop -----------------------------------------
 

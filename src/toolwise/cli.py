@@ -13,23 +13,28 @@
 
 ``--path`` (embedded store, default ``$TOOLWISE_PATH`` or ``./.toolwise``) or ``--url`` (a
 ``chroma run`` server) chooses the store; ``--json`` prints machine-readable output.
+
+This module is the grammar (every command's options) and the dispatch: it opens the store
+once and hands it to a command of :mod:`toolwise._cli_records` (the record log) or
+:mod:`toolwise._cli_learning` (what the records taught); ``serve`` and ``keys`` are
+:mod:`toolwise.service.cli`'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import sys
 import typing
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from toolwise._cli_tables import PRIOR_HEADER, call_row, format_summary, prior_rows, table
+from toolwise import _cli_learning as learning_cli
+from toolwise import _cli_records as records_cli
+from toolwise._cli_tables import format_summary
 from toolwise._facade import Toolwise
 from toolwise.errors import ToolwiseError
-from toolwise.models import ToolOutcome, check_agent_id
+from toolwise.models import check_agent_id
 from toolwise.service import cli as service_cli
 
 __all__ = ["format_summary", "main"]
@@ -134,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 refused, 2 bad input or store)."""
     args = _parser().parse_args(argv)
     if args.command == "spool":  # read-only: opening a Toolwise would adopt what it lists
-        return _spool(args)
+        return records_cli.spool(args)
     if args.command in service_cli.COMMANDS:
         return service_cli.run(args)
     try:
@@ -191,213 +196,9 @@ def _open(args: argparse.Namespace) -> Toolwise:
     return Toolwise(args.path, clock=clock)
 
 
-def _calls(tw: Toolwise, args: argparse.Namespace) -> int:
-    records = tw.list_calls(
-        args.agent,
-        tool=args.tool,
-        session_id=args.session,
-        task_type=args.task_type,
-        environment=args.environment,
-        success_only=args.success_only,
-        since=args.since,
-        limit=args.limit,
-        offset=args.offset,
-    )
-    if args.failures:
-        records = [r for r in records if r.outcome == "failure"]
-    if args.json:
-        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
-        return 0
-    print(
-        table(
-            ["time (UTC)", "tool", "outcome", "latency", "task type", "error"],
-            [call_row(r) for r in records],
-        )
-    )
-    return 0
-
-
-def _summary(tw: Toolwise, args: argparse.Namespace) -> int:
-    summary = tw.summary(None if args.all_agents else args.agent, since=args.since)
-    if args.json:
-        print(summary.model_dump_json(indent=2))
-        return 0
-    print(format_summary(summary))
-    return 0
-
-
-def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
-    what = (
-        f"all records of tool {args.tool!r}"
-        if args.tool
-        else ("the listed records" if args.ids else "every record")
-    )
-    ids = None if args.ids is None else [i.strip() for i in args.ids.split(",") if i.strip()]
-    if ids is not None and not ids:
-        print("toolwise: --ids: no record id given (use --everything for all)", file=sys.stderr)
-        return 2
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print("toolwise: forget asks before deleting: pass --yes (no terminal to ask)",
-                  file=sys.stderr)  # fmt: skip
-            return 2
-        try:
-            answer = input(f"Delete {what} of agent {args.agent!r}? [y/N] ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            print("nothing deleted")
-            return 1
-    removed = tw.forget(args.agent, tool=args.tool, ids=ids)
-    print(json.dumps({"deleted": removed}) if args.json else f"deleted {removed} record(s)")
-    return 0
-
-
-def _priors(tw: Toolwise, args: argparse.Namespace) -> int:
-    as_of = args.as_of if args.as_of is not None else _stale_store_time(tw, args.agent)
-    priors = tw.priors(
-        tool=args.tool,
-        task_type=args.context,
-        environment=args.environment,
-        agent_id=args.agent,
-        as_of=as_of,
-    )
-    if as_of is not None and args.as_of is None:
-        print(
-            f"evaluated as of {as_of:%Y-%m-%d %H:%M} UTC, the newest record's time "
-            "(the store is old; --as-of chooses another time)",
-            file=sys.stderr if args.json else sys.stdout,
-        )
-    if args.json:
-        print(json.dumps([p.model_dump(mode="json") for p in priors], indent=2))
-        return 0
-    pools = {p.name: p.members for p in tw.summary(args.agent).pools} if priors else {}
-    print(table(PRIOR_HEADER, prior_rows(priors, pools)))
-    return 0
-
-
-_STALE_AFTER = timedelta(days=1)
-
-
-def _stale_store_time(tw: Toolwise, agent_id: str) -> datetime | None:
-    """The newest record's time when it is older than a day (a simulation, or a store left
-    alone): priors are then read at that time, not today."""
-    newest = tw.list_calls(agent_id, limit=1)
-    if not newest:
-        return None
-    when = newest[0].timestamp
-    return when if tw.clock() - when > _STALE_AFTER else None
-
-
-def _audit(tw: Toolwise, args: argparse.Namespace) -> int:
-    from toolwise.improve import format_audit
-
-    entries = tw.audit(None if args.all_agents else args.agent, limit=args.limit, since=args.since)
-    if args.json:
-        print(json.dumps([e.model_dump(mode="json") for e in entries], indent=2))
-    else:
-        print(format_audit(entries))
-    return 0
-
-
-def _spool(args: argparse.Namespace) -> int:
-    from toolwise.storage.clients import default_root
-    from toolwise.storage.spool import inspect_spool
-
-    root = Path(args.spool_dir) if args.spool_dir else Path(args.path or default_root()) / "spool"
-    directories, rejected = inspect_spool(root)
-    waiting = sum(d.records or 0 for d in directories if d.state != "running")
-    if args.json:
-        listed = [
-            {"directory": d.name, "state": d.state, "records": d.records} for d in directories
-        ]
-        print(json.dumps({"spool": str(root), "directories": listed, "rejected": rejected}))
-        return 0
-    print(f"spool {root}: {waiting} record(s) left by processes that ended, {rejected} rejected")
-    meaning = {
-        "running": "a live process (its writer stores these)",
-        "closed": "closed before the store took everything",
-        "ended": "its process died without closing",
-    }
-    rows = [
-        [d.name, d.state, "-" if d.records is None else str(d.records), meaning[d.state]]
-        for d in directories
-    ]
-    print(table(["directory", "state", "records", "meaning"], rows) if rows else "(empty)")
-    if waiting:
-        print("a toolwise process on this store stores them (a running one within ~10 s)")
-    if rejected:
-        print(f"refused records are kept in {root / 'rejected.jsonl'} with the reason")
-    return 0
-
-
-def _rebuild(tw: Toolwise, args: argparse.Namespace) -> int:
-    feed = tw.runtime.feed
-    try:
-        head = feed.rebuild()
-    except Exception as exc:  # the store failed mid-way: no snapshot was written
-        print(f"toolwise: rebuild failed: {exc}", file=sys.stderr)
-        return 2
-    result = {
-        "records": feed.replayed,
-        "snapshot": None if head is None else head.id,
-        "watermark": None if head is None else head.watermark,
-    }
-    if args.json:
-        print(json.dumps(result))
-    elif head is None:
-        print(f"relearnt {feed.replayed} record(s); this store keeps no snapshots")
-    else:
-        print(f"relearnt {feed.replayed} record(s); wrote snapshot {head.id}")
-    return 0
-
-
-def _evaluate(tw: Toolwise, args: argparse.Namespace) -> int:
-    from toolwise.errors import InvalidArgumentError
-    from toolwise.learning.config import LearningConfig
-    from toolwise.learning.offpolicy import evaluate_policy
-
-    try:
-        fields = json.loads(args.config) if args.config else {}
-    except json.JSONDecodeError as exc:
-        raise InvalidArgumentError("config", args.config, f"is not JSON: {exc}") from None
-    if not isinstance(fields, dict):
-        raise InvalidArgumentError("config", args.config, "must be a JSON object")
-    config = LearningConfig(**fields)
-    records: list[ToolOutcome] = []
-    while True:
-        page = tw.list_calls(args.agent, task_type=args.task_type, limit=1_000, offset=len(records))
-        records.extend(page)
-        if len(page) < 1_000:
-            break
-    estimate = evaluate_policy(records, strategy=args.strategy, config=config, seed=args.seed)
-    if args.json:
-        print(json.dumps(dataclasses.asdict(estimate), indent=2))
-        return 0
-
-    def value(point: float | None, ci: tuple[float, float] | None) -> str:
-        if point is None:
-            return "n/a"
-        return f"{point:.3f}" + (f"  [{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else "")
-
-    print(f"off-policy estimate of '{args.strategy}' on {estimate.decisions} logged decisions")
-    print(f"  logged policy (as run)   {value(estimate.logged, None)}")
-    print(f"  self-normalised IPS      {value(estimate.snips, estimate.snips_ci)}")
-    print(f"  doubly robust            {value(estimate.dr, estimate.dr_ci)}")
-    print(f"  effective sample size    {estimate.ess:.1f}")
-    for warning in estimate.warnings:
-        print(f"warning: {warning}")
-    return 0
-
-
 _COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
-    "rebuild": _rebuild,
-    "evaluate": _evaluate,
-    "calls": _calls,
-    "summary": _summary,
-    "forget": _forget,
-    "priors": _priors,
-    "audit": _audit,
+    **records_cli.COMMANDS,
+    **learning_cli.COMMANDS,
 }
 
 if __name__ == "__main__":

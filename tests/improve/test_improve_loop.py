@@ -175,10 +175,3 @@ def test_bad_config_names_the_field() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         ImproveConfig(max_changed_lines=0)
     assert caught.value.field == "max_changed_lines"
-
-
-def test_bad_k_names_k(make_improver: Callable[..., Improver]) -> None:
-    """Asking for zero examples is refused naming ``k``."""
-    with pytest.raises(InvalidArgumentError) as caught:
-        make_improver().examples("deploy", k=0)
-    assert caught.value.field == "k"

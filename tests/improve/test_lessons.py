@@ -79,16 +79,6 @@ def test_merged_lesson_is_retrieved_for_a_deploy_task(
     assert "SSHTimeout" in found[0]
 
 
-def test_lessons_for_stays_within_the_budget(
-    run_task: Runner, make_improver: Callable[..., Improver]
-) -> None:
-    """A budget smaller than the lesson returns nothing rather than a cut sentence."""
-    _ssh_timeouts(run_task, 2)
-    improver = make_improver()
-    improver.improve("devops")
-    assert improver.lessons_for("deploy to production", budget_chars=40, agent_id="devops") == []
-
-
 def test_curation_keeps_at_most_max_lessons(
     run_task: Runner, make_improver: Callable[..., Improver]
 ) -> None:

@@ -110,19 +110,6 @@ def test_negative_latency_or_cost_names_it(view: ReliabilityView, name: str) -> 
     assert caught.value.field == name
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [({"rate": 1.2}, "rate"), ({"rate": 0.5, "strength": -1.0}, "strength")],
-)
-def test_bad_seed_prior_names_the_argument(
-    view: ReliabilityView, kwargs: dict[str, Any], field: str
-) -> None:
-    """A seeded prior outside its range is rejected naming the argument."""
-    with pytest.raises(InvalidArgumentError) as caught:
-        view.seed_prior("kubectl_deploy", **kwargs)
-    assert caught.value.field == field
-
-
 def test_unknown_tool_names_are_fine(view: ReliabilityView) -> None:
     """Tools never seen before are ranked, not rejected (cold start)."""
     ranked = view.recommend(task_type="deploy", tools=["never_seen", "also_new"])

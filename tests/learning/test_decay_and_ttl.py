@@ -67,20 +67,6 @@ def test_late_arrivals_are_decayed_by_their_own_age(
     assert prior.effective_observations == pytest.approx(1.5)
 
 
-def test_an_already_expired_outcome_is_ignored(view: ReliabilityView, clock: FakeClock) -> None:
-    """An outcome whose expires_at has passed is not learnt from."""
-    view.observe_outcome(
-        ToolOutcome(
-            tool="a",
-            outcome="failure",
-            timestamp=clock.now - timedelta(days=31),
-            expires_at=clock.now - timedelta(days=1),
-        )
-    )
-    assert view.priors() == []
-    assert view.stats()["ignored_expired"] == 1
-
-
 def test_outcomes_stop_counting_when_their_ttl_lapses(
     view: ReliabilityView, clock: FakeClock
 ) -> None:
@@ -120,3 +106,21 @@ def test_ttl_expiry_removes_the_decayed_amount(clock: FakeClock) -> None:
     clock.advance(timedelta(days=1, minutes=1))
     (prior,) = view.priors()
     assert prior.failures == pytest.approx(0.5, rel=1e-3)  # only the second, one day old
+
+
+def test_the_ttl_schedule_grows_with_contexts_not_with_outcomes(
+    view: ReliabilityView, clock: FakeClock
+) -> None:
+    """5,000 outcomes with the default 30-day TTL over 30 days, one task type: the schedule
+    keeps at most ~64 expiry slots per aggregate (the task type's and the tool's), however
+    many outcomes fill them."""
+    ttl = timedelta(days=30)
+    step = ttl / 5_000
+    for _ in range(5_000):
+        now = clock.advance(step)
+        view.observe_outcome(
+            ToolOutcome(
+                tool="a", task_type="deploy", outcome="success", timestamp=now, expires_at=now + ttl
+            )
+        )
+    assert view.stats()["ttl_entries"] <= 2 * 64

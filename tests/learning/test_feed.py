@@ -1,17 +1,11 @@
-"""Processes sharing one ``chroma run`` server see each other's records within seconds.
-
-Each test polls with a generous timeout for what the tail thread does "soon" (default: every
-second); none asserts how fast.
-"""
+"""The feed: the view is built from the store (again after ``forget``), and a read never
+waits for the tail (``learning/feed.py``)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import threading
-from collections.abc import Callable, Container, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Container
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,124 +19,22 @@ from toolwise.models import ToolOutcome
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import http_client
 
-pytestmark = pytest.mark.server
-
 TOOLS = ["kubectl_apply", "helm_upgrade"]
 DEPLOY = [HumanMessage("Deploy the payments api to production")]
-Peers = Callable[..., Toolwise]
 
 
-@pytest.fixture
-def peer(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Iterator[Peers]:
-    """``peer(name)``: a Toolwise on the shared server and prefix, with a spool of its own."""
-    made: list[Toolwise] = []
-
-    def make(name: str, **settings: Any) -> Toolwise:
-        tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / name, prefix=prefix, **settings)
-        made.append(tw)
-        return tw
-
-    yield make
-    for tw in made:
-        tw.close()
+def _observations(tw: Toolwise, tool: str = "kubectl_apply") -> float:
+    return sum(p.observations for p in tw.priors(tool=tool, task_type="deploy"))
 
 
-def _observations(tw: Toolwise, tool: str, task_type: str = "deploy") -> float:
-    priors = tw.priors(tool=tool, task_type=task_type)
-    return sum(p.observations for p in priors)
-
-
-def test_a_peer_record_reaches_priors_and_recommend(
-    peer: Peers, eventually: Callable[..., bool]
-) -> None:
-    """B, already running, learns A's records without a restart: priors and ranking."""
-    a, b = peer("a"), peer("b")
-    assert b.recommend(task_type="deploy", tools=TOOLS)  # B's view is built: now it tails
-    for _ in range(8):
-        a.record(tool="kubectl_apply", outcome="success", task_type="deploy")
-        a.record(tool="helm_upgrade", outcome="failure", task_type="deploy")
-    assert a.flush(timeout=30)
-    assert eventually(lambda: _observations(b, "helm_upgrade") == 8)
-    assert eventually(lambda: _observations(b, "kubectl_apply") == 8)
-    ranking = b.recommend(task_type="deploy", tools=TOOLS, strategy="greedy")
-    assert ranking[0].tool == "kubectl_apply"
-
-
-def test_each_peer_record_is_learnt_once(peer: Peers, eventually: Callable[..., bool]) -> None:
-    """Looks overlap; ids are not counted twice, and a process's own records not again."""
-    a, b = peer("a"), peer("b")
-    b.recommend(task_type="deploy", tools=TOOLS)
-    for _ in range(5):
-        a.record(tool="kubectl_apply", outcome="success", task_type="deploy")
-        b.record(tool="kubectl_apply", outcome="success", task_type="deploy")
-    assert a.flush(timeout=30)
-    assert b.flush(timeout=30)
-    assert eventually(lambda: _observations(b, "kubectl_apply") == 10)
-    for _ in range(5):  # several more looks, each overlapping the last
-        b.runtime.feed.refresh()
-    assert _observations(b, "kubectl_apply") == 10
-
-
-def test_a_record_from_another_process_is_learnt(
-    peer: Peers,
-    chroma_server: ChromaServer,
-    prefix: str,
-    tmp_path: Path,
-    eventually: Callable[..., bool],
-) -> None:
-    """A separate Python process records; this one's priors see it while running."""
-    b = peer("b")
-    b.recommend(task_type="deploy", tools=TOOLS)
-    spool = str(tmp_path / "child")
-    script = textwrap.dedent(
-        f"""
-        from toolwise import Toolwise
-        tw = Toolwise(url={chroma_server.url!r}, prefix={prefix!r}, spool_dir={spool!r})
-        for _ in range(3):
-            tw.record(tool="argo_sync", outcome="success", task_type="deploy")
-        assert tw.flush(timeout=60)
-        tw.close()
-        """
-    )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
-    assert eventually(lambda: _observations(b, "argo_sync") == 3)
-
-
-def test_a_record_stored_late_is_still_tailed(
-    peer: Peers, chroma_server: ChromaServer, prefix: str, eventually: Callable[..., bool]
-) -> None:
-    """A record made long ago (spooled through an outage) is tailed by when it was stored."""
-    a, b = peer("a"), peer("b")
-    b.recommend(task_type="deploy", tools=TOOLS)
-    a.record(
-        tool="kubectl_apply",
-        outcome="success",
-        task_type="deploy",
-        timestamp=b.runtime.clock() - timedelta(hours=1),  # sweeps look back 2 minutes
-    )
-    assert a.flush(timeout=30)
-    assert eventually(lambda: _observations(b, "kubectl_apply") == 1)
-
-
-def test_rows_without_a_store_time_are_read(
-    peer: Peers, chroma_server: ChromaServer, prefix: str, eventually: Callable[..., bool]
-) -> None:
-    """Rows written before store times existed: a new process reads them, a running one finds
-    them by record time (its sweep)."""
-    a = peer("a")
-    a.record(tool="kubectl_apply", outcome="success", task_type="deploy")
-    assert a.flush(timeout=30)
-    legacy = ChromaOutcomeStore(http_client(chroma_server.url), prefix=prefix)
-    collection = legacy._collection("default")
-    rows = collection.get(include=["metadatas", "embeddings"])
-    stripped = [{k: v for k, v in m.items() if k != "stored_at"} for m in rows["metadatas"]]
-    collection.delete(ids=rows["ids"])  # an upsert would keep the old keys
-    collection.add(ids=rows["ids"], embeddings=rows["embeddings"], metadatas=stripped)
-    assert "stored_at" not in collection.get(include=["metadatas"])["metadatas"][0]
-    assert _observations(peer("fresh"), "kubectl_apply") == 1
-    found = legacy.recent(0.0, now=a.runtime.clock(), key="timestamp")
-    assert [o.tool for o in found] == ["kubectl_apply"]
-    assert legacy.recent(0.0, now=a.runtime.clock()) == []  # no store time: not tailed
+def test_forgetting_rebuilds_the_view_from_what_remains(tw: Toolwise) -> None:
+    """After ``forget`` the view is built again, from the records left in the store."""
+    tw.record(tool="kubectl_apply", outcome="success", task_type="deploy")
+    tw.record(tool="helm_upgrade", outcome="success", task_type="deploy")
+    assert _observations(tw) == 1
+    tw.forget(tool="helm_upgrade")
+    assert _observations(tw, "helm_upgrade") == 0
+    assert _observations(tw) == 1
 
 
 class _StuckTail(ChromaOutcomeStore):
@@ -166,6 +58,7 @@ class _StuckTail(ChromaOutcomeStore):
         return super().recent(since, now=now, key=key, known=known)
 
 
+@pytest.mark.server
 def test_a_model_turn_never_waits_for_the_tail(
     chroma_server: ChromaServer, tmp_path: Path, prefix: str, eventually: Callable[..., bool]
 ) -> None:

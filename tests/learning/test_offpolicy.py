@@ -81,4 +81,25 @@ def test_records_without_a_propensity_are_skipped_and_counted() -> None:
     bare = [r.model_copy(update={"metadata": {}}) for r in records[:20]]
     estimate = evaluate_policy(bare + records[20:], strategy="thompson")
     assert (estimate.decisions, estimate.skipped) == (30, 20)
-    assert any("no propensity" in warning for warning in estimate.warnings)
+    assert any("no usable propensity" in warning for warning in estimate.warnings)
+
+
+def test_advise_mode_decisions_and_overruled_advice_are_named() -> None:
+    """In ``advise`` the model chooses: the estimate says how often it followed the advice,
+    and counts the calls the strategy gave no chance instead of weighing them."""
+    records = _logged(40, dict.fromkeys(RATES, 1 / 3), seed=7)
+    advised = [
+        r.model_copy(
+            update={
+                "metadata": {**r.metadata, "decision_mode": "advise"},
+                "recommended_tool": r.tool if n % 2 else "",
+            }
+        )
+        for n, r in enumerate(records)
+    ]
+    overruled = advised[0].model_copy(update={"metadata": {"propensity": 0.0}})
+    estimate = evaluate_policy([overruled, *advised[1:]], strategy="thompson")
+    assert estimate.skipped == 1
+    assert any("propensity 0" in warning for warning in estimate.warnings)
+    assert any("39 decisions were made in advise mode" in w for w in estimate.warnings)
+    assert any("which it did 20 times" in w for w in estimate.warnings)

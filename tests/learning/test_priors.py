@@ -56,20 +56,6 @@ def test_confidence_follows_effective_observations(
     assert prior.confidence == label
 
 
-def test_partial_outcome_counts_as_fractional_success(view: ReliabilityView) -> None:
-    """A partial with quality 0.5 adds half a success and half a failure."""
-    view.observe_outcome(ToolOutcome(tool="web_search", outcome="partial", quality=0.5))
-    (prior,) = view.priors()
-    assert (prior.successes, prior.failures) == pytest.approx((0.5, 0.5))
-
-
-def test_refused_outcomes_are_not_charged(view: ReliabilityView) -> None:
-    """A human declining a confirmation says nothing about the tool."""
-    view.observe_outcome(ToolOutcome(tool="db_drop", outcome="refused"))
-    assert view.priors() == []
-    assert view.stats()["ignored_refused"] == 1
-
-
 def test_weight_scales_the_evidence(view: ReliabilityView) -> None:
     """An observation of weight 3 counts as three observations' worth of mass."""
     prior = view.observe("web_search", False, weight=3.0)
@@ -156,23 +142,6 @@ def test_priors_are_per_agent(view: ReliabilityView) -> None:
     assert len(view.priors(agent_id=None)) == 2
 
 
-def test_seeded_prior_acts_as_pseudo_counts(view: ReliabilityView) -> None:
-    """A seed of 90 % at strength 10 adds 9 pseudo-successes and 1 pseudo-failure."""
-    view.seed_prior("kubectl_deploy", 0.9, 10.0)
-    prior = view.observe("kubectl_deploy", False)
-    assert (prior.alpha, prior.beta) == pytest.approx((1.0 + 9.0, 1.0 + 1.0 + 1.0))
-
-
-def test_the_most_specific_seed_wins(view: ReliabilityView) -> None:
-    """A task-type seed overrides the tool-wide seed for that task type."""
-    view.seed_prior("kubectl_deploy", 0.2, 10.0)
-    view.seed_prior("kubectl_deploy", 0.9, 10.0, task_type="deploy")
-    deploy = view.observe("kubectl_deploy", True, context_class="deploy", weight=0.0)
-    other = view.observe("kubectl_deploy", True, context_class="search", weight=0.0)
-    assert deploy.rate > 0.8
-    assert other.rate < 0.3
-
-
 def test_seeds_rank_untried_tools(view: ReliabilityView) -> None:
     """An LLM-given prior orders tools before any evidence exists."""
     view.seed_prior("kubectl_deploy", 0.95, 20.0)
@@ -181,22 +150,6 @@ def test_seeds_rank_untried_tools(view: ReliabilityView) -> None:
         task_type="deploy", tools=["manual_ssh", "kubectl_deploy"], strategy="greedy"
     )
     assert ranked[0].tool == "kubectl_deploy"
-
-
-def test_forget_drops_a_retired_tool(view: ReliabilityView) -> None:
-    """forget(agent, tool) removes that tool's aggregates and keeps the others."""
-    view.observe("ansible_run", False, context_class="deploy")
-    view.observe("kubectl_deploy", True, context_class="deploy")
-    view.forget("default", "ansible_run")
-    assert [p.tool for p in view.priors()] == ["kubectl_deploy"]
-
-
-def test_forget_without_tool_drops_the_agent(view: ReliabilityView) -> None:
-    """forget(agent) removes every aggregate and task type of the agent."""
-    view.observe("ansible_run", False, context_class="deploy")
-    view.forget("default")
-    assert view.priors() == []
-    assert view.known_task_types("default") == []
 
 
 def test_known_task_types_lists_non_empty_contexts(view: ReliabilityView) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -37,7 +38,7 @@ def test_the_run_lengths_tested_are_dense_and_few() -> None:
     """Consecutive lengths are at most 25 % apart (so a pure post-change run at least 0.8 of
     the change's age is always tested), and there are only a few dozen of them."""
     assert GRID[0] == 2
-    assert all(b <= math.ceil(a * 1.25) + 1 for a, b in zip(GRID, GRID[1:], strict=False))
+    assert all(b <= math.ceil(a * 1.25) + 1 for a, b in itertools.pairwise(GRID))
     assert len(GRID) <= 2 * math.log(CAP) / math.log(1.25)
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import pickle
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
@@ -149,7 +151,9 @@ def test_a_bad_snapshot_is_ignored_and_the_view_rebuilt(
     head = store.heads()[0]
     if damage == "chunk":  # the bytes no longer match the head's digest
         store._collection(create=True).update(
-            ids=[f"{head.id}:0"], documents=["AAAA"], embeddings=[[1.0]]
+            ids=[f"{head.id}:0"],
+            embeddings=[[1.0]],
+            metadatas=[{"kind": "chunk", "snapshot": head.id, "index": 0, "data": "AAAA"}],
         )
     else:  # a newer snapshot: garbage of this version, or of a version this one cannot read
         store.save(
@@ -181,8 +185,8 @@ def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
         tw.runtime.view()
         assert tw.runtime.feed.restored is not None
         tw.forget("default", tool=TOOLS[0])
-        assert tw.runtime.feed._snapshots is not None
-        assert tw.runtime.feed._snapshots.heads() == []
+        assert tw.runtime.feed._keeper is not None
+        assert tw.runtime.feed._keeper.snapshots.heads() == []
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
     with Toolwise(tmp_path / "store", clock=clock) as tw:
         assert {p.tool for p in tw.priors()} == {TOOLS[1]}
@@ -243,6 +247,20 @@ def test_a_snapshot_cannot_run_code() -> None:
         snapshot.load_state(b"junk", LearningConfig())
 
 
+def test_float_samples_round_trip_as_arrays_and_bad_ones_are_refused() -> None:
+    """Latency samples are stored as raw doubles (format 2): read back equal, in a deque of
+    the same bound; bytes that are not whole doubles are a corrupt snapshot."""
+    samples = deque([0.5, 1e300, -0.0, float("inf")], maxlen=7)
+    buffer = io.BytesIO()
+    snapshot._Pickler(buffer, protocol=5).dump(samples)
+    assert b"_floats" in buffer.getvalue()  # stored as bytes, not one float at a time
+    back = snapshot._Restricted(io.BytesIO(buffer.getvalue())).load()
+    assert list(back) == list(samples)
+    assert back.maxlen == 7
+    with pytest.raises(SnapshotError, match="float samples"):
+        snapshot._floats(b"\x00" * 7, 3)
+
+
 def test_a_snapshot_keeps_only_the_ids_a_replay_can_meet() -> None:
     """Ids learnt within the window before the watermark are kept (a replay from the
     watermark minus the overlap may read their rows again); rows the build read are dropped
@@ -260,3 +278,38 @@ def test_a_snapshot_keeps_only_the_ids_a_replay_can_meet() -> None:
     assert ids(98.0) == ["built", "queued", "late"]  # the replay starts at 95: in the build
     assert ids(100.0) == ["queued", "late"]  # it starts at 97, after the build ended at 96
     assert ids(129.0) == ["late"]  # only the window's (from 99)
+
+
+def test_a_sweep_after_a_start_from_a_snapshot_learns_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look-back by record time (the sweep) of a process started from a snapshot meets
+    records the snapshot learnt long before its watermark: they are known, not learnt again."""
+    from toolwise.learning import feed as feed_module
+
+    monkeypatch.setattr(feed_module, "TAIL_OVERLAP", 0.0)  # the replay itself reads nothing
+    clock = _clock()
+    stream = [(i % 3, i % 2, float(i % 4 != 0), 100.0 + i) for i in range(20)]
+    with Toolwise(tmp_path / "store", clock=clock) as first:
+        _play(first, stream)
+        feed = first.runtime.feed
+        first.runtime.view()
+        # As if every record had been learnt a minute before the snapshot (the process
+        # then idled): its replay would not meet them, its first sweep does.
+        learnt = feed._learnt._learnt_at
+        feed._learnt._learnt_at = deque(((t - 60.0, i) for t, i in learnt), maxlen=learnt.maxlen)
+        assert feed.write_snapshot() is not None
+    with Toolwise(tmp_path / "store", clock=clock) as second:
+        second.runtime.view()
+        assert second.runtime.feed.restored is not None
+        want = _answers(second)
+        second.runtime.feed._tail._swept_mono = -math.inf  # a sweep is due
+        assert second.runtime.feed.refresh() == 0
+        _assert_same(_answers(second), want)
+
+
+def test_a_snapshot_keeps_the_ids_of_as_long_as_a_replay_or_a_first_sweep_reaches() -> None:
+    from toolwise.learning.resume import SNAPSHOT_IDS_WINDOW
+    from toolwise.learning.tailing import SWEEP_OVERLAP, TAIL_OVERLAP
+
+    assert SWEEP_OVERLAP.total_seconds() + TAIL_OVERLAP <= SNAPSHOT_IDS_WINDOW

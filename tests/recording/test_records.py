@@ -103,6 +103,14 @@ def test_non_finite_metadata_is_refused_naming_the_key(value: float) -> None:
     assert info.value.field == "metadata['w']"
 
 
+@pytest.mark.parametrize("value", [{"deep": {"er": 1}}, [1, 2], None, {1, 2}])
+def test_metadata_that_is_not_one_flat_scalar_is_refused_naming_the_key(value: object) -> None:
+    """Metadata values are str, int, float or bool: a container or None is named by its key."""
+    with pytest.raises(InvalidArgumentError) as info:
+        _builder().build({"tool": "deploy", "metadata": {"k": value}})
+    assert info.value.field == "metadata['k']"
+
+
 @pytest.mark.parametrize("field", ["latency_ms", "cost", "quality"])
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_numbers_are_refused_naming_the_field(field: str, value: float) -> None:
@@ -129,6 +137,19 @@ def test_an_agent_id_with_a_lone_surrogate_is_refused() -> None:
 
 def test_expiry_defaults_to_timestamp_plus_ttl() -> None:
     assert _builder().build({"tool": "deploy"}).expires_at == T0 + timedelta(days=30)
+
+
+@pytest.mark.parametrize("given", ["2030-06-01T12:00:00Z", T0.timestamp()])
+def test_a_timestamp_given_as_text_or_seconds_still_expires(given: object) -> None:
+    """The TTL applies however the timestamp was spelt: no record lives forever by accident."""
+    record = _builder().build({"tool": "deploy", "timestamp": given})
+    assert (record.timestamp, record.expires_at) == (T0, T0 + timedelta(days=30))
+
+
+def test_an_unreadable_timestamp_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        _builder().build({"tool": "deploy", "timestamp": "next tuesday"})
+    assert info.value.field == "timestamp"
 
 
 def test_a_timestamp_too_late_for_the_ttl_is_refused() -> None:

@@ -1,4 +1,5 @@
-"""Liveness and readiness: ``/readyz`` answers within its timeout even when the store hangs."""
+"""Liveness and readiness: ``/readyz`` reports the store's circuit breaker, and answers within
+its timeout even when the store hangs."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ from tests.conftest import ChromaServer
 
 from toolwise import Toolwise
 from toolwise.service import ToolwiseBackend, create_app
-from toolwise.service.adapter import _StoreProbe
+from toolwise.service.adapter import _BoundedCheck
+from toolwise.storage.health import StoreTimeouts
+
+# A frozen server is given up on after `read` (then a heartbeat within `connect`); generous
+# enough that a healthy server on a loaded 2-core machine is never taken for a frozen one.
+FAST = StoreTimeouts(connect=1.0, read=5.0, recall=2.0, probe_interval=0.1)
 
 
 def test_healthz_says_the_process_is_up(client: TestClient) -> None:
@@ -25,8 +31,10 @@ def test_readyz_is_ready_with_a_reachable_store(client: TestClient) -> None:
     """``/readyz`` is 200 and reports the store reachable."""
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["ready"] is True
-    assert response.json()["store"] == "reachable"
+    body = response.json()
+    assert (body["ready"], body["store"], body["breaker"]) == (True, "reachable", "closed")
+    assert body["breaker_since"]
+    assert body["seconds_since_failure"] is None
 
 
 @pytest.mark.server
@@ -43,9 +51,42 @@ def test_readyz_is_503_when_the_store_is_down(
             assert eventually(lambda: http.get("/readyz").status_code == 503)
             response = http.get("/readyz")
             assert response.json()["ready"] is False
+            assert response.json()["breaker"] == "open"
             assert response.json()["detail"]
             assert http.post("/v1/agents/devops/calls", json={"tool": "t"}).status_code == 202
     finally:
+        tw.close(timeout=0.5)
+
+
+@pytest.mark.server
+def test_readyz_follows_the_breaker_of_a_frozen_server_and_recovers(
+    own_chroma_server: ChromaServer, tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """A ``chroma run`` server frozen with SIGSTOP: ``/readyz`` answers (503, unhealthy)
+    although the store never does; its own question opens the runtime's breaker, after which
+    the answer comes from the breaker (state, how long since the last failure) without a
+    store call; after SIGCONT it is ready again."""
+    tw = Toolwise(url=own_chroma_server.url, spool_dir=tmp_path / "spool", timeouts=FAST)
+    try:
+        with TestClient(create_app(ToolwiseBackend(tw.runtime, probe_timeout=2.0))) as http:
+            assert eventually(lambda: http.get("/readyz").status_code == 200)
+            own_chroma_server.freeze()
+            # The last good answer is reused for a second; then the check times out.
+            assert eventually(lambda: http.get("/readyz").status_code == 503)
+            assert http.get("/readyz").json()["store"] == "unreachable"
+            assert eventually(lambda: http.get("/readyz").json()["breaker"] == "open")
+            opened = http.get("/readyz")
+            assert opened.status_code == 503
+            body = opened.json()
+            assert body["ready"] is False
+            assert body["seconds_since_failure"] >= 0
+            assert "circuit breaker is open" in body["detail"]
+            assert not tw.store.health.healthy  # type: ignore[attr-defined]  # the runtime's own
+            own_chroma_server.thaw()
+            assert eventually(lambda: http.get("/readyz").status_code == 200)
+            assert http.get("/readyz").json()["breaker"] == "closed"
+    finally:
+        own_chroma_server.thaw()
         tw.close(timeout=0.5)
 
 
@@ -59,13 +100,13 @@ def test_a_probe_that_hangs_answers_not_reachable_within_its_timeout() -> None:
         calls.append(1)
         release.wait()
 
-    probe = _StoreProbe(frozen, timeout=0.2)
+    probe = _BoundedCheck(frozen, timeout=0.2)
     try:
         first = probe.check()
         second = probe.check()
         assert first == (False, "the store did not answer within 0.2 s")
         assert second[0] is False
-        assert "has not returned" in second[1]
+        assert "has not answered a check" in second[1]
         assert len(calls) == 1
     finally:
         release.set()

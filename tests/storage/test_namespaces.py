@@ -224,3 +224,17 @@ def test_self_improvement_state_follows_its_agent_to_the_new_name(client: Any, p
     )
     with pytest.raises(InvalidAgentIdError):
         knowledge.put("audit", "ops", [Item(id="a2", payload="{}", timestamp=2.0)])
+
+
+def test_the_knowledge_store_finds_what_it_writes_after_finding_nothing(
+    client: Any, prefix: str
+) -> None:
+    """A missing collection is remembered as missing (briefs ask for lessons every turn), but
+    lessons this store then writes are found at once."""
+    from toolwise.improve.store import ChromaKnowledgeStore, Item
+
+    knowledge = ChromaKnowledgeStore(client, embedding=HashingEmbedding(), prefix=prefix)
+    assert knowledge.nearest("lessons", "ops", [1.0, 0.0], 3) == []
+    assert knowledge.nearest("lessons", "ops", [1.0, 0.0], 3) == []  # remembered as missing
+    knowledge.put("lessons", "ops", [Item(id="l1", payload="{}", timestamp=1.0, vector=[1.0, 0.0])])
+    assert [item.id for item, _ in knowledge.nearest("lessons", "ops", [1.0, 0.0], 3)] == ["l1"]

@@ -6,22 +6,27 @@ One core, :class:`Advisor`, turns a model turn into a :class:`Brief`; the LangGr
 ``docs/preselection.md``.
 """
 
-from toolwise.advice.advisor import Advisor
-from toolwise.advice.confirm import Answer, ConfirmationPolicy, approval_request, read_answer
-from toolwise.advice.fence import CLOSE, OPEN
-from toolwise.advice.models import (
-    DEFAULT_DESTRUCTIVE,
-    STATE_KEY,
-    AdviceFields,
-    AdviceOptions,
-    Brief,
-    BriefOptions,
-    Mode,
-    TaskQuery,
-    TaskResolver,
-    TaskSource,
-)
-from toolwise.advice.protocols import AdviceRuntime, LessonSource
+from typing import TYPE_CHECKING
+
+from toolwise._lazy import exports
+
+if TYPE_CHECKING:
+    from toolwise.advice.advisor import Advisor
+    from toolwise.advice.confirm import Answer, ConfirmationPolicy, approval_request, read_answer
+    from toolwise.advice.fence import CLOSE, OPEN
+    from toolwise.advice.models import (
+        DEFAULT_DESTRUCTIVE,
+        STATE_KEY,
+        AdviceFields,
+        AdviceOptions,
+        Brief,
+        BriefOptions,
+        Mode,
+        TaskQuery,
+        TaskResolver,
+        TaskSource,
+    )
+    from toolwise.advice.protocols import AdviceRuntime, LessonSource
 
 __all__ = [
     "CLOSE",
@@ -44,3 +49,27 @@ __all__ = [
     "approval_request",
     "read_answer",
 ]
+
+# Imported on first use (``toolwise._lazy``): importing this package costs nothing.
+_HOMES = {
+    "AdviceFields": "toolwise.advice.models",
+    "AdviceOptions": "toolwise.advice.models",
+    "AdviceRuntime": "toolwise.advice.protocols",
+    "Advisor": "toolwise.advice.advisor",
+    "Answer": "toolwise.advice.confirm",
+    "Brief": "toolwise.advice.models",
+    "BriefOptions": "toolwise.advice.models",
+    "CLOSE": "toolwise.advice.fence",
+    "ConfirmationPolicy": "toolwise.advice.confirm",
+    "DEFAULT_DESTRUCTIVE": "toolwise.advice.models",
+    "LessonSource": "toolwise.advice.protocols",
+    "Mode": "toolwise.advice.models",
+    "OPEN": "toolwise.advice.fence",
+    "STATE_KEY": "toolwise.advice.models",
+    "TaskQuery": "toolwise.advice.models",
+    "TaskResolver": "toolwise.advice.models",
+    "TaskSource": "toolwise.advice.models",
+    "approval_request": "toolwise.advice.confirm",
+    "read_answer": "toolwise.advice.confirm",
+}
+__getattr__, __dir__ = exports(__name__, _HOMES)

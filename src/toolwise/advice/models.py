@@ -308,4 +308,9 @@ class Brief(BaseModel):
             update["task_type"] = self.task_type
         if self.propensity is not None:
             update["propensity"] = self.propensity
+        propensities = {
+            r.tool: r.propensity for r in self.recommendations if r.propensity is not None
+        }
+        if propensities:
+            update["propensities"] = propensities
         return update

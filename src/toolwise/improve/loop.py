@@ -5,7 +5,9 @@ DemonstrationLibrary`, :class:`~.composite_library.CompositeLibrary`, :class:`~.
 PromptBook` and the audit log, all in one knowledge store — and takes from outside only what
 it uses: an :class:`~.protocols.OutcomeReader`, an embedding function, a clock and a flush.
 A pass (:mod:`.passes`) reads only the records after the agent's watermark; passes run on
-demand (:meth:`Improver.improve`) or after N failures (:mod:`.trigger`).
+demand (:meth:`Improver.improve`) or after N failures (:mod:`.trigger`). The reads for a
+brief (lessons, demonstrations) are those of :class:`~.knowledge.KnowledgeReader`, which
+``Improver`` extends.
 """
 
 from __future__ import annotations
@@ -22,14 +24,13 @@ from toolwise.improve.composite_library import CompositeLibrary
 from toolwise.improve.config import ImproveConfig, PromotionPolicy
 from toolwise.improve.demonstrations import DemonstrationLibrary
 from toolwise.improve.forgetting import forget_derived
+from toolwise.improve.knowledge import KnowledgeReader
 from toolwise.improve.lesson_book import LessonBook
 from toolwise.improve.lessons import ChatLessons, LessonWriter, TemplateLessons
 from toolwise.improve.models import (
     AuditEntry,
     CompositeSpec,
-    Demonstration,
     ImprovementReport,
-    Lesson,
     PromptVersion,
     RefinementResult,
     Run,
@@ -56,7 +57,7 @@ _FLUSH_TIMEOUT = 5.0
 _RECENT_RECORDS = 2_000  # records behind runs() and a planned refinement: the newest
 
 
-class Improver:
+class Improver(KnowledgeReader):
     """Self-improvement for the agents whose records ``outcomes`` holds: lessons, examples,
     composites, guarded prompt refinement, and an audit trail of every change.
 
@@ -107,15 +108,17 @@ class Improver:
         rng = random.Random(seed)
         self._store = store if store is not None else knowledge_store_for(outcomes, embedding)
         self._audit = AuditLog(self._store, clock=clock, rng=rng)
-        self._lessons = LessonBook(
-            self._store, embedding, self._audit, merge_threshold=self.config.merge_threshold
-        )
-        self._demos = DemonstrationLibrary(
-            self._store,
-            embedding,
-            self._audit,
-            min_score=self.config.min_demo_score,
-            max_demonstrations=self.config.max_demonstrations,
+        super().__init__(
+            LessonBook(
+                self._store, embedding, self._audit, merge_threshold=self.config.merge_threshold
+            ),
+            DemonstrationLibrary(
+                self._store,
+                embedding,
+                self._audit,
+                min_score=self.config.min_demo_score,
+                max_demonstrations=self.config.max_demonstrations,
+            ),
         )
         self._composites = CompositeLibrary(
             self._store,
@@ -181,62 +184,7 @@ class Improver:
         plan = RefinementPlan(prompt, tuple(validation_tasks), evaluate, model)
         self._refiner.configure(agent_id, plan)
 
-    # -- reads for the brief ------------------------------------------------------------------
-
-    def lessons(
-        self, task: str, k: int = 5, *, agent_id: str = "default", min_similarity: float = 0.0
-    ) -> list[Lesson]:
-        """The ``k`` lessons most similar to ``task``, best first."""
-        _check_k(k)
-        return [
-            lesson
-            for lesson, _ in self._lessons.find(agent_id, task, k, min_similarity=min_similarity)
-        ]
-
-    def lessons_for(
-        self,
-        task_text: str,
-        k: int = 5,
-        budget_chars: int = 600,
-        *,
-        agent_id: str = "default",
-        min_similarity: float = 0.0,
-    ) -> list[str]:
-        """Lesson sentences for a brief: most similar first, total length ≤ ``budget_chars``.
-
-        A lesson that does not fit is skipped (a shorter, less similar one may still fit).
-        """
-        if budget_chars < 0:
-            raise InvalidArgumentError("budget_chars", budget_chars, "must be >= 0")
-        chosen: list[str] = []
-        used = 0
-        for lesson in self.lessons(task_text, k, agent_id=agent_id, min_similarity=min_similarity):
-            if used + len(lesson.text) <= budget_chars:
-                chosen.append(lesson.text)
-                used += len(lesson.text)
-        return chosen
-
-    def examples(self, task: str, k: int = 3, *, agent_id: str = "default") -> list[Demonstration]:
-        """The ``k`` demonstrations whose task is most similar to ``task``, best first."""
-        _check_k(k)
-        return self._demos.find(agent_id, task, k)
-
-    def examples_for(
-        self, task_text: str, k: int = 3, *, agent_id: str = "default"
-    ) -> list[Demonstration]:
-        """Same as :meth:`examples`; the name the brief calls (render with ``.render()``)."""
-        return self.examples(task_text, k, agent_id=agent_id)
-
-    def all_lessons(self, agent_id: str = "default") -> list[Lesson]:
-        """Every lesson of the agent, strongest support first."""
-        return sorted(
-            (lesson for lesson, _ in self._lessons.all(agent_id)),
-            key=lambda lesson: (-lesson.support, lesson.id),
-        )
-
-    def demonstrations(self, agent_id: str = "default") -> list[Demonstration]:
-        """Every demonstration of the agent, best score first."""
-        return sorted(self._demos.all(agent_id), key=lambda d: (-d.score, d.id))
+    # -- reads (lessons and demonstrations: see KnowledgeReader) -------------------------------
 
     def runs(self, agent_id: str = "default", *, limit: int | None = None) -> list[Run]:
         """The agent's runs from its newest 2,000 records, oldest first."""
@@ -402,8 +350,3 @@ class Improver:
     ) -> list[AuditEntry]:
         """Changes made by self-improvement, newest first (every agent when ``None``)."""
         return self._audit.entries(agent_id, limit=limit, since=since)
-
-
-def _check_k(k: int) -> None:
-    if not 1 <= k <= 100:
-        raise InvalidArgumentError("k", k, "must be between 1 and 100")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -35,6 +36,12 @@ __all__ = [
 ]
 
 log = logging.getLogger("toolwise.improve")
+
+# A collection found missing is not asked for again this long: every brief asks for the
+# agent's lessons, and before the first lesson exists that was two failing store round trips
+# per brief (measured: a third of a brief's time in the HTTP service). Lessons written by
+# this process create the collection at once; another process's appear within this delay.
+_ABSENT_TTL = 10.0
 
 Kind = Literal["lessons", "demonstrations", "composites", "prompts", "audit", "state"]
 SEARCHABLE: frozenset[Kind] = frozenset({"lessons", "demonstrations"})
@@ -140,6 +147,7 @@ class ChromaKnowledgeStore:
         self._embedding_name = embedding.name
         self._prefix = prefix
         self._collections: dict[str, Any] = {}
+        self._absent: dict[str, float] = {}  # name -> when it was found missing (monotonic)
         self._lock = threading.Lock()
 
     def _name(self, kind: Kind, agent_id: str) -> str:
@@ -149,8 +157,12 @@ class ChromaKnowledgeStore:
         name = self._name(kind, agent_id)
         with self._lock:
             cached = self._collections.get(name)
+            missing_since = self._absent.get(name)
         if cached is not None:
             return cached
+        fresh = missing_since is not None and time.monotonic() - missing_since < _ABSENT_TTL
+        if fresh and not create:
+            return None
         client = self._client_source()
         # Checked to be this agent's, or found under the old naming and renamed: one agent's
         # lessons never mix with another's (toolwise.storage.namespaces).
@@ -160,6 +172,8 @@ class ChromaKnowledgeStore:
         )
         if collection is None:
             if not create:
+                with self._lock:
+                    self._absent[name] = time.monotonic()
                 return None
             metadata: dict[str, Any] = {_AGENT_KEY: agent_id, "toolwise_improve_kind": kind}
             if kind in SEARCHABLE:
@@ -180,6 +194,7 @@ class ChromaKnowledgeStore:
             raise EmbeddingMismatchError(msg)
         with self._lock:
             self._collections[name] = collection
+            self._absent.pop(name, None)
         return collection
 
     def put(self, kind: Kind, agent_id: str, items: Sequence[Item]) -> None:

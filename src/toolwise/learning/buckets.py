@@ -1,7 +1,9 @@
 """Name the time bucket an outcome falls in, so recurring patterns (a Friday freeze) are learnt.
 
 Buckets are read in the configured time zone: a change freeze on Friday afternoon is local.
-Dayparts are night (00–06), morning (06–12), afternoon (12–18) and evening (18–24).
+Dayparts are night (00–06), morning (06–12), afternoon (12–18) and evening (18–24). A bucket's
+evidence is started over once it all predates its task type's last change
+(:func:`start_over_if_stale`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from toolwise.learning.config import TimeBuckets
+from toolwise.learning.evidence import Evidence
 
-__all__ = ["BucketLabels", "bucket_of"]
+__all__ = ["BucketLabels", "bucket_of", "start_over_if_stale"]
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAYPARTS = ("night", "morning", "afternoon", "evening")
@@ -70,3 +73,16 @@ class BucketLabels:
             moment = datetime.fromtimestamp(slot * _SLOT, UTC)
             label = self._cache[slot] = bucket_of(moment, self._mode, self._zone)
         return label
+
+
+def start_over_if_stale(bucket: Evidence, context: Evidence) -> None:
+    """Start a bucket over when all its evidence predates its task type's last change.
+
+    A bucket departs from its task type on its own evidence; evidence from before the task
+    type broke (or recovered) describes a tool that no longer exists. Buckets that saw the
+    change happen (the Friday afternoon that broke it) keep theirs.
+    """
+    since = context.changed_from
+    stale = since is not None and bucket.updated is not None and bucket.updated < since
+    if stale and (bucket.current.n or bucket.current.successes or bucket.current.failures):
+        bucket.start_over()

@@ -24,6 +24,7 @@ from toolwise.learning.buckets import BucketLabels
 from toolwise.learning.changepoint import MIN_RUN, can_fire, find_change, screen_of
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.evidence import Evidence, Part
+from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery, RetrySchedule
 from toolwise.learning.shrinkage import Mass
 from toolwise.learning.ttl import TtlLedger
@@ -74,8 +75,6 @@ class ChangeTracker:
         self._breaks: dict[ContextKey, dict[str, tuple[int, int]]] = {}
         # Task-type records by scope (agent, task type, environment), for holds.
         self._scopes: dict[tuple[str, str, str], dict[str, Evidence]] = {}
-        self._calls: Counter[tuple[str, str, str]] = Counter()
-        self._stamps: dict[ContextKey, int] = {}
 
     @property
     def schedule(self) -> RetrySchedule:
@@ -94,14 +93,6 @@ class ChangeTracker:
         self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
     ) -> Mass | None:
         """The pre-break Beta of a key whose re-try is due (its own, else its task type's)."""
-        import os
-        survey = float(os.environ.get("SURVEY", "0"))
-        if survey and context is not None and context.recovery is None:
-            scope = (key[0], key[2], key[3])
-            others = len(self._scopes.get(scope, ())) - 1
-            stamp = self._stamps.get(key)
-            if others > 0 and stamp is not None and self._calls[scope] - stamp >= survey * others:
-                return 1e6, 1.0
         calls: int | None = None
         for evidence in (own, context):
             recovery = evidence.recovery if evidence is not None else None
@@ -156,8 +147,6 @@ class ChangeTracker:
         if context_level:
             scope = (key[0], key[2], key[3])
             self._scopes.setdefault(scope, {})[key[1]] = evidence
-            self._calls[scope] += 1
-            self._stamps[key] = self._calls[scope]
         held = evidence.held
         if held is not None and held.lifted:
             evidence.release(rate, merge=True)
@@ -167,14 +156,7 @@ class ChangeTracker:
         live = evidence.mass(t, rate) if recovery is not None else _ZERO
         part = evidence.charge(successes, failures, t, rate)
         if held is not None:
-            config = self._config
-            verdict = held.verdict(
-                evidence.current.at(t, rate), t, rate,
-                restore=config.hold_restore, drop=config.hold_drop,
-            )  # fmt: skip
-            if verdict:
-                evidence.release(rate, merge=verdict > 0)
-                self.counts["holds_restored" if verdict > 0 else "holds_dropped"] += 1
+            self._judge_hold(evidence, held, t)
         if slot is not None:
             self.ttl.attach(part, slot)
         weight = successes + failures
@@ -190,8 +172,6 @@ class ChangeTracker:
                 return part
         kept = self._fast_change(evidence, successes / weight, t)
         upward = False
-        if kept is not None and evidence.held is not None:
-            evidence.release(rate, merge=False)
         if kept is not None:
             upward = kept[1]
             kept_parts = list(evidence.window)[-kept[0] :]
@@ -208,18 +188,28 @@ class ChangeTracker:
             )
             if not count:
                 return part
-            if evidence.held is not None:
-                evidence.release(rate, merge=False)
             kept_parts = list(evidence.window)[-count:]
             slots = [self.ttl.detach(p) for p in kept_parts]
             evidence.split(count, run_s, run_f, t, downward=not upward)
             self.counts["changes_scanned"] += 1
+        evidence.release(rate, merge=False)  # its own change ends a hold: the record is moot
         for p, kept_slot in zip(kept_parts, slots, strict=True):
             self.ttl.reattach(p, kept_slot)
         self.counts["changes_detected"] += 1
         if not upward:
             self._after_break(evidence, t, key, context_level=context_level)
         return part
+
+    def _judge_hold(self, evidence: Evidence, held: Hold, t: float) -> None:
+        """Merge a held record back or drop it once the new outcomes decide (``hold``)."""
+        rate, config = self._rate, self._config
+        verdict = held.verdict(
+            evidence.current.at(t, rate), t, rate,
+            restore=config.hold_restore, drop=config.hold_drop,
+        )  # fmt: skip
+        if verdict:
+            evidence.release(rate, merge=verdict > 0)
+            self.counts["holds_restored" if verdict > 0 else "holds_dropped"] += 1
 
     def _fast_change(self, evidence: Evidence, quality: float, t: float) -> tuple[int, bool] | None:
         """``(charges to keep, upward)`` when the recent run is a change point, else None."""

@@ -133,7 +133,7 @@ class LearningConfig(_Boundary):
     change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True
-    hold_strength: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
+    hold_strength: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     hold_restore: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
     hold_drop: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
     retry_after_calls: int = Field(default=8, ge=1)

@@ -70,6 +70,31 @@ def _propensity(outcome: ToolOutcome) -> float | None:
     return value if 0.0 < value <= 1.0 and math.isfinite(value) else None
 
 
+def _caveats(ordered: Sequence[ToolOutcome]) -> list[str]:
+    """What the logged propensities cannot vouch for: calls to a tool the strategy gave no
+    chance (logged 0, so among the skipped), and decisions where the model, not the strategy,
+    chose (``advise`` mode: the weights hold only as far as the model followed the advice)."""
+    found: list[str] = []
+    overruled = sum(1 for o in ordered if o.metadata.get("propensity") == 0)
+    if overruled:
+        found.append(
+            f"{overruled} calls went to a tool the strategy gave no chance (propensity 0): "
+            "the model overrode the advice, so they cannot be weighed"
+        )
+    advised = [
+        o
+        for o in ordered
+        if _propensity(o) is not None and o.metadata.get("decision_mode") == "advise"
+    ]
+    if advised:
+        followed = sum(1 for o in advised if o.tool == o.recommended_tool)
+        found.append(
+            f"{len(advised)} decisions were made in advise mode, where the model picks: the "
+            f"weights assume it followed the advice, which it did {followed} times"
+        )
+    return found
+
+
 def _interval(values: np.ndarray, statistic: str, weights: np.ndarray) -> tuple[float, float]:
     rng = np.random.default_rng(0)
     picks = rng.integers(0, len(values), size=(_RESAMPLES, len(values)))
@@ -157,7 +182,11 @@ def _estimate(
     n = len(rewards)
     warnings = []
     if skipped:
-        warnings.append(f"{skipped} records carry no propensity (metadata['propensity']): skipped")
+        warnings.append(
+            f"{skipped} records carry no usable propensity "
+            "(metadata['propensity'] in (0, 1]): skipped"
+        )
+    warnings.extend(_caveats(ordered))
     if n == 0:
         warnings.append("no logged decisions with a propensity: nothing to estimate")
         return OffPolicyEstimate(strategy, 0, skipped, None, None, None, None, None, 0.0, warnings)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from toolwise.learning.aggregates import Read
 from toolwise.learning.dispersion import agreement
+from toolwise.learning.reader import Read
 from toolwise.learning.shrinkage import Posterior
 
 __all__ = ["PooledRead", "pool"]

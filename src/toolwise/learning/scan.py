@@ -45,7 +45,7 @@ def _grid(limit: int) -> tuple[int, ...]:
     x = 2.0
     while x < limit:
         x *= 1.25
-        lengths.add(min(int(round(x)), limit))
+        lengths.add(min(round(x), limit))
     return tuple(sorted(lengths))
 
 
@@ -59,31 +59,35 @@ def glr_threshold(n: float, delta: float) -> float:
 
 
 class History:
-    """The record since the last restart: totals, and cumulative success mass in order.
+    """The record since the last restart: totals, and cumulative masses in order.
 
-    ``cumulative[i]`` is the success mass of the first ``offset + i`` outcomes; only the
-    last ``CAP`` outcomes (plus one origin) are kept. Every outcome weighs one (a quality
-    ``q`` is ``q`` successes and ``1 − q`` failures).
+    ``cumulative[i]`` and ``weights[i]`` are the success mass and the total mass of the
+    first ``offset + i`` outcomes; only the last ``CAP`` outcomes (plus one origin) are
+    kept. An outcome usually weighs one (a quality ``q`` is ``q`` successes and ``1 − q``
+    failures), but a weighted observation may weigh more or less.
     """
 
-    __slots__ = ("cumulative", "failures", "since_scan", "successes")
+    __slots__ = ("cumulative", "failures", "since_scan", "successes", "weights")
 
     def __init__(self) -> None:
         self.cumulative: list[float] = [0.0]
+        self.weights: list[float] = [0.0]
         self.successes = 0.0
         self.failures = 0.0
         self.since_scan = 0
 
     def __len__(self) -> int:
-        """Outcomes held (in the totals)."""
+        """Outcome mass held (in the totals)."""
         return round(self.successes + self.failures)
 
     def add(self, successes: float, failures: float) -> None:
         """Append one outcome."""
-        cumulative = self.cumulative
+        cumulative, weights = self.cumulative, self.weights
         cumulative.append(cumulative[-1] + successes)
+        weights.append(weights[-1] + successes + failures)
         if len(cumulative) > 2 * CAP:  # amortised O(1): drop the oldest CAP at once
             del cumulative[: len(cumulative) - CAP - 1]
+            del weights[: len(weights) - CAP - 1]
         self.successes += successes
         self.failures += failures
         self.since_scan += 1
@@ -91,6 +95,7 @@ class History:
     def reset(self, kept: list[tuple[float, float]]) -> None:
         """Start over from ``kept`` outcomes (oldest first): the run after a change point."""
         self.cumulative = [0.0]
+        self.weights = [0.0]
         self.successes = self.failures = 0.0
         for successes, failures in kept:
             self.add(successes, failures)
@@ -98,12 +103,13 @@ class History:
 
     def keep_last(self, count: int) -> None:
         """Keep only the newest ``count`` outcomes (a change point's run)."""
-        cumulative = self.cumulative
+        cumulative, weights = self.cumulative, self.weights
         count = min(count, len(cumulative) - 1)
-        origin = cumulative[-1 - count]
-        self.cumulative = [value - origin for value in cumulative[-1 - count :]]
+        origin_s, origin_n = cumulative[-1 - count], weights[-1 - count]
+        self.cumulative = [value - origin_s for value in cumulative[-1 - count :]]
+        self.weights = [value - origin_n for value in weights[-1 - count :]]
         self.successes = self.cumulative[-1]
-        self.failures = max(count - self.successes, 0.0)
+        self.failures = max(self.weights[-1] - self.successes, 0.0)
         self.since_scan = 0
 
     def take_back(self, successes: float, failures: float) -> None:
@@ -114,13 +120,13 @@ class History:
         """
         if len(self.cumulative) > 1:
             self.cumulative.pop()
-            # the newest remaining outcomes keep their own masses; only the totals move
+            self.weights.pop()
         self.successes = max(self.successes - successes, 0.0)
         self.failures = max(self.failures - failures, 0.0)
 
     def due(self) -> bool:
         """Whether a scan is due: every outcome for a short record, sparser for a long one."""
-        n = self.successes + self.failures
+        n = len(self.cumulative) - 1
         return self.since_scan >= min(max(1.0, n / _EVERY), _MAX_GAP)
 
     def scan(
@@ -143,28 +149,33 @@ class History:
         none = (0, 0.0, 0.0, False)
         if total_n < min_evidence + MIN_RUN:
             return none
-        cumulative = self.cumulative
+        cumulative, weights = self.cumulative, self.weights
         kept = len(cumulative) - 1
         pooled = total_s / total_n
         threshold = glr_threshold(total_n, delta)
         alpha0, beta0 = prior
         best = none
         best_stat = threshold
-        newest = cumulative[-1]
+        newest_s, newest_n = cumulative[-1], weights[-1]
         for length in GRID:
-            if length > kept or total_n - length < min_evidence:
+            if length > kept:
                 break
-            after_s = newest - cumulative[-1 - length]
-            after_f = length - after_s
-            before_s, before_f = total_s - after_s, total_f - after_f
-            before_n = before_s + before_f
-            mean_after = (after_s + alpha0) / (length + alpha0 + beta0)
+            after_n = newest_n - weights[-1 - length]
+            before_n = total_n - after_n
+            if before_n < min_evidence:
+                break
+            if after_n <= 0.0:
+                continue
+            after_s = min(max(newest_s - cumulative[-1 - length], 0.0), after_n)
+            after_f = after_n - after_s
+            before_s = min(max(total_s - after_s, 0.0), before_n)
+            mean_after = (after_s + alpha0) / (after_n + alpha0 + beta0)
             mean_before = (before_s + alpha0) / (before_n + alpha0 + beta0)
             upward = mean_after > mean_before
             if (after_s if upward else after_f) < MIN_RUN:
                 continue
-            stat = before_n * kl_bernoulli(before_s / before_n, pooled) + length * kl_bernoulli(
-                after_s / length, pooled
+            stat = before_n * kl_bernoulli(before_s / before_n, pooled) + after_n * kl_bernoulli(
+                after_s / after_n, pooled
             )
             if stat > best_stat:
                 best, best_stat = (length, after_s, after_f, upward), stat

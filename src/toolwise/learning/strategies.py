@@ -23,20 +23,23 @@ a deterministic probe, not a lottery ticket.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.special import betaincinv, ndtri
 
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.models import Strategy
-from toolwise.learning.posterior import upper_quantiles
+from toolwise.learning.posterior import beta_quantiles, upper_quantiles
 from toolwise.learning.scoring import NEUTRAL
 
 __all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
 
 Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
+Matrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
+_STANDARD_NORMAL = NormalDist()  # its quantile is scipy's ndtri, without importing scipy
 
 _GRID_SHARE = 8  # shared draws: propensity on propensity_samples // 8 stratified levels
 
@@ -174,6 +177,19 @@ def _ucb_level(arms: Arms) -> float:
     return 1.0 - 1.0 / (arms.evidence + 2.0)
 
 
+def _normal_quantile(level: float) -> float:
+    """The standard normal's ``level`` quantile (scipy's ``ndtri``, ±inf at 0 and 1)."""
+    if not 0.0 < level < 1.0:
+        return math.inf if level >= 1.0 else -math.inf
+    return _STANDARD_NORMAL.inv_cdf(level)
+
+
+def _normal_quantiles(levels: np.ndarray) -> np.ndarray:
+    """:func:`_normal_quantile` of each level (a grid of at most a few hundred levels)."""
+    flat = [_normal_quantile(float(level)) for level in levels.ravel()]
+    return np.asarray(flat, dtype=np.float64).reshape(levels.shape)
+
+
 def _retry_index(arms: Arms, due: list[int]) -> Vector:
     """The Bayes-UCB index of each due tool's record before its break."""
     pairs = [arms.retry[i] for i in due]
@@ -218,7 +234,7 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
 
 def _shared_scores(
     arms: Arms, levels: Vector, tools: np.ndarray | None = None
-) -> tuple[Vector, Vector, Vector]:
+) -> tuple[Matrix, Matrix, Matrix]:
     """Success values, speed values and scores at each level (tools × levels).
 
     ``tools``: the indices to compute (default: all); the others' rows are ``-inf``.
@@ -226,7 +242,7 @@ def _shared_scores(
     picked = np.arange(len(arms.alpha)) if tools is None else tools
     column = levels[None, :]
     success = np.full((len(arms.alpha), len(levels)), -np.inf)
-    success[picked] = betaincinv(arms.alpha[picked, None], arms.beta[picked, None], column)
+    success[picked] = beta_quantiles(arms.alpha[picked, None], arms.beta[picked, None], column)
     due = [i for i in arms.due() if i in set(picked.tolist())]
     if due:
         index = upper_quantiles(
@@ -236,7 +252,7 @@ def _shared_scores(
         )
         success[due] = np.maximum(success[due], index[:, None])
     speed = np.clip(
-        arms.speed_mean[:, None] + arms.speed_sd[:, None] * ndtri(column), 0.0, 1.0
+        arms.speed_mean[:, None] + arms.speed_sd[:, None] * _normal_quantiles(column), 0.0, 1.0
     )
     scores = arms.weight * success + arms.exploring(speed)
     return success, speed, scores
@@ -260,8 +276,10 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     never gets a propensity of zero).
     """
     level = float(np.sqrt(rng.random()))  # max of two uniforms: P(u <= x) = x²
-    success, speed, scores = _shared_scores(arms, np.array([level]))
-    success, speed, scores = success[:, 0], speed[:, 0], scores[:, 0]
+    at_level = _shared_scores(arms, np.array([level]))
+    success: Vector = at_level[0][:, 0]
+    speed: Vector = at_level[1][:, 0]
+    scores: Vector = at_level[2][:, 0]
     order = _rank(scores)
     explored = [False] * len(order)
     explored[order[0]] = order[0] != _greedy_best(arms)
@@ -292,7 +310,7 @@ def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
     due = arms.due()
     if due:
         success[due] = np.maximum(success[due], _retry_index(arms, due))
-    speed = np.clip(arms.speed_mean + arms.speed_sd * float(ndtri(level)), 0.0, 1.0)
+    speed = np.clip(arms.speed_mean + arms.speed_sd * _normal_quantile(level), 0.0, 1.0)
     scores, order, explored = _ranked_by(arms, success, arms.exploring(speed))
     propensity = _one_hot(len(order), order[0])
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))

@@ -4,10 +4,13 @@ Charges are grouped by expiry slot and segment: one entry holds the summed mass 
 charges of a segment that expire in that slot, valued at the newest charge's time. At expiry
 the entry is removed from its (live) segment, correctly decayed.
 
-A slot is about 1/32 of the outcome's time to live (one minute, ten minutes, an hour or a day),
-and expiry is rounded *down* to it: an outcome stops counting at most ~3 % of its TTL early
-(a 30-day TTL: under a day), never late. So memory is bounded by segments × 32-ish slots, not
-by the number of outcomes, and most charges add to an existing entry instead of allocating.
+A slot is the coarsest grain of :data:`_SLOTS` (a minute up to a day) no longer than 1/32 of
+the outcome's time to live, and expiry is rounded *down* to it: an outcome stops counting at
+most ~3 % of its TTL early (the default 30-day TTL: 12 hours), never late. The grains are
+at most a factor two apart, so a TTL spans 32 to 64 slots (more only past 32 days, a slot a
+day): memory is bounded by segments × ~64 entries, not by the number of outcomes, and most
+charges add to an existing entry instead of allocating. (With only hours and days to choose
+from, a 30-day TTL took 720 hourly slots: at 100,000 outcomes nearly one entry each.)
 Not thread-safe on its own: the view holds its lock.
 """
 
@@ -20,7 +23,20 @@ from toolwise.learning.evidence import Part, Segment, decay_factor
 
 __all__ = ["TtlLedger"]
 
-_SLOTS: tuple[int, ...] = (86_400, 3_600, 600, 60)  # seconds, coarsest first
+_SLOTS: tuple[int, ...] = (  # seconds, coarsest first, each at most twice the next
+    86_400,
+    43_200,
+    21_600,
+    10_800,
+    7_200,
+    3_600,
+    1_800,
+    900,
+    600,
+    300,
+    120,
+    60,
+)
 _SLOTS_PER_TTL = 32
 
 

@@ -1,20 +1,19 @@
-"""The reliability view: learn from tool outcomes, answer with priors and rankings.
+"""The reliability view: answers from what was learnt — rankings, priors, outage events.
 
-Outcomes update decayed Beta evidence (``aggregates``); nothing scans raw outcomes, so
-``recommend`` costs the same after a hundred or a million outcomes. The maths is explained in
-``docs/ranking.md``.
+Learning itself is :class:`~toolwise.learning.intake.ObservationIntake`'s (the aggregates
+behind one re-entrant lock); this class adds the reads. Outcomes update decayed Beta evidence
+(``aggregates``); nothing scans raw outcomes, so ``recommend`` costs the same after a hundred or
+a million outcomes. The maths is explained in ``docs/ranking.md``.
 
-Thread safety: one re-entrant lock guards the aggregates. ``observe_outcome`` runs on the hot
-path of every tool call and does O(1) work under it. The similarity function (which may compute
-embeddings), posterior sampling and scipy's quantiles all run outside that lock.
+Thread safety: the similarity function (which may compute embeddings, ``similar``), posterior
+sampling and scipy's quantiles run outside the lock; a ranking reads the evidence's latency and
+cost reservoirs, so it runs under it.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -22,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.learning import arguments, snapshot
-from toolwise.learning.aggregates import Aggregates, ContextKey, Outcome, Read
+from toolwise.learning import arguments
+from toolwise.learning.aggregates import ContextKey, Read
 from toolwise.learning.buckets import bucket_of
 from toolwise.learning.config import LearningConfig
+from toolwise.learning.intake import Clock, ObservationIntake
 from toolwise.learning.models import (
     InfraEvent,
     Objective,
@@ -36,29 +36,14 @@ from toolwise.learning.models import (
 )
 from toolwise.learning.pooling import pool
 from toolwise.learning.ranker import Ranker, Situation, alternatives, as_datetime
-from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
+from toolwise.learning.similar import Similarity, SimilarTasks
 
 __all__ = ["Clock", "ReliabilityView", "Similarity"]
 
-logger = logging.getLogger(__name__)
-
-Similarity = Callable[[str, str], float]
-"""Similarity in [0, 1] between two task types (the lead backs it with embeddings)."""
-
-Clock = Callable[[], datetime]
-"""Returns the current time, timezone-aware UTC; injected so tests run instantly."""
-
-_MAX_ERROR_CHARS = 200
-_MAX_SIMILARITY_CACHE = 100_000
 _RELEARNT = 20  # outcomes after a change (or a restore) during which it is mentioned
 
 
-def _error_text(error_type: str, error_message: str) -> str:
-    text = ": ".join(part for part in (error_type, error_message) if part)
-    return text[:_MAX_ERROR_CHARS]
-
-
-class ReliabilityView:
+class ReliabilityView(ObservationIntake):
     """Learns which tool works from outcomes, and ranks tools for a task.
 
     Args:
@@ -81,54 +66,12 @@ class ReliabilityView:
         similarity: Similarity | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._config = config if config is not None else LearningConfig()
-        self._similarity = similarity
-        self._clock: Clock = clock if clock is not None else utcnow
+        super().__init__(config, clock)
         self._zone = self._config.zone
-        self._pooled = self._config.share_environments
-        self._lock = threading.RLock()
-        self._state = Aggregates(self._config)
+        self._similar_tasks = SimilarTasks(similarity, self._config)
         self._ranker = Ranker(self._config)
         self._rng = np.random.default_rng()
         self._rng_lock = threading.Lock()
-        self._similar_lock = threading.Lock()
-        self._similarity_cache: dict[tuple[str, str], float] = {}
-
-    # ------------------------------------------------------------------ recording
-
-    def observe_outcome(self, outcome: ToolOutcome) -> None:
-        """Learn from one judged tool call; cheap enough for every call's hot path.
-
-        ``refused`` (a human declined) and ``invalid_arguments`` (the model's bad arguments)
-        outcomes are ignored: they say nothing about the tool; a partial counts as a fractional
-        success of its ``effective_quality``; an outcome already past ``expires_at`` is
-        ignored and one with a TTL stops counting when it lapses. Thread-safe.
-        """
-        kind = outcome.outcome
-        if kind in NOT_CHARGED:  # refused, invalid_arguments: not the tool's doing
-            with self._lock:
-                self._state.note(f"ignored_{kind}")
-            return
-        quality = outcome.effective_quality
-        environment = outcome.environment
-        expires_at = outcome.expires_at
-        # Built inline rather than through _record's keywords: this runs on every tool call.
-        self._apply(
-            Outcome(
-                outcome.agent_id,
-                outcome.tool,
-                outcome.task_type,
-                environment,
-                "" if self._pooled else environment,
-                quality,
-                1.0 - quality,
-                outcome.timestamp.timestamp(),
-                outcome.latency_ms,
-                outcome.cost,
-                "" if kind == "success" else _error_text(outcome.error_type, outcome.error_message),
-                None if expires_at is None else expires_at.timestamp(),
-            )
-        )
 
     def observe(
         self,
@@ -182,57 +125,6 @@ class ReliabilityView:
         )
         key = (agent_id, tool, context_class, self._env(environment))
         return self._build_priors([(key, "")])[0]
-
-    def seed_prior(
-        self,
-        tool: str,
-        rate: float,
-        strength: float = 5.0,
-        *,
-        agent_id: str = "default",
-        task_type: str | None = None,
-        environment: str | None = None,
-    ) -> None:
-        """Give a tool a starting belief (from a human or an LLM) before any evidence.
-
-        The seed adds ``rate * strength`` pseudo-successes and ``(1 - rate) * strength``
-        pseudo-failures; it never decays, so evidence outweighs it after a few calls. The
-        most specific seed applies: task type and environment, then task type, then
-        environment, then the tool alone. Seeding the same scope again replaces the seed.
-
-        Raises:
-            InvalidArgumentError: naming ``tool``, ``agent_id``, ``rate`` (outside [0, 1]) or
-                ``strength`` (negative or not finite).
-        """
-        arguments.name("tool", tool)
-        arguments.name("agent_id", agent_id)
-        p = arguments.unit_interval("rate", rate)
-        n = arguments.non_negative("strength", strength)
-        env = None if environment is None else self._env(environment)
-        with self._lock:
-            self._state.seed((agent_id, tool, task_type, env), (p * n, (1.0 - p) * n))
-
-    def forget(self, agent_id: str, tool: str | None = None) -> None:
-        """Drop what was learnt about an agent, or about one of its tools (tool retirement).
-
-        Evidence, seeds and pending outage bookkeeping go; recorded infrastructure events stay
-        unless the whole agent is forgotten.
-        """
-        with self._lock:
-            self._state.forget(agent_id, tool)
-
-    def export_state(self) -> bytes:
-        """The learnt state as snapshot bytes (``learning.snapshot``), taken under the lock."""
-        with self._lock:
-            return snapshot.dump_state(self._state)
-
-    def restore_state(self, blob: bytes) -> None:
-        """Replace the learnt state by a snapshot's (``SnapshotError`` if it is not valid)."""
-        state = snapshot.load_state(blob, self._config)
-        with self._lock:
-            self._state = state
-
-    # ------------------------------------------------------------------ reading
 
     def priors(
         self,
@@ -392,110 +284,30 @@ class ReliabilityView:
         with self._lock:
             return as_datetime(self._state.last_seen)
 
-    @property
-    def config(self) -> LearningConfig:
-        """The configuration this view was built with."""
-        return self._config
-
     def stats(self) -> dict[str, Any]:
         """Sizes and counters, for debugging and metrics."""
         with self._lock:
             sizes: dict[str, Any] = self._state.sizes()
             sizes["last_seen"] = as_datetime(self._state.last_seen)
             counts = self._state.counters()
-        with self._similar_lock:
-            sizes["similarity_cache"] = len(self._similarity_cache)
+        sizes["similarity_cache"] = len(self._similar_tasks)
         return sizes | counts
 
     # ------------------------------------------------------------------ internals
-
-    def _env(self, environment: str) -> str:
-        return "" if self._config.share_environments else environment
 
     def _environments(self, agent_id: str) -> tuple[str, ...]:
         """The environments the agent has evidence in (``("",)`` when none); call locked."""
         if self._pooled:
             return ("",)
-        found = sorted({env for agent, _, env in self._state.overall if agent == agent_id})
-        return tuple(found) or ("",)
-
-    def _record(
-        self,
-        *,
-        agent_id: str,
-        tool: str,
-        context: str,
-        environment: str,
-        quality: float,
-        weight: float,
-        moment: datetime,
-        latency_ms: float | None,
-        cost: float | None,
-        error: str,
-        expires_at: datetime | None,
-    ) -> None:
-        """The recording path of ``observe``: validated arguments to an :class:`Outcome`."""
-        self._apply(
-            Outcome(
-                agent_id=agent_id,
-                tool=tool,
-                context=context,
-                environment=environment,
-                env=self._env(environment),
-                successes=weight * quality,
-                failures=weight * (1.0 - quality),
-                t=moment.timestamp(),
-                latency_ms=latency_ms,
-                cost=cost,
-                error=error,
-                expires=None if expires_at is None else expires_at.timestamp(),
-            )
-        )
-
-    def _apply(self, outcome: Outcome) -> None:
-        """The one recording path behind ``observe_outcome`` and ``observe``."""
-        if outcome.expires is None:
-            with self._lock:
-                self._state.record(outcome)
-            return
-        now = self._clock().timestamp()
-        with self._lock:
-            if outcome.expires <= now:
-                self._state.note("ignored_expired")
-                return
-            self._state.expire(now)
-            self._state.record(outcome)
+        return tuple(self._state.environments_of(agent_id)) or ("",)
 
     def _similar(self, agent_id: str, task_type: str) -> list[tuple[str, float]]:
         """The most similar known task types above the threshold (similarity called unlocked)."""
-        config = self._config
-        if self._similarity is None or not task_type or config.max_similar == 0:
+        if not self._similar_tasks.wanted(task_type):
             return []
         with self._lock:
             others = [t for t in self._state.task_types_of(agent_id) if t and t != task_type]
-        with self._similar_lock:
-            missing = [t for t in others if (task_type, t) not in self._similarity_cache]
-        computed = {other: self._similarity_of(task_type, other) for other in missing}
-        with self._similar_lock:
-            cache = self._similarity_cache
-            if len(cache) + len(computed) > _MAX_SIMILARITY_CACHE:
-                cache.clear()
-            cache.update({(task_type, other): value for other, value in computed.items()})
-            scored = [(other, cache.get((task_type, other), 0.0)) for other in others]
-        kept = [(o, s) for o, s in scored if s >= config.similarity_threshold and s > 0.0]
-        kept.sort(key=lambda item: (-item[1], item[0]))
-        return kept[: config.max_similar]
-
-    def _similarity_of(self, a: str, b: str) -> float:
-        similarity = self._similarity
-        if similarity is None:
-            return 0.0
-        try:
-            value = float(similarity(a, b))
-        except Exception:  # a broken similarity must not break a ranking
-            logger.warning("similarity(%r, %r) failed; treating as unrelated", a, b, exc_info=True)
-            return 0.0
-        return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.0
+        return self._similar_tasks.among(task_type, others)
 
     def _build_priors(
         self, keys: Sequence[tuple[ContextKey, str]], moment: datetime | None = None

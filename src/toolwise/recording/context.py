@@ -94,6 +94,16 @@ class CallContext(NamedTuple):
     decision_id: str = ""
     recommended_tool: str = ""
     tags: tuple[str, ...] = ()
+    propensities: Mapping[str, float] | None = None
+    decision_mode: str = ""
+
+    def logged_propensity(self, tool: str) -> dict[str, Any]:
+        """The metadata that lets ``toolwise evaluate`` weigh this call as one logged decision:
+        the probability the strategy had of ranking ``tool`` first, and the decision's mode
+        (in ``advise`` the model chose, so the weight assumes it followed the advice)."""
+        if not self.propensities or tool not in self.propensities:
+            return {}
+        return {"propensity": self.propensities[tool], "decision_mode": self.decision_mode}
 
     @classmethod
     def resolve(
@@ -131,7 +141,19 @@ class CallContext(NamedTuple):
         if isinstance(state, Mapping) and not values["task"]:
             values["task"] = latest_human_text(state.get("messages"))
         _merge(values, metadata, META_PREFIX)
-        return cls(session_id=session, run_id=run_id, tags=_tags(defaults, tags), **values)
+        # The propensities belong to the state's decision; a run that names another one keeps none.
+        decision = brief if isinstance(brief, Mapping) else {}
+        decided = (
+            bool(values["decision_id"]) and decision.get("decision_id") == values["decision_id"]
+        )
+        return cls(
+            session_id=session,
+            run_id=run_id,
+            tags=_tags(defaults, tags),
+            propensities=_propensities(decision) if decided else None,
+            decision_mode=str(decision.get("mode") or "") if decided else "",
+            **values,
+        )
 
     def with_task(self, task: str) -> CallContext:
         return self if self.task or not task else self._replace(task=task)
@@ -142,6 +164,23 @@ def _merge(values: dict[str, str], source: Mapping[str, Any], prefix: str) -> No
         value = source.get(prefixed)
         if isinstance(value, str) and value:
             values[key] = value
+
+
+def _propensities(brief: Mapping[str, Any]) -> dict[str, float] | None:
+    """The decision's propensity per tool, kept only where it is a probability (state is
+    user-writable, so a bad value is dropped rather than recorded)."""
+    found = brief.get("propensities")
+    if not isinstance(found, Mapping):
+        return None
+    kept = {
+        tool: float(p)
+        for tool, p in found.items()
+        if isinstance(tool, str)
+        and isinstance(p, int | float)
+        and not isinstance(p, bool)
+        and 0.0 <= p <= 1.0
+    }
+    return kept or None
 
 
 _PREFIXED = {p: tuple((k, p + k) for k in _OVERRIDABLE) for p in ("", META_PREFIX)}

@@ -36,10 +36,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-__all__ = ["Handoff"]
+__all__ = ["MAX_DELAY", "Handoff"]
 
 log = logging.getLogger("toolwise.handoff")
 
+MAX_DELAY = 1.0
+"""Seconds a finished call may wait unspooled by default: what a SIGKILL can lose."""
 _COST_WEIGHT = 0.1  # weight of the newest item in the moving average of the per-item cost
 _UNMEASURED = -1.0
 _IDLE_RECHECK = 1.0  # seconds; puts wake the thread, this only bounds a wake-up lost to a bug
@@ -64,7 +66,7 @@ class Handoff(Generic[T]):
         process: Callable[[T], object],
         *,
         idle_after: float = 0.005,
-        max_delay: float = 1.0,
+        max_delay: float = MAX_DELAY,
         high_water: int = 10_000,
         name: str = "toolwise-handoff",
         clock: Callable[[], float] = time.monotonic,

@@ -19,7 +19,7 @@ from typing import Any, Literal, NamedTuple
 
 from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
-from toolwise.recording.handoff import Handoff
+from toolwise.recording.handoff import MAX_DELAY, Handoff
 from toolwise.recording.judge import Verdict, judge_error, judge_output
 from toolwise.recording.records import RecordBuilder
 
@@ -82,7 +82,7 @@ class Recorder:
         timer: Callable[[], float] = time.perf_counter,
         wall_clock: Callable[[], float] = time.time,
         durability: Durability = "deferred",
-        max_delay: float = 1.0,
+        max_delay: float = MAX_DELAY,
     ) -> None:
         self._records = records
         self._sink = sink
@@ -229,5 +229,7 @@ class Recorder:
                 "source": call.source,
                 "decision_id": ctx.decision_id,
                 "recommended_tool": ctx.recommended_tool,
+                # Only the first attempt is the decision's; a retry is the tool's, not the policy's.
+                "metadata": ctx.logged_propensity(call.tool) if call.attempt == 1 else {},
             }
         )

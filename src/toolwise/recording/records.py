@@ -25,7 +25,8 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
   never acknowledged and then lost.
 * **Text is encodable**: a lone surrogate (a badly decoded tool output) becomes U+FFFD, so
   the spool line always serialises.
-* ``expires_at`` defaults to ``timestamp + ttl``.
+* ``expires_at`` defaults to ``timestamp + ttl`` (a timestamp given as ISO text or epoch
+  seconds too).
 
 The builder is pure (no I/O) and thread-safe; its small caches hold the redacted form of
 labels and of the last task text, which repeat on nearly every call of a run.
@@ -38,6 +39,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome, utcnow
@@ -54,6 +57,9 @@ _LABELS = ("task_type", "environment", "judged_by")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Containers are not metadata values; said here, by key, rather than by the model's
+# union error (``metadata.k.str``). Other types are left to the model to convert or refuse.
+_NOT_METADATA = (Mapping, list, tuple, set, frozenset)
 
 
 def encodable(text: str) -> str:
@@ -144,6 +150,8 @@ class RecordBuilder:
         timestamp = values.get("timestamp")
         if timestamp is None:
             values["timestamp"] = timestamp = self._clock()
+        elif not isinstance(timestamp, datetime):  # ISO text or epoch seconds: the expiry needs it
+            values["timestamp"] = timestamp = _moment(timestamp)
         if values.get("expires_at") is None and self._ttl is not None:
             values["expires_at"] = _expiry(timestamp, self._ttl)
         return ToolOutcome(**values)
@@ -236,6 +244,10 @@ class RecordBuilder:
                 raise InvalidArgumentError(
                     f"metadata[{key!r}]", value, "must be a finite number (JSON has no NaN)"
                 )
+            if value is None or isinstance(value, _NOT_METADATA):
+                raise InvalidArgumentError(
+                    f"metadata[{key!r}]", value, "must be a str, int, float or bool (one level)"
+                )
         cleaned: Mapping[Any, Any] = metadata
         if self._redactor is not None:
             try:  # one walk: values under secret-looking keys are replaced whole
@@ -270,6 +282,17 @@ def _expiry(timestamp: Any, ttl: timedelta) -> Any:
         raise InvalidArgumentError(
             "timestamp", timestamp, f"is too late to live for the ttl ({ttl})"
         ) from None
+
+
+_MOMENT: TypeAdapter[datetime] = TypeAdapter(datetime)
+
+
+def _moment(value: object) -> datetime:
+    """A timestamp given as text or a number, parsed as the record model would parse it."""
+    try:
+        return _MOMENT.validate_python(value)
+    except ValidationError as exc:
+        raise InvalidArgumentError("timestamp", value, exc.errors()[0]["msg"]) from None
 
 
 def _quality(success: object) -> float:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,6 +22,7 @@ from toolwise.advice.models import AdviceOptions
 from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
 from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.service.backend import Advising, ServiceBackend, StoreHealth
+from toolwise.storage.health import StoreHealth as BreakerHealth
 from toolwise.storage.protocol import CallFilter
 from toolwise.storage.writer import WriterCounters
 
@@ -32,7 +34,7 @@ __all__ = ["ServiceRuntime", "ToolwiseBackend"]
 log = logging.getLogger("toolwise.service")
 
 _PROBE_TIMEOUT = 2.0
-_PROBE_REUSE = 1.0  # seconds a probe's answer is reused: /readyz may be polled often
+_PROBE_REUSE = 1.0  # seconds a check's answer is reused: /readyz may be polled often
 
 
 class ServiceRuntime(AdviceRuntime, Protocol):
@@ -77,15 +79,18 @@ class ToolwiseBackend:
 
     Args:
         runtime: ``toolwise.Runtime(path)`` (or ``tw.runtime``), or anything with its members.
-        probe_timeout: seconds ``health()`` waits for the store to answer.
+        probe_timeout: seconds ``health()`` waits for the store to answer while its breaker
+            is closed.
 
     Thread-safe, like the runtime.
     """
 
     def __init__(self, runtime: ServiceRuntime, *, probe_timeout: float = _PROBE_TIMEOUT) -> None:
         self._runtime = runtime
-        # Late-bound: the runtime may replace its store (a fork reconnects it).
-        self._probe = _StoreProbe(lambda: runtime.store.agents(), probe_timeout)  # noqa: PLW0108
+        # Late-bound: the runtime may replace its store (a fork reconnects it). The question
+        # goes through the store's own guard, so a store that does not answer trips the
+        # runtime's breaker: the writer and the recall learn of the outage too.
+        self._check = _BoundedCheck(lambda: runtime.store.agents(), probe_timeout)  # noqa: PLW0108
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -189,23 +194,54 @@ class ToolwiseBackend:
     # -- lifecycle ------------------------------------------------------------------------
 
     def health(self) -> StoreHealth:
-        reachable, detail = self._probe.check()
         try:
             pending = self._runtime.counters.pending
         except Exception:  # counters are best effort here
             pending = 0
-        return StoreHealth(reachable=reachable, pending=pending, detail=detail)
+        store = self._runtime.store
+        before = _breaker_of(store)
+        if before is not None and not before.healthy:
+            # The breaker already knows: answer from it, without a call that could hang.
+            return _with_breaker(StoreHealth(False, pending=pending), before)
+        reachable, detail = self._check.check()
+        after = _breaker_of(store)  # the check may just have opened it
+        answer = StoreHealth(reachable, pending=pending, detail=detail)
+        return answer if after is None else _with_breaker(answer, after)
 
     def close(self, timeout: float = 10.0) -> bool:
         return self._runtime.close(timeout)
 
 
-class _StoreProbe:
+def _breaker_of(store: object) -> BreakerHealth | None:
+    """The store's circuit-breaker health, if it has a breaker (read without a call)."""
+    health = getattr(store, "health", None)
+    return health if isinstance(health, BreakerHealth) else None
+
+
+def _with_breaker(answer: StoreHealth, breaker: BreakerHealth) -> StoreHealth:
+    if breaker.healthy:
+        return replace(
+            answer, breaker="closed", breaker_since=breaker.since, failed_at=breaker.failed_at
+        )
+    since = breaker.since.isoformat(timespec="seconds")
+    return replace(
+        answer,
+        reachable=False,
+        breaker="open",
+        breaker_since=breaker.since,
+        failed_at=breaker.failed_at,
+        detail=f"the store's circuit breaker is open since {since}: {breaker.last_error}"[:300],
+    )
+
+
+class _BoundedCheck:
     """Asks the store a cheap question in a thread of its own and waits at most ``timeout``.
 
-    A store with no read timeout (a frozen ``chroma run`` server waits forever) must not hang
-    ``/readyz``: the probe thread is left waiting, and until it returns every check answers
-    "not reachable" at once instead of starting another stuck thread.
+    Used only while the breaker is closed: a store nobody has called lately (a frozen
+    ``chroma run`` server, which without a read timeout answers nothing, ever) is noticed
+    here. The caller stops waiting after ``timeout``; the question itself stays under the
+    store's guard, which gives it up later and opens the breaker. Until it returns, every
+    check answers "not reachable" at once instead of asking again.
     """
 
     def __init__(self, ask: Callable[[], object], timeout: float) -> None:
@@ -213,20 +249,23 @@ class _StoreProbe:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._running: threading.Event | None = None
-        self._answer: tuple[bool, str] = (False, "not probed yet")
+        self._started = 0.0
+        self._answer: tuple[bool, str] = (False, "not checked yet")
         self._answered_at = -float("inf")
 
     def check(self) -> tuple[bool, str]:
         with self._lock:
-            if time.monotonic() - self._answered_at < _PROBE_REUSE:
+            now = time.monotonic()
+            if now - self._answered_at < _PROBE_REUSE:
                 return self._answer
             if self._running is not None and not self._running.is_set():
-                return False, "the previous probe of the store has not returned"
+                waited = now - self._started
+                return False, f"the store has not answered a check for {waited:.0f} s"
             done = threading.Event()
-            self._running = done
+            self._running, self._started = done, now
             result: list[tuple[bool, str]] = []
             thread = threading.Thread(
-                target=self._run, args=(done, result), name="toolwise-store-probe", daemon=True
+                target=self._run, args=(done, result), name="toolwise-ready-check", daemon=True
             )
             thread.start()
         if not done.wait(self._timeout):

@@ -21,8 +21,10 @@ from toolwise.storage.protocol import CallFilter
 
 __all__ = ["Advising", "BreakerState", "ServiceBackend", "StoreHealth"]
 
-BreakerState = Literal["closed", "open", "half-open", "unknown"]
-"""The store's circuit breaker: ``closed`` lets calls through, ``open`` fails them fast."""
+BreakerState = Literal["closed", "open", "unknown"]
+"""The store's circuit breaker: ``closed`` lets calls through, ``open`` fails them fast (the
+store timed out or refused a connection, and its health probe has not succeeded since);
+``unknown`` for a store without one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +32,20 @@ class StoreHealth:
     """Whether the store answers now, for ``/readyz``.
 
     Attributes:
-        reachable: the store answered a cheap probe within its timeout.
-        breaker: the circuit breaker's state (``unknown`` when the store has none).
+        reachable: the breaker is closed and the store answered a cheap question in time.
+        breaker: the store's circuit breaker (``unknown`` when the store has none).
         pending: records spooled locally but not yet in the store.
         detail: why it is not reachable (empty when it is).
+        breaker_since: when the breaker last opened or closed (``None`` without one).
+        failed_at: when a store call or health probe last failed (``None`` if none has).
     """
 
     reachable: bool
     breaker: BreakerState = "unknown"
     pending: int = 0
     detail: str = ""
+    breaker_since: datetime | None = None
+    failed_at: datetime | None = None
 
 
 class Advising(Protocol):
@@ -145,7 +151,8 @@ class ServiceBackend(Protocol):
         ...
 
     def health(self) -> StoreHealth:
-        """A cheap, bounded probe of the store; never raises, never hangs."""
+        """The store's breaker state, and while it is closed a cheap, bounded question to the
+        store; never raises, never hangs (no store call at all while the breaker is open)."""
         ...
 
     def close(self, timeout: float = 10.0) -> bool:

@@ -42,6 +42,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--keys", help="API key file (default <path>/keys.json)")
     serve.add_argument("--max-body-bytes", type=int, default=1_048_576)
+    serve.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="records per store write (default 500); smaller writes keep an embedded store "
+        "from pausing request handling as long (it holds the interpreter while it writes)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
     keys = commands.add_parser("keys", help="API keys of the HTTP service")
@@ -139,12 +146,16 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     from toolwise._runtime import Runtime  # the composition root
+    from toolwise._settings import Settings
 
     keys = KeyRing(_key_file(args))
     check_bind(args.host, keys)  # before anything opens the store
     config = ServiceConfig(max_body_bytes=args.max_body_bytes)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    runtime = Runtime(url=args.url) if args.url else Runtime(args.path)
+    options: Settings = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    if args.url:
+        options["url"] = args.url
+    runtime = Runtime(None if args.url else args.path, **options)
     runtime.warm_up()  # learn from the store now, not on the first brief
     app = create_app(ToolwiseBackend(runtime), keys=keys, config=config, close_backend=True)
     server = uvicorn.Server(

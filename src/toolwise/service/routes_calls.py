@@ -6,12 +6,14 @@ import functools
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Body, Depends, Path, Query, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
+from fastapi.responses import Response
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome, UsageSummary
 from toolwise.service.auth import Principal, ReadAgent, WriteAgent, current_principal
 from toolwise.service.errors import ERROR_RESPONSES, ApiError
+from toolwise.service.offload import blocking
 from toolwise.service.overview import Overview, build_overview
 from toolwise.service.paging import page_of_calls
 from toolwise.service.schemas import (
@@ -25,7 +27,7 @@ from toolwise.service.schemas import (
     ForgetQuery,
     SummaryQuery,
 )
-from toolwise.service.state import ServiceState, service_state
+from toolwise.service.state import ServiceState, service_state, state_of
 from toolwise.storage.protocol import CallFilter
 
 __all__ = ["router"]
@@ -36,6 +38,7 @@ CallId = Annotated[str, Path(min_length=1, max_length=128, description="The call
 
 
 @router.get("/agents", summary="The agents this key may see")
+@blocking
 def list_agents(
     state: State, principal: Annotated[Principal, Depends(current_principal)]
 ) -> AgentList:
@@ -48,19 +51,29 @@ def list_agents(
     "/agents/{agent}/calls",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Record one call or a batch",
+    response_model=AcceptedCalls,
 )
 async def record_calls(
-    agent: WriteAgent, state: State, body: Annotated[CallsBody, Body()]
-) -> AcceptedCalls:
+    agent: WriteAgent, request: Request, body: Annotated[CallsBody, Body()]
+) -> Response:
     """Accepted once every call is spooled durably on the server; it reaches the store
     shortly after. Send a call's ``id`` to make a retry idempotent. A batch is all or
     nothing: one invalid call refuses the whole batch (``422`` naming it, e.g. ``[3].tool``).
     """
+    # The hot path: the state is read off the request (not a dependency), and the answer is
+    # encoded here (FastAPI would validate it against the model again first).
+    state = state_of(request)
     calls = body if isinstance(body, list) else [body]
     if len(calls) <= _INLINE_CALLS:
-        return _record(state, agent, calls, batch=isinstance(body, list))
-    return await anyio.to_thread.run_sync(
-        functools.partial(_record, state, agent, calls, batch=True)
+        accepted = _record(state, agent, calls, batch=isinstance(body, list))
+    else:
+        accepted = await anyio.to_thread.run_sync(
+            functools.partial(_record, state, agent, calls, batch=True)
+        )
+    return Response(
+        accepted.model_dump_json(),
+        status_code=status.HTTP_202_ACCEPTED,
+        media_type="application/json",
     )
 
 
@@ -80,6 +93,7 @@ def _record(state: ServiceState, agent: str, calls: list[CallIn], *, batch: bool
 
 
 @router.get("/agents/{agent}/calls", summary="List calls, newest first")
+@blocking
 def list_calls(agent: ReadAgent, state: State, query: Annotated[CallQuery, Query()]) -> CallPage:
     """Filter by tool, session, task type, environment, outcome and time (``since``
     inclusive, ``until`` exclusive); page with ``limit``/``offset`` or ``cursor``."""
@@ -106,6 +120,7 @@ def list_calls(agent: ReadAgent, state: State, query: Annotated[CallQuery, Query
 
 
 @router.get("/agents/{agent}/calls/{call_id}", summary="One call")
+@blocking
 def get_call(agent: ReadAgent, call_id: CallId, state: State) -> ToolOutcome:
     found = state.backend.get_call(call_id, agent_id=agent)
     if found is None:
@@ -114,6 +129,7 @@ def get_call(agent: ReadAgent, call_id: CallId, state: State) -> ToolOutcome:
 
 
 @router.delete("/agents/{agent}/calls", summary="Forget calls: a tool's, some ids, or all")
+@blocking
 def forget_calls(
     agent: WriteAgent, state: State, query: Annotated[ForgetQuery, Query()]
 ) -> Deleted:
@@ -151,6 +167,7 @@ def forget_calls(
 
 
 @router.delete("/agents/{agent}/calls/{call_id}", summary="Forget one call")
+@blocking
 def forget_call(agent: WriteAgent, call_id: CallId, state: State) -> Deleted:
     if not call_id.strip():
         raise ApiError(422, "invalid_argument", "call_id: must not be blank", field="call_id")
@@ -161,6 +178,7 @@ def forget_call(agent: WriteAgent, call_id: CallId, state: State) -> Deleted:
 
 
 @router.get("/agents/{agent}/summary", summary="Usage per tool")
+@blocking
 def summary(
     agent: ReadAgent, state: State, query: Annotated[SummaryQuery, Query()]
 ) -> UsageSummary:
@@ -170,6 +188,7 @@ def summary(
 
 
 @router.get("/agents/{agent}/overview", summary="What the dashboard shows for one agent")
+@blocking
 def overview(agent: ReadAgent, state: State) -> Overview:
     """Per tool: success rate with its 90 % interval, p50/p95 latency, cost; recent
     failures; the success rate over time (the learning curve). Reused for a few seconds."""

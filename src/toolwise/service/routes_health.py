@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from toolwise.service.backend import BreakerState
 from toolwise.service.state import ServiceState, service_state
@@ -21,14 +22,23 @@ class Alive(BaseModel):
 
 
 class Readiness(BaseModel):
-    """``ready`` when the store answered; recording still works when it does not (calls wait
-    in the spool), so a not-ready server is degraded, not down."""
+    """``ready`` when the store's circuit breaker is closed and the store answered a cheap
+    question; recording still works when it is not (calls wait in the spool), so a not-ready
+    server is degraded, not down. While the breaker is open the answer comes from it alone,
+    at once: no store call is made that could hang."""
 
     ready: bool
-    store: str
-    breaker: BreakerState
-    pending: int
-    detail: str = ""
+    store: Literal["reachable", "unreachable"]
+    breaker: BreakerState = Field(
+        description="The store's circuit breaker: `open` fails store calls fast until a "
+        "background probe succeeds; `unknown` for a store without one."
+    )
+    breaker_since: datetime | None = Field(description="When the breaker last opened or closed.")
+    seconds_since_failure: float | None = Field(
+        description="How long ago a store call or probe last failed; null if none has."
+    )
+    pending: int = Field(description="Records spooled on this server, not yet in the store.")
+    detail: str = Field(default="", description="Why the store is not reachable.")
 
 
 @router.get("/healthz", summary="The process is up")
@@ -38,16 +48,21 @@ async def healthz() -> Alive:
 
 @router.get(
     "/readyz",
-    summary="The store is reachable",
+    summary="The store is reachable and its circuit breaker closed",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "The store is not reachable"}},
 )
 def readyz(state: Annotated[ServiceState, Depends(service_state)]) -> JSONResponse:
     health = state.backend.health()
+    failed = None
+    if health.failed_at is not None:
+        failed = max(0.0, round((datetime.now(UTC) - health.failed_at).total_seconds(), 3))
     body = Readiness(
         ready=health.reachable,
         store="reachable" if health.reachable else "unreachable",
         breaker=health.breaker,
+        breaker_since=health.breaker_since,
+        seconds_since_failure=failed,
         pending=health.pending,
         detail=health.detail,
     )

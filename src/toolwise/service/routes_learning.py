@@ -10,6 +10,7 @@ from toolwise.advice.models import AdviceOptions, Brief
 from toolwise.learning.models import Recommendation, ToolPrior
 from toolwise.service.auth import ReadAgent, WriteAgent
 from toolwise.service.errors import ERROR_RESPONSES
+from toolwise.service.offload import blocking
 from toolwise.service.schemas import (
     BriefRequest,
     ObjectiveWeightsIn,
@@ -30,6 +31,7 @@ def _objective(value: str | ObjectiveWeightsIn) -> Any:
 
 
 @router.post("/agents/{agent}/observe", summary="Record one judged outcome; the new prior")
+@blocking
 def observe(agent: WriteAgent, state: State, body: ObserveRequest) -> ToolPrior:
     """Seed 002's ``observe``: ``success`` true/false (or a quality in [0, 1]) for a tool in
     a task type, with a weight. Stored like every record, so it survives restarts."""
@@ -46,6 +48,7 @@ def observe(agent: WriteAgent, state: State, body: ObserveRequest) -> ToolPrior:
 
 
 @router.get("/agents/{agent}/priors", summary="Learnt reliability per tool and task type")
+@blocking
 def priors(
     agent: ReadAgent, state: State, query: Annotated[PriorsQuery, Query()]
 ) -> list[ToolPrior]:
@@ -61,6 +64,7 @@ def priors(
 
 
 @router.post("/agents/{agent}/recommend", summary="Rank tools for a task type")
+@blocking
 def recommend(agent: ReadAgent, state: State, body: RecommendRequest) -> list[Recommendation]:
     """Best first, each with its score broken down and a reason; untried tools are explored
     (the strategy samples), so two calls may rank differently."""
@@ -76,6 +80,7 @@ def recommend(agent: ReadAgent, state: State, body: RecommendRequest) -> list[Re
 
 
 @router.post("/agents/{agent}/brief", summary="Pre-selection: the brief for one model turn")
+@blocking
 def brief(agent: ReadAgent, state: State, body: BriefRequest) -> Brief:
     """The brief and decision a Python agent's pre-selection would make for this turn: put
     ``text`` in front of the model, and send ``decision_id`` with the calls that follow."""

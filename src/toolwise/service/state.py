@@ -18,7 +18,7 @@ from toolwise.service.backend import Advising, ServiceBackend
 from toolwise.service.decisions import DecisionLog
 from toolwise.service.keys import KeyRing
 
-__all__ = ["ServiceConfig", "ServiceState", "service_state"]
+__all__ = ["ServiceConfig", "ServiceState", "service_state", "state_of"]
 
 _T = TypeVar("_T")
 
@@ -93,7 +93,12 @@ class ServiceState:
         return self._advisors.get(key, lambda: self.backend.advisor(options))
 
 
-async def service_state(request: Request) -> ServiceState:
-    """The app's state (async: a sync dependency would cost a worker-thread hand-off)."""
+def state_of(request: Request) -> ServiceState:
+    """The app's state, read off a request (hot routes use it instead of the dependency)."""
     state: ServiceState = request.app.state.toolwise
     return state
+
+
+async def service_state(request: Request) -> ServiceState:
+    """The app's state (async: a sync dependency would cost a worker-thread hand-off)."""
+    return state_of(request)

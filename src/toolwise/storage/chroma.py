@@ -10,13 +10,13 @@ Chroma evaluates a metadata ``where`` by scanning the collection's metadata (``l
 stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot reads avoid it:
 
 * **Failure index.** Every failure is also kept in an index of its own
-  (:mod:`toolwise.storage.failure_index`), which recall of failures queries without ``where``.
-  ``similar`` without an outcome over-fetches from the agent's collection without ``where`` and
-  drops expired hits in Python.
-* **Paging without ``where``.** :meth:`ChromaOutcomeStore.iter_outcomes` (the learnt view's
-  rebuild) and an expiry-only :meth:`ChromaOutcomeStore.find` read every row in pages of
-  :data:`~toolwise.storage.rows.PAGE` with no ``where`` and check expiry in Python; ``since``
-  keeps a ``where`` on ``timestamp`` (one scan per page, pages of up to 30,000 rows).
+  (:mod:`toolwise.storage.failure_index`), which recall of failures queries without ``where``;
+  other recall over-fetches without ``where`` and drops expired hits in Python
+  (:mod:`toolwise.storage.similar`).
+* **Paging without ``where``** (:mod:`toolwise.storage.paging`).
+  :meth:`ChromaOutcomeStore.iter_outcomes` (the learnt view's rebuild) and an expiry-only
+  :meth:`ChromaOutcomeStore.find` read every row in pages with no ``where`` and check expiry
+  in Python; ``since`` keeps a ``where`` on ``timestamp`` (one scan per page).
 """
 
 from __future__ import annotations
@@ -30,14 +30,16 @@ from typing import Any, Literal
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
-from toolwise.storage import rows
+from toolwise.storage import paging, rows
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
-from toolwise.storage.failure_index import FAILURE, FailureIndex
+from toolwise.storage.failure_index import FailureIndex
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
 from toolwise.storage.rows import outcome_document
+from toolwise.storage.similar import similar_in
+from toolwise.storage.snapshots import ChromaSnapshotStore
 
 __all__ = ["ChromaOutcomeStore", "outcome_document"]
 
@@ -97,6 +99,8 @@ class ChromaOutcomeStore:
         )
         self._stamped = 0.0  # the last store time given out (stamps only grow)
         self._stamp_lock = threading.Lock()
+        self.snapshots = ChromaSnapshotStore(lambda: self._connection.client, prefix=prefix)
+        """Snapshots of the learnt view, and the write leases every write takes there."""
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -135,6 +139,7 @@ class ChromaOutcomeStore:
         """Called in a forked child: fresh locks and caches, and whether this process can use
         the store at all (see :meth:`ChromaConnection.after_fork`)."""
         self._stamp_lock = threading.Lock()
+        self.snapshots.after_fork()
         self._collections.after_fork()
         self._failures.after_fork()
         return self._connection.after_fork()
@@ -172,6 +177,7 @@ class ChromaOutcomeStore:
             records = list(chunk.values())
             embeddings = self._embedding([outcome_document(o) for o in records])
             stamp = self._stamp()  # after embedding: as close to visibility as can be
+            self.snapshots.cover(stamp)  # the lease first: it must bound every stored row
             metadatas = [rows.outcome_metadata(o, stamp) for o in records]
             self._write_rows(agent_id, list(chunk), embeddings, metadatas)
 
@@ -193,14 +199,6 @@ class ChromaOutcomeStore:
             )
             self._failures.add(index, ids[part], embeddings[part], metadatas[part])
 
-    def _delete_ids(self, collection: Any, index: Any | None, ids: Sequence[str]) -> None:
-        """Delete ``ids`` from the agent's collection and its failure index."""
-        for start in range(0, len(ids), self._connection.max_batch):
-            chunk = list(ids[start : start + self._connection.max_batch])
-            if index is not None:  # first: an id may linger in the index, never the reverse
-                index.delete(ids=chunk)
-            collection.delete(ids=chunk)
-
     def delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
     ) -> int:
@@ -212,28 +210,24 @@ class ChromaOutcomeStore:
             if not ids:  # Chroma rejects get(ids=[]) with a ValueError; nothing to forget
                 return 0
             found = list(collection.get(ids=list(ids), include=[])["ids"])
+            step = self._connection.max_batch
             if index is not None:  # every id: also entries whose record another writer removed
-                self._delete_ids(index, None, list(ids))
+                paging.delete_ids(index, None, list(ids), step=step)
             if found:
-                self._delete_ids(collection, None, found)
+                paging.delete_ids(collection, None, found, step=step)
             return len(found)
         where = {"tool": tool} if tool is not None else None
-        removed = self._delete_matching(collection, index, where)
-        if index is not None:  # leftovers of writers that missed the index
-            self._delete_matching(index, None, where)
-        return removed
+        return self._delete_where(collection, index, where)
 
-    def _delete_matching(
+    def _delete_where(
         self, collection: Any, index: Any | None, where: dict[str, Any] | None
     ) -> int:
-        removed = 0
-        while True:
-            page = list(collection.get(where=where, limit=rows.PAGE, include=[])["ids"])
-            if page:
-                self._delete_ids(collection, index, page)
-                removed += len(page)
-            if len(page) < rows.PAGE:  # the last page: another get would only scan again
-                return removed
+        """Delete the rows matching ``where`` and their index entries; how many rows went."""
+        step = self._connection.max_batch
+        removed = paging.delete_matching(collection, index, where, step=step)
+        if index is not None:  # leftovers of writers that missed the index
+            paging.delete_matching(index, None, where, step=step)
+        return removed
 
     def purge_expired(self, now: datetime) -> int:
         removed = 0
@@ -242,10 +236,7 @@ class ChromaOutcomeStore:
             collection = self._collection(agent_id, create=False)
             if collection is None:
                 continue
-            index = self._failures.any(agent_id)
-            removed += self._delete_matching(collection, index, where)
-            if index is not None:  # leftovers of writers that missed the index
-                self._delete_matching(index, None, where)
+            removed += self._delete_where(collection, self._failures.any(agent_id), where)
         return removed
 
     # -- reads --------------------------------------------------------------------------------
@@ -259,45 +250,6 @@ class ChromaOutcomeStore:
             collection = self._collection(agent, create=False)
             if collection is not None:
                 found.extend(rows.records(collection.get(ids=list(ids), include=["metadatas"])))
-        return found
-
-    def _rows(
-        self, collection: Any, where: dict[str, Any] | None
-    ) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """Every (id, metadata) matching ``where``, in pages of ``rows.PAGE``."""
-        offset = 0
-        while True:
-            result = collection.get(
-                where=where, limit=rows.PAGE, offset=offset, include=["metadatas"]
-            )
-            ids = result["ids"]
-            yield from zip(ids, result["metadatas"] or [], strict=False)
-            if len(ids) < rows.PAGE:
-                return
-            offset += len(ids)
-
-    def _live(
-        self,
-        collection: Any,
-        where: dict[str, Any] | None,
-        now: datetime,
-        since: datetime | None = None,
-    ) -> dict[str, Mapping[str, Any]]:
-        """Metadata of the unexpired records matching ``where`` (and ``since``), by id.
-
-        Expiry and ``since`` are checked on the metadata, before any record is parsed: the
-        rows were read without asking Chroma to filter (which would scan), or were filtered
-        already. Keyed by id: offset paging under concurrent writes may repeat a row.
-        """
-        cutoff = now.timestamp()
-        floor = since.timestamp() if since is not None else None
-        found: dict[str, Mapping[str, Any]] = {}
-        for record_id, meta in self._rows(collection, where):
-            if "record" not in meta or not rows.unexpired(meta, cutoff):
-                continue
-            if floor is not None and float(meta.get("timestamp", 0.0)) < floor:
-                continue
-            found[record_id] = meta
         return found
 
     def find(
@@ -316,7 +268,7 @@ class ChromaOutcomeStore:
         # Expiry alone selects nearly everything: read all rows, check expiry in Python.
         # Other fields are selective: one where-scan per 30,000 matches is cheaper.
         where = rows.where(clauses) if len(clauses) > 1 else None
-        matches = self._live(collection, where, now)
+        matches = paging.live(collection, where, now)
         # Ordered on the metadata, so only the page asked for is parsed.
         newest = sorted(
             matches, key=lambda i: (float(matches[i].get("timestamp", 0.0)), i), reverse=True
@@ -335,7 +287,7 @@ class ChromaOutcomeStore:
             # `since` (a refresh: the last minutes) is selective, so a where-scan beats reading
             # every row; a full read has no `where` at all.
             where = None if since is None else {"timestamp": {"$gte": since.timestamp()}}
-            live = self._live(collection, where, now, since)
+            live = paging.live(collection, where, now, since)
             records = [ToolOutcome.model_validate_json(m["record"]) for m in live.values()]
             records.sort(key=lambda o: o.timestamp)
             yield from records
@@ -364,42 +316,14 @@ class ChromaOutcomeStore:
         )
 
     def _similar(
-        self,
-        agent_id: str,
-        vector: list[list[float]],
-        k: int,
-        now: datetime,
-        outcome: str | None,
+        self, agent_id: str, vector: list[list[float]], k: int, now: datetime, outcome: str | None
     ) -> list[SimilarOutcome]:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return []
-        cutoff = now.timestamp()
-        if outcome == FAILURE:
-            index = self._failures.ready(agent_id)
-            if index is not None:
-                found = self._failures.recall(collection, index, vector, k, cutoff)
-                if found is not None:
-                    return found
-        else:
-            hits = rows.nearest(
-                collection,
-                vector,
-                k,
-                lambda m: (
-                    rows.unexpired(m, cutoff) and (outcome is None or m.get("outcome") == outcome)
-                ),
-            )
-            if hits is not None:
-                return [rows.similar_outcome(meta, distance) for _, meta, distance in hits[:k]]
-        # An index still being built, or too many expired neighbours: let Chroma filter.
-        result = collection.query(
-            query_embeddings=vector,
-            n_results=k,
-            where=rows.where(rows.filter_clauses(CallFilter(outcome=outcome), now)),
-            include=["metadatas", "distances"],
+        return similar_in(
+            collection, self._failures, agent_id, vector, k=k, now=now, outcome=outcome
         )
-        return [rows.similar_outcome(meta, distance) for _, meta, distance in rows.hits(result)]
 
     def _stamp(self) -> float:
         """A store time for one write attempt: the wall clock, made strictly increasing."""
@@ -429,7 +353,7 @@ class ChromaOutcomeStore:
             if collection is None:
                 continue
             where: dict[str, Any] = {key: {"$gte": since}}
-            ids = [i for i in self._ids(collection, where) if i not in known]
+            ids = [i for i in paging.ids(collection, where) if i not in known]
             for start in range(0, len(ids), rows.PAGE):
                 got = collection.get(ids=ids[start : start + rows.PAGE], include=["metadatas"])
                 found.extend(
@@ -440,15 +364,6 @@ class ChromaOutcomeStore:
         found.sort(key=lambda o: o.timestamp)
         return found
 
-    def _ids(self, collection: Any, where: dict[str, Any]) -> list[str]:
-        """Every id matching ``where``, in pages of ``rows.PAGE`` (ids only: no metadata)."""
-        ids: list[str] = []
-        while True:
-            page = collection.get(where=where, limit=rows.PAGE, offset=len(ids), include=[])
-            ids.extend(str(i) for i in page["ids"])
-            if len(page["ids"]) < rows.PAGE:
-                return ids
-
     def agents(self) -> list[str]:
         return self._collections.agents()
 
@@ -457,6 +372,7 @@ class ChromaOutcomeStore:
         return 0 if collection is None else int(collection.count())
 
     def close(self) -> None:
+        self.snapshots.release()
         self._collections.clear()
         self._failures.clear()
         self._connection.close()

@@ -26,11 +26,11 @@ __all__ = [
 log = logging.getLogger("toolwise.storage")
 
 
-def _settings() -> Any:
+def _settings(**more: Any) -> Any:
     from chromadb.config import Settings
 
     # Telemetry would try the network on every start; toolwise is offline by default.
-    return Settings(anonymized_telemetry=False, allow_reset=False)
+    return Settings(anonymized_telemetry=False, allow_reset=False, **more)
 
 
 def default_root() -> Path:
@@ -106,8 +106,11 @@ def http_client(
         verify=ssl,  # plain http: no CA bundle to load (0.1-0.3 s per client)
     )
     response.raise_for_status()
+    # Plain http: no certificate to verify, so Chroma's HTTP sessions need not load a CA
+    # bundle (0.1-0.3 s each, two per client: part of every cold start).
+    more = {} if ssl else {"chroma_server_ssl_verify": False}
     client = chromadb.HttpClient(
-        host=host, port=port, ssl=ssl, headers=headers, settings=_settings()
+        host=host, port=port, ssl=ssl, headers=headers, settings=_settings(**more)
     )
     return apply_timeouts(client, timeouts)
 

@@ -11,7 +11,7 @@ from toolwise.storage.clients import apply_timeouts
 from toolwise.storage.guard import GuardedClient, StoreGuard
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 
-__all__ = ["ChromaConnection"]
+__all__ = ["ChromaConnection", "is_remote"]
 
 
 class ChromaConnection:
@@ -91,7 +91,7 @@ class ChromaConnection:
         self._lock = threading.Lock()
         self.guard.after_fork()
         client = self._client
-        remote = client is not None and _is_remote(client.unguarded)
+        remote = client is not None and is_remote(client.unguarded)
         if self._factory is not None and (client is None or remote):
             self._client = None  # made again on first use, in this process
             return True
@@ -115,7 +115,7 @@ def _read_max_batch(client: Any) -> int:
         return 1_000
 
 
-def _is_remote(client: Any) -> bool:
+def is_remote(client: Any) -> bool:
     """True for a client that talks HTTP to a server (usable from a forked child)."""
     try:
         return str(client.get_settings().chroma_api_impl).endswith("FastAPI")

@@ -68,12 +68,15 @@ class StoreHealth:
 
     ``healthy`` is False from the first call that timed out or could not connect until a
     health probe succeeds; meanwhile store calls raise
-    :class:`~toolwise.errors.StoreUnavailableError` without waiting.
+    :class:`~toolwise.errors.StoreUnavailableError` without waiting. ``failed_at`` is when the
+    last call or probe failed (``None`` if none has): while the store is down it moves with
+    every failed probe, so a readiness check can say how fresh the bad news is.
     """
 
     healthy: bool
     since: datetime
     last_error: str = ""
+    failed_at: datetime | None = None
 
     @property
     def state(self) -> Literal["healthy", "unhealthy"]:
@@ -106,6 +109,7 @@ class Breaker:
         self.healthy = True
         self._since = clock()
         self._last_error = ""
+        self._failed_at: datetime | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._listeners: list[Callable[[StoreHealth], object]] = []
@@ -115,7 +119,7 @@ class Breaker:
     @property
     def health(self) -> StoreHealth:
         with self._lock:
-            return StoreHealth(self.healthy, self._since, self._last_error)
+            return StoreHealth(self.healthy, self._since, self._last_error, self._failed_at)
 
     def on_change(self, listener: Callable[[StoreHealth], object]) -> None:
         """Call ``listener(health)`` (from a background thread) whenever health changes."""
@@ -126,6 +130,7 @@ class Breaker:
         """An outage was seen: open (if closed) and make sure a probe thread runs."""
         with self._lock:
             self._last_error = error
+            self._failed_at = self._clock()
             opened = self.healthy
             if opened:
                 self.healthy = False
@@ -160,6 +165,7 @@ class Breaker:
             except Exception as exc:
                 with self._lock:
                     self._last_error = f"{type(exc).__name__}: {exc}"
+                    self._failed_at = self._clock()
                     if not self._closed:
                         self._changed.wait(self._interval)
                     if self._closed:

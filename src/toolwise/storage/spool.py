@@ -1,9 +1,11 @@
 """A durable, append-only local spool: every record lands here before it goes to Chroma.
 
-Layout: ``<root>/<instance>/seg-NNNNNNNN.jsonl``, one JSON record per line, one directory per
-live process, each held with an exclusive ``flock`` on its ``.lock`` file. A record counts as
-*acknowledged* once :meth:`Spool.append` returns: its line has been handed to the kernel with a
-single ``write(2)`` on an ``O_APPEND`` descriptor, so it survives the process being killed.
+One JSON record per line in segment files ``seg-NNNNNNNN.jsonl``, in a directory of this
+process's own (:mod:`toolwise.storage.spool_dirs`: the layout, the locks, and taking over the
+directories of processes that died). A record counts as *acknowledged* once
+:meth:`Spool.append` returns: its line — checked to read back equal
+(:mod:`toolwise.storage.spool_lines`) — has been handed to the kernel with a single
+``write(2)`` on an ``O_APPEND`` descriptor, so it survives the process being killed.
 
 fsync policy (what survives a *machine* crash or power loss):
 - ``"always"``: fsync after every record — nothing acknowledged is lost; slowest.
@@ -13,27 +15,35 @@ fsync policy (what survives a *machine* crash or power loss):
   kept out of bursts because it stalls concurrent appends to the same file.
 - ``"never"``: leave it to the OS (typically ~30 s of exposure to a power cut).
 
-A directory whose lock is free belongs to a process that died: its segments are adopted and
-replayed first. A torn last line (a write cut by a crash) was never acknowledged; it is skipped
-with a warning. Replays are harmless because stores upsert by record id.
+The segments of a process that died are adopted and replayed first. A torn last line (a write
+cut by a crash) was never acknowledged; it is skipped with a warning. Replays are harmless
+because stores upsert by record id.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
-import shutil
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from toolwise.errors import SpoolError
 from toolwise.models import ToolOutcome
+from toolwise.storage.spool_dirs import (
+    DeadDirectories,
+    SpoolDirectory,
+    count_lines,
+    inspect_spool,
+    mark_closed,
+    own_directory,
+    remove_directory,
+    write_note,
+)
+from toolwise.storage.spool_lines import decode, encode
 
 __all__ = ["FsyncPolicy", "Spool", "SpoolCursor", "SpoolDirectory", "inspect_spool"]
 
@@ -41,8 +51,6 @@ log = logging.getLogger("toolwise.spool")
 
 FsyncPolicy = Literal["always", "interval", "never"]
 _SEGMENT_BYTES = 16 * 1024 * 1024
-_CLOSED_MARKER = ".closed"  # left by a clean close that could not store everything
-_PROCESS_NOTE = ".process.json"  # how the owner recorded: durability mode and loss window
 
 
 @dataclass(slots=True)
@@ -65,8 +73,9 @@ class SpoolCursor:
 class Spool:
     """Append records durably; read them back in order; forget them once stored.
 
-    Thread-safe. ``append`` is the only call on the tool-call hot path: one serialisation and
-    one ``write(2)``. Reading and committing are for the single writer thread.
+    Thread-safe. ``append`` is the only call on the tool-call hot path: one serialisation
+    (decoded once more to check it), and one ``write(2)``. Reading and committing are for the
+    single writer thread.
     """
 
     def __init__(
@@ -86,18 +95,11 @@ class Spool:
         self._segment_bytes = segment_bytes
         self._lock = threading.Lock()
         self._dirty = False
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self._dir = self.root / f"inst-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            self._dir.mkdir()
-            self._lock_fd = os.open(self._dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise SpoolError(f"cannot create spool under {self.root}: {exc}") from exc
-        self._orphan_locks: dict[Path, int] = {}  # adopted directory -> its lock, held
-        self._note: dict[str, str | float] = {}
+        self._dir, self._lock_fd = own_directory(self.root)
+        self._dead = DeadDirectories(self.root, self._dir)
+        self._note: tuple[str, float] | None = None  # (durability, window) once noted
         self._segments: list[_Segment] = self._adopt_orphans() if adopt else []
-        self.replayed = sum(self._count_lines(s.path) for s in self._segments)
+        self.replayed = sum(count_lines(s.path) for s in self._segments)
         self._seq = 0
         self._fd = -1
         self._size = 0
@@ -111,46 +113,11 @@ class Spool:
     # -- start-up -----------------------------------------------------------------------------
 
     def _adopt_orphans(self) -> list[_Segment]:
-        adopted: list[_Segment] = []
-        for directory in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            if directory == self._dir or not directory.name.startswith("inst-"):
-                continue
-            lock_path = directory / ".lock"
-            try:
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)  # a live process owns it
-                continue
-            # We hold the dead owner's lock until its records are stored; keep the fd open.
-            self._orphan_locks[directory] = fd
-            if not (directory / _CLOSED_MARKER).exists():
-                log.warning(
-                    "toolwise: the process that owned %s ended without closing toolwise "
-                    "(killed or crashed); its spooled records are replayed. %s",
-                    directory,
-                    _what_was_lost(_read_note(directory)),
-                )
-            segments = sorted(directory.glob("seg-*.jsonl"))
-            if segments:
-                log.warning(
-                    "toolwise: replaying %d spool segment(s) from %s", len(segments), directory
-                )
-            adopted.extend(_Segment(path, sealed=True, owned_dir=directory) for path in segments)
-            if not segments:
-                self._remove_dir(directory)
-                self._release(directory)
-        return adopted
-
-    def _release(self, directory: Path) -> None:
-        """Close the lock of an adopted directory that is gone."""
-        fd = self._orphan_locks.pop(directory, None)
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        return [
+            _Segment(path, sealed=True, owned_dir=directory)
+            for directory, segments in self._dead.adopt()
+            for path in segments
+        ]
 
     def adopt_orphans(self) -> int:
         """Take over the directories of processes that ended since this one started (a
@@ -162,22 +129,16 @@ class Spool:
         adopted = self._adopt_orphans()
         if not adopted:
             return 0
-        count = sum(self._count_lines(segment.path) for segment in adopted)
+        count = sum(count_lines(segment.path) for segment in adopted)
         with self._lock:
-            if self._closed:
-                return 0  # the next process adopts them; our locks go with our close
+            if self._closed:  # the next process adopts them: let go of their locks now
+                for directory in {segment.owned_dir for segment in adopted}:
+                    self._dead.release(directory, remove=False)
+                return 0
             self._rotate()
             self._segments[-1:-1] = adopted
             self.replayed += count
         return count
-
-    @staticmethod
-    def _count_lines(path: Path) -> int:
-        try:
-            with path.open("rb") as handle:
-                return sum(1 for line in handle if line.endswith(b"\n"))
-        except OSError:
-            return 0
 
     def _open_next_segment(self) -> None:
         self._seq += 1
@@ -194,26 +155,21 @@ class Spool:
         should this process die: ``durability`` and ``window``, the seconds of finished calls
         not yet spooled that a kill can lose (0 when every call is spooled before it returns).
         """
-        self._note = {"durability": durability, "window_s": window, "pid": os.getpid()}
-        try:
-            (self._dir / _PROCESS_NOTE).write_text(json.dumps(self._note))
-        except OSError as exc:  # only the restart warning gets vaguer
-            log.warning("toolwise: cannot write %s: %s", self._dir / _PROCESS_NOTE, exc)
+        self._note = (durability, window)
+        write_note(self._dir, durability=durability, window=window)
 
     def after_fork(self) -> Spool:
         """In a forked child: let go of the parent's files — its locks stay the parent's, as
         a flock belongs to the open file, which the parent still holds — and return a spool
         of this process's own. Orphans are left to the next process that starts."""
-        for fd in (self._fd, self._lock_fd, *self._orphan_locks.values()):
+        for fd in (self._fd, self._lock_fd, *self._dead.fds()):
             with contextlib.suppress(OSError):
                 os.close(fd)
         child = Spool(
             self.root, fsync=self.fsync_policy, segment_bytes=self._segment_bytes, adopt=False
         )
-        if self._note:
-            child.note_process(
-                durability=str(self._note["durability"]), window=float(self._note["window_s"])
-            )
+        if self._note is not None:
+            child.note_process(durability=self._note[0], window=self._note[1])
         return child
 
     # -- hot path -----------------------------------------------------------------------------
@@ -221,10 +177,15 @@ class Spool:
     def append(self, outcome: ToolOutcome) -> None:
         """Make ``outcome`` durable (see the module's fsync policy) before returning.
 
+        The line is checked to read back equal first (:mod:`toolwise.storage.spool_lines`):
+        nothing is acknowledged that a replay could not return.
+
         Raises:
+            InvalidArgumentError: ``outcome`` would not replay as it is (nothing written);
+                ``.field`` names the field.
             SpoolError: the line could not be written (disk full, permissions, closed spool).
         """
-        data = outcome.model_dump_json().encode() + b"\n"
+        data = encode(outcome)
         with self._lock:
             if self._closed:
                 raise SpoolError("spool is closed")
@@ -313,7 +274,7 @@ class Spool:
                         return records, offset, False, bad  # still being written
                     offset += len(line)
                     try:
-                        records.append(ToolOutcome.model_validate_json(line))
+                        records.append(decode(line))
                     except ValueError:
                         log.error("toolwise: unreadable spool line in %s skipped", segment.path)
                         bad += 1
@@ -334,12 +295,7 @@ class Spool:
             with contextlib.suppress(OSError):
                 segment.path.unlink()
             if segment.owned_dir != self._dir and segment.owned_dir not in live_dirs:
-                self._remove_dir(segment.owned_dir)
-                self._release(segment.owned_dir)
-
-    @staticmethod
-    def _remove_dir(directory: Path) -> None:
-        shutil.rmtree(directory, ignore_errors=True)
+                self._dead.release(segment.owned_dir, remove=True)
 
     def reject(self, outcome: ToolOutcome, reason: str) -> None:
         """Keep a record the store refused for good in ``<root>/rejected.jsonl``."""
@@ -361,93 +317,10 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.fsync(self._fd)
             os.close(self._fd)
-        for fd in self._orphan_locks.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        self._dead.close()
         if drained:
-            self._remove_dir(self._dir)
+            remove_directory(self._dir)
         else:
-            with contextlib.suppress(OSError):
-                (self._dir / _CLOSED_MARKER).touch()
+            mark_closed(self._dir)
         with contextlib.suppress(OSError):
             os.close(self._lock_fd)
-
-
-@dataclass(frozen=True, slots=True)
-class SpoolDirectory:
-    """One process's spool directory, as an operator sees it.
-
-    ``state``: ``running`` (a live process holds it; its writer knows what is stored, so
-    ``records`` is None), ``closed`` (closed before the store took everything: kept for the
-    next process), or ``ended`` (its process died without closing). ``records``: complete
-    lines on disk, all waiting for the store.
-    """
-
-    name: str
-    state: Literal["running", "closed", "ended"]
-    records: int | None
-
-
-def inspect_spool(root: Path | str) -> tuple[list[SpoolDirectory], int]:
-    """What waits in a spool, read without taking anything over; and how many records sit in
-    ``rejected.jsonl`` (refused by the store for good). For ``toolwise spool``."""
-    root = Path(root)
-    if not root.is_dir():
-        return [], 0
-    found: list[SpoolDirectory] = []
-    for directory in sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("inst-")):
-        if _held(directory / ".lock"):
-            found.append(SpoolDirectory(directory.name, "running", None))
-            continue
-        records = sum(Spool._count_lines(path) for path in directory.glob("seg-*.jsonl"))
-        state: Literal["closed", "ended"] = (
-            "closed" if (directory / _CLOSED_MARKER).exists() else "ended"
-        )
-        found.append(SpoolDirectory(directory.name, state, records))
-    rejected = root / "rejected.jsonl"
-    return found, Spool._count_lines(rejected) if rejected.exists() else 0
-
-
-def _held(lock_path: Path) -> bool:
-    """True when a live process holds this lock (probed, and released at once if free)."""
-    try:
-        fd = os.open(lock_path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def _read_note(directory: Path) -> dict[str, object]:
-    """What a dead process left about how it recorded (empty: nothing, or unreadable)."""
-    try:
-        note = json.loads((directory / _PROCESS_NOTE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return note if isinstance(note, dict) else {}
-
-
-def _what_was_lost(note: dict[str, object]) -> str:
-    """The restart warning's account of what the dead process may not have spooled."""
-    durability, window = note.get("durability"), note.get("window_s")
-    if durability == "immediate":
-        return (
-            "It ran durability='immediate': every call it recorded was spooled before the "
-            "call returned, so none is missing"
-        )
-    if durability == "deferred" and isinstance(window, int | float):
-        return (
-            f"It ran durability='deferred': calls that finished in its last {window:g} s "
-            "(its hand-off bound) may never have been spooled and are then missing"
-        )
-    return (
-        "How it recorded is unknown (an older toolwise): with durability='deferred', calls "
-        "that finished in its last moments may never have been spooled and are missing"
-    )

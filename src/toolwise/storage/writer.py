@@ -12,6 +12,9 @@ record arrived for ``idle_after`` seconds — agents spend most of their time wa
 model, with the GIL free — but never longer than ``max_delay`` seconds or past
 ``high_water`` pending records. :meth:`flush` writes at once.
 
+How a batch gets in — retries with backoff, records refused for good set aside — is
+:mod:`toolwise.storage.store_writes`.
+
 A store that reports its health (:class:`~toolwise.storage.chroma.ChromaOutcomeStore`) fails
 writes at once while it is unhealthy: the writer keeps retrying with backoff, wakes as soon as
 the store answers again, and a read's flush (``unless_unavailable=True``) stops waiting.
@@ -22,17 +25,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
-
-from toolwise.errors import StoreUnavailableError, ToolwiseError
 from toolwise.models import ToolOutcome
 from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import Spool
+from toolwise.storage.store_writes import GiveUp, StoreWrites
 
 __all__ = ["BURST_PAUSE", "BackgroundWriter", "WriterCounters"]
 
@@ -68,15 +69,6 @@ class _Health(Protocol):
     def healthy(self) -> bool: ...
 
 
-def _transient(error: BaseException) -> bool:
-    """Retry outages and unknown failures; not what the store refuses for good."""
-    return isinstance(error, StoreUnavailableError) or not isinstance(error, ToolwiseError)
-
-
-class _ClosingError(Exception):
-    """Raised from the retry sleep to give up because close() ran out of time."""
-
-
 class BackgroundWriter:
     """Moves spooled records into an :class:`OutcomeStore`.
 
@@ -90,6 +82,9 @@ class BackgroundWriter:
         fsync_interval: how often to fsync the spool under the ``"interval"`` policy.
         housekeeping: called about every ``housekeeping_interval`` seconds (TTL purge).
         adopt_interval: how often to look for spool directories of processes that ended.
+        on_stored: called (in the writer thread, before a flush waiting for them returns)
+            with each batch once stored: the learnt view learns from it what this process
+            did not record itself — records adopted from the spool of a process that ended.
     """
 
     def __init__(
@@ -106,8 +101,10 @@ class BackgroundWriter:
         max_delay: float = 5.0,
         high_water: int = 5_000,
         adopt_interval: float = 10.0,
+        on_stored: Callable[[Sequence[ToolOutcome]], object] | None = None,
     ) -> None:
         self._spool = spool
+        self._on_stored = on_stored
         self._store = store
         self._batch_size = batch_size
         self._max_backoff = max_backoff
@@ -126,10 +123,8 @@ class BackgroundWriter:
         self._wake = threading.Condition(self._lock)
         self._drained = threading.Condition(self._lock)
         self._written = 0
-        self._retried = 0
         self._dropped = 0
         self._invalid = 0
-        self._rejected = 0
         self._last_error = ""
         self._stopping = False
         self._give_up_at = float("inf")
@@ -138,6 +133,17 @@ class BackgroundWriter:
         if callable(watch):
             watch(self._on_store_health)
             self._store_down = store_is_down(store)
+        self._writes = (
+            None
+            if store is None
+            else StoreWrites(
+                store,
+                set_aside=self._set_aside,
+                sleep=self._interruptible_sleep,
+                failed=self._failed,
+                max_backoff=max_backoff,
+            )
+        )
         self._thread = threading.Thread(target=self._run, name="toolwise-writer", daemon=True)
         if store is not None:
             self._thread.start()
@@ -176,13 +182,13 @@ class BackgroundWriter:
             return WriterCounters(
                 recorded=self._recorded_count(),
                 written=self._written,
-                retried=self._retried,
+                retried=0 if self._writes is None else self._writes.retried,
                 pending=self._recorded_count() - self._written - self._spool.skipped,
                 dropped=self._dropped,
                 invalid=self._invalid,
                 replayed=self._spool.replayed,
                 last_error=self._last_error,
-                rejected=self._rejected,
+                rejected=0 if self._writes is None else self._writes.rejected,
             )
 
     # -- draining -----------------------------------------------------------------------------
@@ -288,10 +294,12 @@ class BackgroundWriter:
                         self._drained.notify_all()
                 continue
             started = time.monotonic()
+            assert self._writes is not None  # the thread runs only with a store
             try:
-                self._write_with_retry(batch)
-            except _ClosingError:
+                self._writes.write(batch)
+            except GiveUp:
                 return
+            self._stored(batch)
             self._spool.commit(cursor)
             with self._lock:
                 self._written += len(batch)
@@ -327,67 +335,39 @@ class BackgroundWriter:
         first = self._first_pending_at if self._first_pending_at is not None else now
         return max(0.0, min(idle_due, first + self._max_delay) - now)
 
-    def _write_with_retry(self, batch: list[ToolOutcome]) -> None:
-        """Write a batch, retrying transient failures; set aside records the store refuses.
-
-        A :class:`~toolwise.errors.ToolwiseError` from the store is not transient (an agent id
-        it cannot map, an embedding mismatch) — except
-        :class:`~toolwise.errors.StoreUnavailableError`, retried like any outage: retrying the
-        others would block every later record. The
-        batch is then written record by record and each refused one is kept in the spool's
-        ``rejected.jsonl`` and logged at ERROR — set aside, never silently lost.
-        """
-        store = self._store
-        assert store is not None  # the thread runs only with a store
+    def _stored(self, batch: list[ToolOutcome]) -> None:
+        if self._on_stored is None:
+            return
         try:
-            self._retrying(store.write, batch)
-        except ToolwiseError:
-            for outcome in batch:
-                try:
-                    self._retrying(store.write, [outcome])
-                except ToolwiseError as exc:
-                    self._reject(outcome, exc)
+            self._on_stored(batch)
+        except Exception as exc:  # the records are stored: nothing to retry
+            log.warning("toolwise: after a write, on_stored failed: %s", exc)
 
-    def _reject(self, outcome: ToolOutcome, error: ToolwiseError) -> None:
-        self._spool.reject(outcome, str(error))
-        with self._lock:
-            self._rejected += 1
-            self._last_error = f"rejected: {error}"
+    @property
+    def stopped(self) -> bool:
+        """True once the writer thread has ended (or never ran): nothing more is written."""
+        return not self._thread.is_alive()
+
+    def _set_aside(self, outcome: ToolOutcome, reason: str) -> None:
+        self._spool.reject(outcome, reason)
         log.error(
             "toolwise: the store refused record %s (%s); kept in %s/rejected.jsonl",
             outcome.id,
-            error,
+            reason,
             self._spool.root,
         )
 
-    def _retrying(
-        self, write: Callable[[list[ToolOutcome]], None], batch: list[ToolOutcome]
-    ) -> None:
-        retrying = Retrying(
-            retry=retry_if_exception(_transient),
-            wait=wait_exponential_jitter(multiplier=0.05, max=self._max_backoff),
-            sleep=self._interruptible_sleep,
-            before_sleep=self._count_retry,
-            reraise=True,
-        )
-        retrying(write, batch)
-
-    def _count_retry(self, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
+    def _failed(self, message: str) -> None:
         with self._lock:
-            self._retried += 1
-            self._last_error = f"store: {type(error).__name__}: {error}"
-            retried = self._retried
-        level = logging.WARNING if retried in (1, 10, 100) or retried % 1000 == 0 else logging.DEBUG
-        log.log(level, "toolwise: store write failed (%s); retry %d", self._last_error, retried)
+            self._last_error = message
 
     def _interruptible_sleep(self, seconds: float) -> None:
         with self._lock:
             if self._stopping and time.monotonic() >= self._give_up_at:
-                raise _ClosingError
+                raise GiveUp
             self._wake.wait(timeout=seconds)
             if self._stopping and time.monotonic() >= self._give_up_at:
-                raise _ClosingError
+                raise GiveUp
 
     def _adopt_orphans(self) -> None:
         """Store what processes that ended left in the spool (a forked worker of an embedded

@@ -136,3 +136,18 @@ def test_advice_middleware_beside_tw_middleware_briefs_once_and_records(
     assert record.decision_id  # the outer middleware's decision reached the record
     assert len(seen.system) == 2  # the tool call, then "done"
     assert all(text.count("[toolwise]") == 1 for text in seen.system)  # one brief per call
+
+
+def test_the_middleware_logs_the_decisions_propensity_for_offline_evaluation(
+    tw: Toolwise, records: Records, script: Any
+) -> None:
+    """``toolwise evaluate`` weighs each advised call by the probability the strategy had of
+    putting its tool first; the middleware's records carry it without any labelling."""
+    agent = create_agent(script(CALL), [_flaky(0)], middleware=[tw.middleware()])
+
+    _run(agent, "sync")
+
+    [record] = records()
+    assert record.decision_id
+    assert record.metadata["propensity"] == 1.0  # the only candidate tool
+    assert record.metadata["decision_mode"] == "advise"

@@ -221,6 +221,37 @@ def test_the_node_links_the_decision_to_the_records(
     assert record.recommended_tool == "kubectl_apply"
 
 
+def test_the_records_carry_the_decisions_propensity_for_offline_evaluation(
+    history: Toolwise, tools: list[BaseTool], records: Records
+) -> None:
+    """Thompson's probability of ranking the called tool first goes with its record, so
+    ``toolwise evaluate`` can weigh the agent's own decisions (no hand labelling)."""
+    graph = _state_graph(
+        history, _model("helm_upgrade"), tools, Advisor(history.runtime, tools=tools)
+    )
+    graph.invoke(_inputs())
+    [record] = _advised(records())
+    assert record.tool == "helm_upgrade"  # the model went against the advice
+    logged = record.metadata["propensity"]
+    assert 0.0 <= logged < 0.5  # 2/20 against 20/20: Thompson (almost) never puts it first
+    assert record.metadata["decision_mode"] == "advise"
+
+
+def test_a_propensity_written_into_state_by_hand_is_checked(
+    history: Toolwise, tools: list[BaseTool], records: Records
+) -> None:
+    """State is user-writable: only probabilities for the state's own decision are recorded."""
+    from toolwise.recording.context import CallContext, RecordingDefaults
+
+    state = {"toolwise": {"decision_id": "d1", "propensities": {"a": 2.0, "b": 0.5, "c": "x"}}}
+    ctx = CallContext.resolve(RecordingDefaults(), {}, state)
+    assert ctx.logged_propensity("b") == {"propensity": 0.5, "decision_mode": ""}
+    assert ctx.logged_propensity("a") == {}  # 2.0 is no probability
+    assert ctx.logged_propensity("c") == {}
+    other = CallContext.resolve(RecordingDefaults(), {"toolwise_decision_id": "d2"}, state)
+    assert other.logged_propensity("b") == {}
+
+
 def _advised(found: list[ToolOutcome]) -> list[ToolOutcome]:
     return [o for o in found if o.decision_id]
 

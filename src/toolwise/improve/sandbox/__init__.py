@@ -3,6 +3,9 @@
 See ``docs/self_improvement.md`` ("Threat model") for what sandboxed code can and cannot do.
 """
 
+from typing import TYPE_CHECKING
+
+from toolwise._lazy import exports
 from toolwise.improve.sandbox._bwrap import SandboxSupport
 from toolwise.improve.sandbox._models import (
     ResourceLimits,
@@ -11,7 +14,9 @@ from toolwise.improve.sandbox._models import (
     Step,
 )
 from toolwise.improve.sandbox._runner import Sandbox, default_sandbox, protect, run_sandboxed
-from toolwise.improve.sandbox._steps import tool_step
+
+if TYPE_CHECKING:
+    from toolwise.improve.sandbox._steps import tool_step
 
 __all__ = [
     "ResourceLimits",
@@ -25,3 +30,7 @@ __all__ = [
     "run_sandboxed",
     "tool_step",
 ]
+
+# ``tool_step`` wraps LangChain tools: imported on first use, so the runtime (which only
+# needs ``protect``) does not import LangChain (``toolwise._lazy``).
+__getattr__, __dir__ = exports(__name__, {"tool_step": "toolwise.improve.sandbox._steps"})

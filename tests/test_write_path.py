@@ -1,4 +1,5 @@
-"""When a call's record is made durable: deferred (the default) or immediate — on real Chroma."""
+"""The write path (``_write_path.WritePath``): when a call's record is made durable — deferred
+(the default) or immediate — and what the counters say about it, on real Chroma."""
 
 from __future__ import annotations
 
@@ -115,6 +116,20 @@ def test_a_call_after_close_is_counted_dropped_never_silently_lost(
     assert deploy.invoke({"service": "late"}, config={"callbacks": [handler]}) == "deployed late"
     assert tw.counters.dropped == 1
     assert "RECORD LOST" in caplog.text
+
+
+def test_counters_report_the_write_path(tw: Toolwise) -> None:
+    """recorded and written move together once flushed; nothing pending or dropped."""
+    for i in range(3):
+        tw.record(tool="t", latency_ms=float(i))
+    assert tw.flush(timeout=30)
+    counters = tw.counters
+    assert (counters.recorded, counters.written, counters.pending, counters.dropped) == (
+        3,
+        3,
+        0,
+        0,
+    )
 
 
 def test_unknown_durability_is_rejected_naming_the_field(tmp_path: Path, prefix: str) -> None:

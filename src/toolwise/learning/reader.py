@@ -1,0 +1,223 @@
+"""Reads one key's posterior from the levels of evidence around it (see ``shrinkage``).
+
+A key's own record is shrunk towards, in turn: the tool's record in similar task types (each
+lending as much as their outcomes say they rank tools alike), the tool's record elsewhere (as
+far as the tool's task types are learnt to agree), a seed, and a base prior centred on the
+other tools of the same scope. The two learnt strengths are cached until the records behind
+them grow by 5 %. Nothing here scans raw outcomes.
+
+Not thread-safe: the view's lock is held around every call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from toolwise.learning.buckets import start_over_if_stale
+from toolwise.learning.changes import ChangeTracker, ContextKey
+from toolwise.learning.config import LearningConfig
+from toolwise.learning.dispersion import concentration, log_alike
+from toolwise.learning.evidence import Evidence
+from toolwise.learning.index import ZERO, EvidenceIndex, OverallKey
+from toolwise.learning.shrinkage import Levels, Mass, Posterior, combine, minus
+
+__all__ = ["PosteriorReader", "Read"]
+
+_MAX_ALIKE_CACHE: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A key's posterior with the evidence objects it came from.
+
+    ``retry`` is the Beta ``(alpha, beta)`` of the key's record before a break when a re-try
+    is due (see ``recovery``), else ``None``.
+    """
+
+    posterior: Posterior
+    own: Evidence | None
+    context: Evidence | None
+    overall: Evidence | None
+    retry: Mass | None = None
+
+    @property
+    def untried(self) -> bool:
+        """No outcome of this tool was ever recorded for the agent in this environment."""
+        return self.overall is None
+
+    @property
+    def observations(self) -> int:
+        """Raw outcomes behind the estimate since the key's last detected change."""
+        return self.own.current.n if self.own is not None else 0
+
+    @property
+    def stats_source(self) -> Evidence | None:
+        """Where latency and cost come from: the context, else the tool overall."""
+        if self.context is not None and self.context.latencies:
+            return self.context
+        return self.overall if self.overall is not None else self.context
+
+
+class PosteriorReader:
+    """Assembles a key's posterior from an :class:`EvidenceIndex`, with learnt strengths.
+
+    Args:
+        config: the learning configuration (prior, decay, shrinkage, time buckets).
+        index: the evidence to read.
+        changes: the change tracker (keys switched to buckets, re-tries that are due).
+    """
+
+    def __init__(
+        self, config: LearningConfig, index: EvidenceIndex, changes: ChangeTracker
+    ) -> None:
+        self._config = config
+        self._rate = config.decay_rate
+        self._base: Mass = (config.prior_alpha, config.prior_beta)
+        self._mode = config.time_buckets
+        self._index = index
+        self._changes = changes
+        # Learnt shrinkage strength per (agent, tool, environment), with the charge count
+        # of the tool's overall record it was computed at (recomputed lazily on read).
+        self._spread: dict[OverallKey, tuple[int, float | None]] = {}
+        # Learnt likeness of two task types, with the charge count it was computed at.
+        self._alike: dict[tuple[str, str, str, str], tuple[int, float]] = {}
+
+    def read(
+        self,
+        key: ContextKey,
+        bucket: str,
+        *,
+        now: float,
+        similar: Sequence[tuple[str, float]],
+        peers: Mass | None = None,
+    ) -> Read:
+        """Assemble one key's posterior from the hierarchy (see ``shrinkage``).
+
+        Args:
+            key: agent, tool, task type, environment key part.
+            bucket: the time bucket of the decision (``""`` for none); with
+                ``time_buckets="auto"`` it is used only if the key was switched to buckets.
+            now: POSIX seconds to decay to.
+            similar: similar task types and their name similarities (a prior only: each
+                lends in proportion to the learnt probability that it ranks tools alike).
+            peers: the summed evidence of the key's scope (``EvidenceIndex.scope_mass``),
+                when the caller has it already.
+        """
+        agent_id, tool, context, env = key
+        rate = self._rate
+        config = self._config
+        index = self._index
+        overall = index.overall.get((agent_id, tool, env))
+        context_ev = index.contexts.get(key)
+        context_mass = context_ev.mass(now, rate) if context_ev is not None else ZERO
+        similar_s = similar_f = near_s = near_f = 0.0
+        for other, name_similarity in similar:
+            found = index.contexts.get((agent_id, tool, other, env))
+            if found is not None:
+                weight = (
+                    self._likeness(
+                        agent_id, env, context, other, similarity=name_similarity, now=now
+                    )
+                    if config.adaptive_shrinkage
+                    else name_similarity
+                )
+                s, f = found.mass(now, rate)
+                similar_s += weight * s
+                similar_f += weight * f
+                near_s += s
+                near_f += f
+        own = context_ev
+        bucket_mass: Mass | None = None
+        if bucket and (self._mode != "auto" or key in self._changes.bucketed):
+            own = index.buckets.get((agent_id, tool, context, env, bucket))
+            if own is not None and context_ev is not None:
+                start_over_if_stale(own, context_ev)
+            bucket_mass = own.mass(now, rate) if own is not None else ZERO
+        overall_mass = overall.mass(now, rate) if overall is not None else ZERO
+        if peers is None:
+            peers = index.scope_mass(agent_id, context, env, now)
+        strength = config.shrinkage_strength
+        if config.adaptive_shrinkage and overall is not None:
+            learnt = self._concentration((agent_id, tool, env), overall, now)
+            if learnt is not None:
+                strength = min(strength, learnt)
+        broken = context_ev is not None and context_ev.recovery is not None
+        posterior = combine(
+            Levels(
+                base=self._base,
+                # A tool that just broke is no newcomer: its own failures speak, not its peers.
+                peer=None if broken else self._peer_base(minus(peers, context_mass)),
+                seed=index.seed_for(key),
+                elsewhere=minus(minus(overall_mass, context_mass), (near_s, near_f)),
+                elsewhere_strength=strength,
+                similar=(similar_s, similar_f),
+                similarity_strength=config.similarity_strength,
+                context=context_mass,
+                bucket=bucket_mass,
+                bucket_strength=config.bucket_strength,
+                adaptive=config.adaptive_shrinkage,
+            )
+        )
+        retry = self._changes.retry(key, own, context_ev, now)
+        return Read(posterior, own, context_ev, overall, retry)
+
+    def forget(self, agent_id: str, doomed: Callable[[tuple[str, ...]], bool]) -> None:
+        """Drop the learnt strengths of an agent's forgotten keys."""
+        self._spread = {k: v for k, v in self._spread.items() if not doomed(k)}
+        self._alike = {k: v for k, v in self._alike.items() if k[0] != agent_id}
+
+    def _likeness(
+        self, agent_id: str, env: str, context: str, other: str, *, similarity: float, now: float
+    ) -> float:
+        """The probability that two task types rank tools alike, learnt from their outcomes.
+
+        Prior odds ``task_prior_weight × similarity`` (the names); each tool both task types
+        used multiplies them by the Bayes factor of "one success rate for both" against "a
+        rate each" (``dispersion.log_alike``). Cached until either record grows by 5 %.
+        """
+        scope_tools = self._index.scope_tools
+        tools = scope_tools.get((agent_id, context, env), set()) & scope_tools.get(
+            (agent_id, other, env), set()
+        )
+        contexts = self._index.contexts
+        pairs = [
+            (contexts[(agent_id, tool, context, env)], contexts[(agent_id, tool, other, env)])
+            for tool in tools
+        ]
+        version = sum(a.charges + b.charges for a, b in pairs)
+        cache_key = (agent_id, env, context, other)
+        cached = self._alike.get(cache_key)
+        if cached is not None and version - cached[0] < max(1, cached[0] // 20):
+            return cached[1]
+        log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
+        for a, b in pairs:
+            log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
+        likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
+        if len(self._alike) >= _MAX_ALIKE_CACHE:
+            self._alike.clear()
+        self._alike[cache_key] = (version, likeness)
+        return likeness
+
+    def _concentration(self, key: OverallKey, overall: Evidence, now: float) -> float | None:
+        """The tool's learnt shrinkage strength, recomputed once its record grew by ~5 %."""
+        version = overall.charges
+        cached = self._spread.get(key)
+        if cached is not None and version - cached[0] < max(1, cached[0] // 20):
+            return cached[1]
+        rate = self._rate
+        learnt = concentration(e.mass(now, rate) for e in self._index.tool_contexts.get(key, ()))
+        self._spread[key] = (version, learnt)
+        return learnt
+
+    def _peer_base(self, peers: Mass) -> Mass | None:
+        """The base prior, centred on the other tools' pooled rate in the same scope."""
+        strength = self._config.peer_prior_strength
+        n = peers[0] + peers[1]
+        if strength <= 0.0 or n <= 0.0:
+            return None
+        alpha0, beta0 = self._base
+        mean = (peers[0] + alpha0) / (n + alpha0 + beta0)
+        return strength * mean, strength * (1.0 - mean)

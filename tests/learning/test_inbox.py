@@ -1,0 +1,30 @@
+"""The inbox: this process's records reach the view on the next read, each once
+(``learning/inbox.py``)."""
+
+from __future__ import annotations
+
+from toolwise import Toolwise
+
+
+def _observations(tw: Toolwise, tool: str = "kubectl_apply") -> float:
+    return sum(p.observations for p in tw.priors(tool=tool, task_type="deploy"))
+
+
+def test_an_observation_read_back_from_the_store_is_not_learnt_again(tw: Toolwise) -> None:
+    """``observe`` learns at once; the stored record, met again, is known by its id."""
+    tw.observe("kubectl_apply", True, task_type="deploy")
+    assert _observations(tw) == 1
+    assert tw.flush(timeout=30)
+    tw.runtime.feed.refresh()
+    assert _observations(tw) == 1
+
+
+def test_records_before_and_after_the_build_are_each_learnt_once(tw: Toolwise) -> None:
+    """A record made before the first read comes from the store, a later one from the queue."""
+    tw.record(tool="kubectl_apply", outcome="success", task_type="deploy")
+    assert not tw.runtime.feed.ready
+    assert _observations(tw) == 1
+    tw.record(tool="kubectl_apply", outcome="failure", task_type="deploy")
+    assert _observations(tw) == 2
+    assert tw.runtime.feed.refresh() == 0  # the store holds nothing the view lacks
+    assert _observations(tw) == 2
