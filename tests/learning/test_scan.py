@@ -6,6 +6,7 @@ import itertools
 import math
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,6 +33,31 @@ def test_the_history_knows_every_recent_run_exactly(outcomes: list[bool], keep: 
     kept = outcomes[-keep:]
     assert len(history) == len(kept)
     assert history.successes == sum(kept)
+
+
+@given(
+    outcomes=st.lists(
+        st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 50.0)), min_size=1, max_size=200
+    ),
+    keep=st.integers(min_value=1, max_value=200),
+)
+def test_weighted_outcomes_keep_the_run_masses_consistent(
+    outcomes: list[tuple[float, float]], keep: int
+) -> None:
+    """An outcome may weigh 0 to 50 (``observe(weight=...)``): a kept run's failures are its
+    weight less its successes, never negative, and a scan reports a run inside the record.
+    (Counting every outcome as one made a rate of 113 % once.)"""
+    history = History()
+    for quality, weight in outcomes:
+        history.add(quality * weight, (1.0 - quality) * weight)
+    count, run_s, run_f, _ = history.scan(delta=0.01, min_evidence=0.0, prior=(1.0, 1.0))
+    assert 0.0 <= run_s <= history.successes + 1e-6
+    assert 0.0 <= run_f <= history.failures + 1e-6
+    assert count <= len(outcomes)
+    history.keep_last(keep)
+    kept = outcomes[-keep:]
+    assert history.successes == pytest.approx(sum(q * w for q, w in kept), abs=1e-6)
+    assert history.failures == pytest.approx(sum((1 - q) * w for q, w in kept), abs=1e-6)
 
 
 def test_the_run_lengths_tested_are_dense_and_few() -> None:

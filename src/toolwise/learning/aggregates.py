@@ -214,12 +214,13 @@ class Aggregates:
     def _failure_chance(self, context: Evidence, now: float) -> float:
         """How likely a failure of this tool is here, by its own record (for outage tests).
 
-        The archived record counts too: during an outage the change detector may already have
-        reset the first tools to fail, and their live records alone would make the outage
-        look like the usual state of affairs. A tool with no record here gets the prior's 1/2.
+        The archived and held records count too: during an outage the change detector may
+        already have reset the first tools to fail (or held the others' records), and their
+        live records alone would make the outage look like the usual state of affairs. A tool
+        with no record here gets the prior's 1/2.
         """
         s, f = context.mass(now, self._rate)
-        a, b = context.archived_mass(now, self._rate)
+        a, b = context.set_aside_mass(now, self._rate)
         alpha0, beta0 = self._base
         return (f + b + beta0) / (s + f + a + b + alpha0 + beta0)
 

@@ -190,9 +190,8 @@ class ChangeTracker:
                 return part
             kept_parts = list(evidence.window)[-count:]
             slots = [self.ttl.detach(p) for p in kept_parts]
-            evidence.split(count, run_s, run_f, t, downward=not upward)
+            evidence.split(count, run_s, run_f, t, rate, downward=not upward)
             self.counts["changes_scanned"] += 1
-        evidence.release(rate, merge=False)  # its own change ends a hold: the record is moot
         for p, kept_slot in zip(kept_parts, slots, strict=True):
             self.ttl.reattach(p, kept_slot)
         self.counts["changes_detected"] += 1
@@ -201,15 +200,12 @@ class ChangeTracker:
         return part
 
     def _judge_hold(self, evidence: Evidence, held: Hold, t: float) -> None:
-        """Merge a held record back or drop it once the new outcomes decide (``hold``)."""
-        rate, config = self._rate, self._config
-        verdict = held.verdict(
-            evidence.current.at(t, rate), t, rate,
-            restore=config.hold_restore, drop=config.hold_drop,
-        )  # fmt: skip
-        if verdict:
-            evidence.release(rate, merge=verdict > 0)
-            self.counts["holds_restored" if verdict > 0 else "holds_dropped"] += 1
+        """Merge a held record back once the new outcomes agree with it (``hold``)."""
+        rate = self._rate
+        live = evidence.current.at(t, rate)
+        if held.restores(live, t, rate, restore=self._config.hold_restore):
+            evidence.release(rate, merge=True)
+            self.counts["holds_restored"] += 1
 
     def _fast_change(self, evidence: Evidence, quality: float, t: float) -> tuple[int, bool] | None:
         """``(charges to keep, upward)`` when the recent run is a change point, else None."""

@@ -1,9 +1,9 @@
 """Decayed evidence for one aggregate key, kept so every charge can later be taken back.
 
-Counts decay lazily: a :class:`Segment` stores its mass at a reference time ``t`` and is
-multiplied by ``exp(-rate * age)`` only when touched or read, so an update is O(1) and a read
-never scans outcomes. Each charge is a :class:`Part` that remembers its exact increment, so an
-infrastructure event or a TTL expiry can remove it again, correctly decayed.
+Counts decay lazily (``segment``): a :class:`Segment` stores its mass at a reference time
+``t``, so an update is O(1) and a read never scans outcomes. Each charge is a :class:`Part`
+that remembers its exact increment, so an infrastructure event or a TTL expiry can remove it
+again, correctly decayed.
 
 Not thread-safe on its own: the view holds its lock around every call.
 """
@@ -17,87 +17,9 @@ from collections.abc import Collection
 from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery
 from toolwise.learning.scan import History
+from toolwise.learning.segment import Segment, decay_factor
 
 __all__ = ["Evidence", "Part", "Segment", "decay_factor"]
-
-
-def decay_factor(rate: float, age: float) -> float:
-    """``exp(-rate * age)`` for a non-negative age; future times (age < 0) do not grow mass.
-
-    Without decay (``rate`` 0, the default) it is 1 even for an infinite age (an empty
-    segment's reference time is -inf), where ``exp(-0 * inf)`` would be ``nan``.
-    """
-    return math.exp(-rate * age) if age > 0.0 and rate > 0.0 else 1.0
-
-
-class Segment:
-    """Decayed success and failure mass since the last change point, valued at time ``t``.
-
-    ``n`` is the raw number of outcomes inside (not decayed). When a reset is undone the
-    archived segment is merged into the live one and points to it through ``merged_into``, so
-    charges made against it still find where their mass now lives.
-    """
-
-    __slots__ = ("failures", "merged_into", "n", "successes", "t")
-
-    def __init__(self) -> None:
-        self.successes = 0.0
-        self.failures = 0.0
-        self.n = 0
-        self.t = -math.inf
-        self.merged_into: Segment | None = None
-
-    def live(self) -> Segment:
-        """The segment that now holds this one's mass (itself unless it was merged)."""
-        segment = self
-        while segment.merged_into is not None:
-            segment = segment.merged_into
-        return segment
-
-    def advance(self, t: float, rate: float) -> None:
-        """Move the reference time forward to ``t``, decaying the mass on the way."""
-        if t > self.t:
-            if rate and (self.successes or self.failures):
-                factor = math.exp(-rate * (t - self.t))
-                self.successes *= factor
-                self.failures *= factor
-            self.t = t
-
-    def add(self, successes: float, failures: float, n: int, t: float, rate: float) -> None:
-        """Add mass observed at time ``t`` (late arrivals are decayed to the reference time)."""
-        if t >= self.t:
-            if t > self.t:  # advance() inlined: this is the hot path of every outcome
-                if self.successes or self.failures:
-                    factor = math.exp(-rate * (t - self.t))
-                    self.successes *= factor
-                    self.failures *= factor
-                self.t = t
-            self.successes += successes
-            self.failures += failures
-        else:
-            factor = math.exp(-rate * (self.t - t))
-            self.successes += successes * factor
-            self.failures += failures * factor
-        self.n += n
-
-    def remove(self, successes: float, failures: float, n: int, t: float, rate: float) -> None:
-        """Take back mass added at time ``t``; clamps at zero against rounding."""
-        self.advance(t, rate)
-        factor = decay_factor(rate, self.t - t)
-        self.successes = max(0.0, self.successes - successes * factor)
-        self.failures = max(0.0, self.failures - failures * factor)
-        self.n = max(0, self.n - n)
-
-    def absorb(self, other: Segment, rate: float) -> None:
-        """Merge ``other``'s mass into this segment and redirect it here."""
-        if other.t > -math.inf:
-            self.add(other.successes, other.failures, other.n, other.t, rate)
-        other.merged_into = self
-
-    def at(self, now: float, rate: float) -> tuple[float, float]:
-        """Decayed ``(successes, failures)`` at ``now`` without changing the segment."""
-        factor = decay_factor(rate, now - self.t)
-        return self.successes * factor, self.failures * factor
 
 
 class Part:
@@ -237,6 +159,7 @@ class Evidence:
         Returns:
             The kept charges, now pointing at the new segment (the caller moves their TTL).
         """
+        self.release(rate, merge=downward)  # a held record broke too: it is part of the old
         kept = list(self.window)[-keep:]
         old, new = self.current, Segment()
         for part in kept:
@@ -253,7 +176,14 @@ class Evidence:
         return kept
 
     def split(
-        self, count: int, successes: float, failures: float, t: float, *, downward: bool
+        self,
+        count: int,
+        successes: float,
+        failures: float,
+        t: float,
+        rate: float,
+        *,
+        downward: bool,
     ) -> list[Part]:
         """Restart from the last ``count`` outcomes found by the slow scan (no decay).
 
@@ -261,6 +191,7 @@ class Evidence:
         window: its mass comes from the history, and only the charges still in the window
         are moved (the caller moves their TTL).
         """
+        self.release(rate, merge=downward)
         kept = list(self.window)[-count:]
         old, new = self.current, Segment()
         old.successes = max(old.successes - successes, 0.0)
@@ -347,6 +278,19 @@ class Evidence:
         """Decayed ``(successes, failures)`` of the archived record, ``(0, 0)`` without one."""
         archived = self.archived
         return archived.at(now, rate) if archived is not None else (0.0, 0.0)
+
+    def set_aside_mass(self, now: float, rate: float) -> tuple[float, float]:
+        """The archived record's mass plus a held one's (``hold``): what the key knew before.
+
+        The outage test reads it as part of the usual rate: a reset or a hold during an
+        outage must not make the outage look like the usual state of affairs.
+        """
+        s, f = self.archived_mass(now, rate)
+        held = self.held
+        if held is not None and not held.lifted:
+            hs, hf = held.segment.at(now, rate)
+            s, f = s + hs, f + hf
+        return s, f
 
     def _leave_window(self, part: Part) -> None:
         # Plain comparisons, not max(): this runs once per charge on the hot path.

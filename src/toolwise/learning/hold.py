@@ -13,7 +13,11 @@ with the best record of its task type, every other tool there with a record is *
   it could now be the best;
 * each new outcome updates the Bayes factor "one rate before and after" against "a rate
   each" (``dispersion.log_alike``): above ``restore`` the old record is merged back (the tool
-  did not change), below ``1 / drop`` it is dropped (it did);
+  did not change). A record the new outcomes contradict is *not* dropped: its loan shrinks
+  to nothing by itself, and dropping it lost the record an outage must give back (a held
+  tool failing in an outage looks exactly like a changed one until the outage is declared);
+* when the held tool itself breaks, the held record joins the archive of its own break (the
+  outage revert and the recovery test then see the whole record);
 * when the tool that broke is restored (a false alarm, or it came back) or its break is
   blamed on an outage, the holds it caused are lifted and the old records merged back.
 
@@ -67,11 +71,6 @@ class Hold:
         share = agreement(live, lent, self.base)
         return share * lent[0], share * lent[1]
 
-    def verdict(self, live: Mass, now: float, rate: float, *, restore: float, drop: float) -> int:
-        """+1: the old record still holds (merge it back); -1: it does not; 0: undecided."""
-        log_factor = log_alike(live, self.segment.at(now, rate), self.base)
-        if log_factor >= math.log(restore):
-            return 1
-        if log_factor <= -math.log(drop):
-            return -1
-        return 0
+    def restores(self, live: Mass, now: float, rate: float, *, restore: float) -> bool:
+        """Whether the new outcomes ``live`` say the old record still holds (merge it back)."""
+        return log_alike(live, self.segment.at(now, rate), self.base) >= math.log(restore)

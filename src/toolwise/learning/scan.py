@@ -162,7 +162,7 @@ class History:
                 break
             after_n = newest_n - weights[-1 - length]
             before_n = total_n - after_n
-            if before_n < min_evidence:
+            if before_n < min_evidence or before_n <= 0.0:
                 break
             if after_n <= 0.0:
                 continue
