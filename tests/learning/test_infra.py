@@ -17,7 +17,9 @@ from toolwise.learning import LearningConfig, ReliabilityView
 from toolwise.models import ToolOutcome
 
 if TYPE_CHECKING:
-    from conftest import FakeClock
+    from collections.abc import Callable
+
+    from conftest import Agent, FakeClock
 
 RATES = {"A": 0.95, "B": 0.9, "C": 0.85, "D": 0.8}
 
@@ -315,3 +317,19 @@ def test_the_false_alarm_rate_stays_below_infra_delta() -> None:
     outcomes = 20_000
     alarms = _stationary_false_alarms(1e-3, outcomes, seed=4)
     assert alarms / outcomes <= 1e-3
+
+
+def test_the_default_learner_declares_no_outage_in_a_world_without_one(
+    make_clock: Callable[..., FakeClock], make_agent: Callable[..., Agent]
+) -> None:
+    """The benchmark's ``no_outage`` setting in small: an agent following the default learner
+    (holds, resets, re-tries and all) at one decision a minute over four mediocre tools. The
+    stated false-alarm level is ``infra_delta`` = 1e-5 per outcome: over 3 × 1,500 outcomes
+    not one event."""
+    for seed in range(3):
+        clock = make_clock()
+        view = ReliabilityView(LearningConfig(), clock=clock)
+        rates = {"a": 0.55, "b": 0.5, "c": 0.4, "d": 0.3}
+        agent = make_agent(view, clock, rates, seed=seed, step=timedelta(minutes=1))
+        agent.run(1_500)
+        assert view.infra_events() == []
