@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         help="LearningConfig fields for an extra 'toolwise (custom config)' policy, e.g. "
         '\'{"half_life": "P2D"}\'; results go to learning_custom.json, no plots',
     )
+    parser.add_argument(
+        "--output",
+        help="JSON name in results/ (default: learning, learning_quick or learning_custom)",
+    )
     args = parser.parse_args(argv)
 
     names = args.scenarios.split(",") if args.scenarios else list(catalogue())
@@ -94,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
     given = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python benchmarks/learning.py", *given])
-    name = "learning_custom" if custom else "learning_quick" if args.quick else "learning"
+    name = args.output or (
+        "learning_custom" if custom else "learning_quick" if args.quick else "learning"
+    )
     path = write_json(
         name,
         {
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     print(f"\nwrote {path}")
-    if not (args.quick or args.no_plots or custom):
+    if not (args.quick or args.no_plots or custom or args.output):
         from learning_sim.plots import regret_curves
 
         for scenario, result in suite.items():
