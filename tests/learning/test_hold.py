@@ -51,7 +51,9 @@ def test_a_runner_up_that_became_the_best_is_adopted_quickly(
 ) -> None:
     """With holds the new best is adopted after a median ≤ 8 decisions, in every run;
     without them its 40-call record keeps it down (median > 8 on the same seeds)."""
-    held = [_swap(make_clock, make_agent, seed, 5.0) for seed in range(12)]
+    held = [
+        _swap(make_clock, make_agent, seed, LearningConfig().hold_strength) for seed in range(12)
+    ]
     unheld = [_swap(make_clock, make_agent, seed, 0.0) for seed in range(12)]
     assert statistics.median(held) <= 8
     assert max(held) < 150
@@ -74,6 +76,6 @@ def _after_leader_breaks(strength: float) -> float:
 
 def test_a_held_record_lends_only_a_few_observations() -> None:
     """Six successes after the hold outweigh a held 40-call record at 40 % (it lends at most
-    ``hold_strength`` = 5 observations); unheld, the record keeps B under 50 %."""
-    assert _after_leader_breaks(5.0) > 0.6
+    ``hold_strength`` observations, 3 by default); unheld, the record keeps B under 50 %."""
+    assert _after_leader_breaks(LearningConfig().hold_strength) > 0.6
     assert _after_leader_breaks(0.0) < 0.5

@@ -109,8 +109,8 @@ class LearningConfig(_Boundary):
         hold_strength: when the task type's best tool breaks, the other tools' records are
             held as a prior worth at most this many observations (shrunk further as their new
             outcomes disagree) until the evidence shows they still apply (``hold``); 0
-            disables holds. 5 measured best of 0, 5 and 10 on the development seeds
-            (``docs/ranking.md`` §5).
+            disables holds. 3 had the least regret of 0, 1, 2, 3, 5 and 10 over the abrupt,
+            drift and periodic families on development seeds (``docs/ranking.md`` §5).
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
     """
@@ -134,7 +134,7 @@ class LearningConfig(_Boundary):
     change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True
-    hold_strength: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
+    hold_strength: float = Field(default=3.0, ge=0.0, allow_inf_nan=False)
     hold_restore: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
     retry_after_calls: int = Field(default=8, ge=1)
     retry_max_calls: int = Field(default=64, ge=1)
