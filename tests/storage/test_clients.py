@@ -72,3 +72,58 @@ def test_the_default_relative_path_follows_the_working_directory(
             tw.flush()
             assert [t.name for t in tw.summary("a").tools] == [f"tool_{name}"]
         assert (tmp_path / name / ".toolwise").is_dir()
+
+
+def _run(code: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=180
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_chroma_is_imported_without_override_checks_and_they_come_back(tmp_path: Path) -> None:
+    """A fresh process imports chromadb and opens a store with ``@override``'s checks off,
+    and the package checks again afterwards (a class elsewhere is never left unchecked)."""
+    code = f"""
+import overrides
+from toolwise.storage.clients import persistent_client
+client = persistent_client(__import__("pathlib").Path({str(tmp_path)!r}))
+client.get_or_create_collection("xyz").upsert(ids=["a"], embeddings=[[1.0, 2.0]])
+class Base:
+    def f(self, x: int) -> int:
+        return x
+try:
+    class Child(Base):
+        @overrides.override
+        def f(self, x: int, y: int) -> int:
+            return x
+except TypeError:
+    print("checked")
+else:
+    print("unchecked")
+"""
+    assert _run(code) == "checked"
+
+
+def test_unchecked_overrides_marks_methods_and_restores_the_decorator() -> None:
+    """Inside, ``@override`` (bare or with arguments) returns the method marked; outside, the
+    package's own decorator is back."""
+    import overrides
+
+    from toolwise.storage.clients import unchecked_overrides
+
+    original = overrides.override
+    with unchecked_overrides():
+
+        def bare() -> None: ...
+
+        def called() -> None: ...
+
+        assert overrides.override(bare) is bare
+        assert overrides.override(check_signature=False)(called) is called
+    assert getattr(bare, "__override__", False)
+    assert getattr(called, "__override__", False)
+    assert overrides.override is original
