@@ -111,6 +111,14 @@ class Server:
         self.stop()
         raise SystemExit("chroma run did not start")
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used so far (Linux: ``/proc``)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -473,8 +481,11 @@ while (elapsed := time.perf_counter() - start) < seconds:
     n += 1
 recording = time.perf_counter() - start
 tw.flush(timeout=180)  # sustained: until everything recorded is stored
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"recorded": n, "written": tw.counters.written, "recording_s": recording,
-                  "seconds": time.perf_counter() - start}), flush=True)
+                  "seconds": time.perf_counter() - start,
+                  "cpu_s": usage.ru_utime + usage.ru_stime}), flush=True)
 tw.close(timeout=2)
 """
 
@@ -539,6 +550,7 @@ def fleet(processes: int, agents: int, seconds: float, probes: int, rate: float)
                 for w in writers
             ]
             observer.wait(timeout=60)
+            server_cpu = server.cpu_s()
         finally:
             server.stop()
     written = sum(r["written"] for r in results)
@@ -551,6 +563,9 @@ def fleet(processes: int, agents: int, seconds: float, probes: int, rate: float)
         "written": written,
         "records_per_s": written / max(r["seconds"] for r in results),
         "staleness_s": _lag_summary(lags),
+        # Where the CPU went (2 cores shared by the server, the writers and the observer):
+        "writers_cpu_s": sum(r["cpu_s"] for r in results),
+        "server_cpu_s": server_cpu,
     }
 
 
@@ -636,6 +651,27 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
     previous["cold_start_load_average"] = os.getloadavg()
     path.write_text(json.dumps(previous, indent=2) + "\n")
     print(f"\nwrote the cold_start part of {path} (load average {os.getloadavg()[0]:.1f})")
+
+
+def _print_fleet(f: dict[str, Any]) -> None:
+    lag = f["staleness_s"]
+    print(
+        f"\nfleet: {f['processes']} processes x {f['agents_per_process']} agents: "
+        f"{f['offered_records_per_s']:,.0f} records/s offered, "
+        f"{f['written']:,} recorded in {f['seconds']:.0f} s, "
+        f"all stored at {f['records_per_s']:,.0f} records/s; "
+        f"staleness p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, max {lag['max']:.2f} s"
+    )
+
+
+def _write_fleet(result: dict[str, Any]) -> None:
+    """Print the fleet's row and put it in scale.json (``fleet``, with its load average)."""
+    _print_fleet(result)
+    path = RESULTS / "scale.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous["fleet"] = {**result, "load_average": os.getloadavg()}
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(f"\nwrote the fleet part of {path} (load average {os.getloadavg()[0]:.1f})")
 
 
 # -- the learnt view's memory, records fed straight to it ----------------------------------------
@@ -770,10 +806,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed cold starts per kind")
     parser.add_argument(
         "--only",
-        choices=["cold-start", "generate", "view-memory"],
+        choices=["cold-start", "generate", "view-memory", "fleet"],
         help="cold-start: only cold start with and without a snapshot (updates that part of "
         "scale.json, leaves the rest as it was); generate: only fill the cache; view-memory: "
-        "only the learnt view's memory, records fed straight to it (no store)",
+        "only the learnt view's memory, records fed straight to it (no store); fleet: only "
+        "the fleet on a fresh server (updates that part)",
     )
     args = parser.parse_args()
     sizes = sorted(
@@ -782,6 +819,10 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if args.only == "view-memory":
         measure_view_memory(sizes)
+        return
+    if args.only == "fleet":
+        processes, agents = (int(x) for x in args.fleet.split("x"))
+        _write_fleet(fleet(processes, agents, args.fleet_seconds, args.probes, args.fleet_rate))
         return
 
     growth: list[dict[str, Any]] = []
@@ -874,14 +915,7 @@ def main() -> None:
         )
     )
     if fleet_result:
-        lag, f = fleet_result["staleness_s"], fleet_result
-        print(
-            f"\nfleet: {f['processes']} processes x {f['agents_per_process']} agents: "
-            f"{f['offered_records_per_s']:,.0f} records/s offered, "
-            f"{f['written']:,} recorded in {f['seconds']:.0f} s, "
-            f"all stored at {f['records_per_s']:,.0f} records/s; "
-            f"staleness p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, max {lag['max']:.2f} s"
-        )
+        _print_fleet(fleet_result)
     png = RESULTS / "scale.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plotted = plot(growth, png) if growth else False
