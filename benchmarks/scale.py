@@ -547,7 +547,13 @@ def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict
     ``store.write`` (vectors, failure index, lease) in batches of ``BATCH``, then Chroma alone
     (the same rows' upserts, vectors made beforehand), from ``processes`` processes at once,
     one agent each (the first: the cached agent, whose collection holds ``size`` records)."""
-    row: dict[str, Any] = {"mode": mode, "records": size, "batch": BATCH, "processes": processes}
+    row: dict[str, Any] = {
+        "mode": mode,
+        "records": size,
+        "batch": BATCH,
+        "processes": processes,
+        "load_average_before": os.getloadavg(),  # at the end it counts these writers too
+    }
     for raw in (False, True):
         with tempfile.TemporaryDirectory(dir=home.parent) as tmp:
             data = "chroma" if mode == "embedded" else "server-data"
@@ -778,6 +784,10 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
         if (r["mode"], r["records"]) not in {(x["mode"], x["records"]) for x in rows}
         and "after_writes" in r
     ]
+    # Each row keeps the load average it was measured at (rows of other runs are kept).
+    before = previous.get("cold_start_load_average")
+    kept = [{"load_average": before, **r} for r in kept]
+    rows = [{**r, "load_average": os.getloadavg()} for r in rows]
     previous["cold_start"] = sorted(kept + rows, key=lambda r: (r["mode"], r["records"]))
     previous["cold_start_load_average"] = os.getloadavg()
     path.write_text(json.dumps(previous, indent=2) + "\n")
