@@ -9,6 +9,11 @@
     python benchmarks/scale.py --only view-memory --sizes 10000,100000,1000000
                                                      # the learnt view's memory, no store
     python benchmarks/scale.py --only generate --million   # fill the cache (background)
+    python benchmarks/scale.py --only writes --sizes 100000    # sustained writes into a copy
+                                                     # of the cached store: toolwise against
+                                                     # Chroma alone (embedded; 4 processes to
+                                                     # a server)
+    python benchmarks/scale.py --only fleet          # the fleet on a fresh server only
 
 Each size's store is cached apart (``<cache>/<mode>/<size>``, grown from the next smaller one).
 The machine this runs on may be shared: cold starts are repeated (``--repeat``, median kept)
