@@ -127,3 +127,20 @@ def test_unchecked_overrides_marks_methods_and_restores_the_decorator() -> None:
     assert getattr(bare, "__override__", False)
     assert getattr(called, "__override__", False)
     assert overrides.override is original
+
+
+def test_a_clients_backend_is_imported_with_chroma_and_clients_are_made_checked() -> None:
+    """The backend a client loads is imported under the same switch as chromadb (so making
+    the client imports nothing more), and the switch is off again before any client is
+    made: an HTTP client's constructor may wait on a server that never answers."""
+    code = """
+import sys, overrides
+from toolwise.storage import clients
+clients.import_chromadb(*clients._HTTP, *clients._EMBEDDED)
+loaded = all(m in sys.modules for m in (*clients._HTTP, *clients._EMBEDDED))
+before = set(sys.modules)
+clients.ephemeral_client()
+made_more = sorted(m for m in set(sys.modules) - before if m.startswith("chromadb"))
+print(loaded, made_more, overrides.override.__module__)
+"""
+    assert _run(code) == "True [] overrides.overrides"

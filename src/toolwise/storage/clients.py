@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -43,9 +44,9 @@ def unchecked_overrides() -> Iterator[None]:
     disassembles the calling frame and compares signatures with the base class: ~0.15 s of
     CPU of every cold start (measured: importing chromadb 0.72 s of CPU with the checks,
     0.60 s without; making an embedded client 0.075 s, 0.035 s), to find mistakes in
-    Chroma's own classes that its release already ruled out. Used only
-    around importing chromadb and making a client (which imports Chroma's backends); a class
-    defined elsewhere meanwhile is checked less, never built differently.
+    Chroma's own classes that its release already ruled out. Used only around importing
+    chromadb and the backend its client loads (:func:`import_chromadb`); a class defined
+    elsewhere meanwhile is checked less, never built differently.
     """
     module: Any = sys.modules.get("overrides.overrides")
     if module is None:
@@ -75,14 +76,24 @@ def _marked(method: Any = None, **_: Any) -> Any:
     return method
 
 
-def import_chromadb() -> Any:
-    """The ``chromadb`` module, imported under :func:`unchecked_overrides` the first time."""
-    found = sys.modules.get("chromadb")
-    if found is not None:
-        return found
-    with unchecked_overrides():
-        import chromadb
-    return chromadb
+_EMBEDDED = ("chromadb.api.rust",)
+_HTTP = ("chromadb.api.fastapi", "chromadb.telemetry.product.posthog")
+
+
+def import_chromadb(*backends: str) -> Any:
+    """The ``chromadb`` module, with the ``backends`` a client will load, imported under
+    :func:`unchecked_overrides` the first time. Only imports run under it: a client is made
+    after (an HTTP client's constructor talks to the server, which may never answer)."""
+    missing = [name for name in ("chromadb", *backends) if name not in sys.modules]
+    if missing:
+        with unchecked_overrides():
+            for name in missing:
+                try:
+                    importlib.import_module(name)
+                except ImportError:  # a backend of another Chroma version: made unpatched
+                    if name == "chromadb":
+                        raise
+    return sys.modules["chromadb"]
 
 
 def _settings(**more: Any) -> Any:
@@ -103,18 +114,16 @@ def persistent_client(path: Path) -> Any:
     The path is made absolute first: Chroma caches one client per path *string* in-process, so
     ``./.toolwise`` opened again after a ``chdir`` would reach the first directory's store.
     """
-    chromadb = import_chromadb()
+    chromadb = import_chromadb(*_EMBEDDED)
     path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
-    with unchecked_overrides():  # the client imports Chroma's backends
-        return chromadb.PersistentClient(path=str(path), settings=_settings())
+    return chromadb.PersistentClient(path=str(path), settings=_settings())
 
 
 def ephemeral_client() -> Any:
     """An in-memory Chroma, for tests and throwaway runs."""
-    chromadb = import_chromadb()
-    with unchecked_overrides():
-        return chromadb.EphemeralClient(settings=_settings())
+    chromadb = import_chromadb(*_EMBEDDED)
+    return chromadb.EphemeralClient(settings=_settings())
 
 
 def check_url(url: str) -> tuple[str, int, bool]:
@@ -167,11 +176,10 @@ def http_client(
     # Plain http: no certificate to verify, so Chroma's HTTP sessions need not load a CA
     # bundle (0.1-0.3 s each, two per client: part of every cold start).
     more = {} if ssl else {"chroma_server_ssl_verify": False}
-    chromadb = import_chromadb()
-    with unchecked_overrides():
-        client = chromadb.HttpClient(
-            host=host, port=port, ssl=ssl, headers=headers, settings=_settings(**more)
-        )
+    chromadb = import_chromadb(*_HTTP)
+    client = chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, headers=headers, settings=_settings(**more)
+    )
     return apply_timeouts(client, timeouts)
 
 
