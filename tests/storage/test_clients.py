@@ -129,6 +129,22 @@ def test_unchecked_overrides_marks_methods_and_restores_the_decorator() -> None:
     assert overrides.override is original
 
 
+def test_an_overrides_package_of_another_shape_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A version of ``overrides`` without the decorators we replace is not touched: the
+    switch does nothing rather than fail the import of Chroma."""
+    import overrides
+
+    from toolwise.storage.clients import unchecked_overrides
+
+    monkeypatch.delattr(overrides, "overrides")
+    original = overrides.override
+    with unchecked_overrides():
+        assert overrides.override is original
+    assert overrides.override is original
+
+
 def test_a_clients_backend_is_imported_with_chroma_and_clients_are_made_checked() -> None:
     """The backend a client loads is imported under the same switch as chromadb (so making
     the client imports nothing more), and the switch is off again before any client is

@@ -57,6 +57,12 @@ def unchecked_overrides() -> Iterator[None]:
             return
         module = sys.modules["overrides.overrides"]
     package: Any = sys.modules["overrides"]
+    names = ("override", "overrides")
+    if not all(
+        callable(getattr(owner, name, None)) for owner in (package, module) for name in names
+    ):
+        yield  # another version of the package: leave it alone, checks and all
+        return
     with _PATCH_LOCK:
         saved = (package.override, package.overrides, module.override, module.overrides)
         package.override = package.overrides = module.override = module.overrides = _marked
