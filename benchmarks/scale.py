@@ -9,6 +9,11 @@
     python benchmarks/scale.py --only view-memory --sizes 10000,100000,1000000
                                                      # the learnt view's memory, no store
     python benchmarks/scale.py --only generate --million   # fill the cache (background)
+    python benchmarks/scale.py --only writes --sizes 100000    # sustained writes into a copy
+                                                     # of the cached store: toolwise against
+                                                     # Chroma alone (embedded; 4 processes to
+                                                     # a server)
+    python benchmarks/scale.py --only fleet          # the fleet on a fresh server only
 
 Each size's store is cached apart (``<cache>/<mode>/<size>``, grown from the next smaller one).
 The machine this runs on may be shared: cold starts are repeated (``--repeat``, median kept)
@@ -110,6 +115,14 @@ class Server:
                 time.sleep(0.1)
         self.stop()
         raise SystemExit("chroma run did not start")
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used so far (Linux: ``/proc``)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -453,6 +466,143 @@ def _lag_summary(lags: list[float]) -> dict[str, float]:
     }
 
 
+# -- write throughput, and what Chroma itself takes ----------------------------------------------
+
+WRITES_CHILD = r"""
+import json, sys, time
+import importlib.util
+args = json.loads(sys.argv[1])
+spec = importlib.util.spec_from_file_location("scale_bench", args["script"])
+scale = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(scale)
+from toolwise.storage import rows
+store = scale._open_store(args["mode"], args["where"])
+start, count, batch, agent = args["start"], args["count"], args["batch"], args["agent"]
+batches = [[o.model_copy(update={"agent_id": agent})
+            for o in scale._records(s, min(batch, start + count - s), seed=11)]
+           for s in range(start, start + count, batch)]
+if args["raw"]:  # Chroma alone: vectors and metadata made first, upserted into the same
+    # collection (its index as large), no failure index, no lease
+    embed = store.embedding
+    collection = store._collection(agent)
+    made = [([o.id for o in b], embed([rows.outcome_document(o) for o in b]),
+             [rows.outcome_metadata(o, time.time()) for o in b]) for b in batches]
+    print("ready", flush=True)
+    sys.stdin.readline()
+    began = time.time()
+    for ids, vectors, metadatas in made:
+        collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+else:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    began = time.time()
+    for b in batches:
+        store.write(b)
+print("RESULT " + json.dumps({"began": began, "ended": time.time()}), flush=True)
+store.close()
+"""
+
+
+def _writers(mode: str, where: str, raw: bool, jobs: list[tuple[int, int, str]]) -> float:
+    """Processes writing ``(start, count, agent)`` records each, all at once; records/s over
+    them all."""
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WRITES_CHILD,
+                json.dumps(
+                    {
+                        "script": str(Path(__file__).resolve()),
+                        "mode": mode,
+                        "where": where,
+                        "start": start,
+                        "count": count,
+                        "batch": BATCH,
+                        "raw": raw,
+                        "agent": agent,
+                    }
+                ),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for start, count, agent in jobs
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    spans = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=3600)
+        line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+        spans.append(json.loads(line[7:]))
+    seconds = max(s["ended"] for s in spans) - min(s["began"] for s in spans)
+    return sum(count for _, count, _ in jobs) / seconds
+
+
+def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict[str, Any]:
+    """Sustained writes into a copy of the cached store of ``size`` records: toolwise's
+    ``store.write`` (vectors, failure index, lease) in batches of ``BATCH``, then Chroma alone
+    (the same rows' upserts, vectors made beforehand), from ``processes`` processes at once,
+    one agent each (the first: the cached agent, whose collection holds ``size`` records)."""
+    row: dict[str, Any] = {
+        "mode": mode,
+        "records": size,
+        "batch": BATCH,
+        "processes": processes,
+        "load_average_before": os.getloadavg(),  # at the end it counts these writers too
+    }
+    for raw in (False, True):
+        with tempfile.TemporaryDirectory(dir=home.parent) as tmp:
+            data = "chroma" if mode == "embedded" else "server-data"
+            shutil.copytree(home / data, Path(tmp) / data)
+            server = Server(Path(tmp) / data) if mode == "server" else None
+            try:
+                where = tmp if server is None else server.url
+                base = size + 10_000_000 * (2 if raw else 1)
+                agents = ["default", *(f"writer-{k}" for k in range(1, processes))]
+                jobs = [(base + k * count, count, agents[k]) for k in range(processes)]
+                rate = _writers(mode, where, raw, jobs)
+            finally:
+                if server is not None:
+                    server.stop()
+        row["chroma_records_per_s" if raw else "records_per_s"] = rate
+        print(f"  {mode} {size:,} {'chroma alone' if raw else 'toolwise'}: {rate:,.0f} records/s")
+    return row
+
+
+def _write_writes(rows_: list[dict[str, Any]]) -> None:
+    print()
+    print(
+        table(
+            ["mode", "records", "processes", "toolwise records/s", "Chroma alone records/s"],
+            [
+                [
+                    r["mode"],
+                    f"{r['records']:,}",
+                    str(r["processes"]),
+                    f"{r['records_per_s']:,.0f}",
+                    f"{r['chroma_records_per_s']:,.0f}",
+                ]
+                for r in rows_
+            ],
+        )
+    )
+    path = RESULTS / "scale.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous["writes"] = rows_
+    previous["writes_load_average"] = os.getloadavg()
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(f"\nwrote the writes part of {path} (load average {os.getloadavg()[0]:.1f})")
+
+
 # -- a small fleet ------------------------------------------------------------------------------
 
 WRITER = r"""
@@ -473,8 +623,11 @@ while (elapsed := time.perf_counter() - start) < seconds:
     n += 1
 recording = time.perf_counter() - start
 tw.flush(timeout=180)  # sustained: until everything recorded is stored
+import resource
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"recorded": n, "written": tw.counters.written, "recording_s": recording,
-                  "seconds": time.perf_counter() - start}), flush=True)
+                  "seconds": time.perf_counter() - start,
+                  "cpu_s": usage.ru_utime + usage.ru_stime}), flush=True)
 tw.close(timeout=2)
 """
 
@@ -539,6 +692,7 @@ def fleet(processes: int, agents: int, seconds: float, probes: int, rate: float)
                 for w in writers
             ]
             observer.wait(timeout=60)
+            server_cpu = server.cpu_s()
         finally:
             server.stop()
     written = sum(r["written"] for r in results)
@@ -551,6 +705,9 @@ def fleet(processes: int, agents: int, seconds: float, probes: int, rate: float)
         "written": written,
         "records_per_s": written / max(r["seconds"] for r in results),
         "staleness_s": _lag_summary(lags),
+        # Where the CPU went (2 cores shared by the server, the writers and the observer):
+        "writers_cpu_s": sum(r["cpu_s"] for r in results),
+        "server_cpu_s": server_cpu,
     }
 
 
@@ -632,10 +789,35 @@ def _write_cold_start(rows: list[dict[str, Any]]) -> None:
         if (r["mode"], r["records"]) not in {(x["mode"], x["records"]) for x in rows}
         and "after_writes" in r
     ]
+    # Each row keeps the load average it was measured at (rows of other runs are kept).
+    before = previous.get("cold_start_load_average")
+    kept = [{"load_average": before, **r} for r in kept]
+    rows = [{**r, "load_average": os.getloadavg()} for r in rows]
     previous["cold_start"] = sorted(kept + rows, key=lambda r: (r["mode"], r["records"]))
     previous["cold_start_load_average"] = os.getloadavg()
     path.write_text(json.dumps(previous, indent=2) + "\n")
     print(f"\nwrote the cold_start part of {path} (load average {os.getloadavg()[0]:.1f})")
+
+
+def _print_fleet(f: dict[str, Any]) -> None:
+    lag = f["staleness_s"]
+    print(
+        f"\nfleet: {f['processes']} processes x {f['agents_per_process']} agents: "
+        f"{f['offered_records_per_s']:,.0f} records/s offered, "
+        f"{f['written']:,} recorded in {f['seconds']:.0f} s, "
+        f"all stored at {f['records_per_s']:,.0f} records/s; "
+        f"staleness p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, max {lag['max']:.2f} s"
+    )
+
+
+def _write_fleet(result: dict[str, Any]) -> None:
+    """Print the fleet's row and put it in scale.json (``fleet``, with its load average)."""
+    _print_fleet(result)
+    path = RESULTS / "scale.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    previous["fleet"] = {**result, "load_average": os.getloadavg()}
+    path.write_text(json.dumps(previous, indent=2) + "\n")
+    print(f"\nwrote the fleet part of {path} (load average {os.getloadavg()[0]:.1f})")
 
 
 # -- the learnt view's memory, records fed straight to it ----------------------------------------
@@ -769,11 +951,16 @@ def main() -> None:
     parser.add_argument("--cache", default=str(CACHE), help="where generated stores are kept")
     parser.add_argument("--repeat", type=int, default=3, help="timed cold starts per kind")
     parser.add_argument(
+        "--write-records", type=int, default=20_000, help="--only writes: records per process"
+    )
+    parser.add_argument(
         "--only",
-        choices=["cold-start", "generate", "view-memory"],
+        choices=["cold-start", "generate", "view-memory", "fleet", "writes"],
         help="cold-start: only cold start with and without a snapshot (updates that part of "
         "scale.json, leaves the rest as it was); generate: only fill the cache; view-memory: "
-        "only the learnt view's memory, records fed straight to it (no store)",
+        "only the learnt view's memory, records fed straight to it (no store); fleet: only "
+        "the fleet on a fresh server (updates that part); writes: sustained writes into a "
+        "copy of each cached store, toolwise and Chroma alone (updates that part)",
     )
     args = parser.parse_args()
     sizes = sorted(
@@ -782,6 +969,10 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     if args.only == "view-memory":
         measure_view_memory(sizes)
+        return
+    if args.only == "fleet":
+        processes, agents = (int(x) for x in args.fleet.split("x"))
+        _write_fleet(fleet(processes, agents, args.fleet_seconds, args.probes, args.fleet_rate))
         return
 
     growth: list[dict[str, Any]] = []
@@ -797,6 +988,15 @@ def main() -> None:
                 print(f"{mode}: growing to {size:,} records", flush=True)
                 grow(mode, where, meta, size, lambda m, p=meta_path: p.write_text(json.dumps(m)))
                 if args.only == "generate":
+                    continue
+                if args.only == "writes":
+                    if server is not None:
+                        server.stop()
+                        server = None
+                    found = writes(
+                        mode, home, size, args.write_records, 1 if mode == "embedded" else 4
+                    )
+                    growth.append(found)
                     continue
                 disk = _du(data)
                 print(f"{mode}: measuring at {size:,}", flush=True)
@@ -824,6 +1024,9 @@ def main() -> None:
                     server.stop()
 
     if args.only == "generate":
+        return
+    if args.only == "writes":
+        _write_writes(growth)
         return
     if args.only == "cold-start":
         _write_cold_start(growth)
@@ -874,14 +1077,7 @@ def main() -> None:
         )
     )
     if fleet_result:
-        lag, f = fleet_result["staleness_s"], fleet_result
-        print(
-            f"\nfleet: {f['processes']} processes x {f['agents_per_process']} agents: "
-            f"{f['offered_records_per_s']:,.0f} records/s offered, "
-            f"{f['written']:,} recorded in {f['seconds']:.0f} s, "
-            f"all stored at {f['records_per_s']:,.0f} records/s; "
-            f"staleness p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s, max {lag['max']:.2f} s"
-        )
+        _print_fleet(fleet_result)
     png = RESULTS / "scale.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plotted = plot(growth, png) if growth else False

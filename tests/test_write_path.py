@@ -154,3 +154,34 @@ def test_pre_selection_starts_learning_in_the_background(
     [prior] = tw.priors("deploy", "deploy", agent_id="ops")
     assert prior.observations == 4
     tw.close()
+
+
+@pytest.mark.parametrize(("remote", "batch", "paced"), [(False, 500, True), (True, 1_000, False)])
+def test_a_server_is_written_in_larger_unpaced_batches(
+    tmp_path: Path, remote: bool, batch: int, paced: bool
+) -> None:
+    """Embedded writes stay at 500 records and pause during a burst (they hold the GIL); a
+    server's are 1,000 and do not pause (it works with the GIL free). A ``batch_size``
+    setting wins either way."""
+    from datetime import UTC, datetime
+
+    from toolwise._write_path import WritePath
+    from toolwise.storage.chroma import ChromaOutcomeStore
+
+    store = ChromaOutcomeStore(ephemeral_client(), prefix=f"wp{int(remote)}")
+    for settings, size in (({}, batch), ({"batch_size": 7}, 7)):
+        path = WritePath(
+            tmp_path / f"{remote}-{size}",
+            store,
+            settings,  # type: ignore[arg-type]
+            clock=lambda: datetime.now(UTC),
+            max_delay=1.0,
+            learn=lambda _outcome: None,
+            remote=remote,
+        )
+        try:
+            writer = path._writer
+            assert writer._batch_size == size
+            assert (writer._burst_pause > 0) is paced
+        finally:
+            path.close(1.0)

@@ -87,6 +87,7 @@ class Runtime:
             max_delay=max_delay,
             learn=lambda outcome: self._learners.learn(outcome),  # noqa: PLW0108 (built next)
             learn_stored=lambda outcome: self._learners.feed.on_record(outcome),  # noqa: PLW0108
+            remote=remote,
         )
         protect(root / "chroma", self._writes.spool_root)  # no sandboxed code may read or forge
         self._records = self._writes.records

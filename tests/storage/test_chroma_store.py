@@ -343,6 +343,21 @@ def test_iter_outcomes_reads_every_live_record_once_across_pages(
     assert len(kubectl) == len(live)
 
 
+def test_iter_outcomes_orders_a_row_without_a_timestamp_key_by_its_record(
+    store: ChromaOutcomeStore,
+) -> None:
+    """Records are kept as JSON and ordered by the metadata's time; a row written without
+    that key (another writer's layout) is ordered by the time in its record."""
+    rows_in_order = [_at(m) for m in (1, 2, 3)]
+    store.write([rows_in_order[0], rows_in_order[2]])
+    middle = rows_in_order[1]
+    metadata = {k: v for k, v in rows.outcome_metadata(middle).items() if k not in ("timestamp",)}
+    store._collection("default").upsert(
+        ids=[middle.id], embeddings=store.embedding(["x"]), metadatas=[metadata]
+    )
+    assert list(store.iter_outcomes(now=NOW)) == rows_in_order
+
+
 def test_iter_outcomes_since_returns_only_newer_live_records(
     store: ChromaOutcomeStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,3 +54,40 @@ def test_too_small_dimension_is_rejected() -> None:
 def test_cosine_of_a_zero_vector_is_zero() -> None:
     """No division by zero."""
     assert cosine([0.0, 0.0], [1.0, 0.0]) == 0.0
+
+
+def _reference(text: str, dimension: int) -> list[float]:
+    """The hashing embedding as first written, one feature hashed at a time."""
+    import math
+    import re
+    import zlib
+
+    vector = [0.0] * dimension
+    for word in re.findall(r"[a-z0-9]+", text.lower().replace("_", " ")):
+        padded = f"^{word}$"
+        features = [("w:" + word, 1.0)] + [(padded[i : i + 3], 0.5) for i in range(len(padded) - 2)]
+        for feature, weight in features:
+            digest = zlib.crc32(feature.encode())
+            sign = 1.0 if digest & 0x80000000 else -1.0
+            vector[digest % len(vector)] += sign * weight
+    norm = math.sqrt(sum(v * v for v in vector))
+    if norm == 0.0:
+        vector[0] = 1.0
+        return vector
+    return [v / norm for v in vector]
+
+
+@pytest.mark.parametrize("dimension", [16, 256, 1000])
+def test_cached_word_features_give_the_vectors_bit_for_bit(dimension: int) -> None:
+    """Caching each word's hashed features changes no vector: stored vectors stay comparable
+    with the ones written before."""
+    texts = [
+        "tool_5 failure for task_09. Task: task 09 for service 3. Error: TimeoutError timed out",
+        "deploy success in prod",
+        "",
+        "   ",
+        "naïve café ÄÖ 123 456 a_b-c",
+        "x" * 3000,
+        "deploy deploy deploy",
+    ]
+    assert HashingEmbedding(dimension)(texts) == [_reference(t, dimension) for t in texts]

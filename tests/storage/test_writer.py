@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -254,3 +255,35 @@ def test_a_writer_paced_by_a_busy_agent_still_flushes(tmp_path: Path) -> None:
     assert writer.flush(timeout=30)
     assert set(store.records) == {o.id for o in recorded}
     writer.close()
+
+
+class _Waits(threading.Condition):
+    """A condition that notes every wait's timeout and returns at once."""
+
+    def __init__(self, lock: Any) -> None:
+        super().__init__(lock)
+        self.timeouts: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeouts.append(timeout)
+        return False
+
+
+@pytest.mark.parametrize(("burst_pause", "expected"), [(3.0, [6.0]), (0.0, [])])
+def test_a_burst_pauses_the_writer_by_its_burst_pause(
+    tmp_path: Path, store: FakeStore, burst_pause: float, expected: list[float]
+) -> None:
+    """After a batch written while calls keep coming, the writer pauses ``burst_pause`` times
+    as long as the write took; a writer to a server (``burst_pause=0``) does not pause."""
+    spool = Spool(tmp_path, fsync="never")
+    writer = BackgroundWriter(spool, store, burst_pause=burst_pause)
+    try:
+        waits = _Waits(writer._lock)
+        writer._wake = waits
+        _record(writer, spool, 1)  # a call just now: the agent is busy
+        with writer._lock:
+            writer._yield_to_a_busy_agent(2.0)
+        assert waits.timeouts == expected
+    finally:
+        writer._wake = threading.Condition(writer._lock)
+        writer.close()

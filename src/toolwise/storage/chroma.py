@@ -288,9 +288,14 @@ class ChromaOutcomeStore:
             # every row; a full read has no `where` at all.
             where = None if since is None else {"timestamp": {"$gte": since.timestamp()}}
             live = paging.live(collection, where, now, since)
-            records = [ToolOutcome.model_validate_json(m["record"]) for m in live.values()]
-            records.sort(key=lambda o: o.timestamp)
-            yield from records
+            # Kept as JSON and parsed one at a time, oldest first: a million records parsed
+            # at once took gigabytes (a rebuild, or a start without a snapshot).
+            pending = [(_record_time(m), str(m["record"])) for m in live.values()]
+            del live
+            pending.sort(key=lambda pair: pair[0])  # stable: ties keep the store's order
+            pending.reverse()
+            while pending:
+                yield ToolOutcome.model_validate_json(pending.pop()[1])
 
     def similar(
         self,
@@ -376,3 +381,11 @@ class ChromaOutcomeStore:
         self._collections.clear()
         self._failures.clear()
         self._connection.close()
+
+
+def _record_time(meta: Mapping[str, Any]) -> float:
+    """A row's record time (epoch s), from its metadata, else from the record itself."""
+    stamp = meta.get("timestamp")
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    return ToolOutcome.model_validate_json(meta["record"]).timestamp.timestamp()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -20,10 +24,82 @@ __all__ = [
     "default_root",
     "ephemeral_client",
     "http_client",
+    "import_chromadb",
     "persistent_client",
+    "unchecked_overrides",
 ]
 
 log = logging.getLogger("toolwise.storage")
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def unchecked_overrides() -> Iterator[None]:
+    """While it lasts, the ``overrides`` package's ``@override`` marks a method and checks
+    nothing (then it is put back).
+
+    Chroma decorates ~160 of its own methods with ``@override``, which at import time
+    disassembles the calling frame and compares signatures with the base class: ~0.15 s of
+    CPU of every cold start (measured: importing chromadb 0.72 s of CPU with the checks,
+    0.60 s without; making an embedded client, which loads its backend, 0.075 s and 0.035 s),
+    to find mistakes in Chroma's own classes that its release already ruled out. Used only
+    around importing chromadb and the backend its client loads (:func:`import_chromadb`); a
+    class defined elsewhere meanwhile is checked less, never built differently.
+    """
+    module: Any = sys.modules.get("overrides.overrides")
+    if module is None:
+        try:
+            import overrides.overrides  # noqa: F401  (chromadb's own dependency)
+        except ImportError:  # a Chroma without it: nothing to turn off
+            yield
+            return
+        module = sys.modules["overrides.overrides"]
+    package: Any = sys.modules["overrides"]
+    names = ("override", "overrides")
+    if not all(
+        callable(getattr(owner, name, None)) for owner in (package, module) for name in names
+    ):
+        yield  # another version of the package: leave it alone, checks and all
+        return
+    with _PATCH_LOCK:
+        saved = (package.override, package.overrides, module.override, module.overrides)
+        package.override = package.overrides = module.override = module.overrides = _marked
+        try:
+            yield
+        finally:
+            package.override, package.overrides, module.override, module.overrides = saved
+
+
+def _marked(method: Any = None, **_: Any) -> Any:
+    """``@override`` without its checks: the method, marked as the package marks it (its
+    ``EnforceOverrides`` metaclass looks for the mark)."""
+    if method is None:  # @override(check_signature=...)
+        return _marked
+    with suppress(AttributeError):  # a builtin or slotted object: the package fails too
+        method.__override__ = True
+    return method
+
+
+_EMBEDDED = ("chromadb.api.rust",)
+_HTTP = ("chromadb.api.fastapi", "chromadb.telemetry.product.posthog")
+
+
+def import_chromadb(*backends: str) -> Any:
+    """The ``chromadb`` module, with the ``backends`` a client will load, imported under
+    :func:`unchecked_overrides` the first time. Only imports run under it: a client is made
+    after (an HTTP client's constructor talks to the server, which may never answer)."""
+    missing = [name for name in ("chromadb", *backends) if name not in sys.modules]
+    if missing:
+        with unchecked_overrides():
+            for name in missing:
+                try:
+                    importlib.import_module(name)
+                except ImportError:  # a backend of another Chroma version: made unpatched
+                    if name == "chromadb":
+                        raise
+    return sys.modules["chromadb"]
 
 
 def _settings(**more: Any) -> Any:
@@ -44,8 +120,7 @@ def persistent_client(path: Path) -> Any:
     The path is made absolute first: Chroma caches one client per path *string* in-process, so
     ``./.toolwise`` opened again after a ``chdir`` would reach the first directory's store.
     """
-    import chromadb
-
+    chromadb = import_chromadb(*_EMBEDDED)
     path = path.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=_settings())
@@ -53,8 +128,7 @@ def persistent_client(path: Path) -> Any:
 
 def ephemeral_client() -> Any:
     """An in-memory Chroma, for tests and throwaway runs."""
-    import chromadb
-
+    chromadb = import_chromadb(*_EMBEDDED)
     return chromadb.EphemeralClient(settings=_settings())
 
 
@@ -91,7 +165,6 @@ def http_client(
     Raises:
         httpx.HTTPError: the heartbeat failed (the server is down, frozen or not Chroma).
     """
-    import chromadb
     import httpx
 
     from toolwise.storage.health import StoreTimeouts
@@ -109,6 +182,7 @@ def http_client(
     # Plain http: no certificate to verify, so Chroma's HTTP sessions need not load a CA
     # bundle (0.1-0.3 s each, two per client: part of every cold start).
     more = {} if ssl else {"chroma_server_ssl_verify": False}
+    chromadb = import_chromadb(*_HTTP)
     client = chromadb.HttpClient(
         host=host, port=port, ssl=ssl, headers=headers, settings=_settings(**more)
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from toolwise.errors import StoreError
-from toolwise.storage.clients import apply_timeouts
+from toolwise.storage.clients import apply_timeouts, import_chromadb
 from toolwise.storage.guard import GuardedClient, StoreGuard
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 
@@ -64,7 +64,7 @@ class ChromaConnection:
                 assert self._factory is not None
                 # Imported before the deadline starts: a first import takes seconds on a busy
                 # machine (9 s measured at load 8), which is not the server being slow.
-                import chromadb  # noqa: F401
+                import_chromadb()
 
                 made, self.max_batch = run(self._make)  # raises while the server is down
                 self._client = GuardedClient(made, self.guard)

@@ -10,6 +10,7 @@ error. :class:`OpenAIEmbedding` (the ``openai`` extra) gives semantic vectors wh
 from __future__ import annotations
 
 import math
+import operator
 import re
 import zlib
 from collections.abc import Sequence
@@ -73,21 +74,29 @@ class HashingEmbedding:
 def _hash_embed(text: str, dimension: int) -> tuple[float, ...]:
     vector = [0.0] * dimension
     for word in _TOKEN.findall(text.lower().replace("_", " ")):
-        _add(vector, "w:" + word, 1.0)
-        padded = f"^{word}$"
-        for i in range(len(padded) - 2):
-            _add(vector, padded[i : i + 3], 0.5)
-    norm = math.sqrt(sum(v * v for v in vector))
+        for index, weight in _word_features(word, dimension):
+            vector[index] += weight
+    norm = math.sqrt(sum(map(operator.mul, vector, vector)))
     if norm == 0.0:
         vector[0] = 1.0  # empty text still gets a valid unit vector
         return tuple(vector)
-    return tuple(v / norm for v in vector)
+    return tuple([v / norm for v in vector])
 
 
-def _add(vector: list[float], feature: str, weight: float) -> None:
-    digest = zlib.crc32(feature.encode())
-    sign = 1.0 if digest & 0x80000000 else -1.0
-    vector[digest % len(vector)] += sign * weight
+@lru_cache(maxsize=65_536)
+def _word_features(word: str, dimension: int) -> tuple[tuple[int, float], ...]:
+    """Where one word adds to a vector, in order: the word (1), then its trigrams (0.5), each
+    as (index, signed weight). Cached: records repeat their words (tool names, task types,
+    error words), and hashing each feature again was most of a write's Python time; the
+    additions happen in the same order, so vectors are bit for bit those of before."""
+    padded = f"^{word}$"
+    features = [("w:" + word, 1.0)]
+    features += [(padded[i : i + 3], 0.5) for i in range(len(padded) - 2)]
+    found = []
+    for feature, weight in features:
+        digest = zlib.crc32(feature.encode())
+        found.append((digest % dimension, weight if digest & 0x80000000 else -weight))
+    return tuple(found)
 
 
 class OpenAIEmbedding:

@@ -85,6 +85,9 @@ class BackgroundWriter:
         on_stored: called (in the writer thread, before a flush waiting for them returns)
             with each batch once stored: the learnt view learns from it what this process
             did not record itself — records adopted from the spool of a process that ended.
+        burst_pause: after a batch written during a burst of tool calls, pause this many
+            times as long as the write took (:data:`BURST_PAUSE`; 0: no pause, for a store
+            whose writes leave the GIL free, a server).
     """
 
     def __init__(
@@ -102,8 +105,10 @@ class BackgroundWriter:
         high_water: int = 5_000,
         adopt_interval: float = 10.0,
         on_stored: Callable[[Sequence[ToolOutcome]], object] | None = None,
+        burst_pause: float = BURST_PAUSE,
     ) -> None:
         self._spool = spool
+        self._burst_pause = burst_pause
         self._on_stored = on_stored
         self._store = store
         self._batch_size = batch_size
@@ -324,7 +329,8 @@ class BackgroundWriter:
             or now - self._last_record_at >= self._idle_after
         ):
             return
-        self._wake.wait(timeout=spent * BURST_PAUSE)
+        if self._burst_pause > 0:
+            self._wake.wait(timeout=spent * self._burst_pause)
 
     def _time_until_due(self, now: float) -> float:
         """Seconds until pending records must be written (0: now). Call with the lock held."""
