@@ -19,6 +19,14 @@ COLOURS = {
     "toolwise": "#1565c0",
     "toolwise_buckets": "#00897b",
     "oracle": "#2e7d32",
+    "toolwise_custom": "#0d47a1",
+    "thompson": "#f9a825",
+    "dts_0.99": "#c0ca33",
+    "dts_0.995": "#7cb342",
+    "sw_ucb": "#00acc1",
+    "glr_klucb": "#d81b60",
+    "bayes_ucb": "#5e35b1",
+    "eps_recency": "#8d6e63",
 }
 FOCUS = ("recipe_000", "toolwise", "toolwise_buckets", "toolwise_custom")
 """The y-axis fits these; others running off the top say where they end in the legend."""
@@ -41,10 +49,15 @@ def regret_curves(result: ScenarioResult, path: Path) -> Path:
         final = summary.curve[-1]
         if final > top:
             label += f" (off scale, ends at {final:.0f})"
-        ax.plot(x, summary.curve, color=COLOURS[policy], lw=1.8, label=label)
+        ax.plot(x, summary.curve, color=COLOURS.get(policy, "#424242"), lw=1.8, label=label)
         if policy in focus:
             ax.fill_between(
-                x, summary.curve_low, summary.curve_high, color=COLOURS[policy], alpha=0.15, lw=0
+                x,
+                summary.curve_low,
+                summary.curve_high,
+                color=COLOURS.get(policy, "#424242"),
+                alpha=0.15,
+                lw=0,
             )
     for change in scenario.changes:
         if change.kind == "outage" and change.until is not None:
