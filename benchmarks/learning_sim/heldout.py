@@ -199,6 +199,14 @@ def run_families(
     )
 
 
+_MEDIAN_TARGETS = (
+    # family, metric, target, limit, what the values count
+    ("abrupt", "abandon", "broken best abandoned (median decisions)", ABANDON_LIMIT, "breaks"),
+    ("new_tool", "adopt_calls", "new tool adopted (median calls)", ADOPT_LIMIT, "arrivals"),
+)
+"""The targets read as a median over runs, where ``None`` (never happened) fails the median."""
+
+
 def _median(values: Sequence[int | None]) -> float | None:
     """Median with "never" as +inf; ``None`` when there is nothing or more than half never."""
     ordered = sorted(math.inf if v is None else float(v) for v in values)
@@ -259,36 +267,22 @@ def targets(suite: Suite, subject: str = "toolwise") -> list[TargetRow]:
                 )
             )
     for rate in suite.rates:
-        if "abrupt" in suite.families:
-            values = suite.pooled("abrupt", subject, rate, "abandon")
-            median = _median(values)
-            rows.append(
-                TargetRow(
-                    target="broken best abandoned (median decisions)",
-                    family="abrupt",
-                    rate=rate,
-                    goal=f"≤ {ABANDON_LIMIT:g}",
-                    measured=median,
-                    interval=None,
-                    passed=median is not None and median <= ABANDON_LIMIT,
-                    detail=f"{len(values)} breaks, never {sum(v is None for v in values)}",
+        for family, metric, target, limit, events in _MEDIAN_TARGETS:
+            if family in suite.families:
+                values = suite.pooled(family, subject, rate, metric)
+                median = _median(values)
+                rows.append(
+                    TargetRow(
+                        target=target,
+                        family=family,
+                        rate=rate,
+                        goal=f"≤ {limit:g}",
+                        measured=median,
+                        interval=None,
+                        passed=median is not None and median <= limit,
+                        detail=f"{len(values)} {events}, never {sum(v is None for v in values)}",
+                    )
                 )
-            )
-        if "new_tool" in suite.families:
-            values = suite.pooled("new_tool", subject, rate, "adopt_calls")
-            median = _median(values)
-            rows.append(
-                TargetRow(
-                    target="new tool adopted (median calls)",
-                    family="new_tool",
-                    rate=rate,
-                    goal=f"≤ {ADOPT_LIMIT:g}",
-                    measured=median,
-                    interval=None,
-                    passed=median is not None and median <= ADOPT_LIMIT,
-                    detail=f"{len(values)} arrivals, never {sum(v is None for v in values)}",
-                )
-            )
         if "no_outage" in suite.families:
             alarms = suite.values("no_outage", subject, rate, "false_alarms")
             share = sum(a > 0 for a in alarms) / len(alarms) if alarms else 0.0

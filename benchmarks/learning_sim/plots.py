@@ -28,6 +28,7 @@ COLOURS = {
     "bayes_ucb": "#5e35b1",
     "eps_recency": "#8d6e63",
 }
+OTHER_COLOUR = "#424242"  # a policy added without a colour of its own
 FOCUS = ("recipe_000", "toolwise", "toolwise_buckets", "toolwise_custom")
 """The y-axis fits these; others running off the top say where they end in the legend."""
 
@@ -49,13 +50,14 @@ def regret_curves(result: ScenarioResult, path: Path) -> Path:
         final = summary.curve[-1]
         if final > top:
             label += f" (off scale, ends at {final:.0f})"
-        ax.plot(x, summary.curve, color=COLOURS.get(policy, "#424242"), lw=1.8, label=label)
+        colour = COLOURS.get(policy, OTHER_COLOUR)
+        ax.plot(x, summary.curve, color=colour, lw=1.8, label=label)
         if policy in focus:
             ax.fill_between(
                 x,
                 summary.curve_low,
                 summary.curve_high,
-                color=COLOURS.get(policy, "#424242"),
+                color=colour,
                 alpha=0.15,
                 lw=0,
             )
