@@ -16,7 +16,7 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
+    """What the numbers were measured on, and how busy the machine was (1, 5, 15 min load)."""
     import chromadb
     import langchain_core
     import langgraph
@@ -29,6 +29,7 @@ def machine() -> dict[str, Any]:
         "langchain_core": langchain_core.__version__,
         "langgraph": getattr(langgraph, "__version__", "?"),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # when the results were written
     }
 
 

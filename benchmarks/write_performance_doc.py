@@ -1,156 +1,228 @@
 """Writes docs/performance.md from benchmarks/results/*.json (numbers only from those files).
 
 Run from the repository root after the benchmarks: python benchmarks/write_performance_doc.py
+
+Every figure and every verdict ("met", "missed") is computed here from the JSON, so rerunning a
+benchmark and then this script keeps the page true; the prose around the figures says why.
 """
+
+from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 R = Path("benchmarks/results")
-o = json.loads((R / "overhead.json").read_text())
-r = json.loads((R / "recommend.json").read_text())
-p = json.loads((R / "preselect.json").read_text())
-so_path = R / "store_outage.json"
-so = json.loads(so_path.read_text()) if so_path.exists() else None
-sc_path = R / "scale.json"
-sc = json.loads(sc_path.read_text()) if sc_path.exists() else None
-hp_path = R / "http.json"
-hp = json.loads(hp_path.read_text()) if hp_path.exists() else None
-pc = o["per_call_us"]
+DOC = Path("docs/performance.md")
 
 
-def _verdict(value):
-    return "met" if value <= 1.25 else "missed"
+def _load(name: str) -> Any:
+    path = R / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
-def ratio(mode, name):
-    return pc[mode][name] / pc[mode]["bare"]
+def _verdict(ok: bool, missed: str = "missed") -> str:
+    return "met" if ok else missed
 
 
-inv, ainv = pc["invoke"], pc["ainvoke"]
-one = o.get("one_ms_tool_us")
-tp = o["throughput"]
-lines = [
-    "# Performance",
-    "",
-    "Every figure here comes from a script in `benchmarks/` that prints a table and writes JSON to",
-    "`benchmarks/results/`; rerun it to reproduce. Measured on this project's machines: 2 cores,",
-    f"Python {o['machine']['python']}, chromadb {o['machine']['chromadb']}, langchain-core "
-    f"{o['machine']['langchain_core']}; the machine was shared with other jobs while measuring, so",
-    "treat small differences as noise. Tests never assert on time.",
-    "",
-    "## What recording costs a tool call — `python benchmarks/overhead.py`",
-    "",
-    f"A no-op `@tool`, {o['args']['calls']} calls × {o['args']['rounds']} interleaved rounds, median round:",
-    "",
-    '| call | bare | do-nothing handler | toolwise (default) | ÷ bare | toolwise, `durability="immediate"` | ÷ bare |',
-    "| --- | --- | --- | --- | --- | --- | --- |",
-    f"| `invoke` | {inv['bare']:.0f} µs | {inv['do-nothing handler']:.0f} µs | {inv['toolwise']:.0f} µs | **{ratio('invoke', 'toolwise'):.2f}×** | {inv['toolwise, immediate']:.0f} µs | {ratio('invoke', 'toolwise, immediate'):.2f}× |",
-    f"| `ainvoke` | {ainv['bare']:.0f} µs | {ainv['do-nothing handler']:.0f} µs | {ainv['toolwise']:.0f} µs | **{ratio('ainvoke', 'toolwise'):.2f}×** | {ainv['toolwise, immediate']:.0f} µs | {ratio('ainvoke', 'toolwise, immediate'):.2f}× |",
-]
-if one:
-    lines.append(
-        f"| `invoke`, a tool taking 1 ms | {one['bare']:.0f} µs | – | {one['toolwise']:.0f} µs | {one['toolwise'] / one['bare']:.2f}× | – | – |"
-    )
-burst = o.get("burst_us")
-lines += [
-    "",
-    f"**Target ≤ 1.25× bare: {_verdict(ratio('invoke', 'toolwise'))} under `invoke`, "
-    f"{_verdict(ratio('ainvoke', 'toolwise'))} under `ainvoke`** on a no-op tool with the default "
-    f"durability — toolwise adds about {inv['toolwise'] - inv['bare']:.0f} µs to a sync call and "
-    f"{ainv['toolwise'] - ainv['bare']:.0f} µs to an async one (this shared machine is noisy: compare "
-    "the do-nothing handler's row, which is the floor for any handler). The tool call itself only "
-    "notes the start time and, at the end, hands `(call, result, latency)` to a queue; a background "
-    "thread judges, redacts, validates and spools the record when the agent pauses (5 ms without a "
-    "call — agents wait on their model most of the time) and at the latest 1 s after the oldest "
-    "waiting call. Every read (the brief, `recommend`, `priors`, the tracking API), `flush`, "
-    "`persist` and `close` first makes the records of calls that already finished, so nothing is "
-    "missed. What this trades: a process killed with SIGKILL can lose the calls that finished in "
-    "its last second (the restart logs a warning saying so, from the dead process's own note of "
-    "its durability, when it adopts its spool). The second is a bound, not a target: when the "
-    "background thread falls behind (records slower to build than calls arrive), the tool call "
-    "whose hand-off would let the oldest waiting call pass 1 s builds the backlog itself — that "
-    "call is slower, the bound holds (`docs/recording.md`). "
-    '`durability="immediate"` spools every record before the call returns — it then survives '
-    f"a SIGKILL at once — for the {inv['toolwise, immediate'] - inv['toolwise']:.0f} µs per call the "
-    "table shows; `tw.persist()` gives the same guarantee on demand, at a checkpoint.",
-    "",
-    f"The work moved off the call costs about {pc['writer']['drain_us_per_record']:.0f} µs of CPU per "
-    "record in the background (build and spool, then embedding and the Chroma upsert: "
-    f"**{inv['toolwise'] + pc['writer']['drain_us_per_record']:.0f} µs per call amortised**). It runs "
-    "when the agent is idle: the Chroma write when no record arrived for 50 ms, at the latest 5 s "
-    "after the oldest pending one or at 5,000 pending records, because Chroma's client holds the "
-    "GIL for much of an upsert.",
-]
-if burst:
+def _load_text(values: Any) -> str:
+    return f"{values[0]:.1f}" if values else "?"
+
+
+def header(o: dict[str, Any]) -> list[str]:
+    m = o["machine"]
+    return [
+        "# Performance",
+        "",
+        "Every figure here comes from a script in `benchmarks/` that prints a table and writes",
+        "JSON to `benchmarks/results/`; rerun it to reproduce, then `python",
+        "benchmarks/write_performance_doc.py` rewrites this page from the JSON. Measured on this",
+        f"project's machines: {m['cpus']} cores, Python {m['python']}, chromadb {m['chromadb']},",
+        f"langchain-core {m['langchain_core']}. Each section gives the load average it was",
+        "measured at where the script records it; the machine is sometimes shared with other",
+        "jobs, so treat small differences as noise. Tests never assert on time.",
+    ]
+
+
+def overhead(o: dict[str, Any]) -> list[str]:
+    pc = o["per_call_us"]
+    inv, ainv = pc["invoke"], pc["ainvoke"]
+
+    def ratio(mode: str, name: str) -> float:
+        return float(pc[mode][name] / pc[mode]["bare"])
+
+    lines = [
+        "",
+        "## What recording costs a tool call — `python benchmarks/overhead.py`",
+        "",
+        f"A no-op `@tool`, {o['args']['calls']} calls × {o['args']['rounds']} interleaved rounds, "
+        "median round:",
+        "",
+        "| call | bare | do-nothing handler | toolwise (default) | ÷ bare | toolwise, "
+        '`durability="immediate"` | ÷ bare |',
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for mode, row in (("invoke", inv), ("ainvoke", ainv)):
+        lines.append(
+            f"| `{mode}` | {row['bare']:.0f} µs | {row['do-nothing handler']:.0f} µs | "
+            f"{row['toolwise']:.0f} µs | **{ratio(mode, 'toolwise'):.2f}×** | "
+            f"{row['toolwise, immediate']:.0f} µs | {ratio(mode, 'toolwise, immediate'):.2f}× |"
+        )
+    one = o.get("one_ms_tool_us")
+    if one:
+        lines.append(
+            f"| `invoke`, a tool taking 1 ms | {one['bare']:.0f} µs | – | {one['toolwise']:.0f} µs "
+            f"| {one['toolwise'] / one['bare']:.2f}× | – | – |"
+        )
+    sync_ok = ratio("invoke", "toolwise") <= 1.25
+    async_ok = ratio("ainvoke", "toolwise") <= 1.25
+    when = o["machine"]["when"][:10]
+    load = o["machine"].get("load_average")
     lines += [
         "",
-        f"The worst case is an agent that never pauses. One unbroken burst of {burst['calls']:,} no-op "
-        f"calls ({burst['calls'] * burst['toolwise'] / 1e6:.0f} s) pays for the background work inside "
-        f"it: {burst['bare']:.0f} µs per call bare, {burst['toolwise']:.0f} µs with toolwise "
-        f"({burst['toolwise'] / burst['bare']:.2f}×). The hand-off's 1 s window bounds how long "
-        "a call may wait to be spooled, and the writer, due at the latest 5 s after the oldest "
-        "pending record, paces itself while calls keep coming: after each batch it pauses three "
-        "times as long as the write took, so it takes at most a quarter of the agent's time "
-        "and the spool holds the rest until the burst ends.",
+        f"**Target ≤ 1.25× bare: {_verdict(sync_ok)} under `invoke` "
+        f"({ratio('invoke', 'toolwise'):.3f}×), {_verdict(async_ok)} under `ainvoke` "
+        f"({ratio('ainvoke', 'toolwise'):.2f}×)** on a no-op tool with the default durability "
+        f"(measured {when}"
+        + (f", load average {_load_text(load)} when written" if load else "")
+        + f"; toolwise adds about {inv['toolwise'] - inv['bare']:.0f} µs to a sync call and "
+        f"{ainv['toolwise'] - ainv['bare']:.0f} µs to an async one; the do-nothing handler's "
+        "column is the floor for any handler).",
     ]
-lines += [
-    "",
-    f"Sustained writes to embedded Chroma ({o['args']['records']:,} records, batches of {o['args']['batch']}): "
-    f"**{tp['store_write_records_per_s']:,.0f} records/s** through the store, "
-    f"**{tp['record_and_flush_records_per_s']:,.0f} records/s** end to end (`tw.record` → spool → "
-    "writer → Chroma, then `flush`). Target ≥ 1,000 records/s: met.",
-    "",
-    "## Ranking — `python benchmarks/recommend.py`",
-    "",
-    f"`recommend()` with {r['records']:,} recorded outcomes over {r['tools']} tools × {r['task_types']} task types:",
-    "",
-    "| strategy | p50 | p95 |",
-    "| --- | --- | --- |",
-]
-for name, v in r["latency"].items():
-    lines.append(f"| {name} | {v['p50_ms']:.2f} ms | {v['p95_ms']:.2f} ms |")
-cr = r["cold_rebuild"]
-lines += [
-    "",
-    "Target p50 ≤ 1 ms: met (the memory-server recipe quotes ≈ 12 ms per recall). The learnt view "
-    "keeps aggregates in memory, so a ranking never scans records.",
-    "",
-    f"Cold rebuild of the view from a {cr['records']:,}-record embedded store (a fresh process, "
-    f"`Toolwise(path)` to the first answer): **{cr['seconds']:.1f} s ({cr['records_per_s']:,.0f} records/s)**, "
-    "once per process and only when something needs the view (recording alone never builds it). "
-    "Most of it is Chroma returning each row's metadata. Pre-selection starts this build in a "
-    "background thread as soon as it is constructed (`tw.warm_up()`), so an agent whose first "
-    "turn comes later does not wait for it; one that asks at once waits for the rest.",
-    "",
-    "## Pre-selection — `python benchmarks/preselect.py`",
-    "",
-    f"Added latency per model turn with {p['records']:,} stored outcomes:",
-    "",
-    "| what was timed | p50 | p95 |",
-    "| --- | --- | --- |",
-]
-for k, v in p["results"].items():
-    lines.append(f"| {k} | {v['p50_ms']:.1f} ms | {v['p95_ms']:.1f} ms |")
-lines += [
-    "",
-    "Target p50 ≤ 15 ms including the vector recall: met. See `docs/preselection.md` for why "
-    "(the failure index).",
-]
-if so:
+    round_s = o["args"]["calls"] * ainv["bare"] / 1e6
+    if not async_ok and round_s > 1:
+        lines[-1] += (
+            f" Why `ainvoke` misses: a round of {o['args']['calls']:,} async no-op calls lasts "
+            f"{round_s:.1f} s here, longer than the hand-off's 1 s durability bound, so records "
+            "must be built inside the round — by the background thread competing for the GIL, "
+            "or by the call that would let the oldest one pass the bound. That is the bound of "
+            "issue 10 doing its job: an agent that calls tools without a pause for more than a "
+            'second pays for recording (about what `durability="immediate"` costs), and one '
+            "that pauses — every agent waiting on its model — does not"
+            + (f" (a tool taking 1 ms: {one['toolwise'] / one['bare']:.2f}×)" if one else "")
+            + ". We kept the bound: a SIGKILL losing at most a second of calls is worth more to "
+            "a production user than a lower figure for an unbroken stream of no-op calls."
+        )
+    lines[-1] += (
+        " The tool call itself only notes the start time and, at the end, hands `(call, result, "
+        "latency)` to a queue; a background thread judges, redacts, validates and spools the "
+        "record when the agent pauses (5 ms without a call — agents wait on their model most "
+        "of the time) and at the latest 1 s after the oldest waiting call. Every read (the "
+        "brief, `recommend`, `priors`, the tracking API), `flush`, `persist` and `close` first "
+        "makes the records of calls that already finished, so nothing is missed. What this "
+        "trades: a process killed with SIGKILL can lose the calls that finished in its last "
+        "second (the restart logs a warning saying so, from the dead process's own note of its "
+        "durability, when it adopts its spool). The second is a bound, not a target: when the "
+        "background thread falls behind (records slower to build than calls arrive), the tool "
+        "call whose hand-off would let the oldest waiting call pass 1 s builds the backlog "
+        "itself — that call is slower, the bound holds (`docs/recording.md`). "
+        '`durability="immediate"` spools every record before the call returns — it then '
+        "survives a SIGKILL at once — for what the table shows "
+        f"({inv['toolwise, immediate'] - inv['bare']:.0f} µs per sync call); `tw.persist()` "
+        "gives the same guarantee on demand, at a checkpoint."
+    )
+    drain = pc["writer"]["drain_us_per_record"]
+    lines += [
+        "",
+        f"The work moved off the call costs about {drain:,.0f} µs of CPU per record in the "
+        "background (build and spool, then embedding and the Chroma upsert: "
+        f"**{inv['toolwise'] + drain:,.0f} µs per call amortised**). It runs when the agent is "
+        "idle: the Chroma write when no record arrived for 50 ms, at the latest 5 s after the "
+        "oldest pending one or at 5,000 pending records, because Chroma's client holds the GIL "
+        "for much of an upsert.",
+    ]
+    burst = o.get("burst_us")
+    if burst:
+        lines += [
+            "",
+            "The worst case is an agent that never pauses. One unbroken burst of "
+            f"{burst['calls']:,} no-op calls ({burst['calls'] * burst['toolwise'] / 1e6:.0f} s) "
+            f"pays for the background work inside it: {burst['bare']:.0f} µs per call bare, "
+            f"{burst['toolwise']:.0f} µs with toolwise ({burst['toolwise'] / burst['bare']:.2f}×). "
+            "The hand-off's 1 s window bounds how long a call may wait to be spooled, and the "
+            "writer, due at the latest 5 s after the oldest pending record, paces itself while "
+            "calls keep coming: after each batch it pauses three times as long as the write "
+            "took, so it takes at most a quarter of the agent's time and the spool holds the "
+            "rest until the burst ends.",
+        ]
+    tp = o["throughput"]
+    rate = tp["store_write_records_per_s"]
+    lines += [
+        "",
+        f"Sustained writes to embedded Chroma ({o['args']['records']:,} records, batches of "
+        f"{o['args']['batch']}): **{rate:,.0f} records/s** through the store, "
+        f"**{tp['record_and_flush_records_per_s']:,.0f} records/s** end to end (`tw.record` → "
+        f"spool → writer → Chroma, then `flush`). Target ≥ 1,000 records/s: "
+        f"{_verdict(rate >= 1000, 'missed here')}. Chroma's own upsert is the ceiling — "
+        "`python benchmarks/scale.py --only writes` times toolwise's writes against Chroma alone "
+        "on the same rows (below).",
+    ]
+    return lines
+
+
+def ranking(r: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Ranking — `python benchmarks/recommend.py`",
+        "",
+        f"`recommend()` with {r['records']:,} recorded outcomes over {r['tools']} tools × "
+        f"{r['task_types']} task types:",
+        "",
+        "| strategy | p50 | p95 |",
+        "| --- | --- | --- |",
+    ]
+    for name, v in r["latency"].items():
+        lines.append(f"| {name} | {v['p50_ms']:.2f} ms | {v['p95_ms']:.2f} ms |")
+    worst = max(v["p50_ms"] for v in r["latency"].values())
+    cr = r["cold_rebuild"]
+    lines += [
+        "",
+        f"Target p50 ≤ 1 ms: {_verdict(worst <= 1)} (the memory-server recipe quotes ≈ 12 ms per "
+        "recall). The learnt view keeps aggregates in memory, so a ranking never scans records.",
+        "",
+        f"Rebuilding the view from every record of a {cr['records']:,}-record embedded store (a "
+        f"fresh process with no snapshot, `Toolwise(path)` to the first answer): "
+        f"**{cr['seconds']:.1f} s ({cr['records_per_s']:,.0f} records/s)**. A process starts "
+        "from the view's snapshot instead and replays only newer records (the cold starts "
+        "under *Growth* below); `toolwise rebuild` and the tests use the full rebuild.",
+    ]
+    return lines
+
+
+def preselect(p: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Pre-selection — `python benchmarks/preselect.py`",
+        "",
+        f"Added latency per model turn with {p['records']:,} stored outcomes:",
+        "",
+        "| what was timed | p50 | p95 |",
+        "| --- | --- | --- |",
+    ]
+    for k, v in p["results"].items():
+        lines.append(f"| {k} | {v['p50_ms']:.1f} ms | {v['p95_ms']:.1f} ms |")
+    worst = max(v["p50_ms"] for k, v in p["results"].items() if "alone" not in k)
+    lines += [
+        "",
+        f"Target p50 ≤ 15 ms including the vector recall: {_verdict(worst <= 15)}. See "
+        "`docs/preselection.md` for why (the failure index).",
+    ]
+    return lines
+
+
+def outage(so: dict[str, Any]) -> list[str]:
     t = so["timeouts"]
     load = so.get("load_average", {})
-    lines += [
+    lines = [
         "",
         "## A store that is down or frozen — `python benchmarks/store_outage.py`",
         "",
-        f"A model turn's brief (`Advisor.advise`, recall on every turn) against a `chroma run` "
+        "A model turn's brief (`Advisor.advise`, recall on every turn) against a `chroma run` "
         f"server holding {so['args']['records']:,} outcomes, {so['args']['turns']} turns per row, "
         "each alternating with a turn of an advisor without recall (`top_k=0`, no store call) "
         "so that *extra* is what the store costs under the same load"
         + (
-            f" (load average {load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end "
-            "on 2 cores: the machine was shared)"
+            f" (load average {load['start'][0]:.1f} at the start, {load['end'][0]:.1f} at the end)"
             if load
             else ""
         )
@@ -169,15 +241,11 @@ if so:
     p50_ok = all(v["extra_p50_ms"] <= 5 for v in down)
     p99_ok = all(v["extra_p99_ms"] <= 5 for v in down)
     tails = ", ".join(f"{v['extra_p99_ms']:+.1f} ms" for v in down)
-    outage_verdict = (
-        f"**Target ≤ 5 ms extra while unhealthy: {'met' if p50_ok else 'missed'} at p50"
-        + (
-            ", and at p99.**"
-            if p99_ok
-            else "**; at p99 the difference of two noisy tails on this loaded machine "
-            f"(dead, frozen: {tails}) does not settle it — "
-            "to be re-measured in a quiet period."
-        )
+    verdict = f"**Target ≤ 5 ms extra while unhealthy: {_verdict(p50_ok)} at p50" + (
+        ", and at p99.**"
+        if p99_ok
+        else f"**; at p99 the difference of two noisy tails (dead, frozen: {tails}) does not "
+        "settle it."
     )
     lines += [
         "",
@@ -186,26 +254,34 @@ if so:
         f"finds it pays once: {first['dead']:.0f} ms for a dead server, {first['frozen']:.0f} ms "
         f"for a frozen one (the recall deadline, `StoreTimeouts.recall` = {t['recall']:g} s). "
         "From then on the store is marked unhealthy, recall is skipped without a network call "
-        "and the brief says so in one line. " + outage_verdict + " Before the breaker a "
-        "frozen server made every turn wait forever. Timeouts and the breaker: "
-        "`docs/recording.md`.",
+        f"and the brief says so in one line. {verdict} Before the breaker a frozen server made "
+        "every turn wait forever. Timeouts and the breaker: `docs/recording.md`.",
     ]
-if sc:
-    grown = sc["growth"]
-    shape = sc["shape"]
-    lines += [
+    return lines
+
+
+def growth(sc: dict[str, Any]) -> list[str]:
+    grown, shape = sc["growth"], sc["shape"]
+    lines = [
         "",
         "## Growth with the records kept, and a fleet on one server — `python benchmarks/scale.py`",
         "",
         f"Records generated straight into the store in batches of {grown[0]['write_batch']:,} "
         f"({shape['tools']} tools × {shape['task_types']} task types, "
         f"{shape['failure_share']:.0%} failures; cached between runs), embedded and on a "
-        "`chroma run` server the script starts. At each size a fresh process opens the store "
-        "and is timed to its first recommendation (imports included), then `recommend` and the "
-        "brief (`Advisor.advise` with recall) are timed. Staleness: one process's `record()` "
-        "returns, another process's `priors()` shows it (both on this machine, one clock).",
+        "`chroma run` server the script starts. At each size a fresh process with no snapshot "
+        "opens the store, relearns every record and is timed to its first recommendation "
+        "(imports included), then `recommend` and the brief (`Advisor.advise` with recall) are "
+        "timed. Staleness: one process's `record()` returns, another process's `priors()` shows "
+        "it (both on this machine, one clock)"
+        + (
+            f"; load average {_load_text(sc['machine'].get('load_average'))} when written"
+            if sc["machine"].get("load_average")
+            else ""
+        )
+        + ".",
         "",
-        "| store | records | write records/s | disk per record | cold start to first answer | "
+        "| store | records | write records/s | disk per record | cold start, every record | "
         "RSS | `recommend` p50 / p99 | brief p50 / p99 | staleness p50 / p99 (n) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -221,124 +297,238 @@ if sc:
         )
     if sc.get("png"):
         lines += ["", "![growth curves](../benchmarks/results/scale.png)"]
-    top = max(g["records"] for g in grown)
-    colds = [g for g in grown if g["records"] == top]
     lags = [g["staleness_s"] for g in grown if "staleness_s" in g]
-    cold_text = ", ".join(f"{g['cold_start_s']:.1f} s {g['mode']}" for g in colds)
     lines += [
         "",
-        "The write rate of a row is that of the records added to reach its size. Against the "
-        f"targets of issue 12: cold start to the first recommendation at {top:,} records is "
-        f"{cold_text} (target ≤ 1 s at 100k: "
-        f"{'met' if all(g['cold_start_s'] <= 1 for g in colds) else 'missed'} — these rows "
-        "time a process that relearns every record; a start from a snapshot of the view is "
-        "below). ",
+        "The write rate of a row is that of the records added to reach its size. A process "
+        "normally starts from the view's snapshot instead of relearning every record (below).",
     ]
     if lags:
         worst = max(lag["p99"] for lag in lags)
         lines[-1] += (
-            f"Staleness between two processes on one server, at the defaults (tail every "
-            f"1 s): p99 {worst:.2f} s at worst over the sizes measured (target ≤ 2 s: "
-            f"{'met' if worst <= 2 else 'missed'})."
+            " Staleness between two processes on one server, at the defaults (tail every 1 s): "
+            f"p99 {worst:.2f} s at worst over the sizes measured (target ≤ 2 s: "
+            f"{_verdict(worst <= 2)})."
         )
-    snaps = sc.get("cold_start") or []
-    if snaps:
-        lines += [
-            "",
-            "**Cold start from a snapshot of the view** — `python benchmarks/scale.py --only "
-            "cold-start`. Two fresh processes per size: the first drops any snapshot, relearns "
-            "every record, then writes a snapshot (timed apart); the second starts from that "
-            "snapshot and replays only the records stored after its watermark. Both timed to the "
-            "first recommendation, imports included.",
-            "",
-            "| store | records | cold start, every record | snapshot written in | snapshot size "
-            "| cold start from the snapshot | records replayed |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for c in snaps:
-            full, fast = c["full_build"], c["from_snapshot"]
-            lines.append(
-                f"| {c['mode']} | {c['records']:,} | {full['cold_start_s']:.1f} s | "
-                f"{full['snapshot_write_s']:.2f} s | {full['snapshot_bytes'] / 1024:,.0f} KiB | "
-                f"{fast['cold_start_s']:.1f} s | {fast['replayed']:,} |"
-            )
-        top_snap = max(snaps, key=lambda c: c["records"])
-        fast_s = top_snap["from_snapshot"]["cold_start_s"]
-        lines += [
-            "",
-            f"At {top_snap['records']:,} records ({top_snap['mode']}) a start from the snapshot "
-            f"takes {fast_s:.1f} s against {top_snap['full_build']['cold_start_s']:.1f} s "
-            f"(target ≤ 1 s at 100k: {'met' if fast_s <= 1 else 'missed'}; imports and opening "
-            "Chroma are part of it). How snapshots are kept: `docs/architecture.md`.",
-        ]
-    fl = sc.get("fleet")
-    if fl:
-        fl_lag = fl["staleness_s"]
-        lines += [
-            "",
-            f"**A small fleet.** {fl['processes']} processes × {fl['agents_per_process']} agents "
-            f"record to one fresh server for {fl['seconds']:.0f} s, offering "
-            f"{fl['offered_records_per_s']:,.0f} records/s in bursts; {fl['written']:,} records "
-            f"were stored at {fl['records_per_s']:,.0f} records/s until the last was in "
-            f"(target ≥ 2,000 records/s: {'met' if fl['records_per_s'] >= 2000 else 'missed'} on "
-            f"this 2-core machine, where the server, the writers and the observer share the "
-            f"cores). Meanwhile an observer process saw a probe record after p50 "
-            f"{fl_lag['p50']:.2f} s, p99 {fl_lag['p99']:.2f} s (n = {fl_lag['n']}): the lag grows "
-            "when the server cannot keep up with the writes, because a record becomes visible "
-            "only once it is stored.",
-            "",
-            "What one server holds: the rows above are what a single `chroma run` did here; its "
-            "write rate is the ceiling of the whole fleet, and every process's cold start reads "
-            "every record. When the fleet's sustained record rate nears the server's write rate, "
-            "or cold starts grow past what a restart may take, split agents across prefixes or "
-            "servers, or move to a distributed Chroma deployment (the same client API).",
-        ]
-if hp and all("median" in hp.get(m, {}) for m in ("embedded", "server")):
+    return lines
+
+
+def _phases(start: dict[str, Any]) -> str:
+    return f"{start['import_s']:.2f} / {start['open_s']:.2f} / {start['view_s']:.2f}"
+
+
+def cold_start(sc: dict[str, Any]) -> list[str]:
+    snaps = sorted(sc.get("cold_start") or [], key=lambda c: (c["records"], c["mode"]))
+    if not snaps:
+        return []
+    lines = [
+        "",
+        "**Cold start from a snapshot of the view** — `python benchmarks/scale.py --only "
+        "cold-start --sizes 100000` (add `--million` for 1,000,000). Fresh processes per size: "
+        "the first drops any snapshot, relearns every record, then writes a snapshot (timed "
+        "apart); the next ones start from that snapshot and replay only the records stored "
+        "after its watermark (the median of `--repeat` runs); then an app records 1,000 records "
+        "and closes, and the next start is timed. All timed from the first import to the first "
+        "recommendation; the phases are the seconds from the first import to the end of the "
+        "imports, to the store opened, and to the view restored.",
+        "",
+        "| store | records | cold start, every record | snapshot written in | snapshot size | "
+        "cold start from the snapshot (imported / opened / view) | after 1,000 writes | "
+        "load average |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in snaps:
+        full, fast, after = c["full_build"], c["from_snapshot"], c.get("after_writes")
+        lines.append(
+            f"| {c['mode']} | {c['records']:,} | {full['cold_start_s']:.1f} s | "
+            f"{full['snapshot_write_s']:.2f} s | {full['snapshot_bytes'] / 1024:,.0f} KiB | "
+            f"**{fast['cold_start_s']:.2f} s** ({_phases(fast)}) | "
+            + (f"{after['cold_start_s']:.2f} s" if after else "–")
+            + f" | {_load_text(c.get('load_average'))} |"
+        )
+
+    def verdict(size: int, bound: float) -> str:
+        rows = [c for c in snaps if c["records"] == size]
+        if not rows:
+            return f"≤ {bound:g} s at {size:,}: not measured"
+        times = ", ".join(f"{c['mode']} {c['from_snapshot']['cold_start_s']:.2f} s" for c in rows)
+        ok = all(c["from_snapshot"]["cold_start_s"] <= bound for c in rows)
+        return f"**≤ {bound:g} s at {size:,}: {_verdict(ok)}** ({times})"
+
+    replayed = sum(c["from_snapshot"]["replayed"] for c in snaps)
     lines += [
+        "",
+        f"Records replayed in these starts: {replayed:,} (an embedded start is *quiet* when the "
+        "writers' leases show nothing was stored after the snapshot: the records are not "
+        "touched at all). Against issue 12: "
+        + "; ".join((verdict(100_000, 1.0), verdict(1_000_000, 2.0)))
+        + ".",
+    ]
+    base = next((c for c in snaps if c["records"] == 100_000 and c["mode"] == "embedded"), None)
+    if base:
+        fast = base["from_snapshot"]
+        lines[-1] += (
+            f" Where the embedded start at 100,000 goes ({fast['cpu_s']:.2f} s of CPU): importing "
+            f"toolwise {fast['import_s']:.2f} s, importing Chroma and opening the store "
+            f"{fast['open_s'] - fast['import_s']:.2f} s, restoring the view "
+            f"{fast['view_s'] - fast['open_s']:.2f} s, the first answer "
+            f"{fast['cold_start_s'] - fast['view_s']:.2f} s. The learnt view restored holds "
+            f"{fast['view_mb']:.1f} MB, the whole process {fast['rss_mb']:,.0f} MB of RSS."
+        )
+    lines[-1] += " How snapshots are kept: `docs/architecture.md`."
+    memory = sc.get("view_memory") or []
+    if memory:
+        top = max(memory, key=lambda v: v["records"])
+        lines += [
+            "",
+            "The learnt view's memory grows with contexts, not records (`--only view-memory`, "
+            "size accounting of the view alone): "
+            + ", ".join(f"{v['view_mb']:.1f} MB at {v['records']:,}" for v in memory)
+            + f" records (target ≤ 50 MB at 1M: {_verdict(top['view_mb'] <= 50)}).",
+        ]
+    return lines
+
+
+def writes(sc: dict[str, Any]) -> list[str]:
+    rows = sc.get("writes") or []
+    if not rows:
+        return []
+    lines = [
+        "",
+        "**Sustained writes, and what Chroma itself takes** — `python benchmarks/scale.py --only "
+        "writes --sizes 100000`. New records in batches of 1,000 into a copy of the cached "
+        "100,000-record store: first through toolwise's `store.write` (vectors, failure index, "
+        "write lease), then Chroma alone (the same rows upserted into the same collection, "
+        "vectors and metadata made beforehand: what Chroma can take here). Embedded: one "
+        "process; server: 4 processes, one agent each, at once"
+        + (
+            f" (load average {_load_text(sc.get('writes_load_average'))} at the end, the run's "
+            "own writers and server included)"
+            if sc.get("writes_load_average")
+            else ""
+        )
+        + ".",
+        "",
+        "| store | records before | processes | toolwise records/s | Chroma alone records/s |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for w in rows:
+        lines.append(
+            f"| {w['mode']} | {w['records']:,} | {w['processes']} | {w['records_per_s']:,.0f} | "
+            f"{w['chroma_records_per_s']:,.0f} |"
+        )
+    targets = {"embedded": 1000, "server": 2000}
+    verdicts = [
+        f"**≥ {targets[w['mode']]:,} records/s {w['mode']}"
+        + (" from 4 processes" if w["mode"] == "server" else "")
+        + f": {_verdict(w['records_per_s'] >= targets[w['mode']])}** ({w['records_per_s']:,.0f}; "
+        f"Chroma alone {w['chroma_records_per_s']:,.0f})"
+        for w in rows
+        if w["mode"] in targets
+    ]
+    lines += [
+        "",
+        "Against issue 12: " + ", ".join(verdicts) + ". The ceiling is Chroma's upsert (HNSW "
+        "insertion and the commit of its log: a cost per record plus a fixed cost per call, so "
+        "batches of 1,000 or more); on this 2-core machine a server shares the cores with its "
+        "writers.",
+    ]
+    return lines
+
+
+def fleet(sc: dict[str, Any]) -> list[str]:
+    fl = sc.get("fleet")
+    if not fl:
+        return []
+    lag = fl["staleness_s"]
+    return [
+        "",
+        f"**A small fleet** — `python benchmarks/scale.py --only fleet`. {fl['processes']} "
+        f"processes × {fl['agents_per_process']} agents record to one fresh server for "
+        f"{fl['seconds']:.0f} s, offering {fl['offered_records_per_s']:,.0f} records/s in bursts; "
+        f"{fl['written']:,} records were stored at {fl['records_per_s']:,.0f} records/s until the "
+        f"last was in (load average {_load_text(fl.get('load_average'))} at the end, the fleet's "
+        f"own processes included; the server used {fl['server_cpu_s']:.1f} s of CPU, the writers "
+        f"{fl['writers_cpu_s']:.1f} s, their imports included). Meanwhile an observer process saw "
+        f"a probe record after p50 {lag['p50']:.2f} s, p99 {lag['p99']:.2f} s (n = {lag['n']}): a "
+        "record becomes visible only once it is stored, so when the offered rate exceeds what "
+        "the server stores, writes queue and the lag grows with the queue. The ≤ 2 s staleness "
+        "target is for the defaults at a rate the server keeps up with (the growth table's "
+        "staleness column).",
+        "",
+        "What one server holds: the rows above are what a single `chroma run` did here; its "
+        "write rate (Chroma alone, above) is the ceiling of the whole fleet. When the fleet's "
+        "sustained record rate nears it, split agents across prefixes or servers, or move to a "
+        "distributed Chroma deployment (the same client API).",
+    ]
+
+
+def http(hp: dict[str, Any]) -> list[str]:
+    modes = [m for m in ("embedded", "server") if "median" in hp.get(m, {})]
+    if not modes:
+        return []
+    runs = "One run" if hp["repeat"] == 1 else f"Medians of {hp['repeat']} runs"
+    loads = "; ".join(
+        f"{m} {', '.join(f'{x:.2f}' for x in hp[m]['load_average_before'])}" for m in modes
+    )
+    lines = [
         "",
         f"## The HTTP service — `python benchmarks/http_service.py --repeat {hp['repeat']}`",
         "",
         f"A real `toolwise serve` (with an API key) driven by {hp['clients']} keep-alive "
         f"connections from another process on the same machine, {hp['seconds_per_phase']:g} s "
-        "per phase, after 2,000 calls of history; closed loop for the most it does, open loop "
-        "at a fixed rate for the latency a client sees at that load (timed from when each "
-        f"request was due). Medians of {hp['repeat']} runs per store, each on a fresh server; "
-        "the load average before the runs was "
-        + "; ".join(
-            f"{m} {', '.join(f'{x:g}' for x in hp[m]['load_average_before'])}"
-            for m in ("embedded", "server")
-        )
-        + " on 2 cores, so latencies, above all the p99s, are mostly this machine's queueing. "
-        "Server CPU per item counts `toolwise serve` (and `chroma run`) over the phase and "
-        "until everything accepted was stored.",
+        "per phase, after 2,000 calls of history; closed loop for the most it does, open loop at "
+        "a fixed rate for the latency a client sees at that load (timed from when each request "
+        f"was due). {runs} per store, each on a fresh server; the load average before the runs "
+        f"was {loads} on 2 cores, which the load generator shares with the server. Server CPU "
+        "per item counts `toolwise serve` (and `chroma run`) over the phase and until everything "
+        "accepted was stored.",
         "",
-        "| store | phase | requests/s | calls or briefs/s | p50 ms | p99 ms | server CPU ms per item |",
+        "| store | phase | requests/s | calls or briefs/s | p50 ms | p99 ms | server CPU ms per "
+        "item |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for m in ("embedded", "server"):
+    for m in modes:
         for name, r in hp[m]["median"].items():
             lines.append(
                 f"| {m} | {name} | {r['requests_per_s']:,.1f} | {r['items_per_s']:,.1f} | "
                 f"{r['p50_ms']:,.1f} | {r['p99_ms']:,.1f} | {r['server_cpu_ms_per_item']:.2f} |"
             )
-    med = [(n, r) for m in ("embedded", "server") for n, r in hp[m]["median"].items()]
-    rates = [r["items_per_s"] for n, r in med if "calls" in n]
+    med = [(n, r) for m in modes for n, r in hp[m]["median"].items()]
+    rate = max(r["items_per_s"] for n, r in med if "calls" in n)
     calls_p99 = min(r["p99_ms"] for n, r in med if "calls" in n)
     brief_p99 = min(r["p99_ms"] for n, r in med if "brief" in n)
     lines += [
         "",
-        f"Targets (issue 13): ≥ 1,000 recorded calls/s — best median {max(rates):,.0f} calls/s "
-        f"({'met' if max(rates) >= 1000 else 'missed'}); `POST calls` p99 ≤ 20 ms — best "
-        f"{calls_p99:,.0f} ms ({'met' if calls_p99 <= 20 else 'missed here'}); `POST brief` p99 "
-        f"≤ 30 ms — best {brief_p99:,.0f} ms ({'met' if brief_p99 <= 30 else 'missed here'}). "
-        "What limits them: `docs/http.md`.",
+        f"Targets (issue 13): ≥ 1,000 recorded calls/s — best median {rate:,.0f} calls/s "
+        f"({_verdict(rate >= 1000)}); `POST calls` p99 ≤ 20 ms — best {calls_p99:,.0f} ms "
+        f"({_verdict(calls_p99 <= 20, 'missed here')}); `POST brief` p99 ≤ 30 ms — best "
+        f"{brief_p99:,.0f} ms ({_verdict(brief_p99 <= 30, 'missed here')}). What limits them: "
+        "`docs/http.md`.",
     ]
-lines += [
-    "",
-    "## Learning quality — `python benchmarks/learning.py`",
-    "",
-    "Regret, accuracy and adaptation against the reference designs are in `docs/benchmarks.md`.",
-    "",
-]
-Path("docs/performance.md").write_text("\n".join(lines))
-print("\n".join(lines))
+    return lines
+
+
+def main() -> None:
+    o, sc, so, hp = _load("overhead"), _load("scale"), _load("store_outage"), _load("http")
+    lines = header(o) + overhead(o) + ranking(_load("recommend")) + preselect(_load("preselect"))
+    if so:
+        lines += outage(so)
+    if sc:
+        lines += growth(sc) + cold_start(sc) + writes(sc) + fleet(sc)
+    if hp:
+        lines += http(hp)
+    lines += [
+        "",
+        "## Learning quality — `python benchmarks/learning.py`",
+        "",
+        "Regret, accuracy and adaptation against the reference designs and the standard bandit "
+        "baselines are in `docs/benchmarks.md`.",
+        "",
+    ]
+    DOC.write_text("\n".join(lines))
+    print(f"wrote {DOC}")
+
+
+if __name__ == "__main__":
+    main()
