@@ -68,6 +68,14 @@ def test_the_peer_prior_can_be_switched_off(clock: FakeClock) -> None:
     assert _rate(view, "helm_upgrade") == pytest.approx(0.5)
 
 
+def test_weak_peers_leave_a_newcomer_on_the_flat_prior(view: ReliabilityView) -> None:
+    """Peers at 20 % would bury an untried tool; it keeps the flat Beta(1, 1) and gets tried."""
+    for n in range(20):
+        view.observe("kubectl_deploy", n % 5 == 0, context_class="deploy")
+        view.observe("terraform_apply", n % 5 == 1, context_class="deploy")
+    assert _rate(view, "helm_upgrade") == pytest.approx(0.5)
+
+
 def _unlucky_start(config: LearningConfig, clock: FakeClock) -> int:
     """How often (of 200 draws) the fast tool is put first after its first call failed."""
     view = ReliabilityView(config, clock=clock)
@@ -85,7 +93,8 @@ def test_an_unlucky_first_call_keeps_the_tool_in_play(clock: FakeClock) -> None:
     """After one failure the fast tool is still drawn first more often than on a flat prior."""
     with_peers = _unlucky_start(LearningConfig(), clock)
     flat = _unlucky_start(LearningConfig(peer_prior_strength=0.0), clock)
-    assert with_peers > flat + 20
+    # 14 of 200 against 0: terraform's 3/3 is not pulled toward a weaker peer any more
+    assert with_peers > flat + 10
 
 
 def _deploy_history(view: ReliabilityView) -> None:

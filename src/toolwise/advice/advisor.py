@@ -51,6 +51,7 @@ from toolwise.advice.task import TaskMatcher, TaskResolution, resolve_labels, re
 from toolwise.advice.task_learning import TaskTypeLearner
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 from toolwise.learning.models import Recommendation
+from toolwise.learning.quantile import betaincinv
 from toolwise.models import new_id
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import Verdict
@@ -69,9 +70,8 @@ _NARROWER = 1e-6  # an interval this much narrower than the bare prior's has evi
 
 def _interval_width(alpha: float, beta: float) -> float:
     """Width of the 90 % equal-tailed interval of Beta(alpha, beta): the bare prior's."""
-    from scipy.special import betaincinv
-
-    return float(betaincinv(alpha, beta, 0.95) - betaincinv(alpha, beta, 0.05))
+    low, high = betaincinv(alpha, beta, [0.05, 0.95])
+    return float(high - low)
 
 
 class Advisor:

@@ -1,18 +1,18 @@
 """Beta–Bernoulli arithmetic: confidence labels, exact credible intervals, upper quantiles.
 
-scipy is used only here and only off the hot path (``priors()``, explanations, Bayes-UCB);
-recording an outcome never calls it. It is imported on the first interval asked for, not with
-this module: ``import toolwise`` need not pay for it (``docs/performance.md``, cold start).
+The quantiles come from :mod:`toolwise.learning.quantile`: toolwise's own until scipy has
+loaded on a background thread, so neither ``import toolwise`` nor the first decision pays for
+importing scipy (``docs/performance.md``, cold start). Recording an outcome never asks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from toolwise.learning.models import Confidence
+from toolwise.learning.quantile import betaincinv
 
 __all__ = [
     "CREDIBLE_LEVEL",
@@ -25,13 +25,6 @@ __all__ = [
 CREDIBLE_LEVEL = 0.9
 _MEDIUM = 5.0
 _HIGH = 20.0
-
-
-def _betaincinv(a: Any, b: Any, q: Any) -> Any:
-    """scipy's inverse regularised incomplete beta function (imported once, on first use)."""
-    from scipy.special import betaincinv
-
-    return betaincinv(a, b, q)
 
 
 def confidence_of(effective_observations: float) -> Confidence:
@@ -56,8 +49,7 @@ def credible_intervals(
     a = np.asarray(alpha, dtype=np.float64)
     b = np.asarray(beta, dtype=np.float64)
     tail = (1.0 - level) / 2.0
-    low = _betaincinv(a, b, tail)
-    high = _betaincinv(a, b, 1.0 - tail)
+    low, high = betaincinv(a, b, np.array([[tail], [1.0 - tail]]))  # both ends in one call
     return [(float(lo), float(hi)) for lo, hi in zip(low, high, strict=True)]
 
 
@@ -67,9 +59,9 @@ def upper_quantiles(
     q: float,
 ) -> np.ndarray[tuple[int], np.dtype[np.float64]]:
     """The ``q``-quantile of each Beta(alpha, beta): the optimistic index of Bayes-UCB."""
-    return np.asarray(_betaincinv(alpha, beta, q), dtype=np.float64)
+    return betaincinv(alpha, beta, q)
 
 
 def beta_quantiles(alpha: np.ndarray, beta: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """The quantiles of Beta(alpha, beta) at ``levels``, broadcast (shared Thompson draws)."""
-    return np.asarray(_betaincinv(alpha, beta, levels), dtype=np.float64)
+    return betaincinv(alpha, beta, levels)

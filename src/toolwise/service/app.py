@@ -16,6 +16,7 @@ from toolwise.service.decisions import DecisionLog
 from toolwise.service.errors import install_error_handlers
 from toolwise.service.keys import KeyRing
 from toolwise.service.limits import BodyLimit
+from toolwise.service.short_path import ShortPath
 from toolwise.service.state import ServiceConfig, ServiceState
 
 __all__ = ["API_VERSION", "create_app"]
@@ -87,6 +88,7 @@ def create_app(
         app.include_router(router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, limit=options.max_body_bytes)
+    app.add_middleware(ShortPath, state=app.state.toolwise)  # outermost: before the limit
     _plain_tuples(app)
     return app
 

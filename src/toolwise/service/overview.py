@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import numpy as np
 from pydantic import BaseModel
 
+from toolwise.learning.quantile import betaincinv
 from toolwise.models import NOT_CHARGED, ToolOutcome, utcnow
 
 __all__ = ["CurvePoint", "FailureItem", "Overview", "ToolOverview", "build_overview"]
@@ -76,10 +77,8 @@ class Overview(BaseModel):
 
 
 def _interval(successes: int, others: int) -> tuple[float, float]:
-    from scipy.special import betaincinv
-
-    a, b = 1.0 + successes, 1.0 + others
-    return (round(float(betaincinv(a, b, 0.05)), 4), round(float(betaincinv(a, b, 0.95)), 4))
+    low, high = betaincinv(1.0 + successes, 1.0 + others, [0.05, 0.95])
+    return (round(float(low), 4), round(float(high), 4))
 
 
 def _tool(name: str, records: list[ToolOutcome]) -> ToolOverview:

@@ -81,6 +81,8 @@ class ServiceState:
     decisions: DecisionLog
     _advisors: _Lru = field(init=False)
     overviews: _Lru = field(init=False)
+    short_path_requests: int = field(default=0, init=False)
+    """``POST calls`` answered before routing (``short_path``); counted on the event loop."""
 
     def __post_init__(self) -> None:
         self._advisors = _Lru(self.config.advisors)
