@@ -19,7 +19,7 @@ from toolwise.service.limits import BodyLimit
 from toolwise.service.short_path import ShortPath
 from toolwise.service.state import ServiceConfig, ServiceState
 
-__all__ = ["API_VERSION", "create_app"]
+__all__ = ["API_VERSION", "create_app", "warm_up"]
 
 log = logging.getLogger("toolwise.service")
 
@@ -91,6 +91,14 @@ def create_app(
     app.add_middleware(ShortPath, state=app.state.toolwise)  # outermost: before the limit
     _plain_tuples(app)
     return app
+
+
+def warm_up(app: FastAPI) -> None:
+    """Build now what the first brief would otherwise build in its request: the default
+    options' pre-selection core and the quantiles it uses (``toolwise serve`` calls this
+    before it listens; blocking, a second or so)."""
+    state: ServiceState = app.state.toolwise
+    state.warm_up()
 
 
 def _plain_tuples(app: FastAPI) -> None:
