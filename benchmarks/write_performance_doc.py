@@ -330,7 +330,12 @@ def cold_start(sc: dict[str, Any]) -> list[str]:
         "after its watermark (the median of `--repeat` runs); then an app records 1,000 records "
         "and closes, and the next start is timed. All timed from the first import to the first "
         "recommendation; the phases are the seconds from the first import to the end of the "
-        "imports, to the store opened, and to the view restored.",
+        "imports, to the store opened, and to the view restored. Before timing, the script "
+        "compiles toolwise's bytecode (`compileall`): this environment sets "
+        "`PYTHONDONTWRITEBYTECODE=1`, so otherwise every fresh process would recompile toolwise, "
+        "which a deployed install (with its `.pyc` files) never does. The first decision uses "
+        "toolwise's own Beta quantile while scipy is imported on a background thread "
+        "(`learning/quantile.py`), so a start does not wait for scipy.",
         "",
         "| store | records | cold start, every record | snapshot written in | snapshot size | "
         "cold start from the snapshot (imported / opened / view) | after 1,000 writes | "

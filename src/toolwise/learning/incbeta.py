@@ -160,7 +160,14 @@ def _invert(a: Floats, b: Floats, p: Floats) -> Floats:
         # Halley's correction, kept within a factor of 2 of Newton's step: unbounded, a steep
         # density near an end shrinks every step to nothing.
         step = u / np.clip(1.0 - 0.5 * u * curve, 0.5, 2.0)
-        new = xt - step
+        # Off by more than a factor of 2, the tail is near a power law in x: Newton on log I
+        # against log x lands in a step or two where a step in x gains a factor 1 - 1/a.
+        value = err + pt
+        far = (value > 2.0 * pt) | (value < 0.5 * pt)
+        log_step = (np.log(value) - np.log(pt)) * value / (xt * density)
+        far_new = np.where(np.isfinite(log_step), xt * np.exp(-np.clip(log_step, -50, 50)), np.nan)
+        new = np.where(far, far_new, xt - step)
+        step = xt - new
         # Converged: a step below 1e-13 of the distance to the nearer end (near 1 the answer's
         # precision is in 1 - x) or within rounding of x; or a tiny step that is no smaller
         # than the last, which is rounding noise in I_x rather than progress. NaN is neither.
