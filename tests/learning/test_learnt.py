@@ -3,6 +3,8 @@ from it can meet (``learning/learnt.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from toolwise.learning import learnt
@@ -44,6 +46,23 @@ def test_ids_restored_with_a_snapshot_are_not_news_for_the_next_one() -> None:
     assert _kept(ids) == ["a", "b"]
     ids.add("c")
     assert ids.since_snapshot == 1
+
+
+@pytest.mark.parametrize(
+    "first_use",
+    [
+        lambda ids: not ids.add("a"),
+        lambda ids: "b" in ids.known,
+        lambda ids: len(ids) == 2,
+        lambda ids: _kept(ids) == ["a", "b"],
+    ],
+    ids=["add", "known", "len", "snapshot"],
+)
+def test_restored_ids_are_indexed_on_first_use(first_use: Callable[[LearntIds], bool]) -> None:
+    """A restart defers indexing; whatever asks first sees every restored id."""
+    ids = LearntIds()
+    ids.restart(["a", "b"], at=990.0)
+    assert first_use(ids)
 
 
 def test_a_snapshot_keeps_the_ids_learnt_shortly_before_its_watermark() -> None:

@@ -165,3 +165,12 @@ def test_the_read_path_gets_scipys_answer_either_way() -> None:
         rtol=1e-7,
         atol=1e-9,
     )
+
+
+def test_load_now_waits_for_scipy_before_any_call(gate: Gate) -> None:
+    """A server's start-up loads scipy up front: the first call already uses it."""
+    quantiles = source(gate)
+    gate.opened.set()
+    quantiles.load_now()
+    assert quantiles.using_scipy
+    assert quantiles.function() is fake_scipy

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from toolwise import Toolwise
+from toolwise.advice.models import AdviceOptions
+from toolwise.service import Advising, ToolwiseBackend, create_app
+from toolwise.service.app import warm_up
 
 TOOLS = ["kubectl_apply", "helm_upgrade"]
 
@@ -156,3 +159,26 @@ def test_a_brief_without_history_says_so(client: TestClient) -> None:
     ).json()
     assert brief["text"].startswith("[toolwise] No tool history yet")
     assert brief["decision_id"]
+
+
+class CountingBackend(ToolwiseBackend):
+    """Counts the pre-selection cores it builds."""
+
+    built = 0
+
+    def advisor(self, options: AdviceOptions, /) -> Advising:
+        self.built += 1
+        return super().advisor(options)
+
+
+def test_the_first_default_brief_uses_the_core_built_at_start_up(tw: Toolwise) -> None:
+    """``warm_up`` (``toolwise serve`` calls it before listening) builds the core a brief with
+    default options uses, so the first brief does not build one in its request."""
+    backend = CountingBackend(tw.runtime)
+    app = create_app(backend)
+    warm_up(app)
+    assert backend.built == 1
+    with TestClient(app) as http:
+        response = http.post("/v1/agents/devops/brief", json={"task": "deploy", "tools": TOOLS})
+    assert response.status_code == 200
+    assert backend.built == 1

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
@@ -78,9 +80,9 @@ def _reference(text: str, dimension: int) -> list[float]:
 
 
 @pytest.mark.parametrize("dimension", [16, 256, 1000])
-def test_cached_word_features_give_the_vectors_bit_for_bit(dimension: int) -> None:
-    """Caching each word's hashed features changes no vector: stored vectors stay comparable
-    with the ones written before."""
+def test_vectorised_embedding_gives_the_vectors_bit_for_bit(dimension: int) -> None:
+    """Cached word features and one NumPy pass per batch change no vector: stored vectors
+    stay comparable with the ones written before."""
     texts = [
         "tool_5 failure for task_09. Task: task 09 for service 3. Error: TimeoutError timed out",
         "deploy success in prod",
@@ -91,3 +93,30 @@ def test_cached_word_features_give_the_vectors_bit_for_bit(dimension: int) -> No
         "deploy deploy deploy",
     ]
     assert HashingEmbedding(dimension)(texts) == [_reference(t, dimension) for t in texts]
+
+
+_WORDS = st.sampled_from(
+    ["kubectl", "deploy", "failure", "success", "for", "Task:", "Error:", "TimeoutError", "_", ""]
+)
+_TEXTS = st.lists(_WORDS | st.text(max_size=30), max_size=40).map(" ".join) | st.text()
+
+
+@settings(max_examples=300)
+@given(texts=st.lists(_TEXTS, max_size=12), dimension=st.sampled_from([16, 64, 256, 257]))
+def test_any_batch_of_texts_embeds_as_the_reference_does(texts: list[str], dimension: int) -> None:
+    """Whatever the texts, and whether embedded alone or in a batch, the vectors are the
+    reference's, float for float."""
+    embed = HashingEmbedding(dimension)
+    expected = [_reference(text, dimension) for text in texts]
+    assert embed(texts) == expected
+    assert [embed([text])[0] for text in texts] == expected
+
+
+def test_many_record_documents_embed_as_the_reference_does() -> None:
+    """Thousands of record-like documents (the write path's batches) match the reference."""
+    texts = [
+        f"tool_{n % 7} {('success', 'failure')[n % 2]} for task_{n % 50:02d} in prod. "
+        f"Task: deploy service {n} to cluster {n % 13}. Error: TimeoutError after {n % 60} s"
+        for n in range(3000)
+    ]
+    assert HashingEmbedding()(texts) == [_reference(text, 256) for text in texts]

@@ -14,16 +14,12 @@ if TYPE_CHECKING:
     from toolwise.advice.advisor import Advisor
     from toolwise.advice.confirm import Answer, ConfirmationPolicy, approval_request, read_answer
     from toolwise.advice.fence import CLOSE, OPEN
+    from toolwise.advice.fields import AdviceFields, BriefOptions, Mode, TaskQuery, TaskResolver
     from toolwise.advice.models import (
         DEFAULT_DESTRUCTIVE,
         STATE_KEY,
-        AdviceFields,
         AdviceOptions,
         Brief,
-        BriefOptions,
-        Mode,
-        TaskQuery,
-        TaskResolver,
         TaskSource,
     )
     from toolwise.advice.protocols import AdviceRuntime, LessonSource
@@ -52,22 +48,22 @@ __all__ = [
 
 # Imported on first use (``toolwise._lazy``): importing this package costs nothing.
 _HOMES = {
-    "AdviceFields": "toolwise.advice.models",
+    "AdviceFields": "toolwise.advice.fields",
     "AdviceOptions": "toolwise.advice.models",
     "AdviceRuntime": "toolwise.advice.protocols",
     "Advisor": "toolwise.advice.advisor",
     "Answer": "toolwise.advice.confirm",
     "Brief": "toolwise.advice.models",
-    "BriefOptions": "toolwise.advice.models",
+    "BriefOptions": "toolwise.advice.fields",
     "CLOSE": "toolwise.advice.fence",
     "ConfirmationPolicy": "toolwise.advice.confirm",
     "DEFAULT_DESTRUCTIVE": "toolwise.advice.models",
     "LessonSource": "toolwise.advice.protocols",
-    "Mode": "toolwise.advice.models",
+    "Mode": "toolwise.advice.fields",
     "OPEN": "toolwise.advice.fence",
     "STATE_KEY": "toolwise.advice.models",
-    "TaskQuery": "toolwise.advice.models",
-    "TaskResolver": "toolwise.advice.models",
+    "TaskQuery": "toolwise.advice.fields",
+    "TaskResolver": "toolwise.advice.fields",
     "TaskSource": "toolwise.advice.models",
     "approval_request": "toolwise.advice.confirm",
     "read_answer": "toolwise.advice.confirm",

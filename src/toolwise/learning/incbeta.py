@@ -37,43 +37,50 @@ def _log_beta(a: Floats, b: Floats) -> Floats:
 
 
 def _continued_fraction(a: Floats, b: Floats, x: Floats) -> Floats:
-    """The continued fraction of ``I_x(a, b)``; converges fast for ``x < (a+1)/(a+b+2)``."""
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    """The continued fraction of ``I_x(a, b)``; converges fast for ``x < (a+1)/(a+b+2)``.
+
+    Elements leave the arrays as they converge: the slowest (largest shapes) would otherwise
+    carry every other element through all of its terms.
+    """
+    out = np.empty_like(x)
+    where = np.arange(len(x))
     c = np.ones_like(x)
-    d = 1.0 - qab * x / qap
+    d = 1.0 - (a + b) * x / (a + 1.0)
     d = 1.0 / np.where(np.abs(d) < _TINY, _TINY, d)
     h = d.copy()
-    todo = np.ones(x.shape, dtype=bool)
     for m in range(1, _CF_MAX_TERMS + 1):
         m2 = 2.0 * m
         for aa in (
-            m * (b - m) * x / ((qam + m2) * (a + m2)),
-            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+            m * (b - m) * x / ((a - 1.0 + m2) * (a + m2)),
+            -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1.0 + m2)),
         ):
             d = 1.0 + aa * d
             d = 1.0 / np.where(np.abs(d) < _TINY, _TINY, d)
             c = 1.0 + aa / c
             c = np.where(np.abs(c) < _TINY, _TINY, c)
-            delta = np.where(todo, d * c, 1.0)
+            delta = d * c
             h *= delta
-        todo &= np.abs(delta - 1.0) > _CF_EPS
-        if not todo.any():
-            break
-    return h
+        done = np.abs(delta - 1.0) <= _CF_EPS
+        if done.any():
+            out[where[done]] = h[done]
+            going = ~done
+            if not going.any():
+                return out
+            where = where[going]
+            a, b, x, c, d, h = (v[going] for v in (a, b, x, c, d, h))
+    out[where] = h
+    return out
 
 
 def _betainc(a: Floats, b: Floats, x: Floats, log_beta: Floats) -> Floats:
     """``I_x(a, b)`` for ``0 < x < 1`` (same-shaped 1-d arrays), by the faster-converging side."""
     front = np.exp(a * np.log(x) + b * np.log1p(-x) - log_beta)
-    lower = x < (a + 1.0) / (a + b + 2.0)
-    out = np.empty_like(x)
-    if lower.any():
-        out[lower] = front[lower] * _continued_fraction(a[lower], b[lower], x[lower]) / a[lower]
-    upper = ~lower
-    if upper.any():
-        tail = _continued_fraction(b[upper], a[upper], 1.0 - x[upper])
-        out[upper] = 1.0 - front[upper] * tail / b[upper]
-    return out
+    # Above the mean, I_x(a, b) = 1 - I_{1-x}(b, a): one fraction for both sides, swapped.
+    upper = x >= (a + 1.0) / (a + b + 2.0)
+    fraction = _continued_fraction(
+        np.where(upper, b, a), np.where(upper, a, b), np.where(upper, 1.0 - x, x)
+    )
+    return np.where(upper, 1.0 - front * fraction / b, front * fraction / a)
 
 
 def betainc(a: ArrayLike, b: ArrayLike, x: ArrayLike) -> Floats:
@@ -160,7 +167,14 @@ def _invert(a: Floats, b: Floats, p: Floats) -> Floats:
         # Halley's correction, kept within a factor of 2 of Newton's step: unbounded, a steep
         # density near an end shrinks every step to nothing.
         step = u / np.clip(1.0 - 0.5 * u * curve, 0.5, 2.0)
-        new = xt - step
+        # Off by more than a factor of 2, the tail is near a power law in x: Newton on log I
+        # against log x lands in a step or two where a step in x gains a factor 1 - 1/a.
+        value = err + pt
+        far = (value > 2.0 * pt) | (value < 0.5 * pt)
+        log_step = (np.log(value) - np.log(pt)) * value / (xt * density)
+        far_new = np.where(np.isfinite(log_step), xt * np.exp(-np.clip(log_step, -50, 50)), np.nan)
+        new = np.where(far, far_new, xt - step)
+        step = xt - new
         # Converged: a step below 1e-13 of the distance to the nearer end (near 1 the answer's
         # precision is in 1 - x) or within rounding of x; or a tiny step that is no smaller
         # than the last, which is rounding noise in I_x rather than progress. NaN is neither.
@@ -191,12 +205,14 @@ def betaincinv(a: ArrayLike, b: ArrayLike, p: ArrayLike) -> Floats:
     bad = ~((flat_a > 0) & (flat_b > 0) & (flat_p >= 0.0) & (flat_p <= 1.0))
     out[bad] = np.nan
     inside = ~bad & (flat_p > 0.0) & (flat_p < 1.0)
-    # The upper half is solved as the lower tail of Beta(b, a): I_x(a,b) = 1 - I_{1-x}(b,a).
-    lower = inside & (flat_p <= 0.5)
-    upper = inside & (flat_p > 0.5)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
-        if lower.any():
-            out[lower] = _invert(flat_a[lower], flat_b[lower], flat_p[lower])
-        if upper.any():
-            out[upper] = 1.0 - _invert(flat_b[upper], flat_a[upper], 1.0 - flat_p[upper])
+    # The upper half is solved as the lower tail of Beta(b, a): I_x(a,b) = 1 - I_{1-x}(b,a),
+    # in the same call (each step's work is per call, not per element).
+    upper = flat_p[inside] > 0.5
+    a1, b1, p1 = flat_a[inside], flat_b[inside], flat_p[inside]
+    if len(p1):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            y = _invert(
+                np.where(upper, b1, a1), np.where(upper, a1, b1), np.where(upper, 1.0 - p1, p1)
+            )
+        out[inside] = np.where(upper, 1.0 - y, y)
     return out.reshape(a_.shape)

@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 
 from toolwise.learning import incbeta
 
-__all__ = ["QuantileSource", "betaincinv"]
+__all__ = ["QuantileSource", "betaincinv", "load_scipy_now"]
 
 log = logging.getLogger("toolwise.learning")
 
@@ -110,6 +110,15 @@ class QuantileSource:
                 )
             return self._scipy or incbeta.betaincinv
 
+    def load_now(self) -> None:
+        """Start the import if no call has, and wait for it (within the deadline)."""
+        with self._lock:
+            if self._scipy is None and self._loader is None and not self._gave_up:
+                self._start()
+            loader = self._loader
+        if loader is not None:
+            loader.join(max(0.0, self._deadline - self._clock()))
+
     def _start(self) -> None:
         """Use scipy if it is already imported, else import it on a thread (lock held)."""
         self._scipy = self._loaded()
@@ -151,3 +160,9 @@ os.register_at_fork(before=_SOURCE.before_fork, after_in_child=_SOURCE.after_for
 def betaincinv(a: ArrayLike, b: ArrayLike, p: ArrayLike) -> np.ndarray[Any, np.dtype[np.float64]]:
     """The ``p``-quantile of Beta(a, b), broadcast: scipy's when loaded, else ours (1e-9)."""
     return np.asarray(_SOURCE.function()(a, b, p), dtype=np.float64)
+
+
+def load_scipy_now() -> None:
+    """Import scipy's quantile now and wait for it (up to 60 s): for a server's start-up,
+    so no request shares the interpreter with the import. Ours stays in use if it fails."""
+    _SOURCE.load_now()

@@ -16,9 +16,10 @@ from toolwise.service.decisions import DecisionLog
 from toolwise.service.errors import install_error_handlers
 from toolwise.service.keys import KeyRing
 from toolwise.service.limits import BodyLimit
+from toolwise.service.short_path import ShortPath
 from toolwise.service.state import ServiceConfig, ServiceState
 
-__all__ = ["API_VERSION", "create_app"]
+__all__ = ["API_VERSION", "create_app", "warm_up"]
 
 log = logging.getLogger("toolwise.service")
 
@@ -87,8 +88,17 @@ def create_app(
         app.include_router(router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, limit=options.max_body_bytes)
+    app.add_middleware(ShortPath, state=app.state.toolwise)  # outermost: before the limit
     _plain_tuples(app)
     return app
+
+
+def warm_up(app: FastAPI) -> None:
+    """Build now what the first brief would otherwise build in its request: the default
+    options' pre-selection core and the quantiles it uses (``toolwise serve`` calls this
+    before it listens; blocking, a second or so)."""
+    state: ServiceState = app.state.toolwise
+    state.warm_up()
 
 
 def _plain_tuples(app: FastAPI) -> None:

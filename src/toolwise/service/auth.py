@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import TypeAdapter
 
 from toolwise.errors import InvalidAgentIdError, InvalidArgumentError
 from toolwise.service.errors import ApiError
@@ -29,6 +30,7 @@ __all__ = [
     "check_bind",
     "current_principal",
     "is_loopback",
+    "writable_agent",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `toolwise keys create`.")
@@ -133,6 +135,23 @@ async def _readable(agent: AgentPath, request: Request, credentials: Credentials
 
 async def _writable(agent: AgentPath, request: Request, credentials: Credentials) -> str:
     return _agent(agent, _principal(request, credentials), write=True)
+
+
+_AGENT_PATH: TypeAdapter[str] = TypeAdapter(AgentPath)
+
+
+async def writable_agent(request: Request, agent: str) -> str:
+    """The checks of a :data:`WriteAgent` route, for code that answers before routing.
+
+    ``agent`` is the raw path segment: it is validated as FastAPI validates the path
+    parameter, and the key is read and checked by the very functions the route uses.
+
+    Raises:
+        pydantic.ValidationError: the agent id breaks the path's rule.
+        ApiError: ``401``, ``403`` or ``404``, as the route would answer.
+    """
+    checked = _AGENT_PATH.validate_python(agent)
+    return await _writable(checked, request, await _bearer(request))
 
 
 ReadAgent = Annotated[str, Depends(_readable)]

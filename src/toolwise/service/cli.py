@@ -16,6 +16,7 @@ refuses to listen beyond loopback. This module imports the server's dependencies
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -134,7 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from toolwise.service.adapter import ToolwiseBackend
-        from toolwise.service.app import create_app
+        from toolwise.service.app import create_app, warm_up
         from toolwise.service.auth import check_bind
         from toolwise.service.keys import KeyRing
         from toolwise.service.state import ServiceConfig
@@ -157,7 +158,13 @@ def _serve(args: argparse.Namespace) -> int:
         options["url"] = args.url
     runtime = Runtime(None if args.url else args.path, **options)
     runtime.warm_up()  # learn from the store now, not on the first brief
+    _ = runtime.improver  # its lessons feed every brief; building it imports langchain-core
     app = create_app(ToolwiseBackend(runtime), keys=keys, config=config, close_backend=True)
+    warm_up(app)
+    # What start-up built lives as long as the process: moved out of the collector's view,
+    # a full collection no longer walks it, so the pauses in the latency tail are shorter.
+    gc.collect()
+    gc.freeze()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -168,6 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=args.log_level == "debug",
             server_header=False,
             timeout_graceful_shutdown=10,
+            backlog=4_096,  # 32+ clients connecting at once must not overflow the accept queue
         )
     )
     mode = "with API keys" if keys.configured else "without keys (loopback only)"

@@ -30,7 +30,7 @@ from toolwise.service.schemas import (
 from toolwise.service.state import ServiceState, service_state, state_of
 from toolwise.storage.protocol import CallFilter
 
-__all__ = ["router"]
+__all__ = ["accepted_response", "is_small", "outcomes_of", "router", "store_outcomes"]
 
 router = APIRouter(prefix="/v1", tags=["calls"], responses=ERROR_RESPONSES)
 State = Annotated[ServiceState, Depends(service_state)]
@@ -61,20 +61,15 @@ async def record_calls(
     nothing: one invalid call refuses the whole batch (``422`` naming it, e.g. ``[3].tool``).
     """
     # The hot path: the state is read off the request (not a dependency), and the answer is
-    # encoded here (FastAPI would validate it against the model again first).
+    # encoded here (FastAPI would validate it against the model again first). Well-formed
+    # calls usually do not get here: ``short_path.ShortPath`` answers them with these same
+    # helpers before routing.
     state = state_of(request)
-    calls = body if isinstance(body, list) else [body]
-    if len(calls) <= _INLINE_CALLS:
-        accepted = _record(state, agent, calls, batch=isinstance(body, list))
+    if is_small(body):
+        accepted = store_outcomes(state, outcomes_of(state, agent, body))
     else:
-        accepted = await anyio.to_thread.run_sync(
-            functools.partial(_record, state, agent, calls, batch=True)
-        )
-    return Response(
-        accepted.model_dump_json(),
-        status_code=status.HTTP_202_ACCEPTED,
-        media_type="application/json",
-    )
+        accepted = await anyio.to_thread.run_sync(functools.partial(_record, state, agent, body))
+    return accepted_response(accepted)
 
 
 # Recording a call costs ~0.2 ms of CPU and a write to the spool file (page cache): cheaper
@@ -83,13 +78,42 @@ async def record_calls(
 _INLINE_CALLS = 20
 
 
-def _record(state: ServiceState, agent: str, calls: list[CallIn], *, batch: bool) -> AcceptedCalls:
-    outcomes = [
-        state.decisions.complete(agent, call).to_outcome(agent, where=f"[{i}]." if batch else "")
-        for i, call in enumerate(calls)
+def is_small(body: CallIn | list[CallIn]) -> bool:
+    """Whether a body is recorded on the event loop (one call, or a batch of up to 20)."""
+    return not isinstance(body, list) or len(body) <= _INLINE_CALLS
+
+
+def outcomes_of(state: ServiceState, agent: str, body: CallIn | list[CallIn]) -> list[ToolOutcome]:
+    """The records a body becomes, labelled by the decisions they name; nothing is written.
+
+    Raises:
+        InvalidArgumentError: naming the field (``[3].cost`` in a batch).
+    """
+    if not isinstance(body, list):
+        return [state.decisions.complete(agent, body).to_outcome(agent)]
+    return [
+        state.decisions.complete(agent, call).to_outcome(agent, where=f"[{i}].")
+        for i, call in enumerate(body)
     ]
+
+
+def store_outcomes(state: ServiceState, outcomes: list[ToolOutcome]) -> AcceptedCalls:
+    """Spool the records durably; what ``202`` reports."""
     stored = state.backend.record_many(outcomes)
     return AcceptedCalls(accepted=len(stored), ids=[o.id for o in stored])
+
+
+def accepted_response(accepted: AcceptedCalls) -> Response:
+    """The ``202`` answer, encoded once."""
+    return Response(
+        accepted.model_dump_json(),
+        status_code=status.HTTP_202_ACCEPTED,
+        media_type="application/json",
+    )
+
+
+def _record(state: ServiceState, agent: str, body: CallIn | list[CallIn]) -> AcceptedCalls:
+    return store_outcomes(state, outcomes_of(state, agent, body))
 
 
 @router.get("/agents/{agent}/calls", summary="List calls, newest first")

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from toolwise.advice.models import AdviceOptions, Brief
+from toolwise.advice.models import Brief
 from toolwise.learning.models import Recommendation, ToolPrior
 from toolwise.service.auth import ReadAgent, WriteAgent
 from toolwise.service.errors import ERROR_RESPONSES
 from toolwise.service.offload import blocking
 from toolwise.service.schemas import (
     BriefRequest,
-    ObjectiveWeightsIn,
     ObserveRequest,
     PriorsQuery,
     RecommendRequest,
+    objective_of,
 )
 from toolwise.service.state import ServiceState, service_state
 
@@ -24,10 +24,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1", tags=["learning"], responses=ERROR_RESPONSES)
 State = Annotated[ServiceState, Depends(service_state)]
-
-
-def _objective(value: str | ObjectiveWeightsIn) -> Any:
-    return value if isinstance(value, str) else value.model_dump()
 
 
 @router.post("/agents/{agent}/observe", summary="Record one judged outcome; the new prior")
@@ -73,7 +69,7 @@ def recommend(agent: ReadAgent, state: State, body: RecommendRequest) -> list[Re
         list(dict.fromkeys(body.tools)),
         agent_id=agent,
         environment=body.environment,
-        objective=_objective(body.objective),
+        objective=objective_of(body.objective),
         strategy=body.strategy,
         seed=body.seed,
     )
@@ -84,15 +80,7 @@ def recommend(agent: ReadAgent, state: State, body: RecommendRequest) -> list[Re
 def brief(agent: ReadAgent, state: State, body: BriefRequest) -> Brief:
     """The brief and decision a Python agent's pre-selection would make for this turn: put
     ``text`` in front of the model, and send ``decision_id`` with the calls that follow."""
-    advisor = state.advisor(
-        AdviceOptions(
-            mode=body.mode,
-            top_k=body.top_k,
-            budget=body.budget,
-            strategy=body.strategy,
-            objective=_objective(body.objective),
-        )
-    )
+    advisor = state.advisor(body.advice_options())
     tools = [
         tool if isinstance(tool, str) else {"name": tool.name, "description": tool.description}
         for tool in body.tools

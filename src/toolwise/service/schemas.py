@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from toolwise.advice.models import MAX_TOP_K, MIN_BUDGET, Mode
+from toolwise.advice.models import MAX_TOP_K, MIN_BUDGET, AdviceOptions, Mode
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Strategy
 from toolwise.models import MetadataValue, Outcome, ToolOutcome
@@ -331,6 +331,21 @@ class BriefRequest(_Body):
     budget: int = Field(default=1_200, ge=MIN_BUDGET, le=100_000)
     strategy: Strategy = "thompson"
     objective: ObjectiveName | ObjectiveWeightsIn = "balanced"
+
+    def advice_options(self) -> AdviceOptions:
+        """The options of the pre-selection core that answers this brief."""
+        return AdviceOptions(
+            mode=self.mode,
+            top_k=self.top_k,
+            budget=self.budget,
+            strategy=self.strategy,
+            objective=objective_of(self.objective),
+        )
+
+
+def objective_of(value: ObjectiveName | ObjectiveWeightsIn) -> Any:
+    """A named objective, or the weights as the learning API takes them."""
+    return value if isinstance(value, str) else value.model_dump()
 
 
 class ErrorBody(BaseModel):

@@ -14,9 +14,11 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolwise.advice.models import AdviceOptions
+from toolwise.learning.quantile import load_scipy_now
 from toolwise.service.backend import Advising, ServiceBackend
 from toolwise.service.decisions import DecisionLog
 from toolwise.service.keys import KeyRing
+from toolwise.service.schemas import BriefRequest
 
 __all__ = ["ServiceConfig", "ServiceState", "service_state", "state_of"]
 
@@ -81,6 +83,8 @@ class ServiceState:
     decisions: DecisionLog
     _advisors: _Lru = field(init=False)
     overviews: _Lru = field(init=False)
+    short_path_requests: int = field(default=0, init=False)
+    """``POST calls`` answered before routing (``short_path``); counted on the event loop."""
 
     def __post_init__(self) -> None:
         self._advisors = _Lru(self.config.advisors)
@@ -91,6 +95,13 @@ class ServiceState:
         matcher warm, as a Python agent's advisor does across turns."""
         key = json.dumps(options.model_dump(mode="json"), sort_keys=True, default=str)
         return self._advisors.get(key, lambda: self.backend.advisor(options))
+
+    def warm_up(self) -> None:
+        """Build the core of a brief with default options now (a server's start-up), and
+        load the Beta quantiles it uses, so the first brief pays for neither."""
+        load_scipy_now()
+        # Defaults only: no candidate tools are needed to know the options.
+        self.advisor(BriefRequest.model_construct(tools=[]).advice_options())
 
 
 def state_of(request: Request) -> ServiceState:

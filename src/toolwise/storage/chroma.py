@@ -269,12 +269,15 @@ class ChromaOutcomeStore:
         # Other fields are selective: one where-scan per 30,000 matches is cheaper.
         where = rows.where(clauses) if len(clauses) > 1 else None
         matches = paging.live(collection, where, now)
+        blank = rows.blank_labels(call_filter)
+        if blank:
+            matches = {i: m for i, m in matches.items() if rows.without_labels(m, blank)}
         # Ordered on the metadata, so only the page asked for is parsed.
         newest = sorted(
             matches, key=lambda i: (float(matches[i].get("timestamp", 0.0)), i), reverse=True
         )
         page = newest[offset : offset + limit]
-        return [ToolOutcome.model_validate_json(matches[i]["record"]) for i in page]
+        return [rows.record(matches[i]) for i in page]
 
     def iter_outcomes(
         self, agent_id: str | None = None, *, since: datetime | None = None, now: datetime
@@ -362,7 +365,7 @@ class ChromaOutcomeStore:
             for start in range(0, len(ids), rows.PAGE):
                 got = collection.get(ids=ids[start : start + rows.PAGE], include=["metadatas"])
                 found.extend(
-                    ToolOutcome.model_validate_json(meta["record"])
+                    rows.record(meta)
                     for meta in got["metadatas"] or []
                     if meta and "record" in meta and rows.unexpired(meta, cutoff)
                 )
@@ -388,4 +391,4 @@ def _record_time(meta: Mapping[str, Any]) -> float:
     stamp = meta.get("timestamp")
     if isinstance(stamp, int | float):
         return float(stamp)
-    return ToolOutcome.model_validate_json(meta["record"]).timestamp.timestamp()
+    return rows.record(meta).timestamp.timestamp()

@@ -255,7 +255,7 @@ def _by_other_agent(
     vectors: Sequence[Any] = page["embeddings"] if page.get("embeddings") is not None else []
     for n, (record_id, meta) in enumerate(zip(page["ids"], page["metadatas"] or [], strict=False)):
         try:
-            agent = json.loads((meta or {})["record"]).get("agent_id")
+            agent = rows.agent_of(json.loads((meta or {})["record"]))
         except (KeyError, TypeError, ValueError):  # not a toolwise record: leave it
             continue
         if isinstance(agent, str) and agent != owner and n < len(vectors):

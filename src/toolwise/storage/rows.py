@@ -1,9 +1,14 @@
 """How an outcome is laid out in a Chroma row, and the reads the store and its index share.
 
 Each record is one row: its vector, flat metadata for the fields filters use, and the whole
-record as JSON under ``record`` so reads are lossless. Chroma evaluates a metadata ``where`` by
-scanning the collection's metadata (``limit`` does not stop the scan), so the hot reads query
-without ``where`` and check expiry in Python (:func:`nearest`).
+record as JSON under ``record`` so reads are lossless. Rows are compact: the JSON keeps only the
+fields that differ from their defaults (parsing fills the rest back), and a blank label
+(``task_type``, ``environment``, ``session_id``) has no key at all. Chroma stores one row per
+metadata key and its write cost grows with the bytes kept (``benchmarks/write_cost.py``
+measures the CPU of a stored row). Rows written before (full JSON, blank labels as ``""``)
+read the same. Chroma evaluates a metadata ``where`` by scanning the collection's metadata
+(``limit`` does not stop the scan), so the hot reads query without ``where`` and check expiry
+in Python (:func:`nearest`).
 """
 
 from __future__ import annotations
@@ -16,18 +21,25 @@ from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
 
 __all__ = [
+    "DEFAULT_AGENT",
+    "LABELS",
     "NO_EXPIRY",
     "STORED_AT",
     "Hit",
+    "agent_of",
+    "blank_labels",
     "filter_clauses",
     "hits",
     "nearest",
     "outcome_document",
     "outcome_metadata",
+    "record",
+    "record_json",
     "records",
     "similar_outcome",
     "unexpired",
     "where",
+    "without_labels",
 ]
 
 NO_EXPIRY = 32_503_680_000.0  # year 3000: records without a TTL still pass `expires_at > now`
@@ -42,6 +54,9 @@ OVERFETCH = 2  # a vector query without `where` asks for k x this, filters, asks
 MAX_FETCH = 1_000  # ... up to this many neighbours; beyond, Chroma's filtered query is cheaper
 
 Hit = tuple[str, Mapping[str, Any], float]  # id, metadata, distance
+# Filtered labels that are often blank: a blank one is left out of the row, not kept as "".
+LABELS = ("task_type", "environment", "session_id")
+DEFAULT_AGENT: str = ToolOutcome.model_fields["agent_id"].default
 
 
 def outcome_document(outcome: ToolOutcome) -> str:
@@ -67,21 +82,37 @@ def outcome_metadata(outcome: ToolOutcome, stored_at: float | None = None) -> di
     """What Chroma keeps beside the vector: the fields filters use, and the record itself.
 
     Only filtered fields are separate keys: Chroma stores one row per key, and reading a
-    record costs about 4 µs per key (the rebuild reads every record). Everything else is in
-    ``record``. (Records written before kept six more keys; they read the same.) ``stored_at``
-    is the store time (:data:`STORED_AT`), set by the writer.
+    record costs about 4 µs per key (the rebuild reads every record). Blank labels
+    (:data:`LABELS`) have no key; everything else is in ``record`` (:func:`record_json`).
+    (Records written before kept six more keys and blank labels; they read the same.)
+    ``stored_at`` is the store time (:data:`STORED_AT`), set by the writer.
     """
-    stamp = {} if stored_at is None else {STORED_AT: stored_at}
-    return stamp | {
-        "tool": outcome.tool,
-        "task_type": outcome.task_type,
-        "environment": outcome.environment,
-        "session_id": outcome.session_id,
-        "outcome": outcome.outcome,
-        "timestamp": outcome.timestamp.timestamp(),
-        "expires_at": _epoch(outcome.expires_at),
-        "record": outcome.model_dump_json(),
-    }
+    meta: dict[str, Any] = {} if stored_at is None else {STORED_AT: stored_at}
+    meta["tool"] = outcome.tool
+    for key in LABELS:
+        value = getattr(outcome, key)
+        if value:
+            meta[key] = value
+    meta["outcome"] = outcome.outcome
+    meta["timestamp"] = outcome.timestamp.timestamp()
+    meta["expires_at"] = _epoch(outcome.expires_at)
+    meta["record"] = record_json(outcome)
+    return meta
+
+
+def record_json(outcome: ToolOutcome) -> str:
+    """The record as kept in its row: only the fields that differ from their defaults.
+
+    ``id`` and ``timestamp`` are always kept: pydantic never counts a ``default_factory``
+    value as a default (the round-trip test would catch a change). Parsing it
+    (:func:`record`) gives the record back exactly.
+    """
+    return outcome.model_dump_json(exclude_defaults=True)
+
+
+def record(metadata: Mapping[str, Any]) -> ToolOutcome:
+    """The record of a row (compact or full JSON)."""
+    return ToolOutcome.model_validate_json(metadata["record"])
 
 
 def where(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -96,7 +127,7 @@ def filter_clauses(call_filter: CallFilter, now: datetime) -> list[dict[str, Any
     clauses: list[dict[str, Any]] = [{"expires_at": {"$gt": now.timestamp()}}]
     for key in ("tool", "session_id", "task_type", "environment", "outcome"):
         value = getattr(call_filter, key)
-        if value is not None:
+        if value is not None and (value or key not in LABELS):  # blank: see blank_labels
             clauses.append({key: value})
     if call_filter.success_only:
         clauses.append({"outcome": "success"})
@@ -107,9 +138,32 @@ def filter_clauses(call_filter: CallFilter, now: datetime) -> list[dict[str, Any
     return clauses
 
 
+def blank_labels(call_filter: CallFilter) -> tuple[str, ...]:
+    """The labels ``call_filter`` asks to be blank, which :func:`filter_clauses` leaves out.
+
+    A blank label has no key in a new row, and Chroma's ``where`` cannot ask for a missing
+    key: the caller checks these on the rows read (:func:`without_labels`).
+    """
+    return tuple(key for key in LABELS if getattr(call_filter, key) == "")
+
+
+def without_labels(metadata: Mapping[str, Any], keys: tuple[str, ...]) -> bool:
+    """Whether each label in ``keys`` is blank in a row: missing (new rows) or "" (old ones)."""
+    return all(not metadata.get(key) for key in keys)
+
+
+def agent_of(data: object) -> str | None:
+    """The agent of a parsed ``record`` JSON (``None`` if it is not a record): compact rows
+    leave out the default agent."""
+    if not isinstance(data, dict) or "tool" not in data:
+        return None
+    agent = data.get("agent_id", DEFAULT_AGENT)
+    return agent if isinstance(agent, str) else None
+
+
 def records(result: Any) -> list[ToolOutcome]:
     """The records of a ``get`` result."""
-    return [ToolOutcome.model_validate_json(m["record"]) for m in result["metadatas"] or []]
+    return [record(m) for m in result["metadatas"] or []]
 
 
 def unexpired(metadata: Mapping[str, Any], cutoff: float) -> bool:
@@ -125,7 +179,7 @@ def hits(result: Any) -> list[Hit]:
 
 
 def similar_outcome(metadata: Mapping[str, Any], distance: float) -> SimilarOutcome:
-    return SimilarOutcome(ToolOutcome.model_validate_json(metadata["record"]), distance)
+    return SimilarOutcome(record(metadata), distance)
 
 
 def nearest(

@@ -38,9 +38,10 @@ from toolwise.improve.sandbox._models import (
 )
 from toolwise.improve.sandbox._process import Exchange, drain, kill_whole, verdict, watch
 from toolwise.improve.sandbox._process import exchange as exchange_job
+from toolwise.improve.sandbox._protected import protect, protected
 from toolwise.storage.clients import default_root
 
-__all__ = ["Sandbox", "default_sandbox", "protect", "run_sandboxed"]
+__all__ = ["Sandbox", "default_sandbox", "protect", "run_sandboxed"]  # protect: re-exported
 
 log = logging.getLogger("toolwise.improve.sandbox")
 
@@ -126,9 +127,7 @@ class Sandbox:
         return self._launch(support.bwrap, payload, level, timeout, privileged=support.privileged)
 
     def _protected(self) -> list[Path]:
-        with _registry_lock:
-            registered = list(_registry)
-        return [*self.protected, *registered, default_root().absolute()]
+        return [*self.protected, *protected(), default_root().absolute()]
 
     def _launch(
         self, bwrap: str, payload: bytes, level: SandboxLevel, timeout: float, *, privileged: bool
@@ -226,18 +225,6 @@ def _unsendable(job: dict[str, Any], steps: Sequence[Step], exc: Exception) -> s
 
 _default: Sandbox | None = None
 _default_lock = threading.Lock()
-_registry: set[Path] = set()
-_registry_lock = threading.Lock()
-
-
-def protect(*paths: str | Path) -> None:
-    """Hide ``paths`` from every sandboxed call in this process, at every level.
-
-    Each ``Toolwise`` registers its store root and spool directory when it is built, so no
-    sandboxed code can read records or forge them — whoever built the sandbox.
-    """
-    with _registry_lock:
-        _registry.update(Path(p).absolute() for p in paths)
 
 
 def default_sandbox() -> Sandbox:

@@ -1,0 +1,161 @@
+"""Answer a well-formed ``POST /v1/agents/{agent}/calls`` before FastAPI routes it.
+
+Recording one call costs ~0.2 ms of the server's CPU; FastAPI's routing, dependency
+resolution and body handling around it cost more than that, and on a busy two-core machine
+that overhead is the latency tail of the service's hottest request. :class:`ShortPath`
+recognises the request and runs the route's own checks with the route's own functions — the
+key and agent checks (:func:`~toolwise.service.auth.writable_agent`), the body schema
+(``CallsBody``, parsed as FastAPI parses it), the recording helpers of
+:mod:`~toolwise.service.routes_calls` — and sends the route's answer, byte for byte.
+
+Whatever it does not fully accept falls through, untouched, to the route: no or a refused
+key, another agent, a body that is chunked, large or not ``application/json``, invalid JSON,
+a field the schema refuses, a big batch, a query string. Refusals, their error bodies and the
+OpenAPI document come from one place, the route. Once the calls are being recorded, a
+failure is answered by the app's own exception handlers, as it is on the route.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections import deque
+from typing import Any
+
+from pydantic import TypeAdapter
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from toolwise.service.auth import writable_agent
+from toolwise.service.routes_calls import (
+    accepted_response,
+    is_small,
+    outcomes_of,
+    store_outcomes,
+)
+from toolwise.service.schemas import CallIn, CallsBody
+from toolwise.service.state import ServiceState
+
+__all__ = ["ShortPath"]
+
+_PATH = re.compile(r"/v1/agents/([^/]+)/calls")  # the route's path, as Starlette matches it
+# A few calls are a few KiB; larger bodies are big batches, recorded in a worker thread by
+# the route (parsing them here too would only be repeated there).
+_MAX_BODY = 64 * 1_024
+
+_CALLS: TypeAdapter[CallIn | list[CallIn]] = TypeAdapter(CallsBody)
+
+
+class ShortPath:
+    """An ASGI middleware in front of the routes; ``state`` is the app's service state."""
+
+    def __init__(self, app: ASGIApp, *, state: ServiceState) -> None:
+        self.app = app
+        self.state = state
+        self._limit = min(state.config.max_body_bytes, _MAX_BODY)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        candidate = _candidate(scope, self._limit)
+        if candidate is None:
+            await self.app(scope, receive, send)
+            return
+        agent, length = candidate
+        messages, body = await _read(receive, length)
+        replay = _replaying(messages, receive)
+        if body is None:
+            await self.app(scope, replay, send)
+            return
+        request = Request(scope, replay)
+        try:
+            agent_id = await writable_agent(request, agent)
+            calls = _CALLS.validate_python(json.loads(body), from_attributes=True)
+            if not is_small(calls):
+                await self.app(scope, replay, send)
+                return
+            outcomes = outcomes_of(self.state, agent_id, calls)
+        except Exception:  # not accepted (nothing was written): the route answers why
+            await self.app(scope, replay, send)
+            return
+        try:
+            response = accepted_response(store_outcomes(self.state, outcomes))
+        except Exception as exc:
+            answer = _handled(scope, request, exc)
+            if answer is None:
+                raise  # a bug: the app's catch-all logs it and answers 500, as for the route
+            response = await answer if inspect.isawaitable(answer) else answer
+        else:
+            self.state.short_path_requests += 1
+        await response(scope, replay, send)
+
+
+def _candidate(scope: Scope, limit: int) -> tuple[str, int] | None:
+    """The path's agent segment and the declared body length, if the request may be short."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    if scope.get("root_path") or scope.get("query_string"):
+        return None
+    match = _PATH.fullmatch(scope["path"])
+    if match is None:
+        return None
+    length: bytes | None = None
+    content_type: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if length is not None:
+                return None
+            length = value
+        elif name == b"content-type":
+            if content_type is not None:
+                return None
+            content_type = value
+        elif name == b"transfer-encoding":
+            return None
+    if content_type != b"application/json" or length is None or not length.isdigit():
+        return None
+    size = int(length)
+    return (match[1], size) if 0 < size <= limit else None
+
+
+async def _read(receive: Receive, length: int) -> tuple[list[Message], bytes | None]:
+    """Every message received, and the body (``None`` if it is not exactly ``length``)."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > length:
+            return messages, None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return messages, b"".join(chunks) if size == length else None
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that first hands out what was already read, so the route sees it all."""
+    pending = deque(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
+
+
+def _handled(scope: Scope, request: Request, exc: Exception) -> Any:
+    """The app's own handler's answer to ``exc``, or ``None`` for the catch-all's (a bug)."""
+    handlers = scope["app"].exception_handlers
+    for kind in type(exc).__mro__:
+        if kind is Exception:
+            return None
+        handler = handlers.get(kind)
+        if handler is not None:
+            return handler(request, exc)
+    return None

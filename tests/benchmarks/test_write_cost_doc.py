@@ -1,0 +1,59 @@
+"""The performance page's write-cost section: figures and verdicts computed from the JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from write_performance_doc import write_cost
+
+
+def _result(server_ms: float, levers: bool = False) -> dict[str, Any]:
+    phases = {"build": 0.01, "serialise": 0.01, "embed": 0.02, "chroma_client": 0.1}
+    server = {
+        "mode": "server",
+        "ms_per_row": {**phases, "chroma_server": server_ms},
+        "toolwise_share": 0.05,
+        "total_ms": server_ms + 0.14,
+        "cores": 2,
+        "bounds_rows_per_s": {"server": 1000 / server_ms, "cores": 2000 / (server_ms + 0.14)},
+        "bound_rows_per_s": min(1000 / server_ms, 2000 / (server_ms + 0.14)),
+        "bound_by": "server",
+    }
+    result: dict[str, Any] = {
+        "machine": {"when": "2026-12-06T16:00:00", "load_average": [0.5, 0.5, 0.5]},
+        "load_average_before": [0.4, 0.4, 0.4],
+        "args": {"records": 20_000, "batch": 1_000},
+        "stores": [server],
+    }
+    if levers:
+        result["levers"] = [
+            {"lever": "default", "server_ms_per_row": 0.5, "recall_at_10": 0.9},
+            {"lever": "128 dimensions", "server_ms_per_row": 0.36, "recall_at_10": 0.86},
+        ]
+        result["levers_note"] = "Not taken by default."
+    return result
+
+
+def test_a_server_slower_than_half_a_millisecond_a_row_misses_2000_records_per_s() -> None:
+    """0.55 ms of server CPU per row bounds every writer together at 1,818 rows/s."""
+    text = "\n".join(write_cost(_result(0.55), None))
+    assert "at most 1,818 rows/s" in text
+    assert "out of reach on this machine with the defaults" in text
+
+
+def test_a_faster_server_is_within_reach() -> None:
+    """The verdict follows the measured figure, not the prose."""
+    text = "\n".join(write_cost(_result(0.3), None))
+    assert "within reach" in text
+
+
+def test_levers_show_their_recall_cost_and_the_bound_they_would_give() -> None:
+    """Each lever's CPU change, its recall@10 and the server bound scaled by it."""
+    text = "\n".join(write_cost(_result(0.55, levers=True), None))
+    assert "| 128 dimensions | 0.360 | -28% | 0.86 | 2,525 |" in text
+    assert "Not taken by default." in text
+
+
+def test_no_result_renders_nothing() -> None:
+    """Without write_cost.json the page has no such section."""
+    assert write_cost(None, None) == []
