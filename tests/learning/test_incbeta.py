@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from scipy import special
 
@@ -34,6 +34,7 @@ def _close(ours: float, theirs: float) -> bool:
 
 @WIDE
 @given(a=shapes, b=shapes, p=levels)
+@example(a=20.09, b=1.0, p=3.3e-192)  # once off by 1e-6 relative; Newton on log I fixed it
 def test_the_quantile_agrees_with_scipy(a: float, b: float, p: float) -> None:
     theirs = float(special.betaincinv(a, b, p))
     assume(not math.isnan(theirs))  # scipy gives up on a few extreme levels; we do not
