@@ -144,6 +144,24 @@ def _rank(scores: Vector) -> list[int]:
     return [int(i) for i in np.argsort(-scores, kind="stable")]
 
 
+def _rank_shuffled(scores: Vector, rng: np.random.Generator) -> list[int]:
+    """Indices best first; ties in random order.
+
+    Shared draws read tools with the same posterior (say three tools at 0 of 2) at the same
+    quantile, so their scores tie exactly; kept in the caller's order, the first of them
+    always won and the last was tried only once all the others had failed again (a 0.57
+    best tool listed last had 1 call in 1,000 decisions on a development seed).
+    """
+    shuffled = rng.permutation(len(scores))
+    return [int(shuffled[i]) for i in np.argsort(-scores[shuffled], kind="stable")]
+
+
+def _win_shares(scores: Matrix) -> Vector:
+    """Per tool, the levels (columns) at which it scores highest, ties shared evenly."""
+    top = scores == scores.max(axis=0, keepdims=True)
+    return np.asarray((top / top.sum(axis=0, keepdims=True)).sum(axis=1), dtype=np.float64)
+
+
 def _greedy_best(arms: Arms) -> int:
     return int(np.argmax(arms.weight * arms.mean + arms.fixed))
 
@@ -280,7 +298,7 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     success: Vector = at_level[0][:, 0]
     speed: Vector = at_level[1][:, 0]
     scores: Vector = at_level[2][:, 0]
-    order = _rank(scores)
+    order = _rank_shuffled(scores, rng)
     explored = [False] * len(order)
     explored[order[0]] = order[0] != _greedy_best(arms)
     k, grid = len(order), config.propensity_samples // _GRID_SHARE
@@ -295,8 +313,7 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
         # tool's score at the bottom one never wins: only the others are computed.
         ends = _shared_scores(arms, strata[[0, -1]])[2]
         contenders = np.flatnonzero(ends[:, 1] >= ends[:, 0].max())
-        winners = np.argmax(_shared_scores(arms, strata, contenders)[2], axis=0)
-        counts = np.bincount(winners, minlength=k).astype(float)
+        counts = _win_shares(_shared_scores(arms, strata, contenders)[2])
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
