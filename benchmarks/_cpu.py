@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 BATCH = 1_000
@@ -46,6 +47,18 @@ def settled(
         still = still + 1 if now <= last else 0
         last = now
     return last
+
+
+def written_bytes(pid: int) -> float:
+    """Bytes a process has had written to disk so far (``/proc/<pid>/io``), ``nan`` if
+    unreadable. Unlike CPU time it does not grow with how busy the machine is."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
 
 
 def batches(records: int, first: int = FIRST_TIMED) -> list[tuple[int, int]]:

@@ -73,6 +73,7 @@ _common = _load("_common")
 _scale = _load("scale")  # its record generator, its cache of stores and its `chroma run` server
 _parts = _load("_cpu")
 settled, batches, summarise = _parts.settled, _parts.batches, _parts.summarise
+written_bytes = _parts.written_bytes
 BATCH, WARM_BATCHES, FIRST_TIMED, PHASES = (
     _parts.BATCH,
     _parts.WARM_BATCHES,
@@ -269,15 +270,17 @@ def measure_lever(
         )
         for ids, vectors, metadatas in _made(0, prefill, dimension):
             collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
-        timed, began = 0, 0.0
+        timed, began, wrote = 0, 0.0, 0.0
         for n, (ids, vectors, metadatas) in enumerate(
             _made(FIRST_TIMED, records + WARM_BATCHES * BATCH, dimension)
         ):
             if n == WARM_BATCHES:
                 began = settled(server.cpu_s)
+                wrote = written_bytes(server.process.pid)
             collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
             timed += len(ids) if n >= WARM_BATCHES else 0
         spent = settled(server.cpu_s) - began
+        wrote = written_bytes(server.process.pid) - wrote
         recall = _recall(collection, exact[0], exact[1], queries, asked)
     finally:
         server.stop()
@@ -287,6 +290,7 @@ def measure_lever(
         "hnsw": hnsw,
         "prefill": prefill,
         "server_ms_per_row": spent * 1000 / timed,
+        "server_kb_written_per_row": wrote / 1024 / timed,
         "recall_at_10": recall,
     }
 
@@ -314,12 +318,13 @@ def _print_levers(levers: Sequence[dict[str, Any]]) -> None:
     base = levers[0]["server_ms_per_row"]
     print(
         table(
-            ["lever", "server ms/row", "vs first", "recall@10"],
+            ["lever", "server ms/row", "vs first", "server KiB written/row", "recall@10"],
             [
                 [
                     lever["lever"],
                     f"{lever['server_ms_per_row']:.3f}",
                     f"{lever['server_ms_per_row'] / base - 1:+.0%}",
+                    f"{lever['server_kb_written_per_row']:.1f}",
                     f"{lever['recall_at_10']:.3f}",
                 ]
                 for lever in levers
