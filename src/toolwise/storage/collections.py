@@ -1,17 +1,46 @@
-"""What toolwise's Chroma collections carry: whose they are and which embedding made them."""
+"""What toolwise's Chroma collections carry: whose they are, which embedding made them, and
+the index settings a new one is made with."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from toolwise.errors import EmbeddingMismatchError
+from toolwise.storage.connection import is_remote
 from toolwise.storage.embeddings import EmbeddingFunction
 
-__all__ = ["AGENT_KEY", "COSINE", "INDEX_OF_KEY", "check_embedding", "stamp"]
+__all__ = [
+    "AGENT_KEY",
+    "COSINE",
+    "INDEX_OF_KEY",
+    "SERVER_SYNC_THRESHOLD",
+    "check_embedding",
+    "records_configuration",
+    "stamp",
+]
 
 AGENT_KEY = "toolwise_agent_id"
 INDEX_OF_KEY = "toolwise_failures_of"  # not AGENT_KEY: no agents() may mistake an index
 COSINE = {"hnsw": {"space": "cosine"}}
+SERVER_SYNC_THRESHOLD = 10_000
+
+
+def records_configuration(client: Any) -> dict[str, Any]:
+    """The configuration a new collection of records (an agent's, or its failure index) is
+    made with; an existing collection keeps the one it was made with.
+
+    Chroma writes a collection's whole id map and vector index to disk every
+    ``sync_threshold`` rows (1,000 by default): a cost that grows with the collection, a
+    quarter of a server's CPU per row at 100,000 rows (``benchmarks/write_cost.py --hnsw
+    --prefill 100000``). The rows since are replayed from Chroma's log when the collection
+    is next loaded. A server keeps its collections loaded, so it replays them only after a
+    restart (at most :data:`SERVER_SYNC_THRESHOLD` rows, once per collection, on its first
+    read); it writes every 10,000 rows instead. Embedded, every process start loads the
+    collections again, so there Chroma's default stays. Neither changes the graph (recall).
+    """
+    if is_remote(client):
+        return {"hnsw": {"space": "cosine", "sync_threshold": SERVER_SYNC_THRESHOLD}}
+    return COSINE
 
 
 def stamp(owner_key: str, agent_id: str, embedding: EmbeddingFunction) -> dict[str, Any]:
