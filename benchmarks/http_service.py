@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -308,13 +309,19 @@ def _seed_history(url: str, token: str, agent: str) -> None:
 # -- one mode ------------------------------------------------------------------------------
 
 
-def _serve(home: Path, store_args: list[str], extra: list[str]) -> tuple[Process, str, int, str]:
+def _serve(
+    home: Path, store_args: list[str], extra: list[str], timeline: Path | None
+) -> tuple[Process, str, int, str]:
     from toolwise.service.keys import KeyRing
 
     keys = home / "keys.json"
     _, token = KeyRing(keys).create(admin=True, label="benchmark")
     port = _free_port()
-    args = [sys.executable, "-m", "toolwise.cli", "serve", *store_args, "--keys", str(keys)]
+    if timeline is None:
+        args = [sys.executable, "-m", "toolwise.cli"]
+    else:  # the same server, with a timeline of what could stall it (benchmarks/_probe.py)
+        args = [sys.executable, str(Path(__file__).parent / "_probe.py"), str(timeline)]
+    args += ["serve", *store_args, "--keys", str(keys)]
     args += ["--port", str(port), "--log-level", "warning", *extra]
     process = Process(args, home / "serve.log")
     _wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -344,9 +351,71 @@ def _drain(url: str, token: str, timeout: float = 300.0) -> float:
     return time.monotonic() - started
 
 
-def measure(
-    mode: str, home: Path, clients: int, seconds: float, extra: list[str]
-) -> dict[str, Any]:
+def _phases(
+    target: Target, make: dict[str, Callable[[], Request]], chosen: list[str], sweep: Sweep
+) -> list[tuple[str, Callable[[], Any]]]:
+    """The phases to run, in order: ``closed``, ``open`` (the issue's rates) and ``sweep``."""
+    phases: list[tuple[str, Callable[[], Any]]] = []
+    if "closed" in chosen:
+        phases += [
+            ("closed: POST calls (1 per request)", lambda: closed_loop(target, make["one"])),
+            (
+                f"closed: POST calls ({BATCH} per request)",
+                lambda: closed_loop(target, make["batch"]),
+            ),
+            ("closed: POST brief", lambda: closed_loop(target, make["brief"])),
+        ]
+    if "open" in chosen:
+        phases += [
+            (
+                "open 1,000 calls/s: POST calls (1 per request)",
+                lambda: open_loop(target, 1_000, make["one"]),
+            ),
+            (
+                f"open 1,000 calls/s: POST calls ({SMALL_BATCH} per request)",
+                lambda: open_loop(target, 1_000 / SMALL_BATCH, make["small"]),
+            ),
+            ("open 50 briefs/s: POST brief", lambda: open_loop(target, 50, make["brief"])),
+        ]
+    if "sweep" in chosen:
+        for rate in sweep.calls:
+            phases.append(
+                (
+                    f"sweep {rate:,} calls/s: POST calls (1 per request)",
+                    functools.partial(open_loop, target, rate, make["one"]),
+                )
+            )
+        for rate in sweep.briefs:
+            phases.append(
+                (
+                    f"sweep {rate:,} briefs/s: POST brief",
+                    functools.partial(open_loop, target, rate, make["brief"]),
+                )
+            )
+    return phases
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Open-loop rates below saturation, so the p99 speaks to the server, not to a queue."""
+
+    calls: tuple[int, ...] = (200, 500, 1_000)
+    briefs: tuple[int, ...] = (20, 50)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How one mode is measured."""
+
+    clients: int
+    seconds: float
+    extra: list[str]
+    phases: list[str]
+    sweep: Sweep
+    probe: bool
+
+
+def measure(mode: str, home: Path, options: Options) -> dict[str, Any]:
     chroma: Process | None = None
     if mode == "server":
         chroma_port = _free_port()
@@ -364,33 +433,20 @@ def measure(
     else:
         store_args = ["--path", str(home / "store")]
     load_before = os.getloadavg()[0]
-    process, host, port, token = _serve(home, store_args, extra)
+    timeline = home / "timeline.json" if options.probe else None
+    process, host, port, token = _serve(home, store_args, options.extra, timeline)
     results: dict[str, Any] = {"load_average_before": round(load_before, 2)}
+    windows: dict[str, tuple[float, float]] = {}
     try:
         _seed_history(f"http://{host}:{port}", token, "bench")
         make = _makers("bench", seed=2)
-        target = Target(host, port, token, clients, seconds)
-        phases = [
-            ("closed: POST calls (1 per request)", lambda: closed_loop(target, make["one"])),
-            (
-                f"closed: POST calls ({BATCH} per request)",
-                lambda: closed_loop(target, make["batch"]),
-            ),
-            ("closed: POST brief", lambda: closed_loop(target, make["brief"])),
-            (
-                "open 1,000 calls/s: POST calls (1 per request)",
-                lambda: open_loop(target, 1_000, make["one"]),
-            ),
-            (
-                f"open 1,000 calls/s: POST calls ({SMALL_BATCH} per request)",
-                lambda: open_loop(target, 1_000 / SMALL_BATCH, make["small"]),
-            ),
-            ("open 50 briefs/s: POST brief", lambda: open_loop(target, 50, make["brief"])),
-        ]
+        target = Target(host, port, token, options.clients, options.seconds)
         pids = [process.popen.pid] + ([chroma.popen.pid] if chroma is not None else [])
-        for name, phase in phases:
+        for name, phase in _phases(target, make, options.phases, options.sweep):
             cpu = _cpu_seconds(pids)
+            began = time.monotonic()
             run = _run(phase())
+            windows[name] = (began, time.monotonic())
             drained = _drain(f"http://{host}:{port}", token)  # storing is part of the cost
             results[name] = run.row(_cpu_seconds(pids) - cpu, drained)
             print(f"  {mode}: {name}: {results[name]}", flush=True)
@@ -398,7 +454,28 @@ def measure(
         process.stop()
         if chroma is not None:
             chroma.stop()
+    if timeline is not None:
+        _read_timeline(timeline, windows, results)
     return results
+
+
+def _read_timeline(
+    path: Path, windows: dict[str, tuple[float, float]], results: dict[str, Any]
+) -> None:
+    """Add what the server's timeline (``_probe.py``) says about each phase to its row."""
+    from _probe import summarise
+
+    if not path.exists():
+        print(f"  no timeline at {path}: the server did not shut down cleanly", flush=True)
+        return
+    events = json.loads(path.read_text())
+    kept = Path(__file__).parent / ".cache" / f"timeline-{path.parent.name}.json"
+    kept.parent.mkdir(exist_ok=True)
+    shutil.copy(path, kept)
+    print(f"  timeline kept in {kept}", flush=True)
+    for name, (start, end) in windows.items():
+        results[name]["probe"] = summarise(events, start, end, slow_ms=20.0)
+        print(f"  probe: {name}: {json.dumps(results[name]['probe'])}", flush=True)
 
 
 def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -407,7 +484,8 @@ def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         name: {
             key: round(statistics.median(run[name][key] for run in runs), 2)
-            for key in runs[0][name]
+            for key, value in runs[0][name].items()
+            if isinstance(value, int | float)  # not the probe's summary
         }
         for name in phases
     }
@@ -422,14 +500,44 @@ def main() -> None:
     parser.add_argument(
         "--serve-arg", action="append", default=[], help="passed on to toolwise serve"
     )
+    parser.add_argument(
+        "--phases",
+        default="closed,open,sweep",
+        help="which of closed, open (the issue's rates) and sweep to run",
+    )
+    parser.add_argument(
+        "--sweep", default="200,500,1000", help="open-loop POST calls rates (calls/s) of sweep"
+    )
+    parser.add_argument(
+        "--sweep-briefs", default="20,50", help="open-loop POST brief rates (briefs/s) of sweep"
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="run the server under benchmarks/_probe.py and report, per phase, what could "
+        "stall its event loop (writer batches, the tail, gc, fsync) and the server-side p99",
+    )
     parser.add_argument("--out", default="http", help="results file: benchmarks/results/OUT.json")
     args = parser.parse_args()
     modes = args.modes.split(",")
+    options = Options(
+        clients=args.clients,
+        seconds=args.seconds,
+        extra=args.serve_arg,
+        phases=args.phases.split(","),
+        sweep=Sweep(
+            calls=tuple(int(r) for r in args.sweep.split(",") if r),
+            briefs=tuple(int(r) for r in args.sweep_briefs.split(",") if r),
+        ),
+        probe=args.probe,
+    )
     report: dict[str, Any] = {
         "clients": args.clients,
         "seconds_per_phase": args.seconds,
         "repeat": args.repeat,
         "serve_args": args.serve_arg,
+        "phases": options.phases,
+        "sweep": {"calls": list(options.sweep.calls), "briefs": list(options.sweep.briefs)},
         "client_loop": _loop_name(),
     }
     for mode in modes:
@@ -437,7 +545,7 @@ def main() -> None:
         for _ in range(args.repeat):
             home = Path(tempfile.mkdtemp(prefix=f"toolwise-http-{mode}-"))
             try:
-                runs.append(measure(mode, home, args.clients, args.seconds, args.serve_arg))
+                runs.append(measure(mode, home, options))
             finally:
                 shutil.rmtree(home, ignore_errors=True)
         report[mode] = {

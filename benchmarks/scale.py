@@ -61,6 +61,11 @@ assert _spec.loader is not None
 _common = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_common)
 RESULTS, table, write_json = _common.RESULTS, _common.table, _common.write_json
+_spec = importlib.util.spec_from_file_location("_cpu", _HERE / "_cpu.py")
+assert _spec is not None
+assert _spec.loader is not None
+_cpu = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_cpu)
 
 CACHE = Path(__file__).parent / ".cache" / "scale"
 TOOLS = [f"tool_{n}" for n in range(10)]
@@ -504,23 +509,27 @@ if args["raw"]:  # Chroma alone: vectors and metadata made first, upserted into 
              [rows.outcome_metadata(o, time.time()) for o in b]) for b in batches]
     print("ready", flush=True)
     sys.stdin.readline()
-    began = time.time()
+    began, cpu = time.time(), time.process_time()
     for ids, vectors, metadatas in made:
         collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
 else:
     print("ready", flush=True)
     sys.stdin.readline()
-    began = time.time()
+    began, cpu = time.time(), time.process_time()
     for b in batches:
         store.write(b)
-print("RESULT " + json.dumps({"began": began, "ended": time.time()}), flush=True)
+print("RESULT " + json.dumps({"began": began, "ended": time.time(),
+                              "cpu_s": time.process_time() - cpu}), flush=True)
 store.close()
 """
 
 
-def _writers(mode: str, where: str, raw: bool, jobs: list[tuple[int, int, str]]) -> float:
-    """Processes writing ``(start, count, agent)`` records each, all at once; records/s over
-    them all."""
+def _writers(
+    mode: str, where: str, raw: bool, jobs: list[tuple[int, int, str]], server: Server | None
+) -> dict[str, float]:
+    """Processes writing ``(start, count, agent)`` records each, all at once: records/s over
+    them all, and CPU ms per record of the writers and of the server (read once its CPU has
+    stopped rising, before the start and after the end: it indexes after it answers)."""
     procs = [
         subprocess.Popen(
             [
@@ -549,6 +558,7 @@ def _writers(mode: str, where: str, raw: bool, jobs: list[tuple[int, int, str]])
     for proc in procs:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
+    server_began = _cpu.settled(server.cpu_s) if server is not None else 0.0
     for proc in procs:
         assert proc.stdin is not None
         proc.stdin.write("go\n")
@@ -558,8 +568,14 @@ def _writers(mode: str, where: str, raw: bool, jobs: list[tuple[int, int, str]])
         out, _ = proc.communicate(timeout=3600)
         line = next(x for x in out.splitlines() if x.startswith("RESULT "))
         spans.append(json.loads(line[7:]))
+    server_spent = _cpu.settled(server.cpu_s) - server_began if server is not None else 0.0
     seconds = max(s["ended"] for s in spans) - min(s["began"] for s in spans)
-    return sum(count for _, count, _ in jobs) / seconds
+    records = sum(count for _, count, _ in jobs)
+    return {
+        "records_per_s": records / seconds,
+        "writers_ms_per_record": sum(s["cpu_s"] for s in spans) * 1000 / records,
+        "server_ms_per_record": server_spent * 1000 / records,
+    }
 
 
 def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict[str, Any]:
@@ -584,20 +600,43 @@ def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict
                 base = size + 10_000_000 * (2 if raw else 1)
                 agents = ["default", *(f"writer-{k}" for k in range(1, processes))]
                 jobs = [(base + k * count, count, agents[k]) for k in range(processes)]
-                rate = _writers(mode, where, raw, jobs)
+                found = _writers(mode, where, raw, jobs, server)
             finally:
                 if server is not None:
                     server.stop()
+        rate = found["records_per_s"]
         row["chroma_records_per_s" if raw else "records_per_s"] = rate
-        print(f"  {mode} {size:,} {'chroma alone' if raw else 'toolwise'}: {rate:,.0f} records/s")
+        row["chroma_cpu" if raw else "cpu"] = {
+            "writers_ms_per_record": found["writers_ms_per_record"],
+            "server_ms_per_record": found["server_ms_per_record"],
+        }
+        print(
+            f"  {mode} {size:,} {'chroma alone' if raw else 'toolwise'}: {rate:,.0f} records/s; "
+            f"CPU ms per record: writers {found['writers_ms_per_record']:.3f}, "
+            f"server {found['server_ms_per_record']:.3f}",
+            flush=True,
+        )
     return row
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    writers, server = cpu["writers_ms_per_record"], cpu["server_ms_per_record"]
+    return f"{writers:.3f} + {server:.3f} = {writers + server:.3f}"
 
 
 def _write_writes(rows_: list[dict[str, Any]]) -> None:
     print()
     print(
         table(
-            ["mode", "records", "processes", "toolwise records/s", "Chroma alone records/s"],
+            [
+                "mode",
+                "records",
+                "processes",
+                "toolwise records/s",
+                "Chroma alone records/s",
+                "CPU ms/record, writers + server: toolwise",
+                "Chroma alone",
+            ],
             [
                 [
                     r["mode"],
@@ -605,6 +644,8 @@ def _write_writes(rows_: list[dict[str, Any]]) -> None:
                     str(r["processes"]),
                     f"{r['records_per_s']:,.0f}",
                     f"{r['chroma_records_per_s']:,.0f}",
+                    _cpu_text(r["cpu"]),
+                    _cpu_text(r["chroma_cpu"]),
                 ]
                 for r in rows_
             ],

@@ -1,13 +1,16 @@
 """CPU per stored row: toolwise's part (build, serialise, embed) and Chroma's, embedded and on a
 server — where a write's time goes, and what bounds the writes of one machine.
 
-    python benchmarks/write_cost.py                 # 20,000 rows per store, batches of 1,000
-    python benchmarks/write_cost.py --records 5000  # quicker
-    python benchmarks/write_cost.py --hnsw          # also the HNSW levers, with their recall
+    python benchmarks/write_cost.py                   # 20,000 rows per store, batches of 1,000
+    python benchmarks/write_cost.py --prefill 100000  # into a copy of scale.py's 100,000-row store
+    python benchmarks/write_cost.py --records 5000    # quicker
+    python benchmarks/write_cost.py --hnsw            # also the HNSW levers, with their recall
 
 Rows are the scale benchmark's (10 tools × 50 task types, 20 % failures with an error). Each
-batch is written by ``ChromaOutcomeStore.write`` into a fresh store (a PersistentClient, then
-a `chroma run` server this script starts), after two untimed batches. Per batch, CPU time of:
+batch is written by ``ChromaOutcomeStore.write`` into a store (a PersistentClient, then a
+`chroma run` server this script starts) that is fresh, or with ``--prefill N`` a copy of the
+store of N rows that ``scale.py`` caches (grown there first if missing: the same rows, failure
+index and all), after two untimed batches. Per batch, CPU time of:
 
 * **build** — making the ``ToolOutcome`` records (validation included);
 * **serialise** — their Chroma metadata (``rows.outcome_metadata``: compact JSON and keys);
@@ -15,7 +18,14 @@ a `chroma run` server this script starts), after two untimed batches. Per batch,
 * **Chroma** — ``store.write`` minus serialise and embed (measured again on the same rows just
   before): the upserts (rows and failure index) and the write lease, in this process; on a
   server, this process's client (JSON of the request) plus the server process's CPU over the
-  writes (``/proc``), both per row.
+  writes (``/proc``), both per row. The server goes on indexing after it answers, so its CPU
+  is read once it has stopped rising, before the first timed batch and after the last
+  (``_cpu.settled``).
+
+On a server the same rows are then written by Chroma alone (vectors and metadata made first,
+upserted into the same collection of a fresh copy: what ``scale.py --only writes`` compares
+toolwise with), and with ``--parts`` also Chroma alone plus the failure index's upserts: the
+difference between the rows is what toolwise asks of the server beyond the rows themselves.
 
 What bounds the rows/s (``rows/s at most``): embedded, the one process's CPU per row
 (``1000 / ms``); on a server, its own CPU per row (``1000 / server ms``: it applies one write
@@ -23,10 +33,10 @@ at a time, whatever the number of writing processes) or the cores it shares with
 (``cores × 1000 / total ms``), whichever is lower.
 
 ``--hnsw`` writes the same rows with Chroma alone (vectors and metadata made first) into a fresh
-server per setting — the default, 128-dimension vectors, ``ef_construction`` 50 — and gives the
-server's CPU per row and recall@10: the share of HNSW's 10 nearest (for 200 other records'
-documents) that are among the exact 10 nearest by the default 256-dimension vectors (ties
-counted as hits). These levers are measured, not taken: see the printed note.
+server per setting (see ``LEVERS``; after ``--prefill`` rows written untimed with the same
+setting) and gives the server's CPU per row and recall@10: the share of HNSW's 10 nearest (for
+200 other records' documents) that are among the exact 10 nearest by the default
+256-dimension vectors (ties counted as hits). ``--levers`` picks some by name.
 
 Prints a table and writes benchmarks/results/write_cost.json (with the load average: numbers
 from a busy machine are high).
@@ -36,12 +46,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,27 +70,32 @@ def _load(name: str) -> Any:
 
 
 _common = _load("_common")
-_scale = _load("scale")  # its record generator and its `chroma run` server
+_scale = _load("scale")  # its record generator, its cache of stores and its `chroma run` server
+_parts = _load("_cpu")
+settled, batches, summarise = _parts.settled, _parts.batches, _parts.summarise
+written_bytes, rotated = _parts.written_bytes, _parts.rotated
+BATCH, WARM_BATCHES, FIRST_TIMED, PHASES = (
+    _parts.BATCH,
+    _parts.WARM_BATCHES,
+    _parts.FIRST_TIMED,
+    _parts.PHASES,
+)
 table, write_json = _common.table, _common.write_json
 
-BATCH = 1_000
-WARM_BATCHES = 2
 QUERIES = 200
 K = 10
-PHASES = ("build", "serialise", "embed", "chroma_client", "chroma_server")
+ALONE = "server, Chroma alone"
+ALONE_INDEX = "server, Chroma alone + failure index"
 
-LEVERS_NOTE = (
-    "Not taken by default. 128 dimensions changes the embedding's name, so every existing "
-    "collection would refuse to open (its vectors are not comparable) and need a migration, "
-    "and recall of similar records drops; ef_construction is fixed when a collection is made "
-    "and builds a coarser graph, which loses more recall still. Recall of past failures is "
-    "what the brief is for, so the default keeps it; a store that must take more rows/s can "
-    "pass HashingEmbedding(128) under a new prefix."
-)
-
-
-def _ms(seconds: float, count: int) -> float:
-    return seconds * 1000 / count
+# name -> (dimension, HNSW configuration of a new collection), measured by --hnsw
+LEVERS: dict[str, tuple[int, dict[str, Any]]] = {
+    "default": (256, {}),
+    "128 dimensions": (128, {}),
+    "ef_construction 50": (256, {"ef_construction": 50}),
+    "max_neighbors 8": (256, {"max_neighbors": 8}),
+    "sync_threshold 10000": (256, {"sync_threshold": 10_000}),
+    "batch_size 1000": (256, {"batch_size": 1_000}),
+}
 
 
 def _cpu(clock: Callable[[], float], work: Callable[[], Any]) -> tuple[float, Any]:
@@ -88,21 +104,48 @@ def _cpu(clock: Callable[[], float], work: Callable[[], Any]) -> tuple[float, An
     return clock() - began, result
 
 
-def _batches(records: int) -> list[tuple[int, int]]:
-    total = records + WARM_BATCHES * BATCH
-    return [(start, min(BATCH, total - start)) for start in range(0, total, BATCH)]
+def _data_dir(mode: str) -> str:
+    return "chroma" if mode == "embedded" else "server-data"
 
 
-def measure_store(mode: str, records: int, home: Path) -> dict[str, Any]:
+def prefilled(mode: str, size: int, cache: Path) -> Path:
+    """The data directory of scale.py's cached store of ``size`` rows, grown there first if
+    it holds fewer (so this script and ``scale.py --only writes`` measure the same store)."""
+    home = _scale._cached(cache / mode, size)
+    meta_path = home / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    data = home / _data_dir(mode)
+    server = _scale.Server(data) if mode == "server" else None
+    try:
+        where = str(home) if server is None else server.url
+        _scale.grow(mode, where, meta, size, lambda m: meta_path.write_text(json.dumps(m)))
+    finally:
+        if server is not None:
+            server.stop()
+    return data
+
+
+def _copy(source: Path | None, home: Path, mode: str) -> Path:
+    data = home / _data_dir(mode)
+    if source is not None:
+        shutil.copytree(source, data, ignore=shutil.ignore_patterns("*.log"))
+    return data
+
+
+def measure_store(mode: str, records: int, home: Path, source: Path | None) -> dict[str, Any]:
     """CPU per row of each phase, writing ``records`` rows through ``store.write``."""
     from toolwise.storage import rows
 
-    server = _scale.Server(home / "server-data") if mode == "server" else None
+    data = _copy(source, home, mode)
+    server = _scale.Server(data) if mode == "server" else None
     try:
         store = _scale._open_store(mode, str(home) if server is None else server.url)
         spent = dict.fromkeys(PHASES, 0.0)
         timed = 0
-        for n, (start, count) in enumerate(_batches(records)):
+        server_began = 0.0
+        for n, (start, count) in enumerate(batches(records)):
+            if n == WARM_BATCHES and server is not None:
+                server_began = settled(server.cpu_s)
             build, batch = _cpu(time.thread_time, lambda s=start, c=count: _scale._records(s, c, 7))
             serialise, _ = _cpu(
                 time.thread_time, lambda b=batch: [rows.outcome_metadata(o, 1.0) for o in b]
@@ -111,9 +154,7 @@ def measure_store(mode: str, records: int, home: Path) -> dict[str, Any]:
                 time.thread_time,
                 lambda b=batch: store.embedding([rows.outcome_document(o) for o in b]),
             )
-            server_before = server.cpu_s() if server is not None else 0.0
             write, _ = _cpu(time.process_time, lambda b=batch: store.write(b))
-            server_spent = server.cpu_s() - server_before if server is not None else 0.0
             if n < WARM_BATCHES:
                 continue
             timed += count
@@ -121,55 +162,65 @@ def measure_store(mode: str, records: int, home: Path) -> dict[str, Any]:
             spent["serialise"] += serialise
             spent["embed"] += embed
             spent["chroma_client"] += max(write - serialise - embed, 0.0)
-            spent["chroma_server"] += server_spent
+        if server is not None:
+            spent["chroma_server"] = settled(server.cpu_s) - server_began
         store.close()
     finally:
         if server is not None:
             server.stop()
-    per_row = {phase: _ms(spent[phase], timed) for phase in PHASES}
-    toolwise = per_row["build"] + per_row["serialise"] + per_row["embed"]
-    chroma = per_row["chroma_client"] + per_row["chroma_server"]
-    cores = os.cpu_count() or 1
-    total = toolwise + chroma
-    if mode == "server":
-        # The server applies one write at a time, so its own CPU per row bounds every writer
-        # together; the cores, shared by the server and its writers, bound them too.
-        bounds = {"server": 1000 / per_row["chroma_server"], "cores": cores * 1000 / total}
-    else:  # one process writes an embedded store, its rows one batch at a time
-        bounds = {"process": 1000 / total}
-    bound_by = min(bounds, key=lambda key: bounds[key])
-    return {
-        "mode": mode,
-        "records": timed,
-        "batch": BATCH,
-        "ms_per_row": per_row,
-        "toolwise_ms": toolwise,
-        "chroma_ms": chroma,
-        "total_ms": total,
-        "toolwise_share": toolwise / total,
-        "cores": cores,
-        "bounds_rows_per_s": bounds,
-        "bound_rows_per_s": bounds[bound_by],
-        "bound_by": bound_by,
-    }
+    return summarise(mode, timed, spent, os.cpu_count() or 1)
 
 
-def _made(records: int, dimension: int) -> list[tuple[list[str], list[Any], list[Any]]]:
+def _made(first: int, records: int, dimension: int) -> Iterator[tuple[list[str], Any, Any]]:
+    """Batches of ``(ids, vectors, metadatas)`` as Chroma alone is given them."""
     from toolwise.storage import rows
     from toolwise.storage.embeddings import HashingEmbedding
 
     embed = HashingEmbedding(dimension)
-    made = []
-    for start, count in _batches(records):
-        batch = _scale._records(start, count, 7)
-        made.append(
-            (
-                [o.id for o in batch],
-                embed([rows.outcome_document(o) for o in batch]),
-                [rows.outcome_metadata(o, 1.0) for o in batch],
-            )
+    for start in range(first, first + records, BATCH):
+        batch = _scale._records(start, min(BATCH, first + records - start), 7)
+        yield (
+            [o.id for o in batch],
+            embed([rows.outcome_document(o) for o in batch]),
+            [rows.outcome_metadata(o, time.time()) for o in batch],
         )
-    return made
+
+
+def measure_alone(records: int, home: Path, source: Path | None, index: bool) -> dict[str, Any]:
+    """The same rows upserted by Chroma alone into the same server collection (and, with
+    ``index``, their failures into the failure index, as ``store.write`` does)."""
+    from toolwise.storage.failure_index import FailureIndex
+
+    made = list(_made(FIRST_TIMED, records + WARM_BATCHES * BATCH, 256))
+    server = _scale.Server(_copy(source, home, "server"))
+    try:
+        store = _scale._open_store("server", server.url)
+        collection = store._collection("default")  # the store's own, as large as it is
+        failures = store._failures.for_writing("default", collection) if index else None
+        client, timed, began = 0.0, 0, 0.0
+        for n, (ids, vectors, metadatas) in enumerate(made):
+            if n == WARM_BATCHES:
+                began = settled(server.cpu_s)
+
+            def upsert(i: Any = ids, v: Any = vectors, m: Any = metadatas) -> None:
+                collection.upsert(ids=i, embeddings=v, metadatas=m)
+                if failures is not None:
+                    FailureIndex.add(failures, i, v, m)
+
+            spent, _ = _cpu(time.process_time, upsert)
+            if n >= WARM_BATCHES:
+                client += spent
+                timed += len(ids)
+        server_spent = settled(server.cpu_s) - began
+        store.close()
+    finally:
+        server.stop()
+    return summarise(
+        ALONE_INDEX if index else ALONE,
+        timed,
+        {"chroma_client": client, "chroma_server": server_spent},
+        os.cpu_count() or 1,
+    )
 
 
 def _recall(collection: Any, ids: list[str], truth: Any, queries: Any, asked: Any) -> float:
@@ -182,49 +233,86 @@ def _recall(collection: Any, ids: list[str], truth: Any, queries: Any, asked: An
     for q, got in enumerate(found):
         scores = truth @ queries[q]
         kth = np.partition(scores, -K)[-K]
-        hits += sum(1 for i in got if scores[position[i]] >= kth - 1e-9)
+        hits += sum(1 for i in got if scores[position[i]] >= kth - 1e-6)
     return hits / (K * len(found))
 
 
-def measure_lever(
-    name: str, records: int, home: Path, dimension: int, hnsw: dict[str, Any]
-) -> dict[str, Any]:
-    """Chroma alone on a fresh server: its CPU per row and recall@K for one setting."""
+def _exact(records: int, prefill: int) -> tuple[list[str], Any]:
+    """Every row's id and default (256-dimension) vector, in the order written."""
+    import numpy as np
+
+    parts = [*_made(0, prefill, 256), *_made(FIRST_TIMED, records + WARM_BATCHES * BATCH, 256)]
+    ids = [i for batch_ids, _, _ in parts for i in batch_ids]
+    return ids, np.asarray([v for _, vectors, _ in parts for v in vectors], dtype=np.float32)
+
+
+def measure_levers(
+    names: list[str], records: int, prefill: int, home: Path, exact: tuple[list[str], Any]
+) -> list[dict[str, Any]]:
+    """Chroma alone with each setting on a server of its own: CPU per row and recall@K.
+
+    The servers are written in turns, batch by batch (``prefill`` rows first, untimed, with
+    the same setting: it is fixed when a collection is made), so a busy spell of the machine
+    falls on every setting alike; a name may repeat, to see the noise."""
     import numpy as np
 
     from toolwise.storage import rows
     from toolwise.storage.clients import http_client
     from toolwise.storage.embeddings import HashingEmbedding
 
-    made = _made(records, dimension)
-    exact = _made(records, 256) if dimension != 256 else made
-    truth = np.asarray([v for _, vectors, _ in exact for v in vectors])
-    ids = [i for batch_ids, _, _ in made for i in batch_ids]
-    texts = [rows.outcome_document(o) for o in _scale._records(10**7, QUERIES, 99)]
-    queries = np.asarray(HashingEmbedding(256)(texts))
-    asked = np.asarray(HashingEmbedding(dimension)(texts))
-    server = _scale.Server(home / f"lever-{name}")
+    texts = [rows.outcome_document(o) for o in _scale._records(10**8, QUERIES, 99)]
+    queries = np.asarray(HashingEmbedding(256)(texts), dtype=np.float32)
+    dimensions = sorted({LEVERS[name][0] for name in names})
+    servers: list[Any] = []
     try:
-        collection = http_client(server.url).get_or_create_collection(
-            "lever", configuration={"hnsw": {"space": "cosine", **hnsw}}, embedding_function=None
-        )
-        spent = 0.0
-        for n, (batch_ids, vectors, metadatas) in enumerate(made):
-            before = server.cpu_s()
-            collection.upsert(ids=batch_ids, embeddings=vectors, metadatas=metadatas)
-            if n >= WARM_BATCHES:
-                spent += server.cpu_s() - before
-        recall = _recall(collection, ids, truth, queries, asked)
+        collections = []
+        for n, name in enumerate(names):
+            servers.append(_scale.Server(home / f"lever-{n}"))
+            collections.append(
+                http_client(servers[-1].url).get_or_create_collection(
+                    "lever",
+                    configuration={"hnsw": {"space": "cosine", **LEVERS[name][1]}},
+                    embedding_function=None,
+                )
+            )
+        turns = list(range(len(names)))
+
+        def write(first: int, count: int, timed: bool) -> None:
+            made = {d: _made(first, count, d) for d in dimensions}
+            for n, parts in enumerate(zip(*(made[d] for d in dimensions), strict=True)):
+                by_dimension = dict(zip(dimensions, parts, strict=True))
+                if timed and n == WARM_BATCHES:
+                    for k in turns:
+                        began[k] = settled(servers[k].cpu_s)
+                        wrote[k] = written_bytes(servers[k].process.pid)
+                for k in rotated(turns, n):
+                    ids, vectors, metadatas = by_dimension[LEVERS[names[k]][0]]
+                    collections[k].upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+
+        began, wrote = [0.0] * len(names), [0.0] * len(names)
+        write(0, prefill, timed=False)
+        write(FIRST_TIMED, records + WARM_BATCHES * BATCH, timed=True)
+        results = []
+        for k, name in enumerate(names):
+            spent = settled(servers[k].cpu_s) - began[k]
+            written = written_bytes(servers[k].process.pid) - wrote[k]
+            dimension, hnsw = LEVERS[name]
+            asked = np.asarray(HashingEmbedding(dimension)(texts))
+            results.append(
+                {
+                    "lever": name,
+                    "dimension": dimension,
+                    "hnsw": hnsw,
+                    "prefill": prefill,
+                    "server_ms_per_row": spent * 1000 / records,
+                    "server_kb_written_per_row": written / 1024 / records,
+                    "recall_at_10": _recall(collections[k], exact[0], exact[1], queries, asked),
+                }
+            )
     finally:
-        server.stop()
-    timed = len(ids) - WARM_BATCHES * BATCH
-    return {
-        "lever": name,
-        "dimension": dimension,
-        "hnsw": hnsw,
-        "server_ms_per_row": _ms(spent, timed),
-        "recall_at_10": recall,
-    }
+        for server in servers:
+            server.stop()
+    return results
 
 
 def _print_rows(results: Sequence[dict[str, Any]]) -> None:
@@ -250,53 +338,58 @@ def _print_levers(levers: Sequence[dict[str, Any]]) -> None:
     base = levers[0]["server_ms_per_row"]
     print(
         table(
-            ["lever", "server ms/row", "vs default", "recall@10"],
+            ["lever", "server ms/row", "vs first", "server KiB written/row", "recall@10"],
             [
                 [
                     lever["lever"],
                     f"{lever['server_ms_per_row']:.3f}",
                     f"{lever['server_ms_per_row'] / base - 1:+.0%}",
-                    f"{lever['recall_at_10']:.2f}",
+                    f"{lever['server_kb_written_per_row']:.1f}",
+                    f"{lever['recall_at_10']:.3f}",
                 ]
                 for lever in levers
             ],
         )
     )
-    print(f"\n{LEVERS_NOTE}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=20_000, help="timed rows per store")
-    parser.add_argument("--hnsw", action="store_true", help="also measure the HNSW levers")
+    parser.add_argument("--prefill", type=int, default=0, help="rows in the store beforehand")
+    parser.add_argument("--cache", default=str(_scale.CACHE), help="scale.py's cached stores")
     parser.add_argument("--modes", default="embedded,server")
+    parser.add_argument("--parts", action="store_true", help="also Chroma alone + failure index")
+    parser.add_argument("--hnsw", action="store_true", help="also measure the HNSW levers")
+    parser.add_argument("--levers", default=",".join(LEVERS), help="names, comma-separated")
     args = parser.parse_args()
     load_before = [round(x, 2) for x in os.getloadavg()]
     home = Path(tempfile.mkdtemp(prefix="toolwise-write-cost-"))
     try:
         results = []
-        for mode in args.modes.split(","):
-            results.append(measure_store(mode, args.records, home / mode))
+        for mode in [m for m in args.modes.split(",") if m]:
+            source = prefilled(mode, args.prefill, Path(args.cache)) if args.prefill else None
+            results.append(measure_store(mode, args.records, home / mode, source))
             print(f"  {mode}: {results[-1]['total_ms']:.3f} ms CPU per row", flush=True)
+            if mode == "server":
+                for index in (False, True) if args.parts else (False,):
+                    results.append(
+                        measure_alone(args.records, home / f"alone{index}", source, index)
+                    )
+                    print(f"  {results[-1]['mode']}: {results[-1]['total_ms']:.3f} ms", flush=True)
         print()
         _print_rows(results)
         payload: dict[str, Any] = {
-            "args": {"records": args.records, "batch": BATCH},
+            "args": {"records": args.records, "batch": BATCH, "prefill": args.prefill},
             "load_average_before": load_before,
             "stores": results,
         }
         if args.hnsw:
-            levers = [
-                measure_lever("default", args.records, home, 256, {}),
-                measure_lever("128 dimensions", args.records, home, 128, {}),
-                measure_lever(
-                    "ef_construction 50", args.records, home, 256, {"ef_construction": 50}
-                ),
-            ]
+            exact = _exact(args.records, args.prefill)
+            levers = measure_levers(args.levers.split(","), args.records, args.prefill, home, exact)
             print()
             _print_levers(levers)
             payload["levers"] = levers
-            payload["levers_note"] = LEVERS_NOTE
     finally:
         shutil.rmtree(home, ignore_errors=True)
     path = write_json("write_cost", payload)

@@ -31,6 +31,13 @@ __all__ = ["COMMANDS", "add_commands", "run"]
 
 COMMANDS = frozenset({"serve", "keys"})
 DEFAULT_PORT = 8765
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may keep the GIL while another waits for it (Python's default: 0.005).
+
+The event loop needs the GIL several times per request; while a background thread runs
+Python (the view learning a second's records, the writer building a batch) each time costs
+the loop up to one interval. Measured with ``benchmarks/http_service.py --probe``: loop
+stalls overlapping that work were 10-24 ms blocked on the GIL at the default."""
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -165,6 +172,7 @@ def _serve(args: argparse.Namespace) -> int:
     # a full collection no longer walks it, so the pauses in the latency tail are shorter.
     gc.collect()
     gc.freeze()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
