@@ -61,6 +61,11 @@ def written_bytes(pid: int) -> float:
     return float("nan")
 
 
+def rotated(items: list[Any], turn: int) -> list[Any]:
+    """``items`` starting at ``turn``: settings written in turns, none always first."""
+    return items[turn % len(items) :] + items[: turn % len(items)]
+
+
 def batches(records: int, first: int = FIRST_TIMED) -> list[tuple[int, int]]:
     """``(first id, count)`` of each batch: ``WARM_BATCHES`` untimed, then ``records`` timed."""
     total = records + WARM_BATCHES * BATCH

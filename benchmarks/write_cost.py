@@ -73,7 +73,7 @@ _common = _load("_common")
 _scale = _load("scale")  # its record generator, its cache of stores and its `chroma run` server
 _parts = _load("_cpu")
 settled, batches, summarise = _parts.settled, _parts.batches, _parts.summarise
-written_bytes = _parts.written_bytes
+written_bytes, rotated = _parts.written_bytes, _parts.rotated
 BATCH, WARM_BATCHES, FIRST_TIMED, PHASES = (
     _parts.BATCH,
     _parts.WARM_BATCHES,
@@ -246,53 +246,73 @@ def _exact(records: int, prefill: int) -> tuple[list[str], Any]:
     return ids, np.asarray([v for _, vectors, _ in parts for v in vectors], dtype=np.float32)
 
 
-def measure_lever(
-    name: str, records: int, prefill: int, home: Path, exact: tuple[list[str], Any]
-) -> dict[str, Any]:
-    """Chroma alone on a fresh server with one setting: its CPU per row and recall@K.
+def measure_levers(
+    names: list[str], records: int, prefill: int, home: Path, exact: tuple[list[str], Any]
+) -> list[dict[str, Any]]:
+    """Chroma alone with each setting on a server of its own: CPU per row and recall@K.
 
-    ``prefill`` rows are written first, untimed, with the same setting (it is fixed when a
-    collection is made)."""
+    The servers are written in turns, batch by batch (``prefill`` rows first, untimed, with
+    the same setting: it is fixed when a collection is made), so a busy spell of the machine
+    falls on every setting alike; a name may repeat, to see the noise."""
     import numpy as np
 
     from toolwise.storage import rows
     from toolwise.storage.clients import http_client
     from toolwise.storage.embeddings import HashingEmbedding
 
-    dimension, hnsw = LEVERS[name]
     texts = [rows.outcome_document(o) for o in _scale._records(10**8, QUERIES, 99)]
     queries = np.asarray(HashingEmbedding(256)(texts), dtype=np.float32)
-    asked = np.asarray(HashingEmbedding(dimension)(texts))
-    server = _scale.Server(home / f"lever-{name.replace(' ', '-')}")
+    dimensions = sorted({LEVERS[name][0] for name in names})
+    servers: list[Any] = []
     try:
-        collection = http_client(server.url).get_or_create_collection(
-            "lever", configuration={"hnsw": {"space": "cosine", **hnsw}}, embedding_function=None
-        )
-        for ids, vectors, metadatas in _made(0, prefill, dimension):
-            collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
-        timed, began, wrote = 0, 0.0, 0.0
-        for n, (ids, vectors, metadatas) in enumerate(
-            _made(FIRST_TIMED, records + WARM_BATCHES * BATCH, dimension)
-        ):
-            if n == WARM_BATCHES:
-                began = settled(server.cpu_s)
-                wrote = written_bytes(server.process.pid)
-            collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
-            timed += len(ids) if n >= WARM_BATCHES else 0
-        spent = settled(server.cpu_s) - began
-        wrote = written_bytes(server.process.pid) - wrote
-        recall = _recall(collection, exact[0], exact[1], queries, asked)
+        collections = []
+        for n, name in enumerate(names):
+            servers.append(_scale.Server(home / f"lever-{n}"))
+            collections.append(
+                http_client(servers[-1].url).get_or_create_collection(
+                    "lever",
+                    configuration={"hnsw": {"space": "cosine", **LEVERS[name][1]}},
+                    embedding_function=None,
+                )
+            )
+        turns = list(range(len(names)))
+
+        def write(first: int, count: int, timed: bool) -> None:
+            made = {d: _made(first, count, d) for d in dimensions}
+            for n, parts in enumerate(zip(*(made[d] for d in dimensions), strict=True)):
+                by_dimension = dict(zip(dimensions, parts, strict=True))
+                if timed and n == WARM_BATCHES:
+                    for k in turns:
+                        began[k] = settled(servers[k].cpu_s)
+                        wrote[k] = written_bytes(servers[k].process.pid)
+                for k in rotated(turns, n):
+                    ids, vectors, metadatas = by_dimension[LEVERS[names[k]][0]]
+                    collections[k].upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+
+        began, wrote = [0.0] * len(names), [0.0] * len(names)
+        write(0, prefill, timed=False)
+        write(FIRST_TIMED, records + WARM_BATCHES * BATCH, timed=True)
+        results = []
+        for k, name in enumerate(names):
+            spent = settled(servers[k].cpu_s) - began[k]
+            written = written_bytes(servers[k].process.pid) - wrote[k]
+            dimension, hnsw = LEVERS[name]
+            asked = np.asarray(HashingEmbedding(dimension)(texts))
+            results.append(
+                {
+                    "lever": name,
+                    "dimension": dimension,
+                    "hnsw": hnsw,
+                    "prefill": prefill,
+                    "server_ms_per_row": spent * 1000 / records,
+                    "server_kb_written_per_row": written / 1024 / records,
+                    "recall_at_10": _recall(collections[k], exact[0], exact[1], queries, asked),
+                }
+            )
     finally:
-        server.stop()
-    return {
-        "lever": name,
-        "dimension": dimension,
-        "hnsw": hnsw,
-        "prefill": prefill,
-        "server_ms_per_row": spent * 1000 / timed,
-        "server_kb_written_per_row": wrote / 1024 / timed,
-        "recall_at_10": recall,
-    }
+        for server in servers:
+            server.stop()
+    return results
 
 
 def _print_rows(results: Sequence[dict[str, Any]]) -> None:
@@ -347,7 +367,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="toolwise-write-cost-"))
     try:
         results = []
-        for mode in args.modes.split(","):
+        for mode in [m for m in args.modes.split(",") if m]:
             source = prefilled(mode, args.prefill, Path(args.cache)) if args.prefill else None
             results.append(measure_store(mode, args.records, home / mode, source))
             print(f"  {mode}: {results[-1]['total_ms']:.3f} ms CPU per row", flush=True)
@@ -366,10 +386,7 @@ def main() -> None:
         }
         if args.hnsw:
             exact = _exact(args.records, args.prefill)
-            levers = []
-            for name in args.levers.split(","):
-                levers.append(measure_lever(name, args.records, args.prefill, home, exact))
-                print(f"  {name}: {levers[-1]['server_ms_per_row']:.3f} ms", flush=True)
+            levers = measure_levers(args.levers.split(","), args.records, args.prefill, home, exact)
             print()
             _print_levers(levers)
             payload["levers"] = levers

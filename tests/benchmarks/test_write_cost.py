@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _cpu import BATCH, FIRST_TIMED, WARM_BATCHES, batches, settled, summarise
+from _cpu import BATCH, FIRST_TIMED, WARM_BATCHES, batches, rotated, settled, summarise
 
 
 class _Clock:
@@ -72,3 +72,10 @@ def test_an_embedded_store_is_bound_by_its_one_process() -> None:
     """Embedded, every phase runs in the writing process."""
     result = summarise("embedded", 1_000, {"build": 0.1, "chroma_client": 0.4}, cores=2)
     assert result["bounds_rows_per_s"] == {"process": pytest.approx(2_000)}
+
+
+def test_settings_take_turns_so_none_always_writes_first() -> None:
+    """Each batch starts with the next setting: a busy spell falls on all of them alike."""
+    firsts = [rotated(["a", "b", "c"], turn)[0] for turn in range(6)]
+    assert firsts == ["a", "b", "c", "a", "b", "c"]
+    assert sorted(rotated(["a", "b", "c"], 4)) == ["a", "b", "c"]

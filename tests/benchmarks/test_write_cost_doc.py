@@ -60,7 +60,7 @@ def test_a_faster_server_is_within_reach() -> None:
 def test_levers_show_their_recall_cost_and_the_bound_they_would_give() -> None:
     """Each lever's CPU change, its recall@10 and the server bound scaled by it."""
     text = "\n".join(write_cost(_result(0.55, levers=True), None))
-    assert "| 128 dimensions | 0.360 | -28% | 0.860 | 2,525 |" in text
+    assert "| 128 dimensions | 0.360 | -28% | nan | 0.860 | 2,525 |" in text
     assert "128 dimensions: not taken — 28% less server CPU per row for recall -0.040" in text
     assert "would refuse to open until migrated" in text
 
@@ -70,6 +70,18 @@ def test_the_lever_toolwise_takes_says_so_with_its_saving() -> None:
     text = "\n".join(write_cost(_result(0.55, levers=True), None))
     assert "**sync_threshold 10000: taken**" in text
     assert "20% less server CPU per row, recall +0.000" in text
+
+
+def test_a_setting_measured_twice_counts_once_at_its_mean_and_shows_the_noise() -> None:
+    """Two runs of the default give its spread; the verdict uses each setting's mean."""
+    result = _result(0.55, levers=True)
+    result["levers"].append(
+        {"lever": "default", "dimension": 256, "server_ms_per_row": 0.6, "recall_at_10": 0.9}
+    )
+    text = "\n".join(write_cost(result, None))
+    assert "spread over 0.500–0.600 ms per row" in text
+    assert "default: not taken" not in text
+    assert "on a server — 27% less server CPU per row" in text  # 0.4 against a mean of 0.55
 
 
 def test_the_command_names_the_options_the_figures_came_from() -> None:

@@ -29,14 +29,15 @@ def records_configuration(client: Any) -> dict[str, Any]:
     """The configuration a new collection of records (an agent's, or its failure index) is
     made with; an existing collection keeps the one it was made with.
 
-    Chroma writes a collection's whole id map and vector index to disk every
-    ``sync_threshold`` rows (1,000 by default): a cost that grows with the collection, a
-    quarter of a server's CPU per row at 100,000 rows (``benchmarks/write_cost.py --hnsw
-    --prefill 100000``). The rows since are replayed from Chroma's log when the collection
-    is next loaded. A server keeps its collections loaded, so it replays them only after a
-    restart (at most :data:`SERVER_SYNC_THRESHOLD` rows, once per collection, on its first
-    read); it writes every 10,000 rows instead. Embedded, every process start loads the
-    collections again, so there Chroma's default stays. Neither changes the graph (recall).
+    Every ``sync_threshold`` rows (1,000 by default) Chroma rewrites a collection's id map,
+    whole, and its index files: work that grows with the collection. At 55,000 rows a server
+    wrote 20 KiB to disk per row stored, 5 KiB with 10,000 (``benchmarks/write_cost.py
+    --hnsw``); its CPU per row moved less than the run-to-run noise there, and the rewrite
+    grows with every row kept. The rows since are replayed from Chroma's log when the
+    collection is next loaded: a server keeps its collections loaded, so only after it
+    restarts (at most :data:`SERVER_SYNC_THRESHOLD` rows, once per collection, on its first
+    read: ~1.5 s of the server's CPU for 9,500 rows); embedded, at every process start, so
+    there Chroma's default stays. Neither changes the graph, so recall is the same.
     """
     if is_remote(client):
         return {"hnsw": {"space": "cosine", "sync_threshold": SERVER_SYNC_THRESHOLD}}
