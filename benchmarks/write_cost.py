@@ -36,7 +36,9 @@ at a time, whatever the number of writing processes) or the cores it shares with
 server per setting (see ``LEVERS``; after ``--prefill`` rows written untimed with the same
 setting) and gives the server's CPU per row and recall@10: the share of HNSW's 10 nearest (for
 200 other records' documents) that are among the exact 10 nearest by the default
-256-dimension vectors (ties counted as hits). ``--levers`` picks some by name.
+256-dimension vectors (ties counted as hits). ``upserts of N`` keep the default settings and
+change only the rows per upsert call (the writer sends 1,000 to a server). ``--levers`` picks
+some by name; a name may repeat, to show the noise.
 
 Prints a table and writes benchmarks/results/write_cost.json (with the load average: numbers
 from a busy machine are high).
@@ -95,7 +97,10 @@ LEVERS: dict[str, tuple[int, dict[str, Any]]] = {
     "max_neighbors 8": (256, {"max_neighbors": 8}),
     "sync_threshold 10000": (256, {"sync_threshold": 10_000}),
     "batch_size 1000": (256, {"batch_size": 1_000}),
+    "upserts of 250": (256, {}),
+    "upserts of 4000": (256, {}),
 }
+UPSERT_ROWS = {"upserts of 250": 250, "upserts of 4000": 4_000}  # else BATCH rows per call
 
 
 def _cpu(clock: Callable[[], float], work: Callable[[], Any]) -> tuple[float, Any]:
@@ -276,6 +281,23 @@ def measure_levers(
                 )
             )
         turns = list(range(len(names)))
+        size = [UPSERT_ROWS.get(name, BATCH) for name in names]
+        pending: list[list[Any]] = [[] for _ in names]
+
+        def flush(k: int, at_least: int = 1) -> None:
+            """Upsert what setting ``k`` holds once it has ``at_least`` rows, in its size."""
+            held = sum(len(ids) for ids, _, _ in pending[k])
+            if held < at_least or not held:
+                return
+            ids, vectors, metadatas = (
+                [x for part in pending[k] for x in part[i]] for i in range(3)
+            )
+            pending[k].clear()
+            for at in range(0, len(ids), size[k]):
+                cut = slice(at, at + size[k])
+                collections[k].upsert(
+                    ids=ids[cut], embeddings=vectors[cut], metadatas=metadatas[cut]
+                )
 
         def write(first: int, count: int, timed: bool) -> None:
             made = {d: _made(first, count, d) for d in dimensions}
@@ -283,11 +305,14 @@ def measure_levers(
                 by_dimension = dict(zip(dimensions, parts, strict=True))
                 if timed and n == WARM_BATCHES:
                     for k in turns:
+                        flush(k)
                         began[k] = settled(servers[k].cpu_s)
                         wrote[k] = written_bytes(servers[k].process.pid)
                 for k in rotated(turns, n):
-                    ids, vectors, metadatas = by_dimension[LEVERS[names[k]][0]]
-                    collections[k].upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+                    pending[k].append(by_dimension[LEVERS[names[k]][0]])
+                    flush(k, at_least=size[k])
+            for k in turns:
+                flush(k)
 
         began, wrote = [0.0] * len(names), [0.0] * len(names)
         write(0, prefill, timed=False)

@@ -117,3 +117,19 @@ def test_the_page_is_written_without_write_cost_json(tmp_path: Any, monkeypatch:
     page = (tmp_path / "docs" / "performance.md").read_text()
     assert "Sustained writes, and what Chroma itself takes" in page
     assert "Where a stored row's CPU goes" not in page
+
+
+def test_rows_per_call_is_reported_as_the_writers_choice_not_a_recall_trade() -> None:
+    """Larger upserts keep the settings: the page says why the writer still sends 1,000."""
+    result = _result(0.55, levers=True)
+    result["levers"].append(
+        {
+            "lever": "upserts of 4000",
+            "dimension": 256,
+            "server_ms_per_row": 0.45,
+            "recall_at_10": 0.9,
+        }
+    )
+    text = "\n".join(write_cost(result, None))
+    assert "upserts of 4000 (rows per call, settings unchanged): 10% less server CPU" in text
+    assert "upserts of 4000: not taken" not in text
