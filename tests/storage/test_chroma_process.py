@@ -129,6 +129,6 @@ def test_the_child_runs_at_the_nice_value_asked_for(tmp_path: Path) -> None:
     try:
         assert child.pid is not None
         fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        assert int(fields[16]) == os.nice(0) + 5  # the 19th field of stat: nice
+        assert int(fields[16]) == min(os.nice(0) + 5, 19)  # the 19th field of stat: nice
     finally:
         child.stop()
