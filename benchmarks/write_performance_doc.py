@@ -710,10 +710,17 @@ def fleet(sc: dict[str, Any]) -> list[str]:
 
 
 def http(hp: dict[str, Any]) -> list[str]:
-    modes = [m for m in ("embedded", "server") if "median" in hp.get(m, {})]
+    modes = [m for m in ("embedded", "in-process", "server") if "median" in hp.get(m, {})]
     if not modes:
         return []
     runs = "One run" if hp["repeat"] == 1 else f"Medians of {hp['repeat']} runs"
+    stores = (  # results from before the chroma child (no "phases") measured Chroma in process
+        ", and (sweep) open loops at rates the server keeps up with. Stores: `embedded` is "
+        "`serve --path` (Chroma in a child process), `in-process` adds `--in-process-store`, "
+        "`server` is `serve --url` to a `chroma run`."
+        if "phases" in hp
+        else "; `embedded` opened Chroma in the server process (today's `--in-process-store`)."
+    )
     loads = "; ".join(
         f"{m} {', '.join(f'{x:.2f}' for x in hp[m]['load_average_before'])}" for m in modes
     )
@@ -725,10 +732,11 @@ def http(hp: dict[str, Any]) -> list[str]:
         f"connections from another process on the same machine, {hp['seconds_per_phase']:g} s "
         "per phase, after 2,000 calls of history; closed loop for the most it does, open loop at "
         "a fixed rate for the latency a client sees at that load (timed from when each request "
-        f"was due). {runs} per store, each on a fresh server; the load average before the runs "
+        f"was due){stores} "
+        f"{runs} per store, each on a fresh server; the load average before the runs "
         f"was {loads} on 2 cores, which the load generator shares with the server. Server CPU "
-        "per item counts `toolwise serve` (and `chroma run`) over the phase and until everything "
-        "accepted was stored.",
+        "per item counts `toolwise serve` and its `chroma run` (child or server) over the phase "
+        "and until everything accepted was stored.",
         "",
         "| store | phase | requests/s | calls or briefs/s | p50 ms | p99 ms | server CPU ms per "
         "item |",

@@ -120,3 +120,15 @@ def test_nice_outside_0_to_19_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         ChromaChild(tmp_path, nice=20)
     assert caught.value.field == "nice"
+
+
+def test_the_child_runs_at_the_nice_value_asked_for(tmp_path: Path) -> None:
+    """``nice=5``: the child's CPU priority is five steps below its parent's."""
+    child = ChromaChild(tmp_path / "store", nice=5)
+    child.start()
+    try:
+        assert child.pid is not None
+        fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(fields[16]) == os.nice(0) + 5  # the 19th field of stat: nice
+    finally:
+        child.stop()
