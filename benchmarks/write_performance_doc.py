@@ -512,7 +512,9 @@ def write_cost(wc: dict[str, Any] | None, sc: dict[str, Any] | None) -> list[str
         "failure-index entry, the write lease; on a server, this process's client and the "
         "server process, read once its CPU stopped rising: it indexes after it answers). "
         "*Chroma alone* upserts the same rows, vectors and metadata made beforehand; "
-        "*+ failure index* also upserts their failures into the index, as `store.write` does.",
+        "*+ failure index* also upserts their failures into the index, as `store.write` does; "
+        "on a server each way writes to a server of its own, in turns batch by batch, so a busy "
+        "spell of the machine falls on all alike.",
         "",
         "| store | build | serialise | embed | Chroma, this process | Chroma server | "
         "toolwise's share | total | rows/s at most |",
