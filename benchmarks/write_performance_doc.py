@@ -485,7 +485,8 @@ def _write_cost_command(wc: dict[str, Any]) -> str:
     if any(s["mode"].startswith(f"{ALONE} +") for s in wc["stores"]):
         words.append("--parts")
     if wc.get("levers"):
-        words.append("--hnsw")
+        names = ",".join(lever["lever"] for lever in wc["levers"])
+        words.append(f'--hnsw --levers "{names}"')
     return " ".join(words)
 
 

@@ -89,7 +89,10 @@ def test_the_command_names_the_options_the_figures_came_from() -> None:
     result = _result(0.55, levers=True)
     result["args"]["prefill"] = 100_000
     text = "\n".join(write_cost(result, None))
-    assert "`python benchmarks/write_cost.py --prefill 100000 --hnsw`" in text
+    assert (
+        '`python benchmarks/write_cost.py --prefill 100000 --hnsw --levers "default,'
+        '128 dimensions,sync_threshold 10000"`' in text
+    )
     assert "a copy of the cached 100,000-record store" in text
 
 
