@@ -1,10 +1,15 @@
 """Throughput and latency of ``toolwise serve`` under 32 concurrent clients.
 
     python benchmarks/http_service.py [--seconds 8] [--clients 32] [--modes embedded,server]
-                                      [--repeat 3] [--serve-arg=--batch-size=100 ...] [--out NAME]
+                                      [--phases closed,open,sweep] [--sweep 200,500,1000]
+                                      [--sweep-briefs 20,50] [--probe] [--repeat 3]
+                                      [--serve-arg=--batch-size=100 ...] [--out NAME]
 
-Starts a real ``toolwise serve`` process (with an API key, as deployed) on an embedded store,
-then on a ``chroma run`` server, seeds 2,000 calls of history (4 tools x 5 task types), and
+Starts a real ``toolwise serve`` process (with an API key, as deployed) on a store directory
+(``embedded``: ``serve --path``, which runs the directory's Chroma in a child process;
+``in-process``: ``--path --in-process-store``, Chroma inside the server), then on a ``chroma
+run`` server (``server``: ``serve --url``), seeds 2,000 calls of history (4 tools x 5 task
+types), and
 drives it from this process with ``--clients`` keep-alive HTTP/1.1 connections (a minimal
 asyncio client, so the load generator costs little CPU next to the server):
 
@@ -14,12 +19,20 @@ asyncio client, so the load generator costs little CPU next to the server):
 - open loop at a fixed rate: 1,000 calls per second in total, sent one per request and in
   requests of 10, and 50 briefs per second: the latency a client sees at that load, measured
   from when each request was due, so a stalled server cannot hide its queue (no coordinated
-  omission).
+  omission);
+- sweep: the open loop of single calls at each ``--sweep`` rate and of briefs at each
+  ``--sweep-briefs`` rate — rates the server keeps up with, so the p99 speaks to the server's
+  stalls and not to a queue that grows because the offered load exceeds what it can do.
+
+``--probe`` runs the server under ``benchmarks/_probe.py`` and adds to each phase what could
+stall its event loop: the server-side request p99, the loop's lags split into its own work,
+its wait for a core and time blocked (the GIL), and the writer's batches, the view's tail and
+drain, fsync and gc that overlapped slow requests (the probe costs the server ~2 % of a core).
 
 Latencies are per request, in milliseconds. After each phase the script waits until the server
-has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and, with
-a server, ``chroma run``) per recorded item over the phase and that drain: a figure that does
-not depend on how busy the machine is much more than the latencies do. With ``--repeat N``
+has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and its
+``chroma run``, a child or a server) per recorded item over the phase and that drain: a
+figure that depends on how busy the machine is much less than the latencies do. With ``--repeat N``
 every mode runs N times on a fresh server and the table shows each figure's median over the
 runs (the JSON keeps every run). Prints tables and writes ``benchmarks/results/http.json``.
 Targets (issue 13): >= 1,000 recorded calls/s, ``POST calls`` p99 <= 20 ms, ``POST brief``
@@ -36,6 +49,7 @@ import functools
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -328,6 +342,12 @@ def _serve(
     return process, "127.0.0.1", port, token
 
 
+def _store_child(log: Path) -> list[int]:
+    """The pid of the chroma child ``serve --path`` started, if it did (from its log)."""
+    found = re.search(r"store in chroma child pid (\d+)", log.read_text(errors="replace"))
+    return [int(found[1])] if found else []
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes (all their threads) so far."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -430,7 +450,9 @@ def measure(mode: str, home: Path, options: Options) -> dict[str, Any]:
         _wait_http(f"http://127.0.0.1:{chroma_port}/api/v2/heartbeat")
         os.environ["TOOLWISE_PATH"] = str(home / "local")  # the server's local spool
         store_args = ["--url", f"http://127.0.0.1:{chroma_port}"]
-    else:
+    elif mode == "in-process":  # the embedded store opened by the server process itself
+        store_args = ["--path", str(home / "store"), "--in-process-store"]
+    else:  # embedded: serve runs the directory's Chroma in a child process
         store_args = ["--path", str(home / "store")]
     load_before = os.getloadavg()[0]
     timeline = home / "timeline.json" if options.probe else None
@@ -442,6 +464,7 @@ def measure(mode: str, home: Path, options: Options) -> dict[str, Any]:
         make = _makers("bench", seed=2)
         target = Target(host, port, token, options.clients, options.seconds)
         pids = [process.popen.pid] + ([chroma.popen.pid] if chroma is not None else [])
+        pids += _store_child(home / "serve.log")
         for name, phase in _phases(target, make, options.phases, options.sweep):
             cpu = _cpu_seconds(pids)
             began = time.monotonic()
@@ -495,7 +518,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per phase")
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--modes", default="embedded,server")
+    parser.add_argument(
+        "--modes", default="embedded,server", help="of embedded, in-process and server"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per mode; medians shown")
     parser.add_argument(
         "--serve-arg", action="append", default=[], help="passed on to toolwise serve"

@@ -22,10 +22,12 @@ index and all), after two untimed batches. Per batch, CPU time of:
   is read once it has stopped rising, before the first timed batch and after the last
   (``_cpu.settled``).
 
-On a server the same rows are then written by Chroma alone (vectors and metadata made first,
-upserted into the same collection of a fresh copy: what ``scale.py --only writes`` compares
-toolwise with), and with ``--parts`` also Chroma alone plus the failure index's upserts: the
+On a server the same rows are also written by Chroma alone (vectors and metadata made first,
+upserted into the same collection of another copy: what ``scale.py --only writes`` compares
+toolwise with), and with ``--parts`` by Chroma alone plus the failure index's upserts: the
 difference between the rows is what toolwise asks of the server beyond the rows themselves.
+Each way has a server of its own and they are written in turns, batch by batch, so a busy
+spell of the shared machine falls on all alike.
 
 What bounds the rows/s (``rows/s at most``): embedded, the one process's CPU per row
 (``1000 / ms``); on a server, its own CPU per row (``1000 / server ms``: it applies one write
@@ -36,7 +38,9 @@ at a time, whatever the number of writing processes) or the cores it shares with
 server per setting (see ``LEVERS``; after ``--prefill`` rows written untimed with the same
 setting) and gives the server's CPU per row and recall@10: the share of HNSW's 10 nearest (for
 200 other records' documents) that are among the exact 10 nearest by the default
-256-dimension vectors (ties counted as hits). ``--levers`` picks some by name.
+256-dimension vectors (ties counted as hits). ``upserts of N`` keep the default settings and
+change only the rows per upsert call (the writer sends 1,000 to a server). ``--levers`` picks
+some by name; a name may repeat, to show the noise.
 
 Prints a table and writes benchmarks/results/write_cost.json (with the load average: numbers
 from a busy machine are high).
@@ -95,7 +99,10 @@ LEVERS: dict[str, tuple[int, dict[str, Any]]] = {
     "max_neighbors 8": (256, {"max_neighbors": 8}),
     "sync_threshold 10000": (256, {"sync_threshold": 10_000}),
     "batch_size 1000": (256, {"batch_size": 1_000}),
+    "upserts of 250": (256, {}),
+    "upserts of 4000": (256, {}),
 }
+UPSERT_ROWS = {"upserts of 250": 250, "upserts of 4000": 4_000}  # else BATCH rows per call
 
 
 def _cpu(clock: Callable[[], float], work: Callable[[], Any]) -> tuple[float, Any]:
@@ -132,43 +139,99 @@ def _copy(source: Path | None, home: Path, mode: str) -> Path:
     return data
 
 
-def measure_store(mode: str, records: int, home: Path, source: Path | None) -> dict[str, Any]:
+def measure_embedded(records: int, home: Path, source: Path | None) -> dict[str, Any]:
     """CPU per row of each phase, writing ``records`` rows through ``store.write``."""
     from toolwise.storage import rows
 
-    data = _copy(source, home, mode)
-    server = _scale.Server(data) if mode == "server" else None
+    _copy(source, home, "embedded")
+    store = _scale._open_store("embedded", str(home))
+    spent = dict.fromkeys(PHASES, 0.0)
+    timed = 0
+    for n, (start, count) in enumerate(batches(records)):
+        build, batch = _cpu(time.thread_time, lambda s=start, c=count: _scale._records(s, c, 7))
+        serialise, _ = _cpu(
+            time.thread_time, lambda b=batch: [rows.outcome_metadata(o, 1.0) for o in b]
+        )
+        embed, _ = _cpu(
+            time.thread_time, lambda b=batch: store.embedding([rows.outcome_document(o) for o in b])
+        )
+        write, _ = _cpu(time.process_time, lambda b=batch: store.write(b))
+        if n < WARM_BATCHES:
+            continue
+        timed += count
+        spent["build"] += build
+        spent["serialise"] += serialise
+        spent["embed"] += embed
+        spent["chroma_client"] += max(write - serialise - embed, 0.0)
+    store.close()
+    return summarise("embedded", timed, spent, os.cpu_count() or 1)
+
+
+def measure_servers(
+    records: int, home: Path, source: Path | None, parts: bool
+) -> list[dict[str, Any]]:
+    """The same rows written three ways, each to a server of its own (a copy of ``source``),
+    in turns batch by batch so a busy spell falls on all alike: through ``store.write``; by
+    Chroma alone into the same collection (vectors and metadata made first); and, with
+    ``parts``, by Chroma alone plus the failures' upsert into the failure index."""
+    from toolwise.storage import rows
+    from toolwise.storage.failure_index import FailureIndex
+
+    labels = ["server", ALONE, *([ALONE_INDEX] if parts else [])]
+    servers: list[Any] = []
     try:
-        store = _scale._open_store(mode, str(home) if server is None else server.url)
-        spent = dict.fromkeys(PHASES, 0.0)
+        stores = []
+        for k in range(len(labels)):
+            servers.append(_scale.Server(_copy(source, home / f"kind-{k}", "server")))
+            stores.append(_scale._open_store("server", servers[-1].url))
+        # Private on purpose: Chroma alone writes into the store's own collection and index,
+        # as large as they are.
+        collections = [store._collection("default") for store in stores]
+        index = stores[-1]._failures.for_writing("default", collections[-1]) if parts else None
+        spent = [dict.fromkeys(PHASES, 0.0) for _ in labels]
+        began = [0.0] * len(labels)
         timed = 0
-        server_began = 0.0
         for n, (start, count) in enumerate(batches(records)):
-            if n == WARM_BATCHES and server is not None:
-                server_began = settled(server.cpu_s)
+            if n == WARM_BATCHES:
+                began = [settled(server.cpu_s) for server in servers]
             build, batch = _cpu(time.thread_time, lambda s=start, c=count: _scale._records(s, c, 7))
-            serialise, _ = _cpu(
-                time.thread_time, lambda b=batch: [rows.outcome_metadata(o, 1.0) for o in b]
+            serialise, metadatas = _cpu(
+                time.thread_time, lambda b=batch: [rows.outcome_metadata(o, time.time()) for o in b]
             )
-            embed, _ = _cpu(
+            embed, vectors = _cpu(
                 time.thread_time,
-                lambda b=batch: store.embedding([rows.outcome_document(o) for o in b]),
+                lambda b=batch: stores[0].embedding([rows.outcome_document(o) for o in b]),
             )
-            write, _ = _cpu(time.process_time, lambda b=batch: store.write(b))
+            ids = [o.id for o in batch]
+
+            def alone(k: int, i: Any = ids, v: Any = vectors, m: Any = metadatas) -> None:
+                collections[k].upsert(ids=i, embeddings=v, metadatas=m)
+                if k == 2:
+                    FailureIndex.add(index, i, v, m)
+
+            used = {}
+            for k in rotated(list(range(len(labels))), n):
+                work = (lambda b=batch: stores[0].write(b)) if k == 0 else (lambda k=k: alone(k))
+                used[k], _ = _cpu(time.process_time, work)
             if n < WARM_BATCHES:
                 continue
             timed += count
-            spent["build"] += build
-            spent["serialise"] += serialise
-            spent["embed"] += embed
-            spent["chroma_client"] += max(write - serialise - embed, 0.0)
-        if server is not None:
-            spent["chroma_server"] = settled(server.cpu_s) - server_began
-        store.close()
+            spent[0]["build"] += build
+            spent[0]["serialise"] += serialise
+            spent[0]["embed"] += embed
+            spent[0]["chroma_client"] += max(used[0] - serialise - embed, 0.0)
+            for k in range(1, len(labels)):
+                spent[k]["chroma_client"] += used[k]
+        for k, server in enumerate(servers):
+            spent[k]["chroma_server"] = settled(server.cpu_s) - began[k]
+        for store in stores:
+            store.close()
     finally:
-        if server is not None:
+        for server in servers:
             server.stop()
-    return summarise(mode, timed, spent, os.cpu_count() or 1)
+    return [
+        summarise(label, timed, spent[k], os.cpu_count() or 1) for k, label in enumerate(labels)
+    ]
 
 
 def _made(first: int, records: int, dimension: int) -> Iterator[tuple[list[str], Any, Any]]:
@@ -184,43 +247,6 @@ def _made(first: int, records: int, dimension: int) -> Iterator[tuple[list[str],
             embed([rows.outcome_document(o) for o in batch]),
             [rows.outcome_metadata(o, time.time()) for o in batch],
         )
-
-
-def measure_alone(records: int, home: Path, source: Path | None, index: bool) -> dict[str, Any]:
-    """The same rows upserted by Chroma alone into the same server collection (and, with
-    ``index``, their failures into the failure index, as ``store.write`` does)."""
-    from toolwise.storage.failure_index import FailureIndex
-
-    made = list(_made(FIRST_TIMED, records + WARM_BATCHES * BATCH, 256))
-    server = _scale.Server(_copy(source, home, "server"))
-    try:
-        store = _scale._open_store("server", server.url)
-        collection = store._collection("default")  # the store's own, as large as it is
-        failures = store._failures.for_writing("default", collection) if index else None
-        client, timed, began = 0.0, 0, 0.0
-        for n, (ids, vectors, metadatas) in enumerate(made):
-            if n == WARM_BATCHES:
-                began = settled(server.cpu_s)
-
-            def upsert(i: Any = ids, v: Any = vectors, m: Any = metadatas) -> None:
-                collection.upsert(ids=i, embeddings=v, metadatas=m)
-                if failures is not None:
-                    FailureIndex.add(failures, i, v, m)
-
-            spent, _ = _cpu(time.process_time, upsert)
-            if n >= WARM_BATCHES:
-                client += spent
-                timed += len(ids)
-        server_spent = settled(server.cpu_s) - began
-        store.close()
-    finally:
-        server.stop()
-    return summarise(
-        ALONE_INDEX if index else ALONE,
-        timed,
-        {"chroma_client": client, "chroma_server": server_spent},
-        os.cpu_count() or 1,
-    )
 
 
 def _recall(collection: Any, ids: list[str], truth: Any, queries: Any, asked: Any) -> float:
@@ -276,6 +302,23 @@ def measure_levers(
                 )
             )
         turns = list(range(len(names)))
+        size = [UPSERT_ROWS.get(name, BATCH) for name in names]
+        pending: list[list[Any]] = [[] for _ in names]
+
+        def flush(k: int, at_least: int = 1) -> None:
+            """Upsert what setting ``k`` holds once it has ``at_least`` rows, in its size."""
+            held = sum(len(ids) for ids, _, _ in pending[k])
+            if held < at_least or not held:
+                return
+            ids, vectors, metadatas = (
+                [x for part in pending[k] for x in part[i]] for i in range(3)
+            )
+            pending[k].clear()
+            for at in range(0, len(ids), size[k]):
+                cut = slice(at, at + size[k])
+                collections[k].upsert(
+                    ids=ids[cut], embeddings=vectors[cut], metadatas=metadatas[cut]
+                )
 
         def write(first: int, count: int, timed: bool) -> None:
             made = {d: _made(first, count, d) for d in dimensions}
@@ -283,11 +326,14 @@ def measure_levers(
                 by_dimension = dict(zip(dimensions, parts, strict=True))
                 if timed and n == WARM_BATCHES:
                     for k in turns:
+                        flush(k)
                         began[k] = settled(servers[k].cpu_s)
                         wrote[k] = written_bytes(servers[k].process.pid)
                 for k in rotated(turns, n):
-                    ids, vectors, metadatas = by_dimension[LEVERS[names[k]][0]]
-                    collections[k].upsert(ids=ids, embeddings=vectors, metadatas=metadatas)
+                    pending[k].append(by_dimension[LEVERS[names[k]][0]])
+                    flush(k, at_least=size[k])
+            for k in turns:
+                flush(k)
 
         began, wrote = [0.0] * len(names), [0.0] * len(names)
         write(0, prefill, timed=False)
@@ -369,14 +415,14 @@ def main() -> None:
         results = []
         for mode in [m for m in args.modes.split(",") if m]:
             source = prefilled(mode, args.prefill, Path(args.cache)) if args.prefill else None
-            results.append(measure_store(mode, args.records, home / mode, source))
-            print(f"  {mode}: {results[-1]['total_ms']:.3f} ms CPU per row", flush=True)
-            if mode == "server":
-                for index in (False, True) if args.parts else (False,):
-                    results.append(
-                        measure_alone(args.records, home / f"alone{index}", source, index)
-                    )
-                    print(f"  {results[-1]['mode']}: {results[-1]['total_ms']:.3f} ms", flush=True)
+            found = (
+                [measure_embedded(args.records, home / mode, source)]
+                if mode == "embedded"
+                else measure_servers(args.records, home / mode, source, args.parts)
+            )
+            for result in found:
+                print(f"  {result['mode']}: {result['total_ms']:.3f} ms CPU per row", flush=True)
+            results += found
         print()
         _print_rows(results)
         payload: dict[str, Any] = {

@@ -473,7 +473,6 @@ def writes(sc: dict[str, Any]) -> list[str]:
 
 
 ALONE = "server, Chroma alone"
-TAKEN = {"sync_threshold 10000"}  # the levers records_configuration takes (new server collections)
 
 
 def _write_cost_command(wc: dict[str, Any]) -> str:
@@ -486,7 +485,8 @@ def _write_cost_command(wc: dict[str, Any]) -> str:
     if any(s["mode"].startswith(f"{ALONE} +") for s in wc["stores"]):
         words.append("--parts")
     if wc.get("levers"):
-        words.append("--hnsw")
+        names = ",".join(lever["lever"] for lever in wc["levers"])
+        words.append(f'--hnsw --levers "{names}"')
     return " ".join(words)
 
 
@@ -513,7 +513,9 @@ def write_cost(wc: dict[str, Any] | None, sc: dict[str, Any] | None) -> list[str
         "failure-index entry, the write lease; on a server, this process's client and the "
         "server process, read once its CPU stopped rising: it indexes after it answers). "
         "*Chroma alone* upserts the same rows, vectors and metadata made beforehand; "
-        "*+ failure index* also upserts their failures into the index, as `store.write` does.",
+        "*+ failure index* also upserts their failures into the index, as `store.write` does; "
+        "on a server each way writes to a server of its own, in turns batch by batch, so a busy "
+        "spell of the machine falls on all alike.",
         "",
         "| store | build | serialise | embed | Chroma, this process | Chroma server | "
         "toolwise's share | total | rows/s at most |",
@@ -597,8 +599,12 @@ def write_cost(wc: dict[str, Any] | None, sc: dict[str, Any] | None) -> list[str
         lines += [
             "",
             "`python benchmarks/write_cost.py --hnsw` also measures the HNSW levers (128-dimension "
-            "vectors, `ef_construction` 50, `max_neighbors` 8, `sync_threshold` 10,000) with "
-            "their recall cost; they were not run for these figures.",
+            "vectors, `ef_construction` 50, `max_neighbors` 8, `sync_threshold` 10,000, and the "
+            "rows per upsert call) with their recall cost; they were not run for these figures. "
+            "toolwise takes none of them: `ef_construction`, `max_neighbors` and the dimension "
+            "trade recall of past failures (what the brief is for) for server CPU, and "
+            "`sync_threshold` saves disk writes but no CPU beyond the noise while making a "
+            "restarted server replay ten times as many rows on a collection's first read.",
         ]
     return lines
 
@@ -618,7 +624,7 @@ def _means(levers: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def _lever_verdicts(levers: list[dict[str, Any]]) -> list[str]:
-    """Which levers toolwise takes and why the others are not, from the measured figures."""
+    """Why toolwise takes none of the levers, from the measured figures."""
     means = _means(levers)
     base_name = levers[0]["lever"]
     base = means[base_name]
@@ -642,7 +648,7 @@ def _lever_verdicts(levers: list[dict[str, Any]]) -> list[str]:
             continue
         change = lever["recall_at_10"] - base["recall_at_10"]
         saving = 1 - lever["server_ms_per_row"] / base["server_ms_per_row"]
-        if name in TAKEN:
+        if name.startswith("sync_threshold"):
             written = (
                 f", {lever['server_kb_written_per_row']:.1f} KiB written per row instead of "
                 f"{base['server_kb_written_per_row']:.1f}"
@@ -650,14 +656,20 @@ def _lever_verdicts(levers: list[dict[str, Any]]) -> list[str]:
                 else ""
             )
             text += (
-                f" **{name}: taken** for every new collection of records (and failure index) "
-                f"on a server — {saving:.0%} less server CPU per row{written}, recall "
-                f"{change:+.3f}. It only changes how often Chroma rewrites a collection's id "
-                "map and index files, whose size grows with the collection (so does what it "
-                "saves); the rows since are replayed from Chroma's log when a collection is "
-                "loaded — on a server only after a restart, once per collection on its first "
-                "read; embedded at every process start, so embedded stores keep Chroma's "
-                "default. Existing collections keep their settings."
+                f" {name}: not taken — {saving:.0%} less server CPU per row{written}, recall "
+                f"{change:+.3f}. It only changes how often Chroma rewrites a collection's index "
+                "files; the rows since are replayed from Chroma's log when the collection is "
+                "next loaded (a restarted server: once per collection, on its first read; "
+                "embedded: at every process start), so a first read after a restart would wait "
+                "on up to 10,000 rows instead of 1,000 for a CPU saving within the noise here."
+            )
+        elif name.startswith("upserts of"):
+            text += (
+                f" {name} (rows per call, settings unchanged): {saving:.0%} less server CPU "
+                "per row; the writer keeps sending 1,000 rows per call to a server "
+                "(`REMOTE_BATCH`): a call's fixed cost is what larger calls save, and a call "
+                "of several thousand rows takes seconds of the server's time, near the 5 s "
+                "read timeout on a busy machine."
             )
         else:
             text += (
@@ -701,10 +713,17 @@ def fleet(sc: dict[str, Any]) -> list[str]:
 
 
 def http(hp: dict[str, Any]) -> list[str]:
-    modes = [m for m in ("embedded", "server") if "median" in hp.get(m, {})]
+    modes = [m for m in ("embedded", "in-process", "server") if "median" in hp.get(m, {})]
     if not modes:
         return []
     runs = "One run" if hp["repeat"] == 1 else f"Medians of {hp['repeat']} runs"
+    stores = (  # results from before the chroma child (no "phases") measured Chroma in process
+        ", and (sweep) open loops at rates the server keeps up with. Stores: `embedded` is "
+        "`serve --path` (Chroma in a child process), `in-process` adds `--in-process-store`, "
+        "`server` is `serve --url` to a `chroma run`."
+        if "phases" in hp
+        else "; `embedded` opened Chroma in the server process (today's `--in-process-store`)."
+    )
     loads = "; ".join(
         f"{m} {', '.join(f'{x:.2f}' for x in hp[m]['load_average_before'])}" for m in modes
     )
@@ -716,10 +735,11 @@ def http(hp: dict[str, Any]) -> list[str]:
         f"connections from another process on the same machine, {hp['seconds_per_phase']:g} s "
         "per phase, after 2,000 calls of history; closed loop for the most it does, open loop at "
         "a fixed rate for the latency a client sees at that load (timed from when each request "
-        f"was due). {runs} per store, each on a fresh server; the load average before the runs "
+        f"was due){stores} "
+        f"{runs} per store, each on a fresh server; the load average before the runs "
         f"was {loads} on 2 cores, which the load generator shares with the server. Server CPU "
-        "per item counts `toolwise serve` (and `chroma run`) over the phase and until everything "
-        "accepted was stored.",
+        "per item counts `toolwise serve` and its `chroma run` (child or server) over the phase "
+        "and until everything accepted was stored.",
         "",
         "| store | phase | requests/s | calls or briefs/s | p50 ms | p99 ms | server CPU ms per "
         "item |",

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from toolwise import Toolwise
+from toolwise.learning import inbox
 
 
 def _observations(tw: Toolwise, tool: str = "kubectl_apply") -> float:
@@ -28,3 +31,22 @@ def test_records_before_and_after_the_build_are_each_learnt_once(tw: Toolwise) -
     assert _observations(tw) == 2
     assert tw.runtime.feed.refresh() == 0  # the store holds nothing the view lacks
     assert _observations(tw) == 2
+
+
+def test_a_queue_nobody_reads_is_learnt_in_the_background(
+    tw: Toolwise, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the bound, recording returns at once (an HTTP server's event loop records) and a
+    background thread learns the queue."""
+    monkeypatch.setattr(inbox, "_MAX_QUEUED", 3)
+    feed = tw.runtime.feed
+    assert _observations(tw) == 0  # builds the view: records are queued from now on
+    with feed._drain_lock:  # a drain inline would wait here, and so would the test
+        for _ in range(5):
+            tw.record(tool="kubectl_apply", outcome="success", task_type="deploy")
+        assert len(feed._queued) == 5
+    background = feed._background
+    assert background is not None
+    background.join(timeout=60)
+    assert len(feed._queued) == 0
+    assert _observations(tw) == 5

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,3 +53,87 @@ def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "toolwise keys create" in result.stderr
     assert not (tmp_path / "store" / "chroma").exists()  # refused before opening anything
+
+
+def _child_pid(server: ServeProcess) -> int | None:
+    found = re.search(r"store in chroma child pid (\d+)", server.log_text)
+    return int(found[1]) if found else None
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for a reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+def _until(condition: Callable[[], bool], what: str, patience: float = 120.0) -> None:
+    deadline = time.monotonic() + patience
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {patience:g} s: {what}")
+        time.sleep(0.1)
+
+
+def _ready(server: ServeProcess) -> bool:
+    try:
+        return httpx.get(f"{server.url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_serve_path_runs_its_chroma_in_a_child_and_stops_it(
+    serve_process: Callable[..., ServeProcess],
+) -> None:
+    """``--path`` starts a ``chroma run`` child for the directory; SIGTERM stops both."""
+    server = serve_process()
+    pid = _child_pid(server)
+    assert pid is not None
+    assert not _gone(pid)
+    server.stop(signal.SIGTERM)
+    assert _gone(pid)
+
+
+def test_a_chroma_child_killed_while_serving_loses_no_accepted_call(
+    serve_process: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
+    """Calls accepted while the child is down wait in the spool; it is started again, and
+    everything reaches the store before the server exits."""
+    server = serve_process()
+    pid = _child_pid(server)
+    assert pid is not None
+    url = f"{server.url}/v1/agents/devops/calls"
+    assert httpx.post(url, json=[{"tool": "a"}] * 3, timeout=30).status_code == 202
+    os.kill(pid, signal.SIGKILL)
+    assert httpx.post(url, json=[{"tool": "b"}] * 4, timeout=30).status_code == 202
+    _until(lambda: "chroma child started again" in server.log_text, "the child is restarted")
+    _until(lambda: _ready(server), "the server is ready again")
+    server.stop(signal.SIGTERM)
+    with Toolwise(tmp_path / "store") as tw:
+        assert tw.summary("devops").total_calls == 7
+
+
+def test_a_killed_server_leaves_no_chroma_child(
+    serve_process: Callable[..., ServeProcess],
+) -> None:
+    """SIGKILL gives the server no shutdown: the kernel's parent-death signal stops the child."""
+    server = serve_process()
+    pid = _child_pid(server)
+    assert pid is not None
+    server.stop(signal.SIGKILL)
+    _until(lambda: _gone(pid), "the orphaned child exits")
+
+
+def test_in_process_store_starts_no_child(
+    serve_process: Callable[..., ServeProcess], tmp_path: Path
+) -> None:
+    """``--in-process-store`` opens the directory's Chroma in the server process itself."""
+    server = serve_process("--in-process-store")
+    assert _child_pid(server) is None
+    calls = [{"tool": "kubectl_deploy"}] * 2
+    assert httpx.post(f"{server.url}/v1/agents/devops/calls", json=calls, timeout=30).is_success
+    server.stop(signal.SIGTERM)
+    with Toolwise(tmp_path / "store") as tw:
+        assert tw.summary("devops").total_calls == 2

@@ -24,6 +24,11 @@ from toolwise.models import ToolOutcome
 __all__ = ["ViewInbox", "learn"]
 
 _MAX_QUEUED = 10_000
+"""Queued records past which, with nobody reading the view, a background thread learns them
+(learning is ~45 us a record: learning 10,000 inline stopped an HTTP server's event loop for
+2 s, ``benchmarks/http_service.py --modes in-process --probe``)."""
+_MAX_BEHIND = 4 * _MAX_QUEUED
+"""Past this, the recording thread learns them itself: memory stays bounded whatever happens."""
 
 
 class ViewInbox:
@@ -46,14 +51,15 @@ class ViewInbox:
         self._buffer: list[ToolOutcome] = []  # records made while (re)building
         self._queued: deque[ToolOutcome] = deque()
         self._learnt = LearntIds()
+        self._background: threading.Thread | None = None
 
     def on_record(self, outcome: ToolOutcome) -> None:
         """Hot path: queue the record for the view (learnt on the next read)."""
         readiness = self._readiness
         if readiness.state == "ready":
             self._queued.append(outcome)
-            if len(self._queued) > _MAX_QUEUED:  # nobody reads: learn now, bounding memory
-                self._drain()
+            if len(self._queued) > _MAX_QUEUED:  # nobody reads: learn, bounding memory
+                self._drain_behind()
             return
         with self._lock:
             if readiness.state == "empty":
@@ -84,6 +90,21 @@ class ViewInbox:
     def failure(self) -> str:
         """Why the last build failed (``""`` unless :attr:`state` is ``"failed"``)."""
         return self._readiness.failure
+
+    def _drain_behind(self) -> None:
+        """Learn the queue in a background thread (one at a time), so the thread that records
+        (an event loop, say) is not held; inline only past ``_MAX_BEHIND``."""
+        if len(self._queued) > _MAX_BEHIND:
+            self._drain()
+            return
+        with self._lock:
+            running = self._background
+            if running is not None and running.is_alive():
+                return
+            self._background = threading.Thread(
+                target=self._drain, name="toolwise-learn", daemon=True
+            )
+            self._background.start()
 
     def _drain(self) -> None:
         """Learn every queued record, in order (one drainer at a time)."""
@@ -127,6 +148,7 @@ class ViewInbox:
         """In a forked child: a lock held by a parent thread at the fork is never released."""
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
+        self._background = None  # the parent's thread did not survive the fork
 
 
 def learn(view: ReliabilityView, outcome: ToolOutcome) -> None:

@@ -81,12 +81,21 @@ class ToolwiseBackend:
         runtime: ``toolwise.Runtime(path)`` (or ``tw.runtime``), or anything with its members.
         probe_timeout: seconds ``health()`` waits for the store to answer while its breaker
             is closed.
+        on_close: called once :meth:`close` has closed the runtime (drained its spool), even
+            if that failed: ``toolwise serve`` stops the chroma child it started.
 
     Thread-safe, like the runtime.
     """
 
-    def __init__(self, runtime: ServiceRuntime, *, probe_timeout: float = _PROBE_TIMEOUT) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        *,
+        probe_timeout: float = _PROBE_TIMEOUT,
+        on_close: Callable[[], object] | None = None,
+    ) -> None:
         self._runtime = runtime
+        self._on_close = on_close
         # Late-bound: the runtime may replace its store (a fork reconnects it). The question
         # goes through the store's own guard, so a store that does not answer trips the
         # runtime's breaker: the writer and the recall learn of the outage too.
@@ -209,7 +218,11 @@ class ToolwiseBackend:
         return answer if after is None else _with_breaker(answer, after)
 
     def close(self, timeout: float = 10.0) -> bool:
-        return self._runtime.close(timeout)
+        try:
+            return self._runtime.close(timeout)
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
 
 def _breaker_of(store: object) -> BreakerHealth | None:

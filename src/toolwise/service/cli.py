@@ -16,6 +16,7 @@ refuses to listen beyond loopback. This module imports the server's dependencies
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import json
 import logging
@@ -26,11 +27,20 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from toolwise.service.keys import KeyRing
+    from toolwise.storage.chroma_process import ChromaChild
 
 __all__ = ["COMMANDS", "add_commands", "run"]
 
 COMMANDS = frozenset({"serve", "keys"})
 DEFAULT_PORT = 8765
+STORE_NICE = 10
+"""The chroma child's CPU priority offset: requests first, indexing in the time they leave.
+
+The spool absorbs what Chroma has not indexed yet, so a client never waits for it; a loop
+that waits for a core while Chroma indexes a batch is the tail left once the store is out
+of the serving process (``benchmarks/http_service.py --probe``: run-queue time of the
+loop's long lags). Short paired runs at 500 calls/s on a loaded machine (load average ~10)
+gave client p99s of 137 and 85 ms at 10 against 145 and 337 ms at 0, draining as fast."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may keep the GIL while another waits for it (Python's default: 0.005).
 
@@ -44,8 +54,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register ``serve`` and ``keys`` on the main parser's subcommands."""
     serve = commands.add_parser("serve", help="run the HTTP API and dashboard")
     where = serve.add_mutually_exclusive_group()
-    where.add_argument("--path", help="embedded store directory (default ./.toolwise)")
+    where.add_argument(
+        "--path",
+        help="store directory (default ./.toolwise); its Chroma runs in a `chroma run` child "
+        "process that serve starts, supervises and stops",
+    )
     where.add_argument("--url", help="a chroma server, e.g. http://127.0.0.1:8000")
+    serve.add_argument(
+        "--in-process-store",
+        action="store_true",
+        help="open --path's Chroma in this process instead of a child (no second process, "
+        "but each store write pauses request handling while Chroma holds the interpreter)",
+    )
+    serve.add_argument(
+        "--store-nice",
+        type=int,
+        default=STORE_NICE,
+        help=f"CPU priority offset of the chroma child (0-19, default {STORE_NICE}): its "
+        "indexing waits for cores the requests leave idle; 0 to share them equally",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--keys", help="API key file (default <path>/keys.json)")
@@ -54,8 +81,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--batch-size",
         type=int,
         default=None,
-        help="records per store write (default 500); smaller writes keep an embedded store "
-        "from pausing request handling as long (it holds the interpreter while it writes)",
+        help="records per store write (default 1,000 to a server, 500 in process); smaller "
+        "writes keep an in-process store from pausing request handling as long",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
@@ -160,14 +187,24 @@ def _serve(args: argparse.Namespace) -> int:
     check_bind(args.host, keys)  # before anything opens the store
     config = ServiceConfig(max_body_bytes=args.max_body_bytes)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.log_level != "debug":  # a line per store call otherwise
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     options: Settings = {} if args.batch_size is None else {"batch_size": args.batch_size}
-    if args.url:
-        options["url"] = args.url
-    runtime = Runtime(None if args.url else args.path, **options)
-    runtime.warm_up()  # learn from the store now, not on the first brief
-    _ = runtime.improver  # its lessons feed every brief; building it imports langchain-core
-    app = create_app(ToolwiseBackend(runtime), keys=keys, config=config, close_backend=True)
-    warm_up(app)
+    child = _store_child(args)
+    url = args.url or (child.url if child is not None else None)
+    if url:
+        options["url"] = url
+    try:
+        runtime = Runtime(None if args.url else args.path, **options)
+        runtime.warm_up()  # learn from the store now, not on the first brief
+        _ = runtime.improver  # its lessons feed every brief; building it imports langchain-core
+        backend = ToolwiseBackend(runtime, on_close=None if child is None else child.stop)
+        app = create_app(backend, keys=keys, config=config, close_backend=True)
+        warm_up(app)
+    except BaseException:
+        if child is not None:
+            child.stop()
+        raise
     # What start-up built lives as long as the process: moved out of the collector's view,
     # a full collection no longer walks it, so the pauses in the latency tail are shorter.
     gc.collect()
@@ -187,6 +224,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     )
     mode = "with API keys" if keys.configured else "without keys (loopback only)"
+    if child is not None:
+        mode += f", store in chroma child pid {child.pid} at {child.url}"
     print(
         f"toolwise serve: http://{args.host}:{args.port}/ {mode}, pid {os.getpid()}",
         file=sys.stderr,
@@ -194,3 +233,21 @@ def _serve(args: argparse.Namespace) -> int:
     )
     server.run()
     return 0
+
+
+def _store_child(args: argparse.Namespace) -> ChromaChild | None:
+    """For ``--path`` (unless ``--in-process-store``): its Chroma started in a child process.
+
+    Stopped by the app's shutdown once the spool is drained into it (the backend's
+    ``on_close``), at exit if start-up fails, and by the kernel if this process dies
+    (:mod:`toolwise.storage.chroma_process`).
+    """
+    if args.url or args.in_process_store:
+        return None
+    from toolwise.storage.chroma_process import ChromaChild
+    from toolwise.storage.clients import default_root
+
+    child = ChromaChild(Path(args.path or default_root()), nice=args.store_nice)
+    atexit.register(child.stop)
+    child.start()
+    return child

@@ -27,12 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from toolwise.storage import rows
-from toolwise.storage.collections import (
-    INDEX_OF_KEY,
-    check_embedding,
-    records_configuration,
-    stamp,
-)
+from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.namespaces import check_owner, existing
 from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
@@ -120,11 +115,10 @@ class FailureIndex:
             index = self._cached(agent_id)
             if index is not None:
                 return index
-            client = self._client()
-            index = client.get_or_create_collection(
+            index = self._client().get_or_create_collection(
                 self.name(agent_id),
                 metadata=stamp(INDEX_OF_KEY, agent_id, self._embedding),
-                configuration=records_configuration(client),
+                configuration=COSINE,
                 embedding_function=None,
             )
             check_owner(index, INDEX_OF_KEY, agent_id)

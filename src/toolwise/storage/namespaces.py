@@ -26,12 +26,7 @@ from typing import Any
 
 from toolwise.errors import InvalidAgentIdError, StoreUnavailableError
 from toolwise.storage import rows
-from toolwise.storage.collections import (
-    AGENT_KEY,
-    check_embedding,
-    records_configuration,
-    stamp,
-)
+from toolwise.storage.collections import AGENT_KEY, COSINE, check_embedding, stamp
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.naming import collection_name_for, legacy_collection_name_for, may_be_shared
 
@@ -154,7 +149,7 @@ class AgentCollections:
             collection = client.get_or_create_collection(
                 name,
                 metadata=stamp(AGENT_KEY, agent_id, self._embedding),
-                configuration=records_configuration(client),
+                configuration=COSINE,
                 embedding_function=None,
             )
         check_owner(collection, AGENT_KEY, agent_id)

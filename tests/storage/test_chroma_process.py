@@ -1,0 +1,134 @@
+"""A store directory served by a supervised ``chroma run`` child (the real binary)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from toolwise import Toolwise
+from toolwise.errors import InvalidArgumentError
+from toolwise.storage.chroma_process import ChromaChild
+
+_PATIENCE = 120.0  # a busy CI machine starts Chroma in seconds, not milliseconds
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {_PATIENCE:g} s: {what}")
+        time.sleep(0.1)
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for a reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v2/heartbeat", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def child(tmp_path: Path) -> Iterator[ChromaChild]:
+    started = ChromaChild(tmp_path / "store")
+    started.start()
+    yield started
+    started.stop()
+
+
+def test_records_written_through_the_child_are_read_in_process_after_it_stops(
+    child: ChromaChild,
+) -> None:
+    """The child serves the embedded layout: once stopped, ``Toolwise(path)`` reads it."""
+    with Toolwise(child.path, url=child.url) as tw:
+        for n in range(5):
+            tw.record(tool="kubectl_deploy", latency_ms=n, agent_id="devops")
+    child.stop()
+    with Toolwise(child.path) as tw:
+        assert tw.summary("devops").total_calls == 5
+
+
+def test_a_child_that_dies_is_started_again_on_the_same_port(child: ChromaChild) -> None:
+    """Killed, it is back at the same URL, with another pid."""
+    first = child.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    _until(lambda: child.restarts == 1 and _answers(child.url), "the child answers again")
+    assert child.pid not in (None, first)
+
+
+def test_stop_leaves_no_process_behind(child: ChromaChild) -> None:
+    """After ``stop`` the child has exited, and it is not started again."""
+    pid = child.pid
+    assert pid is not None
+    child.stop()
+    assert _gone(pid)
+    assert child.pid is None
+    assert child.restarts == 0
+
+
+def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
+    """A parent killed outright (no clean shutdown) takes its chroma child with it."""
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from toolwise.storage.chroma_process import ChromaChild
+        child = ChromaChild(Path({str(tmp_path / "store")!r}))
+        child.start()
+        print(child.pid, flush=True)
+        time.sleep(600)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert not _gone(pid)
+    finally:
+        parent.kill()
+        parent.wait()
+    _until(lambda: _gone(pid), "the orphaned child exits")
+
+
+def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:
+    """A path Chroma cannot use fails ``start`` with the end of the child's log."""
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "chroma").write_text("a file where Chroma wants a directory")
+    with pytest.raises(Exception, match="chroma child"):
+        ChromaChild(tmp_path / "store").start()
+
+
+def test_nice_outside_0_to_19_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        ChromaChild(tmp_path, nice=20)
+    assert caught.value.field == "nice"
+
+
+def test_the_child_runs_at_the_nice_value_asked_for(tmp_path: Path) -> None:
+    """``nice=5``: the child's CPU priority is five steps below its parent's."""
+    child = ChromaChild(tmp_path / "store", nice=5)
+    child.start()
+    try:
+        assert child.pid is not None
+        fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(fields[16]) == min(os.nice(0) + 5, 19)  # the 19th field of stat: nice
+    finally:
+        child.stop()
