@@ -712,6 +712,32 @@ def fleet(sc: dict[str, Any]) -> list[str]:
     ]
 
 
+def p99_verdict(med: list[tuple[str, dict[str, Any]]], kind: str, goal_ms: float) -> str:
+    """The rates at which a p99 target holds in every store and open-loop phase, and where not.
+
+    A target met at one gentle rate says little; the verdict names each offered rate, and a rate
+    counts as met only when every phase at it (open and sweep, every store) kept the p99.
+    """
+    by_rate: dict[float, list[float]] = {}
+    for name, r in med:
+        if kind in name and not name.startswith("closed"):
+            by_rate.setdefault(round(r["items_per_s"], -1), []).append(r["p99_ms"])
+    if not by_rate:
+        return "not measured in an open loop"
+    unit = "calls" if kind == "calls" else "briefs"
+    met = sorted(k for k, v in by_rate.items() if max(v) <= goal_ms)
+    missed = sorted(k for k, v in by_rate.items() if max(v) > goal_ms)
+    parts = []
+    if met:
+        worst = max(max(by_rate[k]) for k in met)
+        rates = ", ".join(f"{k:,.0f}" for k in met)
+        parts.append(f"**met at {rates} {unit}/s** (p99 at most {worst:,.1f} ms)")
+    if missed:
+        rates = ", ".join(f"{k:,.0f} (p99 up to {max(by_rate[k]):,.1f} ms)" for k in missed)
+        parts.append(f"**missed at {rates} {unit}/s**")
+    return "; ".join(parts)
+
+
 def http(hp: dict[str, Any]) -> list[str]:
     modes = [m for m in ("embedded", "in-process", "server") if "median" in hp.get(m, {})]
     if not modes:
@@ -753,14 +779,13 @@ def http(hp: dict[str, Any]) -> list[str]:
             )
     med = [(n, r) for m in modes for n, r in hp[m]["median"].items()]
     rate = max(r["items_per_s"] for n, r in med if "calls" in n)
-    calls_p99 = min(r["p99_ms"] for n, r in med if "calls" in n)
-    brief_p99 = min(r["p99_ms"] for n, r in med if "brief" in n)
     lines += [
         "",
         f"Targets (issue 13): ≥ 1,000 recorded calls/s — best median {rate:,.0f} calls/s "
-        f"({_verdict(rate >= 1000)}); `POST calls` p99 ≤ 20 ms — best {calls_p99:,.0f} ms "
-        f"({_verdict(calls_p99 <= 20, 'missed here')}); `POST brief` p99 ≤ 30 ms — best "
-        f"{brief_p99:,.0f} ms ({_verdict(brief_p99 <= 30, 'missed here')}). What limits them: "
+        f"({_verdict(rate >= 1000)}); `POST calls` p99 ≤ 20 ms — "
+        f"{p99_verdict(med, 'calls', 20)}; `POST brief` p99 ≤ 30 ms — "
+        f"{p99_verdict(med, 'brief', 30)}. Closed loops are left out of the p99 verdicts (with "
+        f"{hp['clients']} requests always in flight their latency is queueing). What limits them: "
         "`docs/http.md`.",
     ]
     return lines
