@@ -308,6 +308,21 @@ def _eventually(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
     return True
 
 
+def _exited(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for its reaper counts as exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
+
+
+@pytest.fixture
+def exited() -> Callable[[int], bool]:
+    """``exited(pid)``: the process is gone — for tests that a child leaves no orphan."""
+    return _exited
+
+
 @pytest.fixture
 def eventually() -> Callable[..., bool]:
     """``eventually(condition, timeout=30)``: poll until true; False if it never became so.

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,21 +59,7 @@ def _child_pid(server: ServeProcess) -> int | None:
     return int(found[1]) if found else None
 
 
-def _gone(pid: int) -> bool:
-    """True once ``pid`` has exited (a zombie waiting for a reaper counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state == "Z"
-
-
-def _until(condition: Callable[[], bool], what: str, patience: float = 120.0) -> None:
-    deadline = time.monotonic() + patience
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {patience:g} s: {what}")
-        time.sleep(0.1)
+_PATIENCE = 120.0  # a busy CI machine starts Chroma in seconds, not milliseconds
 
 
 def _ready(server: ServeProcess) -> bool:
@@ -85,19 +70,19 @@ def _ready(server: ServeProcess) -> bool:
 
 
 def test_serve_path_runs_its_chroma_in_a_child_and_stops_it(
-    serve_process: Callable[..., ServeProcess],
+    serve_process: Callable[..., ServeProcess], exited: Callable[[int], bool]
 ) -> None:
     """``--path`` starts a ``chroma run`` child for the directory; SIGTERM stops both."""
     server = serve_process()
     pid = _child_pid(server)
     assert pid is not None
-    assert not _gone(pid)
+    assert not exited(pid)
     server.stop(signal.SIGTERM)
-    assert _gone(pid)
+    assert exited(pid)
 
 
 def test_a_chroma_child_killed_while_serving_loses_no_accepted_call(
-    serve_process: Callable[..., ServeProcess], tmp_path: Path
+    serve_process: Callable[..., ServeProcess], tmp_path: Path, eventually: Callable[..., bool]
 ) -> None:
     """Calls accepted while the child is down wait in the spool; it is started again, and
     everything reaches the store before the server exits."""
@@ -108,8 +93,10 @@ def test_a_chroma_child_killed_while_serving_loses_no_accepted_call(
     assert httpx.post(url, json=[{"tool": "a"}] * 3, timeout=30).status_code == 202
     os.kill(pid, signal.SIGKILL)
     assert httpx.post(url, json=[{"tool": "b"}] * 4, timeout=30).status_code == 202
-    _until(lambda: "chroma child started again" in server.log_text, "the child is restarted")
-    _until(lambda: _ready(server), "the server is ready again")
+    assert eventually(lambda: "chroma child started again" in server.log_text, _PATIENCE), (
+        "the child is restarted"
+    )
+    assert eventually(lambda: _ready(server), _PATIENCE), "the server is ready again"
     server.stop(signal.SIGTERM)
     with Toolwise(tmp_path / "store") as tw:
         assert tw.summary("devops").total_calls == 7
@@ -117,13 +104,15 @@ def test_a_chroma_child_killed_while_serving_loses_no_accepted_call(
 
 def test_a_killed_server_leaves_no_chroma_child(
     serve_process: Callable[..., ServeProcess],
+    eventually: Callable[..., bool],
+    exited: Callable[[int], bool],
 ) -> None:
     """SIGKILL gives the server no shutdown: the kernel's parent-death signal stops the child."""
     server = serve_process()
     pid = _child_pid(server)
     assert pid is not None
     server.stop(signal.SIGKILL)
-    _until(lambda: _gone(pid), "the orphaned child exits")
+    assert eventually(lambda: exited(pid), _PATIENCE), "the orphaned child exits"
 
 
 def test_in_process_store_starts_no_child(

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,23 +18,6 @@ from toolwise.errors import InvalidArgumentError
 from toolwise.storage.chroma_process import ChromaChild
 
 _PATIENCE = 120.0  # a busy CI machine starts Chroma in seconds, not milliseconds
-
-
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + _PATIENCE
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {_PATIENCE:g} s: {what}")
-        time.sleep(0.1)
-
-
-def _gone(pid: int) -> bool:
-    """True once ``pid`` has exited (a zombie waiting for a reaper counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return True
-    return state == "Z"
 
 
 def _answers(url: str) -> bool:
@@ -65,26 +47,32 @@ def test_records_written_through_the_child_are_read_in_process_after_it_stops(
         assert tw.summary("devops").total_calls == 5
 
 
-def test_a_child_that_dies_is_started_again_on_the_same_port(child: ChromaChild) -> None:
+def test_a_child_that_dies_is_started_again_on_the_same_port(
+    child: ChromaChild, eventually: Callable[..., bool]
+) -> None:
     """Killed, it is back at the same URL, with another pid."""
     first = child.pid
     assert first is not None
     os.kill(first, signal.SIGKILL)
-    _until(lambda: child.restarts == 1 and _answers(child.url), "the child answers again")
+    assert eventually(lambda: child.restarts == 1 and _answers(child.url), _PATIENCE), (
+        "the child answers again"
+    )
     assert child.pid not in (None, first)
 
 
-def test_stop_leaves_no_process_behind(child: ChromaChild) -> None:
+def test_stop_leaves_no_process_behind(child: ChromaChild, exited: Callable[[int], bool]) -> None:
     """After ``stop`` the child has exited, and it is not started again."""
     pid = child.pid
     assert pid is not None
     child.stop()
-    assert _gone(pid)
+    assert exited(pid)
     assert child.pid is None
     assert child.restarts == 0
 
 
-def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
+def test_the_child_dies_with_its_parent(
+    tmp_path: Path, eventually: Callable[..., bool], exited: Callable[[int], bool]
+) -> None:
     """A parent killed outright (no clean shutdown) takes its chroma child with it."""
     script = textwrap.dedent(
         f"""
@@ -101,11 +89,11 @@ def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
     try:
         assert parent.stdout is not None
         pid = int(parent.stdout.readline())
-        assert not _gone(pid)
+        assert not exited(pid)
     finally:
         parent.kill()
         parent.wait()
-    _until(lambda: _gone(pid), "the orphaned child exits")
+    assert eventually(lambda: exited(pid), _PATIENCE), "the orphaned child exits"
 
 
 def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:
