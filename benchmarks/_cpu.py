@@ -99,3 +99,9 @@ def summarise(mode: str, timed: int, spent: dict[str, float], cores: int) -> dic
         "bound_rows_per_s": bounds[bound_by],
         "bound_by": bound_by,
     }
+
+
+def cpu_sum_text(cpu: dict[str, float]) -> str:
+    """``writers + server = total`` ms per record, as scale.py prints it and the page shows it."""
+    writers, server = cpu["writers_ms_per_record"], cpu["server_ms_per_record"]
+    return f"{writers:.3f} + {server:.3f} = {writers + server:.3f}"

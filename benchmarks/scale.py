@@ -619,11 +619,6 @@ def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict
     return row
 
 
-def _cpu_text(cpu: dict[str, float]) -> str:
-    writers, server = cpu["writers_ms_per_record"], cpu["server_ms_per_record"]
-    return f"{writers:.3f} + {server:.3f} = {writers + server:.3f}"
-
-
 def _write_writes(rows_: list[dict[str, Any]]) -> None:
     print()
     print(
@@ -644,8 +639,8 @@ def _write_writes(rows_: list[dict[str, Any]]) -> None:
                     str(r["processes"]),
                     f"{r['records_per_s']:,.0f}",
                     f"{r['chroma_records_per_s']:,.0f}",
-                    _cpu_text(r["cpu"]),
-                    _cpu_text(r["chroma_cpu"]),
+                    _cpu.cpu_sum_text(r["cpu"]),
+                    _cpu.cpu_sum_text(r["chroma_cpu"]),
                 ]
                 for r in rows_
             ],

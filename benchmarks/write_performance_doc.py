@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from _cpu import cpu_sum_text
+
 R = Path("benchmarks/results")
 DOC = Path("docs/performance.md")
 
@@ -395,10 +397,7 @@ def cold_start(sc: dict[str, Any]) -> list[str]:
 
 
 def _cpu_cells(cpu: dict[str, float] | None) -> str:
-    if not cpu:
-        return "–"
-    writers, server = cpu["writers_ms_per_record"], cpu["server_ms_per_record"]
-    return f"{writers:.3f} + {server:.3f} = {writers + server:.3f}"
+    return cpu_sum_text(cpu) if cpu else "–"
 
 
 def writes(sc: dict[str, Any]) -> list[str]:
