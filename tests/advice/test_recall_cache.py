@@ -13,7 +13,8 @@ from langchain_core.messages import HumanMessage
 
 from toolwise import Toolwise
 from toolwise.advice import CLOSE, OPEN, Advisor
-from toolwise.storage.unstored import RECENT
+from toolwise.advice.recall_cache import RecallCache
+from toolwise.storage.unstored import RECENT, LocalFailures
 
 TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
 DEPLOY = [HumanMessage("Deploy the payments api to production")]
@@ -165,3 +166,66 @@ def test_more_failures_than_memory_keeps_make_the_brief_ask_the_store(
     assert tw.flush(timeout=60)
     assert _shows(advisor.advise(DEPLOY).text, "manifest unknown")
     assert len(queries.texts) == 2
+
+
+class Ticks:
+    """A monotonic clock moved by hand (the cache's ``clock``)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _cache_for(tw: Toolwise, ticks: Ticks) -> tuple[RecallCache, Callable[[], Any], list[str]]:
+    """A recall cache over the real store; ``nearest()`` asks it for the deploy failures."""
+    cache = RecallCache(tw.runtime.embedding, ttl=30.0, clock=ticks)
+    asked: list[str] = []
+    query = "failure for production_deploy. Task: deploy the payments api to production"
+
+    def ask() -> Any:
+        asked.append(query)
+        return tw.store.similar("default", query, k=8, now=tw.runtime.clock(), outcome="failure")
+
+    def fresh() -> LocalFailures:
+        return tw.runtime.local_failures("default")
+
+    def nearest() -> Any:
+        found, _ = cache.nearest(
+            ("default", query, 8), fresh(), tw.runtime.clock(), ask=ask, fresh=fresh
+        )
+        return [hit.outcome.error_message for hit in found]
+
+    return cache, nearest, asked
+
+
+def test_an_answer_past_its_ttl_is_served_while_one_query_refreshes_it(
+    tw: Toolwise, deploy_history: History, eventually: Callable[..., bool]
+) -> None:
+    """Between ``ttl`` and twice that, a brief does not wait for the store, yet shows the
+    failure just recorded; the one background query then makes the answer current."""
+    deploy_history(tw)
+    ticks = Ticks()
+    _cache, nearest, asked = _cache_for(tw, ticks)
+    nearest()
+    ticks.now += 45.0
+    _fail(tw, "manifest unknown")
+    assert tw.flush(timeout=30)
+    assert "manifest unknown" in nearest()
+    assert eventually(lambda: len(asked) == 2)
+    assert "manifest unknown" in nearest()
+    assert len(asked) == 2
+
+
+def test_an_answer_twice_its_ttl_old_is_asked_for_again(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """Past ``2 * ttl`` (other processes' failures may be missing) the brief asks the store."""
+    deploy_history(tw)
+    ticks = Ticks()
+    _cache, nearest, asked = _cache_for(tw, ticks)
+    nearest()
+    ticks.now += 60.0
+    nearest()
+    assert len(asked) == 2

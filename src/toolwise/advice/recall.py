@@ -59,7 +59,11 @@ class FailureRecall:
         wide = k if same_task is None else 3 * k
         local = self.runtime.local_failures(agent_id)
         found, available = self._cache.nearest(
-            (agent_id, query, wide), local, now, lambda: self._similar(agent_id, query, now, wide)
+            (agent_id, query, wide),
+            local,
+            now,
+            ask=lambda: self._similar(agent_id, query, now, wide),
+            fresh=lambda: self.runtime.local_failures(agent_id),
         )
         if same_task is not None:
             found = [hit for hit in found if hit.outcome.task_type == same_task][:k]

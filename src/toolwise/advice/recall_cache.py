@@ -2,7 +2,7 @@
 
 A brief's recall asks the store for the failures nearest its query (two Chroma round trips,
 which compete with the background writer for the store). An answer is reused for
-``recall_ttl`` seconds per (agent, query, k), and two rules keep the reuse right and the
+``recall_ttl`` seconds per (agent, query, k), and three rules keep the reuse right and the
 store quiet while an agent keeps failing:
 
 - **Brought up to date, not thrown away.** A failure this process records does not make an
@@ -14,15 +14,23 @@ store quiet while an agent keeps failing:
   keeps (``RECENT``).
 - **Single flight.** While one brief asks the store for a key, concurrent briefs for the same
   key wait for its answer (then merge what they recorded since) instead of asking too.
+- **Refreshed in the background.** An answer older than ``recall_ttl`` but younger than twice
+  that is still served at once — merged with this process's newest failures (those since its
+  query, or the newest ``RECENT`` when more were recorded), so the very next brief still shows
+  a failure just recorded — while one background query (thread ``toolwise-recall-refresh``,
+  one query at a time, ended when idle) replaces it. A turn waits for the store only for a
+  query it has no answer for from the last ``2 * recall_ttl`` seconds, or after a ``forget``.
+  Other processes' failures therefore reach a brief within ``2 * recall_ttl`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -48,13 +56,15 @@ Ask = Callable[[], "list[SimilarOutcome] | None"]
 for any other error (the answer is then not kept)."""
 
 Key = tuple[str, str, int]
+Fresh = Callable[[], LocalFailures]
+"""The agent's :class:`LocalFailures` as of now (read again by a background refresh)."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
     """A store answer merged with the failures this process had not stored yet."""
 
-    fetched: float  # time.monotonic() of the store query: the staleness bound counts from it
+    fetched: float  # the clock at the store query: the staleness bound counts from it
     generation: int  # the agent's failures recorded before the query (all merged in)
     epoch: int  # the agent's forgets before the query
     found: tuple[SimilarOutcome, ...]  # nearest first, at most k
@@ -74,22 +84,33 @@ class RecallCache:
 
     Args:
         embedding: the store's embedding (the same distances as the store's answers).
-        ttl: seconds an answer is reused (0: every recall asks the store).
+        ttl: seconds an answer is reused (0: every recall asks the store); served for as long
+            again while a background query refreshes it.
+        clock: monotonic seconds (injected by tests).
     """
 
-    def __init__(self, embedding: EmbeddingFunction, ttl: float) -> None:
+    def __init__(
+        self,
+        embedding: EmbeddingFunction,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._embedding = embedding
         self._ttl = ttl
+        self._clock = clock
         self._answers: OrderedDict[Key, _Answer] = OrderedDict()
         self._flights: dict[Key, _Flight] = {}
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._refreshes: deque[tuple[Key, datetime, Ask, Fresh, _Flight]] = deque()
+        self._refresher: int | None = None  # the pid whose refresh thread is running
         self._lock = threading.Lock()
 
     def nearest(
-        self, key: Key, local: LocalFailures, now: datetime, ask: Ask
+        self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
     ) -> tuple[list[SimilarOutcome], bool]:
         """The ``k`` failures nearest the query of ``key = (agent, query, k)``: the store's
-        answer (``ask``, or one reused) merged with this process's failures it may lack.
+        answer (``ask``, or one reused) merged with this process's failures it may lack
+        (``local``, and ``fresh()`` for a background refresh).
 
         Returns:
             The failures, nearest first, and False when the store was unavailable (then only
@@ -101,8 +122,12 @@ class RecallCache:
         else:
             with self._lock:
                 kept = self._answers.get(key)
-            if kept is not None and time.monotonic() - kept.fetched < self._ttl:
+            age = math.inf if kept is None else self._clock() - kept.fetched
+            if kept is not None and age < self._ttl:
                 current = self._current(key, kept, local, now)
+            elif kept is not None and age < 2 * self._ttl and kept.epoch == local.epoch:
+                self._refresh(key, now, ask, fresh)
+                return self._stale(key, kept, local, now), True
             if current is None:
                 answer = self._shared(key, local, now, ask)
                 if answer is not None:
@@ -128,17 +153,64 @@ class RecallCache:
         try:
             answer = self._fetch(key, local, now, ask, keep=True)
         finally:
-            with self._lock:
-                if self._flights.get(key) is not None and self._flights[key].answer is mine:
-                    del self._flights[key]
-            mine.set_result(answer)
+            self._landed(key, mine, answer)
         return answer
+
+    def _landed(self, key: Key, flight: Future[_Answer | None], answer: _Answer | None) -> None:
+        """The query of ``flight`` is over: later briefs ask again (if they must)."""
+        with self._lock:
+            if self._flights.get(key) is not None and self._flights[key].answer is flight:
+                del self._flights[key]
+        flight.set_result(answer)
+
+    def _stale(
+        self, key: Key, kept: _Answer, local: LocalFailures, now: datetime
+    ) -> list[SimilarOutcome]:
+        """``kept`` (past its ttl) with this process's newest failures merged in; not kept."""
+        newer = local.since(kept.generation)
+        extra = (*(local.recent if newer is None else newer), *local.unstored)
+        return _unexpired(self._merge(key, list(kept.found), extra, now), now)
+
+    def _refresh(self, key: Key, now: datetime, ask: Ask, fresh: Fresh) -> None:
+        """Queue one background query for ``key`` (none if one is in flight)."""
+        pid = os.getpid()
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None and flight.pid == pid:
+                return
+            flight = self._flights[key] = _Flight(pid, Future())
+            self._refreshes.append((key, now, ask, fresh, flight))
+            if self._refresher == pid:
+                return
+            self._refresher = pid
+        threading.Thread(
+            target=self._refreshing, name="toolwise-recall-refresh", daemon=True
+        ).start()
+
+    def _refreshing(self) -> None:
+        """Run the queued refreshes one at a time (gentle on the store); end when idle."""
+        try:
+            while True:
+                with self._lock:
+                    if not self._refreshes:
+                        return
+                    key, now, ask, fresh, flight = self._refreshes.popleft()
+                answer: _Answer | None = None
+                try:
+                    answer = self._fetch(key, fresh(), now, ask, keep=True)
+                except Exception as exc:  # a refresh must not end the thread
+                    log.warning("toolwise: refreshing a recall failed: %s", exc)
+                finally:
+                    self._landed(key, flight.answer, answer)
+        finally:  # idle (or ended): the next stale answer starts a thread again
+            with self._lock:
+                self._refresher = None
 
     def _fetch(
         self, key: Key, local: LocalFailures, now: datetime, ask: Ask, *, keep: bool
     ) -> _Answer | None:
         """Ask the store, merge what it may not have yet, and keep the answer when ``keep``."""
-        fetched = time.monotonic()
+        fetched = self._clock()
         try:
             stored = ask()
         except Exception as exc:  # advice must not fail a turn because recall did
