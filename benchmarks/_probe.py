@@ -17,7 +17,9 @@ generator uses too):
 - ``write``: the background writer's store write of one batch (with its records);
 - ``tail``: the feed's look at what other writers stored (server stores), and ``drain``: the
   view learning its queued records; ``snapshot``: a snapshot of the view written;
-- ``fsync``: the writer's fsync of the spool; ``gc``: a collection (with its generation).
+- ``fsync``: the writer's fsync of the spool; ``gc``: a collection (with its generation);
+- ``recall``: a brief's vector query for similar failures (``store.similar``: embedding the
+  query and Chroma's answer), the store query a recall cache miss costs.
 
 Each interval also carries the CPU time its thread spent in it (``cpu``: for Python code the
 time it held the GIL). At exit (the server's clean shutdown) the timeline goes to ``OUT.json``;
@@ -78,6 +80,7 @@ def install(timeline: Timeline, out: Path) -> None:
     from toolwise.learning.feed import LearningFeed
     from toolwise.learning.inbox import ViewInbox
     from toolwise.service import app as app_module
+    from toolwise.storage.chroma import ChromaOutcomeStore
     from toolwise.storage.spool import Spool
     from toolwise.storage.store_writes import StoreWrites
 
@@ -88,6 +91,7 @@ def install(timeline: Timeline, out: Path) -> None:
     LearningFeed.write_snapshot = timeline.timed("snapshot")(LearningFeed.write_snapshot)  # type: ignore[method-assign]
     ViewInbox._drain = timeline.timed("drain")(ViewInbox._drain)  # type: ignore[method-assign]
     Spool.sync = timeline.timed("fsync")(Spool.sync)  # type: ignore[method-assign]
+    ChromaOutcomeStore.similar = timeline.timed("recall")(ChromaOutcomeStore.similar)  # type: ignore[method-assign]
 
     started: dict[int, tuple[float, float]] = {}
 
@@ -183,7 +187,8 @@ async def _loop_lag(timeline: Timeline) -> None:
 
 # -- reading a timeline --------------------------------------------------------------------
 
-BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc")
+# What a slow request may overlap: the background work, and a brief's own store query.
+BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc", "recall")
 
 
 def summarise(events: list[list[Any]], start: float, end: float, slow_ms: float) -> dict[str, Any]:
