@@ -17,7 +17,10 @@ generator uses too):
 - ``write``: the background writer's store write of one batch (with its records);
 - ``tail``: the feed's look at what other writers stored (server stores), and ``drain``: the
   view learning its queued records; ``snapshot``: a snapshot of the view written;
-- ``fsync``: the writer's fsync of the spool; ``gc``: a collection (with its generation).
+- ``fsync``: the writer's fsync of the spool; ``gc``: a collection (with its generation);
+- ``recall``: a vector query for similar failures (``store.similar``: embedding the query and
+  Chroma's answer) — a brief's own, or a background refresh of a reused answer (its thread's
+  name, ``toolwise-recall-refresh``, as detail).
 
 Each interval also carries the CPU time its thread spent in it (``cpu``: for Python code the
 time it held the GIL). At exit (the server's clean shutdown) the timeline goes to ``OUT.json``;
@@ -78,6 +81,7 @@ def install(timeline: Timeline, out: Path) -> None:
     from toolwise.learning.feed import LearningFeed
     from toolwise.learning.inbox import ViewInbox
     from toolwise.service import app as app_module
+    from toolwise.storage.chroma import ChromaOutcomeStore
     from toolwise.storage.spool import Spool
     from toolwise.storage.store_writes import StoreWrites
 
@@ -88,6 +92,9 @@ def install(timeline: Timeline, out: Path) -> None:
     LearningFeed.write_snapshot = timeline.timed("snapshot")(LearningFeed.write_snapshot)  # type: ignore[method-assign]
     ViewInbox._drain = timeline.timed("drain")(ViewInbox._drain)  # type: ignore[method-assign]
     Spool.sync = timeline.timed("fsync")(Spool.sync)  # type: ignore[method-assign]
+    ChromaOutcomeStore.similar = timeline.timed(  # type: ignore[method-assign]
+        "recall", lambda *_args, **_kw: threading.current_thread().name
+    )(ChromaOutcomeStore.similar)
 
     started: dict[int, tuple[float, float]] = {}
 
@@ -183,7 +190,8 @@ async def _loop_lag(timeline: Timeline) -> None:
 
 # -- reading a timeline --------------------------------------------------------------------
 
-BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc")
+# What a slow request may overlap: the background work, and a brief's own store query.
+BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc", "recall")
 
 
 def summarise(events: list[list[Any]], start: float, end: float, slow_ms: float) -> dict[str, Any]:
@@ -228,6 +236,8 @@ def summarise(events: list[list[Any]], start: float, end: float, slow_ms: float)
             "max_ms": round(max(e[2] - e[1] for e in mine) * 1000, 1),
             "cpu_ms": round(sum(e[3] for e in mine) * 1000, 1),
         }
+        if kind == "recall":  # off the request path: a background refresh
+            entry["refreshes"] = sum(1 for e in mine if e[4] == "toolwise-recall-refresh")
         if kind == "gc":
             entry["by_generation"] = {str(g): sum(1 for e in mine if e[4] == g) for g in (0, 1, 2)}
             entry["gen2_max_ms"] = round(

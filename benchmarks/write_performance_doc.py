@@ -785,7 +785,10 @@ def http(hp: dict[str, Any]) -> list[str]:
         f"{p99_verdict(med, 'calls', 20)}; `POST brief` p99 ≤ 30 ms — "
         f"{p99_verdict(med, 'brief', 30)}. Closed loops are left out of the p99 verdicts (with "
         f"{hp['clients']} requests always in flight their latency is queueing). What limits them: "
-        "`docs/http.md`.",
+        "`docs/http.md`. A brief waits for the store only for a question not asked in the last "
+        "`2 × recall_ttl` seconds (or after a `forget`): answers are reused per question, kept current with the "
+        "process's new failures, asked for once at a time and refreshed in the background "
+        '(`docs/http.md`, "Briefs: store queries per question, not per failure").',
     ]
     return lines
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from learning_sim.bound import identification_bound
+from learning_sim.metrics import EARLY
 from learning_sim.runner import ScenarioResult
 from learning_sim.scenarios import NON_STATIONARY
 
@@ -24,6 +26,13 @@ __all__ = ["Target", "evaluate"]
 
 SUBJECT = "toolwise"
 BASELINE = "recipe_000"
+
+
+def _success_only_bound() -> float:
+    """The accuracy bound for ``success_only``: kubectl (0.91) against terraform (0.85)."""
+    from learning_sim.scenarios import KUBECTL, TERRAFORM
+
+    return identification_bound(KUBECTL.p, TERRAFORM.p, EARLY)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,8 @@ def evaluate(suite: Mapping[str, ScenarioResult]) -> list[Target]:
                 "≥ 95 %",
                 accuracy,
                 accuracy >= 0.95,
-                f"Thompson {s['thompson'].accuracy:.1%}, Bayes-UCB {s['bayes_ucb'].accuracy:.1%}",
+                f"Thompson {s['thompson'].accuracy:.1%}, Bayes-UCB {s['bayes_ucb'].accuracy:.1%}; "
+                f"no policy can exceed {_success_only_bound():.1%}",
             )
         )
     for name in ("new_tool", "specialist"):  # the recipe's "a new tool learnt within 8 calls"

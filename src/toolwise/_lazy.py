@@ -1,6 +1,6 @@
 """Names a package re-exports, imported on first use (PEP 562 ``__getattr__``).
 
-Why: ``from toolwise import Toolwise`` is the first line of every process, and a cold start is
+Why: importing the package is the first line of every process, and a cold start is
 timed from it (``docs/performance.md``). Re-exporting the self-improvement loop or the brief
 eagerly would import LangChain, LangSmith and scipy — over a second on a busy machine — in a
 process that only records, or whose first answer needs none of them. A package's ``__init__``

@@ -35,6 +35,19 @@ def test_a_long_loop_lag_is_split_into_work_run_queue_and_blocked_time() -> None
     assert (lag["long_ran_ms"], lag["long_queued_ms"], lag["long_blocked_ms"]) == (2.0, 10.0, 3.0)
 
 
+def test_a_slow_brief_is_attributed_to_its_recall_query_and_refreshes_are_counted_apart() -> None:
+    """A brief that waited on its store query says so; background refreshes are told apart."""
+    events = [
+        ["request", 10.000, 10.040, 0.0, "/v1/agents/a/brief"],  # 40 ms: slow
+        ["recall", 10.002, 10.038, 0.001, "AnyIO worker thread"],
+        ["recall", 10.100, 10.130, 0.001, "toolwise-recall-refresh"],
+    ]
+    summary = summarise(events, 10.0, 11.0, slow_ms=20.0)
+    assert summary["slow_requests"] == {"count": 1, "overlapping": {"recall": 1, "none": 0}}
+    assert summary["background"]["recall"]["count"] == 2
+    assert summary["background"]["recall"]["refreshes"] == 1
+
+
 def test_the_sweep_runs_one_open_loop_phase_per_rate() -> None:
     """``--phases sweep`` runs only the sweep's rates, calls first, then briefs."""
     make = dict.fromkeys(("one", "batch", "small", "brief"), lambda: ("POST", "/", b"", 1))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from toolwise import Toolwise
@@ -182,3 +186,52 @@ def test_the_first_default_brief_uses_the_core_built_at_start_up(tw: Toolwise) -
         response = http.post("/v1/agents/devops/brief", json={"task": "deploy", "tools": TOOLS})
     assert response.status_code == 200
     assert backend.built == 1
+
+
+def test_concurrent_briefs_over_http_share_one_recall_query(
+    client: TestClient,
+    record_calls: Callable[..., list[str]],
+    tw: Toolwise,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Briefs for one question arriving together while failures are recorded (the server's
+    worker threads, the same core as ``Advisor``) make one store query; each shows the
+    failure recorded before it."""
+    _history(record_calls)
+    asked: list[str] = []
+    opened = threading.Event()
+    real = tw.store.similar
+
+    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
+        asked.append(text)
+        opened.wait(timeout=60)
+        return real(agent_id, text, **kwargs)
+
+    monkeypatch.setattr(tw.store, "similar", similar)
+    body = {
+        "task": "deploy the web app",
+        "task_type": "production_deploy",
+        "tools": TOOLS,
+        "top_k": 20,  # room for every failure
+        "budget": 10_000,
+    }
+    with ThreadPoolExecutor(4) as pool:
+        briefs = []
+        for n in range(4):
+            record_calls(
+                "devops",
+                {
+                    "tool": "helm_upgrade",
+                    "task_type": "production_deploy",
+                    "success": False,
+                    "error_type": "TimeoutError",
+                    "error_message": f"release stuck {n}",
+                    "task": "deploy the web app",
+                },
+            )
+            briefs.append(pool.submit(client.post, "/v1/agents/devops/brief", json=body))
+        opened.set()
+        texts = [brief.result(timeout=60).json()["text"] for brief in briefs]
+    assert len(asked) == 1
+    for n, text in enumerate(texts):
+        assert f"release stuck {n}" in text

@@ -7,7 +7,7 @@ from datetime import timedelta
 from toolwise.models import ToolOutcome, utcnow
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client
-from toolwise.storage.unstored import UnstoredFailures
+from toolwise.storage.unstored import RECENT, UnstoredFailures
 
 
 def _store(prefix: str) -> ChromaOutcomeStore:
@@ -81,3 +81,29 @@ def test_unstored_failures_leave_once_the_writer_has_them() -> None:
     assert after.unstored == ()
     assert after.generation == before.generation == 1
     assert unstored.of("other", utcnow()).generation == 0
+
+
+def test_recent_failures_stay_once_stored_and_since_tells_what_is_new() -> None:
+    """A reused recall is brought up to date from ``since``; past what is kept, it says None."""
+    counts = {"recorded": 0, "written": 0}
+    unstored = UnstoredFailures(
+        recorded=lambda: counts["recorded"], written=lambda: counts["written"]
+    )
+    failures = [ToolOutcome(tool="kubectl_apply", outcome="failure") for _ in range(3)]
+    for outcome in failures:
+        counts["recorded"] += 1
+        unstored.add(outcome)
+    counts["written"] = 3
+    local = unstored.of("default", utcnow())
+    assert local.unstored == ()
+    assert local.since(1) == tuple(failures[1:])
+    assert local.since(3) == ()
+    assert local.since(3 - RECENT - 1) is None
+
+
+def test_forget_starts_a_new_epoch() -> None:
+    """An answer from before a forget may hold forgotten records: its epoch tells."""
+    unstored = UnstoredFailures(recorded=lambda: 0, written=lambda: 0)
+    before = unstored.of("default", utcnow()).epoch
+    unstored.forget("default", tool="kubectl_apply")
+    assert unstored.of("default", utcnow()).epoch == before + 1

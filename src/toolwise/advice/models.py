@@ -67,7 +67,9 @@ class AdviceOptions(BoundaryModel):
         demonstrations: how many of the agent's own best runs the brief may show (off by
             default). ``examples`` is its deprecated name.
         recall_ttl: seconds a recall is reused for the same query (the later model turns of
-            one request ask the same question); 0 queries the store every turn.
+            one request ask the same question), kept current with this process's new
+            failures; for as long again it is still served while a background query
+            refreshes it. 0 queries the store every turn.
         budget: the brief's maximum length in characters (at least 300).
         strategy: ranking strategy; exploration flows through its sample.
         objective: trade-off of success, speed and cost.

@@ -139,21 +139,22 @@ class Choice:
 StrategyFn = Callable[[Arms, np.random.Generator, LearningConfig], Choice]
 
 
-def _rank(scores: Vector) -> list[int]:
-    """Indices best first; ties keep the caller's order."""
-    return [int(i) for i in np.argsort(-scores, kind="stable")]
+def _rank(scores: Vector, rng: np.random.Generator) -> list[int]:
+    """Indices best first; exact ties in random order (drawn from the strategy's ``rng``).
 
-
-def _rank_shuffled(scores: Vector, rng: np.random.Generator) -> list[int]:
-    """Indices best first; ties in random order.
-
-    Shared draws read tools with the same posterior (say three tools at 0 of 2) at the same
-    quantile, so their scores tie exactly; kept in the caller's order, the first of them
-    always won and the last was tried only once all the others had failed again (a 0.57
-    best tool listed last had 1 call in 1,000 decisions on a development seed).
+    Tools with the same record score exactly alike (three tools at 0 of 2, two untried
+    tools). Kept in the caller's order, the first of them won every tie and the last was
+    tried only once all the others had failed again: a 0.57 best tool listed last had 1 call
+    in 1,000 decisions on a development seed. Every strategy ranks through here.
     """
     shuffled = rng.permutation(len(scores))
     return [int(shuffled[i]) for i in np.argsort(-scores[shuffled], kind="stable")]
+
+
+def _top_shares(scores: Vector) -> Vector:
+    """Per tool, its chance of coming first under :func:`_rank`: 1/m for m tools tied on top."""
+    top = scores == scores.max()
+    return np.asarray(top / top.sum(), dtype=np.float64)
 
 
 def _win_shares(scores: Matrix) -> Vector:
@@ -162,8 +163,16 @@ def _win_shares(scores: Matrix) -> Vector:
     return np.asarray((top / top.sum(axis=0, keepdims=True)).sum(axis=1), dtype=np.float64)
 
 
-def _greedy_best(arms: Arms) -> int:
-    return int(np.argmax(arms.weight * arms.mean + arms.fixed))
+def _explored(arms: Arms, order: list[int]) -> list[bool]:
+    """Whether the tool put first is not what greedy would surely pick.
+
+    A tool tied with the greedy best counts as explored: greedy itself would pick it only by
+    a coin toss, so it was put first for its uncertainty, not its mean.
+    """
+    greedy = arms.weight * arms.mean + arms.fixed
+    explored = [False] * len(order)
+    explored[order[0]] = bool(_top_shares(greedy)[order[0]] < 1.0)
+    return explored
 
 
 def _sampled_speed(arms: Arms, rng: np.random.Generator, size: int | None = None) -> Vector:
@@ -178,16 +187,12 @@ def _sampled_speed(arms: Arms, rng: np.random.Generator, size: int | None = None
     return np.clip(arms.speed_mean[:, None] + arms.speed_sd[:, None] * noise, 0.0, 1.0)
 
 
-def _one_hot(k: int, winner: int) -> list[float | None]:
-    return [1.0 if i == winner else 0.0 for i in range(k)]
-
-
-def _ranked_by(arms: Arms, success: Vector, fixed: Vector) -> tuple[Vector, list[int], list[bool]]:
+def _ranked_by(
+    arms: Arms, success: Vector, fixed: Vector, rng: np.random.Generator
+) -> tuple[Vector, list[int], list[bool]]:
     scores = arms.weight * success + fixed
-    order = _rank(scores)
-    explored = [False] * len(order)
-    explored[order[0]] = order[0] != _greedy_best(arms)
-    return scores, order, explored
+    order = _rank(scores, rng)
+    return scores, order, _explored(arms, order)
 
 
 def _ucb_level(arms: Arms) -> float:
@@ -232,7 +237,7 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
         success[due] = np.maximum(success[due], index)
     drawn = _sampled_speed(arms, rng)
     fixed = arms.exploring(drawn)
-    scores, order, explored = _ranked_by(arms, success, fixed)
+    scores, order, explored = _ranked_by(arms, success, fixed, rng)
     k, draws = len(order), config.propensity_samples
     propensity: list[float | None]
     if k == 1:
@@ -244,8 +249,7 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
         if due:
             sampled[due] = np.maximum(sampled[due], index[:, None])
         speeds = _sampled_speed(arms, rng, draws)
-        winners = np.argmax(arms.weight * sampled + arms.exploring(speeds), axis=0)
-        counts = np.bincount(winners, minlength=k)
+        counts = _win_shares(arms.weight * sampled + arms.exploring(speeds))
         propensity = [float(c) / draws for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(drawn))
 
@@ -298,9 +302,8 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     success: Vector = at_level[0][:, 0]
     speed: Vector = at_level[1][:, 0]
     scores: Vector = at_level[2][:, 0]
-    order = _rank_shuffled(scores, rng)
-    explored = [False] * len(order)
-    explored[order[0]] = order[0] != _greedy_best(arms)
+    order = _rank(scores, rng)
+    explored = _explored(arms, order)
     k, grid = len(order), config.propensity_samples // _GRID_SHARE
     propensity: list[float | None]
     if k == 1:
@@ -320,45 +323,55 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
 
 
 def ucb(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
-    """Score each tool with an upper quantile of its posterior (Bayes-UCB)."""
-    del rng, config  # deterministic by design
+    """Score each tool with an upper quantile of its posterior (Bayes-UCB).
+
+    Deterministic but for exact ties, which ``rng`` breaks (and which split the propensity).
+    """
+    del config
     level = _ucb_level(arms)
     success = upper_quantiles(arms.alpha, arms.beta, level)
     due = arms.due()
     if due:
         success[due] = np.maximum(success[due], _retry_index(arms, due))
     speed = np.clip(arms.speed_mean + arms.speed_sd * _normal_quantile(level), 0.0, 1.0)
-    scores, order, explored = _ranked_by(arms, success, arms.exploring(speed))
-    propensity = _one_hot(len(order), order[0])
+    scores, order, explored = _ranked_by(arms, success, arms.exploring(speed), rng)
+    propensity: list[float | None] = [float(p) for p in _top_shares(scores)]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
 
 
 def epsilon_greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
-    """Rank by posterior mean; with probability epsilon put another tool first."""
+    """Rank by posterior mean; with probability epsilon put another tool first.
+
+    With ``m`` tools tied on top, each is the greedy pick one time in ``m``; the propensity
+    of a tied tool is therefore ``(1 − ε)/m`` plus its chance of being explored when another
+    tied tool was the pick.
+    """
     success = arms.mean
     scores = arms.weight * success + arms.fixed
-    order = _rank(scores)
+    order = _rank(scores, rng)
     k = len(order)
     explored = [False] * k
     if k > 1 and rng.random() < config.epsilon:
         pick = order[1 + int(rng.integers(k - 1))]
         order = [pick, *(i for i in order if i != pick)]
         explored[pick] = True
-    best = _rank(scores)[0]
-    share = config.epsilon / (k - 1) if k > 1 else 0.0
+    if k == 1:
+        return Choice(success, scores, order, explored, [1.0], arms.speed)
+    greedy_pick = _top_shares(scores)
+    explore = config.epsilon / (k - 1)
     propensity: list[float | None] = [
-        (1.0 - config.epsilon if k > 1 else 1.0) if i == best else share for i in range(k)
+        float((1.0 - config.epsilon) * g + (1.0 - g) * explore) for g in greedy_pick
     ]
     return Choice(success, scores, order, explored, propensity, arms.speed)
 
 
 def greedy(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
-    """Rank by posterior mean, never exploring."""
-    del rng, config
+    """Rank by posterior mean, never exploring; ``rng`` only breaks exact ties."""
+    del config
     success = arms.mean
     scores = arms.weight * success + arms.fixed
-    order = _rank(scores)
-    propensity = _one_hot(len(order), order[0])
+    order = _rank(scores, rng)
+    propensity: list[float | None] = [float(p) for p in _top_shares(scores)]
     return Choice(success, scores, order, [False] * len(order), propensity, arms.speed)
 
 

@@ -98,6 +98,11 @@ class Planner:
 
     def _bounded(self, recommended: list[Recommendation], delays: dict[str, float]) -> Plan:
         """Order by expected effort until a success, within the exploration budget."""
+        if self._options.strategy == "greedy":
+            # Greedy promises a fixed order: members the evidence cannot tell apart keep the
+            # declared one (the view breaks exact ties at random, which suits bandits, not a
+            # primary-and-fallback chain that never explores).
+            recommended = sorted(recommended, key=lambda r: self._members.index(r.tool))
         ranked = by_effort(recommended)
         best_mean = min(index(r, r.rate) for r in ranked)
         first = ranked[0]

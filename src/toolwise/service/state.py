@@ -66,6 +66,13 @@ class _Lru:
                 return value
         built = build()  # outside the lock: building may read the store
         with self._lock:
+            found = self._items.get(key)
+            if found is not None and (self._ttl is None or now - found[0] < self._ttl):
+                # Built meanwhile by a concurrent request: share that one (one recall cache
+                # per core, so concurrent first briefs share their store queries too).
+                self._items.move_to_end(key)
+                shared: _T = found[1]
+                return shared
             self._items[key] = (now, built)
             self._items.move_to_end(key)
             while len(self._items) > self._capacity:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from toolwise._cli_tables import call_row, format_summary, table
+from toolwise.cli.tables import call_row, format_summary, table
 
 if TYPE_CHECKING:
     from toolwise._facade import Toolwise

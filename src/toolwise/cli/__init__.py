@@ -15,8 +15,8 @@
 ``chroma run`` server) chooses the store; ``--json`` prints machine-readable output.
 
 This module is the grammar (every command's options) and the dispatch: it opens the store
-once and hands it to a command of :mod:`toolwise._cli_records` (the record log) or
-:mod:`toolwise._cli_learning` (what the records taught); ``serve`` and ``keys`` are
+once and hands it to a command of :mod:`toolwise.cli.records` (the record log) or
+:mod:`toolwise.cli.learning` (what the records taught); ``serve`` and ``keys`` are
 :mod:`toolwise.service.cli`'s.
 """
 
@@ -29,10 +29,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from toolwise import _cli_learning as learning_cli
-from toolwise import _cli_records as records_cli
-from toolwise._cli_tables import format_summary
 from toolwise._facade import Toolwise
+from toolwise.cli import learning as learning_cli
+from toolwise.cli import records as records_cli
+from toolwise.cli.tables import format_summary
 from toolwise.errors import ToolwiseError
 from toolwise.models import check_agent_id
 from toolwise.service import cli as service_cli
@@ -200,6 +200,3 @@ _COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
     **records_cli.COMMANDS,
     **learning_cli.COMMANDS,
 }
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from toolwise._cli_tables import PRIOR_HEADER, prior_rows, table
+from toolwise.cli.tables import PRIOR_HEADER, prior_rows, table
 from toolwise.models import ToolOutcome
 
 if TYPE_CHECKING:

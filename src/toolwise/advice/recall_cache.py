@@ -1,0 +1,316 @@
+"""The store's answers to recall queries: reused, kept current, and asked for once at a time.
+
+A brief's recall asks the store for the failures nearest its query (two Chroma round trips,
+which compete with the background writer for the store). An answer is reused for
+``recall_ttl`` seconds per (agent, query, k), and three rules keep the reuse right and the
+store quiet while an agent keeps failing:
+
+- **Brought up to date, not thrown away.** A failure this process records does not make an
+  answer stale: the next brief merges the failures recorded since the answer was fetched
+  (:meth:`~toolwise.storage.unstored.LocalFailures.since`) into it by the cosine distance the
+  store uses — the answer the store gives once it has them (read-your-writes). The store is
+  asked again only when the answer is ``recall_ttl`` old (other processes' failures, the
+  staleness bound), a ``forget`` ran since, or more failures were recorded since than memory
+  keeps (``RECENT``).
+- **Single flight.** While one brief asks the store for a key, concurrent briefs for the same
+  key wait for its answer (then merge what they recorded since) instead of asking too.
+- **Refreshed in the background.** An answer older than ``recall_ttl`` but younger than twice
+  that is still served at once — merged with this process's newest failures (those since its
+  query, or the newest ``RECENT`` when more were recorded), so the very next brief still shows
+  a failure just recorded — while one background query (thread ``toolwise-recall-refresh``,
+  one query at a time, ended when idle) replaces it. A turn waits for the store only for a
+  query it has no answer for from the last ``2 * recall_ttl`` seconds, or after a ``forget``.
+  Other processes' failures therefore reach a brief within ``2 * recall_ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from toolwise.models import ToolOutcome
+from toolwise.storage.chroma import outcome_document
+from toolwise.storage.embeddings import EmbeddingFunction
+from toolwise.storage.protocol import SimilarOutcome
+from toolwise.storage.unstored import LocalFailures
+
+__all__ = ["Ask", "RecallCache"]
+
+log = logging.getLogger("toolwise.advice")
+
+_ANSWERS = 256  # (agent, query, k) answers kept
+_VECTORS = 1_024  # failure and query vectors kept (each failure is embedded once)
+
+Ask = Callable[[], "list[SimilarOutcome] | None"]
+"""One store query: its nearest failures, ``None`` while the store is unavailable, and raising
+for any other error (the answer is then not kept)."""
+
+Key = tuple[str, str, int]
+Fresh = Callable[[], LocalFailures]
+"""The agent's :class:`LocalFailures` as of now (read again by a background refresh)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A store answer merged with the failures this process had not stored yet."""
+
+    fetched: float  # the clock at the store query: the staleness bound counts from it
+    generation: int  # the agent's failures recorded before the query (all merged in)
+    epoch: int  # the agent's forgets before the query
+    found: tuple[SimilarOutcome, ...]  # nearest first, at most k
+    failed: bool = False  # the query raised: used by this turn (and its waiters), not kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Flight:
+    """A store query in progress; ``pid`` so a forked child never waits for its parent's."""
+
+    pid: int
+    answer: Future[_Answer | None]
+
+
+class RecallCache:
+    """Reused, current recall answers with one store query in flight per key. Thread-safe.
+
+    Args:
+        embedding: the store's embedding (the same distances as the store's answers).
+        ttl: seconds an answer is reused (0: every recall asks the store); served for as long
+            again while a background query refreshes it.
+        clock: monotonic seconds (injected by tests).
+    """
+
+    def __init__(
+        self,
+        embedding: EmbeddingFunction,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._embedding = embedding
+        self._ttl = ttl
+        self._clock = clock
+        self._answers: OrderedDict[Key, _Answer] = OrderedDict()
+        self._flights: dict[Key, _Flight] = {}
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._refreshes: deque[tuple[Key, datetime, Ask, Fresh, _Flight]] = deque()
+        self._refresher: int | None = None  # the pid whose refresh thread is running
+        self._lock = threading.Lock()
+
+    def nearest(
+        self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
+    ) -> tuple[list[SimilarOutcome], bool]:
+        """The ``k`` failures nearest the query of ``key = (agent, query, k)``: the store's
+        answer (``ask``, or one reused) merged with this process's failures it may lack
+        (``local``, and ``fresh()`` for a background refresh).
+
+        Returns:
+            The failures, nearest first, and False when the store was unavailable (then only
+            this process's unstored failures are there).
+        """
+        current: _Answer | None = None
+        if self._ttl <= 0:
+            current = self._fetch(key, local, now, ask, keep=False)
+        else:
+            with self._lock:
+                kept = self._answers.get(key)
+            age = math.inf if kept is None else self._clock() - kept.fetched
+            if kept is not None and age < self._ttl:
+                current = self._current(key, kept, local, now)
+            elif kept is not None and age < 2 * self._ttl and kept.epoch == local.epoch:
+                self._refresh(key, now, ask, fresh)
+                return self._stale(key, kept, local, now), True
+            if current is None:
+                answer = self._shared(key, local, now, ask)
+                if answer is not None:
+                    current = self._current(key, answer, local, now)
+                    if current is None:  # a forget, or a burst, between its query and ours
+                        current = self._fetch(key, local, now, ask, keep=True)
+        if current is None:  # the store is unavailable: what only this process knows
+            return self._merge(key, [], local.unstored, now), False
+        return _unexpired(current.found, now), True
+
+    def _shared(self, key: Key, local: LocalFailures, now: datetime, ask: Ask) -> _Answer | None:
+        """The store's answer for ``key``: a query already in flight, or ours."""
+        pid = os.getpid()
+        mine: Future[_Answer | None] = Future()
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None or flight.pid != pid:
+                self._flights[key] = _Flight(pid, mine)
+                flight = None
+        if flight is not None:
+            return flight.answer.result()  # bounded: the store's recall deadline
+        answer: _Answer | None = None
+        try:
+            answer = self._fetch(key, local, now, ask, keep=True)
+        finally:
+            self._landed(key, mine, answer)
+        return answer
+
+    def _landed(self, key: Key, flight: Future[_Answer | None], answer: _Answer | None) -> None:
+        """The query of ``flight`` is over: later briefs ask again (if they must)."""
+        with self._lock:
+            if self._flights.get(key) is not None and self._flights[key].answer is flight:
+                del self._flights[key]
+        flight.set_result(answer)
+
+    def _stale(
+        self, key: Key, kept: _Answer, local: LocalFailures, now: datetime
+    ) -> list[SimilarOutcome]:
+        """``kept`` (past its ttl) with this process's newest failures merged in; not kept."""
+        newer = local.since(kept.generation)
+        extra = (*(local.recent if newer is None else newer), *local.unstored)
+        return _unexpired(self._merge(key, list(kept.found), extra, now), now)
+
+    def _refresh(self, key: Key, now: datetime, ask: Ask, fresh: Fresh) -> None:
+        """Queue one background query for ``key`` (none if one is in flight)."""
+        pid = os.getpid()
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None and flight.pid == pid:
+                return
+            flight = self._flights[key] = _Flight(pid, Future())
+            self._refreshes.append((key, now, ask, fresh, flight))
+            if self._refresher == pid:
+                return
+            self._refresher = pid
+        threading.Thread(
+            target=self._refreshing, name="toolwise-recall-refresh", daemon=True
+        ).start()
+
+    def _refreshing(self) -> None:
+        """Run the queued refreshes one at a time (gentle on the store); end when idle."""
+        try:
+            while True:
+                with self._lock:
+                    if not self._refreshes:
+                        return
+                    key, now, ask, fresh, flight = self._refreshes.popleft()
+                answer: _Answer | None = None
+                try:
+                    answer = self._fetch(key, fresh(), now, ask, keep=True)
+                except Exception as exc:  # a refresh must not end the thread
+                    log.warning("toolwise: refreshing a recall failed: %s", exc)
+                finally:
+                    self._landed(key, flight.answer, answer)
+        finally:  # idle (or ended): the next stale answer starts a thread again
+            with self._lock:
+                self._refresher = None
+
+    def _fetch(
+        self, key: Key, local: LocalFailures, now: datetime, ask: Ask, *, keep: bool
+    ) -> _Answer | None:
+        """Ask the store, merge what it may not have yet, and keep the answer when ``keep``."""
+        fetched = self._clock()
+        try:
+            stored = ask()
+        except Exception as exc:  # advice must not fail a turn because recall did
+            log.warning("toolwise: recalling similar failures failed: %s", exc)
+            found = self._merge(key, [], local.unstored, now)
+            return _Answer(fetched, local.generation, local.epoch, tuple(found), failed=True)
+        if stored is None:
+            return None
+        found = self._merge(key, stored, local.unstored, now)
+        answer = _Answer(fetched, local.generation, local.epoch, tuple(found))
+        if keep:
+            self._keep(key, answer)
+        return answer
+
+    def _current(
+        self, key: Key, answer: _Answer, local: LocalFailures, now: datetime
+    ) -> _Answer | None:
+        """``answer`` with the failures recorded since its query merged in (and kept so);
+        ``None`` when it cannot be brought up to date (a forget, or too many since)."""
+        if answer.failed:
+            return answer
+        if answer.epoch != local.epoch:
+            return None
+        newer = local.since(answer.generation)
+        if newer is None:
+            return None
+        if not newer:
+            return answer
+        found = self._merge(key, list(answer.found), newer, now)
+        current = _Answer(answer.fetched, local.generation, answer.epoch, tuple(found))
+        self._keep(key, current)
+        return current
+
+    def _keep(self, key: Key, answer: _Answer) -> None:
+        if answer.failed:
+            return
+        with self._lock:
+            kept = self._answers.get(key)
+            if (
+                kept is not None
+                and kept.epoch == answer.epoch
+                and kept.generation > answer.generation
+                and kept.fetched >= answer.fetched
+            ):
+                return  # a concurrent brief kept a more current one
+            self._answers[key] = answer
+            self._answers.move_to_end(key)
+            while len(self._answers) > _ANSWERS:
+                self._answers.popitem(last=False)
+
+    def _merge(
+        self,
+        key: Key,
+        found: list[SimilarOutcome],
+        extra: Sequence[ToolOutcome],
+        now: datetime,
+    ) -> list[SimilarOutcome]:
+        """The ``k`` nearest of ``found`` and ``extra`` (each embedded once), by the store's
+        cosine distance; ``found`` alone if embedding fails."""
+        _agent, query, k = key
+        known = {hit.outcome.id for hit in found}
+        extra = [
+            o
+            for o in {o.id: o for o in extra}.values()
+            if o.id not in known and (o.expires_at is None or o.expires_at > now)
+        ]
+        if not extra:
+            return found
+        try:
+            vectors = self._vectors_of(
+                [("q:" + query, query)] + [(o.id, outcome_document(o)) for o in extra]
+            )
+        except Exception as exc:  # advice must not fail a turn because an embedding did
+            log.warning("toolwise: embedding unstored failures for recall failed: %s", exc)
+            return found
+        matrix = np.asarray(vectors[1:], dtype=np.float64)
+        target = np.asarray(vectors[0], dtype=np.float64)
+        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(target) or 1.0)
+        similarity = (matrix @ target) / np.where(norms == 0.0, 1.0, norms)
+        merged = found + [
+            SimilarOutcome(outcome, 1.0 - float(cos))
+            for outcome, cos in zip(extra, similarity, strict=True)
+        ]
+        merged.sort(key=lambda hit: hit.distance)
+        return merged[:k]
+
+    def _vectors_of(self, texts: list[tuple[str, str]]) -> list[list[float]]:
+        """The vector of each (id, text), embedding only those not kept yet."""
+        with self._lock:
+            known = {name: self._vectors[name] for name, _ in texts if name in self._vectors}
+        missing = [(name, text) for name, text in texts if name not in known]
+        if missing:
+            made = self._embedding([text for _, text in missing])
+            with self._lock:
+                for (name, _), vector in zip(missing, made, strict=True):
+                    known[name] = self._vectors[name] = vector
+                while len(self._vectors) > _VECTORS:
+                    self._vectors.popitem(last=False)
+        return [known[name] for name, _ in texts]
+
+
+def _unexpired(found: Sequence[SimilarOutcome], now: datetime) -> list[SimilarOutcome]:
+    return [h for h in found if h.outcome.expires_at is None or h.outcome.expires_at > now]
