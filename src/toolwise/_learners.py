@@ -3,8 +3,9 @@ kept in step in one place, so recording, forgetting, forking and closing tell th
 
 A record, once spooled, is told (in this order) to the :class:`LearningFeed` (queued for the
 view), to the unstored-failures ledger (read-your-writes for recall), and to the improver's
-failure counter; none of them can fail a tool call. Forgetting records unlearns them from all
-three.
+failure counter; none of them can fail a tool call. Other writers' records, as the feed's tail
+reads them, join the ledger's recent failures too (recall shows them at the next brief).
+Forgetting records unlearns them from all three.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class Learners:
         embedding: vectors for task-type names (how similar two task types are).
         clock: "now" (UTC).
         config: how outcomes become rankings.
-        unstored: this process's failures not stored yet (told of records, and of forgets).
+        unstored: this process's failures not stored yet and every agent's recent ones (told
+            of records, of other writers' records the tail reads, and of forgets).
         read_flush: ``read_flush()``: pending records to the store before the view reads it.
         catch_up: ``catch_up()``: finished calls to the spool before the view is read.
         flush: ``flush(timeout) -> bool``, given to the improver.
@@ -83,6 +85,7 @@ class Learners:
             refresh_interval=refresh_interval,
             catch_up=catch_up,
             snapshots=snapshot_store_for(store),
+            on_tailed=unstored.add_stored,  # other writers' failures reach recall at once
         )
         self._improve_config = improve
         self._chat_model = chat_model

@@ -107,3 +107,40 @@ def test_forget_starts_a_new_epoch() -> None:
     before = unstored.of("default", utcnow()).epoch
     unstored.forget("default", tool="kubectl_apply")
     assert unstored.of("default", utcnow()).epoch == before + 1
+
+
+def test_other_writers_failures_join_the_recent_ones_each_id_once() -> None:
+    """What the tail reads counts like a failure recorded here: numbered, not unstored; a
+    row read again (the tail's overlap) or this process's own failure read back, once."""
+    unstored = UnstoredFailures(recorded=lambda: 1, written=lambda: 0)
+    own = ToolOutcome(tool="kubectl_apply", outcome="failure")
+    unstored.add(own)
+    theirs = ToolOutcome(tool="helm_upgrade", outcome="failure")
+    success = ToolOutcome(tool="helm_upgrade")
+    unstored.add_stored([own, theirs, success])
+    unstored.add_stored([theirs])
+    local = unstored.of("default", utcnow())
+    assert local.generation == 2
+    assert local.since(1) == (theirs,)
+    assert local.unstored == (own,)
+
+
+def test_other_writers_failures_stay_in_their_agent() -> None:
+    """A failure of agent ``ops`` never reaches the recent failures of ``default``."""
+    unstored = UnstoredFailures(recorded=lambda: 0, written=lambda: 0)
+    unstored.add_stored([ToolOutcome(tool="helm_upgrade", outcome="failure", agent_id="ops")])
+    assert unstored.of("default", utcnow()).generation == 0
+    assert len(unstored.of("ops", utcnow()).recent) == 1
+
+
+def test_recent_keeps_the_newest_and_forgets_the_ids_it_dropped() -> None:
+    """Past ``RECENT`` the oldest give way; one dropped may be read (and numbered) again."""
+    unstored = UnstoredFailures(recorded=lambda: 0, written=lambda: 0)
+    failures = [ToolOutcome(tool="helm_upgrade", outcome="failure") for _ in range(RECENT + 1)]
+    unstored.add_stored(failures)
+    local = unstored.of("default", utcnow())
+    assert local.recent == tuple(failures[1:])
+    unstored.add_stored([failures[0], failures[-1]])
+    local = unstored.of("default", utcnow())
+    assert local.generation == RECENT + 2
+    assert local.recent[-1] == failures[0]

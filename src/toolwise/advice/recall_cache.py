@@ -5,13 +5,14 @@ which compete with the background writer for the store). An answer is reused for
 ``recall_ttl`` seconds per (agent, query, k), and three rules keep the reuse right and the
 store quiet while an agent keeps failing:
 
-- **Brought up to date, not thrown away.** A failure this process records does not make an
-  answer stale: the next brief merges the failures recorded since the answer was fetched
-  (:meth:`~toolwise.storage.unstored.LocalFailures.since`) into it by the cosine distance the
-  store uses — the answer the store gives once it has them (read-your-writes). The store is
-  asked again only when the answer is ``recall_ttl`` old (other processes' failures, the
-  staleness bound), a ``forget`` ran since, or more failures were recorded since than memory
-  keeps (``RECENT``).
+- **Brought up to date, not thrown away.** A failure this process records, or one another
+  process stored that the learning feed's tail has read (every ``refresh_interval``, 1 s with
+  a server), does not make an answer stale: the next brief merges the failures seen since the
+  answer was fetched (:meth:`~toolwise.storage.unstored.LocalFailures.since`) into it by the
+  cosine distance the store uses — the answer the store gives once it has them
+  (read-your-writes), each id once. The store is asked again only when the answer is
+  ``recall_ttl`` old (what the tail cannot tell: another process's ``forget``), a ``forget``
+  ran here since, or more failures were seen since than memory keeps (``RECENT``).
 - **Single flight.** While one brief asks the store for a key, concurrent briefs for the same
   key wait for its answer (then merge what they recorded since) instead of asking too.
 - **Refreshed in the background.** An answer older than ``recall_ttl`` but younger than twice
@@ -20,7 +21,12 @@ store quiet while an agent keeps failing:
   a failure just recorded — while one background query (thread ``toolwise-recall-refresh``,
   one query at a time, ended when idle) replaces it. A turn waits for the store only for a
   query it has no answer for from the last ``2 * recall_ttl`` seconds, or after a ``forget``.
-  Other processes' failures therefore reach a brief within ``2 * recall_ttl`` seconds.
+
+Other processes' failures therefore reach a brief as soon as the tail has read them (within
+``refresh_interval`` plus the writer's delay, ~1–2 s on a server), without a store query;
+without a tail (``refresh_interval=None``) within ``2 * recall_ttl`` seconds. Another
+process's ``forget`` reaches a reused answer only when it is asked for again (up to
+``2 * recall_ttl``).
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ class _Answer:
     """A store answer merged with the failures this process had not stored yet."""
 
     fetched: float  # the clock at the store query: the staleness bound counts from it
-    generation: int  # the agent's failures recorded before the query (all merged in)
+    generation: int  # the agent's failures seen before the query (all merged in)
     epoch: int  # the agent's forgets before the query
     found: tuple[SimilarOutcome, ...]  # nearest first, at most k
     failed: bool = False  # the query raised: used by this turn (and its waiters), not kept

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from toolwise.learning.inbox import ViewInbox, learn
@@ -61,6 +61,8 @@ class LearningFeed(ViewInbox):
             is the only writer of its store).
         snapshots: where snapshots of the view are kept (``None``: none are).
         snapshot_every: records learnt between two snapshots.
+        on_tailed: told of the records each look at other writers learnt (new ids only;
+            not the records a build reads).
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class LearningFeed(ViewInbox):
         catch_up: Callable[[], object] | None = None,
         snapshots: ChromaSnapshotStore | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
+        on_tailed: Callable[[Sequence[ToolOutcome]], object] | None = None,
     ) -> None:
         super().__init__(view_factory, store)
         self._catch_up = catch_up
@@ -91,6 +94,7 @@ class LearningFeed(ViewInbox):
             refresh=self.refresh,
             interval=refresh_interval,
             closed=self._closed,
+            on_new=on_tailed,
         )
         self._warming = False
         self._keeper = (

@@ -7,7 +7,9 @@ range query per agent, ids only; only the rows it has not seen yet are read), de
 id so nothing is counted twice. Every :data:`SWEEP_INTERVAL` seconds it also looks back
 :data:`SWEEP_OVERLAP` by record time, which finds rows of writers from before store times
 existed, and rows whose write took longer than the overlap to become visible. Model turns never
-wait for it: they read the view as it is.
+wait for it: they read the view as it is. What a look learns is also handed to ``on_new``: the
+runtime keeps the failures among it for recall (:mod:`~toolwise.storage.unstored`), so a brief
+shows another process's failure once the tail has read it.
 
 The locking around a look (one build or look at a time, this process's queued records
 learnt first) stays with :class:`~toolwise.learning.feed.LearningFeed`.
@@ -15,9 +17,10 @@ learnt first) stays with :class:`~toolwise.learning.feed.LearningFeed`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from toolwise.learning.learnt import LearntIds
@@ -26,6 +29,8 @@ from toolwise.models import ToolOutcome
 from toolwise.storage.protocol import OutcomeStore, TailingStore
 
 __all__ = ["SWEEP_INTERVAL", "SWEEP_OVERLAP", "TAIL_OVERLAP", "Tail"]
+
+log = logging.getLogger("toolwise.learning")
 
 TAIL_OVERLAP = 3.0
 """Seconds a tail looks back before its last look: a row stamped just before that look may
@@ -52,6 +57,8 @@ class Tail:
         interval: seconds between the thread's looks; ``None``: no thread (one embedded
             process is the only writer of its store).
         closed: set when the feed closes; the thread then ends, and is never started again.
+        on_new: told, after each look, of the records it learnt (new ids only, oldest
+            first); called under the feed's load lock, so a reset cannot interleave.
     """
 
     def __init__(
@@ -65,6 +72,7 @@ class Tail:
         refresh: Callable[[], object],
         interval: float | None,
         closed: threading.Event,
+        on_new: Callable[[Sequence[ToolOutcome]], object] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -74,6 +82,7 @@ class Tail:
         self._refresh = refresh
         self._interval = interval
         self._closed = closed
+        self._on_new = on_new
         self._watermark = 0.0  # store time (epoch s) up to which other writers were read
         self._swept_at: datetime | None = None  # record time of the last sweep
         self._swept_mono = 0.0
@@ -105,12 +114,17 @@ class Tail:
         if found is None:
             return 0
         self._readiness.answered()
-        learnt = sum(self._learn_once(outcome) for outcome in found)
+        new = [outcome for outcome in found if self._learn_once(outcome)]
         self._watermark = started
         if sweep:
             self._swept_at = now
             self._swept_mono = time.monotonic()
-        return learnt
+        if new and self._on_new is not None:
+            try:
+                self._on_new(new)
+            except Exception as exc:  # the view has learnt them: a look must not fail
+                log.warning("toolwise: passing on other writers' records failed: %s", exc)
+        return len(new)
 
     def _look(self, now: datetime, *, sweep: bool) -> list[ToolOutcome] | None:
         """What was stored since the last look (``None``: a store that cannot tail, between

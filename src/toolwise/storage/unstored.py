@@ -5,17 +5,20 @@ batch (tens of milliseconds, or much longer while the store is down). The brief 
 very next model turn must still show it, so the runtime keeps each failure here from the
 moment it is spooled until the writer has written everything spooled up to it; recall merges
 these with the store's answer (:class:`~toolwise.advice.Advisor`). It also keeps each agent's
-last ``RECENT`` failures, stored or not, numbered: a store answer recall reuses is brought up to
-date with the failures recorded since it was fetched, instead of asking the store again after
-every failure. Appending costs a lock and two deque appends, on failed calls only; nothing is
-embedded until a brief asks.
+last ``RECENT`` failures, stored or not, numbered — this process's, and those the learning
+feed's tail read from other writers on the same server (:meth:`UnstoredFailures.add_stored`):
+a store answer recall reuses is brought up to date with the failures seen since it was
+fetched, instead of asking the store again after every failure, and another process's failure
+reaches the next brief as soon as the tail has read it (~1–2 s), not when the answer expires.
+Appending costs a lock and two deque appends, on failed calls only; nothing is embedded until
+a brief asks.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,11 +35,12 @@ class LocalFailures:
     """What :meth:`UnstoredFailures.of` returns for one agent.
 
     Attributes:
-        generation: how many failures of the agent this process has recorded (the last of
-            ``recent`` is number ``generation``).
-        unstored: those the store may not have yet, oldest first.
-        recent: the agent's last failures recorded by this process (up to ``RECENT``),
-            stored or not, oldest first; expired ones included (the reader knows "now").
+        generation: how many failures of the agent this process has recorded or read from
+            other writers (the last of ``recent`` is number ``generation``).
+        unstored: those this process recorded that the store may not have yet, oldest first.
+        recent: the agent's last failures (up to ``RECENT``) recorded by this process, stored
+            or not, and read from other writers, in the order seen; expired ones included
+            (the reader knows "now").
         epoch: how many times ``forget`` ran for the agent (an answer from before it may
             hold forgotten records: it cannot be brought up to date, only asked again).
     """
@@ -58,7 +62,7 @@ class LocalFailures:
 
 
 class UnstoredFailures:
-    """This process's failures from spool to store.
+    """This process's failures from spool to store, and every agent's recent failures.
 
     Args:
         recorded: how many records have been spooled so far (the writer's sequence).
@@ -75,6 +79,7 @@ class UnstoredFailures:
         self._entries: deque[tuple[int, ToolOutcome]] = deque(maxlen=_CAPACITY)
         self._generations: dict[str, int] = {}
         self._recent: dict[str, deque[ToolOutcome]] = {}
+        self._recent_ids: dict[str, Counter[str]] = {}  # what each agent's ``recent`` holds
         self._epochs: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -85,12 +90,36 @@ class UnstoredFailures:
         sequence = self._recorded()
         with self._lock:
             self._entries.append((sequence, outcome))
-            agent = outcome.agent_id
-            self._generations[agent] = self._generations.get(agent, 0) + 1
-            recent = self._recent.get(agent)
-            if recent is None:
-                recent = self._recent[agent] = deque(maxlen=RECENT)
-            recent.append(outcome)
+            self._seen(outcome)
+
+    def add_stored(self, outcomes: Iterable[ToolOutcome]) -> None:
+        """Other writers' ``outcomes`` were just read from the store (the learning feed's
+        tail): their failures join the recent ones, each id once, so the next recall merges
+        them into its reused answer. Not unstored: the store answers for them already."""
+        with self._lock:
+            for outcome in outcomes:
+                if outcome.outcome != "failure":
+                    continue
+                held = self._recent_ids.get(outcome.agent_id)
+                if held is None or outcome.id not in held:  # a tail's overlap reads rows again
+                    self._seen(outcome)
+
+    def _seen(self, outcome: ToolOutcome) -> None:
+        """Number ``outcome`` and keep it among its agent's recent failures (under the lock)."""
+        agent = outcome.agent_id
+        self._generations[agent] = self._generations.get(agent, 0) + 1
+        recent = self._recent.get(agent)
+        if recent is None:
+            recent = self._recent[agent] = deque()
+            self._recent_ids[agent] = Counter()
+        held = self._recent_ids[agent]
+        if len(recent) == RECENT:
+            oldest = recent.popleft().id
+            held[oldest] -= 1
+            if not held[oldest]:
+                del held[oldest]
+        recent.append(outcome)
+        held[outcome.id] += 1
 
     def of(self, agent_id: str, now: datetime) -> LocalFailures:
         """The agent's failure generation, its unexpired failures not yet stored and its
@@ -135,5 +164,6 @@ class UnstoredFailures:
         with self._lock:
             self._entries.clear()
             self._recent.clear()
+            self._recent_ids.clear()
             for agent in self._generations:  # answers the parent reused are its own
                 self._epochs[agent] = self._epochs.get(agent, 0) + 1

@@ -1,0 +1,123 @@
+"""Two processes on one ``chroma run`` server: another process's failure reaches this one's
+briefs once the tail has read it, merged into the reused answer without a store query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.advice.test_recall_cache import DEPLOY, TOOLS, Queries, _fail, _recalled, _shows
+from tests.conftest import ChromaServer
+
+from toolwise import Toolwise
+from toolwise.advice import Advisor
+from toolwise.models import ToolOutcome
+
+Peers = Callable[..., Toolwise]
+History = Callable[..., None]
+QUIET = 3_600.0  # a tail that never looks by itself: the test looks with ``feed.refresh()``
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def peer(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Iterator[Peers]:
+    """``peer(name)``: a Toolwise on the shared server and prefix, with a spool of its own."""
+    made: list[Toolwise] = []
+
+    def make(name: str, **settings: Any) -> Toolwise:
+        tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / name, prefix=prefix, **settings)
+        made.append(tw)
+        return tw
+
+    yield make
+    for tw in made:
+        tw.close()
+
+
+def _peer_fails(tw: Toolwise, message: str) -> ToolOutcome:
+    record = tw.record(
+        tool="argo_sync",
+        outcome="failure",
+        task_type="production_deploy",
+        task="deploy the payments api to production",
+        error_type="ImagePullBackOff",
+        error_message=message,
+    )
+    assert tw.flush(timeout=30)
+    return record
+
+
+def _seen(tw: Toolwise, record: ToolOutcome) -> bool:
+    return any(o.id == record.id for o in tw.runtime.local_failures(record.agent_id).recent)
+
+
+def test_a_peer_failure_reaches_the_next_brief_without_a_store_query(
+    peer: Peers,
+    deploy_history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    eventually: Callable[..., bool],
+) -> None:
+    """B fails; once A's tail has read it, A's reused answer shows it beside A's own."""
+    a, b = peer("a"), peer("b")
+    deploy_history(a)
+    queries = Queries(a, monkeypatch)
+    advisor = Advisor(a.runtime, tools=TOOLS)
+    assert not _shows(advisor.advise(DEPLOY).text, "manifest unknown")  # A now tails
+    record = _peer_fails(b, "manifest unknown in b")
+    assert eventually(lambda: _seen(a, record))
+    _fail(a, "manifest unknown in a")
+    text = advisor.advise(DEPLOY).text
+    assert _shows(text, "manifest unknown in b")
+    assert _shows(text, "manifest unknown in a")
+    assert len(queries.texts) == 1
+
+
+def test_a_peer_failure_in_the_store_answer_and_in_memory_is_shown_once(
+    peer: Peers, deploy_history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store answered with B's failure before A's tail read it: merged, it is not doubled."""
+    a, b = peer("a", refresh_interval=QUIET), peer("b")
+    deploy_history(a)
+    a.recommend(task_type="production_deploy", tools=TOOLS)  # the view is built: A tails
+    record = _peer_fails(b, "manifest unknown in b")
+    queries = Queries(a, monkeypatch)
+    advisor = Advisor(a.runtime, tools=TOOLS)
+    assert _shows(advisor.advise(DEPLOY).text, "manifest unknown in b")
+    assert a.runtime.feed.refresh() >= 1
+    assert _seen(a, record)
+    text = advisor.advise(DEPLOY).text
+    assert sum("manifest unknown in b" in line for line in _recalled(text)) == 1
+    assert len(queries.texts) == 1
+
+
+def test_the_answer_with_peer_failures_gives_what_the_store_gives(
+    peer: Peers, deploy_history: History
+) -> None:
+    """After B's failures are tailed, A's reused brief equals a fresh query's."""
+    a, b = peer("a", refresh_interval=QUIET), peer("b")
+    deploy_history(a)
+    reused = Advisor(a.runtime, tools=TOOLS, top_k=3)
+    fresh = Advisor(a.runtime, tools=TOOLS, top_k=3, recall_ttl=0)
+    reused.advise(DEPLOY)
+    for n in range(3):
+        _peer_fails(b, f"image pull failed {n}")
+    assert a.runtime.feed.refresh() >= 3
+    assert _recalled(reused.advise(DEPLOY).text) == _recalled(fresh.advise(DEPLOY).text)
+
+
+def test_a_failure_forgotten_in_the_peer_before_the_tail_read_it_never_shows(
+    peer: Peers, deploy_history: History
+) -> None:
+    """B forgets its failure before A looks: A's tail cannot read it, so no brief shows it."""
+    a, b = peer("a", refresh_interval=QUIET), peer("b")
+    deploy_history(a)
+    advisor = Advisor(a.runtime, tools=TOOLS)
+    advisor.advise(DEPLOY)
+    record = _peer_fails(b, "manifest unknown in b")
+    assert b.forget(ids=[record.id]) == 1
+    a.runtime.feed.refresh()
+    assert not _seen(a, record)
+    assert not _shows(advisor.advise(DEPLOY).text, "manifest unknown in b")
