@@ -15,6 +15,8 @@ from toolwise.learning import LearningConfig, ReliabilityView
 from toolwise.learning.recovery import Recovery, RetrySchedule
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from conftest import FakeClock
 
 SCHEDULE = RetrySchedule(first_calls=8, max_calls=64)
@@ -177,3 +179,31 @@ def test_the_schedule_is_validated() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         LearningConfig(retry_after_calls=10, retry_max_calls=5)
     assert caught.value.field == "retry_max_calls"
+
+
+def _leader_breaks_after_a_re_try_backed_off(config: LearningConfig, clock: FakeClock) -> str:
+    """A broke and failed three re-tries (next one 64 calls away); then B, the leader, breaks."""
+    view = ReliabilityView(config, clock=clock)
+    _break(view, clock)
+    for _ in range(3):
+        clock.advance()
+        view.observe("A", False, context_class="deploy")
+    for n in range(40):
+        clock.advance()
+        view.observe("B", n % 10 != 0, context_class="deploy")
+    for _ in range(5):
+        clock.advance()
+        view.observe("B", False, context_class="deploy")
+    top = view.recommend(task_type="deploy", tools=["A", "B"], seed=1)[0]
+    return top.tool if "re-tried" in top.reason else "none re-tried"
+
+
+def test_a_tool_that_broke_earlier_is_re_tried_when_the_leader_breaks(
+    make_clock: Callable[..., FakeClock],
+) -> None:
+    """The leader's break says the task's world changed: the tool that broke before may be
+    back, so its re-try is due at once instead of after its backed-off wait."""
+    default = LearningConfig()
+    assert _leader_breaks_after_a_re_try_backed_off(default, make_clock()) == "A"
+    unchanged = LearningConfig(retry_on_leader_break=False)
+    assert _leader_breaks_after_a_re_try_backed_off(unchanged, make_clock()) == "none re-tried"

@@ -268,7 +268,10 @@ class ChangeTracker:
         ]
         if any(_mean(other.mass(t, rate), base) > before for other in others):
             return  # it was not the best tool: the others' world need not have changed
+        calls = self._scope_calls(key[0], key[2], key[3])
         for other in others:
+            if other.recovery is not None and self._config.retry_on_leader_break:
+                other.recovery.due_now(t, calls, self._schedule)
             s, f = other.current.at(t, rate)
             if other.held is None and other.archived is None and s + f > strength:
                 other.hold(broken, strength, base)

@@ -72,6 +72,9 @@ class LearningConfig(_Boundary):
             this many effective observations.
         retry_broken: after a downward change, re-try the tool on a schedule (exploring
             strategies only) and restore its old record when it is back.
+        retry_on_leader_break: when a task type's best tool breaks, make the re-try of every
+            tool there that broke earlier due at once (the world its verdict was made in
+            has changed; docs/ranking.md §5).
         retry_after_calls: the first re-try is due after this many calls of the task type;
             each failed re-try doubles the wait ...
         retry_max_calls: ... up to this many calls.
@@ -138,6 +141,7 @@ class LearningConfig(_Boundary):
     retry_broken: bool = True
     hold_strength: float = Field(default=3.0, ge=0.0, allow_inf_nan=False)
     hold_restore: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
+    retry_on_leader_break: bool = True
     retry_after_calls: int = Field(default=8, ge=1)
     retry_max_calls: int = Field(default=64, ge=1)
     retry_after: timedelta | None = None

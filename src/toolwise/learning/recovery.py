@@ -158,6 +158,18 @@ class Recovery:
         if self.due(t, calls):
             self._back_off(t, calls, schedule)
 
+    def due_now(self, t: float, calls: int, schedule: RetrySchedule) -> None:
+        """Make a re-try due at once, the waits back at their first step.
+
+        Called when the task type's best tool breaks: the world the old verdict was made in
+        has changed, so the broken tool may be its old self again.
+        """
+        if self.due_at == math.inf:
+            return
+        self.due_at, self.due_calls = t, calls
+        self.gap = schedule.first_gap / 2.0
+        self.calls_gap = schedule.first_calls / 2.0
+
     def stop_retrying(self) -> None:
         """No more re-tries (the detector saw the tool recover); the restore test goes on."""
         self.due_at = math.inf
