@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     print(f"\nwrote {path}")
-    if not (args.quick or args.no_plots or custom or args.output):
+    if not (args.quick or args.no_plots or custom):  # a named output plots its scenarios too
         from learning_sim.plots import regret_curves
 
         for scenario, result in suite.items():

@@ -144,12 +144,20 @@ def test_and_distrusted_where_it_fails(clock: FakeClock) -> None:
 
 
 def test_fixed_strength_borrowing_would_blur_both(clock: FakeClock) -> None:
-    """The same history with adaptive_shrinkage off: each context leans on the other."""
+    """The same history with adaptive_shrinkage off: each context leans on the other.
+
+    At a similar-name loan of 3 observations (the default before issue 11; at 1 both blur
+    less and the contrast is smaller).
+    """
     view = ReliabilityView(
-        LearningConfig(adaptive_shrinkage=False), similarity=_similar, clock=clock
+        LearningConfig(adaptive_shrinkage=False, similarity_strength=3.0),
+        similarity=_similar,
+        clock=clock,
     )
     _helm(view, clock, chart=5, plain=10)
-    adaptive = ReliabilityView(similarity=_similar, clock=clock)
+    adaptive = ReliabilityView(
+        LearningConfig(similarity_strength=3.0), similarity=_similar, clock=clock
+    )
     _helm(adaptive, clock, chart=5, plain=10)
     blurred, learnt = (_helm_rate(v, "production_chart_deploy") for v in (view, adaptive))
     assert blurred < learnt - 0.1

@@ -45,7 +45,9 @@ class LearningConfig(_Boundary):
         similarity_threshold: task types whose names are less similar than this lend nothing.
         similarity_strength: at most this many pseudo-observations are borrowed from similar
             task types, each weighted by the learnt probability that the two rank tools
-            alike (name similarity is only its prior; see ``task_prior_weight``).
+            alike (name similarity is only its prior; see ``task_prior_weight``). Kept below
+            the base prior's weight (2), so a tool the namesake rated poorly is still tried
+            when its first calls here fail by chance.
         task_prior_weight: how much a name similarity counts before any evidence: the prior
             odds that two task types behave alike are ``task_prior_weight × similarity``
             against 1; their outcomes on shared tools then update it (a Bayes factor).
@@ -124,7 +126,7 @@ class LearningConfig(_Boundary):
     shrinkage_strength: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     adaptive_shrinkage: bool = True
     similarity_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
-    similarity_strength: float = Field(default=3.0, ge=0.0, allow_inf_nan=False)
+    similarity_strength: float = Field(default=1.0, ge=0.0, allow_inf_nan=False)
     task_prior_weight: float = Field(default=1.0, ge=0.0, allow_inf_nan=False)
     max_similar: int = Field(default=10, ge=0)
     peer_prior_strength: float = Field(default=8.0, ge=0.0, allow_inf_nan=False)
