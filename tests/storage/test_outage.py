@@ -4,6 +4,7 @@ fail with StoreError within their timeout, and nothing recorded is lost."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -236,6 +237,50 @@ def test_the_brief_is_served_from_the_view_without_recall_while_the_store_is_fro
         assert brief.text.endswith(NO_RECALL)
         assert [r.tool for r in brief.recommendations] == ["rollback", "deploy"]
         assert "1. rollback" in brief.text
+
+
+def _store_threads() -> int:
+    return sum(t.name.startswith("toolwise-store-") for t in threading.enumerate())
+
+
+@pytest.mark.server
+def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
+    server: Any, outage_tw: Toolwise, monkeypatch: pytest.MonkeyPatch, eventually: Eventually
+) -> None:
+    """With answers reused: the first brief gives up at recall's deadline, the others skip
+    recall at once, with no query and no thread more; after SIGCONT the frozen query's
+    answer is the question's answer — the store was asked once."""
+    tw = outage_tw
+    tw.record(
+        tool="deploy",
+        outcome="failure",
+        agent_id="ops",
+        task="deploy the api",
+        error_type="ImagePullBackOff",
+        error_message="manifest unknown",
+    )
+    assert tw.flush(timeout=30)
+    advisor = tw.advisor(
+        agent_id="ops", tools=[deploy, rollback], strategy="greedy", learn_task_types=False
+    )  # nothing saved in the background: recall is the first call to meet the frozen server
+    assert NO_RECALL not in advisor.advise([HumanMessage("roll back the api")]).text
+    asked: list[str] = []
+    real = tw.store.similar
+
+    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
+        asked.append(text)
+        return real(agent_id, text, **kwargs)
+
+    monkeypatch.setattr(tw.store, "similar", similar)
+    before = _store_threads()
+    server.freeze()
+    turn = [HumanMessage("deploy the api")]
+    assert all(advisor.advise(turn).text.endswith(NO_RECALL) for _ in range(4))
+    assert len(asked) == 1
+    assert _store_threads() - before <= 8  # the store's worker limit: none piles up
+    server.thaw()
+    assert eventually(lambda: "manifest unknown" in advisor.advise(turn).text)
+    assert len(asked) == 1
 
 
 class _SeeingModel(GenericFakeChatModel):

@@ -14,6 +14,7 @@ from toolwise.errors import StoreUnavailableError
 from toolwise.models import ToolOutcome
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client
+from toolwise.storage.deadline import overdue
 from toolwise.storage.health import StoreTimeouts
 
 NOW = datetime(2030, 1, 2, tzinfo=UTC)
@@ -80,3 +81,21 @@ def test_a_stuck_embedded_query_costs_recall_its_deadline_and_nothing_more(
     assert eventually(lambda: store.health.healthy)
     slow.stuck.clear()
     assert recall() == [failure.id]
+
+
+def test_a_stuck_recall_still_answers_on_the_errors_future(slow: _SlowClient, prefix: str) -> None:
+    """The caller stops waiting; the query goes on, and its answer lands where the error
+    says (:func:`~toolwise.storage.deadline.overdue`), for a caller that can use it late."""
+    timeouts = StoreTimeouts(recall=1.0, probe_interval=0.05)
+    store = ChromaOutcomeStore(slow, prefix=prefix, timeouts=timeouts)
+    failure = ToolOutcome(tool="kubectl", outcome="failure", error_type="Timeout")
+    store.write([failure])
+    slow.stuck.set()
+    with pytest.raises(StoreUnavailableError) as raised:
+        store.similar("default", "kubectl timeout", k=3, now=NOW, outcome="failure")
+    missed = overdue(raised.value)
+    assert missed is not None
+    assert missed.running is not None
+    assert missed.timeout == 1.0
+    slow.free.set()
+    assert [hit.outcome.id for hit in missed.running.result(timeout=60)] == [failure.id]

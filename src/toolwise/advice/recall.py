@@ -12,14 +12,17 @@ without it.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from datetime import datetime
+from typing import cast
 
 from toolwise.advice.format import Failure
 from toolwise.advice.models import AdviceOptions
 from toolwise.advice.protocols import AdviceRuntime
-from toolwise.advice.recall_cache import RecallCache
+from toolwise.advice.recall_cache import Late, RecallCache
 from toolwise.advice.task import TaskResolution
 from toolwise.errors import StoreUnavailableError
+from toolwise.storage.deadline import overdue
 from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import SimilarOutcome
 
@@ -34,7 +37,7 @@ class FailureRecall:
     def __init__(self, runtime: AdviceRuntime, options: AdviceOptions) -> None:
         self.runtime = runtime
         self.options = options
-        self._cache = RecallCache(runtime.embedding, options.recall_ttl)
+        self._cache = RecallCache(runtime.embedding, options.recall_ttl, down=self.store_down)
 
     def recall(
         self,
@@ -101,13 +104,17 @@ class FailureRecall:
 
     def _similar(
         self, agent_id: str, query: str, now: datetime, k: int
-    ) -> list[SimilarOutcome] | None:
+    ) -> list[SimilarOutcome] | Late | None:
         """``store.similar`` for failures; ``None`` while the store is unavailable (skipped at
-        once when it says so). Raises for any other error (the cache logs it)."""
+        once when it says so), :class:`Late` when it timed out but still runs (its answer is
+        kept when it comes). Raises for any other error (the cache logs it)."""
         if self.store_down():
             return None
         try:
             return self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")
         except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
             log.warning("toolwise: no recall this turn: %s", exc)
-            return None
+            missed = overdue(exc)
+            if missed is None or missed.running is None:
+                return None
+            return Late(cast(Future[list[SimilarOutcome]], missed.running), missed.timeout)

@@ -15,6 +15,15 @@ store quiet while an agent keeps failing:
   ran here since, or more failures were seen since than memory keeps (``RECENT``).
 - **Single flight.** While one brief asks the store for a key, concurrent briefs for the same
   key wait for its answer (then merge what they recorded since) instead of asking too.
+- **A late answer is kept.** A query that misses the store's recall deadline (a slow store)
+  leaves its brief, and the briefs waiting with it, without recall — the turn must not wait —
+  but it still runs in its store worker (:class:`Late`), and its answer, when it comes, is
+  kept as the key's answer as of the query (unless it failed, or a ``forget`` ran since). Until
+  then it stays the key's one flight: a brief for the key serves a stale answer if it has one
+  (below), else joins the late query for at most the deadline — at once unavailable while the
+  store's breaker is open — and never asks the store again. Under load, each question thus
+  costs the store one query, not one per brief that gives up on it. A late query older than
+  ``recall_ttl`` is given up on (its answer would be stale): the next brief asks again.
 - **Refreshed in the background.** An answer older than ``recall_ttl`` but younger than twice
   that is still served at once — merged with this process's newest failures (those since its
   query, or the newest ``RECENT`` when more were recorded), so the very next brief still shows
@@ -50,16 +59,17 @@ from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 
-__all__ = ["Ask", "RecallCache"]
+__all__ = ["Ask", "Late", "RecallCache"]
 
 log = logging.getLogger("toolwise.advice")
 
 _ANSWERS = 256  # (agent, query, k) answers kept
 _VECTORS = 1_024  # failure and query vectors kept (each failure is embedded once)
 
-Ask = Callable[[], "list[SimilarOutcome] | None"]
-"""One store query: its nearest failures, ``None`` while the store is unavailable, and raising
-for any other error (the answer is then not kept)."""
+Ask = Callable[[], "list[SimilarOutcome] | Late | None"]
+"""One store query: its nearest failures, ``None`` while the store is unavailable, a
+:class:`Late` when it missed its deadline but still runs, and raising for any other error (the
+answer is then not kept)."""
 
 Key = tuple[str, str, int]
 Fresh = Callable[[], LocalFailures]
@@ -78,11 +88,26 @@ class _Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class Late:
+    """A store query that missed its deadline and still runs unwatched.
+
+    Attributes:
+        answer: where its nearest failures (or its exception) land.
+        deadline: the seconds its caller waited; a brief joins the query at most that long.
+    """
+
+    answer: Future[list[SimilarOutcome]]
+    deadline: float
+
+
+@dataclass(frozen=True, slots=True)
 class _Flight:
     """A store query in progress; ``pid`` so a forked child never waits for its parent's."""
 
     pid: int
     answer: Future[_Answer | None]
+    started: float  # the clock when it was asked for
+    late: float | None = None  # past its deadline: how long a brief joins it
 
 
 class RecallCache:
@@ -93,6 +118,8 @@ class RecallCache:
         ttl: seconds an answer is reused (0: every recall asks the store); served for as long
             again while a background query refreshes it.
         clock: monotonic seconds (injected by tests).
+        down: True while the store says it is unavailable (a brief then does not wait for a
+            late query: a query of its own would be skipped at once too).
     """
 
     def __init__(
@@ -100,10 +127,12 @@ class RecallCache:
         embedding: EmbeddingFunction,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        down: Callable[[], bool] = lambda: False,
     ) -> None:
         self._embedding = embedding
         self._ttl = ttl
         self._clock = clock
+        self._down = down
         self._answers: OrderedDict[Key, _Answer] = OrderedDict()
         self._flights: dict[Key, _Flight] = {}
         self._vectors: OrderedDict[str, list[float]] = OrderedDict()
@@ -124,7 +153,7 @@ class RecallCache:
         """
         current: _Answer | None = None
         if self._ttl <= 0:
-            current = self._fetch(key, local, now, ask, keep=False)
+            current = self._fetch(key, local, now, ask, fresh, keep=False)
         else:
             with self._lock:
                 kept = self._answers.get(key)
@@ -135,32 +164,43 @@ class RecallCache:
                 self._refresh(key, now, ask, fresh)
                 return self._stale(key, kept, local, now), True
             if current is None:
-                answer = self._shared(key, local, now, ask)
+                answer = self._shared(key, local, now, ask, fresh)
                 if answer is not None:
                     current = self._current(key, answer, local, now)
                     if current is None:  # a forget, or a burst, between its query and ours
-                        current = self._fetch(key, local, now, ask, keep=True)
+                        current = self._fetch(key, local, now, ask, fresh, keep=True)
         if current is None:  # the store is unavailable: what only this process knows
             return self._merge(key, [], local.unstored, now), False
         return _unexpired(current.found, now), True
 
-    def _shared(self, key: Key, local: LocalFailures, now: datetime, ask: Ask) -> _Answer | None:
+    def _shared(
+        self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
+    ) -> _Answer | None:
         """The store's answer for ``key``: a query already in flight, or ours."""
         pid = os.getpid()
-        mine: Future[_Answer | None] = Future()
+        mine = _Flight(pid, Future(), self._clock())
         with self._lock:
             flight = self._flights.get(key)
-            if flight is None or flight.pid != pid:
-                self._flights[key] = _Flight(pid, mine)
+            if not self._joinable(flight, pid):
+                self._flights[key] = mine
                 flight = None
-        if flight is not None:
+        if flight is None:
+            return self._fetch(key, local, now, ask, fresh, keep=True, flight=mine)
+        if flight.late is None:
             return flight.answer.result()  # bounded: the store's recall deadline
-        answer: _Answer | None = None
+        if self._down():  # as unavailable as a query of our own would be
+            return None
         try:
-            answer = self._fetch(key, local, now, ask, keep=True)
-        finally:
-            self._landed(key, mine, answer)
-        return answer
+            return flight.answer.result(flight.late)
+        except TimeoutError:
+            return None
+
+    def _joinable(self, flight: _Flight | None, pid: int) -> bool:
+        """Whether a brief of ``pid`` waits for ``flight`` rather than asking (under the lock):
+        a late query older than ``ttl`` is given up on (its answer would be stale)."""
+        if flight is None or flight.pid != pid:
+            return False
+        return flight.late is None or self._clock() - flight.started < self._ttl
 
     def _landed(self, key: Key, flight: Future[_Answer | None], answer: _Answer | None) -> None:
         """The query of ``flight`` is over: later briefs ask again (if they must)."""
@@ -181,10 +221,9 @@ class RecallCache:
         """Queue one background query for ``key`` (none if one is in flight)."""
         pid = os.getpid()
         with self._lock:
-            flight = self._flights.get(key)
-            if flight is not None and flight.pid == pid:
+            if self._joinable(self._flights.get(key), pid):
                 return
-            flight = self._flights[key] = _Flight(pid, Future())
+            flight = self._flights[key] = _Flight(pid, Future(), self._clock())
             self._refreshes.append((key, now, ask, fresh, flight))
             if self._refresher == pid:
                 return
@@ -201,35 +240,116 @@ class RecallCache:
                     if not self._refreshes:
                         return
                     key, now, ask, fresh, flight = self._refreshes.popleft()
-                answer: _Answer | None = None
+                asked = False
                 try:
-                    answer = self._fetch(key, fresh(), now, ask, keep=True)
+                    local = fresh()
+                    asked = True  # the query lands its flight
+                    self._fetch(key, local, now, ask, fresh, keep=True, flight=flight)
                 except Exception as exc:  # a refresh must not end the thread
                     log.warning("toolwise: refreshing a recall failed: %s", exc)
                 finally:
-                    self._landed(key, flight.answer, answer)
+                    if not asked:
+                        self._landed(key, flight.answer, None)
         finally:  # idle (or ended): the next stale answer starts a thread again
             with self._lock:
                 self._refresher = None
 
     def _fetch(
-        self, key: Key, local: LocalFailures, now: datetime, ask: Ask, *, keep: bool
+        self,
+        key: Key,
+        local: LocalFailures,
+        now: datetime,
+        ask: Ask,
+        fresh: Fresh,
+        *,
+        keep: bool,
+        flight: _Flight | None = None,
     ) -> _Answer | None:
-        """Ask the store, merge what it may not have yet, and keep the answer when ``keep``."""
+        """Ask the store, merge what it may not have yet, keep the answer when ``keep``, and
+        land ``flight`` with it; a late query is kept, and lands, when it answers."""
         fetched = self._clock()
+        answer: _Answer | Late | None = None
         try:
-            stored = ask()
-        except Exception as exc:  # advice must not fail a turn because recall did
-            log.warning("toolwise: recalling similar failures failed: %s", exc)
-            found = self._merge(key, [], local.unstored, now)
-            return _Answer(fetched, local.generation, local.epoch, tuple(found), failed=True)
-        if stored is None:
-            return None
+            try:
+                stored = ask()
+            except Exception as exc:  # advice must not fail a turn because recall did
+                log.warning("toolwise: recalling similar failures failed: %s", exc)
+                found = self._merge(key, [], local.unstored, now)
+                answer = failed = _Answer(
+                    fetched, local.generation, local.epoch, tuple(found), failed=True
+                )
+                return failed
+            if isinstance(stored, Late):
+                answer = stored
+                if keep:
+                    self._later(key, flight, stored, (fetched, local, now), fresh)
+                    flight = None  # handed on: landed when the query answers
+                return None
+            if stored is None:
+                return None
+            answer = current = self._answer(key, stored, fetched, local, now)
+            if keep:
+                self._keep(key, current)
+            return current
+        finally:
+            if flight is not None:
+                self._landed(key, flight.answer, None if isinstance(answer, Late) else answer)
+
+    def _answer(
+        self,
+        key: Key,
+        stored: list[SimilarOutcome],
+        fetched: float,
+        local: LocalFailures,
+        now: datetime,
+    ) -> _Answer:
+        """The store's answer to a query made at ``fetched``, with ``local`` merged in."""
         found = self._merge(key, stored, local.unstored, now)
-        answer = _Answer(fetched, local.generation, local.epoch, tuple(found))
-        if keep:
-            self._keep(key, answer)
-        return answer
+        return _Answer(fetched, local.generation, local.epoch, tuple(found))
+
+    def _later(
+        self,
+        key: Key,
+        flight: _Flight | None,
+        late: Late,
+        asked: tuple[float, LocalFailures, datetime],
+        fresh: Fresh,
+    ) -> None:
+        """``late`` stays ``flight``'s query (for briefs to come) until it answers; the briefs
+        that waited with it go without, as its own brief does."""
+        later: _Flight | None = None
+        if flight is not None:
+            with self._lock:
+                if self._flights.get(key) is flight:
+                    later = self._flights[key] = _Flight(
+                        flight.pid, Future(), flight.started, late.deadline
+                    )
+            flight.answer.set_result(None)
+        late.answer.add_done_callback(lambda done: self._arrived(key, later, done, asked, fresh))
+
+    def _arrived(
+        self,
+        key: Key,
+        flight: _Flight | None,
+        done: Future[list[SimilarOutcome]],
+        asked: tuple[float, LocalFailures, datetime],
+        fresh: Fresh,
+    ) -> None:
+        """A late query answered (in the store worker that ran it): keep its answer, as of
+        the query, unless it failed or a ``forget`` ran since; land ``flight`` with it. The
+        merge embeds little: the brief that gave up on it embedded the same failures."""
+        answer: _Answer | None = None
+        try:
+            if not done.cancelled() and done.exception() is None:
+                fetched, local, now = asked
+                answer = self._answer(key, done.result(), fetched, local, now)
+                if fresh().epoch == answer.epoch:  # else it may hold forgotten records
+                    self._keep(key, answer)
+        except Exception as exc:  # runs in a store worker: must not raise there
+            log.warning("toolwise: keeping a late recall answer failed: %s", exc)
+        finally:
+            if flight is not None:
+                self._landed(key, flight.answer, answer)
 
     def _current(
         self, key: Key, answer: _Answer, local: LocalFailures, now: datetime
@@ -258,10 +378,10 @@ class RecallCache:
             if (
                 kept is not None
                 and kept.epoch == answer.epoch
-                and kept.generation > answer.generation
+                and kept.generation >= answer.generation
                 and kept.fetched >= answer.fetched
             ):
-                return  # a concurrent brief kept a more current one
+                return  # a concurrent brief, or a later query, kept a more current one
             self._answers[key] = answer
             self._answers.move_to_end(key)
             while len(self._answers) > _ANSWERS:

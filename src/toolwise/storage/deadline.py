@@ -3,8 +3,9 @@
 Neither embedded Chroma nor its HTTP client can be interrupted mid-call, so a deadline can only
 be kept by running the call elsewhere. :class:`Workers` are daemon threads (a call stuck on a
 frozen server must not keep the interpreter from exiting, which the standard library's
-``ThreadPoolExecutor`` would); a call that timed out keeps its worker until it returns, and a
-call still queued when its caller gave up never runs.
+``ThreadPoolExecutor`` would); a call that timed out keeps its worker until it returns (its
+result still lands on the error's :attr:`~DeadlineExceededError.running` future, for a caller
+that can use it late), and a call still queued when its caller gave up never runs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["DeadlineExceededError", "Workers"]
+__all__ = ["DeadlineExceededError", "Workers", "overdue"]
 
 T = TypeVar("T")
 
@@ -24,7 +25,37 @@ _IDLE_RETIRE = 60.0  # a worker idle this long ends; the next call starts one (~
 
 
 class DeadlineExceededError(TimeoutError):
-    """The call did not return in time (it may still be running in its worker)."""
+    """The call did not return in time (it may still be running in its worker).
+
+    Attributes:
+        running: the call's future while it still runs unwatched (its result or exception
+            lands there), ``None`` when it never started (cancelled in the queue).
+        timeout: the seconds the caller waited.
+    """
+
+    def __init__(
+        self, message: str, *, running: Future[Any] | None = None, timeout: float = 0.0
+    ) -> None:
+        super().__init__(message)
+        self.running = running
+        self.timeout = timeout
+
+
+def overdue(error: BaseException) -> DeadlineExceededError | None:
+    """The deadline ``error`` was raised for (itself or in its chain) whose call still runs;
+    ``None`` if none (a refusal, a queued call never started)."""
+    seen: BaseException | None = error
+    for _depth in range(8):
+        if seen is None:
+            return None
+        if (
+            isinstance(seen, DeadlineExceededError)
+            and seen.running is not None
+            and not seen.running.cancelled()
+        ):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class Workers:
@@ -87,7 +118,10 @@ class Workers:
         except FutureTimeout:
             if give_up:
                 future.cancel()
-            raise DeadlineExceededError(f"no answer within {timeout:g} s") from None
+            running = None if future.cancelled() else future
+            raise DeadlineExceededError(
+                f"no answer within {timeout:g} s", running=running, timeout=timeout
+            ) from None
 
     def _work(self) -> None:
         self._local.worker = True
