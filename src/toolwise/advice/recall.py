@@ -6,7 +6,7 @@ current with this process's new failures and asked for once at a time:
 stored yet (read-your-writes), and limited to the matched task type, so an unrelated request
 is never shown another task's errors. Recall never fails a turn: while the store is
 unavailable it is skipped (and the brief says so), and any other error leaves the brief
-without it.
+without it. A query that times out still runs; the cache keeps its answer when it comes.
 """
 
 from __future__ import annotations

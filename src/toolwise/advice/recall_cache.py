@@ -2,7 +2,7 @@
 
 A brief's recall asks the store for the failures nearest its query (two Chroma round trips,
 which compete with the background writer for the store). An answer is reused for
-``recall_ttl`` seconds per (agent, query, k), and three rules keep the reuse right and the
+``recall_ttl`` seconds per (agent, query, k), and four rules keep the reuse right and the
 store quiet while an agent keeps failing:
 
 - **Brought up to date, not thrown away.** A failure this process records, or one another
@@ -21,9 +21,10 @@ store quiet while an agent keeps failing:
   kept as the key's answer as of the query (unless it failed, or a ``forget`` ran since). Until
   then it stays the key's one flight: a brief for the key serves a stale answer if it has one
   (below), else joins the late query for at most the deadline — at once unavailable while the
-  store's breaker is open — and never asks the store again. Under load, each question thus
-  costs the store one query, not one per brief that gives up on it. A late query older than
-  ``recall_ttl`` is given up on (its answer would be stale): the next brief asks again.
+  store's breaker is open — and no brief starts another query (a background refresh that
+  misses it is kept the same way). Under load, each question thus costs the store one query,
+  not one per brief that gives up on it. A late query older than ``recall_ttl`` is given up
+  on (its answer would be stale, or it was lost on a dead connection): the next brief asks.
 - **Refreshed in the background.** An answer older than ``recall_ttl`` but younger than twice
   that is still served at once — merged with this process's newest failures (those since its
   query, or the newest ``RECENT`` when more were recorded), so the very next brief still shows
@@ -51,10 +52,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
-
-from toolwise.models import ToolOutcome
-from toolwise.storage.chroma import outcome_document
+from toolwise.advice.recall_merge import FailureMerge
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
@@ -64,7 +62,6 @@ __all__ = ["Ask", "Late", "RecallCache"]
 log = logging.getLogger("toolwise.advice")
 
 _ANSWERS = 256  # (agent, query, k) answers kept
-_VECTORS = 1_024  # failure and query vectors kept (each failure is embedded once)
 
 Ask = Callable[[], "list[SimilarOutcome] | Late | None"]
 """One store query: its nearest failures, ``None`` while the store is unavailable, a
@@ -129,13 +126,12 @@ class RecallCache:
         clock: Callable[[], float] = time.monotonic,
         down: Callable[[], bool] = lambda: False,
     ) -> None:
-        self._embedding = embedding
+        self._merging = FailureMerge(embedding)
         self._ttl = ttl
         self._clock = clock
         self._down = down
         self._answers: OrderedDict[Key, _Answer] = OrderedDict()
         self._flights: dict[Key, _Flight] = {}
-        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self._refreshes: deque[tuple[Key, datetime, Ask, Fresh, _Flight]] = deque()
         self._refresher: int | None = None  # the pid whose refresh thread is running
         self._lock = threading.Lock()
@@ -170,7 +166,7 @@ class RecallCache:
                     if current is None:  # a forget, or a burst, between its query and ours
                         current = self._fetch(key, local, now, ask, fresh, keep=True)
         if current is None:  # the store is unavailable: what only this process knows
-            return self._merge(key, [], local.unstored, now), False
+            return self._merging.merge(key, [], local.unstored, now), False
         return _unexpired(current.found, now), True
 
     def _shared(
@@ -215,7 +211,7 @@ class RecallCache:
         """``kept`` (past its ttl) with this process's newest failures merged in; not kept."""
         newer = local.since(kept.generation)
         extra = (*(local.recent if newer is None else newer), *local.unstored)
-        return _unexpired(self._merge(key, list(kept.found), extra, now), now)
+        return _unexpired(self._merging.merge(key, list(kept.found), extra, now), now)
 
     def _refresh(self, key: Key, now: datetime, ask: Ask, fresh: Fresh) -> None:
         """Queue one background query for ``key`` (none if one is in flight)."""
@@ -274,7 +270,7 @@ class RecallCache:
                 stored = ask()
             except Exception as exc:  # advice must not fail a turn because recall did
                 log.warning("toolwise: recalling similar failures failed: %s", exc)
-                found = self._merge(key, [], local.unstored, now)
+                found = self._merging.merge(key, [], local.unstored, now)
                 answer = failed = _Answer(
                     fetched, local.generation, local.epoch, tuple(found), failed=True
                 )
@@ -304,7 +300,7 @@ class RecallCache:
         now: datetime,
     ) -> _Answer:
         """The store's answer to a query made at ``fetched``, with ``local`` merged in."""
-        found = self._merge(key, stored, local.unstored, now)
+        found = self._merging.merge(key, stored, local.unstored, now)
         return _Answer(fetched, local.generation, local.epoch, tuple(found))
 
     def _later(
@@ -365,7 +361,7 @@ class RecallCache:
             return None
         if not newer:
             return answer
-        found = self._merge(key, list(answer.found), newer, now)
+        found = self._merging.merge(key, list(answer.found), newer, now)
         current = _Answer(answer.fetched, local.generation, answer.epoch, tuple(found))
         self._keep(key, current)
         return current
@@ -386,56 +382,6 @@ class RecallCache:
             self._answers.move_to_end(key)
             while len(self._answers) > _ANSWERS:
                 self._answers.popitem(last=False)
-
-    def _merge(
-        self,
-        key: Key,
-        found: list[SimilarOutcome],
-        extra: Sequence[ToolOutcome],
-        now: datetime,
-    ) -> list[SimilarOutcome]:
-        """The ``k`` nearest of ``found`` and ``extra`` (each embedded once), by the store's
-        cosine distance; ``found`` alone if embedding fails."""
-        _agent, query, k = key
-        known = {hit.outcome.id for hit in found}
-        extra = [
-            o
-            for o in {o.id: o for o in extra}.values()
-            if o.id not in known and (o.expires_at is None or o.expires_at > now)
-        ]
-        if not extra:
-            return found
-        try:
-            vectors = self._vectors_of(
-                [("q:" + query, query)] + [(o.id, outcome_document(o)) for o in extra]
-            )
-        except Exception as exc:  # advice must not fail a turn because an embedding did
-            log.warning("toolwise: embedding unstored failures for recall failed: %s", exc)
-            return found
-        matrix = np.asarray(vectors[1:], dtype=np.float64)
-        target = np.asarray(vectors[0], dtype=np.float64)
-        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(target) or 1.0)
-        similarity = (matrix @ target) / np.where(norms == 0.0, 1.0, norms)
-        merged = found + [
-            SimilarOutcome(outcome, 1.0 - float(cos))
-            for outcome, cos in zip(extra, similarity, strict=True)
-        ]
-        merged.sort(key=lambda hit: hit.distance)
-        return merged[:k]
-
-    def _vectors_of(self, texts: list[tuple[str, str]]) -> list[list[float]]:
-        """The vector of each (id, text), embedding only those not kept yet."""
-        with self._lock:
-            known = {name: self._vectors[name] for name, _ in texts if name in self._vectors}
-        missing = [(name, text) for name, text in texts if name not in known]
-        if missing:
-            made = self._embedding([text for _, text in missing])
-            with self._lock:
-                for (name, _), vector in zip(missing, made, strict=True):
-                    known[name] = self._vectors[name] = vector
-                while len(self._vectors) > _VECTORS:
-                    self._vectors.popitem(last=False)
-        return [known[name] for name, _ in texts]
 
 
 def _unexpired(found: Sequence[SimilarOutcome], now: datetime) -> list[SimilarOutcome]:
