@@ -41,7 +41,8 @@ class StoreTimeouts(BoundaryModel):
         max_read: ... up to this long (a page of 30,000 rows or a batch of 5,000 takes a few
             seconds, many more on a loaded machine).
         recall: for the whole recall of past failures before a model turn (about 5–10 ms when
-            the store is well): a slow store costs a turn at most this much.
+            the store is well): a slow store costs a turn at most this much (the query goes
+            on, and recall keeps its answer for the turns after).
         probe_interval: while the store is unhealthy, how often a heartbeat checks it.
 
     Embedded stores have no connection to time out, but a call can still be slow (a disk that
