@@ -211,6 +211,25 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
 
 
+Peers = Callable[..., Toolwise]
+"""``peer(name, **settings)`` -> a Toolwise of its own on the shared server."""
+
+
+@pytest.fixture
+def peer(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Iterator[Peers]:
+    """``peer(name)``: a Toolwise on the shared server and prefix, with a spool of its own."""
+    made: list[Toolwise] = []
+
+    def make(name: str, **settings: Any) -> Toolwise:
+        tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / name, prefix=prefix, **settings)
+        made.append(tw)
+        return tw
+
+    yield make
+    for tw in made:
+        tw.close()
+
+
 @pytest.fixture
 def ephemeral_tw(tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
     tw = Toolwise(client=ephemeral_client(), spool_dir=tmp_path / "spool", prefix=prefix)

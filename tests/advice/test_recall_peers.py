@@ -3,38 +3,20 @@ briefs once the tail has read it, merged into the reused answer without a store 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 from tests.advice.test_recall_cache import DEPLOY, TOOLS, Queries, _fail, _recalled, _shows
-from tests.conftest import ChromaServer
+from tests.conftest import Peers
 
 from toolwise import Toolwise
 from toolwise.advice import Advisor
 from toolwise.models import ToolOutcome
 
-Peers = Callable[..., Toolwise]
 History = Callable[..., None]
 QUIET = 3_600.0  # a tail that never looks by itself: the test looks with ``feed.refresh()``
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def peer(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Iterator[Peers]:
-    """``peer(name)``: a Toolwise on the shared server and prefix, with a spool of its own."""
-    made: list[Toolwise] = []
-
-    def make(name: str, **settings: Any) -> Toolwise:
-        tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / name, prefix=prefix, **settings)
-        made.append(tw)
-        return tw
-
-    yield make
-    for tw in made:
-        tw.close()
 
 
 def _peer_fails(tw: Toolwise, message: str) -> ToolOutcome:

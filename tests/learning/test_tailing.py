@@ -12,14 +12,14 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 from langchain_core.messages import HumanMessage
-from tests.conftest import ChromaServer
+from tests.conftest import ChromaServer, Peers
 
 from toolwise import Toolwise
 from toolwise.learning.learnt import LearntIds
@@ -31,22 +31,6 @@ from toolwise.storage.clients import http_client
 
 TOOLS = ["kubectl_apply", "helm_upgrade"]
 DEPLOY = [HumanMessage("Deploy the payments api to production")]
-Peers = Callable[..., Toolwise]
-
-
-@pytest.fixture
-def peer(chroma_server: ChromaServer, tmp_path: Path, prefix: str) -> Iterator[Peers]:
-    """``peer(name)``: a Toolwise on the shared server and prefix, with a spool of its own."""
-    made: list[Toolwise] = []
-
-    def make(name: str, **settings: Any) -> Toolwise:
-        tw = Toolwise(url=chroma_server.url, spool_dir=tmp_path / name, prefix=prefix, **settings)
-        made.append(tw)
-        return tw
-
-    yield make
-    for tw in made:
-        tw.close()
 
 
 def _observations(tw: Toolwise, tool: str, task_type: str = "deploy") -> float:
