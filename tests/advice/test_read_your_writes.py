@@ -8,16 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import HumanMessage
+from tests.advice.test_recall_cache import DEPLOY, TOOLS, _fail, _recalled
 
 from toolwise import Toolwise
-from toolwise.advice import CLOSE, OPEN, Advisor
+from toolwise.advice import Advisor
 from toolwise.models import ToolOutcome
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client
-
-TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
-DEPLOY = [HumanMessage("Deploy the payments api to production")]
 
 
 class GatedStore(ChromaOutcomeStore):
@@ -47,24 +44,6 @@ def _history(tw: Toolwise) -> None:
         for tool in TOOLS:
             tw.record(tool=tool, outcome="success", task_type="production_deploy")
     assert tw.flush(timeout=30)
-
-
-def _fail(tw: Toolwise, message: str) -> None:
-    tw.record(
-        tool="argo_sync",
-        outcome="failure",
-        task_type="production_deploy",
-        task="deploy the payments api to production",
-        error_type="ImagePullBackOff",
-        error_message=message,
-    )
-
-
-def _recalled(text: str) -> list[str]:
-    lines = text.splitlines()
-    if OPEN not in lines:
-        return []
-    return lines[lines.index(OPEN) + 1 : lines.index(CLOSE)]
 
 
 def test_the_next_turn_shows_a_failure_despite_the_reused_recall(tw: Toolwise) -> None:
