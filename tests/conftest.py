@@ -211,6 +211,20 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
 
 
+def count_recall_queries(tw: Toolwise, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every recall query ``tw``'s store is asked from now on (each still runs
+    against Chroma)."""
+    queries: list[str] = []
+    real = tw.store.similar
+
+    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
+        queries.append(text)
+        return real(agent_id, text, **kwargs)
+
+    monkeypatch.setattr(tw.store, "similar", similar)
+    return queries
+
+
 Peers = Callable[..., Toolwise]
 """``peer(name, **settings)`` -> a Toolwise of its own on the shared server."""
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from tests.conftest import count_recall_queries
 
 from toolwise import InvalidArgumentError, Toolwise
 from toolwise.advice import CLOSE, OPEN, AdviceOptions, Advisor, TaskQuery
@@ -122,25 +123,12 @@ def test_a_failing_store_still_gives_a_brief(
     assert OPEN not in brief.text
 
 
-def _counting_recall(tw: Toolwise, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Count the store's vector queries (they still run against Chroma)."""
-    queries: list[str] = []
-    real = tw.store.similar
-
-    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
-        queries.append(text)
-        return real(agent_id, text, **kwargs)
-
-    monkeypatch.setattr(tw.store, "similar", similar)
-    return queries
-
-
 def test_a_follow_up_turn_reuses_the_recall(
     tw: Toolwise, deploy_history: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The second model turn of one request does not query the store again."""
     deploy_history(tw)
-    queries = _counting_recall(tw, monkeypatch)
+    queries = count_recall_queries(tw, monkeypatch)
     advisor = Advisor(tw.runtime, tools=TOOLS)
     first, second = advisor.advise(DEPLOY), advisor.advise(DEPLOY)
     assert len(queries) == 1
@@ -153,7 +141,7 @@ def test_recall_reuse_can_be_turned_off(
 ) -> None:
     """``recall_ttl=0`` queries the store on every turn."""
     deploy_history(tw)
-    queries = _counting_recall(tw, monkeypatch)
+    queries = count_recall_queries(tw, monkeypatch)
     advisor = Advisor(tw.runtime, tools=TOOLS, recall_ttl=0)
     advisor.advise(DEPLOY)
     advisor.advise(DEPLOY)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import HumanMessage
+from tests.conftest import count_recall_queries
 
 from toolwise import Toolwise
 from toolwise.advice import Advisor
@@ -90,19 +91,6 @@ def slow_tw(slow: SlowClient, tmp_path: Path, prefix: str) -> Iterator[Toolwise]
     tw.close(timeout=5)
 
 
-def _count_asks(tw: Toolwise, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every ``store.similar`` (a recall query) from now on."""
-    asked: list[str] = []
-    real = tw.store.similar
-
-    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
-        asked.append(text)
-        return real(agent_id, text, **kwargs)
-
-    monkeypatch.setattr(tw.store, "similar", similar)
-    return asked
-
-
 def test_a_query_past_its_deadline_is_the_answer_of_the_briefs_after_it(
     slow: SlowClient,
     slow_tw: Toolwise,
@@ -113,7 +101,7 @@ def test_a_query_past_its_deadline_is_the_answer_of_the_briefs_after_it(
     """The brief that gave up goes without recall; once the held query answers, briefs show
     its failures — and the store was asked once."""
     deploy_history(slow_tw)
-    asked = _count_asks(slow_tw, monkeypatch)
+    asked = count_recall_queries(slow_tw, monkeypatch)
     advisor = Advisor(slow_tw.runtime, tools=TOOLS)
     slow.hold()
     assert advisor.advise(DEPLOY).text.endswith(NO_RECALL)

@@ -15,6 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import Field
+from tests.conftest import count_recall_queries
 
 from toolwise import Toolwise
 from toolwise.advice.advisor import NO_RECALL, UNAVAILABLE
@@ -264,14 +265,7 @@ def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
         agent_id="ops", tools=[deploy, rollback], strategy="greedy", learn_task_types=False
     )  # nothing saved in the background: recall is the first call to meet the frozen server
     assert NO_RECALL not in advisor.advise([HumanMessage("roll back the api")]).text
-    asked: list[str] = []
-    real = tw.store.similar
-
-    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
-        asked.append(text)
-        return real(agent_id, text, **kwargs)
-
-    monkeypatch.setattr(tw.store, "similar", similar)
+    asked = count_recall_queries(tw, monkeypatch)
     before = _store_threads()
     server.freeze()
     turn = [HumanMessage("deploy the api")]
