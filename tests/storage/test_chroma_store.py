@@ -173,8 +173,14 @@ def _failure(minutes: int, **fields: Any) -> ToolOutcome:
 
 def _index(client: Any, prefix: str, agent_id: str = "default") -> Any:
     return client.get_collection(
-        collection_name_for(agent_id, f"{prefix}-failures"), embedding_function=None
+        collection_name_for(agent_id, f"{prefix}-{failure_index.KIND}"), embedding_function=None
     )
+
+
+def _indexed(client: Any, prefix: str) -> list[str]:
+    """The records the failure index points at, sorted."""
+    entries = _index(client, prefix).get(include=["metadatas"])["metadatas"]
+    return sorted(m[failure_index.RECORD_KEY] for m in entries)
 
 
 def _ids(found: list[Any]) -> set[str]:
@@ -187,12 +193,12 @@ def test_failures_are_recalled_from_their_own_index(
     """Failures are also kept in the agent's failure index; recall of failures reads it."""
     failures = [_failure(i, tool=f"tool{i}") for i in range(3)]
     store.write([_at(10), *failures, _at(11, outcome="partial")])
-    index = _index(client, prefix)
-    assert sorted(index.get(include=[])["ids"]) == sorted(o.id for o in failures)
+    assert _indexed(client, prefix) == sorted(o.id for o in failures)
     found = store.similar("default", "tool1 failure TimeoutError", k=5, now=NOW, outcome="failure")
     assert _ids(found) == {o.id for o in failures}
     assert found[0].outcome == failures[1]  # the full record, read back from its collection
-    index.delete(ids=[o.id for o in failures])  # gone from the index: recall can't find them
+    failure_index.forget_records(_index(client, prefix), [o.id for o in failures])
+    # gone from the index: recall can't find them
     assert store.similar("default", "tool1", k=5, now=NOW, outcome="failure") == []
 
 
@@ -230,9 +236,9 @@ def test_forgetting_removes_records_from_both_collections(
     by_id, by_tool, rest = _failure(1), _failure(2, tool="helm"), _failure(3, tool="argo")
     store.write([by_id, by_tool, rest, _at(4, tool="helm")])
     assert store.delete("default", ids=[by_id.id, "unknown"]) == 1
-    assert sorted(_index(client, prefix).get(include=[])["ids"]) == sorted([by_tool.id, rest.id])
+    assert _indexed(client, prefix) == sorted([by_tool.id, rest.id])
     assert store.delete("default", tool="helm") == 2
-    assert _index(client, prefix).get(include=[])["ids"] == [rest.id]
+    assert _indexed(client, prefix) == [rest.id]
     assert _ids(store.similar("default", "helm", k=5, now=NOW, outcome="failure")) == {rest.id}
     assert store.delete("default") == 1
     assert _index(client, prefix).count() == 0
@@ -247,7 +253,7 @@ def test_purging_expired_records_cleans_the_failure_index(
     kept = _failure(2, expires_at=T0 + timedelta(days=5))
     store.write([old, kept, _at(3, expires_at=T0 + timedelta(hours=1))])
     assert store.purge_expired(NOW) == 2
-    assert _index(client, prefix).get(include=[])["ids"] == [kept.id]
+    assert _indexed(client, prefix) == [kept.id]
     assert store.count("default") == 1
 
 
@@ -263,7 +269,7 @@ def test_records_missing_from_the_agents_collection_are_not_recalled(
     store.write([rewritten.model_copy(update={"outcome": "success"})])
     found = store.similar("default", "kubectl failure", k=5, now=NOW, outcome="failure")
     assert _ids(found) == {kept.id}
-    assert _index(client, prefix).get(include=[])["ids"] == [kept.id]
+    assert _indexed(client, prefix) == [kept.id]
 
 
 def test_agents_never_list_failure_indexes_and_namespaces_hold(
@@ -274,7 +280,7 @@ def test_agents_never_list_failure_indexes_and_namespaces_hold(
     x, x_failures = _failure(1, agent_id="x"), _failure(2, agent_id="x_failures")
     store.write([x, x_failures])
     assert store.agents() == ["x", "x_failures"]
-    assert ChromaOutcomeStore(client, prefix=f"{prefix}-failures").agents() == []
+    assert ChromaOutcomeStore(client, prefix=f"{prefix}-{failure_index.KIND}").agents() == []
     assert _ids(store.similar("x", "kubectl", k=5, now=NOW, outcome="failure")) == {x.id}
     found = store.similar("x_failures", "kubectl", k=5, now=NOW, outcome="failure")
     assert _ids(found) == {x_failures.id}
@@ -289,7 +295,7 @@ def test_a_store_without_failure_index_falls_back_then_builds_it(
     monkeypatch.setattr(rows, "PAGE", 2)  # the copy pages through failures
     old = [_failure(i, tool=f"tool{i}") for i in range(5)]
     ChromaOutcomeStore(client, prefix=prefix).write([*old, _at(9)])
-    client.delete_collection(collection_name_for("default", f"{prefix}-failures"))
+    client.delete_collection(_index(client, prefix).name)
 
     reopened = ChromaOutcomeStore(client, prefix=prefix)
     found = reopened.similar("default", "tool1", k=10, now=NOW, outcome="failure")
@@ -298,7 +304,7 @@ def test_a_store_without_failure_index_falls_back_then_builds_it(
     reopened.write([new])
     index = _index(client, prefix)
     assert index.metadata[failure_index.STATE_KEY] == failure_index.COMPLETE
-    assert sorted(index.get(include=[])["ids"]) == sorted(o.id for o in [*old, new])
+    assert _indexed(client, prefix) == sorted(o.id for o in [*old, new])
     found = reopened.similar("default", "tool1", k=10, now=NOW, outcome="failure")
     assert _ids(found) == {o.id for o in [*old, new]}
 
@@ -308,11 +314,11 @@ def test_an_unfinished_index_is_not_used_and_can_be_built_on_demand(
 ) -> None:
     """An index not marked complete (a copy that was interrupted) is ignored by recall
     until it is completed, here by `build_failure_index`."""
-    failures = [_failure(i) for i in range(3)]
+    failures = [_failure(i, tool=f"tool{i}") for i in range(3)]
     ChromaOutcomeStore(client, prefix=prefix).write(failures)
     index = _index(client, prefix)
     index.modify(metadata={k: v for k, v in index.metadata.items() if k != "toolwise_index"})
-    index.delete(ids=[failures[0].id])  # the copy stopped before this one
+    failure_index.forget_records(index, [failures[0].id])  # the copy stopped before this one
 
     reopened = ChromaOutcomeStore(client, prefix=prefix)
     found = reopened.similar("default", "kubectl", k=5, now=NOW, outcome="failure")
@@ -321,6 +327,58 @@ def test_an_unfinished_index_is_not_used_and_can_be_built_on_demand(
     assert _index(client, prefix).count() == 3
     found = reopened.similar("default", "kubectl", k=5, now=NOW, outcome="failure")
     assert _ids(found) == {o.id for o in failures}
+
+
+def test_a_repeated_failure_keeps_one_entry_and_later_failures_stay_recallable(
+    store: ChromaOutcomeStore, client: Any, prefix: str
+) -> None:
+    """One failure repeated a hundred times is one index entry (the newest record); failures
+    recorded after it and after a recall are still found. Chroma's HNSW graph prunes vectors
+    added beside many identical ones, so a per-record index lost them."""
+    repeated = [_failure(i, tool="helm", error_message="deadline exceeded") for i in range(100)]
+    store.write(repeated)
+    assert _indexed(client, prefix) == [repeated[-1].id]
+    store.similar("default", "deploy", k=3, now=NOW, outcome="failure")
+    later = [_failure(200 + i, tool=f"argo{i}", error_message=f"pull {i}") for i in range(3)]
+    for failure in later:
+        store.write([failure])
+    found = store.similar("default", "argo pull", k=4, now=NOW, outcome="failure")
+    assert _ids(found) == {repeated[-1].id, *(o.id for o in later)}
+
+
+def test_forgetting_the_newest_of_a_repeated_failure_takes_its_entry(
+    store: ChromaOutcomeStore, client: Any, prefix: str
+) -> None:
+    """The entry points at the newest twin: forgetting it removes the entry; its older twins
+    stay stored (and counted) and are recalled again when the failure recurs."""
+    older, newest = _failure(1, tool="helm"), _failure(2, tool="helm")
+    store.write([older, newest])
+    assert store.delete("default", ids=[newest.id]) == 1
+    assert store.similar("default", "helm", k=5, now=NOW, outcome="failure") == []
+    assert store.count("default") == 1
+    again = _failure(3, tool="helm")
+    store.write([again])
+    assert _ids(store.similar("default", "helm", k=5, now=NOW, outcome="failure")) == {again.id}
+
+
+def test_a_per_record_index_of_an_earlier_version_is_replaced_on_the_next_write(
+    client: Any, prefix: str
+) -> None:
+    """Earlier versions kept one entry per failure in ``{prefix}-failures_{agent}``; the next
+    write builds the one-entry-per-vector index from the agent's records and drops the old one."""
+    failures = [_failure(i, tool="helm") for i in range(3)] + [_failure(5, tool="argo")]
+    store = ChromaOutcomeStore(client, prefix=prefix)
+    store.write(failures)
+    client.delete_collection(_index(client, prefix).name)
+    old_name = collection_name_for("default", f"{prefix}-{failure_index.PER_RECORD_KIND}")
+    client.create_collection(old_name, embedding_function=None).add(ids=["x"], embeddings=[[1.0]])
+
+    reopened = ChromaOutcomeStore(client, prefix=prefix)
+    reopened.write([_at(9)])
+    assert _indexed(client, prefix) == sorted([failures[2].id, failures[3].id])
+    assert old_name not in {c.name for c in client.list_collections()}
+    found = reopened.similar("default", "helm argo", k=5, now=NOW, outcome="failure")
+    assert _ids(found) == {failures[2].id, failures[3].id}
 
 
 def test_iter_outcomes_reads_every_live_record_once_across_pages(

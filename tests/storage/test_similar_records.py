@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from toolwise.models import ToolOutcome
+from toolwise.storage import failure_index
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.naming import collection_name_for
 
@@ -40,7 +41,7 @@ def test_failures_are_recalled_without_their_index(
     """With the failure index gone (a store from before it), Chroma's filter answers."""
     failures = [_call("deploy", "failure") for _ in range(2)]
     store.write([*failures, _call("deploy")])
-    client.delete_collection(collection_name_for("default", f"{prefix}-failures"))
+    client.delete_collection(collection_name_for("default", f"{prefix}-{failure_index.KIND}"))
     reopened = ChromaOutcomeStore(client, prefix=prefix)
     found = reopened.similar("default", "deploy", k=10, now=NOW, outcome="failure")
     assert {hit.outcome.id for hit in found} == {o.id for o in failures}

@@ -33,7 +33,7 @@ from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
-from toolwise.storage.failure_index import FailureIndex
+from toolwise.storage.failure_index import FailureIndex, forget_records
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
@@ -212,7 +212,8 @@ class ChromaOutcomeStore:
             found = list(collection.get(ids=list(ids), include=[])["ids"])
             step = self._connection.max_batch
             if index is not None:  # every id: also entries whose record another writer removed
-                paging.delete_ids(index, None, list(ids), step=step)
+                for start in range(0, len(ids), step):
+                    forget_records(index, list(ids)[start : start + step])
             if found:
                 paging.delete_ids(collection, None, found, step=step)
             return len(found)

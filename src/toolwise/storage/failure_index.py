@@ -1,18 +1,29 @@
-"""Every failure of an agent, also kept in a collection of its own, for fast recall.
+"""Every distinct failure of an agent, also kept in a collection of its own, for fast recall.
 
 Recall before a model turn asks for the failures nearest to the task. Asked of the agent's
 collection with ``where={"outcome": "failure"}``, Chroma scans every row's metadata: hundreds
-of milliseconds at 100,000 records. So each failure is also kept in ``{prefix}-failures_{agent}``
+of milliseconds at 100,000 records. So failures are also kept in ``{prefix}-failure-kinds_{agent}``
 (the knowledge store's ``{prefix}-{kind}_{agent}`` naming, which no agent's ``{prefix}_…``
 collection can take, so :meth:`~toolwise.storage.chroma.ChromaOutcomeStore.agents` never lists
-it), with the same id and vector and a little metadata (tool, timestamp, expiry). Recall queries
-it with no ``where``, drops expired hits in Python and reads the hits back from the agent's
-collection, the source of truth: a record that was forgotten, or rewritten as a success, by a
-writer that missed the index is never returned (and is then removed from the index).
+it), with their vector and a little metadata (tool, timestamp, expiry, the record's id).
+Recall queries it with no ``where``, drops expired hits in Python and reads the hits back from
+the agent's collection, the source of truth: a record that was forgotten, or rewritten as a
+success, by a writer that missed the index is never returned (and is then removed from the
+index).
 
-Stores written before the index existed keep working: the first write for an agent (in the
-background writer, off the hot path) creates the index, copies the agent's stored failures
-into it and only then marks it ``complete`` in its metadata. Until an agent's index is
+**One entry per distinct vector**, pointing at the newest record that has it. An agent repeats
+the same failure (one task, one tool, one error) many times, and Chroma's HNSW graph cannot
+hold many identical vectors: once a few dozen are in and the index has been queried, vectors
+added later are pruned from every neighbour list and no query finds them again (measured on
+Chroma 1.5: 100 identical vectors, then 3 new ones, lost in 300 of 300 runs). Keyed by vector,
+a repeated failure updates its one entry, and a new failure is always reachable. A forgotten
+newest record takes its entry with it (its older twins leave recall until the failure
+recurs); a repeated failure shows once in a brief instead of filling it.
+
+Stores written before this index (no index, or the per-record ``{prefix}-failures_{agent}``
+of earlier versions) keep working: the first write for an agent (in the background writer,
+off the hot path) creates the index, copies the agent's stored failures into it, only then
+marks it ``complete`` in its metadata, and drops the per-record one. Until an agent's index is
 complete, recall falls back to the filtered query (correct, slow).
 :meth:`~toolwise.storage.chroma.ChromaOutcomeStore.build_failure_index` does the same on demand.
 Every process writing to one store must run this version: an older writer adds failures to the
@@ -21,10 +32,13 @@ agent's collection only, and they are missing from recall (never wrong: hits are
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from toolwise.storage import rows
 from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
@@ -41,16 +55,47 @@ COPY_PAGE = 5_000  # rows per get() that also returns vectors (building an index
 STATE_KEY = "toolwise_index"
 COMPLETE = "complete"
 FAILURE = "failure"
-KIND = "failures"
+KIND = "failure-kinds"
+PER_RECORD_KIND = "failures"  # earlier versions: one entry per record (see the module doc)
+RECORD_KEY = "record_id"
 
 
-def index_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """An index entry's metadata: enough to filter and forget; the record stays home."""
+def index_metadata(metadata: Mapping[str, Any], record_id: str) -> dict[str, Any]:
+    """An index entry's metadata: enough to filter, forget and find the record at home."""
     return {
         "tool": metadata.get("tool", ""),
         "timestamp": float(metadata.get("timestamp", 0.0)),
         "expires_at": float(metadata.get("expires_at", rows.NO_EXPIRY)),
+        RECORD_KEY: record_id,
     }
+
+
+def forget_records(index: Any, record_ids: Sequence[str]) -> None:
+    """Delete the entries that point at ``record_ids`` (never empty: Chroma rejects ``$in: []``)."""
+    index.delete(where={RECORD_KEY: {"$in": list(record_ids)}})
+
+
+def vector_key(embedding: Sequence[float]) -> str:
+    """The entry id of a vector: equal for equal vectors as Chroma stores them (float32)."""
+    raw = np.asarray(embedding, dtype=np.float32).tobytes()
+    return "v" + hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def _newest(
+    entries: Iterable[tuple[str, Sequence[float], Mapping[str, Any]]],
+) -> dict[str, tuple[str, Sequence[float], Mapping[str, Any]]]:
+    """(record id, vector, metadata) of the newest failure per vector key."""
+    newest: dict[str, tuple[str, Sequence[float], Mapping[str, Any]]] = {}
+    for record_id, vector, meta in entries:
+        key = vector_key(vector)
+        seen = newest.get(key)
+        if seen is None or _time(meta) >= _time(seen[2]):
+            newest[key] = (record_id, vector, meta)
+    return newest
+
+
+def _time(metadata: Mapping[str, Any]) -> float:
+    return float(metadata.get("timestamp", 0.0))
 
 
 def _complete(collection: Any) -> bool:
@@ -130,11 +175,13 @@ class FailureIndex:
                 index.modify(metadata={**(index.metadata or {}), STATE_KEY: COMPLETE})
                 if copied:
                     log.info("toolwise: indexed %d stored failure(s) of %r", copied, agent_id)
+                self._drop(collection_name_for(agent_id, f"{self._prefix}-{PER_RECORD_KIND}"))
             self._remember(agent_id, index)
         return index
 
     def _copy_failures(self, collection: Any, index: Any) -> int:
-        """Upsert every failure of ``collection`` into ``index``; returns how many."""
+        """Index the newest failure of each distinct vector in ``collection``; returns how
+        many failures were read. Two passes, so only keys (not vectors) are held for all."""
         ids: list[str] = []
         offset = 0
         while True:  # ids first: a where-scan per PAGE rows, not per COPY_PAGE
@@ -146,17 +193,41 @@ class FailureIndex:
                 break
             offset += len(page)
         step = min(COPY_PAGE, self._max_batch())
+        newest: dict[str, tuple[float, str]] = {}  # key -> (timestamp, record id)
+        for found in self._pages(collection, ids, step):
+            for key, (record_id, _, meta) in _newest(found).items():
+                if key not in newest or _time(meta) >= newest[key][0]:
+                    newest[key] = (_time(meta), record_id)
+        winners = [record_id for _, record_id in newest.values()]
+        for found in self._pages(collection, winners, step):
+            if found:
+                ids_, vectors, metas = zip(*found, strict=True)
+                self.add(index, ids_, vectors, metas)
+        return len(ids)
+
+    @staticmethod
+    def _pages(
+        collection: Any, ids: list[str], step: int
+    ) -> Iterator[list[tuple[str, Sequence[float], Mapping[str, Any]]]]:
+        """(id, vector, metadata) of ``ids`` in ``collection``, ``step`` at a time."""
         for start in range(0, len(ids), step):
             found = collection.get(
                 ids=ids[start : start + step], include=["embeddings", "metadatas"]
             )
-            if len(found["ids"]):
-                index.upsert(
-                    ids=list(found["ids"]),
-                    embeddings=found["embeddings"],
-                    metadatas=[index_metadata(m or {}) for m in found["metadatas"]],
-                )
-        return len(ids)
+            yield list(
+                zip(found["ids"], found["embeddings"], found["metadatas"] or [], strict=True)
+            )
+
+    def _drop(self, name: str) -> None:
+        """Delete the collection ``name`` if it exists (an index of an earlier layout)."""
+        client = self._client()
+        old = existing(client, name)
+        if old is None:
+            return
+        try:
+            client.delete_collection(name)
+        except Exception as exc:  # another process dropped it first
+            log.debug("toolwise: dropping %s: %s", name, exc)
 
     def ready(self, agent_id: str) -> Any | None:
         """The agent's index if it is complete (the read path: never builds one)."""
@@ -185,13 +256,14 @@ class FailureIndex:
     def drop_legacy(self, agent_id: str) -> None:
         """Delete the agent's index under its old name (its collection was just renamed; a
         new index is built from it on the next write)."""
-        legacy = legacy_collection_name_for(agent_id, f"{self._prefix}-{KIND}")
-        if legacy == self.name(agent_id):
-            return
         client = self._client()
-        old = existing(client, legacy)
-        if old is not None and (old.metadata or {}).get(INDEX_OF_KEY) == agent_id:
-            client.delete_collection(legacy)
+        for kind in (KIND, PER_RECORD_KIND):
+            legacy = legacy_collection_name_for(agent_id, f"{self._prefix}-{kind}")
+            if legacy == collection_name_for(agent_id, f"{self._prefix}-{kind}"):
+                continue
+            old = existing(client, legacy)
+            if old is not None and (old.metadata or {}).get(INDEX_OF_KEY) == agent_id:
+                client.delete_collection(legacy)
 
     @staticmethod
     def add(
@@ -200,13 +272,19 @@ class FailureIndex:
         embeddings: Sequence[Sequence[float]],
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
-        """Index the failures among rows just written to the agent's collection."""
-        failed = [n for n, meta in enumerate(metadatas) if meta.get("outcome") == FAILURE]
+        """Index the failures among rows just written to the agent's collection: each
+        distinct vector's entry then points at the newest of them (last writer wins)."""
+        failed = [
+            (ids[n], embeddings[n], meta)
+            for n, meta in enumerate(metadatas)
+            if meta.get("outcome") == FAILURE
+        ]
         if failed:
+            newest = _newest(failed)
             index.upsert(
-                ids=[ids[n] for n in failed],
-                embeddings=[embeddings[n] for n in failed],
-                metadatas=[index_metadata(metadatas[n]) for n in failed],
+                ids=list(newest),
+                embeddings=[vector for _, vector, _ in newest.values()],
+                metadatas=[index_metadata(meta, rid) for rid, _, meta in newest.values()],
             )
 
     @staticmethod
@@ -225,18 +303,19 @@ class FailureIndex:
             if not hits:
                 return []
             hits = hits[: k * rows.OVERFETCH]  # enough to spare a few stale entries
-            home = collection.get(ids=[hit[0] for hit in hits], include=["metadatas"])
+            records = {key: str(meta.get(RECORD_KEY, key)) for key, meta, _ in hits}
+            home = collection.get(ids=list(records.values()), include=["metadatas"])
             truth = {
                 str(i): m
                 for i, m in zip(home["ids"], home["metadatas"] or [], strict=False)
                 if m and m.get("outcome") == FAILURE and "record" in m
             }
             found = [
-                rows.similar_outcome(truth[i], distance)
-                for i, _, distance in hits
-                if i in truth and rows.unexpired(truth[i], cutoff)
+                rows.similar_outcome(truth[records[key]], distance)
+                for key, _, distance in hits
+                if records[key] in truth and rows.unexpired(truth[records[key]], cutoff)
             ][:k]
-            stale = [hit[0] for hit in hits if hit[0] not in truth]
+            stale = [key for key, _, _ in hits if records[key] not in truth]
             if not stale:
                 return found
             try:  # forgotten or rewritten by a writer that missed the index: drop, ask again

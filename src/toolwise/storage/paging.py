@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from toolwise.storage import rows
+from toolwise.storage.failure_index import forget_records
 
 __all__ = ["delete_ids", "delete_matching", "ids", "live", "metadata_rows"]
 
@@ -73,7 +74,7 @@ def delete_ids(collection: Any, index: Any | None, ids: Sequence[str], *, step: 
     for start in range(0, len(ids), step):
         chunk = list(ids[start : start + step])
         if index is not None:  # first: an id may linger in the index, never the reverse
-            index.delete(ids=chunk)
+            forget_records(index, chunk)
         collection.delete(ids=chunk)
 
 
