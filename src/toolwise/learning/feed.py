@@ -27,7 +27,7 @@ from toolwise.learning.resume import SNAPSHOT_EVERY, SNAPSHOT_IDS_WINDOW, Snapsh
 from toolwise.learning.tailing import SWEEP_INTERVAL, SWEEP_OVERLAP, TAIL_OVERLAP, Tail
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
-from toolwise.storage.protocol import OutcomeStore, TailingStore
+from toolwise.storage.protocol import OutcomeStore, TailingStore, Tombstone
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
 __all__ = [
@@ -63,6 +63,8 @@ class LearningFeed(ViewInbox):
         snapshot_every: records learnt between two snapshots.
         on_tailed: told of the records each look at other writers learnt (new ids only;
             not the records a build reads).
+        on_buried: told of the tombstones a look met — records another process forgot —
+            once the view has been relearnt without them (see :meth:`refresh`).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class LearningFeed(ViewInbox):
         snapshots: ChromaSnapshotStore | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
         on_tailed: Callable[[Sequence[ToolOutcome]], object] | None = None,
+        on_buried: Callable[[Sequence[Tombstone]], object] | None = None,
     ) -> None:
         super().__init__(view_factory, store)
         self._catch_up = catch_up
@@ -96,6 +99,7 @@ class LearningFeed(ViewInbox):
             closed=self._closed,
             on_new=on_tailed,
         )
+        self._on_buried = on_buried
         self._warming = False
         self._keeper = (
             None
@@ -181,8 +185,10 @@ class LearningFeed(ViewInbox):
         self._build(use_snapshot=False)
         return self.write_snapshot()
 
-    def _build_when_due(self) -> None:
-        """Build the view; after a failed build, raise at once until a retry is due.
+    def _build_when_due(self, *, use_snapshot: bool = True, anew: bool = False) -> None:
+        """Build the view (``anew``: even if built, from nothing, under the same lock, so no
+        read can build it in between); after a failed build, raise at once until a retry is
+        due.
 
         Raises:
             StoreUnavailableError: the build failed before and is not due again yet.
@@ -190,18 +196,20 @@ class LearningFeed(ViewInbox):
         """
         self._readiness.check_due()
         try:
-            self._build()
+            self._build(use_snapshot=use_snapshot, anew=anew)
         except Exception as exc:
             with self._lock:
                 self._readiness.failed(exc)
             self._readiness.warn_outage("building the learnt view from the store", exc)
             raise
 
-    def _build(self, *, use_snapshot: bool = True) -> None:
+    def _build(self, *, use_snapshot: bool = True, anew: bool = False) -> None:
         with self._load_lock:
-            if self._readiness.state == "ready":
+            if self._readiness.state == "ready" and not anew:
                 return
             with self._lock:
+                if anew:
+                    self._empty()
                 self._readiness.loading()
             self._flush()
             now = self._clock()
@@ -304,9 +312,34 @@ class LearningFeed(ViewInbox):
 
         Runs in the tail thread (and may be called directly); never raises: while the store
         is down it serves what it knows, and looks again at the next interval.
+
+        When the look met tombstones (another process forgot records), the view is relearnt
+        from the store — the path this process's own ``forget`` takes: a decayed aggregate
+        cannot be unlearnt exactly, a rebuild equals what a new process would learn — and only
+        then are ``on_buried`` told (the runtime drops them from recall). In that order, a
+        recall asked again after it finds in the store every record the rebuild read; those
+        stored later the next look reads as usual.
         """
         with self._load_lock:
             if self._readiness.state != "ready":
                 return 0
             self._drain()  # this process's records are then known: not read back
-            return self._tail.catch_up()
+            learnt = self._tail.catch_up()
+            buried = self._tail.take_tombstones()
+        if buried:
+            self._relearn(buried)
+        return learnt
+
+    def _relearn(self, buried: Sequence[Tombstone]) -> None:
+        """Rebuild the view without what ``buried`` named, then tell ``on_buried``; never
+        raises (a failed build is retried by the next read, as after any failed build)."""
+        log.info("toolwise: %d forget(s) by other processes: relearning the view", len(buried))
+        try:  # not from a snapshot: the forgetter drops them, but may not have yet
+            self._build_when_due(use_snapshot=False, anew=True)
+        except Exception as exc:  # logged by the build
+            log.debug("toolwise: relearning after another process's forget failed: %s", exc)
+        if self._on_buried is not None:
+            try:
+                self._on_buried(buried)
+            except Exception as exc:
+                log.warning("toolwise: unlearning another process's forget failed: %s", exc)

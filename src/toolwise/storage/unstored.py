@@ -144,19 +144,28 @@ class UnstoredFailures:
     def forget(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
     ) -> None:
-        """Drop what ``forget`` removed from the store (so recall cannot show it again)."""
+        """Drop what ``forget`` removed from the store — here or, read from a tombstone, in
+        another process — so recall cannot show it again: the unstored failures, the recent
+        ones, and (by a new epoch) every answer reused from before."""
         gone = set(ids) if ids is not None else None
+
+        def forgotten(outcome: ToolOutcome) -> bool:
+            return (
+                outcome.agent_id == agent_id
+                and (tool is None or outcome.tool == tool)
+                and (gone is None or outcome.id in gone)
+            )
+
         with self._lock:
-            kept = [
-                (sequence, outcome)
-                for sequence, outcome in self._entries
-                if not (
-                    outcome.agent_id == agent_id
-                    and (tool is None or outcome.tool == tool)
-                    and (gone is None or outcome.id in gone)
-                )
-            ]
+            kept = [entry for entry in self._entries if not forgotten(entry[1])]
             self._entries = deque(kept, maxlen=_CAPACITY)
+            recent = self._recent.get(agent_id)
+            if recent:
+                # Answers from before the new epoch are never brought up to date, so only
+                # ``LocalFailures.since`` of later answers counts from the end: it still does.
+                left = [outcome for outcome in recent if not forgotten(outcome)]
+                self._recent[agent_id] = deque(left)
+                self._recent_ids[agent_id] = Counter(outcome.id for outcome in left)
             self._epochs[agent_id] = self._epochs.get(agent_id, 0) + 1
 
     def clear(self) -> None:
