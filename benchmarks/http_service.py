@@ -120,42 +120,68 @@ class Process:
 # -- a minimal HTTP/1.1 keep-alive client --------------------------------------------------
 
 
-class Connection:
-    """One keep-alive connection; ``request`` returns the status and the body."""
+class Connection(asyncio.Protocol):
+    """One keep-alive connection; ``request`` returns the status and the body.
+
+    A protocol that parses each answer as its bytes arrive, not asyncio streams: a stream
+    reader costs a coroutine step per header line, and the load generator shares the two
+    cores with the server it measures (~0.07 ms of CPU per request with streams, measured
+    with ``/proc/self/stat``). What is timed is unchanged: from when a request was due (or
+    sent) to when its whole answer has arrived.
+    """
 
     def __init__(self, host: str, port: int, token: str) -> None:
         self.host, self.port = host, port
         self.prefix = f"Host: {host}\r\nAuthorization: Bearer {token}\r\n"
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        loop = asyncio.get_running_loop()
+        await loop.create_connection(lambda: self, self.host, self.port)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a TCP transport (uvloop's too)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
+        length = 0
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        total = end + 4 + length
+        if len(self.buffer) < total:
+            return
+        body = bytes(self.buffer[end + 4 : total])
+        del self.buffer[:total]
+        waiter.set_result((int(head[0].split()[1]), body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionError("the server closed the connection"))
 
     async def request(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
-        assert self.reader is not None
-        assert self.writer is not None
+        assert self.transport is not None
         head = (
             f"{method} {path} HTTP/1.1\r\n{self.prefix}Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         )
-        self.writer.write(head.encode() + body)
-        status_line = await self.reader.readline()
-        status = int(status_line.split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode().partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        return status, await self.reader.readexactly(length)
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(head.encode() + body)
+        return await self.waiter
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            await self.writer.wait_closed()
+        if self.transport is not None:
+            self.transport.close()
 
 
 @dataclass
