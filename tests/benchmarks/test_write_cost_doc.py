@@ -123,7 +123,7 @@ def test_the_page_is_written_without_write_cost_json(tmp_path: Any, monkeypatch:
 
 
 def test_rows_per_call_is_reported_as_the_writers_choice_not_a_recall_trade() -> None:
-    """Larger upserts keep the settings: the page says why the writer still sends 1,000."""
+    """Larger upserts keep the settings: the page gives the rows per call the writer sends."""
     result = _result(0.55, levers=True)
     result["levers"].append(
         {

@@ -83,7 +83,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--batch-size",
         type=int,
         default=None,
-        help="records per store write (default 1,000 to a server, 500 in process); smaller "
+        help="records per store write (default 2,000 to a server, 500 in process); smaller "
         "writes keep an in-process store from pausing request handling as long",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
