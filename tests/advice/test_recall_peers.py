@@ -144,3 +144,28 @@ def test_a_peer_forget_of_a_tool_leaves_the_failures_this_process_recalls(
     text = advisor.advise(DEPLOY).text
     assert not _shows(text, "manifest unknown in a")
     assert not _shows(text, "manifest unknown in b")
+
+
+def test_a_peer_failure_stored_while_a_forget_is_relearnt_still_reaches_recall(
+    peer: Peers, deploy_history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure stored after B's look read the records, but before B relearnt its view for
+    a forget, is read by the rebuild (so never by a look): B's recall is told of it all the
+    same."""
+    a, b = peer("a"), peer("b", refresh_interval=QUIET)
+    deploy_history(b)
+    Advisor(b.runtime, tools=TOOLS).advise(DEPLOY)  # the view is built: B tails
+    leaked = _peer_fails(a, "manifest unknown: leaked in a")
+    b.runtime.feed.refresh()
+    a.forget(ids=[leaked.id])
+    real, late = b.store.tombstones, []
+
+    def tombstones(since: float) -> object:
+        if not late:  # between this look's read of the records and the rebuild
+            late.append(_peer_fails(a, "image pull failed while b relearnt"))
+        return real(since)
+
+    monkeypatch.setattr(b.store, "tombstones", tombstones)
+    b.runtime.feed.refresh()
+    assert _seen(b, late[0])
+    assert not _seen(b, leaked)

@@ -100,6 +100,7 @@ class LearningFeed(ViewInbox):
             on_new=on_tailed,
         )
         self._on_buried = on_buried
+        self._on_tailed = on_tailed
         self._warming = False
         self._keeper = (
             None
@@ -185,10 +186,12 @@ class LearningFeed(ViewInbox):
         self._build(use_snapshot=False)
         return self.write_snapshot()
 
-    def _build_when_due(self, *, use_snapshot: bool = True, anew: bool = False) -> None:
+    def _build_when_due(
+        self, *, use_snapshot: bool = True, anew: bool = False
+    ) -> list[ToolOutcome]:
         """Build the view (``anew``: even if built, from nothing, under the same lock, so no
-        read can build it in between); after a failed build, raise at once until a retry is
-        due.
+        read can build it in between; then returns the records it learnt that the view did
+        not hold before); after a failed build, raise at once until a retry is due.
 
         Raises:
             StoreUnavailableError: the build failed before and is not due again yet.
@@ -196,19 +199,22 @@ class LearningFeed(ViewInbox):
         """
         self._readiness.check_due()
         try:
-            self._build(use_snapshot=use_snapshot, anew=anew)
+            return self._build(use_snapshot=use_snapshot, anew=anew)
         except Exception as exc:
             with self._lock:
                 self._readiness.failed(exc)
             self._readiness.warn_outage("building the learnt view from the store", exc)
             raise
 
-    def _build(self, *, use_snapshot: bool = True, anew: bool = False) -> None:
+    def _build(self, *, use_snapshot: bool = True, anew: bool = False) -> list[ToolOutcome]:
+        news: list[ToolOutcome] = []
         with self._load_lock:
             if self._readiness.state == "ready" and not anew:
-                return
+                return news
+            held: set[str] | None = None
             with self._lock:
                 if anew:
+                    held = self._learnt.copy()
                     self._empty()
                 self._readiness.loading()
             self._flush()
@@ -229,7 +235,10 @@ class LearningFeed(ViewInbox):
                 found = self._store.iter_outcomes(None, now=now)
             began = time.time()
             for outcome in found:
-                loaded += self._learn_once(outcome)
+                if self._learn_once(outcome):
+                    loaded += 1
+                    if held is not None and outcome.id not in held:
+                        news.append(outcome)
             if self._keeper is not None:
                 self._keeper.build_span = (began, time.time())
             with self._lock:
@@ -250,6 +259,7 @@ class LearningFeed(ViewInbox):
             )
         if restored is None and loaded and use_snapshot:
             self._snapshot_soon()  # the next process starts from it
+        return news
 
     def _restore(self) -> SnapshotHead | None:
         """Start from the newest valid snapshot (call under ``_load_lock``); ``None`` if
@@ -313,12 +323,14 @@ class LearningFeed(ViewInbox):
         Runs in the tail thread (and may be called directly); never raises: while the store
         is down it serves what it knows, and looks again at the next interval.
 
-        When the look met tombstones (another process forgot records), the view is relearnt
-        from the store — the path this process's own ``forget`` takes: a decayed aggregate
-        cannot be unlearnt exactly, a rebuild equals what a new process would learn — and only
-        then are ``on_buried`` told (the runtime drops them from recall). In that order, a
-        recall asked again after it finds in the store every record the rebuild read; those
-        stored later the next look reads as usual.
+        When the look met tombstones (another process forgot records), ``on_buried`` is told
+        first (the runtime drops them from recall: the text of a forgotten record, a leaked
+        secret, must go at once), then the view is relearnt from the store — the path this
+        process's own ``forget`` takes: a decayed aggregate cannot be unlearnt exactly, and a
+        rebuild equals what a new process would learn (seconds at 100,000 records; reads of the
+        view wait for it, as after a local ``forget``). The records the rebuild read that the
+        view did not hold before are handed to ``on_tailed`` as a look's would be, so a recall
+        answer asked again during the rebuild still learns of them.
         """
         with self._load_lock:
             if self._readiness.state != "ready":
@@ -331,15 +343,22 @@ class LearningFeed(ViewInbox):
         return learnt
 
     def _relearn(self, buried: Sequence[Tombstone]) -> None:
-        """Rebuild the view without what ``buried`` named, then tell ``on_buried``; never
-        raises (a failed build is retried by the next read, as after any failed build)."""
+        """Tell ``on_buried``, then rebuild the view without what ``buried`` named (see
+        :meth:`refresh`); never raises (a failed build is retried by the next read, as after
+        any failed build)."""
         log.info("toolwise: %d forget(s) by other processes: relearning the view", len(buried))
-        try:  # not from a snapshot: the forgetter drops them, but may not have yet
-            self._build_when_due(use_snapshot=False, anew=True)
-        except Exception as exc:  # logged by the build
-            log.debug("toolwise: relearning after another process's forget failed: %s", exc)
         if self._on_buried is not None:
             try:
                 self._on_buried(buried)
             except Exception as exc:
                 log.warning("toolwise: unlearning another process's forget failed: %s", exc)
+        try:  # not from a snapshot: the forgetter drops them, but may not have yet
+            news = self._build_when_due(use_snapshot=False, anew=True)
+        except Exception as exc:  # logged by the build
+            log.debug("toolwise: relearning after another process's forget failed: %s", exc)
+            return
+        if news and self._on_tailed is not None:
+            try:
+                self._on_tailed(news)
+            except Exception as exc:  # the view has learnt them: as a look's, never raises
+                log.warning("toolwise: passing on other writers' records failed: %s", exc)

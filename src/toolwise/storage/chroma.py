@@ -214,13 +214,8 @@ class ChromaOutcomeStore:
         if removed:
             try:
                 self._tombstones.write(agent_id, at=self._stamp(), tool=tool, ids=ids)
-            except Exception as exc:  # deleted all the same: only the others learn it later
-                log.warning(
-                    "toolwise: telling other processes of a forget failed (%s); they drop "
-                    "the records from recall within 2 * recall_ttl and from their view at "
-                    "their next restart",
-                    exc,
-                )
+            except Exception as exc:  # deleted all the same: the others learn it later
+                log.warning("toolwise: telling other processes of a forget failed: %s", exc)
         return removed
 
     def tombstones(self, since: float) -> list[Tombstone]:
