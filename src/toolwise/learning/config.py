@@ -119,6 +119,10 @@ class LearningConfig(_Boundary):
             outcomes disagree) until the evidence shows they still apply (``hold``); 0
             disables holds. 3 had the least regret of 0, 1, 2, 3, 5 and 10 over the abrupt,
             drift and periodic families on development seeds (``docs/ranking.md`` §5).
+        stale_discount: opt-in: a tool's record in a task type is multiplied by this for
+            every call there that went to another tool since its own last call, so the
+            record of a tool passed over fades (counted in calls, not time) and it is tried
+            again; the tool in use keeps its whole record (``staleness``). 1 disables it.
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
         regime_memory: keep the record a held tool had before its task type's leader broke
@@ -168,6 +172,7 @@ class LearningConfig(_Boundary):
     propensity_samples: int = Field(default=256, ge=0, le=100_000)
     optimistic_unknowns: bool = True
     thompson_draws: Literal["shared", "independent"] = "shared"
+    stale_discount: float = Field(default=1.0, gt=0.0, le=1.0)
 
     @field_validator("half_life", "infra_window", "retry_after")
     @classmethod

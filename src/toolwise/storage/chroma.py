@@ -21,6 +21,7 @@ stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -36,12 +37,15 @@ from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.failure_index import FailureIndex
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
-from toolwise.storage.protocol import CallFilter, SimilarOutcome
+from toolwise.storage.protocol import CallFilter, SimilarOutcome, Tombstone
 from toolwise.storage.rows import outcome_document
 from toolwise.storage.similar import similar_in
 from toolwise.storage.snapshots import ChromaSnapshotStore
+from toolwise.storage.tombstones import ChromaTombstones
 
 __all__ = ["ChromaOutcomeStore", "outcome_document"]
+
+log = logging.getLogger("toolwise.storage")
 
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -101,6 +105,7 @@ class ChromaOutcomeStore:
         self._stamp_lock = threading.Lock()
         self.snapshots = ChromaSnapshotStore(lambda: self._connection.client, prefix=prefix)
         """Snapshots of the learnt view, and the write leases every write takes there."""
+        self._tombstones = ChromaTombstones(lambda: self._connection.client, prefix=prefix)
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -140,6 +145,7 @@ class ChromaOutcomeStore:
         the store at all (see :meth:`ChromaConnection.after_fork`)."""
         self._stamp_lock = threading.Lock()
         self.snapshots.after_fork()
+        self._tombstones.after_fork()
         self._collections.after_fork()
         self._failures.after_fork()
         return self._connection.after_fork()
@@ -200,6 +206,24 @@ class ChromaOutcomeStore:
             self._failures.add(index, ids[part], embeddings[part], metadatas[part])
 
     def delete(
+        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+    ) -> int:
+        """See :meth:`OutcomeStore.delete`; when anything went, a tombstone tells the other
+        processes on the store to unlearn it (:mod:`toolwise.storage.tombstones`)."""
+        removed = self._delete(agent_id, tool=tool, ids=ids)
+        if removed:
+            try:
+                self._tombstones.write(agent_id, at=self._stamp(), tool=tool, ids=ids)
+            except Exception as exc:  # deleted all the same: the others learn it later
+                log.warning("toolwise: telling other processes of a forget failed: %s", exc)
+        return removed
+
+    def tombstones(self, since: float) -> list[Tombstone]:
+        """Other processes' forgets stamped at or after ``since`` (epoch s), oldest first
+        (:class:`~toolwise.storage.protocol.TombstoneStore`)."""
+        return self._tombstones.since(since, agents=self.agents)
+
+    def _delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
     ) -> int:
         collection = self._collection(agent_id, create=False)
