@@ -39,7 +39,8 @@ server per setting (see ``LEVERS``; after ``--prefill`` rows written untimed wit
 setting) and gives the server's CPU per row and recall@10: the share of HNSW's 10 nearest (for
 200 other records' documents) that are among the exact 10 nearest by the default
 256-dimension vectors (ties counted as hits). ``upserts of N`` keep the default settings and
-change only the rows per upsert call (the writer sends 1,000 to a server). ``--levers`` picks
+change only the rows per upsert call (the writer sends up to 2,000 to a server: its
+``REMOTE_BATCH``). ``--levers`` picks
 some by name; a name may repeat, to show the noise.
 
 Prints a table and writes benchmarks/results/write_cost.json (with the load average: numbers
@@ -100,9 +101,11 @@ LEVERS: dict[str, tuple[int, dict[str, Any]]] = {
     "sync_threshold 10000": (256, {"sync_threshold": 10_000}),
     "batch_size 1000": (256, {"batch_size": 1_000}),
     "upserts of 250": (256, {}),
+    "upserts of 2000": (256, {}),
     "upserts of 4000": (256, {}),
 }
-UPSERT_ROWS = {"upserts of 250": 250, "upserts of 4000": 4_000}  # else BATCH rows per call
+# else BATCH rows per call; 2,000 is what the writer sends a server (REMOTE_BATCH)
+UPSERT_ROWS = {"upserts of 250": 250, "upserts of 2000": 2_000, "upserts of 4000": 4_000}
 
 
 def _cpu(clock: Callable[[], float], work: Callable[[], Any]) -> tuple[float, Any]:

@@ -610,10 +610,12 @@ def write_cost(wc: dict[str, Any] | None, sc: dict[str, Any] | None) -> list[str
             "`python benchmarks/write_cost.py --hnsw` also measures the HNSW levers (128-dimension "
             "vectors, `ef_construction` 50, `max_neighbors` 8, `sync_threshold` 10,000, and the "
             "rows per upsert call) with their recall cost; they were not run for these figures. "
-            "toolwise takes none of them: `ef_construction`, `max_neighbors` and the dimension "
-            "trade recall of past failures (what the brief is for) for server CPU, and "
+            "toolwise takes none of the settings: `ef_construction`, `max_neighbors` and the "
+            "dimension trade recall of past failures (what the brief is for) for server CPU, and "
             "`sync_threshold` saves disk writes but no CPU beyond the noise while making a "
-            "restarted server replay ten times as many rows on a collection's first read.",
+            "restarted server replay ten times as many rows on a collection's first read. It "
+            f"takes larger calls: the writer sends a server up to {_remote_batch():,} rows per "
+            "call (`REMOTE_BATCH`), each call's fixed cost shared by more rows.",
         ]
     return lines
 

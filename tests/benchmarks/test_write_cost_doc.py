@@ -136,3 +136,6 @@ def test_rows_per_call_is_reported_as_the_writers_choice_not_a_recall_trade() ->
     text = "\n".join(write_cost(result, None))
     assert "upserts of 4000 (rows per call, settings unchanged): 10% less server CPU" in text
     assert "upserts of 4000: not taken" not in text
+    from toolwise._write_path import REMOTE_BATCH
+
+    assert f"the writer sends up to {REMOTE_BATCH:,} rows per call to a server" in text
