@@ -123,6 +123,8 @@ class LearningConfig(_Boundary):
             every call there that went to another tool since its own last call, so the
             record of a tool passed over fades (counted in calls, not time) and it is tried
             again; the tool in use keeps its whole record (``staleness``). 1 disables it.
+        stale_after_change: with ``stale_discount``, count only the calls made since the
+            first change detected in the task type: one that never changed forgets nothing.
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
         regime_memory: keep the record a held tool had before its task type's leader broke
@@ -173,6 +175,7 @@ class LearningConfig(_Boundary):
     optimistic_unknowns: bool = True
     thompson_draws: Literal["shared", "independent"] = "shared"
     stale_discount: float = Field(default=1.0, gt=0.0, le=1.0)
+    stale_after_change: bool = False
 
     @field_validator("half_life", "infra_window", "retry_after")
     @classmethod
