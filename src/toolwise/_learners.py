@@ -139,7 +139,9 @@ class Learners:
         """Another process forgot records (the feed has relearnt the view without them):
         recall drops them, and asks the store again for any answer from before."""
         for tombstone in tombstones:
-            self._unstored.forget(tombstone.agent_id, tool=tombstone.tool, ids=tombstone.ids)
+            self._unstored.forget(
+                tombstone.agent_id, tool=tombstone.tool, ids=tombstone.ids, elsewhere=True
+            )
 
     # -- the view ---------------------------------------------------------------------------
 

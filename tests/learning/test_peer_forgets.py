@@ -122,3 +122,25 @@ def test_a_peer_closed_at_the_forget_starts_without_the_records(peer: Peers) -> 
     again = peer("b-again")
     assert _observations(again, "helm_upgrade") == 0
     assert _observations(again, "kubectl_apply") == 4
+
+
+def test_a_snapshot_taken_after_relearning_a_forget_plus_replay_equals_a_rebuild(
+    peer: Peers,
+) -> None:
+    """B relearns A's forget and snapshots; C starts from that snapshot, replays what came
+    after, and answers as a rebuild from the records left."""
+    a, b = peer("a"), peer("b", refresh_interval=QUIET)
+    _history(a)
+    b.recommend(task_type="deploy", tools=TOOLS)
+    a.forget(tool="helm_upgrade")
+    b.runtime.feed.refresh()
+    assert b.runtime.feed.write_snapshot() is not None
+    a.record(tool="helm_upgrade", outcome="success", task_type="deploy")
+    assert a.flush(timeout=30)
+    c = peer("c")
+    c.runtime.view()
+    assert c.runtime.feed.restored is not None
+    from_snapshot = _answers(c)
+    assert _observations(c, "helm_upgrade") == 1
+    c.runtime.feed.rebuild()
+    _assert_same(from_snapshot, _answers(c))
