@@ -502,10 +502,13 @@ batches = [[o.model_copy(update={"agent_id": agent})
             for o in scale._records(s, min(batch, start + count - s), seed=11)]
            for s in range(start, start + count, batch)]
 if args["raw"]:  # Chroma alone: vectors and metadata made first, upserted into the same
-    # collection (its index as large), no failure index, no lease
+    # collection (its index as large), no failure index, no lease; the vectors as the
+    # collection stores them (folded to 128 dimensions in a collection made now)
+    from toolwise.storage.collections import fold, stored_dimension
     embed = store.embedding
     collection = store._collection(agent)
-    made = [([o.id for o in b], embed([rows.outcome_document(o) for o in b]),
+    stored = stored_dimension(collection)
+    made = [([o.id for o in b], fold(embed([rows.outcome_document(o) for o in b]), stored),
              [rows.outcome_metadata(o, time.time()) for o in b]) for b in batches]
     print("ready", flush=True)
     sys.stdin.readline()
@@ -525,7 +528,13 @@ store.close()
 
 
 def _writers(
-    mode: str, where: str, raw: bool, jobs: list[tuple[int, int, str]], server: Server | None
+    mode: str,
+    where: str,
+    raw: bool,
+    jobs: list[tuple[int, int, str]],
+    server: Server | None,
+    *,
+    batch: int,
 ) -> dict[str, float]:
     """Processes writing ``(start, count, agent)`` records each, all at once: records/s over
     them all, and CPU ms per record of the writers and of the server (read once its CPU has
@@ -543,7 +552,7 @@ def _writers(
                         "where": where,
                         "start": start,
                         "count": count,
-                        "batch": BATCH,
+                        "batch": batch,
                         "raw": raw,
                         "agent": agent,
                     }
@@ -578,15 +587,25 @@ def _writers(
     }
 
 
+def write_batch(mode: str) -> int:
+    """Records per write: to a server, what toolwise's writer sends one (``REMOTE_BATCH``: a
+    call's fixed cost is shared by its rows); embedded, ``BATCH``."""
+    from toolwise._write_path import REMOTE_BATCH
+
+    return REMOTE_BATCH if mode == "server" else BATCH
+
+
 def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict[str, Any]:
     """Sustained writes into a copy of the cached store of ``size`` records: toolwise's
-    ``store.write`` (vectors, failure index, lease) in batches of ``BATCH``, then Chroma alone
-    (the same rows' upserts, vectors made beforehand), from ``processes`` processes at once,
-    one agent each (the first: the cached agent, whose collection holds ``size`` records)."""
+    ``store.write`` (vectors, failure index, lease) in batches of :func:`write_batch`, then
+    Chroma alone (the same rows' upserts in the same batches, vectors made beforehand), from
+    ``processes`` processes at once, one agent each (the first: the cached agent, whose
+    collection holds ``size`` records)."""
+    batch = write_batch(mode)
     row: dict[str, Any] = {
         "mode": mode,
         "records": size,
-        "batch": BATCH,
+        "batch": batch,
         "processes": processes,
         "load_average_before": os.getloadavg(),  # at the end it counts these writers too
     }
@@ -600,7 +619,7 @@ def writes(mode: str, home: Path, size: int, count: int, processes: int) -> dict
                 base = size + 10_000_000 * (2 if raw else 1)
                 agents = ["default", *(f"writer-{k}" for k in range(1, processes))]
                 jobs = [(base + k * count, count, agents[k]) for k in range(processes)]
-                found = _writers(mode, where, raw, jobs, server)
+                found = _writers(mode, where, raw, jobs, server, batch=batch)
             finally:
                 if server is not None:
                     server.stop()

@@ -39,7 +39,8 @@ server per setting (see ``LEVERS``; after ``--prefill`` rows written untimed wit
 setting) and gives the server's CPU per row and recall@10: the share of HNSW's 10 nearest (for
 200 other records' documents) that are among the exact 10 nearest by the default
 256-dimension vectors (ties counted as hits). ``upserts of N`` keep the default settings and
-change only the rows per upsert call (the writer sends 1,000 to a server). ``--levers`` picks
+change only the rows per upsert call (the writer sends up to 2,000 to a server: its
+``REMOTE_BATCH``). ``--levers`` picks
 some by name; a name may repeat, to show the noise.
 
 Prints a table and writes benchmarks/results/write_cost.json (with the load average: numbers
@@ -100,9 +101,11 @@ LEVERS: dict[str, tuple[int, dict[str, Any]]] = {
     "sync_threshold 10000": (256, {"sync_threshold": 10_000}),
     "batch_size 1000": (256, {"batch_size": 1_000}),
     "upserts of 250": (256, {}),
+    "upserts of 2000": (256, {}),
     "upserts of 4000": (256, {}),
 }
-UPSERT_ROWS = {"upserts of 250": 250, "upserts of 4000": 4_000}  # else BATCH rows per call
+# else BATCH rows per call; 2,000 is what the writer sends a server (REMOTE_BATCH)
+UPSERT_ROWS = {"upserts of 250": 250, "upserts of 2000": 2_000, "upserts of 4000": 4_000}
 
 
 def _cpu(clock: Callable[[], float], work: Callable[[], Any]) -> tuple[float, Any]:
@@ -175,6 +178,7 @@ def measure_servers(
     Chroma alone into the same collection (vectors and metadata made first); and, with
     ``parts``, by Chroma alone plus the failures' upsert into the failure index."""
     from toolwise.storage import rows
+    from toolwise.storage.collections import fold, stored_dimension
     from toolwise.storage.failure_index import FailureIndex
 
     labels = ["server", ALONE, *([ALONE_INDEX] if parts else [])]
@@ -205,6 +209,8 @@ def measure_servers(
             ids = [o.id for o in batch]
 
             def alone(k: int, i: Any = ids, v: Any = vectors, m: Any = metadatas) -> None:
+                # the vectors as the collection stores them (folded in one made now)
+                v = fold(v, stored_dimension(collections[k]))
                 collections[k].upsert(ids=i, embeddings=v, metadatas=m)
                 if k == 2:
                     FailureIndex.add(index, i, v, m)

@@ -156,12 +156,12 @@ def test_pre_selection_starts_learning_in_the_background(
     tw.close()
 
 
-@pytest.mark.parametrize(("remote", "batch", "paced"), [(False, 500, True), (True, 1_000, False)])
+@pytest.mark.parametrize(("remote", "batch", "paced"), [(False, 500, True), (True, 2_000, False)])
 def test_a_server_is_written_in_larger_unpaced_batches(
     tmp_path: Path, remote: bool, batch: int, paced: bool
 ) -> None:
     """Embedded writes stay at 500 records and pause during a burst (they hold the GIL); a
-    server's are 1,000 and do not pause (it works with the GIL free). A ``batch_size``
+    server's are 2,000 and do not pause (it works with the GIL free). A ``batch_size``
     setting wins either way."""
     from datetime import UTC, datetime
 

@@ -168,7 +168,9 @@ class CallLog:
         """Delete records: a retired ``tool``'s, specific ``ids``, or (neither) the agent's all.
 
         Pending records are flushed first so nothing forgotten reappears from the spool.
-        Returns how many records were deleted.
+        Other processes on the same Chroma server drop the records from recall and their
+        learnt view within their tail's lag (~1–2 s): the delete leaves them a tombstone
+        (:mod:`toolwise.storage.tombstones`). Returns how many records were deleted.
 
         Raises:
             InvalidArgumentError: ``ids`` empty, a bare string, or holding a blank or non-string

@@ -5,7 +5,9 @@ A record, once spooled, is told (in this order) to the :class:`LearningFeed` (qu
 view), to the unstored-failures ledger (read-your-writes for recall), and to the improver's
 failure counter; none of them can fail a tool call. Other writers' records, as the feed's tail
 reads them, join the ledger's recent failures too (recall shows them at the next brief).
-Forgetting records unlearns them from all three.
+Forgetting records unlearns them from all three; another process's forget, which the tail
+reads as a tombstone (:mod:`toolwise.storage.tombstones`), from the view and the ledger (the
+lessons learnt from them are in the shared knowledge store, which the forgetter cleaned).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from toolwise.learning import LearningConfig, ReliabilityView
 from toolwise.learning.feed import LearningFeed, learn
 from toolwise.models import InfraEventSummary, ToolOutcome
 from toolwise.storage.embeddings import EmbeddingFunction, cosine
-from toolwise.storage.protocol import OutcomeStore
+from toolwise.storage.protocol import OutcomeStore, Tombstone
 from toolwise.storage.snapshots import snapshot_store_for
 from toolwise.storage.unstored import UnstoredFailures
 
@@ -86,6 +88,7 @@ class Learners:
             catch_up=catch_up,
             snapshots=snapshot_store_for(store),
             on_tailed=unstored.add_stored,  # other writers' failures reach recall at once
+            on_buried=self._forgotten_elsewhere,  # and their forgets leave it as soon
         )
         self._improve_config = improve
         self._chat_model = chat_model
@@ -131,6 +134,14 @@ class Learners:
             self.improver.on_forget(agent_id, tool=tool, ids=ids, removed=removed)
         except Exception as exc:  # forgetting records must not fail on lesson bookkeeping
             log.warning("toolwise: dropping lessons of forgotten records failed: %s", exc)
+
+    def _forgotten_elsewhere(self, tombstones: Sequence[Tombstone]) -> None:
+        """Another process forgot records (the feed has relearnt the view without them):
+        recall drops them, and asks the store again for any answer from before."""
+        for tombstone in tombstones:
+            self._unstored.forget(
+                tombstone.agent_id, tool=tombstone.tool, ids=tombstone.ids, elsewhere=True
+            )
 
     # -- the view ---------------------------------------------------------------------------
 

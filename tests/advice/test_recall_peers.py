@@ -103,3 +103,69 @@ def test_a_failure_forgotten_in_the_peer_before_the_tail_read_it_never_shows(
     a.runtime.feed.refresh()
     assert not _seen(a, record)
     assert not _shows(advisor.advise(DEPLOY).text, "manifest unknown in b")
+
+
+def test_a_failure_a_peer_forgets_leaves_the_next_briefs(
+    peer: Peers, deploy_history: History, eventually: Callable[..., bool]
+) -> None:
+    """A's failure is in B's brief; A forgets it; after the tail's lag B's briefs do not show
+    it (its reused answer is asked again), nor does B remember it; A's other failure stays."""
+    a, b = peer("a"), peer("b")
+    deploy_history(b)
+    advisor = Advisor(b.runtime, tools=TOOLS)
+    advisor.advise(DEPLOY)  # B now tails, and reuses this answer
+    kept = _peer_fails(a, "image pull failed in a")
+    leaked = _peer_fails(a, "manifest unknown: leaked in a")
+    assert eventually(lambda: _seen(b, leaked))
+    assert _shows(advisor.advise(DEPLOY).text, "leaked in a")
+    assert a.forget(ids=[leaked.id]) == 1
+    assert eventually(lambda: not _seen(b, leaked))
+    text = advisor.advise(DEPLOY).text
+    assert not _shows(text, "leaked in a")
+    assert _shows(text, "image pull failed in a")
+    assert _seen(b, kept)
+
+
+def test_a_peer_forget_of_a_tool_leaves_the_failures_this_process_recalls(
+    peer: Peers, deploy_history: History, eventually: Callable[..., bool]
+) -> None:
+    """A forgets a tool B's brief recalled failures of, B's own among them: all go."""
+    a, b = peer("a"), peer("b")
+    deploy_history(b)
+    advisor = Advisor(b.runtime, tools=TOOLS)
+    advisor.advise(DEPLOY)
+    _fail(b, "manifest unknown in b")
+    assert b.flush(timeout=30)
+    record = _peer_fails(a, "manifest unknown in a")
+    assert eventually(lambda: _seen(b, record))
+    assert _shows(advisor.advise(DEPLOY).text, "manifest unknown in b")
+    a.forget(tool="argo_sync")
+    assert eventually(lambda: not _seen(b, record))
+    text = advisor.advise(DEPLOY).text
+    assert not _shows(text, "manifest unknown in a")
+    assert not _shows(text, "manifest unknown in b")
+
+
+def test_a_peer_failure_stored_while_a_forget_is_relearnt_still_reaches_recall(
+    peer: Peers, deploy_history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure stored after B's look read the records, but before B relearnt its view for
+    a forget, is read by the rebuild (so never by a look): B's recall is told of it all the
+    same."""
+    a, b = peer("a"), peer("b", refresh_interval=QUIET)
+    deploy_history(b)
+    Advisor(b.runtime, tools=TOOLS).advise(DEPLOY)  # the view is built: B tails
+    leaked = _peer_fails(a, "manifest unknown: leaked in a")
+    b.runtime.feed.refresh()
+    a.forget(ids=[leaked.id])
+    real, late = b.store.tombstones, []
+
+    def tombstones(since: float) -> object:
+        if not late:  # between this look's read of the records and the rebuild
+            late.append(_peer_fails(a, "image pull failed while b relearnt"))
+        return real(since)
+
+    monkeypatch.setattr(b.store, "tombstones", tombstones)
+    b.runtime.feed.refresh()
+    assert _seen(b, late[0])
+    assert not _seen(b, leaked)

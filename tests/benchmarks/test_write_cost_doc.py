@@ -61,8 +61,11 @@ def test_levers_show_their_recall_cost_and_the_bound_they_would_give() -> None:
     """Each lever's CPU change, its recall@10 and the server bound scaled by it."""
     text = "\n".join(write_cost(_result(0.55, levers=True), None))
     assert "| 128 dimensions | 0.360 | -28% | nan | 0.860 | 2,525 |" in text
-    assert "128 dimensions: not taken — 28% less server CPU per row for recall -0.040" in text
-    assert "would refuse to open until migrated" in text
+    assert (
+        "128 dimensions: taken for record collections made now — 28% less server CPU per row; "
+        "recall -0.040" in text
+    )
+    assert "collections made before keep 256" in text
 
 
 def test_sync_threshold_is_weighed_against_the_replay_it_causes() -> None:
@@ -123,7 +126,7 @@ def test_the_page_is_written_without_write_cost_json(tmp_path: Any, monkeypatch:
 
 
 def test_rows_per_call_is_reported_as_the_writers_choice_not_a_recall_trade() -> None:
-    """Larger upserts keep the settings: the page says why the writer still sends 1,000."""
+    """Larger upserts keep the settings: the page gives the rows per call the writer sends."""
     result = _result(0.55, levers=True)
     result["levers"].append(
         {
@@ -136,3 +139,6 @@ def test_rows_per_call_is_reported_as_the_writers_choice_not_a_recall_trade() ->
     text = "\n".join(write_cost(result, None))
     assert "upserts of 4000 (rows per call, settings unchanged): 10% less server CPU" in text
     assert "upserts of 4000: not taken" not in text
+    from toolwise._write_path import REMOTE_BATCH
+
+    assert f"the writer sends up to {REMOTE_BATCH:,} rows per call to a server" in text

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from tests.service.conftest import ServedWithKeys, ServeProcess
 
 from toolwise import Toolwise
+from toolwise.errors import SpoolError
 from toolwise.service import KeyRing, ServiceConfig, ToolwiseBackend, create_app
 
 Bearer = Callable[[str], dict[str, str]]
@@ -248,3 +249,52 @@ def test_every_accepted_call_survives_a_kill(
             stored += [c.id for c in page]
     assert len(stored) == len(set(stored))
     assert set(accepted) <= set(stored)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param("bearer {key}", id="lower-case scheme"),
+        pytest.param("Bearer  {key}", id="two spaces"),
+        pytest.param("Bearer {key} ", id="trailing space"),
+    ],
+)
+def test_an_authorization_header_read_otherwise_takes_the_route(
+    secured: TestClient, keyed: dict[str, str], authorization: str
+) -> None:
+    """A key the short path would not read exactly as FastAPI's ``HTTPBearer`` is left to the
+    route, which accepts these spellings."""
+    headers = {**JSON, "Authorization": authorization.format(key=keyed["devops"])}
+    response = secured.post("/v1/agents/devops/calls", json=CALL, headers=headers)
+    assert response.status_code == 202, response.text
+    assert _taken(secured) == 0
+
+
+class _BrokenSpool(ToolwiseBackend):
+    """A backend whose recording fails as ``failure`` says (the rest is the real one)."""
+
+    failure: Exception = RuntimeError("a bug")
+
+    def record_many(self, outcomes: Any, /) -> Any:
+        raise self.failure
+
+
+def test_a_spool_that_cannot_be_written_is_the_routes_503(tw: Toolwise) -> None:
+    backend = _BrokenSpool(tw.runtime)
+    backend.failure = SpoolError("disk full")
+    with TestClient(create_app(backend)) as http:
+        response = http.post("/v1/agents/devops/calls", json=CALL, headers=JSON)
+    assert (response.status_code, response.json()["error"]) == (503, "store_unavailable")
+    assert response.headers["retry-after"] == "5"
+
+
+def test_a_bug_while_recording_is_a_500_without_details(
+    tw: Toolwise, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The catch-all answers (no stack trace in the body) and logs the traceback."""
+    with TestClient(create_app(_BrokenSpool(tw.runtime)), raise_server_exceptions=False) as http:
+        response = http.post("/v1/agents/devops/calls", json=CALL, headers=JSON)
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal"
+    assert "a bug" not in response.text
+    assert any(r.exc_info and "a bug" in str(r.exc_info[1]) for r in caplog.records)

@@ -109,6 +109,42 @@ def test_forget_starts_a_new_epoch() -> None:
     assert unstored.of("default", utcnow()).epoch == before + 1
 
 
+def test_forget_drops_the_recent_failures_it_names_and_only_its_agent() -> None:
+    """What a forget (here, or another process's tombstone) removed leaves the recent
+    failures; failures recorded after it are still told apart by ``since``."""
+    unstored = UnstoredFailures(recorded=lambda: 0, written=lambda: 0)
+    helm, kubectl = (ToolOutcome(tool=t, outcome="failure") for t in ("helm", "kubectl"))
+    ops = ToolOutcome(tool="helm", outcome="failure", agent_id="ops")
+    unstored.add_stored([helm, kubectl, ops])
+    unstored.forget("default", tool="helm")
+    assert unstored.of("default", utcnow()).recent == (kubectl,)
+    assert unstored.of("ops", utcnow()).recent == (ops,)
+    after = unstored.of("default", utcnow()).generation
+    again = ToolOutcome(tool="helm", outcome="failure")
+    unstored.add_stored([helm, again])  # a forgotten id read again is news again
+    assert unstored.of("default", utcnow()).since(after) == (helm, again)
+    unstored.forget("default", ids=[kubectl.id])
+    assert unstored.of("default", utcnow()).recent == (helm, again)
+
+
+def test_another_process_forget_keeps_the_failures_not_stored_yet() -> None:
+    """They were not in the store when it deleted: stored after it, they are not forgotten."""
+    counts = {"recorded": 0, "written": 0}
+    unstored = UnstoredFailures(
+        recorded=lambda: counts["recorded"], written=lambda: counts["written"]
+    )
+    stored, pending = (ToolOutcome(tool="helm", outcome="failure") for _ in range(2))
+    for outcome in (stored, pending):
+        counts["recorded"] += 1
+        unstored.add(outcome)
+    counts["written"] = 1
+    unstored.forget("default", tool="helm", elsewhere=True)
+    local = unstored.of("default", utcnow())
+    assert (local.unstored, local.recent) == ((pending,), (pending,))
+    unstored.forget("default", tool="helm")  # this process's own: it flushed first
+    assert unstored.of("default", utcnow()).recent == ()
+
+
 def test_other_writers_failures_join_the_recent_ones_each_id_once() -> None:
     """What the tail reads counts like a failure recorded here: numbered, not unstored; a
     row read again (the tail's overlap) or this process's own failure read back, once."""

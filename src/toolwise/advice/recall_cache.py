@@ -11,8 +11,8 @@ store quiet while an agent keeps failing:
   answer was fetched (:meth:`~toolwise.storage.unstored.LocalFailures.since`) into it by the
   cosine distance the store uses — the answer the store gives once it has them
   (read-your-writes), each id once. The store is asked again only when the answer is
-  ``recall_ttl`` old (what the tail cannot tell: another process's ``forget``), a ``forget``
-  ran here since, or more failures were seen since than memory keeps (``RECENT``).
+  ``recall_ttl`` old, a ``forget`` ran since (here, or in another process whose tombstone the
+  tail read), or more failures were seen since than memory keeps (``RECENT``).
 - **Single flight.** While one brief asks the store for a key, concurrent briefs for the same
   key wait for its answer (then merge what they recorded since) instead of asking too.
 - **A late answer is kept.** A query that misses the store's recall deadline (a slow store)
@@ -35,8 +35,9 @@ store quiet while an agent keeps failing:
 Other processes' failures therefore reach a brief as soon as the tail has read them (within
 ``refresh_interval`` plus the writer's delay, ~1–2 s on a server), without a store query;
 without a tail (``refresh_interval=None``) within ``2 * recall_ttl`` seconds. Another
-process's ``forget`` reaches a reused answer only when it is asked for again (up to
-``2 * recall_ttl``).
+process's ``forget`` takes the same way (:mod:`toolwise.storage.tombstones`): once the tail
+has read its tombstone, the agent's answers from before are asked again; without a tail they
+are only when they expire (up to ``2 * recall_ttl``).
 """
 
 from __future__ import annotations

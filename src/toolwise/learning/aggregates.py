@@ -24,6 +24,7 @@ from toolwise.learning.infra import InfraMonitor, Verdict
 from toolwise.learning.models import InfraEvent
 from toolwise.learning.reader import PosteriorReader, Read
 from toolwise.learning.shrinkage import Mass
+from toolwise.learning.staleness import StaleClock
 from toolwise.learning.ttl import TtlLedger, slot_of
 
 __all__ = ["Aggregates", "ContextKey", "Outcome", "Read"]
@@ -81,7 +82,8 @@ class Aggregates:
         self.counts: Counter[str] = Counter()
         self.last_seen: float | None = None
         self.changes = ChangeTracker(config, self.ttl, self.counts, self.index.scope_calls)
-        self.reader = PosteriorReader(config, self.index, self.changes)
+        self.stale = StaleClock(config.stale_discount, after_change=config.stale_after_change)
+        self.reader = PosteriorReader(config, self.index, self.changes, self.stale)
 
     # ------------------------------------------------------------------ writing
 
@@ -119,10 +121,14 @@ class Aggregates:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
+        self.stale.call(key, context)
+        changes = context.changes
         parts = [
             charge(context, successes, failures, t, slot, key, True),
             charge(overall, successes, failures, t, slot, key, False),
         ]
+        if context.changes > changes:
+            self.stale.changed(key)
         mode = self._mode
         if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
             bucket_key = (*key, self._labels(t))
@@ -152,6 +158,7 @@ class Aggregates:
         doomed = forgotten(agent_id, tool)
         self.index.forget(agent_id, tool)
         self.reader.forget(agent_id, doomed)
+        self.stale.forget(agent_id, tool)
         self.changes.forget(doomed)
         self.infra.forget(agent_id, tool)
 

@@ -27,7 +27,7 @@ from toolwise.learning.resume import SNAPSHOT_EVERY, SNAPSHOT_IDS_WINDOW, Snapsh
 from toolwise.learning.tailing import SWEEP_INTERVAL, SWEEP_OVERLAP, TAIL_OVERLAP, Tail
 from toolwise.learning.view import ReliabilityView
 from toolwise.models import ToolOutcome
-from toolwise.storage.protocol import OutcomeStore, TailingStore
+from toolwise.storage.protocol import OutcomeStore, TailingStore, Tombstone
 from toolwise.storage.snapshots import ChromaSnapshotStore, SnapshotHead
 
 __all__ = [
@@ -63,6 +63,8 @@ class LearningFeed(ViewInbox):
         snapshot_every: records learnt between two snapshots.
         on_tailed: told of the records each look at other writers learnt (new ids only;
             not the records a build reads).
+        on_buried: told of the tombstones a look met — records another process forgot —
+            once the view has been relearnt without them (see :meth:`refresh`).
     """
 
     def __init__(
@@ -77,6 +79,7 @@ class LearningFeed(ViewInbox):
         snapshots: ChromaSnapshotStore | None = None,
         snapshot_every: int = SNAPSHOT_EVERY,
         on_tailed: Callable[[Sequence[ToolOutcome]], object] | None = None,
+        on_buried: Callable[[Sequence[Tombstone]], object] | None = None,
     ) -> None:
         super().__init__(view_factory, store)
         self._catch_up = catch_up
@@ -96,6 +99,8 @@ class LearningFeed(ViewInbox):
             closed=self._closed,
             on_new=on_tailed,
         )
+        self._on_buried = on_buried
+        self._on_tailed = on_tailed
         self._warming = False
         self._keeper = (
             None
@@ -181,8 +186,12 @@ class LearningFeed(ViewInbox):
         self._build(use_snapshot=False)
         return self.write_snapshot()
 
-    def _build_when_due(self) -> None:
-        """Build the view; after a failed build, raise at once until a retry is due.
+    def _build_when_due(
+        self, *, use_snapshot: bool = True, anew: bool = False
+    ) -> list[ToolOutcome]:
+        """Build the view (``anew``: even if built, from nothing, under the same lock, so no
+        read can build it in between; then returns the records it learnt that the view did
+        not hold before); after a failed build, raise at once until a retry is due.
 
         Raises:
             StoreUnavailableError: the build failed before and is not due again yet.
@@ -190,18 +199,23 @@ class LearningFeed(ViewInbox):
         """
         self._readiness.check_due()
         try:
-            self._build()
+            return self._build(use_snapshot=use_snapshot, anew=anew)
         except Exception as exc:
             with self._lock:
                 self._readiness.failed(exc)
             self._readiness.warn_outage("building the learnt view from the store", exc)
             raise
 
-    def _build(self, *, use_snapshot: bool = True) -> None:
+    def _build(self, *, use_snapshot: bool = True, anew: bool = False) -> list[ToolOutcome]:
+        news: list[ToolOutcome] = []
         with self._load_lock:
-            if self._readiness.state == "ready":
-                return
+            if self._readiness.state == "ready" and not anew:
+                return news
+            held: set[str] | None = None
             with self._lock:
+                if anew:
+                    held = self._learnt.copy()
+                    self._empty()
                 self._readiness.loading()
             self._flush()
             now = self._clock()
@@ -221,7 +235,10 @@ class LearningFeed(ViewInbox):
                 found = self._store.iter_outcomes(None, now=now)
             began = time.time()
             for outcome in found:
-                loaded += self._learn_once(outcome)
+                if self._learn_once(outcome):
+                    loaded += 1
+                    if held is not None and outcome.id not in held:
+                        news.append(outcome)
             if self._keeper is not None:
                 self._keeper.build_span = (began, time.time())
             with self._lock:
@@ -242,6 +259,7 @@ class LearningFeed(ViewInbox):
             )
         if restored is None and loaded and use_snapshot:
             self._snapshot_soon()  # the next process starts from it
+        return news
 
     def _restore(self) -> SnapshotHead | None:
         """Start from the newest valid snapshot (call under ``_load_lock``); ``None`` if
@@ -304,9 +322,43 @@ class LearningFeed(ViewInbox):
 
         Runs in the tail thread (and may be called directly); never raises: while the store
         is down it serves what it knows, and looks again at the next interval.
+
+        When the look met tombstones (another process forgot records), ``on_buried`` is told
+        first (the runtime drops them from recall: the text of a forgotten record, a leaked
+        secret, must go at once), then the view is relearnt from the store — the path this
+        process's own ``forget`` takes: a decayed aggregate cannot be unlearnt exactly, and a
+        rebuild equals what a new process would learn (seconds at 100,000 records; reads of the
+        view wait for it, as after a local ``forget``). The records the rebuild read that the
+        view did not hold before are handed to ``on_tailed`` as a look's would be, so a recall
+        answer asked again during the rebuild still learns of them.
         """
         with self._load_lock:
             if self._readiness.state != "ready":
                 return 0
             self._drain()  # this process's records are then known: not read back
-            return self._tail.catch_up()
+            learnt = self._tail.catch_up()
+            buried = self._tail.take_tombstones()
+        if buried:
+            self._relearn(buried)
+        return learnt
+
+    def _relearn(self, buried: Sequence[Tombstone]) -> None:
+        """Tell ``on_buried``, then rebuild the view without what ``buried`` named (see
+        :meth:`refresh`); never raises (a failed build is retried by the next read, as after
+        any failed build)."""
+        log.info("toolwise: %d forget(s) by other processes: relearning the view", len(buried))
+        if self._on_buried is not None:
+            try:
+                self._on_buried(buried)
+            except Exception as exc:
+                log.warning("toolwise: unlearning another process's forget failed: %s", exc)
+        try:  # not from a snapshot: the forgetter drops them, but may not have yet
+            news = self._build_when_due(use_snapshot=False, anew=True)
+        except Exception as exc:  # logged by the build
+            log.debug("toolwise: relearning after another process's forget failed: %s", exc)
+            return
+        if news and self._on_tailed is not None:
+            try:
+                self._on_tailed(news)
+            except Exception as exc:  # the view has learnt them: as a look's, never raises
+                log.warning("toolwise: passing on other writers' records failed: %s", exc)

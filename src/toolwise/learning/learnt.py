@@ -62,6 +62,10 @@ class LearntIds:
         """The ids held, for a store to leave out (a live view: a C-speed ``in``)."""
         return self._held().keys()
 
+    def copy(self) -> set[str]:
+        """The ids held now (a rebuild tells apart what it learns that was not held)."""
+        return set(self._held())
+
     def add(self, record_id: str, at: float | None = None) -> bool:
         """True the first time ``record_id`` is met (then it is learnt); ``at``: when it was
         learnt, if not now (ids restored with a snapshot: not news to snapshot)."""

@@ -23,6 +23,7 @@ from toolwise.learning.dispersion import concentration, log_alike
 from toolwise.learning.evidence import Evidence
 from toolwise.learning.index import ZERO, EvidenceIndex, OverallKey
 from toolwise.learning.shrinkage import Levels, Mass, Posterior, combine, minus
+from toolwise.learning.staleness import StaleClock
 
 __all__ = ["PosteriorReader", "Read"]
 
@@ -68,10 +69,15 @@ class PosteriorReader:
         config: the learning configuration (prior, decay, shrinkage, time buckets).
         index: the evidence to read.
         changes: the change tracker (keys switched to buckets, re-tries that are due).
+        stale: fades the records of tools passed over (``staleness``); none by default.
     """
 
     def __init__(
-        self, config: LearningConfig, index: EvidenceIndex, changes: ChangeTracker
+        self,
+        config: LearningConfig,
+        index: EvidenceIndex,
+        changes: ChangeTracker,
+        stale: StaleClock | None = None,
     ) -> None:
         self._config = config
         self._rate = config.decay_rate
@@ -79,6 +85,7 @@ class PosteriorReader:
         self._mode = config.time_buckets
         self._index = index
         self._changes = changes
+        self._stale = stale if stale is not None else StaleClock(1.0)
         # Learnt shrinkage strength per (agent, tool, environment), with the charge count
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[OverallKey, tuple[int, float | None]] = {}
@@ -112,7 +119,9 @@ class PosteriorReader:
         index = self._index
         overall = index.overall.get((agent_id, tool, env))
         context_ev = index.contexts.get(key)
-        context_mass = context_ev.mass(now, rate) if context_ev is not None else ZERO
+        recorded = context_ev.mass(now, rate) if context_ev is not None else ZERO
+        fade = self._stale.factor(key)
+        context_mass = (recorded[0] * fade, recorded[1] * fade) if fade < 1.0 else recorded
         similar_s = similar_f = near_s = near_f = 0.0
         for other, name_similarity in similar:
             found = index.contexts.get((agent_id, tool, other, env))
@@ -149,9 +158,9 @@ class PosteriorReader:
             Levels(
                 base=self._base,
                 # A tool that just broke is no newcomer: its own failures speak, not its peers.
-                peer=None if broken else self._peer_base(minus(peers, context_mass)),
+                peer=None if broken else self._peer_base(minus(peers, recorded)),
                 seed=index.seed_for(key),
-                elsewhere=minus(minus(overall_mass, context_mass), (near_s, near_f)),
+                elsewhere=minus(minus(overall_mass, recorded), (near_s, near_f)),
                 elsewhere_strength=strength,
                 similar=(similar_s, similar_f),
                 similarity_strength=config.similarity_strength,

@@ -11,6 +11,12 @@ wait for it: they read the view as it is. What a look learns is also handed to `
 runtime keeps the failures among it for recall (:mod:`~toolwise.storage.unstored`), so a brief
 shows another process's failure once the tail has read it.
 
+Each look also reads the *tombstones* other processes left when they forgot records
+(:mod:`~toolwise.storage.tombstones`) since the last look, less the same overlap, each applied
+once: they are read after the records, so a record this look read and another process has
+since forgotten is unlearnt too, and handed to the feed (:meth:`Tail.take_tombstones`), which
+relearns its view from the store and tells the runtime to drop them from recall.
+
 The locking around a look (one build or look at a time, this process's queued records
 learnt first) stays with :class:`~toolwise.learning.feed.LearningFeed`.
 """
@@ -26,7 +32,7 @@ from datetime import datetime, timedelta
 from toolwise.learning.learnt import LearntIds
 from toolwise.learning.readiness import Readiness
 from toolwise.models import ToolOutcome
-from toolwise.storage.protocol import OutcomeStore, TailingStore
+from toolwise.storage.protocol import OutcomeStore, TailingStore, Tombstone, TombstoneStore
 
 __all__ = ["SWEEP_INTERVAL", "SWEEP_OVERLAP", "TAIL_OVERLAP", "Tail"]
 
@@ -84,6 +90,9 @@ class Tail:
         self._closed = closed
         self._on_new = on_new
         self._watermark = 0.0  # store time (epoch s) up to which other writers were read
+        self._buried = 0.0  # store time up to which other writers' tombstones were read
+        self._applied: dict[str, float] = {}  # tombstones met (id: store time): applied once
+        self._tombstones: list[Tombstone] = []  # met since the feed last took them
         self._swept_at: datetime | None = None  # record time of the last sweep
         self._swept_mono = 0.0
         self._lock = threading.Lock()
@@ -92,8 +101,11 @@ class Tail:
     # ------------------------------------------------------------------ looking
 
     def restart(self, watermark: float, now: datetime) -> None:
-        """A build read every record up to ``watermark`` (store time) at ``now``."""
+        """A build read every record up to ``watermark`` (store time) at ``now``: so did it
+        forget what any tombstone stamped before then named (the tombstones already met stay
+        met: a rebuild for one must not meet it again)."""
         self._watermark = watermark
+        self._buried = watermark
         self._swept_at = now
         self._swept_mono = time.monotonic()
 
@@ -108,9 +120,12 @@ class Tail:
         sweep = time.monotonic() - self._swept_mono >= SWEEP_INTERVAL
         try:
             found = self._look(now, sweep=sweep)
+            buried = self._look_for_tombstones()  # after the records: see the module's doc
         except Exception as exc:  # the store is down: serve what we know
             self._readiness.warn_outage("reading other writers' records", exc)
             return 0
+        self._tombstones.extend(buried)
+        self._buried = started
         if found is None:
             return 0
         self._readiness.answered()
@@ -125,6 +140,23 @@ class Tail:
             except Exception as exc:  # the view has learnt them: a look must not fail
                 log.warning("toolwise: passing on other writers' records failed: %s", exc)
         return len(new)
+
+    def take_tombstones(self) -> list[Tombstone]:
+        """The tombstones met since the last call, oldest first (each handed out once)."""
+        taken, self._tombstones = self._tombstones, []
+        return taken
+
+    def _look_for_tombstones(self) -> list[Tombstone]:
+        """Other writers' tombstones stamped since the last look, not met before."""
+        store = self._store
+        if not isinstance(store, TombstoneStore):
+            return []
+        since = self._buried - TAIL_OVERLAP
+        fresh = [t for t in store.tombstones(since) if t.id not in self._applied]
+        for old in [i for i, at in self._applied.items() if at < since - TAIL_OVERLAP]:
+            del self._applied[old]
+        self._applied.update((t.id, t.at) for t in fresh)
+        return fresh
 
     def _look(self, now: datetime, *, sweep: bool) -> list[ToolOutcome] | None:
         """What was stored since the last look (``None``: a store that cannot tail, between

@@ -10,13 +10,12 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 
-from toolwise.service import dashboard, routes_calls, routes_health, routes_learning
+from toolwise.service import dashboard, routes_calls, routes_health, routes_learning, short_path
 from toolwise.service.backend import ServiceBackend
 from toolwise.service.decisions import DecisionLog
 from toolwise.service.errors import install_error_handlers
 from toolwise.service.keys import KeyRing
 from toolwise.service.limits import BodyLimit
-from toolwise.service.short_path import ShortPath
 from toolwise.service.state import ServiceConfig, ServiceState
 
 __all__ = ["API_VERSION", "create_app", "warm_up"]
@@ -88,7 +87,7 @@ def create_app(
         app.include_router(router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, limit=options.max_body_bytes)
-    app.add_middleware(ShortPath, state=app.state.toolwise)  # outermost: before the limit
+    short_path.first(app, app.state.toolwise)  # in front of every layer, the limit too
     _plain_tuples(app)
     return app
 

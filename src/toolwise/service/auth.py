@@ -30,6 +30,7 @@ __all__ = [
     "check_bind",
     "current_principal",
     "is_loopback",
+    "principal_of",
     "writable_agent",
 ]
 
@@ -86,11 +87,21 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     keys: KeyRing | None = request.app.state.toolwise.keys
+    return principal_of(keys, None if credentials is None else credentials.credentials)
+
+
+def principal_of(keys: KeyRing | None, token: str | None) -> Principal:
+    """The caller presenting ``token`` (``None``: no bearer key was sent).
+
+    Raises:
+        ApiError: ``401`` with a challenge: keys are configured and ``token`` is missing,
+            unknown or revoked.
+    """
     if keys is None or not keys.configured:
         return Principal(None)
-    if credentials is None:
+    if token is None:
         raise ApiError(401, "unauthorized", "an API key is required", headers=_CHALLENGE)
-    key = keys.authenticate(credentials.credentials)
+    key = keys.authenticate(token)
     if key is None:
         raise ApiError(401, "unauthorized", "unknown or revoked API key", headers=_CHALLENGE)
     return Principal(key)
@@ -140,18 +151,18 @@ async def _writable(agent: AgentPath, request: Request, credentials: Credentials
 _AGENT_PATH: TypeAdapter[str] = TypeAdapter(AgentPath)
 
 
-async def writable_agent(request: Request, agent: str) -> str:
+def writable_agent(keys: KeyRing | None, agent: str, token: str | None) -> str:
     """The checks of a :data:`WriteAgent` route, for code that answers before routing.
 
-    ``agent`` is the raw path segment: it is validated as FastAPI validates the path
-    parameter, and the key is read and checked by the very functions the route uses.
+    ``agent`` is the raw path segment, validated as FastAPI validates the path parameter;
+    ``token`` the bearer key as ``HTTPBearer`` reads it. The same functions as the route's
+    guard decide, without a ``Request`` or FastAPI's security dependency.
 
     Raises:
         pydantic.ValidationError: the agent id breaks the path's rule.
-        ApiError: ``401``, ``403`` or ``404``, as the route would answer.
+        ApiError: ``401``, ``403``, ``404`` or ``422``, as the route would answer.
     """
-    checked = _AGENT_PATH.validate_python(agent)
-    return await _writable(checked, request, await _bearer(request))
+    return _agent(_AGENT_PATH.validate_python(agent), principal_of(keys, token), write=True)
 
 
 ReadAgent = Annotated[str, Depends(_readable)]

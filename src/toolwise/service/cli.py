@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
+
     from toolwise.service.keys import KeyRing
     from toolwise.storage.chroma_process import ChromaChild
 
@@ -81,7 +83,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--batch-size",
         type=int,
         default=None,
-        help="records per store write (default 1,000 to a server, 500 in process); smaller "
+        help="records per store write (default 2,000 to a server, 500 in process); smaller "
         "writes keep an in-process store from pausing request handling as long",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
@@ -216,6 +218,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=1,
+            http=_http_protocol(),
             log_level=args.log_level,
             access_log=args.log_level == "debug",
             server_header=False,
@@ -233,6 +236,16 @@ def _serve(args: argparse.Namespace) -> int:
     )
     server.run()
     return 0
+
+
+def _http_protocol() -> type[asyncio.Protocol] | str:
+    """httptools with one socket write per response (:mod:`toolwise.service.one_write`), or
+    uvicorn's choice when httptools is not installed."""
+    try:
+        from toolwise.service.one_write import OneWriteProtocol
+    except ImportError:
+        return "auto"
+    return OneWriteProtocol
 
 
 def _store_child(args: argparse.Namespace) -> ChromaChild | None:

@@ -21,6 +21,7 @@ stop the scan): hundreds of milliseconds per call at 100,000 records. So the hot
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -31,17 +32,21 @@ from typing import Any, Literal
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
+from toolwise.storage.collections import fold, stored_dimension
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.failure_index import FailureIndex, forget_records
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
-from toolwise.storage.protocol import CallFilter, SimilarOutcome
+from toolwise.storage.protocol import CallFilter, SimilarOutcome, Tombstone
 from toolwise.storage.rows import outcome_document
 from toolwise.storage.similar import similar_in
 from toolwise.storage.snapshots import ChromaSnapshotStore
+from toolwise.storage.tombstones import ChromaTombstones
 
 __all__ = ["ChromaOutcomeStore", "outcome_document"]
+
+log = logging.getLogger("toolwise.storage")
 
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -101,6 +106,7 @@ class ChromaOutcomeStore:
         self._stamp_lock = threading.Lock()
         self.snapshots = ChromaSnapshotStore(lambda: self._connection.client, prefix=prefix)
         """Snapshots of the learnt view, and the write leases every write takes there."""
+        self._tombstones = ChromaTombstones(lambda: self._connection.client, prefix=prefix)
 
     @property
     def embedding(self) -> EmbeddingFunction:
@@ -140,6 +146,7 @@ class ChromaOutcomeStore:
         the store at all (see :meth:`ChromaConnection.after_fork`)."""
         self._stamp_lock = threading.Lock()
         self.snapshots.after_fork()
+        self._tombstones.after_fork()
         self._collections.after_fork()
         self._failures.after_fork()
         return self._connection.after_fork()
@@ -192,14 +199,35 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id)
         index = self._failures.for_writing(agent_id, collection)
         step = self._connection.max_batch
+        stored = stored_dimension(collection)  # new collections: folded (collections.FOLDED)
         for start in range(0, len(ids), step):
             part = slice(start, start + step)
             collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                ids=ids[part], embeddings=list(embeddings[part]), metadatas=list(metadatas[part])
+                ids=ids[part],
+                embeddings=fold(embeddings[part], stored),
+                metadatas=list(metadatas[part]),
             )
             self._failures.add(index, ids[part], embeddings[part], metadatas[part])
 
     def delete(
+        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+    ) -> int:
+        """See :meth:`OutcomeStore.delete`; when anything went, a tombstone tells the other
+        processes on the store to unlearn it (:mod:`toolwise.storage.tombstones`)."""
+        removed = self._delete(agent_id, tool=tool, ids=ids)
+        if removed:
+            try:
+                self._tombstones.write(agent_id, at=self._stamp(), tool=tool, ids=ids)
+            except Exception as exc:  # deleted all the same: the others learn it later
+                log.warning("toolwise: telling other processes of a forget failed: %s", exc)
+        return removed
+
+    def tombstones(self, since: float) -> list[Tombstone]:
+        """Other processes' forgets stamped at or after ``since`` (epoch s), oldest first
+        (:class:`~toolwise.storage.protocol.TombstoneStore`)."""
+        return self._tombstones.since(since, agents=self.agents)
+
+    def _delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
     ) -> int:
         collection = self._collection(agent_id, create=False)

@@ -5,7 +5,7 @@ collection with ``where={"outcome": "failure"}``, Chroma scans every row's metad
 of milliseconds at 100,000 records. So failures are also kept in ``{prefix}-failure-kinds_{agent}``
 (the knowledge store's ``{prefix}-{kind}_{agent}`` naming, which no agent's ``{prefix}_…``
 collection can take, so :meth:`~toolwise.storage.chroma.ChromaOutcomeStore.agents` never lists
-it), with their vector and a little metadata (tool, timestamp, expiry, the record's id).
+it), with their vector and a little metadata (tool, expiry, the record's id).
 Recall queries it with no ``where``, drops expired hits in Python and reads the hits back from
 the agent's collection, the source of truth: a record that was forgotten, or rewritten as a
 success, by a writer that missed the index is never returned (and is then removed from the
@@ -41,7 +41,14 @@ from typing import Any
 import numpy as np
 
 from toolwise.storage import rows
-from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
+from toolwise.storage.collections import (
+    COSINE,
+    INDEX_OF_KEY,
+    check_embedding,
+    fold,
+    stamp,
+    stored_dimension,
+)
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.namespaces import check_owner, existing
 from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
@@ -61,10 +68,14 @@ RECORD_KEY = "record_id"
 
 
 def index_metadata(metadata: Mapping[str, Any], record_id: str) -> dict[str, Any]:
-    """An index entry's metadata: enough to filter, forget and find the record at home."""
+    """An index entry's metadata: what its deletes filter on (``tool``, ``expires_at``,
+    ``record_id``) and recall checks (expiry, then the record at home).
+
+    Nothing more: Chroma's server spends ~20-30 µs of CPU per metadata key of each row it
+    stores.
+    """
     return {
         "tool": metadata.get("tool", ""),
-        "timestamp": float(metadata.get("timestamp", 0.0)),
         "expires_at": float(metadata.get("expires_at", rows.NO_EXPIRY)),
         RECORD_KEY: record_id,
     }
@@ -162,7 +173,10 @@ class FailureIndex:
                 return index
             index = self._client().get_or_create_collection(
                 self.name(agent_id),
-                metadata=stamp(INDEX_OF_KEY, agent_id, self._embedding),
+                # Vectors as the agent's collection stores them: the copy below moves them.
+                metadata=stamp(
+                    INDEX_OF_KEY, agent_id, self._embedding, stored=stored_dimension(collection)
+                ),
                 configuration=COSINE,
                 embedding_function=None,
             )
@@ -273,14 +287,14 @@ class FailureIndex:
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
         """Index the failures among rows just written to the agent's collection: each
-        distinct vector's entry then points at the newest of them (last writer wins)."""
-        failed = [
-            (ids[n], embeddings[n], meta)
-            for n, meta in enumerate(metadatas)
-            if meta.get("outcome") == FAILURE
-        ]
+        distinct vector (as the index stores it) then points at the newest of them (last
+        writer wins)."""
+        failed = [n for n, meta in enumerate(metadatas) if meta.get("outcome") == FAILURE]
         if failed:
-            newest = _newest(failed)
+            stored = fold([embeddings[n] for n in failed], stored_dimension(index))
+            newest = _newest(
+                (ids[n], vector, metadatas[n]) for n, vector in zip(failed, stored, strict=True)
+            )
             index.upsert(
                 ids=list(newest),
                 embeddings=[vector for _, vector, _ in newest.values()],
@@ -296,6 +310,7 @@ class FailureIndex:
         ``None`` when too many neighbours are expired (the caller lets Chroma filter).
         """
         found: list[SimilarOutcome] = []
+        vector = fold(vector, stored_dimension(index))
         for _attempt in range(2):
             hits = rows.nearest(index, vector, k, lambda m: rows.unexpired(m, cutoff))
             if hits is None:

@@ -9,7 +9,14 @@ from typing import Literal, Protocol, runtime_checkable
 
 from toolwise.models import ToolOutcome
 
-__all__ = ["CallFilter", "OutcomeStore", "SimilarOutcome", "TailingStore"]
+__all__ = [
+    "CallFilter",
+    "OutcomeStore",
+    "SimilarOutcome",
+    "TailingStore",
+    "Tombstone",
+    "TombstoneStore",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,26 @@ class SimilarOutcome:
 
     outcome: ToolOutcome
     distance: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A ``forget`` another process ran: which of one agent's records it deleted.
+
+    Attributes:
+        id: the tombstone's own id (a look that meets it twice applies it once).
+        agent_id: the one agent whose records went (no other agent's are touched).
+        at: its store time (epoch s), stamped after the records were deleted.
+        tool: the tool whose records went, if the forget named one.
+        ids: the record ids that went, if the forget named them; neither ``tool`` nor
+            ``ids``: every record of the agent.
+    """
+
+    id: str
+    agent_id: str
+    at: float
+    tool: str | None = None
+    ids: tuple[str, ...] | None = None
 
 
 @runtime_checkable
@@ -119,4 +146,19 @@ class TailingStore(Protocol):
         ``key="timestamp"`` asks by record time instead: it also finds rows written without
         a store time (by an older version of toolwise).
         """
+        ...
+
+
+@runtime_checkable
+class TombstoneStore(Protocol):
+    """A store that tells other processes what a ``forget`` deleted (optional capability).
+
+    Deleting records removes them from the store, but other processes sharing it keep what
+    they learnt from them in memory (the learnt view, recalled failures). Such a store leaves a
+    :class:`Tombstone` per ``delete`` that removed anything, which the others' tails read.
+    """
+
+    def tombstones(self, since: float) -> list[Tombstone]:
+        """Other processes' tombstones stamped at or after ``since`` (epoch s), oldest first;
+        this process's own are left out (it unlearnt them when it deleted)."""
         ...

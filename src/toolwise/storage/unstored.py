@@ -142,21 +142,44 @@ class UnstoredFailures:
             )
 
     def forget(
-        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+        self,
+        agent_id: str,
+        *,
+        tool: str | None = None,
+        ids: Sequence[str] | None = None,
+        elsewhere: bool = False,
     ) -> None:
-        """Drop what ``forget`` removed from the store (so recall cannot show it again)."""
+        """Drop what ``forget`` removed from the store — so recall cannot show it again: the
+        unstored failures, the recent ones, and (by a new epoch) every answer reused from
+        before. ``elsewhere``: another process's forget, read from its tombstone; this
+        process's failures not stored yet were not among what it deleted (they are stored
+        after it), so they stay: the next brief still shows a failure just recorded."""
         gone = set(ids) if ids is not None else None
+        written = self._written() if elsewhere else None
         with self._lock:
-            kept = [
-                (sequence, outcome)
-                for sequence, outcome in self._entries
-                if not (
+            pending = (
+                set()
+                if written is None
+                else {outcome.id for sequence, outcome in self._entries if sequence > written}
+            )
+
+            def forgotten(outcome: ToolOutcome) -> bool:
+                return (
                     outcome.agent_id == agent_id
                     and (tool is None or outcome.tool == tool)
                     and (gone is None or outcome.id in gone)
+                    and outcome.id not in pending
                 )
-            ]
+
+            kept = [entry for entry in self._entries if not forgotten(entry[1])]
             self._entries = deque(kept, maxlen=_CAPACITY)
+            recent = self._recent.get(agent_id)
+            if recent:
+                # Answers from before the new epoch are never brought up to date, so only
+                # ``LocalFailures.since`` of later answers counts from the end: it still does.
+                left = [outcome for outcome in recent if not forgotten(outcome)]
+                self._recent[agent_id] = deque(left)
+                self._recent_ids[agent_id] = Counter(outcome.id for outcome in left)
             self._epochs[agent_id] = self._epochs.get(agent_id, 0) + 1
 
     def clear(self) -> None:
