@@ -12,7 +12,7 @@ import pytest
 
 from toolwise.errors import EmbeddingMismatchError
 from toolwise.models import ToolOutcome
-from toolwise.storage import collections
+from toolwise.storage import collections, failure_index
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.collections import fold
 from toolwise.storage.embeddings import HashingEmbedding
@@ -70,7 +70,9 @@ def test_new_record_collections_store_128_dimensions(
     failure = _failure(1, "kubectl", "context deadline exceeded")
     store.write([failure, _outcome(2, "helm")])
     assert _dimension(client, collection_name_for("default", prefix)) == 128
-    assert _dimension(client, collection_name_for("default", f"{prefix}-failures")) == 128
+    assert (
+        _dimension(client, collection_name_for("default", f"{prefix}-{failure_index.KIND}")) == 128
+    )
     found = store.similar("default", "kubectl TimeoutError", k=3, now=NOW, outcome="failure")
     assert [hit.outcome for hit in found] == [failure]
     assert [hit.outcome.tool for hit in store.similar("default", "helm", k=1, now=NOW)] == ["helm"]
@@ -97,7 +99,9 @@ def test_a_store_of_the_older_layout_reads_writes_and_recalls_unchanged(
     new_failure = _failure(3, "terraform_apply", "state lock held")
     store.write([new_failure])
     assert _dimension(client, collection_name_for("default", prefix)) == 256
-    assert _dimension(client, collection_name_for("default", f"{prefix}-failures")) == 256
+    assert (
+        _dimension(client, collection_name_for("default", f"{prefix}-{failure_index.KIND}")) == 256
+    )
     assert store.get([old_failure.id, old_success.id]) == [old_failure, old_success]
     recalled = store.similar("default", "kubectl deadline", k=1, now=NOW, outcome="failure")
     assert [hit.outcome for hit in recalled] == [old_failure]

@@ -11,11 +11,11 @@ the agent's collection, the source of truth: a record that was forgotten, or rew
 success, by a writer that missed the index is never returned (and is then removed from the
 index).
 
-**One entry per distinct vector**, pointing at the newest record that has it. An agent repeats
-the same failure (one task, one tool, one error) many times, and Chroma's HNSW graph cannot
-hold many identical vectors: once a few dozen are in and the index has been queried, vectors
+**One entry per distinct failure text** (so per distinct vector), pointing at the newest
+record that has it. An agent repeats the same failure (one task, one tool, one error) many
+times, and Chroma's HNSW graph cannot hold many identical vectors: once a few dozen are in and the index has been queried, vectors
 added later are pruned from every neighbour list and no query finds them again (measured on
-Chroma 1.5: 100 identical vectors, then 3 new ones, lost in 300 of 300 runs). Keyed by vector,
+Chroma 1.5: 100 identical vectors, then 3 new ones, lost in 300 of 300 runs). Keyed by text,
 a repeated failure updates its one entry, and a new failure is always reachable. A forgotten
 newest record takes its entry with it (its older twins leave recall until the failure
 recurs); a repeated failure shows once in a brief instead of filling it.
@@ -37,8 +37,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
-
-import numpy as np
 
 from toolwise.storage import rows
 from toolwise.storage.collections import (
@@ -86,19 +84,21 @@ def forget_records(index: Any, record_ids: Sequence[str]) -> None:
     index.delete(where={RECORD_KEY: {"$in": list(record_ids)}})
 
 
-def vector_key(embedding: Sequence[float]) -> str:
-    """The entry id of a vector: equal for equal vectors as Chroma stores them (float32)."""
-    raw = np.asarray(embedding, dtype=np.float32).tobytes()
-    return "v" + hashlib.blake2b(raw, digest_size=16).hexdigest()
+def failure_key(metadata: Mapping[str, Any]) -> str:
+    """The entry id of a stored failure's row: equal for records embedded from equal text
+    (so with equal vectors). Keyed by text, not by the vector's bytes: Chroma renormalises
+    some vectors as it stores them, so the bytes read back may differ from those written."""
+    text = rows.outcome_document(rows.record(metadata))
+    return "d" + hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _newest(
     entries: Iterable[tuple[str, Sequence[float], Mapping[str, Any]]],
 ) -> dict[str, tuple[str, Sequence[float], Mapping[str, Any]]]:
-    """(record id, vector, metadata) of the newest failure per vector key."""
+    """(record id, vector, metadata) of the newest failure per :func:`failure_key`."""
     newest: dict[str, tuple[str, Sequence[float], Mapping[str, Any]]] = {}
     for record_id, vector, meta in entries:
-        key = vector_key(vector)
+        key = failure_key(meta)
         seen = newest.get(key)
         if seen is None or _time(meta) >= _time(seen[2]):
             newest[key] = (record_id, vector, meta)
@@ -194,7 +194,7 @@ class FailureIndex:
         return index
 
     def _copy_failures(self, collection: Any, index: Any) -> int:
-        """Index the newest failure of each distinct vector in ``collection``; returns how
+        """Index the newest failure of each distinct text in ``collection``; returns how
         many failures were read. Two passes, so only keys (not vectors) are held for all."""
         ids: list[str] = []
         offset = 0
@@ -287,8 +287,7 @@ class FailureIndex:
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
         """Index the failures among rows just written to the agent's collection: each
-        distinct vector (as the index stores it) then points at the newest of them (last
-        writer wins)."""
+        distinct text then points at the newest of them (last writer wins)."""
         failed = [n for n, meta in enumerate(metadatas) if meta.get("outcome") == FAILURE]
         if failed:
             stored = fold([embeddings[n] for n in failed], stored_dimension(index))
