@@ -11,14 +11,14 @@ the agent's collection, the source of truth: a record that was forgotten, or rew
 success, by a writer that missed the index is never returned (and is then removed from the
 index).
 
-**One entry per distinct failure text** (so per distinct vector), pointing at the newest
-record that has it. An agent repeats the same failure (one task, one tool, one error) many
-times, and Chroma's HNSW graph cannot hold many identical vectors: once a few dozen are in and the index has been queried, vectors
-added later are pruned from every neighbour list and no query finds them again (measured on
-Chroma 1.5: 100 identical vectors, then 3 new ones, lost in 300 of 300 runs). Keyed by text,
-a repeated failure updates its one entry, and a new failure is always reachable. A forgotten
-newest record takes its entry with it (its older twins leave recall until the failure
-recurs); a repeated failure shows once in a brief instead of filling it.
+**One entry per distinct failure text** (so per distinct vector), pointing at the newest record
+that has it. An agent repeats the same failure (one task, one tool, one error) many times, and
+Chroma's HNSW graph cannot hold many identical vectors: once a few dozen are in and the index
+has been queried, vectors added later are pruned from every neighbour list and no query finds
+them again (measured on Chroma 1.5: 100 identical vectors, then 3 new ones, lost in 300 of 300
+runs). Keyed by text, a repeated failure updates its one entry, and a new failure is always
+reachable. A forgotten newest record takes its entry with it (its older twins leave recall
+until the failure recurs); a repeated failure shows once in a brief instead of filling it.
 
 Stores written before this index (no index, or the per-record ``{prefix}-failures_{agent}``
 of earlier versions) keep working: the first write for an agent (in the background writer,
