@@ -32,7 +32,9 @@ drain, fsync and gc that overlapped slow requests (the probe costs the server ~2
 Latencies are per request, in milliseconds. After each phase the script waits until the server
 has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and its
 ``chroma run``, a child or a server) per recorded item over the phase and that drain: a
-figure that depends on how busy the machine is much less than the latencies do. With ``--repeat N``
+figure that depends on how busy the machine is much less than the latencies do. It is also
+given apart — ``serve``, ``store`` and this process, the load generator, over the phase — as
+the three share the machine's cores. With ``--repeat N``
 every mode runs N times on a fresh server and the table shows each figure's median over the
 runs (the JSON keeps every run). Prints tables and writes ``benchmarks/results/http.json``.
 Targets (issue 13): >= 1,000 recorded calls/s, ``POST calls`` p99 <= 20 ms, ``POST brief``
@@ -184,6 +186,16 @@ class Connection(asyncio.Protocol):
             self.transport.close()
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds of one phase: ``toolwise serve`` and its store (the chroma child or the
+    ``chroma run`` server) over the phase and its drain; this process over the phase."""
+
+    serve: float
+    store: float
+    load_generator: float
+
+
 @dataclass
 class Run:
     """What one phase measured."""
@@ -202,11 +214,15 @@ class Run:
         else:
             self.errors += 1
 
-    def row(self, cpu_seconds: float, drain_seconds: float) -> dict[str, Any]:
+    def row(self, cpu: Cpu, drain_seconds: float) -> dict[str, Any]:
         lat = np.array(self.latencies_ms) if self.latencies_ms else np.array([np.nan])
+        per_item = 1000 / max(self.items, 1)
         return {
             "requests": self.requests,
-            "server_cpu_ms_per_item": round(cpu_seconds * 1000 / max(self.items, 1), 3),
+            "server_cpu_ms_per_item": round((cpu.serve + cpu.store) * per_item, 3),
+            "serve_cpu_ms_per_item": round(cpu.serve * per_item, 3),
+            "store_cpu_ms_per_item": round(cpu.store * per_item, 3),
+            "load_generator_cpu_ms_per_item": round(cpu.load_generator * per_item, 3),
             "drain_s": round(drain_seconds, 2),
             "errors": self.errors,
             "requests_per_s": round(self.requests / self.seconds, 1),
@@ -384,6 +400,12 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def _own_cpu_seconds() -> float:
+    """User + system CPU of this process (the load generator) so far."""
+    times = os.times()
+    return times.user + times.system
+
+
 def _drain(url: str, token: str, timeout: float = 300.0) -> float:
     """Wait until the server's spool is empty (everything accepted is in the store)."""
     import httpx
@@ -489,15 +511,20 @@ def measure(mode: str, home: Path, options: Options) -> dict[str, Any]:
         _seed_history(f"http://{host}:{port}", token, "bench")
         make = _makers("bench", seed=2)
         target = Target(host, port, token, options.clients, options.seconds)
-        pids = [process.popen.pid] + ([chroma.popen.pid] if chroma is not None else [])
-        pids += _store_child(home / "serve.log")
+        serve = [process.popen.pid]
+        store = [chroma.popen.pid] if chroma is not None else []
+        store += _store_child(home / "serve.log")
         for name, phase in _phases(target, make, options.phases, options.sweep):
-            cpu = _cpu_seconds(pids)
+            before = _cpu_seconds(serve), _cpu_seconds(store), _own_cpu_seconds()
             began = time.monotonic()
             run = _run(phase())
+            load_generator = _own_cpu_seconds() - before[2]
             windows[name] = (began, time.monotonic())
             drained = _drain(f"http://{host}:{port}", token)  # storing is part of the cost
-            results[name] = run.row(_cpu_seconds(pids) - cpu, drained)
+            cpu = Cpu(
+                _cpu_seconds(serve) - before[0], _cpu_seconds(store) - before[1], load_generator
+            )
+            results[name] = run.row(cpu, drained)
             print(f"  {mode}: {name}: {results[name]}", flush=True)
     finally:
         process.stop()
@@ -604,11 +631,13 @@ def main() -> None:
             "load_average_before": [run["load_average_before"] for run in runs],
             "runs": runs,
         }
-    header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item", "errors"]
+    header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item"]
+    header += ["serve", "store", "load gen", "errors"]
     rows = [
         [
             *(mode, name, r["requests_per_s"], r["items_per_s"], r["p50_ms"], r["p99_ms"]),
-            *(r["server_cpu_ms_per_item"], r["errors"]),
+            *(r["server_cpu_ms_per_item"], r["serve_cpu_ms_per_item"]),
+            *(r["store_cpu_ms_per_item"], r["load_generator_cpu_ms_per_item"], r["errors"]),
         ]
         for mode in modes
         for name, r in report[mode]["median"].items()

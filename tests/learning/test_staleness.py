@@ -73,3 +73,36 @@ def test_new_outcomes_outweigh_a_faded_record() -> None:
 
     assert rate_after_rise(0.99) > 0.5
     assert rate_after_rise(1.0) < 0.4
+
+
+def _weight_after_a_change(*, changed: bool) -> float:
+    """B: 40 calls at 40 %; A 50 calls; then, if ``changed``, A breaks (four failures, a
+    detected change); then 200 more calls of A. B's weight with the gate on (γ = 0.99).
+
+    Holds are off: they would set B's record aside at A's break by themselves.
+    """
+    config = LearningConfig(
+        stale_discount=0.99, stale_after_change=True, peer_prior_strength=0.0, hold_strength=0.0
+    )
+    view = ReliabilityView(config)
+    for i in range(40):
+        view.observe("B", i % 5 < 2, context_class="deploy")
+    for _ in range(50):
+        view.observe("A", True, context_class="deploy")
+    if changed:
+        for _ in range(4):
+            view.observe("A", False, context_class="deploy")
+    for _ in range(200):
+        view.observe("A", True, context_class="deploy")
+    (prior,) = view.priors(tool="B", context_class="deploy")
+    return prior.effective_observations
+
+
+def test_with_the_gate_a_task_type_that_never_changed_forgets_nothing() -> None:
+    """``stale_after_change``: 250 calls of a steady A leave B's 40 calls whole."""
+    assert _weight_after_a_change(changed=False) >= 39.0
+
+
+def test_with_the_gate_fading_starts_at_the_first_change() -> None:
+    """Once A's break is detected, B's record fades with the calls after it."""
+    assert _weight_after_a_change(changed=True) < 10.0

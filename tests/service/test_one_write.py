@@ -112,3 +112,19 @@ def test_nothing_is_written_once_the_peer_is_gone() -> None:
         return transport
 
     assert asyncio.run(run()).writes == []
+
+
+async def _large(scope: Any, receive: Any, send: Any) -> None:
+    body = b"x" * 200_000
+    headers = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_a_large_body_arrives_whole_after_its_head() -> None:
+    """Past 64 KiB pending the write goes to the transport at once (so its back-pressure
+    applies as before); the answer is the same bytes, in order."""
+    transport = _serve(_large, REQUEST)
+    assert len(transport.writes) == 1
+    assert transport.writes[0].endswith(b"x" * 200_000)
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK")

@@ -82,7 +82,7 @@ class Aggregates:
         self.counts: Counter[str] = Counter()
         self.last_seen: float | None = None
         self.changes = ChangeTracker(config, self.ttl, self.counts, self.index.scope_calls)
-        self.stale = StaleClock(config.stale_discount)
+        self.stale = StaleClock(config.stale_discount, after_change=config.stale_after_change)
         self.reader = PosteriorReader(config, self.index, self.changes, self.stale)
 
     # ------------------------------------------------------------------ writing
@@ -122,10 +122,13 @@ class Aggregates:
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
         self.stale.call(key, context)
+        changes = context.changes
         parts = [
             charge(context, successes, failures, t, slot, key, True),
             charge(overall, successes, failures, t, slot, key, False),
         ]
+        if context.changes > changes:
+            self.stale.changed(key)
         mode = self._mode
         if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
             bucket_key = (*key, self._labels(t))

@@ -34,19 +34,35 @@ class StaleClock:
     Args:
         discount: γ, the factor a record is multiplied by per call of another tool; 1
             disables the clock (every method is then a no-op returning 1).
+        after_change: count only calls made since the first change detected in the task
+            type (:meth:`changed`): a task type that never changed forgets nothing.
     """
 
-    def __init__(self, discount: float) -> None:
+    def __init__(self, discount: float, *, after_change: bool = False) -> None:
         self.discount = discount
+        self._after_change = after_change
         self._calls: dict[Scope, int] = {}
         self._last: dict[Key, int] = {}
+        self._since: dict[Scope, int] = {}  # the scope's call count at its first change
 
     def passed_over(self, key: Key) -> int:
         """Calls of the key's task type made to other tools since the key's tool was last called."""
         last = self._last.get(key)
         if last is None:
             return 0
-        return self._calls.get((key[0], key[2], key[3]), 0) - last
+        scope = (key[0], key[2], key[3])
+        if self._after_change:
+            since = self._since.get(scope)
+            if since is None:
+                return 0
+            last = max(last, since)
+        return self._calls.get(scope, 0) - last
+
+    def changed(self, key: Key) -> None:
+        """A change was detected in the key's task type: from now on, passed-over calls count."""
+        scope = (key[0], key[2], key[3])
+        if self.discount < 1.0 and scope not in self._since:
+            self._since[scope] = self._calls.get(scope, 0)
 
     def factor(self, key: Key) -> float:
         """What the key's record is worth now: γ to the number of calls it was passed over."""
@@ -76,3 +92,4 @@ class StaleClock:
         }
         if tool is None:
             self._calls = {k: v for k, v in self._calls.items() if k[0] != agent_id}
+            self._since = {k: v for k, v in self._since.items() if k[0] != agent_id}

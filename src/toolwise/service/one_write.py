@@ -7,7 +7,9 @@ client is waiting) two segments the client wakes up for. :class:`OneWriteProtoco
 uvicorn's own httptools protocol with its transport wrapped so that writes made in one turn
 of the event loop are joined and written once at the end of it (``call_soon``): a small
 response — every ``POST calls`` answer — costs one system call. Nothing waits longer than
-that turn, flow control is the real transport's, and closing writes what is pending first.
+that turn, flow control is the real transport's (what is pending is written at once past
+64 KiB, so a large or streamed body meets the transport's back-pressure as before), and
+closing writes what is pending first.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["OneWriteProtocol"]
 
+_WRITE_AT = 64 * 1_024  # pending bytes written without waiting for the end of the turn
+
 
 class _JoinedWrites:
     """A transport whose writes in one loop turn reach the real transport as one write."""
 
-    __slots__ = ("_loop", "_pending", "_transport")
+    __slots__ = ("_loop", "_pending", "_size", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -36,6 +41,9 @@ class _JoinedWrites:
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
+        self._size += len(data)
+        if self._size >= _WRITE_AT:
+            self.flush()
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -43,12 +51,12 @@ class _JoinedWrites:
 
     def flush(self) -> None:
         """Write what is pending now (a no-op when nothing is, or the peer is gone)."""
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._size = self._pending, [], 0
         if pending and not self._transport.is_closing():
             self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(p) for p in self._pending)
+        return self._transport.get_write_buffer_size() + self._size
 
     def write_eof(self) -> None:
         self.flush()
@@ -59,7 +67,7 @@ class _JoinedWrites:
         self._transport.close()
 
     def abort(self) -> None:
-        self._pending = []
+        self._pending, self._size = [], 0
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:  # everything else is the real transport's

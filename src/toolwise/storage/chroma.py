@@ -32,6 +32,7 @@ from typing import Any, Literal
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
+from toolwise.storage.collections import fold, stored_dimension
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.failure_index import FailureIndex
@@ -198,10 +199,13 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id)
         index = self._failures.for_writing(agent_id, collection)
         step = self._connection.max_batch
+        stored = stored_dimension(collection)  # new collections: folded (collections.FOLDED)
         for start in range(0, len(ids), step):
             part = slice(start, start + step)
             collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                ids=ids[part], embeddings=list(embeddings[part]), metadatas=list(metadatas[part])
+                ids=ids[part],
+                embeddings=fold(embeddings[part], stored),
+                metadatas=list(metadatas[part]),
             )
             self._failures.add(index, ids[part], embeddings[part], metadatas[part])
 
