@@ -222,7 +222,7 @@ class ChromaOutcomeStore:
         if removed:
             try:
                 self._tombstones.write(agent_id, at=self._stamp(), tool=tool, ids=ids)
-            except Exception as exc:  # deleted all the same: the others learn it later
+            except Exception as exc:  # deleted all the same; others drop them as answers expire
                 log.warning("toolwise: telling other processes of a forget failed: %s", exc)
         return removed
 
