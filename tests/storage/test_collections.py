@@ -121,3 +121,23 @@ def test_a_store_of_the_older_layout_reads_writes_and_recalls_unchanged(
         collection_name_for("default", f"{prefix}-new"), embedding_function=None
     ).metadata["toolwise_embedding"]
     assert name != HashingEmbedding().name  # what an older toolwise compares: it refuses
+
+
+def test_an_index_older_than_its_collection_keeps_its_own_dimension(
+    client: Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's collection made anew (folded) beside a complete index of 256 dimensions:
+    writes reach both, recall reads the index."""
+    monkeypatch.setattr(collections, "FOLDED", {})
+    old = _failure(1, "kubectl", "context deadline exceeded")
+    ChromaOutcomeStore(client, prefix=prefix).write([old])
+    monkeypatch.undo()
+    client.delete_collection(collection_name_for("default", prefix))
+
+    store = ChromaOutcomeStore(client, prefix=prefix)
+    new = _failure(2, "terraform_apply", "state lock held")
+    store.write([new])
+    assert _dimension(client, collection_name_for("default", prefix)) == 128
+    assert _dimension(client, collection_name_for("default", f"{prefix}-failures")) == 256
+    found = store.similar("default", "terraform_apply lock", k=2, now=NOW, outcome="failure")
+    assert [hit.outcome for hit in found] == [new]  # the old one's home is gone

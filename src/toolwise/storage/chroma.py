@@ -202,12 +202,16 @@ class ChromaOutcomeStore:
         stored = stored_dimension(collection)  # new collections: folded (collections.FOLDED)
         for start in range(0, len(ids), step):
             part = slice(start, start + step)
+            vectors = fold(embeddings[part], stored)
             collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                ids=ids[part],
-                embeddings=fold(embeddings[part], stored),
-                metadatas=list(metadatas[part]),
+                ids=ids[part], embeddings=vectors, metadatas=list(metadatas[part])
             )
-            self._failures.add(index, ids[part], embeddings[part], metadatas[part])
+            # An index stores vectors as its collection does (it is made so); one older than
+            # its collection may not: it is given them as embedded and folds them itself.
+            alike = stored_dimension(index) == stored
+            self._failures.add(
+                index, ids[part], vectors if alike else embeddings[part], metadatas[part]
+            )
 
     def delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
@@ -218,7 +222,7 @@ class ChromaOutcomeStore:
         if removed:
             try:
                 self._tombstones.write(agent_id, at=self._stamp(), tool=tool, ids=ids)
-            except Exception as exc:  # deleted all the same: the others learn it later
+            except Exception as exc:  # deleted all the same; others drop them as answers expire
                 log.warning("toolwise: telling other processes of a forget failed: %s", exc)
         return removed
 

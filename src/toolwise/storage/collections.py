@@ -85,14 +85,12 @@ def fold(vectors: Sequence[Sequence[float]], stored: int | None) -> list[list[fl
     Raises:
         EmbeddingMismatchError: a vector's dimension is not a multiple of ``stored``.
     """
-    if stored is None or not len(vectors):
-        return [list(v) for v in vectors]
+    if stored is None or not len(vectors) or len(vectors[0]) == stored:
+        return [list(v) for v in vectors]  # nothing to fold: no NumPy round trip
     matrix = np.asarray(vectors, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] % stored:
         msg = f"vectors of {matrix.shape[-1]} dimensions cannot be stored at {stored}"
         raise EmbeddingMismatchError(msg)
-    if matrix.shape[1] == stored:
-        return [list(v) for v in vectors]
     folded = matrix.reshape(len(matrix), -1, stored).sum(axis=1)
     norms = np.sqrt(np.einsum("ij,ij->i", folded, folded))
     empty = norms == 0.0
