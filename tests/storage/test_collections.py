@@ -138,6 +138,8 @@ def test_an_index_older_than_its_collection_keeps_its_own_dimension(
     new = _failure(2, "terraform_apply", "state lock held")
     store.write([new])
     assert _dimension(client, collection_name_for("default", prefix)) == 128
-    assert _dimension(client, collection_name_for("default", f"{prefix}-failures")) == 256
+    assert (
+        _dimension(client, collection_name_for("default", f"{prefix}-{failure_index.KIND}")) == 256
+    )
     found = store.similar("default", "terraform_apply lock", k=2, now=NOW, outcome="failure")
     assert [hit.outcome for hit in found] == [new]  # the old one's home is gone
