@@ -84,6 +84,30 @@ def test_a_failure_after_a_success_waits_the_first_wait_again() -> None:
     assert recovery.due_calls - calls == 8.0
 
 
+def test_a_patient_schedule_keeps_re_trying_while_the_run_leans_to_back() -> None:
+    """With ``retry_patience``, a failure after a successful re-try (the restore score still
+    above zero) leaves the next re-try due at once; the default waits the first wait."""
+    patient = RetrySchedule(first_calls=8, max_calls=64, patient=True)
+    waits = []
+    for schedule in (patient, SCHEDULE):
+        recovery = _recovery(p_old=0.5, schedule=schedule)
+        recovery.update(1.0, 0.0, t=0.0, calls=8, schedule=schedule, live=(0.0, 4.0))
+        recovery.update(0.0, 1.0, t=0.0, calls=8, schedule=schedule, live=(1.0, 4.0))
+        assert recovery.score > 0.0
+        waits.append(recovery.due_calls - 8)
+    assert waits == [0.0, 8.0]
+
+
+def test_a_patient_schedule_backs_off_once_the_run_says_broken() -> None:
+    """Failures that bring the restore score back to zero double the wait, as by default."""
+    patient = RetrySchedule(first_calls=8, max_calls=64, patient=True)
+    recovery = _recovery(p_old=0.5, schedule=patient)
+    for _ in range(2):
+        recovery.update(0.0, 1.0, t=0.0, calls=8, schedule=patient, live=(0.0, 4.0))
+    assert recovery.score == 0.0
+    assert recovery.due_calls > 8
+
+
 def test_three_successes_restore_a_ninety_percent_tool() -> None:
     """Against four failures (p_new = 1/6), (0.9 · 6)³ ≈ 157 ≥ 100 on the third success."""
     recovery = _recovery()

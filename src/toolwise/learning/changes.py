@@ -26,6 +26,7 @@ from toolwise.learning.config import LearningConfig
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery, RetrySchedule
+from toolwise.learning.regime import back_to_former, keep_former, prefer_former
 from toolwise.learning.shrinkage import Mass
 from toolwise.learning.ttl import TtlLedger
 
@@ -65,6 +66,7 @@ class ChangeTracker:
             first_calls=config.retry_after_calls,
             max_calls=config.retry_max_calls,
             first_gap=config.retry_after.total_seconds() if config.retry_after else 0.0,
+            patient=config.retry_patience,
         )
         self._restore_at = math.log(config.restore_ratio)
         self.ttl = ttl
@@ -157,26 +159,29 @@ class ChangeTracker:
         part = evidence.charge(successes, failures, t, rate)
         if held is not None:
             self._judge_hold(evidence, held, t)
+        if evidence.former is not None and back_to_former(
+            evidence, t, rate, self._base, restore=self._config.hold_restore
+        ):
+            self.counts["regimes_restored"] += 1
+            recovery = None  # the swap ended it
         if slot is not None:
             self.ttl.attach(part, slot)
         weight = successes + failures
         if weight <= 0.0:
             return part
-        if recovery is not None:
-            calls = self._scope_calls(key[0], key[2], key[3])
-            if recovery.update(
-                successes, failures, t=t, calls=calls, schedule=self._schedule, live=live
-            ):
-                evidence.restore(t, rate)
-                self.counts["restored"] += 1
-                return part
+        if recovery is not None and self._recover(
+            evidence, recovery, (successes, failures), t, key, live
+        ):
+            return part
         kept = self._fast_change(evidence, successes / weight, t)
         upward = False
         if kept is not None:
             upward = kept[1]
             kept_parts = list(evidence.window)[-kept[0] :]
             slots = [self.ttl.detach(p) for p in kept_parts]
+            former = not upward and self._config.regime_memory and keep_former(evidence)
             evidence.restart(kept[0], t, rate, downward=not upward)
+            evidence.former_at_break = former
         else:
             history = evidence.history
             if history is None or evidence.archived is not None or not history.due():
@@ -190,7 +195,9 @@ class ChangeTracker:
                 return part
             kept_parts = list(evidence.window)[-count:]
             slots = [self.ttl.detach(p) for p in kept_parts]
+            former = not upward and self._config.regime_memory and keep_former(evidence)
             evidence.split(count, run_s, run_f, t, rate, downward=not upward)
+            evidence.former_at_break = former
             self.counts["changes_scanned"] += 1
         for p, kept_slot in zip(kept_parts, slots, strict=True):
             self.ttl.reattach(p, kept_slot)
@@ -198,6 +205,29 @@ class ChangeTracker:
         if not upward:
             self._after_break(evidence, t, key, context_level=context_level)
         return part
+
+    def _recover(  # noqa: PLR0917  # the hot path's locals, passed as they are
+        self,
+        evidence: Evidence,
+        recovery: Recovery,
+        outcome: Mass,
+        t: float,
+        key: ContextKey,
+        live: Mass,
+    ) -> bool:
+        """Advance a broken key's recovery; True when it restored a record."""
+        calls = self._scope_calls(key[0], key[2], key[3])
+        if not recovery.update(
+            outcome[0], outcome[1], t=t, calls=calls, schedule=self._schedule, live=live
+        ):
+            return False
+        run = (recovery.run_successes, recovery.run_failures)
+        if evidence.former is not None and prefer_former(evidence, run, t, self._rate, self._base):
+            self.counts["regimes_restored"] += 1
+        else:
+            evidence.restore(t, self._rate)
+            self.counts["restored"] += 1
+        return True
 
     def _judge_hold(self, evidence: Evidence, held: Hold, t: float) -> None:
         """Merge a held record back once the new outcomes agree with it (``hold``)."""

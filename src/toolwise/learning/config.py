@@ -80,6 +80,9 @@ class LearningConfig(_Boundary):
         retry_max_calls: ... up to this many calls.
         retry_after: opt-in: also wait this long (wall clock) before the first re-try, the
             wait doubling with the call wait. ``None`` counts calls only.
+        retry_patience: a failed re-try backs off only once the restore test has given up
+            on the run that a successful re-try began: a tool back at a middling rate fails
+            many re-tries, and backing off after each kept it away for hundreds of calls.
         restore_ratio: the old record is restored when the outcomes since the change are this
             many times likelier under the old success rate than under the broken one (CUSUM).
         auto_bucket_changes: with ``time_buckets="auto"``, a key switches to weekday × daypart
@@ -124,6 +127,10 @@ class LearningConfig(_Boundary):
             first change detected in the task type: one that never changed forgets nothing.
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
+        regime_memory: keep the record a held tool had before its task type's leader broke
+            as its *former* record when it breaks in turn, and go back to it when the new
+            outcomes fit it (by ``hold_restore``) better than the archive (``regime``): a
+            regime that comes back finds its records again.
     """
 
     half_life: timedelta | None = None
@@ -147,10 +154,12 @@ class LearningConfig(_Boundary):
     retry_broken: bool = True
     hold_strength: float = Field(default=3.0, ge=0.0, allow_inf_nan=False)
     hold_restore: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
+    regime_memory: bool = False
     retry_on_leader_break: bool = True
     retry_after_calls: int = Field(default=8, ge=1)
     retry_max_calls: int = Field(default=64, ge=1)
     retry_after: timedelta | None = None
+    retry_patience: bool = False
     restore_ratio: float = Field(default=100.0, gt=1.0, allow_inf_nan=False)
     infra_window: timedelta | None = None
     infra_min_tools: int = Field(default=3, ge=2)

@@ -64,6 +64,8 @@ class Evidence:
         "costs",
         "current",
         "errors",
+        "former",
+        "former_at_break",
         "held",
         "history",
         "last_change_at",
@@ -83,6 +85,10 @@ class Evidence:
         self.history: History | None = History() if scan else None
         self.archived: Segment | None = None
         self.held: Hold | None = None  # the record before another tool's break (``hold``)
+        # The other regime's record (``regime``), and whether the last break set it aside
+        # (an outage revert of that break then merges it back with the archive).
+        self.former: Segment | None = None
+        self.former_at_break = False
         self.trigger: set[Part] = set()
         self.window: deque[Part] = deque(maxlen=window)
         # Undecayed sums over the window: cheap upper bounds that let the change detector
@@ -210,6 +216,7 @@ class Evidence:
         old = self.current
         if downward:
             self.archived = old
+            self.former_at_break = False  # the caller sets it when this break kept a former
             self.trigger = {p for p in kept if p.failures > p.successes}
             self.recovery = None  # the caller starts a new one
         elif self.recovery is not None:
@@ -245,6 +252,9 @@ class Evidence:
             self.trigger.discard(part)
             if not self.trigger:
                 self.current.absorb(self.archived, rate)
+                if self.former is not None and self.former_at_break:
+                    self.current.absorb(self.former, rate)
+                    self.former = None
                 self.archived = None
                 self.recovery = None
                 self.changes = max(0, self.changes - 1)
@@ -282,10 +292,15 @@ class Evidence:
     def set_aside_mass(self, now: float, rate: float) -> tuple[float, float]:
         """The archived record's mass plus a held one's (``hold``): what the key knew before.
 
+        A held record kept as the former one at the last break (``regime``) counts too.
+
         The outage test reads it as part of the usual rate: a reset or a hold during an
         outage must not make the outage look like the usual state of affairs.
         """
         s, f = self.archived_mass(now, rate)
+        if self.former is not None and self.former_at_break:
+            fs, ff = self.former.at(now, rate)
+            s, f = s + fs, f + ff
         held = self.held
         if held is not None and not held.lifted:
             hs, hf = held.segment.at(now, rate)

@@ -44,11 +44,15 @@ class RetrySchedule:
         first_calls: calls of the task type before the first re-try.
         max_calls: the call wait's cap.
         first_gap: seconds before the first re-try (0: calls only).
+        patient: a failed re-try backs off only once the restore test's score is back at
+            zero; while the run since a successful re-try still leans to "back", the next
+            re-try is due at once (a tool back at 50 % fails half its re-tries).
     """
 
     first_calls: int
     max_calls: int
     first_gap: float = 0.0
+    patient: bool = False
 
     @property
     def max_gap(self) -> float:
@@ -142,7 +146,7 @@ class Recovery:
             self.run_successes = self.run_failures = 0.0
         if self.due_at == math.inf:
             pass  # no more re-tries: only the restore test goes on
-        elif failures > successes:
+        elif failures > successes and not (schedule.patient and self.score > 0.0):
             self._back_off(t, calls, schedule)
         else:
             # Worked: try again at once, and a later failure waits from the first wait
