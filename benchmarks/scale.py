@@ -502,10 +502,13 @@ batches = [[o.model_copy(update={"agent_id": agent})
             for o in scale._records(s, min(batch, start + count - s), seed=11)]
            for s in range(start, start + count, batch)]
 if args["raw"]:  # Chroma alone: vectors and metadata made first, upserted into the same
-    # collection (its index as large), no failure index, no lease
+    # collection (its index as large), no failure index, no lease; the vectors as the
+    # collection stores them (folded to 128 dimensions in a collection made now)
+    from toolwise.storage.collections import fold, stored_dimension
     embed = store.embedding
     collection = store._collection(agent)
-    made = [([o.id for o in b], embed([rows.outcome_document(o) for o in b]),
+    stored = stored_dimension(collection)
+    made = [([o.id for o in b], fold(embed([rows.outcome_document(o) for o in b]), stored),
              [rows.outcome_metadata(o, time.time()) for o in b]) for b in batches]
     print("ready", flush=True)
     sys.stdin.readline()

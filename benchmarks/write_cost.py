@@ -178,6 +178,7 @@ def measure_servers(
     Chroma alone into the same collection (vectors and metadata made first); and, with
     ``parts``, by Chroma alone plus the failures' upsert into the failure index."""
     from toolwise.storage import rows
+    from toolwise.storage.collections import fold, stored_dimension
     from toolwise.storage.failure_index import FailureIndex
 
     labels = ["server", ALONE, *([ALONE_INDEX] if parts else [])]
@@ -208,6 +209,8 @@ def measure_servers(
             ids = [o.id for o in batch]
 
             def alone(k: int, i: Any = ids, v: Any = vectors, m: Any = metadatas) -> None:
+                # the vectors as the collection stores them (folded in one made now)
+                v = fold(v, stored_dimension(collections[k]))
                 collections[k].upsert(ids=i, embeddings=v, metadatas=m)
                 if k == 2:
                     FailureIndex.add(index, i, v, m)

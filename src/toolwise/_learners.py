@@ -136,8 +136,8 @@ class Learners:
             log.warning("toolwise: dropping lessons of forgotten records failed: %s", exc)
 
     def _forgotten_elsewhere(self, tombstones: Sequence[Tombstone]) -> None:
-        """Another process forgot records (the feed has relearnt the view without them):
-        recall drops them, and asks the store again for any answer from before."""
+        """Another process forgot records (the feed relearns its view next): recall drops
+        them, and asks the store again for any answer from before."""
         for tombstone in tombstones:
             self._unstored.forget(
                 tombstone.agent_id, tool=tombstone.tool, ids=tombstone.ids, elsewhere=True

@@ -61,8 +61,11 @@ def test_levers_show_their_recall_cost_and_the_bound_they_would_give() -> None:
     """Each lever's CPU change, its recall@10 and the server bound scaled by it."""
     text = "\n".join(write_cost(_result(0.55, levers=True), None))
     assert "| 128 dimensions | 0.360 | -28% | nan | 0.860 | 2,525 |" in text
-    assert "128 dimensions: not taken — 28% less server CPU per row for recall -0.040" in text
-    assert "would refuse to open until migrated" in text
+    assert (
+        "128 dimensions: taken for record collections made now — 28% less server CPU per row; "
+        "recall -0.040" in text
+    )
+    assert "collections made before keep 256" in text
 
 
 def test_sync_threshold_is_weighed_against_the_replay_it_causes() -> None:

@@ -16,7 +16,7 @@ from toolwise.errors import (
     StoreUnavailableError,
 )
 from toolwise.models import ToolOutcome
-from toolwise.storage import failure_index, rows
+from toolwise.storage import collections, failure_index, rows
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client
 from toolwise.storage.embeddings import HashingEmbedding
@@ -352,9 +352,9 @@ def test_iter_outcomes_orders_a_row_without_a_timestamp_key_by_its_record(
     store.write([rows_in_order[0], rows_in_order[2]])
     middle = rows_in_order[1]
     metadata = {k: v for k, v in rows.outcome_metadata(middle).items() if k not in ("timestamp",)}
-    store._collection("default").upsert(
-        ids=[middle.id], embeddings=store.embedding(["x"]), metadatas=[metadata]
-    )
+    home = store._collection("default")
+    vector = collections.fold(store.embedding(["x"]), collections.stored_dimension(home))
+    home.upsert(ids=[middle.id], embeddings=vector, metadatas=[metadata])
     assert list(store.iter_outcomes(now=NOW)) == rows_in_order
 
 

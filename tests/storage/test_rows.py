@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from toolwise.models import OUTCOMES, ToolOutcome
 from toolwise.storage import rows
 from toolwise.storage.chroma import ChromaOutcomeStore
+from toolwise.storage.collections import fold, stored_dimension
 from toolwise.storage.protocol import CallFilter
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -115,9 +116,10 @@ def _mixed_store(store: ChromaOutcomeStore) -> tuple[list[ToolOutcome], list[Too
     labelled_old = _at(4, environment="prod", task_type="deploy", session_id="s")
     store.write([blank_new, labelled_new])
     old = [blank_old, labelled_old]
-    store._collection("default").upsert(
+    home = store._collection("default")
+    home.upsert(
         ids=[o.id for o in old],
-        embeddings=store.embedding([o.tool for o in old]),
+        embeddings=fold(store.embedding([o.tool for o in old]), stored_dimension(home)),
         metadatas=[_old_metadata(o) for o in old],
     )
     return [blank_new, blank_old], [labelled_new, labelled_old]

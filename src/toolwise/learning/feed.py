@@ -64,7 +64,7 @@ class LearningFeed(ViewInbox):
         on_tailed: told of the records each look at other writers learnt (new ids only;
             not the records a build reads).
         on_buried: told of the tombstones a look met — records another process forgot —
-            once the view has been relearnt without them (see :meth:`refresh`).
+            before the view is relearnt without them (see :meth:`refresh`).
     """
 
     def __init__(

@@ -15,7 +15,7 @@ Each look also reads the *tombstones* other processes left when they forgot reco
 (:mod:`~toolwise.storage.tombstones`) since the last look, less the same overlap, each applied
 once: they are read after the records, so a record this look read and another process has
 since forgotten is unlearnt too, and handed to the feed (:meth:`Tail.take_tombstones`), which
-relearns its view from the store and tells the runtime to drop them from recall.
+tells the runtime to drop them from recall and relearns its view from the store.
 
 The locking around a look (one build or look at a time, this process's queued records
 learnt first) stays with :class:`~toolwise.learning.feed.LearningFeed`.

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
+from toolwise.storage.collections import fold, stored_dimension
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
 from toolwise.storage.failure_index import FailureIndex
@@ -198,12 +199,19 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id)
         index = self._failures.for_writing(agent_id, collection)
         step = self._connection.max_batch
+        stored = stored_dimension(collection)  # new collections: folded (collections.FOLDED)
         for start in range(0, len(ids), step):
             part = slice(start, start + step)
+            vectors = fold(embeddings[part], stored)
             collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
-                ids=ids[part], embeddings=list(embeddings[part]), metadatas=list(metadatas[part])
+                ids=ids[part], embeddings=vectors, metadatas=list(metadatas[part])
             )
-            self._failures.add(index, ids[part], embeddings[part], metadatas[part])
+            # An index stores vectors as its collection does (it is made so); one older than
+            # its collection may not: it is given them as embedded and folds them itself.
+            alike = stored_dimension(index) == stored
+            self._failures.add(
+                index, ids[part], vectors if alike else embeddings[part], metadatas[part]
+            )
 
     def delete(
         self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
@@ -214,7 +222,7 @@ class ChromaOutcomeStore:
         if removed:
             try:
                 self._tombstones.write(agent_id, at=self._stamp(), tool=tool, ids=ids)
-            except Exception as exc:  # deleted all the same: the others learn it later
+            except Exception as exc:  # deleted all the same; others drop them as answers expire
                 log.warning("toolwise: telling other processes of a forget failed: %s", exc)
         return removed
 

@@ -27,7 +27,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from toolwise.storage import rows
-from toolwise.storage.collections import COSINE, INDEX_OF_KEY, check_embedding, stamp
+from toolwise.storage.collections import (
+    COSINE,
+    INDEX_OF_KEY,
+    check_embedding,
+    fold,
+    stamp,
+    stored_dimension,
+)
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.namespaces import check_owner, existing
 from toolwise.storage.naming import collection_name_for, legacy_collection_name_for
@@ -121,7 +128,10 @@ class FailureIndex:
                 return index
             index = self._client().get_or_create_collection(
                 self.name(agent_id),
-                metadata=stamp(INDEX_OF_KEY, agent_id, self._embedding),
+                # Vectors as the agent's collection stores them: the copy below moves them.
+                metadata=stamp(
+                    INDEX_OF_KEY, agent_id, self._embedding, stored=stored_dimension(collection)
+                ),
                 configuration=COSINE,
                 embedding_function=None,
             )
@@ -209,7 +219,7 @@ class FailureIndex:
         if failed:
             index.upsert(
                 ids=[ids[n] for n in failed],
-                embeddings=[embeddings[n] for n in failed],
+                embeddings=fold([embeddings[n] for n in failed], stored_dimension(index)),
                 metadatas=[index_metadata(metadatas[n]) for n in failed],
             )
 
@@ -222,6 +232,7 @@ class FailureIndex:
         ``None`` when too many neighbours are expired (the caller lets Chroma filter).
         """
         found: list[SimilarOutcome] = []
+        vector = fold(vector, stored_dimension(index))
         for _attempt in range(2):
             hits = rows.nearest(index, vector, k, lambda m: rows.unexpired(m, cutoff))
             if hits is None:

@@ -26,7 +26,7 @@ from typing import Any
 
 from toolwise.errors import InvalidAgentIdError, StoreUnavailableError
 from toolwise.storage import rows
-from toolwise.storage.collections import AGENT_KEY, COSINE, check_embedding, stamp
+from toolwise.storage.collections import AGENT_KEY, COSINE, check_embedding, folded, stamp
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.naming import collection_name_for, legacy_collection_name_for, may_be_shared
 
@@ -148,7 +148,9 @@ class AgentCollections:
                 return None
             collection = client.get_or_create_collection(
                 name,
-                metadata=stamp(AGENT_KEY, agent_id, self._embedding),
+                metadata=stamp(
+                    AGENT_KEY, agent_id, self._embedding, stored=folded(self._embedding)
+                ),
                 configuration=COSINE,
                 embedding_function=None,
             )

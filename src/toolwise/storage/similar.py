@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from toolwise.storage import rows
+from toolwise.storage.collections import fold, stored_dimension
 from toolwise.storage.failure_index import FAILURE, FailureIndex
 from toolwise.storage.protocol import CallFilter, SimilarOutcome
 
@@ -36,6 +37,7 @@ def similar_in(
     """The ``k`` unexpired records of ``collection`` nearest ``vector`` (of ``outcome``, if
     given), nearest first. Makes Chroma calls: run it under the store's deadline."""
     cutoff = now.timestamp()
+    home = fold(vector, stored_dimension(collection))  # the index folds its own
     if outcome == FAILURE:
         index = failures.ready(agent_id)
         if index is not None:
@@ -45,7 +47,7 @@ def similar_in(
     else:
         hits = rows.nearest(
             collection,
-            vector,
+            home,
             k,
             lambda m: (
                 rows.unexpired(m, cutoff) and (outcome is None or m.get("outcome") == outcome)
@@ -54,7 +56,7 @@ def similar_in(
         if hits is not None:
             return [rows.similar_outcome(meta, distance) for _, meta, distance in hits[:k]]
     result = collection.query(
-        query_embeddings=vector,
+        query_embeddings=home,
         n_results=k,
         where=rows.where(rows.filter_clauses(CallFilter(outcome=outcome), now)),
         include=["metadatas", "distances"],
