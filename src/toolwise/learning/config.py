@@ -82,7 +82,8 @@ class LearningConfig(_Boundary):
             wait doubling with the call wait. ``None`` counts calls only.
         retry_patience: a failed re-try backs off only once the restore test has given up
             on the run that a successful re-try began: a tool back at a middling rate fails
-            many re-tries, and backing off after each kept it away for hundreds of calls.
+            many re-tries, and backing off after each kept it away for hundreds of calls
+            (``docs/ranking.md`` §5, *patient re-tries*).
         restore_ratio: the old record is restored when the outcomes since the change are this
             many times likelier under the old success rate than under the broken one (CUSUM).
         auto_bucket_changes: with ``time_buckets="auto"``, a key switches to weekday × daypart
@@ -159,7 +160,7 @@ class LearningConfig(_Boundary):
     retry_after_calls: int = Field(default=8, ge=1)
     retry_max_calls: int = Field(default=64, ge=1)
     retry_after: timedelta | None = None
-    retry_patience: bool = False
+    retry_patience: bool = True
     restore_ratio: float = Field(default=100.0, gt=1.0, allow_inf_nan=False)
     infra_window: timedelta | None = None
     infra_min_tools: int = Field(default=3, ge=2)

@@ -8,7 +8,9 @@ gets a :class:`Recovery`, a circuit breaker in its half-open state:
   failed re-try doubles the wait, up to ``retry_max_calls`` (24). The wait is counted in calls,
   not time, so a quiet agent and a busy one spend the same share of their calls on a broken
   tool (an opt-in ``retry_after`` adds a wall-clock wait that doubles alongside). A success
-  makes the next re-try due at once, so a tool that is back gets a few calls in a row. An
+  makes the next re-try due at once, so a tool that is back gets a few calls in a row; with a
+  ``patient`` schedule a failure backs off only once the restore score (below) is back at
+  zero, so a tool back at 50 % is not sent away by its first failed re-try. An
   exploring strategy sees a due re-try as the chance that the tool is its old self again
   (see ``strategies``).
 * **Restoring.** Every outcome after the change feeds a one-sided CUSUM of the log-likelihood
