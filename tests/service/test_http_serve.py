@@ -14,6 +14,8 @@ import httpx
 from tests.service.conftest import ServeProcess
 
 from toolwise import Toolwise
+from toolwise._write_path import REMOTE_BATCH
+from toolwise.service.cli import SERVE_BATCH, write_options
 from toolwise.storage.spool import inspect_spool
 
 
@@ -126,3 +128,13 @@ def test_in_process_store_starts_no_child(
     server.stop(signal.SIGTERM)
     with Toolwise(tmp_path / "store") as tw:
         assert tw.summary("devops").total_calls == 2
+
+
+def test_serve_writes_a_server_in_batches_a_service_can_pause_for() -> None:
+    """``serve`` writes to a server (or its store child) in batches of ``SERVE_BATCH``, half a
+    library writer's, unless ``--batch-size`` says otherwise; in process, the runtime's own."""
+    url = "http://127.0.0.1:8000"
+    assert write_options(None, url) == {"batch_size": SERVE_BATCH, "url": url}
+    assert write_options(300, url) == {"batch_size": 300, "url": url}
+    assert write_options(None, None) == {}
+    assert SERVE_BATCH < REMOTE_BATCH

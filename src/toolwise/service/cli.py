@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import asyncio
 
+    from toolwise._settings import Settings
     from toolwise.service.keys import KeyRing
     from toolwise.storage.chroma_process import ChromaChild
 
-__all__ = ["COMMANDS", "add_commands", "run"]
+__all__ = ["COMMANDS", "SERVE_BATCH", "add_commands", "run", "write_options"]
 
 COMMANDS = frozenset({"serve", "keys"})
 DEFAULT_PORT = 8765
@@ -43,6 +44,13 @@ that waits for a core while Chroma indexes a batch is the tail left once the sto
 of the serving process (``benchmarks/http_service.py --probe``: run-queue time of the
 loop's long lags). Short paired runs at 500 calls/s on a loaded machine (load average ~10)
 gave client p99s of 137 and 85 ms at 10 against 145 and 337 ms at 0, draining as fast."""
+SERVE_BATCH = 1_000
+"""Records per store write of ``serve`` to a server: half a library writer's
+(:data:`~toolwise._write_path.REMOTE_BATCH`). The writer encodes a batch holding the GIL
+that the event loop needs: at 1,000 calls/s open loop, batches of 2,000 put POST calls' p99
+at 31-107 ms against 21-25 ms with 1,000 (benchmarks/results/http_batch2000.json and
+http_batch1000.json, one quiet window). A service answers requests first; a fleet of
+library writers keeps the larger batch (benchmarks/scale.py)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may keep the GIL while another waits for it (Python's default: 0.005).
 
@@ -83,8 +91,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--batch-size",
         type=int,
         default=None,
-        help="records per store write (default 2,000 to a server, 500 in process); smaller "
-        "writes keep an in-process store from pausing request handling as long",
+        help=f"records per store write (default {SERVE_BATCH:,} to a server or the store "
+        "child, 500 in process); smaller writes pause request handling for less time",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
@@ -102,6 +110,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions.add_parser("list", parents=[common], help="list keys (never their secrets)")
     revoke = actions.add_parser("revoke", parents=[common], help="revoke a key by id")
     revoke.add_argument("key_id")
+
+
+def write_options(batch_size: int | None, url: str | None) -> Settings:
+    """The runtime's write settings for ``serve``: to a server (or the store child) in
+    batches of :data:`SERVE_BATCH` unless ``--batch-size`` says otherwise."""
+    options: Settings = {}
+    if batch_size is not None:
+        options["batch_size"] = batch_size
+    elif url:
+        options["batch_size"] = SERVE_BATCH
+    if url:
+        options["url"] = url
+    return options
 
 
 def _key_file(args: argparse.Namespace) -> Path:
@@ -183,7 +204,6 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     from toolwise._runtime import Runtime  # the composition root
-    from toolwise._settings import Settings
 
     keys = KeyRing(_key_file(args))
     check_bind(args.host, keys)  # before anything opens the store
@@ -191,11 +211,9 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "debug":  # a line per store call otherwise
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    options: Settings = {} if args.batch_size is None else {"batch_size": args.batch_size}
     child = _store_child(args)
     url = args.url or (child.url if child is not None else None)
-    if url:
-        options["url"] = url
+    options = write_options(args.batch_size, url)
     try:
         runtime = Runtime(None if args.url else args.path, **options)
         runtime.warm_up()  # learn from the store now, not on the first brief
