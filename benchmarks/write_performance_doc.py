@@ -580,6 +580,14 @@ def write_cost(wc: dict[str, Any] | None, sc: dict[str, Any] | None) -> list[str
                 "indexing (the levers below), a faster core or more servers lift it."
             ),
         ]
+        measured = [w["records_per_s"] for w in alone if "records_per_s" in w]
+        if measured and measured[0] > bounds["cores"]:
+            lines[-1] += (
+                f" This split is stale: it comes from `write_cost.json` "
+                f"({(wc.get('machine') or {}).get('when', '?')[:10]}), measured before later "
+                f"write-path changes, and `scale.py` above since stored {measured[0]:,.0f} "
+                "records/s, beyond its bound; re-run `write_cost.py` for the current split."
+            )
     levers = wc.get("levers")
     if levers:
         base = levers[0]
