@@ -34,6 +34,7 @@ __all__ = [
     "check_embedding",
     "fold",
     "folded",
+    "opened",
     "stamp",
     "stored_dimension",
 ]
@@ -116,3 +117,18 @@ def check_embedding(collection: Any, embedding: EmbeddingFunction) -> None:
             f"not {embedding.name!r}; pass the same embedding or a new prefix"
         )
         raise EmbeddingMismatchError(msg)
+
+
+def opened(
+    client: Any, name: str, *, create: bool, metadata: dict[str, Any], configuration: Any
+) -> Any | None:
+    """Collection ``name``, made with ``metadata`` and ``configuration`` if ``create``; without
+    ``create``, ``None`` when there is none (a store-wide collection nobody wrote to yet)."""
+    if create:
+        return client.get_or_create_collection(
+            name, metadata=metadata, configuration=configuration, embedding_function=None
+        )
+    try:
+        return client.get_collection(name, embedding_function=None)
+    except Exception:  # NotFoundError or ValueError, by Chroma version
+        return None

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from toolwise.storage.collections import opened
 from toolwise.storage.connection import is_remote
 
 __all__ = [
@@ -103,19 +104,15 @@ class ChromaSnapshotStore:
         with self._lock:
             collection = self._collection_cache
         if collection is None:
-            client = self._client_source()
-            if create:
-                collection = client.get_or_create_collection(
-                    self._name,
-                    metadata={"toolwise_snapshots": 1},
-                    configuration=_CONFIGURATION,
-                    embedding_function=None,
-                )
-            else:
-                try:
-                    collection = client.get_collection(self._name, embedding_function=None)
-                except Exception:  # NotFoundError or ValueError, by Chroma version
-                    return None
+            collection = opened(
+                self._client_source(),
+                self._name,
+                create=create,
+                metadata={"toolwise_snapshots": 1},
+                configuration=_CONFIGURATION,
+            )
+            if collection is None:
+                return None
             with self._lock:
                 self._collection_cache = collection
         if create and not self._configured:

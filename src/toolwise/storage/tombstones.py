@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from toolwise.storage.collections import opened
 from toolwise.storage.protocol import Tombstone
 
 __all__ = ["KEEP", "MAX_IDS", "ChromaTombstones"]
@@ -66,19 +67,15 @@ class ChromaTombstones:
         with self._lock:
             if self._cached is not None:
                 return self._cached
-        client = self._client_source()
-        if create:
-            collection = client.get_or_create_collection(
-                self._name,
-                metadata={"toolwise_tombstones": 1},
-                configuration=_CONFIGURATION,
-                embedding_function=None,
-            )
-        else:
-            try:
-                collection = client.get_collection(self._name, embedding_function=None)
-            except Exception:  # NotFoundError or ValueError, by Chroma version
-                return None
+        collection = opened(
+            self._client_source(),
+            self._name,
+            create=create,
+            metadata={"toolwise_tombstones": 1},
+            configuration=_CONFIGURATION,
+        )
+        if collection is None:
+            return None
         with self._lock:
             self._cached = collection
         return collection
