@@ -195,29 +195,28 @@ class FailureIndex:
 
     def _copy_failures(self, collection: Any, index: Any) -> int:
         """Index the newest failure of each distinct text in ``collection``; returns how
-        many failures were read. Two passes, so only keys (not vectors) are held for all."""
-        ids: list[str] = []
-        offset = 0
-        while True:  # ids first: a where-scan per PAGE rows, not per COPY_PAGE
-            page = collection.get(
-                where={"outcome": FAILURE}, limit=rows.PAGE, offset=offset, include=[]
-            )["ids"]
-            ids.extend(page)
-            if len(page) < rows.PAGE:
-                break
-            offset += len(page)
-        step = min(COPY_PAGE, self._max_batch())
+        many failures were read. Keys come from the metadata, so only the winners' vectors
+        are read, and only keys are held for all."""
+        read = 0
         newest: dict[str, tuple[float, str]] = {}  # key -> (timestamp, record id)
-        for found in self._pages(collection, ids, step):
-            for key, (record_id, _, meta) in _newest(found).items():
+        while True:  # a where-scan per PAGE rows, not per COPY_PAGE
+            page = collection.get(
+                where={"outcome": FAILURE}, limit=rows.PAGE, offset=read, include=["metadatas"]
+            )
+            for record_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+                key = failure_key(meta)
                 if key not in newest or _time(meta) >= newest[key][0]:
-                    newest[key] = (_time(meta), record_id)
+                    newest[key] = (_time(meta), str(record_id))
+            read += len(page["ids"])
+            if len(page["ids"]) < rows.PAGE:
+                break
+        step = min(COPY_PAGE, self._max_batch())
         winners = [record_id for _, record_id in newest.values()]
         for found in self._pages(collection, winners, step):
             if found:
                 ids_, vectors, metas = zip(*found, strict=True)
                 self.add(index, ids_, vectors, metas)
-        return len(ids)
+        return read
 
     @staticmethod
     def _pages(
