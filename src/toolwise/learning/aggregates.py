@@ -24,7 +24,7 @@ from toolwise.learning.infra import InfraMonitor, Verdict
 from toolwise.learning.models import InfraEvent
 from toolwise.learning.reader import PosteriorReader, Read
 from toolwise.learning.shrinkage import Mass
-from toolwise.learning.staleness import StaleClock
+from toolwise.learning.staleness import StaleClock, record_mass
 from toolwise.learning.ttl import TtlLedger, slot_of
 
 __all__ = ["Aggregates", "ContextKey", "Outcome", "Read"]
@@ -82,7 +82,12 @@ class Aggregates:
         self.counts: Counter[str] = Counter()
         self.last_seen: float | None = None
         self.changes = ChangeTracker(config, self.ttl, self.counts, self.index.scope_calls)
-        self.stale = StaleClock(config.stale_discount, after_change=config.stale_after_change)
+        self.stale = StaleClock(
+            config.stale_discount,
+            after_change=config.stale_after_change,
+            confirm_delta=config.stale_confirm_delta,
+            steady_calls=config.stale_steady_calls,
+        )
         self.reader = PosteriorReader(config, self.index, self.changes, self.stale)
 
     # ------------------------------------------------------------------ writing
@@ -121,14 +126,20 @@ class Aggregates:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
-        self.stale.call(key, context)
+        stale = self.stale
+        stale.call(key, context)
         changes = context.changes
+        before = record_mass(context, t, self._rate) if stale.gated else (0.0, 0.0)
         parts = [
             charge(context, successes, failures, t, slot, key, True),
             charge(overall, successes, failures, t, slot, key, False),
         ]
         if context.changes > changes:
-            self.stale.changed(key)
+            run = context.current.at(t, self._rate)
+            old = (before[0] + successes - run[0], before[1] + failures - run[1])
+            stale.changed(key, context, (max(old[0], 0.0), max(old[1], 0.0)), run)
+        elif stale.gated:
+            stale.charged(key, successes, failures)
         mode = self._mode
         if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
             bucket_key = (*key, self._labels(t))
