@@ -22,6 +22,7 @@ from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.index import EvidenceIndex, SeedKey, forgotten
 from toolwise.learning.infra import InfraMonitor, Verdict
 from toolwise.learning.models import InfraEvent
+from toolwise.learning.probe import Probes
 from toolwise.learning.reader import PosteriorReader, Read
 from toolwise.learning.shrinkage import Mass
 from toolwise.learning.staleness import StaleClock, record_mass
@@ -88,7 +89,8 @@ class Aggregates:
             confirm_delta=config.stale_confirm_delta,
             steady_calls=config.stale_steady_calls,
         )
-        self.reader = PosteriorReader(config, self.index, self.changes, self.stale)
+        self.probes = Probes(config.probe_after_calls)
+        self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)
 
     # ------------------------------------------------------------------ writing
 
@@ -128,6 +130,7 @@ class Aggregates:
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
         stale = self.stale
         stale.call(key, context)
+        self.probes.call(key, success=successes > failures)
         changes = context.changes
         before = record_mass(context, t, self._rate) if stale.gated else (0.0, 0.0)
         parts = [
@@ -138,6 +141,7 @@ class Aggregates:
             run = context.current.at(t, self._rate)
             old = (before[0] + successes - run[0], before[1] + failures - run[1])
             stale.changed(key, context, (max(old[0], 0.0), max(old[1], 0.0)), run)
+            self.probes.changed(key)
         elif stale.gated:
             stale.charged(key, successes, failures)
         mode = self._mode
@@ -170,6 +174,7 @@ class Aggregates:
         self.index.forget(agent_id, tool)
         self.reader.forget(agent_id, doomed)
         self.stale.forget(agent_id, tool)
+        self.probes.forget(agent_id, tool)
         self.changes.forget(doomed)
         self.infra.forget(agent_id, tool)
 

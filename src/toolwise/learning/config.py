@@ -131,6 +131,11 @@ class LearningConfig(_Boundary):
             or an outage's first failures do not. ``None``: any detected change does.
         stale_steady_calls: with ``stale_after_change``, the gate closes again after this
             many calls of the task type without another change that opens it.
+        probe_after_calls: opt-in: once a change point has been found in a task type, a
+            tool there passed over for this many calls is probed (put first once), the wait
+            doubling after each failed probe and a success asking for another at once
+            (``probe``): a regime swap that makes a long-ignored tool the best is found
+            without waiting for the leader to break. 0 disables probes.
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
         regime_memory: keep the record a held tool had before its task type's leader broke
@@ -184,6 +189,7 @@ class LearningConfig(_Boundary):
     stale_after_change: bool = False
     stale_confirm_delta: float | None = Field(default=None, gt=0.0, lt=1.0)
     stale_steady_calls: int | None = Field(default=None, ge=1)
+    probe_after_calls: int = Field(default=0, ge=0)
 
     @field_validator("half_life", "infra_window", "retry_after")
     @classmethod
