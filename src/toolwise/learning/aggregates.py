@@ -25,7 +25,7 @@ from toolwise.learning.models import InfraEvent
 from toolwise.learning.probe import Probes
 from toolwise.learning.reader import PosteriorReader, Read
 from toolwise.learning.shrinkage import Mass
-from toolwise.learning.staleness import StaleClock, record_mass
+from toolwise.learning.staleness import StaleClock
 from toolwise.learning.ttl import TtlLedger, slot_of
 
 __all__ = ["Aggregates", "ContextKey", "Outcome", "Read"]
@@ -88,6 +88,7 @@ class Aggregates:
             after_change=config.stale_after_change,
             confirm_delta=config.stale_confirm_delta,
             steady_calls=config.stale_steady_calls,
+            rate=self._rate,
         )
         self.probes = Probes(config.probe_after_calls)
         self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)
@@ -128,22 +129,17 @@ class Aggregates:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
-        stale = self.stale
-        stale.call(key, context)
+        before = self.stale.call(key, context, t)
         self.probes.call(key, success=successes > failures)
         changes = context.changes
-        before = record_mass(context, t, self._rate) if stale.gated else (0.0, 0.0)
         parts = [
             charge(context, successes, failures, t, slot, key, True),
             charge(overall, successes, failures, t, slot, key, False),
         ]
-        if context.changes > changes:
-            run = context.current.at(t, self._rate)
-            old = (before[0] + successes - run[0], before[1] + failures - run[1])
-            stale.changed(key, context, (max(old[0], 0.0), max(old[1], 0.0)), run)
+        changed = context.changes > changes
+        self.stale.charged(key, context, before, (successes, failures), t, changed=changed)
+        if changed:
             self.probes.changed(key)
-        elif stale.gated:
-            stale.charged(key, successes, failures)
         mode = self._mode
         if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
             bucket_key = (*key, self._labels(t))

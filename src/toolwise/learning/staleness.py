@@ -30,6 +30,8 @@ from toolwise.learning.strength import Mass, confirms
 
 __all__ = ["StaleClock", "record_mass"]
 
+_ZERO: Mass = (0.0, 0.0)
+
 Scope = tuple[str, str, str]
 """(agent, task type, environment)."""
 Key = tuple[str, str, str, str]
@@ -68,6 +70,7 @@ class StaleClock:
             disagree at this GLR level opens it (``strength``); ``None``: any change does.
         steady_calls: with the gate, it closes again after this many calls of the task type
             without another change that opens it; ``None``: it stays open.
+        rate: the records' decay constant per second (0 without a half-life).
     """
 
     def __init__(
@@ -77,8 +80,10 @@ class StaleClock:
         after_change: bool = False,
         confirm_delta: float | None = None,
         steady_calls: int | None = None,
+        rate: float = 0.0,
     ) -> None:
         self.discount = discount
+        self._rate = rate
         self._gated = after_change
         self._confirm_delta = confirm_delta
         self._steady = steady_calls
@@ -109,9 +114,7 @@ class StaleClock:
             return False
         return self._steady is None or self._calls.get(scope, 0) - opened <= self._steady
 
-    def changed(
-        self, key: Key, evidence: Evidence, before: Mass = (0.0, 0.0), after: Mass = (0.0, 0.0)
-    ) -> None:
+    def changed(self, key: Key, evidence: Evidence, before: Mass, after: Mass) -> None:
         """A change was detected in the key's task type, splitting its record there.
 
         Without ``confirm_delta`` it opens the gate at once. With it, the change is only a
@@ -130,20 +133,46 @@ class StaleClock:
         if self._confirm_delta is None:
             self._open_gate(key)
             return
-        self._candidates[key] = _Candidate(evidence, before, after)
-        self.charged(key, 0.0, 0.0)
+        candidate = self._candidates[key] = _Candidate(evidence, before, after)
+        self._judge(key, candidate)
 
-    def charged(self, key: Key, successes: float, failures: float) -> None:
-        """After a charge of the key's record: does it confirm the key's candidate change?"""
-        candidate = self._candidates.get(key)
-        if candidate is None:
+    def charged(
+        self,
+        key: Key,
+        evidence: Evidence,
+        before: Mass,
+        outcome: Mass,
+        t: float,
+        *,
+        changed: bool,
+    ) -> None:
+        """After a charge of the key's record: a change it completed, or a confirmation.
+
+        Args:
+            key: the key charged.
+            evidence: its task-type record.
+            before: what :meth:`call` returned (the record before the charge).
+            outcome: the charge (successes, failures).
+            t: when.
+            changed: the charge completed a change point.
+        """
+        if not self.gated:
             return
+        if changed:
+            run = evidence.current.at(t, self._rate)
+            old = (before[0] + outcome[0] - run[0], before[1] + outcome[1] - run[1])
+            self.changed(key, evidence, (max(old[0], 0.0), max(old[1], 0.0)), run)
+            return
+        candidate = self._candidates.get(key)
+        if candidate is not None:
+            candidate.add(*outcome)
+            self._judge(key, candidate)
+
+    def _judge(self, key: Key, candidate: _Candidate) -> None:
+        delta = self._confirm_delta
         if candidate.undone():
             del self._candidates[key]
-            return
-        candidate.add(successes, failures)
-        delta = self._confirm_delta
-        if delta is not None and confirms(candidate.before, candidate.run, delta):
+        elif delta is not None and confirms(candidate.before, candidate.run, delta):
             del self._candidates[key]
             self._open_gate(key)
 
@@ -158,10 +187,14 @@ class StaleClock:
         skipped = self.passed_over(key)
         return self.discount**skipped if skipped else 1.0
 
-    def call(self, key: Key, evidence: Evidence) -> None:
-        """Before charging a call of the key's tool: fade its record by the calls it missed."""
+    def call(self, key: Key, evidence: Evidence, t: float) -> Mass:
+        """Before charging a call of the key's tool: fade its record by the calls it missed.
+
+        Returns:
+            The record's mass, for :meth:`charged` (``(0, 0)`` unless the gate needs it).
+        """
         if self.discount >= 1.0:
-            return
+            return _ZERO
         factor = self.factor(key)
         if factor < 1.0:
             segment = evidence.current
@@ -172,6 +205,7 @@ class StaleClock:
         if self.is_open(scope):
             self._open[scope] = self._open.get(scope, 0) + 1
         self._last[key] = self._open.get(scope, 0)
+        return record_mass(evidence, t, self._rate) if self._gated else _ZERO
 
     def forget(self, agent_id: str, tool: str | None) -> None:
         """Drop the clock of an agent, or of one of its tools."""
