@@ -83,7 +83,13 @@ class Aggregates:
         self.counts: Counter[str] = Counter()
         self.last_seen: float | None = None
         self.changes = ChangeTracker(config, self.ttl, self.counts, self.index.scope_calls)
-        self.stale = StaleClock(config.stale_discount, after_change=config.stale_after_change)
+        self.stale = StaleClock(
+            config.stale_discount,
+            after_change=config.stale_after_change,
+            confirm_delta=config.stale_confirm_delta,
+            steady_calls=config.stale_steady_calls,
+            rate=self._rate,
+        )
         self.probes = Probes(config.probe_after_calls)
         self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)
 
@@ -123,15 +129,16 @@ class Aggregates:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
-        self.stale.call(key, context)
+        before = self.stale.call(key, context, t)
         self.probes.call(key, success=successes > failures)
         changes = context.changes
         parts = [
             charge(context, successes, failures, t, slot, key, True),
             charge(overall, successes, failures, t, slot, key, False),
         ]
-        if context.changes > changes:
-            self.stale.changed(key)
+        changed = context.changes > changes
+        self.stale.charged(key, context, before, (successes, failures), t, changed=changed)
+        if changed:
             self.probes.changed(key)
         mode = self._mode
         if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
