@@ -13,16 +13,30 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from toolwise._checks import check_id_list, check_int, check_moment, check_text
+from toolwise._checks import (
+    check_id_list,
+    check_int,
+    check_moment,
+    check_seconds,
+    check_text,
+)
 from toolwise._summary import summarize
-from toolwise.errors import InvalidArgumentError, StoreError, ToolwiseError
+from toolwise.errors import (
+    InvalidArgumentError,
+    StoreError,
+    StoreUnavailableError,
+    ToolwiseError,
+)
 from toolwise.models import InfraEventSummary, ToolOutcome, UsageSummary, check_agent_id
 from toolwise.storage.protocol import CallFilter, OutcomeStore
 
-__all__ = ["READ_FLUSH_TIMEOUT", "CallLog", "Forgotten", "OutagesFor"]
+__all__ = ["FORGET_FLUSH_TIMEOUT", "READ_FLUSH_TIMEOUT", "CallLog", "Forgotten", "OutagesFor"]
 
 READ_FLUSH_TIMEOUT = 5.0
 """Seconds a read waits for pending records to reach the store before it reads anyway."""
+FORGET_FLUSH_TIMEOUT = 30.0
+"""Seconds a forget waits for pending records to reach the store before it refuses: a record
+still in the spool when the delete ran would be written after it and come back."""
 
 MAX_PAGE = 1_000
 
@@ -39,6 +53,8 @@ class CallLog:
     Args:
         store: the outcome log.
         flush: ``flush(timeout) -> bool``: moves this process's pending records to the store.
+        settle: ``settle(timeout) -> bool``: every call recorded so far (the judge's queue
+            included) in the store, or False; what a forget waits for.
         clock: "now" (UTC): what counts as expired.
         outages: the infrastructure events a summary reports.
         forgotten: called after :meth:`forget` deleted records (must not raise).
@@ -49,12 +65,14 @@ class CallLog:
         store: OutcomeStore,
         *,
         flush: Callable[[float], bool],
+        settle: Callable[[float], bool],
         clock: Callable[[], datetime],
         outages: OutagesFor,
         forgotten: Forgotten,
     ) -> None:
         self._store = store
         self._flush = flush
+        self._settle = settle
         self._clock = clock
         self._outages = outages
         self._forgotten = forgotten
@@ -164,17 +182,24 @@ class CallLog:
         *,
         tool: str | None = None,
         ids: Sequence[str] | None = None,
+        timeout: float = FORGET_FLUSH_TIMEOUT,
     ) -> int:
         """Delete records: a retired ``tool``'s, specific ``ids``, or (neither) the agent's all.
 
-        Pending records are flushed first so nothing forgotten reappears from the spool.
+        Every call recorded before the forget is stored first (up to ``timeout`` s), so none
+        of them is written after the delete and comes back — after an outage the spool can
+        hold minutes of backlog. When they cannot all be stored in time, nothing is deleted
+        and :class:`~toolwise.errors.StoreUnavailableError` says so: forget again later.
         Other processes on the same Chroma server drop the records from recall and their
         learnt view within their tail's lag (~1–2 s): the delete leaves them a tombstone
         (:mod:`toolwise.storage.tombstones`). Returns how many records were deleted.
 
         Raises:
             InvalidArgumentError: ``ids`` empty, a bare string, or holding a blank or non-string
-                id (an empty list never means "everything"); both ``tool`` and ``ids``.
+                id (an empty list never means "everything"); both ``tool`` and ``ids``;
+                ``timeout`` negative or not finite.
+            StoreUnavailableError: records recorded before are still waiting for the store
+                (down, or behind after an outage); nothing was deleted.
         """
         if tool is not None and ids is not None:
             raise InvalidArgumentError("ids", ids, "give tool or ids, not both")
@@ -183,7 +208,13 @@ class CallLog:
             check_text("tool", tool, blank=False)
         if ids is not None:
             ids = check_id_list("ids", ids)
-        self._flush(READ_FLUSH_TIMEOUT)
+        timeout = check_seconds("timeout", timeout)
+        if not self._settle(timeout):
+            raise StoreUnavailableError(
+                "forget: calls recorded before it are still waiting for the store (down, or "
+                "behind after an outage), and would come back after a delete; nothing was "
+                "deleted: forget again once flush() returns True"
+            )
         removed = self._store.delete(agent_id, tool=tool, ids=ids)
         self._forgotten(agent_id, tool, ids, removed)
         return removed

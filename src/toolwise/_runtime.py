@@ -109,6 +109,7 @@ class Runtime:
         self._calls = CallLog(
             self._store,
             flush=self._writes.flush_before_read,
+            settle=self._writes.flush_before_forget,
             clock=self._clock,
             outages=self._learners.outages,
             forgotten=self._learners.forgotten,

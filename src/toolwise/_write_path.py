@@ -238,6 +238,16 @@ class WritePath:
         self._recorder.drain()
         return self._writer.flush(timeout, unless_unavailable=True)
 
+    def flush_before_forget(self, timeout: float) -> bool:
+        """Every call so far in the store, the judge's queue included (up to ``timeout`` s);
+        False at once while the store is known to be down (the delete would fail too)."""
+        deadline = time.monotonic() + timeout
+        self._recorder.drain()
+        if self._quality is not None:
+            self._quality.drain(timeout)
+        left = max(0.0, deadline - time.monotonic())
+        return self._writer.flush(left, unless_unavailable=True)
+
     def persist(self) -> None:
         """Make every call recorded so far durable in the local spool, now."""
         self._recorder.drain()

@@ -22,6 +22,7 @@ from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.index import EvidenceIndex, SeedKey, forgotten
 from toolwise.learning.infra import InfraMonitor, Verdict
 from toolwise.learning.models import InfraEvent
+from toolwise.learning.probe import Probes
 from toolwise.learning.reader import PosteriorReader, Read
 from toolwise.learning.shrinkage import Mass
 from toolwise.learning.staleness import StaleClock
@@ -82,8 +83,15 @@ class Aggregates:
         self.counts: Counter[str] = Counter()
         self.last_seen: float | None = None
         self.changes = ChangeTracker(config, self.ttl, self.counts, self.index.scope_calls)
-        self.stale = StaleClock(config.stale_discount, after_change=config.stale_after_change)
-        self.reader = PosteriorReader(config, self.index, self.changes, self.stale)
+        self.stale = StaleClock(
+            config.stale_discount,
+            after_change=config.stale_after_change,
+            confirm_delta=config.stale_confirm_delta,
+            steady_calls=config.stale_steady_calls,
+            rate=self._rate,
+        )
+        self.probes = Probes(config.probe_after_calls)
+        self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)
 
     # ------------------------------------------------------------------ writing
 
@@ -121,14 +129,17 @@ class Aggregates:
             return  # a zero-weight outcome only contributes its latency, cost and error
         slot = None if outcome.expires is None else slot_of(outcome.expires, t)
         successes, failures, charge = outcome.successes, outcome.failures, self.changes.charge
-        self.stale.call(key, context)
+        before = self.stale.call(key, context, t)
+        self.probes.call(key, success=successes > failures)
         changes = context.changes
         parts = [
             charge(context, successes, failures, t, slot, key, True),
             charge(overall, successes, failures, t, slot, key, False),
         ]
-        if context.changes > changes:
-            self.stale.changed(key)
+        changed = context.changes > changes
+        self.stale.charged(key, context, before, (successes, failures), t, changed=changed)
+        if changed:
+            self.probes.changed(key)
         mode = self._mode
         if mode != "none" and (mode != "auto" or key in self.changes.bucketed):
             bucket_key = (*key, self._labels(t))
@@ -159,6 +170,7 @@ class Aggregates:
         self.index.forget(agent_id, tool)
         self.reader.forget(agent_id, doomed)
         self.stale.forget(agent_id, tool)
+        self.probes.forget(agent_id, tool)
         self.changes.forget(doomed)
         self.infra.forget(agent_id, tool)
 

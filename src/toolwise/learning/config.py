@@ -126,6 +126,16 @@ class LearningConfig(_Boundary):
             again; the tool in use keeps its whole record (``staleness``). 1 disables it.
         stale_after_change: with ``stale_discount``, count only the calls made since the
             first change detected in the task type: one that never changed forgets nothing.
+        stale_confirm_delta: with ``stale_after_change``, only a change confirmed by the
+            two-sample GLR test at this level opens the gate (``strength``): a chance streak
+            or an outage's first failures do not. ``None``: any detected change does.
+        stale_steady_calls: with ``stale_after_change``, the gate closes again after this
+            many calls of the task type without another change that opens it.
+        probe_after_calls: opt-in: once a change point has been found in a task type, a
+            tool there passed over for this many calls is probed (put first once), the wait
+            doubling after each failed probe and a success asking for another at once
+            (``probe``): a regime swap that makes a long-ignored tool the best is found
+            without waiting for the leader to break. 0 disables probes.
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
         regime_memory: keep the record a held tool had before its task type's leader broke
@@ -177,6 +187,9 @@ class LearningConfig(_Boundary):
     thompson_draws: Literal["shared", "independent"] = "shared"
     stale_discount: float = Field(default=1.0, gt=0.0, le=1.0)
     stale_after_change: bool = False
+    stale_confirm_delta: float | None = Field(default=None, gt=0.0, lt=1.0)
+    stale_steady_calls: int | None = Field(default=None, ge=1)
+    probe_after_calls: int = Field(default=0, ge=0)
 
     @field_validator("half_life", "infra_window", "retry_after")
     @classmethod

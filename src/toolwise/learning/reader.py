@@ -22,6 +22,7 @@ from toolwise.learning.config import LearningConfig
 from toolwise.learning.dispersion import concentration, log_alike
 from toolwise.learning.evidence import Evidence
 from toolwise.learning.index import ZERO, EvidenceIndex, OverallKey
+from toolwise.learning.probe import Probes
 from toolwise.learning.shrinkage import Levels, Mass, Posterior, combine, minus
 from toolwise.learning.staleness import StaleClock
 
@@ -70,6 +71,7 @@ class PosteriorReader:
         index: the evidence to read.
         changes: the change tracker (keys switched to buckets, re-tries that are due).
         stale: fades the records of tools passed over (``staleness``); none by default.
+        probes: re-tries of tools passed over for long (``probe``); none by default.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class PosteriorReader:
         index: EvidenceIndex,
         changes: ChangeTracker,
         stale: StaleClock | None = None,
+        probes: Probes | None = None,
     ) -> None:
         self._config = config
         self._rate = config.decay_rate
@@ -86,6 +89,7 @@ class PosteriorReader:
         self._index = index
         self._changes = changes
         self._stale = stale if stale is not None else StaleClock(1.0)
+        self._probes = probes if probes is not None else Probes(0)
         # Learnt shrinkage strength per (agent, tool, environment), with the charge count
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[OverallKey, tuple[int, float | None]] = {}
@@ -171,6 +175,8 @@ class PosteriorReader:
             )
         )
         retry = self._changes.retry(key, own, context_ev, now)
+        if retry is None and not broken and self._probes.due(key):
+            retry = self._base  # a probe: the plain prior's index puts the tool first
         return Read(posterior, own, context_ev, overall, retry)
 
     def forget(self, agent_id: str, doomed: Callable[[tuple[str, ...]], bool]) -> None:

@@ -35,6 +35,7 @@ import numpy.typing as npt
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
+from toolwise.storage.collection_reads import newest_page, oldest_first, stored_since
 from toolwise.storage.collections import fold_matrix, stored_dimension
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, embed_matrix
@@ -305,20 +306,7 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return []
-        clauses = rows.filter_clauses(call_filter, now)
-        # Expiry alone selects nearly everything: read all rows, check expiry in Python.
-        # Other fields are selective: one where-scan per 30,000 matches is cheaper.
-        where = rows.where(clauses) if len(clauses) > 1 else None
-        matches = paging.live(collection, where, now)
-        blank = rows.blank_labels(call_filter)
-        if blank:
-            matches = {i: m for i, m in matches.items() if rows.without_labels(m, blank)}
-        # Ordered on the metadata, so only the page asked for is parsed.
-        newest = sorted(
-            matches, key=lambda i: (float(matches[i].get("timestamp", 0.0)), i), reverse=True
-        )
-        page = newest[offset : offset + limit]
-        return [rows.record(matches[i]) for i in page]
+        return newest_page(collection, call_filter, limit=limit, offset=offset, now=now)
 
     def iter_outcomes(
         self, agent_id: str | None = None, *, since: datetime | None = None, now: datetime
@@ -328,18 +316,7 @@ class ChromaOutcomeStore:
             collection = self._collection(agent, create=False)
             if collection is None:
                 continue
-            # `since` (a refresh: the last minutes) is selective, so a where-scan beats reading
-            # every row; a full read has no `where` at all.
-            where = None if since is None else {"timestamp": {"$gte": since.timestamp()}}
-            live = paging.live(collection, where, now, since)
-            # Kept as JSON and parsed one at a time, oldest first: a million records parsed
-            # at once took gigabytes (a rebuild, or a start without a snapshot).
-            pending = [(_record_time(m), str(m["record"])) for m in live.values()]
-            del live
-            pending.sort(key=lambda pair: pair[0])  # stable: ties keep the store's order
-            pending.reverse()
-            while pending:
-                yield ToolOutcome.model_validate_json(pending.pop()[1])
+            yield from oldest_first(collection, since=since, now=now)
 
     def similar(
         self,
@@ -389,26 +366,14 @@ class ChromaOutcomeStore:
         known: Container[str] = frozenset(),
     ) -> list[ToolOutcome]:
         """Unexpired records of every agent whose ``key`` is ``>= since`` (epoch s), except
-        ids in ``known``, oldest first (:class:`~toolwise.storage.protocol.TailingStore`).
-
-        Two round trips per agent: the ids in range (a range ``where`` on one numeric key is
-        answered from Chroma's metadata index: milliseconds at 100,000 rows), then the rows
-        of the ids not ``known`` — so a caller that has seen most of them reads almost none.
-        """
-        cutoff = now.timestamp()
+        ids in ``known``, oldest first (:class:`~toolwise.storage.protocol.TailingStore`;
+        two round trips per agent: :func:`~toolwise.storage.collection_reads.stored_since`)."""
         found: list[ToolOutcome] = []
         for agent in self.agents():
             collection = self._collection(agent, create=False)
-            if collection is None:
-                continue
-            where: dict[str, Any] = {key: {"$gte": since}}
-            ids = [i for i in paging.ids(collection, where) if i not in known]
-            for start in range(0, len(ids), rows.PAGE):
-                got = collection.get(ids=ids[start : start + rows.PAGE], include=["metadatas"])
+            if collection is not None:
                 found.extend(
-                    rows.record(meta)
-                    for meta in got["metadatas"] or []
-                    if meta and "record" in meta and rows.unexpired(meta, cutoff)
+                    stored_since(collection, since, cutoff=now.timestamp(), key=key, known=known)
                 )
         found.sort(key=lambda o: o.timestamp)
         return found
@@ -425,11 +390,3 @@ class ChromaOutcomeStore:
         self._collections.clear()
         self._failures.clear()
         self._connection.close()
-
-
-def _record_time(meta: Mapping[str, Any]) -> float:
-    """A row's record time (epoch s), from its metadata, else from the record itself."""
-    stamp = meta.get("timestamp")
-    if isinstance(stamp, int | float):
-        return float(stamp)
-    return rows.record(meta).timestamp.timestamp()

@@ -1,0 +1,41 @@
+"""How strong a detected change point is: the level at which the GLR test would call it.
+
+The change tests fire on a run that is improbable under the record before it, at levels
+tuned to catch a break early (``change_delta``, ``change_scan_delta``). Some of what they
+find is chance: a steady tool's streak, or the first failures of an outage before it is
+declared. Fading stale records (``staleness``) should start only where the task type has
+*really* changed, so it asks how strongly the record before the split and the run after it
+disagree: the two-sample Bernoulli GLR statistic of Besson et al. (2022),
+
+``G = n₁ kl(μ₁, μ) + n₂ kl(μ₂, μ)``, confirmed when ``G > ln(3 n^{3/2} / δ)``,
+
+the slow scan's own test (``scan``) at a level ``δ`` of the caller's choice. A collapse the
+fast test found after four failures of a 90 % tool has ``G`` ≈ 9, far from the ≈ 16 needed at
+``δ`` = 10⁻² over 300 outcomes: it is not confirmed at detection (an outage's first failures
+look the same), while a slide that took the slow scan dozens of outcomes to see usually is.
+"""
+
+from __future__ import annotations
+
+from toolwise.learning.divergence import kl_bernoulli
+from toolwise.learning.scan import glr_threshold
+
+__all__ = ["confirms"]
+
+Mass = tuple[float, float]
+"""(successes, failures)."""
+
+
+def glr_statistic(before: Mass, after: Mass) -> float:
+    """The two-sample Bernoulli GLR statistic of a split (0 if either side is empty)."""
+    n1, n2 = before[0] + before[1], after[0] + after[1]
+    if n1 <= 0.0 or n2 <= 0.0:
+        return 0.0
+    pooled = (before[0] + after[0]) / (n1 + n2)
+    return n1 * kl_bernoulli(before[0] / n1, pooled) + n2 * kl_bernoulli(after[0] / n2, pooled)
+
+
+def confirms(before: Mass, after: Mass, delta: float) -> bool:
+    """Whether the split between ``before`` and ``after`` is a change at level ``delta``."""
+    n = before[0] + before[1] + after[0] + after[1]
+    return glr_statistic(before, after) > glr_threshold(n, delta)
