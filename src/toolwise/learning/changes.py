@@ -262,6 +262,8 @@ class ChangeTracker:
             min_evidence=self._config.change_min_evidence,
             prior=self._base,
             lapsed=self.ttl.lapsed,
+            short=self._config.change_window,
+            long_delta=self._config.change_long_delta,
         )
         return (keep, upward) if keep else None
 
