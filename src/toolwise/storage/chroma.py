@@ -29,13 +29,16 @@ from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
 from toolwise.storage.collection_reads import newest_page, oldest_first, stored_since
-from toolwise.storage.collections import fold, stored_dimension
+from toolwise.storage.collections import fold_matrix, stored_dimension
 from toolwise.storage.connection import ChromaConnection
-from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
+from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, embed_matrix
 from toolwise.storage.failure_index import FailureIndex, forget_records
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
@@ -183,7 +186,7 @@ class ChromaOutcomeStore:
         for agent_id, group in by_agent.items():
             chunk = {o.id: o for o in group}  # last wins
             records = list(chunk.values())
-            embeddings = self._embedding([outcome_document(o) for o in records])
+            embeddings = embed_matrix(self._embedding, [outcome_document(o) for o in records])
             stamp = self._stamp()  # after embedding: as close to visibility as can be
             self.snapshots.cover(stamp)  # the lease first: it must bound every stored row
             metadatas = [rows.outcome_metadata(o, stamp) for o in records]
@@ -193,17 +196,22 @@ class ChromaOutcomeStore:
         self,
         agent_id: str,
         ids: list[str],
-        embeddings: Sequence[Any],
+        embeddings: Sequence[Any] | npt.NDArray[np.float64],
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
-        """Upsert rows into the agent's collection and its failures into its index."""
+        """Upsert rows into the agent's collection and its failures into its index.
+
+        Vectors go to Chroma as one float32 array (what Chroma makes of lists anyway), never
+        as lists: see :func:`~toolwise.storage.embeddings.embed_matrix`.
+        """
+        matrix = np.asarray(embeddings, dtype=np.float64)  # as given by a write: as it is
         collection = self._collection(agent_id)
         index = self._failures.for_writing(agent_id, collection)
         step = self._connection.max_batch
         stored = stored_dimension(collection)  # new collections: folded (collections.FOLDED)
         for start in range(0, len(ids), step):
             part = slice(start, start + step)
-            vectors = fold(embeddings[part], stored)
+            vectors = fold_matrix(matrix[part], stored).astype(np.float32)
             collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
                 ids=ids[part], embeddings=vectors, metadatas=list(metadatas[part])
             )
@@ -211,7 +219,7 @@ class ChromaOutcomeStore:
             # its collection may not: it is given them as embedded and folds them itself.
             alike = stored_dimension(index) == stored
             self._failures.add(
-                index, ids[part], vectors if alike else embeddings[part], metadatas[part]
+                index, ids[part], vectors if alike else matrix[part], metadatas[part]
             )
 
     def delete(
