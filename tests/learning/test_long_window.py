@@ -64,3 +64,28 @@ def test_a_steady_tool_raises_at_most_one_false_alarm_per_thousand_outcomes() ->
     (the ten-outcome test alone raises 4–8 here)."""
     for rate in (0.2, 0.4, 0.6, 0.8):
         assert _false_alarms(rate, **LONG) <= 20
+
+
+def _failures_after_change(*, other_broke: bool) -> int:
+    """With the gate: tool A at 45 % breaks; before it, tool C broke if ``other_broke``."""
+    config = LearningConfig(time_buckets="none", change_long_after_change=True, **LONG)  # type: ignore[arg-type]
+    view = ReliabilityView(config)
+    if other_broke:
+        for i in range(36):
+            view.observe("C", i < 30, context_class="deploy")
+    rng = random.Random(1)
+    for _ in range(300):
+        view.observe("A", rng.random() < 0.45, context_class="deploy")
+    before = view.stats().get("changes_detected", 0)
+    for failures in range(1, 61):
+        view.observe("A", False, context_class="deploy")
+        if view.stats().get("changes_detected", 0) > before:
+            return failures
+    return 61
+
+
+def test_with_the_gate_the_long_window_waits_for_a_change_in_the_task_type() -> None:
+    """``change_long_after_change``: the long runs count only once the task type has changed
+    (here C broke first); in a task type that never changed the break waits for the scan."""
+    assert _failures_after_change(other_broke=True) <= 20
+    assert _failures_after_change(other_broke=False) > 20

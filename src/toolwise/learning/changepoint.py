@@ -116,7 +116,8 @@ def find_change(
         lapsed: whether a charge's TTL has already taken it out; the scan stops there.
         short: runs longer than this are held to ``long_delta`` instead of ``delta`` (a
             second, longer window at a stricter level; ``None``: every run to ``delta``).
-        long_delta: the false-alarm level of the runs longer than ``short``.
+        long_delta: the false-alarm level of the runs longer than ``short``; ``None``
+            (with ``short``): those runs are not tested.
 
     Returns:
         The length of the run to restart from, or 0 when nothing changed.
@@ -124,7 +125,7 @@ def find_change(
     total_s, total_f = segment.at(now, rate)
     alpha0, beta0 = prior
     screen = math.log(1.0 / delta) - _SCREEN_SLACK
-    long_screen = screen if long_delta is None else math.log(1.0 / long_delta) - _SCREEN_SLACK
+    long_screen = math.inf if long_delta is None else math.log(1.0 / long_delta) - _SCREEN_SLACK
     cut = len(window) if short is None else short
     best: tuple[float, float, float, int] | None = None  # stat, successes, weight, length
     best_p = 0.0

@@ -71,6 +71,9 @@ class LearningConfig(_Boundary):
             for the slow scan (~27 failures). 0 (or at most ``change_window``) disables it.
         change_long_delta: the false-alarm level of the runs longer than ``change_window``
             (stricter than ``change_delta``: more run lengths are tested).
+        change_long_after_change: with ``change_long_window``, test the longer runs only in
+            task types where a change has been detected: a weak leader of a task type that
+            never changed raises no false alarm from them.
         change_scan_delta: false-alarm level of the slow change test, a generalized likelihood
             ratio scan over split points at every scale of the key's record (Besson et al.);
             it finds moderate and gradual changes the fast test cannot.
@@ -167,7 +170,8 @@ class LearningConfig(_Boundary):
     change_window: int = Field(default=10, ge=2, le=256)
     change_delta: float = Field(default=0.0003, gt=0.0, lt=1.0)
     change_long_window: int = Field(default=0, ge=0, le=256)
-    change_long_delta: float = Field(default=0.0001, gt=0.0, lt=1.0)
+    change_long_delta: float = Field(default=3e-5, gt=0.0, lt=1.0)
+    change_long_after_change: bool = False
     change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True
