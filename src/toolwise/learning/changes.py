@@ -92,6 +92,8 @@ class ChangeTracker:
             for tool in [t for t in records if doomed((scope[0], t, scope[1], scope[2]))]:
                 del records[tool]
         self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
+        # A task type's "has changed" goes with its agent only (no tool is named "").
+        self._changed = {c for c in self._changed if not doomed((c[0], "", c[1], c[2]))}
 
     def retry(
         self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
