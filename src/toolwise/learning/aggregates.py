@@ -89,6 +89,7 @@ class Aggregates:
             confirm_delta=config.stale_confirm_delta,
             steady_calls=config.stale_steady_calls,
             rate=self._rate,
+            retroactive=config.stale_retroactive,
         )
         self.probes = Probes(config.probe_after_calls)
         self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)

@@ -131,6 +131,9 @@ class LearningConfig(_Boundary):
             or an outage's first failures do not. ``None``: any detected change does.
         stale_steady_calls: with ``stale_after_change``, the gate closes again after this
             many calls of the task type without another change that opens it.
+        stale_retroactive: with ``stale_after_change``, when the gate opens a passed-over
+            record fades by every call since its tool's last one, not only those after the
+            opening (its evidence predates the change).
         probe_after_calls: opt-in: once a change point has been found in a task type, a
             tool there passed over for this many calls is probed (put first once), the wait
             doubling after each failed probe and a success asking for another at once
@@ -189,6 +192,7 @@ class LearningConfig(_Boundary):
     stale_after_change: bool = False
     stale_confirm_delta: float | None = Field(default=None, gt=0.0, lt=1.0)
     stale_steady_calls: int | None = Field(default=None, ge=1)
+    stale_retroactive: bool = False
     probe_after_calls: int = Field(default=0, ge=0)
 
     @field_validator("half_life", "infra_window", "retry_after")
