@@ -140,7 +140,7 @@ class Aggregates:
             charge(overall, successes, failures, t, slot, key, False),
         ]
         changed = context.changes > changes
-        self.drift.charged(key, context, successes, failures)
+        self.drift.charged(key, context, parts[0])
         self.stale.charged(key, context, before, (successes, failures), t, changed=changed)
         if changed:
             self.probes.changed(key)
@@ -252,3 +252,4 @@ class Aggregates:
         counted = not self.ttl.lapsed(part)
         self.ttl.detach(part)
         part.evidence.revert(part, self._rate, counted=counted)
+        self.drift.reverted(part)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from toolwise.learning.evidence import Evidence
+from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.strength import glr_statistic
 
 __all__ = ["DriftFade"]
@@ -29,22 +29,29 @@ Key = tuple[str, str, str, str]
 
 
 class _Window:
-    __slots__ = ("failures", "outcomes", "successes")
+    __slots__ = ("failures", "parts", "successes")
 
     def __init__(self, size: int) -> None:
-        self.outcomes: deque[tuple[float, float]] = deque(maxlen=size)
+        self.parts: deque[Part] = deque(maxlen=size)
         self.successes = 0.0
         self.failures = 0.0
 
-    def add(self, successes: float, failures: float) -> None:
-        outcomes = self.outcomes
-        if len(outcomes) == outcomes.maxlen:
-            old_s, old_f = outcomes[0]
-            self.successes -= old_s
-            self.failures -= old_f
-        outcomes.append((successes, failures))
-        self.successes += successes
-        self.failures += failures
+    def add(self, part: Part) -> None:
+        parts = self.parts
+        if len(parts) == parts.maxlen:
+            self._leave(parts[0])
+        parts.append(part)
+        self.successes += part.successes
+        self.failures += part.failures
+
+    def remove(self, part: Part) -> None:
+        if part in self.parts:  # O(window), but only for a charge an outage takes back
+            self.parts.remove(part)
+            self._leave(part)
+
+    def _leave(self, part: Part) -> None:
+        self.successes = max(self.successes - part.successes, 0.0)
+        self.failures = max(self.failures - part.failures, 0.0)
 
 
 class DriftFade:
@@ -62,8 +69,9 @@ class DriftFade:
         self._threshold = threshold
         self._discount = discount
         self._recent: dict[Key, _Window] = {}
+        self._of: dict[int, _Window] = {}  # by id of the record, for reverts
 
-    def charged(self, key: Key, evidence: Evidence, successes: float, failures: float) -> bool:
+    def charged(self, key: Key, evidence: Evidence, part: Part) -> bool:
         """After a charge of the key's task-type record: fade it if it disagrees.
 
         Returns:
@@ -73,9 +81,9 @@ class DriftFade:
             return False
         recent = self._recent.get(key)
         if recent is None:
-            recent = self._recent[key] = _Window(self.window)
-        recent.add(successes, failures)
-        if len(recent.outcomes) < self.window:
+            recent = self._recent[key] = self._of[id(evidence)] = _Window(self.window)
+        recent.add(part)
+        if len(recent.parts) < self.window:
             return False
         segment = evidence.current
         past = (
@@ -87,6 +95,12 @@ class DriftFade:
         segment.successes *= self._discount
         segment.failures *= self._discount
         return True
+
+    def reverted(self, part: Part) -> None:
+        """A charge was taken back (an outage's failure): it leaves the window too."""
+        recent = self._of.get(id(part.evidence))
+        if recent is not None:
+            recent.remove(part)
 
     def forget(self, agent_id: str, tool: str | None) -> None:
         """Drop the windows of an agent, or of one of its tools."""
