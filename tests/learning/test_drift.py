@@ -7,6 +7,8 @@ until its estimate follows the slide.
 
 from __future__ import annotations
 
+import random
+
 from toolwise.learning import LearningConfig, ReliabilityView
 
 
@@ -57,3 +59,17 @@ def test_a_sliding_record_forgets_its_past() -> None:
     assert rate < 0.7
     assert weight < 60.0
     assert prior_after_slide(0)[0] > 0.8
+
+
+def test_chance_runs_of_a_steady_tool_cost_little_of_its_record() -> None:
+    """A at 80 %, 2,000 random calls, eight seeds, the default window test (100 outcomes,
+    6 nats): chance runs fade a record now and then, but none loses half of it."""
+    weights = []
+    for seed in range(8):
+        rng = random.Random(seed)
+        view = ReliabilityView(LearningConfig(drift_window=100))
+        for _ in range(2000):
+            view.observe("A", rng.random() < 0.8, context_class="deploy")
+        weights.append(_a_prior(view)[1])
+    assert min(weights) > 1000.0
+    assert sorted(weights)[4] > 1990.0

@@ -200,7 +200,7 @@ class LearningConfig(_Boundary):
     stale_retroactive: bool = False
     drift_window: int = Field(default=0, ge=0, le=10_000)
     drift_threshold: float = Field(default=6.0, gt=0.0, allow_inf_nan=False)
-    drift_discount: float = Field(default=0.98, gt=0.0, le=1.0)
+    drift_discount: float = Field(default=0.95, gt=0.0, le=1.0)
     probe_after_calls: int = Field(default=0, ge=0)
 
     @field_validator("half_life", "infra_window", "retry_after")
