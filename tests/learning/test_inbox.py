@@ -50,3 +50,36 @@ def test_a_queue_nobody_reads_is_learnt_in_the_background(
     background.join(timeout=60)
     assert len(feed._queued) == 0
     assert _observations(tw) == 5
+
+
+def test_the_tail_learns_a_long_queue_in_pauses_each_record_once(
+    tw: Toolwise, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tail's look learns the queue a chunk at a time, letting the drain lock go in
+    between; every record is learnt once, and none is read back from the store."""
+    monkeypatch.setattr(inbox, "_CHUNK", 4)
+    feed = tw.runtime.feed
+    assert _observations(tw) == 0  # builds the view: records are queued from now on
+    for n in range(11):
+        tw.record(
+            tool="kubectl_apply", outcome="success" if n % 2 else "failure", task_type="deploy"
+        )
+    chunks_locked: list[int] = []
+    lock = feed._drain_lock
+
+    class _Counting:
+        def __enter__(self) -> None:
+            chunks_locked.append(len(feed._queued))
+            lock.acquire()
+
+        def __exit__(self, *_exc: object) -> None:
+            lock.release()
+
+    monkeypatch.setattr(feed, "_drain_lock", _Counting())
+    assert tw.flush(timeout=30)
+    queued = len(feed._queued)  # each record once as recorded, once as stored
+    assert queued >= 11
+    assert feed.refresh() == 0  # the store holds nothing the view lacks
+    assert chunks_locked[:3] == [queued, queued - 4, queued - 8]  # a chunk per lock
+    assert len(feed._queued) == 0
+    assert _observations(tw) == 11

@@ -120,3 +120,25 @@ def test_the_child_runs_at_the_nice_value_asked_for(tmp_path: Path) -> None:
         assert int(fields[16]) == min(os.nice(0) + 5, 19)  # the 19th field of stat: nice
     finally:
         child.stop()
+
+
+def _group_nice(pid: int | str) -> int:
+    """The nice of a process's session group (``/proc/PID/autogroup``: "/autogroup-N nice K")."""
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/autogroup").exists()
+    or Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1",
+    reason="Linux autogroups are off: sessions share the cores by nice alone",
+)
+def test_the_childs_session_group_is_as_far_below_the_parents(tmp_path: Path) -> None:
+    """With autogroups the kernel shares cores between sessions before it weighs nice; the
+    child's session is its own, so its group must be niced too or ``nice`` does nothing."""
+    child = ChromaChild(tmp_path / "store", nice=5)
+    child.start()
+    try:
+        assert child.pid is not None
+        assert _group_nice(child.pid) == min(_group_nice("self") + 5, 19)
+    finally:
+        child.stop()

@@ -14,9 +14,10 @@ from toolwise.errors import EmbeddingMismatchError
 from toolwise.models import ToolOutcome
 from toolwise.storage import collections, failure_index
 from toolwise.storage.chroma import ChromaOutcomeStore
-from toolwise.storage.collections import fold
+from toolwise.storage.collections import fold, fold_matrix
 from toolwise.storage.embeddings import HashingEmbedding
 from toolwise.storage.naming import collection_name_for
+from toolwise.storage.rows import outcome_document
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 NOW = T0 + timedelta(days=1)
@@ -56,6 +57,15 @@ def test_fold_keeps_stored_dimensions_and_refuses_others() -> None:
         fold(HashingEmbedding(100)(TEXTS), 128)
 
 
+def test_an_array_folds_to_exactly_what_its_lists_fold_to() -> None:
+    """A batch write folds one array (no lists): the same floats, bit for bit."""
+    matrix = np.asarray(HashingEmbedding(256)(TEXTS))
+    assert fold_matrix(matrix, 128).tolist() == fold(matrix.tolist(), 128)
+    assert fold_matrix(matrix, None) is matrix
+    with pytest.raises(EmbeddingMismatchError):
+        fold_matrix(np.asarray(HashingEmbedding(100)(TEXTS)), 128)
+
+
 def test_a_vector_whose_features_cancel_is_still_a_unit_vector() -> None:
     vector = [0.0] * 256
     vector[3], vector[131] = 0.5, -0.5
@@ -76,6 +86,28 @@ def test_new_record_collections_store_128_dimensions(
     found = store.similar("default", "kubectl TimeoutError", k=3, now=NOW, outcome="failure")
     assert [hit.outcome for hit in found] == [failure]
     assert [hit.outcome.tool for hit in store.similar("default", "helm", k=1, now=NOW)] == ["helm"]
+
+
+def test_a_batch_stores_the_vectors_its_records_embed_to(
+    store: ChromaOutcomeStore, client: Any, prefix: str
+) -> None:
+    """Each row and index entry holds its own record's folded vector (as float32, what
+    Chroma keeps of any vector), whichever way the batch reached Chroma."""
+    batch = [_failure(n, f"tool_{n}", f"error number {n}") for n in range(5)]
+    batch += [_outcome(10 + n, f"other_{n}") for n in range(3)]
+    store.write(batch)
+    expected = fold(HashingEmbedding(256)([outcome_document(o) for o in batch]), 128)
+    for name in (prefix, f"{prefix}-{failure_index.KIND}"):
+        rows = client.get_collection(
+            collection_name_for("default", name), embedding_function=None
+        ).get(include=["embeddings", "metadatas"])
+        for row_id, vector, meta in zip(
+            rows["ids"], rows["embeddings"], rows["metadatas"], strict=True
+        ):
+            record_id = meta.get(failure_index.RECORD_KEY, row_id)
+            at = next(n for n, o in enumerate(batch) if o.id == record_id)
+            assert np.array_equal(vector, np.float32(expected[at]))
+    assert len(rows["ids"]) == 5  # the index: the failures only
 
 
 def test_another_embedding_is_stored_as_it_is(client: Any, prefix: str) -> None:

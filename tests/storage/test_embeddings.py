@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine
+from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, cosine, embed_matrix
 
 
 def test_vectors_are_unit_length_of_the_declared_dimension() -> None:
@@ -120,3 +121,21 @@ def test_many_record_documents_embed_as_the_reference_does() -> None:
         for n in range(3000)
     ]
     assert HashingEmbedding()(texts) == [_reference(text, 256) for text in texts]
+
+
+class _Listed:
+    """An embedding of another kind: lists of floats, as the protocol asks."""
+
+    name = "listed"
+    dimension = 3
+
+    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[float(len(text)), 1.0, 0.0] for text in texts]
+
+
+def test_a_batch_writes_array_holds_the_vectors_the_embedding_gives() -> None:
+    """``embed_matrix`` (a batch write's vectors, one array) changes no vector."""
+    texts = ["kubectl failure for deploy", "", "helm success", "kubectl failure for deploy"]
+    hashing = HashingEmbedding(64)
+    assert embed_matrix(hashing, texts).tolist() == hashing(texts)
+    assert embed_matrix(_Listed(), texts).tolist() == _Listed()(texts)

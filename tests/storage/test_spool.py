@@ -303,3 +303,69 @@ def test_reading_holds_one_batch_not_the_whole_spool(tmp_path: Path) -> None:
     assert len(records) == cursor.records == 50
     assert sum(1 for _ in _segments(tmp_path)[0].open("rb")) == 2_000
     spool.close(drained=False)
+
+
+def _parsed_lines(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The lines the reader parses from now on (each one validated as a record)."""
+    parsed: list[bytes] = []
+    real = spool_module.decode
+
+    def counting(line: bytes | str) -> ToolOutcome:
+        parsed.append(line if isinstance(line, bytes) else line.encode())
+        return real(line)
+
+    monkeypatch.setattr(spool_module, "decode", counting)
+    return parsed
+
+
+def test_records_this_process_appended_are_read_without_parsing_their_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``append`` proved each line replays to its record: the writer takes that record,
+    value and type alike, and still reads each one exactly once."""
+    parsed = _parsed_lines(monkeypatch)
+    spool = Spool(tmp_path)
+    written = [_outcome(i, metadata={"n": i, "ratio": 1.0, "ok": True}) for i in range(5)]
+    for outcome in written:
+        spool.append(outcome)
+    records = _drain(spool, batch=2)
+    assert records == written
+    assert [type(r.metadata["ratio"]) for r in records] == [float] * 5
+    assert parsed == []
+    spool.close(drained=True)
+
+
+def test_past_the_kept_records_lines_are_parsed_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory is bounded: records beyond ``FRESH`` are read back from the file."""
+    monkeypatch.setattr(spool_module, "FRESH", 2)
+    parsed = _parsed_lines(monkeypatch)
+    spool = Spool(tmp_path)
+    written = [_outcome(i) for i in range(5)]
+    for outcome in written:
+        spool.append(outcome)
+    assert _drain(spool, batch=3) == written
+    assert len(parsed) == 3
+    spool.close(drained=True)
+
+
+def test_a_spool_left_by_a_stopped_process_is_parsed_and_validated_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files from disk are never trusted: a line damaged after the first process wrote it
+    is skipped and counted, the others are parsed and replayed."""
+    first = Spool(tmp_path)
+    kept = [_outcome(i) for i in range(3)]
+    for outcome in kept:
+        first.append(outcome)
+    first.close(drained=False)
+    (segment,) = _segments(tmp_path)
+    lines = segment.read_bytes().splitlines(keepends=True)
+    segment.write_bytes(lines[0] + b'{"tool": ""}\n' + lines[1] + lines[2])
+    parsed = _parsed_lines(monkeypatch)
+    second = Spool(tmp_path)
+    assert _drain(second) == kept
+    assert second.skipped == 1
+    assert len(parsed) == 4
+    second.close(drained=True)

@@ -99,6 +99,8 @@ def find_change(
     min_evidence: float,
     prior: tuple[float, float],
     lapsed: Callable[[Part], bool] = lambda part: False,
+    short: int | None = None,
+    long_delta: float | None = None,
 ) -> int:
     """How many of the newest charges form a run improbable under the evidence before it.
 
@@ -112,6 +114,10 @@ def find_change(
         min_evidence: effective observations needed before the run to judge against.
         prior: base Beta pseudo-counts, keeping the reference rate away from 0 and 1.
         lapsed: whether a charge's TTL has already taken it out; the scan stops there.
+        short: runs longer than this are held to ``long_delta`` instead of ``delta`` (a
+            second, longer window at a stricter level; ``None``: every run to ``delta``).
+        long_delta: the false-alarm level of the runs longer than ``short``; ``None``
+            (with ``short``): those runs are not tested.
 
     Returns:
         The length of the run to restart from, or 0 when nothing changed.
@@ -119,6 +125,8 @@ def find_change(
     total_s, total_f = segment.at(now, rate)
     alpha0, beta0 = prior
     screen = math.log(1.0 / delta) - _SCREEN_SLACK
+    long_screen = math.inf if long_delta is None else math.log(1.0 / long_delta) - _SCREEN_SLACK
+    cut = len(window) if short is None else short
     best: tuple[float, float, float, int] | None = None  # stat, successes, weight, length
     best_p = 0.0
     run_s = run_f = 0.0
@@ -139,11 +147,12 @@ def find_change(
         if (x > p) != upward or x == p:
             continue
         stat = weight * kl_bernoulli(x, p)
-        if stat >= screen and (best is None or stat > best[0]):
+        if stat >= (screen if length <= cut else long_screen) and (best is None or stat > best[0]):
             best, best_p = (stat, run_s, weight, length), p
     if best is None:
         return 0
     _, run_successes, run_weight, length = best
     n = max(1, round(run_weight))
     k = min(n, round(run_successes))
-    return length if binomial_tail(k, n, best_p, upper=upward) < delta else 0
+    level = delta if length <= cut or long_delta is None else long_delta
+    return length if binomial_tail(k, n, best_p, upper=upward) < level else 0

@@ -77,6 +77,8 @@ class ChangeTracker:
         self._breaks: dict[ContextKey, dict[str, tuple[int, int]]] = {}
         # Task-type records by scope (agent, task type, environment), for holds.
         self._scopes: dict[tuple[str, str, str], dict[str, Evidence]] = {}
+        # Task types where a change was detected (``change_long_after_change``).
+        self._changed: set[tuple[str, str, str]] = set()
 
     @property
     def schedule(self) -> RetrySchedule:
@@ -90,6 +92,8 @@ class ChangeTracker:
             for tool in [t for t in records if doomed((scope[0], t, scope[1], scope[2]))]:
                 del records[tool]
         self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
+        # A task type's "has changed" goes with its agent only (no tool is named "").
+        self._changed = {c for c in self._changed if not doomed((c[0], "", c[1], c[2]))}
 
     def retry(
         self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
@@ -173,7 +177,11 @@ class ChangeTracker:
             evidence, recovery, (successes, failures), t, key, live
         ):
             return part
-        kept = self._fast_change(evidence, successes / weight, t)
+        scope = (key[0], key[2], key[3])
+        long = self._config.change_long_window > 0 and (
+            not self._config.change_long_after_change or scope in self._changed
+        )
+        kept = self._fast_change(evidence, successes / weight, t, long=long)
         upward = False
         if kept is not None:
             upward = kept[1]
@@ -202,6 +210,7 @@ class ChangeTracker:
         for p, kept_slot in zip(kept_parts, slots, strict=True):
             self.ttl.reattach(p, kept_slot)
         self.counts["changes_detected"] += 1
+        self._changed.add(scope)
         if not upward:
             self._after_break(evidence, t, key, context_level=context_level)
         return part
@@ -237,7 +246,9 @@ class ChangeTracker:
             evidence.release(rate, merge=True)
             self.counts["holds_restored"] += 1
 
-    def _fast_change(self, evidence: Evidence, quality: float, t: float) -> tuple[int, bool] | None:
+    def _fast_change(
+        self, evidence: Evidence, quality: float, t: float, *, long: bool
+    ) -> tuple[int, bool] | None:
         """``(charges to keep, upward)`` when the recent run is a change point, else None."""
         segment = evidence.current  # just charged at t, so its masses are valued at t already
         mass = (segment.successes, segment.failures)
@@ -262,6 +273,8 @@ class ChangeTracker:
             min_evidence=self._config.change_min_evidence,
             prior=self._base,
             lapsed=self.ttl.lapsed,
+            short=self._config.change_window,
+            long_delta=self._config.change_long_delta if long else None,
         )
         return (keep, upward) if keep else None
 

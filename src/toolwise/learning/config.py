@@ -65,6 +65,15 @@ class LearningConfig(_Boundary):
         change_window: how many recent outcomes per key the fast change test looks back over.
         change_delta: false-alarm level of the fast change test: a recent run must have a
             binomial tail probability below this under the older evidence.
+        change_long_window: opt-in: the fast test also looks at runs of up to this many
+            recent outcomes, each held to ``change_long_delta``: ten failures in a row are
+            too few to flag a tool at 42 % (``0.58^10 > change_delta``), which then waited
+            for the slow scan (~27 failures). 0 (or at most ``change_window``) disables it.
+        change_long_delta: the false-alarm level of the runs longer than ``change_window``
+            (stricter than ``change_delta``: more run lengths are tested).
+        change_long_after_change: with ``change_long_window``, test the longer runs only in
+            task types where a change has been detected: a weak leader of a task type that
+            never changed raises no false alarm from them.
         change_scan_delta: false-alarm level of the slow change test, a generalized likelihood
             ratio scan over split points at every scale of the key's record (Besson et al.);
             it finds moderate and gradual changes the fast test cannot.
@@ -168,6 +177,9 @@ class LearningConfig(_Boundary):
     epsilon: float = Field(default=0.1, ge=0.0, le=1.0)
     change_window: int = Field(default=10, ge=2, le=256)
     change_delta: float = Field(default=0.0003, gt=0.0, lt=1.0)
+    change_long_window: int = Field(default=0, ge=0, le=256)
+    change_long_delta: float = Field(default=3e-5, gt=0.0, lt=1.0)
+    change_long_after_change: bool = False
     change_scan_delta: float = Field(default=0.01, gt=0.0, lt=1.0)
     change_min_evidence: float = Field(default=5.0, ge=0.0, allow_inf_nan=False)
     retry_broken: bool = True

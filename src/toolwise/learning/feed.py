@@ -332,6 +332,8 @@ class LearningFeed(ViewInbox):
         view did not hold before are handed to ``on_tailed`` as a look's would be, so a recall
         answer asked again during the rebuild still learns of them.
         """
+        if self._readiness.state == "ready":
+            self._drain_gently()  # most of it, pausing (see there), and holding no lock
         with self._load_lock:
             if self._readiness.state != "ready":
                 return 0

@@ -13,6 +13,7 @@ store.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -29,6 +30,10 @@ _MAX_QUEUED = 10_000
 2 s, ``benchmarks/http_service.py --modes in-process --probe``)."""
 _MAX_BEHIND = 4 * _MAX_QUEUED
 """Past this, the recording thread learns them itself: memory stays bounded whatever happens."""
+_CHUNK = 50
+"""Records a background thread learns between two pauses (~2 ms of Python)."""
+_PAUSE = 0.001
+"""Seconds a background thread pauses between chunks, the GIL left to the other threads."""
 
 
 class ViewInbox:
@@ -102,7 +107,7 @@ class ViewInbox:
             if running is not None and running.is_alive():
                 return
             self._background = threading.Thread(
-                target=self._drain, name="toolwise-learn", daemon=True
+                target=self._drain_gently, name="toolwise-learn", daemon=True
             )
             self._background.start()
 
@@ -110,6 +115,28 @@ class ViewInbox:
         """Learn every queued record, in order (one drainer at a time)."""
         with self._drain_lock:
             self._drain_unlocked()
+
+    def _drain_gently(self) -> None:
+        """:meth:`_drain` for a background thread: ``_CHUNK`` records at a time, with a pause
+        between chunks.
+
+        A server's second of records (1,000) learnt in one go held the GIL for ~50 ms in
+        1 ms slices, and its event loop, waiting up to a slice for the GIL after every wait
+        for its sockets, fell tens of milliseconds behind (``benchmarks/http_service.py
+        --probe``: loop lags overlapping the tail's drain). Each pause gives the loop the GIL
+        uncontested, to catch up, once per ~2 ms of learning. The drain lock is let go
+        between chunks, so a read meanwhile learns the rest itself, in order.
+        """
+        while len(self._queued) > _CHUNK:
+            with self._drain_lock:
+                for _ in range(_CHUNK):
+                    try:
+                        outcome = self._queued.popleft()
+                    except IndexError:
+                        break
+                    self._learn_once(outcome)
+            time.sleep(_PAUSE)
+        self._drain()
 
     def _drain_unlocked(self) -> None:
         """:meth:`_drain`'s work (call with ``_drain_lock`` held)."""

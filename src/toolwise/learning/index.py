@@ -83,7 +83,8 @@ class EvidenceIndex:
         # Time-bucketed keys keep no latency samples: they borrow their context's. The slow
         # scan watches task types and buckets (what is ranked), and only without decay.
         reservoir = self._config.latency_reservoir if with_samples else 0
-        return Evidence(self._config.change_window, reservoir, scan=scan and not self._rate)
+        window = max(self._config.change_window, self._config.change_long_window)
+        return Evidence(window, reservoir, scan=scan and not self._rate)
 
     def forget(self, agent_id: str, tool: str | None) -> None:
         """Drop the evidence and seeds of an agent, or of one of its tools, and what the

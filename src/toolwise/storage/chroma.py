@@ -29,12 +29,16 @@ from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
-from toolwise.storage.collections import fold, stored_dimension
+from toolwise.storage.collection_reads import newest_page, oldest_first, stored_since
+from toolwise.storage.collections import fold_matrix, stored_dimension
 from toolwise.storage.connection import ChromaConnection
-from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding
+from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, embed_matrix
 from toolwise.storage.failure_index import FailureIndex, forget_records
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
@@ -182,7 +186,7 @@ class ChromaOutcomeStore:
         for agent_id, group in by_agent.items():
             chunk = {o.id: o for o in group}  # last wins
             records = list(chunk.values())
-            embeddings = self._embedding([outcome_document(o) for o in records])
+            embeddings = embed_matrix(self._embedding, [outcome_document(o) for o in records])
             stamp = self._stamp()  # after embedding: as close to visibility as can be
             self.snapshots.cover(stamp)  # the lease first: it must bound every stored row
             metadatas = [rows.outcome_metadata(o, stamp) for o in records]
@@ -192,17 +196,22 @@ class ChromaOutcomeStore:
         self,
         agent_id: str,
         ids: list[str],
-        embeddings: Sequence[Any],
+        embeddings: Sequence[Any] | npt.NDArray[np.float64],
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
-        """Upsert rows into the agent's collection and its failures into its index."""
+        """Upsert rows into the agent's collection and its failures into its index.
+
+        Vectors go to Chroma as one float32 array (what Chroma makes of lists anyway), never
+        as lists: see :func:`~toolwise.storage.embeddings.embed_matrix`.
+        """
+        matrix = np.asarray(embeddings, dtype=np.float64)  # as given by a write: as it is
         collection = self._collection(agent_id)
         index = self._failures.for_writing(agent_id, collection)
         step = self._connection.max_batch
         stored = stored_dimension(collection)  # new collections: folded (collections.FOLDED)
         for start in range(0, len(ids), step):
             part = slice(start, start + step)
-            vectors = fold(embeddings[part], stored)
+            vectors = fold_matrix(matrix[part], stored).astype(np.float32)
             collection.upsert(  # no documents: Chroma's full-text index costs ~25% per write
                 ids=ids[part], embeddings=vectors, metadatas=list(metadatas[part])
             )
@@ -210,7 +219,7 @@ class ChromaOutcomeStore:
             # its collection may not: it is given them as embedded and folds them itself.
             alike = stored_dimension(index) == stored
             self._failures.add(
-                index, ids[part], vectors if alike else embeddings[part], metadatas[part]
+                index, ids[part], vectors if alike else matrix[part], metadatas[part]
             )
 
     def delete(
@@ -297,20 +306,7 @@ class ChromaOutcomeStore:
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return []
-        clauses = rows.filter_clauses(call_filter, now)
-        # Expiry alone selects nearly everything: read all rows, check expiry in Python.
-        # Other fields are selective: one where-scan per 30,000 matches is cheaper.
-        where = rows.where(clauses) if len(clauses) > 1 else None
-        matches = paging.live(collection, where, now)
-        blank = rows.blank_labels(call_filter)
-        if blank:
-            matches = {i: m for i, m in matches.items() if rows.without_labels(m, blank)}
-        # Ordered on the metadata, so only the page asked for is parsed.
-        newest = sorted(
-            matches, key=lambda i: (float(matches[i].get("timestamp", 0.0)), i), reverse=True
-        )
-        page = newest[offset : offset + limit]
-        return [rows.record(matches[i]) for i in page]
+        return newest_page(collection, call_filter, limit=limit, offset=offset, now=now)
 
     def iter_outcomes(
         self, agent_id: str | None = None, *, since: datetime | None = None, now: datetime
@@ -320,18 +316,7 @@ class ChromaOutcomeStore:
             collection = self._collection(agent, create=False)
             if collection is None:
                 continue
-            # `since` (a refresh: the last minutes) is selective, so a where-scan beats reading
-            # every row; a full read has no `where` at all.
-            where = None if since is None else {"timestamp": {"$gte": since.timestamp()}}
-            live = paging.live(collection, where, now, since)
-            # Kept as JSON and parsed one at a time, oldest first: a million records parsed
-            # at once took gigabytes (a rebuild, or a start without a snapshot).
-            pending = [(_record_time(m), str(m["record"])) for m in live.values()]
-            del live
-            pending.sort(key=lambda pair: pair[0])  # stable: ties keep the store's order
-            pending.reverse()
-            while pending:
-                yield ToolOutcome.model_validate_json(pending.pop()[1])
+            yield from oldest_first(collection, since=since, now=now)
 
     def similar(
         self,
@@ -381,26 +366,14 @@ class ChromaOutcomeStore:
         known: Container[str] = frozenset(),
     ) -> list[ToolOutcome]:
         """Unexpired records of every agent whose ``key`` is ``>= since`` (epoch s), except
-        ids in ``known``, oldest first (:class:`~toolwise.storage.protocol.TailingStore`).
-
-        Two round trips per agent: the ids in range (a range ``where`` on one numeric key is
-        answered from Chroma's metadata index: milliseconds at 100,000 rows), then the rows
-        of the ids not ``known`` — so a caller that has seen most of them reads almost none.
-        """
-        cutoff = now.timestamp()
+        ids in ``known``, oldest first (:class:`~toolwise.storage.protocol.TailingStore`;
+        two round trips per agent: :func:`~toolwise.storage.collection_reads.stored_since`)."""
         found: list[ToolOutcome] = []
         for agent in self.agents():
             collection = self._collection(agent, create=False)
-            if collection is None:
-                continue
-            where: dict[str, Any] = {key: {"$gte": since}}
-            ids = [i for i in paging.ids(collection, where) if i not in known]
-            for start in range(0, len(ids), rows.PAGE):
-                got = collection.get(ids=ids[start : start + rows.PAGE], include=["metadatas"])
+            if collection is not None:
                 found.extend(
-                    rows.record(meta)
-                    for meta in got["metadatas"] or []
-                    if meta and "record" in meta and rows.unexpired(meta, cutoff)
+                    stored_since(collection, since, cutoff=now.timestamp(), key=key, known=known)
                 )
         found.sort(key=lambda o: o.timestamp)
         return found
@@ -417,11 +390,3 @@ class ChromaOutcomeStore:
         self._collections.clear()
         self._failures.clear()
         self._connection.close()
-
-
-def _record_time(meta: Mapping[str, Any]) -> float:
-    """A row's record time (epoch s), from its metadata, else from the record itself."""
-    stamp = meta.get("timestamp")
-    if isinstance(stamp, int | float):
-        return float(stamp)
-    return rows.record(meta).timestamp.timestamp()

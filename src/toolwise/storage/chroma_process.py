@@ -15,6 +15,12 @@ loopback port; the parent talks to it as to any ``chroma run`` server (``url=``)
   breaker opens and records wait in the spool, as for any server outage.
 - ``nice``: the child's CPU priority offset (0-19); on a machine whose cores the parent
   needs for answering requests, a higher value lets Chroma's indexing wait for idle time.
+  Linux with autogroups (``/proc/sys/kernel/sched_autogroup_enabled``, on in most
+  distributions) shares the cores between sessions first and weighs a thread's nice only
+  against threads of its own session; the child's session is its own, so a plain
+  ``nice()`` left it an equal share beside the parent. The child also sets its session's
+  group that many steps below the parent's (``/proc/self/autogroup``; lowering a
+  priority needs no privilege).
 """
 
 from __future__ import annotations
@@ -52,6 +58,13 @@ if sys.platform == "linux":
         sys.exit(0)
 if int(sys.argv[2]):
     os.nice(int(sys.argv[2]))
+    try:  # the session's scheduling group too (Linux autogroups): see the module docstring
+        with open(f"/proc/{sys.argv[1]}/autogroup") as group:
+            below = int(group.read().split()[-1]) + int(sys.argv[2])
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(min(below, 19)))
+    except (OSError, ValueError):
+        pass
 from chromadb.cli.cli import app
 sys.argv = ["chroma", *sys.argv[3:]]
 app()

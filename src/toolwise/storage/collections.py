@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from toolwise.errors import EmbeddingMismatchError
 from toolwise.storage.embeddings import EmbeddingFunction
@@ -33,6 +34,7 @@ __all__ = [
     "STORED_KEY",
     "check_embedding",
     "fold",
+    "fold_matrix",
     "folded",
     "opened",
     "stamp",
@@ -88,7 +90,19 @@ def fold(vectors: Sequence[Sequence[float]], stored: int | None) -> list[list[fl
     """
     if stored is None or not len(vectors) or len(vectors[0]) == stored:
         return [list(v) for v in vectors]  # nothing to fold: no NumPy round trip
-    matrix = np.asarray(vectors, dtype=np.float64)
+    result: list[list[float]] = fold_matrix(np.asarray(vectors, dtype=np.float64), stored).tolist()
+    return result
+
+
+def fold_matrix(matrix: npt.NDArray[np.float64], stored: int | None) -> npt.NDArray[np.float64]:
+    """:func:`fold` for vectors already in one array (a batch write: no list round trip);
+    returns ``matrix`` itself when there is nothing to fold.
+
+    Raises:
+        EmbeddingMismatchError: the vectors' dimension is not a multiple of ``stored``.
+    """
+    if stored is None or not len(matrix) or matrix.shape[-1] == stored:
+        return matrix
     if matrix.ndim != 2 or matrix.shape[1] % stored:
         msg = f"vectors of {matrix.shape[-1]} dimensions cannot be stored at {stored}"
         raise EmbeddingMismatchError(msg)
@@ -97,7 +111,7 @@ def fold(vectors: Sequence[Sequence[float]], stored: int | None) -> list[list[fl
     empty = norms == 0.0
     folded[empty, 0] = 1.0  # every feature cancelled out: still a valid unit vector
     norms[empty] = 1.0
-    result: list[list[float]] = (folded / norms[:, np.newaxis]).tolist()
+    result: npt.NDArray[np.float64] = folded / norms[:, np.newaxis]
     return result
 
 

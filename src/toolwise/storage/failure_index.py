@@ -38,12 +38,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from toolwise.storage import rows
 from toolwise.storage.collections import (
     COSINE,
     INDEX_OF_KEY,
     check_embedding,
     fold,
+    fold_matrix,
     stamp,
     stored_dimension,
 )
@@ -282,14 +286,19 @@ class FailureIndex:
     def add(
         index: Any,
         ids: Sequence[str],
-        embeddings: Sequence[Sequence[float]],
+        embeddings: Sequence[Sequence[float]] | npt.NDArray[np.floating[Any]],
         metadatas: Sequence[Mapping[str, Any]],
     ) -> None:
         """Index the failures among rows just written to the agent's collection: each
         distinct text then points at the newest of them (last writer wins)."""
         failed = [n for n, meta in enumerate(metadatas) if meta.get("outcome") == FAILURE]
         if failed:
-            stored = fold([embeddings[n] for n in failed], stored_dimension(index))
+            vectors = (
+                np.asarray(embeddings[failed], dtype=np.float64)
+                if isinstance(embeddings, np.ndarray)  # a batch write's: no list round trip
+                else np.asarray([embeddings[n] for n in failed], dtype=np.float64)
+            )
+            stored = fold_matrix(vectors, stored_dimension(index)).astype(np.float32)
             newest = _newest(
                 (ids[n], vector, metadatas[n]) for n, vector in zip(failed, stored, strict=True)
             )

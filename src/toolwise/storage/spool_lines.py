@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "encode", "encode_checked"]
 
 
 def decode(line: bytes | str) -> ToolOutcome:
@@ -45,6 +45,16 @@ def encode(outcome: ToolOutcome) -> bytes:
     Raises:
         InvalidArgumentError: the record would not replay as it is; ``.field`` names the
             field (``metadata['key']``, ``tags[0]`` for an item).
+    """
+    return encode_checked(outcome)[0]
+
+
+def encode_checked(outcome: ToolOutcome) -> tuple[bytes, ToolOutcome]:
+    """:func:`encode`'s line, and the record :func:`decode` makes of it (equal to
+    ``outcome``, value and type): what a replay of the line returns, without reading it.
+
+    Raises:
+        InvalidArgumentError: as :func:`encode`.
     """
     try:
         # No serialiser warnings: a value of an unexpected type is caught below, by name.
@@ -66,7 +76,7 @@ def encode(outcome: ToolOutcome) -> bytes:
         raise InvalidArgumentError(
             field, value, f"would read back from the spool as {replayed!r}, not as given"
         )
-    return data + b"\n"
+    return data + b"\n", back
 
 
 def _types(metadata: Mapping[str, Any]) -> list[type]:

@@ -1,0 +1,91 @@
+"""Reads of one agent's record collection: a page of calls, every record, a tail's look.
+
+:class:`~toolwise.storage.chroma.ChromaOutcomeStore` picks the collections (one per agent)
+and these read one each. Each avoids Chroma's metadata ``where`` where it would scan every
+row for little (:mod:`toolwise.storage.paging`), and parses a record only once it is known to
+be wanted: parsing is most of a read's cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterator, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from toolwise.models import ToolOutcome
+from toolwise.storage import paging, rows
+from toolwise.storage.protocol import CallFilter
+
+__all__ = ["newest_page", "oldest_first", "stored_since"]
+
+
+def newest_page(
+    collection: Any, call_filter: CallFilter, *, limit: int, offset: int, now: datetime
+) -> list[ToolOutcome]:
+    """One page of the collection's live records matching ``call_filter``, newest first."""
+    clauses = rows.filter_clauses(call_filter, now)
+    # Expiry alone selects nearly everything: read all rows, check expiry in Python.
+    # Other fields are selective: one where-scan per 30,000 matches is cheaper.
+    where = rows.where(clauses) if len(clauses) > 1 else None
+    matches = paging.live(collection, where, now)
+    blank = rows.blank_labels(call_filter)
+    if blank:
+        matches = {i: m for i, m in matches.items() if rows.without_labels(m, blank)}
+    # Ordered on the metadata, so only the page asked for is parsed.
+    newest = sorted(
+        matches, key=lambda i: (float(matches[i].get("timestamp", 0.0)), i), reverse=True
+    )
+    return [rows.record(matches[i]) for i in newest[offset : offset + limit]]
+
+
+def oldest_first(
+    collection: Any, *, since: datetime | None, now: datetime
+) -> Iterator[ToolOutcome]:
+    """The collection's live records (recorded at or after ``since``), oldest first."""
+    # `since` (a refresh: the last minutes) is selective, so a where-scan beats reading
+    # every row; a full read has no `where` at all.
+    where = None if since is None else {"timestamp": {"$gte": since.timestamp()}}
+    live = paging.live(collection, where, now, since)
+    # Kept as JSON and parsed one at a time, oldest first: a million records parsed at once
+    # took gigabytes (a rebuild, or a start without a snapshot).
+    pending = [(_record_time(m), str(m["record"])) for m in live.values()]
+    del live
+    pending.sort(key=lambda pair: pair[0])  # stable: ties keep the store's order
+    pending.reverse()
+    while pending:
+        yield ToolOutcome.model_validate_json(pending.pop()[1])
+
+
+def stored_since(
+    collection: Any,
+    since: float,
+    *,
+    cutoff: float,
+    key: Literal["stored_at", "timestamp"],
+    known: Container[str],
+) -> list[ToolOutcome]:
+    """Records whose ``key`` is ``>= since`` (epoch s) and unexpired at ``cutoff``, except
+    ids in ``known``, in the store's order.
+
+    Two round trips: the ids in range (a range ``where`` on one numeric key is answered from
+    Chroma's metadata index: milliseconds at 100,000 rows), then the rows of the ids not
+    ``known`` — so a caller that has seen most of them reads almost none.
+    """
+    ids = [i for i in paging.ids(collection, {key: {"$gte": since}}) if i not in known]
+    found: list[ToolOutcome] = []
+    for start in range(0, len(ids), rows.PAGE):
+        got = collection.get(ids=ids[start : start + rows.PAGE], include=["metadatas"])
+        found.extend(
+            rows.record(meta)
+            for meta in got["metadatas"] or []
+            if meta and "record" in meta and rows.unexpired(meta, cutoff)
+        )
+    return found
+
+
+def _record_time(meta: Mapping[str, Any]) -> float:
+    """A row's record time (epoch s), from its metadata, else from the record itself."""
+    stamp = meta.get("timestamp")
+    if isinstance(stamp, int | float):
+        return float(stamp)
+    return rows.record(meta).timestamp.timestamp()
