@@ -59,8 +59,10 @@ log = logging.getLogger("toolwise.spool")
 
 FsyncPolicy = Literal["always", "interval", "never"]
 _SEGMENT_BYTES = 16 * 1024 * 1024
-FRESH = 20_000
-"""Records appended by this process kept for the writer (then their lines are parsed)."""
+FRESH = 5_000
+"""Records appended by this process kept for the writer; past it (the store is down, or far
+behind) their lines are parsed. A few of the writer's batches (2,000 at most): the memory a
+store outage can hold here stays a few MB."""
 
 
 @dataclass(slots=True)
