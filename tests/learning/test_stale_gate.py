@@ -131,3 +131,17 @@ def test_a_split_confirms_only_when_both_sides_disagree_strongly() -> None:
     300 at 80 % then 100 at 40 % is confirmed even at 10⁻⁶."""
     assert not confirms((270.0, 30.0), (0.0, 4.0), 1e-2)
     assert confirms((240.0, 60.0), (40.0, 60.0), 1e-6)
+
+
+def test_a_retroactive_gate_fades_records_made_before_the_change() -> None:
+    """``stale_retroactive``: once A's slide is confirmed, B's record (made before it) fades
+    by every call since B's own last one, not only by those after the opening."""
+
+    def b_weight(*, retroactive: bool) -> float:
+        view = _view(stale_retroactive=retroactive)
+        _b_on_record(view)
+        _a_slides(view)
+        return _b_weight(view)
+
+    assert b_weight(retroactive=True) < 1.0
+    assert b_weight(retroactive=False) > 10.0

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from toolwise.learning.buckets import BucketLabels, start_over_if_stale
 from toolwise.learning.changes import ChangeTracker, ContextKey
 from toolwise.learning.config import LearningConfig
+from toolwise.learning.drift import DriftFade
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.index import EvidenceIndex, SeedKey, forgotten
 from toolwise.learning.infra import InfraMonitor, Verdict
@@ -89,8 +90,10 @@ class Aggregates:
             confirm_delta=config.stale_confirm_delta,
             steady_calls=config.stale_steady_calls,
             rate=self._rate,
+            retroactive=config.stale_retroactive,
         )
         self.probes = Probes(config.probe_after_calls)
+        self.drift = DriftFade(config.drift_window, config.drift_threshold, config.drift_discount)
         self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)
 
     # ------------------------------------------------------------------ writing
@@ -137,6 +140,7 @@ class Aggregates:
             charge(overall, successes, failures, t, slot, key, False),
         ]
         changed = context.changes > changes
+        self.drift.charged(key, context, parts[0])
         self.stale.charged(key, context, before, (successes, failures), t, changed=changed)
         if changed:
             self.probes.changed(key)
@@ -170,6 +174,7 @@ class Aggregates:
         self.index.forget(agent_id, tool)
         self.reader.forget(agent_id, doomed)
         self.stale.forget(agent_id, tool)
+        self.drift.forget(agent_id, tool)
         self.probes.forget(agent_id, tool)
         self.changes.forget(doomed)
         self.infra.forget(agent_id, tool)
@@ -247,3 +252,4 @@ class Aggregates:
         counted = not self.ttl.lapsed(part)
         self.ttl.detach(part)
         part.evidence.revert(part, self._rate, counted=counted)
+        self.drift.reverted(part)

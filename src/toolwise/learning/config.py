@@ -140,6 +140,14 @@ class LearningConfig(_Boundary):
             or an outage's first failures do not. ``None``: any detected change does.
         stale_steady_calls: with ``stale_after_change``, the gate closes again after this
             many calls of the task type without another change that opens it.
+        drift_window: opt-in: a task-type record whose last this many outcomes disagree
+            with the rest of it (GLR statistic above ``drift_threshold`` nats) is multiplied by
+            ``drift_discount`` at every charge until they agree (``drift``). 0 disables it.
+        drift_threshold: see ``drift_window``.
+        drift_discount: see ``drift_window``.
+        stale_retroactive: with ``stale_after_change``, when the gate opens a passed-over
+            record fades by every call since its tool's last one, not only those after the
+            opening (its evidence predates the change).
         probe_after_calls: opt-in: once a change point has been found in a task type, a
             tool there passed over for this many calls is probed (put first once), the wait
             doubling after each failed probe and a success asking for another at once
@@ -201,6 +209,10 @@ class LearningConfig(_Boundary):
     stale_after_change: bool = False
     stale_confirm_delta: float | None = Field(default=None, gt=0.0, lt=1.0)
     stale_steady_calls: int | None = Field(default=None, ge=1)
+    stale_retroactive: bool = False
+    drift_window: int = Field(default=0, ge=0, le=10_000)
+    drift_threshold: float = Field(default=6.0, gt=0.0, allow_inf_nan=False)
+    drift_discount: float = Field(default=0.95, gt=0.0, le=1.0)
     probe_after_calls: int = Field(default=0, ge=0)
 
     @field_validator("half_life", "infra_window", "retry_after")

@@ -71,6 +71,8 @@ class StaleClock:
         steady_calls: with the gate, it closes again after this many calls of the task type
             without another change that opens it; ``None``: it stays open.
         rate: the records' decay constant per second (0 without a half-life).
+        retroactive: when the gate opens, a tool's record fades by every call since its last
+            one, not only by those after the opening: what it was made of predates the change.
     """
 
     def __init__(
@@ -81,8 +83,10 @@ class StaleClock:
         confirm_delta: float | None = None,
         steady_calls: int | None = None,
         rate: float = 0.0,
+        retroactive: bool = False,
     ) -> None:
         self.discount = discount
+        self._retroactive = retroactive
         self._rate = rate
         self._gated = after_change
         self._confirm_delta = confirm_delta
@@ -92,6 +96,7 @@ class StaleClock:
         self._last: dict[Key, int] = {}  # the scope's open-call count at the key's last call
         self._opened: dict[Scope, int] = {}  # the scope's call count at its last opening
         self._candidates: dict[Key, _Candidate] = {}  # changes awaiting their confirmation
+        self._last_call: dict[Key, int] = {}  # the scope's call count at the key's last call
 
     @property
     def gated(self) -> bool:
@@ -178,7 +183,15 @@ class StaleClock:
 
     def _open_gate(self, key: Key) -> None:
         scope = (key[0], key[2], key[3])
-        self._opened[scope] = self._calls.get(scope, 0)
+        calls = self._calls.get(scope, 0)
+        if self._retroactive and not self.is_open(scope):
+            # Records made before the change are stale: every call since a tool's last one
+            # counts, not only those after the opening.
+            opened = self._open.get(scope, 0)
+            for other, last_call in self._last_call.items():
+                if (other[0], other[2], other[3]) == scope:
+                    self._last[other] = opened - (calls - last_call)
+        self._opened[scope] = calls
 
     def factor(self, key: Key) -> float:
         """What the key's record is worth now: γ to the number of calls it was passed over."""
@@ -205,12 +218,18 @@ class StaleClock:
         if self.is_open(scope):
             self._open[scope] = self._open.get(scope, 0) + 1
         self._last[key] = self._open.get(scope, 0)
+        self._last_call[key] = self._calls[scope]
         return record_mass(evidence, t, self._rate) if self._gated else _ZERO
 
     def forget(self, agent_id: str, tool: str | None) -> None:
         """Drop the clock of an agent, or of one of its tools."""
         self._last = {
             k: v for k, v in self._last.items() if not (k[0] == agent_id and tool in (None, k[1]))
+        }
+        self._last_call = {
+            k: v
+            for k, v in self._last_call.items()
+            if not (k[0] == agent_id and tool in (None, k[1]))
         }
         if tool is None:
             self._calls = {k: v for k, v in self._calls.items() if k[0] != agent_id}

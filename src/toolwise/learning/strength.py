@@ -9,10 +9,12 @@ disagree: the two-sample Bernoulli GLR statistic of Besson et al. (2022),
 
 ``G = n₁ kl(μ₁, μ) + n₂ kl(μ₂, μ)``, confirmed when ``G > ln(3 n^{3/2} / δ)``,
 
-the slow scan's own test (``scan``) at a level ``δ`` of the caller's choice. A collapse the
-fast test found after four failures of a 90 % tool has ``G`` ≈ 9, far from the ≈ 16 needed at
-``δ`` = 10⁻² over 300 outcomes: it is not confirmed at detection (an outage's first failures
-look the same), while a slide that took the slow scan dozens of outcomes to see usually is.
+the slow scan's own test (``scan``) at a level ``δ`` of the caller's choice. A change is
+confirmed when the outcomes from its change point on disagree with the record before it at
+that level: a collapse the fast test found after four failures of a 90 % tool has ``G`` ≈ 9
+over 300 outcomes, where ``δ`` = 10⁻² needs 14 — it is confirmed only if the failures go on
+(an outage's first failures are taken back before that), and a chance streak of a steady
+tool is diluted by the outcomes after it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from toolwise.learning.divergence import kl_bernoulli
 from toolwise.learning.scan import glr_threshold
 
-__all__ = ["confirms"]
+__all__ = ["confirms", "glr_statistic"]
 
 Mass = tuple[float, float]
 """(successes, failures)."""
