@@ -9,7 +9,8 @@ per swap the *detection* phase — until the new regime's best tool is the most 
 last ``--window`` decisions — and the rest of the regime (steady state). A swap whose regime
 ends before that is *never adopted*. Swaps alternate: odd ones hand the lead to the challenger
 (the first regime's best tool breaks), even ones give it back (the challenger falls back to
-its old rate, the first best recovers). Prints per-seed rows and the means; nothing is written.
+its old rate, the first best recovers). Prints per-seed rows and the means, and writes them to
+``benchmarks/results/learning_phases.json`` (``--output`` names another file).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import table
+from _common import table, write_json
 from learning_sim.generator import DEVELOPMENT, RATES, generate
 from learning_sim.policies import build
 from learning_sim.runner import play, play_policy
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="development seeds from 1")
     parser.add_argument("--window", type=int, default=WINDOW, help="decisions read")
     parser.add_argument("--toolwise-config", metavar="JSON", help="LearningConfig fields")
+    parser.add_argument("--output", default="learning_phases", help="JSON name in results/")
     args = parser.parse_args(argv)
     custom = json.loads(args.toolwise_config) if args.toolwise_config else None
     runs = {seed: _run(seed, custom, args.window) for seed in DEVELOPMENT[: args.runs]}
@@ -145,24 +147,38 @@ def main(argv: list[str] | None = None) -> int:
     summary = [
         _summary(name, [by[name] for by in runs.values()]) for name in ("toolwise", "glr_klucb")
     ]
-    print(
-        table(
-            (
-                "policy",
-                "regret",
-                "first regime",
-                "detection",
-                "steady",
-                "delay to",
-                "never to",
-                "delay back",
-                "never back",
-                "regret in never-adopted swaps",
-            ),
-            summary,
-        )
+    columns = (
+        "policy",
+        "regret",
+        "first regime",
+        "detection",
+        "steady",
+        "delay to",
+        "never to",
+        "delay back",
+        "never back",
+        "regret in never-adopted swaps",
     )
+    print(table(columns, summary))
+    path = write_json(
+        args.output,
+        {
+            "args": {"runs": args.runs, "window": args.window, "toolwise_config": custom},
+            "seeds": [dict(zip(header, map(_plain, row), strict=True)) for row in rows],
+            "means": [dict(zip(columns, map(_plain, row), strict=True)) for row in summary],
+        },
+    )
+    print(f"\nwrote {path}")
     return 0
+
+
+def _plain(value: object) -> object:
+    """A JSON-ready cell (NumPy numbers as floats, rounded)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return round(float(value), 2)
+    return value
 
 
 if __name__ == "__main__":
