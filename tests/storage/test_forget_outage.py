@@ -3,7 +3,6 @@ it was asked to forget never comes back from the spool afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,6 @@ from langchain_core.tools import tool
 
 from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError, StoreError, StoreUnavailableError
-from toolwise.storage.health import StoreTimeouts
-
-FAST = StoreTimeouts(connect=1.0, read=5.0, recall=2.0, probe_interval=0.1)
 
 
 @tool
@@ -33,27 +29,6 @@ def _call(tw: Toolwise, chosen: Any, count: int) -> None:
     handler = tw.callback(agent_id="ops")
     for i in range(count):
         chosen.invoke({"service": f"svc-{i}"}, config={"callbacks": [handler]})
-
-
-@pytest.fixture
-def server(module_chroma_server: Any) -> Any:
-    return module_chroma_server
-
-
-@pytest.fixture
-def outage_tw(server: Any, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
-    tw = Toolwise(
-        url=server.url,
-        spool_dir=tmp_path / "spool",
-        prefix=prefix,
-        timeouts=FAST,
-        max_backoff=60.0,
-    )
-    yield tw
-    server.thaw()
-    if not server.running:
-        server.start()
-    tw.close(timeout=5)
 
 
 @pytest.mark.server

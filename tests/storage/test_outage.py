@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +16,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import tool
 from pydantic import Field
 from tests.conftest import count_recall_queries
+from tests.storage.conftest import FAST
 
 from toolwise import Toolwise
 from toolwise.advice.advisor import NO_RECALL, UNAVAILABLE
 from toolwise.cli import main
 from toolwise.errors import StoreError, StoreUnavailableError
 from toolwise.models import ToolOutcome
-from toolwise.storage.health import StoreTimeouts
-
-# Small, so a frozen server is noticed quickly; generous enough that a healthy server on a
-# loaded 2-core machine (load 8 measured while other suites ran) is never taken for a frozen one.
-FAST = StoreTimeouts(connect=1.0, read=5.0, recall=2.0, probe_interval=0.1)
 
 AllCalls = Callable[..., list[ToolOutcome]]
 Eventually = Callable[..., bool]
@@ -72,28 +68,6 @@ def _assert_all_arrived(tw: Toolwise, all_calls: AllCalls, count: int) -> None:
     calls = all_calls(tw, "ops")
     assert len(calls) == len({c.id for c in calls}) == count
     assert {c.tool_input for c in calls} == {f'{{"service": "svc-{i}"}}' for i in range(count)}
-
-
-@pytest.fixture
-def server(module_chroma_server: Any) -> Any:
-    """This module's server: frozen, killed and restarted by its tests."""
-    return module_chroma_server
-
-
-@pytest.fixture
-def outage_tw(server: Any, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
-    tw = Toolwise(
-        url=server.url,
-        spool_dir=tmp_path / "spool",
-        prefix=prefix,
-        timeouts=FAST,
-        max_backoff=0.2,
-    )
-    yield tw
-    server.thaw()
-    if not server.running:
-        server.start()
-    tw.close(timeout=5)
 
 
 @pytest.mark.server
