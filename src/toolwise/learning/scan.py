@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from toolwise.learning.divergence import MIN_RUN, kl_bernoulli
+from toolwise.learning.divergence import MIN_RUN, split_statistic
 
 __all__ = ["CAP", "GRID", "History", "glr_threshold"]
 
@@ -174,9 +174,7 @@ class History:
             upward = mean_after > mean_before
             if (after_s if upward else after_f) < MIN_RUN:
                 continue
-            stat = before_n * kl_bernoulli(before_s / before_n, pooled) + after_n * kl_bernoulli(
-                after_s / after_n, pooled
-            )
+            stat = split_statistic(before_s, before_n, after_s, after_n, pooled)
             if stat > best_stat:
                 best, best_stat = (length, after_s, after_f, upward), stat
         return best

@@ -19,7 +19,7 @@ tool is diluted by the outcomes after it.
 
 from __future__ import annotations
 
-from toolwise.learning.divergence import kl_bernoulli
+from toolwise.learning.divergence import split_statistic
 from toolwise.learning.scan import glr_threshold
 
 __all__ = ["confirms", "glr_statistic"]
@@ -34,7 +34,7 @@ def glr_statistic(before: Mass, after: Mass) -> float:
     if n1 <= 0.0 or n2 <= 0.0:
         return 0.0
     pooled = (before[0] + after[0]) / (n1 + n2)
-    return n1 * kl_bernoulli(before[0] / n1, pooled) + n2 * kl_bernoulli(after[0] / n2, pooled)
+    return split_statistic(before[0], n1, after[0], n2, pooled)
 
 
 def confirms(before: Mass, after: Mass, delta: float) -> bool:
