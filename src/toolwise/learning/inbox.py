@@ -129,23 +129,21 @@ class ViewInbox:
         """
         while len(self._queued) > _CHUNK:
             with self._drain_lock:
-                for _ in range(_CHUNK):
-                    try:
-                        outcome = self._queued.popleft()
-                    except IndexError:
-                        break
-                    self._learn_once(outcome)
+                self._drain_unlocked(limit=_CHUNK)
             time.sleep(_PAUSE)
         self._drain()
 
-    def _drain_unlocked(self) -> None:
-        """:meth:`_drain`'s work (call with ``_drain_lock`` held)."""
-        while True:
+    def _drain_unlocked(self, limit: int | None = None) -> None:
+        """:meth:`_drain`'s work (call with ``_drain_lock`` held): every queued record, or
+        the first ``limit`` of them."""
+        taken = 0
+        while limit is None or taken < limit:
             try:
                 outcome = self._queued.popleft()
             except IndexError:
                 return
             self._learn_once(outcome)
+            taken += 1
 
     def _learn_once(self, outcome: ToolOutcome) -> bool:
         """Learn ``outcome`` unless its id was learnt already; True if it was new."""
