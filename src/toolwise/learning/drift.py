@@ -107,3 +107,5 @@ class DriftFade:
         self._recent = {
             k: v for k, v in self._recent.items() if not (k[0] == agent_id and tool in (None, k[1]))
         }
+        kept = {id(window) for window in self._recent.values()}
+        self._of = {k: w for k, w in self._of.items() if id(w) in kept}
