@@ -9,13 +9,14 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
 
 from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError
-from toolwise.storage.chroma_process import ChromaChild
+from toolwise.storage.chroma_process import _LOWER_GROUP, ChromaChild
 
 _PATIENCE = 120.0  # a busy CI machine starts Chroma in seconds, not milliseconds
 
@@ -122,16 +123,56 @@ def test_the_child_runs_at_the_nice_value_asked_for(tmp_path: Path) -> None:
         child.stop()
 
 
-def _group_nice(pid: int | str) -> int:
-    """The nice of a process's session group (``/proc/PID/autogroup``: "/autogroup-N nice K")."""
-    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+def _group_nice(pid: int | str) -> int | None:
+    """The nice of a process's session group (``/proc/PID/autogroup``: "/autogroup-N nice K"),
+    or ``None`` where the kernel or container does not report one."""
+    try:
+        words = Path(f"/proc/{pid}/autogroup").read_text().split()
+    except OSError:
+        return None
+    return int(words[-1]) if len(words) >= 2 and words[-2] == "nice" else None
 
 
-@pytest.mark.skipif(
-    not Path("/proc/self/autogroup").exists()
-    or Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() != "1",
-    reason="Linux autogroups are off: sessions share the cores by nice alone",
+def _lower_group() -> Callable[[str, str, int], bool]:
+    """The child's group-lowering function, as the child runs it."""
+    scope: dict[str, Any] = {}
+    exec(_LOWER_GROUP, scope)
+    return cast(Callable[[str, str, int], bool], scope["lower_group"])
+
+
+@pytest.mark.parametrize(
+    "parent_text",
+    ["", "\n", "/autogroup-7", "nice", "/autogroup-7 nice", "/autogroup-7 nice x", "garbage"],
 )
+def test_an_unreadable_parent_group_leaves_the_childs_group_alone(
+    tmp_path: Path, parent_text: str
+) -> None:
+    """Containers report autogroups oddly (an empty file broke every child start on one CI
+    machine): the child then keeps its group and starts Chroma as usual."""
+    parent, own = tmp_path / "parent", tmp_path / "own"
+    parent.write_text(parent_text)
+    own.write_text("untouched")
+    assert _lower_group()(str(parent), str(own), 10) is False
+    assert own.read_text() == "untouched"
+
+
+def test_a_missing_or_read_only_group_file_is_not_an_error(tmp_path: Path) -> None:
+    lower_group = _lower_group()
+    assert lower_group(str(tmp_path / "absent"), str(tmp_path / "own"), 10) is False
+    parent = tmp_path / "parent"
+    parent.write_text("/autogroup-7 nice 0\n")
+    assert lower_group(str(parent), str(tmp_path / "no" / "such" / "dir"), 10) is False
+
+
+def test_the_group_is_set_that_many_steps_below_the_parents_at_most_19(tmp_path: Path) -> None:
+    parent, own = tmp_path / "parent", tmp_path / "own"
+    parent.write_text("/autogroup-2712 nice 3\n")
+    assert _lower_group()(str(parent), str(own), 10) is True
+    assert own.read_text() == "13"
+    assert _lower_group()(str(parent), str(own), 18) is True
+    assert own.read_text() == "19"
+
+
 def test_the_childs_session_group_is_as_far_below_the_parents(tmp_path: Path) -> None:
     """With autogroups the kernel shares cores between sessions before it weighs nice; the
     child's session is its own, so its group must be niced too or ``nice`` does nothing."""
@@ -139,6 +180,8 @@ def test_the_childs_session_group_is_as_far_below_the_parents(tmp_path: Path) ->
     child.start()
     try:
         assert child.pid is not None
-        assert _group_nice(child.pid) == min(_group_nice("self") + 5, 19)
+        parents = _group_nice("self")
+        assert parents is not None
+        assert _group_nice(child.pid) == min(parents + 5, 19)
     finally:
         child.stop()

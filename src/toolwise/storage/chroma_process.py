@@ -47,24 +47,37 @@ STOP_TIMEOUT = 15.0
 """Seconds a stopping child gets after SIGTERM before SIGKILL (it stops in ~3 s)."""
 _BACKOFF = (0.5, 10.0)
 
+# Lowers this process's session group (Linux autogroups: see the module docstring) ``steps``
+# below the one of ``parent`` ("/autogroup-N nice K"). Best effort: a kernel or container
+# whose file is missing, empty, unreadable or read-only leaves the group as it is.
+_LOWER_GROUP = """\
+def lower_group(parent, own, steps):
+    try:
+        with open(parent) as group:
+            words = group.read().split()
+        if len(words) < 2 or words[-2] != "nice":
+            return False
+        below = min(int(words[-1]) + steps, 19)
+        with open(own, "w") as group:
+            group.write(str(below))
+        return True
+    except (OSError, ValueError):
+        return False
+"""
+
 # Runs in the child: ``python -c _LAUNCH PARENT_PID NICE run --path ...``. Imports nothing of
 # toolwise; Chroma's CLI is Rust, hosted by this interpreter.
-_LAUNCH = """\
+_LAUNCH = f"""\
 import os, signal, sys
 if sys.platform == "linux":
     import ctypes
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     if os.getppid() != int(sys.argv[1]):  # the parent died before the line above
         sys.exit(0)
+{_LOWER_GROUP}
 if int(sys.argv[2]):
     os.nice(int(sys.argv[2]))
-    try:  # the session's scheduling group too (Linux autogroups): see the module docstring
-        with open(f"/proc/{sys.argv[1]}/autogroup") as group:
-            below = int(group.read().split()[-1]) + int(sys.argv[2])
-        with open("/proc/self/autogroup", "w") as group:
-            group.write(str(min(below, 19)))
-    except (OSError, ValueError):
-        pass
+    lower_group(f"/proc/{{sys.argv[1]}}/autogroup", "/proc/self/autogroup", int(sys.argv[2]))
 from chromadb.cli.cli import app
 sys.argv = ["chroma", *sys.argv[3:]]
 app()
