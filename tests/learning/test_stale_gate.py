@@ -145,3 +145,53 @@ def test_a_retroactive_gate_fades_records_made_before_the_change() -> None:
 
     assert b_weight(retroactive=True) < 1.0
     assert b_weight(retroactive=False) > 10.0
+
+
+def _c_slides(view: ReliabilityView) -> None:
+    """C, like A: 80 % for 300 calls, then 40 % for 150."""
+    for i in range(300):
+        view.observe("C", i % 5 != 4, context_class="deploy")
+    for i in range(150):
+        view.observe("C", i % 5 < 2, context_class="deploy")
+
+
+def test_a_two_tool_gate_stays_shut_for_one_tools_confirmed_change() -> None:
+    """``stale_confirm_tools`` = 2: A's confirmed slide alone (a break moves one tool) leaves
+    B's 40 calls whole through 200 more calls of A."""
+    view = _view(stale_confirm_tools=2)
+    _b_on_record(view)
+    _a_slides(view)
+    _a_steady(view, 200)
+    assert _b_weight(view) >= 39.0
+
+
+def test_a_two_tool_gate_opens_once_a_second_tool_changes() -> None:
+    """A and then C slide (a drift moves every tool): with both confirmed, B fades."""
+    view = _view(stale_confirm_tools=2)
+    _b_on_record(view)
+    _a_slides(view)
+    _c_slides(view)
+    _a_steady(view, 200)
+    assert _b_weight(view) < 10.0
+
+
+def test_the_gate_closes_when_its_confirmed_change_is_taken_back() -> None:
+    """``stale_close_on_undo``: A slides (the gate opens), then comes back to 80 % and its
+    old record is restored; from then on B keeps its weight, where without the option it
+    goes on fading."""
+
+    def weights(*, close: bool) -> tuple[float, float]:
+        view = _view(stale_close_on_undo=close)
+        _b_on_record(view)
+        _a_slides(view)
+        for i in range(200):
+            view.observe("A", i % 5 != 4, context_class="deploy")
+        assert view.stats()["restored"] >= 1
+        first = _b_weight(view)
+        _a_steady(view, 200)
+        return first, _b_weight(view)
+
+    first, later = weights(close=True)
+    assert abs(later - first) < 1e-6
+    first, later = weights(close=False)
+    assert later < first - 1.0

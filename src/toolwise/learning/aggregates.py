@@ -91,6 +91,8 @@ class Aggregates:
             steady_calls=config.stale_steady_calls,
             rate=self._rate,
             retroactive=config.stale_retroactive,
+            confirm_tools=config.stale_confirm_tools,
+            close_on_undo=config.stale_close_on_undo,
         )
         self.probes = Probes(config.probe_after_calls)
         self.drift = DriftFade(config.drift_window, config.drift_threshold, config.drift_discount)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from toolwise.learning.buckets import BucketLabels
 from toolwise.learning.changepoint import MIN_RUN, can_fire, find_change, screen_of
 from toolwise.learning.config import LearningConfig
+from toolwise.learning.dip import dip_rate
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery, RetrySchedule
@@ -127,7 +128,7 @@ class ChangeTracker:
             self.bucketed.add(key)
             self.counts["auto_bucketed"] += 1
 
-    def charge(  # noqa: PLR0917  # positional on purpose: runs for every level of every outcome
+    def charge(  # noqa: PLR0915, PLR0917  # one flat hot path, positional on purpose: runs for every level of every outcome
         self,
         evidence: Evidence,
         successes: float,
@@ -177,6 +178,8 @@ class ChangeTracker:
             evidence, recovery, (successes, failures), t, key, live
         ):
             return part
+        if failures > 0.0 and context_level and self._config.retry_on_leader_dip > 0.0:
+            self._leader_dip(evidence, key, t)
         scope = (key[0], key[2], key[3])
         long = self._config.change_long_window > 0 and (
             not self._config.change_long_after_change or scope in self._changed
@@ -298,6 +301,40 @@ class ChangeTracker:
             self._note_break(key, t)
         if context_level and self._config.hold_strength > 0.0:
             self._hold_others(evidence, key, t)
+
+    def _leader_dip(self, leader: Evidence, key: ContextKey, t: float) -> None:
+        """``retry_on_leader_dip``: the leader dipped below a broken tool's old rate (``dip``)."""
+        history = leader.history
+        records = self._scopes.get((key[0], key[2], key[3]), {})
+        waiting = [
+            (evidence, recovery)
+            for tool, evidence in records.items()
+            if tool != key[1]
+            and (recovery := evidence.recovery) is not None
+            and recovery.due_at != math.inf
+            and recovery.calls_gap > self._schedule.first_calls
+        ]
+        if history is None or leader.recovery is not None or not waiting:
+            return
+        rate, base = self._rate, self._base
+        mine = _mean(leader.mass(t, rate), base)
+        if any(
+            _mean(e.mass(t, rate), base) > mine for tool, e in records.items() if tool != key[1]
+        ):
+            return  # not the leader: nobody is kept out by it
+        after = dip_rate(
+            history,
+            threshold=self._config.retry_on_leader_dip,
+            min_evidence=self._config.change_min_evidence,
+            prior=base,
+        )
+        if after is None:
+            return
+        calls = self._scope_calls(key[0], key[2], key[3])
+        for evidence, recovery in waiting:
+            if _mean(evidence.archived_mass(t, rate), base) > after:
+                recovery.due_now(t, calls, self._schedule)
+                self.counts["dip_retries"] += 1
 
     def _hold_others(self, broken: Evidence, key: ContextKey, t: float) -> None:
         """The task type's best tool broke: hold the other tools' records (see ``hold``)."""

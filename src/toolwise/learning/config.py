@@ -84,6 +84,11 @@ class LearningConfig(_Boundary):
         retry_on_leader_break: when a task type's best tool breaks, make the re-try of every
             tool there that broke earlier due at once (the world its verdict was made in
             has changed; docs/ranking.md §5).
+        retry_on_leader_dip: opt-in: when the task type's leader fails and its newest
+            outcomes fit a lower rate than its record by this many nats (GLR statistic), a
+            backed-off re-try of every tool there whose archived rate beats the lower one is
+            made due at once (``dip``): a leader's 15–25 point fall is no confirmed change,
+            yet it is what keeps a tool that is back from being re-tried. 0 disables it.
         retry_after_calls: the first re-try is due after this many calls of the task type;
             each failed re-try doubles the wait ...
         retry_max_calls: ... up to this many calls.
@@ -148,6 +153,12 @@ class LearningConfig(_Boundary):
         stale_retroactive: with ``stale_after_change``, when the gate opens a passed-over
             record fades by every call since its tool's last one, not only those after the
             opening (its evidence predates the change).
+        stale_confirm_tools: with ``stale_confirm_delta``, the gate opens only once changes
+            are confirmed in this many tools of the task type: a drift moves every tool, a
+            break one (which faded tools that had not changed).
+        stale_close_on_undo: with ``stale_confirm_delta``, the gate closes again when fewer
+            than ``stale_confirm_tools`` confirmed changes stand, the others restored or
+            reverted as an outage.
         probe_after_calls: opt-in: once a change point has been found in a task type, a
             tool there passed over for this many calls is probed (put first once), the wait
             doubling after each failed probe and a success asking for another at once
@@ -187,6 +198,7 @@ class LearningConfig(_Boundary):
     hold_restore: float = Field(default=10.0, gt=1.0, allow_inf_nan=False)
     regime_memory: bool = False
     retry_on_leader_break: bool = True
+    retry_on_leader_dip: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     retry_after_calls: int = Field(default=8, ge=1)
     retry_max_calls: int = Field(default=64, ge=1)
     retry_after: timedelta | None = None
@@ -210,6 +222,8 @@ class LearningConfig(_Boundary):
     stale_confirm_delta: float | None = Field(default=None, gt=0.0, lt=1.0)
     stale_steady_calls: int | None = Field(default=None, ge=1)
     stale_retroactive: bool = False
+    stale_confirm_tools: int = Field(default=1, ge=1)
+    stale_close_on_undo: bool = False
     drift_window: int = Field(default=0, ge=0, le=10_000)
     drift_threshold: float = Field(default=6.0, gt=0.0, allow_inf_nan=False)
     drift_discount: float = Field(default=0.95, gt=0.0, le=1.0)

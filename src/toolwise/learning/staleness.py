@@ -55,6 +55,11 @@ class _Candidate:
         evidence = self.evidence
         return evidence.changes != self.changes or evidence.restored_charges != self.restored
 
+    def taken_back(self) -> bool:
+        """Restored by the recovery test or reverted as an outage (a later change is not)."""
+        evidence = self.evidence
+        return evidence.changes < self.changes or evidence.restored_charges != self.restored
+
     def add(self, successes: float, failures: float) -> None:
         self.run = (self.run[0] + successes, self.run[1] + failures)
 
@@ -73,6 +78,10 @@ class StaleClock:
         rate: the records' decay constant per second (0 without a half-life).
         retroactive: when the gate opens, a tool's record fades by every call since its last
             one, not only by those after the opening: what it was made of predates the change.
+        confirm_tools: with ``confirm_delta``, the gate opens only once changes are confirmed
+            in this many tools of the task type (a break moves one tool, a drift all).
+        close_on_undo: with ``confirm_delta``, the gate closes when fewer than
+            ``confirm_tools`` confirmed changes stand (the others restored or reverted).
     """
 
     def __init__(
@@ -84,8 +93,13 @@ class StaleClock:
         steady_calls: int | None = None,
         rate: float = 0.0,
         retroactive: bool = False,
+        confirm_tools: int = 1,
+        close_on_undo: bool = False,
     ) -> None:
         self.discount = discount
+        self._tools = confirm_tools
+        self._close_on_undo = close_on_undo
+        self._confirmed: dict[Scope, dict[str, _Candidate]] = {}  # standing confirmed changes
         self._retroactive = retroactive
         self._rate = rate
         self._gated = after_change
@@ -116,6 +130,13 @@ class StaleClock:
             return True
         opened = self._opened.get(scope)
         if opened is None:
+            return False
+        if (
+            self._close_on_undo
+            and self._confirm_delta is not None
+            and self._standing(scope) < self._tools
+        ):
+            del self._opened[scope]
             return False
         return self._steady is None or self._calls.get(scope, 0) - opened <= self._steady
 
@@ -179,7 +200,19 @@ class StaleClock:
             del self._candidates[key]
         elif delta is not None and confirms(candidate.before, candidate.run, delta):
             del self._candidates[key]
-            self._open_gate(key)
+            scope = (key[0], key[2], key[3])
+            self._confirmed.setdefault(scope, {})[key[1]] = candidate
+            if self._standing(scope) >= self._tools:
+                self._open_gate(key)
+
+    def _standing(self, scope: Scope) -> int:
+        """How many tools of the task type have a confirmed change not taken back."""
+        confirmed = self._confirmed.get(scope)
+        if not confirmed:
+            return 0
+        for tool in [t for t, c in confirmed.items() if c.taken_back()]:
+            del confirmed[tool]
+        return len(confirmed)
 
     def _open_gate(self, key: Key) -> None:
         scope = (key[0], key[2], key[3])
@@ -240,6 +273,10 @@ class StaleClock:
             for k, v in self._candidates.items()
             if not (k[0] == agent_id and tool in (None, k[1]))
         }
+        for scope, confirmed in self._confirmed.items():
+            if scope[0] == agent_id:
+                for name in [t for t in confirmed if tool in (None, t)]:
+                    del confirmed[name]
 
 
 def record_mass(evidence: Evidence, t: float, rate: float) -> Mass:
