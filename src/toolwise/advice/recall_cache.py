@@ -53,6 +53,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
+from toolwise.advice.recall_budget import Ask, Late, RecallBudget
 from toolwise.advice.recall_merge import FailureMerge
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
@@ -63,11 +64,6 @@ __all__ = ["Ask", "Late", "RecallCache"]
 log = logging.getLogger("toolwise.advice")
 
 _ANSWERS = 256  # (agent, query, k) answers kept
-
-Ask = Callable[[], "list[SimilarOutcome] | Late | None"]
-"""One store query: its nearest failures, ``None`` while the store is unavailable, a
-:class:`Late` when it missed its deadline but still runs, and raising for any other error (the
-answer is then not kept)."""
 
 Key = tuple[str, str, int]
 Fresh = Callable[[], LocalFailures]
@@ -83,19 +79,6 @@ class _Answer:
     epoch: int  # the agent's forgets before the query
     found: tuple[SimilarOutcome, ...]  # nearest first, at most k
     failed: bool = False  # the query raised: used by this turn (and its waiters), not kept
-
-
-@dataclass(frozen=True, slots=True)
-class Late:
-    """A store query that missed its deadline and still runs unwatched.
-
-    Attributes:
-        answer: where its nearest failures (or its exception) land.
-        deadline: the seconds its caller waited; a brief joins the query at most that long.
-    """
-
-    answer: Future[list[SimilarOutcome]]
-    deadline: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +101,9 @@ class RecallCache:
         clock: monotonic seconds (injected by tests).
         down: True while the store says it is unavailable (a brief then does not wait for a
             late query: a query of its own would be skipped at once too).
+        budget: the most seconds a brief waits for the store's answer, its own query's or one
+            in flight (:mod:`toolwise.advice.recall_budget`); ``None``: as long as the query
+            takes, within the store's recall deadline.
     """
 
     def __init__(
@@ -126,8 +112,10 @@ class RecallCache:
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
         down: Callable[[], bool] = lambda: False,
+        budget: float | None = None,
     ) -> None:
         self._merging = FailureMerge(embedding)
+        self._budget = RecallBudget(budget)
         self._ttl = ttl
         self._clock = clock
         self._down = down
@@ -149,6 +137,7 @@ class RecallCache:
             this process's unstored failures are there).
         """
         current: _Answer | None = None
+        raw, ask = ask, self._budgeted(ask)  # a brief waits at most the budget; a refresh waits
         if self._ttl <= 0:
             current = self._fetch(key, local, now, ask, fresh, keep=False)
         else:
@@ -158,7 +147,7 @@ class RecallCache:
             if kept is not None and age < self._ttl:
                 current = self._current(key, kept, local, now)
             elif kept is not None and age < 2 * self._ttl and kept.epoch == local.epoch:
-                self._refresh(key, now, ask, fresh)
+                self._refresh(key, now, raw, fresh)
                 return self._stale(key, kept, local, now), True
             if current is None:
                 answer = self._shared(key, local, now, ask, fresh)
@@ -183,14 +172,17 @@ class RecallCache:
                 flight = None
         if flight is None:
             return self._fetch(key, local, now, ask, fresh, keep=True, flight=mine)
-        if flight.late is None:
-            return flight.answer.result()  # bounded: the store's recall deadline
+        budget = self._budget.seconds
+        if flight.late is None:  # without a budget, bounded by the store's recall deadline
+            return _within(flight.answer, budget)
         if self._down():  # as unavailable as a query of our own would be
             return None
-        try:
-            return flight.answer.result(flight.late)
-        except TimeoutError:
-            return None
+        return _within(flight.answer, flight.late if budget is None else min(flight.late, budget))
+
+    def _budgeted(self, ask: Ask) -> Ask:
+        """``ask`` as a brief makes it: waited for at most the budget (a :class:`Late` past it)."""
+        budget = self._budget
+        return ask if budget.seconds is None else lambda: budget.ask(ask)
 
     def _joinable(self, flight: _Flight | None, pid: int) -> bool:
         """Whether a brief of ``pid`` waits for ``flight`` rather than asking (under the lock):
@@ -383,6 +375,14 @@ class RecallCache:
             self._answers.move_to_end(key)
             while len(self._answers) > _ANSWERS:
                 self._answers.popitem(last=False)
+
+
+def _within(answer: Future[_Answer | None], seconds: float | None) -> _Answer | None:
+    """``answer`` if it lands within ``seconds`` (``None``: however long), else ``None``."""
+    try:
+        return answer.result(seconds)
+    except TimeoutError:
+        return None
 
 
 def _unexpired(found: Sequence[SimilarOutcome], now: datetime) -> list[SimilarOutcome]:
