@@ -113,6 +113,17 @@ def test_forget_without_yes_and_no_terminal_exits_2(
         assert len(tw.list_calls("devops")) == 1
 
 
+@pytest.mark.parametrize("timeout", ["-1", "nan", "inf"])
+def test_forget_with_a_bad_timeout_names_it_and_deletes_nothing(
+    store: Path, timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["forget", "--path", str(store), "--agent", "devops", "--everything", "--yes"]
+    assert main([*argv, "--timeout", timeout]) == 2
+    assert "timeout" in capsys.readouterr().err
+    with Toolwise(store) as tw:
+        assert len(tw.list_calls("devops")) == 1
+
+
 @pytest.mark.parametrize("since", ["x", "2026-13-45", "yesterday"])
 def test_a_bad_date_is_one_line_and_exit_2(
     store: Path, since: str, capsys: pytest.CaptureFixture[str]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from toolwise import Toolwise
@@ -247,6 +248,18 @@ def test_forget_one_call_by_its_path(
     (call_id,) = record_calls("devops", DEPLOY)
     assert client.delete(f"/v1/agents/devops/calls/{call_id}").json() == {"deleted": 1}
     assert client.delete(f"/v1/agents/devops/calls/{call_id}").status_code == 404
+
+
+@pytest.mark.parametrize("timeout", ["-1", "121", "nan", "soon"])
+def test_forget_with_a_bad_timeout_is_422_naming_it_and_deletes_nothing(
+    client: TestClient, record_calls: Callable[..., list[str]], timeout: str
+) -> None:
+    (call_id,) = record_calls("devops", DEPLOY)
+    for path in ("/v1/agents/devops/calls?everything=true", f"/v1/agents/devops/calls/{call_id}"):
+        response = client.delete(path, params={"timeout": timeout})
+        assert response.status_code == 422
+        assert "timeout" in response.text
+    assert client.get(f"/v1/agents/devops/calls/{call_id}").status_code == 200
 
 
 def test_summary_reports_each_tool(

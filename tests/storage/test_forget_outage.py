@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from langchain_core.tools import tool
 
 from toolwise import Toolwise
 from toolwise.errors import InvalidArgumentError, StoreError, StoreUnavailableError
+from toolwise.service import ToolwiseBackend, create_app
 
 
 @tool
@@ -112,6 +114,28 @@ def test_a_forget_against_a_frozen_server_fails_within_its_timeout_and_deletes_n
         server.thaw()
     assert eventually(lambda: tw.store.health.healthy)
     assert len(all_calls(tw, "ops", tool="leaky_deploy")) == 3
+
+
+@pytest.mark.server
+def test_over_http_a_forget_that_cannot_wait_is_503_and_deletes_nothing(
+    server: Any, outage_tw: Toolwise, eventually: Any, all_calls: Any
+) -> None:
+    """``DELETE .../calls?timeout=0`` behind a backlog: the service refuses as the Python API
+    does; with time to wait, it takes the spooled records too."""
+    tw = outage_tw
+    _backlog(tw, server, eventually, 2_000)
+    with TestClient(create_app(ToolwiseBackend(tw.runtime, probe_timeout=30.0))) as http:
+        refused = http.delete("/v1/agents/ops/calls", params={"tool": "leaky_deploy", "timeout": 0})
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "store_unavailable"
+        assert refused.headers["Retry-After"]
+
+        waited = http.delete(
+            "/v1/agents/ops/calls", params={"tool": "leaky_deploy", "timeout": 120}
+        )
+        assert waited.json() == {"deleted": 1_000}
+    assert tw.flush(timeout=120)
+    assert not all_calls(tw, "ops", tool="leaky_deploy")
 
 
 def test_a_forget_with_a_bad_timeout_names_the_field(tmp_path: Path) -> None:

@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--ids", help="comma-separated record ids")
     target.add_argument("--everything", action="store_true", help="all of the agent's records")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    forget.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wait this long for calls recorded before to be stored (default 30); if they "
+        "cannot be, nothing is deleted",
+    )
 
     audit = commands.add_parser("audit", parents=[common], help="self-improvement changes")
     audit.add_argument("--all-agents", action="store_true")

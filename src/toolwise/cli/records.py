@@ -80,7 +80,8 @@ def _forget(tw: Toolwise, args: argparse.Namespace) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
-    removed = tw.forget(args.agent, tool=args.tool, ids=ids)
+    wait = {} if args.timeout is None else {"timeout": args.timeout}
+    removed = tw.forget(args.agent, tool=args.tool, ids=ids, **wait)
     print(json.dumps({"deleted": removed}) if args.json else f"deleted {removed} record(s)")
     return 0
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from toolwise._calls import CallLog
+from toolwise._calls import FORGET_FLUSH_TIMEOUT, CallLog
 from toolwise.advice import AdviceRuntime, Advisor
 from toolwise.advice.models import AdviceOptions
 from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
@@ -133,9 +133,14 @@ class ToolwiseBackend:
         )
 
     def forget(
-        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+        self,
+        agent_id: str,
+        *,
+        tool: str | None = None,
+        ids: Sequence[str] | None = None,
+        timeout: float = FORGET_FLUSH_TIMEOUT,
     ) -> int:
-        return self._runtime.calls.forget(agent_id, tool=tool, ids=ids)
+        return self._runtime.calls.forget(agent_id, tool=tool, ids=ids, timeout=timeout)
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from toolwise._calls import FORGET_FLUSH_TIMEOUT
 from toolwise.advice.models import AdviceOptions, Brief
 from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
 from toolwise.models import ToolOutcome, UsageSummary
@@ -92,9 +93,16 @@ class ServiceBackend(Protocol):
         ...
 
     def forget(
-        self, agent_id: str, *, tool: str | None = None, ids: Sequence[str] | None = None
+        self,
+        agent_id: str,
+        *,
+        tool: str | None = None,
+        ids: Sequence[str] | None = None,
+        timeout: float = FORGET_FLUSH_TIMEOUT,
     ) -> int:
-        """Delete a tool's records, specific ids, or (neither) all of the agent's; a count."""
+        """Delete a tool's records, specific ids, or (neither) all of the agent's; a count.
+        Waits up to ``timeout`` s for the calls recorded before to be stored, else deletes
+        nothing and raises :class:`~toolwise.errors.StoreUnavailableError`."""
         ...
 
     def summary(self, agent_id: str, *, since: datetime | None = None) -> UsageSummary:

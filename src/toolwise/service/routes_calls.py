@@ -24,6 +24,7 @@ from toolwise.service.schemas import (
     CallQuery,
     CallsBody,
     Deleted,
+    ForgetOneQuery,
     ForgetQuery,
     SummaryQuery,
 )
@@ -186,16 +187,18 @@ def forget_calls(
                 field="ids",
                 location="query",
             )
-        return Deleted(deleted=state.backend.forget(agent, ids=ids))
-    return Deleted(deleted=state.backend.forget(agent, tool=query.tool))
+        return Deleted(deleted=state.backend.forget(agent, ids=ids, timeout=query.timeout))
+    return Deleted(deleted=state.backend.forget(agent, tool=query.tool, timeout=query.timeout))
 
 
 @router.delete("/agents/{agent}/calls/{call_id}", summary="Forget one call")
 @blocking
-def forget_call(agent: WriteAgent, call_id: CallId, state: State) -> Deleted:
+def forget_call(
+    agent: WriteAgent, call_id: CallId, state: State, query: Annotated[ForgetOneQuery, Query()]
+) -> Deleted:
     if not call_id.strip():
         raise ApiError(422, "invalid_argument", "call_id: must not be blank", field="call_id")
-    deleted = state.backend.forget(agent, ids=[call_id])
+    deleted = state.backend.forget(agent, ids=[call_id], timeout=query.timeout)
     if not deleted:
         raise ApiError(404, "not_found", f"no call {call_id!r} for agent {agent!r}")
     return Deleted(deleted=deleted)

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from toolwise._calls import FORGET_FLUSH_TIMEOUT
 from toolwise.advice.fields import SERVER_RECALL_BUDGET
 from toolwise.advice.models import MAX_TOP_K, MIN_BUDGET, AdviceOptions, Mode
 from toolwise.errors import InvalidArgumentError
@@ -52,6 +53,8 @@ __all__ = [
 ]
 
 MAX_BATCH = 1_000
+MAX_FORGET_TIMEOUT = 120.0
+"""Longest a ``DELETE`` may wait for the calls recorded before it (it holds a worker)."""
 """Calls per ``POST .../calls``; larger batches are split by the client."""
 
 # Sums of latencies and costs must stay finite (JSON has no infinity): a measure beyond these
@@ -245,7 +248,19 @@ class CallQuery(_Query):
     cursor: str | None = Field(default=None, max_length=512)
 
 
-class ForgetQuery(_Query):
+class ForgetOneQuery(_Query):
+    """How long ``DELETE`` waits for the calls recorded before it to be stored."""
+
+    timeout: float = Field(
+        default=FORGET_FLUSH_TIMEOUT,
+        ge=0,
+        le=MAX_FORGET_TIMEOUT,
+        description="Seconds to wait for the calls recorded before to be stored; if they "
+        "cannot be, nothing is deleted (503).",
+    )
+
+
+class ForgetQuery(ForgetOneQuery):
     """Which records ``DELETE .../calls`` removes: exactly one of a tool, ids, or everything."""
 
     tool: Name | None = None
