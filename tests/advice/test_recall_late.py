@@ -84,8 +84,8 @@ def _recall(tw: Toolwise, cache: RecallCache, store: _Store) -> tuple[list[str],
     def fresh() -> LocalFailures:
         return tw.runtime.local_failures("default")
 
-    found, available = cache.nearest(KEY, fresh(), tw.runtime.clock(), ask=store, fresh=fresh)
-    return [hit.outcome.error_message for hit in found], available
+    found, recalled = cache.nearest(KEY, fresh(), tw.runtime.clock(), ask=store, fresh=fresh)
+    return [hit.outcome.error_message for hit in found], recalled == "recalled"
 
 
 def test_a_late_answer_is_reused_without_asking_the_store(

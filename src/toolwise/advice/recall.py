@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Literal, cast
+from typing import cast
 
 from toolwise.advice.format import Failure
 from toolwise.advice.models import AdviceOptions
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.recall_budget import Late
-from toolwise.advice.recall_cache import RecallCache
+from toolwise.advice.recall_cache import RecallCache, Recalled
 from toolwise.advice.task import TaskResolution
 from toolwise.errors import StoreUnavailableError
 from toolwise.storage.deadline import overdue
@@ -31,11 +31,6 @@ from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import SimilarOutcome
 
 __all__ = ["FailureRecall", "Recalled"]
-
-Recalled = Literal["recalled", "pending", "unavailable"]
-"""Whether a brief has the store's recall: ``pending`` when the store is healthy but its answer
-missed the brief's ``recall_budget`` (it is kept for the next brief), ``unavailable`` while the
-store is down. Without it only this process's failures not yet stored are shown."""
 
 log = logging.getLogger("toolwise.advice")
 
@@ -76,7 +71,7 @@ class FailureRecall:
         # Other tasks' failures are dropped after the query, so ask for more of them.
         wide = k if same_task is None else 3 * k
         local = self.runtime.local_failures(agent_id)
-        found, available = self._cache.nearest(
+        found, recalled = self._cache.nearest(
             (agent_id, query, wide),
             local,
             now,
@@ -111,11 +106,7 @@ class FailureRecall:
                 continue
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
-        if available:
-            return list(merged.values()), "recalled"
-        # A query past the budget leaves a healthy store; one past the store's deadline, or
-        # skipped because the store is down, leaves the breaker open.
-        return list(merged.values()), "unavailable" if self.store_down() else "pending"
+        return list(merged.values()), recalled
 
     def store_down(self) -> bool:
         """True while the store says it is unhealthy (reading it would fail at once)."""
