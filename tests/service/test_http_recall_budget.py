@@ -3,7 +3,11 @@ same path as a Python brief (``AdviceOptions.recall_budget``)."""
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +17,7 @@ from pydantic import ValidationError
 from toolwise import Toolwise
 from toolwise.advice.advisor import RECALL_PENDING
 from toolwise.service import ToolwiseBackend, create_app
+from toolwise.service.cli import add_commands
 from toolwise.service.state import ServiceConfig
 
 BRIEF = {
@@ -63,3 +68,30 @@ def test_a_bad_server_recall_budget_is_rejected_naming_the_field(bad: Any) -> No
     with pytest.raises(ValidationError) as raised:
         ServiceConfig(recall_budget=bad)
     assert raised.value.errors()[0]["loc"] == ("recall_budget",)
+
+
+@pytest.mark.parametrize("bad", ["soon", "-1", "nan", "inf"])
+def test_serve_with_a_bad_recall_budget_exits_2_naming_it(bad: str, tmp_path: Path) -> None:
+    """Refused by argument parsing, before anything opens the store."""
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "toolwise.cli", "serve", "--path", str(tmp_path / "store")),
+            f"--recall-budget={bad}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--recall-budget" in result.stderr
+    assert "seconds >= 0 or 'none'" in result.stderr
+    assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("none", None), ("NONE", None), ("0.02", 0.02)])
+def test_the_recall_budget_flag_reads_seconds_or_none(text: str, seconds: float | None) -> None:
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["serve", f"--recall-budget={text}"])
+    assert args.recall_budget == seconds
