@@ -29,7 +29,10 @@ stall its event loop: the server-side request p99, the loop's lags split into it
 its wait for a core and time blocked (the GIL), and the writer's batches, the view's tail and
 drain, fsync and gc that overlapped slow requests (the probe costs the server ~2 % of a core).
 
-Latencies are per request, in milliseconds. After each phase the script waits until the server
+Latencies are per request, in milliseconds. "before recall" counts the briefs answered
+without the store's recall because it missed the server's ``--recall-budget`` (its answer is
+kept for the next brief of the same question): the price of the brief's latency bound.
+After each phase the script waits until the server
 has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and its
 ``chroma run``, a child or a server) per recorded item over the phase and that drain: a
 figure that depends on how busy the machine is much less than the latencies do. It is also
@@ -78,6 +81,8 @@ RELIABILITY = {
     "terraform_apply": 0.8,
 }
 BATCH = 20
+PENDING = b"its answer is still loading"  # in a brief the recall_budget answered without
+# the store's recall (toolwise.advice.advisor.RECALL_PENDING); its query's answer is kept
 SMALL_BATCH = 10  # the open loop's batched requests: 1,000 calls/s as 100 requests/s
 
 
@@ -205,10 +210,13 @@ class Run:
     errors: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    before_recall: int = 0  # briefs answered before the store's recall (its recall_budget)
 
-    def count(self, status: int, items: int, latency_s: float) -> None:
+    def count(self, status: int, items: int, latency_s: float, body: bytes = b"") -> None:
         self.latencies_ms.append(latency_s * 1000)
         self.requests += 1
+        if PENDING in body:
+            self.before_recall += 1
         if status < 300:
             self.items += items
         else:
@@ -225,6 +233,7 @@ class Run:
             "load_generator_cpu_ms_per_item": round(cpu.load_generator * per_item, 3),
             "drain_s": round(drain_seconds, 2),
             "errors": self.errors,
+            "briefs_answered_before_recall": self.before_recall,
             "requests_per_s": round(self.requests / self.seconds, 1),
             "items_per_s": round(self.items / self.seconds, 1),
             "p50_ms": round(float(np.percentile(lat, 50)), 2),
@@ -262,8 +271,8 @@ async def closed_loop(target: Target, make: Callable[[], Request]) -> Run:
         while time.perf_counter() < end:
             method, path, body, items = make()
             started = time.perf_counter()
-            status, _ = await connection.request(method, path, body)
-            run.count(status, items, time.perf_counter() - started)
+            status, answer = await connection.request(method, path, body)
+            run.count(status, items, time.perf_counter() - started, answer)
 
     began = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
@@ -287,8 +296,8 @@ async def open_loop(target: Target, rate: float, make: Callable[[], Request]) ->
             if delay > 0:
                 await asyncio.sleep(delay)
             method, path, body, items = make()
-            status, _ = await connection.request(method, path, body)
-            run.count(status, items, time.perf_counter() - due)
+            status, answer = await connection.request(method, path, body)
+            run.count(status, items, time.perf_counter() - due, answer)
             due += interval
 
     await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
@@ -632,12 +641,13 @@ def main() -> None:
             "runs": runs,
         }
     header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item"]
-    header += ["serve", "store", "load gen", "errors"]
+    header += ["serve", "store", "load gen", "errors", "before recall"]
     rows = [
         [
             *(mode, name, r["requests_per_s"], r["items_per_s"], r["p50_ms"], r["p99_ms"]),
             *(r["server_cpu_ms_per_item"], r["serve_cpu_ms_per_item"]),
             *(r["store_cpu_ms_per_item"], r["load_generator_cpu_ms_per_item"], r["errors"]),
+            r["briefs_answered_before_recall"],
         ]
         for mode in modes
         for name, r in report[mode]["median"].items()

@@ -1,7 +1,8 @@
 """Shared fixtures: real Chroma in every mode — in memory, on disk, and a ``chroma run`` server.
 
 ``chroma_server`` is started once per session; tests that stop and restart a server use
-``own_chroma_server`` so the shared one is never disturbed. Every ``Toolwise`` built here gets
+``own_chroma_server`` so the shared one is never disturbed; ``slow`` is an in-memory Chroma
+whose queries are held until released (a busy store). Every ``Toolwise`` built here gets
 a unique collection prefix, because ``EphemeralClient`` instances in one process share state.
 """
 
@@ -26,6 +27,7 @@ import pytest
 from toolwise import Toolwise
 from toolwise.models import ToolOutcome
 from toolwise.storage.clients import ephemeral_client
+from toolwise.storage.health import StoreTimeouts
 
 _READY_TIMEOUT = 60.0  # generous for a loaded CI machine; ready in ≈ 1 s here
 
@@ -363,3 +365,77 @@ def eventually() -> Callable[..., bool]:
     For what a background thread does "soon": asserts on behaviour, never on how fast.
     """
     return _eventually
+
+
+class _HeldQueries:
+    """A real collection whose vector queries wait while ``held`` is set."""
+
+    def __init__(self, collection: Any, client: SlowClient) -> None:
+        self._collection, self._client = collection, client
+
+    def query(self, **kwargs: Any) -> Any:
+        client = self._client
+        if client.held.is_set():
+            client.entered.set()
+            client.free.wait(timeout=60)
+        return self._collection.query(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+class SlowClient:
+    """A real in-memory Chroma whose queries can be held (a busy store): ``hold()``,
+    ``release()``; ``entered`` is set once a held query waits."""
+
+    def __init__(self) -> None:
+        self._client = ephemeral_client()
+        self.held, self.free, self.entered = threading.Event(), threading.Event(), threading.Event()
+
+    def hold(self) -> None:
+        self.free.clear()
+        self.entered.clear()
+        self.held.set()
+
+    def release(self) -> None:
+        self.held.clear()
+        self.free.set()
+
+    def get_collection(self, *args: Any, **kwargs: Any) -> Any:
+        return _HeldQueries(self._client.get_collection(*args, **kwargs), self)
+
+    def get_or_create_collection(self, *args: Any, **kwargs: Any) -> Any:
+        return _HeldQueries(self._client.get_or_create_collection(*args, **kwargs), self)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.fixture
+def slow() -> Iterator[SlowClient]:
+    client = SlowClient()
+    yield client
+    client.release()  # no query stays held after the test
+
+
+def _slow_toolwise(
+    slow: SlowClient, tmp_path: Path, prefix: str, recall: float
+) -> Iterator[Toolwise]:
+    timeouts = StoreTimeouts(recall=recall, probe_interval=0.05)
+    tw = Toolwise(client=slow, spool_dir=tmp_path / "spool", prefix=prefix, timeouts=timeouts)
+    yield tw
+    slow.release()
+    tw.close(timeout=5)
+
+
+@pytest.fixture
+def slow_tw(slow: SlowClient, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    """A toolwise whose recall gives up after 1 s (ample for a loaded machine)."""
+    yield from _slow_toolwise(slow, tmp_path, prefix, recall=1.0)
+
+
+@pytest.fixture
+def busy_tw(slow: SlowClient, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    """A toolwise whose recall deadline (60 s) a held query does not reach: a busy store,
+    not a failed one."""
+    yield from _slow_toolwise(slow, tmp_path, prefix, recall=60.0)

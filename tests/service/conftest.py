@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from toolwise import Toolwise
 from toolwise.service import KeyRing, ToolwiseBackend, create_app
+from toolwise.service.state import ServiceConfig
 
 _READY_TIMEOUT = 60.0
 
@@ -33,10 +34,15 @@ def backend(tw: Toolwise) -> ToolwiseBackend:
     return ToolwiseBackend(tw.runtime, probe_timeout=30.0)
 
 
+# Briefs wait for the store's recall, so a test's first brief shows it on a loaded machine
+# too; the server's recall budget has its own tests (test_http_recall_budget.py).
+WAITING = ServiceConfig(recall_budget=None)
+
+
 @pytest.fixture
 def client(backend: ToolwiseBackend) -> Iterator[TestClient]:
     """The app without keys (as on loopback), over this test's own toolwise."""
-    with TestClient(create_app(backend)) as http:
+    with TestClient(create_app(backend, config=WAITING)) as http:
         yield http
 
 
@@ -49,7 +55,7 @@ def key_ring(tmp_path: Path) -> KeyRing:
 def secured(backend: ToolwiseBackend, key_ring: KeyRing) -> Iterator[TestClient]:
     """The app with API keys required (create them with ``key_ring``)."""
     key_ring.create(admin=True, label="makes the ring non-empty")
-    with TestClient(create_app(backend, keys=key_ring)) as http:
+    with TestClient(create_app(backend, keys=key_ring, config=WAITING)) as http:
         yield http
 
 

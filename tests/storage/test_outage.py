@@ -19,7 +19,7 @@ from tests.conftest import count_recall_queries
 from tests.storage.conftest import FAST
 
 from toolwise import Toolwise
-from toolwise.advice.advisor import NO_RECALL, UNAVAILABLE
+from toolwise.advice.advisor import NO_RECALL, RECALL_PENDING, UNAVAILABLE
 from toolwise.cli import main
 from toolwise.errors import StoreError, StoreUnavailableError
 from toolwise.models import ToolOutcome
@@ -329,3 +329,40 @@ def test_closing_does_not_wait_on_a_store_known_to_be_down(
     assert eventually(lambda: not tw.store.health.healthy)  # type: ignore[attr-defined]
     assert not tw.close(timeout=600)  # would wait 10 minutes if it waited at all
     assert len(list((tmp_path / "spool").glob("inst-*/seg-*.jsonl"))) == 1
+
+
+@pytest.mark.server
+def test_a_brief_on_a_frozen_server_keeps_its_recall_budget_and_the_next_has_the_answer(
+    server: Any, outage_tw: Toolwise, monkeypatch: pytest.MonkeyPatch, eventually: Eventually
+) -> None:
+    """SIGSTOP mid-query: the brief is answered at its budget, saying recall is loading (the
+    store's 2 s deadline has not passed: it is not called unavailable); the deadline then
+    opens the breaker as before; after SIGCONT the query's answer serves the next brief —
+    the store was asked once."""
+    tw = outage_tw
+    tw.record(
+        tool="deploy",
+        outcome="failure",
+        agent_id="ops",
+        task="deploy the api",
+        error_type="ImagePullBackOff",
+        error_message="manifest unknown",
+    )
+    assert tw.flush(timeout=30)
+    advisor = tw.advisor(
+        agent_id="ops",
+        tools=[deploy, rollback],
+        strategy="greedy",
+        learn_task_types=False,
+        recall_budget=0.05,
+    )
+    warm = [HumanMessage("roll back the api")]  # answered (kept) once the server is warm
+    assert eventually(lambda: RECALL_PENDING not in advisor.advise(warm).text)
+    asked = count_recall_queries(tw, monkeypatch)
+    server.freeze()
+    turn = [HumanMessage("deploy the api")]
+    assert advisor.advise(turn).text.endswith(RECALL_PENDING)
+    assert eventually(lambda: advisor.advise(turn).text.endswith(NO_RECALL))
+    server.thaw()
+    assert eventually(lambda: "manifest unknown" in advisor.advise(turn).text)
+    assert len(asked) == 1

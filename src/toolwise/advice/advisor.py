@@ -65,6 +65,10 @@ UNAVAILABLE = (
     "[toolwise] Tool history is unavailable right now: choose tools by their descriptions."
 )
 NO_RECALL = "[toolwise] Past failures not recalled this turn: the outcome store is unavailable."
+RECALL_PENDING = (
+    "[toolwise] Past failures not recalled from the store this turn: its answer is still"
+    " loading (the next turns have it)."
+)
 _NARROWER = 1e-6  # an interval this much narrower than the bare prior's has evidence behind it
 
 
@@ -218,8 +222,9 @@ class Advisor:
         )
         learnt = self._learnt(labels.agent_id, text)
         brief_text = self._text(task, visible, failures, forced, learnt, providers=providers)
-        if not recalled and len(brief_text) + len(NO_RECALL) < options.budget:
-            brief_text += "\n" + NO_RECALL
+        notice = {"pending": RECALL_PENDING, "unavailable": NO_RECALL}.get(recalled)
+        if notice is not None and len(brief_text) + len(notice) < options.budget:
+            brief_text += "\n" + notice
         first = visible[0] if visible else None
         return brief(
             brief_text,

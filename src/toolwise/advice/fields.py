@@ -13,7 +13,18 @@ from typing import Any, Literal, TypedDict
 
 from toolwise.learning.models import Objective, Strategy
 
-__all__ = ["AdviceFields", "BriefOptions", "Mode", "TaskQuery", "TaskResolver"]
+__all__ = [
+    "SERVER_RECALL_BUDGET",
+    "AdviceFields",
+    "BriefOptions",
+    "Mode",
+    "TaskQuery",
+    "TaskResolver",
+]
+
+SERVER_RECALL_BUDGET = 0.05
+"""Seconds a brief of ``toolwise serve`` waits for the store's recall answer by default
+(``recall_budget``; a Python agent's brief waits for it): measured in docs/http.md."""
 
 Mode = Literal["advise", "filter", "route"]
 """``advise`` injects the brief only; ``filter`` also hides tools that are clearly unreliable;
@@ -52,6 +63,7 @@ class BriefOptions(TypedDict, total=False):
     tools: Sequence[Any]
     top_k: int
     recall_ttl: float
+    recall_budget: float | None
     lessons: int
     demonstrations: int
     budget: int

@@ -13,7 +13,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from toolwise._deprecations import renamed, warn_renamed
-from toolwise.advice.fields import AdviceFields, BriefOptions, Mode, TaskQuery, TaskResolver
+from toolwise.advice.fields import (
+    AdviceFields,
+    BriefOptions,
+    Mode,
+    TaskQuery,
+    TaskResolver,
+)
 from toolwise.learning.models import Objective, Recommendation, Strategy, resolve_objective
 from toolwise.models import BoundaryModel
 
@@ -70,6 +76,13 @@ class AdviceOptions(BoundaryModel):
             one request ask the same question), kept current with this process's new
             failures; for as long again it is still served while a background query
             refreshes it. 0 queries the store every turn.
+        recall_budget: the most seconds a brief waits for the store's recall answer (a query
+            not answered from the reused ones). Past it the brief is answered without the
+            store's recall — this process's failures not yet stored are still shown, and the
+            brief says recall is still loading — while the query runs on and its answer is
+            kept for the next brief of the same question. Unlike the store's recall deadline
+            (``StoreTimeouts.recall``), missing the budget does not mark the store
+            unhealthy. ``None`` waits for the store's answer (up to that deadline).
         budget: the brief's maximum length in characters (at least 300).
         strategy: ranking strategy; exploration flows through its sample.
         objective: trade-off of success, speed and cost.
@@ -103,6 +116,7 @@ class AdviceOptions(BoundaryModel):
     tools: tuple[Any, ...] = ()
     top_k: int = Field(default=8, ge=0, le=MAX_TOP_K)
     recall_ttl: float = Field(default=30.0, ge=0.0, allow_inf_nan=False)
+    recall_budget: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
     lessons: int = Field(default=3, ge=0, le=10)
     demonstrations: int = Field(default=0, ge=0, le=5)
     budget: int = Field(default=1_200, ge=MIN_BUDGET, le=100_000)

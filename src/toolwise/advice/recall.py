@@ -6,7 +6,10 @@ current with this process's new failures and asked for once at a time:
 stored yet (read-your-writes), and limited to the matched task type, so an unrelated request
 is never shown another task's errors. Recall never fails a turn: while the store is
 unavailable it is skipped (and the brief says so), and any other error leaves the brief
-without it. A query that times out still runs; the cache keeps its answer when it comes.
+without it. A query that times out still runs; the cache keeps its answer when it comes. A
+brief waits for the store's answer at most ``recall_budget`` seconds
+(:mod:`toolwise.advice.recall_budget`): past it the brief says the store's recall is still
+loading, and the next brief for the question has it.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from typing import cast
 from toolwise.advice.format import Failure
 from toolwise.advice.models import AdviceOptions
 from toolwise.advice.protocols import AdviceRuntime
-from toolwise.advice.recall_cache import Late, RecallCache
+from toolwise.advice.recall_budget import Late
+from toolwise.advice.recall_cache import RecallCache, Recalled
 from toolwise.advice.task import TaskResolution
 from toolwise.errors import StoreUnavailableError
 from toolwise.storage.deadline import overdue
 from toolwise.storage.health import store_is_down
 from toolwise.storage.protocol import SimilarOutcome
 
-__all__ = ["FailureRecall"]
+__all__ = ["FailureRecall", "Recalled"]
 
 log = logging.getLogger("toolwise.advice")
 
@@ -37,7 +41,12 @@ class FailureRecall:
     def __init__(self, runtime: AdviceRuntime, options: AdviceOptions) -> None:
         self.runtime = runtime
         self.options = options
-        self._cache = RecallCache(runtime.embedding, options.recall_ttl, down=self.store_down)
+        self._cache = RecallCache(
+            runtime.embedding,
+            options.recall_ttl,
+            down=self.store_down,
+            budget=options.recall_budget,
+        )
 
     def recall(
         self,
@@ -46,22 +55,23 @@ class FailureRecall:
         text: str,
         tools: set[str],
         now: datetime,
-    ) -> tuple[list[Failure], bool]:
+    ) -> tuple[list[Failure], Recalled]:
         """The nearest past failures of the visible tools (empty when recall is off or fails),
-        and False when the store was unavailable (only this process's unstored ones shown)."""
+        and whether the store's answer is among them (else only this process's unstored
+        ones are: :data:`Recalled`)."""
         if self.options.top_k == 0 or not text.strip():
-            return [], True
+            return [], "recalled"
         # A type toolwise matched or learnt from the request: recall only that task's
         # failures — an unrelated request must not be shown another task's errors.
         same_task = task.task_type if task.inferred and task.task_type else None
         if same_task is not None and task.source == "new":
-            return [], True  # a type learnt just now has no failures yet
+            return [], "recalled"  # a type learnt just now has no failures yet
         query = f"failure for {task.task_type}. Task: {text}" if task.task_type else text
         k = self.options.top_k
         # Other tasks' failures are dropped after the query, so ask for more of them.
         wide = k if same_task is None else 3 * k
         local = self.runtime.local_failures(agent_id)
-        found, available = self._cache.nearest(
+        found, recalled = self._cache.nearest(
             (agent_id, query, wide),
             local,
             now,
@@ -96,7 +106,7 @@ class FailureRecall:
                 continue
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
-        return list(merged.values()), available
+        return list(merged.values()), recalled
 
     def store_down(self) -> bool:
         """True while the store says it is unhealthy (reading it would fail at once)."""

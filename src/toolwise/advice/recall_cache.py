@@ -52,22 +52,26 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
+from toolwise.advice.recall_budget import Ask, Late, RecallBudget
 from toolwise.advice.recall_merge import FailureMerge
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 
-__all__ = ["Ask", "Late", "RecallCache"]
+__all__ = ["Ask", "Late", "RecallCache", "Recalled"]
+
+Recalled = Literal["recalled", "pending", "unavailable"]
+"""Whether a brief has the store's answer: ``pending`` when the store is healthy but its answer
+missed the brief's budget (kept for the next brief when it comes), ``unavailable`` when the
+store is down or missed its own deadline. Without it only this process's unstored failures
+are shown."""
+Missing = Literal["pending", "unavailable"]
 
 log = logging.getLogger("toolwise.advice")
 
 _ANSWERS = 256  # (agent, query, k) answers kept
-
-Ask = Callable[[], "list[SimilarOutcome] | Late | None"]
-"""One store query: its nearest failures, ``None`` while the store is unavailable, a
-:class:`Late` when it missed its deadline but still runs, and raising for any other error (the
-answer is then not kept)."""
 
 Key = tuple[str, str, int]
 Fresh = Callable[[], LocalFailures]
@@ -86,24 +90,11 @@ class _Answer:
 
 
 @dataclass(frozen=True, slots=True)
-class Late:
-    """A store query that missed its deadline and still runs unwatched.
-
-    Attributes:
-        answer: where its nearest failures (or its exception) land.
-        deadline: the seconds its caller waited; a brief joins the query at most that long.
-    """
-
-    answer: Future[list[SimilarOutcome]]
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True)
 class _Flight:
     """A store query in progress; ``pid`` so a forked child never waits for its parent's."""
 
     pid: int
-    answer: Future[_Answer | None]
+    answer: Future[_Answer | Missing]
     started: float  # the clock when it was asked for
     late: float | None = None  # past its deadline: how long a brief joins it
 
@@ -118,6 +109,9 @@ class RecallCache:
         clock: monotonic seconds (injected by tests).
         down: True while the store says it is unavailable (a brief then does not wait for a
             late query: a query of its own would be skipped at once too).
+        budget: the most seconds a brief waits for the store's answer, its own query's or one
+            in flight (:mod:`toolwise.advice.recall_budget`); ``None``: as long as the query
+            takes, within the store's recall deadline.
     """
 
     def __init__(
@@ -126,8 +120,10 @@ class RecallCache:
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
         down: Callable[[], bool] = lambda: False,
+        budget: float | None = None,
     ) -> None:
         self._merging = FailureMerge(embedding)
+        self._budget = RecallBudget(budget)
         self._ttl = ttl
         self._clock = clock
         self._down = down
@@ -139,16 +135,17 @@ class RecallCache:
 
     def nearest(
         self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
-    ) -> tuple[list[SimilarOutcome], bool]:
+    ) -> tuple[list[SimilarOutcome], Recalled]:
         """The ``k`` failures nearest the query of ``key = (agent, query, k)``: the store's
         answer (``ask``, or one reused) merged with this process's failures it may lack
         (``local``, and ``fresh()`` for a background refresh).
 
         Returns:
-            The failures, nearest first, and False when the store was unavailable (then only
-            this process's unstored failures are there).
+            The failures, nearest first, and whether the store's answer is among them (else
+            only this process's unstored failures are there).
         """
-        current: _Answer | None = None
+        current: _Answer | Missing | None = None
+        raw, ask = ask, self._budgeted(ask)  # a brief waits at most the budget; a refresh waits
         if self._ttl <= 0:
             current = self._fetch(key, local, now, ask, fresh, keep=False)
         else:
@@ -158,21 +155,21 @@ class RecallCache:
             if kept is not None and age < self._ttl:
                 current = self._current(key, kept, local, now)
             elif kept is not None and age < 2 * self._ttl and kept.epoch == local.epoch:
-                self._refresh(key, now, ask, fresh)
-                return self._stale(key, kept, local, now), True
+                self._refresh(key, now, raw, fresh)
+                return self._stale(key, kept, local, now), "recalled"
             if current is None:
-                answer = self._shared(key, local, now, ask, fresh)
-                if answer is not None:
-                    current = self._current(key, answer, local, now)
+                current = self._shared(key, local, now, ask, fresh)
+                if isinstance(current, _Answer):
+                    current = self._current(key, current, local, now)
                     if current is None:  # a forget, or a burst, between its query and ours
                         current = self._fetch(key, local, now, ask, fresh, keep=True)
-        if current is None:  # the store is unavailable: what only this process knows
-            return self._merging.merge(key, [], local.unstored, now), False
-        return _unexpired(current.found, now), True
+        if not isinstance(current, _Answer):  # no store answer: what only this process knows
+            return self._merging.merge(key, [], local.unstored, now), current or "unavailable"
+        return _unexpired(current.found, now), "recalled"
 
     def _shared(
         self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
-    ) -> _Answer | None:
+    ) -> _Answer | Missing:
         """The store's answer for ``key``: a query already in flight, or ours."""
         pid = os.getpid()
         mine = _Flight(pid, Future(), self._clock())
@@ -183,14 +180,17 @@ class RecallCache:
                 flight = None
         if flight is None:
             return self._fetch(key, local, now, ask, fresh, keep=True, flight=mine)
-        if flight.late is None:
-            return flight.answer.result()  # bounded: the store's recall deadline
+        budget = self._budget.seconds
+        if flight.late is None:  # without a budget, bounded by the store's recall deadline
+            return _within(flight.answer, budget)
         if self._down():  # as unavailable as a query of our own would be
-            return None
-        try:
-            return flight.answer.result(flight.late)
-        except TimeoutError:
-            return None
+            return "unavailable"
+        return _within(flight.answer, flight.late if budget is None else min(flight.late, budget))
+
+    def _budgeted(self, ask: Ask) -> Ask:
+        """``ask`` as a brief makes it: waited for at most the budget (a :class:`Late` past it)."""
+        budget = self._budget
+        return ask if budget.seconds is None else lambda: budget.ask(ask)
 
     def _joinable(self, flight: _Flight | None, pid: int) -> bool:
         """Whether a brief of ``pid`` waits for ``flight`` rather than asking (under the lock):
@@ -199,7 +199,9 @@ class RecallCache:
             return False
         return flight.late is None or self._clock() - flight.started < self._ttl
 
-    def _landed(self, key: Key, flight: Future[_Answer | None], answer: _Answer | None) -> None:
+    def _landed(
+        self, key: Key, flight: Future[_Answer | Missing], answer: _Answer | Missing
+    ) -> None:
         """The query of ``flight`` is over: later briefs ask again (if they must)."""
         with self._lock:
             if self._flights.get(key) is not None and self._flights[key].answer is flight:
@@ -246,7 +248,7 @@ class RecallCache:
                     log.warning("toolwise: refreshing a recall failed: %s", exc)
                 finally:
                     if not asked:
-                        self._landed(key, flight.answer, None)
+                        self._landed(key, flight.answer, "unavailable")
         finally:  # idle (or ended): the next stale answer starts a thread again
             with self._lock:
                 self._refresher = None
@@ -261,11 +263,11 @@ class RecallCache:
         *,
         keep: bool,
         flight: _Flight | None = None,
-    ) -> _Answer | None:
+    ) -> _Answer | Missing:
         """Ask the store, merge what it may not have yet, keep the answer when ``keep``, and
         land ``flight`` with it; a late query is kept, and lands, when it answers."""
         fetched = self._clock()
-        answer: _Answer | Late | None = None
+        answer: _Answer | Missing = "unavailable"
         try:
             try:
                 stored = ask()
@@ -277,20 +279,20 @@ class RecallCache:
                 )
                 return failed
             if isinstance(stored, Late):
-                answer = stored
+                answer = "pending" if stored.budget else "unavailable"
                 if keep:
                     self._later(key, flight, stored, (fetched, local, now), fresh)
                     flight = None  # handed on: landed when the query answers
-                return None
+                return answer
             if stored is None:
-                return None
+                return answer
             answer = current = self._answer(key, stored, fetched, local, now)
             if keep:
                 self._keep(key, current)
             return current
         finally:
             if flight is not None:
-                self._landed(key, flight.answer, None if isinstance(answer, Late) else answer)
+                self._landed(key, flight.answer, answer)
 
     def _answer(
         self,
@@ -321,7 +323,7 @@ class RecallCache:
                     later = self._flights[key] = _Flight(
                         flight.pid, Future(), flight.started, late.deadline
                     )
-            flight.answer.set_result(None)
+            flight.answer.set_result("pending" if late.budget else "unavailable")
         late.answer.add_done_callback(lambda done: self._arrived(key, later, done, asked, fresh))
 
     def _arrived(
@@ -335,7 +337,7 @@ class RecallCache:
         """A late query answered (in the store worker that ran it): keep its answer, as of
         the query, unless it failed or a ``forget`` ran since; land ``flight`` with it. The
         merge embeds little: the brief that gave up on it embedded the same failures."""
-        answer: _Answer | None = None
+        answer: _Answer | Missing = "unavailable"
         try:
             if not done.cancelled() and done.exception() is None:
                 fetched, local, now = asked
@@ -383,6 +385,14 @@ class RecallCache:
             self._answers.move_to_end(key)
             while len(self._answers) > _ANSWERS:
                 self._answers.popitem(last=False)
+
+
+def _within(answer: Future[_Answer | Missing], seconds: float | None) -> _Answer | Missing:
+    """``answer`` if it lands within ``seconds`` (``None``: however long), else pending."""
+    try:
+        return answer.result(seconds)
+    except TimeoutError:
+        return "pending"
 
 
 def _unexpired(found: Sequence[SimilarOutcome], now: datetime) -> list[SimilarOutcome]:

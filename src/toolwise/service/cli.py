@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS", "SERVE_BATCH", "add_commands", "run", "write_options"]
 
+from toolwise.advice.fields import SERVER_RECALL_BUDGET
+
 COMMANDS = frozenset({"serve", "keys"})
 DEFAULT_PORT = 8765
 STORE_NICE = 10
@@ -93,6 +95,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help=f"records per store write (default {SERVE_BATCH:,} to a server or the store "
         "child, 500 in process); smaller writes pause request handling for less time",
+    )
+    serve.add_argument(
+        "--recall-budget",
+        type=_seconds_or_none,
+        default=SERVER_RECALL_BUDGET,
+        help=f"the most seconds a brief waits for the store's recall of similar failures "
+        f"(default {SERVER_RECALL_BUDGET}); past it the brief goes without it and the next has it; "
+        "'none' waits up to the store's deadline",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
@@ -187,6 +197,20 @@ def _list(ring: KeyRing, *, as_json: bool) -> int:
     return 0
 
 
+def _seconds_or_none(text: str) -> float | None:
+    """``--recall-budget``: seconds (finite, >= 0), or ``none``."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0.0 <= seconds < float("inf"):
+        msg = f"expected seconds >= 0 or 'none', got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -207,7 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     keys = KeyRing(_key_file(args))
     check_bind(args.host, keys)  # before anything opens the store
-    config = ServiceConfig(max_body_bytes=args.max_body_bytes)
+    config = ServiceConfig(max_body_bytes=args.max_body_bytes, recall_budget=args.recall_budget)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "debug":  # a line per store call otherwise
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from toolwise._calls import FORGET_FLUSH_TIMEOUT
+from toolwise.advice.fields import SERVER_RECALL_BUDGET
 from toolwise.advice.models import MAX_TOP_K, MIN_BUDGET, AdviceOptions, Mode
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Strategy
@@ -347,9 +348,11 @@ class BriefRequest(_Body):
     strategy: Strategy = "thompson"
     objective: ObjectiveName | ObjectiveWeightsIn = "balanced"
 
-    def advice_options(self) -> AdviceOptions:
-        """The options of the pre-selection core that answers this brief."""
+    def advice_options(self, recall_budget: float | None = SERVER_RECALL_BUDGET) -> AdviceOptions:
+        """The options of the pre-selection core that answers this brief (``recall_budget``:
+        the server's, :class:`~toolwise.service.state.ServiceConfig`)."""
         return AdviceOptions(
+            recall_budget=recall_budget,
             mode=self.mode,
             top_k=self.top_k,
             budget=self.budget,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from toolwise.advice.fields import SERVER_RECALL_BUDGET
 from toolwise.advice.models import AdviceOptions
 from toolwise.learning.quantile import load_scipy_now
 from toolwise.service.backend import Advising, ServiceBackend
@@ -36,6 +37,8 @@ class ServiceConfig(BaseModel):
         advisors: how many pre-selection cores (one per distinct brief option set) are kept.
         decisions: how many recent decisions are remembered to label later calls.
         drain_timeout: seconds shutdown waits for the spool to reach the store.
+        recall_budget: the most seconds a brief waits for the store's recall answer
+            (``AdviceOptions.recall_budget``; ``None`` waits up to the store's deadline).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -46,6 +49,9 @@ class ServiceConfig(BaseModel):
     advisors: int = Field(default=64, ge=1, le=10_000)
     decisions: int = Field(default=10_000, ge=1, le=10_000_000)
     drain_timeout: float = Field(default=30.0, ge=0.0, le=3_600.0)
+    recall_budget: float | None = Field(
+        default=SERVER_RECALL_BUDGET, ge=0.0, le=3_600.0, allow_inf_nan=False
+    )
 
 
 class _Lru:
@@ -108,7 +114,8 @@ class ServiceState:
         load the Beta quantiles it uses, so the first brief pays for neither."""
         load_scipy_now()
         # Defaults only: no candidate tools are needed to know the options.
-        self.advisor(BriefRequest.model_construct(tools=[]).advice_options())
+        defaults = BriefRequest.model_construct(tools=[])
+        self.advisor(defaults.advice_options(recall_budget=self.config.recall_budget))
 
 
 def state_of(request: Request) -> ServiceState:

@@ -1,0 +1,108 @@
+"""A brief waits for the store's recall at most ``recall_budget``: past it the brief is
+answered without it, the store stays healthy, and the query's answer serves the next brief."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+from tests.conftest import count_recall_queries
+
+from toolwise import InvalidArgumentError, Toolwise
+from toolwise.advice import AdviceOptions, Advisor
+from toolwise.advice.advisor import NO_RECALL, RECALL_PENDING
+
+TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
+DEPLOY = [HumanMessage("Deploy the payments api to production")]
+
+History = Callable[..., None]
+Eventually = Callable[..., bool]
+
+
+def test_a_brief_past_its_budget_goes_without_the_store_and_leaves_it_healthy(
+    slow: Any, busy_tw: Toolwise, deploy_history: History
+) -> None:
+    """The store is busy, not failed: the brief says recall is still loading, the ranking is
+    there, and the store is not marked unhealthy (its own deadline is far off)."""
+    deploy_history(busy_tw)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    brief = advisor.advise(DEPLOY)
+    assert brief.text.endswith(RECALL_PENDING)
+    assert NO_RECALL not in brief.text
+    assert brief.recommended_tool == "kubectl_apply"
+    assert slow.entered.is_set()  # the query is held in the store, not skipped
+    assert busy_tw.store.health.healthy  # type: ignore[attr-defined]
+
+
+def test_the_next_brief_after_the_query_answers_shows_the_recalled_failure(
+    slow: Any,
+    busy_tw: Toolwise,
+    deploy_history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    eventually: Eventually,
+) -> None:
+    deploy_history(busy_tw)
+    asked = count_recall_queries(busy_tw, monkeypatch)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    assert "deadline exceeded" not in advisor.advise(DEPLOY).text
+    slow.release()
+    assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
+    assert len(asked) == 1  # the late answer was kept: no brief asked again
+    assert busy_tw.store.health.healthy  # type: ignore[attr-defined]
+
+
+def test_concurrent_briefs_for_one_question_wait_no_longer_than_the_budget(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Briefs that join the question's query in flight give up at their budget too (held
+    until released, a query they waited for would keep them past the pool's timeout)."""
+    deploy_history(busy_tw)
+    asked = count_recall_queries(busy_tw, monkeypatch)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    with ThreadPoolExecutor(4) as pool:
+        briefs = [pool.submit(advisor.advise, DEPLOY) for _ in range(8)]
+        texts = [brief.result(timeout=50) for brief in briefs]
+        slow.release()
+    assert all(text.text.endswith(RECALL_PENDING) for text in texts)
+    assert len(asked) == 1
+
+
+def test_the_async_twin_keeps_the_budget(
+    slow: Any, busy_tw: Toolwise, deploy_history: History
+) -> None:
+    import asyncio
+
+    deploy_history(busy_tw)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    assert asyncio.run(advisor.aadvise(DEPLOY)).text.endswith(RECALL_PENDING)
+
+
+def test_without_a_budget_a_brief_waits_for_the_store_answer(
+    slow: Any, busy_tw: Toolwise, deploy_history: History
+) -> None:
+    """``recall_budget=None`` (the old behaviour): the brief waits for the held query."""
+    deploy_history(busy_tw)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=None)
+    slow.hold()
+    with ThreadPoolExecutor(1) as pool:
+        brief = pool.submit(advisor.advise, DEPLOY)
+        assert slow.entered.wait(timeout=30)  # the brief's query is held in the store
+        slow.release()
+        text = brief.result(timeout=60).text
+    assert "deadline exceeded" in text
+    assert RECALL_PENDING not in text
+
+
+@pytest.mark.parametrize("bad", [-0.1, math.nan, math.inf, "soon"])
+def test_a_bad_recall_budget_is_rejected_naming_the_field(bad: Any) -> None:
+    with pytest.raises(InvalidArgumentError) as raised:
+        AdviceOptions(recall_budget=bad)
+    assert raised.value.field == "recall_budget"
