@@ -218,14 +218,8 @@ def _store_threads() -> int:
     return sum(t.name.startswith("toolwise-store-") for t in threading.enumerate())
 
 
-@pytest.mark.server
-def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
-    server: Any, outage_tw: Toolwise, monkeypatch: pytest.MonkeyPatch, eventually: Eventually
-) -> None:
-    """With answers reused: the first brief gives up at recall's deadline, the others skip
-    recall at once, with no query and no thread more; after SIGCONT the frozen query's
-    answer is the question's answer — the store was asked once."""
-    tw = outage_tw
+def _with_a_stored_failure(tw: Toolwise) -> Toolwise:
+    """``tw`` once one failure of ``deploy`` for agent ``ops`` is in the store."""
     tw.record(
         tool="deploy",
         outcome="failure",
@@ -235,6 +229,17 @@ def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
         error_message="manifest unknown",
     )
     assert tw.flush(timeout=30)
+    return tw
+
+
+@pytest.mark.server
+def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
+    server: Any, outage_tw: Toolwise, monkeypatch: pytest.MonkeyPatch, eventually: Eventually
+) -> None:
+    """With answers reused: the first brief gives up at recall's deadline, the others skip
+    recall at once, with no query and no thread more; after SIGCONT the frozen query's
+    answer is the question's answer — the store was asked once."""
+    tw = _with_a_stored_failure(outage_tw)
     advisor = tw.advisor(
         agent_id="ops", tools=[deploy, rollback], strategy="greedy", learn_task_types=False
     )  # nothing saved in the background: recall is the first call to meet the frozen server
@@ -339,16 +344,7 @@ def test_a_brief_on_a_frozen_server_keeps_its_recall_budget_and_the_next_has_the
     store's 2 s deadline has not passed: it is not called unavailable); the deadline then
     opens the breaker as before; after SIGCONT the query's answer serves the next brief —
     the store was asked once."""
-    tw = outage_tw
-    tw.record(
-        tool="deploy",
-        outcome="failure",
-        agent_id="ops",
-        task="deploy the api",
-        error_type="ImagePullBackOff",
-        error_message="manifest unknown",
-    )
-    assert tw.flush(timeout=30)
+    tw = _with_a_stored_failure(outage_tw)
     advisor = tw.advisor(
         agent_id="ops",
         tools=[deploy, rollback],
