@@ -18,7 +18,7 @@ its restore test needs.
 from __future__ import annotations
 
 from toolwise.learning.divergence import MIN_RUN, split_statistic
-from toolwise.learning.scan import GRID, History
+from toolwise.learning.scan import History
 
 __all__ = ["dip_rate"]
 
@@ -38,23 +38,10 @@ def dip_rate(
     total_n = total_s + total_f
     if total_n < min_evidence + MIN_RUN:
         return None
-    cumulative, weights = history.cumulative, history.weights
-    kept = len(cumulative) - 1
     pooled = total_s / total_n
     alpha0, beta0 = prior
     best, best_stat = None, threshold
-    newest_s, newest_n = cumulative[-1], weights[-1]
-    for length in GRID:
-        if length > kept:
-            break
-        after_n = newest_n - weights[-1 - length]
-        before_n = total_n - after_n
-        if before_n < min_evidence:
-            break
-        if after_n <= 0.0:
-            continue
-        after_s = min(max(newest_s - cumulative[-1 - length], 0.0), after_n)
-        before_s = min(max(total_s - after_s, 0.0), before_n)
+    for _, before_s, before_n, after_s, after_n in history.splits(min_evidence):
         if after_n - after_s < MIN_RUN or after_s / after_n >= before_s / before_n:
             continue
         stat = split_statistic(before_s, before_n, after_s, after_n, pooled)

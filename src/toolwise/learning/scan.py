@@ -30,6 +30,7 @@ Not thread-safe on its own: the view holds its lock.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 from toolwise.learning.divergence import MIN_RUN, split_statistic
 
@@ -129,6 +130,26 @@ class History:
         n = len(self.cumulative) - 1
         return self.since_scan >= min(max(1.0, n / _EVERY), _MAX_GAP)
 
+    def splits(self, min_evidence: float) -> Iterator[tuple[int, float, float, float, float]]:
+        """The record's candidate splits, newest first: ``(length, before_s, before_n,
+        after_s, after_n)`` for each ``GRID`` length kept, while at least ``min_evidence``
+        outcomes (and some) are before the split; splits with nothing after are skipped."""
+        cumulative, weights = self.cumulative, self.weights
+        total_s, total_n = self.successes, self.successes + self.failures
+        newest_s, newest_n = cumulative[-1], weights[-1]
+        for length in GRID:
+            if length > len(cumulative) - 1:
+                return
+            after_n = newest_n - weights[-1 - length]
+            before_n = total_n - after_n
+            if before_n < min_evidence or before_n <= 0.0:
+                return
+            if after_n <= 0.0:
+                continue
+            after_s = min(max(newest_s - cumulative[-1 - length], 0.0), after_n)
+            before_s = min(max(total_s - after_s, 0.0), before_n)
+            yield length, before_s, before_n, after_s, after_n
+
     def scan(
         self, *, delta: float, min_evidence: float, prior: tuple[float, float]
     ) -> tuple[int, float, float, bool]:
@@ -149,26 +170,13 @@ class History:
         none = (0, 0.0, 0.0, False)
         if total_n < min_evidence + MIN_RUN:
             return none
-        cumulative, weights = self.cumulative, self.weights
-        kept = len(cumulative) - 1
         pooled = total_s / total_n
         threshold = glr_threshold(total_n, delta)
         alpha0, beta0 = prior
         best = none
         best_stat = threshold
-        newest_s, newest_n = cumulative[-1], weights[-1]
-        for length in GRID:
-            if length > kept:
-                break
-            after_n = newest_n - weights[-1 - length]
-            before_n = total_n - after_n
-            if before_n < min_evidence or before_n <= 0.0:
-                break
-            if after_n <= 0.0:
-                continue
-            after_s = min(max(newest_s - cumulative[-1 - length], 0.0), after_n)
+        for length, before_s, before_n, after_s, after_n in self.splits(min_evidence):
             after_f = after_n - after_s
-            before_s = min(max(total_s - after_s, 0.0), before_n)
             mean_after = (after_s + alpha0) / (after_n + alpha0 + beta0)
             mean_before = (before_s + alpha0) / (before_n + alpha0 + beta0)
             upward = mean_after > mean_before
