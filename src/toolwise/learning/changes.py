@@ -305,6 +305,8 @@ class ChangeTracker:
     def _leader_dip(self, leader: Evidence, key: ContextKey, t: float) -> None:
         """``retry_on_leader_dip``: the leader dipped below a broken tool's old rate (``dip``)."""
         history = leader.history
+        if history is None or leader.recovery is not None:
+            return
         records = self._scopes.get((key[0], key[2], key[3]), {})
         waiting = [
             (evidence, recovery)
@@ -314,7 +316,7 @@ class ChangeTracker:
             and recovery.due_at != math.inf
             and recovery.calls_gap > self._schedule.first_calls
         ]
-        if history is None or leader.recovery is not None or not waiting:
+        if not waiting:
             return
         rate, base = self._rate, self._base
         mine = _mean(leader.mass(t, rate), base)
