@@ -47,12 +47,12 @@ def _a_steady(view: ReliabilityView, calls: int) -> None:
         view.observe("A", i % 10 != 9, context_class="deploy")
 
 
-def _a_slides(view: ReliabilityView) -> None:
-    """A at 80 % for 300 calls, then at 40 % for 150: a slide the slow scan confirms."""
+def _slides(view: ReliabilityView, tool: str = "A") -> None:
+    """``tool`` at 80 % for 300 calls, then at 40 % for 150: a slide the slow scan confirms."""
     for i in range(300):
-        view.observe("A", i % 5 != 4, context_class="deploy")
+        view.observe(tool, i % 5 != 4, context_class="deploy")
     for i in range(150):
-        view.observe("A", i % 5 < 2, context_class="deploy")
+        view.observe(tool, i % 5 < 2, context_class="deploy")
 
 
 def test_a_chance_streak_of_a_steady_tool_does_not_open_the_gate() -> None:
@@ -104,7 +104,7 @@ def test_a_confirmed_slide_opens_the_gate() -> None:
     """A slides from 80 % to 40 %: the scan's change clears the strict level and B fades."""
     view = _view()
     _b_on_record(view)
-    _a_slides(view)
+    _slides(view)
     _a_steady(view, 200)
     assert _b_weight(view) < 10.0
 
@@ -116,7 +116,7 @@ def test_the_gate_closes_once_the_task_type_is_steady() -> None:
     def weight_after(calls: int) -> float:
         view = _view(stale_steady_calls=50)
         _b_on_record(view)
-        _a_slides(view)
+        _slides(view)
         for i in range(calls):
             view.observe("A", i % 5 < 2, context_class="deploy")
         return _b_weight(view)
@@ -140,19 +140,11 @@ def test_a_retroactive_gate_fades_records_made_before_the_change() -> None:
     def b_weight(*, retroactive: bool) -> float:
         view = _view(stale_retroactive=retroactive)
         _b_on_record(view)
-        _a_slides(view)
+        _slides(view)
         return _b_weight(view)
 
     assert b_weight(retroactive=True) < 1.0
     assert b_weight(retroactive=False) > 10.0
-
-
-def _c_slides(view: ReliabilityView) -> None:
-    """C, like A: 80 % for 300 calls, then 40 % for 150."""
-    for i in range(300):
-        view.observe("C", i % 5 != 4, context_class="deploy")
-    for i in range(150):
-        view.observe("C", i % 5 < 2, context_class="deploy")
 
 
 def test_a_two_tool_gate_stays_shut_for_one_tools_confirmed_change() -> None:
@@ -160,7 +152,7 @@ def test_a_two_tool_gate_stays_shut_for_one_tools_confirmed_change() -> None:
     B's 40 calls whole through 200 more calls of A."""
     view = _view(stale_confirm_tools=2)
     _b_on_record(view)
-    _a_slides(view)
+    _slides(view)
     _a_steady(view, 200)
     assert _b_weight(view) >= 39.0
 
@@ -169,8 +161,8 @@ def test_a_two_tool_gate_opens_once_a_second_tool_changes() -> None:
     """A and then C slide (a drift moves every tool): with both confirmed, B fades."""
     view = _view(stale_confirm_tools=2)
     _b_on_record(view)
-    _a_slides(view)
-    _c_slides(view)
+    _slides(view)
+    _slides(view, "C")
     _a_steady(view, 200)
     assert _b_weight(view) < 10.0
 
@@ -183,7 +175,7 @@ def test_the_gate_closes_when_its_confirmed_change_is_taken_back() -> None:
     def weights(*, close: bool) -> tuple[float, float]:
         view = _view(stale_close_on_undo=close)
         _b_on_record(view)
-        _a_slides(view)
+        _slides(view)
         for i in range(200):
             view.observe("A", i % 5 != 4, context_class="deploy")
         assert view.stats()["restored"] >= 1
