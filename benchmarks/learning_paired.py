@@ -22,7 +22,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table, write_json
-from learning_sim.generator import DEVELOPMENT, FAMILIES, HELD_OUT, RATES, generate
+from learning_sim.generator import FAMILIES, RATES, generate
+from learning_sim.heldout import seeds
 from learning_sim.metrics import measure
 from learning_sim.policies import build
 from learning_sim.runner import play_policy
@@ -43,8 +44,7 @@ def regret(family: str, seed: int, rate: str, config: dict[str, Any] | None) -> 
 def seed_range(text: str, *, held_out: bool) -> list[int]:
     """``"1-40"`` → the 1st to 40th seed of the development (or held-out) range."""
     first, _, last = text.partition("-")
-    source = HELD_OUT if held_out else DEVELOPMENT
-    return list(source[int(first) - 1 : int(last or first)])
+    return seeds(int(last or first), held_out=held_out)[int(first) - 1 :]
 
 
 def paired(ours: list[float], base: list[float]) -> tuple[float, float]:
