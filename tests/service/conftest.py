@@ -84,6 +84,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve_refused(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``toolwise serve --path store *args`` run to its end, for arguments it must refuse
+    (it exits before serving anything)."""
+    return subprocess.run(
+        [sys.executable, "-m", "toolwise.cli", "serve", "--path", str(store), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 class ServeProcess:
     """A real ``toolwise serve`` process on a free loopback port."""
 

@@ -4,8 +4,6 @@ same path as a Python brief (``AdviceOptions.recall_budget``)."""
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from tests.service.conftest import serve_refused
 
 from toolwise import Toolwise
 from toolwise.advice.advisor import RECALL_PENDING
@@ -73,16 +72,7 @@ def test_a_bad_server_recall_budget_is_rejected_naming_the_field(bad: Any) -> No
 @pytest.mark.parametrize("bad", ["soon", "-1", "nan", "inf"])
 def test_serve_with_a_bad_recall_budget_exits_2_naming_it(bad: str, tmp_path: Path) -> None:
     """Refused by argument parsing, before anything opens the store."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "toolwise.cli", "serve", "--path", str(tmp_path / "store")),
-            f"--recall-budget={bad}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = serve_refused(tmp_path / "store", f"--recall-budget={bad}")
     assert result.returncode == 2
     assert "--recall-budget" in result.stderr
     assert "seconds >= 0 or 'none'" in result.stderr

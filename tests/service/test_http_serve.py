@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from tests.service.conftest import ServeProcess
+from tests.service.conftest import ServeProcess, serve_refused
 
 from toolwise import Toolwise
 from toolwise._write_path import REMOTE_BATCH
@@ -41,16 +39,7 @@ def test_a_stopped_server_has_stored_every_accepted_call(
 
 def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
     """No key configured: ``--host 0.0.0.0`` exits 2 saying how to create one."""
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "toolwise.cli", "serve", "--path", str(tmp_path / "store")),
-            *("--host", "0.0.0.0", "--port", "1"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = serve_refused(tmp_path / "store", "--host", "0.0.0.0", "--port", "1")
     assert result.returncode == 2
     assert "toolwise keys create" in result.stderr
     assert not (tmp_path / "store" / "chroma").exists()  # refused before opening anything
