@@ -217,13 +217,14 @@ def count_recall_queries(tw: Toolwise, monkeypatch: pytest.MonkeyPatch) -> list[
     """The text of every recall query ``tw``'s store is asked from now on (each still runs
     against Chroma)."""
     queries: list[str] = []
-    real = tw.store.similar
+    for name in ("similar", "similar_within"):  # a brief with a budget asks the second
+        real = getattr(tw.store, name)
 
-    def similar(agent_id: str, text: str, **kwargs: Any) -> Any:
-        queries.append(text)
-        return real(agent_id, text, **kwargs)
+        def counted(agent_id: str, text: str, *, _real: Any = real, **kwargs: Any) -> Any:
+            queries.append(text)
+            return _real(agent_id, text, **kwargs)
 
-    monkeypatch.setattr(tw.store, "similar", similar)
+        monkeypatch.setattr(tw.store, name, counted)
     return queries
 
 

@@ -4,6 +4,8 @@ answered without it, the store stays healthy, and the query's answer serves the 
 from __future__ import annotations
 
 import math
+import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,6 +17,7 @@ from tests.conftest import count_recall_queries
 from toolwise import InvalidArgumentError, Toolwise
 from toolwise.advice import AdviceOptions, Advisor
 from toolwise.advice.advisor import NO_RECALL, RECALL_PENDING
+from toolwise.storage.protocol import RecallWithinStore
 
 TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
 DEPLOY = [HumanMessage("Deploy the payments api to production")]
@@ -83,6 +86,58 @@ def test_the_async_twin_keeps_the_budget(
     advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     assert asyncio.run(advisor.aadvise(DEPLOY)).text.endswith(RECALL_PENDING)
+
+
+class _OnlySimilar:
+    """Toolwise's store as a custom store without the ``similar_within`` capability."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "similar_within":
+            raise AttributeError(name)
+        return getattr(self._store, name)
+
+
+def _recall_workers() -> list[str]:
+    """Threads of the budget's own pool (``toolwise-recall-N``; not the refresh thread)."""
+    return [t.name for t in threading.enumerate() if re.fullmatch(r"toolwise-recall-\d+", t.name)]
+
+
+def test_toolwise_s_store_keeps_the_budget_itself(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """The brief hands its query straight to the store's worker and waits there: no worker
+    of the brief's own in between (one thread hand-off fewer on a busy server)."""
+    deploy_history(busy_tw)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    assert advisor.advise(DEPLOY).text.endswith(RECALL_PENDING)
+    assert _recall_workers() == []
+    slow.release()
+    assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
+
+
+def test_a_store_that_cannot_keep_the_budget_is_waited_for_from_a_worker(
+    slow: Any,
+    busy_tw: Toolwise,
+    deploy_history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    eventually: Eventually,
+) -> None:
+    """A custom store with only ``similar`` (no ``similar_within``) gets the same budget:
+    the query runs in a worker of the brief's own, and its answer serves the next brief."""
+    deploy_history(busy_tw)
+    monkeypatch.setattr(busy_tw.runtime, "_store", _OnlySimilar(busy_tw.store))
+    assert not isinstance(busy_tw.runtime.store, RecallWithinStore)
+    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    assert advisor.advise(DEPLOY).text.endswith(RECALL_PENDING)
+    assert _recall_workers()
+    slow.release()
+    assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
+    assert busy_tw.store.health.healthy  # type: ignore[attr-defined]
 
 
 def test_without_a_budget_a_brief_waits_for_the_store_answer(

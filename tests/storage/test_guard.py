@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -176,6 +177,57 @@ def test_a_refusal_passes_through_and_leaves_the_store_healthy() -> None:
     with pytest.raises(KeyError):
         guard.call(lambda: {}["missing"])
     assert guard.health.healthy
+
+
+def test_a_caller_that_stops_waiting_gets_the_future_and_the_store_stays_healthy(
+    gate: threading.Event,
+) -> None:
+    """``call_within``: past the caller's ``wait`` (a brief's budget) the call runs on, its
+    answer lands on the future handed back, and nothing is tripped."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+
+    def busy() -> str:
+        gate.wait(30)
+        return "nearest failures"
+
+    pending = guard.call_within(busy, wait=0.01, timeout=30)
+    assert isinstance(pending, Future)
+    assert guard.health.healthy
+    gate.set()
+    assert pending.result(timeout=5) == "nearest failures"
+    assert guard.call_within(lambda: "at once", wait=5, timeout=30) == "at once"
+    guard.close()
+
+
+def test_a_call_given_up_on_that_misses_its_deadline_too_opens_the_breaker(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """The store's deadline still holds after the caller left: a frozen store is found
+    out by the watch, and later calls fail at once."""
+    guard = StoreGuard(FAST, probe=gate.wait)  # heartbeats hang too: frozen
+    pending = guard.call_within(gate.wait, wait=0.01, timeout=0.1)
+    assert isinstance(pending, Future)
+    assert eventually(lambda: not guard.health.healthy)
+    assert "no answer within 0.1 s" in (guard.health.last_error or "")
+    with pytest.raises(StoreUnavailableError, match="unavailable since"):
+        guard.call_within(lambda: "never asked", wait=0.01, timeout=0.1)
+    guard.close()
+
+
+def test_within_the_wait_outages_trip_and_refusals_pass_through(gate: threading.Event) -> None:
+    """What the call raises before the caller gives up is handled as :meth:`call` does."""
+    guard = StoreGuard(FAST, probe=gate.wait)  # once tripped, it stays open
+    with pytest.raises(KeyError):
+        guard.call_within(lambda: {}["missing"], wait=5, timeout=30)
+    assert guard.health.healthy
+
+    def refused() -> None:
+        raise ConnectionRefusedError(111, "refused")
+
+    with pytest.raises(StoreUnavailableError, match="did not answer"):
+        guard.call_within(refused, wait=5, timeout=30)
+    assert not guard.health.healthy
+    guard.close()
 
 
 def test_max_read_may_not_be_shorter_than_read() -> None:

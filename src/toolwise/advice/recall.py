@@ -28,7 +28,7 @@ from toolwise.advice.task import TaskResolution
 from toolwise.errors import StoreUnavailableError
 from toolwise.storage.deadline import overdue
 from toolwise.storage.health import store_is_down
-from toolwise.storage.protocol import SimilarOutcome
+from toolwise.storage.protocol import RecallWithinStore, SimilarOutcome
 
 __all__ = ["FailureRecall", "Recalled"]
 
@@ -77,6 +77,11 @@ class FailureRecall:
             now,
             ask=lambda: self._similar(agent_id, query, now, wide),
             fresh=lambda: self.runtime.local_failures(agent_id),
+            ask_within=(
+                (lambda wait: self._similar(agent_id, query, now, wide, wait))
+                if isinstance(self.runtime.store, RecallWithinStore)
+                else None
+            ),
         )
         if same_task is not None:
             found = [hit for hit in found if hit.outcome.task_type == same_task][:k]
@@ -113,15 +118,25 @@ class FailureRecall:
         return store_is_down(self.runtime.store)
 
     def _similar(
-        self, agent_id: str, query: str, now: datetime, k: int
+        self, agent_id: str, query: str, now: datetime, k: int, wait: float | None = None
     ) -> list[SimilarOutcome] | Late | None:
         """``store.similar`` for failures; ``None`` while the store is unavailable (skipped at
         once when it says so), :class:`Late` when it timed out but still runs (its answer is
-        kept when it comes). Raises for any other error (the cache logs it)."""
+        kept when it comes). Raises for any other error (the cache logs it).
+
+        ``wait``: the brief's budget, for a :class:`RecallWithinStore` (past it, a
+        :class:`Late` that missed the budget, not the store's deadline).
+        """
         if self.store_down():
             return None
+        store = self.runtime.store
         try:
-            return self.runtime.store.similar(agent_id, query, k=k, now=now, outcome="failure")
+            if wait is None:
+                return store.similar(agent_id, query, k=k, now=now, outcome="failure")
+            found = cast(RecallWithinStore, store).similar_within(
+                agent_id, query, k=k, now=now, wait=wait, outcome="failure"
+            )
+            return Late(found, wait, budget=True) if isinstance(found, Future) else found
         except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
             log.warning("toolwise: no recall this turn: %s", exc)
             missed = overdue(exc)

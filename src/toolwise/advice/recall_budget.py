@@ -4,12 +4,17 @@ deadline.
 The store's recall deadline (``StoreTimeouts.recall``, 0.5 s) says when the *store* has
 failed: a query past it trips the breaker. A brief's budget says how long a *turn* waits: on a
 healthy but busy store (a ``chroma run`` server indexing a burst of writes answered recall in
-up to 59 ms, measured) a brief should not wait that long, yet the store has not failed. So a
-query is run in a worker (thread ``toolwise-recall``) under the store's deadline as before, and
-the brief waits for it at most the budget; past it, the brief goes on without the store's
-answer, which is handed back as a :class:`~toolwise.advice.recall_cache.Late` query: the
-recall cache keeps its answer when it comes, for the next brief. Missing the budget is not an
-outage: nothing is tripped, nothing logged.
+up to 59 ms, measured) a brief should not wait that long, yet the store has not failed. So
+the brief waits for the query at most the budget, and the query runs on under the store's
+deadline as before; past the budget the brief goes on without the store's answer, which is
+handed back as a :class:`Late` query: the recall cache keeps its answer when it comes, for the
+next brief. Missing the budget is not an outage: nothing is tripped, nothing logged.
+
+Toolwise's Chroma store keeps the budget itself
+(:class:`~toolwise.storage.protocol.RecallWithinStore`): the brief hands the query straight to
+the store's worker and waits there. For any other store, :class:`RecallBudget` runs the query
+in a worker of its own (thread ``toolwise-recall``) and waits for that: one thread hand-off
+more per brief, which on a busy machine costs a wait for the GIL each way.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from toolwise.errors import StoreUnavailableError
 from toolwise.storage.deadline import Workers
 from toolwise.storage.protocol import SimilarOutcome
 
-__all__ = ["Ask", "Late", "RecallBudget"]
+__all__ = ["Ask", "AskWithin", "Late", "RecallBudget"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,10 @@ Ask = Callable[[], "list[SimilarOutcome] | Late | None"]
 """One store query: its nearest failures, ``None`` while the store is unavailable, a
 :class:`Late` when it missed its deadline but still runs, and raising for any other error (the
 answer is then not kept)."""
+AskWithin = Callable[[float], "list[SimilarOutcome] | Late | None"]
+"""The same query for a store that keeps the budget itself
+(:class:`~toolwise.storage.protocol.RecallWithinStore`): ``ask_within(budget)`` is a
+:class:`Late` with ``budget=True`` once the budget passed."""
 
 
 class RecallBudget:

@@ -54,13 +54,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from toolwise.advice.recall_budget import Ask, Late, RecallBudget
+from toolwise.advice.recall_budget import Ask, AskWithin, Late, RecallBudget
 from toolwise.advice.recall_merge import FailureMerge
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 
-__all__ = ["Ask", "Late", "RecallCache", "Recalled"]
+__all__ = ["Ask", "AskWithin", "Late", "RecallCache", "Recalled"]
 
 Recalled = Literal["recalled", "pending", "unavailable"]
 """Whether a brief has the store's answer: ``pending`` when the store is healthy but its answer
@@ -134,18 +134,28 @@ class RecallCache:
         self._lock = threading.Lock()
 
     def nearest(
-        self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
+        self,
+        key: Key,
+        local: LocalFailures,
+        now: datetime,
+        ask: Ask,
+        fresh: Fresh,
+        *,
+        ask_within: AskWithin | None = None,
     ) -> tuple[list[SimilarOutcome], Recalled]:
         """The ``k`` failures nearest the query of ``key = (agent, query, k)``: the store's
         answer (``ask``, or one reused) merged with this process's failures it may lack
-        (``local``, and ``fresh()`` for a background refresh).
+        (``local``, and ``fresh()`` for a background refresh). ``ask_within(budget)``: the
+        same query for a store that keeps a caller's budget itself (no worker of the cache's
+        own between the brief and the store).
 
         Returns:
             The failures, nearest first, and whether the store's answer is among them (else
             only this process's unstored failures are there).
         """
         current: _Answer | Missing | None = None
-        raw, ask = ask, self._budgeted(ask)  # a brief waits at most the budget; a refresh waits
+        raw, ask = ask, self._budgeted(ask, ask_within)  # a brief waits at most the budget;
+        # a refresh waits
         if self._ttl <= 0:
             current = self._fetch(key, local, now, ask, fresh, keep=False)
         else:
@@ -187,10 +197,16 @@ class RecallCache:
             return "unavailable"
         return _within(flight.answer, flight.late if budget is None else min(flight.late, budget))
 
-    def _budgeted(self, ask: Ask) -> Ask:
-        """``ask`` as a brief makes it: waited for at most the budget (a :class:`Late` past it)."""
+    def _budgeted(self, ask: Ask, ask_within: AskWithin | None) -> Ask:
+        """``ask`` as a brief makes it: waited for at most the budget (a :class:`Late` past
+        it), by the store itself when it can (``ask_within``), else from a worker."""
         budget = self._budget
-        return ask if budget.seconds is None else lambda: budget.ask(ask)
+        seconds = budget.seconds
+        if seconds is None:
+            return ask
+        if ask_within is not None:
+            return lambda: ask_within(seconds)
+        return lambda: budget.ask(ask)
 
     def _joinable(self, flight: _Flight | None, pid: int) -> bool:
         """Whether a brief of ``pid`` waits for ``flight`` rather than asking (under the lock):

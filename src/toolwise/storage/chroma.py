@@ -26,6 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Literal
 
@@ -338,6 +339,32 @@ class ChromaOutcomeStore:
         # not the store, and its slowness must not mark the store unhealthy
         return self._connection.guard.call(
             lambda: self._similar(agent_id, vector, k, now, outcome),
+            timeout=self._timeouts.recall,
+        )
+
+    def similar_within(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        k: int,
+        now: datetime,
+        wait: float,
+        outcome: str | None = None,
+    ) -> list[SimilarOutcome] | Future[list[SimilarOutcome]]:
+        """:meth:`similar` for a caller that waits at most ``wait`` seconds
+        (:class:`~toolwise.storage.protocol.RecallWithinStore`): past it, the future its
+        answer lands on; only ``timeouts.recall`` makes the store unhealthy.
+
+        Raises:
+            StoreUnavailableError: the store is unhealthy, or could not be reached in time.
+        """
+        if k <= 0:
+            return []
+        vector = self._embedding([text])  # outside the deadline, as in similar()
+        return self._connection.guard.call_within(
+            lambda: self._similar(agent_id, vector, k, now, outcome),
+            wait=wait,
             timeout=self._timeouts.recall,
         )
 

@@ -11,6 +11,7 @@ store) gets both without a change: each method that talks to Chroma goes through
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -74,6 +75,7 @@ class StoreGuard:
         self.timeouts = timeouts
         self._probe = probe
         self._workers = Workers()
+        self._watchers = Workers(name="toolwise-store-watch")
         self.breaker = Breaker(self._bounded_probe, probe_interval=timeouts.probe_interval)
 
     @property
@@ -109,9 +111,59 @@ class StoreGuard:
         except Exception as exc:
             if not is_outage(exc):
                 raise
-            reason = f"{type(exc).__name__}: {exc}"
-            breaker.trip(reason)
-            raise StoreUnavailableError(f"the outcome store did not answer ({reason})") from exc
+            raise self._outage(exc) from exc
+
+    def call_within(
+        self, function: Callable[[], T], *, wait: float, timeout: float
+    ) -> T | Future[T]:
+        """:meth:`call` with ``timeout`` for a caller that waits at most ``wait`` seconds: past
+        it, the future the call's result will land on (the call still runs in its worker).
+
+        Missing ``wait`` is not an outage: only ``timeout`` is, watched from then on by a
+        ``toolwise-store-watch`` thread (started only when a caller gave up), which opens
+        the breaker if the call is still running at its deadline or failed to reach the
+        store. One hand-off fewer than waiting in a thread of one's own for :meth:`call`.
+
+        Raises:
+            StoreUnavailableError: the store is unhealthy (at once), or the call failed to
+                reach it within ``wait``.
+            Exception: anything else ``function`` raised within ``wait``, unchanged.
+        """
+        workers = self._workers
+        if workers.inside() or wait >= timeout:
+            return self.call(function, timeout)
+        breaker = self.breaker
+        if not breaker.healthy:
+            raise StoreUnavailableError(_unavailable(breaker.health))
+        deadline = time.monotonic() + timeout
+        running = workers.submit(function)
+        try:
+            return workers.wait(running, wait, give_up=False)
+        except DeadlineExceededError:
+            self._watchers.submit(lambda: self._watch(running, deadline, timeout))
+            return running
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            raise self._outage(exc) from exc
+
+    def _watch(self, running: Future[Any], deadline: float, timeout: float) -> None:
+        """Open the breaker if ``running`` is still running at ``deadline`` (monotonic s) or
+        fails to reach the store."""
+        try:
+            self._workers.wait(running, max(0.0, deadline - time.monotonic()), give_up=False)
+        except DeadlineExceededError:
+            self.breaker.trip(f"DeadlineExceededError: no answer within {timeout:g} s")
+        except Exception as exc:
+            if is_outage(exc):
+                self.breaker.trip(f"{type(exc).__name__}: {exc}")
+
+    def _outage(self, exc: Exception) -> StoreUnavailableError:
+        """``exc``, which means the store could not be reached, opens the breaker; the error
+        a caller gets for it."""
+        reason = f"{type(exc).__name__}: {exc}"
+        self.breaker.trip(reason)
+        return StoreUnavailableError(f"the outcome store did not answer ({reason})")
 
     def _patiently(self, future: Future[T]) -> T:
         """Wait ``read`` seconds, then more while a heartbeat still answers, to ``max_read``."""
@@ -140,6 +192,7 @@ class StoreGuard:
     def after_fork(self) -> None:
         """In a forked child: new workers (threads do not survive a fork), a closed breaker."""
         self._workers = Workers()
+        self._watchers = Workers(name="toolwise-store-watch")
         self.breaker.after_fork()
 
 

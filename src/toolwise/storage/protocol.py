@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Container, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -12,6 +13,7 @@ from toolwise.models import ToolOutcome
 __all__ = [
     "CallFilter",
     "OutcomeStore",
+    "RecallWithinStore",
     "SimilarOutcome",
     "TailingStore",
     "Tombstone",
@@ -146,6 +148,34 @@ class TailingStore(Protocol):
         ``key="timestamp"`` asks by record time instead: it also finds rows written without
         a store time (by an older version of toolwise).
         """
+        ...
+
+
+@runtime_checkable
+class RecallWithinStore(Protocol):
+    """A store whose recall a caller can stop waiting for before the store's own deadline
+    (optional capability).
+
+    A brief waits for recall at most its budget (``AdviceOptions.recall_budget``), far less
+    than the deadline after which the store counts as failed. Such a store runs the query
+    in its own worker and hands back, past ``wait``, the future its answer lands on; with
+    other stores the brief waits for :meth:`OutcomeStore.similar` from a worker of its own
+    (one thread hand-off more per brief).
+    """
+
+    def similar_within(
+        self,
+        agent_id: str,
+        text: str,
+        *,
+        k: int,
+        now: datetime,
+        wait: float,
+        outcome: str | None = None,
+    ) -> list[SimilarOutcome] | Future[list[SimilarOutcome]]:
+        """:meth:`OutcomeStore.similar`'s answer within ``wait`` seconds, else the future it
+        lands on (a result, or the exception the query raised). Missing ``wait`` does not
+        make the store unhealthy; missing the store's deadline does, as in ``similar``."""
         ...
 
 
