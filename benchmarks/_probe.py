@@ -78,6 +78,7 @@ class Timeline:
 
 def install(timeline: Timeline, out: Path) -> None:
     """Wrap the server's background work and start the probes (before the CLI runs)."""
+    from toolwise.advice.advisor import Advisor
     from toolwise.learning.feed import LearningFeed
     from toolwise.learning.inbox import ViewInbox
     from toolwise.service import app as app_module
@@ -95,6 +96,11 @@ def install(timeline: Timeline, out: Path) -> None:
     ChromaOutcomeStore.similar = timeline.timed(  # type: ignore[method-assign]
         "recall", lambda *_args, **_kw: threading.current_thread().name
     )(ChromaOutcomeStore.similar)
+    ChromaOutcomeStore.similar_within = timeline.timed(  # type: ignore[method-assign]
+        "recall", lambda *_args, **_kw: threading.current_thread().name
+    )(ChromaOutcomeStore.similar_within)
+    LearningFeed.view = timeline.timed("view")(LearningFeed.view)  # type: ignore[method-assign]
+    Advisor.advise = timeline.timed("advise")(Advisor.advise)  # type: ignore[method-assign]
 
     started: dict[int, tuple[float, float]] = {}
 
@@ -191,7 +197,7 @@ async def _loop_lag(timeline: Timeline) -> None:
 # -- reading a timeline --------------------------------------------------------------------
 
 # What a slow request may overlap: the background work, and a brief's own store query.
-BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc", "recall")
+BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc", "recall", "view", "advise")
 
 
 def summarise(events: list[list[Any]], start: float, end: float, slow_ms: float) -> dict[str, Any]:

@@ -30,8 +30,10 @@ its wait for a core and time blocked (the GIL), and the writer's batches, the vi
 drain, fsync and gc that overlapped slow requests (the probe costs the server ~2 % of a core).
 
 Latencies are per request, in milliseconds. "before recall" counts the briefs answered
-without the store's recall because it missed the server's ``--recall-budget`` (its answer is
-kept for the next brief of the same question): the price of the brief's latency bound.
+before the store's recall because it missed the server's ``--recall-budget`` (its answer is
+kept for the next brief of the same question): the price of the brief's latency bound. "stood
+in" counts those of them that showed the store's answer to another request of the same task
+instead (re-ranked for theirs); the rest showed only the server's unstored failures.
 After each phase the script waits until the server
 has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and its
 ``chroma run``, a child or a server) per recorded item over the phase and that drain: a
@@ -81,6 +83,8 @@ RELIABILITY = {
     "terraform_apply": 0.8,
 }
 BATCH = 20
+NEARBY = b"recalled for a similar request"  # the budget passed, and another question's
+# answer of the same task stood in (toolwise.advice.advisor.RECALL_NEARBY)
 PENDING = b"its answer is still loading"  # in a brief the recall_budget answered without
 # the store's recall (toolwise.advice.advisor.RECALL_PENDING); its query's answer is kept
 SMALL_BATCH = 10  # the open loop's batched requests: 1,000 calls/s as 100 requests/s
@@ -211,12 +215,16 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     before_recall: int = 0  # briefs answered before the store's recall (its recall_budget)
+    stood_in: int = 0  # ... of which another question's answer of the same task stood in
 
     def count(self, status: int, items: int, latency_s: float, body: bytes = b"") -> None:
         self.latencies_ms.append(latency_s * 1000)
         self.requests += 1
         if PENDING in body:
             self.before_recall += 1
+        elif NEARBY in body:
+            self.before_recall += 1
+            self.stood_in += 1
         if status < 300:
             self.items += items
         else:
@@ -234,6 +242,7 @@ class Run:
             "drain_s": round(drain_seconds, 2),
             "errors": self.errors,
             "briefs_answered_before_recall": self.before_recall,
+            "briefs_with_a_neighbours_recall": self.stood_in,
             "requests_per_s": round(self.requests / self.seconds, 1),
             "items_per_s": round(self.items / self.seconds, 1),
             "p50_ms": round(float(np.percentile(lat, 50)), 2),
@@ -641,13 +650,14 @@ def main() -> None:
             "runs": runs,
         }
     header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item"]
-    header += ["serve", "store", "load gen", "errors", "before recall"]
+    header += ["serve", "store", "load gen", "errors", "before recall", "stood in"]
     rows = [
         [
             *(mode, name, r["requests_per_s"], r["items_per_s"], r["p50_ms"], r["p99_ms"]),
             *(r["server_cpu_ms_per_item"], r["serve_cpu_ms_per_item"]),
             *(r["store_cpu_ms_per_item"], r["load_generator_cpu_ms_per_item"], r["errors"]),
             r["briefs_answered_before_recall"],
+            r.get("briefs_with_a_neighbours_recall", 0),
         ]
         for mode in modes
         for name, r in report[mode]["median"].items()

@@ -16,7 +16,7 @@ from tests.conftest import count_recall_queries
 
 from toolwise import InvalidArgumentError, Toolwise
 from toolwise.advice import AdviceOptions, Advisor
-from toolwise.advice.advisor import NO_RECALL, RECALL_PENDING
+from toolwise.advice.advisor import NO_RECALL, RECALL_NEARBY, RECALL_PENDING
 from toolwise.storage.protocol import RecallWithinStore
 
 TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
@@ -138,6 +138,48 @@ def test_a_store_that_cannot_keep_the_budget_is_waited_for_from_a_worker(
     slow.release()
     assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
     assert busy_tw.store.health.healthy  # type: ignore[attr-defined]
+
+
+def test_a_question_of_the_same_task_stands_in_while_the_answer_is_still_loading(
+    slow: Any,
+    busy_tw: Toolwise,
+    deploy_history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    eventually: Eventually,
+) -> None:
+    """Past the budget, the store's answer to another request of the same task type is
+    shown (re-ranked for this one) and the brief says so; this question's own query still
+    runs, once. A request of another task has no such neighbour: still loading."""
+    deploy_history(busy_tw)
+    advisor = Advisor(
+        busy_tw.runtime, tools=TOOLS, recall_budget=0.01, task_type="production_deploy"
+    )
+    assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)  # stored
+    asked = count_recall_queries(busy_tw, monkeypatch)
+    slow.hold()
+    other_app = [HumanMessage("Deploy the billing worker to production")]
+    stood_in = advisor.advise(other_app).text
+    assert stood_in.endswith(RECALL_NEARBY)
+    assert "deadline exceeded" in stood_in
+    assert asked == ["failure for production_deploy. Task: Deploy the billing worker to production"]
+    migrate = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01, task_type="db_migration")
+    assert migrate.advise(other_app).text.endswith(RECALL_PENDING)
+
+
+def test_a_neighbour_from_before_a_forget_never_stands_in(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """The neighbour's answer may hold forgotten records: after a ``forget`` it is not used."""
+    deploy_history(busy_tw)
+    advisor = Advisor(
+        busy_tw.runtime, tools=TOOLS, recall_budget=0.01, task_type="production_deploy"
+    )
+    assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
+    busy_tw.forget(tool="helm_upgrade")
+    slow.hold()
+    text = advisor.advise([HumanMessage("Deploy the billing worker to production")]).text
+    assert text.endswith(RECALL_PENDING)
+    assert "deadline exceeded" not in text
 
 
 def test_without_a_budget_a_brief_waits_for_the_store_answer(

@@ -69,6 +69,10 @@ RECALL_PENDING = (
     "[toolwise] Past failures not recalled from the store this turn: its answer is still"
     " loading (the next turns have it)."
 )
+RECALL_NEARBY = (
+    "[toolwise] Past failures recalled for a similar request of this task: the store's answer"
+    " for this one is still loading."
+)
 _NARROWER = 1e-6  # an interval this much narrower than the bare prior's has evidence behind it
 
 
@@ -222,7 +226,11 @@ class Advisor:
         )
         learnt = self._learnt(labels.agent_id, text)
         brief_text = self._text(task, visible, failures, forced, learnt, providers=providers)
-        notice = {"pending": RECALL_PENDING, "unavailable": NO_RECALL}.get(recalled)
+        notice = {
+            "nearby": RECALL_NEARBY,
+            "pending": RECALL_PENDING,
+            "unavailable": NO_RECALL,
+        }.get(recalled)
         if notice is not None and len(brief_text) + len(notice) < options.budget:
             brief_text += "\n" + notice
         first = visible[0] if visible else None

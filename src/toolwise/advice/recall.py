@@ -82,6 +82,7 @@ class FailureRecall:
                 if isinstance(self.runtime.store, RecallWithinStore)
                 else None
             ),
+            family=task.task_type or None,  # a neighbour's answer may stand in for a late one
         )
         if same_task is not None:
             found = [hit for hit in found if hit.outcome.task_type == same_task][:k]

@@ -56,24 +56,26 @@ from typing import Literal
 
 from toolwise.advice.recall_budget import Ask, AskWithin, Late, RecallBudget
 from toolwise.advice.recall_merge import FailureMerge
+from toolwise.advice.recall_neighbours import Key, TaskNeighbours
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["Ask", "AskWithin", "Late", "RecallCache", "Recalled"]
 
-Recalled = Literal["recalled", "pending", "unavailable"]
+Recalled = Literal["recalled", "nearby", "pending", "unavailable"]
 """Whether a brief has the store's answer: ``pending`` when the store is healthy but its answer
-missed the brief's budget (kept for the next brief when it comes), ``unavailable`` when the
-store is down or missed its own deadline. Without it only this process's unstored failures
-are shown."""
+missed the brief's budget (kept for the next brief when it comes), ``nearby`` when it missed
+it but the store's answer to another question of the same task stood in (re-ranked for this
+one), ``unavailable`` when the store is down or missed its own deadline. Without an answer
+only this process's unstored failures are shown."""
 Missing = Literal["pending", "unavailable"]
 
 log = logging.getLogger("toolwise.advice")
 
 _ANSWERS = 256  # (agent, query, k) answers kept
 
-Key = tuple[str, str, int]
+
 Fresh = Callable[[], LocalFailures]
 """The agent's :class:`LocalFailures` as of now (read again by a background refresh)."""
 
@@ -128,6 +130,7 @@ class RecallCache:
         self._clock = clock
         self._down = down
         self._answers: OrderedDict[Key, _Answer] = OrderedDict()
+        self._neighbours = TaskNeighbours(2 * _ANSWERS)
         self._flights: dict[Key, _Flight] = {}
         self._refreshes: deque[tuple[Key, datetime, Ask, Fresh, _Flight]] = deque()
         self._refresher: int | None = None  # the pid whose refresh thread is running
@@ -142,18 +145,23 @@ class RecallCache:
         fresh: Fresh,
         *,
         ask_within: AskWithin | None = None,
+        family: str | None = None,
     ) -> tuple[list[SimilarOutcome], Recalled]:
         """The ``k`` failures nearest the query of ``key = (agent, query, k)``: the store's
         answer (``ask``, or one reused) merged with this process's failures it may lack
         (``local``, and ``fresh()`` for a background refresh). ``ask_within(budget)``: the
         same query for a store that keeps a caller's budget itself (no worker of the cache's
-        own between the brief and the store).
+        own between the brief and the store). ``family``: the task type the brief's recall is
+        limited to; when the store's answer misses the budget, the freshest answer to another
+        question of that task stands in, re-ranked for this one (``nearby``).
 
         Returns:
             The failures, nearest first, and whether the store's answer is among them (else
             only this process's unstored failures are there).
         """
         current: _Answer | Missing | None = None
+        if family is not None:
+            self._neighbours.name(key, family)
         raw, ask = ask, self._budgeted(ask, ask_within)  # a brief waits at most the budget;
         # a refresh waits
         if self._ttl <= 0:
@@ -174,8 +182,31 @@ class RecallCache:
                     if current is None:  # a forget, or a burst, between its query and ours
                         current = self._fetch(key, local, now, ask, fresh, keep=True)
         if not isinstance(current, _Answer):  # no store answer: what only this process knows
+            nearby = self._nearby(key, local, now) if current == "pending" else None
+            if nearby is not None:
+                return nearby, "nearby"
             return self._merging.merge(key, [], local.unstored, now), current or "unavailable"
         return _unexpired(current.found, now), "recalled"
+
+    def _nearby(self, key: Key, local: LocalFailures, now: datetime) -> list[SimilarOutcome] | None:
+        """The store's freshest answer to another question of ``key``'s task
+        (:mod:`~toolwise.advice.recall_neighbours`; within ``2 * ttl``, and no ``forget``
+        since), brought up to date as a stale answer is and re-ranked by distance to this
+        question; ``None`` if there is none."""
+        other = self._neighbours.neighbour(key)
+        with self._lock:
+            kept = None if other is None else self._answers.get(other)
+        if kept is None or kept.epoch != local.epoch or kept.failed:
+            return None
+        if self._clock() - kept.fetched >= 2 * self._ttl:
+            return None
+        newer = local.since(kept.generation)
+        extra = [
+            *(hit.outcome for hit in kept.found),
+            *(local.recent if newer is None else newer),
+            *local.unstored,
+        ]
+        return _unexpired(self._merging.merge(key, [], extra, now), now)
 
     def _shared(
         self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
@@ -399,6 +430,7 @@ class RecallCache:
                 return  # a concurrent brief, or a later query, kept a more current one
             self._answers[key] = answer
             self._answers.move_to_end(key)
+            self._neighbours.answered(key)
             while len(self._answers) > _ANSWERS:
                 self._answers.popitem(last=False)
 
