@@ -27,7 +27,6 @@ from pydantic import (
 )
 
 from toolwise._calls import FORGET_FLUSH_TIMEOUT
-from toolwise.advice.fields import SERVER_RECALL_BUDGET
 from toolwise.advice.models import MAX_TOP_K, MIN_BUDGET, AdviceOptions, Mode
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Strategy
@@ -348,7 +347,7 @@ class BriefRequest(_Body):
     strategy: Strategy = "thompson"
     objective: ObjectiveName | ObjectiveWeightsIn = "balanced"
 
-    def advice_options(self, recall_budget: float | None = SERVER_RECALL_BUDGET) -> AdviceOptions:
+    def advice_options(self, recall_budget: float | None) -> AdviceOptions:
         """The options of the pre-selection core that answers this brief (``recall_budget``:
         the server's, :class:`~toolwise.service.state.ServiceConfig`)."""
         return AdviceOptions(
