@@ -33,7 +33,9 @@ Latencies are per request, in milliseconds. "before recall" counts the briefs an
 before the store's recall because it missed the server's ``--recall-budget`` (its answer is
 kept for the next brief of the same question): the price of the brief's latency bound. "stood
 in" counts those of them that showed the store's answer to another request of the same task
-instead (re-ranked for theirs); the rest showed only the server's unstored failures.
+instead (re-ranked for theirs); the rest showed only the server's unstored failures. In the
+open loop the JSON also keeps ``sent_late_p99_ms``: how late this process sent its requests (a
+stall of the load generator itself, which the latency includes, as a client's would).
 After each phase the script waits until the server
 has stored everything it accepted, and reports the server's CPU (``toolwise serve`` and its
 ``chroma run``, a child or a server) per recorded item over the phase and that drain: a
@@ -216,6 +218,8 @@ class Run:
     seconds: float = 0.0
     before_recall: int = 0  # briefs answered before the store's recall (its recall_budget)
     stood_in: int = 0  # ... of which another question's answer of the same task stood in
+    # Open loop: how late this process sent each request (its own stalls, part of latency).
+    sent_late_ms: list[float] = field(default_factory=list)
 
     def count(self, status: int, items: int, latency_s: float, body: bytes = b"") -> None:
         self.latencies_ms.append(latency_s * 1000)
@@ -247,6 +251,9 @@ class Run:
             "items_per_s": round(self.items / self.seconds, 1),
             "p50_ms": round(float(np.percentile(lat, 50)), 2),
             "p99_ms": round(float(np.percentile(lat, 99)), 2),
+            "sent_late_p99_ms": round(float(np.percentile(self.sent_late_ms, 99)), 2)
+            if self.sent_late_ms
+            else None,
             "max_ms": round(float(np.max(lat)), 2),
         }
 
@@ -305,6 +312,7 @@ async def open_loop(target: Target, rate: float, make: Callable[[], Request]) ->
             if delay > 0:
                 await asyncio.sleep(delay)
             method, path, body, items = make()
+            run.sent_late_ms.append((time.perf_counter() - due) * 1000)
             status, answer = await connection.request(method, path, body)
             run.count(status, items, time.perf_counter() - due, answer)
             due += interval
