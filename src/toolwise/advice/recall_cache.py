@@ -2,7 +2,7 @@
 
 A brief's recall asks the store for the failures nearest its query (two Chroma round trips,
 which compete with the background writer for the store). An answer is reused for
-``recall_ttl`` seconds per (agent, query, k), and four rules keep the reuse right and the
+``recall_ttl`` seconds per (agent, query, k), and five rules keep the reuse right and the
 store quiet while an agent keeps failing:
 
 - **Brought up to date, not thrown away.** A failure this process records, or one another
@@ -31,6 +31,11 @@ store quiet while an agent keeps failing:
   a failure just recorded — while one background query (thread ``toolwise-recall-refresh``,
   one query at a time, ended when idle) replaces it. A turn waits for the store only for a
   query it has no answer for from the last ``2 * recall_ttl`` seconds, or after a ``forget``.
+- **A neighbour stands in past the budget.** A brief waits for the store's answer at most its
+  ``recall_budget`` (:mod:`toolwise.advice.recall_budget`). Past it, if the brief's task type
+  is known and the store answered another question of that task within ``2 * recall_ttl``
+  (no ``forget`` since: :mod:`toolwise.advice.recall_neighbours`), that answer is shown,
+  brought up to date as a stale one is and re-ranked for this question (``nearby``).
 
 Other processes' failures therefore reach a brief as soon as the tail has read them (within
 ``refresh_interval`` plus the writer's delay, ~1–2 s on a server), without a store query;
@@ -74,7 +79,6 @@ Missing = Literal["pending", "unavailable"]
 log = logging.getLogger("toolwise.advice")
 
 _ANSWERS = 256  # (agent, query, k) answers kept
-
 
 Fresh = Callable[[], LocalFailures]
 """The agent's :class:`LocalFailures` as of now (read again by a background refresh)."""
@@ -162,8 +166,9 @@ class RecallCache:
         current: _Answer | Missing | None = None
         if family is not None:
             self._neighbours.name(key, family)
-        raw, ask = ask, self._budgeted(ask, ask_within)  # a brief waits at most the budget;
-        # a refresh waits
+        # A brief waits at most the budget; a background refresh (``raw``) waits as long as
+        # the store's deadline.
+        raw, ask = ask, self._budgeted(ask, ask_within)
         if self._ttl <= 0:
             current = self._fetch(key, local, now, ask, fresh, keep=False)
         else:
