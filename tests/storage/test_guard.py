@@ -214,6 +214,21 @@ def test_a_call_given_up_on_that_misses_its_deadline_too_opens_the_breaker(
     guard.close()
 
 
+def test_a_call_still_queued_at_the_deadline_is_dropped_by_the_watch(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """Every store worker stuck on a frozen store: a caller that gave up on a queued call
+    gets its future, which is cancelled at the deadline instead of running later."""
+    guard = StoreGuard(FAST, probe=gate.wait)
+    for _worker in range(8):  # the guard's workers, each stuck on the frozen store
+        assert isinstance(guard.call_within(gate.wait, wait=0.01, timeout=30), Future)
+    queued = guard.call_within(lambda: "too late", wait=0.01, timeout=0.1)
+    assert isinstance(queued, Future)
+    assert eventually(queued.cancelled)
+    assert not guard.health.healthy
+    guard.close()
+
+
 def test_within_the_wait_outages_trip_and_refusals_pass_through(gate: threading.Event) -> None:
     """What the call raises before the caller gives up is handled as :meth:`call` does."""
     guard = StoreGuard(FAST, probe=gate.wait)  # once tripped, it stays open

@@ -149,9 +149,9 @@ class StoreGuard:
 
     def _watch(self, running: Future[Any], deadline: float, timeout: float) -> None:
         """Open the breaker if ``running`` is still running at ``deadline`` (monotonic s) or
-        fails to reach the store."""
+        fails to reach the store; a call still queued then never runs (as with :meth:`call`)."""
         try:
-            self._workers.wait(running, max(0.0, deadline - time.monotonic()), give_up=False)
+            self._workers.wait(running, max(0.0, deadline - time.monotonic()))
         except DeadlineExceededError:
             self.breaker.trip(f"DeadlineExceededError: no answer within {timeout:g} s")
         except Exception as exc:
