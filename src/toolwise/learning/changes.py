@@ -28,6 +28,7 @@ from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery, RetrySchedule
 from toolwise.learning.regime import back_to_former, keep_former, prefer_former
+from toolwise.learning.restart import TaskRestarts
 from toolwise.learning.shrinkage import Mass
 from toolwise.learning.ttl import TtlLedger
 
@@ -80,6 +81,11 @@ class ChangeTracker:
         self._scopes: dict[tuple[str, str, str], dict[str, Evidence]] = {}
         # Task types where a change was detected (``change_long_after_change``).
         self._changed: set[tuple[str, str, str]] = set()
+        self._restarts = (
+            TaskRestarts(config.restart_weight, config.restart_min_calls, self._base)
+            if config.restart_on_leader_change
+            else None
+        )
 
     @property
     def schedule(self) -> RetrySchedule:
@@ -95,6 +101,8 @@ class ChangeTracker:
         self._breaks = {k: v for k, v in self._breaks.items() if not doomed(k)}
         # A task type's "has changed" goes with its agent only (no tool is named "").
         self._changed = {c for c in self._changed if not doomed((c[0], "", c[1], c[2]))}
+        if self._restarts is not None:
+            self._restarts.forget(lambda c: doomed((c[0], "", c[1], c[2])))
 
     def retry(
         self, key: ContextKey, own: Evidence | None, context: Evidence | None, now: float
@@ -177,6 +185,8 @@ class ChangeTracker:
         if recovery is not None and self._recover(
             evidence, recovery, (successes, failures), t, key, live
         ):
+            if context_level and self._restarts is not None:
+                self._after_return(self._restarts, evidence, key, t)
             return part
         if failures > 0.0 and context_level and self._config.retry_on_leader_dip > 0.0:
             self._leader_dip(evidence, key, t)
@@ -244,6 +254,8 @@ class ChangeTracker:
     def _judge_hold(self, evidence: Evidence, held: Hold, t: float) -> None:
         """Merge a held record back once the new outcomes agree with it (``hold``)."""
         rate = self._rate
+        if held.final:
+            return  # set aside for good (``restart``)
         live = evidence.current.at(t, rate)
         if held.restores(live, t, rate, restore=self._config.hold_restore):
             evidence.release(rate, merge=True)
@@ -299,7 +311,7 @@ class ChangeTracker:
                 )
         if context_level and self._mode == "auto":
             self._note_break(key, t)
-        if context_level and self._config.hold_strength > 0.0:
+        if context_level and (self._config.hold_strength > 0.0 or self._restarts is not None):
             self._hold_others(evidence, key, t)
 
     def _leader_dip(self, leader: Evidence, key: ContextKey, t: float) -> None:
@@ -354,10 +366,34 @@ class ChangeTracker:
         for other in others:
             if other.recovery is not None and self._config.retry_on_leader_break:
                 other.recovery.due_now(t, calls, self._schedule)
+        scope = (key[0], key[2], key[3])
+        restarts = self._restarts
+        if restarts is not None and restarts.allowed(scope, calls):
+            restarts.restart(scope, calls, others, broken, rate)
+            self.counts["task_restarts"] += 1
+            return
+        if strength <= 0.0:
+            return
+        for other in others:
             s, f = other.current.at(t, rate)
             if other.held is None and other.archived is None and s + f > strength:
                 other.hold(broken, strength, base)
                 self.counts["holds"] += 1
+
+    def _after_return(
+        self, restarts: TaskRestarts, back: Evidence, key: ContextKey, t: float
+    ) -> None:
+        """``restart_on_leader_change``: a broken tool was restored and leads again."""
+        rate, base = self._rate, self._base
+        scope = (key[0], key[2], key[3])
+        others = [e for tool, e in self._scopes.get(scope, {}).items() if tool != key[1]]
+        mine = _mean(back.mass(t, rate), base)
+        if any(_mean(other.mass(t, rate), base) >= mine for other in others):
+            return  # back, but not the leader: the others' world need not have changed
+        calls = self._scope_calls(*scope)
+        if restarts.allowed(scope, calls):
+            restarts.restart(scope, calls, others, None, rate)
+            self.counts["task_restarts"] += 1
 
 
 def _mean(mass: Mass, prior: Mass) -> float:

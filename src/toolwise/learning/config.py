@@ -164,6 +164,16 @@ class LearningConfig(_Boundary):
             doubling after each failed probe and a success asking for another at once
             (``probe``): a regime swap that makes a long-ignored tool the best is found
             without waiting for the leader to break. 0 disables probes.
+        restart_on_leader_change: opt-in: when the task type's leader breaks, or a tool that
+            broke is restored and leads again, the other tools' records there are set aside
+            for good (``restart``), not held until their new outcomes agree: the whole task
+            type is re-learnt, as in GLR-klUCB's global restart. A leader's break that is
+            undone (restored, or blamed on an outage) gives them back.
+        restart_weight: with ``restart_on_leader_change``, at most this many observations a
+            restarted record still lends (0: none).
+        restart_min_calls: with ``restart_on_leader_change``, calls of the task type between
+            two of its restarts (a fresh leader's chance streak, or a false alarm restored
+            within a few calls, does not restart it again).
         hold_restore: a held record is merged back when "one rate before and after" is this
             many times likelier than "a rate each" (Bayes factor).
         regime_memory: keep the record a held tool had before its task type's leader broke
@@ -228,6 +238,9 @@ class LearningConfig(_Boundary):
     drift_threshold: float = Field(default=6.0, gt=0.0, allow_inf_nan=False)
     drift_discount: float = Field(default=0.95, gt=0.0, le=1.0)
     probe_after_calls: int = Field(default=0, ge=0)
+    restart_on_leader_change: bool = False
+    restart_weight: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    restart_min_calls: int = Field(default=50, ge=0)
 
     @field_validator("half_life", "infra_window", "retry_after")
     @classmethod

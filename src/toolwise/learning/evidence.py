@@ -327,9 +327,27 @@ class Evidence:
         old = held.segment.at(now, rate) if held.lifted else held.loan(live, now, rate)
         return live[0] + old[0], live[1] + old[1]
 
-    def hold(self, cause: Evidence, strength: float, base: tuple[float, float]) -> None:
-        """Set the record aside as a prior of at most ``strength`` observations (``hold``)."""
-        self.held = Hold(self.current, cause, strength, base)
+    def hold(
+        self,
+        cause: Evidence | None,
+        strength: float,
+        base: tuple[float, float],
+        *,
+        final: bool = False,
+        rate: float = 0.0,
+    ) -> None:
+        """Set the record aside as a prior of at most ``strength`` observations (``hold``).
+
+        A record already held (and not lifted) is set aside with the live one, under the new
+        cause: undoing the new break gives back both.
+        """
+        if self.held is not None and self.held.lifted:
+            self.release(rate, merge=True)
+        record, held = self.current, self.held
+        if held is not None:
+            held.segment.absorb(record, rate)
+            record = held.segment
+        self.held = Hold(record, cause, strength, base, final=final)
         self.current = Segment()
         self.window.clear()
         self.window_successes = self.window_failures = 0.0

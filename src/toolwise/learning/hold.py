@@ -21,6 +21,9 @@ with the best record of its task type, every other tool there with a record is *
 * when the tool that broke is restored (a false alarm, or it came back) or its break is
   blamed on an outage, the holds it caused are lifted and the old records merged back.
 
+A *final* hold (``restart``) is never merged back because the new outcomes agree: the record
+is set aside for good unless its cause's break is undone (a hold with no cause, never).
+
 This is the correlated-change half of a Bayesian change-point model: a change of one arm
 raises the probability that the others changed, and the evidence after it decides, per arm.
 O(1) per outcome; reads pay one agreement test per held key.
@@ -47,23 +50,34 @@ class Hold:
 
     Args:
         segment: the old record.
-        cause: the evidence of the tool whose break caused the hold.
+        cause: the evidence of the tool whose break caused the hold (``None``: nothing can
+            undo it).
         strength: at most this many pseudo-observations are lent from the old record.
         base: the base Beta prior.
+        final: never merged back because the new outcomes agree (``restart``).
     """
 
-    __slots__ = ("base", "cause", "segment", "strength")
+    __slots__ = ("base", "cause", "final", "segment", "strength")
 
-    def __init__(self, segment: Segment, cause: Evidence, strength: float, base: Mass) -> None:
+    def __init__(
+        self,
+        segment: Segment,
+        cause: Evidence | None,
+        strength: float,
+        base: Mass,
+        *,
+        final: bool = False,
+    ) -> None:
         self.segment = segment
         self.cause = cause
         self.strength = strength
         self.base = base
+        self.final = final
 
     @property
     def lifted(self) -> bool:
         """The tool whose break caused the hold is no longer held to be broken."""
-        return self.cause.archived is None
+        return self.cause is not None and self.cause.archived is None
 
     def loan(self, live: Mass, now: float, rate: float) -> Mass:
         """What the old record lends a key whose new outcomes are ``live``."""
