@@ -52,7 +52,8 @@ def test_a_leaders_false_alarm_gives_the_records_back() -> None:
     view = _leader_breaks(RESTART)
     _observe(view, "A", 6, 1, 1)
     _observe(view, "B", 1, 1, 1)
-    assert view.stats()["task_restarts"] == 1
+    assert view.stats()["restarts_on_break"] == 1
+    assert "restarts_on_return" not in view.stats()
     assert view.priors(tool="B", context_class="deploy")[0].observations == 41
 
 
@@ -72,7 +73,8 @@ def test_a_broken_tool_back_as_the_leader_restarts_the_others() -> None:
     """Restored, A leads again: B's record of the regime that is over is set aside, so its
     ten calls at 60 % since then are all it reads; without restarts it reads 75 %."""
     restarted, default = _swap_back(RESTART), _swap_back(LearningConfig())
-    assert restarted.stats()["task_restarts"] == 2
+    assert restarted.stats()["restarts_on_break"] == 1
+    assert restarted.stats()["restarts_on_return"] == 1
     assert restarted.priors(tool="B", context_class="deploy")[0].observations == 10
     assert _rate(restarted, "B") < 0.7 < _rate(default, "B")
 
@@ -81,9 +83,11 @@ def test_a_task_type_is_restarted_at_most_once_per_min_calls() -> None:
     """A second break of a leader within ``restart_min_calls`` holds the others instead."""
     config = RESTART.model_copy(update={"restart_min_calls": 1_000})
     view = _swap_back(config)
-    assert view.stats()["task_restarts"] == 1
+    assert view.stats()["restarts_on_break"] == 1
+    assert "restarts_on_return" not in view.stats()
 
 
 def test_restarts_are_off_by_default() -> None:
-    view = _swap_back(LearningConfig())
-    assert "task_restarts" not in view.stats()
+    stats = _swap_back(LearningConfig()).stats()
+    assert "restarts_on_break" not in stats
+    assert "restarts_on_return" not in stats

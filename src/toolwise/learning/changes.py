@@ -370,7 +370,7 @@ class ChangeTracker:
         restarts = self._restarts
         if restarts is not None and restarts.allowed(scope, calls):
             restarts.restart(scope, calls, others, broken, rate)
-            self.counts["task_restarts"] += 1
+            self.counts["restarts_on_break"] += 1
             return
         if strength <= 0.0:
             return
@@ -393,7 +393,7 @@ class ChangeTracker:
         calls = self._scope_calls(*scope)
         if restarts.allowed(scope, calls):
             restarts.restart(scope, calls, others, None, rate)
-            self.counts["task_restarts"] += 1
+            self.counts["restarts_on_return"] += 1
 
 
 def _mean(mass: Mass, prior: Mass) -> float:
