@@ -168,7 +168,8 @@ class LearningConfig(_Boundary):
             broke is restored and leads again, the other tools' records there are set aside
             for good (``restart``), not held until their new outcomes agree: the whole task
             type is re-learnt, as in GLR-klUCB's global restart. A leader's break that is
-            undone (restored, or blamed on an outage) gives them back.
+            undone (restored, or blamed on an outage) gives them back. Measured worse on
+            development seeds (``periodic`` +18 ± 7 regret; ``docs/ranking.md`` §5).
         restart_weight: with ``restart_on_leader_change``, at most this many observations a
             restarted record still lends (0: none).
         restart_min_calls: with ``restart_on_leader_change``, calls of the task type between

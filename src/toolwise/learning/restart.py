@@ -21,6 +21,9 @@ a handful of calls after a restart could otherwise break on a chance streak and 
 again, and a false alarm restored within a few calls is not taken for a swap back. Tools
 under a recovery keep their archive and its restore test (``recovery``): they are re-tried,
 not restarted. O(tools of the task type), only when a leader changes; nothing per decision.
+
+Measured worse than holds on development seeds (``periodic`` +18 ± 7 regret, most of it from
+the swap-back trigger; ``docs/ranking.md`` §5), so it stays opt-in.
 """
 
 from __future__ import annotations
