@@ -200,3 +200,14 @@ def test_a_new_task_type_barely_trusts_a_similar_name() -> None:
     fresh = view.recommend(task_type="lambda", tools=["helm"], strategy="greedy")[0]
     assert prior.rate > 0.85
     assert fresh.rate < 0.75  # 3 × 0.47 pseudo-observations at 90 % over the base prior
+
+
+def test_outcomes_learnt_at_the_same_moment_change_the_likeness(clock: FakeClock) -> None:
+    """A recommend works out each pair's likeness once for all its candidates; outcomes
+    learnt since, even with the clock standing still, are read by the next one."""
+    config = LearningConfig(time_buckets="none")
+    view = ReliabilityView(config, similarity=lambda a, b: 0.9, clock=clock)
+    _types(view, same=False, calls=2)
+    early = _borrowed(view)
+    _types(view, same=False, calls=40)  # no clock.advance(): the same moment
+    assert _borrowed(view) < early

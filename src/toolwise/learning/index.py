@@ -47,6 +47,8 @@ class EvidenceIndex:
         config: the learning configuration (change window, latency reservoir, decay).
     """
 
+    writes = 0  # the class's default, for an index loaded from a snapshot made before it
+
     def __init__(self, config: LearningConfig) -> None:
         self._config = config
         self._rate = config.decay_rate
@@ -57,6 +59,9 @@ class EvidenceIndex:
         self.task_types: dict[str, Counter[str]] = {}
         self.scope_tools: dict[tuple[str, str, str], set[str]] = {}
         self.tool_contexts: dict[OverallKey, list[Evidence]] = {}
+        # Bumped by every write (an outcome learnt, charges expired): a version for caches of
+        # what is read at one moment.
+        self.writes = 0
 
     # ------------------------------------------------------------------ creating
 

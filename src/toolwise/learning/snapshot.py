@@ -44,12 +44,13 @@ __all__ = [
     "unpack",
 ]
 
-VERSION = 3
+VERSION = 4
 """2: the aggregates keep their evidence in an ``EvidenceIndex`` read by a ``PosteriorReader``;
 3: float samples stored as arrays, and the chunks kept in their rows' metadata
-(``storage.snapshots``). A snapshot of another version holds another layout and is skipped:
-the view is rebuilt once."""
-MAGIC = b"TWSNAP3\n"
+(``storage.snapshots``); 4: the index counts its writes and the reader keeps the likeness of
+task types read at one moment. A snapshot of another version holds another layout and is
+skipped: the view is rebuilt once."""
+MAGIC = b"TWSNAP4\n"
 
 _SAFE_BUILTINS = frozenset(
     {"set", "frozenset", "dict", "list", "tuple", "float", "int", "str", "bool", "complex"}

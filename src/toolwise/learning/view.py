@@ -232,12 +232,16 @@ class ReliabilityView(ObservationIntake):
             state = self._state
             state.expire(at)
             envs = self._environments(agent_id) if environment is None else (environment,)
+            # The task type's summed evidence per environment, the same for every candidate.
+            peers_in = {
+                each: state.scope_mass(agent_id, task_type, self._env(each), at) for each in envs
+            }
             situations = []
             for name in names:
                 env_reads = []
                 for each in envs:
                     env = self._env(each)
-                    peers = state.scope_mass(agent_id, task_type, env, at)
+                    peers = peers_in[each]
                     key = (agent_id, name, task_type, env)
                     read = state.read(key, bucket, now=at, similar=similar, peers=peers)
                     env_reads.append((each, read))
