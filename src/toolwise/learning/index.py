@@ -47,8 +47,6 @@ class EvidenceIndex:
         config: the learning configuration (change window, latency reservoir, decay).
     """
 
-    writes = 0  # the class's default, for an index loaded from a snapshot made before it
-
     def __init__(self, config: LearningConfig) -> None:
         self._config = config
         self._rate = config.decay_rate

@@ -93,12 +93,10 @@ class PosteriorReader:
         # Learnt shrinkage strength per (agent, tool, environment), with the charge count
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[OverallKey, tuple[int, float | None]] = {}
-        # Learnt likeness of two task types, with the charge count it was computed at.
-        self._alike: dict[tuple[str, str, str, str], tuple[int, float]] = {}
-        # The likeness last read for a pair, with the moment and the index's write count it
-        # was read at: a recommend reads every candidate tool at one moment, nothing learnt
-        # in between, and each asks for the same pairs.
-        self._alike_at: dict[tuple[str, str, str, str], tuple[float, int, float]] = {}
+        # Learnt likeness of two task types: the charge count it was computed at, and the
+        # moment and index write count it was last read at (a recommend reads every candidate
+        # tool at one moment, nothing learnt in between, and each asks for the same pairs).
+        self._alike: dict[tuple[str, str, str, str], tuple[int, float, int, float]] = {}
 
     def read(
         self,
@@ -187,7 +185,6 @@ class PosteriorReader:
         """Drop the learnt strengths of an agent's forgotten keys."""
         self._spread = {k: v for k, v in self._spread.items() if not doomed(k)}
         self._alike = {k: v for k, v in self._alike.items() if k[0] != agent_id}
-        self._alike_at = {k: v for k, v in self._alike_at.items() if k[0] != agent_id}
 
     def _likeness(
         self, agent_id: str, env: str, context: str, other: str, *, similarity: float, now: float
@@ -202,20 +199,9 @@ class PosteriorReader:
         """
         cache_key = (agent_id, env, context, other)
         writes = self._index.writes
-        read_at = self._alike_at.get(cache_key)
-        if read_at is not None and read_at[0] == now and read_at[1] == writes:
-            return read_at[2]
-        likeness = self._learnt_likeness(cache_key, similarity=similarity, now=now)
-        if len(self._alike_at) >= _MAX_ALIKE_CACHE:
-            self._alike_at.clear()
-        self._alike_at[cache_key] = (now, writes, likeness)
-        return likeness
-
-    def _learnt_likeness(
-        self, cache_key: tuple[str, str, str, str], *, similarity: float, now: float
-    ) -> float:
-        """:meth:`_likeness` without the per-moment reuse (its version-checked cache)."""
-        agent_id, env, context, other = cache_key
+        cached = self._alike.get(cache_key)
+        if cached is not None and cached[1] == now and cached[2] == writes:
+            return cached[3]
         scope_tools = self._index.scope_tools
         tools = scope_tools.get((agent_id, context, env), set()) & scope_tools.get(
             (agent_id, other, env), set()
@@ -226,16 +212,16 @@ class PosteriorReader:
             for tool in tools
         ]
         version = sum(a.charges + b.charges for a, b in pairs)
-        cached = self._alike.get(cache_key)
         if cached is not None and version - cached[0] < max(1, cached[0] // 20):
-            return cached[1]
-        log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
-        for a, b in pairs:
-            log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
-        likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
+            version, likeness = cached[0], cached[3]  # grown by less than 5 %: as computed
+        else:
+            log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
+            for a, b in pairs:
+                log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
+            likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
         if len(self._alike) >= _MAX_ALIKE_CACHE:
             self._alike.clear()
-        self._alike[cache_key] = (version, likeness)
+        self._alike[cache_key] = (version, now, writes, likeness)
         return likeness
 
     def _concentration(self, key: OverallKey, overall: Evidence, now: float) -> float | None:
