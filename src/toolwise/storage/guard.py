@@ -156,7 +156,7 @@ class StoreGuard:
             self.breaker.trip(f"DeadlineExceededError: no answer within {timeout:g} s")
         except Exception as exc:
             if is_outage(exc):
-                self.breaker.trip(f"{type(exc).__name__}: {exc}")
+                self._outage(exc)  # nobody waits for the error: the breaker is what counts
 
     def _outage(self, exc: Exception) -> StoreUnavailableError:
         """``exc``, which means the store could not be reached, opens the breaker; the error
