@@ -62,6 +62,7 @@ from typing import Literal
 from toolwise.advice.recall_budget import Ask, AskWithin, Late, RecallBudget
 from toolwise.advice.recall_merge import FailureMerge
 from toolwise.advice.recall_neighbours import Key, TaskNeighbours
+from toolwise.models import ToolOutcome
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
@@ -205,12 +206,7 @@ class RecallCache:
             return None
         if self._clock() - kept.fetched >= 2 * self._ttl:
             return None
-        newer = local.since(kept.generation)
-        extra = [
-            *(hit.outcome for hit in kept.found),
-            *(local.recent if newer is None else newer),
-            *local.unstored,
-        ]
+        extra = [*(hit.outcome for hit in kept.found), *_newest(kept, local)]
         return _unexpired(self._merging.merge(key, [], extra, now), now)
 
     def _shared(
@@ -264,8 +260,7 @@ class RecallCache:
         self, key: Key, kept: _Answer, local: LocalFailures, now: datetime
     ) -> list[SimilarOutcome]:
         """``kept`` (past its ttl) with this process's newest failures merged in; not kept."""
-        newer = local.since(kept.generation)
-        extra = (*(local.recent if newer is None else newer), *local.unstored)
+        extra = _newest(kept, local)
         return _unexpired(self._merging.merge(key, list(kept.found), extra, now), now)
 
     def _refresh(self, key: Key, now: datetime, ask: Ask, fresh: Fresh) -> None:
@@ -446,6 +441,13 @@ def _within(answer: Future[_Answer | Missing], seconds: float | None) -> _Answer
         return answer.result(seconds)
     except TimeoutError:
         return "pending"
+
+
+def _newest(kept: _Answer, local: LocalFailures) -> tuple[ToolOutcome, ...]:
+    """This process's failures ``kept`` may lack: those seen since its query (the newest
+    ``RECENT`` when more were), and the unstored ones."""
+    newer = local.since(kept.generation)
+    return (*(local.recent if newer is None else newer), *local.unstored)
 
 
 def _unexpired(found: Sequence[SimilarOutcome], now: datetime) -> list[SimilarOutcome]:
