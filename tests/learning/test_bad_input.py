@@ -126,6 +126,7 @@ def test_unknown_tool_names_are_fine(view: ReliabilityView) -> None:
         ({"latency_ceiling_ms": float("inf")}, "latency_ceiling_ms"),
         ({"infra_min_tools": 1}, "infra_min_tools"),
         ({"time_buckets": "minute"}, "time_buckets"),
+        ({"restart_on": "return"}, "restart_on"),
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
         ({"similarity_threshold": -0.1}, "similarity_threshold"),
         ({"unknown_knob": 1}, "unknown_knob"),

@@ -91,3 +91,16 @@ def test_restarts_are_off_by_default() -> None:
     stats = _swap_back(LearningConfig()).stats()
     assert "restarts_on_break" not in stats
     assert "restarts_on_return" not in stats
+
+
+def test_break_only_restarts_do_not_restart_on_a_swap_back() -> None:
+    """With ``restart_on="break"`` A's break restarts the task type and its return does
+    not: A's restore undoes its break, so B reads its whole record, as without restarts."""
+    view = _swap_back(RESTART.model_copy(update={"restart_on": "break"}))
+    assert view.stats()["restarts_on_break"] == 1
+    assert "restarts_on_return" not in view.stats()
+    observations = [
+        v.priors(tool="B", context_class="deploy")[0].observations
+        for v in (view, _swap_back(LearningConfig()))
+    ]
+    assert observations == [120, 120]

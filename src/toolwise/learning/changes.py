@@ -86,6 +86,7 @@ class ChangeTracker:
             if config.restart_on_leader_change
             else None
         )
+        self._restart_on_return = config.restart_on == "break_and_return"
 
     @property
     def schedule(self) -> RetrySchedule:
@@ -185,7 +186,7 @@ class ChangeTracker:
         if recovery is not None and self._recover(
             evidence, recovery, (successes, failures), t, key, live
         ):
-            if context_level and self._restarts is not None:
+            if context_level and self._restarts is not None and self._restart_on_return:
                 self._after_return(self._restarts, evidence, key, t)
             return part
         if failures > 0.0 and context_level and self._config.retry_on_leader_dip > 0.0:

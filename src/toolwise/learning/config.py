@@ -170,6 +170,10 @@ class LearningConfig(_Boundary):
             type is re-learnt, as in GLR-klUCB's global restart. A leader's break that is
             undone (restored, or blamed on an outage) gives them back. Measured worse on
             development seeds (``periodic`` +18 ± 7 regret; ``docs/ranking.md`` §5).
+        restart_on: with ``restart_on_leader_change``, which leader changes restart the task
+            type: ``"break_and_return"`` (the leader breaks, or a broken tool is restored and
+            leads again) or ``"break"`` only (the swap back, most of the ``periodic`` cost on
+            development seeds, restarts nothing; ``docs/ranking.md`` §5).
         restart_weight: with ``restart_on_leader_change``, at most this many observations a
             restarted record still lends (0: none).
         restart_min_calls: with ``restart_on_leader_change``, calls of the task type between
@@ -240,6 +244,7 @@ class LearningConfig(_Boundary):
     drift_discount: float = Field(default=0.95, gt=0.0, le=1.0)
     probe_after_calls: int = Field(default=0, ge=0)
     restart_on_leader_change: bool = False
+    restart_on: Literal["break", "break_and_return"] = "break_and_return"
     restart_weight: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     restart_min_calls: int = Field(default=50, ge=0)
 
