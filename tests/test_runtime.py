@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from toolwise import InvalidAgentIdError, InvalidArgumentError, Toolwise
+from toolwise import InvalidAgentIdError, InvalidArgumentError, ToolOutcome, Toolwise
 from toolwise.recording.redact import REDACTED
 
 SECRET = "sk-" + "a1B2c3D4e5F6g7H8i9J0"
@@ -93,3 +93,21 @@ def test_a_record_with_an_undecodable_output_is_stored(tw: Toolwise) -> None:
     assert tw.flush(timeout=30)
     assert tw.get_call(recorded.id) == recorded
     assert tw.counters.invalid == 0
+
+
+def test_record_many_builds_every_record_before_spooling_any(tw: Toolwise) -> None:
+    """One invalid record refuses the batch, named by its place; nothing is recorded."""
+    batch = [{"tool": "deploy"}, {"tool": "rollback"}, {"tool": "deploy", "cost": -1.0}]
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.runtime.record_many(batch)
+    assert info.value.field == "[2].cost"
+    assert tw.counters.recorded == 0
+
+
+def test_record_many_redacts_fields_and_records_alike(tw: Toolwise) -> None:
+    """Fields and a ``ToolOutcome`` made by the caller are redacted by the same rules."""
+    given = ToolOutcome(tool="git_push", tool_input=f"token {SECRET}")
+    stored = tw.runtime.record_many([{"tool": "git_push", "tool_input": f"token {SECRET}"}, given])
+    assert [s.tool_input for s in stored] == [f"token {REDACTED}"] * 2
+    assert tw.flush(timeout=30)
+    assert sorted(tw.list_calls(), key=lambda o: o.id) == sorted(stored, key=lambda o: o.id)

@@ -22,7 +22,7 @@ teach is :class:`~toolwise._learners.Learners`, the reads are :class:`~toolwise.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
@@ -181,14 +181,46 @@ class Runtime:
                 Nothing was recorded.
             SpoolError: the record could not be made durable. Nothing was recorded.
         """
-        if outcome is None:
-            built = self._records.build(fields)
-        elif fields:
+        if outcome is not None and fields:
             raise InvalidArgumentError("fields", sorted(fields), "give a ToolOutcome or fields")
-        else:
-            built = self._records.rebuild(outcome)
+        built = self._built(fields if outcome is None else outcome)
         self._writes.accept(built)
         return built
+
+    def record_many(
+        self, records: Iterable[ToolOutcome | Mapping[str, Any]], /
+    ) -> list[ToolOutcome]:
+        """Record a batch, each a :class:`ToolOutcome` or its fields, as :meth:`record` does.
+
+        All or nothing: every record is built (validated, redacted, bounded) before the first
+        is spooled, so one invalid record refuses the batch. A mapping of fields is built
+        once, where a ``ToolOutcome`` made by the caller is checked again. Returns the records
+        as stored, in order.
+
+        Raises:
+            InvalidArgumentError: naming the record and its field (``[3].cost``: the fourth).
+                Nothing was recorded, unless the spool refused a record the builder made (then
+                the records before it were).
+            SpoolError: the spool cannot be written; the records before it were recorded.
+        """
+        built: list[ToolOutcome] = []
+        for index, record in enumerate(records):
+            try:
+                built.append(self._built(record))
+            except InvalidArgumentError as exc:
+                raise exc.within(f"[{index}].") from exc
+        for index, record in enumerate(built):
+            try:
+                self._writes.accept(record)
+            except InvalidArgumentError as exc:
+                raise exc.within(f"[{index}].") from exc
+        return built
+
+    def _built(self, record: ToolOutcome | Mapping[str, Any]) -> ToolOutcome:
+        """``record`` under the record builder's rules."""
+        if isinstance(record, ToolOutcome):
+            return self._records.rebuild(record)
+        return self._records.build(record)
 
     def observe(
         self,

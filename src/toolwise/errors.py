@@ -37,15 +37,22 @@ class InvalidArgumentError(ToolwiseError, ValueError):
     Attributes:
         field: the name of the offending field or argument, as the caller spelt it.
         value: the rejected value (``repr`` is used in the message, truncated).
+        reason: what is wrong with it, e.g. ``"must be >= 0"``.
     """
 
     def __init__(self, field: str, value: Any, reason: str) -> None:
         self.field = field
         self.value = value
+        self.reason = reason
         shown = repr(value)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{field}: {reason} (got {shown})")
+
+    def within(self, prefix: str) -> InvalidArgumentError:
+        """The same error with its field named inside a larger whole: ``[3].`` names the
+        fourth item of a batch (``[3].cost``)."""
+        return type(self)(f"{prefix}{self.field}", self.value, self.reason)
 
 
 class InvalidAgentIdError(InvalidArgumentError):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.conftest import FakeClock
 
 from toolwise import Toolwise
+from toolwise.service import ToolwiseBackend, create_app
 
 # Records live 30 days from their timestamp: tests stay within the last day.
 START = (datetime.now(UTC) - timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -45,6 +48,38 @@ def test_a_batch_is_accepted_in_order(client: TestClient) -> None:
         "kubectl_deploy",
         "ansible_run",
     ]
+
+
+# Up to 20 calls are recorded on the event loop (most by the short path), more in a thread.
+BATCH_SIZES = [pytest.param(5, id="small batch"), pytest.param(25, id="big batch")]
+
+
+@pytest.mark.parametrize("size", BATCH_SIZES)
+def test_a_call_the_record_builder_refuses_refuses_its_whole_batch(
+    client: TestClient, size: int
+) -> None:
+    """A blank tool passes the wire schema but not the record: ``422`` naming ``[3].tool``,
+    and none of the batch is recorded."""
+    batch = [DEPLOY] * size
+    batch[3] = {**DEPLOY, "tool": "   "}
+    response = client.post("/v1/agents/devops/calls", json=batch)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "[3].tool"
+    assert client.get("/v1/agents/devops/summary").json()["total_calls"] == 0
+
+
+def test_the_runtimes_clock_stamps_a_call_sent_without_a_time(tmp_path: Path) -> None:
+    """The record builder fills in what a call leaves out, as for a Python record: its
+    timestamp from the runtime's clock, and its expiry a ttl later."""
+    clock = FakeClock()
+    with (
+        Toolwise(tmp_path / "store", clock=clock, ttl=timedelta(days=7)) as tw,
+        TestClient(create_app(ToolwiseBackend(tw.runtime))) as http,
+    ):
+        (call_id,) = http.post("/v1/agents/devops/calls", json=DEPLOY).json()["ids"]
+        stored = http.get(f"/v1/agents/devops/calls/{call_id}").json()
+    assert datetime.fromisoformat(stored["timestamp"]) == clock.now
+    assert datetime.fromisoformat(stored["expires_at"]) == clock.now + timedelta(days=7)
 
 
 def test_success_false_records_a_failure(

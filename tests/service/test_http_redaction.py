@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from toolwise import Toolwise
@@ -35,3 +36,24 @@ def test_secrets_in_a_call_never_reach_the_store_or_the_spool(tmp_path: Path) ->
             raw = path.read_bytes()
             for secret in (GITHUB_TOKEN, AWS_KEY, "hunter2hunter2"):
                 assert secret.encode() not in raw, (secret, path)
+
+
+@pytest.mark.parametrize("size", [pytest.param(3, id="small batch"), pytest.param(25, id="big")])
+def test_a_secret_in_every_call_of_a_batch_is_redacted(tmp_path: Path, size: int) -> None:
+    """Each call of a batch is built by the record builder: a token in its structured input
+    is stored redacted, in the store and in the spool."""
+    with Toolwise(tmp_path / "store") as tw:
+        with TestClient(create_app(ToolwiseBackend(tw.runtime))) as http:
+            batch = [
+                {"tool": "git_push", "tool_input": {"remote": "origin", "token": GITHUB_TOKEN}}
+            ] * size
+            ids = http.post("/v1/agents/devops/calls", json=batch).json()["ids"]
+            stored = [http.get(f"/v1/agents/devops/calls/{i}").json() for i in ids]
+        assert len(stored) == size
+        for call in stored:
+            assert "origin" in call["tool_input"]
+            assert "[REDACTED]" in call["tool_input"]
+            assert GITHUB_TOKEN not in call["tool_input"]
+    for path in (tmp_path / "store").rglob("*"):
+        if path.is_file():
+            assert GITHUB_TOKEN.encode() not in path.read_bytes(), path

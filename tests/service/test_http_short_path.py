@@ -275,7 +275,10 @@ class _BrokenSpool(ToolwiseBackend):
 
     failure: Exception = RuntimeError("a bug")
 
-    def record_many(self, outcomes: Any, /) -> Any:
+    def record(self, fields: Any, /) -> Any:
+        raise self.failure
+
+    def record_many(self, batch: Any, /) -> Any:
         raise self.failure
 
 

@@ -117,6 +117,8 @@ def without_a_framework(tw: toolwise.Toolwise) -> None:
 
 def on_a_runtime(runtime: Runtime) -> None:
     assert_type(runtime.record(tool="deploy", latency_ms=12.0), ToolOutcome)
+    batch = runtime.record_many([{"tool": "deploy"}, ToolOutcome(tool="rollback")])
+    assert_type(batch, list[ToolOutcome])
     assert_type(runtime.calls.list_calls("devops", limit=10), list[ToolOutcome])
     advisor = Advisor(runtime, agent_id="devops", tools=["deploy"], top_k=3)
     assert_type(advisor.advise(), Brief)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,6 +52,12 @@ class ServiceRuntime(AdviceRuntime, Protocol):
 
     def record(self, outcome: ToolOutcome | None = None, /, **fields: Any) -> ToolOutcome:
         """The one record path: validate, redact, bound, spool."""
+        ...
+
+    def record_many(
+        self, records: Iterable[ToolOutcome | Mapping[str, Any]], /
+    ) -> list[ToolOutcome]:
+        """:meth:`record` for a batch, all or nothing (``[3].cost`` names a field)."""
         ...
 
     def observe(
@@ -103,11 +109,11 @@ class ToolwiseBackend:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def record(self, outcome: ToolOutcome, /) -> ToolOutcome:
-        return self._runtime.record(outcome)
+    def record(self, fields: Mapping[str, Any], /) -> ToolOutcome:
+        return self._runtime.record(**fields)
 
-    def record_many(self, outcomes: Sequence[ToolOutcome], /) -> list[ToolOutcome]:
-        return [self._runtime.record(outcome) for outcome in outcomes]
+    def record_many(self, batch: Sequence[Mapping[str, Any]], /) -> list[ToolOutcome]:
+        return self._runtime.record_many(batch)
 
     def observe(
         self,

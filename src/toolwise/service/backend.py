@@ -69,12 +69,14 @@ class ServiceBackend(Protocol):
     ``503``; anything else is a bug and becomes a ``500`` without details.
     """
 
-    def record(self, outcome: ToolOutcome, /) -> ToolOutcome:
-        """Validate, redact, bound and spool one record; returns it as it will be stored."""
+    def record(self, fields: Mapping[str, Any], /) -> ToolOutcome:
+        """Build one record from the fields of a ``ToolOutcome`` — validated, redacted and
+        bounded, once — and spool it; returns it as it will be stored."""
         ...
 
-    def record_many(self, outcomes: Sequence[ToolOutcome], /) -> list[ToolOutcome]:
-        """:meth:`record` for a batch, in order; every record is spooled before it returns."""
+    def record_many(self, batch: Sequence[Mapping[str, Any]], /) -> list[ToolOutcome]:
+        """:meth:`record` for a batch, in order, all or nothing: every record is built before
+        the first is spooled, and an invalid one is named by its place (``[3].cost``)."""
         ...
 
     def list_calls(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
@@ -31,7 +31,14 @@ from toolwise.service.schemas import (
 from toolwise.service.state import ServiceState, service_state, state_of
 from toolwise.storage.protocol import CallFilter
 
-__all__ = ["accepted_response", "is_small", "outcomes_of", "router", "store_outcomes"]
+__all__ = [
+    "RecordFields",
+    "accepted_response",
+    "fields_of",
+    "is_small",
+    "router",
+    "store_calls",
+]
 
 router = APIRouter(prefix="/v1", tags=["calls"], responses=ERROR_RESPONSES)
 State = Annotated[ServiceState, Depends(service_state)]
@@ -67,7 +74,7 @@ async def record_calls(
     # helpers before routing.
     state = state_of(request)
     if is_small(body):
-        accepted = store_outcomes(state, outcomes_of(state, agent, body))
+        accepted = store_calls(state, fields_of(state, agent, body))
     else:
         accepted = await anyio.to_thread.run_sync(functools.partial(_record, state, agent, body))
     return accepted_response(accepted)
@@ -84,23 +91,38 @@ def is_small(body: CallIn | list[CallIn]) -> bool:
     return not isinstance(body, list) or len(body) <= _INLINE_CALLS
 
 
-def outcomes_of(state: ServiceState, agent: str, body: CallIn | list[CallIn]) -> list[ToolOutcome]:
-    """The records a body becomes, labelled by the decisions they name; nothing is written.
+RecordFields = dict[str, Any]
+"""The fields of one record, as :meth:`CallIn.record_fields` gives them."""
+
+
+def fields_of(
+    state: ServiceState, agent: str, body: CallIn | list[CallIn]
+) -> RecordFields | list[RecordFields]:
+    """The record fields a body gives, labelled by the decisions they name; nothing is
+    built or written yet (one call's, or a batch's list).
 
     Raises:
-        InvalidArgumentError: naming the field (``[3].cost`` in a batch).
+        InvalidArgumentError: ``success`` contradicts ``outcome`` (``[3].success`` in a batch).
     """
     if not isinstance(body, list):
-        return [state.decisions.complete(agent, body).to_outcome(agent)]
+        return state.decisions.complete(agent, body).record_fields(agent)
     return [
-        state.decisions.complete(agent, call).to_outcome(agent, where=f"[{i}].")
+        state.decisions.complete(agent, call).record_fields(agent, where=f"[{i}].")
         for i, call in enumerate(body)
     ]
 
 
-def store_outcomes(state: ServiceState, outcomes: list[ToolOutcome]) -> AcceptedCalls:
-    """Spool the records durably; what ``202`` reports."""
-    stored = state.backend.record_many(outcomes)
+def store_calls(state: ServiceState, fields: RecordFields | list[RecordFields]) -> AcceptedCalls:
+    """Build each record once (validated, redacted, bounded) and spool them durably, all or
+    nothing; what ``202`` reports.
+
+    Raises:
+        InvalidArgumentError: naming the field (``[3].cost`` in a batch); nothing recorded.
+    """
+    if isinstance(fields, list):
+        stored = state.backend.record_many(fields)
+    else:
+        stored = [state.backend.record(fields)]
     return AcceptedCalls(accepted=len(stored), ids=[o.id for o in stored])
 
 
@@ -114,7 +136,7 @@ def accepted_response(accepted: AcceptedCalls) -> Response:
 
 
 def _record(state: ServiceState, agent: str, body: CallIn | list[CallIn]) -> AcceptedCalls:
-    return store_outcomes(state, outcomes_of(state, agent, body))
+    return store_calls(state, fields_of(state, agent, body))
 
 
 @router.get("/agents/{agent}/calls", summary="List calls, newest first")

@@ -1,8 +1,9 @@
 """The JSON bodies and query strings of the HTTP API, and how a body becomes a record.
 
 Request models declare the wire format (and so the OpenAPI schema); the authority on what a
-record may hold stays :class:`~toolwise.models.ToolOutcome`: every call is built into one, so
-anything it refuses is refused here too, as a ``422`` naming the field. Responses reuse the
+record may hold stays the record builder (:mod:`toolwise.recording.records`) and
+:class:`~toolwise.models.ToolOutcome`: every call's fields are built into one, so anything they
+refuse is refused here too, as a ``422`` naming the field. Responses reuse the
 Python API's models (``ToolOutcome``, ``UsageSummary``, ``ToolPrior``, ``Recommendation``,
 ``Brief``) unchanged.
 """
@@ -137,11 +138,13 @@ class CallIn(_Body):
     decision_id: Label = ""
     recommended_tool: Label = ""
 
-    def to_outcome(self, agent_id: str, *, where: str = "") -> ToolOutcome:
-        """The record this call becomes, validated by ``ToolOutcome`` itself.
+    def record_fields(self, agent_id: str, *, where: str = "") -> dict[str, Any]:
+        """The fields of the record this call becomes, for the record builder (which
+        validates, redacts and bounds them once, as it does every record's).
 
         Raises:
-            InvalidArgumentError: naming the field (prefixed with ``where`` in a batch).
+            InvalidArgumentError: ``success`` contradicts ``outcome`` (the field prefixed
+                with ``where`` in a batch).
         """
         outcome = self.outcome
         if self.success is not None:
@@ -151,41 +154,33 @@ class CallIn(_Body):
                     f"{where}success", self.success, f"contradicts outcome {outcome!r}"
                 )
             outcome = implied
-        fields: dict[str, Any] = self.model_dump(
-            exclude={"id", "outcome", "success", "timestamp", "tool_input", "tool_output"}
-        )
+        # The model's own values, not a model_dump's copies: the builder copies what it keeps.
+        fields = {name: value for name, value in self.__dict__.items() if name not in _WIRE_ONLY}
         fields.update(
             agent_id=agent_id,
             outcome=outcome or "success",
             tool_input=_as_text(self.tool_input),
             tool_output=_as_text(self.tool_output),
-            tags=tuple(self.tags),
             source="http",
         )
         if self.id is not None:
             fields["id"] = self.id
         if self.timestamp is not None:
             fields["timestamp"] = self.timestamp
-        try:
-            return ToolOutcome(**fields)
-        except InvalidArgumentError as exc:
-            raise InvalidArgumentError(f"{where}{exc.field}", exc.value, _reason(exc)) from exc
+        return fields
+
+
+_WIRE_ONLY = frozenset({"id", "outcome", "success", "timestamp", "tool_input", "tool_output"})
+"""``CallIn`` fields that :meth:`CallIn.record_fields` turns into record fields itself."""
 
 
 def _as_text(value: JsonValue) -> str:
-    """JSON text of a structured value (the record path redacts and cuts it)."""
+    """JSON text of a structured value (the record builder redacts and cuts it)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False)
-
-
-def _reason(exc: InvalidArgumentError) -> str:
-    text = str(exc)
-    prefix = f"{exc.field}: "
-    text = text.removeprefix(prefix)
-    return text.rsplit(" (got ", 1)[0]
 
 
 def _batch_or_one(value: Any) -> str:

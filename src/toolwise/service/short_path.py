@@ -13,8 +13,10 @@ key, another agent, a body that is chunked, large or not ``application/json``, i
 a field the schema refuses, a big batch, a query string, an ``Authorization`` header it does
 not read exactly as FastAPI's ``HTTPBearer`` would. Refusals, their error bodies and the
 OpenAPI document come from one place, the route. Once the calls are being recorded, a
-failure is answered by the app's own exception handlers, as it is on the route (a bug: the
-catch-all's ``500``, then raised to the server, as Starlette's error middleware does).
+failure is answered by the app's own exception handlers, as it is on the route: a field the
+record builder refuses (it builds each record once, as it spools it: the ``422`` the route's
+handler gives), a spool that cannot be written (``503``), a bug (the catch-all's ``500``, then
+raised to the server, as Starlette's error middleware does).
 
 It sits in front of FastAPI's whole middleware stack (:func:`first`), not among the app's
 middleware: the layers FastAPI puts around every request (its error and telemetry
@@ -38,9 +40,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from toolwise.service.auth import writable_agent
 from toolwise.service.routes_calls import (
     accepted_response,
+    fields_of,
     is_small,
-    outcomes_of,
-    store_outcomes,
+    store_calls,
 )
 from toolwise.service.schemas import CallIn, CallsBody
 from toolwise.service.state import ServiceState
@@ -80,12 +82,12 @@ class ShortPath:
             if not is_small(calls):
                 await self.app(scope, replay, send)
                 return
-            outcomes = outcomes_of(self.state, agent_id, calls)
+            fields = fields_of(self.state, agent_id, calls)
         except Exception:  # not accepted (nothing was written): the route answers why
             await self.app(scope, replay, send)
             return
         try:
-            response = accepted_response(store_outcomes(self.state, outcomes))
+            response = accepted_response(store_calls(self.state, fields))
         except Exception as exc:
             request = Request(scope, replay)
             answer = _handled(scope, request, exc)
