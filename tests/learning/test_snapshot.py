@@ -177,6 +177,28 @@ def test_a_bad_snapshot_is_ignored_and_the_view_rebuilt(
         assert {p.tool for p in tw.priors()} == set(TOOLS)
 
 
+def test_a_snapshot_made_by_other_learning_code_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade the pickled layout and the rules that filled it may differ: the view
+    is rebuilt from the records once (found on a 100,000-record store whose snapshot, made
+    one commit earlier under the same format number, broke every ``recommend``)."""
+    clock = _clock()
+    with Toolwise(tmp_path / "store", clock=clock) as tw:
+        _play(tw, [(0, 0, 1.0, 10.0), (1, 0, 0.0, 20.0), (2, 1, 1.0, 30.0)])
+        want = _answers(tw)
+    monkeypatch.setattr(snapshot, "learning_code", lambda: b"the next release")
+    with Toolwise(tmp_path / "store", clock=clock) as tw:
+        tw.runtime.view()
+        assert tw.runtime.feed.restored is None
+        assert tw.runtime.feed.replayed == 3
+        _assert_same(_answers(tw), want)
+    with Toolwise(tmp_path / "store", clock=clock) as tw:  # its own snapshot, from then on
+        tw.runtime.view()
+        assert tw.runtime.feed.restored is not None
+        assert tw.runtime.feed.replayed == 0
+
+
 def test_forget_invalidates_the_snapshots(tmp_path: Path) -> None:
     clock = _clock()
     with Toolwise(tmp_path / "store", clock=clock) as tw:

@@ -10,16 +10,20 @@ a deque of floats (the latency and cost samples, most of a view's objects) is st
 bytes of an ``array('d')``, which loads several times faster than one pickled float at a time.
 The state is an object graph (a charge is referenced by its evidence's window, the TTL ledger
 and the outage monitor), which a hand-written JSON form would have to re-link field by field;
-pickle keeps the links. Because a snapshot is read from a shared store, it is unpickled with a
+pickle keeps the links. Pickle also ties a snapshot to the code that made it (its classes'
+attributes, the shape of their caches), and the learnt state depends on the learning rules as
+much as on the records: so a snapshot is valid only for the same learning code *and* the same
+configuration (:func:`fingerprint` digests both), and a view started by other code rebuilds
+once instead of reading a layout or statistics it does not know. Because a snapshot is read from a shared store, it is unpickled with a
 *restricted* unpickler (:class:`_Restricted`): only toolwise's own learning classes and a few
 containers may be built, so a tampered snapshot cannot run code. The learning configuration is
-not stored: it is supplied on load (a snapshot made under another configuration has another
-:func:`fingerprint` and is ignored).
+not stored: it is supplied on load.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import io
 import json
@@ -28,6 +32,7 @@ import struct
 import zlib
 from array import array
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from toolwise.learning.aggregates import Aggregates
@@ -68,8 +73,27 @@ class SnapshotError(ValueError):
 
 
 def fingerprint(config: LearningConfig) -> str:
-    """A short digest of the learning configuration a snapshot is valid for."""
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
+    """A short digest of what a snapshot is valid for: the learning configuration and code."""
+    digest = hashlib.sha256(config.model_dump_json().encode())
+    digest.update(learning_code())
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def learning_code() -> bytes:
+    """A digest of the learning package's source (the pickled classes and the rules that
+    filled them), or of toolwise's version where the sources are not shipped."""
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    sources = sorted(package.rglob("*.py"))
+    for source in sources:
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
+    if not sources:
+        from toolwise import __version__
+
+        digest.update(__version__.encode())
+    return digest.digest()
 
 
 def dump_state(state: Aggregates) -> bytes:
