@@ -12,7 +12,7 @@ Not thread-safe: the view's lock is held around every call.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -104,7 +104,7 @@ class PosteriorReader:
         bucket: str,
         *,
         now: float,
-        similar: Sequence[tuple[str, float]],
+        lenders: Sequence[tuple[str, float]],
         peers: Mass | None = None,
     ) -> Read:
         """Assemble one key's posterior from the hierarchy (see ``shrinkage``).
@@ -114,8 +114,7 @@ class PosteriorReader:
             bucket: the time bucket of the decision (``""`` for none); with
                 ``time_buckets="auto"`` it is used only if the key was switched to buckets.
             now: POSIX seconds to decay to.
-            similar: similar task types and their name similarities (a prior only: each
-                lends in proportion to the learnt probability that it ranks tools alike).
+            lenders: similar task types and the weight each lends (:meth:`lenders`).
             peers: the summed evidence of the key's scope (``EvidenceIndex.scope_mass``),
                 when the caller has it already.
         """
@@ -129,16 +128,10 @@ class PosteriorReader:
         fade = self._stale.factor(key)
         context_mass = (recorded[0] * fade, recorded[1] * fade) if fade < 1.0 else recorded
         similar_s = similar_f = near_s = near_f = 0.0
-        for other, name_similarity in similar:
-            found = index.contexts.get((agent_id, tool, other, env))
+        contexts = index.contexts
+        for other, weight in lenders:
+            found = contexts.get((agent_id, tool, other, env))
             if found is not None:
-                weight = (
-                    self._likeness(
-                        agent_id, env, context, other, similarity=name_similarity, now=now
-                    )
-                    if config.adaptive_shrinkage
-                    else name_similarity
-                )
                 s, f = found.mass(now, rate)
                 similar_s += weight * s
                 similar_f += weight * f
@@ -181,6 +174,37 @@ class PosteriorReader:
             retry = self._base  # a probe: the plain prior's index puts the tool first
         return Read(posterior, own, context_ev, overall, retry)
 
+    def lenders(
+        self,
+        agent_id: str,
+        context: str,
+        env: str,
+        similar: Sequence[tuple[str, float]],
+        *,
+        tools: Iterable[str],
+        now: float,
+    ) -> list[tuple[str, float]]:
+        """The similar task types some of ``tools`` has evidence in, and the weight each
+        lends to ``context``'s records of them.
+
+        Names are a prior only: with ``adaptive_shrinkage`` each lends in proportion to the
+        learnt probability that it ranks tools alike (:meth:`_likeness`), else its name
+        similarity. Worked out once per decision for all its candidate tools.
+        """
+        contexts = self._index.contexts
+        names = tuple(tools)
+        found = [
+            (other, similarity)
+            for other, similarity in similar
+            if any((agent_id, tool, other, env) in contexts for tool in names)
+        ]
+        if not self._config.adaptive_shrinkage:
+            return found
+        return [
+            (other, self._likeness(agent_id, env, context, other, similarity=sim, now=now))
+            for other, sim in found
+        ]
+
     def forget(self, agent_id: str, doomed: Callable[[tuple[str, ...]], bool]) -> None:
         """Drop the learnt strengths of an agent's forgotten keys."""
         self._spread = {k: v for k, v in self._spread.items() if not doomed(k)}
@@ -193,9 +217,10 @@ class PosteriorReader:
 
         Prior odds ``task_prior_weight × similarity`` (the names); each tool both task types
         used multiplies them by the Bayes factor of "one success rate for both" against "a
-        rate each" (``dispersion.log_alike``). Cached until either record grows by 5 %, and
-        worked out once per recommend: its other tools, read at the same ``now`` with nothing
-        learnt in between, reuse it (at 100,000 outcomes this was a third of a recommend).
+        rate each" (``dispersion.log_alike``). Cached until either record grows by 5 %; a
+        pair asked for again at the same ``now`` with nothing learnt in between reuses it
+        without checking the records' growth (at 100,000 outcomes that check was a third of
+        a recommend).
         """
         cache_key = (agent_id, env, context, other)
         writes = self._index.writes

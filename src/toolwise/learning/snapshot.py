@@ -14,10 +14,10 @@ pickle keeps the links. Pickle also ties a snapshot to the code that made it (it
 attributes, the shape of their caches), and the learnt state depends on the learning rules as
 much as on the records: so a snapshot is valid only for the same learning code *and* the same
 configuration (:func:`fingerprint` digests both), and a view started by other code rebuilds
-once instead of reading a layout or statistics it does not know. Because a snapshot is read from a shared store, it is unpickled with a
-*restricted* unpickler (:class:`_Restricted`): only toolwise's own learning classes and a few
-containers may be built, so a tampered snapshot cannot run code. The learning configuration is
-not stored: it is supplied on load.
+once instead of reading a layout or statistics it does not know. Because a snapshot is read
+from a shared store, it is unpickled with a *restricted* unpickler (:class:`_Restricted`):
+only toolwise's own learning classes and a few containers may be built, so a tampered
+snapshot cannot run code. The learning configuration is not stored: it is supplied on load.
 """
 
 from __future__ import annotations

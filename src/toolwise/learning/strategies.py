@@ -298,25 +298,33 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     never gets a propensity of zero).
     """
     level = float(np.sqrt(rng.random()))  # max of two uniforms: P(u <= x) = x²
-    at_level = _shared_scores(arms, np.array([level]))
-    success: Vector = at_level[0][:, 0]
-    speed: Vector = at_level[1][:, 0]
-    scores: Vector = at_level[2][:, 0]
+    grid = config.propensity_samples // _GRID_SHARE
+    strata = np.sqrt((np.arange(grid) + 0.5) / grid)
+    # The level drawn and the grid's two ends, in one computation of the quantiles.
+    levels = np.array([level, strata[0], strata[-1]]) if grid else np.array([level])
+    at_levels = _shared_scores(arms, levels)
+    success: Vector = at_levels[0][:, 0]
+    speed: Vector = at_levels[1][:, 0]
+    scores: Vector = at_levels[2][:, 0]
     order = _rank(scores, rng)
     explored = _explored(arms, order)
-    k, grid = len(order), config.propensity_samples // _GRID_SHARE
+    k = len(order)
     propensity: list[float | None]
     if k == 1:
         propensity = [1.0]
     elif grid == 0:
         propensity = [None] * k
     else:
-        strata = np.sqrt((np.arange(grid) + 0.5) / grid)
         # Scores rise with the level, so a tool whose score at the top stratum is below some
-        # tool's score at the bottom one never wins: only the others are computed.
-        ends = _shared_scores(arms, strata[[0, -1]])[2]
+        # tool's score at the bottom one never wins: only the others are computed (and a
+        # lone contender wins every stratum).
+        ends = at_levels[2][:, 1:]
         contenders = np.flatnonzero(ends[:, 1] >= ends[:, 0].max())
-        counts = _win_shares(_shared_scores(arms, strata, contenders)[2])
+        if len(contenders) == 1:
+            counts = np.zeros(k)
+            counts[contenders[0]] = float(grid)
+        else:
+            counts = _win_shares(_shared_scores(arms, strata, contenders)[2])
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))

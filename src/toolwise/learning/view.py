@@ -232,18 +232,24 @@ class ReliabilityView(ObservationIntake):
             state = self._state
             state.expire(at)
             envs = self._environments(agent_id) if environment is None else (environment,)
-            # The task type's summed evidence per environment, the same for every candidate.
-            peers_in = {
-                each: state.scope_mass(agent_id, task_type, self._env(each), at) for each in envs
+            # Per environment, the same for every candidate: the task type's summed evidence
+            # and what its similar task types lend.
+            scopes = {
+                each: (
+                    state.scope_mass(agent_id, task_type, self._env(each), at),
+                    state.lenders(
+                        agent_id, task_type, self._env(each), similar, tools=names, now=at
+                    ),
+                )
+                for each in envs
             }
             situations = []
             for name in names:
                 env_reads = []
                 for each in envs:
-                    env = self._env(each)
-                    peers = peers_in[each]
-                    key = (agent_id, name, task_type, env)
-                    read = state.read(key, bucket, now=at, similar=similar, peers=peers)
+                    peers, lenders = scopes[each]
+                    key = (agent_id, name, task_type, self._env(each))
+                    read = state.read(key, bucket, now=at, lenders=lenders, peers=peers)
                     env_reads.append((each, read))
                 pooled = pool(env_reads)
                 situations.append(
@@ -322,16 +328,18 @@ class ReliabilityView(ObservationIntake):
         now = (moment or self._clock()).timestamp()
         similar = {(key[0], key[2]): self._similar(key[0], key[2]) for key, _ in keys}
         state = self._state
+
+        def read(key: ContextKey, bucket: str) -> Read:
+            agent_id, tool, context, env = key
+            near = similar.get((agent_id, context), ())
+            lenders = state.lenders(agent_id, context, env, near, tools=(tool,), now=now)
+            return state.read(key, bucket, now=now, lenders=lenders)
+
         with self._lock:
             state.expire(now)
-            reads = [
-                state.read(key, bucket, now=now, similar=similar[(key[0], key[2])])
-                for key, bucket in keys
-            ]
+            reads = [read(key, bucket) for key, bucket in keys]
             better = alternatives(
-                {(k[0], k[2], k[3]) for k, _ in keys},
-                state.tools_in,
-                lambda key: state.read(key, "", now=now, similar=similar.get((key[0], key[2]), ())),
+                {(k[0], k[2], k[3]) for k, _ in keys}, state.tools_in, lambda key: read(key, "")
             )
         return self._ranker.priors(keys, reads, better)
 
