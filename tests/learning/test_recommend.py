@@ -193,3 +193,28 @@ def test_speed_is_the_mean_per_call_score_so_a_heavy_tail_counts(view: Reliabili
         view.observe("flaky", True, context_class="deploy", latency_ms=latency)
     (top,) = view.recommend(task_type="deploy", tools=["flaky"], strategy="greedy")
     assert top.breakdown.speed == pytest.approx(0.9 * (1 - 1_000 / 60_000))
+
+
+def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
+    view: ReliabilityView,
+) -> None:
+    """Posteriors that did not change since the last decision reuse their quantiles (the
+    propensity grid, the credible intervals): same scores, propensities and intervals."""
+    from toolwise.learning import posterior, strategies
+
+    for n in range(12):  # two close leaders: both contend on the propensity grid
+        view.observe("kubectl_deploy", n % 4 != 0, context_class="deploy")
+        view.observe("helm_upgrade", n % 3 != 0, context_class="deploy")
+        view.observe("ansible_run", n % 2 == 0, context_class="deploy")
+
+    def ranking() -> list[tuple[str, float, float | None, tuple[float, float]]]:
+        ranked = view.recommend(task_type="deploy", tools=TOOLS, seed=3)
+        return [(r.tool, r.score, r.propensity, r.credible_interval) for r in ranked]
+
+    strategies._strata_quantiles.cache_clear()
+    posterior._INTERVALS.clear()
+    computed = ranking()
+    assert strategies._strata_quantiles.cache_info().currsize >= 2
+    assert ranking() == computed
+    assert strategies._strata_quantiles.cache_info().hits >= 2
+    assert sum(p for _, _, p, _ in computed if p is not None) == pytest.approx(1.0)

@@ -25,6 +25,11 @@ __all__ = [
 CREDIBLE_LEVEL = 0.9
 _MEDIUM = 5.0
 _HIGH = 20.0
+_REMEMBERED = 50_000
+# Intervals per (alpha, beta, level): a posterior stays the same from one decision to the next
+# until its tool learns something (nothing decays by default). Plain dict operations, atomic
+# under the GIL; emptied when full.
+_INTERVALS: dict[tuple[float, float, float], tuple[float, float]] = {}
 
 
 def confidence_of(effective_observations: float) -> Confidence:
@@ -39,18 +44,25 @@ def confidence_of(effective_observations: float) -> Confidence:
 def credible_intervals(
     alpha: Sequence[float], beta: Sequence[float], level: float = CREDIBLE_LEVEL
 ) -> list[tuple[float, float]]:
-    """Exact equal-tailed credible intervals of Beta(alpha, beta), vectorised.
+    """Exact equal-tailed credible intervals of Beta(alpha, beta), vectorised, remembered.
 
     Returns:
         One ``(low, high)`` per pair; the posterior mean always lies inside.
     """
-    if not alpha:
-        return []
-    a = np.asarray(alpha, dtype=np.float64)
-    b = np.asarray(beta, dtype=np.float64)
-    tail = (1.0 - level) / 2.0
-    low, high = betaincinv(a, b, np.array([[tail], [1.0 - tail]]))  # both ends in one call
-    return [(float(lo), float(hi)) for lo, hi in zip(low, high, strict=True)]
+    keys = [(float(a), float(b), level) for a, b in zip(alpha, beta, strict=True)]
+    found = [_INTERVALS.get(key) for key in keys]
+    missing = [key for key, interval in zip(keys, found, strict=True) if interval is None]
+    if missing:
+        a = np.array([key[0] for key in missing])
+        b = np.array([key[1] for key in missing])
+        tail = (1.0 - level) / 2.0
+        low, high = betaincinv(a, b, np.array([[tail], [1.0 - tail]]))  # both ends at once
+        new = {key: (float(lo), float(hi)) for key, lo, hi in zip(missing, low, high, strict=True)}
+        if len(_INTERVALS) + len(new) > _REMEMBERED:
+            _INTERVALS.clear()
+        _INTERVALS.update(new)
+        found = [interval or new[key] for key, interval in zip(keys, found, strict=True)]
+    return found  # type: ignore[return-value]  # every None was filled in
 
 
 def upper_quantiles(

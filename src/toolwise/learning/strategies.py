@@ -23,6 +23,7 @@ a deterministic probe, not a lottery ticket.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ Matrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 _STANDARD_NORMAL = NormalDist()  # its quantile is scipy's ndtri, without importing scipy
 
 _GRID_SHARE = 8  # shared draws: propensity on propensity_samples // 8 stratified levels
+_REMEMBERED_POSTERIORS = 20_000  # grids of quantiles kept (~0.3 KB each at 32 levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,16 +257,21 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
 
 
 def _shared_scores(
-    arms: Arms, levels: Vector, tools: np.ndarray | None = None
+    arms: Arms, levels: Vector, tools: np.ndarray | None = None, quantiles: Matrix | None = None
 ) -> tuple[Matrix, Matrix, Matrix]:
     """Success values, speed values and scores at each level (tools × levels).
 
     ``tools``: the indices to compute (default: all); the others' rows are ``-inf``.
+    ``quantiles``: the picked tools' Beta quantiles at ``levels``, when known already.
     """
     picked = np.arange(len(arms.alpha)) if tools is None else tools
     column = levels[None, :]
     success = np.full((len(arms.alpha), len(levels)), -np.inf)
-    success[picked] = beta_quantiles(arms.alpha[picked, None], arms.beta[picked, None], column)
+    success[picked] = (
+        beta_quantiles(arms.alpha[picked, None], arms.beta[picked, None], column)
+        if quantiles is None
+        else quantiles
+    )
     due = [i for i in arms.due() if i in set(picked.tolist())]
     if due:
         index = upper_quantiles(
@@ -278,6 +285,24 @@ def _shared_scores(
     )
     scores = arms.weight * success + arms.exploring(speed)
     return success, speed, scores
+
+
+def _strata(grid: int) -> Vector:
+    """The propensity grid's levels: stratified under the level's density ``2u``."""
+    return np.sqrt((np.arange(grid) + 0.5) / grid)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED_POSTERIORS)
+def _strata_quantiles(alpha: float, beta: float, grid: int) -> Vector:
+    """Beta(alpha, beta)'s quantiles on the propensity grid (read-only).
+
+    A tool's posterior stays the same from one decision to the next until it learns
+    something (nothing decays by default), while these 32 quantiles are most of a
+    recommend's arithmetic: they are remembered per posterior.
+    """
+    found: Vector = beta_quantiles(np.array([alpha]), np.array([beta]), _strata(grid)[None, :])[0]
+    found.flags.writeable = False
+    return found
 
 
 def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -299,7 +324,7 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     """
     level = float(np.sqrt(rng.random()))  # max of two uniforms: P(u <= x) = x²
     grid = config.propensity_samples // _GRID_SHARE
-    strata = np.sqrt((np.arange(grid) + 0.5) / grid)
+    strata = _strata(grid)
     # The level drawn and the grid's two ends, in one computation of the quantiles.
     levels = np.array([level, strata[0], strata[-1]]) if grid else np.array([level])
     at_levels = _shared_scores(arms, levels)
@@ -324,7 +349,13 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
             counts = np.zeros(k)
             counts[contenders[0]] = float(grid)
         else:
-            counts = _win_shares(_shared_scores(arms, strata, contenders)[2])
+            known = np.stack(
+                [
+                    _strata_quantiles(float(arms.alpha[i]), float(arms.beta[i]), grid)
+                    for i in contenders
+                ]
+            )
+            counts = _win_shares(_shared_scores(arms, strata, contenders, known)[2])
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
