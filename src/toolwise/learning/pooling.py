@@ -36,8 +36,8 @@ def pool(reads: Sequence[tuple[str, Read]]) -> PooledRead:
     """Pool one tool's ``(environment, read)`` pairs (at least one; earlier wins ties)."""
     if len(reads) == 1:  # one environment (the usual case): nothing to pool
         environment, read = reads[0]
-        used = (environment,) if read.posterior.effective > 0.0 else ()
-        return PooledRead(read, read.observations, used)
+        named = (environment,) if read.posterior.effective > 0.0 else ()
+        return PooledRead(read, read.observations, named)
     anchor_env, anchor = max(reads, key=lambda pair: pair[1].posterior.effective)
     posterior = anchor.posterior
     own_s, own_f = posterior.own
