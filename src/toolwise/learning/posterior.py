@@ -7,7 +7,7 @@ importing scipy (``docs/performance.md``, cold start). Recording an outcome neve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from toolwise.learning.quantile import betaincinv
 
 __all__ = [
     "CREDIBLE_LEVEL",
+    "RememberedQuantiles",
     "beta_quantiles",
     "confidence_of",
     "credible_intervals",
@@ -25,11 +26,8 @@ __all__ = [
 CREDIBLE_LEVEL = 0.9
 _MEDIUM = 5.0
 _HIGH = 20.0
-_REMEMBERED = 50_000
-# Intervals per (alpha, beta, level): a posterior stays the same from one decision to the next
-# until its tool learns something (nothing decays by default). Plain dict operations, atomic
-# under the GIL; emptied when full.
-_INTERVALS: dict[tuple[float, float, float], tuple[float, float]] = {}
+_REMEMBERED = 20_000  # posteriors whose quantiles are kept, per set of levels
+_INTERVALS: dict[float, RememberedQuantiles] = {}  # per credible level
 
 
 def confidence_of(effective_observations: float) -> Confidence:
@@ -49,20 +47,48 @@ def credible_intervals(
     Returns:
         One ``(low, high)`` per pair; the posterior mean always lies inside.
     """
-    keys = [(float(a), float(b), level) for a, b in zip(alpha, beta, strict=True)]
-    found = [_INTERVALS.get(key) for key in keys]
-    missing = [key for key, interval in zip(keys, found, strict=True) if interval is None]
-    if missing:
-        a = np.array([key[0] for key in missing])
-        b = np.array([key[1] for key in missing])
-        tail = (1.0 - level) / 2.0
-        low, high = betaincinv(a, b, np.array([[tail], [1.0 - tail]]))  # both ends at once
-        new = {key: (float(lo), float(hi)) for key, lo, hi in zip(missing, low, high, strict=True)}
-        if len(_INTERVALS) + len(new) > _REMEMBERED:
-            _INTERVALS.clear()
-        _INTERVALS.update(new)
-        found = [interval or new[key] for key, interval in zip(keys, found, strict=True)]
-    return found  # type: ignore[return-value]  # every None was filled in
+    tail = (1.0 - level) / 2.0
+    ends = _INTERVALS.get(level)
+    if ends is None:
+        ends = _INTERVALS.setdefault(level, RememberedQuantiles(np.array([tail, 1.0 - tail])))
+    return [(float(low), float(high)) for low, high in ends.rows(alpha, beta)]
+
+
+class RememberedQuantiles:
+    """The quantiles of Beta posteriors at fixed ``levels``, remembered per ``(alpha, beta)``.
+
+    A tool's posterior stays the same from one decision to the next until it learns
+    something (nothing decays by default), and its quantiles are most of a recommend's
+    arithmetic. Thread-safe (plain dict operations, atomic under the GIL); emptied when it
+    holds ``size`` posteriors.
+    """
+
+    def __init__(self, levels: np.ndarray, size: int = _REMEMBERED) -> None:
+        self.levels = levels
+        self._levels = levels[None, :]
+        self._size = size
+        self._rows: dict[tuple[float, float], np.ndarray] = {}
+
+    def rows(self, alpha: Iterable[float], beta: Iterable[float]) -> list[np.ndarray]:
+        """One read-only row of quantiles per ``(alpha, beta)`` pair; the unknown ones are
+        computed in one call."""
+        keys = [(float(a), float(b)) for a, b in zip(alpha, beta, strict=True)]
+        known = self._rows
+        found = [known.get(key) for key in keys]
+        missing = [key for key, row in zip(keys, found, strict=True) if row is None]
+        if not missing:
+            return found  # type: ignore[return-value]  # no None left
+        computed = betaincinv(
+            np.array([key[0] for key in missing])[:, None],
+            np.array([key[1] for key in missing])[:, None],
+            self._levels,
+        )
+        computed.flags.writeable = False
+        new = dict(zip(missing, computed, strict=True))
+        if len(known) + len(new) > self._size:
+            known.clear()
+        known.update(new)
+        return [row if row is not None else new[key] for key, row in zip(keys, found, strict=True)]
 
 
 def upper_quantiles(

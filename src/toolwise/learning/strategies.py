@@ -23,7 +23,6 @@ a deterministic probe, not a lottery ticket.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ import numpy as np
 
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.models import Strategy
-from toolwise.learning.posterior import beta_quantiles, upper_quantiles
+from toolwise.learning.posterior import RememberedQuantiles, beta_quantiles, upper_quantiles
 from toolwise.learning.scoring import NEUTRAL
 
 __all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
@@ -43,7 +42,7 @@ Matrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 _STANDARD_NORMAL = NormalDist()  # its quantile is scipy's ndtri, without importing scipy
 
 _GRID_SHARE = 8  # shared draws: propensity on propensity_samples // 8 stratified levels
-_REMEMBERED_POSTERIORS = 20_000  # grids of quantiles kept (~0.3 KB each at 32 levels)
+_GRIDS: dict[int, RememberedQuantiles] = {}  # per grid size
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,21 +286,14 @@ def _shared_scores(
     return success, speed, scores
 
 
-def _strata(grid: int) -> Vector:
-    """The propensity grid's levels: stratified under the level's density ``2u``."""
-    return np.sqrt((np.arange(grid) + 0.5) / grid)
-
-
-@functools.lru_cache(maxsize=_REMEMBERED_POSTERIORS)
-def _strata_quantiles(alpha: float, beta: float, grid: int) -> Vector:
-    """Beta(alpha, beta)'s quantiles on the propensity grid (read-only).
-
-    A tool's posterior stays the same from one decision to the next until it learns
-    something (nothing decays by default), while these 32 quantiles are most of a
-    recommend's arithmetic: they are remembered per posterior.
-    """
-    found: Vector = beta_quantiles(np.array([alpha]), np.array([beta]), _strata(grid)[None, :])[0]
-    found.flags.writeable = False
+def _grid(grid: int) -> RememberedQuantiles:
+    """The propensity grid's ``grid`` levels, stratified under the level's density ``2u``,
+    with the quantiles of the posteriors read on it."""
+    found = _GRIDS.get(grid)
+    if found is None:
+        found = _GRIDS.setdefault(
+            grid, RememberedQuantiles(np.sqrt((np.arange(grid) + 0.5) / grid))
+        )
     return found
 
 
@@ -324,9 +316,9 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     """
     level = float(np.sqrt(rng.random()))  # max of two uniforms: P(u <= x) = x²
     grid = config.propensity_samples // _GRID_SHARE
-    strata = _strata(grid)
+    strata = _grid(grid) if grid else None
     # The level drawn and the grid's two ends, in one computation of the quantiles.
-    levels = np.array([level, strata[0], strata[-1]]) if grid else np.array([level])
+    levels = np.array([level] if strata is None else [level, *strata.levels[[0, -1]]])
     at_levels = _shared_scores(arms, levels)
     success: Vector = at_levels[0][:, 0]
     speed: Vector = at_levels[1][:, 0]
@@ -337,7 +329,7 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     propensity: list[float | None]
     if k == 1:
         propensity = [1.0]
-    elif grid == 0:
+    elif strata is None:
         propensity = [None] * k
     else:
         # Scores rise with the level, so a tool whose score at the top stratum is below some
@@ -349,13 +341,8 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
             counts = np.zeros(k)
             counts[contenders[0]] = float(grid)
         else:
-            known = np.stack(
-                [
-                    _strata_quantiles(float(arms.alpha[i]), float(arms.beta[i]), grid)
-                    for i in contenders
-                ]
-            )
-            counts = _win_shares(_shared_scores(arms, strata, contenders, known)[2])
+            known = np.stack(strata.rows(arms.alpha[contenders], arms.beta[contenders]))
+            counts = _win_shares(_shared_scores(arms, strata.levels, contenders, known)[2])
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
