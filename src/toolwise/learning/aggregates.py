@@ -12,7 +12,7 @@ around every call.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from toolwise.learning.buckets import BucketLabels, start_over_if_stale
@@ -196,19 +196,6 @@ class Aggregates:
     ) -> Read:
         """One key's posterior (see :meth:`PosteriorReader.read`)."""
         return self.reader.read(key, bucket, now=now, lenders=lenders, peers=peers)
-
-    def lenders(
-        self,
-        agent_id: str,
-        context: str,
-        env: str,
-        similar: Sequence[tuple[str, float]],
-        *,
-        tools: Iterable[str],
-        now: float,
-    ) -> list[tuple[str, float]]:
-        """What similar task types lend ``tools`` (see :meth:`PosteriorReader.lenders`)."""
-        return self.reader.lenders(agent_id, context, env, similar, tools=tools, now=now)
 
     def scope_mass(self, agent_id: str, context: str, env: str, now: float) -> Mass:
         """Summed live evidence of every tool the agent used for a task type in an environment."""

@@ -237,7 +237,7 @@ class ReliabilityView(ObservationIntake):
             scopes = {
                 each: (
                     state.scope_mass(agent_id, task_type, self._env(each), at),
-                    state.lenders(
+                    state.reader.lenders(
                         agent_id, task_type, self._env(each), similar, tools=names, now=at
                     ),
                 )
@@ -332,7 +332,7 @@ class ReliabilityView(ObservationIntake):
         def read(key: ContextKey, bucket: str) -> Read:
             agent_id, tool, context, env = key
             near = similar.get((agent_id, context), ())
-            lenders = state.lenders(agent_id, context, env, near, tools=(tool,), now=now)
+            lenders = state.reader.lenders(agent_id, context, env, near, tools=(tool,), now=now)
             return state.read(key, bucket, now=now, lenders=lenders)
 
         with self._lock:
