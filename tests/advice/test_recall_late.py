@@ -14,7 +14,8 @@ from tests.conftest import count_recall_queries
 from toolwise import Toolwise
 from toolwise.advice import Advisor
 from toolwise.advice.advisor import NO_RECALL
-from toolwise.advice.recall_cache import Late, RecallCache
+from toolwise.advice.recall_budget import Late
+from toolwise.advice.recall_cache import RecallCache
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 

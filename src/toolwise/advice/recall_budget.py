@@ -81,6 +81,16 @@ class RecallBudget:
         except FutureTimeout:
             return Late(_answer_of(running), self.seconds, budget=True)
 
+    def bounded(self, ask: Ask, ask_within: AskWithin | None) -> Ask:
+        """``ask`` as a brief makes it: waited for at most the budget (a :class:`Late` past
+        it), by the store itself when it can (``ask_within``), else from a worker."""
+        seconds = self.seconds
+        if seconds is None:
+            return ask
+        if ask_within is not None:
+            return lambda: ask_within(seconds)
+        return lambda: self.ask(ask)
+
     def _pool(self) -> Workers:
         """This process's workers (threads do not survive a fork: a child starts its own)."""
         pid = os.getpid()

@@ -14,23 +14,21 @@ store quiet while an agent keeps failing:
   ``recall_ttl`` old, a ``forget`` ran since (here, or in another process whose tombstone the
   tail read), or more failures were seen since than memory keeps (``RECENT``).
 - **Single flight.** While one brief asks the store for a key, concurrent briefs for the same
-  key wait for its answer (then merge what they recorded since) instead of asking too.
+  key wait for its answer (then merge what they recorded since) instead of asking too
+  (:mod:`toolwise.advice.recall_flights`).
 - **A late answer is kept.** A query that misses the store's recall deadline (a slow store)
   leaves its brief, and the briefs waiting with it, without recall — the turn must not wait —
-  but it still runs in its store worker (:class:`Late`), and its answer, when it comes, is
-  kept as the key's answer as of the query (unless it failed, or a ``forget`` ran since). Until
-  then it stays the key's one flight: a brief for the key serves a stale answer if it has one
-  (below), else joins the late query for at most the deadline — at once unavailable while the
-  store's breaker is open — and no brief starts another query (a background refresh that
-  misses it is kept the same way). Under load, each question thus costs the store one query,
-  not one per brief that gives up on it. A late query older than ``recall_ttl`` is given up
-  on (its answer would be stale, or it was lost on a dead connection): the next brief asks.
+  but it still runs in its store worker (:class:`~toolwise.advice.recall_budget.Late`), and
+  its answer, when it comes, is kept as the key's answer as of the query (unless it failed, or
+  a ``forget`` ran since). Until then it stays the key's one flight: a brief for the key serves
+  a stale answer if it has one (below), else joins the late query, and no brief starts another
+  (a background refresh that misses it is kept the same way).
 - **Refreshed in the background.** An answer older than ``recall_ttl`` but younger than twice
   that is still served at once — merged with this process's newest failures (those since its
   query, or the newest ``RECENT`` when more were recorded), so the very next brief still shows
-  a failure just recorded — while one background query (thread ``toolwise-recall-refresh``,
-  one query at a time, ended when idle) replaces it. A turn waits for the store only for a
-  query it has no answer for from the last ``2 * recall_ttl`` seconds, or after a ``forget``.
+  a failure just recorded — while one background query replaces it
+  (:mod:`toolwise.advice.recall_refresh`). A turn waits for the store only for a query it has
+  no answer for from the last ``2 * recall_ttl`` seconds, or after a ``forget``.
 - **A neighbour stands in past the budget.** A brief waits for the store's answer at most its
   ``recall_budget`` (:mod:`toolwise.advice.recall_budget`). Past it, if the brief's task type
   is known and the store answered another question of that task within ``2 * recall_ttl``
@@ -49,10 +47,9 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -60,14 +57,16 @@ from datetime import datetime
 from typing import Literal
 
 from toolwise.advice.recall_budget import Ask, AskWithin, Late, RecallBudget
+from toolwise.advice.recall_flights import Flight, Missing, RecallFlights
 from toolwise.advice.recall_merge import FailureMerge
 from toolwise.advice.recall_neighbours import Key, TaskNeighbours
+from toolwise.advice.recall_refresh import RecallRefresher
 from toolwise.models import ToolOutcome
 from toolwise.storage.embeddings import EmbeddingFunction
 from toolwise.storage.protocol import SimilarOutcome
 from toolwise.storage.unstored import LocalFailures
 
-__all__ = ["Ask", "AskWithin", "Late", "RecallCache", "Recalled"]
+__all__ = ["RecallCache", "Recalled"]
 
 Recalled = Literal["recalled", "nearby", "pending", "unavailable"]
 """Whether a brief has the store's answer: ``pending`` when the store is healthy but its answer
@@ -75,7 +74,6 @@ missed the brief's budget (kept for the next brief when it comes), ``nearby`` wh
 it but the store's answer to another question of the same task stood in (re-ranked for this
 one), ``unavailable`` when the store is down or missed its own deadline. Without an answer
 only this process's unstored failures are shown."""
-Missing = Literal["pending", "unavailable"]
 
 log = logging.getLogger("toolwise.advice")
 
@@ -96,14 +94,7 @@ class _Answer:
     failed: bool = False  # the query raised: used by this turn (and its waiters), not kept
 
 
-@dataclass(frozen=True, slots=True)
-class _Flight:
-    """A store query in progress; ``pid`` so a forked child never waits for its parent's."""
-
-    pid: int
-    answer: Future[_Answer | Missing]
-    started: float  # the clock when it was asked for
-    late: float | None = None  # past its deadline: how long a brief joins it
+_Flight = Flight[_Answer]
 
 
 class RecallCache:
@@ -136,10 +127,9 @@ class RecallCache:
         self._down = down
         self._answers: OrderedDict[Key, _Answer] = OrderedDict()
         self._neighbours = TaskNeighbours(2 * _ANSWERS)
-        self._flights: dict[Key, _Flight] = {}
-        self._refreshes: deque[tuple[Key, datetime, Ask, Fresh, _Flight]] = deque()
-        self._refresher: int | None = None  # the pid whose refresh thread is running
-        self._lock = threading.Lock()
+        self._flights = RecallFlights[_Answer](ttl, clock)
+        self._refresher = RecallRefresher()
+        self._lock = threading.Lock()  # guards _answers
 
     def nearest(
         self,
@@ -169,7 +159,7 @@ class RecallCache:
             self._neighbours.name(key, family)
         # A brief waits at most the budget; a background refresh (``raw``) waits as long as
         # the store's deadline.
-        raw, ask = ask, self._budgeted(ask, ask_within)
+        raw, ask = ask, self._budget.bounded(ask, ask_within)
         if self._ttl <= 0:
             current = self._fetch(key, local, now, ask, fresh, keep=False)
         else:
@@ -213,48 +203,10 @@ class RecallCache:
         self, key: Key, local: LocalFailures, now: datetime, ask: Ask, fresh: Fresh
     ) -> _Answer | Missing:
         """The store's answer for ``key``: a query already in flight, or ours."""
-        pid = os.getpid()
-        mine = _Flight(pid, Future(), self._clock())
-        with self._lock:
-            flight = self._flights.get(key)
-            if not self._joinable(flight, pid):
-                self._flights[key] = mine
-                flight = None
-        if flight is None:
-            return self._fetch(key, local, now, ask, fresh, keep=True, flight=mine)
-        budget = self._budget.seconds
-        if flight.late is None:  # without a budget, bounded by the store's recall deadline
-            return _within(flight.answer, budget)
-        if self._down():  # as unavailable as a query of our own would be
-            return "unavailable"
-        return _within(flight.answer, flight.late if budget is None else min(flight.late, budget))
-
-    def _budgeted(self, ask: Ask, ask_within: AskWithin | None) -> Ask:
-        """``ask`` as a brief makes it: waited for at most the budget (a :class:`Late` past
-        it), by the store itself when it can (``ask_within``), else from a worker."""
-        budget = self._budget
-        seconds = budget.seconds
-        if seconds is None:
-            return ask
-        if ask_within is not None:
-            return lambda: ask_within(seconds)
-        return lambda: budget.ask(ask)
-
-    def _joinable(self, flight: _Flight | None, pid: int) -> bool:
-        """Whether a brief of ``pid`` waits for ``flight`` rather than asking (under the lock):
-        a late query older than ``ttl`` is given up on (its answer would be stale)."""
-        if flight is None or flight.pid != pid:
-            return False
-        return flight.late is None or self._clock() - flight.started < self._ttl
-
-    def _landed(
-        self, key: Key, flight: Future[_Answer | Missing], answer: _Answer | Missing
-    ) -> None:
-        """The query of ``flight`` is over: later briefs ask again (if they must)."""
-        with self._lock:
-            if self._flights.get(key) is not None and self._flights[key].answer is flight:
-                del self._flights[key]
-        flight.set_result(answer)
+        flight, ours = self._flights.start(key)
+        if ours:
+            return self._fetch(key, local, now, ask, fresh, keep=True, flight=flight)
+        return flight.wait(self._budget.seconds, self._down)
 
     def _stale(
         self, key: Key, kept: _Answer, local: LocalFailures, now: datetime
@@ -265,40 +217,21 @@ class RecallCache:
 
     def _refresh(self, key: Key, now: datetime, ask: Ask, fresh: Fresh) -> None:
         """Queue one background query for ``key`` (none if one is in flight)."""
-        pid = os.getpid()
-        with self._lock:
-            if self._joinable(self._flights.get(key), pid):
-                return
-            flight = self._flights[key] = _Flight(pid, Future(), self._clock())
-            self._refreshes.append((key, now, ask, fresh, flight))
-            if self._refresher == pid:
-                return
-            self._refresher = pid
-        threading.Thread(
-            target=self._refreshing, name="toolwise-recall-refresh", daemon=True
-        ).start()
+        flight, ours = self._flights.start(key)
+        if ours:
+            self._refresher.submit(lambda: self._refetch(key, now, ask, fresh, flight))
 
-    def _refreshing(self) -> None:
-        """Run the queued refreshes one at a time (gentle on the store); end when idle."""
+    def _refetch(self, key: Key, now: datetime, ask: Ask, fresh: Fresh, flight: _Flight) -> None:
+        """A background refresh (in the refresher's thread): ask the store again for ``key``,
+        merging what ``fresh()`` says this process has seen by now."""
+        asked = False
         try:
-            while True:
-                with self._lock:
-                    if not self._refreshes:
-                        return
-                    key, now, ask, fresh, flight = self._refreshes.popleft()
-                asked = False
-                try:
-                    local = fresh()
-                    asked = True  # the query lands its flight
-                    self._fetch(key, local, now, ask, fresh, keep=True, flight=flight)
-                except Exception as exc:  # a refresh must not end the thread
-                    log.warning("toolwise: refreshing a recall failed: %s", exc)
-                finally:
-                    if not asked:
-                        self._landed(key, flight.answer, "unavailable")
-        finally:  # idle (or ended): the next stale answer starts a thread again
-            with self._lock:
-                self._refresher = None
+            local = fresh()
+            asked = True  # the query lands its flight
+            self._fetch(key, local, now, ask, fresh, keep=True, flight=flight)
+        finally:
+            if not asked:
+                self._flights.land(key, flight, "unavailable")
 
     def _fetch(
         self,
@@ -339,7 +272,7 @@ class RecallCache:
             return current
         finally:
             if flight is not None:
-                self._landed(key, flight.answer, answer)
+                self._flights.land(key, flight, answer)
 
     def _answer(
         self,
@@ -361,16 +294,9 @@ class RecallCache:
         asked: tuple[float, LocalFailures, datetime],
         fresh: Fresh,
     ) -> None:
-        """``late`` stays ``flight``'s query (for briefs to come) until it answers; the briefs
-        that waited with it go without, as its own brief does."""
-        later: _Flight | None = None
-        if flight is not None:
-            with self._lock:
-                if self._flights.get(key) is flight:
-                    later = self._flights[key] = _Flight(
-                        flight.pid, Future(), flight.started, late.deadline
-                    )
-            flight.answer.set_result("pending" if late.budget else "unavailable")
+        """``late`` stays ``flight``'s query (for briefs to come) until it answers, when its
+        answer is kept."""
+        later = None if flight is None else self._flights.late(key, flight, late)
         late.answer.add_done_callback(lambda done: self._arrived(key, later, done, asked, fresh))
 
     def _arrived(
@@ -395,7 +321,7 @@ class RecallCache:
             log.warning("toolwise: keeping a late recall answer failed: %s", exc)
         finally:
             if flight is not None:
-                self._landed(key, flight.answer, answer)
+                self._flights.land(key, flight, answer)
 
     def _current(
         self, key: Key, answer: _Answer, local: LocalFailures, now: datetime
@@ -433,14 +359,6 @@ class RecallCache:
             self._neighbours.answered(key)
             while len(self._answers) > _ANSWERS:
                 self._answers.popitem(last=False)
-
-
-def _within(answer: Future[_Answer | Missing], seconds: float | None) -> _Answer | Missing:
-    """``answer`` if it lands within ``seconds`` (``None``: however long), else pending."""
-    try:
-        return answer.result(seconds)
-    except TimeoutError:
-        return "pending"
 
 
 def _newest(kept: _Answer, local: LocalFailures) -> tuple[ToolOutcome, ...]:

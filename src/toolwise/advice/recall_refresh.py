@@ -1,0 +1,55 @@
+"""Background refreshes of recall answers: one thread, one store query at a time.
+
+A recall answer past ``recall_ttl`` is still served while a query replaces it
+(:class:`~toolwise.advice.recall_cache.RecallCache`). Those queries run here, in thread
+``toolwise-recall-refresh``, one at a time so a burst of stale answers asks the store gently
+rather than all at once; the thread ends when nothing is queued, and the next refresh starts
+one again (in a forked child too: threads do not survive a fork).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+
+__all__ = ["RecallRefresher"]
+
+log = logging.getLogger("toolwise.advice")
+
+
+class RecallRefresher:
+    """Runs queued refreshes in one daemon thread, in order, ended when idle. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._queue: deque[Callable[[], None]] = deque()
+        self._running: int | None = None  # the pid whose refresh thread is running
+        self._lock = threading.Lock()
+
+    def submit(self, refresh: Callable[[], None]) -> None:
+        """Queue ``refresh``; start this process's thread if none is running."""
+        pid = os.getpid()
+        with self._lock:
+            self._queue.append(refresh)
+            if self._running == pid:
+                return
+            self._running = pid
+        threading.Thread(target=self._drain, name="toolwise-recall-refresh", daemon=True).start()
+
+    def _drain(self) -> None:
+        """Run the queued refreshes one at a time (gentle on the store); end when idle."""
+        try:
+            while True:
+                with self._lock:
+                    if not self._queue:
+                        return
+                    refresh = self._queue.popleft()
+                try:
+                    refresh()
+                except Exception as exc:  # a refresh must not end the thread
+                    log.warning("toolwise: refreshing a recall failed: %s", exc)
+        finally:  # idle (or ended): the next refresh starts a thread again
+            with self._lock:
+                self._running = None
