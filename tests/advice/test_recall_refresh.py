@@ -45,3 +45,38 @@ def test_a_failing_refresh_is_logged_and_the_next_one_runs(
     refresher.submit(ran.set)
     assert ran.wait(timeout=30)
     assert eventually(lambda: "reset by peer" in caplog.text)
+
+
+class _HoldsTheIdleThread:
+    """The refresher's lock, holding its thread just after it found the queue empty (the
+    moment it goes idle) until ``go`` is set."""
+
+    def __init__(self, refresher: RecallRefresher) -> None:
+        self._refresher, self._lock = refresher, threading.Lock()
+        self.idle, self.go = threading.Event(), threading.Event()
+        self._empty = False
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self._empty = not self._refresher._queue
+
+    def __exit__(self, *_: object) -> None:
+        empty, self._empty = self._empty, False
+        self._lock.release()
+        refreshing = threading.current_thread().name == "toolwise-recall-refresh"
+        if refreshing and empty and not self.idle.is_set():
+            self.idle.set()
+            self.go.wait(timeout=30)
+
+
+def test_a_refresh_queued_as_the_thread_goes_idle_still_runs() -> None:
+    """Else it would sit in the queue, and briefs that join its question's flight would wait
+    for an answer that never lands."""
+    refresher, ran = RecallRefresher(), threading.Event()
+    held = _HoldsTheIdleThread(refresher)
+    refresher._lock = held  # type: ignore[assignment]
+    refresher.submit(lambda: None)
+    assert held.idle.wait(timeout=30)
+    refresher.submit(ran.set)
+    held.go.set()
+    assert ran.wait(timeout=30)

@@ -44,12 +44,17 @@ class RecallRefresher:
             while True:
                 with self._lock:
                     if not self._queue:
+                        # Idle, in the same hold as the check: a refresh queued after it starts
+                        # a thread; set later, it would sit in the queue with its question's
+                        # flight, which briefs join and never see land.
+                        self._running = None
                         return
                     refresh = self._queue.popleft()
                 try:
                     refresh()
                 except Exception as exc:  # a refresh must not end the thread
                     log.warning("toolwise: refreshing a recall failed: %s", exc)
-        finally:  # idle (or ended): the next refresh starts a thread again
+        except BaseException:  # ended: the next refresh starts a thread again
             with self._lock:
                 self._running = None
+            raise
