@@ -80,3 +80,22 @@ def test_a_refresh_queued_as_the_thread_goes_idle_still_runs() -> None:
     refresher.submit(ran.set)
     held.go.set()
     assert ran.wait(timeout=30)
+
+
+def test_a_thread_that_cannot_start_leaves_the_refresh_for_the_next_submit(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process out of threads: the brief that asked is not failed, and nothing is stranded
+    (the refresher does not count a thread that never ran as running)."""
+    refresher, ran = RecallRefresher(), threading.Event()
+    start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    refresher.submit(ran.set)
+    assert "can't start new thread" in caplog.text
+    monkeypatch.setattr(threading.Thread, "start", start)
+    refresher.submit(lambda: None)
+    assert ran.wait(timeout=30)

@@ -29,14 +29,22 @@ class RecallRefresher:
         self._lock = threading.Lock()
 
     def submit(self, refresh: Callable[[], None]) -> None:
-        """Queue ``refresh``; start this process's thread if none is running."""
+        """Queue ``refresh``; start this process's thread if none is running (if none can
+        start, the refresh waits in the queue for the next submit: a brief never fails)."""
         pid = os.getpid()
         with self._lock:
             self._queue.append(refresh)
             if self._running == pid:
                 return
             self._running = pid
-        threading.Thread(target=self._drain, name="toolwise-recall-refresh", daemon=True).start()
+        try:
+            threading.Thread(
+                target=self._drain, name="toolwise-recall-refresh", daemon=True
+            ).start()
+        except RuntimeError as exc:  # "can't start new thread": the next submit tries again
+            with self._lock:
+                self._running = None
+            log.warning("toolwise: no thread to refresh recall answers (%s); queued", exc)
 
     def _drain(self) -> None:
         """Run the queued refreshes one at a time (gentle on the store); end when idle."""
