@@ -218,6 +218,33 @@ def test_an_answer_past_its_ttl_is_served_while_one_query_refreshes_it(
     assert len(asked) == 2
 
 
+def test_a_brief_after_a_refresh_with_no_thread_to_run_in_is_answered(
+    tw: Toolwise, deploy_history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process out of threads: the stale answer's refresh cannot wait for a thread, or a
+    brief for the question past ``2 * ttl`` (no budget) would wait for it for ever."""
+    deploy_history(tw)
+    ticks = Ticks()
+    _cache, nearest, asked = _cache_for(tw, ticks)
+    nearest()
+    start = threading.Thread.start
+
+    def refuse_refreshes(thread: threading.Thread) -> None:
+        if thread.name == "toolwise-recall-refresh":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse_refreshes)
+    ticks.now += 45.0
+    nearest()  # served stale; its refresh has no thread
+    ticks.now += 100.0
+    brief = threading.Thread(target=nearest, daemon=True)
+    brief.start()
+    brief.join(timeout=60)
+    assert not brief.is_alive()
+    assert len(asked) == 3
+
+
 def test_an_answer_twice_its_ttl_old_is_asked_for_again(
     tw: Toolwise, deploy_history: History
 ) -> None:

@@ -29,8 +29,10 @@ class RecallRefresher:
         self._lock = threading.Lock()
 
     def submit(self, refresh: Callable[[], None]) -> None:
-        """Queue ``refresh``; start this process's thread if none is running (if none can
-        start, the refresh waits in the queue for the next submit: a brief never fails)."""
+        """Queue ``refresh``; start this process's thread if none is running. If none can
+        start (a process out of threads), the queued refreshes run in the caller's thread:
+        left queued, their questions' flights would never land, and a brief that joins one
+        without a budget would wait for ever (no brief of that question submits again)."""
         pid = os.getpid()
         with self._lock:
             self._queue.append(refresh)
@@ -41,10 +43,13 @@ class RecallRefresher:
             threading.Thread(
                 target=self._drain, name="toolwise-recall-refresh", daemon=True
             ).start()
-        except RuntimeError as exc:  # "can't start new thread": the next submit tries again
+        except RuntimeError as exc:  # "can't start new thread"
+            log.warning("toolwise: no thread to refresh recall answers (%s); refreshing here", exc)
             with self._lock:
-                self._running = None
-            log.warning("toolwise: no thread to refresh recall answers (%s); queued", exc)
+                queued, self._queue = self._queue, deque()
+                self._running = None  # the next submit tries a thread again
+            for each in queued:
+                _run(each)
 
     def _drain(self) -> None:
         """Run the queued refreshes one at a time (gentle on the store); end when idle."""
@@ -58,11 +63,16 @@ class RecallRefresher:
                         self._running = None
                         return
                     refresh = self._queue.popleft()
-                try:
-                    refresh()
-                except Exception as exc:  # a refresh must not end the thread
-                    log.warning("toolwise: refreshing a recall failed: %s", exc)
+                _run(refresh)
         except BaseException:  # ended: the next refresh starts a thread again
             with self._lock:
                 self._running = None
             raise
+
+
+def _run(refresh: Callable[[], None]) -> None:
+    """Run one refresh; a failure is logged (it must end neither the thread nor a brief)."""
+    try:
+        refresh()
+    except Exception as exc:
+        log.warning("toolwise: refreshing a recall failed: %s", exc)
