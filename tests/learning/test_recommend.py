@@ -217,3 +217,25 @@ def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
     assert sum(len(grid._rows) for grid in strategies._GRIDS.values()) >= 2
     assert ranking() == computed
     assert sum(p for _, _, p, _ in computed if p is not None) == pytest.approx(1.0)
+
+
+def test_shared_draws_rank_every_tool_even_when_a_posterior_is_not_a_number() -> None:
+    """Validation keeps NaN out of every record; were one to slip through, no tool contends
+    on the propensity grid, and the decision must still rank every tool, not raise."""
+    import numpy as np
+
+    from toolwise.learning.strategies import Arms, thompson
+
+    arms = Arms(
+        alpha=np.array([np.nan, 3.0]),
+        beta=np.array([1.0, 2.0]),
+        speed_mean=np.zeros(2),
+        speed_sd=np.zeros(2),
+        speed_known=np.array([False, False]),
+        cost=np.zeros(2),
+        weight=1.0,
+        speed_weight=0.0,
+        evidence=5.0,
+    )
+    choice = thompson(arms, np.random.default_rng(1), LearningConfig())
+    assert sorted(choice.order) == [0, 1]

@@ -23,7 +23,6 @@ snapshot cannot run code. The learning configuration is not stored: it is suppli
 from __future__ import annotations
 
 import builtins
-import functools
 import hashlib
 import io
 import json
@@ -32,6 +31,7 @@ import struct
 import zlib
 from array import array
 from collections import deque
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -79,20 +79,31 @@ def fingerprint(config: LearningConfig) -> str:
     return digest.hexdigest()[:16]
 
 
-@functools.cache
 def learning_code() -> bytes:
     """A digest of the learning package's source (the pickled classes and the rules that
-    filled them), or of toolwise's version where the sources are not shipped."""
+    filled them) as it was when this process imported it, or of toolwise's version where
+    the sources are not shipped."""
+    return _LEARNING_CODE
+
+
+def _digest_learning_code() -> bytes:
+    """Taken at import (~3 ms), not at first use: a process whose package is upgraded in
+    place while it runs must stamp its snapshots with the code it runs."""
     package = Path(__file__).parent
     digest = hashlib.sha256()
-    sources = sorted(package.rglob("*.py"))
-    for source in sources:
-        digest.update(source.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(source.read_bytes())
-    if not sources:
-        from toolwise import __version__
-
-        digest.update(__version__.encode())
+    try:
+        sources = sorted(package.rglob("*.py"))
+        for source in sources:
+            digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(source.read_bytes())
+    except OSError:
+        sources = []
+    if not sources:  # a build without sources (or unreadable ones): the release names the code
+        try:
+            release = metadata.version("toolwise")
+        except metadata.PackageNotFoundError:
+            release = "unknown"
+        digest = hashlib.sha256(f"toolwise {release}".encode())
     return digest.digest()
 
 
@@ -205,3 +216,6 @@ class _Restricted(pickle.Unpickler):
         elif name in _SAFE_MODULES.get(module, ()):
             return super().find_class(module, name)
         raise SnapshotError(f"corrupt snapshot: refuses {module}.{name}")
+
+
+_LEARNING_CODE = _digest_learning_code()

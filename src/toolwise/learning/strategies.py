@@ -341,7 +341,8 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
             counts = np.zeros(k)
             counts[contenders[0]] = float(grid)
         else:
-            known = np.stack(strata.rows(arms.alpha[contenders], arms.beta[contenders]))
+            rows = strata.rows(arms.alpha[contenders], arms.beta[contenders])
+            known = np.stack(rows) if rows else None  # none: NaN scores, every tool at -inf
             counts = _win_shares(_shared_scores(arms, strata.levels, contenders, known)[2])
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
