@@ -172,8 +172,9 @@ class LearningConfig(_Boundary):
             development seeds (``periodic`` +18 ± 7 regret; ``docs/ranking.md`` §5).
         restart_on: with ``restart_on_leader_change``, which leader changes restart the task
             type: ``"break_and_return"`` (the leader breaks, or a broken tool is restored and
-            leads again) or ``"break"`` only (the swap back, most of the ``periodic`` cost on
-            development seeds, restarts nothing; ``docs/ranking.md`` §5).
+            leads again) or ``"break"`` only (a swap back restarts nothing). Break only
+            still costs ``periodic`` +12 ± 6 regret on development seeds
+            (``docs/ranking.md`` §5).
         restart_weight: with ``restart_on_leader_change``, at most this many observations a
             restarted record still lends (0: none).
         restart_min_calls: with ``restart_on_leader_change``, calls of the task type between

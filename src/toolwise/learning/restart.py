@@ -16,14 +16,15 @@ to confirmed changes of the task type's leader:
   leads): the regime it broke in is over, so the records made in that regime are set aside
   the same way, for good (nothing an outage could revert caused it).
 
-A task type is restarted at most once per ``min_calls`` of its calls: a leader learnt from
-a handful of calls after a restart could otherwise break on a chance streak and restart it
-again, and a false alarm restored within a few calls is not taken for a swap back. Tools
+``restart_on="break"`` keeps the first trigger only. A task type is restarted at most once
+per ``min_calls`` of its calls: a leader learnt from a handful of calls after a restart could
+otherwise break on a chance streak and restart it again, and a false alarm restored within
+``min_calls`` is not taken for a swap back (one restored later is: the ``outage`` cost). Tools
 under a recovery keep their archive and its restore test (``recovery``): they are re-tried,
 not restarted. O(tools of the task type), only when a leader changes; nothing per decision.
 
-Measured worse than holds on development seeds (``periodic`` +18 ± 7 regret, most of it from
-the swap-back trigger; ``docs/ranking.md`` §5), so it stays opt-in.
+Measured worse than holds on development seeds (``periodic`` +18 ± 7 regret, +12 ± 6 with
+the break trigger alone; ``docs/ranking.md`` §5), so it stays opt-in.
 """
 
 from __future__ import annotations
