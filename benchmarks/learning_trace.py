@@ -28,10 +28,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table
 from learning_paired import seed_range
-from learning_sim.decisions import Decision, Result
 from learning_sim.generator import RATES, generate
 from learning_sim.metrics import measure
 from learning_sim.policies import build
+from learning_sim.runner import play_policy
 from learning_sim.streams import draw
 
 EVENTS = ("restarts_on_break", "restarts_on_return", "restored", "holds")
@@ -42,26 +42,17 @@ def trace(family: str, seed: int, rate: str, config: dict[str, Any] | None) -> d
     """One run, with the decision at which each counted event happened."""
     stream = draw(generate(family, seed), seed).at_rate(RATES[rate])
     policy = build("toolwise" if config is None else "toolwise_custom", stream, config)
-    index = {tool: j for j, tool in enumerate(stream.scenario.tools)}
-    chosen: list[int] = []
     events: list[tuple[int, str, str]] = []
     seen: dict[str, int] = {}
-    for i in range(len(stream)):
-        decision = Decision(i, stream.times[i], stream.contexts[i], stream.available[i])
-        tool = policy.choose(decision)
-        j = index[tool]
-        result = Result(
-            success=bool(stream.success[i, j]),
-            latency_ms=float(stream.latency[i, j]),
-            cost=float(stream.cost[i, j]),
-        )
-        policy.learn(decision, tool, result)
-        chosen.append(j)
+
+    def note_events(i: int, tool: str) -> None:
         stats = policy.view.stats()  # type: ignore[attr-defined]  # toolwise policies only
         for name in EVENTS:
             if stats.get(name, 0) != seen.get(name, 0):
                 events.append((i, name, tool))
                 seen[name] = stats.get(name, 0)
+
+    chosen = play_policy(policy, stream, after_each=note_events)
     expected = stream.expected
     picks = np.asarray(chosen)
     regret = stream.best_value - expected[np.arange(len(picks)), picks]
@@ -81,7 +72,7 @@ def trace(family: str, seed: int, rate: str, config: dict[str, Any] | None) -> d
         "adapt": float(np.mean(adapt)) if adapt else None,
         "events": events,
         "segments": [
-            (a, np.bincount(picks[a:b], minlength=len(index)).tolist())
+            (a, np.bincount(picks[a:b], minlength=len(stream.scenario.tools)).tolist())
             for a, b in itertools.pairwise(bounds)
         ],
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +27,15 @@ def play(policy_name: str, stream: Stream, custom: Mapping[str, Any] | None = No
     return play_policy(build(policy_name, stream, custom), stream, policy_name)
 
 
-def play_policy(policy: Policy, stream: Stream, policy_name: str = "policy") -> list[int]:
-    """:func:`play` for a policy already built (to read its state afterwards)."""
+def play_policy(
+    policy: Policy,
+    stream: Stream,
+    policy_name: str = "policy",
+    *,
+    after_each: Callable[[int, str], None] | None = None,
+) -> list[int]:
+    """:func:`play` for a policy already built (to read its state afterwards);
+    ``after_each(decision, tool)`` runs once the policy learnt each decision's result."""
     tools = stream.scenario.tools
     index = {tool: j for j, tool in enumerate(tools)}
     chosen = []
@@ -46,6 +53,8 @@ def play_policy(policy: Policy, stream: Stream, policy_name: str = "policy") -> 
         )
         policy.learn(decision, tool, result)
         chosen.append(j)
+        if after_each is not None:
+            after_each(i, tool)
     return chosen
 
 
