@@ -8,6 +8,7 @@ a unique collection prefix, because ``EphemeralClient`` instances in one process
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -342,6 +344,44 @@ def _eventually(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+_CHILD_PATIENCE = 60.0  # seconds; a hung child fails the test instead of hanging the suite
+
+InChild = Callable[[Callable[[], None]], int]
+
+
+def _in_child(body: Callable[[], None]) -> int:
+    """Fork; run ``body`` in the child and exit with 0 if it returned, 1 if it raised."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, reported through its exit code
+        code = 1
+        try:
+            body()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + _CHILD_PATIENCE
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung")
+
+
+@pytest.fixture
+def in_child() -> InChild:
+    """``in_child(body)``: fork (POSIX only), run ``body`` in the child; its exit code, 0 when
+    ``body`` returned. A child still running after a minute (hung) is killed and fails the
+    test."""
+    if not hasattr(os, "fork"):
+        pytest.skip("fork() is POSIX-only")
+    return _in_child
 
 
 def _exited(pid: int) -> bool:

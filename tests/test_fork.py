@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-import signal
 import sys
-import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from langchain_core.tools import tool
-from tests.conftest import ChromaServer
+from tests.conftest import ChromaServer, InChild
 
 from toolwise import StoreError, Toolwise
 
@@ -34,29 +30,6 @@ def _call(tw: Toolwise, service: str) -> None:
     deploy.invoke({"service": service}, config={"callbacks": [tw.callback(agent_id="forked")]})
 
 
-def _in_child(body: Callable[[], None]) -> int:
-    """Fork; run ``body`` in the child and exit with 0 if it returned, 1 if it raised."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child, reported through its exit code
-        code = 1
-        try:
-            body()
-            code = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + _CHILD_PATIENCE
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    pytest.fail("the forked child hung")
-
-
 def _services(tw: Toolwise) -> list[str]:
     assert tw.flush(timeout=30)
     calls = tw.list_calls("forked", limit=100)
@@ -65,7 +38,7 @@ def _services(tw: Toolwise) -> list[str]:
 
 @pytest.mark.server
 def test_a_forked_child_records_to_the_server_on_its_own(
-    chroma_server: ChromaServer, tmp_path: Path, prefix: str
+    chroma_server: ChromaServer, tmp_path: Path, prefix: str, in_child: InChild
 ) -> None:
     """With a ``chroma run`` server the child gets its own writer and connection: its calls
     arrive, the parent's keep arriving, and a call the parent had queued is recorded once."""
@@ -80,7 +53,7 @@ def test_a_forked_child_records_to_the_server_on_its_own(
         assert tw.flush(timeout=30)
         tw.close()
 
-    assert _in_child(child) == 0
+    assert in_child(child) == 0
     _call(tw, "parent-after")
     services = _services(tw)
     tw.close()
@@ -111,7 +84,7 @@ def test_a_multiprocessing_child_stores_its_last_calls(
     assert services == ["parent", "worker"]
 
 
-def test_an_embedded_store_never_hangs_a_forked_child(tmp_path: Path) -> None:
+def test_an_embedded_store_never_hangs_a_forked_child(tmp_path: Path, in_child: InChild) -> None:
     """Embedded Chroma cannot serve a forked child: tool calls still work and are spooled,
     reads fail at once with a StoreError that says what to do, and the next process that
     opens the store stores the child's calls."""
@@ -129,7 +102,7 @@ def test_an_embedded_store_never_hangs_a_forked_child(tmp_path: Path) -> None:
             tw.recommend("deploy", ["deploy"], agent_id="forked")
         tw.close()
 
-    assert _in_child(child) == 0
+    assert in_child(child) == 0
     assert _services(tw) == ["parent"]  # the parent is unaffected
     tw.close()
 

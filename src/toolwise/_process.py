@@ -5,14 +5,16 @@ Every :class:`~toolwise._runtime.Runtime` registers itself here when it is built
 then reach every one still open:
 
 * ``os.register_at_fork``: a forked child re-initialises each runtime (the parent's threads
-  did not survive the fork; see ``Runtime.after_fork_in_child``);
+  did not survive the fork; see ``Runtime.after_fork_in_child``), and then each object built
+  above a runtime that asked for it (:func:`renew_after_fork`: an advisor's locks);
 * ``atexit``: a normal exit closes each runtime, draining what was recorded to the store;
 * ``multiprocessing``'s after-fork registry: a ``multiprocessing`` child ends with
   ``os._exit`` after its finalizers, never the ``atexit`` hooks, so it gets a finalizer that
   closes its runtimes instead. Importing ``multiprocessing.util`` costs about 4 ms, so this
   hook is installed when the first runtime is built, not at ``import toolwise``.
 
-This module knows nothing about what a runtime is beyond :class:`ProcessBound`.
+This module knows nothing about what a runtime is beyond :class:`ProcessBound`, nor about
+what else it renews beyond :class:`ForkAware`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import weakref
 from typing import Protocol
 
-__all__ = ["ProcessBound", "register", "unregister"]
+__all__ = ["ForkAware", "ProcessBound", "register", "renew_after_fork", "unregister"]
 
 log = logging.getLogger("toolwise")
 
@@ -40,7 +42,16 @@ class ProcessBound(Protocol):
         """Drain and stop; True when everything reached the store."""
 
 
+class ForkAware(Protocol):
+    """Something holding locks (or work queued for threads) of this process."""
+
+    def after_fork(self) -> None:
+        """Runs in a forked child: fresh locks (one a parent thread held at the fork is never
+        released), and none of the parent's queued work."""
+
+
 _live: weakref.WeakSet[ProcessBound] = weakref.WeakSet()
+_renewed: weakref.WeakSet[ForkAware] = weakref.WeakSet()
 
 
 def register(instance: ProcessBound) -> None:
@@ -54,11 +65,22 @@ def unregister(instance: ProcessBound) -> None:
     _live.discard(instance)
 
 
+def renew_after_fork(instance: ForkAware) -> None:
+    """``instance.after_fork()`` runs in every forked child while ``instance`` lives (held
+    weakly: this never keeps it alive, and nothing need undo it)."""
+    _renewed.add(instance)
+
+
 def _after_fork_in_child() -> None:
     for instance in list(_live):
         try:
             instance.after_fork_in_child()
         except Exception as exc:  # the child must start; its calls still reach a spool
+            log.error("toolwise: re-initialising after fork failed: %s", exc)
+    for renewed in list(_renewed):
+        try:
+            renewed.after_fork()
+        except Exception as exc:  # the child must start
             log.error("toolwise: re-initialising after fork failed: %s", exc)
 
 

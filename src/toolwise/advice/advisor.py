@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Unpack
 
+from toolwise import _process
 from toolwise.advice.confirm import ConfirmationPolicy
 from toolwise.advice.format import (
     Failure,
@@ -124,11 +125,20 @@ class Advisor:
         )
         self._seeds = random.Random(options.seed) if options.seed is not None else None
         self._seed_lock = threading.Lock()
-        self._recall = FailureRecall(runtime, options)
+        self._recall = FailureRecall(runtime, options)  # its cache renews itself after a fork
         config = runtime.learning_config
         self._bare_width = _interval_width(config.prior_alpha, config.prior_beta)
         # The runtime's injected clock, so recall ("recent"), ranking and tests agree on "now".
         self._clock: Callable[[], datetime] = runtime.clock
+        _process.renew_after_fork(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks (one a parent thread held at the fork would hang
+        the child's first brief); what was matched and learnt stays."""
+        self._seed_lock = threading.Lock()
+        self._matcher.after_fork()
+        if self._learner is not None:
+            self._learner.after_fork()
 
     # -- the decision ----------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from toolwise import _process
 from toolwise.advice.recall_budget import Ask, AskWithin, Late, RecallBudget
 from toolwise.advice.recall_flights import Flight, Missing, RecallFlights
 from toolwise.advice.recall_merge import FailureMerge
@@ -98,7 +99,8 @@ _Flight = Flight[_Answer]
 
 
 class RecallCache:
-    """Reused, current recall answers with one store query in flight per key. Thread-safe.
+    """Reused, current recall answers with one store query in flight per key. Thread-safe,
+    and renewed in a forked child (:meth:`after_fork`).
 
     Args:
         embedding: the store's embedding (the same distances as the store's answers).
@@ -130,6 +132,19 @@ class RecallCache:
         self._flights = RecallFlights[_Answer](ttl, clock)
         self._refresher = RecallRefresher()
         self._lock = threading.Lock()  # guards _answers
+        _process.renew_after_fork(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks (a parent thread may have held one at the fork: the
+        child's first brief would wait for ever), none of the parent's queued refreshes, and
+        the answers kept so far (they are data; the child reuses them as the parent would).
+        The parent's flights need nothing: their pid keeps the child's briefs out of them,
+        and the recall budget's workers are started anew per process."""
+        self._lock = threading.Lock()
+        self._refresher.after_fork()
+        self._flights.after_fork()
+        self._neighbours.after_fork()
+        self._merging.after_fork()
 
     def nearest(
         self,

@@ -96,6 +96,11 @@ class RecallFlights(Generic[A]):
                 del self._flights[key]
         flight.answer.set_result(answer)
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock. The parent's flights stay until replaced: their
+        ``pid`` already keeps the child's briefs from joining them."""
+        self._lock = threading.Lock()
+
     def _joinable(self, flight: Flight[A], pid: int) -> bool:
         """Whether a brief of ``pid`` waits for ``flight`` rather than asking (under the lock):
         a late query older than ``ttl`` is given up on (its answer would be stale)."""

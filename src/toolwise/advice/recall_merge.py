@@ -76,6 +76,10 @@ class FailureMerge:
         merged.sort(key=lambda hit: hit.distance)
         return merged[:k]
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock; the kept vectors stay (they are data)."""
+        self._lock = threading.Lock()
+
     def _of(self, texts: list[tuple[str, str]]) -> list[list[float]]:
         """The vector of each (id, text), embedding only those not kept yet."""
         with self._lock:

@@ -56,6 +56,10 @@ class TaskNeighbours:
             while len(self._latest) > self._limit:
                 self._latest.popitem(last=False)
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock; what was named and answered stays (it is data)."""
+        self._lock = threading.Lock()
+
     def neighbour(self, key: Key) -> Key | None:
         """The question of ``key``'s task answered last, other than ``key`` itself."""
         with self._lock:

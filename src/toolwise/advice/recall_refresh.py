@@ -51,6 +51,14 @@ class RecallRefresher:
             for each in queued:
                 _run(each)
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (the parent's refresh thread may have held it at
+        the fork) and none of the parent's queued refreshes: they are the parent's, and their
+        flights carry the parent's pid, so no brief of the child waits for them. ``_running``
+        is checked against the pid: the child's first refresh starts a thread of its own."""
+        self._lock = threading.Lock()
+        self._queue = deque()
+
     def _drain(self) -> None:
         """Run the queued refreshes one at a time (gentle on the store); end when idle."""
         try:

@@ -107,6 +107,10 @@ class TaskMatcher:
         self._vectors: dict[str, list[float]] = {}  # per name: a new type embeds only itself
         self._lock = threading.Lock()
 
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock; the kept vectors stay (they are data)."""
+        self._lock = threading.Lock()
+
     def _types_matrix(self, known: tuple[str, ...]) -> npt.NDArray[np.float64]:
         with self._lock:
             if known == self._known:

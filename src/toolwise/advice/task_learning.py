@@ -86,6 +86,11 @@ class TaskTypeLearner:
         self._lock = threading.Lock()
         self._save_failing = False  # one warning per outage, not one per turn
 
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks; the learnt types stay (they are data)."""
+        self._lock = threading.Lock()
+        self._names.after_fork()
+
     def resolve(self, agent_id: str, text: str, known: Sequence[str]) -> TaskResolution:
         """The task type of a request: the nearest learnt or known type, else a new one."""
         if not text.strip():
