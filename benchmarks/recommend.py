@@ -70,13 +70,14 @@ def cold_child(root: Path, mode: str) -> None:
 
 
 def learning_child(root: Path, calls: int) -> None:
-    """In a fresh process: :func:`time_recommend` with learning, then exit without closing
-    (a close would snapshot a view holding outcomes the store never saw)."""
+    """In a fresh process: :func:`time_recommend` with learning. No snapshot is written at
+    the close: it would hold outcomes the store never saw."""
     tw = toolwise.Toolwise(root)
     tw.recommend(_contexts()[0][0], TOOLS)
     samples = time_recommend(tw, calls, "thompson", learning=True)
+    tw.runtime.feed._keeper = None  # no public switch: a benchmark's view, taught in memory
+    tw.close()
     print(json.dumps(percentiles(samples)), flush=True)
-    os._exit(0)
 
 
 def time_learning(root: Path, calls: int, repeats: int) -> list[dict[str, Any]]:
@@ -122,8 +123,8 @@ def time_recommend(
 
     ``learning``: before each (untimed), the view learns one outcome of a random candidate
     for that task type, as an agent's call between two decisions would teach it (in memory
-    only: run it in a process that then exits without closing, so neither the store nor its
-    snapshots keep what it learnt; see :func:`learning_child`).
+    only: run it in a process that writes no snapshot, so neither the store nor its snapshots
+    keep what it learnt; see :func:`learning_child`).
     """
     contexts = [c for c, _ in _contexts()]
     for n in range(50):  # warm: every task type's entry once
@@ -151,6 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child == "learning":
         learning_child(args.path, args.calls)
+        return
     if args.child:
         cold_child(args.path, args.child)
         return
