@@ -219,6 +219,7 @@ def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
     assert sum(p for _, _, p, _ in computed if p is not None) == pytest.approx(1.0)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # NaN, as meant
 def test_shared_draws_rank_every_tool_even_when_a_posterior_is_not_a_number() -> None:
     """Validation keeps NaN out of every record; were one to slip through, no tool contends
     on the propensity grid, and the decision must still rank every tool, not raise."""
