@@ -187,6 +187,18 @@ def test_a_failed_build_waits_until_the_breaker_says_the_store_is_back() -> None
     readiness.check_due()
 
 
+def test_a_store_seen_down_is_retried_once_it_says_healthy_before_its_notice_arrives() -> None:
+    """The breaker publishes "healthy", then tells its listeners: a read in between is let
+    through (it failed in CI as "not due again yet" right after the store came back)."""
+    store = _Breaker()
+    store.set(healthy=False)  # the breaker trips before the build's error reaches the feed
+    readiness = _failed(Readiness(store))
+    with pytest.raises(StoreUnavailableError):
+        readiness.check_due()
+    store.healthy = True  # published; the listeners are not told yet
+    readiness.check_due()
+
+
 def test_without_a_breaker_a_failed_build_is_retried_after_a_pause() -> None:
     """A store that cannot say it is back is tried again ``RETRY_AFTER`` seconds later."""
     now = [100.0]

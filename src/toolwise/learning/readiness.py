@@ -48,6 +48,7 @@ class Readiness:
         self._failure = ""  # why the last build failed
         self._failed_at = 0.0  # monotonic
         self._store_back = False  # the store answered again since the build failed
+        self._seen_down = False  # the store said it was down since the build failed
         self._outage_warned = False  # one warning per outage, not per read
         watch = getattr(store, "on_health_change", None)
         if callable(watch):
@@ -79,6 +80,7 @@ class Readiness:
             self._failure = str(exc) or type(exc).__name__
             self._failed_at = self._monotonic()
             self._store_back = False
+            self._seen_down = self.store_down()
 
     def check_due(self) -> None:
         """Raise unless a build may be tried now (always, unless the last one failed).
@@ -117,8 +119,15 @@ class Readiness:
 
     def _retry_due(self) -> bool:
         if self.store_down():
+            self._seen_down = True
             return False
-        return self._store_back or self._monotonic() - self._failed_at >= RETRY_AFTER
+        # Down since the failure and up now: back, even before its breaker's notice reaches
+        # us (the breaker publishes "healthy" first, then tells its listeners).
+        return (
+            self._store_back
+            or self._seen_down
+            or self._monotonic() - self._failed_at >= RETRY_AFTER
+        )
 
     def _on_store_health(self, health: object) -> None:
         """The store's breaker changed state (called from its probe thread)."""
