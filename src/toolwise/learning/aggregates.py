@@ -102,7 +102,6 @@ class Aggregates:
 
     def record(self, outcome: Outcome) -> None:
         """Charge one outcome to every level, unless it belongs to an outage."""
-        self.index.writes += 1
         t = outcome.t
         if self.last_seen is None or t > self.last_seen:
             self.last_seen = t
@@ -169,7 +168,6 @@ class Aggregates:
         """Take back every charge whose TTL has lapsed by ``now``."""
         lapsed = self.ttl.expire(now)
         if lapsed:
-            self.index.writes += 1
             self.counts["expired"] += lapsed
 
     def forget(self, agent_id: str, tool: str | None) -> None:

@@ -57,9 +57,6 @@ class EvidenceIndex:
         self.task_types: dict[str, Counter[str]] = {}
         self.scope_tools: dict[tuple[str, str, str], set[str]] = {}
         self.tool_contexts: dict[OverallKey, list[Evidence]] = {}
-        # Bumped by every write (an outcome learnt, charges expired): a version for caches of
-        # what is read at one moment.
-        self.writes = 0
 
     # ------------------------------------------------------------------ creating
 

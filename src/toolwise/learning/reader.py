@@ -93,10 +93,8 @@ class PosteriorReader:
         # Learnt shrinkage strength per (agent, tool, environment), with the charge count
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[OverallKey, tuple[int, float | None]] = {}
-        # Learnt likeness of two task types: the charge count it was computed at, and the
-        # moment and index write count it was last read at (a recommend reads every candidate
-        # tool at one moment, nothing learnt in between, and each asks for the same pairs).
-        self._alike: dict[tuple[str, str, str, str], tuple[int, float, int, float]] = {}
+        # Learnt likeness of two task types, with the charge count it was computed at.
+        self._alike: dict[tuple[str, str, str, str], tuple[int, float]] = {}
 
     def read(
         self,
@@ -217,16 +215,12 @@ class PosteriorReader:
 
         Prior odds ``task_prior_weight × similarity`` (the names); each tool both task types
         used multiplies them by the Bayes factor of "one success rate for both" against "a
-        rate each" (``dispersion.log_alike``). Cached until either record grows by 5 %; a
-        pair asked for again at the same ``now`` with nothing learnt in between reuses it
-        without checking the records' growth (at 100,000 outcomes that check was a third of
-        a recommend).
+        rate each" (``dispersion.log_alike``). Cached until either record grows by 5 %.
+        Asked once per decision (:meth:`lenders`), not once per candidate tool: at 100,000
+        outcomes the growth check alone was a third of a recommend.
         """
         cache_key = (agent_id, env, context, other)
-        writes = self._index.writes
         cached = self._alike.get(cache_key)
-        if cached is not None and cached[1] == now and cached[2] == writes:
-            return cached[3]
         scope_tools = self._index.scope_tools
         tools = scope_tools.get((agent_id, context, env), set()) & scope_tools.get(
             (agent_id, other, env), set()
@@ -238,15 +232,14 @@ class PosteriorReader:
         ]
         version = sum(a.charges + b.charges for a, b in pairs)
         if cached is not None and version - cached[0] < max(1, cached[0] // 20):
-            version, likeness = cached[0], cached[3]  # grown by less than 5 %: as computed
-        else:
-            log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
-            for a, b in pairs:
-                log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
-            likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
+            return cached[1]  # grown by less than 5 %: as computed
+        log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
+        for a, b in pairs:
+            log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
+        likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
         if len(self._alike) >= _MAX_ALIKE_CACHE:
             self._alike.clear()
-        self._alike[cache_key] = (version, now, writes, likeness)
+        self._alike[cache_key] = (version, likeness)
         return likeness
 
     def _concentration(self, key: OverallKey, overall: Evidence, now: float) -> float | None:

@@ -49,13 +49,12 @@ __all__ = [
     "unpack",
 ]
 
-VERSION = 4
+VERSION = 5
 """2: the aggregates keep their evidence in an ``EvidenceIndex`` read by a ``PosteriorReader``;
 3: float samples stored as arrays, and the chunks kept in their rows' metadata
-(``storage.snapshots``); 4: the index counts its writes and the reader keeps the likeness of
-task types read at one moment. A snapshot of another version holds another layout and is
-skipped: the view is rebuilt once."""
-MAGIC = b"TWSNAP4\n"
+(``storage.snapshots``); 4: the index counted its writes; 5: it no longer does. A snapshot of
+another version holds another layout and is skipped: the view is rebuilt once."""
+MAGIC = b"TWSNAP5\n"
 
 _SAFE_BUILTINS = frozenset(
     {"set", "frozenset", "dict", "list", "tuple", "float", "int", "str", "bool", "complex"}

@@ -328,11 +328,26 @@ class ReliabilityView(ObservationIntake):
         now = (moment or self._clock()).timestamp()
         similar = {(key[0], key[2]): self._similar(key[0], key[2]) for key, _ in keys}
         state = self._state
+        # What similar task types lend, once per scope for every tool read in it (the keys'
+        # tools, and the others ``alternatives`` reads).
+        asked: dict[tuple[str, str, str], set[str]] = {}
+        for (agent_id, tool, context, env), _ in keys:
+            asked.setdefault((agent_id, context, env), set()).add(tool)
+        lent: dict[tuple[str, str, str], list[tuple[str, float]]] = {}
 
         def read(key: ContextKey, bucket: str) -> Read:
-            agent_id, tool, context, env = key
-            near = similar.get((agent_id, context), ())
-            lenders = state.reader.lenders(agent_id, context, env, near, tools=(tool,), now=now)
+            agent_id, _, context, env = key
+            scope = (agent_id, context, env)
+            lenders = lent.get(scope)
+            if lenders is None:
+                lenders = lent[scope] = state.reader.lenders(
+                    agent_id,
+                    context,
+                    env,
+                    similar.get((agent_id, context), ()),
+                    tools=asked[scope] | state.tools_in(*scope),
+                    now=now,
+                )
             return state.read(key, bucket, now=now, lenders=lenders)
 
         with self._lock:
