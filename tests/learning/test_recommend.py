@@ -211,10 +211,11 @@ def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
         ranked = view.recommend(task_type="deploy", tools=TOOLS, seed=3)
         return [(r.tool, r.score, r.propensity, r.credible_interval) for r in ranked]
 
-    strategies._GRIDS.clear()
-    posterior._INTERVALS.clear()
+    strategies._grid.cache_clear()
+    posterior._interval_ends.cache_clear()
     computed = ranking()
-    assert sum(len(grid._rows) for grid in strategies._GRIDS.values()) >= 2
+    grid = LearningConfig().propensity_samples // strategies._GRID_SHARE
+    assert len(strategies._grid(grid)._rows) >= 2
     assert ranking() == computed
     assert sum(p for _, _, p, _ in computed if p is not None) == pytest.approx(1.0)
 

@@ -7,6 +7,7 @@ importing scipy (``docs/performance.md``, cold start). Recording an outcome neve
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -27,7 +28,6 @@ CREDIBLE_LEVEL = 0.9
 _MEDIUM = 5.0
 _HIGH = 20.0
 _REMEMBERED = 20_000  # posteriors whose quantiles are kept, per set of levels
-_INTERVALS: dict[float, RememberedQuantiles] = {}  # per credible level
 
 
 def confidence_of(effective_observations: float) -> Confidence:
@@ -47,11 +47,14 @@ def credible_intervals(
     Returns:
         One ``(low, high)`` per pair; the posterior mean always lies inside.
     """
+    return [(float(low), float(high)) for low, high in _interval_ends(level).rows(alpha, beta)]
+
+
+@functools.cache
+def _interval_ends(level: float) -> RememberedQuantiles:
+    """The quantiles that bound a ``level`` credible interval, remembered per posterior."""
     tail = (1.0 - level) / 2.0
-    ends = _INTERVALS.get(level)
-    if ends is None:
-        ends = _INTERVALS.setdefault(level, RememberedQuantiles(np.array([tail, 1.0 - tail])))
-    return [(float(low), float(high)) for low, high in ends.rows(alpha, beta)]
+    return RememberedQuantiles(np.array([tail, 1.0 - tail]))
 
 
 class RememberedQuantiles:
@@ -65,7 +68,6 @@ class RememberedQuantiles:
 
     def __init__(self, levels: np.ndarray, size: int = _REMEMBERED) -> None:
         self.levels = levels
-        self._levels = levels[None, :]
         self._size = size
         self._rows: dict[tuple[float, float], np.ndarray] = {}
 
@@ -81,7 +83,7 @@ class RememberedQuantiles:
         computed = betaincinv(
             np.array([key[0] for key in missing])[:, None],
             np.array([key[1] for key in missing])[:, None],
-            self._levels,
+            self.levels[None, :],
         )
         computed.flags.writeable = False
         new = dict(zip(missing, computed, strict=True))

@@ -23,6 +23,7 @@ a deterministic probe, not a lottery ticket.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,6 @@ Matrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 _STANDARD_NORMAL = NormalDist()  # its quantile is scipy's ndtri, without importing scipy
 
 _GRID_SHARE = 8  # shared draws: propensity on propensity_samples // 8 stratified levels
-_GRIDS: dict[int, RememberedQuantiles] = {}  # per grid size
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,15 +286,11 @@ def _shared_scores(
     return success, speed, scores
 
 
+@functools.cache
 def _grid(grid: int) -> RememberedQuantiles:
     """The propensity grid's ``grid`` levels, stratified under the level's density ``2u``,
     with the quantiles of the posteriors read on it."""
-    found = _GRIDS.get(grid)
-    if found is None:
-        found = _GRIDS.setdefault(
-            grid, RememberedQuantiles(np.sqrt((np.arange(grid) + 0.5) / grid))
-        )
-    return found
+    return RememberedQuantiles(np.sqrt((np.arange(grid) + 0.5) / grid))
 
 
 def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
