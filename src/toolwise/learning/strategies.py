@@ -256,12 +256,17 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
 
 
 def _shared_scores(
-    arms: Arms, levels: Vector, tools: np.ndarray | None = None, quantiles: Matrix | None = None
+    arms: Arms,
+    levels: Vector,
+    tools: np.ndarray | None = None,
+    quantiles: Matrix | None = None,
+    normals: Vector | None = None,
 ) -> tuple[Matrix, Matrix, Matrix]:
     """Success values, speed values and scores at each level (tools × levels).
 
     ``tools``: the indices to compute (default: all); the others' rows are ``-inf``.
-    ``quantiles``: the picked tools' Beta quantiles at ``levels``, when known already.
+    ``quantiles``: the picked tools' Beta quantiles at ``levels``, when known already;
+    ``normals``: the standard normal's quantiles at ``levels``, likewise.
     """
     picked = np.arange(len(arms.alpha)) if tools is None else tools
     column = levels[None, :]
@@ -279,9 +284,8 @@ def _shared_scores(
             _ucb_level(arms),
         )
         success[due] = np.maximum(success[due], index[:, None])
-    speed = np.clip(
-        arms.speed_mean[:, None] + arms.speed_sd[:, None] * _normal_quantiles(column), 0.0, 1.0
-    )
+    normal = _normal_quantiles(column) if normals is None else normals[None, :]
+    speed = np.clip(arms.speed_mean[:, None] + arms.speed_sd[:, None] * normal, 0.0, 1.0)
     scores = arms.weight * success + arms.exploring(speed)
     return success, speed, scores
 
@@ -291,6 +295,12 @@ def _grid(grid: int) -> RememberedQuantiles:
     """The propensity grid's ``grid`` levels, stratified under the level's density ``2u``,
     with the quantiles of the posteriors read on it."""
     return RememberedQuantiles(np.sqrt((np.arange(grid) + 0.5) / grid))
+
+
+@functools.cache
+def _grid_normals(grid: int) -> Vector:
+    """The standard normal's quantiles at the grid's levels (where the speed part is read)."""
+    return _normal_quantiles(_grid(grid).levels)
 
 
 def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -339,7 +349,8 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
         else:
             rows = strata.rows(arms.alpha[contenders], arms.beta[contenders])
             known = np.stack(rows) if rows else None  # none: NaN scores, every tool at -inf
-            counts = _win_shares(_shared_scores(arms, strata.levels, contenders, known)[2])
+            at_grid = _shared_scores(arms, strata.levels, contenders, known, _grid_normals(grid))
+            counts = _win_shares(at_grid[2])
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
