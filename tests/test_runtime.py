@@ -47,6 +47,25 @@ def test_observe_records_then_reads_the_prior_back(tw: Toolwise) -> None:
     assert (stored.source, stored.quality, stored.metadata) == ("observe", 0.75, {"weight": 2.0})
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["x" * 600, f"password={SECRET}", "half a surrogate \ud800"],
+    ids=["too long", "secret", "surrogate"],
+)
+@pytest.mark.parametrize("field", ["task_type", "environment"])
+def test_observe_answers_the_prior_of_the_label_as_stored(
+    tw: Toolwise, field: str, label: str
+) -> None:
+    """A label the record builder cuts, redacts or re-encodes is learnt as stored, and that
+    prior is the answer (it used to look for the label as given: ``IndexError``)."""
+    prior = tw.observe("deploy", True, **{field: label})  # type: ignore[arg-type]
+    [stored] = tw.list_calls()
+    assert getattr(stored, field) != label
+    stored_as = (prior.context_class, prior.environment)
+    assert stored_as == (stored.task_type, stored.environment)
+    assert prior.observations == 1
+
+
 def test_context_class_still_works_with_a_deprecation_warning(tw: Toolwise) -> None:
     with pytest.warns(DeprecationWarning, match="task_type"):
         prior = tw.observe("deploy", True, context_class="release")

@@ -259,13 +259,17 @@ class Runtime:
         )
         view = self.view()  # built before the record is spooled: the feed then queues it
         self._writes.accept(record)
-        found = self.view().priors(
-            agent_id=agent_id, tool=tool, context_class=task_type, environment=environment
-        )
+        # The record's labels, not the arguments: the builder cuts a long label and redacts a
+        # secret-looking one, and the view learnt the record under what it keeps.
+        key = {
+            "agent_id": record.agent_id,
+            "tool": record.tool,
+            "context_class": record.task_type,
+            "environment": record.environment,
+        }
+        found = self.view().priors(**key)
         if not found:  # the view was reset (a concurrent forget) before it learnt the record
-            found = view.priors(
-                agent_id=agent_id, tool=tool, context_class=task_type, environment=environment
-            )
+            found = view.priors(**key)
         return found[0]
 
     # -- learning ---------------------------------------------------------------------------
