@@ -261,16 +261,19 @@ class Runtime:
         self._writes.accept(record)
         # The record's labels, not the arguments: the builder cuts a long label and redacts a
         # secret-looking one, and the view learnt the record under what it keeps.
-        key = {
-            "agent_id": record.agent_id,
-            "tool": record.tool,
-            "context_class": record.task_type,
-            "environment": record.environment,
-        }
-        found = self.view().priors(**key)
+        found = self._prior_of(self.view(), record)
         if not found:  # the view was reset (a concurrent forget) before it learnt the record
-            found = view.priors(**key)
+            found = self._prior_of(view, record)
         return found[0]
+
+    @staticmethod
+    def _prior_of(view: ReliabilityView, record: ToolOutcome) -> list[ToolPrior]:
+        return view.priors(
+            agent_id=record.agent_id,
+            tool=record.tool,
+            context_class=record.task_type,
+            environment=record.environment,
+        )
 
     # -- learning ---------------------------------------------------------------------------
 
