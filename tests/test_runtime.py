@@ -6,11 +6,18 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from langchain_core.tools import tool
 
 from toolwise import InvalidAgentIdError, InvalidArgumentError, ToolOutcome, Toolwise
 from toolwise.recording.redact import REDACTED
 
 SECRET = "sk-" + "a1B2c3D4e5F6g7H8i9J0"
+
+
+@tool
+def deploy(service: str) -> str:
+    """Deploy a service."""
+    return f"deployed {service}"
 
 
 def test_observe_with_a_bad_agent_id_counts_nothing(tw: Toolwise) -> None:
@@ -64,6 +71,31 @@ def test_observe_answers_the_prior_of_the_label_as_stored(
     stored_as = (prior.context_class, prior.environment)
     assert stored_as == (stored.task_type, stored.environment)
     assert prior.observations == 1
+
+
+@pytest.mark.parametrize("field", ["latency_ms", "cost"])
+def test_a_measure_too_large_to_sum_is_refused_as_over_http(tw: Toolwise, field: str) -> None:
+    """``record(cost=1e308)`` used to be stored: two of them made the summary's total cost
+    infinite (``null`` in JSON) and the CLI print a 309-digit latency."""
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.record(tool="deploy", **{field: 1e308})
+    assert info.value.field == field
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.observe("deploy", True, **{field: 1e308})  # type: ignore[arg-type]
+    assert info.value.field == field
+    assert tw.counters.recorded == 0
+
+
+def test_a_cost_estimate_too_large_to_record_is_refused_when_the_tool_is_built(
+    tw: Toolwise,
+) -> None:
+    """Not at each call, where its records would be refused one by one."""
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.instrument(deploy, cost_estimate=1e13)
+    assert info.value.field == "cost_estimate"
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.callback(costs={"deploy": 1e13})
+    assert info.value.field == "costs['deploy']"
 
 
 def test_context_class_still_works_with_a_deprecation_warning(tw: Toolwise) -> None:

@@ -18,6 +18,7 @@ from toolwise.learning.models import Objective
 from toolwise.models import check_agent_id
 from toolwise.recording.context import RecordingDefaults, RecordingLabels
 from toolwise.recording.judge import JudgeSpec, check_judge
+from toolwise.recording.records import MAX_COST
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -88,7 +89,7 @@ class Adoption:
         judge = check_judge(judge)
         for tool, cost in (costs or {}).items():
             check_text("costs", tool)
-            check_number(f"costs[{tool!r}]", cost, minimum=0.0)
+            check_number(f"costs[{tool!r}]", cost, minimum=0.0, maximum=MAX_COST)
         return RecordingDefaults(
             agent_id=agent_id,
             task_type=task_type,
@@ -137,7 +138,7 @@ class Adoption:
             check_seconds("timeout", timeout, positive=True)
         check_int("retries", retries, minimum=0)
         if cost_estimate is not None:
-            check_number("cost_estimate", cost_estimate, minimum=0.0)
+            check_number("cost_estimate", cost_estimate, minimum=0.0, maximum=MAX_COST)
         if not isinstance(requires_confirmation, bool):
             raise InvalidArgumentError(
                 "requires_confirmation", requires_confirmation, "must be True or False"

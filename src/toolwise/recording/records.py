@@ -22,7 +22,9 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
 * **Numbers are finite**: NaN or infinity in ``latency_ms``, ``cost``, ``quality`` or a
   metadata value raises :class:`~toolwise.errors.InvalidArgumentError` naming the field. JSON
   cannot carry them, so the spool could not replay such a record: it is refused at the call,
-  never acknowledged and then lost.
+  never acknowledged and then lost. ``latency_ms`` is at most :data:`MAX_LATENCY_MS` and
+  ``cost`` at most :data:`MAX_COST` (as over HTTP): sums of larger ones overflow to infinity
+  in summaries and the learnt view.
 * **Text is encodable**: a lone surrogate (a badly decoded tool output) becomes U+FFFD, so
   the spool line always serialises.
 * ``expires_at`` defaults to ``timestamp + ttl`` (a timestamp given as ISO text or epoch
@@ -46,11 +48,17 @@ from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome, utcnow
 from toolwise.recording.redact import Redactor, redact_identifier, to_safe_text
 
-__all__ = ["MAX_TEXT_CHARS", "RecordBuilder", "encodable"]
+__all__ = ["MAX_COST", "MAX_LATENCY_MS", "MAX_TEXT_CHARS", "RecordBuilder", "encodable"]
 
 MAX_TEXT_CHARS = 500
 """Task text, error messages, error types, labels and tags are cut to this many characters."""
 
+MAX_LATENCY_MS = 1e10
+"""The longest latency a record may carry (115 days): a larger one is a unit mistake."""
+MAX_COST = 1e12
+"""The largest cost a record may carry: sums of larger ones are not finite."""
+
+_MEASURES = (("latency_ms", MAX_LATENCY_MS), ("cost", MAX_COST))
 _PAYLOADS = ("tool_input", "tool_output")
 _TEXTS = ("task", "error_message", "error_type")
 _LABELS = ("task_type", "environment", "judged_by")
@@ -144,6 +152,8 @@ class RecordBuilder:
         metadata = values.get("metadata")
         if metadata:
             values["metadata"] = self._metadata(metadata)
+        for name, most in _MEASURES:
+            _check_at_most(name, values.get(name), most)
         for name, value in values.items():  # identifiers; a namespace is refused instead
             if isinstance(value, str) and not value.isascii() and name != "agent_id":
                 values[name] = encodable(value)
@@ -269,6 +279,12 @@ class RecordBuilder:
         if len(value) > self._max_payload:
             value = to_safe_text(value, None, self._max_payload)
         return encodable(value)
+
+
+def _check_at_most(name: str, value: object, most: float) -> None:
+    """Refuse a finite measure above ``most`` (the model refuses other bad values itself)."""
+    if isinstance(value, int | float) and math.isfinite(value) and value > most:
+        raise InvalidArgumentError(name, value, f"must be at most {most:g}")
 
 
 def _expiry(timestamp: Any, ttl: timedelta) -> Any:

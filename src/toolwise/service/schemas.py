@@ -32,6 +32,7 @@ from toolwise.advice.models import MAX_TOP_K, MIN_BUDGET, AdviceOptions, Mode
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Strategy
 from toolwise.models import MetadataValue, Outcome, ToolOutcome
+from toolwise.recording.records import MAX_COST, MAX_LATENCY_MS
 
 __all__ = [
     "MAX_BATCH",
@@ -57,16 +58,12 @@ MAX_FORGET_TIMEOUT = 120.0
 """Longest a ``DELETE`` may wait for the calls recorded before it (it holds a worker)."""
 """Calls per ``POST .../calls``; larger batches are split by the client."""
 
-# Sums of latencies and costs must stay finite (JSON has no infinity): a measure beyond these
-# is a unit mistake, not a measurement. 1e10 ms is 115 days.
-_MAX_LATENCY_MS = 1e10
-_MAX_COST = 1e12
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # expiry is timestamp + TTL: must not overflow
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
-Latency = Annotated[float, Field(ge=0.0, le=_MAX_LATENCY_MS, allow_inf_nan=False)]
-Cost = Annotated[float, Field(ge=0.0, le=_MAX_COST, allow_inf_nan=False)]
+Latency = Annotated[float, Field(ge=0.0, le=MAX_LATENCY_MS, allow_inf_nan=False)]
+Cost = Annotated[float, Field(ge=0.0, le=MAX_COST, allow_inf_nan=False)]
 Label = Annotated[str, Field(max_length=256)]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 
