@@ -32,8 +32,9 @@ from statistics import NormalDist
 import numpy as np
 
 from toolwise.learning.config import LearningConfig
+from toolwise.learning.grid import PropensityGrid, win_shares
 from toolwise.learning.models import Strategy
-from toolwise.learning.posterior import RememberedQuantiles, beta_quantiles, upper_quantiles
+from toolwise.learning.posterior import beta_quantiles, upper_quantiles
 from toolwise.learning.scoring import NEUTRAL
 
 __all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
@@ -123,6 +124,23 @@ class Arms:
         """Indices of the tools whose re-try is due."""
         return [i for i, pair in enumerate(self.retry) if pair is not None]
 
+    def among(self, tools: np.ndarray) -> Arms:
+        """These arms restricted to ``tools`` (indices), in that order."""
+        return Arms(
+            alpha=self.alpha[tools],
+            beta=self.beta[tools],
+            speed_mean=self.speed_mean[tools],
+            speed_sd=self.speed_sd[tools],
+            speed_known=self.speed_known[tools],
+            cost=self.cost[tools],
+            weight=self.weight,
+            speed_weight=self.speed_weight,
+            evidence=self.evidence,
+            optimistic=None if self.optimistic is None else self.optimistic[tools],
+            optimistic_cost=self.optimistic_cost,
+            retry=tuple(self.retry[i] for i in tools.tolist()) if self.retry else (),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -156,12 +174,6 @@ def _top_shares(scores: Vector) -> Vector:
     """Per tool, its chance of coming first under :func:`_rank`: 1/m for m tools tied on top."""
     top = scores == scores.max()
     return np.asarray(top / top.sum(), dtype=np.float64)
-
-
-def _win_shares(scores: Matrix) -> Vector:
-    """Per tool, the levels (columns) at which it scores highest, ties shared evenly."""
-    top = scores == scores.max(axis=0, keepdims=True)
-    return np.asarray((top / top.sum(axis=0, keepdims=True)).sum(axis=1), dtype=np.float64)
 
 
 def _explored(arms: Arms, order: list[int]) -> list[bool]:
@@ -250,40 +262,23 @@ def thompson(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Ch
         if due:
             sampled[due] = np.maximum(sampled[due], index[:, None])
         speeds = _sampled_speed(arms, rng, draws)
-        counts = _win_shares(arms.weight * sampled + arms.exploring(speeds))
+        counts = win_shares(arms.weight * sampled + arms.exploring(speeds))
         propensity = [float(c) / draws for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(drawn))
 
 
 def _shared_scores(
-    arms: Arms,
-    levels: Vector,
-    tools: np.ndarray | None = None,
-    quantiles: Matrix | None = None,
-    normals: Vector | None = None,
+    arms: Arms, levels: Vector, normals: Vector | None = None
 ) -> tuple[Matrix, Matrix, Matrix]:
-    """Success values, speed values and scores at each level (tools × levels).
+    """Success values, speed values and scores of every tool at each level (tools × levels).
 
-    ``tools``: the indices to compute (default: all); the others' rows are ``-inf``.
-    ``quantiles``: the picked tools' Beta quantiles at ``levels``, when known already;
-    ``normals``: the standard normal's quantiles at ``levels``, likewise.
+    ``normals``: the standard normal's quantiles at ``levels``, when known already.
     """
-    picked = np.arange(len(arms.alpha)) if tools is None else tools
     column = levels[None, :]
-    success = np.full((len(arms.alpha), len(levels)), -np.inf)
-    success[picked] = (
-        beta_quantiles(arms.alpha[picked, None], arms.beta[picked, None], column)
-        if quantiles is None
-        else quantiles
-    )
-    due = [i for i in arms.due() if i in set(picked.tolist())]
+    success = beta_quantiles(arms.alpha[:, None], arms.beta[:, None], column)
+    due = arms.due()
     if due:
-        index = upper_quantiles(
-            np.array([arms.retry[i][0] for i in due]),  # type: ignore[index]
-            np.array([arms.retry[i][1] for i in due]),  # type: ignore[index]
-            _ucb_level(arms),
-        )
-        success[due] = np.maximum(success[due], index[:, None])
+        success[due] = np.maximum(success[due], _retry_index(arms, due)[:, None])
     normal = _normal_quantiles(column) if normals is None else normals[None, :]
     speed = np.clip(arms.speed_mean[:, None] + arms.speed_sd[:, None] * normal, 0.0, 1.0)
     scores = arms.weight * success + arms.exploring(speed)
@@ -291,16 +286,29 @@ def _shared_scores(
 
 
 @functools.cache
-def _grid(grid: int) -> RememberedQuantiles:
-    """The propensity grid's ``grid`` levels, stratified under the level's density ``2u``,
-    with the quantiles of the posteriors read on it."""
-    return RememberedQuantiles(np.sqrt((np.arange(grid) + 0.5) / grid))
+def _grid(grid: int) -> PropensityGrid:
+    """The propensity grid of ``grid`` strata (one per size, so its memory is shared)."""
+    return PropensityGrid(grid, _normal_quantiles)
 
 
-@functools.cache
-def _grid_normals(grid: int) -> Vector:
-    """The standard normal's quantiles at the grid's levels (where the speed part is read)."""
-    return _normal_quantiles(_grid(grid).levels)
+def _contest(arms: Arms) -> bytes:
+    """Everything the tools' scores on the propensity grid depend on, as one key."""
+    parts = [arms.alpha, arms.beta, arms.speed_mean, arms.speed_sd, arms.cost, arms.speed_known]
+    if arms.optimistic is not None:
+        parts.append(arms.optimistic)
+    shared = (arms.weight, arms.speed_weight, arms.optimistic_cost, arms.optimistic is None)
+    due = arms.retry if arms.due() else ()
+    evidence = arms.evidence if due else None  # the re-try index's horizon
+    return np.vstack(parts).tobytes() + repr((len(arms.alpha), shared, due, evidence)).encode()
+
+
+def _grid_wins(arms: Arms, grid: PropensityGrid) -> Vector:
+    """Per tool, the grid's strata at which it wins (see :meth:`PropensityGrid.wins`)."""
+
+    def score(columns: np.ndarray) -> Matrix:
+        return _shared_scores(arms, grid.levels[columns], grid.normals[columns])[2]
+
+    return grid.wins(_contest(arms), score)
 
 
 def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -317,8 +325,8 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
 
     Propensities stay real probabilities: the chance of each tool coming first is the
     share of levels at which it wins, computed on a stratified grid of
-    ``propensity_samples // 8`` levels plus the level actually drawn (so the chosen tool
-    never gets a propensity of zero).
+    ``propensity_samples // 8`` levels (:mod:`toolwise.learning.grid`) plus the level actually
+    drawn (so the chosen tool never gets a propensity of zero).
     """
     level = float(np.sqrt(rng.random()))  # max of two uniforms: P(u <= x) = x²
     grid = config.propensity_samples // _GRID_SHARE
@@ -343,14 +351,13 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
         # lone contender wins every stratum).
         ends = at_levels[2][:, 1:]
         contenders = np.flatnonzero(ends[:, 1] >= ends[:, 0].max())
+        counts = np.zeros(k)
         if len(contenders) == 1:
-            counts = np.zeros(k)
             counts[contenders[0]] = float(grid)
-        else:
-            rows = strata.rows(arms.alpha[contenders], arms.beta[contenders])
-            known = np.stack(rows) if rows else None  # none: NaN scores, every tool at -inf
-            at_grid = _shared_scores(arms, strata.levels, contenders, known, _grid_normals(grid))
-            counts = _win_shares(at_grid[2])
+        elif len(contenders):
+            counts[contenders] = _grid_wins(arms.among(contenders), strata)
+        else:  # NaN scores: every tool at -inf, the strata shared evenly
+            counts = win_shares(np.full((k, grid), -np.inf))
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
         propensity = [float(c) / (grid + 1) for c in counts]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
