@@ -59,6 +59,22 @@ def test_an_unreadable_file_refuses_every_key(key_ring: KeyRing) -> None:
     assert ring.authenticate(token) is None
 
 
+@pytest.mark.parametrize("action", [["list"], ["list", "--json"], ["create", "--agent", "ci"]])
+def test_keys_on_an_unreadable_file_exit_2_with_one_line_saying_so(
+    key_ring: KeyRing, capsys: pytest.CaptureFixture[str], action: list[str]
+) -> None:
+    """Not "no keys: the server listens on loopback only" (it refuses every key), and never
+    rewritten over (its keys would be lost)."""
+    key_ring.create(["devops"])
+    key_ring.path.write_text("{ not json")
+    assert main(["keys", *action, "--keys", str(key_ring.path)]) == 2
+    captured = capsys.readouterr()
+    assert "loopback" not in captured.out
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith(f"toolwise: the key file {key_ring.path} cannot be read")
+    assert key_ring.path.read_text() == "{ not json"
+
+
 def test_keys_create_list_revoke_on_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

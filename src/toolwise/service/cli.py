@@ -181,6 +181,10 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _list(ring: KeyRing, *, as_json: bool) -> int:
+    from toolwise.errors import ToolwiseError
+
+    if ring.problem:  # not "no keys": the server refuses everyone, on any address
+        raise ToolwiseError(ring.problem)
     keys = ring.keys()
     if as_json:
         print(json.dumps([k.describe() for k in keys], indent=2))

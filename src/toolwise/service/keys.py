@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolwise.errors import InvalidArgumentError
+from toolwise.errors import InvalidArgumentError, ToolwiseError
 from toolwise.models import utcnow
 from toolwise.storage.naming import check_agent_id
 
@@ -72,6 +72,16 @@ class _KeyFile(BaseModel):
     keys: list[ApiKey] = Field(default_factory=list)
 
 
+def _unreadable(path: Path, exc: Exception) -> str:
+    """One line on a key file that cannot be read (pydantic's message spans several)."""
+    reason = str(exc).splitlines()
+    detail = reason[-2].strip() if len(reason) > 1 else (reason[0] if reason else repr(exc))
+    return (
+        f"the key file {path} cannot be read ({detail}); every key is refused until it is "
+        "fixed or removed"
+    )
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -89,7 +99,7 @@ class KeyRing:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._keys: dict[str, ApiKey] = {}
-        self._unreadable = False
+        self._problem = ""
         self._mtime: int | None = None
         self._checked = -float("inf")
         self._reload(force=True)
@@ -101,7 +111,13 @@ class KeyRing:
         """True once any key was ever created here (revoking every key does not open the
         server: it then refuses everyone)."""
         self._reload()
-        return bool(self._keys) or self._unreadable
+        return bool(self._keys) or bool(self._problem)
+
+    @property
+    def problem(self) -> str:
+        """Why the file cannot be read (every key is then refused); ``""`` when it can."""
+        self._reload()
+        return self._problem
 
     def keys(self) -> list[ApiKey]:
         self._reload()
@@ -129,7 +145,7 @@ class KeyRing:
             try:
                 mtime = self.path.stat().st_mtime_ns
             except FileNotFoundError:
-                self._keys, self._mtime, self._unreadable = {}, None, False
+                self._keys, self._mtime, self._problem = {}, None, ""
                 return
             if mtime == self._mtime and not force:
                 return
@@ -137,11 +153,11 @@ class KeyRing:
             try:
                 loaded = _KeyFile.model_validate_json(self.path.read_bytes())
             except (OSError, ValueError) as exc:  # refuse every key rather than open up
-                log.error("toolwise: the key file %s cannot be read: %s", self.path, exc)
-                self._keys, self._unreadable = {}, True
+                self._keys, self._problem = {}, _unreadable(self.path, exc)
+                log.error("toolwise: %s", self._problem)
                 return
             self._keys = {k.id: k for k in loaded.keys}
-            self._unreadable = False
+            self._problem = ""
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -207,6 +223,8 @@ class KeyRing:
             return _KeyFile.model_validate_json(self.path.read_bytes())
         except FileNotFoundError:
             return _KeyFile()
+        except (OSError, ValueError) as exc:  # never rewritten over: its keys would be lost
+            raise ToolwiseError(_unreadable(self.path, exc)) from None
 
     def _write(self, content: _KeyFile) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
