@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.service.conftest import ServeProcess, serve_refused
 
 from toolwise import Toolwise
@@ -43,6 +44,15 @@ def test_serve_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "toolwise keys create" in result.stderr
     assert not (tmp_path / "store" / "chroma").exists()  # refused before opening anything
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1"])
+def test_serve_refuses_a_port_it_cannot_listen_on_as_given(tmp_path: Path, port: str) -> None:
+    """``--port 70000`` used to serve on port 4464 while printing 70000."""
+    result = serve_refused(tmp_path / "store", "--port", port)
+    assert result.returncode == 2
+    assert "argument --port: expected a TCP port from 1 to 65535" in result.stderr
+    assert not (tmp_path / "store" / "chroma").exists()
 
 
 def _child_pid(server: ServeProcess) -> int | None:

@@ -86,7 +86,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "indexing waits for cores the requests leave idle; 0 to share them equally",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help="1-65535")
     serve.add_argument("--keys", help="API key file (default <path>/keys.json)")
     serve.add_argument("--max-body-bytes", type=int, default=1_048_576)
     serve.add_argument(
@@ -199,6 +199,19 @@ def _list(ring: KeyRing, *, as_json: bool) -> int:
         label = f"  {key.label}" if key.label else ""
         print(f"{key.id}  {scope}  {mode}  {state}  created {key.created_at:%Y-%m-%d}{label}")
     return 0
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port. Checked here: the server bound ``70000`` as port 4464 while
+    printing 70000, and ``0`` as a random port while printing 0."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65_535:
+        msg = f"expected a TCP port from 1 to 65535, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return port
 
 
 def _seconds_or_none(text: str) -> float | None:
