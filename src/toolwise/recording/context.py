@@ -188,10 +188,17 @@ _META_KEYS = frozenset(prefixed for _, prefixed in _PREFIXED[META_PREFIX])
 
 
 def _tags(defaults: RecordingDefaults, run_tags: Sequence[str]) -> tuple[str, ...]:
-    """The entry point's tags, then the run's (minus LangGraph's ``seq:step:N`` bookkeeping)."""
+    """The entry point's tags, then the run's (minus LangGraph's ``seq:step:N`` bookkeeping).
+
+    LangChain passes a run's tags on unchecked: one that is not text is left out, not fatal
+    to the record (``tags=[None]`` in a run's config lost every call of the run).
+    """
     if not run_tags:
         return defaults.tags
-    return (*defaults.tags, *(t for t in run_tags if not t.startswith("seq:")))
+    return (
+        *defaults.tags,
+        *(t for t in run_tags if isinstance(t, str) and not t.startswith("seq:")),
+    )
 
 
 def latest_human_text(messages: Any) -> str:

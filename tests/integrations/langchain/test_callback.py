@@ -146,6 +146,17 @@ def test_run_metadata_overrides_the_labels(tw: Toolwise, records: Records, add: 
     assert (record.task_type, record.task) == ("billing", "sum the invoice")
 
 
+def test_a_run_tag_that_is_not_text_does_not_lose_the_call(
+    tw: Toolwise, records: Records, add: BaseTool
+) -> None:
+    """LangChain hands the handler a config's tags unchecked; the call is recorded with the
+    text ones (it used to fail in the handler, and the call was never recorded)."""
+    add.invoke({"a": 1, "b": 2}, config={"callbacks": [tw.callback()], "tags": [None, 5, "ci"]})
+
+    [record] = records()
+    assert (record.outcome, record.tags) == ("success", ("ci",))
+
+
 def test_a_direct_call_does_not_inherit_an_earlier_runs_task(
     tw: Toolwise, records: Records, add: BaseTool
 ) -> None:
