@@ -41,6 +41,14 @@ def test_without_history_the_brief_is_one_line(tw: Toolwise) -> None:
     assert "No tool history" in brief.text
 
 
+@pytest.mark.parametrize("tools", ["kubectl_deploy", b"kubectl_deploy", 5])
+def test_tools_that_are_not_a_list_are_refused_naming_tools(tw: Toolwise, tools: Any) -> None:
+    """A bare string used to be ranked as one tool per character."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        Advisor(tw.runtime, tools=TOOLS).advise(DEPLOY, tools=tools)
+    assert caught.value.field == "tools"
+
+
 def test_every_decision_gets_its_own_id(tw: Toolwise) -> None:
     """Two turns, two decision ids."""
     advisor = Advisor(tw.runtime, tools=TOOLS)

@@ -161,10 +161,18 @@ class Advisor:
         Returns:
             A :class:`Brief`; never raises for store or learning failures.
 
+        Raises:
+            InvalidArgumentError: naming ``tools`` when it is not a list (a bare string
+                would be read as one tool per character, as the options refuse it).
+
         Blocking: reads the learnt view (in memory) and, when ``top_k > 0``, runs one vector
         query on the store (its cost: ``docs/preselection.md``). Use :meth:`aadvise` on an
         event loop.
         """
+        if tools is not None and (
+            isinstance(tools, str | bytes) or not isinstance(tools, Sequence | set | frozenset)
+        ):
+            raise InvalidArgumentError("tools", tools, "must be a list of tools or tool names")
         state = state if isinstance(state, Mapping) else {}
         if messages is None:
             found = state.get("messages")
