@@ -98,6 +98,14 @@ def test_a_cost_estimate_too_large_to_record_is_refused_when_the_tool_is_built(
     assert info.value.field == "costs['deploy']"
 
 
+def test_a_blank_id_is_refused_as_forget_and_get_call_refuse_it(tw: Toolwise) -> None:
+    """``record(id=" ")`` used to be stored, and then could not be read or forgotten by id."""
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.record(tool="deploy", id=" ")
+    assert info.value.field == "id"
+    assert tw.counters.recorded == 0
+
+
 def test_context_class_still_works_with_a_deprecation_warning(tw: Toolwise) -> None:
     with pytest.warns(DeprecationWarning, match="task_type"):
         prior = tw.observe("deploy", True, context_class="release")

@@ -154,6 +154,10 @@ class RecordBuilder:
             values["metadata"] = self._metadata(metadata)
         for name, most in _MEASURES:
             _check_at_most(name, values.get(name), most)
+        record_id = values.get("id")
+        if isinstance(record_id, str) and record_id and not record_id.strip():
+            # get_call, forget and DELETE .../calls/{id} refuse a blank id: it could never go
+            raise InvalidArgumentError("id", record_id, "must not be blank")
         for name, value in values.items():  # identifiers; a namespace is refused instead
             if isinstance(value, str) and not value.isascii() and name != "agent_id":
                 values[name] = encodable(value)
