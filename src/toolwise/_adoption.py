@@ -131,6 +131,7 @@ class Adoption:
         from langchain_core.tools import BaseTool as LangChainTool
 
         from toolwise.integrations.langchain import InstrumentedTool
+        from toolwise.integrations.langchain.attempts import check_backoff
 
         if not isinstance(tool, LangChainTool):
             raise InvalidArgumentError("tool", tool, "must be a LangChain BaseTool")
@@ -143,6 +144,8 @@ class Adoption:
             raise InvalidArgumentError(
                 "requires_confirmation", requires_confirmation, "must be True or False"
             )
+        if backoff is not None:
+            check_backoff(backoff)
         if cost_estimate is not None:
             labels["costs"] = {**(labels.get("costs") or {}), tool.name: cost_estimate}
         wrapped = InstrumentedTool.wrap(

@@ -140,6 +140,26 @@ def test_the_last_exception_passes_through_when_retries_run_out(
     assert [r.attempt for r in records()] == [1, 2]
 
 
+@pytest.mark.parametrize("backoff", ["1s", 5, lambda: 0.0], ids=["text", "number", "no-args"])
+def test_a_backoff_that_cannot_wait_is_refused_when_the_tool_is_built(
+    tw: Toolwise, backoff: Any
+) -> None:
+    """It used to be accepted, then its ``TypeError`` replaced the tool's own error at the
+    first retry."""
+    with pytest.raises(InvalidArgumentError) as refused:
+        tw.instrument(_fetch_tool(Flaky(1)), retries=1, backoff=backoff)
+    assert refused.value.field == "backoff"
+    with pytest.raises(InvalidArgumentError) as refused:
+        tw.instrument(_fetch_tool(Flaky(1)), retries=1).with_backoff(backoff)
+    assert refused.value.field == "wait"
+
+
+def test_tenacity_waits_and_plain_callables_are_backoffs(tw: Toolwise) -> None:
+    for backoff in (NO_WAIT, tenacity.wait_fixed(0) + tenacity.wait_random(0, 0), lambda _: 0.0):
+        wrapped = tw.instrument(_fetch_tool(Flaky(1)), retries=1, backoff=backoff)
+        assert wrapped.invoke({"url": "a.example"}) == "body of a.example"
+
+
 async def test_async_retries_record_every_attempt(tw: Toolwise, records: Records) -> None:
     """``ainvoke`` retries and records attempts exactly like ``invoke``."""
     wrapped = tw.instrument(_fetch_tool(Flaky(failures=1)), retries=2).with_backoff(NO_WAIT)

@@ -34,6 +34,7 @@ __all__ = [
     "FailedResultError",
     "WaitStrategy",
     "awith_timeout",
+    "check_backoff",
     "check_confirm_hook",
     "last_outcome",
     "retryable",
@@ -193,6 +194,23 @@ def check_confirm_hook(confirm: object) -> None:
     except TypeError as exc:
         raise InvalidArgumentError(
             "confirm", confirm, f"must accept two arguments, confirm(tool_name, args) ({exc})"
+        ) from None
+    except ValueError:  # a builtin without a signature: trust it
+        return
+
+
+def check_backoff(wait: object, field: str = "backoff") -> None:
+    """Refuse a wait that cannot be called with tenacity's retry state now: at the first
+    retry its ``TypeError`` would replace the tool's own error."""
+    if not callable(wait):
+        raise InvalidArgumentError(
+            field, wait, "must be a tenacity wait strategy or a callable wait(retry_state)"
+        )
+    try:
+        inspect.signature(wait).bind(None)
+    except TypeError as exc:
+        raise InvalidArgumentError(
+            field, wait, f"must accept one argument, wait(retry_state) ({exc})"
         ) from None
     except ValueError:  # a builtin without a signature: trust it
         return

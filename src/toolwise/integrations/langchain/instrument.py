@@ -63,6 +63,7 @@ from toolwise.integrations.langchain.attempts import (
     FailedResultError,
     WaitStrategy,
     awith_timeout,
+    check_backoff,
     check_confirm_hook,
     last_outcome,
     retryable,
@@ -175,7 +176,11 @@ class InstrumentedTool(BaseTool):
 
         Any tenacity ``wait_*`` strategy or callable of a ``RetryCallState``; the default is
         :data:`DEFAULT_WAIT`.
+
+        Raises:
+            InvalidArgumentError: naming ``wait`` when it cannot be called that way.
         """
+        check_backoff(wait, "wait")
         return self.model_copy(update={"wait": wait})
 
     # -- the wrapped tool's schema, so models and ToolNode see the same tool ---------------
