@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
-from toolwise.storage.deadline import DeadlineExceededError, Workers
+from toolwise.storage.deadline import Alarms, DeadlineExceededError, Workers
 from toolwise.storage.guard import StoreGuard, is_outage
 from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
 
@@ -226,6 +227,52 @@ def test_a_call_still_queued_at_the_deadline_is_dropped_by_the_watch(
     assert isinstance(queued, Future)
     assert eventually(queued.cancelled)
     assert not guard.health.healthy
+    guard.close()
+
+
+def test_alarms_ring_in_deadline_order_from_one_thread(
+    eventually: Callable[..., bool],
+) -> None:
+    """Deadlines set latest first still ring earliest first, each from the same thread,
+    and one callback that raises does not silence the rest."""
+    alarms = Alarms(name="test-alarms")
+    rung: list[tuple[int, str]] = []
+    now = time.monotonic()
+
+    def ring(n: int) -> Callable[[], None]:
+        def callback() -> None:
+            rung.append((n, threading.current_thread().name))
+            if n == 3:
+                raise RuntimeError("a broken callback")
+
+        return callback
+
+    for n in reversed(range(10)):
+        alarms.at(now + 0.02 * n, ring(n))
+
+    assert eventually(lambda: len(rung) == 10)
+    assert [n for n, _ in rung] == list(range(10))
+    assert {name for _, name in rung} == {"test-alarms"}
+
+
+def test_a_watched_call_that_fails_to_reach_the_store_opens_the_breaker(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """The caller stopped waiting; the call's connection error, when it comes, still counts."""
+    guard = StoreGuard(FAST, probe=gate.wait)  # once tripped, it stays open
+    release = threading.Event()
+
+    def refused_later() -> None:
+        release.wait()
+        raise ConnectionRefusedError(111, "refused")
+
+    running = guard.call_within(refused_later, wait=0.01, timeout=30)
+    assert isinstance(running, Future)
+    assert guard.health.healthy
+    release.set()
+
+    assert eventually(lambda: not guard.health.healthy)
+    assert "refused" in (guard.health.last_error or "")
     guard.close()
 
 

@@ -10,14 +10,20 @@ that can use it late), and a call still queued when its caller gave up never run
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
-__all__ = ["DeadlineExceededError", "Workers", "overdue"]
+__all__ = ["Alarms", "DeadlineExceededError", "Workers", "overdue"]
+
+log = logging.getLogger("toolwise.store")
 
 T = TypeVar("T")
 
@@ -147,3 +153,50 @@ class Workers:
                 del future, call  # release results while idle
             with self._lock:
                 self._idle += 1
+
+
+class Alarms:
+    """Runs each callback at its deadline, all from one daemon thread.
+
+    For deadlines many callers may be waiting out at once (a frozen store, every call
+    past its caller's wait): a thread blocked per deadline would need as many threads, and a
+    bounded pool of them would keep the deadlines queued behind the first ones late.
+
+    Args:
+        name: the thread's name; it starts with the first alarm and ends when none is left.
+
+    Thread-safe. A callback that raises is logged; the others still run.
+    """
+
+    def __init__(self, name: str = "toolwise-alarms") -> None:
+        self._name = name
+        self._due: list[tuple[float, int, Callable[[], object]]] = []
+        self._order = itertools.count()  # equal deadlines run in the order they were set
+        self._changed = threading.Condition()
+        self._running = False
+
+    def at(self, deadline: float, callback: Callable[[], object]) -> None:
+        """Run ``callback`` at ``deadline`` (``time.monotonic()`` seconds), or at once if past."""
+        with self._changed:
+            heapq.heappush(self._due, (deadline, next(self._order), callback))
+            self._changed.notify()
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._ring, name=self._name, daemon=True).start()
+
+    def _ring(self) -> None:
+        while True:
+            with self._changed:
+                while True:
+                    if not self._due:
+                        self._running = False
+                        return
+                    delay = self._due[0][0] - time.monotonic()
+                    if delay <= 0:
+                        callback = heapq.heappop(self._due)[2]
+                        break
+                    self._changed.wait(delay)
+            try:
+                callback()
+            except Exception:  # one alarm's failure must not silence the others
+                log.exception("toolwise: a deadline's callback failed")

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from toolwise.errors import StoreUnavailableError
-from toolwise.storage.deadline import DeadlineExceededError, Workers
+from toolwise.storage.deadline import Alarms, DeadlineExceededError, Workers
 from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
 
 __all__ = ["GuardedClient", "GuardedCollection", "StoreGuard", "is_outage"]
@@ -75,7 +75,7 @@ class StoreGuard:
         self.timeouts = timeouts
         self._probe = probe
         self._workers = Workers()
-        self._watchers = Workers(name="toolwise-store-watch")
+        self._alarms = Alarms(name="toolwise-store-watch")
         self.breaker = Breaker(self._bounded_probe, probe_interval=timeouts.probe_interval)
 
     @property
@@ -119,10 +119,12 @@ class StoreGuard:
         """:meth:`call` with ``timeout`` for a caller that waits at most ``wait`` seconds: past
         it, the future the call's result will land on (the call still runs in its worker).
 
-        Missing ``wait`` is not an outage: only ``timeout`` is, watched from then on by a
-        ``toolwise-store-watch`` thread (started only when a caller gave up), which opens
-        the breaker if the call is still running at its deadline or failed to reach the
-        store. One hand-off fewer than waiting in a thread of one's own for :meth:`call`.
+        Missing ``wait`` is not an outage: only ``timeout`` is. From then on the call is
+        watched: it opens the breaker if it fails to reach the store, or if it has not
+        answered at its deadline (one ``toolwise-store-watch`` thread keeps every deadline, so
+        a frozen store's backlog of calls is each given up on in time; one still queued then
+        never runs). One hand-off fewer than waiting in a thread of one's own for
+        :meth:`call`.
 
         Raises:
             StoreUnavailableError: the store is unhealthy (at once), or the call failed to
@@ -140,23 +142,30 @@ class StoreGuard:
         try:
             return workers.wait(running, wait, give_up=False)
         except DeadlineExceededError:
-            self._watchers.submit(lambda: self._watch(running, deadline, timeout))
+            running.add_done_callback(self._failed_late)
+            self._alarms.at(deadline, lambda: self._overdue(running, timeout))
             return running
         except Exception as exc:
             if not is_outage(exc):
                 raise
             raise self._outage(exc) from exc
 
-    def _watch(self, running: Future[Any], deadline: float, timeout: float) -> None:
-        """Open the breaker if ``running`` is still running at ``deadline`` (monotonic s) or
-        fails to reach the store; a call still queued then never runs (as with :meth:`call`)."""
-        try:
-            self._workers.wait(running, max(0.0, deadline - time.monotonic()))
-        except DeadlineExceededError:
-            self.breaker.trip(f"DeadlineExceededError: no answer within {timeout:g} s")
-        except Exception as exc:
-            if is_outage(exc):
-                self._outage(exc)  # nobody waits for the error: the breaker is what counts
+    def _overdue(self, running: Future[Any], timeout: float) -> None:
+        """At a watched call's deadline: unanswered, it opens the breaker (and, still
+        queued, never runs: as with :meth:`call`)."""
+        if running.done():
+            return
+        running.cancel()
+        self.breaker.trip(f"DeadlineExceededError: no answer within {timeout:g} s")
+
+    def _failed_late(self, done: Future[Any]) -> None:
+        """A watched call that could not reach the store opens the breaker: nobody waits for
+        its error, the breaker is what counts."""
+        if done.cancelled():
+            return
+        error = done.exception()
+        if isinstance(error, Exception) and is_outage(error):
+            self._outage(error)
 
     def _outage(self, exc: Exception) -> StoreUnavailableError:
         """``exc``, which means the store could not be reached, opens the breaker; the error
@@ -192,7 +201,7 @@ class StoreGuard:
     def after_fork(self) -> None:
         """In a forked child: new workers (threads do not survive a fork), a closed breaker."""
         self._workers = Workers()
-        self._watchers = Workers(name="toolwise-store-watch")
+        self._alarms = Alarms(name="toolwise-store-watch")
         self.breaker.after_fork()
 
 
