@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,37 @@ def test_a_dead_server_fails_reads_with_store_error_not_a_connection_error(
         assert (health.state, "ConnectError" in health.last_error) == ("unhealthy", True)
     finally:
         tw.close(timeout=0.2)
+
+
+@pytest.fixture
+def not_chroma() -> Iterator[str]:
+    """The URL of an HTTP server that is not Chroma: it answers every request with 404."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_that_is_not_chroma_fails_reads_with_store_error_and_keeps_records(
+    not_chroma: str, tmp_path: Path
+) -> None:
+    """``url=`` toolwise serve's port, say: the first ranking used to raise httpx's
+    HTTPStatusError, not a ToolwiseError; recording goes on and the records wait."""
+    tw = Toolwise(url=not_chroma, spool_dir=tmp_path / "spool", timeouts=FAST)
+    try:
+        tw.record(agent_id="ops", tool="deploy")
+        for read in (
+            lambda: tw.recommend("deploy", ["deploy", "rollback"], agent_id="ops"),
+            lambda: tw.list_calls("ops"),
+        ):
+            with pytest.raises(StoreUnavailableError, match="is it a `chroma run` server"):
+                read()
+        assert (tw.counters.rejected, tw.counters.dropped) == (0, 0)
+    finally:
+        tw.close(timeout=0.2)
+    assert len(list((tmp_path / "spool").glob("inst-*/seg-*.jsonl"))) == 1
 
 
 def test_a_server_that_never_answers_fails_reads_within_their_timeout(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from toolwise.errors import InvalidArgumentError
+from toolwise.errors import InvalidArgumentError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from toolwise.storage.health import StoreTimeouts
@@ -163,7 +163,10 @@ def http_client(
     ``timeouts`` on its HTTP session (:func:`apply_timeouts`).
 
     Raises:
-        httpx.HTTPError: the heartbeat failed (the server is down, frozen or not Chroma).
+        httpx.HTTPError: the heartbeat could not be sent (the server is down or frozen).
+        StoreUnavailableError: something answered the heartbeat with an HTTP error: not a
+            ``chroma run`` server (say, ``toolwise serve``'s port), or a proxy whose Chroma
+            is down.
     """
     import httpx
 
@@ -178,7 +181,11 @@ def http_client(
         timeout=httpx.Timeout(timeouts.connect),
         verify=ssl,  # plain http: no CA bundle to load (0.1-0.3 s per client)
     )
-    response.raise_for_status()
+    if response.is_error:  # else httpx.HTTPStatusError reached the caller of a read raw
+        raise StoreUnavailableError(
+            f"{url} answered {response.status_code} to Chroma's heartbeat "
+            "(/api/v2/heartbeat): is it a `chroma run` server?"
+        )
     # Plain http: no certificate to verify, so Chroma's HTTP sessions need not load a CA
     # bundle (0.1-0.3 s each, two per client: part of every cold start).
     more = {} if ssl else {"chroma_server_ssl_verify": False}
