@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from toolwise.learning import LearningConfig, ReliabilityView
+from toolwise.learning.evidence import Evidence
 from toolwise.learning.scan import CAP, GRID, History
 
 
@@ -58,6 +59,69 @@ def test_weighted_outcomes_keep_the_run_masses_consistent(
     kept = outcomes[-keep:]
     assert history.successes == pytest.approx(sum(q * w for q, w in kept), abs=1e-6)
     assert history.failures == pytest.approx(sum((1 - q) * w for q, w in kept), abs=1e-6)
+
+
+@given(
+    before=st.lists(st.booleans(), min_size=1, max_size=300),
+    run=st.integers(min_value=1, max_value=300),
+    after=st.lists(st.booleans(), max_size=300),
+)
+def test_a_split_rejoined_is_the_history_never_split(
+    before: list[bool], run: int, after: list[bool]
+) -> None:
+    """Splitting off the older outcomes at a change point and putting them back (an undone
+    change) leaves the history exactly as if it had never been split."""
+    whole, split = History(), History()
+    for success in before:
+        whole.add(float(success), float(not success))
+        split.add(float(success), float(not success))
+    older = split.split_off(run)
+    assert len(split) == min(run, len(before))
+    for success in after:
+        whole.add(float(success), float(not success))
+        split.add(float(success), float(not success))
+    split.rejoin(older)
+    assert len(split) == len(whole)
+    assert split.successes == whole.successes
+    assert split.cumulative == whole.cumulative
+    assert split.weights == whole.weights
+
+
+def test_an_outage_revert_of_a_scan_split_gives_the_scan_its_whole_record_back() -> None:
+    """A 35 % tool that breaks is found by the scan; when the run's last failures are blamed
+    on an outage the split is undone, and the scan, seeing the whole record again, finds the
+    break again as the tool keeps failing. (The scan used to keep only the run, all at the
+    new rate, so it never fired again: development ``abrupt`` seed 13 kept calling a tool
+    broken from 35 % to 2 % for 1,700 decisions, regret 276; 101 with the record back.)"""
+    evidence = Evidence(10, 0, scan=True)
+    assert evidence.history is not None
+    t = 0.0
+
+    def scan_after_failures(limit: int) -> tuple[int, float, float, bool]:
+        nonlocal t
+        assert evidence.history is not None
+        for _ in range(limit):
+            t += 1.0
+            evidence.charge(0.0, 1.0, t, 0.0)
+            found = evidence.history.scan(delta=0.01, min_evidence=5.0, prior=(1.0, 1.0))
+            if found[0]:
+                return found
+        return (0, 0.0, 0.0, False)
+
+    for i in range(400):
+        t += 1.0
+        evidence.charge(float(i % 20 < 7), float(i % 20 >= 7), t, 0.0)
+    count, run_s, run_f, upward = scan_after_failures(100)
+    assert count
+    assert not upward
+    evidence.split(count, run_s, run_f, t, 0.0, downward=True)
+    for part in list(evidence.trigger):  # the outage's failures, taken back
+        evidence.revert(part, 0.0)
+    assert evidence.archived is None
+    assert len(evidence.history) == evidence.current.n
+    again, _, _, upward = scan_after_failures(100)
+    assert again
+    assert not upward
 
 
 def test_the_run_lengths_tested_are_dense_and_few() -> None:

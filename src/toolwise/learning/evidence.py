@@ -68,6 +68,7 @@ class Evidence:
         "former_at_break",
         "held",
         "history",
+        "history_before",
         "last_change_at",
         "latencies",
         "recovery",
@@ -83,6 +84,9 @@ class Evidence:
     def __init__(self, window: int, reservoir: int, *, scan: bool = False) -> None:
         self.current = Segment()
         self.history: History | None = History() if scan else None
+        # The slow scan's record before its last downward split, until the split's verdict:
+        # an outage revert of the split puts it back (else the scan would see only the run).
+        self.history_before: History | None = None
         self.archived: Segment | None = None
         self.held: Hold | None = None  # the record before another tool's break (``hold``)
         # The other regime's record (``regime``), and whether the last break set it aside
@@ -206,9 +210,13 @@ class Evidence:
         new.successes, new.failures, new.n, new.t = successes, failures, count, t
         for part in kept:
             part.segment = new
-        if self.history is not None:
+        older = None
+        if self.history is not None and downward:
+            older = self.history.split_off(count)  # kept until the verdict (see ``revert``)
+        elif self.history is not None:
             self.history.keep_last(count)
         self._begin(new, kept, t, downward=downward)
+        self.history_before = older
         return kept
 
     def _begin(self, new: Segment, kept: list[Part], t: float, *, downward: bool) -> None:
@@ -222,6 +230,7 @@ class Evidence:
         elif self.recovery is not None:
             self.recovery.stop_retrying()
         self.current = new
+        self.history_before = None
         self.window = deque(kept, maxlen=self.window.maxlen)
         self.window_successes = sum(p.successes for p in kept)
         self.window_failures = sum(p.failures for p in kept)
@@ -258,6 +267,9 @@ class Evidence:
                 self.archived = None
                 self.recovery = None
                 self.changes = max(0, self.changes - 1)
+                if self.history_before is not None and self.history is not None:
+                    self.history.rejoin(self.history_before)
+                self.history_before = None
 
     def restore(self, t: float, rate: float) -> None:
         """The tool is back: merge the archived record into the live one, end the recovery."""
@@ -266,6 +278,7 @@ class Evidence:
         self.archived = None
         self.trigger = set()
         self.recovery = None
+        self.history_before = None
         self.restored_at = t
         self.restored_charges = self.charges
         self.changed_from = None
@@ -279,6 +292,7 @@ class Evidence:
         self.current = Segment()
         self.trigger = set()
         self.recovery = None
+        self.history_before = None
         self.window.clear()
         self.window_successes = self.window_failures = 0.0
         if self.history is not None:

@@ -113,6 +113,35 @@ class History:
         self.failures = max(self.weights[-1] - self.successes, 0.0)
         self.since_scan = 0
 
+    def split_off(self, count: int) -> History:
+        """Keep only the newest ``count`` outcomes (a change point's run); return the older.
+
+        The older part is what :meth:`rejoin` puts back if the change point is undone.
+        """
+        older = History()
+        cut = len(self.cumulative) - 1 - min(count, len(self.cumulative) - 1)
+        older.cumulative = self.cumulative[: cut + 1]
+        older.weights = self.weights[: cut + 1]
+        run_s = self.cumulative[-1] - self.cumulative[cut]
+        run_n = self.weights[-1] - self.weights[cut]
+        older.successes = max(self.successes - run_s, 0.0)
+        older.failures = max(self.failures - (run_n - run_s), 0.0)
+        self.keep_last(count)
+        return older
+
+    def rejoin(self, older: History) -> None:
+        """Put ``older`` (from :meth:`split_off`) back before these outcomes: the change
+        point was undone (its failures were an outage), so the record is one again."""
+        shift_s = older.cumulative[-1] - self.cumulative[0]
+        shift_n = older.weights[-1] - self.weights[0]
+        self.cumulative = older.cumulative + [v + shift_s for v in self.cumulative[1:]]
+        self.weights = older.weights + [v + shift_n for v in self.weights[1:]]
+        if len(self.cumulative) > 2 * CAP:
+            del self.cumulative[: len(self.cumulative) - CAP - 1]
+            del self.weights[: len(self.weights) - CAP - 1]
+        self.successes += older.successes
+        self.failures += older.failures
+
     def take_back(self, successes: float, failures: float) -> None:
         """Remove one outcome's mass (an outage revert): from the totals and the newest entry.
 
