@@ -355,3 +355,49 @@ def test_an_identifier_is_digested_when_the_redactor_fails() -> None:
         raise RuntimeError("redactor down")
 
     assert redact_identifier("session-of-some-length", broken).startswith("redacted-")
+
+
+# -- short key words, prose and glued tokens ------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["pw", "pass", "DB_PASS", "smtp.pw", "dbPass"])
+def test_short_password_keys_hide_their_values(key: str) -> None:
+    """`pw` and `pass` count as secret keys when they are a whole part of the name."""
+    assert redact({key: "Hunter2", "user": "ada"}) == {key: REDACTED, "user": "ada"}
+    assert redact(f"user=ada {key}=Hunter2") == f"user=ada {key}={REDACTED}"
+
+
+def test_words_that_contain_pass_are_not_secret_keys() -> None:
+    """`bypass`, `passed`, `compass`, `upward` name no secret: their values stay."""
+    payload = {"bypass": "cache", "passed": 3, "compass": "north", "upward": "5"}
+    assert redact(payload) == payload
+    assert redact("bypass=cache upward: 5 tests passed") == "bypass=cache upward: 5 tests passed"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("connect with password 'Sup3rS3cret'", f"connect with password '{REDACTED}'"),
+        ('the password is "two words" here', f'the password is "{REDACTED}" here'),
+        ("password: Sup3rS3cret", f"password: {REDACTED}"),
+    ],
+)  # fmt: skip
+def test_a_quoted_password_in_prose_is_redacted(text: str, expected: str) -> None:
+    """Exception messages say `with password 'X'`: the quoted value goes, the sentence stays."""
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("text", ["password reset succeeded", "the password is required"])
+def test_prose_about_passwords_survives(text: str) -> None:
+    """An unquoted word after `password` is ordinary prose, kept."""
+    assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["ghp_16C7e42F292c6912E7710c838347Ae178B4a", "xoxb-123456789012-AbCdEfGhIjKl",
+     "sk_live_51H8abcdefghijklmnopqrstuv", "glpat-abcdefghij0123456789"],
+)  # fmt: skip
+def test_a_token_glued_to_a_word_is_redacted(token: str) -> None:
+    """`Errghp_…`: an error class printed without a space before the token still hides it."""
+    assert redact(f"Err{token} failed") == f"Err{REDACTED} failed"

@@ -8,6 +8,13 @@ Two kinds of key words:
   (``key: app.kubernetes.io/name``), so a value under them is redacted only when it looks like
   a credential — a long run of token characters with high Shannon entropy.
 
+and **word keys** (``pw``, ``pass``): too short to look for inside other words (``upward``,
+``passed``, ``bypass``), so they count only as a whole part of a name: ``pw``, ``DB_PASS``,
+``smtp.pw``, ``dbPass``.
+
+In prose, a password word followed by a quoted value (``with password 'hunter2'``,
+``password is "a b"``) hides the value; an unquoted word after it (``password reset``) stays.
+
 Some names contain a secret word and usually hold no secret (``author``, ``total_tokens``,
 ``secretName``, ``key_id``): :data:`PLAIN_KEY` lists them, after gitleaks' allow-list for its
 generic rule, and their values are treated like those under entropy words. Placeholders
@@ -32,6 +39,7 @@ from toolwise.recording.secrets.search import Detector, Span, matches_from
 __all__ = [
     "DEFAULT_ENTROPY_KEYS",
     "DEFAULT_SECRET_KEYS",
+    "DEFAULT_WORD_KEYS",
     "PLAIN_KEY",
     "KeyRules",
     "holds_secret",
@@ -50,6 +58,8 @@ DEFAULT_SECRET_KEYS: tuple[str, ...] = (
 DEFAULT_ENTROPY_KEYS: tuple[str, ...] = (
     "key", "access", "cred", "signature", "sig", "salt", "hmac", "private", "seed",
 )  # fmt: skip
+
+DEFAULT_WORD_KEYS: tuple[str, ...] = ("pw", "pass")
 
 PLAIN_KEY = re.compile(
     r"author(?!i[sz])|oauth_?(?:url|uri|endpoint)|"
@@ -122,7 +132,7 @@ def _stems(words: Iterable[str], size: int = 3) -> dict[str, list[str]]:
     return groups
 
 
-def _key_value_regex(words: list[str]) -> re.Pattern[str]:
+def _key_value_regex(words: list[str], suffix: str = r"[\w.-]{0,40}") -> re.Pattern[str]:
     """``<word><suffix> <sep> <value>`` over lower-cased text; the value is group ``v``.
 
     Quoted values run to the closing quote (also ``\\"``-escaped quotes inside JSON strings);
@@ -130,7 +140,7 @@ def _key_value_regex(words: list[str]) -> re.Pattern[str]:
     """
     alternation = "|".join(re.escape(w) for w in words)
     return re.compile(
-        rf"(?:{alternation})(?P<suffix>[\w.-]{{0,40}})(?:\\?[\"'])?[ \t]*"
+        rf"(?:{alternation})(?P<suffix>{suffix})(?:\\?[\"'])?[ \t]*"
         r"(?:(?P<eq>=>?|:=)|:)[ \t]*(?P<q>\\?[\"'])?"
         r"(?P<v>(?(q)(?:(?!(?P=q))(?:\\.|[^\n\\]))*|(?(eq)[^\s&;,'\"]+|[^\s,}\]][^,}\]\n\r]*)))"
     )
@@ -141,6 +151,11 @@ _FLAG = re.compile(
     r"|(?P<v>[^\s\"'-][^\s]{0,1024}))"
 )
 _CURL_USER = re.compile(r"-u(?<![^\s]-u)[ \t]*[\"']?[^\s:\"']{1,256}:(?P<v>[^\s\"']{1,512})")
+_PROSE_PASSWORD = re.compile(  # "with password 'hunter2'", 'password is "a b"'
+    r"pass(?:word|wd|phrase)s?[ \t]+(?:(?:is|was|of)[ \t]+)?(?P<q>[\"'])"
+    r"(?P<v>(?:(?!(?P=q))[^\n\\]){1,512})(?P=q)"
+)
+_NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _NETRC = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<v>\S{1,512})")
 
 
@@ -151,10 +166,13 @@ class KeyRules:
     Args:
         secret_keys: words whose values are always secrets (case-insensitive substrings).
         entropy_keys: words whose values are secrets when they look like credentials.
+        word_keys: words whose values are secrets when the word is a whole part of the key
+            name (``db_pass``, ``dbPass``), never inside another word (``bypass``).
     """
 
     secret_keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
     entropy_keys: tuple[str, ...] = DEFAULT_ENTROPY_KEYS
+    word_keys: tuple[str, ...] = DEFAULT_WORD_KEYS
     _secret: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _entropy: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
@@ -168,11 +186,20 @@ class KeyRules:
     def kind(self, key: object) -> KeyKind | None:
         """``"secret"``, ``"entropy"`` or ``None`` for a mapping key or flag name."""
         name = str(key).lower()
+        if self.has_word_key(str(key)):
+            return "secret"
         if self._secret.search(name):
             return "entropy" if PLAIN_KEY.search(name) else "secret"
         if self._entropy.search(name):
             return "entropy"
         return None
+
+    def has_word_key(self, name: str) -> bool:
+        """Whether a word key is a whole part of ``name`` (split at ``_.-`` and camelCase)."""
+        if not self.word_keys:
+            return False
+        words = {w.lower() for w in self.word_keys}
+        return any(part.lower() in words for part in _NAME_PARTS.findall(name))
 
     def hides(self, key: object, value: object) -> bool:
         """Whether ``value`` stored under ``key`` in a mapping is a secret."""
@@ -194,6 +221,11 @@ class KeyRules:
                 lowered = [w for w in lowered if not self._secret.search(w)]
             for stem, group in _stems(lowered).items():
                 found.append((stem, _KeyValue(_key_value_regex(group), kind)))
+        short = sorted({w.lower() for w in self.word_keys if w})
+        if short:
+            regex = _key_value_regex(short, suffix=r"(?![a-z0-9])")
+            found += [(w, _WordKeyValue(regex, self)) for w in short]
+        found += [(w, _ProseValue(_PROSE_PASSWORD)) for w in ("password", "passwd", "passphrase")]
         found += [("--", _Flags(self)), ("-u", _ValueAfter(_CURL_USER))]
         found.append(("machine", _ValueAfter(_NETRC)))
         return found
@@ -225,6 +257,38 @@ class _KeyValue:
                 kind = "entropy"
             if holds_secret(kind, value):
                 yield start, start + len(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _WordKeyValue:
+    """``pw=…``, ``DB_PASS: …``: a word key that is a whole part of the key name."""
+
+    regex: re.Pattern[str]
+    rules: KeyRules
+
+    def spans(self, text: str, subject: str, trigger: str, at: int) -> Iterator[Span]:
+        for match in matches_from(self.regex, subject, trigger, at):
+            start, end = match.span("v")
+            value = text[start:end].rstrip()
+            begin, _ = _whole_key(subject, match.start(), match.start("suffix"))
+            name = text[begin : match.start("suffix")]
+            if subject.endswith("://", 0, begin) or not self.rules.has_word_key(name):
+                continue
+            if holds_secret("secret", value):
+                yield start, start + len(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _ProseValue:
+    """A quoted value after a password word in prose: ``with password 'hunter2'``."""
+
+    regex: re.Pattern[str]
+
+    def spans(self, text: str, subject: str, trigger: str, at: int) -> Iterator[Span]:
+        for match in matches_from(self.regex, subject, trigger, at):
+            start, end = match.span("v")
+            if holds_secret("secret", text[start:end]):
+                yield start, end
 
 
 @dataclass(frozen=True, slots=True)

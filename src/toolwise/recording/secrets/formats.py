@@ -37,6 +37,8 @@ class SecretFormat:
         group: the group holding the secret (0: the whole match); the rest stays readable,
             e.g. the host of a webhook URL.
         word_start: the secret must not continue a word (``task-…`` is not an ``sk-`` key).
+            Formats whose prefix no word contains (``ghp_``, ``xoxb-``, ``sk_live_``) leave it
+            off: an error class glued to a token (``Errghp_…``) must not hide it.
         check: an extra test on the secret (e.g. base64 that decodes to a private key).
         lowered: match a lower-case pattern and triggers against the lower-cased text
             (case-insensitive words like ``Bearer``); spans are the same.
@@ -95,24 +97,21 @@ DEFAULT_FORMATS: tuple[SecretFormat, ...] = (
       group=1),
     F("aws-presigned-signature", ("X-Amz-Signature=",),
       r"X-Amz-Signature=([A-Za-z0-9%+/=_-]{16,512})", group=1),
-    F("digitalocean-token", ("do",), r"do[opr]_v1_[a-f0-9]{64}", word_start=True),
+    F("digitalocean-token", ("do",), r"do[opr]_v1_[a-f0-9]{64}"),
     F("alibaba-access-key-id", ("LTAI",), r"LTAI[A-Za-z0-9]{20}" + _END, word_start=True),
     F("heroku-api-key", ("HRKU-AA",), r"HRKU-AA[0-9A-Za-z_-]{58}", word_start=True),
     # -- source control, CI, registries ----------------------------------------------------------
-    F("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"gh[pousr]_[A-Za-z0-9]{30,255}",
-      word_start=True),
-    F("github-fine-grained-pat", ("github_pat_",), r"github_pat_[A-Za-z0-9_]{22,255}",
-      word_start=True),
+    F("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"gh[pousr]_[A-Za-z0-9]{30,255}"),
+    F("github-fine-grained-pat", ("github_pat_",), r"github_pat_[A-Za-z0-9_]{22,255}"),
     F("gitlab-token", ("gl",),
-      r"gl(?:pat|dt|rt|ptt|cbt|oas|soat|ffct|imt|agent|ft|cd)-[0-9A-Za-z_.-]{20,300}",
-      word_start=True),
+      r"gl(?:pat|dt|rt|ptt|cbt|oas|soat|ffct|imt|agent|ft|cd)-[0-9A-Za-z_.-]{20,300}"),
     F("bitbucket-app-password", ("ATBB",), r"ATBB[A-Za-z0-9_=.-]{28,255}", word_start=True),
     F("atlassian-api-token", ("ATATT3", "ATCTT3"), r"AT[AC]TT3[A-Za-z0-9_=-]{60,512}",
       word_start=True),
     F("circleci-token", ("CCIPAT_", "CCIPRJ_"), r"CCIP(?:AT|RJ)_[A-Za-z0-9]{16,64}_[a-f0-9]{40}"),
     F("npm-token", ("npm_",), r"npm_[A-Za-z0-9]{36}" + _END, word_start=True),
     F("pypi-token", ("pypi-AgEIcHlwaS5vcmc",), r"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,1000}"),
-    F("dockerhub-token", ("dckr_",), r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,128}", word_start=True),
+    F("dockerhub-token", ("dckr_",), r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,128}"),
     F("terraform-cloud-token", (".atlasv1.",),  # gitleaks hashicorp-tf-api-token
       r"(?<=(?P<lead>[A-Za-z0-9]{14}))\.atlasv1\.[A-Za-z0-9_=-]{60,70}"),
     F("vault-token", ("hvs.", "hvb.", "hvr."), r"hv[sbr]\.[A-Za-z0-9_-]{24,512}",
@@ -133,7 +132,7 @@ DEFAULT_FORMATS: tuple[SecretFormat, ...] = (
     F("age-secret-key", ("AGE-SECRET-KEY-1",),
       r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}"),
     # -- chat and webhooks -----------------------------------------------------------------------
-    F("slack-token", ("xox",), r"xox[abposer]-[A-Za-z0-9-]{10,255}", word_start=True),
+    F("slack-token", ("xox",), r"xox[abposer]-[A-Za-z0-9-]{10,255}"),
     F("slack-app-token", ("xapp-",), r"xapp-\d-[A-Za-z0-9-]{10,255}", word_start=True),
     F("slack-webhook", ("hooks.slack.com/",),  # the host stays: which service, not the key
       r"hooks\.slack\.com/((?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,255})", group=1),
@@ -144,14 +143,14 @@ DEFAULT_FORMATS: tuple[SecretFormat, ...] = (
     F("telegram-bot-token", (":AA",), r"(?<=\d{8}):(AA[A-Za-z0-9_-]{33})" + _END, group=1),
     # -- payments --------------------------------------------------------------------------------
     F("stripe-key", ("sk_live_", "sk_test_", "sk_prod_", "rk_live_", "rk_test_", "rk_prod_"),
-      r"[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,255}", word_start=True),
-    F("stripe-webhook-secret", ("whsec_",), r"whsec_[A-Za-z0-9+/=]{24,128}", word_start=True),
+      r"[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,255}"),
+    F("stripe-webhook-secret", ("whsec_",), r"whsec_[A-Za-z0-9+/=]{24,128}"),
     F("square-token", ("sq0atp-", "sq0csp-"), r"sq0(?:atp|csp)-[A-Za-z0-9_-]{22,60}",
       word_start=True),
     F("braintree-token", ("access_token$",),
       r"access_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32}"),
     F("shopify-token", ("shpat_", "shpca_", "shppa_", "shpss_"),
-      r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", word_start=True),
+      r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"),
     # -- SaaS and model APIs ---------------------------------------------------------------------
     F("sendgrid-api-key", ("SG.",), r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),
     F("twilio-api-key", ("SK",), r"SK[0-9a-fA-F]{32}(?![0-9A-Za-z])", word_start=True),
@@ -160,8 +159,7 @@ DEFAULT_FORMATS: tuple[SecretFormat, ...] = (
       word_start=True),
     F("openai-api-key", ("sk-",),  # sk-, sk-proj-, sk-svcacct-, sk-admin-; Anthropic's sk-ant-
       r"sk-[A-Za-z0-9_-]{20,512}", word_start=True),
-    F("anthropic-api-key", ("sk-ant-",), r"sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{20,512}",
-      word_start=True),
+    F("anthropic-api-key", ("sk-ant-",), r"sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{20,512}"),
     F("huggingface-token", ("hf_", "api_org_"), r"(?:hf_|api_org_)[A-Za-z]{34}" + _END,
       word_start=True),
     F("groq-api-key", ("gsk_",), r"gsk_[A-Za-z0-9]{52}" + _END, word_start=True),
