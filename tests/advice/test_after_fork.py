@@ -62,6 +62,29 @@ def test_a_forked_childs_brief_is_answered_while_a_parent_thread_held_the_recall
     assert advisor.advise(DEPLOY).recommended_tool == "kubectl_apply"  # the parent's goes on
 
 
+def test_a_forked_childs_brief_is_answered_from_the_index_a_parent_thread_held(
+    tw: Toolwise,
+    deploy_history: Callable[..., None],
+    in_child: InChild,
+    eventually: Callable[..., bool],
+) -> None:
+    """The parent forks while another of its threads holds the recall index's lock: the
+    child's brief is answered, not hung (the child loads its own: its epochs are new)."""
+    deploy_history(tw)
+    advisor = Advisor(tw.runtime, tools=TOOLS, top_k=3, recall_index=True)
+    index = advisor._recall._index
+    assert index is not None
+    advisor.advise(DEPLOY)  # starts the load
+    assert eventually(lambda: index._indexes)
+
+    def child() -> None:
+        assert advisor.advise(DEPLOY).recommended_tool == "kubectl_apply"
+
+    with _held_by_another_thread(index._lock):
+        assert in_child(child) == 0
+    assert "deadline exceeded" in advisor.advise(DEPLOY).text
+
+
 class Ticks:
     """A monotonic clock moved by hand (the cache's ``clock``)."""
 

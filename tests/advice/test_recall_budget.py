@@ -1,5 +1,8 @@
 """A brief waits for the store's recall at most ``recall_budget``: past it the brief is
-answered without it, the store stays healthy, and the query's answer serves the next brief."""
+answered without it, the store stays healthy, and the query's answer serves the next brief.
+
+The store's answers (``recall_index=False``): the path of a brief before its recall index is
+loaded, and of a store that cannot list its failures (the index: test_recall_index.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def test_a_brief_past_its_budget_goes_without_the_store_and_leaves_it_healthy(
     """The store is busy, not failed: the brief says recall is still loading, the ranking is
     there, and the store is not marked unhealthy (its own deadline is far off)."""
     deploy_history(busy_tw)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     brief = advisor.advise(DEPLOY)
     assert brief.text.endswith(RECALL_PENDING)
@@ -51,7 +54,7 @@ def test_the_next_brief_after_the_query_answers_shows_the_recalled_failure(
 ) -> None:
     deploy_history(busy_tw)
     asked = count_recall_queries(busy_tw, monkeypatch)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     assert "deadline exceeded" not in advisor.advise(DEPLOY).text
     slow.release()
@@ -67,7 +70,7 @@ def test_concurrent_briefs_for_one_question_wait_no_longer_than_the_budget(
     until released, a query they waited for would keep them past the pool's timeout)."""
     deploy_history(busy_tw)
     asked = count_recall_queries(busy_tw, monkeypatch)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     with ThreadPoolExecutor(4) as pool:
         briefs = [pool.submit(advisor.advise, DEPLOY) for _ in range(8)]
@@ -83,7 +86,7 @@ def test_the_async_twin_keeps_the_budget(
     import asyncio
 
     deploy_history(busy_tw)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     assert asyncio.run(advisor.aadvise(DEPLOY)).text.endswith(RECALL_PENDING)
 
@@ -111,7 +114,7 @@ def test_toolwise_s_store_keeps_the_budget_itself(
     """The brief hands its query straight to the store's worker and waits there: no worker
     of the brief's own in between (one thread hand-off fewer on a busy server)."""
     deploy_history(busy_tw)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     assert advisor.advise(DEPLOY).text.endswith(RECALL_PENDING)
     assert _recall_workers() == []
@@ -131,7 +134,7 @@ def test_a_store_that_cannot_keep_the_budget_is_waited_for_from_a_worker(
     deploy_history(busy_tw)
     monkeypatch.setattr(busy_tw.runtime, "_store", _OnlySimilar(busy_tw.store))
     assert not isinstance(busy_tw.runtime.store, RecallWithinStore)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=0.01)
     slow.hold()
     assert advisor.advise(DEPLOY).text.endswith(RECALL_PENDING)
     assert _recall_workers()
@@ -152,7 +155,11 @@ def test_a_question_of_the_same_task_stands_in_while_the_answer_is_still_loading
     runs, once. A request of another task has no such neighbour: still loading."""
     deploy_history(busy_tw)
     advisor = Advisor(
-        busy_tw.runtime, tools=TOOLS, recall_budget=0.01, task_type="production_deploy"
+        busy_tw.runtime,
+        recall_index=False,
+        tools=TOOLS,
+        recall_budget=0.01,
+        task_type="production_deploy",
     )
     assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)  # stored
     asked = count_recall_queries(busy_tw, monkeypatch)
@@ -162,7 +169,13 @@ def test_a_question_of_the_same_task_stands_in_while_the_answer_is_still_loading
     assert stood_in.endswith(RECALL_NEARBY)
     assert "deadline exceeded" in stood_in
     assert asked == ["failure for production_deploy. Task: Deploy the billing worker to production"]
-    migrate = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=0.01, task_type="db_migration")
+    migrate = Advisor(
+        busy_tw.runtime,
+        recall_index=False,
+        tools=TOOLS,
+        recall_budget=0.01,
+        task_type="db_migration",
+    )
     assert migrate.advise(other_app).text.endswith(RECALL_PENDING)
 
 
@@ -172,7 +185,11 @@ def test_a_neighbour_from_before_a_forget_never_stands_in(
     """The neighbour's answer may hold forgotten records: after a ``forget`` it is not used."""
     deploy_history(busy_tw)
     advisor = Advisor(
-        busy_tw.runtime, tools=TOOLS, recall_budget=0.01, task_type="production_deploy"
+        busy_tw.runtime,
+        recall_index=False,
+        tools=TOOLS,
+        recall_budget=0.01,
+        task_type="production_deploy",
     )
     assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
     busy_tw.forget(tool="helm_upgrade")
@@ -187,7 +204,7 @@ def test_without_a_budget_a_brief_waits_for_the_store_answer(
 ) -> None:
     """``recall_budget=None`` (the old behaviour): the brief waits for the held query."""
     deploy_history(busy_tw)
-    advisor = Advisor(busy_tw.runtime, tools=TOOLS, recall_budget=None)
+    advisor = Advisor(busy_tw.runtime, recall_index=False, tools=TOOLS, recall_budget=None)
     slow.hold()
     with ThreadPoolExecutor(1) as pool:
         brief = pool.submit(advisor.advise, DEPLOY)

@@ -1,4 +1,7 @@
-"""Recall under a burst of failures: one store query per key, and every new failure shown."""
+"""Recall under a burst of failures: one store query per key, and every new failure shown.
+
+The store's answers (``recall_index=False``): the path of a brief before its recall index is
+loaded, and of a store that cannot list its failures (the index: test_recall_index.py)."""
 
 from __future__ import annotations
 
@@ -76,7 +79,9 @@ def test_concurrent_briefs_in_a_burst_of_failures_query_the_store_once(
     share that one query; each still shows the failures recorded before it."""
     deploy_history(tw)
     queries = Queries(tw, monkeypatch)
-    advisor = Advisor(tw.runtime, tools=TOOLS, top_k=BRIEFS, budget=10_000)  # room for all
+    advisor = Advisor(
+        tw.runtime, recall_index=False, tools=TOOLS, top_k=BRIEFS, budget=10_000
+    )  # room for all
     queries.hold()
     with ThreadPoolExecutor(BRIEFS) as pool:
         briefs = []
@@ -96,7 +101,7 @@ def test_the_async_twin_shares_the_query(
     """``aadvise`` from many tasks of one event loop: the same single flight."""
     deploy_history(tw)
     queries = Queries(tw, monkeypatch)
-    advisor = Advisor(tw.runtime, tools=TOOLS)
+    advisor = Advisor(tw.runtime, recall_index=False, tools=TOOLS)
 
     async def turns() -> list[str]:
         queries.hold()
@@ -117,7 +122,7 @@ def test_a_stored_failure_is_in_the_next_brief_without_asking_the_store(
     no longer waiting in memory), is merged into the reused answer: read-your-writes."""
     deploy_history(tw)
     queries = Queries(tw, monkeypatch)
-    advisor = Advisor(tw.runtime, tools=TOOLS)
+    advisor = Advisor(tw.runtime, recall_index=False, tools=TOOLS)
     assert not _shows(advisor.advise(DEPLOY).text, "manifest unknown")
     _fail(tw, "manifest unknown")
     assert tw.flush(timeout=30)
@@ -131,8 +136,8 @@ def test_the_reused_answer_gives_what_the_store_gives(
 ) -> None:
     """After new failures, the brief from the reused answer equals a fresh query's."""
     deploy_history(tw)
-    reused = Advisor(tw.runtime, tools=TOOLS, top_k=3)
-    fresh = Advisor(tw.runtime, tools=TOOLS, top_k=3, recall_ttl=0)
+    reused = Advisor(tw.runtime, recall_index=False, tools=TOOLS, top_k=3)
+    fresh = Advisor(tw.runtime, recall_index=False, tools=TOOLS, top_k=3, recall_ttl=0)
     reused.advise(DEPLOY)
     for n, tool in enumerate(["argo_sync", "kubectl_apply", "argo_sync"]):
         _fail(tw, f"image pull failed {n}", tool)
@@ -146,7 +151,7 @@ def test_a_forget_makes_the_next_brief_ask_the_store(
     """A reused answer may hold forgotten records: after ``forget`` the store is asked."""
     deploy_history(tw, error="deadline exceeded")
     queries = Queries(tw, monkeypatch)
-    advisor = Advisor(tw.runtime, tools=TOOLS)
+    advisor = Advisor(tw.runtime, recall_index=False, tools=TOOLS)
     assert _shows(advisor.advise(DEPLOY).text, "deadline exceeded")
     tw.forget(tool="helm_upgrade")
     assert not _shows(advisor.advise(DEPLOY).text, "deadline exceeded")
@@ -159,7 +164,7 @@ def test_more_failures_than_memory_keeps_make_the_brief_ask_the_store(
     """Past ``RECENT`` failures since the reused answer, the store answers again."""
     deploy_history(tw)
     queries = Queries(tw, monkeypatch)
-    advisor = Advisor(tw.runtime, tools=TOOLS)
+    advisor = Advisor(tw.runtime, recall_index=False, tools=TOOLS)
     advisor.advise(DEPLOY)
     for n in range(RECENT + 1):
         _fail(tw, f"manifest unknown {n}")

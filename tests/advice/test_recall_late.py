@@ -1,5 +1,6 @@
 """A recall query that misses its deadline still pays off: its answer, when it comes, is the
-question's answer, and no brief asks the store again while it is on its way."""
+question's answer, and no brief asks the store again while it is on its way (the store's
+answers: ``recall_index=False``, the path before a brief's recall index is loaded)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_a_query_past_its_deadline_is_the_answer_of_the_briefs_after_it(
     its failures — and the store was asked once."""
     deploy_history(slow_tw)
     asked = count_recall_queries(slow_tw, monkeypatch)
-    advisor = Advisor(slow_tw.runtime, tools=TOOLS)
+    advisor = Advisor(slow_tw.runtime, recall_index=False, tools=TOOLS)
     slow.hold()
     assert advisor.advise(DEPLOY).text.endswith(NO_RECALL)
     slow.release()

@@ -85,3 +85,22 @@ def test_the_recall_budget_flag_reads_seconds_or_none(text: str, seconds: float 
     add_commands(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["serve", f"--recall-budget={text}"])
     assert args.recall_budget == seconds
+
+
+def test_with_the_recall_index_a_brief_is_recalled_while_the_store_s_queries_are_held(
+    slow: Any, busy_tw: Toolwise, eventually: Eventually
+) -> None:
+    """``toolwise serve --recall-index``: once the agent's index is loaded, ``POST brief``
+    shows the stored failures without waiting for the store's (held) queries."""
+    backend = ToolwiseBackend(busy_tw.runtime, probe_timeout=30.0)
+    app = create_app(backend, config=ServiceConfig(recall_budget=0.01, recall_index=True))
+    with TestClient(app) as http:
+        _failures(http)
+        assert busy_tw.flush(timeout=30)
+        slow.hold()
+
+        def recalled_from_the_index() -> bool:
+            text = http.post("/v1/agents/devops/brief", json=BRIEF).json()["text"]
+            return "context deadline exceeded" in text and not text.endswith(RECALL_PENDING)
+
+        assert eventually(recalled_from_the_index)

@@ -273,7 +273,11 @@ def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
     answer is the question's answer — the store was asked once."""
     tw = _with_a_stored_failure(outage_tw)
     advisor = tw.advisor(
-        agent_id="ops", tools=[deploy, rollback], strategy="greedy", learn_task_types=False
+        agent_id="ops",
+        tools=[deploy, rollback],
+        strategy="greedy",
+        learn_task_types=False,
+        recall_index=False,  # the store's answers (the path before the index is loaded)
     )  # nothing saved in the background: recall is the first call to meet the frozen server
     assert NO_RECALL not in advisor.advise([HumanMessage("roll back the api")]).text
     asked = count_recall_queries(tw, monkeypatch)
@@ -383,6 +387,7 @@ def test_a_brief_on_a_frozen_server_keeps_its_recall_budget_and_the_next_has_the
         strategy="greedy",
         learn_task_types=False,
         recall_budget=0.05,
+        recall_index=False,  # the store's answers (the path before the index is loaded)
     )
     warm = [HumanMessage("roll back the api")]  # answered (kept) once the server is warm
     assert eventually(lambda: RECALL_PENDING not in advisor.advise(warm).text)
@@ -394,3 +399,30 @@ def test_a_brief_on_a_frozen_server_keeps_its_recall_budget_and_the_next_has_the
     server.thaw()
     assert eventually(lambda: "manifest unknown" in advisor.advise(turn).text)
     assert len(asked) == 1
+
+
+@pytest.mark.server
+def test_once_the_index_is_loaded_a_frozen_server_does_not_reach_the_brief(
+    server: Any, outage_tw: Toolwise, monkeypatch: pytest.MonkeyPatch, eventually: Eventually
+) -> None:
+    """SIGSTOP after the recall index was loaded: the brief recalls the stored failure at
+    once, asking the frozen store nothing."""
+    tw = _with_a_stored_failure(outage_tw)
+    advisor = tw.advisor(
+        agent_id="ops",
+        tools=[deploy, rollback],
+        strategy="greedy",
+        learn_task_types=False,
+        recall_budget=0.05,
+        recall_index=True,
+    )
+    turn = [HumanMessage("deploy the api")]
+    advisor.advise(turn)  # starts loading the index
+    assert eventually(lambda: advisor._recall._index._indexes)  # type: ignore[attr-defined]
+    asked = count_recall_queries(tw, monkeypatch)
+    server.freeze()
+    text = advisor.advise(turn).text
+    server.thaw()
+    assert "manifest unknown" in text
+    assert not text.endswith((RECALL_PENDING, NO_RECALL))
+    assert asked == []

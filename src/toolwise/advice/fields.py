@@ -64,6 +64,7 @@ class BriefOptions(TypedDict, total=False):
     top_k: int
     recall_ttl: float
     recall_budget: float | None
+    recall_index: bool
     lessons: int
     demonstrations: int
     budget: int

@@ -83,6 +83,11 @@ class AdviceOptions(BoundaryModel):
             kept for the next brief of the same question. Unlike the store's recall deadline
             (``StoreTimeouts.recall``), missing the budget does not mark the store
             unhealthy. ``None`` waits for the store's answer (up to that deadline).
+        recall_index: rank recall in the process from an index of the agent's failures,
+            loaded once per (agent, task type) in the background and kept current
+            (:mod:`toolwise.advice.recall_index`; a store that can list its failures, and
+            ``recall_ttl > 0``). Off by default (its benchmark is not conclusive yet:
+            docs/http.md): every brief's recall is the store's answer, as above.
         budget: the brief's maximum length in characters (at least 300).
         strategy: ranking strategy; exploration flows through its sample.
         objective: trade-off of success, speed and cost.
@@ -117,6 +122,7 @@ class AdviceOptions(BoundaryModel):
     top_k: int = Field(default=8, ge=0, le=MAX_TOP_K)
     recall_ttl: float = Field(default=30.0, ge=0.0, allow_inf_nan=False)
     recall_budget: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    recall_index: bool = Field(default=False, strict=True)
     lessons: int = Field(default=3, ge=0, le=10)
     demonstrations: int = Field(default=0, ge=0, le=5)
     budget: int = Field(default=1_200, ge=MIN_BUDGET, le=100_000)

@@ -1,13 +1,16 @@
 """A turn's recall: the nearest past failures of the visible tools, for the brief.
 
-The store's answer to a similarity query (reused for ``recall_ttl`` seconds per query, kept
-current with this process's new failures and asked for once at a time:
-:mod:`toolwise.advice.recall_cache`) is merged with this process's failures the writer has not
-stored yet (read-your-writes), and limited to the matched task type, so an unrelated request
-is never shown another task's errors. Recall never fails a turn: while the store is
-unavailable it is skipped (and the brief says so), and any other error leaves the brief
-without it. A query that times out still runs; the cache keeps its answer when it comes. A
-brief waits for the store's answer at most ``recall_budget`` seconds
+With a store that can list an agent's failures, recall is ranked in the process from an index
+of them loaded once per (agent, task type) and kept current
+(:mod:`toolwise.advice.recall_index`): a brief then never waits on the store. Until that
+index is loaded (and with other stores), the store's answer to a similarity query (reused for
+``recall_ttl`` seconds per query, kept current with this process's new failures and asked for
+once at a time: :mod:`toolwise.advice.recall_cache`) is merged with this process's failures
+the writer has not stored yet (read-your-writes). Either way recall is limited to the matched
+task type, so an unrelated request is never shown another task's errors. Recall never fails a
+turn: while the store is unavailable it is skipped (and the brief says so), and any other
+error leaves the brief without it. A query that times out still runs; the cache keeps its
+answer when it comes. A brief waits for the store's answer at most ``recall_budget`` seconds
 (:mod:`toolwise.advice.recall_budget`): past it the brief says the store's recall is still
 loading, and the next brief for the question has it.
 """
@@ -24,11 +27,13 @@ from toolwise.advice.models import AdviceOptions
 from toolwise.advice.protocols import AdviceRuntime
 from toolwise.advice.recall_budget import Late
 from toolwise.advice.recall_cache import RecallCache, Recalled
+from toolwise.advice.recall_index import SHARED, RecallIndex
 from toolwise.advice.task import TaskResolution
 from toolwise.errors import StoreUnavailableError
 from toolwise.storage.deadline import overdue
 from toolwise.storage.health import store_is_down
-from toolwise.storage.protocol import RecallWithinStore, SimilarOutcome
+from toolwise.storage.protocol import FailureListingStore, RecallWithinStore, SimilarOutcome
+from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["FailureRecall", "Recalled"]
 
@@ -47,6 +52,18 @@ class FailureRecall:
             down=self.store_down,
             budget=options.recall_budget,
         )
+        store = runtime.store
+        self._index: RecallIndex | None = None
+        if (
+            options.recall_index
+            and options.recall_ttl > 0  # 0: the store is asked on every turn
+            and isinstance(store, FailureListingStore)
+        ):
+            embedding = runtime.embedding
+            self._index = SHARED.of(
+                runtime,  # one per runtime: its cores share the loads and the memory bound
+                lambda: RecallIndex(store, embedding, down=lambda: store_is_down(store)),
+            )
 
     def recall(
         self,
@@ -71,6 +88,9 @@ class FailureRecall:
         # Other tasks' failures are dropped after the query, so ask for more of them.
         wide = k if same_task is None else 3 * k
         local = self.runtime.local_failures(agent_id)
+        indexed = self._indexed((agent_id, same_task), query, wide, local, now)
+        if indexed is not None:
+            return self._failures(indexed, same_task, tools, now), "recalled"
         found, recalled = self._cache.nearest(
             (agent_id, query, wide),
             local,
@@ -84,6 +104,45 @@ class FailureRecall:
             ),
             family=task.task_type or None,  # a neighbour's answer may stand in for a late one
         )
+        return self._failures(found, same_task, tools, now), recalled
+
+    def _indexed(
+        self,
+        key: tuple[str, str | None],
+        query: str,
+        k: int,
+        local: LocalFailures,
+        now: datetime,
+    ) -> list[SimilarOutcome] | None:
+        """The index's nearest failures; ``None`` without a usable index (the store is
+        asked instead), also when the index failed (logged: a turn never fails for it)."""
+        if self._index is None:
+            return None
+        agent_id = key[0]
+        try:
+            return self._index.nearest(
+                key,
+                query,
+                k,
+                local,
+                now,
+                fresh=lambda: self.runtime.local_failures(agent_id),
+                refresh=self.options.recall_ttl,
+            )
+        except Exception as exc:
+            log.warning("toolwise: recalling from the in-process index failed: %s", exc)
+            return None
+
+    def _failures(
+        self,
+        found: list[SimilarOutcome],
+        same_task: str | None,
+        tools: set[str],
+        now: datetime,
+    ) -> list[Failure]:
+        """The brief's failures from the nearest ``found``: of ``same_task`` (if any) and the
+        visible ``tools``, one per (tool, error) with its repeats."""
+        k = self.options.top_k
         if same_task is not None:
             found = [hit for hit in found if hit.outcome.task_type == same_task][:k]
         merged: dict[tuple[str, str], Failure] = {}
@@ -112,7 +171,7 @@ class FailureRecall:
                 continue
             age = (now - record.timestamp).total_seconds()
             merged[key] = Failure(record.tool, error, record.task, age)
-        return list(merged.values()), recalled
+        return list(merged.values())
 
     def store_down(self) -> bool:
         """True while the store says it is unhealthy (reading it would fail at once)."""

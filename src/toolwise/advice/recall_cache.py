@@ -1,9 +1,11 @@
 """The store's answers to recall queries: reused, kept current, and asked for once at a time.
 
-A brief's recall asks the store for the failures nearest its query (two Chroma round trips,
-which compete with the background writer for the store). An answer is reused for
-``recall_ttl`` seconds per (agent, query, k), and five rules keep the reuse right and the
-store quiet while an agent keeps failing:
+This is recall's path until the in-process index (:mod:`toolwise.advice.recall_index`) of the
+brief's agent is loaded, after a ``forget`` until it is loaded again, and for a store that
+cannot list its failures. A brief's recall asks the store for the failures nearest its query
+(two Chroma round trips, which compete with the background writer for the store). An answer
+is reused for ``recall_ttl`` seconds per (agent, query, k), and five rules keep the reuse
+right and the store quiet while an agent keeps failing:
 
 - **Brought up to date, not thrown away.** A failure this process records, or one another
   process stored that the learning feed's tail has read (every ``refresh_interval``, 1 s with

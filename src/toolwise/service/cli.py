@@ -104,6 +104,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         f"(default {SERVER_RECALL_BUDGET}); past it the brief goes without it and the next has it; "
         "'none' waits up to the store's deadline",
     )
+    serve.add_argument(
+        "--recall-index",
+        action="store_true",
+        help="briefs recall from an in-process index of each agent's failures, loaded once "
+        "per agent and task type (off by default: docs/http.md)",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
     keys = commands.add_parser("keys", help="API keys of the HTTP service")
@@ -248,7 +254,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     keys = KeyRing(_key_file(args))
     check_bind(args.host, keys)  # before anything opens the store
-    config = ServiceConfig(max_body_bytes=args.max_body_bytes, recall_budget=args.recall_budget)
+    config = ServiceConfig(
+        max_body_bytes=args.max_body_bytes,
+        recall_budget=args.recall_budget,
+        recall_index=args.recall_index,
+    )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "debug":  # a line per store call otherwise
         logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -80,7 +80,10 @@ def recommend(agent: ReadAgent, state: State, body: RecommendRequest) -> list[Re
 def brief(agent: ReadAgent, state: State, body: BriefRequest) -> Brief:
     """The brief and decision a Python agent's pre-selection would make for this turn: put
     ``text`` in front of the model, and send ``decision_id`` with the calls that follow."""
-    advisor = state.advisor(body.advice_options(state.config.recall_budget))
+    config = state.config
+    advisor = state.advisor(
+        body.advice_options(config.recall_budget, recall_index=config.recall_index)
+    )
     tools = [
         tool if isinstance(tool, str) else {"name": tool.name, "description": tool.description}
         for tool in body.tools

@@ -339,11 +339,14 @@ class BriefRequest(_Body):
     strategy: Strategy = "thompson"
     objective: ObjectiveName | ObjectiveWeightsIn = "balanced"
 
-    def advice_options(self, recall_budget: float | None) -> AdviceOptions:
-        """The options of the pre-selection core that answers this brief (``recall_budget``:
-        the server's, :class:`~toolwise.service.state.ServiceConfig`)."""
+    def advice_options(
+        self, recall_budget: float | None, *, recall_index: bool = False
+    ) -> AdviceOptions:
+        """The options of the pre-selection core that answers this brief (``recall_budget``
+        and ``recall_index``: the server's, :class:`~toolwise.service.state.ServiceConfig`)."""
         return AdviceOptions(
             recall_budget=recall_budget,
+            recall_index=recall_index,
             mode=self.mode,
             top_k=self.top_k,
             budget=self.budget,

@@ -39,6 +39,8 @@ class ServiceConfig(BaseModel):
         drain_timeout: seconds shutdown waits for the spool to reach the store.
         recall_budget: the most seconds a brief waits for the store's recall answer
             (``AdviceOptions.recall_budget``; ``None`` waits up to the store's deadline).
+        recall_index: briefs recall from an in-process index of each agent's failures
+            (``AdviceOptions.recall_index``; off by default).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -52,6 +54,7 @@ class ServiceConfig(BaseModel):
     recall_budget: float | None = Field(
         default=SERVER_RECALL_BUDGET, ge=0.0, le=3_600.0, allow_inf_nan=False
     )
+    recall_index: bool = Field(default=False, strict=True)
 
 
 class _Lru:
@@ -115,7 +118,10 @@ class ServiceState:
         load_scipy_now()
         # Defaults only: no candidate tools are needed to know the options.
         defaults = BriefRequest.model_construct(tools=[])
-        self.advisor(defaults.advice_options(recall_budget=self.config.recall_budget))
+        config = self.config
+        self.advisor(
+            defaults.advice_options(config.recall_budget, recall_index=config.recall_index)
+        )
 
 
 def state_of(request: Request) -> ServiceState:

@@ -36,14 +36,19 @@ import numpy.typing as npt
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
-from toolwise.storage.collection_reads import newest_page, oldest_first, stored_since
+from toolwise.storage.collection_reads import (
+    newest_failures,
+    newest_page,
+    oldest_first,
+    stored_since,
+)
 from toolwise.storage.collections import fold_matrix, stored_dimension
 from toolwise.storage.connection import ChromaConnection
 from toolwise.storage.embeddings import EmbeddingFunction, HashingEmbedding, embed_matrix
 from toolwise.storage.failure_index import FailureIndex, forget_records
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 from toolwise.storage.namespaces import AgentCollections
-from toolwise.storage.protocol import CallFilter, SimilarOutcome, Tombstone
+from toolwise.storage.protocol import CallFilter, SimilarOutcome, StoredFailures, Tombstone
 from toolwise.storage.rows import outcome_document
 from toolwise.storage.similar import similar_in
 from toolwise.storage.snapshots import ChromaSnapshotStore
@@ -376,6 +381,22 @@ class ChromaOutcomeStore:
             return []
         return similar_in(
             collection, self._failures, agent_id, vector, k=k, now=now, outcome=outcome
+        )
+
+    def newest_failures(
+        self, agent_id: str, *, task_type: str | None, limit: int, now: datetime
+    ) -> StoredFailures:
+        """The agent's newest failures with their stored vectors, for an in-process recall
+        index (:class:`~toolwise.storage.protocol.FailureListingStore`)."""
+        collection = self._collection(agent_id, create=False)
+        if collection is None:
+            return StoredFailures((), [])
+        return newest_failures(
+            collection,
+            task_type=task_type,
+            limit=limit,
+            now=now,
+            step=self._connection.max_batch,
         )
 
     def _stamp(self) -> float:

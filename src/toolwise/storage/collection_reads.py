@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
-from toolwise.storage.protocol import CallFilter
+from toolwise.storage.collections import stored_dimension
+from toolwise.storage.protocol import CallFilter, StoredFailures
 
-__all__ = ["newest_page", "oldest_first", "stored_since"]
+__all__ = ["newest_failures", "newest_page", "oldest_first", "stored_since"]
 
 
 def newest_page(
@@ -81,6 +82,42 @@ def stored_since(
             if meta and "record" in meta and rows.unexpired(meta, cutoff)
         )
     return found
+
+
+def newest_failures(
+    collection: Any, *, task_type: str | None, limit: int, now: datetime, step: int
+) -> StoredFailures:
+    """The collection's newest ``limit`` live failures (of ``task_type`` if given), one per
+    distinct embedded text (its newest record), newest first, with their stored vectors.
+
+    One where-scan per 30,000 failures for the metadata, ordered by record time on the
+    metadata; records are parsed newest first, at most ``2 * limit`` of them (parsing is most
+    of a read's cost, and holds the GIL a server's event loop needs), then the chosen ones'
+    vectors are read by id, ``step`` at a time.
+    """
+    where: dict[str, Any] = {"outcome": "failure"}
+    if task_type:
+        where = {"$and": [where, {"task_type": task_type}]}
+    matches = paging.live(collection, where, now)
+    newest = sorted(matches, key=lambda i: (_record_time(matches[i]), i), reverse=True)
+    chosen: dict[str, tuple[str, ToolOutcome]] = {}  # text -> (id, its newest record)
+    for record_id in newest[: 2 * limit]:
+        if len(chosen) >= limit:
+            break
+        outcome = rows.record(matches[record_id])
+        chosen.setdefault(rows.outcome_document(outcome), (record_id, outcome))
+    ids = [record_id for record_id, _ in chosen.values()]
+    vectors: dict[str, list[float]] = {}
+    for start in range(0, len(ids), step):
+        got = collection.get(ids=ids[start : start + step], include=["embeddings"])
+        for record_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+            vectors[str(record_id)] = [float(x) for x in vector]
+    kept = [(vectors[i], outcome) for i, outcome in chosen.values() if i in vectors]
+    return StoredFailures(
+        tuple(outcome for _, outcome in kept),
+        [vector for vector, _ in kept],
+        stored_dimension(collection),
+    )
 
 
 def _record_time(meta: Mapping[str, Any]) -> float:

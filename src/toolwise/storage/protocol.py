@@ -12,9 +12,11 @@ from toolwise.models import ToolOutcome
 
 __all__ = [
     "CallFilter",
+    "FailureListingStore",
     "OutcomeStore",
     "RecallWithinStore",
     "SimilarOutcome",
+    "StoredFailures",
     "TailingStore",
     "Tombstone",
     "TombstoneStore",
@@ -41,6 +43,22 @@ class SimilarOutcome:
 
     outcome: ToolOutcome
     distance: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFailures:
+    """An agent's newest failures with the vectors the store keeps for them.
+
+    Attributes:
+        outcomes: newest first, one per distinct embedded text (the newest record with it).
+        vectors: one per outcome, as the store keeps them (unit length for cosine).
+        dimension: the dimension the store folds vectors to (a query is folded the same way:
+            :func:`~toolwise.storage.collections.fold`); ``None``: kept as embedded.
+    """
+
+    outcomes: tuple[ToolOutcome, ...]
+    vectors: Sequence[Sequence[float]]
+    dimension: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +194,25 @@ class RecallWithinStore(Protocol):
         """:meth:`OutcomeStore.similar`'s answer within ``wait`` seconds, else the future it
         lands on (a result, or the exception the query raised). Missing ``wait`` does not
         make the store unhealthy; missing the store's deadline does, as in ``similar``."""
+        ...
+
+
+@runtime_checkable
+class FailureListingStore(Protocol):
+    """A store that can hand over an agent's newest failures with their vectors (optional
+    capability).
+
+    A brief's recall then ranks them in the process (:mod:`toolwise.advice.recall_index`)
+    after one load per (agent, task type), instead of asking the store per question; other
+    stores are asked per question (:meth:`OutcomeStore.similar`).
+    """
+
+    def newest_failures(
+        self, agent_id: str, *, task_type: str | None, limit: int, now: datetime
+    ) -> StoredFailures:
+        """The agent's last ``limit`` failures stored (of ``task_type`` if given), unexpired,
+        one per distinct text (the newest record with it), newest first, with their stored
+        vectors. Raises on failure (the caller retries)."""
         ...
 
 

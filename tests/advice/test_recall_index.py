@@ -1,0 +1,211 @@
+"""Recall from the in-process index: loaded once per (agent, task type), a brief never waits
+on the store's queries again, and the index follows new failures, forgets and other writers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from langchain_core.messages import HumanMessage
+from tests.conftest import count_recall_queries
+
+from toolwise import Toolwise
+from toolwise.advice import Advisor
+from toolwise.advice.advisor import RECALL_PENDING
+from toolwise.advice.recall_index import RecallIndex
+from toolwise.models import ToolOutcome
+from toolwise.storage.protocol import SimilarOutcome
+
+TOOLS = ["kubectl_apply", "helm_upgrade", "argo_sync"]
+DEPLOY = [HumanMessage("Deploy the payments api to production")]
+QUERY = "failure for production_deploy. Task: deploy the payments api"
+
+History = Callable[..., None]
+Eventually = Callable[..., bool]
+
+
+def _fail(tw: Toolwise, message: str, **labels: Any) -> ToolOutcome:
+    fields: dict[str, Any] = {"task_type": "production_deploy", **labels}
+    return tw.record(
+        tool="argo_sync",
+        outcome="failure",
+        task="deploy the payments api to production",
+        error_type="ImagePullBackOff",
+        error_message=message,
+        **fields,
+    )
+
+
+def _from_index(advisor: Advisor, shown: str) -> Callable[[], bool]:
+    """True once a brief shows ``shown`` and is not waiting for the store's answer."""
+
+    def check() -> bool:
+        text = advisor.advise(DEPLOY).text
+        return shown in text and not text.endswith(RECALL_PENDING)
+
+    return check
+
+
+def test_once_loaded_a_brief_is_recalled_while_the_store_s_queries_are_held(
+    slow: Any,
+    busy_tw: Toolwise,
+    deploy_history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    eventually: Eventually,
+) -> None:
+    """The first brief waits for the store's answer at most its budget (still loading); the
+    index loads meanwhile, and the next briefs show the failures without a store query."""
+    deploy_history(busy_tw)
+    asked = count_recall_queries(busy_tw, monkeypatch)
+    advisor = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    assert advisor.advise(DEPLOY).text.endswith(RECALL_PENDING)
+    assert eventually(_from_index(advisor, "deadline exceeded"))
+    assert len(asked) == 1  # the first brief's; none since
+    assert busy_tw.store.health.healthy  # type: ignore[attr-defined]
+
+
+def test_a_new_failure_is_in_the_next_brief(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """Read-your-writes from the index: recorded (not yet stored, then stored), shown."""
+    deploy_history(busy_tw)
+    advisor = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    advisor.advise(DEPLOY)
+    assert eventually(_from_index(advisor, "deadline exceeded"))
+    _fail(busy_tw, "manifest unknown")
+    assert "manifest unknown" in advisor.advise(DEPLOY).text
+    assert busy_tw.flush(timeout=30)
+    text = advisor.advise(DEPLOY).text
+    assert "manifest unknown" in text
+    assert not text.endswith(RECALL_PENDING)
+
+
+def test_a_forget_removes_its_failures_from_the_next_briefs(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """The brief right after ``forget`` does not show them, nor do the briefs from the
+    index loaded again."""
+    deploy_history(busy_tw)
+    advisor = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    advisor.advise(DEPLOY)
+    assert eventually(_from_index(advisor, "deadline exceeded"))
+    _fail(busy_tw, "manifest unknown")
+    assert busy_tw.forget(tool="helm_upgrade") > 0
+    assert "deadline exceeded" not in advisor.advise(DEPLOY).text
+    assert eventually(_from_index(advisor, "manifest unknown"))  # reloaded, still held
+    assert "deadline exceeded" not in advisor.advise(DEPLOY).text
+
+
+def test_a_failure_another_client_wrote_to_the_store_appears_after_a_refresh(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """A failure this process never saw (written straight to the store, as another process
+    would) reaches the briefs once the index is loaded again (every ``recall_ttl``)."""
+    deploy_history(busy_tw)
+    advisor = Advisor(
+        busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01, recall_ttl=0.2
+    )
+    slow.hold()
+    advisor.advise(DEPLOY)
+    assert eventually(_from_index(advisor, "deadline exceeded"))
+    elsewhere = ToolOutcome(
+        tool="argo_sync",
+        outcome="failure",
+        task_type="production_deploy",
+        task="deploy the payments api to production",
+        error_type="ImagePullBackOff",
+        error_message="written by another process",
+    )
+    busy_tw.store.write([elsewhere])
+    assert eventually(_from_index(advisor, "written by another process"))
+
+
+def test_the_cores_of_one_runtime_share_one_index(
+    slow: Any, busy_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """A core with other options (a server keeps one per option set) is answered from the
+    index the first core loaded: its first brief does not wait for the store."""
+    deploy_history(busy_tw)
+    first = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
+    slow.hold()
+    first.advise(DEPLOY)
+    assert eventually(_from_index(first, "deadline exceeded"))
+    other = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01, top_k=3)
+    text = other.advise(DEPLOY).text
+    assert "deadline exceeded" in text
+    assert not text.endswith(RECALL_PENDING)
+
+
+def test_an_agent_never_sees_another_agent_s_failures(tw: Toolwise, eventually: Eventually) -> None:
+    _fail(tw, "a's own failure", agent_id="a")
+    _fail(tw, "b's private failure", agent_id="b")
+    assert tw.flush(timeout=30)
+    advisor = Advisor(tw.runtime, recall_index=True, agent_id="a", tools=TOOLS)
+    assert eventually(_from_index(advisor, "a's own failure"))
+    assert "b's private failure" not in advisor.advise(DEPLOY).text
+
+
+def _nearest(index: RecallIndex, tw: Toolwise, key: tuple[str, str | None]) -> Any:
+    """The index's answer for ``key`` (``None`` until loaded)."""
+    local = tw.runtime.local_failures(key[0])
+    now = datetime.now(UTC)
+    return index.nearest(
+        key, QUERY, 10, local, now, fresh=lambda: tw.runtime.local_failures(key[0]), refresh=60.0
+    )
+
+
+def _loaded(
+    index: RecallIndex, tw: Toolwise, key: tuple[str, str | None], eventually: Eventually
+) -> list[SimilarOutcome]:
+    found: list[list[SimilarOutcome]] = []
+
+    def check() -> bool:
+        answer = _nearest(index, tw, key)
+        if answer is not None:
+            found.append(answer)
+        return answer is not None
+
+    assert eventually(check)
+    return found[-1]
+
+
+def test_an_index_holds_its_task_type_only(tw: Toolwise, eventually: Eventually) -> None:
+    _fail(tw, "deploy failed")
+    _fail(tw, "migration failed", task_type="database_migration")
+    assert tw.flush(timeout=30)
+    index = RecallIndex(tw.store, tw.runtime.embedding)  # type: ignore[arg-type]
+    deploys = _loaded(index, tw, ("default", "production_deploy"), eventually)
+    assert [hit.outcome.error_message for hit in deploys] == ["deploy failed"]
+    every = _loaded(index, tw, ("default", None), eventually)
+    assert {hit.outcome.error_message for hit in every} == {"deploy failed", "migration failed"}
+
+
+def test_an_index_keeps_its_capacity_of_newest_failures(
+    tw: Toolwise, eventually: Eventually
+) -> None:
+    for n in range(5):
+        _fail(tw, f"failure {n}")
+    assert tw.flush(timeout=30)
+    index = RecallIndex(tw.store, tw.runtime.embedding, capacity=3)  # type: ignore[arg-type]
+    key = ("default", "production_deploy")
+    loaded = _loaded(index, tw, key, eventually)
+    assert {hit.outcome.error_message for hit in loaded} == {"failure 2", "failure 3", "failure 4"}
+    _fail(tw, "failure 5")
+    current = {hit.outcome.error_message for hit in _nearest(index, tw, key)}
+    assert current == {"failure 3", "failure 4", "failure 5"}
+
+
+def test_past_its_count_of_indexes_the_least_recently_used_goes(
+    tw: Toolwise, eventually: Eventually
+) -> None:
+    _fail(tw, "deploy failed")
+    assert tw.flush(timeout=30)
+    index = RecallIndex(tw.store, tw.runtime.embedding, indexes=1)  # type: ignore[arg-type]
+    _loaded(index, tw, ("default", "production_deploy"), eventually)
+    _loaded(index, tw, ("default", None), eventually)
+    assert _nearest(index, tw, ("default", "production_deploy")) is None  # loaded again
