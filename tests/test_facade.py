@@ -202,6 +202,17 @@ def test_expired_records_are_hidden_then_purged(tw: Toolwise, clock: FakeClock) 
     assert tw.store.count("default") == 1
 
 
+def test_a_backfill_older_than_the_ttl_is_refused_not_lost(tw: Toolwise, clock: FakeClock) -> None:
+    """A record that would expire at once is refused naming timestamp: never counted as
+    written and then hidden from every read."""
+    with pytest.raises(InvalidArgumentError) as info:
+        tw.record(tool="ansible_run", timestamp=clock.now - timedelta(days=31))
+    assert info.value.field == "timestamp"
+    tw.flush()
+    assert tw.list_calls() == []
+    assert tw.summary().total_calls == 0
+
+
 def test_records_without_ttl_never_expire(tmp_path: Path, prefix: str, clock: FakeClock) -> None:
     """ttl=None keeps records until they are forgotten."""
     with _make_tw(tmp_path, prefix, ttl=None, clock=clock) as tw:

@@ -237,3 +237,23 @@ def test_a_record_built_elsewhere_is_rebuilt_under_the_same_rules() -> None:
     assert (rebuilt.id, rebuilt.timestamp) == (outcome.id, T0)
     assert SECRET not in rebuilt.model_dump_json()
     assert rebuilt.expires_at == T0 + timedelta(days=30)
+
+
+def test_a_record_older_than_the_retention_is_refused_naming_timestamp() -> None:
+    """A backfill past the TTL would be stored and never shown: it is refused instead."""
+    with pytest.raises(InvalidArgumentError) as info:
+        _builder().build({"tool": "deploy", "timestamp": T0 - timedelta(days=31)})
+    assert info.value.field == "timestamp"
+    assert "older than the retention" in str(info.value)
+
+
+def test_a_record_inside_the_retention_is_kept() -> None:
+    """Backdated by less than the TTL, a record is built and lives out the rest of it."""
+    record = _builder().build({"tool": "deploy", "timestamp": T0 - timedelta(days=29)})
+    assert record.expires_at == T0 + timedelta(days=1)
+
+
+def test_an_expiry_already_passed_is_refused_naming_expires_at() -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        _builder().build({"tool": "deploy", "expires_at": T0 - timedelta(seconds=1)})
+    assert info.value.field == "expires_at"

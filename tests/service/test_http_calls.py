@@ -68,6 +68,17 @@ def test_a_call_the_record_builder_refuses_refuses_its_whole_batch(
     assert client.get("/v1/agents/devops/summary").json()["total_calls"] == 0
 
 
+def test_a_call_older_than_the_retention_refuses_its_batch(client: TestClient) -> None:
+    """A backfill past the ttl would be stored and never shown: ``422`` naming
+    ``[1].timestamp``, and none of the batch is recorded."""
+    old = (datetime.now(UTC) - timedelta(days=31)).isoformat()
+    response = client.post("/v1/agents/devops/calls", json=[DEPLOY, {**DEPLOY, "timestamp": old}])
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "[1].timestamp"
+    assert "older than the retention" in response.text
+    assert client.get("/v1/agents/devops/summary").json()["total_calls"] == 0
+
+
 def test_the_runtimes_clock_stamps_a_call_sent_without_a_time(tmp_path: Path) -> None:
     """The record builder fills in what a call leaves out, as for a Python record: its
     timestamp from the runtime's clock, and its expiry a ttl later."""

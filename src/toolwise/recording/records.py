@@ -28,7 +28,10 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
 * **Text is encodable**: a lone surrogate (a badly decoded tool output) becomes U+FFFD, so
   the spool line always serialises.
 * ``expires_at`` defaults to ``timestamp + ttl`` (a timestamp given as ISO text or epoch
-  seconds too).
+  seconds too). A record already expired when built (a backfill older than the retention) is
+  refused, naming ``timestamp`` (or ``expires_at`` when given): reads never show an expired
+  record, so accepting it would lose it silently. Records already accepted and replayed from
+  the spool do not pass here and are never refused.
 
 The builder is pure (no I/O) and thread-safe; its small caches hold the redacted form of
 labels and of the last task text, which repeat on nearly every call of a run.
@@ -166,9 +169,28 @@ class RecordBuilder:
             values["timestamp"] = timestamp = self._clock()
         elif not isinstance(timestamp, datetime):  # ISO text or epoch seconds: the expiry needs it
             values["timestamp"] = timestamp = _moment(timestamp)
-        if values.get("expires_at") is None and self._ttl is not None:
+        derived = values.get("expires_at") is None and self._ttl is not None
+        if derived and self._ttl is not None:
             values["expires_at"] = _expiry(timestamp, self._ttl)
-        return ToolOutcome(**values)
+        outcome = ToolOutcome(**values)
+        self._check_not_expired(outcome, derived=derived)
+        return outcome
+
+    def _check_not_expired(self, outcome: ToolOutcome, *, derived: bool) -> None:
+        """Refuse a record that no read would ever show: it expired before it was made."""
+        now = self._clock()
+        if not outcome.is_expired(now):
+            return
+        if derived:
+            raise InvalidArgumentError(
+                "timestamp",
+                outcome.timestamp,
+                f"is older than the retention (ttl {self._ttl}): the record would expire "
+                f"at once and never be read; keep such records with a longer ttl",
+            )
+        raise InvalidArgumentError(
+            "expires_at", outcome.expires_at, f"has already passed (now {now.isoformat()})"
+        )
 
     def rebuild(self, outcome: ToolOutcome) -> ToolOutcome:
         """``outcome`` under the same rules (a record built elsewhere, e.g. by the caller)."""
