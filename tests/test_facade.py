@@ -549,3 +549,17 @@ def test_a_malformed_server_url_is_refused_at_construction(tmp_path):
     with pytest.raises(InvalidArgumentError) as raised:
         Toolwise(url="localhost:8000", spool_dir=tmp_path / "spool")
     assert raised.value.field == "url"
+
+
+@pytest.mark.parametrize(
+    "label", ["x" * 600, "password=" + "hunter2-" * 3], ids=["too long", "secret-looking"]
+)
+def test_a_label_the_builder_rewrites_still_finds_its_records(tw: Toolwise, label: str) -> None:
+    """priors and recommend ask about a label in the form it was stored in (cut, redacted)."""
+    tw.record(tool="helm", outcome="failure", task_type=label, environment=label)
+    tw.record(tool="kubectl", outcome="success", task_type=label, environment=label)
+    assert tw.list_calls()[0].task_type != label
+    [prior] = tw.priors(tool="helm", task_type=label, environment=label)
+    assert prior.observations == 1
+    ranked = tw.recommend(label, ["helm", "kubectl"], environment=label)
+    assert sorted(r.observations for r in ranked) == [1, 1]

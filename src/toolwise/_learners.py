@@ -53,6 +53,7 @@ class Learners:
         refresh_interval: seconds between looks at other processes' records (``None``: none).
         improve: the improver's configuration.
         chat_model: the improver's model.
+        labels: the stored form of a queried label (the record builder's ``label``).
 
     Thread-safe.
     """
@@ -71,6 +72,7 @@ class Learners:
         refresh_interval: float | None,
         improve: ImproveConfig | None,
         chat_model: ChatModel | None,
+        labels: Callable[[str], str] | None = None,
     ) -> None:
         self._store = store
         self._embedding = embedding
@@ -78,9 +80,10 @@ class Learners:
         self._config = config
         self._unstored = unstored
         self._flush = flush
+        self._labels = labels
         self._embedding_cache: dict[str, list[float]] = {}
         self._feed = LearningFeed(
-            lambda: ReliabilityView(config, self._task_similarity, clock),
+            lambda: ReliabilityView(config, self._task_similarity, clock, labels),
             store,
             flush=read_flush,
             clock=clock,
@@ -173,7 +176,7 @@ class Learners:
         """
         if since is not None or self._feed.ready:
             return list(self.view().infra_events(agent_id))
-        view = ReliabilityView(self._config, None, self._clock)
+        view = ReliabilityView(self._config, None, self._clock, self._labels)
         for outcome in sorted(outcomes, key=lambda o: o.timestamp):
             learn(view, outcome)
         return list(view.infra_events(agent_id))

@@ -105,6 +105,7 @@ class Runtime:
             refresh_interval=refresh if refresh is not None else (1.0 if remote else None),
             improve=settings.get("improve"),
             chat_model=settings.get("chat_model"),
+            labels=self._records.label,
         )
         self._calls = CallLog(
             self._store,

@@ -257,3 +257,12 @@ def test_an_expiry_already_passed_is_refused_naming_expires_at() -> None:
     with pytest.raises(InvalidArgumentError) as info:
         _builder().build({"tool": "deploy", "expires_at": T0 - timedelta(seconds=1)})
     assert info.value.field == "expires_at"
+
+
+@pytest.mark.parametrize("label", ["x" * 600, "password=hunter2", "deploy"])
+def test_a_label_is_queried_in_the_form_it_is_stored(label: str) -> None:
+    """label() gives the stored form, and a stored form read back is kept as it is."""
+    builder = _builder()
+    stored = builder.build({"tool": "deploy", "task_type": label}).task_type
+    assert builder.label(label) == stored
+    assert builder.label(stored) == stored

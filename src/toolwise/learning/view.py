@@ -13,7 +13,7 @@ cost reservoirs, so it runs under it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -65,8 +65,12 @@ class ReliabilityView(ObservationIntake):
         config: LearningConfig | None = None,
         similarity: Similarity | None = None,
         clock: Clock | None = None,
+        labels: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(config, clock)
+        # Records are learnt under the labels the record builder stored (cut, redacted):
+        # a query names a label as given, so it is put in the same form first.
+        self._stored_label: Callable[[str], str] = labels or str
         self._zone = self._config.zone
         self._similar_tasks = SimilarTasks(similarity, self._config)
         self._ranker = Ranker(self._config)
@@ -155,6 +159,8 @@ class ReliabilityView(ObservationIntake):
         """
         if limit is not None and (isinstance(limit, bool) or limit < 0):
             raise InvalidArgumentError("limit", limit, "must be a non-negative integer or None")
+        context_class = self._as_stored(context_class)
+        environment = self._as_stored(environment)
         wanted = (
             agent_id,
             tool,
@@ -224,6 +230,8 @@ class ReliabilityView(ObservationIntake):
         seed = arguments.seed_of(seed)
         if not isinstance(task_type, str):
             raise InvalidArgumentError("task_type", task_type, "must be a string")
+        task_type = self._stored_label(task_type)
+        environment = self._as_stored(environment)
         moment = arguments.aware(now) if now is not None else self._clock()
         at = moment.timestamp()
         bucket = bucket_of(moment, self._config.time_buckets, self._zone)
@@ -304,6 +312,10 @@ class ReliabilityView(ObservationIntake):
         return sizes | counts
 
     # ------------------------------------------------------------------ internals
+
+    def _as_stored(self, label: str | None) -> str | None:
+        """A queried label in the form records are learnt under (``None``: any)."""
+        return self._stored_label(label) if isinstance(label, str) else label
 
     def _environments(self, agent_id: str) -> tuple[str, ...]:
         """The environments the agent has evidence in (``("",)`` when none); call locked."""

@@ -49,7 +49,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.models import ToolOutcome, utcnow
-from toolwise.recording.redact import Redactor, redact_identifier, to_safe_text
+from toolwise.recording.redact import TRUNCATED, Redactor, redact_identifier, to_safe_text
 
 __all__ = ["MAX_COST", "MAX_LATENCY_MS", "MAX_TEXT_CHARS", "RecordBuilder", "encodable"]
 
@@ -68,6 +68,7 @@ _LABELS = ("task_type", "environment", "judged_by")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CUT_LABEL = re.compile(r"(.*)" + re.escape(TRUNCATED).replace(r"\{n\}", r"\d+"), re.DOTALL)
 # Containers are not metadata values; said here, by key, rather than by the model's
 # union error (``metadata.k.str``). Other types are left to the model to convert or refuse.
 _NOT_METADATA = (Mapping, list, tuple, set, frozenset)
@@ -124,6 +125,20 @@ class RecordBuilder:
     def ttl(self) -> timedelta | None:
         """How long the records built here live."""
         return self._ttl
+
+    def label(self, value: str) -> str:
+        """The form a label (``task_type``, ``environment``) is stored and learnt under.
+
+        Reads apply it to the labels they are asked about, so a label the builder cuts or
+        redacts finds the records it named. A label already in stored form (read back from a
+        record) is returned unchanged.
+        """
+        if not value:
+            return value
+        cut = _CUT_LABEL.fullmatch(value)
+        if cut is not None and len(cut.group(1)) <= self._max_text:
+            return value  # already in stored form: cutting again would change it
+        return self._label(value)
 
     def build(self, fields: Mapping[str, Any]) -> ToolOutcome:
         """The record for ``fields`` (those of :class:`ToolOutcome`; text fields may be any
