@@ -123,6 +123,23 @@ def test_resending_a_call_with_its_id_counts_it_once(client: TestClient, tw: Too
     assert [p["observations"] for p in priors] == [1]
 
 
+def test_a_resend_with_another_outcome_is_stored_but_not_learnt_again(
+    client: TestClient,
+) -> None:
+    """As http.md says: the record and the summary show the last version sent under an id,
+    the learnt priors the version they had learnt, still once."""
+    priors = "/v1/agents/devops/priors"
+    for outcome in ("success", "failure"):
+        call = {**DEPLOY, "id": "retry-1", "outcome": outcome}
+        assert client.post("/v1/agents/devops/calls", json=call).status_code == 202
+        assert client.get(priors).status_code == 200  # the priors learn this version
+    stored = client.get("/v1/agents/devops/calls/retry-1").json()
+    assert stored["outcome"] == "failure"
+    assert client.get("/v1/agents/devops/summary").json()["total_calls"] == 1
+    [prior] = client.get(priors, params={"tool": "kubectl_deploy"}).json()
+    assert (prior["observations"], prior["successes"], prior["failures"]) == (1, 1, 0)
+
+
 def test_structured_input_and_output_are_stored_as_json_text(
     client: TestClient, record_calls: Callable[..., list[str]]
 ) -> None:
