@@ -54,12 +54,19 @@ def test_nested_metadata_error_gives_the_path() -> None:
     assert not isinstance(info.value, ValidationError)
 
 
-@pytest.mark.parametrize("agent_id", ["", "  ", "a\x00", "line\nbreak", "x" * 201])
+@pytest.mark.parametrize(
+    "agent_id", ["", "  ", "a\x00", "line\nbreak", "x" * 201, "team\u202eteg", "a\u200bb"]
+)
 def test_unusable_agent_id_raises_invalid_agent_id(agent_id: str) -> None:
     """An id that cannot name a namespace is refused when the record is made."""
     with pytest.raises(InvalidAgentIdError) as info:
         ToolOutcome(tool="t", agent_id=agent_id)
     assert info.value.field == "agent_id"
+
+
+def test_an_agent_id_in_another_script_is_kept() -> None:
+    """Only invisible format characters are refused, not non-ASCII letters."""
+    assert ToolOutcome(tool="t", agent_id="équipe-β").agent_id == "équipe-β"
 
 
 def test_records_are_immutable() -> None:

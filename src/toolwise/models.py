@@ -11,6 +11,7 @@ import math
 import os
 import random
 import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -63,8 +64,9 @@ def check_agent_id(agent_id: str) -> str:
     """``agent_id`` itself if it can name a namespace: the one agent-id validator.
 
     Raises:
-        InvalidAgentIdError: empty, blank, too long (> 200), containing control characters,
-            or not valid Unicode text (a lone surrogate).
+        InvalidAgentIdError: empty, blank, too long (> 200), containing control characters
+            or invisible format characters (U+202E), or not valid Unicode text (a lone
+            surrogate).
     """
     if not isinstance(agent_id, str) or not agent_id.strip():
         raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
@@ -77,6 +79,12 @@ def check_agent_id(agent_id: str) -> str:
             agent_id.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidAgentIdError("agent_id", agent_id, "must be valid Unicode text") from None
+        # Invisible format characters (U+202E right-to-left override, zero-width spaces)
+        # make two namespaces look alike, or one look like another, in every listing.
+        if any(unicodedata.category(c) == "Cf" for c in agent_id):
+            raise InvalidAgentIdError(
+                "agent_id", agent_id, "must not contain invisible format characters (U+202E …)"
+            )
     return agent_id
 
 
