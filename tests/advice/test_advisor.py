@@ -222,6 +222,18 @@ def test_config_metadata_names_the_task_type(tw: Toolwise, deploy_history: Histo
     assert (brief.task_type, brief.inferred) == ("database_migration", False)
 
 
+@pytest.mark.parametrize(
+    ("config", "field"), [({"metadata": 5}, "config['metadata']"), (5, "config")]
+)
+def test_a_config_that_is_not_a_mapping_is_refused_naming_it(
+    tw: Toolwise, config: object, field: str
+) -> None:
+    """A malformed config is named, not an AttributeError from deep inside."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        Advisor(tw.runtime, tools=TOOLS).advise(DEPLOY, config=config)  # type: ignore[arg-type]
+    assert caught.value.field == field
+
+
 def test_an_explicit_state_task_type_is_used(tw: Toolwise) -> None:
     """A ``toolwise.task_type`` the user put in state is used as given."""
     state = {"toolwise": {"task_type": "cost_report"}}

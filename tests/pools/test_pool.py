@@ -187,6 +187,16 @@ def test_a_pool_that_cannot_work_is_refused_when_built(
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize("flag", ["hedge", "idempotent", "requires_confirmation"])
+def test_a_switch_given_as_text_is_refused_naming_it(
+    make_pool: Callable[..., Pool], flag: str
+) -> None:
+    """``hedge="yes"`` is not read as true: a pool that hedges runs members twice."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        make_pool(Provider("search_a"), **{flag: "yes"})
+    assert caught.value.field == flag
+
+
 @pytest.mark.parametrize("unsafe", [{"idempotent": False}, {"requires_confirmation": True}])
 def test_hedging_is_refused_for_members_that_must_not_run_twice(
     make_pool: Callable[..., Pool], unsafe: dict[str, bool]

@@ -100,6 +100,14 @@ def seeded(served: ServedWithKeys) -> ServedWithKeys:
 
 
 @needs_chromium
+def test_head_of_the_page_answers_like_get_without_a_body(client: TestClient) -> None:
+    """Uptime checks send ``HEAD /``: the page's status and headers, no body."""
+    head = client.head("/")
+    assert head.status_code == 200
+    assert head.headers["content-type"] == client.get("/").headers["content-type"]
+    assert head.content == b""
+
+
 def test_the_page_renders_each_agents_tools_from_live_data(
     seeded: ServedWithKeys, tmp_path: Path
 ) -> None:

@@ -164,6 +164,7 @@ class Advisor:
         Raises:
             InvalidArgumentError: naming ``tools`` when it is not a list (a bare string
                 would be read as one tool per character, as the options refuse it).
+                Naming ``config`` or ``config['metadata']`` when either is not a mapping.
 
         Blocking: reads the learnt view (in memory) and, when ``top_k > 0``, runs one vector
         query on the store (its cost: ``docs/preselection.md``). Use :meth:`aadvise` on an
@@ -177,7 +178,7 @@ class Advisor:
         if messages is None:
             found = state.get("messages")
             messages = found if isinstance(found, Sequence) else ()
-        metadata = (config or {}).get("metadata") or {}
+        metadata = _config_metadata(config)
         options = self.options
         labels = resolve_labels(options, state, metadata)
         candidates = options.tools if tools is None else tools
@@ -408,3 +409,17 @@ class Advisor:
             recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message, "refused"))
         except Exception as exc:  # recording never fails the agent
             log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)
+
+
+def _config_metadata(config: object) -> Mapping[str, Any]:
+    """The ``metadata`` of a ``RunnableConfig``; refused, naming it, when not a mapping."""
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise InvalidArgumentError("config", config, "must be a RunnableConfig (a mapping)")
+    metadata = config.get("metadata")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidArgumentError("config['metadata']", metadata, "must be a mapping")
+    return metadata

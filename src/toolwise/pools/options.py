@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from toolwise.errors import InvalidArgumentError
 from toolwise.learning.models import Objective, Strategy, resolve_objective
@@ -38,13 +38,14 @@ class PoolOptions(BoundaryModel):
 
     max_attempts: int | None = Field(default=None, ge=1)
     deadline: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
-    hedge: bool = False
+    # Strict: lax parsing reads "yes", "on" and 1 as True, and hedging runs members twice.
+    hedge: StrictBool = False
     hedge_delay: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
     min_hedge_delay: float = Field(default=0.005, ge=0.0, allow_inf_nan=False)
     min_latency_observations: int = Field(default=5, ge=1)
     max_exploration_share: float = Field(default=0.1, ge=0.0, le=1.0)
-    idempotent: bool = True
-    requires_confirmation: bool = False
+    idempotent: StrictBool = True
+    requires_confirmation: StrictBool = False
     objective: Objective = "balanced"
     strategy: Strategy = "thompson"
 

@@ -39,7 +39,7 @@ def _read(name: str) -> str:
     return (_STATIC / name).read_text(encoding="utf-8")
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])  # HEAD: uptime checks, answered like GET
 async def page(state: Annotated[ServiceState, Depends(service_state)]) -> HTMLResponse:
     refresh = f"{state.config.dashboard_refresh_seconds:g}"
     html = _read("index.html").replace("{{refresh_seconds}}", refresh)
