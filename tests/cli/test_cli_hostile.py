@@ -124,6 +124,20 @@ def test_forget_with_a_bad_timeout_names_it_and_deletes_nothing(
         assert len(tw.list_calls("devops")) == 1
 
 
+@pytest.mark.parametrize("command", ["calls", "priors", "forget"])
+def test_a_blank_tool_is_refused_naming_the_option(
+    store: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--tool ''`` names no tool: refused in one line, never read as "any tool"."""
+    yes = ["--yes"] if command == "forget" else []
+    with pytest.raises(SystemExit) as done:
+        main([command, "--path", str(store), "--agent", "devops", "--tool", " ", *yes])
+    assert done.value.code == 2
+    assert "argument --tool: must not be blank" in capsys.readouterr().err
+    with Toolwise(store) as tw:
+        assert len(tw.list_calls("devops")) == 1
+
+
 @pytest.mark.parametrize("since", ["x", "2026-13-45", "yesterday"])
 def test_a_bad_date_is_one_line_and_exit_2(
     store: Path, since: str, capsys: pytest.CaptureFixture[str]

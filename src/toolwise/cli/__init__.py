@@ -61,8 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     calls = commands.add_parser("calls", parents=[common], help="list recorded calls")
-    calls.add_argument("--tool")
-    calls.add_argument("--session")
+    calls.add_argument("--tool", type=_name)
+    calls.add_argument("--session", type=_name)
     calls.add_argument("--task-type")
     calls.add_argument("--environment")
     calls.add_argument("--success-only", action="store_true")
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     forget = commands.add_parser("forget", parents=[common], help="delete records")
     target = forget.add_mutually_exclusive_group(required=True)
-    target.add_argument("--tool", help="retire a tool: delete all its records")
+    target.add_argument("--tool", type=_name, help="retire a tool: delete all its records")
     target.add_argument("--ids", help="comma-separated record ids")
     target.add_argument("--everything", action="store_true", help="all of the agent's records")
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     spool.add_argument("--json", action="store_true", help="print JSON")
 
     priors = commands.add_parser("priors", parents=[common], help="learnt reliability")
-    priors.add_argument("--tool")
+    priors.add_argument("--tool", type=_name)
     priors.add_argument("--task-type", "--context", dest="context", help="task type")
     priors.add_argument("--environment")
     priors.add_argument(
@@ -131,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     service_cli.add_commands(commands)
     return parser
+
+
+def _name(text: str) -> str:
+    """A tool or session name: a blank one matches nothing (and reads like a typo)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be blank")
+    return text
 
 
 def _parse_time(text: str) -> datetime:
