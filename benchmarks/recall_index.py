@@ -25,6 +25,7 @@ from _common import table, write_json
 
 from toolwise import Toolwise
 from toolwise.advice.recall_index import RecallIndex
+from toolwise.storage import StoreTimeouts
 from toolwise.storage.protocol import FailureListingStore
 from toolwise.storage.unstored import LocalFailures
 
@@ -52,6 +53,7 @@ def main() -> None:
             client=chromadb.EphemeralClient(),
             spool_dir=Path(root) / "spool",
             prefix=f"bench{time.time_ns()}",
+            timeouts=StoreTimeouts(recall=60.0),  # every store query timed whole, none cut
         )
         try:
             for n in range(args.failures):
