@@ -22,7 +22,18 @@ __all__ = [
     "check_seconds",
     "check_text",
     "check_tool_names",
+    "clipped",
 ]
+
+MAX_LOGGED_LABEL = 80
+"""A tool name or label in a log line is cut to this many characters (as error values are)."""
+
+
+def clipped(label: object, limit: int = MAX_LOGGED_LABEL) -> str:
+    """``label`` as text for a log line, cut with ``...``: a 10,000-character tool name
+    must not flood the log."""
+    text = str(label)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_int(field: str, value: Any, *, minimum: int | None = None,

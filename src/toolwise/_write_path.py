@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from toolwise._checks import check_seconds
+from toolwise._checks import check_seconds, clipped
 from toolwise._settings import DEFAULT_TTL, Settings
 from toolwise.errors import InvalidArgumentError, SpoolError
 from toolwise.models import ToolOutcome
@@ -181,7 +181,7 @@ class WritePath:
             return
         except Exception as exc:  # not serialisable: never acknowledged, counted
             self._writer.notify_invalid()
-            log.error("toolwise: a record of %s cannot be spooled: %s", outcome.tool, exc)
+            log.error("toolwise: a record of %s cannot be spooled: %s", clipped(outcome.tool), exc)
             return
         self._writer.touch()
         self._learn(outcome)

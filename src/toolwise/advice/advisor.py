@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any, Unpack
 
 from toolwise import _process
+from toolwise._checks import clipped
 from toolwise.advice.confirm import ConfirmationPolicy
 from toolwise.advice.format import (
     Failure,
@@ -408,7 +409,7 @@ class Advisor:
             )
             recorder.finish(call, verdict=Verdict("refused", 0.0, error_type, message, "refused"))
         except Exception as exc:  # recording never fails the agent
-            log.warning("toolwise: could not record the refusal of %s: %s", tool, exc)
+            log.warning("toolwise: could not record the refusal of %s: %s", clipped(tool), exc)
 
 
 def _config_metadata(config: object) -> Mapping[str, Any]:

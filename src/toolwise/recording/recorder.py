@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
+from toolwise._checks import clipped
 from toolwise.models import ToolOutcome
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.handoff import MAX_DELAY, Handoff
@@ -177,7 +178,7 @@ class Recorder:
                 latency_ms=finished.latency_ms,
             )
         except Exception as exc:  # invalid labels or costs from configuration: log, count
-            log.warning("toolwise: could not record a call to %s: %s", call.tool, exc)
+            log.warning("toolwise: could not record a call to %s: %s", clipped(call.tool), exc)
             if self._on_invalid is not None:
                 self._on_invalid(exc)
             return None

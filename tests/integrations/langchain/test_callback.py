@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -171,3 +173,18 @@ def test_a_direct_call_does_not_inherit_an_earlier_runs_task(
     add.invoke({"a": 1, "b": 1}, config={"callbacks": [handler]})
 
     assert records()[0].task == ""
+
+
+def test_a_huge_tool_name_is_cut_in_the_log_line(
+    tw: Toolwise, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A call the builder refuses is logged with its tool name cut, not 1,000 characters."""
+    handler = tw.callback()
+    run_id = uuid.uuid4()
+    with caplog.at_level(logging.WARNING, logger="toolwise"):
+        handler.on_tool_start({"name": "n" * 1_000}, "in", run_id=run_id)
+        handler.on_tool_end("out", run_id=run_id)
+        tw.flush()
+    [line] = [r.getMessage() for r in caplog.records if "could not record" in r.getMessage()]
+    assert "n" * 77 + "..." in line
+    assert "n" * 78 not in line

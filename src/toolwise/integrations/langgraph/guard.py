@@ -18,6 +18,7 @@ from langchain_core.messages import ToolMessage
 from langgraph.prebuilt.tool_node import ToolCallRequest
 from langgraph.types import Command, interrupt
 
+from toolwise._checks import clipped
 from toolwise.advice.advisor import Advisor
 from toolwise.advice.confirm import approval_request, read_answer
 from toolwise.integrations.langgraph.state import as_mapping, decision_of
@@ -129,7 +130,7 @@ class ToolGuard:
                 error_type=error_type,
                 message=reason,
             )
-        log.info("toolwise: refused a call to %s (%s)", name, error_type)
+        log.info("toolwise: refused a call to %s (%s)", clipped(name), error_type)
         return ToolMessage(
             content=content,
             name=name,
