@@ -563,3 +563,12 @@ def test_a_label_the_builder_rewrites_still_finds_its_records(tw: Toolwise, labe
     assert prior.observations == 1
     ranked = tw.recommend(label, ["helm", "kubectl"], environment=label)
     assert sorted(r.observations for r in ranked) == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "label", ["x" * 600, "password=" + "hunter2-" * 3], ids=["too long", "secret-looking"]
+)
+def test_list_calls_filters_by_a_label_the_builder_rewrote(tw: Toolwise, label: str) -> None:
+    """A task_type or environment filter is put in stored form too, like priors'."""
+    recorded = tw.record(tool="helm", task_type=label, environment=label)
+    assert tw.list_calls(task_type=label, environment=label) == [recorded]

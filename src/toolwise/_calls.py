@@ -9,6 +9,7 @@ client library's exception.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -58,6 +59,8 @@ class CallLog:
         clock: "now" (UTC): what counts as expired.
         outages: the infrastructure events a summary reports.
         forgotten: called after :meth:`forget` deleted records (must not raise).
+        labels: the stored form of a queried label (the record builder's ``label``): a
+            ``task_type`` or ``environment`` filter finds the records it was cut or redacted in.
     """
 
     def __init__(
@@ -69,8 +72,10 @@ class CallLog:
         clock: Callable[[], datetime],
         outages: OutagesFor,
         forgotten: Forgotten,
+        labels: Callable[[str], str] = str,
     ) -> None:
         self._store = store
+        self._labels = labels
         self._flush = flush
         self._settle = settle
         self._clock = clock
@@ -139,8 +144,16 @@ class CallLog:
             raise InvalidArgumentError("limit", limit, f"must be between 1 and {MAX_PAGE}")
         if offset < 0:
             raise InvalidArgumentError("offset", offset, "must be >= 0")
+        call_filter = dataclasses.replace(
+            call_filter,
+            task_type=self._stored(call_filter.task_type),
+            environment=self._stored(call_filter.environment),
+        )
         with self._reading() as now:
             return self._store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)
+
+    def _stored(self, label: str | None) -> str | None:
+        return self._labels(label) if isinstance(label, str) and label else label
 
     def iter_calls(self, agent_id: str, *, since: datetime | None = None) -> list[ToolOutcome]:
         """Every unexpired call of one agent, oldest first (an overview's input)."""

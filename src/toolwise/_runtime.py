@@ -114,6 +114,7 @@ class Runtime:
             clock=self._clock,
             outages=self._learners.outages,
             forgotten=self._learners.forgotten,
+            labels=self._records.label,
         )
         self._closed = False
         self._close_lock = threading.Lock()
