@@ -152,7 +152,7 @@ _FLAG = re.compile(
 )
 _CURL_USER = re.compile(r"-u(?<![^\s]-u)[ \t]*[\"']?[^\s:\"']{1,256}:(?P<v>[^\s\"']{1,512})")
 _PROSE_PASSWORD = re.compile(  # "with password 'hunter2'", 'password is "a b"'
-    r"pass(?:word|wd|phrase)s?[ \t]+(?:(?:is|was|of)[ \t]+)?(?P<q>[\"'])"
+    r"pass(?:word|wd|phrase)s?[ \t]{1,16}(?:(?:is|was|of)[ \t]{1,16})?(?P<q>[\"'])"
     r"(?P<v>(?:(?!(?P=q))[^\n\\]){1,512})(?P=q)"
 )
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
