@@ -167,6 +167,13 @@ def test_keys_and_patterns_are_configurable() -> None:
     }
 
 
+def test_short_key_words_can_be_turned_off() -> None:
+    """word_keys=() keeps values under `pw` and `pass`, as keys=() does for the long words."""
+    plain = SecretRedactor(word_keys=())
+    assert plain({"pw": "x", "pass": "y"}) == {"pw": "x", "pass": "y"}
+    assert plain("pass=y") == "pass=y"
+
+
 def test_ordinary_text_is_left_alone() -> None:
     """No false alarms on everyday tool output."""
     text = "Deployed api v1.2.3 to staging in 4.2 s; 3/3 pods ready (ask Asia team)."

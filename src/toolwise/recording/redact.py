@@ -25,6 +25,7 @@ from toolwise.recording.secrets import (
     DEFAULT_ENTROPY_KEYS,
     DEFAULT_FORMATS,
     DEFAULT_SECRET_KEYS,
+    DEFAULT_WORD_KEYS,
     KeyRules,
     SecretFormat,
     SecretScanner,
@@ -70,6 +71,9 @@ class SecretRedactor:
         entropy_keys: key words whose values are redacted only when they look like
             credentials (long, token characters, high entropy): ``key``, ``signature`` …
         formats: the token shapes recognised anywhere; ``()`` turns them off.
+        word_keys: short key words (``pw``, ``pass``) whose values are always redacted when
+            the word is a whole part of the key name (``DB_PASS``), never inside another
+            word (``bypass``); ``()`` turns them off.
     """
 
     keys: tuple[str, ...] = DEFAULT_SECRET_KEYS
@@ -77,12 +81,17 @@ class SecretRedactor:
     max_leaf_chars: int = 8_192
     entropy_keys: tuple[str, ...] = DEFAULT_ENTROPY_KEYS
     formats: tuple[SecretFormat, ...] = DEFAULT_FORMATS
+    word_keys: tuple[str, ...] = DEFAULT_WORD_KEYS
     _rules: KeyRules = field(init=False, repr=False, compare=False)
     _scanner: SecretScanner = field(init=False, repr=False, compare=False)
     _clean: dict[str, None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        rules = KeyRules(secret_keys=tuple(self.keys), entropy_keys=tuple(self.entropy_keys))
+        rules = KeyRules(
+            secret_keys=tuple(self.keys),
+            entropy_keys=tuple(self.entropy_keys),
+            word_keys=tuple(self.word_keys),
+        )
         object.__setattr__(self, "_rules", rules)
         scanner = SecretScanner(
             formats=tuple(self.formats), keys=rules, patterns=tuple(self.patterns)

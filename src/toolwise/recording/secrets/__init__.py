@@ -3,6 +3,7 @@
 from toolwise.recording.secrets.fields import (
     DEFAULT_ENTROPY_KEYS,
     DEFAULT_SECRET_KEYS,
+    DEFAULT_WORD_KEYS,
     KeyRules,
     looks_like_credential,
     shannon_entropy,
@@ -14,6 +15,7 @@ __all__ = [
     "DEFAULT_ENTROPY_KEYS",
     "DEFAULT_FORMATS",
     "DEFAULT_SECRET_KEYS",
+    "DEFAULT_WORD_KEYS",
     "KeyRules",
     "SecretFormat",
     "SecretScanner",
