@@ -309,6 +309,13 @@ _anything = st.recursive(
 )
 
 
+@pytest.mark.parametrize("number", [-(10**30), 10**5_000], ids=["31 chars", "5001 digits"])
+def test_a_huge_number_is_cut_like_text(number: int) -> None:
+    """An int longer than the limit is cut with the marker; past str()'s limit, named."""
+    text = to_safe_text(number, redact, 10)
+    assert text in ("-100000000…[truncated 22 chars]", "<unrenderable int>")
+
+
 @settings(max_examples=300, deadline=None)
 @given(value=_anything, max_chars=st.integers(min_value=0, max_value=500))
 def test_rendering_never_raises_and_stays_bounded(value: Any, max_chars: int) -> None:

@@ -237,7 +237,13 @@ def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
     if value is None or (isinstance(value, str) and not value):
         return ""
     if type(value) in _SCALARS:  # numbers cannot hold secrets: skip the walk
-        return str(value)
+        try:
+            text = str(value)
+        except ValueError:  # an int past Python's 4,300-digit limit for str()
+            return f"<unrenderable {type(value).__name__}>"
+        if len(text) <= max_chars:
+            return text
+        return text[:max_chars] + TRUNCATED.format(n=len(text) - max_chars)
     content = getattr(value, "content", None)  # a ToolMessage: store what the tool said
     if isinstance(content, str | list) and hasattr(value, "type"):
         value = content
