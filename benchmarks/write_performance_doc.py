@@ -182,10 +182,12 @@ def ranking(r: dict[str, Any]) -> list[str]:
         "",
         f"Target p50 ≤ 1 ms, on every row: {_verdict(worst <= 1)} (the memory-server recipe "
         "quotes ≈ 12 ms per recall). The learnt view keeps aggregates in memory, so a ranking "
-        "never scans records. A posterior's Beta quantiles are remembered until it changes; "
-        "the last row learns one outcome before each call, as an agent's tool call between two "
+        "never scans records. A posterior's credible interval, and the propensity grid's "
+        "shares for a set of contending posteriors, are remembered until they change; the "
+        "last row learns one outcome before each call, as an agent's tool call between two "
         "decisions would, and since a tool's posterior in every task type borrows from its "
-        "record elsewhere, most of them change then and are computed afresh.",
+        "record elsewhere, most of them change then and are computed afresh (the grid then "
+        "reads about a third of its levels: docs/ranking.md §9).",
         "",
         f"Rebuilding the view from every record of a {cr['records']:,}-record embedded store (a "
         f"fresh process with no snapshot, `Toolwise(path)` to the first answer): "
