@@ -48,6 +48,16 @@ def _from_index(advisor: Advisor, shown: str) -> Callable[[], bool]:
     return check
 
 
+def _advisor_with_index(tw: Toolwise, slow: Any, eventually: Eventually, **options: Any) -> Advisor:
+    """An advisor whose index has loaded the deploy history while the store's queries are
+    held (the first brief started the load)."""
+    advisor = Advisor(tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01, **options)
+    slow.hold()
+    advisor.advise(DEPLOY)
+    assert eventually(_from_index(advisor, "deadline exceeded"))
+    return advisor
+
+
 def test_once_loaded_a_brief_is_recalled_while_the_store_s_queries_are_held(
     slow: Any,
     busy_tw: Toolwise,
@@ -72,10 +82,7 @@ def test_a_new_failure_is_in_the_next_brief(
 ) -> None:
     """Read-your-writes from the index: recorded (not yet stored, then stored), shown."""
     deploy_history(busy_tw)
-    advisor = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
-    slow.hold()
-    advisor.advise(DEPLOY)
-    assert eventually(_from_index(advisor, "deadline exceeded"))
+    advisor = _advisor_with_index(busy_tw, slow, eventually)
     _fail(busy_tw, "manifest unknown")
     assert "manifest unknown" in advisor.advise(DEPLOY).text
     assert busy_tw.flush(timeout=30)
@@ -90,10 +97,7 @@ def test_a_forget_removes_its_failures_from_the_next_briefs(
     """The brief right after ``forget`` does not show them, nor do the briefs from the
     index loaded again."""
     deploy_history(busy_tw)
-    advisor = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
-    slow.hold()
-    advisor.advise(DEPLOY)
-    assert eventually(_from_index(advisor, "deadline exceeded"))
+    advisor = _advisor_with_index(busy_tw, slow, eventually)
     _fail(busy_tw, "manifest unknown")
     assert busy_tw.forget(tool="helm_upgrade") > 0
     assert "deadline exceeded" not in advisor.advise(DEPLOY).text
@@ -107,12 +111,7 @@ def test_a_failure_another_client_wrote_to_the_store_appears_after_a_refresh(
     """A failure this process never saw (written straight to the store, as another process
     would) reaches the briefs once the index is loaded again (every ``recall_ttl``)."""
     deploy_history(busy_tw)
-    advisor = Advisor(
-        busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01, recall_ttl=0.2
-    )
-    slow.hold()
-    advisor.advise(DEPLOY)
-    assert eventually(_from_index(advisor, "deadline exceeded"))
+    advisor = _advisor_with_index(busy_tw, slow, eventually, recall_ttl=0.2)
     elsewhere = ToolOutcome(
         tool="argo_sync",
         outcome="failure",
@@ -131,10 +130,7 @@ def test_the_cores_of_one_runtime_share_one_index(
     """A core with other options (a server keeps one per option set) is answered from the
     index the first core loaded: its first brief does not wait for the store."""
     deploy_history(busy_tw)
-    first = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01)
-    slow.hold()
-    first.advise(DEPLOY)
-    assert eventually(_from_index(first, "deadline exceeded"))
+    _advisor_with_index(busy_tw, slow, eventually)
     other = Advisor(busy_tw.runtime, recall_index=True, tools=TOOLS, recall_budget=0.01, top_k=3)
     text = other.advise(DEPLOY).text
     assert "deadline exceeded" in text

@@ -20,7 +20,7 @@ from tests.conftest import count_recall_queries
 from tests.storage.conftest import FAST
 
 from toolwise import Toolwise
-from toolwise.advice.advisor import NO_RECALL, RECALL_PENDING, UNAVAILABLE
+from toolwise.advice.advisor import NO_RECALL, RECALL_PENDING, UNAVAILABLE, Advisor
 from toolwise.cli import main
 from toolwise.errors import StoreError, StoreUnavailableError
 from toolwise.models import ToolOutcome
@@ -264,6 +264,18 @@ def _with_a_stored_failure(tw: Toolwise) -> Toolwise:
     return tw
 
 
+def _budgeted_advisor(tw: Toolwise, *, recall_index: bool) -> Advisor:
+    """Agent ``ops``'s advisor for deploy and rollback, waiting 0.05 s for recall."""
+    return tw.advisor(
+        agent_id="ops",
+        tools=[deploy, rollback],
+        strategy="greedy",
+        learn_task_types=False,
+        recall_budget=0.05,
+        recall_index=recall_index,
+    )
+
+
 @pytest.mark.server
 def test_a_recall_frozen_mid_query_is_answered_once_the_server_thaws(
     server: Any, outage_tw: Toolwise, monkeypatch: pytest.MonkeyPatch, eventually: Eventually
@@ -381,14 +393,8 @@ def test_a_brief_on_a_frozen_server_keeps_its_recall_budget_and_the_next_has_the
     opens the breaker as before; after SIGCONT the query's answer serves the next brief —
     the store was asked once."""
     tw = _with_a_stored_failure(outage_tw)
-    advisor = tw.advisor(
-        agent_id="ops",
-        tools=[deploy, rollback],
-        strategy="greedy",
-        learn_task_types=False,
-        recall_budget=0.05,
-        recall_index=False,  # the store's answers (the path before the index is loaded)
-    )
+    # The store's answers (the path before the index is loaded).
+    advisor = _budgeted_advisor(tw, recall_index=False)
     warm = [HumanMessage("roll back the api")]  # answered (kept) once the server is warm
     assert eventually(lambda: RECALL_PENDING not in advisor.advise(warm).text)
     asked = count_recall_queries(tw, monkeypatch)
@@ -408,14 +414,7 @@ def test_once_the_index_is_loaded_a_frozen_server_does_not_reach_the_brief(
     """SIGSTOP after the recall index was loaded: the brief recalls the stored failure at
     once, asking the frozen store nothing."""
     tw = _with_a_stored_failure(outage_tw)
-    advisor = tw.advisor(
-        agent_id="ops",
-        tools=[deploy, rollback],
-        strategy="greedy",
-        learn_task_types=False,
-        recall_budget=0.05,
-        recall_index=True,
-    )
+    advisor = _budgeted_advisor(tw, recall_index=True)
     turn = [HumanMessage("deploy the api")]
     advisor.advise(turn)  # starts loading the index
     assert eventually(lambda: advisor._recall._index._indexes)  # type: ignore[attr-defined]
