@@ -50,7 +50,7 @@ from toolwise import _process
 from toolwise.advice.recall_refresh import RecallRefresher
 from toolwise.models import ToolOutcome
 from toolwise.storage.collections import fold_matrix
-from toolwise.storage.embeddings import EmbeddingFunction
+from toolwise.storage.embeddings import EmbeddingFunction, unit_rows
 from toolwise.storage.protocol import FailureListingStore, SimilarOutcome, StoredFailures
 from toolwise.storage.rows import NO_EXPIRY, outcome_document
 from toolwise.storage.unstored import LocalFailures
@@ -189,7 +189,7 @@ class RecallIndex:
         """``index`` with ``extra`` in it: a failure whose text is there replaces the older
         record; past the capacity, the oldest go."""
         texts = [outcome_document(outcome) for outcome in extra]
-        vectors = _unit(fold_matrix(np.asarray(self._embedding(texts)), index.dimension))
+        vectors = unit_rows(fold_matrix(np.asarray(self._embedding(texts)), index.dimension))
         outcomes = list(index.outcomes)
         documents = list(index.texts)  # in row order: built so
         rows = [index.vectors] if outcomes else []
@@ -234,7 +234,7 @@ class RecallIndex:
             kept = self._queries.get(key)
         if kept is not None:
             return kept
-        vector: npt.NDArray[np.float64] = _unit(
+        vector: npt.NDArray[np.float64] = unit_rows(
             fold_matrix(np.asarray(self._embedding([query])), dimension)
         )[0]
         with self._lock:
@@ -319,11 +319,7 @@ SHARED = SharedIndexes()
 def _loaded(stored: StoredFailures, local: LocalFailures, started: float, capacity: int) -> _Index:
     """An index of what the store handed over, as of ``local``."""
     outcomes = list(stored.outcomes)
-    vectors = (
-        _unit(np.asarray(stored.vectors, dtype=np.float64))
-        if outcomes
-        else np.zeros((0, stored.dimension or 1))
-    )
+    vectors = unit_rows(stored.vectors) if outcomes else np.zeros((0, stored.dimension or 1))
     return _index_of(
         outcomes,
         [outcome_document(outcome) for outcome in outcomes],
@@ -371,11 +367,3 @@ def _index_of(
         epoch,
         loaded,
     )
-
-
-def _unit(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """``matrix``'s rows scaled to unit length (a zero row stays zero: distance 1)."""
-    matrix = np.asarray(matrix, dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    result: npt.NDArray[np.float64] = matrix / np.where(norms == 0.0, 1.0, norms)
-    return result

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from toolwise.advice.models import STATE_KEY, AdviceOptions, TaskQuery, TaskSource
 from toolwise.recording.context import META_PREFIX
-from toolwise.storage.embeddings import EmbeddingFunction
+from toolwise.storage.embeddings import EmbeddingFunction, unit_rows
 
 __all__ = ["Labels", "TaskMatcher", "TaskResolution", "resolve_labels"]
 
@@ -126,7 +126,7 @@ class TaskMatcher:
             vectors = [self._vectors.get(t) for t in known]
         if any(v is None for v in vectors):  # cleared meanwhile by another thread: rare
             vectors = list(self._embedding([_words(t) for t in known]))
-        matrix = _normalised(np.asarray(vectors, dtype=np.float64))
+        matrix = unit_rows(np.asarray(vectors, dtype=np.float64))
         with self._lock:
             self._known, self._matrix = known, matrix
         return matrix
@@ -148,7 +148,7 @@ class TaskMatcher:
         matrix = self._types_matrix(names)
         if vector is None:
             vector = np.asarray(self._embedding([text])[0], dtype=np.float64)
-        query = _normalised(vector.reshape(1, -1))[0]
+        query = unit_rows(vector.reshape(1, -1))[0]
         scores = matrix @ query
         best = int(np.argmax(scores))
         score = round(float(scores[best]), 4)
@@ -160,11 +160,6 @@ class TaskMatcher:
 def _words(task_type: str) -> str:
     """``production_deploy`` reads as ``production deploy`` to an embedding."""
     return task_type.replace("_", " ").replace("-", " ")
-
-
-def _normalised(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows / np.where(norms > 0.0, norms, 1.0)
 
 
 def resolve_task(

@@ -19,7 +19,14 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EmbeddingFunction", "HashingEmbedding", "OpenAIEmbedding", "cosine", "embed_matrix"]
+__all__ = [
+    "EmbeddingFunction",
+    "HashingEmbedding",
+    "OpenAIEmbedding",
+    "cosine",
+    "embed_matrix",
+    "unit_rows",
+]
 
 
 @runtime_checkable
@@ -178,6 +185,15 @@ class OpenAIEmbedding:
             model=self._model, input=inputs, dimensions=self._dimension
         )
         return [list(item.embedding) for item in sorted(response.data, key=lambda d: d.index)]
+
+
+def unit_rows(matrix: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """``matrix``'s rows scaled to unit length (a zero row stays zero: distance 1 from all),
+    so a dot product is a cosine similarity."""
+    rows = np.asarray(matrix, dtype=np.float64)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    result: npt.NDArray[np.float64] = rows / np.where(norms == 0.0, 1.0, norms)
+    return result
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
