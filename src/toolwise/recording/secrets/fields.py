@@ -238,6 +238,20 @@ def holds_secret(kind: KeyKind | None, value: str) -> bool:
     return kind == "entropy" and looks_like_credential(value)
 
 
+def _keyed_values(
+    regex: re.Pattern[str], text: str, subject: str, trigger: str, at: int
+) -> Iterator[tuple[re.Match[str], int, str, int, str]]:
+    """Per match of a key-value ``regex``: the match, where its value starts, the value, and
+    where the whole key name starts and that name as in ``subject``; a key inside a URL's
+    ``user:password@`` is left to url-credentials."""
+    for match in matches_from(regex, subject, trigger, at):
+        start, end = match.span("v")
+        begin, name = _whole_key(subject, match.start(), match.start("suffix"))
+        if subject.endswith("://", 0, begin):
+            continue
+        yield match, start, text[start:end].rstrip(), begin, name
+
+
 @dataclass(frozen=True, slots=True)
 class _KeyValue:
     """``password=…``, ``"token": "…"``, ``Authorization: …`` for one stem of key words."""
@@ -246,12 +260,7 @@ class _KeyValue:
     kind: KeyKind
 
     def spans(self, text: str, subject: str, trigger: str, at: int) -> Iterator[Span]:
-        for match in matches_from(self.regex, subject, trigger, at):
-            start, end = match.span("v")
-            value = text[start:end].rstrip()
-            begin, name = _whole_key(subject, match.start(), match.start("suffix"))
-            if subject.endswith("://", 0, begin):  # user:password@ is url-credentials' job
-                continue
+        for _, start, value, _, name in _keyed_values(self.regex, text, subject, trigger, at):
             kind = self.kind
             if kind == "secret" and PLAIN_KEY.search(name):
                 kind = "entropy"
@@ -267,12 +276,9 @@ class _WordKeyValue:
     rules: KeyRules
 
     def spans(self, text: str, subject: str, trigger: str, at: int) -> Iterator[Span]:
-        for match in matches_from(self.regex, subject, trigger, at):
-            start, end = match.span("v")
-            value = text[start:end].rstrip()
-            begin, _ = _whole_key(subject, match.start(), match.start("suffix"))
+        for match, start, value, begin, _ in _keyed_values(self.regex, text, subject, trigger, at):
             name = text[begin : match.start("suffix")]
-            if subject.endswith("://", 0, begin) or not self.rules.has_word_key(name):
+            if not self.rules.has_word_key(name):
                 continue
             if holds_secret("secret", value):
                 yield start, start + len(value)
