@@ -222,6 +222,21 @@ def test_config_metadata_names_the_task_type(tw: Toolwise, deploy_history: Histo
     assert (brief.task_type, brief.inferred) == ("database_migration", False)
 
 
+def test_a_secret_in_the_task_type_is_redacted_in_the_brief(
+    tw: Toolwise, deploy_history: History
+) -> None:
+    """The header names the task type as records store it: the label alphabet used to turn
+    ``password=…`` into ``password_…`` and put the secret in the prompt."""
+    task_type = "deploy password=hunter2hunter2"
+    deploy_history(tw)
+    tw.record(tool="helm_upgrade", outcome="failure", task_type=task_type)
+    assert tw.flush(timeout=30)
+    config = {"metadata": {"toolwise_task_type": task_type}}
+    brief = Advisor(tw.runtime, tools=TOOLS).advise(DEPLOY, config=config)
+    assert "hunter2" not in brief.text
+    assert 'task "deploy_password_REDACTED"' in brief.text
+
+
 @pytest.mark.parametrize(
     ("config", "field"), [({"metadata": 5}, "config['metadata']"), (5, "config")]
 )

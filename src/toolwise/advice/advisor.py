@@ -245,7 +245,12 @@ class Advisor:
             labels.agent_id, task, text, {r.tool for r in visible}, now
         )
         learnt = self._learnt(labels.agent_id, text)
-        brief_text = self._text(task, visible, failures, forced, learnt, providers=providers)
+        # The header names the task type as records store it: the label alphabet would turn
+        # a redactable "password=hunter2" into "password_hunter2" and put it in the prompt.
+        shown = view.stored_label(task.task_type)
+        brief_text = self._text(
+            task, visible, failures, forced, learnt, providers=providers, shown_task_type=shown
+        )
         notice = {
             "nearby": RECALL_NEARBY,
             "pending": RECALL_PENDING,
@@ -354,6 +359,7 @@ class Advisor:
         learnt: Sequence[str] = (),
         *,
         providers: Mapping[str, list[Recommendation]] | None = None,
+        shown_task_type: str,
     ) -> str:
         ranked = [RankedTool(rec, self._evidence(rec)) for rec in visible]
         lines = [tool_line(i, r) for i, r in enumerate(ranked, start=1)]
@@ -364,7 +370,7 @@ class Advisor:
         if not failures and not learnt and not alert and all(r.evidence == "none" for r in ranked):
             return no_history_line(forced)
         head = header_lines(
-            task_type=task.task_type,
+            task_type=shown_task_type,
             inferred=task.inferred,
             new_task=task.source == "new",
             forced_tool=forced,

@@ -313,6 +313,11 @@ class ReliabilityView(ObservationIntake):
 
     # ------------------------------------------------------------------ internals
 
+    def stored_label(self, label: str) -> str:
+        """``label`` (a task type, an environment) in the form records are learnt and stored
+        under: cut when long, its secrets redacted."""
+        return self._stored_label(label)
+
     def _as_stored(self, label: str | None) -> str | None:
         """A queried label in the form records are learnt under (``None``: any)."""
         return self._stored_label(label) if isinstance(label, str) else label
