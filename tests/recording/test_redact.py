@@ -371,6 +371,18 @@ def test_an_identifier_is_digested_when_the_redactor_fails() -> None:
     assert redact_identifier("session-of-some-length", broken).startswith("redacted-")
 
 
+@pytest.mark.parametrize("key", ["private", "cred", "sig", "access"])
+@pytest.mark.parametrize("padding", ["", "x" * 300], ids=["short text", "long text"])
+def test_a_credential_under_an_ambiguous_word_is_redacted_in_text_of_any_length(
+    key: str, padding: str
+) -> None:
+    """These words share their first three letters with secret words (``private_key``,
+    ``credential``, ``signature``, ``access_key``); in a short text only the first detector of
+    a shared trigger ran, so ``sig=<token>`` in a tool argument was stored in clear."""
+    token = "q8Zr2LmX9vB4nK7pT1wY6sD3"
+    assert redact(f"{padding} {key}={token}") == f"{padding} {key}={REDACTED}"
+
+
 # -- short key words, prose and glued tokens ------------------------------------------------
 
 

@@ -70,9 +70,10 @@ class TriggerIndex(Generic[T]):
         triggers = {trigger for trigger, _ in self._all}
         self._trie = re.compile(trie_pattern(triggers))
         # The trie reports the longest trigger at a position; shorter ones there are its
-        # prefixes, and their payloads are tried too.
-        self._prefixes: dict[str, tuple[tuple[str, T], ...]] = {
-            longest: tuple((t, p) for t, p in self._all if longest.startswith(t))
+        # prefixes, and their payloads are tried too. Entries are told apart by position:
+        # several detectors may share a trigger ("pri" starts private_key and private).
+        self._prefixes: dict[str, tuple[tuple[int, str, T], ...]] = {
+            longest: tuple((i, t, p) for i, (t, p) in enumerate(self._all) if longest.startswith(t))
             for longest in triggers
         }
 
@@ -84,14 +85,14 @@ class TriggerIndex(Generic[T]):
                 if at >= 0:
                     yield trigger, payload, at
             return
-        seen: set[str] = set()
+        seen: set[int] = set()
         search = self._trie.search
         match = search(text)
         while match is not None:
             at = match.start()
-            for trigger, payload in self._prefixes[match.group()]:
-                if trigger not in seen:
-                    seen.add(trigger)
+            for entry, trigger, payload in self._prefixes[match.group()]:
+                if entry not in seen:
+                    seen.add(entry)
                     yield trigger, payload, at
             match = search(text, at + 1)
 
