@@ -413,7 +413,33 @@ def test_a_quoted_password_in_prose_is_redacted(text: str, expected: str) -> Non
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize("text", ["password reset succeeded", "the password is required"])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the password is hunter2", f"the password is {REDACTED}"),
+        ("passwd Tr0ub4dor&3", f"passwd {REDACTED}"),
+        ("login: password hunter2 rejected.", f"login: password {REDACTED} rejected."),
+        ("the password for db is hunter2.", f"the password for db is {REDACTED}."),
+        ("set the password to 12345678", f"set the password to {REDACTED}"),
+        ("Password is P@ssw0rd!", f"Password is {REDACTED}"),
+    ],
+)  # fmt: skip
+def test_an_unquoted_password_in_prose_is_redacted(text: str, expected: str) -> None:
+    """A word with digits or symbols after a password word is the password: it was stored in
+    clear unless quoted."""
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password reset succeeded", "the password is required", "Password is required!",
+        "the password is correct", "password expires in 90 days", "password is 8 characters",
+        "password changed at 2026-01-01T10:00:00Z", "password authentication failed for user ada1",
+        "password is ${DB_PASSWORD}", "the password is ********", "password manager 1Password",
+        "password-protected archive", "cd /tmp && pwd",
+    ],
+)  # fmt: skip
 def test_prose_about_passwords_survives(text: str) -> None:
     """An unquoted word after `password` is ordinary prose, kept."""
     assert redact(text) == text

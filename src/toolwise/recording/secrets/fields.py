@@ -13,7 +13,11 @@ and **word keys** (``pw``, ``pass``): too short to look for inside other words (
 ``smtp.pw``, ``dbPass``.
 
 In prose, a password word followed by a quoted value (``with password 'hunter2'``,
-``password is "a b"``) hides the value; an unquoted word after it (``password reset``) stays.
+``password is "a b"``) hides the value; so does an unquoted word after it (or after ``is``,
+``was``, ``to``, ``for <name> is``) that has digits or symbols as well as letters
+(``the password is hunter2``, ``passwd Tr0ub4dor&3``), or digits alone after ``is``. A plain
+word stays (``password reset``, ``password is required``), and so does an all-letter password
+(``the password is swordfish``): it cannot be told from prose.
 
 Some names contain a secret word and usually hold no secret (``author``, ``total_tokens``,
 ``secretName``, ``key_id``): :data:`PLAIN_KEY` lists them, after gitleaks' allow-list for its
@@ -155,6 +159,17 @@ _PROSE_PASSWORD = re.compile(  # "with password 'hunter2'", 'password is "a b"'
     r"pass(?:word|wd|phrase)s?[ \t]{1,16}(?:(?:is|was|of)[ \t]{1,16})?(?P<q>[\"'])"
     r"(?P<v>(?:(?!(?P=q))[^\n\\]){1,512})(?P=q)"
 )
+# "the password is hunter2", "passwd Tr0ub4dor&3", "password for db was 12345678": the first
+# word after a password word (or after "is"/"was"/"to", or after "for <name> is"), judged by
+# _looks_like_password, since most such words are prose ("password reset", "is required").
+_PROSE_BARE_PASSWORD = re.compile(
+    r"pass(?:word|wd|phrase)s?[ \t]{1,16}"
+    r"(?:(?P<verb>(?:(?:for|of)[ \t]{1,16}[^\s\"']{1,64}[ \t]{1,16})?(?:is|was|to)[ \t]{1,16}))?"
+    r"(?P<v>[^\s\"'`/$<{\[(-][^\s]{0,127})"
+)
+_TRAILING = ".,;:)]}>\"'`"  # sentence punctuation; "!" and "?" may end a password
+_SYMBOLS = frozenset("!@#%^&*+=~?")
+_VERSION_OR_DATE = re.compile(r"v?\d+(?:[.:-]\d+)+[a-z]?|\d+(?:st|nd|rd|th|s|ms|min|h|d)", re.I)
 _NAME_PARTS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _NETRC = re.compile(r"machine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<v>\S{1,512})")
 
@@ -225,7 +240,8 @@ class KeyRules:
         if short:
             regex = _key_value_regex(short, suffix=r"(?![a-z0-9])")
             found += [(w, _WordKeyValue(regex, self)) for w in short]
-        found += [(w, _ProseValue(_PROSE_PASSWORD)) for w in ("password", "passwd", "passphrase")]
+        for word in ("password", "passwd", "passphrase"):
+            found += [(word, _ProseValue(_PROSE_PASSWORD)), (word, _BareProseValue())]
         found += [("--", _Flags(self)), ("-u", _ValueAfter(_CURL_USER))]
         found.append(("machine", _ValueAfter(_NETRC)))
         return found
@@ -295,6 +311,36 @@ class _ProseValue:
             start, end = match.span("v")
             if holds_secret("secret", text[start:end]):
                 yield start, end
+
+
+@dataclass(frozen=True, slots=True)
+class _BareProseValue:
+    """An unquoted password in prose: ``the password is hunter2``, ``passwd Tr0ub4dor&3``."""
+
+    def spans(self, text: str, subject: str, trigger: str, at: int) -> Iterator[Span]:
+        for match in matches_from(_PROSE_BARE_PASSWORD, subject, trigger, at):
+            start, end = match.span("v")
+            value = text[start:end].rstrip(_TRAILING)
+            if _looks_like_password(value, linked=match.group("verb") is not None):
+                yield start, start + len(value)
+
+
+def _looks_like_password(word: str, *, linked: bool) -> bool:
+    """Whether an unquoted word after a password word is the password, not prose.
+
+    Letters with digits or symbols (``hunter2``, ``P@ssw0rd``), or digits alone after
+    ``is``/``was``/``to`` (``is 12345678``); never a plain word (``reset``, ``required``), a
+    short one (``is 8 characters``), a version, date or duration, or a placeholder. An
+    all-letter password in prose (``the password is swordfish``) cannot be told from prose
+    and stays.
+    """
+    if not 4 <= len(word) <= 128 or is_placeholder(word) or _VERSION_OR_DATE.fullmatch(word):
+        return False
+    letters = any(c.isalpha() for c in word)
+    if not letters:
+        return linked and word.isdigit()
+    inner = word.rstrip("!?")  # "is required!" ends a sentence
+    return any(c.isdigit() for c in word) or any(c in _SYMBOLS for c in inner)
 
 
 @dataclass(frozen=True, slots=True)
