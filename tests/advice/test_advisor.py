@@ -192,6 +192,24 @@ def test_an_unrelated_request_is_a_new_task_named_from_it(
     assert "a new task weather_lyon (no similar task seen" in brief.text
 
 
+@pytest.mark.parametrize(
+    ("request_text", "name"),
+    [
+        ("rotate the db password=swordfish now", "rotate_db_password_redacted_now"),
+        ("push with token ghp_16C7e42F292c6912E7710c838347Ae178B4a", "push_token_redacted"),
+        ("log in as ada with Tr0ub4dor", "log_ada"),
+    ],
+)  # fmt: skip
+def test_a_new_task_is_never_named_from_a_secret(
+    tw: Toolwise, deploy_history: History, request_text: str, name: str
+) -> None:
+    """The name is stored with the learnt clusters and on every record of the type: a token's
+    letters (``Tr0ub4dor`` gave ``tr_ub_dor``) and a value under a secret key stay out."""
+    deploy_history(tw)
+    brief = Advisor(tw.runtime, tools=TOOLS).advise([HumanMessage(request_text)])
+    assert (brief.task_type, brief.task_source) == (name, "new")
+
+
 def test_without_task_learning_a_new_task_stays_unnamed(
     tw: Toolwise, deploy_history: History
 ) -> None:

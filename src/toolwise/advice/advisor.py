@@ -120,7 +120,12 @@ class Advisor:
         self.confirmation = ConfirmationPolicy.from_options(options)
         self._matcher = TaskMatcher(runtime.embedding, options.similarity_threshold)
         self._learner = (
-            TaskTypeLearner(runtime.embedding, runtime.task_clusters, options.similarity_threshold)
+            TaskTypeLearner(
+                runtime.embedding,
+                runtime.task_clusters,
+                options.similarity_threshold,
+                redact=lambda text: runtime.view().stored_label(text),
+            )
             if options.learn_task_types
             else None
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,7 @@ MAX_CLUSTERS = 2_000
 under its own text and its records keep the entry point's task type (the old behaviour)."""
 
 _NAME_WORDS = 5
+_TOKEN = re.compile(r"[a-z0-9_]+")
 _WORD = re.compile(r"[a-z]{2,20}")
 # Function words say nothing about the task; dropped from names (never from matching).
 _STOP_WORDS = (
@@ -48,10 +49,12 @@ def name_from_request(text: str, taken: set[str] | frozenset[str] = frozenset())
     """A task type name from a request's first words: ``"What is the weather in Paris?"`` →
     ``"weather_paris"``.
 
-    Only alphabetic words of 2–20 letters are kept (a token with digits, or a very long one,
-    may be a secret or an id, and is never worth a name); ``_2``, ``_3`` … keep names unique.
+    Only alphabetic words of 2–20 letters are kept: a token with digits or underscores, or a
+    very long one, may be a secret or an id (``ghp_…``, ``AKIA…``, ``Tr0ub4dor``), and is
+    dropped whole, not mined for its letters. ``_2``, ``_3`` … keep names unique.
     """
-    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP][:_NAME_WORDS]
+    tokens = _TOKEN.findall(text.lower())
+    words = [w for w in tokens if _WORD.fullmatch(w) and w not in _STOP][:_NAME_WORDS]
     base = "_".join(words) or "task"
     name, n = base, 2
     while name in taken:
@@ -73,12 +76,20 @@ class TaskTypeLearner:
         embedding: toolwise's embedding (vectors of requests and type names).
         clusters: where learnt types are kept (loaded once per agent, saved on change).
         threshold: the least cosine similarity for a request to join a type.
+        redact: the request with its secrets redacted, before a new type is named from it
+            (``password=swordfish`` would otherwise name ``password_swordfish``, stored in
+            the clusters and on every record of the type); a failure names the type ``task``.
     """
 
     def __init__(
-        self, embedding: EmbeddingFunction, clusters: TaskClusterStore, threshold: float
+        self,
+        embedding: EmbeddingFunction,
+        clusters: TaskClusterStore,
+        threshold: float,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self._embedding = embedding
+        self._redact = redact
         self._store = clusters
         self._threshold = threshold
         self._names = TaskMatcher(embedding, threshold)  # known types, matched by their name
@@ -156,12 +167,19 @@ class TaskTypeLearner:
             clusters = self._agents[agent_id]
             if len(clusters) >= MAX_CLUSTERS:
                 return self._names.match(text, ())  # unnamed: ranked under its own text
-            name = name_from_request(text, set(clusters))
+            name = name_from_request(self._safe(text), set(clusters))
             cluster = _Cluster(query, query.copy(), 1)
             clusters[name] = cluster
             snapshot = self._snapshot(name, cluster)
         self._save(agent_id, snapshot)
         return TaskResolution(name, name, "new", similarity=similarity)
+
+    def _safe(self, text: str) -> str:
+        try:
+            return self._redact(text)
+        except Exception as exc:  # never name a type from text that may hold a secret
+            log.warning("toolwise: could not redact a request to name its task type: %s", exc)
+            return ""
 
     def _snapshot(self, name: str, cluster: _Cluster) -> TaskCluster:
         return TaskCluster(
