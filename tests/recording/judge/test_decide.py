@@ -245,6 +245,35 @@ def test_a_failing_judge_is_logged_once(caplog: pytest.LogCaptureFixture) -> Non
     assert len([r for r in caplog.records if "broken" in r.getMessage()]) == 1
 
 
+def test_a_judge_returning_the_output_does_not_log_its_secrets(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A judge that hands back the tool's output by mistake: the log line quoting it is
+    redacted like the record (it showed the output as it came, secrets and all)."""
+
+    def echo(output: Any) -> Any:
+        return output
+
+    with caplog.at_level(logging.WARNING, logger="toolwise.judge"):
+        judge_output({"password": "hunter2hunter2", "rows": 3}, echo)
+
+    [logged] = [r.getMessage() for r in caplog.records if "echo" in r.getMessage()]
+    assert "hunter2hunter2" not in logged
+    assert "rows" in logged
+
+
+def test_a_judge_whose_answer_cannot_be_printed_keeps_the_default_verdict() -> None:
+    """A returned object with a broken ``__repr__`` is still a fallback, not a lost record."""
+
+    class Unprintable:
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    verdict = judge_output({"error": "x"}, lambda _o: Unprintable())
+
+    assert (verdict.outcome, verdict.reason) == ("failure", "error_field")
+
+
 @pytest.mark.parametrize(
     ("build", "field"),
     [

@@ -25,6 +25,7 @@ the fallback counted (:func:`judge_fallbacks`) and logged once per judge.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -38,6 +39,7 @@ from toolwise.recording.judge.exceptions import exception_verdict
 from toolwise.recording.judge.messages import REFUSED_MARKER, signalled_verdict, unwrap
 from toolwise.recording.judge.rules import DEFAULT_RULES, JudgeRules, returned_verdict
 from toolwise.recording.judge.verdict import HARD_REASONS, Reason, Verdict, valid_verdict
+from toolwise.recording.redact import SecretRedactor, to_safe_text
 
 __all__ = [
     "DECLARED_JUDGE_KEY",
@@ -97,7 +99,7 @@ def judge_output(output: Any, judge: JudgeSpec | None = None, *, tool: str = "")
     try:
         decided = custom(output)
     except Exception as exc:  # a buggy judge must not break the tool call or lose the record
-        _fell_back(custom, f"raised {type(exc).__name__}: {exc}")
+        _fell_back(custom, functools.partial(_raised, exc))
         return verdict
     return _coerce(decided, verdict, custom)
 
@@ -154,8 +156,10 @@ def declared_judge(metadata: Mapping[str, Any] | None) -> Judge | JudgeRules | N
         return declared
     _fell_back(
         declared,
-        f"declared in a tool's metadata ({DECLARED_JUDGE_KEY}={declared!r:.200}) is not a judge "
-        "callable or JudgeRules",
+        lambda: (
+            f"declared in a tool's metadata ({DECLARED_JUDGE_KEY}={_short_repr(declared)}) "
+            "is not a judge callable or JudgeRules"
+        ),
     )
     return None
 
@@ -196,7 +200,7 @@ def _coerce(decided: Any, fallback: Verdict, judge: Judge) -> Verdict:
             and 0.0 <= quality <= 1.0
         ):
             return Verdict(decided[0], float(quality), reason=Reason.JUDGE)
-    _fell_back(judge, f"returned {decided!r:.200}, not a verdict")
+    _fell_back(judge, lambda: f"returned {_short_repr(decided)}, not a verdict")
     return fallback
 
 
@@ -216,17 +220,21 @@ class _Fallbacks:
         self._logged_ids: set[int] = set()  # judges that cannot be weakly referenced
         self._lock = threading.Lock()
 
-    def add(self, judge: Judge, why: str) -> None:
+    def add(self, judge: Judge, why: Callable[[], str]) -> None:
+        """Count a fallback of ``judge``; ``why()`` is worded only when it is logged."""
         with self._lock:
             self.count += 1
             first = self._first(judge)
         if first:
             name = getattr(judge, "__qualname__", None) or type(judge).__name__
+            # What the judge returned or raised often holds the tool's output (returned by
+            # mistake, KeyError('token=…')): redacted and cut before it reaches the log.
+            said = to_safe_text(why(), _log_redactor(), _LOGGED_CHARS)
             log.warning(
                 "toolwise: judge %s %s; the default verdict is kept (counted in "
                 "tw.counters.judge_fallbacks; logged once per judge)",
                 name,
-                why,
+                said,
             )
 
     def _first(self, judge: Judge) -> bool:
@@ -244,8 +252,31 @@ class _Fallbacks:
 _FALLBACKS = _Fallbacks()
 
 
-def _fell_back(judge: Judge, why: str) -> None:
+def _fell_back(judge: Judge, why: Callable[[], str]) -> None:
     _FALLBACKS.add(judge, why)
+
+
+_LOGGED_CHARS = 300
+
+
+@functools.cache
+def _log_redactor() -> SecretRedactor:
+    return SecretRedactor()
+
+
+def _raised(error: BaseException, limit: int = 200) -> str:
+    try:
+        said = str(error)[:limit]
+    except Exception:  # a broken __str__ must not lose the record
+        said = "<unprintable>"
+    return f"raised {type(error).__name__}: {said}"
+
+
+def _short_repr(value: Any, limit: int = 200) -> str:
+    try:
+        return repr(value)[:limit]
+    except Exception:  # a broken __repr__ must not lose the record
+        return f"<unprintable {type(value).__name__}>"
 
 
 def judge_fallbacks() -> int:
