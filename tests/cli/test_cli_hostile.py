@@ -5,7 +5,10 @@ parser itself, so every command and option, present and future, is walked."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -198,3 +201,42 @@ def test_library_and_cli_share_one_default_store(
         assert "devops: 1 calls" in capsys.readouterr().out
     assert (tmp_path / ".toolwise" / "chroma").is_dir()
     assert (tmp_path / "shared" / "chroma").is_dir()
+
+
+def _toolwise(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it: a process of its own, no logging configured."""
+    command = [sys.executable, "-m", "toolwise.cli", *argv]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["keys", "list"], ["keys", "create", "--agent", "ci"]],
+    ids=["keys list", "keys create"],
+)
+def test_a_failure_is_one_line_in_a_process_of_its_own(tmp_path: Path, argv: list[str]) -> None:
+    """Python's last-resort handler printed the key ring's logged error before the command's
+    own line: the same failure, twice (tests in-process never saw it: pytest captures logs)."""
+    broken = tmp_path / "keys.json"
+    broken.write_text("{ not json")
+    done = _toolwise(*argv, "--keys", str(broken))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"toolwise: the key file {broken} cannot be read")
+
+
+def test_warnings_of_a_command_that_succeeds_follow_its_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Held while the command runs, one line each afterwards."""
+    from toolwise.cli.logs import warnings_unless_failed
+
+    def warns() -> int:
+        logging.getLogger("toolwise.test").warning("a warning\nover two lines")
+        print("output")
+        return 0
+
+    assert warnings_unless_failed(warns) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "output\n"
+    assert captured.err == "toolwise: warning: a warning over two lines\n"

@@ -32,6 +32,7 @@ from pathlib import Path
 from toolwise._facade import Toolwise
 from toolwise.cli import learning as learning_cli
 from toolwise.cli import records as records_cli
+from toolwise.cli.logs import warnings_unless_failed
 from toolwise.cli.tables import format_summary
 from toolwise.errors import ToolwiseError
 from toolwise.models import check_agent_id
@@ -153,6 +154,12 @@ def _parse_time(text: str) -> datetime:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 refused, 2 bad input or store)."""
     args = _parser().parse_args(argv)
+    if args.command == "serve":  # a server logs as it goes (--log-level)
+        return service_cli.run(args)
+    return warnings_unless_failed(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "spool":  # read-only: opening a Toolwise would adopt what it lists
         return records_cli.spool(args)
     if args.command in service_cli.COMMANDS:
