@@ -101,3 +101,29 @@ def test_spool_lists_what_waits_on_disk_without_taking_it(
     assert "2 record(s) left by processes that ended" in capsys.readouterr().out
     assert list((root / ended._dir.name).glob("seg-*.jsonl"))  # left for a real process
     running.close(drained=True)
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        (["--path", "a-file"], "a-file: not a directory"),
+        (["--spool-dir", "a-file"], "a-file: not a directory"),
+        (
+            ["--path", "no-such-store"],
+            "no toolwise store at no-such-store: nothing recorded there yet",
+        ),
+        (["--spool-dir", "no-such-spool"], "no spool at no-such-spool"),
+    ],
+)
+def test_spool_on_a_path_that_holds_none_exits_2_saying_so(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    where: list[str],
+    said: str,
+) -> None:
+    """A mistyped path printed "0 record(s) … (empty)" with exit 0: nothing waiting, it said."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a store")
+    assert main(["spool", *where]) == 2
+    assert capsys.readouterr().err == f"toolwise: {said}\n"

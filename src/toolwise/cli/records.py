@@ -92,6 +92,10 @@ def spool(args: argparse.Namespace) -> int:
     from toolwise.storage.spool import inspect_spool
 
     root = Path(args.spool_dir) if args.spool_dir else Path(args.path or default_root()) / "spool"
+    missing = _no_spool(root, store=None if args.spool_dir else root.parent)
+    if missing:
+        print(f"toolwise: {missing}", file=sys.stderr)
+        return 2
     directories, rejected = inspect_spool(root)
     waiting = sum(d.records or 0 for d in directories if d.state != "running")
     if args.json:
@@ -116,6 +120,19 @@ def spool(args: argparse.Namespace) -> int:
     if rejected:
         print(f"refused records are kept in {root / 'rejected.jsonl'} with the reason")
     return 0
+
+
+def _no_spool(root: Path, *, store: Path | None) -> str | None:
+    """Why ``root`` (under the ``store`` directory, or given itself) holds no spool to read,
+    or None: a mistyped path must not read as "(empty)", nothing waiting."""
+    for where in (store, root):
+        if where is not None and where.exists() and not where.is_dir():
+            return f"{where}: not a directory"
+    if store is not None and not store.exists():
+        return f"no toolwise store at {store}: nothing recorded there yet"
+    if store is None and not root.exists():
+        return f"no spool at {root}"
+    return None
 
 
 COMMANDS: dict[str, Callable[[Toolwise, argparse.Namespace], int]] = {
