@@ -240,3 +240,14 @@ def test_warnings_of_a_command_that_succeeds_follow_its_output(
     captured = capsys.readouterr()
     assert captured.out == "output\n"
     assert captured.err == "toolwise: warning: a warning over two lines\n"
+
+
+@pytest.mark.parametrize("seed", ["-1", "x", "1.5"])
+def test_evaluate_refuses_a_seed_that_is_not_a_non_negative_integer(
+    store: Path, capsys: pytest.CaptureFixture[str], seed: str
+) -> None:
+    """With no logged decision to rank, ``--seed -1`` used to be accepted (exit 0)."""
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", "--path", str(store), "--agent", "devops", "--seed", seed])
+    assert done.value.code == 2
+    assert "argument --seed: expected a non-negative integer" in capsys.readouterr().err
