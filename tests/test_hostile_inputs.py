@@ -258,8 +258,22 @@ def test_listed_bad_settings_are_refused_naming_them(
     assert not (tmp_path / "store").exists()  # refused before anything was opened
 
 
-@pytest.mark.parametrize("path", [12345, "/etc/passwd", ""])
+@pytest.mark.parametrize("path", [12345, "/etc/passwd", "", "   "])
 def test_a_path_that_cannot_be_a_store_is_refused(path: Any) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         Toolwise(path)
     assert caught.value.field == "path"
+
+
+@pytest.mark.parametrize("value", ["/etc/passwd", "   "])
+def test_a_toolwise_path_that_cannot_be_a_store_is_refused_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """``$TOOLWISE_PATH`` is the default ``path``: a file raised a raw NotADirectoryError from
+    inside Chroma, and blanks made a directory named by spaces."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOOLWISE_PATH", value)
+    with pytest.raises(InvalidArgumentError) as caught:
+        Toolwise()
+    assert caught.value.field == "TOOLWISE_PATH"
+    assert list(tmp_path.iterdir()) == []

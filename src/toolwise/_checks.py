@@ -97,8 +97,9 @@ def check_moment(field: str, value: Any) -> datetime:
 
 
 def check_path(field: str, value: Any) -> Path:
-    """A ``str`` or ``os.PathLike`` naming a directory (it need not exist yet)."""
-    if not isinstance(value, str | os.PathLike) or (isinstance(value, str) and not value):
+    """A ``str`` or ``os.PathLike`` naming a directory (it need not exist yet); a blank one
+    (``"   "``) is refused: it would make a directory named by spaces, not the store meant."""
+    if not isinstance(value, str | os.PathLike) or (isinstance(value, str) and not value.strip()):
         raise InvalidArgumentError(field, value, "must be a path (str or os.PathLike)")
     path = Path(value)
     if path.exists() and not path.is_dir():

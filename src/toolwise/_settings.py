@@ -4,6 +4,7 @@ choose the outcome store."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,8 @@ def check_settings(path: Any, settings: Settings) -> None:
         )
     if path is not None:
         check_path("path", path)
+    elif os.environ.get("TOOLWISE_PATH"):  # the default root: named as the variable it is
+        check_path("TOOLWISE_PATH", os.environ["TOOLWISE_PATH"])
     if settings.get("spool_dir") is not None:
         check_path("spool_dir", settings.get("spool_dir"))
     durability = settings.get("durability", "deferred")

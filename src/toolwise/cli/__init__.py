@@ -204,7 +204,8 @@ def _no_store(args: argparse.Namespace) -> str | None:
 
     root = Path(args.path) if args.path else default_root()
     if root.exists() and not root.is_dir():
-        return f"--path {root}: not a directory"
+        named = "--path" if args.path else "$TOOLWISE_PATH"
+        return f"{named} {root}: not a directory"
     if not (root / "chroma").is_dir():
         hint = "" if args.path else " (--path, or set $TOOLWISE_PATH)"
         return f"no toolwise store at {root}{hint}: nothing recorded there yet"
