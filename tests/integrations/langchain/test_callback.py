@@ -74,6 +74,29 @@ def test_exception_is_recorded_as_failure_and_reraised(
     assert record.error_message == "b must not be negative"
 
 
+class _UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_exception_that_cannot_be_printed_is_still_recorded(
+    tw: Toolwise, records: Records
+) -> None:
+    """Its record was lost (counted invalid) when judging it called ``str(error)``."""
+
+    @tool
+    def fragile(x: int) -> int:
+        """Fail with an exception whose text cannot be read."""
+        raise _UnprintableError
+
+    with pytest.raises(_UnprintableError):
+        fragile.invoke({"x": 1}, config={"callbacks": [tw.callback()]})
+
+    [record] = records()
+    assert (record.outcome, record.error_type) == ("failure", "_UnprintableError")
+    assert record.error_message == "<unprintable _UnprintableError>"
+
+
 def test_handled_tool_exception_in_a_tool_call_is_a_failure(
     tw: Toolwise, records: Records, add: BaseTool
 ) -> None:
