@@ -9,9 +9,11 @@ __all__ = ["is_control_flow"]
 
 def is_control_flow(error: BaseException) -> bool:
     """True for LangGraph's ``interrupt()`` and ``Command`` routing (``GraphBubbleUp``
-    subclasses), cancellation and interpreter exits: none of them is the tool's fault."""
+    subclasses), cancellation and interpreter exits (``SystemExit``, ``KeyboardInterrupt``):
+    none of them is the tool's fault, and none is retried."""
     from langgraph.errors import GraphBubbleUp
 
     return isinstance(
-        error, GraphBubbleUp | asyncio.CancelledError | KeyboardInterrupt | GeneratorExit
+        error,
+        GraphBubbleUp | asyncio.CancelledError | KeyboardInterrupt | SystemExit | GeneratorExit,
     )
