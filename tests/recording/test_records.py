@@ -119,6 +119,15 @@ def test_non_finite_numbers_are_refused_naming_the_field(field: str, value: floa
     assert info.value.field == field
 
 
+@pytest.mark.parametrize("tool", ["deploy\nINFO toolwise: all good", "\x00deploy", "a\tb"])
+def test_a_tool_name_with_control_characters_is_refused_naming_tool(tool: str) -> None:
+    """Agent ids refuse them; a tool name did not, and is printed as is in log lines, the
+    command line's tables and the dashboard (a newline forged a log line)."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        _builder().build({"tool": tool})
+    assert caught.value.field == "tool"
+
+
 def test_a_lone_surrogate_becomes_a_replacement_character() -> None:
     """A badly decoded tool output still gives a record the spool can write."""
     record = _builder().build(

@@ -15,7 +15,8 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
 * **Identifiers are kept as given**: ``id``, ``agent_id``, ``tool``, ``session_id``,
   ``run_id``, ``tool_call_id``, ``decision_id`` and ``recommended_tool`` join records to runs,
   decisions and namespaces, and a redactor that rewrote one would silently split them.
-  ``agent_id`` is validated as a namespace (:func:`~toolwise.models.check_agent_id`). A
+  ``agent_id`` is validated as a namespace (:func:`~toolwise.models.check_agent_id`), and
+  ``tool`` must hold no control character (a newline in it would forge a log line). A
   caller-given ``session_id``, ``run_id``, ``tool_call_id`` or ``decision_id`` that holds a
   secret is stored as a digest of it instead
   (:func:`~toolwise.recording.redact.redact_identifier`): still joinable, never in clear.
@@ -68,6 +69,7 @@ _LABELS = ("task_type", "environment", "judged_by")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CUT_LABEL = re.compile(r"(.*)" + re.escape(TRUNCATED).replace(r"\{n\}", r"\d+"), re.DOTALL)
 # Containers are not metadata values; said here, by key, rather than by the model's
 # union error (``metadata.k.str``). Other types are left to the model to convert or refuse.
@@ -172,6 +174,11 @@ class RecordBuilder:
             values["metadata"] = self._metadata(metadata)
         for name, most in _MEASURES:
             _check_at_most(name, values.get(name), most)
+        tool = values.get("tool")
+        if isinstance(tool, str) and _CONTROL.search(tool):
+            # A tool name is printed as is: in log lines (a newline forges one), tables, the
+            # dashboard. Agent ids are refused alike (models.check_agent_id).
+            raise InvalidArgumentError("tool", tool, "must not contain control characters")
         record_id = values.get("id")
         if isinstance(record_id, str) and record_id and not record_id.strip():
             # get_call, forget and DELETE .../calls/{id} refuse a blank id: it could never go
