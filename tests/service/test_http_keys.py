@@ -43,6 +43,18 @@ def test_a_key_needs_an_agent_or_admin(key_ring: KeyRing) -> None:
     assert both.value.field == "admin"
 
 
+@pytest.mark.parametrize(
+    "label", ["ci\n000000000000  admin  read-write  active", "x" * 201, 5], ids=repr
+)
+def test_a_label_that_is_not_one_short_line_is_refused(key_ring: KeyRing, label: object) -> None:
+    """``keys list`` prints a line per key: a newline in a label printed one that read as
+    another (admin) key; a 5,000-character label was printed whole."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        key_ring.create(["ci"], label=label)  # type: ignore[arg-type]
+    assert caught.value.field == "label"
+    assert key_ring.keys() == []
+
+
 def test_revoking_an_unknown_key_names_it(key_ring: KeyRing) -> None:
     """``revoke`` of an id that does not exist raises naming ``key_id``."""
     with pytest.raises(InvalidArgumentError) as refused:

@@ -82,6 +82,20 @@ def _unreadable(path: Path, exc: Exception) -> str:
     )
 
 
+MAX_LABEL = 200
+
+
+def _check_label(label: object) -> None:
+    """A note of at most 200 characters on one line: ``keys list`` prints one line per key,
+    and a newline in a label printed a line that reads as another key."""
+    if not isinstance(label, str):
+        raise InvalidArgumentError("label", label, "must be text")
+    if len(label) > MAX_LABEL:
+        raise InvalidArgumentError("label", label, f"must be at most {MAX_LABEL} characters")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in label):
+        raise InvalidArgumentError("label", label, "must be one line, without control characters")
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -173,7 +187,8 @@ class KeyRing:
 
         Raises:
             InvalidArgumentError: naming ``agents`` (none for a non-admin key, or one an
-                agent id cannot be) or ``admin`` (with agents as well).
+                agent id cannot be), ``admin`` (with agents as well) or ``label`` (over 200
+                characters, or with a newline or another control character).
         """
         if admin and agents:
             raise InvalidArgumentError("admin", admin, "an admin key is for every agent")
@@ -181,6 +196,7 @@ class KeyRing:
             raise InvalidArgumentError("agents", list(agents), "name an agent, or make admin")
         for agent in agents:
             check_agent_id(agent)
+        _check_label(label)
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         key = ApiKey(
