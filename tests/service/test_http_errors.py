@@ -142,6 +142,19 @@ def test_bad_input_is_a_422_naming_the_field(
     assert "Traceback" not in response.text
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_not_sent_as_json_says_so(client: TestClient, content_type: str | None) -> None:
+    """``curl -d '{…}'`` without a JSON content type: pydantic's "Input should be a valid
+    dictionary" named the body but not why."""
+    headers = {} if content_type is None else {"content-type": content_type}
+    response = client.post("/v1/agents/devops/calls", content=b'{"tool": "t"}', headers=headers)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["field"] == "body"
+    assert "Content-Type: application/json" in body["message"]
+    assert f"(got {content_type or 'none'})" in body["message"]
+
+
 def test_a_refused_batch_records_nothing(client: TestClient) -> None:
     """One invalid call in a batch refuses the whole batch."""
     response = client.post(

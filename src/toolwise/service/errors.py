@@ -122,7 +122,7 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def _validation(exc: RequestValidationError) -> JSONResponse:
+def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     if not errors:
         return error_response(422, "invalid_argument", "the request is invalid")
@@ -131,12 +131,26 @@ def _validation(exc: RequestValidationError) -> JSONResponse:
     location = loc[0] if loc and loc[0] in _LOCATIONS else None
     field = field_of(loc[1:] if location else loc) or (location or "request")
     message = str(first.get("msg", "is invalid"))
+    content_type = request.headers.get("content-type", "")
     if first.get("type") == "json_invalid":
         field, message = "body", "is not valid JSON"
     elif first.get("type") == "missing" and field == "body" and location == "body":
         message = "a JSON body is required"
+    elif field == "body" and location == "body" and not _is_json(content_type):
+        # FastAPI reads a body as JSON only when it says so: `curl -d '{…}'` sends it as a
+        # form, and pydantic's "Input should be a valid dictionary" hid why.
+        shown = content_type.split(";", maxsplit=1)[0].strip() or "none"
+        message = f"must be sent as JSON, with Content-Type: application/json (got {shown})"
     return error_response(
         422, "invalid_argument", f"{field}: {message}", field=field, location=location
+    )
+
+
+def _is_json(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, as FastAPI decides whether to parse."""
+    kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
     )
 
 
@@ -144,8 +158,8 @@ def install_error_handlers(app: FastAPI) -> None:
     """Map every exception to its JSON answer (see the module's table)."""
 
     @app.exception_handler(RequestValidationError)
-    async def _request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _validation(exc)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation(request, exc)
 
     @app.exception_handler(InvalidArgumentError)
     async def _invalid(_request: Request, exc: InvalidArgumentError) -> JSONResponse:
