@@ -155,6 +155,18 @@ def test_a_json_body_not_sent_as_json_says_so(client: TestClient, content_type: 
     assert f"(got {content_type or 'none'})" in body["message"]
 
 
+def test_a_payload_nested_too_deep_is_named_briefly(client: TestClient) -> None:
+    """Past pydantic's depth limit the field path ran to 770 characters."""
+    deep = b"[" * 500 + b"1" + b"]" * 500
+    response = client.post(
+        "/v1/agents/devops/calls",
+        content=b'{"tool": "t", "tool_input": ' + deep + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "tool_input" + "[0]" * 7 + "…"
+
+
 def test_a_refused_batch_records_nothing(client: TestClient) -> None:
     """One invalid call in a batch refuses the whole batch."""
     response = client.post(

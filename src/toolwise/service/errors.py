@@ -99,14 +99,24 @@ def error_response(
     )
 
 
+_MAX_FIELD_PARTS = 8  # a 500-deep tool_input named tool_input[0][0]… over 770 characters
+
+
 def field_of(loc: Sequence[Any]) -> str:
-    """``("body", "batch", 2, "latency_ms")`` → ``[2].latency_ms``; branch names dropped."""
+    """``("body", "batch", 2, "latency_ms")`` → ``[2].latency_ms``; branch names dropped;
+    a path deeper than eight parts is cut with ``…``."""
     text = ""
+    parts = 0
     for part in loc:
+        if parts == _MAX_FIELD_PARTS:
+            return text + "…"
         if isinstance(part, int):
             text += f"[{part}]"
         elif isinstance(part, str) and _FIELD.match(part) and part not in _BRANCHES:
             text += f".{part}" if text else part
+        else:
+            continue
+        parts += 1
     return text
 
 
