@@ -10,8 +10,9 @@ Before a deploy the agent pulls the release's image. Two registries serve the sa
 ``tw.pool("pull_image", [dockerhub_pull, ghcr_pull])`` is the one tool the agent sees; the
 same week of pulls (the deploys of ``world.World``, same seed) also runs through each registry
 alone and through LangChain's fixed ``with_fallbacks`` chain. Everything runs on the simulated
-clock, so a week takes seconds and the numbers are reproducible; they are printed as a table
-and written to ``--json`` (``benchmarks/results/devops_pull_image.json`` by default).
+clock, so a week takes seconds and the registries' numbers are reproducible (the pool's move a
+little between runs: its order is drawn by unseeded Thompson sampling); they are printed as a
+table and written to ``--json`` (``benchmarks/results/devops_pull_image.json`` by default).
 """
 
 from __future__ import annotations
