@@ -31,9 +31,8 @@ SERVICES: tuple[tuple[str, bool], ...] = (
 
 DEPLOYS_PER_WEEK = 144
 """About 29 deploys a working day over 12 services — a CI/CD shop. Fewer starve the learner:
-at 48 a week a chart-based task type sees about three helm calls a week, a 14-day half-life
-never lets that evidence pass nine effective observations, and helm's failures on the other
-services make it look worse than terraform there, so helm is adopted for charts only slowly
+at 48 a week a chart-based task type sees a few helm calls a week, and helm's failures on the
+other services weigh on its chart prior, so helm is adopted for charts only slowly
 (``docs/ranking.md``, "Sparse contexts")."""
 HELM_ARRIVES_WEEK = 4
 EVENTS: dict[int, str] = {
