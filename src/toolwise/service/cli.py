@@ -51,7 +51,8 @@ SERVE_BATCH = 1_000
 (:data:`~toolwise._write_path.REMOTE_BATCH`). The writer encodes a batch holding the GIL
 that the event loop needs: at 1,000 calls/s open loop, batches of 2,000 put POST calls' p99
 at 31-107 ms, batches of 1,000 at 21-34 ms (benchmarks/results/http_batch2000.json,
-http_batch1000.json and http.json, one quiet window). A service answers requests first; a
+http_batch1000.json and that window's http.json, ``git show 8eb59b3:benchmarks/results/http.json``).
+A service answers requests first; a
 fleet of library writers keeps the larger batch (benchmarks/scale.py)."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may keep the GIL while another waits for it (Python's default: 0.005).
