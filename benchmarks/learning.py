@@ -1,7 +1,7 @@
 """Does toolwise learn which tool to pick faster than the reference designs? Regret vs an oracle.
 
-    python benchmarks/learning.py            # full run: 50 seeds × 9 scenarios (~2 min on 2 cores)
-    python benchmarks/learning.py --quick    # smoke run: 3 seeds, no plots (< 30 s)
+    python benchmarks/learning.py            # full run: 50 seeds × 11 scenarios (minutes)
+    python benchmarks/learning.py --quick    # smoke run: 3 seeds, no plots
 
 Every policy — uniform random, the model's fixed favourite, the memory-server recipe (seed
 000), the tool-priors API with its routing rule (seed 002), toolwise's ``ReliabilityView`` and
