@@ -167,6 +167,31 @@ def test_a_payload_nested_too_deep_is_named_briefly(client: TestClient) -> None:
     assert response.json()["field"] == "tool_input" + "[0]" * 7 + "…"
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/v1/agents/devops/calls", "tool=ansible_run&tool=kubectl_deploy", "tool"),
+        ("/v1/agents/devops/calls", "limit=1&limit=500", "limit"),
+        ("/v1/agents/devops/priors", "task_type=a&task_type=b", "task_type"),
+    ],
+)
+def test_a_single_valued_query_parameter_given_twice_is_refused(
+    client: TestClient, path: str, query: str, field: str
+) -> None:
+    """FastAPI kept the last value: a client asking for two tools got one tool's calls."""
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 422
+    assert (response.json()["field"], response.json()["location"]) == (field, "query")
+
+
+def test_ids_are_given_once_per_id(client: TestClient, record_calls: Any) -> None:
+    """``ids`` is a list: repeating it is how several ids are named."""
+    first, second = record_calls("devops", {"tool": "a"}, {"tool": "b"})
+    response = client.delete(f"/v1/agents/devops/calls?ids={first}&ids={second}")
+    assert response.status_code == 200, response.text
+    assert response.json()["deleted"] == 2
+
+
 def test_a_refused_batch_records_nothing(client: TestClient) -> None:
     """One invalid call in a batch refuses the whole batch."""
     response = client.post(

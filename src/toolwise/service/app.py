@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from toolwise.service import dashboard, routes_calls, routes_health, routes_learning, short_path
 from toolwise.service.backend import ServiceBackend
@@ -16,6 +16,7 @@ from toolwise.service.decisions import DecisionLog
 from toolwise.service.errors import install_error_handlers
 from toolwise.service.keys import KeyRing
 from toolwise.service.limits import BodyLimit
+from toolwise.service.query_params import single_values
 from toolwise.service.state import ServiceConfig, ServiceState
 
 __all__ = ["API_VERSION", "create_app", "warm_up"]
@@ -84,7 +85,7 @@ def create_app(
     )
     install_error_handlers(app)
     for router in (routes_calls.router, routes_learning.router, routes_health.router):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(single_values)])
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, limit=options.max_body_bytes)
     short_path.first(app, app.state.toolwise)  # in front of every layer, the limit too
