@@ -212,6 +212,17 @@ def test_unserialisable_values_become_text(value: object, redactor: Any) -> None
     assert text
 
 
+def test_an_object_whose_attributes_raise_is_rendered_not_raised() -> None:
+    """A remote proxy's ``__getattr__`` raised out of to_safe_text (looking for a message's
+    ``content``): ``tw.record(tool_output=proxy)`` raised RuntimeError."""
+
+    class Proxy:
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError(name)
+
+    assert to_safe_text(Proxy(), redact, 100) == "<unrenderable Proxy>"
+
+
 def test_a_failing_redactor_never_exposes_the_raw_value() -> None:
     """If a custom redactor raises, the payload is replaced, not stored unredacted."""
 

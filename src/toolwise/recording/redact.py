@@ -194,6 +194,18 @@ def _short_repr(value: Any, limit: int = 4_096) -> str:
     return text[:limit]
 
 
+def _message_content(value: Any) -> Any:
+    """A ``ToolMessage``'s content (what the tool said), else ``value``. An object whose
+    attributes raise (a remote proxy's ``__getattr__``) is kept as the object."""
+    try:
+        content = getattr(value, "content", None)
+        if isinstance(content, str | list) and hasattr(value, "type"):
+            return content
+    except Exception:
+        pass
+    return value
+
+
 def _no_redaction(value: Any) -> Any:
     return value
 
@@ -244,9 +256,7 @@ def to_safe_text(value: Any, redactor: Redactor | None, max_chars: int) -> str:
         if len(text) <= max_chars:
             return text
         return text[:max_chars] + TRUNCATED.format(n=len(text) - max_chars)
-    content = getattr(value, "content", None)  # a ToolMessage: store what the tool said
-    if isinstance(content, str | list) and hasattr(value, "type"):
-        value = content
+    value = _message_content(value)
     if isinstance(value, str) and isinstance(redactor, SecretRedactor):
         # Only the first max_chars can be stored: scan just those (plus the look-ahead).
         try:

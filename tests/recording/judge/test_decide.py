@@ -274,6 +274,23 @@ def test_a_judge_whose_answer_cannot_be_printed_keeps_the_default_verdict() -> N
     assert (verdict.outcome, verdict.reason) == ("failure", "error_field")
 
 
+class _RemoteProxy:
+    """A remote object's local stand-in: every attribute is asked of the far side."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"connection lost while reading {name}")
+
+
+def test_an_output_whose_attributes_raise_is_judged_a_success_and_counted() -> None:
+    """The tool returned; reading its result's attributes raised, which lost the record."""
+    before = judge_fallbacks()
+
+    verdict = judge_output(_RemoteProxy())
+
+    assert verdict.outcome == "success"
+    assert judge_fallbacks() == before + 1
+
+
 @pytest.mark.parametrize(
     ("build", "field"),
     [

@@ -93,7 +93,11 @@ def default_verdict(output: Any, rules: JudgeRules = DEFAULT_RULES) -> Verdict:
 def judge_output(output: Any, judge: JudgeSpec | None = None, *, tool: str = "") -> Verdict:
     """The verdict for ``output`` of a call to ``tool``, under the judge set for that tool."""
     rules, custom = _resolve(judge, tool)
-    verdict = default_verdict(output, rules)
+    try:
+        verdict = default_verdict(output, rules)
+    except Exception as exc:  # an output whose attributes raise (a remote proxy): it returned
+        _fell_back(default_verdict, functools.partial(_unreadable, exc))
+        verdict = Verdict("success", 1.0)
     if custom is None or verdict.reason in HARD_REASONS:
         return verdict
     try:
@@ -262,6 +266,10 @@ _LOGGED_CHARS = 300
 @functools.cache
 def _log_redactor() -> SecretRedactor:
     return SecretRedactor()
+
+
+def _unreadable(error: BaseException) -> str:
+    return f"could not read a tool's output ({_raised(error)}): judged a success"
 
 
 def _raised(error: BaseException, limit: int = 200) -> str:
