@@ -55,6 +55,26 @@ def test_serve_refuses_a_port_it_cannot_listen_on_as_given(tmp_path: Path, port:
     assert not (tmp_path / "store" / "chroma").exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--max-body-bytes", "-1", "toolwise: --max-body-bytes: Input should be greater than"),
+        ("--batch-size", "0", "argument --batch-size: expected an integer >= 1"),
+        ("--store-nice", "100", "argument --store-nice: expected an integer from 0 to 19"),
+    ],
+)
+def test_serve_refuses_a_bad_number_in_one_line_before_opening_anything(
+    tmp_path: Path, option: str, value: str, said: str
+) -> None:
+    """``--max-body-bytes -1`` printed pydantic's four-line error; ``--batch-size 0`` was
+    refused only after the chroma child had started (its start-up line came first)."""
+    result = serve_refused(tmp_path / "store", option, value)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert said in line
+    assert not (tmp_path / "store" / "chroma").exists()
+
+
 def _child_pid(server: ServeProcess) -> int | None:
     found = re.search(r"store in chroma child pid (\d+)", server.log_text)
     return int(found[1]) if found else None

@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,7 +82,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     serve.add_argument(
         "--store-nice",
-        type=int,
+        type=_int_within(0, 19),
         default=STORE_NICE,
         help=f"CPU priority offset of the chroma child (0-19, default {STORE_NICE}): its "
         "indexing waits for cores the requests leave idle; 0 to share them equally",
@@ -89,10 +90,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help="1-65535")
     serve.add_argument("--keys", help="API key file (default <path>/keys.json)")
-    serve.add_argument("--max-body-bytes", type=int, default=1_048_576)
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1_048_576,
+        help="larger request bodies are refused with 413 (1 KiB to 64 MiB)",
+    )
     serve.add_argument(
         "--batch-size",
-        type=int,
+        type=_int_within(1, None),
         default=None,
         help=f"records per store write (default {SERVE_BATCH:,} to a server or the store "
         "child, 500 in process); smaller writes pause request handling for less time",
@@ -221,6 +227,25 @@ def _port(text: str) -> int:
     return port
 
 
+def _int_within(low: int, high: int | None) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``, refused in one line before
+    anything opens (``--batch-size 0`` was refused only after the store's child process had
+    started)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+            msg = f"expected an integer {bounds}, got {text!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return value
+
+    return parse
+
+
 def _seconds_or_none(text: str) -> float | None:
     """``--recall-budget``: seconds (finite, >= 0), or ``none``."""
     if text.strip().lower() == "none":
@@ -238,7 +263,9 @@ def _seconds_or_none(text: str) -> float | None:
 def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
+        from pydantic import ValidationError
 
+        from toolwise.errors import InvalidArgumentError
         from toolwise.service.adapter import ToolwiseBackend
         from toolwise.service.app import create_app, warm_up
         from toolwise.service.auth import check_bind
@@ -255,11 +282,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     keys = KeyRing(_key_file(args))
     check_bind(args.host, keys)  # before anything opens the store
-    config = ServiceConfig(
-        max_body_bytes=args.max_body_bytes,
-        recall_budget=args.recall_budget,
-        recall_index=args.recall_index,
-    )
+    try:
+        config = ServiceConfig(
+            max_body_bytes=args.max_body_bytes,
+            recall_budget=args.recall_budget,
+            recall_index=args.recall_index,
+        )
+    except ValidationError as exc:  # one line naming the option, not pydantic's four
+        first = exc.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-")
+        raise InvalidArgumentError(option, first.get("input"), first["msg"]) from None
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     if args.log_level != "debug":  # a line per store call otherwise
         logging.getLogger("httpx").setLevel(logging.WARNING)
