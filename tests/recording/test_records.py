@@ -68,6 +68,15 @@ def test_labels_tags_and_metadata_values_are_redacted() -> None:
     }
 
 
+def test_every_free_text_field_a_caller_may_give_is_redacted() -> None:
+    """``source`` and ``context_key`` are fields of ``record()`` too; they were stored as
+    given, secrets and all."""
+    record = _builder().build(
+        {"tool": "t", "source": f"password={SECRET}", "context_key": f"token {SECRET}"}
+    )
+    assert SECRET not in record.model_dump_json()
+
+
 def test_identifiers_are_kept_as_given() -> None:
     """Ids join records to runs and decisions: the redactor never rewrites them."""
     fields = {

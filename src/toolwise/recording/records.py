@@ -9,7 +9,8 @@ callback handler, an instrumented tool, the ``ToolNode`` interceptor or the agen
   is rendered as text (objects as JSON), redacted, and cut with a visible marker — inputs and
   outputs to ``max_payload_chars``, the rest to ``max_text_chars``.
 * **Labels, tags and metadata** pass the redactor too: ``task_type``, ``environment``,
-  ``judged_by`` (a user's judge may name its reason), every tag, and every metadata value
+  ``judged_by`` (a user's judge may name its reason), ``source`` and ``context_key`` (any
+  text a caller of ``record()`` gives), every tag, and every metadata value
   (values under secret-looking keys are replaced whole; string values are redacted and cut to
   ``max_payload_chars``).
 * **Identifiers are kept as given**: ``id``, ``agent_id``, ``tool``, ``session_id``,
@@ -65,7 +66,7 @@ MAX_COST = 1e12
 _MEASURES = (("latency_ms", MAX_LATENCY_MS), ("cost", MAX_COST))
 _PAYLOADS = ("tool_input", "tool_output")
 _TEXTS = ("task", "error_message", "error_type")
-_LABELS = ("task_type", "environment", "judged_by")
+_LABELS = ("task_type", "environment", "judged_by", "source", "context_key")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _SURROGATE = re.compile("[\ud800-\udfff]")
