@@ -433,6 +433,7 @@ def test_a_quoted_password_in_prose_is_redacted(text: str, expected: str) -> Non
         ("the password for db is hunter2.", f"the password for db is {REDACTED}."),
         ("set the password to 12345678", f"set the password to {REDACTED}"),
         ("Password is P@ssw0rd!", f"Password is {REDACTED}"),
+        ("password was changed to Welcome1", f"password was changed to {REDACTED}"),
     ],
 )  # fmt: skip
 def test_an_unquoted_password_in_prose_is_redacted(text: str, expected: str) -> None:
@@ -448,7 +449,7 @@ def test_an_unquoted_password_in_prose_is_redacted(text: str, expected: str) -> 
         "the password is correct", "password expires in 90 days", "password is 8 characters",
         "password changed at 2026-01-01T10:00:00Z", "password authentication failed for user ada1",
         "password is ${DB_PASSWORD}", "the password is ********", "password manager 1Password",
-        "password-protected archive", "cd /tmp && pwd",
+        "password-protected archive", "cd /tmp && pwd", "password set to expire in 90 days",
     ],
 )  # fmt: skip
 def test_prose_about_passwords_survives(text: str) -> None:

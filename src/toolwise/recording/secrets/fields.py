@@ -160,11 +160,13 @@ _PROSE_PASSWORD = re.compile(  # "with password 'hunter2'", 'password is "a b"'
     r"(?P<v>(?:(?!(?P=q))[^\n\\]){1,512})(?P=q)"
 )
 # "the password is hunter2", "passwd Tr0ub4dor&3", "password for db was 12345678": the first
-# word after a password word (or after "is"/"was"/"to", or after "for <name> is"), judged by
+# word after a password word (or after "is"/"was"/"to"/"set to", or "for <name> is"), judged by
 # _looks_like_password, since most such words are prose ("password reset", "is required").
 _PROSE_BARE_PASSWORD = re.compile(
     r"pass(?:word|wd|phrase)s?[ \t]{1,16}"
-    r"(?:(?P<verb>(?:(?:for|of)[ \t]{1,16}[^\s\"']{1,64}[ \t]{1,16})?(?:is|was|to)[ \t]{1,16}))?"
+    r"(?:(?P<verb>(?:(?:for|of)[ \t]{1,16}[^\s\"']{1,64}[ \t]{1,16})?"
+    r"(?:(?:(?:is|was|has[ \t]{1,16}been)[ \t]{1,16})?(?:set|changed|reset)[ \t]{1,16}to|is|was|to)"
+    r"[ \t]{1,16}))?"
     r"(?P<v>[^\s\"'`/$<{\[(-][^\s]{0,127})"
 )
 _TRAILING = ".,;:)]}>\"'`"  # sentence punctuation; "!" and "?" may end a password
