@@ -568,6 +568,18 @@ def test_a_label_the_builder_rewrites_still_finds_its_records(tw: Toolwise, labe
 @pytest.mark.parametrize(
     "label", ["x" * 600, "password=" + "hunter2-" * 3], ids=["too long", "secret-looking"]
 )
+def test_a_seeded_prior_applies_to_a_label_the_builder_rewrites(tw: Toolwise, label: str) -> None:
+    """seed_prior keyed the label as given, so it never applied (recommend asks the stored
+    form) and kept a secret-looking label in the learnt state and its snapshots."""
+    tw.seed_prior("helm", 0.99, 1_000.0, task_type=label, environment=label)
+    [ranked] = tw.recommend(label, ["helm"], environment=label)
+    assert ranked.rate > 0.95
+    assert b"hunter2" not in tw.view.export_state()
+
+
+@pytest.mark.parametrize(
+    "label", ["x" * 600, "password=" + "hunter2-" * 3], ids=["too long", "secret-looking"]
+)
 def test_list_calls_filters_by_a_label_the_builder_rewrote(tw: Toolwise, label: str) -> None:
     """A task_type or environment filter is put in stored form too, like priors'."""
     recorded = tw.record(tool="helm", task_type=label, environment=label)

@@ -112,6 +112,11 @@ class ObservationIntake:
         arguments.name("agent_id", agent_id)
         p = arguments.unit_interval("rate", rate)
         n = arguments.non_negative("strength", strength)
+        # Records are learnt under their stored labels (cut, redacted): a seed keyed by the
+        # label as given never applied to a long or secret-looking task type, and kept the
+        # secret in the learnt state (and its snapshots).
+        task_type = self._as_stored(task_type)
+        environment = self._as_stored(environment)
         env = None if environment is None else self._env(environment)
         with self._lock:
             self._state.seed((agent_id, tool, task_type, env), (p * n, (1.0 - p) * n))
@@ -135,6 +140,10 @@ class ObservationIntake:
         state = snapshot.load_state(blob, self._config)
         with self._lock:
             self._state = state
+
+    def _as_stored(self, label: str | None) -> str | None:
+        """A queried label in the form records are learnt under (the view maps it)."""
+        return label
 
     def _env(self, environment: str) -> str:
         return "" if self._config.share_environments else environment
