@@ -192,6 +192,27 @@ def test_ids_are_given_once_per_id(client: TestClient, record_calls: Any) -> Non
     assert response.json()["deleted"] == 2
 
 
+class _BrokenReads(ToolwiseBackend):
+    """A backend whose listing fails with a bug (the rest is the real one)."""
+
+    def list_calls(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+
+def test_a_bug_is_logged_without_the_querys_values(
+    tw: Toolwise, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 500's log line named the whole URL, query values (a session id, a task type) and
+    all; it names the path and the parameters asked."""
+    app = create_app(_BrokenReads(tw.runtime))
+    with TestClient(app, raise_server_exceptions=False) as http:
+        response = http.get("/v1/agents/devops/calls", params={"session_id": "tok-9f8e7d6c5b4a"})
+    assert response.status_code == 500
+    [logged] = [r.getMessage() for r in caplog.records if "unexpected error" in r.getMessage()]
+    assert "tok-9f8e7d6c5b4a" not in logged
+    assert logged.endswith("GET /v1/agents/devops/calls?session_id")
+
+
 def test_a_refused_batch_records_nothing(client: TestClient) -> None:
     """One invalid call in a batch refuses the whole batch."""
     response = client.post(

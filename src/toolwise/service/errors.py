@@ -215,5 +215,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("toolwise service: unexpected error on %s %s", request.method, request.url)
+        # The path and the query's parameter names, not their values: a session id or a
+        # task type asked about may hold a secret, and logs outlive the request.
+        names = ",".join(dict.fromkeys(request.query_params.keys()))
+        asked = f"{request.url.path}?{names}" if names else request.url.path
+        log.exception("toolwise service: unexpected error on %s %s", request.method, asked)
         return error_response(500, "internal", "an internal error occurred; it was logged")
