@@ -34,7 +34,7 @@ import numpy as np
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.grid import PropensityGrid, win_shares
 from toolwise.learning.models import Strategy
-from toolwise.learning.posterior import beta_quantiles, upper_quantiles
+from toolwise.learning.posterior import RememberedQuantiles, beta_quantiles, upper_quantiles
 from toolwise.learning.scoring import NEUTRAL
 
 __all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
@@ -167,7 +167,8 @@ def _rank(scores: Vector, rng: np.random.Generator) -> list[int]:
     in 1,000 decisions on a development seed. Every strategy ranks through here.
     """
     shuffled = rng.permutation(len(scores))
-    return [int(shuffled[i]) for i in np.argsort(-scores[shuffled], kind="stable")]
+    order: list[int] = shuffled[np.argsort(-scores[shuffled], kind="stable")].tolist()
+    return order
 
 
 def _top_shares(scores: Vector) -> Vector:
@@ -183,8 +184,11 @@ def _explored(arms: Arms, order: list[int]) -> list[bool]:
     a coin toss, so it was put first for its uncertainty, not its mean.
     """
     greedy = arms.weight * arms.mean + arms.fixed
+    top = greedy == greedy.max()
+    tied = int(np.count_nonzero(top))  # 0 when a score is NaN: then nothing was explored
     explored = [False] * len(order)
-    explored[order[0]] = bool(_top_shares(greedy)[order[0]] < 1.0)
+    # Its share of greedy's picks (_top_shares) is below one: tied, or not on top at all.
+    explored[order[0]] = tied > 1 or (tied == 1 and not top[order[0]])
     return explored
 
 
@@ -276,10 +280,17 @@ def _shared_scores(
     """
     column = levels[None, :]
     success = beta_quantiles(arms.alpha[:, None], arms.beta[:, None], column)
+    return _scored(arms, success, _normal_quantiles(column) if normals is None else normals)
+
+
+def _scored(arms: Arms, quantiles: Matrix, normals: np.ndarray) -> tuple[Matrix, Matrix, Matrix]:
+    """:func:`_shared_scores` from the tools' Beta ``quantiles`` at the levels (tools ×
+    levels) and the standard normal's ``normals`` there; ``quantiles`` is updated in place."""
+    success = quantiles
     due = arms.due()
     if due:
         success[due] = np.maximum(success[due], _retry_index(arms, due)[:, None])
-    normal = _normal_quantiles(column) if normals is None else normals[None, :]
+    normal = normals.reshape(1, -1)
     speed = np.clip(arms.speed_mean[:, None] + arms.speed_sd[:, None] * normal, 0.0, 1.0)
     scores = arms.weight * success + arms.exploring(speed)
     return success, speed, scores
@@ -291,6 +302,16 @@ def _grid(grid: int) -> PropensityGrid:
     return PropensityGrid(grid, _normal_quantiles)
 
 
+@functools.cache
+def _grid_ends(grid: int) -> tuple[RememberedQuantiles, Vector]:
+    """The Beta quantiles at the grid's lowest and highest strata, remembered per posterior
+    (two thirds of a decision's quantiles, unchanged until a tool learns something), and the
+    standard normal's quantiles there."""
+    strata = _grid(grid)
+    ends = np.array([0, -1])
+    return RememberedQuantiles(strata.levels[ends]), strata.normals[ends]
+
+
 def _contest(arms: Arms) -> bytes:
     """Everything the tools' scores on the propensity grid depend on, as one key."""
     parts = [arms.alpha, arms.beta, arms.speed_mean, arms.speed_sd, arms.cost, arms.speed_known]
@@ -299,7 +320,9 @@ def _contest(arms: Arms) -> bytes:
     shared = (arms.weight, arms.speed_weight, arms.optimistic_cost, arms.optimistic is None)
     due = arms.retry if arms.due() else ()
     evidence = arms.evidence if due else None  # the re-try index's horizon
-    return np.vstack(parts).tobytes() + repr((len(arms.alpha), shared, due, evidence)).encode()
+    # A repr holds no NUL byte, and the tool count and ``optimistic`` fix the parts' lengths.
+    head = repr((len(arms.alpha), shared, due, evidence)).encode() + b"\0"
+    return b"".join([head, *(part.tobytes() for part in parts)])
 
 
 def _grid_wins(arms: Arms, grid: PropensityGrid) -> Vector:
@@ -331,15 +354,21 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     level = float(np.sqrt(rng.random()))  # max of two uniforms: P(u <= x) = x²
     grid = config.propensity_samples // _GRID_SHARE
     strata = _grid(grid) if grid else None
-    # The level drawn and the grid's two ends, in one computation of the quantiles.
-    levels = np.array([level] if strata is None else [level, *strata.levels[[0, -1]]])
-    at_levels = _shared_scores(arms, levels)
+    # Scores at the level drawn and at the grid's two ends, computed together.
+    k = len(arms.alpha)
+    quantiles = np.empty((k, 1 if strata is None else 3))
+    quantiles[:, 0] = beta_quantiles(arms.alpha, arms.beta, np.array(level))
+    normals = [_normal_quantile(level)]
+    if strata is not None:
+        remembered, end_normals = _grid_ends(grid)
+        quantiles[:, 1:] = remembered.rows(arms.alpha.tolist(), arms.beta.tolist())
+        normals.extend(end_normals.tolist())
+    at_levels = _scored(arms, quantiles, np.array(normals))
     success: Vector = at_levels[0][:, 0]
     speed: Vector = at_levels[1][:, 0]
     scores: Vector = at_levels[2][:, 0]
     order = _rank(scores, rng)
     explored = _explored(arms, order)
-    k = len(order)
     propensity: list[float | None]
     if k == 1:
         propensity = [1.0]
@@ -359,7 +388,7 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
         else:  # NaN scores: every tool at -inf, the strata shared evenly
             counts = win_shares(np.full((k, grid), -np.inf))
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
-        propensity = [float(c) / (grid + 1) for c in counts]
+        propensity = [c / (grid + 1) for c in counts.tolist()]
     return Choice(success, scores, order, explored, propensity, arms.scored_speed(speed))
 
 
