@@ -13,7 +13,7 @@ evidence environment by environment.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from toolwise.learning.dispersion import agreement
 from toolwise.learning.reader import Read
@@ -22,8 +22,7 @@ from toolwise.learning.shrinkage import Posterior
 __all__ = ["PooledRead", "pool"]
 
 
-@dataclass(frozen=True, slots=True)
-class PooledRead:
+class PooledRead(NamedTuple):
     """One tool's read across environments: the pooled read, its raw outcome count, and the
     environments whose evidence it holds (anchor first)."""
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from toolwise.learning.buckets import start_over_if_stale
 from toolwise.learning.changes import ChangeTracker, ContextKey
@@ -31,8 +30,7 @@ __all__ = ["PosteriorReader", "Read"]
 _MAX_ALIKE_CACHE: Final = 100_000
 
 
-@dataclass(frozen=True, slots=True)
-class Read:
+class Read(NamedTuple):
     """A key's posterior with the evidence objects it came from.
 
     ``retry`` is the Beta ``(alpha, beta)`` of the key's record before a break when a re-try

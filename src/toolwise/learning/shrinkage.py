@@ -30,7 +30,7 @@ the lender's mean; this is that sum in units of observations).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from toolwise.learning.dispersion import agreement
 
@@ -67,9 +67,12 @@ def minus(whole: Mass, part: Mass) -> Mass:
     return max(whole[0] - part[0], 0.0), max(whole[1] - part[1], 0.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Posterior:
-    """A key's Beta posterior and the evidence behind it."""
+class Posterior(NamedTuple):
+    """A key's Beta posterior and the evidence behind it.
+
+    Named tuples, not frozen dataclasses, here and in the reads built from them: a ranking
+    makes a few of them per candidate tool, and they are three times cheaper to build.
+    """
 
     alpha: float
     beta: float
@@ -87,8 +90,7 @@ class Posterior:
         return self.own[0] + self.own[1]
 
 
-@dataclass(frozen=True, slots=True)
-class Levels:
+class Levels(NamedTuple):
     """What one key can borrow from, and how much at most (see the module docstring).
 
     Attributes:
