@@ -79,6 +79,11 @@ PRESETS: dict[str, ObjectiveWeights] = {
 }
 
 
+# Normalised once: a recommend resolves its objective every call, and a frozen model can be
+# shared.
+_NORMALIZED: dict[str, ObjectiveWeights] = {name: w.normalized() for name, w in PRESETS.items()}
+
+
 def resolve_objective(objective: object) -> ObjectiveWeights:
     """Turn any accepted ``objective`` into normalised weights.
 
@@ -90,7 +95,7 @@ def resolve_objective(objective: object) -> ObjectiveWeights:
         if objective not in PRESETS:
             reason = f"must be one of {sorted(PRESETS)}, ObjectiveWeights or a mapping"
             raise InvalidArgumentError("objective", objective, reason)
-        return PRESETS[objective].normalized()
+        return _NORMALIZED[objective]
     try:
         if isinstance(objective, ObjectiveWeights):
             return objective.normalized()

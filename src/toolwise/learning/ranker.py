@@ -88,9 +88,14 @@ class Ranker:
         reads = [situation.read for situation in situations]
         arms = self.arms(reads, weights)
         choice: Choice = STRATEGIES[strategy](arms, rng, self._config)
-        intervals = credible_intervals(list(arms.alpha), list(arms.beta))
+        intervals = credible_intervals(
+            [read.posterior.alpha for read in reads], [read.posterior.beta for read in reads]
+        )
         optimistic = strategy in _EXPLORING and arms.optimistic is not None
         config = self._config
+        # Python floats once, rather than a numpy scalar per field and tool.
+        scores, successes = choice.scores.tolist(), choice.success.tolist()
+        speeds = choice.speed.tolist()
         ranked = []
         for rank, index in enumerate(choice.order, start=1):
             situation = situations[index]
@@ -102,21 +107,18 @@ class Ranker:
                 situation.observations if situation.observations is not None else read.observations
             )
             hopeful = optimistic and read.untried
-            speed = float(choice.speed[index])
             cost = cost_score(mean_cost, config.cost_reference, unknown=BEST if hopeful else None)
+            success = successes[index]
             ranked.append(
                 Recommendation(
                     tool=names[index],
                     rank=rank,
-                    score=float(choice.scores[index]),
+                    score=scores[index],
                     breakdown=ScoreBreakdown(
-                        success=float(choice.success[index]),
-                        speed=speed,
-                        cost=cost,
-                        weights=weights,
+                        success=success, speed=speeds[index], cost=cost, weights=weights
                     ),
                     rate=posterior.mean,
-                    sampled_success=float(choice.success[index]),
+                    sampled_success=success,
                     observations=observations,
                     effective_observations=posterior.effective,
                     confidence=confidence_of(posterior.effective),
