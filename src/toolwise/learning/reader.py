@@ -61,6 +61,16 @@ class Read(NamedTuple):
         return self.overall if self.overall is not None else self.context
 
 
+class _Likeness(NamedTuple):
+    """A learnt likeness of two task types, the charges it was computed at, and the records
+    of the tools both hold (with the two scopes' tool counts they were listed at)."""
+
+    version: int
+    likeness: float
+    sizes: tuple[int, int]
+    pairs: list[tuple[Evidence, Evidence]]
+
+
 class PosteriorReader:
     """Assembles a key's posterior from an :class:`EvidenceIndex`, with learnt strengths.
 
@@ -92,7 +102,7 @@ class PosteriorReader:
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[OverallKey, tuple[int, float | None]] = {}
         # Learnt likeness of two task types, with the charge count it was computed at.
-        self._alike: dict[tuple[str, str, str, str], tuple[int, float]] = {}
+        self._alike: dict[tuple[str, str, str, str], _Likeness] = {}
 
     def read(
         self,
@@ -220,24 +230,31 @@ class PosteriorReader:
         cache_key = (agent_id, env, context, other)
         cached = self._alike.get(cache_key)
         scope_tools = self._index.scope_tools
-        tools = scope_tools.get((agent_id, context, env), set()) & scope_tools.get(
-            (agent_id, other, env), set()
-        )
-        contexts = self._index.contexts
-        pairs = [
-            (contexts[(agent_id, tool, context, env)], contexts[(agent_id, tool, other, env)])
-            for tool in tools
-        ]
+        mine = scope_tools.get((agent_id, context, env), set())
+        theirs = scope_tools.get((agent_id, other, env), set())
+        # A scope's tools only grow until ``forget`` (which drops these entries): the same
+        # sizes are the same tools, so the records both task types hold are as listed then.
+        sizes = (len(mine), len(theirs))
+        if cached is not None and cached.sizes == sizes:
+            pairs = cached.pairs
+        else:
+            contexts = self._index.contexts
+            pairs = [
+                (contexts[(agent_id, tool, context, env)], contexts[(agent_id, tool, other, env)])
+                for tool in mine & theirs
+            ]
         version = sum(a.charges + b.charges for a, b in pairs)
-        if cached is not None and version - cached[0] < max(1, cached[0] // 20):
-            return cached[1]  # grown by less than 5 %: as computed
+        if cached is not None and version - cached.version < max(1, cached.version // 20):
+            if cached.pairs is not pairs:
+                self._alike[cache_key] = cached._replace(sizes=sizes, pairs=pairs)
+            return cached.likeness  # grown by less than 5 %: as computed
         log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
         for a, b in pairs:
             log_odds += log_alike(a.mass(now, self._rate), b.mass(now, self._rate), self._base)
         likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
         if len(self._alike) >= _MAX_ALIKE_CACHE:
             self._alike.clear()
-        self._alike[cache_key] = (version, likeness)
+        self._alike[cache_key] = _Likeness(version, likeness, sizes, pairs)
         return likeness
 
     def _concentration(self, key: OverallKey, overall: Evidence, now: float) -> float | None:

@@ -22,6 +22,7 @@ Similarity = Callable[[str, str], float]
 """Similarity in [0, 1] between two task types (the lead backs it with embeddings)."""
 
 _MAX_SIMILARITY_CACHE = 100_000
+_MAX_ANSWERS = 10_000
 
 
 class SimilarTasks:
@@ -40,6 +41,9 @@ class SimilarTasks:
         self._config = config
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], float] = {}
+        # The answer per task type and candidates: each decision asks it again, and it
+        # changes only when a pair is scored afresh (a new candidate, or after a clear).
+        self._found: dict[tuple[str, tuple[str, ...]], list[tuple[str, float]]] = {}
 
     def __len__(self) -> int:
         """Pairs cached."""
@@ -55,18 +59,28 @@ class SimilarTasks:
         """The ``others`` at least ``similarity_threshold`` similar to ``task_type``, with
         their similarity, most similar first (at most ``max_similar``)."""
         config = self._config
+        asked = (task_type, tuple(others))
         with self._lock:
+            found = self._found.get(asked)
+            if found is not None:
+                return list(found)
             missing = [t for t in others if (task_type, t) not in self._cache]
         computed = {other: self._similarity_of(task_type, other) for other in missing}
         with self._lock:
             cache = self._cache
             if len(cache) + len(computed) > _MAX_SIMILARITY_CACHE:
                 cache.clear()
+                self._found.clear()
             cache.update({(task_type, other): value for other, value in computed.items()})
             scored = [(other, cache.get((task_type, other), 0.0)) for other in others]
-        kept = [(o, s) for o, s in scored if s >= config.similarity_threshold and s > 0.0]
-        kept.sort(key=lambda item: (-item[1], item[0]))
-        return kept[: config.max_similar]
+            kept = [(o, s) for o, s in scored if s >= config.similarity_threshold and s > 0.0]
+            kept.sort(key=lambda item: (-item[1], item[0]))
+            found = kept[: config.max_similar]
+            if all((task_type, other) in cache for other in others):  # else not yet scored
+                if len(self._found) >= _MAX_ANSWERS:
+                    self._found.clear()
+                self._found[asked] = found
+        return list(found)
 
     def _similarity_of(self, a: str, b: str) -> float:
         similarity = self._similarity
