@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-__all__ = ["PRIOR_ODDS", "agreement", "concentration", "log_alike"]
+__all__ = ["PRIOR_ODDS", "agreement", "concentration", "log_alike", "log_fit"]
 
 PRIOR_ODDS = 3.0
 """Prior odds that a key follows the level it borrows from: the loan starts shrinking only when
@@ -30,6 +30,8 @@ the key's evidence is more than three times likelier under the flat prior than u
 (a single failure of a 90 % tool is not enough; three in a row are)."""
 
 Mass = tuple[float, float]
+
+_LOG_PRIOR_ODDS = math.log(PRIOR_ODDS)
 
 _MIN_CONTEXTS = 2
 _NOISE_SDS = 2.0
@@ -82,7 +84,7 @@ def concentration(masses: Iterable[Mass]) -> float | None:
     return max(1.0 / min(rho, 1.0) - 1.0, 0.0)
 
 
-def agreement(own: Mass, loan: Mass, base: Mass) -> float:
+def agreement(own: Mass, loan: Mass, base: Mass, *, base_fit: float | None = None) -> float:
     """Share of a loan a key keeps, in [0, 1]: ``min(1, PRIOR_ODDS × Bayes factor)``.
 
     The Bayes factor compares the beta-binomial likelihood of the key's own evidence under
@@ -92,17 +94,24 @@ def agreement(own: Mass, loan: Mass, base: Mass) -> float:
         own: the key's decayed ``(successes, failures)``.
         loan: the pseudo-counts the level would lend.
         base: the prior the key has without the loan.
+        base_fit: :func:`log_fit` of ``own`` under ``base`` when the caller has it already
+            (a key's loans all share it).
     """
     successes, failures = own
     if successes + failures <= 0.0 or loan[0] + loan[1] <= 0.0:
         return 1.0
     a0, b0 = base
     a1, b1 = a0 + loan[0], b0 + loan[1]
-    log_factor = _log_evidence(a1, b1, successes, failures) - _log_evidence(
-        a0, b0, successes, failures
-    )
-    log_factor += math.log(PRIOR_ODDS)
+    if base_fit is None:
+        base_fit = _log_evidence(a0, b0, successes, failures)
+    log_factor = _log_evidence(a1, b1, successes, failures) - base_fit
+    log_factor += _LOG_PRIOR_ODDS
     return 1.0 if log_factor >= 0.0 else math.exp(log_factor)
+
+
+def log_fit(own: Mass, base: Mass) -> float:
+    """Log-likelihood of the evidence ``own`` under the Beta prior ``base`` (beta-binomial)."""
+    return _log_evidence(base[0], base[1], own[0], own[1])
 
 
 def _log_evidence(a: float, b: float, successes: float, failures: float) -> float:

@@ -334,7 +334,12 @@ class Evidence:
         The live segment's, plus, while the record is held (``hold``), what the held record
         lends — all of it once the hold is lifted (it is merged at the next charge).
         """
-        live = self.current.at(now, rate)
+        current = self.current
+        if rate > 0.0 and now > current.t:  # Segment.at inlined: a recommend reads ~120
+            factor = math.exp(-rate * (now - current.t))
+            live = current.successes * factor, current.failures * factor
+        else:
+            live = current.successes, current.failures
         held = self.held
         if held is None:
             return live

@@ -47,7 +47,10 @@ def credible_intervals(
     Returns:
         One ``(low, high)`` per pair; the posterior mean always lies inside.
     """
-    return [(float(low), float(high)) for low, high in _interval_ends(level).rows(alpha, beta)]
+    return [
+        (low, high)
+        for low, high in (row.tolist() for row in _interval_ends(level).rows(alpha, beta))
+    ]
 
 
 @functools.cache

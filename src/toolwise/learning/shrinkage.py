@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from toolwise.learning.dispersion import agreement
+from toolwise.learning.dispersion import agreement, log_fit
 
 __all__ = ["Levels", "Mass", "Posterior", "cap", "combine", "lend", "minus"]
 
@@ -130,6 +130,7 @@ def combine(levels: Levels) -> Posterior:
     own = levels.context if bucket is None else minus(levels.context, bucket)
     alpha, beta = own
     lent = 0.0
+    fit: float | None = None  # the own evidence's fit under ``start``, the same for both loans
     for mass, strength in (
         (levels.elsewhere, levels.elsewhere_strength),
         (levels.similar, levels.similarity_strength),
@@ -137,7 +138,11 @@ def combine(levels: Levels) -> Posterior:
         loan = lend(mass, strength)
         if loan[0] + loan[1] <= _TINY:
             continue
-        share = agreement(own, loan, start) if levels.adaptive else 1.0
+        share = 1.0
+        if levels.adaptive:
+            if fit is None:
+                fit = log_fit(own, start)
+            share = agreement(own, loan, start, base_fit=fit)
         alpha += share * loan[0]
         beta += share * loan[1]
         lent += share * (loan[0] + loan[1])
