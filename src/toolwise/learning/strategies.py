@@ -26,8 +26,8 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from statistics import NormalDist
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,8 +46,7 @@ _STANDARD_NORMAL = NormalDist()  # its quantile is scipy's ndtri, without import
 _GRID_SHARE = 8  # shared draws: propensity on propensity_samples // 8 stratified levels
 
 
-@dataclass(frozen=True, slots=True)
-class Arms:
+class Arms(NamedTuple):
     """The candidate tools of one decision, in the caller's order.
 
     A score is ``weight · success + speed_weight · speed + cost``. The success rate has a
@@ -142,8 +141,7 @@ class Arms:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(NamedTuple):
     """A strategy's decision: success and speed values, scores, ranking, exploration,
     propensities."""
 
