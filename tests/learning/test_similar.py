@@ -60,3 +60,20 @@ def test_similarity_is_computed_once_per_pair(clock: FakeClock) -> None:
     for seed in range(5):
         view.recommend(task_type="y", tools=["a"], seed=seed)
     assert calls == [("y", "x")]
+
+
+def test_a_new_candidate_is_scored_when_asked_again() -> None:
+    """An answer is remembered per set of candidates: one more candidate is scored and can
+    enter the answer."""
+    scores = {"a": 0.6, "b": 0.9}
+    similar = SimilarTasks(lambda _task, other: scores[other], LearningConfig(max_similar=1))
+    assert similar.among("new", ["a"]) == [("a", 0.6)]
+    assert similar.among("new", ["a", "b"]) == [("b", 0.9)]
+
+
+def test_an_answer_is_a_copy_the_caller_may_change() -> None:
+    """Changing a returned list does not change the next answer."""
+    similar = SimilarTasks(lambda _task, _other: 0.8, LearningConfig())
+    first = similar.among("new", ["a"])
+    first.clear()
+    assert similar.among("new", ["a"]) == [("a", 0.8)]
