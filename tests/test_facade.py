@@ -565,6 +565,16 @@ def test_a_label_the_builder_rewrites_still_finds_its_records(tw: Toolwise, labe
     assert sorted(r.observations for r in ranked) == [1, 1]
 
 
+def test_list_calls_finds_a_session_stored_as_its_digest(tw: Toolwise) -> None:
+    """A session id holding a secret is stored as ``redacted-<digest>``; filtering by the id
+    as given found nothing (nor did ``GET .../calls?session_id=`` or ``calls --session``)."""
+    session = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+    recorded = tw.record(tool="helm", session_id=session)
+    assert recorded.session_id.startswith("redacted-")
+    assert tw.list_calls(session_id=session) == [recorded]
+    assert tw.list_calls(session_id=recorded.session_id) == [recorded]
+
+
 @pytest.mark.parametrize(
     "label", ["x" * 600, "password=" + "hunter2-" * 3], ids=["too long", "secret-looking"]
 )

@@ -61,6 +61,8 @@ class CallLog:
         forgotten: called after :meth:`forget` deleted records (must not raise).
         labels: the stored form of a queried label (the record builder's ``label``): a
             ``task_type`` or ``environment`` filter finds the records it was cut or redacted in.
+        identifiers: the stored form of a queried ``session_id`` (the builder's
+            ``identifier``): a session id holding a secret is stored as its digest.
     """
 
     def __init__(
@@ -73,9 +75,11 @@ class CallLog:
         outages: OutagesFor,
         forgotten: Forgotten,
         labels: Callable[[str], str] = str,
+        identifiers: Callable[[str], str] = str,
     ) -> None:
         self._store = store
         self._labels = labels
+        self._identifiers = identifiers
         self._flush = flush
         self._settle = settle
         self._clock = clock
@@ -148,6 +152,11 @@ class CallLog:
             call_filter,
             task_type=self._stored(call_filter.task_type),
             environment=self._stored(call_filter.environment),
+            session_id=(
+                self._identifiers(call_filter.session_id)
+                if call_filter.session_id
+                else call_filter.session_id
+            ),
         )
         with self._reading() as now:
             return self._store.find(agent_id, call_filter, limit=limit, offset=offset, now=now)

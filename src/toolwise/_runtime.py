@@ -115,6 +115,7 @@ class Runtime:
             outages=self._learners.outages,
             forgotten=self._learners.forgotten,
             labels=self._records.label,
+            identifiers=self._records.identifier,
         )
         self._closed = False
         self._close_lock = threading.Lock()

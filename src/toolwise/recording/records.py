@@ -69,6 +69,7 @@ _TEXTS = ("task", "error_message", "error_type")
 _LABELS = ("task_type", "environment", "judged_by", "source", "context_key")
 _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
+_DIGESTED = "redacted-"  # redact_identifier's prefix
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CUT_LABEL = re.compile(r"(.*)" + re.escape(TRUNCATED).replace(r"\{n\}", r"\d+"), re.DOTALL)
@@ -142,6 +143,13 @@ class RecordBuilder:
         if cut is not None and len(cut.group(1)) <= self._max_text:
             return value  # already in stored form: cutting again would change it
         return self._label(value)
+
+    def identifier(self, value: str) -> str:
+        """The form a ``session_id`` (``run_id`` …) is stored under: itself, or a digest when
+        it holds a secret. Reads filter by it, so a digested session finds its records."""
+        if not value or value.startswith(_DIGESTED):
+            return value  # empty, or already in stored form (read back from a record)
+        return redact_identifier(value, self._redactor)
 
     def build(self, fields: Mapping[str, Any]) -> ToolOutcome:
         """The record for ``fields`` (those of :class:`ToolOutcome`; text fields may be any
