@@ -34,15 +34,22 @@ def _index(client: Any, prefix: str) -> Any:
     )
 
 
-def test_an_entry_keeps_only_what_deletes_and_recall_filter_on(
+def test_an_entry_keeps_only_what_deletes_recall_and_the_recall_index_filter_on(
     store: ChromaOutcomeStore, client: Any, prefix: str
 ) -> None:
-    """Tool (forget by tool), expiry (recall, purge) and the record it stands for (forget by
-    id, and recall reads it back): each key costs the server per row."""
+    """Tool (forget by tool), expiry (recall, purge), the record it stands for (forget by
+    id, and recall reads it back), and the record's time and task type (the in-process
+    recall index loads the newest of a task type): each key costs the server per row."""
     expires = T0 + timedelta(days=5)
-    failure = _failure(1, expires_at=expires)
+    failure = _failure(1, expires_at=expires, task_type="deploy")
     store.write([failure])
     metadata = _index(client, prefix).get(include=["metadatas"])["metadatas"]
     assert metadata == [
-        {"tool": "kubectl", "expires_at": expires.timestamp(), "record_id": failure.id}
+        {
+            "tool": "kubectl",
+            "expires_at": expires.timestamp(),
+            "record_id": failure.id,
+            "timestamp": failure.timestamp.timestamp(),
+            "task_type": "deploy",
+        }
     ]

@@ -38,6 +38,7 @@ from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
 from toolwise.storage.collection_reads import (
     newest_failures,
+    newest_indexed_failures,
     newest_page,
     oldest_first,
     stored_since,
@@ -387,16 +388,18 @@ class ChromaOutcomeStore:
         self, agent_id: str, *, task_type: str | None, limit: int, now: datetime
     ) -> StoredFailures:
         """The agent's newest failures with their stored vectors, for an in-process recall
-        index (:class:`~toolwise.storage.protocol.FailureListingStore`)."""
+        index (:class:`~toolwise.storage.protocol.FailureListingStore`): read through the
+        agent's failure index, or, until it is complete (a store written before it, until
+        its first write here), by a filtered scan of its collection."""
         collection = self._collection(agent_id, create=False)
         if collection is None:
             return StoredFailures((), [])
-        return newest_failures(
-            collection,
-            task_type=task_type,
-            limit=limit,
-            now=now,
-            step=self._connection.max_batch,
+        index = self._failures.ready(agent_id)
+        step = self._connection.max_batch
+        if index is None:
+            return newest_failures(collection, task_type=task_type, limit=limit, now=now, step=step)
+        return newest_indexed_failures(
+            collection, index, task_type=task_type, limit=limit, now=now, step=step
         )
 
     def _stamp(self) -> float:

@@ -67,20 +67,28 @@ FAILURE = "failure"
 KIND = "failure-kinds"
 PER_RECORD_KIND = "failures"  # earlier versions: one entry per record (see the module doc)
 RECORD_KEY = "record_id"
+TIME_KEY = "timestamp"  # the record's time, as in its row
 
 
 def index_metadata(metadata: Mapping[str, Any], record_id: str) -> dict[str, Any]:
     """An index entry's metadata: what its deletes filter on (``tool``, ``expires_at``,
-    ``record_id``) and recall checks (expiry, then the record at home).
+    ``record_id``), recall checks (expiry, then the record at home), and what the
+    in-process recall index's load picks the newest entries of a task type by (``timestamp``,
+    ``task_type``, when set), reading only their records
+    (:func:`~toolwise.storage.collection_reads.newest_indexed_failures`).
 
     Nothing more: Chroma's server spends ~20-30 µs of CPU per metadata key of each row it
-    stores.
+    stores. (Entries written before kept the first three only; they read as the oldest.)
     """
-    return {
+    entry = {
         "tool": metadata.get("tool", ""),
         "expires_at": float(metadata.get("expires_at", rows.NO_EXPIRY)),
         RECORD_KEY: record_id,
+        TIME_KEY: _time(metadata),
     }
+    if metadata.get("task_type"):
+        entry["task_type"] = metadata["task_type"]
+    return entry
 
 
 def forget_records(index: Any, record_ids: Sequence[str]) -> None:
@@ -110,7 +118,7 @@ def _newest(
 
 
 def _time(metadata: Mapping[str, Any]) -> float:
-    return float(metadata.get("timestamp", 0.0))
+    return float(metadata.get(TIME_KEY, 0.0))
 
 
 def _complete(collection: Any) -> bool:
