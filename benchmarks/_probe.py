@@ -20,7 +20,9 @@ generator uses too):
 - ``fsync``: the writer's fsync of the spool; ``gc``: a collection (with its generation);
 - ``recall``: a vector query for similar failures (``store.similar``: embedding the query and
   Chroma's answer) — a brief's own, or a background refresh of a reused answer (its thread's
-  name, ``toolwise-recall-refresh``, as detail).
+  name, ``toolwise-recall-refresh``, as detail);
+- ``load``: the in-process recall index's load of an agent's newest failures
+  (``store.newest_failures``, ``--recall-index``), with ``agent/task type`` as detail.
 
 Each interval also carries the CPU time its thread spent in it (``cpu``: for Python code the
 time it held the GIL). At exit (the server's clean shutdown) the timeline goes to ``OUT.json``;
@@ -99,6 +101,9 @@ def install(timeline: Timeline, out: Path) -> None:
     ChromaOutcomeStore.similar_within = timeline.timed(  # type: ignore[method-assign]
         "recall", lambda *_args, **_kw: threading.current_thread().name
     )(ChromaOutcomeStore.similar_within)
+    ChromaOutcomeStore.newest_failures = timeline.timed(  # type: ignore[method-assign]
+        "load", lambda _self, agent_id, **kw: f"{agent_id}/{kw.get('task_type')}"
+    )(ChromaOutcomeStore.newest_failures)
     LearningFeed.view = timeline.timed("view")(LearningFeed.view)  # type: ignore[method-assign]
     Advisor.advise = timeline.timed("advise")(Advisor.advise)  # type: ignore[method-assign]
 
@@ -197,7 +202,18 @@ async def _loop_lag(timeline: Timeline) -> None:
 # -- reading a timeline --------------------------------------------------------------------
 
 # What a slow request may overlap: the background work, and a brief's own store query.
-BACKGROUND = ("write", "tail", "drain", "snapshot", "fsync", "gc", "recall", "view", "advise")
+BACKGROUND = (
+    "write",
+    "tail",
+    "drain",
+    "snapshot",
+    "fsync",
+    "gc",
+    "recall",
+    "load",
+    "view",
+    "advise",
+)
 
 
 def summarise(events: list[list[Any]], start: float, end: float, slow_ms: float) -> dict[str, Any]:

@@ -3,6 +3,7 @@ on the store's queries again, and the index follows new failures, forgets and ot
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,34 @@ def test_once_loaded_a_brief_is_recalled_while_the_store_s_queries_are_held(
     assert eventually(_from_index(advisor, "deadline exceeded"))
     assert len(asked) == 1  # the first brief's; none since
     assert busy_tw.store.health.healthy  # type: ignore[attr-defined]
+
+
+def test_a_brief_never_waits_for_the_index_s_load(
+    tw: Toolwise, deploy_history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the load is stuck in the store, every brief is answered the store's way, with
+    the failures, and only one load is asked for."""
+    deploy_history(tw)
+    loads: list[str | None] = []
+    entered, free = threading.Event(), threading.Event()
+    real = tw.store.newest_failures  # type: ignore[attr-defined]
+
+    def stuck(agent_id: str, **kwargs: Any) -> Any:
+        loads.append(kwargs.get("task_type"))
+        entered.set()
+        free.wait(timeout=60)
+        return real(agent_id, **kwargs)
+
+    monkeypatch.setattr(tw.store, "newest_failures", stuck)
+    advisor = Advisor(tw.runtime, recall_index=True, tools=TOOLS)
+    try:
+        assert "deadline exceeded" in advisor.advise(DEPLOY).text
+        assert entered.wait(timeout=30)
+        for _ in range(3):
+            assert "deadline exceeded" in advisor.advise(DEPLOY).text
+        assert loads == ["production_deploy"]  # the matched task type's, once
+    finally:
+        free.set()
 
 
 def test_a_new_failure_is_in_the_next_brief(
