@@ -4,7 +4,7 @@ on the store's queries again, and the index follows new failures, forgets and ot
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -234,3 +234,38 @@ def test_past_its_count_of_indexes_the_least_recently_used_goes(
     _loaded(index, tw, ("default", "production_deploy"), eventually)
     _loaded(index, tw, ("default", None), eventually)
     assert _nearest(index, tw, ("default", "production_deploy")) is None  # loaded again
+
+
+def test_briefs_at_once_embed_each_new_failure_once(tw: Toolwise, eventually: Eventually) -> None:
+    """The briefs in flight after a burst of failures do not each bring the index up to
+    date: one does, the others find it done."""
+    _fail(tw, "deploy failed")
+    assert tw.flush(timeout=30)
+    embedded: list[str] = []
+    lock = threading.Lock()
+
+    def counting(texts: Sequence[str]) -> Any:
+        with lock:
+            embedded.extend(texts)
+        return tw.runtime.embedding(texts)
+
+    index = RecallIndex(tw.store, counting)  # type: ignore[arg-type]
+    key = ("default", "production_deploy")
+    _loaded(index, tw, key, eventually)
+    for n in range(20):
+        _fail(tw, f"burst failure {n}")
+    embedded.clear()
+    start = threading.Barrier(8)
+    answers: list[Any] = []
+
+    def brief() -> None:
+        start.wait()
+        answers.append(_nearest(index, tw, key))
+
+    threads = [threading.Thread(target=brief) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(len(answer) == 10 for answer in answers)  # each saw the burst
+    assert len(embedded) == len(set(embedded)) == 20
