@@ -141,9 +141,9 @@ def newest_indexed_failures(
     recall confirms its hits (a record forgotten or rewritten as a success is skipped), then
     their vectors from ``index``; both ``step`` at a time, until ``limit`` are kept.
 
-    Why: the filtered scan of the agent's collection returns every failure's record (1-2 s
-    of the store's CPU at 9,000 failures, 2.9 MB of records, on a loaded 2-core machine);
-    this reads their entries' few keys and ``limit`` records (~0.3 s there).
+    Why: the filtered scan of the agent's collection returns every failure's record; this
+    reads their entries' few keys and ``limit`` records (at 8,706 failures: 1.3 s against
+    0.34 s, ``benchmarks/recall_index_load.py``).
     """
     cutoff = now.timestamp()
     entries = sorted(
