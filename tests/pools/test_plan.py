@@ -9,7 +9,7 @@ from tests.conftest import ChromaServer
 from tests.pools.conftest import Provider
 
 from toolwise import Recommendation, Toolwise
-from toolwise.learning import ReliabilityView
+from toolwise.learning import LearningConfig, ReliabilityView
 from toolwise.pools import Pool, PoolOptions
 from toolwise.recording.recorder import Recorder
 
@@ -40,6 +40,10 @@ class Contrarian:
 
     def priors(self, **kwargs: Any) -> list[Any]:
         return self._view.priors(**kwargs)
+
+    @property
+    def config(self) -> LearningConfig:
+        return self._view.config
 
 
 def test_long_shots_get_no_more_than_the_exploration_share(

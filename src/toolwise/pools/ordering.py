@@ -7,10 +7,16 @@ every attempt until one succeeds. With independent attempts of effort ``e`` and 
 ascending (the classic rule for sequential tries). A pool ranks by that index:
 
 * ``e`` is the objective's speed and cost weights applied to the member's p50 latency (as a
-  share of the view's latency ceiling) and mean cost (over the view's cost reference), read
-  back from the recommendation's score breakdown (so unknown values are neutral, and an
-  untried member is hopeful exactly as ``recommend`` treats it), plus :data:`OVERHEAD` — an
-  attempt is never free, so members that cost and take nothing are ranked by success alone.
+  share of the view's latency ceiling) and mean cost (over the view's cost reference), plus
+  :data:`OVERHEAD` — an attempt is never free, so members that cost and take nothing are
+  ranked by success alone. A member with no latency on record takes its speed from the
+  recommendation's score breakdown (hopeful when untried, exactly as ``recommend`` is); one
+  with latencies takes its p50, never the breakdown's speed: Thompson sampling draws that
+  around the mean with a spread (0.1 of the speed score per call, i.e. 6 s at the default
+  ceiling) meant to sit beside a success weight of 0.7, which in a ratio of efforts of a few
+  hundred ms swamps the success rates. Reading the draw, ``benchmarks/pool.py`` (seed 0) put
+  the 700 ms member first on a fifth of its calls and kept a member failing 45 % first over
+  one failing 3 %: cost 1.31 per call, against 1.08 with the p50.
 * ``p`` is the strategy's success rate: a posterior draw for Thompson sampling (so the pool
   explores as ``recommend`` does), the mean for greedy.
 
@@ -32,23 +38,29 @@ OVERHEAD = 1e-3
 _FLOOR = 1e-6  # a success rate of 0 would make every index infinite and ties meaningless
 
 
-def effort(rec: Recommendation) -> float:
-    """One attempt's effort in the objective's terms (latency share, cost ratio, overhead)."""
+def effort(rec: Recommendation, ceiling_ms: float) -> float:
+    """One attempt's effort in the objective's terms (latency share, cost ratio, overhead).
+
+    ``ceiling_ms`` is the view's latency ceiling (a latency there or above is a share of 1).
+    """
     breakdown = rec.breakdown
     weights = breakdown.weights
-    latency_share = 1.0 - breakdown.speed  # p50 / ceiling, capped at 1
+    p50 = rec.p50_latency_ms
+    latency_share = 1.0 - breakdown.speed if p50 is None else min(1.0, p50 / ceiling_ms)
     cost_ratio = (1.0 / breakdown.cost - 1.0) if breakdown.cost > 0.0 else 1e6  # cost / ref
     return weights.speed * latency_share + weights.cost * cost_ratio + OVERHEAD
 
 
-def index(rec: Recommendation, success: float) -> float:
+def index(rec: Recommendation, success: float, ceiling_ms: float) -> float:
     """Expected effort per success at success rate ``success``: lower goes first."""
-    return effort(rec) / max(success, _FLOOR)
+    return effort(rec, ceiling_ms) / max(success, _FLOOR)
 
 
-def by_effort(ranked: Sequence[Recommendation], *, mean: bool = False) -> list[Recommendation]:
+def by_effort(
+    ranked: Sequence[Recommendation], ceiling_ms: float, *, mean: bool = False
+) -> list[Recommendation]:
     """``ranked`` sorted by index (the strategy's draw, or the posterior mean with ``mean``).
 
     The sort is stable: ties keep the strategy's order.
     """
-    return sorted(ranked, key=lambda r: index(r, r.rate if mean else r.sampled_success))
+    return sorted(ranked, key=lambda r: index(r, r.rate if mean else r.sampled_success, ceiling_ms))

@@ -94,19 +94,21 @@ class Planner:
                 self._counts.planned += 1
                 self._counts.unranked += 1
             return Plan(self._members, self._cold_delays(), ranked=False)
-        return self._bounded(ranked, delays)
+        return self._bounded(ranked, delays, view.config.latency_ceiling_ms)
 
-    def _bounded(self, recommended: list[Recommendation], delays: dict[str, float]) -> Plan:
+    def _bounded(
+        self, recommended: list[Recommendation], delays: dict[str, float], ceiling_ms: float
+    ) -> Plan:
         """Order by expected effort until a success, within the exploration budget."""
         if self._options.strategy == "greedy":
             # Greedy promises a fixed order: members the evidence cannot tell apart keep the
             # declared one (the view breaks exact ties at random, which suits bandits, not a
             # primary-and-fallback chain that never explores).
             recommended = sorted(recommended, key=lambda r: self._members.index(r.tool))
-        ranked = by_effort(recommended)
-        best_mean = min(index(r, r.rate) for r in ranked)
+        ranked = by_effort(recommended, ceiling_ms)
+        best_mean = min(index(r, r.rate, ceiling_ms) for r in ranked)
         first = ranked[0]
-        long_shot = index(first, first.credible_interval[1]) > best_mean
+        long_shot = index(first, first.credible_interval[1], ceiling_ms) > best_mean
         with self._lock:
             counts = self._counts
             counts.planned += 1
@@ -116,7 +118,7 @@ class Planner:
             elif long_shot:
                 counts.demoted += 1
         if long_shot and not within:
-            ranked = by_effort(ranked, mean=True)
+            ranked = by_effort(ranked, ceiling_ms, mean=True)
         order = tuple(r.tool for r in ranked)
         return Plan(
             order,

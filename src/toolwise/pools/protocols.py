@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from toolwise.learning.config import LearningConfig
 from toolwise.learning.models import Objective, Recommendation, Strategy, ToolPrior
 from toolwise.recording.recorder import Recorder
 
@@ -12,7 +13,11 @@ __all__ = ["PoolRuntime", "Ranking"]
 
 
 class Ranking(Protocol):
-    """The two reads a pool makes of the learnt view (``ReliabilityView`` satisfies it)."""
+    """The reads a pool makes of the learnt view (``ReliabilityView`` satisfies it): rankings,
+    priors, and the configuration whose latency ceiling scales a member's speed."""
+
+    @property
+    def config(self) -> LearningConfig: ...
 
     def recommend(
         self,
