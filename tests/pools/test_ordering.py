@@ -43,11 +43,13 @@ def test_when_attempts_take_and_cost_the_same_the_surer_member_goes_first(
 def test_with_thompson_sampling_a_slow_member_is_not_put_first_by_a_lucky_speed_draw(
     tw: Toolwise, make_pool: Callable[..., Pool], learn: Callable[..., None]
 ) -> None:
-    """Thompson explores success rates; a member's speed is its learnt p50, not a draw whose
-    spread (seconds, for a score) would swamp latencies a few hundred ms apart."""
+    """A member's effort is its learnt p50, not a draw whose spread (seconds, for a score)
+    swamps latencies a few hundred ms apart; with no exploration budget the slow one never
+    goes first."""
     learn(tw, "search_slow", 39, 1, latency_ms=700.0)
     learn(tw, "search_fast", 39, 1, latency_ms=120.0)
-    pool = make_pool(Provider("search_slow"), Provider("search_fast"), strategy="thompson")
+    members = Provider("search_slow"), Provider("search_fast")
+    pool = make_pool(*members, strategy="thompson", max_exploration_share=0.0)
 
     firsts = {pool.plan().order[0] for _ in range(100)}
 

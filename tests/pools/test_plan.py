@@ -88,3 +88,52 @@ def test_with_the_store_down_the_pool_keeps_its_declared_order(
         assert tw.counters.recorded == 1  # recorded into the spool, stored once it is back
     finally:
         tw.close(timeout=0.1)
+
+
+class Explorer:
+    """The real view, but its strategy explores ``tool``: puts it first, marked explored."""
+
+    def __init__(self, tw: Toolwise, tool: str) -> None:
+        self._runtime = tw.runtime
+        self._tool = tool
+
+    @property
+    def recorder(self) -> Recorder:
+        return self._runtime.recorder
+
+    def view(self) -> Explorer:
+        return self
+
+    def recommend(self, *, tools: Sequence[str], **kwargs: Any) -> list[Recommendation]:
+        ranked = self._runtime.view().recommend(tools=tools, **kwargs)
+        chosen = next(r for r in ranked if r.tool == self._tool)
+        rest = [r.model_copy(update={"explored": False}) for r in ranked if r is not chosen]
+        return [chosen.model_copy(update={"explored": True}), *rest]
+
+    def priors(self, **kwargs: Any) -> list[Any]:
+        return self._runtime.view().priors(**kwargs)
+
+    @property
+    def config(self) -> LearningConfig:
+        return self._runtime.view().config
+
+
+def test_a_member_the_strategy_explores_goes_first_within_the_exploration_share(
+    tw: Toolwise, learn: Callable[..., None]
+) -> None:
+    """A re-try after an outage is the strategy's call: the effort sort, reading the outage's
+    latencies, would never let the member be tried again."""
+    learn(tw, "search_recovering", 20, 20, latency_ms=3_000.0)
+    learn(tw, "search_steady", 39, 1, latency_ms=120.0)
+    members = [Provider("search_recovering").member(), Provider("search_steady").member()]
+    pool = Pool(
+        "search",
+        members,
+        runtime=Explorer(tw, "search_recovering"),
+        defaults=tw.defaults(task_type="search"),
+        options=PoolOptions(max_exploration_share=1.0),
+    )
+
+    plan = pool.plan()
+
+    assert (plan.order[0], plan.long_shot) == ("search_recovering", True)

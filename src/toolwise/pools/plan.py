@@ -2,11 +2,15 @@
 
 Ranking starts from the view's ``recommend`` for the call's agent, task type and environment
 (so a pool learns from the same evidence as the brief, and explores the same way). Three rules
-are the pool's own:
+are the pool's own, one the strategy's:
 
 * **Least effort until a success.** Members are sorted by expected effort per success (see
   :mod:`toolwise.pools.ordering`): a failure costs the next attempt, so a cheap, fast member
   that fails now and then can rightly go before a slow one that never fails.
+* **The strategy explores.** When ``recommend`` puts first a member other than its greedy
+  choice (``Recommendation.explored``: a posterior draw, a due re-try of a broken member),
+  that member goes first; the rest follow by effort. Effort reads latencies as learnt, so
+  without this a member whose record ends in an outage's hangs would never be tried again.
 * **Bounded exploration.** A *long shot* is a member put first although, even at its upper
   credible bound of success, its index is worse than the best member's at its mean: evidence
   says it is worse, the strategy tries it to see whether it recovered. At most
@@ -106,6 +110,12 @@ class Planner:
             # primary-and-fallback chain that never explores).
             recommended = sorted(recommended, key=lambda r: self._members.index(r.tool))
         ranked = by_effort(recommended, ceiling_ms)
+        explorer = recommended[0]
+        if explorer.explored and self._options.strategy != "greedy":
+            # The strategy's exploration (a Thompson draw, a re-try of a broken member) goes
+            # first: the effort sort would undo it when the member's latency on record is
+            # stale, e.g. the 3 s hangs of an outage it is no longer called through.
+            ranked = [explorer, *(r for r in ranked if r is not explorer)]
         best_mean = min(index(r, r.rate, ceiling_ms) for r in ranked)
         first = ranked[0]
         long_shot = index(first, first.credible_interval[1], ceiling_ms) > best_mean
