@@ -186,12 +186,17 @@ def _cut(text: str, limit: int) -> str:
     return text[:limit] + TRUNCATED.format(n=len(text) - limit)
 
 
-def _short_repr(value: Any, limit: int = 4_096) -> str:
+def printable(value: Any) -> str:
+    """``str(value)``, or ``<unprintable Type>`` when its ``__str__`` raises: the text of a
+    tool's output or error must never break the tool call or lose its record."""
     try:
-        text = str(value)
-    except Exception:  # a broken __str__ must not break a tool call
-        text = f"<unprintable {type(value).__name__}>"
-    return text[:limit]
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _short_repr(value: Any, limit: int = 4_096) -> str:
+    return printable(value)[:limit]
 
 
 def _message_content(value: Any) -> Any:

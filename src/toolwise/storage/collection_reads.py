@@ -8,14 +8,14 @@ be wanted: parsing is most of a read's cost.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from toolwise.models import ToolOutcome
 from toolwise.storage import paging, rows
 from toolwise.storage.collections import stored_dimension
-from toolwise.storage.failure_index import FAILURE, RECORD_KEY, TIME_KEY
+from toolwise.storage.failure_index import RECORD_KEY, TIME_KEY, home_failures
 from toolwise.storage.protocol import CallFilter, StoredFailures
 
 __all__ = [
@@ -113,12 +113,7 @@ def newest_failures(
             break
         outcome = rows.record(matches[record_id])
         chosen.setdefault(rows.outcome_document(outcome), (record_id, outcome))
-    ids = [record_id for record_id, _ in chosen.values()]
-    vectors: dict[str, list[float]] = {}
-    for start in range(0, len(ids), step):
-        got = collection.get(ids=ids[start : start + step], include=["embeddings"])
-        for record_id, vector in zip(got["ids"], got["embeddings"], strict=True):
-            vectors[str(record_id)] = [float(x) for x in vector]
+    vectors = _vectors(collection, [record_id for record_id, _ in chosen.values()], step)
     kept = [(vectors[i], outcome) for i, outcome in chosen.values() if i in vectors]
     return StoredFailures(
         tuple(outcome for _, outcome in kept),
@@ -160,14 +155,10 @@ def newest_indexed_failures(
     while len(kept) < limit and position < len(entries):
         page = entries[position : position + min(step, limit - len(kept))]
         position += len(page)
-        home = collection.get(ids=[record_id for _, _, record_id in page], include=["metadatas"])
         truth = {
-            str(record_id): meta
-            for record_id, meta in zip(home["ids"], home["metadatas"] or [], strict=False)
-            if meta
-            and meta.get("outcome") == FAILURE
-            and "record" in meta
-            and rows.unexpired(meta, cutoff)
+            record_id: meta
+            for record_id, meta in home_failures(collection, [r for _, _, r in page]).items()
+            if rows.unexpired(meta, cutoff)
             and (not task_type or meta.get("task_type") == task_type)
         }
         kept.extend(
@@ -175,11 +166,7 @@ def newest_indexed_failures(
             for _, entry_id, record_id in page
             if record_id in truth
         )
-    vectors: dict[str, list[float]] = {}
-    for start in range(0, len(kept), step):
-        got = index.get(ids=[e for e, _ in kept[start : start + step]], include=["embeddings"])
-        for entry_id, vector in zip(got["ids"], got["embeddings"], strict=True):
-            vectors[str(entry_id)] = [float(x) for x in vector]
+    vectors = _vectors(index, [entry_id for entry_id, _ in kept], step)
     found = sorted(
         ((outcome, vectors[entry_id]) for entry_id, outcome in kept if entry_id in vectors),
         key=lambda pair: pair[0].timestamp,
@@ -190,6 +177,16 @@ def newest_indexed_failures(
         [vector for _, vector in found],
         stored_dimension(index),
     )
+
+
+def _vectors(collection: Any, ids: Sequence[str], step: int) -> dict[str, list[float]]:
+    """The stored vectors of ``ids`` in ``collection``, by id, read ``step`` at a time."""
+    vectors: dict[str, list[float]] = {}
+    for start in range(0, len(ids), step):
+        got = collection.get(ids=list(ids[start : start + step]), include=["embeddings"])
+        for row_id, vector in zip(got["ids"], got["embeddings"], strict=True):
+            vectors[str(row_id)] = [float(x) for x in vector]
+    return vectors
 
 
 def _record_time(meta: Mapping[str, Any]) -> float:

@@ -91,6 +91,18 @@ def index_metadata(metadata: Mapping[str, Any], record_id: str) -> dict[str, Any
     return entry
 
 
+def home_failures(collection: Any, record_ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """The rows of ``record_ids`` in the agent's ``collection`` that still hold a failure's
+    record, by id: what an index entry points at is confirmed there (a record forgotten, or
+    rewritten as a success by a writer that missed the index, is not)."""
+    home = collection.get(ids=list(record_ids), include=["metadatas"])
+    return {
+        str(record_id): meta
+        for record_id, meta in zip(home["ids"], home["metadatas"] or [], strict=False)
+        if meta and meta.get("outcome") == FAILURE and "record" in meta
+    }
+
+
 def forget_records(index: Any, record_ids: Sequence[str]) -> None:
     """Delete the entries that point at ``record_ids`` (never empty: Chroma rejects ``$in: []``)."""
     index.delete(where={RECORD_KEY: {"$in": list(record_ids)}})
@@ -334,12 +346,7 @@ class FailureIndex:
                 return []
             hits = hits[: k * rows.OVERFETCH]  # enough to spare a few stale entries
             records = {key: str(meta.get(RECORD_KEY, key)) for key, meta, _ in hits}
-            home = collection.get(ids=list(records.values()), include=["metadatas"])
-            truth = {
-                str(i): m
-                for i, m in zip(home["ids"], home["metadatas"] or [], strict=False)
-                if m and m.get("outcome") == FAILURE and "record" in m
-            }
+            truth = home_failures(collection, list(records.values()))
             found = [
                 rows.similar_outcome(truth[records[key]], distance)
                 for key, _, distance in hits

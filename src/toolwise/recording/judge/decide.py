@@ -39,7 +39,7 @@ from toolwise.recording.judge.exceptions import exception_verdict
 from toolwise.recording.judge.messages import REFUSED_MARKER, signalled_verdict, unwrap
 from toolwise.recording.judge.rules import DEFAULT_RULES, JudgeRules, returned_verdict
 from toolwise.recording.judge.verdict import HARD_REASONS, Reason, Verdict, valid_verdict
-from toolwise.recording.redact import SecretRedactor, to_safe_text
+from toolwise.recording.redact import SecretRedactor, printable, to_safe_text
 
 __all__ = [
     "DECLARED_JUDGE_KEY",
@@ -273,11 +273,7 @@ def _unreadable(error: BaseException) -> str:
 
 
 def _raised(error: BaseException, limit: int = 200) -> str:
-    try:
-        said = str(error)[:limit]
-    except Exception:  # a broken __str__ must not lose the record
-        said = "<unprintable>"
-    return f"raised {type(error).__name__}: {said}"
+    return f"raised {type(error).__name__}: {printable(error)[:limit]}"
 
 
 def _short_repr(value: Any, limit: int = 200) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from toolwise.recording.judge.verdict import Reason, Verdict, of
+from toolwise.recording.redact import printable
 
 __all__ = ["HandledError", "exception_verdict", "handled_verdict", "is_argument_error"]
 
@@ -30,9 +31,11 @@ def handled_verdict(handled: HandledError) -> Verdict:
     if handled.by_node:  # judged as the exception the tool raised (ToolNode wraps some)
         return exception_verdict(_raised(error))
     if is_argument_error(error):
-        return of("invalid_arguments", Reason.INVALID_ARGUMENTS, "ValidationError", _said(error))
+        return of(
+            "invalid_arguments", Reason.INVALID_ARGUMENTS, "ValidationError", printable(error)
+        )
     content = handled.content
-    text = content if isinstance(content, str) else _said(content)
+    text = content if isinstance(content, str) else printable(content)
     return of("failure", Reason.TOOL_ERROR, "ToolError", text)
 
 
@@ -74,14 +77,7 @@ def _is_validation_error(error: BaseException) -> bool:
 def exception_verdict(error: BaseException) -> Verdict:
     """The verdict of a raised exception: the model's bad arguments, or the tool's failure."""
     if is_argument_error(error):
-        return of("invalid_arguments", Reason.INVALID_ARGUMENTS, "ValidationError", _said(error))
-    return of("failure", Reason.EXCEPTION, type(error).__name__, _said(error))
-
-
-def _said(value: object) -> str:
-    """``str(value)``; an exception whose ``__str__`` raises is still a failure on record,
-    named by its class (the record of such a call was lost, counted invalid)."""
-    try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
+        return of(
+            "invalid_arguments", Reason.INVALID_ARGUMENTS, "ValidationError", printable(error)
+        )
+    return of("failure", Reason.EXCEPTION, type(error).__name__, printable(error))
