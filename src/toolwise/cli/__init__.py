@@ -129,22 +129,15 @@ def _parser() -> argparse.ArgumentParser:
         "--config", metavar="JSON", help="LearningConfig fields, e.g. '{\"epsilon\": 0.05}'"
     )
     evaluate.add_argument("--task-type", help="only this task type's decisions")
-    evaluate.add_argument("--seed", type=_seed, default=0)
+    evaluate.add_argument(
+        # Refused before the store opens: the view refused -1 only once a logged decision
+        # was ranked, and not at all without one.
+        "--seed",
+        type=service_cli.int_within(0, None, expected="a non-negative integer"),
+        default=0,
+    )
     service_cli.add_commands(commands)
     return parser
-
-
-def _seed(text: str) -> int:
-    """``--seed``: a non-negative integer, refused before the store opens (the view refused
-    -1 only once a logged decision was ranked, and not at all without one)."""
-    try:
-        seed = int(text)
-    except ValueError:
-        seed = -1
-    if seed < 0:
-        msg = f"expected a non-negative integer, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return seed
 
 
 def _name(text: str) -> str:

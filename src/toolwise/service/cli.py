@@ -82,7 +82,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     serve.add_argument(
         "--store-nice",
-        type=_int_within(0, 19),
+        type=int_within(0, 19),
         default=STORE_NICE,
         help=f"CPU priority offset of the chroma child (0-19, default {STORE_NICE}): its "
         "indexing waits for cores the requests leave idle; 0 to share them equally",
@@ -98,7 +98,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     serve.add_argument(
         "--batch-size",
-        type=_int_within(1, None),
+        type=int_within(1, None),
         default=None,
         help=f"records per store write (default {SERVE_BATCH:,} to a server or the store "
         "child, 500 in process); smaller writes pause request handling for less time",
@@ -214,23 +214,13 @@ def _list(ring: KeyRing, *, as_json: bool) -> int:
     return 0
 
 
-def _port(text: str) -> int:
-    """``--port``: a TCP port. Checked here: the server bound ``70000`` as port 4464 while
-    printing 70000, and ``0`` as a random port while printing 0."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65_535:
-        msg = f"expected a TCP port from 1 to 65535, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return port
-
-
-def _int_within(low: int, high: int | None) -> Callable[[str], int]:
-    """An argparse type: an integer from ``low`` to ``high``, refused in one line before
-    anything opens (``--batch-size 0`` was refused only after the store's child process had
-    started)."""
+def int_within(low: int, high: int | None, *, expected: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high`` (no upper bound when None),
+    refused in one line before anything opens (``--batch-size 0`` was refused only after the
+    store's child process had started). ``expected`` words the refusal."""
+    if not expected:
+        bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+        expected = f"an integer {bounds}"
 
     def parse(text: str) -> int:
         try:
@@ -238,12 +228,16 @@ def _int_within(low: int, high: int | None) -> Callable[[str], int]:
         except ValueError:
             value = low - 1
         if value < low or (high is not None and value > high):
-            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-            msg = f"expected an integer {bounds}, got {text!r}"
+            msg = f"expected {expected}, got {text!r}"
             raise argparse.ArgumentTypeError(msg)
         return value
 
     return parse
+
+
+# ``--port``: checked here, as the server bound ``70000`` as port 4464 while printing 70000,
+# and ``0`` as a random port while printing 0.
+_port = int_within(1, 65_535, expected="a TCP port from 1 to 65535")
 
 
 def _seconds_or_none(text: str) -> float | None:
