@@ -33,6 +33,7 @@ __all__ = [
     "UsageSummary",
     "check_agent_id",
     "grade_importance",
+    "has_control_characters",
     "new_id",
     "utcnow",
 ]
@@ -60,6 +61,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_AGENT_ID = 200
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a C0 control character or DEL: names printed one per line
+    (agent ids, tool names, key labels) refuse them, since a newline would forge a line."""
+    return _CONTROL.search(text) is not None
+
+
 def check_agent_id(agent_id: str) -> str:
     """``agent_id`` itself if it can name a namespace: the one agent-id validator.
 
@@ -72,7 +79,7 @@ def check_agent_id(agent_id: str) -> str:
         raise InvalidAgentIdError("agent_id", agent_id, "must be a non-blank string")
     if len(agent_id) > MAX_AGENT_ID:
         raise InvalidAgentIdError("agent_id", agent_id, f"must be at most {MAX_AGENT_ID} chars")
-    if _CONTROL.search(agent_id):
+    if has_control_characters(agent_id):
         raise InvalidAgentIdError("agent_id", agent_id, "must not contain control characters")
     if not agent_id.isascii():
         try:

@@ -50,7 +50,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.models import ToolOutcome, utcnow
+from toolwise.models import ToolOutcome, has_control_characters, utcnow
 from toolwise.recording.redact import TRUNCATED, Redactor, redact_identifier, to_safe_text
 
 __all__ = ["MAX_COST", "MAX_LATENCY_MS", "MAX_TEXT_CHARS", "RecordBuilder", "encodable"]
@@ -71,7 +71,6 @@ _IDENTIFIERS = ("session_id", "run_id", "tool_call_id", "decision_id")
 _MAX_CACHED_LABELS = 4_096
 _DIGESTED = "redacted-"  # redact_identifier's prefix
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CUT_LABEL = re.compile(r"(.*)" + re.escape(TRUNCATED).replace(r"\{n\}", r"\d+"), re.DOTALL)
 # Containers are not metadata values; said here, by key, rather than by the model's
 # union error (``metadata.k.str``). Other types are left to the model to convert or refuse.
@@ -184,7 +183,7 @@ class RecordBuilder:
         for name, most in _MEASURES:
             _check_at_most(name, values.get(name), most)
         tool = values.get("tool")
-        if isinstance(tool, str) and _CONTROL.search(tool):
+        if isinstance(tool, str) and has_control_characters(tool):
             # A tool name is printed as is: in log lines (a newline forges one), tables, the
             # dashboard. Agent ids are refused alike (models.check_agent_id).
             raise InvalidArgumentError("tool", tool, "must not contain control characters")

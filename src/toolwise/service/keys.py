@@ -27,7 +27,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolwise.errors import InvalidArgumentError, ToolwiseError
-from toolwise.models import utcnow
+from toolwise.models import has_control_characters, utcnow
 from toolwise.storage.naming import check_agent_id
 
 __all__ = ["ApiKey", "KeyRing"]
@@ -92,7 +92,7 @@ def _check_label(label: object) -> None:
         raise InvalidArgumentError("label", label, "must be text")
     if len(label) > MAX_LABEL:
         raise InvalidArgumentError("label", label, f"must be at most {MAX_LABEL} characters")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in label):
+    if has_control_characters(label):
         raise InvalidArgumentError("label", label, "must be one line, without control characters")
 
 
