@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from toolwise.errors import InvalidArgumentError
-from toolwise.integrations.langgraph.control_flow import is_control_flow
+from toolwise.integrations.langgraph.control_flow import is_control_flow, is_recorded
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.judge import HandledError, Reason, Verdict, handled_verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
@@ -88,7 +88,7 @@ class Attempts:
 
     def failed(self, pending: PendingCall | None, error: BaseException, handled: Any) -> None:
         """Record a raised attempt; ``handled`` is the text the tool turns it into, if any."""
-        if pending is None or is_control_flow(error):
+        if pending is None or not is_recorded(error):
             return
         if handled is None:
             self.recorder.finish(pending, error=error)

@@ -9,7 +9,10 @@ stash a start time and, at the end, build and spool one record — no I/O beyond
 What a callback can and cannot see:
 
 * An exception reaches :meth:`~ToolwiseCallbackHandler.on_tool_error`: recorded as a failure
-  named after the exception class (control flow such as ``interrupt()`` is never recorded).
+  named after the exception class (control flow such as ``interrupt()`` is never recorded). A
+  cancelled call — LangGraph's ``step_timeout``, an outer ``asyncio.wait_for`` — reaches it
+  too (LangChain reports a ``CancelledError``): a failure judged ``cancelled``; a sync tool
+  still blocked in its worker thread is recorded so when the run above it is cancelled.
 * A ``ToolException`` handled by the tool (``handle_tool_error=True``) or an argument error
   handled by ``handle_validation_error`` arrives through ``on_tool_end`` as the handled text —
   for a *bare* ``tool.invoke({...})`` with no status and no exception. The handler still
@@ -32,7 +35,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from typing_extensions import override
 
 from toolwise.integrations.langgraph import handled_errors
-from toolwise.integrations.langgraph.control_flow import is_control_flow
+from toolwise.integrations.langgraph.control_flow import is_cancellation, is_recorded
 from toolwise.recording.context import CallContext, RecordingDefaults, latest_human_text
 from toolwise.recording.judge import handled_verdict
 from toolwise.recording.recorder import PendingCall, Recorder
@@ -120,7 +123,34 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
 
     @override
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        if is_cancellation(error):
+            self._cancel_calls_beneath(run_id, error)
         self._untrack(run_id)
+
+    def _cancel_calls_beneath(self, run_id: UUID, error: BaseException) -> None:
+        """Record the tool calls still running beneath a cancelled run as cancelled.
+
+        A sync tool in an async graph runs, callbacks and all, in a worker thread that a
+        cancellation cannot stop: only its parent run hears of it (measured: the ToolNode's
+        ``on_chain_error(CancelledError)``, while ``on_tool_end`` comes whenever — if ever —
+        the thread returns; the call is then no longer pending and is not recorded twice).
+        """
+        with self._lock:
+            beneath = [call for call in self._calls if self._descends(call, run_id)]
+            cancelled = [self._calls.pop(call) for call in beneath]
+        for call in cancelled:
+            self.recorder.finish(call, error=error)
+
+    def _descends(self, run_id: UUID, ancestor: UUID) -> bool:
+        """Whether ``ancestor`` is ``run_id``'s parent or further up (call with the lock held)."""
+        parent = self._parents.get(run_id)
+        for _ in range(_MAX_DEPTH):
+            if parent is None:
+                return False
+            if parent == ancestor:
+                return True
+            parent = self._parents.get(parent)
+        return False
 
     # -- task text from the model's input -------------------------------------------------
 
@@ -216,7 +246,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         with self._lock:
             call = self._calls.pop(run_id, None)
         self._untrack(run_id)
-        if call is not None and not is_control_flow(error):
+        if call is not None and is_recorded(error):
             self.recorder.finish(call, error=error)
 
 

@@ -16,7 +16,9 @@ Behaviour a caller can rely on:
 * **Retries** (``retries`` extra attempts) follow exceptions and results judged failures
   (error ``ToolMessage``\\ s); each attempt is its own record with ``attempt=n``. Validation
   errors are not retried (the same arguments fail the same way) and control flow —
-  ``interrupt()``, cancellation — is re-raised at once, never recorded or retried.
+  ``interrupt()``, cancellation — is re-raised at once, never retried; an interrupt is not
+  recorded, a cancellation (a graph's ``step_timeout``, an outer ``wait_for``) is recorded as
+  a failure judged ``cancelled``.
 * **Timeout** (seconds, per attempt): a sync call runs in a daemon worker thread and the
   caller stops waiting after ``timeout`` (Python cannot kill the thread: the tool finishes in
   the background); an async call is cancelled. Either way a ``TimeoutError`` is recorded and,

@@ -15,6 +15,9 @@ What the interceptor sees, and how it judges it:
   message templates are the fallback).
 * An exception from ``execute`` is recorded as a failure and re-raised untouched; control flow
   (``interrupt()``, ``Command`` routing: ``GraphBubbleUp``) is re-raised and never recorded.
+  A cancelled call (LangGraph's ``step_timeout``, an outer ``asyncio.wait_for``, an abort) is
+  recorded as a failure judged ``cancelled``, with the latency until the cancellation, and
+  the ``CancelledError`` re-raised.
 * A call to a tool the node does not have is the model's mistake, not a tool's outcome: it is
   not recorded (``ToolNode`` still answers it with an error message).
 * Labels come from the defaults, then the ``toolwise`` entry of graph state, then the run's
@@ -36,7 +39,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from toolwise.integrations.langgraph import handled_errors
-from toolwise.integrations.langgraph.control_flow import is_control_flow
+from toolwise.integrations.langgraph.control_flow import is_recorded
 from toolwise.recording.context import CallContext, RecordingDefaults
 from toolwise.recording.judge import Reason, Verdict, handled_verdict, judge_output
 from toolwise.recording.recorder import PendingCall, Recorder
@@ -166,7 +169,7 @@ class ToolCallRecorder:
             yield _Pending(call, (str(metadata.get("checkpoint_ns") or ""), call_id))
 
     def _failed(self, pending: _Pending, error: BaseException) -> None:
-        if is_control_flow(error):
+        if not is_recorded(error):
             return  # interrupt() and friends steer the graph; the call will run again
         pending.call.attempt = self._next_attempt(pending.key)
         self.recorder.finish(pending.call, error=error)

@@ -7,12 +7,15 @@ here as a :class:`HandledError`.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, NamedTuple
 
 from toolwise.recording.judge.verdict import Reason, Verdict, of
 from toolwise.recording.redact import printable
 
 __all__ = ["HandledError", "exception_verdict", "handled_verdict", "is_argument_error"]
+
+_CANCELLED = "cancelled before it finished (a step timeout, an outer timeout or an abort)"
 
 
 class HandledError(NamedTuple):
@@ -74,8 +77,18 @@ def _is_validation_error(error: BaseException) -> bool:
     return isinstance(error, ValidationError | ValidationErrorV1)
 
 
+def _cancel_message(error: BaseException) -> str:
+    """The text a canceller gave ``Task.cancel(msg)``, else what a cancellation may mean
+    (LangGraph cancels with a bare ``object()`` sentinel: no text worth keeping)."""
+    said = error.args[0] if error.args else None
+    return said if isinstance(said, str) and said else _CANCELLED
+
+
 def exception_verdict(error: BaseException) -> Verdict:
-    """The verdict of a raised exception: the model's bad arguments, or the tool's failure."""
+    """The verdict of a raised exception: the model's bad arguments, or the tool's failure
+    (a cancellation is one too: see :attr:`Reason.CANCELLED`)."""
+    if isinstance(error, asyncio.CancelledError):
+        return of("failure", Reason.CANCELLED, "CancelledError", _cancel_message(error))
     if is_argument_error(error):
         return of(
             "invalid_arguments", Reason.INVALID_ARGUMENTS, "ValidationError", printable(error)

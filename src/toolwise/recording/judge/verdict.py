@@ -19,6 +19,13 @@ class Reason:
 
     EXCEPTION: Final = "exception"
     """The tool raised (also when ``ToolNode`` caught it and answered with an error message)."""
+    CANCELLED: Final = "cancelled"
+    """The call was cancelled before it finished: a step timeout, an outer timeout or an abort.
+
+    asyncio does not say who cancelled (``asyncio.timeout``, ``wait_for``, LangGraph's
+    ``step_timeout`` and a user's ``Task.cancel()`` raise the same ``CancelledError`` inside the
+    call), so every cancellation counts as the tool's failure: a tool that always hangs is then
+    learnt as failing instead of never being recorded."""
     INVALID_ARGUMENTS: Final = "invalid_arguments"
     """The model's arguments failed the tool's schema: the model's mistake, not the tool's."""
     TOOL_ERROR: Final = "tool_error"
@@ -46,7 +53,13 @@ class Reason:
 
 
 HARD_REASONS = frozenset(
-    {Reason.EXCEPTION, Reason.INVALID_ARGUMENTS, Reason.TOOL_ERROR, Reason.REFUSED}
+    {
+        Reason.EXCEPTION,
+        Reason.CANCELLED,
+        Reason.INVALID_ARGUMENTS,
+        Reason.TOOL_ERROR,
+        Reason.REFUSED,
+    }
 )
 """Verdicts no judge overrides: LangChain or LangGraph said the call failed or did not run."""
 

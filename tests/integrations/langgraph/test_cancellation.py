@@ -1,0 +1,173 @@
+"""A tool call cancelled by a step timeout or an outer ``wait_for`` is recorded as a failure.
+
+The tools here hang until cancelled; the graphs are real, with ``step_timeout`` set on the
+compiled graph, and only the chat model is scripted. asyncio does not say who cancelled a call,
+so each cancellation is a failure judged ``cancelled`` (error type ``CancelledError``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import HumanMessage
+from langchain_core.tools import BaseTool, tool
+
+from toolwise import Toolwise
+
+ENTRIES = ["callback", "middleware", "instrument", "ToolNode wrapper"]
+TASK_TYPE = "deploy"
+# The tools below hang until cancelled, so any timeout ends them; this one leaves the model's
+# step (a few ms) room on a loaded machine, where 0.05 s timed out before the tool was called.
+STEP_TIMEOUT = 0.5
+
+
+@tool
+async def rollout(service: str) -> str:
+    """Roll a service out; this one never answers."""
+    await asyncio.Event().wait()
+    return f"{service} rolled out"
+
+
+@tool
+async def status(service: str) -> str:
+    """Read a service's status."""
+    return f"{service} healthy"
+
+
+def _call(name: str) -> list[dict[str, Any]]:
+    return [{"name": name, "args": {"service": "api"}, "id": "c1"}]
+
+
+def _build(entry: str, lab: Any, tool_: BaseTool) -> tuple[Any, dict[str, Any]]:
+    """The agent for ``entry`` calling ``tool_`` once, and its run config."""
+    tw, model = lab.tw, lab.script(_call(tool_.name))
+    config: dict[str, Any] = {"metadata": {"toolwise_task_type": TASK_TYPE}}
+    if entry == "callback":
+        config["callbacks"] = [tw.callback()]
+        return create_agent(model, [tool_]), config
+    if entry == "middleware":
+        return create_agent(model, [tool_], middleware=[tw.middleware()]), config
+    if entry == "instrument":
+        return create_agent(model, [tw.instrument(tool_)]), config
+    from langgraph.prebuilt import ToolNode
+
+    wrapper = tw.tool_wrapper()
+    node = ToolNode([tool_], wrap_tool_call=wrapper, awrap_tool_call=wrapper.awrap)
+    return lab.tool_node_graph(model, node), config
+
+
+def _timing_out(agent: Any) -> Any:
+    agent.step_timeout = STEP_TIMEOUT
+    return agent
+
+
+def _run(agent: Any, config: dict[str, Any]) -> Awaitable[Any]:
+    return agent.ainvoke({"messages": [HumanMessage("roll out api")]}, config)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_a_step_timeout_records_the_hanging_call_as_cancelled(lab: Any, entry: str) -> None:
+    """The graph still raises its TimeoutError; the call is a failure judged cancelled."""
+    agent, config = _build(entry, lab, rollout)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(_run(_timing_out(agent), config))
+
+    [record] = lab.records()
+    assert (record.tool, record.outcome, record.judged_by, record.error_type) == (
+        "rollout",
+        "failure",
+        "cancelled",
+        "CancelledError",
+    )
+    assert record.latency_ms > 0
+    assert record.task_type == TASK_TYPE
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_an_outer_wait_for_records_the_cancelled_call(lab: Any, entry: str) -> None:
+    """Cancelling the whole run from outside records the call it cut short, and re-raises."""
+    agent, config = _build(entry, lab, rollout)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(asyncio.wait_for(_run(agent, config), STEP_TIMEOUT))
+
+    assert [(r.outcome, r.judged_by) for r in lab.records()] == [("failure", "cancelled")]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_a_sync_tool_blocked_in_its_thread_is_recorded_when_the_step_times_out(
+    lab: Any, entry: str
+) -> None:
+    """A sync tool in an async graph runs in a thread nobody can stop; the awaiting call is
+    cancelled, and that is what gets recorded."""
+    gate = threading.Event()
+
+    @tool
+    def drain(service: str) -> str:
+        """Drain a node; this one waits on a lock held elsewhere."""
+        gate.wait()
+        return f"{service} drained"
+
+    agent, config = _build(entry, lab, drain)
+
+    async def run_then_release() -> None:
+        try:
+            await _run(_timing_out(agent), config)
+        finally:
+            gate.set()  # let the worker thread end, so asyncio.run can shut its executor down
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(run_then_release())
+
+    assert [(r.tool, r.judged_by) for r in lab.records()] == [("drain", "cancelled")]
+
+
+def test_the_cancellation_reaches_the_tool(lab: Any) -> None:
+    """Recording does not swallow the cancellation: the hanging tool itself is cancelled."""
+    cancelled: list[bool] = []
+
+    @tool
+    async def watch(service: str) -> str:
+        """Watch a rollout until it ends."""
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return "never"
+
+    agent, config = _build("ToolNode wrapper", lab, watch)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(_run(_timing_out(agent), config))
+
+    assert cancelled == [True]
+
+
+RUNS = 4
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_the_ranking_learns_that_a_tool_which_always_hangs_is_failing(lab: Any, entry: str) -> None:
+    """After a few step timeouts the hanging tool ranks below one that answers."""
+    tw: Toolwise = lab.tw
+    for _ in range(RUNS):
+        agent, config = _build(entry, lab, rollout)
+        with pytest.raises(TimeoutError):
+            asyncio.run(_run(_timing_out(agent), config))
+        agent, config = _build(entry, lab, status)
+        asyncio.run(_run(agent, config))
+
+    tw.flush()
+
+    status_, hanging = tw.recommend(TASK_TYPE, ["rollout", "status"], strategy="greedy")
+
+    assert (status_.tool, hanging.tool) == ("status", "rollout")
+    assert hanging.observations == RUNS
+    assert hanging.rate < 0.5 < status_.rate
