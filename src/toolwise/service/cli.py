@@ -260,6 +260,7 @@ def _serve(args: argparse.Namespace) -> int:
         from pydantic import ValidationError
 
         from toolwise.errors import InvalidArgumentError
+        from toolwise.service.access_log import hide_query_values
         from toolwise.service.adapter import ToolwiseBackend
         from toolwise.service.app import create_app, warm_up
         from toolwise.service.auth import check_bind
@@ -308,20 +309,20 @@ def _serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(SWITCH_INTERVAL)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=args.host,
-            port=args.port,
-            workers=1,
-            http=_http_protocol(),
-            log_level=args.log_level,
-            access_log=args.log_level == "debug",
-            server_header=False,
-            timeout_graceful_shutdown=10,
-            backlog=4_096,  # 32+ clients connecting at once must not overflow the accept queue
-        )
+    server_config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        workers=1,
+        http=_http_protocol(),
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+        backlog=4_096,  # 32+ clients connecting at once must not overflow the accept queue
     )
+    hide_query_values()  # at any level: after the Config, which configures uvicorn's loggers
+    server = uvicorn.Server(server_config)
     mode = "with API keys" if keys.configured else "without keys (loopback only)"
     if child is not None:
         mode += f", store in chroma child pid {child.pid} at {child.url}"
