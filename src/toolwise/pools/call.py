@@ -200,10 +200,13 @@ class PoolCall:
 
     def time_out_running(self) -> None:
         """The deadline passed: every attempt still running is a ``TimeoutError`` failure."""
+        self.fail_running(TimeoutError(f"pool {self.name!r}: no answer before the deadline"))
+
+    def fail_running(self, error: BaseException) -> None:
+        """Every attempt still running failed with ``error``: the deadline's, or the caller's
+        cancellation (recorded as a failure judged ``cancelled``)."""
         for attempt in list(self.running):
-            self.settle_error(
-                attempt, TimeoutError(f"pool {self.name!r}: no answer before the deadline")
-            )
+            self.settle_error(attempt, error)
 
     def _failed(self, attempt: Attempt, error_type: str, message: str) -> None:
         with self._lock:

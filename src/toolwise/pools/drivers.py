@@ -14,8 +14,10 @@ In both, what a loser's record says is the same (see :mod:`toolwise.pools.call`)
 (a ``TimeoutError`` failure) if it started before the winner, nothing if it started after;
 at the deadline every running attempt is recorded as a ``TimeoutError``.
 
-Control flow (``passes_through``: LangGraph's ``interrupt()``, cancellation) raised by a
-member is never recorded: the driver cancels the rest and re-raises it.
+Control flow (``passes_through``: LangGraph's ``interrupt()``) raised by a member is never
+recorded: the driver cancels the rest and re-raises it. A cancellation of the caller (a graph's
+``step_timeout``, an outer ``wait_for``) is re-raised too, once every attempt still running is
+recorded as a failure judged ``cancelled`` — as any entry point records a cancelled call.
 """
 
 from __future__ import annotations
@@ -113,11 +115,16 @@ def _run_threads(call: PoolCall, control: ControlFlow) -> Any:
 # -- async -------------------------------------------------------------------------------------
 
 
-async def _aoutcome(call: PoolCall, attempt: Attempt, control: ControlFlow) -> tuple[_Settled, Any]:
+async def _aoutcome(
+    call: PoolCall, attempt: Attempt, control: ControlFlow, *, inline: bool = False
+) -> tuple[_Settled, Any]:
     try:
         output = await attempt.member.acall(attempt.member.arguments(attempt.args))
-    except asyncio.CancelledError:
-        call.settle_cancelled(attempt)  # a no-op when the deadline already recorded it
+    except asyncio.CancelledError as exc:
+        if inline:  # run in the caller's task: the caller was cancelled, not a loser
+            call.settle_error(attempt, exc)
+        else:  # a loser: a no-op when the win or the deadline already settled it
+            call.settle_cancelled(attempt)
         raise
     except BaseException as exc:
         if control(exc):
@@ -132,7 +139,7 @@ async def arun(call: PoolCall, control: ControlFlow, *, concurrent: bool) -> Any
     """The async twin of :func:`run`: losers are cancelled, not left running."""
     if not concurrent:
         while (attempt := call.start_next()) is not None:
-            settled, output = await _aoutcome(call, attempt, control)
+            settled, output = await _aoutcome(call, attempt, control, inline=True)
             call.done(attempt)
             if settled.error is not None:
                 raise settled.error
@@ -171,6 +178,9 @@ async def arun(call: PoolCall, control: ControlFlow, *, concurrent: bool) -> Any
                 if settled.won:
                     call.won(settled.attempt)
                     return output
+    except asyncio.CancelledError as exc:  # the caller's; the losers' are settled in _cancel
+        call.fail_running(exc)
+        raise
     finally:
         await _cancel(tasks)
 

@@ -171,3 +171,40 @@ def test_the_ranking_learns_that_a_tool_which_always_hangs_is_failing(lab: Any, 
     assert (status_.tool, hanging.tool) == ("status", "rollout")
     assert hanging.observations == RUNS
     assert hanging.rate < 0.5 < status_.rate
+
+
+@tool
+async def mirror(image: str) -> str:
+    """Pull an image from a mirror; this one never answers."""
+    await asyncio.Event().wait()
+    return f"pulled {image}"
+
+
+@tool
+async def registry(image: str) -> str:
+    """Pull an image from the registry; this one never answers either."""
+    await asyncio.Event().wait()
+    return f"pulled {image}"
+
+
+@pytest.mark.parametrize("hedge", [False, True], ids=["one at a time", "hedged"])
+def test_a_step_timeout_records_the_pool_members_still_running(lab: Any, hedge: bool) -> None:
+    """A pool's member cut short by the step timeout is a cancelled failure, like any tool."""
+    from toolwise.pools import PoolOptions
+
+    pooled = lab.tw.pool(
+        "pull_image",
+        [mirror, registry],
+        options=PoolOptions(strategy="greedy", hedge=hedge, hedge_delay=0.01),
+    )
+    agent = create_agent(
+        lab.script([{"name": "pull_image", "args": {"image": "api:1.4"}, "id": "c1"}]), [pooled]
+    )
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(_run(_timing_out(agent), {}))
+
+    running = ["mirror", "registry"] if hedge else ["mirror"]
+    recorded = sorted((r.tool, r.outcome, r.judged_by) for r in lab.records())
+    assert recorded == [(name, "failure", "cancelled") for name in running]
+    assert pooled.pool.stats.cancelled == 0

@@ -20,7 +20,8 @@ asked; every attempt is recorded under the provider's own name, tagged ``pool:<n
 * **Never hedged twice over a side effect**: with ``hedge=True`` a provider that requires
   confirmation (``requires_confirmation = True``, or in its ``metadata``) or is marked
   non-idempotent (``metadata={"idempotent": False}``) is refused when the pool is built.
-* **Control flow** (``interrupt()``, cancellation) from a provider is re-raised, not recorded.
+* **Control flow** (``interrupt()``) from a provider is re-raised, not recorded; a cancelled
+  pool call records each provider still running as a failure judged ``cancelled``.
 """
 
 from __future__ import annotations
