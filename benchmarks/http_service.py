@@ -416,6 +416,11 @@ def _store_child(log: Path) -> list[int]:
     return [int(found[1])] if found else []
 
 
+def _breaker_openings(log: Path) -> int:
+    """How often the server's store breaker opened in this run (it logs each opening once)."""
+    return log.read_text(errors="replace").count("the outcome store is unavailable (")
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes (all their threads) so far."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -556,6 +561,8 @@ def measure(mode: str, home: Path, options: Options) -> dict[str, Any]:
         process.stop()
         if chroma is not None:
             chroma.stop()
+    results["breaker_opened"] = _breaker_openings(home / "serve.log")
+    print(f"  {mode}: the store's breaker opened {results['breaker_opened']} times", flush=True)
     if timeline is not None:
         _read_timeline(timeline, windows, results)
     return results
@@ -655,6 +662,7 @@ def main() -> None:
         report[mode] = {
             "median": _medians(runs),
             "load_average_before": [run["load_average_before"] for run in runs],
+            "breaker_opened": [run["breaker_opened"] for run in runs],
             "runs": runs,
         }
     header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item"]

@@ -417,8 +417,12 @@ class _HeldQueries:
     def query(self, **kwargs: Any) -> Any:
         client = self._client
         if client.held.is_set():
+            with client.lock:
+                client.waiting += 1
             client.entered.set()
             client.free.wait(timeout=60)
+            with client.lock:
+                client.waiting -= 1
         return self._collection.query(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -426,12 +430,16 @@ class _HeldQueries:
 
 
 class SlowClient:
-    """A real in-memory Chroma whose queries can be held (a busy store): ``hold()``,
-    ``release()``; ``entered`` is set once a held query waits."""
+    """A real Chroma client (in-memory unless ``client`` is given, say one of a ``chroma run``
+    server) whose queries can be held (a busy store): ``hold()``, ``release()``; ``entered``
+    is set once a held query waits, ``waiting`` counts those waiting now. Everything else,
+    heartbeats too, answers as usual."""
 
-    def __init__(self) -> None:
-        self._client = ephemeral_client()
+    def __init__(self, client: Any = None) -> None:
+        self._client = ephemeral_client() if client is None else client
         self.held, self.free, self.entered = threading.Event(), threading.Event(), threading.Event()
+        self.lock = threading.Lock()
+        self.waiting = 0
 
     def hold(self) -> None:
         self.free.clear()

@@ -73,3 +73,14 @@ def test_a_late_query_is_not_joined_while_the_store_is_down() -> None:
     assert later is not None
     assert asked.answer.result() == "unavailable"
     assert later.wait(None, lambda: True) == "unavailable"
+
+
+def test_a_brief_waiting_for_a_late_query_stops_once_the_store_goes_down() -> None:
+    """The store's heartbeat failed while the brief waited (frozen, not busy): it is told
+    the store is unavailable then, not left waiting for the late query's deadline."""
+    flights = RecallFlights[str](ttl=30.0, clock=Ticks())
+    asked, _ = flights.start(KEY)
+    later = flights.late(KEY, asked, Late(Future(), deadline=30.0))
+    assert later is not None
+    looks = iter([False, False, True])
+    assert later.wait(None, lambda: next(looks, True)) == "unavailable"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from toolwise.errors import InvalidArgumentError, StoreUnavailableError
-from toolwise.storage.deadline import Alarms, DeadlineExceededError, Workers
+from toolwise.storage.deadline import Alarms, DeadlineExceededError, Workers, overdue
 from toolwise.storage.guard import StoreGuard, is_outage
 from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
 
@@ -172,6 +172,108 @@ def test_an_explicit_timeout_is_kept_even_while_heartbeats_answer(
         guard.call(gate.wait, timeout=0.05)
 
 
+def _opened(guard: StoreGuard) -> list[StoreHealth]:
+    """Every change of ``guard``'s breaker from now on, as its listeners see them."""
+    changes: list[StoreHealth] = []
+    guard.breaker.on_change(changes.append)
+    return changes
+
+
+def test_a_call_past_its_timeout_on_a_store_that_answers_heartbeats_is_slow_not_down(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """Busy, not frozen: the caller stops waiting, the call is counted slow, the breaker
+    stays closed, and the call's answer still lands on the error's future."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+    changes = _opened(guard)
+
+    def busy() -> str:
+        gate.wait()
+        return "nearest failures"
+
+    with pytest.raises(StoreUnavailableError, match=r"no answer within 0\.05 s") as raised:
+        guard.call(busy, timeout=0.05)
+    assert eventually(lambda: guard.health.slow_calls == 1)
+    gate.set()
+    missed = overdue(raised.value)
+    assert missed is not None
+    assert missed.running is not None
+    assert missed.running.result(timeout=5) == "nearest failures"
+    assert guard.health.healthy
+    assert changes == []
+    guard.close()
+
+
+def test_a_watched_call_past_its_deadline_on_a_store_that_answers_is_slow_not_down(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """``call_within`` past both the wait and the store's deadline: counted slow, nothing
+    opened, and the answer lands on the future handed back."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+    changes = _opened(guard)
+
+    def busy() -> str:
+        gate.wait()
+        return "nearest failures"
+
+    pending = guard.call_within(busy, wait=0.01, timeout=0.05)
+    assert isinstance(pending, Future)
+    assert eventually(lambda: guard.health.slow_calls == 1)
+    gate.set()
+    assert pending.result(timeout=5) == "nearest failures"
+    assert guard.health.healthy
+    assert changes == []
+    guard.close()
+
+
+def test_a_call_past_its_timeout_on_a_store_that_answers_no_heartbeat_opens_the_breaker(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """Frozen: the heartbeat goes unanswered too, so the late call opens the breaker, and
+    later calls fail at once."""
+    guard = StoreGuard(FAST, probe=gate.wait)
+    with pytest.raises(StoreUnavailableError):
+        guard.call(gate.wait, timeout=0.05)
+    assert eventually(lambda: not guard.health.healthy)
+    assert "nor to a heartbeat" in guard.health.last_error
+    assert guard.health.slow_calls == 0
+    guard.close()
+
+
+def test_a_late_call_still_unanswered_after_max_read_opens_the_breaker(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """A store that answers heartbeats but never this call: given up on at ``max_read``
+    (its heartbeat then closes the breaker again at once)."""
+    timeouts = StoreTimeouts(connect=0.2, read=0.05, max_read=0.2, probe_interval=0.05)
+    guard = StoreGuard(timeouts, probe=lambda: None)
+    changes = _opened(guard)
+    with pytest.raises(StoreUnavailableError):
+        guard.call(gate.wait, timeout=0.05)
+    assert eventually(lambda: len(changes) == 2)
+    assert [health.healthy for health in changes] == [False, True]
+    assert "no answer within 0.2 s" in changes[0].last_error
+    assert guard.health.slow_calls == 1  # slow first, then hung
+    guard.close()
+
+
+def test_a_busy_store_with_every_worker_taken_still_gets_more_time(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """The heartbeat does not queue behind the store's own calls: with all eight workers
+    on slow calls, a call past ``read`` is still given more time, not taken for frozen."""
+    guard = StoreGuard(FAST, probe=lambda: None)
+    changes = _opened(guard)
+    for _worker in range(7):  # seven workers busy, the eighth runs the call below
+        assert isinstance(guard.call_within(gate.wait, wait=0.01, timeout=30), Future)
+    threading.Timer(4 * FAST.read, gate.set).start()
+    assert guard.call(lambda: gate.wait(30) and "page") == "page"
+    assert guard.health.healthy
+    assert guard.health.slow_calls >= 1
+    assert changes == []
+    guard.close()
+
+
 def test_a_refusal_passes_through_and_leaves_the_store_healthy() -> None:
     """Errors that are not outages reach the caller unchanged."""
     guard = StoreGuard(FAST, probe=lambda: None)
@@ -219,14 +321,15 @@ def test_a_call_still_queued_at_the_deadline_is_dropped_by_the_watch(
     gate: threading.Event, eventually: Callable[..., bool]
 ) -> None:
     """Every store worker stuck on a frozen store: a caller that gave up on a queued call
-    gets its future, which is cancelled at the deadline instead of running later."""
+    gets its future, which is cancelled at the deadline instead of running later; the
+    heartbeat fails too, so the breaker opens."""
     guard = StoreGuard(FAST, probe=gate.wait)
     for _worker in range(8):  # the guard's workers, each stuck on the frozen store
         assert isinstance(guard.call_within(gate.wait, wait=0.01, timeout=30), Future)
     queued = guard.call_within(lambda: "too late", wait=0.01, timeout=0.1)
     assert isinstance(queued, Future)
     assert eventually(queued.cancelled)
-    assert not guard.health.healthy
+    assert eventually(lambda: not guard.health.healthy)
     guard.close()
 
 

@@ -198,8 +198,12 @@ class FailureRecall:
             )
             return Late(found, wait, budget=True) if isinstance(found, Future) else found
         except StoreUnavailableError as exc:  # down, or timed out (bounded by the store)
-            log.warning("toolwise: no recall this turn: %s", exc)
             missed = overdue(exc)
+            # A late query is slow, not down (the store's guard asks it for a heartbeat and
+            # opens the breaker if that fails too): on a busy store every brief may miss, so
+            # it is not a warning each time.
+            level = logging.WARNING if missed is None else logging.INFO
+            log.log(level, "toolwise: no recall this turn: %s", exc)
             if missed is None or missed.running is None:
                 return None
             return Late(cast(Future[list[SimilarOutcome]], missed.running), missed.timeout)

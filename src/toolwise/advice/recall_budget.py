@@ -1,8 +1,9 @@
 """How long a brief waits for the store's recall answer: ``recall_budget``, not the store's
 deadline.
 
-The store's recall deadline (``StoreTimeouts.recall``, 0.5 s) says when the *store* has
-failed: a query past it trips the breaker. A brief's budget says how long a *turn* waits: on a
+The store's recall deadline (``StoreTimeouts.recall``, 0.5 s) says when the *store* is
+suspect: a query past it makes the store's guard ask for a heartbeat, and the breaker opens if
+that fails too. A brief's budget says how long a *turn* waits: on a
 healthy but busy store (a ``chroma run`` server indexing a burst of writes answered recall in
 up to 59 ms, measured) a brief should not wait that long, yet the store has not failed. So
 the brief waits for the query at most the budget, and the query runs on under the store's

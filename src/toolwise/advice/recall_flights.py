@@ -4,10 +4,10 @@ While one brief asks the store a question, concurrent briefs for it join that qu
 merge what they recorded since) instead of asking too. A query that misses the store's recall
 deadline, or a brief's budget, runs on in its store worker (:class:`~toolwise.advice.
 recall_budget.Late`) and stays the question's one flight until it answers: a brief joins it for
-at most the deadline — at once unavailable while the store's breaker is open — and no brief
-starts another query. Under load, each question thus costs the store one query, not one per
-brief that gives up on it. A late query older than ``recall_ttl`` is given up on (its answer
-would be stale, or it was lost on a dead connection): the next brief asks.
+at most the deadline — unavailable at once while the store's breaker is open, or as soon as it
+opens — and no brief starts another query. Under load, each question thus costs the store one
+query, not one per brief that gives up on it. A late query older than ``recall_ttl`` is given
+up on (its answer would be stale, or it was lost on a dead connection): the next brief asks.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ Missing = Literal["pending", "unavailable"]
 
 A = TypeVar("A")
 
+_DOWN_CHECK = 0.05  # s: how often a brief waiting for a late query looks at the breaker
+
 
 @dataclass(frozen=True, slots=True)
 class Flight(Generic[A]):
@@ -43,12 +45,12 @@ class Flight(Generic[A]):
         """This query's answer for a brief that joins it: within ``budget`` (``None``: as
         long as it takes, bounded by the store's deadline), and a late query no longer than
         its caller waited — not at all while the store is ``down`` (as unavailable as a query
-        of the brief's own would be)."""
+        of the brief's own would be), nor once it goes down while the brief waits."""
         if self.late is None:
             return _within(self.answer, budget)
-        if down():
-            return "unavailable"
-        return _within(self.answer, self.late if budget is None else min(self.late, budget))
+        return _unless_down(
+            self.answer, self.late if budget is None else min(self.late, budget), down
+        )
 
 
 class RecallFlights(Generic[A]):
@@ -107,6 +109,24 @@ class RecallFlights(Generic[A]):
         if flight.pid != pid:
             return False
         return flight.late is None or self._clock() - flight.started < self._ttl
+
+
+def _unless_down(
+    answer: Future[A | Missing], seconds: float, down: Callable[[], bool]
+) -> A | Missing:
+    """``answer`` if it lands within ``seconds``, else pending; unavailable as soon as the
+    store is ``down``. A late query's store is being asked for a heartbeat: a frozen one
+    opens the breaker while briefs wait, and they stop waiting then, not at the deadline."""
+    left = seconds
+    while not down():
+        step = min(left, _DOWN_CHECK)
+        try:
+            return answer.result(step)
+        except TimeoutError:
+            left -= step
+            if left <= 0:
+                return "pending"
+    return "unavailable"
 
 
 def _within(answer: Future[A | Missing], seconds: float | None) -> A | Missing:

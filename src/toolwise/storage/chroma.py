@@ -334,10 +334,12 @@ class ChromaOutcomeStore:
         now: datetime,
         outcome: str | None = None,
     ) -> list[SimilarOutcome]:
-        """See :meth:`OutcomeStore.similar`; the whole call is bounded by ``timeouts.recall``.
+        """See :meth:`OutcomeStore.similar`; the caller waits at most ``timeouts.recall``
+        (past it the query goes on, its answer on the error's ``running`` future).
 
         Raises:
-            StoreUnavailableError: the store is unhealthy, or did not answer in time.
+            StoreUnavailableError: the store is unhealthy, or did not answer in time (which
+                opens the breaker only if it answers no heartbeat either).
         """
         if k <= 0:
             return []
@@ -360,7 +362,8 @@ class ChromaOutcomeStore:
     ) -> list[SimilarOutcome] | Future[list[SimilarOutcome]]:
         """:meth:`similar` for a caller that waits at most ``wait`` seconds
         (:class:`~toolwise.storage.protocol.RecallWithinStore`): past it, the future its
-        answer lands on; only ``timeouts.recall`` makes the store unhealthy.
+        answer lands on. Missing ``timeouts.recall`` too makes the store unhealthy only if it
+        then answers no heartbeat either (:class:`~toolwise.storage.guard.StoreGuard`).
 
         Raises:
             StoreUnavailableError: the store is unhealthy, or could not be reached in time.

@@ -2,8 +2,9 @@
 
 Chroma's HTTP client waits forever on a frozen server (its httpx client has no timeout), and
 a refused connection costs a round of retries on every call. toolwise therefore bounds every
-store call itself (:class:`StoreTimeouts`) and remembers an outage (:class:`Breaker`): after one
-call times out or cannot connect, the store is *unhealthy*, every call fails at once with
+store call itself (:class:`StoreTimeouts`) and remembers an outage (:class:`Breaker`): after
+one call cannot connect, or times out while the store answers no heartbeat either (frozen or
+gone, not merely busy), the store is *unhealthy*, every call fails at once with
 :class:`~toolwise.errors.StoreUnavailableError` (no network wait), and a background thread
 probes the store with a heartbeat until it answers again. Recording is unaffected (records
 wait in the spool); the brief is served from the in-memory view without recall.
@@ -32,17 +33,24 @@ class StoreTimeouts(BoundaryModel):
     """How long toolwise waits for the outcome store, in seconds.
 
     Attributes:
-        connect: to open a connection to a ``chroma run`` server, and for the heartbeat made
-            before Chroma's client is (a heartbeat answers in about a millisecond). A health
-            probe gets ``connect + read`` (it may have to make the client).
+        connect: to open a connection to a ``chroma run`` server, and for a heartbeat to
+            answer (about a millisecond, busy or not). A call past its deadline asks for one:
+            a store that answers within ``connect`` is busy, one that does not is frozen or
+            gone and opens the breaker. A health probe gets ``connect + read`` (it may have
+            to make the client).
         read: for one round trip — a page read, a batch written, a collection opened. A call
             still unanswered then is given up if the store does not answer a heartbeat either
-            (frozen, or gone); if it does, the store is busy and the call may go on, ...
-        max_read: ... up to this long (a page of 30,000 rows or a batch of 5,000 takes a few
-            seconds, many more on a loaded machine).
-        recall: for the whole recall of past failures before a model turn (about 5–10 ms when
-            the store is well): a slow store costs a turn at most this much (the query goes
-            on, and recall keeps its answer for the turns after).
+            (frozen, or gone); if it does, the store is busy and the call may go on, asked
+            about again every ``read``, ...
+        max_read: ... up to this long, recall's queries too (a page of 30,000 rows or a batch
+            of 5,000 takes a few seconds, many more on a loaded machine): a call unanswered
+            this long opens the breaker even while heartbeats answer (a store that is alive
+            but no longer answers queries).
+        recall: how long a brief waits for the recall of past failures before a model turn
+            (about 5–10 ms when the store is well): a slow store costs a turn at most this
+            much. The query goes on and recall keeps its answer for the turns after; missing
+            this is an outage only if the store then misses a heartbeat too (a frozen server
+            is found within ``recall + connect``).
         probe_interval: while the store is unhealthy, how often a heartbeat checks it.
 
     Embedded stores have no connection to time out, but a call can still be slow (a disk that
@@ -67,17 +75,21 @@ class StoreTimeouts(BoundaryModel):
 class StoreHealth:
     """Whether the store answers, since when, and the last error seen (``""`` if none).
 
-    ``healthy`` is False from the first call that timed out or could not connect until a
-    health probe succeeds; meanwhile store calls raise
-    :class:`~toolwise.errors.StoreUnavailableError` without waiting. ``failed_at`` is when the
-    last call or probe failed (``None`` if none has): while the store is down it moves with
-    every failed probe, so a readiness check can say how fresh the bad news is.
+    ``healthy`` is False from the first call that could not reach the store, or that timed
+    out while the store answered no heartbeat either, until a health probe succeeds;
+    meanwhile store calls raise :class:`~toolwise.errors.StoreUnavailableError` without
+    waiting. ``failed_at`` is when the last call or probe failed (``None`` if none has): while
+    the store is down it moves with every failed probe, so a readiness check can say how fresh
+    the bad news is. ``slow_calls`` counts the calls that missed their deadline while the store
+    still answered heartbeats (busy, not down: they opened nothing), since the store was
+    opened.
     """
 
     healthy: bool
     since: datetime
     last_error: str = ""
     failed_at: datetime | None = None
+    slow_calls: int = 0
 
     @property
     def state(self) -> Literal["healthy", "unhealthy"]:
@@ -86,6 +98,11 @@ class StoreHealth:
 
 class Breaker:
     """Opens on the first outage, fails calls fast while open, probes in the background.
+
+    What counts as an outage is the guard's to say (:class:`~toolwise.storage.guard.StoreGuard`):
+    a call that could not reach the store, or one past its deadline when the store does not
+    answer a heartbeat either; a slow call on a store that answers is only counted
+    (:meth:`slow`).
 
     Args:
         probe: checks the store once (raises when it does not answer); run by the probe
@@ -111,6 +128,7 @@ class Breaker:
         self._since = clock()
         self._last_error = ""
         self._failed_at: datetime | None = None
+        self._slow_calls = 0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._listeners: list[Callable[[StoreHealth], object]] = []
@@ -120,7 +138,15 @@ class Breaker:
     @property
     def health(self) -> StoreHealth:
         with self._lock:
-            return StoreHealth(self.healthy, self._since, self._last_error, self._failed_at)
+            return StoreHealth(
+                self.healthy, self._since, self._last_error, self._failed_at, self._slow_calls
+            )
+
+    def slow(self) -> None:
+        """A call missed its deadline but the store answered a heartbeat: busy, not down.
+        Counted (:attr:`StoreHealth.slow_calls`); the breaker stays as it is."""
+        with self._lock:
+            self._slow_calls += 1
 
     def on_change(self, listener: Callable[[StoreHealth], object]) -> None:
         """Call ``listener(health)`` (from a background thread) whenever health changes."""
