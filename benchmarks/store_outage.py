@@ -143,6 +143,10 @@ def main() -> None:
         _time_turns(advisor, 20, 10_000)
         process.send_signal(signal.SIGSTOP)
         first["frozen"] = _first_turn(advisor, 30_000)
+        # The late query opens the breaker once its heartbeat goes unanswered too (connect).
+        deadline = time.monotonic() + 60
+        while tw.store.health.healthy and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
         results["frozen"] = _interleaved(advisor, floor, args.turns)
         process.send_signal(signal.SIGCONT)
     finally:

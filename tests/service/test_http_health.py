@@ -6,13 +6,16 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.conftest import ChromaServer
+from tests.conftest import ChromaServer, SlowClient
 
 from toolwise import Toolwise
+from toolwise.errors import StoreUnavailableError
+from toolwise.models import ToolOutcome
 from toolwise.service import ToolwiseBackend, create_app
 from toolwise.service.adapter import _BoundedCheck
 from toolwise.storage.health import StoreTimeouts
@@ -88,6 +91,24 @@ def test_readyz_follows_the_breaker_of_a_frozen_server_and_recovers(
     finally:
         own_chroma_server.thaw()
         tw.close(timeout=0.5)
+
+
+def test_readyz_counts_slow_store_calls_and_stays_ready(
+    slow: SlowClient, slow_tw: Toolwise, eventually: Callable[..., bool]
+) -> None:
+    """A recall query held past its deadline on a store that answers heartbeats: busy, not
+    down — ``/readyz`` stays 200 with the breaker closed and counts the slow call."""
+    tw = slow_tw
+    tw.store.write([ToolOutcome(tool="deploy", outcome="failure", error_type="Timeout")])
+    with TestClient(create_app(ToolwiseBackend(tw.runtime, probe_timeout=20.0))) as http:
+        assert http.get("/readyz").json()["slow_calls"] == 0
+        slow.hold()
+        with pytest.raises(StoreUnavailableError):
+            tw.store.similar("default", "deploy timed out", k=3, now=datetime.now(UTC))
+        assert eventually(lambda: http.get("/readyz").json()["slow_calls"] == 1)
+        response = http.get("/readyz")
+        assert response.status_code == 200
+        assert response.json()["breaker"] == "closed"
 
 
 def test_a_probe_that_hangs_answers_not_reachable_within_its_timeout() -> None:

@@ -245,7 +245,11 @@ def _breaker_of(store: object) -> BreakerHealth | None:
 def _with_breaker(answer: StoreHealth, breaker: BreakerHealth) -> StoreHealth:
     if breaker.healthy:
         return replace(
-            answer, breaker="closed", breaker_since=breaker.since, failed_at=breaker.failed_at
+            answer,
+            breaker="closed",
+            breaker_since=breaker.since,
+            failed_at=breaker.failed_at,
+            slow_calls=breaker.slow_calls,
         )
     since = breaker.since.isoformat(timespec="seconds")
     return replace(
@@ -254,6 +258,7 @@ def _with_breaker(answer: StoreHealth, breaker: BreakerHealth) -> StoreHealth:
         breaker="open",
         breaker_since=breaker.since,
         failed_at=breaker.failed_at,
+        slow_calls=breaker.slow_calls,
         detail=f"the store's circuit breaker is open since {since}: {breaker.last_error}"[:300],
     )
 

@@ -24,7 +24,8 @@ __all__ = ["Advising", "BreakerState", "ServiceBackend", "StoreHealth"]
 
 BreakerState = Literal["closed", "open", "unknown"]
 """The store's circuit breaker: ``closed`` lets calls through, ``open`` fails them fast (the
-store timed out or refused a connection, and its health probe has not succeeded since);
+store refused a connection, or timed out and missed a heartbeat too, and its health probe has
+not succeeded since);
 ``unknown`` for a store without one."""
 
 
@@ -39,6 +40,8 @@ class StoreHealth:
         detail: why it is not reachable (empty when it is).
         breaker_since: when the breaker last opened or closed (``None`` without one).
         failed_at: when a store call or health probe last failed (``None`` if none has).
+        slow_calls: store calls that missed their deadline while the store still answered a
+            heartbeat (busy, not down: they opened nothing).
     """
 
     reachable: bool
@@ -47,6 +50,7 @@ class StoreHealth:
     detail: str = ""
     breaker_since: datetime | None = None
     failed_at: datetime | None = None
+    slow_calls: int = 0
 
 
 class Advising(Protocol):

@@ -38,6 +38,12 @@ class Readiness(BaseModel):
         description="How long ago a store call or probe last failed; null if none has."
     )
     pending: int = Field(description="Records spooled on this server, not yet in the store.")
+    slow_calls: int = Field(
+        default=0,
+        description="Store calls that missed their deadline while the store still answered a "
+        "heartbeat, since the server started: a busy store, not a down one (they open no "
+        "breaker).",
+    )
     detail: str = Field(default="", description="Why the store is not reachable.")
 
 
@@ -64,6 +70,7 @@ def readyz(state: Annotated[ServiceState, Depends(service_state)]) -> JSONRespon
         breaker_since=health.breaker_since,
         seconds_since_failure=failed,
         pending=health.pending,
+        slow_calls=health.slow_calls,
         detail=health.detail,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if health.reachable else 503)
