@@ -421,6 +421,18 @@ def _breaker_openings(log: Path) -> int:
     return log.read_text(errors="replace").count("the outcome store is unavailable (")
 
 
+def _slow_store_calls(url: str) -> int | None:
+    """The server's store calls that missed their deadline on a store that still answered a
+    heartbeat (``/readyz``'s ``slow_calls``; ``None`` from a server that does not count them)."""
+    import httpx
+
+    try:
+        slow = httpx.get(f"{url}/readyz", timeout=30).json().get("slow_calls")
+    except (httpx.HTTPError, ValueError):  # not counted is not a reason to lose the run
+        return None
+    return slow if isinstance(slow, int) else None
+
+
 def _cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of these processes (all their threads) so far."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -557,12 +569,17 @@ def measure(mode: str, home: Path, options: Options) -> dict[str, Any]:
             )
             results[name] = run.row(cpu, drained)
             print(f"  {mode}: {name}: {results[name]}", flush=True)
+        results["slow_store_calls"] = _slow_store_calls(f"http://{host}:{port}")
     finally:
         process.stop()
         if chroma is not None:
             chroma.stop()
     results["breaker_opened"] = _breaker_openings(home / "serve.log")
-    print(f"  {mode}: the store's breaker opened {results['breaker_opened']} times", flush=True)
+    print(
+        f"  {mode}: the store's breaker opened {results['breaker_opened']} times; "
+        f"slow store calls (busy, not down): {results.get('slow_store_calls')}",
+        flush=True,
+    )
     if timeline is not None:
         _read_timeline(timeline, windows, results)
     return results
@@ -663,6 +680,7 @@ def main() -> None:
             "median": _medians(runs),
             "load_average_before": [run["load_average_before"] for run in runs],
             "breaker_opened": [run["breaker_opened"] for run in runs],
+            "slow_store_calls": [run.get("slow_store_calls") for run in runs],
             "runs": runs,
         }
     header = ["mode", "phase", "requests/s", "items/s", "p50 ms", "p99 ms", "CPU ms/item"]
