@@ -19,11 +19,11 @@ NOW = T0 + timedelta(days=1)
 
 def _failure(minutes: int, **fields: Any) -> ToolOutcome:
     fields.setdefault("tool", "kubectl")
+    fields.setdefault("error_message", "context deadline exceeded")
     return ToolOutcome(
         timestamp=T0 + timedelta(minutes=minutes),
         outcome="failure",
         error_type="TimeoutError",
-        error_message="context deadline exceeded",
         **fields,
     )
 
@@ -53,3 +53,62 @@ def test_an_entry_keeps_only_what_deletes_recall_and_the_recall_index_filter_on(
             "task_type": "deploy",
         }
     ]
+
+
+class _CountingHome:
+    """The agent's collection, counting the rows each ``get`` asks for (recall's confirms)."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.asked: list[int] = []
+
+    def get(self, **kwargs: Any) -> Any:
+        self.asked.append(len(kwargs.get("ids") or []))
+        return self._collection.get(**kwargs)
+
+
+def _home(client: Any, prefix: str) -> Any:
+    return client.get_collection(collection_name_for("default", prefix), embedding_function=None)
+
+
+def _further(n: int) -> ToolOutcome:
+    """A failure ``n`` steps further from recall's query than the first (no ties)."""
+    return _failure(n, error_message="context deadline exceeded" + " while waiting" * n)
+
+
+def _recall(store: ChromaOutcomeStore, home: Any, index: Any, k: int) -> list[str]:
+    vector = store.embedding(["kubectl failure TimeoutError context deadline exceeded"])
+    found = failure_index.FailureIndex.recall(home, index, vector, k, NOW.timestamp())
+    assert found is not None
+    return [hit.outcome.id for hit in found]
+
+
+def test_recall_confirms_only_the_k_nearest_when_all_are_at_home(
+    store: ChromaOutcomeStore, client: Any, prefix: str
+) -> None:
+    """Each row read at home costs: recall reads the k it returns, not the whole window."""
+    failures = [_further(n) for n in range(8)]
+    store.write(failures)
+    index = _index(client, prefix)
+    nearest = _recall(store, _home(client, prefix), index, k=8)
+    assert nearest == [failure.id for failure in failures]
+    home = _CountingHome(_home(client, prefix))
+    assert _recall(store, home, index, k=3) == nearest[:3]
+    assert home.asked == [3]
+
+
+def test_a_forgotten_record_among_the_k_nearest_gives_way_to_the_next_nearest(
+    store: ChromaOutcomeStore, client: Any, prefix: str
+) -> None:
+    """A hit not at home is never recalled: the next nearest confirmed one takes its place,
+    in distance order, and its stale entry leaves the index."""
+    failures = [_further(n) for n in range(8)]
+    store.write(failures)
+    index = _index(client, prefix)
+    nearest = _recall(store, _home(client, prefix), index, k=8)
+    assert nearest == [failure.id for failure in failures]
+    _home(client, prefix).delete(ids=[nearest[1]])  # a writer that missed the index
+    home = _CountingHome(_home(client, prefix))
+    assert _recall(store, home, index, k=3) == [nearest[0], nearest[2], nearest[3]]
+    assert home.asked == [3, 1]
+    assert nearest[1] not in {meta["record_id"] for meta in index.get()["metadatas"]}
