@@ -363,9 +363,10 @@ def _confirmed(
     ``None`` when too many neighbours are expired.
 
     The nearest are confirmed first, and only as many as are still wanted: nearly every
-    recall finds its ``k`` nearest at home, and a row read there costs Chroma ~50-60 µs (its
-    metadata holds the record). Confirming all ``2 * k`` cost a recall 0.7 ms more at k=8 and
-    2.2 ms at k=24 (the brief's recall for an inferred task type), paired on 100,000 records.
+    recall finds its ``k`` nearest at home, and each row read there costs (its metadata holds
+    the record). Confirming all ``2 * k`` made a recall 6.7 ms instead of 5.5 at k=8, 11.4
+    instead of 9.5 at k=24 (a brief's recall for an inferred task type), same answers
+    (``benchmarks/recall_confirm.py``, 100,000 records).
     """
     hits = rows.nearest(index, vector, k, lambda m: rows.unexpired(m, cutoff))
     if hits is None:
