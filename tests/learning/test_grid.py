@@ -57,6 +57,24 @@ def test_the_shares_are_those_of_reading_every_stratum(
     np.testing.assert_allclose(shares, every, rtol=0, atol=1e-12)
 
 
+@settings(max_examples=100, deadline=None)
+@given(tools=st.lists(posteriors, min_size=2, max_size=5), size=st.sampled_from([2, 5, 9, 32]))
+def test_scores_at_the_ends_given_by_the_caller_are_not_read_again(
+    tools: list[Tool], size: int
+) -> None:
+    """Shared Thompson has the contenders' scores at the first and last strata already."""
+    contest = Contest(tools)
+    grid = grid_of(size)
+    every = win_shares(contest.score(grid, np.arange(size)))
+    ends = contest.score(grid, np.array([0, size - 1]))
+    contest.read.clear()
+
+    shares = grid.wins(b"ends", lambda columns: contest.score(grid, columns), ends=ends)
+
+    np.testing.assert_allclose(shares, every, rtol=0, atol=1e-12)
+    assert size < 9 or (0 not in contest.read and size - 1 not in contest.read)
+
+
 def test_a_clear_leader_costs_a_third_of_the_strata() -> None:
     """A leader whose whole posterior sits above a challenger's: only every 4th stratum."""
     contest = Contest([(90.0, 10.0, 0.0), (60.0, 40.0, 0.0)])

@@ -57,13 +57,21 @@ class PropensityGrid:
         self._remembered = remembered
         self._wins: dict[bytes, Vector] = {}
 
-    def wins(self, contest: bytes, score: Callable[[np.ndarray], Matrix]) -> Vector:
+    def wins(
+        self,
+        contest: bytes,
+        score: Callable[[np.ndarray], Matrix],
+        *,
+        ends: Matrix | None = None,
+    ) -> Vector:
         """Per contender, the strata at which it scores highest (ties shared evenly).
 
         Args:
             contest: everything the contenders' scores depend on, as one key: a contest
                 seen before is answered from memory.
             score: the contenders' scores at the given strata (contenders × strata).
+            ends: the contenders' scores at the first and the last stratum, when the caller
+                has them (shared Thompson computes them to find the contenders).
 
         The contenders are read at every 4th stratum (and the last) first. Between two
         strata read, a contender whose score at the lower one beats every other's at the
@@ -74,7 +82,13 @@ class PropensityGrid:
         known = self._wins.get(contest)
         if known is not None:
             return known
-        at_marks = score(self._marks)
+        marks = self._marks
+        if ends is None or len(marks) < 3:
+            at_marks = score(marks)
+        else:
+            at_marks = np.empty((len(ends), len(marks)))
+            at_marks[:, 0], at_marks[:, -1] = ends[:, 0], ends[:, 1]
+            at_marks[:, 1:-1] = score(marks[1:-1])
         counts = win_shares(at_marks)
         low, high = at_marks[:, :-1], at_marks[:, 1:]
         pairs = np.arange(low.shape[1])

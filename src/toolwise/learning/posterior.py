@@ -21,6 +21,8 @@ __all__ = [
     "beta_quantiles",
     "confidence_of",
     "credible_intervals",
+    "interval_ends",
+    "remembered_quantiles",
     "upper_quantiles",
 ]
 
@@ -28,6 +30,9 @@ CREDIBLE_LEVEL = 0.9
 _MEDIUM = 5.0
 _HIGH = 20.0
 _REMEMBERED = 20_000  # posteriors whose quantiles are kept, per set of levels
+
+Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
+Matrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 
 
 def confidence_of(effective_observations: float) -> Confidence:
@@ -40,24 +45,35 @@ def confidence_of(effective_observations: float) -> Confidence:
 
 
 def credible_intervals(
-    alpha: Sequence[float], beta: Sequence[float], level: float = CREDIBLE_LEVEL
+    alpha: Sequence[float],
+    beta: Sequence[float],
+    level: float = CREDIBLE_LEVEL,
+    *,
+    beside: tuple[float, ...] = (),
 ) -> list[tuple[float, float]]:
     """Exact equal-tailed credible intervals of Beta(alpha, beta), vectorised, remembered.
+
+    Args:
+        beside: other levels remembered with the interval's ends (:func:`decision_levels`),
+            so that what a decision reads at fixed levels is computed in one call.
 
     Returns:
         One ``(low, high)`` per pair; the posterior mean always lies inside.
     """
-    return [
-        (low, high)
-        for low, high in (row.tolist() for row in _interval_ends(level).rows(alpha, beta))
-    ]
+    rows = remembered_quantiles((*beside, *interval_ends(level))).rows(alpha, beta)
+    return [(row[-2], row[-1]) for row in rows]
+
+
+def interval_ends(level: float = CREDIBLE_LEVEL) -> tuple[float, float]:
+    """The levels of the quantiles that bound a ``level`` credible interval."""
+    tail = (1.0 - level) / 2.0
+    return tail, 1.0 - tail
 
 
 @functools.cache
-def _interval_ends(level: float) -> RememberedQuantiles:
-    """The quantiles that bound a ``level`` credible interval, remembered per posterior."""
-    tail = (1.0 - level) / 2.0
-    return RememberedQuantiles(np.array([tail, 1.0 - tail]))
+def remembered_quantiles(levels: tuple[float, ...]) -> RememberedQuantiles:
+    """The one memory of posteriors' quantiles at ``levels``, shared by all who read them."""
+    return RememberedQuantiles(np.array(levels))
 
 
 class RememberedQuantiles:
@@ -72,28 +88,58 @@ class RememberedQuantiles:
     def __init__(self, levels: np.ndarray, size: int = _REMEMBERED) -> None:
         self.levels = levels
         self._size = size
-        self._rows: dict[tuple[float, float], np.ndarray] = {}
+        self._rows: dict[tuple[float, float], tuple[float, ...]] = {}
 
-    def rows(self, alpha: Iterable[float], beta: Iterable[float]) -> list[np.ndarray]:
-        """One read-only row of quantiles per ``(alpha, beta)`` pair; the unknown ones are
-        computed in one call."""
+    def rows(self, alpha: Iterable[float], beta: Iterable[float]) -> list[tuple[float, ...]]:
+        """One row of quantiles per ``(alpha, beta)`` pair; the unknown ones are computed in
+        one call."""
         keys = [(float(a), float(b)) for a, b in zip(alpha, beta, strict=True)]
         known = self._rows
         found = [known.get(key) for key in keys]
-        missing = [key for key, row in zip(keys, found, strict=True) if row is None]
-        if not missing:
+        if None not in found:
             return found  # type: ignore[return-value]  # no None left
+        missing = [key for key, row in zip(keys, found, strict=True) if row is None]
         computed = betaincinv(
             np.array([key[0] for key in missing])[:, None],
             np.array([key[1] for key in missing])[:, None],
             self.levels[None, :],
         )
-        computed.flags.writeable = False
-        new = dict(zip(missing, computed, strict=True))
+        new = self._remember(missing, computed)
+        return [row if row is not None else new[key] for key, row in zip(keys, found, strict=True)]
+
+    def after(self, alpha: Vector, beta: Vector, level: float) -> Matrix:
+        """Each posterior's quantile at ``level``, then its row (posteriors × 1 + levels).
+
+        One quantile call either way: at ``level`` alone when every row is remembered, else
+        at every level for every posterior (an agent that learns between two decisions has
+        changed most of them, and a second call would cost more than the few known rows).
+        """
+        keys = list(zip(alpha.tolist(), beta.tolist(), strict=True))
+        known = self._rows
+        found = [known.get(key) for key in keys]
+        if None not in found:
+            quantiles = np.empty((len(keys), 1 + len(self.levels)))
+            quantiles[:, 0] = betaincinv(alpha, beta, level)
+            quantiles[:, 1:] = found
+            return quantiles
+        at = np.concatenate(([level], self.levels))
+        quantiles = betaincinv(alpha[:, None], beta[:, None], at[None, :])
+        self._remember(
+            [key for key, row in zip(keys, found, strict=True) if row is None],
+            quantiles[[row is None for row in found], 1:],
+        )
+        return quantiles
+
+    def _remember(
+        self, keys: list[tuple[float, float]], rows: np.ndarray
+    ) -> dict[tuple[float, float], tuple[float, ...]]:
+        """Keep ``rows`` (one per key), emptying the memory first when it would overflow."""
+        new = dict(zip(keys, map(tuple, rows.tolist()), strict=True))
+        known = self._rows
         if len(known) + len(new) > self._size:
             known.clear()
         known.update(new)
-        return [row if row is not None else new[key] for key, row in zip(keys, found, strict=True)]
+        return new
 
 
 def upper_quantiles(

@@ -28,7 +28,7 @@ from toolwise.learning.models import (
 )
 from toolwise.learning.posterior import confidence_of, credible_intervals
 from toolwise.learning.scoring import cost_score
-from toolwise.learning.strategies import STRATEGIES, Arms, Choice
+from toolwise.learning.strategies import STRATEGIES, Arms, Choice, decision_levels
 
 __all__ = ["BEST", "Ranker", "Situation", "alternatives", "as_datetime"]
 
@@ -89,7 +89,9 @@ class Ranker:
         arms = self.arms(reads, weights)
         choice: Choice = STRATEGIES[strategy](arms, rng, self._config)
         intervals = credible_intervals(
-            [read.posterior.alpha for read in reads], [read.posterior.beta for read in reads]
+            [read.posterior.alpha for read in reads],
+            [read.posterior.beta for read in reads],
+            beside=decision_levels(self._config, strategy),
         )
         optimistic = strategy in _EXPLORING and arms.optimistic is not None
         config = self._config
@@ -165,8 +167,15 @@ class Ranker:
         """The candidates' success and speed posteriors and cost parts, in the caller's order."""
         config = self._config
         ceiling, reference = config.latency_ceiling_ms, config.cost_reference
+        alpha, beta, effective, untried, retry = [], [], [], [], []
         speed_mean, speed_sd, known, costs = [], [], [], []
-        for read in reads:
+        for read in reads:  # one pass: this runs on every decision
+            posterior = read.posterior
+            alpha.append(posterior.alpha)
+            beta.append(posterior.beta)
+            effective.append(posterior.own[0] + posterior.own[1])
+            untried.append(read.overall is None)
+            retry.append(read.retry)
             source = read.stats_source
             mean, variance, count = (0.0, 0.0, 0) if source is None else source.speed_stats(ceiling)
             speed_mean.append(mean)
@@ -175,22 +184,21 @@ class Ranker:
             mean_cost = source.mean_cost() if source is not None else None
             costs.append(weights.cost * cost_score(mean_cost, reference))
         optimistic = None
-        if config.optimistic_unknowns and any(read.untried for read in reads):
-            optimistic = np.array([read.untried for read in reads])
-        retry = tuple(read.retry for read in reads)
+        if config.optimistic_unknowns and any(untried):
+            optimistic = np.array(untried)
         return Arms(
-            alpha=np.array([read.posterior.alpha for read in reads]),
-            beta=np.array([read.posterior.beta for read in reads]),
+            alpha=np.array(alpha),
+            beta=np.array(beta),
             speed_mean=np.array(speed_mean),
             speed_sd=np.array(speed_sd),
             speed_known=np.array(known, dtype=bool),
             cost=np.array(costs),
             weight=weights.success,
             speed_weight=weights.speed,
-            evidence=sum(read.posterior.effective for read in reads),
+            evidence=sum(effective),
             optimistic=optimistic,
             optimistic_cost=weights.cost * BEST,
-            retry=retry if any(pair is not None for pair in retry) else (),
+            retry=tuple(retry) if any(pair is not None for pair in retry) else (),
         )
 
     def priors(

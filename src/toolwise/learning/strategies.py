@@ -34,10 +34,15 @@ import numpy as np
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.grid import PropensityGrid, win_shares
 from toolwise.learning.models import Strategy
-from toolwise.learning.posterior import RememberedQuantiles, beta_quantiles, upper_quantiles
+from toolwise.learning.posterior import (
+    beta_quantiles,
+    interval_ends,
+    remembered_quantiles,
+    upper_quantiles,
+)
 from toolwise.learning.scoring import NEUTRAL
 
-__all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn"]
+__all__ = ["STRATEGIES", "Arms", "Choice", "StrategyFn", "decision_levels"]
 
 Vector = np.ndarray[tuple[int], np.dtype[np.float64]]
 Matrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
@@ -301,13 +306,27 @@ def _grid(grid: int) -> PropensityGrid:
 
 
 @functools.cache
-def _grid_ends(grid: int) -> tuple[RememberedQuantiles, Vector]:
-    """The Beta quantiles at the grid's lowest and highest strata, remembered per posterior
-    (two thirds of a decision's quantiles, unchanged until a tool learns something), and the
-    standard normal's quantiles there."""
+def _grid_ends(grid: int) -> tuple[tuple[float, ...], Vector]:
+    """The levels of the grid's lowest and highest strata, and the standard normal's
+    quantiles there."""
     strata = _grid(grid)
     ends = np.array([0, -1])
-    return RememberedQuantiles(strata.levels[ends]), strata.normals[ends]
+    levels: tuple[float, ...] = tuple(strata.levels[ends].tolist())
+    return levels, strata.normals[ends]
+
+
+def decision_levels(config: LearningConfig, strategy: Strategy) -> tuple[float, ...]:
+    """The fixed levels ``strategy`` reads every posterior at, besides its credible
+    interval's ends: shared Thompson's grid ends, none for the others.
+
+    Both are remembered per posterior in one memory (``posterior.remembered_quantiles``),
+    filled by one quantile call with the level drawn: a decision's quantiles are most of
+    its arithmetic, and they change whenever a tool learns something.
+    """
+    grid = config.propensity_samples // _GRID_SHARE
+    if strategy != "thompson" or config.thompson_draws != "shared" or not grid:
+        return ()
+    return _grid_ends(grid)[0]
 
 
 def _contest(arms: Arms) -> bytes:
@@ -323,13 +342,14 @@ def _contest(arms: Arms) -> bytes:
     return b"".join([head, *(part.tobytes() for part in parts)])
 
 
-def _grid_wins(arms: Arms, grid: PropensityGrid) -> Vector:
-    """Per tool, the grid's strata at which it wins (see :meth:`PropensityGrid.wins`)."""
+def _grid_wins(arms: Arms, grid: PropensityGrid, ends: Matrix) -> Vector:
+    """Per tool, the grid's strata at which it wins (see :meth:`PropensityGrid.wins`);
+    ``ends``: the tools' scores at the first and last strata, computed already."""
 
     def score(columns: np.ndarray) -> Matrix:
         return _shared_scores(arms, grid.levels[columns], grid.normals[columns])[2]
 
-    return grid.wins(_contest(arms), score)
+    return grid.wins(_contest(arms), score, ends=ends)
 
 
 def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Choice:
@@ -354,12 +374,13 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     strata = _grid(grid) if grid else None
     # Scores at the level drawn and at the grid's two ends, computed together.
     k = len(arms.alpha)
-    quantiles = np.empty((k, 1 if strata is None else 3))
-    quantiles[:, 0] = beta_quantiles(arms.alpha, arms.beta, np.array(level))
     normals = [_normal_quantile(level)]
-    if strata is not None:
-        remembered, end_normals = _grid_ends(grid)
-        quantiles[:, 1:] = remembered.rows(arms.alpha.tolist(), arms.beta.tolist())
+    if strata is None:
+        quantiles = beta_quantiles(arms.alpha[:, None], arms.beta[:, None], np.array([[level]]))
+    else:
+        end_levels, end_normals = _grid_ends(grid)
+        remembered = remembered_quantiles((*end_levels, *interval_ends()))
+        quantiles = remembered.after(arms.alpha, arms.beta, level)[:, :3]
         normals.extend(end_normals.tolist())
     at_levels = _scored(arms, quantiles, np.array(normals))
     success: Vector = at_levels[0][:, 0]
@@ -382,7 +403,7 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
         if len(contenders) == 1:
             counts[contenders[0]] = float(grid)
         elif len(contenders):
-            counts[contenders] = _grid_wins(arms.among(contenders), strata)
+            counts[contenders] = _grid_wins(arms.among(contenders), strata, ends[contenders])
         else:  # NaN scores: every tool at -inf, the strata shared evenly
             counts = win_shares(np.full((k, grid), -np.inf))
         counts[order[0]] += 1.0  # the level drawn counts as one more stratum
