@@ -12,6 +12,7 @@ Not thread-safe: the view's lock is held around every call.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final, NamedTuple
 
@@ -28,6 +29,8 @@ from toolwise.learning.staleness import StaleClock
 __all__ = ["PosteriorReader", "Read"]
 
 _MAX_ALIKE_CACHE: Final = 100_000
+_NONE: Final[frozenset[str]] = frozenset()
+_CHARGES: Final = operator.attrgetter("charges")  # summed for every similar task type
 
 
 class Read(NamedTuple):
@@ -63,12 +66,14 @@ class Read(NamedTuple):
 
 class _Likeness(NamedTuple):
     """A learnt likeness of two task types, the charges it was computed at, and the records
-    of the tools both hold (with the two scopes' tool counts they were listed at)."""
+    of the tools both hold, in pairs and in one list (with the two scopes' tool counts they
+    were listed at)."""
 
     version: int
     likeness: float
     sizes: tuple[int, int]
     pairs: list[tuple[Evidence, Evidence]]
+    records: list[Evidence]
 
 
 class PosteriorReader:
@@ -197,12 +202,12 @@ class PosteriorReader:
         learnt probability that it ranks tools alike (:meth:`_likeness`), else its name
         similarity. Worked out once per decision for all its candidate tools.
         """
-        contexts = self._index.contexts
+        scope_tools = self._index.scope_tools
         names = tuple(tools)
         found = [
             (other, similarity)
             for other, similarity in similar
-            if any((agent_id, tool, other, env) in contexts for tool in names)
+            if not scope_tools.get((agent_id, other, env), _NONE).isdisjoint(names)
         ]
         if not self._config.adaptive_shrinkage:
             return found
@@ -236,17 +241,18 @@ class PosteriorReader:
         # sizes are the same tools, so the records both task types hold are as listed then.
         sizes = (len(mine), len(theirs))
         if cached is not None and cached.sizes == sizes:
-            pairs = cached.pairs
+            pairs, records = cached.pairs, cached.records
         else:
             contexts = self._index.contexts
             pairs = [
                 (contexts[(agent_id, tool, context, env)], contexts[(agent_id, tool, other, env)])
                 for tool in mine & theirs
             ]
-        version = sum(a.charges + b.charges for a, b in pairs)
+            records = [record for pair in pairs for record in pair]
+        version = sum(map(_CHARGES, records))
         if cached is not None and version - cached.version < max(1, cached.version // 20):
             if cached.pairs is not pairs:
-                self._alike[cache_key] = cached._replace(sizes=sizes, pairs=pairs)
+                self._alike[cache_key] = cached._replace(sizes=sizes, pairs=pairs, records=records)
             return cached.likeness  # grown by less than 5 %: as computed
         log_odds = math.log(max(self._config.task_prior_weight * similarity, 1e-12))
         for a, b in pairs:
@@ -254,7 +260,7 @@ class PosteriorReader:
         likeness = 1.0 / (1.0 + math.exp(-min(max(log_odds, -700.0), 700.0)))
         if len(self._alike) >= _MAX_ALIKE_CACHE:
             self._alike.clear()
-        self._alike[cache_key] = _Likeness(version, likeness, sizes, pairs)
+        self._alike[cache_key] = _Likeness(version, likeness, sizes, pairs, records)
         return likeness
 
     def _concentration(self, key: OverallKey, overall: Evidence, now: float) -> float | None:
