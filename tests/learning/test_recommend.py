@@ -213,6 +213,7 @@ def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
         return [(r.tool, r.score, r.propensity, r.credible_interval) for r in ranked]
 
     strategies._grid.cache_clear()
+    strategies._grid_memory.cache_clear()
     posterior.remembered_quantiles.cache_clear()
     computed = ranking()
     grid = LearningConfig().propensity_samples // strategies._GRID_SHARE

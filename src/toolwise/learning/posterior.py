@@ -87,6 +87,7 @@ class RememberedQuantiles:
 
     def __init__(self, levels: np.ndarray, size: int = _REMEMBERED) -> None:
         self.levels = levels
+        self._level_list: list[float] = levels.tolist()
         self._size = size
         self._rows: dict[tuple[float, float], tuple[float, ...]] = {}
 
@@ -122,12 +123,13 @@ class RememberedQuantiles:
             quantiles[:, 0] = betaincinv(alpha, beta, level)
             quantiles[:, 1:] = found
             return quantiles
-        at = np.concatenate(([level], self.levels))
-        quantiles = betaincinv(alpha[:, None], beta[:, None], at[None, :])
-        self._remember(
-            [key for key, row in zip(keys, found, strict=True) if row is None],
-            quantiles[[row is None for row in found], 1:],
-        )
+        at = np.array([[level, *self._level_list]])
+        quantiles = betaincinv(alpha[:, None], beta[:, None], at)
+        missing = [key for key, row in zip(keys, found, strict=True) if row is None]
+        if len(missing) == len(keys):  # the usual case when any is: all of them changed
+            self._remember(missing, quantiles[:, 1:])
+        else:
+            self._remember(missing, quantiles[[row is None for row in found], 1:])
         return quantiles
 
     def _remember(

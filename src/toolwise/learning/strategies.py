@@ -35,6 +35,7 @@ from toolwise.learning.config import LearningConfig
 from toolwise.learning.grid import PropensityGrid, win_shares
 from toolwise.learning.models import Strategy
 from toolwise.learning.posterior import (
+    RememberedQuantiles,
     beta_quantiles,
     interval_ends,
     remembered_quantiles,
@@ -315,6 +316,14 @@ def _grid_ends(grid: int) -> tuple[tuple[float, ...], Vector]:
     return levels, strata.normals[ends]
 
 
+@functools.cache
+def _grid_memory(grid: int) -> tuple[RememberedQuantiles, list[float]]:
+    """Where shared Thompson remembers each posterior's quantiles at the grid's ends (and
+    the credible interval's, see :func:`decision_levels`), and the normal's at the ends."""
+    levels, normals = _grid_ends(grid)
+    return remembered_quantiles((*levels, *interval_ends())), normals.tolist()
+
+
 def decision_levels(config: LearningConfig, strategy: Strategy) -> tuple[float, ...]:
     """The fixed levels ``strategy`` reads every posterior at, besides its credible
     interval's ends: shared Thompson's grid ends, none for the others.
@@ -378,10 +387,9 @@ def _shared(arms: Arms, rng: np.random.Generator, config: LearningConfig) -> Cho
     if strata is None:
         quantiles = beta_quantiles(arms.alpha[:, None], arms.beta[:, None], np.array([[level]]))
     else:
-        end_levels, end_normals = _grid_ends(grid)
-        remembered = remembered_quantiles((*end_levels, *interval_ends()))
+        remembered, end_normals = _grid_memory(grid)
         quantiles = remembered.after(arms.alpha, arms.beta, level)[:, :3]
-        normals.extend(end_normals.tolist())
+        normals.extend(end_normals)
     at_levels = _scored(arms, quantiles, np.array(normals))
     success: Vector = at_levels[0][:, 0]
     speed: Vector = at_levels[1][:, 0]
