@@ -29,7 +29,7 @@ from toolwise.learning.staleness import StaleClock
 __all__ = ["PosteriorReader", "Read"]
 
 _MAX_ALIKE_CACHE: Final = 100_000
-_NONE: Final[frozenset[str]] = frozenset()
+_NO_TOOLS: Final[frozenset[str]] = frozenset()
 _CHARGES: Final = operator.attrgetter("charges")  # summed for every similar task type
 
 
@@ -207,7 +207,7 @@ class PosteriorReader:
         found = [
             (other, similarity)
             for other, similarity in similar
-            if not scope_tools.get((agent_id, other, env), _NONE).isdisjoint(names)
+            if not scope_tools.get((agent_id, other, env), _NO_TOOLS).isdisjoint(names)
         ]
         if not self._config.adaptive_shrinkage:
             return found
