@@ -14,7 +14,7 @@ from tests.conftest import count_recall_queries
 
 from toolwise import Toolwise
 from toolwise.advice import Advisor
-from toolwise.advice.advisor import NO_RECALL
+from toolwise.advice.advisor import RECALL_LATE
 from toolwise.advice.recall_budget import Late
 from toolwise.advice.recall_cache import RecallCache
 from toolwise.storage.protocol import SimilarOutcome
@@ -42,7 +42,7 @@ def test_a_query_past_its_deadline_is_the_answer_of_the_briefs_after_it(
     asked = count_recall_queries(slow_tw, monkeypatch)
     advisor = Advisor(slow_tw.runtime, recall_index=False, tools=TOOLS)
     slow.hold()
-    assert advisor.advise(DEPLOY).text.endswith(NO_RECALL)
+    assert advisor.advise(DEPLOY).text.endswith(RECALL_LATE)
     slow.release()
     assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)
     assert len(asked) == 1

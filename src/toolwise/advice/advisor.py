@@ -71,6 +71,9 @@ RECALL_PENDING = (
     "[toolwise] Past failures not recalled from the store this turn: its answer is still"
     " loading (the next turns have it)."
 )
+RECALL_LATE = (
+    "[toolwise] Past failures not recalled this turn: the outcome store did not answer in time."
+)
 RECALL_NEARBY = (
     "[toolwise] Past failures recalled for a similar request of this task: the store's answer"
     " for this one is still loading."
@@ -259,6 +262,7 @@ class Advisor:
         notice = {
             "nearby": RECALL_NEARBY,
             "pending": RECALL_PENDING,
+            "late": RECALL_LATE,
             "unavailable": NO_RECALL,
         }.get(recalled)
         if notice is not None and len(brief_text) + len(notice) < options.budget:

@@ -71,12 +71,14 @@ from toolwise.storage.unstored import LocalFailures
 
 __all__ = ["RecallCache", "Recalled"]
 
-Recalled = Literal["recalled", "nearby", "pending", "unavailable"]
+Recalled = Literal["recalled", "nearby", "pending", "late", "unavailable"]
 """Whether a brief has the store's answer: ``pending`` when the store is healthy but its answer
 missed the brief's budget (kept for the next brief when it comes), ``nearby`` when it missed
 it but the store's answer to another question of the same task stood in (re-ranked for this
-one), ``unavailable`` when the store is down or missed its own deadline. Without an answer
-only this process's unstored failures are shown."""
+one), ``late`` when the query missed the store's own recall deadline (busy or frozen: the
+store's heartbeat tells them apart, and a busy store's answer is kept for the next brief),
+``unavailable`` when the store is down. Without an answer only this process's unstored
+failures are shown."""
 
 log = logging.getLogger("toolwise.advice")
 
@@ -195,7 +197,7 @@ class RecallCache:
                     if current is None:  # a forget, or a burst, between its query and ours
                         current = self._fetch(key, local, now, ask, fresh, keep=True)
         if not isinstance(current, _Answer):  # no store answer: what only this process knows
-            nearby = self._nearby(key, local, now) if current == "pending" else None
+            nearby = self._nearby(key, local, now) if current in ("pending", "late") else None
             if nearby is not None:
                 return nearby, "nearby"
             return self._merging.merge(key, [], local.unstored, now), current or "unavailable"
@@ -276,7 +278,7 @@ class RecallCache:
                 )
                 return failed
             if isinstance(stored, Late):
-                answer = "pending" if stored.budget else "unavailable"
+                answer = "pending" if stored.budget else "late"
                 if keep:
                     self._later(key, flight, stored, (fetched, local, now), fresh)
                     flight = None  # handed on: landed when the query answers

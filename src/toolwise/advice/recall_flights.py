@@ -24,8 +24,9 @@ from toolwise.advice.recall_neighbours import Key
 
 __all__ = ["Flight", "Missing", "RecallFlights"]
 
-Missing = Literal["pending", "unavailable"]
-"""Why a brief has no store answer: still loading past its budget, or the store is down."""
+Missing = Literal["pending", "late", "unavailable"]
+"""Why a brief has no store answer: still loading past its budget, past the store's recall
+deadline (busy or frozen: its heartbeat will tell), or the store is down."""
 
 A = TypeVar("A")
 
@@ -88,7 +89,7 @@ class RecallFlights(Generic[A]):
                 later = self._flights[key] = Flight(
                     flight.pid, Future(), flight.started, late.deadline
                 )
-        flight.answer.set_result("pending" if late.budget else "unavailable")
+        flight.answer.set_result("pending" if late.budget else "late")
         return later
 
     def land(self, key: Key, flight: Flight[A], answer: A | Missing) -> None:
