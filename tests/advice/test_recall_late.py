@@ -14,7 +14,7 @@ from tests.conftest import count_recall_queries
 
 from toolwise import Toolwise
 from toolwise.advice import Advisor
-from toolwise.advice.advisor import RECALL_LATE
+from toolwise.advice.advisor import RECALL_LATE, RECALL_NEARBY
 from toolwise.advice.recall_budget import Late
 from toolwise.advice.recall_cache import RecallCache
 from toolwise.storage.protocol import SimilarOutcome
@@ -176,3 +176,20 @@ def test_a_late_query_that_fails_leaves_the_next_brief_to_ask(
     store.fail(ConnectionError("reset by peer"))
     assert "deadline exceeded" in _recall(tw, cache, store)[0]
     assert store.asked == 2
+
+
+def test_a_question_of_the_same_task_stands_in_when_its_query_is_late(
+    slow: Any, slow_tw: Toolwise, deploy_history: History, eventually: Eventually
+) -> None:
+    """Past the store's deadline (not a brief's budget), the store's answer to another
+    request of the same task type stands in, as it does past a budget."""
+    deploy_history(slow_tw)
+    advisor = Advisor(
+        slow_tw.runtime, recall_index=False, tools=TOOLS, task_type="production_deploy"
+    )
+    assert eventually(lambda: "deadline exceeded" in advisor.advise(DEPLOY).text)  # stored
+    slow.hold()
+    stood_in = advisor.advise([HumanMessage("Deploy the billing worker to production")]).text
+    slow.release()
+    assert stood_in.endswith(RECALL_NEARBY)
+    assert "deadline exceeded" in stood_in
