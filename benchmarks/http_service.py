@@ -151,6 +151,7 @@ class Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
 
     async def open(self) -> None:
+        self.buffer.clear()
         loop = asyncio.get_running_loop()
         await loop.create_connection(lambda: self, self.host, self.port)
 
@@ -196,6 +197,21 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    async def ask(self, run: Run, request: Request, started: float) -> None:
+        """Send ``request`` and count its answer in ``run``, timed from ``started``. A
+        connection the server reset or closed is counted (``dropped``, an error) and opened
+        again, so one reset does not end the whole run."""
+        method, path, body, items = request
+        try:
+            status, answer = await self.request(method, path, body)
+        except OSError:  # ConnectionResetError, or closed by the server mid-request
+            run.dropped += 1
+            run.errors += 1
+            await self.close()
+            await self.open()
+            return
+        run.count(status, items, time.perf_counter() - started, answer)
+
 
 @dataclass(frozen=True)
 class Cpu:
@@ -214,6 +230,7 @@ class Run:
     requests: int = 0
     items: int = 0
     errors: int = 0
+    dropped: int = 0  # requests whose connection was reset or closed (counted in errors)
     latencies_ms: list[float] = field(default_factory=list)
     seconds: float = 0.0
     before_recall: int = 0  # briefs answered before the store's recall (its recall_budget)
@@ -245,6 +262,7 @@ class Run:
             "load_generator_cpu_ms_per_item": round(cpu.load_generator * per_item, 3),
             "drain_s": round(drain_seconds, 2),
             "errors": self.errors,
+            "connections_dropped": self.dropped,
             "briefs_answered_before_recall": self.before_recall,
             "briefs_with_a_neighbours_recall": self.stood_in,
             "requests_per_s": round(self.requests / self.seconds, 1),
@@ -285,10 +303,8 @@ async def closed_loop(target: Target, make: Callable[[], Request]) -> Run:
 
     async def client(connection: Connection) -> None:
         while time.perf_counter() < end:
-            method, path, body, items = make()
-            started = time.perf_counter()
-            status, answer = await connection.request(method, path, body)
-            run.count(status, items, time.perf_counter() - started, answer)
+            request = make()
+            await connection.ask(run, request, time.perf_counter())
 
     began = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
@@ -311,10 +327,9 @@ async def open_loop(target: Target, rate: float, make: Callable[[], Request]) ->
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            method, path, body, items = make()
+            request = make()
             run.sent_late_ms.append((time.perf_counter() - due) * 1000)
-            status, answer = await connection.request(method, path, body)
-            run.count(status, items, time.perf_counter() - due, answer)
+            await connection.ask(run, request, due)
             due += interval
 
     await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
