@@ -4,6 +4,8 @@ machine cannot isolate. Escapes are in ``test_sandbox_escapes.py``."""
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -192,3 +194,23 @@ def test_a_tool_wrapped_for_recording_runs_unwrapped(tw: Toolwise) -> None:
     result = SANDBOX.run_steps([step], timeout=10.0)
     assert result.ok
     assert tw.counters.recorded == 0
+
+
+@needs_sandbox
+def test_a_process_with_more_than_1024_open_files_still_runs_calls() -> None:
+    """A long-lived agent or server holds many sockets and files: the sandbox's descriptors
+    then number above 1023, which ``select()`` refuses ("filedescriptor out of range")."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this process may open at most {hard} files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        result = SANDBOX.run(lambda: {"replicas": 3}, timeout=10.0)
+        hung = SANDBOX.run(payloads.hang, timeout=0.5)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (result.ok, result.value) == (True, {"replicas": 3})
+    assert (hung.ok, hung.reason) == (False, "timeout")

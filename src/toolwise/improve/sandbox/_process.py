@@ -158,7 +158,9 @@ def kill_whole(process: subprocess.Popen[bytes], result: Exchange) -> None:
         try:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            select.select([pidfd], [], [], _REAP_TIMEOUT)  # readable once it has exited
+            with selectors.DefaultSelector() as exited:  # not select(): fds above 1023
+                exited.register(pidfd, selectors.EVENT_READ)  # readable once it has exited
+                exited.select(_REAP_TIMEOUT)
         finally:
             os.close(pidfd)
             result.sandbox_pidfd = None
