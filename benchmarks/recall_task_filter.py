@@ -16,27 +16,19 @@ process, with the bare index queries beside them. Milliseconds, p50 over
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table, write_json
-from preselect import _request, cached_store
+from _recall_store import alternate, arguments, open_recall_store
 
-import toolwise
-from toolwise.models import utcnow
 from toolwise.storage import rows
-from toolwise.storage.collections import fold, stored_dimension
 from toolwise.storage.failure_index import RECORD_KEY, FailureIndex, home_failures
-from toolwise.storage.naming import collection_name_for
 from toolwise.storage.protocol import SimilarOutcome
 
-AGENT = "default"
 TOP_K = 8  # a brief's default top_k
 
 
@@ -69,26 +61,9 @@ def filtered_by_task(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--path", type=Path, default=None, help="store directory (cached)")
-    args = parser.parse_args()
-
-    root, _, _ = cached_store(args.records, args.path)
-    tw = toolwise.Toolwise(root)
-    client = tw.store.client()
-    home = client.get_collection(collection_name_for(AGENT, "toolwise"), embedding_function=None)
-    index = client.get_collection(
-        collection_name_for(AGENT, "toolwise-failure-kinds"), embedding_function=None
-    )
-    cutoff = utcnow().timestamp()
-    queries = []
-    for n in range(args.queries):
-        task_type, messages = _request(n)
-        text = f"failure for {task_type}. Task: {messages[0].text}"
-        queries.append((task_type, fold(tw.store.embedding([text]), stored_dimension(index))))
+    args = arguments(__doc__)
+    store = open_recall_store(args)
+    home, index, cutoff, queries = store.home, store.index, store.cutoff, store.queries
 
     def ids(found: list[SimilarOutcome]) -> list[str]:
         return [hit.outcome.id for hit in found]
@@ -123,20 +98,13 @@ def main() -> None:
             lambda task, vector: index.get(where={"task_type": task}, limit=2 * TOP_K, include=[])
         ),
     }
-    samples: dict[str, list[float]] = {name: [] for name in timings}
-    for _ in range(args.rounds):
-        for task, vector in queries:  # alternating query by query: drift weighs on all alike
-            for name, run in timings.items():
-                started = time.perf_counter()
-                run(task, vector)
-                samples[name].append((time.perf_counter() - started) * 1_000)
-    records, entries = home.count(), index.count()
-    tw.close()
+    results = alternate(
+        {name: lambda i, run=run: run(*queries[i]) for name, run in timings.items()},
+        args.queries,
+        args.rounds,
+    )
+    records, entries = store.close()
 
-    results = {
-        name: {"p50_ms": statistics.median(times), "mean_ms": statistics.fmean(times)}
-        for name, times in samples.items()
-    }
     print(table(["Chroma time of an inferred task's recall", "p50 ms", "mean ms"], [
         (name, stats["p50_ms"], stats["mean_ms"]) for name, stats in results.items()
     ]))  # fmt: skip
