@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import special
 
 from toolwise.learning.grid import PropensityGrid, win_shares
-from toolwise.learning.strategies import _normal_quantiles
+from toolwise.learning.levels import normal_quantiles
 
 Tool = tuple[float, float, float]  # Beta alpha, beta, and the fixed part of its score
 
@@ -30,7 +30,7 @@ class Contest:
 
 
 def grid_of(size: int = 32) -> PropensityGrid:
-    return PropensityGrid(size, _normal_quantiles)
+    return PropensityGrid(size, normal_quantiles)
 
 
 posteriors = st.tuples(
@@ -111,7 +111,7 @@ def test_a_contest_seen_before_is_answered_from_memory() -> None:
 
 
 def test_memory_is_bounded() -> None:
-    grid = PropensityGrid(8, _normal_quantiles, remembered=2)
+    grid = PropensityGrid(8, normal_quantiles, remembered=2)
     contest = Contest([(6.0, 4.0, 0.0), (4.0, 6.0, 0.0)])
     for key in (b"a", b"b", b"c"):
         grid.wins(key, lambda columns: contest.score(grid, columns))

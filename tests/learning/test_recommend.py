@@ -201,7 +201,7 @@ def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
     """Posteriors that did not change since the last decision reuse what was worked out
     from them (the propensity grid's shares, the credible intervals): same scores,
     propensities and intervals."""
-    from toolwise.learning import posterior, strategies
+    from toolwise.learning import levels, posterior
 
     for n in range(12):  # two close leaders: both contend on the propensity grid
         view.observe("kubectl_deploy", n % 4 != 0, context_class="deploy")
@@ -212,12 +212,12 @@ def test_a_ranking_is_the_same_whether_its_quantiles_were_remembered_or_not(
         ranked = view.recommend(task_type="deploy", tools=TOOLS, seed=3)
         return [(r.tool, r.score, r.propensity, r.credible_interval) for r in ranked]
 
-    strategies._grid.cache_clear()
-    strategies._grid_memory.cache_clear()
+    levels.propensity_grid.cache_clear()
+    levels.grid_memory.cache_clear()
     posterior.remembered_quantiles.cache_clear()
     computed = ranking()
-    grid = LearningConfig().propensity_samples // strategies._GRID_SHARE
-    assert len(strategies._grid(grid)._wins) >= 1
+    grid = LearningConfig().propensity_samples // levels.GRID_SHARE
+    assert len(levels.propensity_grid(grid)._wins) >= 1
     assert ranking() == computed
     assert sum(p for _, _, p, _ in computed if p is not None) == pytest.approx(1.0)
 
@@ -228,7 +228,8 @@ def test_shared_draws_rank_every_tool_even_when_a_posterior_is_not_a_number() ->
     on the propensity grid, and the decision must still rank every tool, not raise."""
     import numpy as np
 
-    from toolwise.learning.strategies import Arms, thompson
+    from toolwise.learning.arms import Arms
+    from toolwise.learning.strategies import thompson
 
     arms = Arms(
         alpha=np.array([np.nan, 3.0]),

@@ -19,8 +19,10 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from toolwise.learning.aggregates import ContextKey, Read
+from toolwise.learning.arms import Arms, Choice
 from toolwise.learning.config import LearningConfig
 from toolwise.learning.explain import describe, evidence_from, note, suggest
+from toolwise.learning.levels import decision_levels
 from toolwise.learning.models import (
     ObjectiveWeights,
     Recommendation,
@@ -29,7 +31,7 @@ from toolwise.learning.models import (
 )
 from toolwise.learning.posterior import confidence_of, credible_intervals
 from toolwise.learning.scoring import cost_score
-from toolwise.learning.strategies import STRATEGIES, Arms, Choice, decision_levels
+from toolwise.learning.strategies import STRATEGIES
 
 __all__ = ["BEST", "Ranker", "Situation", "alternatives", "as_datetime"]
 
