@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,8 +14,10 @@ from typing import Any
 import pytest
 from langchain_core.tools import tool
 
-from toolwise import InvalidArgumentError, Toolwise
+from toolwise import InvalidArgumentError, SpoolError, Toolwise
+from toolwise.storage import spool as spool_module
 from toolwise.storage.clients import ephemeral_client
+from toolwise.storage.lost_records import LostRecords
 
 
 @tool
@@ -116,6 +121,98 @@ def test_a_call_after_close_is_counted_dropped_never_silently_lost(
     assert deploy.invoke({"service": "late"}, config={"callbacks": [handler]}) == "deployed late"
     assert tw.counters.dropped == 1
     assert "RECORD LOST" in caplog.text
+
+
+def _lost_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "RECORD LOST" in r.getMessage()]
+
+
+def test_calls_after_close_are_each_counted_and_logged_once(
+    tmp_path: Path, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tools still finishing after close() (a shutdown) are counted one by one; the log says
+    why once instead of one ERROR line per call."""
+    tw = _toolwise(tmp_path, prefix)
+    handler = tw.callback(agent_id="ops")
+    tw.close()
+
+    results = [deploy.invoke({"service": f"late-{i}"}, {"callbacks": [handler]}) for i in range(20)]
+
+    assert results == [f"deployed late-{i}" for i in range(20)]
+    assert tw.counters.dropped == 20
+    [line] = _lost_lines(caplog)
+    assert "after close()" in line
+
+
+def test_record_after_close_says_toolwise_is_closed(tmp_path: Path, prefix: str) -> None:
+    """``tw.record`` after ``close()`` raises, naming close() rather than an inner spool."""
+    tw = _toolwise(tmp_path, prefix)
+    tw.close()
+    with pytest.raises(SpoolError, match=r"after close\(\)"):
+        tw.record(agent_id="ops", tool="deploy", latency_ms=1.0)
+    assert tw.counters.dropped == 1
+
+
+def test_a_full_disk_is_logged_when_it_starts_and_when_it_ends(
+    tw: Toolwise,
+    records: Callable[..., list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While the spool's disk is full every call still returns and each loss is counted; the
+    log has one line saying why, and one when records are kept again."""
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(spool_module.os, "write", full_disk)
+    for i in range(20):
+        _call(tw, f"svc-{i}")
+    tw.persist()  # the deferred hand-off has tried to spool them all
+    monkeypatch.setattr(spool_module.os, "write", real_write)
+    _call(tw, "after")
+
+    assert [r.tool_output for r in records("ops")] == ["deployed after"]
+    assert tw.counters.dropped == 20
+    [line] = _lost_lines(caplog)
+    assert "No space left on device" in line
+    assert "20 record(s) were lost" in caplog.text
+
+
+def test_a_long_run_of_losses_is_logged_once_a_minute_with_its_count() -> None:
+    """Past the first line, a run of losses is summed up at most once every ``every`` s."""
+    clock = FakeSeconds()
+    log = logging.getLogger("toolwise.test-lost")
+    lines: list[str] = []
+    log.addHandler(_Collect(lines))
+    lost = LostRecords(log, every=60.0, clock=clock)
+
+    for second in range(150):  # one loss a second for 150 s
+        clock.now = float(second)
+        lost.lost(OSError("disk full"), closed=False)
+    lost.spooled()
+
+    assert len(lines) == 4  # at 0 s, 60 s and 120 s, then the end of the run
+    assert "60 more record(s) lost (61 in all" in lines[1]
+    assert "150 record(s) were lost" in lines[3]
+
+
+class FakeSeconds:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Collect(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def test_counters_report_the_write_path(tw: Toolwise) -> None:

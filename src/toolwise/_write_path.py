@@ -26,6 +26,7 @@ from toolwise.recording.judge import QualityStage, judge_fallbacks
 from toolwise.recording.recorder import Recorder
 from toolwise.recording.records import RecordBuilder
 from toolwise.recording.redact import SecretRedactor
+from toolwise.storage.lost_records import LostRecords
 from toolwise.storage.protocol import OutcomeStore
 from toolwise.storage.spool import Spool
 from toolwise.storage.unstored import UnstoredFailures
@@ -101,6 +102,7 @@ class WritePath:
         self._max_backoff = settings.get("max_backoff", 30.0)
         self._max_delay = max_delay
         self._writer = self._start_writer(store)
+        self._lost = LostRecords(log)
         self._unstored = UnstoredFailures(
             recorded=lambda: self._spool.replayed + self._spool.appended,
             written=self._written,
@@ -177,12 +179,13 @@ class WritePath:
             self._spool.append(outcome)
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
-            log.error("toolwise: RECORD LOST — the spool cannot be written: %s", exc)
+            self._lost.lost(exc, closed=self._spool.closed)
             return
         except Exception as exc:  # not serialisable: never acknowledged, counted
             self._writer.notify_invalid()
             log.error("toolwise: a record of %s cannot be spooled: %s", clipped(outcome.tool), exc)
             return
+        self._lost.spooled()
         self._writer.touch()
         self._learn(outcome)
 
@@ -198,6 +201,8 @@ class WritePath:
             self._spool.append(outcome)
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
+            if self._spool.closed:
+                raise SpoolError("toolwise is closed: record() after close() is not kept") from exc
             raise
         except InvalidArgumentError:
             self._writer.notify_invalid()
@@ -205,6 +210,7 @@ class WritePath:
         except Exception as exc:  # a bug in the line check: still nothing acknowledged
             self._writer.notify_invalid()
             raise InvalidArgumentError("record", outcome.id, f"cannot be spooled: {exc}") from exc
+        self._lost.spooled()
         self._writer.touch()
         self._learn(outcome)
 
@@ -273,6 +279,7 @@ class WritePath:
             self._quality.after_fork()
         self._unstored.clear()  # the parent's spool: its writer stores them
         self._spool = self._spool.after_fork()
+        self._lost = LostRecords(log)  # the parent's lock may have been held at the fork
         reconnect = getattr(self._store, "after_fork", None)
         usable = bool(reconnect()) if callable(reconnect) else True
         self._writer = self._start_writer(self._store if usable else None)

@@ -196,6 +196,11 @@ class Spool:
             child.note_process(durability=self._note[0], window=self._note[1])
         return child
 
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` ran: every append raises :class:`SpoolError`."""
+        return self._closed
+
     # -- hot path -----------------------------------------------------------------------------
 
     def append(self, outcome: ToolOutcome) -> None:
