@@ -25,7 +25,10 @@ Eventually = Callable[..., bool]
 
 # recall 1 s: ample for a loaded machine; connect 1 s: a frozen server is found soon.
 TIMEOUTS = StoreTimeouts(connect=1.0, read=5.0, recall=1.0, probe_interval=0.1)
+# read 1 s: a stuck store (stall: three reads) is found within seconds, not max_read's 120.
+STUCK_TIMEOUTS = StoreTimeouts(connect=1.0, read=1.0, recall=1.0, probe_interval=0.1)
 TURN = [HumanMessage("deploy the api")]
+TURNS = [[HumanMessage(f"deploy the {service}")] for service in ("api", "web", "worker")]
 
 
 def _breaker_changes(tw: Toolwise) -> list[StoreHealth]:
@@ -156,3 +159,72 @@ def test_the_same_late_query_on_a_frozen_chroma_server_opens_the_breaker(
     server.thaw()
     held_server.release()
     assert eventually(lambda: _health(tw).healthy)
+
+
+def _stuck_store_opens_and_closes_its_breaker(
+    held: SlowClient, tw: Toolwise, eventually: Eventually
+) -> None:
+    """Every recall query held while heartbeats and other calls answer as usual: once
+    several are late and none answered for ``stall``, the breaker opens (long before
+    ``max_read``), briefs skip recall at once, and the probe's heartbeat does not close it
+    again; once the queries are answered, it closes and recall is back."""
+    tw = _with_a_stored_failure(tw)
+    advisor = _store_advisor(tw)
+    changes = _breaker_changes(tw)
+    held.hold()
+    for turn in TURNS:
+        assert not advisor.advise(turn).text.endswith(NO_RECALL)
+    assert held.waiting >= 2
+    assert eventually(lambda: not _health(tw).healthy)
+    assert eventually(lambda: len(changes) == 1)  # listeners hear of it just after
+    assert "stuck: " in changes[0].last_error
+    assert advisor.advise([HumanMessage("restart the api")]).text.endswith(NO_RECALL)
+    assert eventually(lambda: "still unanswered" in _health(tw).last_error)  # probed
+    assert not _health(tw).healthy
+    held.release()
+    assert eventually(lambda: _health(tw).healthy)
+    assert eventually(lambda: "manifest unknown" in advisor.advise(TURN).text)
+
+
+@pytest.fixture
+def stuck_tw(slow: SlowClient, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    """A toolwise on the held in-memory store that finds a stuck store within seconds."""
+    tw = Toolwise(client=slow, spool_dir=tmp_path / "spool", prefix=prefix, timeouts=STUCK_TIMEOUTS)
+    yield tw
+    slow.release()
+    tw.close(timeout=5)
+
+
+def test_a_store_that_answers_heartbeats_but_holds_every_query_opens_the_breaker(
+    slow: SlowClient, stuck_tw: Toolwise, eventually: Eventually
+) -> None:
+    """Stuck, not busy: several recall queries late and none answered, although the store
+    answers every heartbeat (a real in-memory Chroma whose queries are held)."""
+    _stuck_store_opens_and_closes_its_breaker(slow, stuck_tw, eventually)
+
+
+@pytest.fixture
+def stuck_server_tw(
+    server: Any, tmp_path: Path, prefix: str
+) -> Iterator[tuple[SlowClient, Toolwise]]:
+    """A toolwise on this module's ``chroma run`` server, its queries held by the client."""
+    held = SlowClient(http_client(server.url, timeouts=STUCK_TIMEOUTS))
+    tw = Toolwise(
+        client=held,
+        spool_dir=tmp_path / "spool",
+        prefix=prefix,
+        timeouts=STUCK_TIMEOUTS,
+        max_backoff=0.2,
+    )
+    yield held, tw
+    held.release()
+    tw.close(timeout=5)
+
+
+@pytest.mark.server
+def test_a_chroma_server_that_answers_heartbeats_but_no_query_opens_the_breaker(
+    stuck_server_tw: tuple[SlowClient, Toolwise], eventually: Eventually
+) -> None:
+    """The same against a real ``chroma run`` server answering its heartbeats over HTTP."""
+    held, tw = stuck_server_tw
+    _stuck_store_opens_and_closes_its_breaker(held, tw, eventually)

@@ -257,6 +257,44 @@ def test_a_late_call_still_unanswered_after_max_read_opens_the_breaker(
     guard.close()
 
 
+def test_a_store_that_answers_heartbeats_but_no_call_opens_the_breaker_before_max_read(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """Stuck, not busy: two calls late and none answered for ``stall`` (three ``read``),
+    while every heartbeat answers, opens the breaker long before ``max_read``; its probe's
+    heartbeat does not close it again until the store answers a call."""
+    timeouts = StoreTimeouts(connect=0.2, read=0.05, max_read=600, probe_interval=0.05)
+    guard = StoreGuard(timeouts, probe=lambda: None)  # heartbeats answer
+    changes = _opened(guard)
+    late = [guard.call_within(gate.wait, wait=0.01, timeout=0.05) for _call in range(2)]
+    assert all(isinstance(call, Future) for call in late)
+    assert eventually(lambda: not guard.health.healthy)
+    assert eventually(lambda: len(changes) == 1)  # listeners hear of it just after
+    assert "stuck: " in changes[0].last_error
+    assert eventually(lambda: "still unanswered" in guard.health.last_error)  # probed
+    assert not guard.health.healthy
+    with pytest.raises(StoreUnavailableError, match="unavailable since"):
+        guard.call(lambda: "not sent")
+    gate.set()
+    assert eventually(lambda: len(changes) == 2)
+    assert [health.healthy for health in changes] == [False, True]
+    guard.close()
+
+
+def test_a_patient_call_on_a_stuck_store_is_given_up_before_max_read(
+    gate: threading.Event, eventually: Callable[..., bool]
+) -> None:
+    """A read waiting past ``read`` while another call is late and the store answers
+    nothing: raised once the store is stuck, not at ``max_read``."""
+    timeouts = StoreTimeouts(connect=0.2, read=0.05, max_read=60, probe_interval=0.05)
+    guard = StoreGuard(timeouts, probe=lambda: None)
+    assert isinstance(guard.call_within(gate.wait, wait=0.01, timeout=0.05), Future)
+    with pytest.raises(StoreUnavailableError, match="stuck: no call answered"):
+        guard.call(gate.wait)
+    assert not guard.health.healthy
+    guard.close()
+
+
 def test_a_busy_store_with_every_worker_taken_still_gets_more_time(
     gate: threading.Event, eventually: Callable[..., bool]
 ) -> None:

@@ -22,6 +22,7 @@ from toolwise.errors import StoreUnavailableError
 from toolwise.storage.deadline import Alarms, DeadlineExceededError, Workers
 from toolwise.storage.health import Breaker, StoreHealth, StoreTimeouts
 from toolwise.storage.heartbeat import Heartbeat
+from toolwise.storage.progress import Progress
 
 __all__ = ["GuardedClient", "GuardedCollection", "StoreGuard", "is_outage"]
 
@@ -71,8 +72,11 @@ class StoreGuard:
     server indexing a burst under 32 clients missed recall's 0.5 s deadline 14 times in one
     benchmark run) or frozen. A :class:`~toolwise.storage.heartbeat.Heartbeat` tells them
     apart: the breaker opens when the store answers no heartbeat within ``timeouts.connect``
-    either, when a call cannot reach it, or when a call is still unanswered after
-    ``timeouts.max_read``; a late call on a store that answers is counted
+    either, when a call cannot reach it, when a call is still unanswered after
+    ``timeouts.max_read``, or when the store is stuck: several calls late and none of its
+    calls answered for ``timeouts.stall`` although heartbeats answer
+    (:class:`~toolwise.storage.progress.Progress`; the breaker then stays open until it
+    answers a call, not merely a heartbeat). A late call on a store that answers is counted
     (:attr:`StoreHealth.slow_calls`) and opens nothing.
 
     Args:
@@ -89,6 +93,7 @@ class StoreGuard:
         self._workers = Workers()
         self._alarms = Alarms(name="toolwise-store-watch")
         self._heartbeat = Heartbeat(probe, timeouts.connect, self._alarms)
+        self._progress = Progress(timeouts.stall, _failed_to_reach)
         self.breaker = Breaker(self._bounded_probe, probe_interval=timeouts.probe_interval)
 
     @property
@@ -99,6 +104,9 @@ class StoreGuard:
         # connect + read: before the first connection a probe also makes the client, whose
         # constructor makes a few requests of its own (0.3-1.3 s measured, idle to loaded).
         self._workers.run(self._probe, self.timeouts.connect + self.timeouts.read)
+        stuck = self._progress.unstuck()
+        if stuck:
+            raise StoreUnavailableError(stuck)
 
     def call(self, function: Callable[[], T], timeout: float | None = None) -> T:
         """``function()``, waited for ``timeout`` seconds, or by default ``timeouts.read`` and
@@ -109,7 +117,8 @@ class StoreGuard:
         Past ``timeout`` the caller stops waiting and the call goes on in its worker (its
         result lands on the error's :attr:`DeadlineExceededError.running`), watched: it
         opens the breaker only if the store answers no heartbeat either, the call fails to
-        reach the store, or it is still unanswered ``max_read`` after it started.
+        reach the store, it is still unanswered ``max_read`` after it started, or the store
+        is stuck (``timeouts.stall``).
 
         Raises:
             StoreUnavailableError: the store is unhealthy (at once), this call could not reach
@@ -122,9 +131,10 @@ class StoreGuard:
         self._fail_fast()
         started = time.monotonic()
         running = workers.submit(function)
+        self._progress.watch(running)
         try:
             if timeout is None:
-                return self._patiently(running)
+                return self._patiently(running, started)
             return workers.wait(running, timeout)
         except DeadlineExceededError as missed:
             if timeout is None or not _is_miss_of(missed, running):
@@ -162,6 +172,7 @@ class StoreGuard:
         self._fail_fast()
         started = time.monotonic()
         running = workers.submit(function)
+        self._progress.watch(running)
         try:
             return workers.wait(running, wait, give_up=False)
         except DeadlineExceededError as missed:
@@ -227,13 +238,14 @@ class StoreGuard:
             self.breaker.slow()
         if running.cancelled():  # dropped from the queue: nothing runs to watch
             return
+        self._progress.late(running)
         hang = started + timeouts.max_read
         again = min(time.monotonic() + timeouts.read, hang)
         self._alarms.at(again, lambda: self._again(running, started))
 
     def _again(self, running: Future[Any], started: float) -> None:
         """A late call of a store that answered heartbeats, ``read`` s on: answered, past
-        ``max_read`` (the breaker opens: alive, but not answering this), or asked about
+        ``max_read`` or stuck (the breaker opens: alive, but not answering), or asked about
         again."""
         if running.done():
             return
@@ -241,6 +253,10 @@ class StoreGuard:
         waited = round(time.monotonic() - started, 1)
         if waited >= max_read:
             self.breaker.trip(f"DeadlineExceededError: no answer within {max_read:g} s")
+            return
+        stuck = self._progress.stuck(started)
+        if stuck:
+            self._stuck(stuck)
             return
         alive = self._heartbeat.ask()
         alive.add_done_callback(
@@ -260,8 +276,9 @@ class StoreGuard:
         self.breaker.trip(reason)
         return StoreUnavailableError(f"the outcome store did not answer ({reason})")
 
-    def _patiently(self, future: Future[T]) -> T:
-        """Wait ``read`` seconds, then more while a heartbeat still answers, to ``max_read``."""
+    def _patiently(self, future: Future[T], started: float) -> T:
+        """Wait ``read`` seconds, then more while a heartbeat still answers and the store is
+        not stuck, to ``max_read``."""
         timeouts, waited, counted = self.timeouts, 0.0, False
         while True:
             step = min(timeouts.read, timeouts.max_read - waited)
@@ -270,13 +287,25 @@ class StoreGuard:
             except DeadlineExceededError as missed:
                 if not _is_miss_of(missed, future):
                     raise  # the call's own error
-                waited += step
-                if waited >= timeouts.max_read or not self._heartbeat.alive():
-                    future.cancel()
-                    raise DeadlineExceededError(f"no answer within {waited:g} s") from None
-                if not counted:
-                    self.breaker.slow()  # busy: counted once, given more time
-                    counted = True
+            waited += step
+            if waited >= timeouts.max_read or not self._heartbeat.alive():
+                future.cancel()
+                raise DeadlineExceededError(f"no answer within {waited:g} s")
+            if not counted:
+                self.breaker.slow()  # busy: counted once, given more time
+                self._progress.late(future)
+                counted = True
+            stuck = self._progress.stuck(started)
+            if stuck:
+                future.cancel()
+                self._stuck(stuck)
+                raise StoreUnavailableError(f"the outcome store did not answer ({stuck})")
+
+    def _stuck(self, reason: str) -> None:
+        """The store answers heartbeats but none of its calls: open the breaker, and keep it
+        open until the store answers a call (:meth:`Progress.unstuck`)."""
+        self._progress.stick()
+        self.breaker.trip(reason)
 
     def close(self) -> None:
         self.breaker.close()
@@ -286,6 +315,7 @@ class StoreGuard:
         self._workers = Workers()
         self._alarms = Alarms(name="toolwise-store-watch")
         self._heartbeat = Heartbeat(self._probe, self.timeouts.connect, self._alarms)
+        self._progress = Progress(self.timeouts.stall, _failed_to_reach)
         self.breaker.after_fork()
 
 

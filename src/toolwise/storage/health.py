@@ -45,7 +45,8 @@ class StoreTimeouts(BoundaryModel):
         max_read: ... up to this long, recall's queries too (a page of 30,000 rows or a batch
             of 5,000 takes a few seconds, many more on a loaded machine): a call unanswered
             this long opens the breaker even while heartbeats answer (a store that is alive
-            but no longer answers queries).
+            but no longer answers queries). Several calls late at once are not given as
+            long: see :attr:`stall`.
         recall: how long a brief waits for the recall of past failures before a model turn
             (about 5–10 ms when the store is well): a slow store costs a turn at most this
             much. The query goes on and recall keeps its answer for the turns after; missing
@@ -69,6 +70,15 @@ class StoreTimeouts(BoundaryModel):
         if self.max_read < self.read:
             raise InvalidArgumentError("max_read", self.max_read, "must be >= read")
         return self
+
+    @property
+    def stall(self) -> float:
+        """Seconds a store may answer none of its calls while several are late before it
+        counts as stuck (its heartbeat answers, its calls hang): three ``read`` s, capped at
+        ``max_read``. A late call is asked about every ``read``, so the store has missed
+        three rounds, each a round trip's whole allowance, with nothing answered; one late
+        call alone is still given ``max_read`` (a big page or batch)."""
+        return min(3 * self.read, self.max_read)
 
 
 @dataclass(frozen=True, slots=True)
