@@ -22,6 +22,7 @@ from toolwise.learning.drift import DriftFade
 from toolwise.learning.evidence import Evidence, Part
 from toolwise.learning.index import EvidenceIndex, SeedKey, forgotten
 from toolwise.learning.infra import InfraMonitor, Verdict
+from toolwise.learning.memo import ReadMemo
 from toolwise.learning.models import InfraEvent
 from toolwise.learning.probe import Probes
 from toolwise.learning.reader import PosteriorReader, Read
@@ -96,12 +97,17 @@ class Aggregates:
         )
         self.probes = Probes(config.probe_after_calls)
         self.drift = DriftFade(config.drift_window, config.drift_threshold, config.drift_discount)
-        self.reader = PosteriorReader(config, self.index, self.changes, self.stale, self.probes)
+        # Emptied by every change below: reads between two changes are the same.
+        self.reads = ReadMemo(timed=self._rate > 0.0)
+        self.reader = PosteriorReader(
+            config, self.index, self.changes, self.stale, self.probes, memo=self.reads
+        )
 
     # ------------------------------------------------------------------ writing
 
     def record(self, outcome: Outcome) -> None:
         """Charge one outcome to every level, unless it belongs to an outage."""
+        self.reads.clear()
         t = outcome.t
         if self.last_seen is None or t > self.last_seen:
             self.last_seen = t
@@ -162,10 +168,13 @@ class Aggregates:
 
     def seed(self, key: SeedKey, pseudo: Mass) -> None:
         """Set (or replace) a seeded prior for a scope."""
+        self.reads.clear()
         self.index.seeds[key] = pseudo
 
     def expire(self, now: float) -> None:
         """Take back every charge whose TTL has lapsed by ``now``."""
+        if self.ttl.due(now):
+            self.reads.clear()
         lapsed = self.ttl.expire(now)
         if lapsed:
             self.counts["expired"] += lapsed
@@ -173,6 +182,7 @@ class Aggregates:
     def forget(self, agent_id: str, tool: str | None) -> None:
         """Drop the aggregates and seeds of an agent, or of one of its tools."""
         doomed = forgotten(agent_id, tool)
+        self.reads.clear()
         self.index.forget(agent_id, tool)
         self.reader.forget(agent_id, doomed)
         self.stale.forget(agent_id, tool)

@@ -4,7 +4,8 @@ A key's own record is shrunk towards, in turn: the tool's record in similar task
 lending as much as their outcomes say they rank tools alike), the tool's record elsewhere (as
 far as the tool's task types are learnt to agree), a seed, and a base prior centred on the
 other tools of the same scope. The two learnt strengths are cached until the records behind
-them grow by 5 %. Nothing here scans raw outcomes.
+them grow by 5 %; a whole read until the evidence changes (``memo``). Nothing here scans
+raw outcomes.
 
 Not thread-safe: the view's lock is held around every call.
 """
@@ -22,6 +23,7 @@ from toolwise.learning.config import LearningConfig
 from toolwise.learning.dispersion import concentration, log_alike
 from toolwise.learning.evidence import Evidence
 from toolwise.learning.index import ZERO, EvidenceIndex, OverallKey
+from toolwise.learning.memo import ReadMemo
 from toolwise.learning.probe import Probes
 from toolwise.learning.shrinkage import Levels, Mass, Posterior, combine, minus
 from toolwise.learning.staleness import StaleClock
@@ -85,6 +87,8 @@ class PosteriorReader:
         changes: the change tracker (keys switched to buckets, re-tries that are due).
         stale: fades the records of tools passed over (``staleness``); none by default.
         probes: re-tries of tools passed over for long (``probe``); none by default.
+        memo: the reads made since the evidence last changed (``memo``; the caller empties
+            it on every change); none by default (every read is worked out).
     """
 
     def __init__(
@@ -94,6 +98,8 @@ class PosteriorReader:
         changes: ChangeTracker,
         stale: StaleClock | None = None,
         probes: Probes | None = None,
+        *,
+        memo: ReadMemo | None = None,
     ) -> None:
         self._config = config
         self._rate = config.decay_rate
@@ -103,6 +109,7 @@ class PosteriorReader:
         self._changes = changes
         self._stale = stale if stale is not None else StaleClock(1.0)
         self._probes = probes if probes is not None else Probes(0)
+        self._memo = memo
         # Learnt shrinkage strength per (agent, tool, environment), with the charge count
         # of the tool's overall record it was computed at (recomputed lazily on read).
         self._spread: dict[OverallKey, tuple[int, float | None]] = {}
@@ -118,7 +125,8 @@ class PosteriorReader:
         lenders: Sequence[tuple[str, float]],
         peers: Mass | None = None,
     ) -> Read:
-        """Assemble one key's posterior from the hierarchy (see ``shrinkage``).
+        """Assemble one key's posterior from the hierarchy (see ``shrinkage``), or take it
+        from the memo when nothing changed since it was last assembled (``memo``).
 
         Args:
             key: agent, tool, task type, environment key part.
@@ -128,6 +136,36 @@ class PosteriorReader:
             lenders: similar task types and the weight each lends (:meth:`lenders`).
             peers: the summed evidence of the key's scope (``EvidenceIndex.scope_mass``),
                 when the caller has it already.
+        """
+        agent_id, _, context, env = key
+        if not (bucket and (self._mode != "auto" or key in self._changes.bucketed)):
+            bucket = ""
+        if peers is None:
+            peers = self._index.scope_mass(agent_id, context, env, now)
+        memo, slot = self._memo, (key, bucket)
+        read = memo.get(slot, lenders, peers, now) if memo is not None else None
+        if read is None:
+            read = self._assemble(key, bucket, now, lenders, peers)
+            if memo is not None:
+                memo.put(slot, lenders, peers, now, read)
+        context_ev = read.context
+        broken = context_ev is not None and context_ev.recovery is not None
+        retry = self._changes.retry(key, read.own, context_ev, now)
+        if retry is None and not broken and self._probes.due(key):
+            retry = self._base  # a probe: the plain prior's index puts the tool first
+        return read if retry is None else read._replace(retry=retry)
+
+    def _assemble(
+        self,
+        key: ContextKey,
+        bucket: str,
+        now: float,
+        lenders: Sequence[tuple[str, float]],
+        peers: Mass,
+    ) -> Read:
+        """:meth:`read`'s posterior, worked out level by level (``retry`` left out).
+
+        ``bucket`` is ``""`` unless the key is read in its time bucket.
         """
         agent_id, tool, context, env = key
         rate = self._rate
@@ -150,14 +188,12 @@ class PosteriorReader:
                 near_f += f
         own = context_ev
         bucket_mass: Mass | None = None
-        if bucket and (self._mode != "auto" or key in self._changes.bucketed):
+        if bucket:
             own = index.buckets.get((agent_id, tool, context, env, bucket))
             if own is not None and context_ev is not None:
                 start_over_if_stale(own, context_ev)
             bucket_mass = own.mass(now, rate) if own is not None else ZERO
         overall_mass = overall.mass(now, rate) if overall is not None else ZERO
-        if peers is None:
-            peers = index.scope_mass(agent_id, context, env, now)
         strength = config.shrinkage_strength
         if config.adaptive_shrinkage and overall is not None:
             learnt = self._concentration((agent_id, tool, env), overall, now)
@@ -180,10 +216,7 @@ class PosteriorReader:
                 adaptive=config.adaptive_shrinkage,
             )
         )
-        retry = self._changes.retry(key, own, context_ev, now)
-        if retry is None and not broken and self._probes.due(key):
-            retry = self._base  # a probe: the plain prior's index puts the tool first
-        return Read(posterior, own, context_ev, overall, retry)
+        return Read(posterior, own, context_ev, overall)
 
     def lenders(
         self,
