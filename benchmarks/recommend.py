@@ -16,8 +16,13 @@ cached in the temp dir (~70-80 s to write 100,000 on 2 cores; reused for a day).
   the ``thompson`` (default) and ``greedy`` strategies; p50/p95 over ``--calls`` calls, the
   run with the lower p50 of ``--repeats`` kept. Then ``thompson`` again with one outcome
   learnt before each call (a random candidate of that task type), so what a recommend
-  remembers between decisions of an idle view is not all it is measured on. Target: p50 <=
-  1 ms, for each.
+  remembers between decisions of an idle view is not all it is measured on, in two rows:
+  learnt through ``observe`` (the priors API; the prior it returns reads every tool of the
+  task type, so the decision after it finds those reads remembered: the row earlier results
+  have), and recorded as an agent's tool call is, a ``ToolOutcome``
+  with its latency and cost given to ``observe_outcome`` (what ``record()`` and the
+  callbacks hand the view; nothing is read back, so the decision reads afresh what changed).
+  Target: p50 <= 1 ms, for each.
 
 Prints a table and writes ``benchmarks/results/recommend.json``. Timings on a shared machine
 are noisy: every figure is the best of its repeats, and each run's value is kept in the JSON.
@@ -33,7 +38,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table, write_json
@@ -41,10 +46,13 @@ from preselect import TOOLS, _contexts, cached_store, percentiles
 
 import toolwise
 from toolwise.learning import snapshot
-from toolwise.models import utcnow
+from toolwise.models import ToolOutcome, utcnow
 
 TARGET_P50_MS = 1.0
-LEARNING = "thompson, one outcome learnt before each"
+LEARNING = "thompson, one outcome learnt before each"  # through observe(): see the docstring
+RECORDING = "thompson, one call recorded before each"
+Learning = Literal["observe", "record"]
+LEARNT_BY: dict[str, Learning] = {LEARNING: "observe", RECORDING: "record"}
 
 
 def cold_child(root: Path, mode: str) -> None:
@@ -69,20 +77,20 @@ def cold_child(root: Path, mode: str) -> None:
     print(json.dumps({"open_s": opened - started, "total_s": done - started, "records": records}))
 
 
-def learning_child(root: Path, calls: int) -> None:
+def learning_child(root: Path, calls: int, learning: Learning) -> None:
     """In a fresh process: :func:`time_recommend` with learning. No snapshot is written at
     the close: it would hold outcomes the store never saw."""
     tw = toolwise.Toolwise(root)
     tw.recommend(_contexts()[0][0], TOOLS)
-    samples = time_recommend(tw, calls, "thompson", learning=True)
+    samples = time_recommend(tw, calls, "thompson", learning=learning)
     tw.runtime.feed._keeper = None  # no public switch: a benchmark's view, taught in memory
     tw.close()
     print(json.dumps(percentiles(samples)), flush=True)
 
 
-def time_learning(root: Path, calls: int, repeats: int) -> list[dict[str, Any]]:
+def time_learning(root: Path, calls: int, repeats: int, learning: Learning) -> list[dict[str, Any]]:
     """:func:`learning_child`'s percentiles, one fresh process per repeat."""
-    command = [sys.executable, __file__, "--child", "learning", "--path", str(root)]
+    command = [sys.executable, __file__, "--child", learning, "--path", str(root)]
     runs = []
     for _ in range(repeats):
         out = subprocess.run(
@@ -117,14 +125,16 @@ def time_cold(root: Path, mode: str, repeats: int) -> dict[str, Any]:
 
 
 def time_recommend(
-    tw: toolwise.Toolwise, calls: int, strategy: str, *, learning: bool = False
+    tw: toolwise.Toolwise, calls: int, strategy: str, *, learning: Learning | None = None
 ) -> list[float]:
     """Milliseconds per ``recommend`` of the 10 tools, cycling through the task types.
 
     ``learning``: before each (untimed), the view learns one outcome of a random candidate
-    for that task type, as an agent's call between two decisions would teach it (in memory
-    only: run it in a process that writes no snapshot, so neither the store nor its snapshots
-    keep what it learnt; see :func:`learning_child`).
+    for that task type, as an agent's call between two decisions would teach it — through
+    ``observe`` (``"observe"``) or as a recorded call with a latency and a cost (``"record"``:
+    the ``ToolOutcome`` ``record()`` hands the view). In memory only: run it in a process that
+    writes no snapshot, so neither the store nor its snapshots keep what it learnt (see
+    :func:`learning_child`).
     """
     contexts = [c for c, _ in _contexts()]
     for n in range(50):  # warm: every task type's entry once
@@ -134,8 +144,21 @@ def time_recommend(
     samples = []
     for n in range(calls):
         task_type = contexts[(n * 7) % len(contexts)]
-        if learning:
+        if learning == "observe":
             view.observe(rng.choice(TOOLS), rng.random() < 0.7, context_class=task_type)
+        elif learning == "record":
+            ok = rng.random() < 0.7
+            view.observe_outcome(
+                ToolOutcome(
+                    tool=rng.choice(TOOLS),
+                    task_type=task_type,
+                    outcome="success" if ok else "failure",
+                    latency_ms=rng.lognormvariate(6.0, 0.8),  # as the store's records
+                    cost=rng.uniform(0.0, 0.01),
+                    error_type="" if ok else "TimeoutError",
+                    error_message="" if ok else "timed out after 30 s",
+                )
+            )
         started = time.perf_counter()
         tw.recommend(task_type, TOOLS, strategy=strategy)  # type: ignore[arg-type]
         samples.append((time.perf_counter() - started) * 1_000)
@@ -148,10 +171,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2_000)
     parser.add_argument("--repeats", type=int, default=2, help="runs per figure; best kept")
     parser.add_argument("--path", type=Path, default=None, help="store directory (cached)")
-    parser.add_argument("--child", choices=["rebuild", "read", "learning"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["rebuild", "read", "observe", "record"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
-    if args.child == "learning":
-        learning_child(args.path, args.calls)
+    if args.child in ("observe", "record"):
+        learning_child(args.path, args.calls, args.child)
         return
     if args.child:
         cold_child(args.path, args.child)
@@ -171,7 +196,8 @@ def main() -> None:
         for name in ("thompson", "greedy")
     }
     tw.close()  # before the learning processes open the store
-    runs[LEARNING] = time_learning(root, args.calls, args.repeats)
+    for name, learning in LEARNT_BY.items():
+        runs[name] = time_learning(root, args.calls, args.repeats, learning)
     latency: dict[str, dict[str, Any]] = {}
     for name, stats in runs.items():
         best = min(stats, key=lambda s: s["p50_ms"])
