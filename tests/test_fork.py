@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -154,3 +155,19 @@ def test_what_a_live_process_adopts_reaches_its_view_and_its_last_snapshot(
         assert [p.observations for p in again.priors(agent_id="forked")] == [3]
         assert again.runtime.feed.restored is not None
         assert again.runtime.feed.quiet
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_a_pool_s_workers_keep_their_calls_when_the_pool_terminates_them(
+    tmp_path: Path, method: str
+) -> None:
+    """``with Pool() as pool:`` ends its workers with SIGTERM, which runs no finalizer: each
+    worker closes its Toolwise first, so every call of every worker is stored (up to a
+    second of them per worker were lost, the last calls still in the hand-off)."""
+    store = tmp_path / "store"
+    agent = Path(__file__).with_name("pool_agent.py")
+
+    subprocess.run([sys.executable, str(agent), method, str(store)], check=True, timeout=120)
+
+    with Toolwise(store) as tw:
+        assert tw.summary("pool").total_calls == 200

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,37 @@ def test_a_call_after_close_is_counted_dropped_never_silently_lost(
 
 def _lost_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "RECORD LOST" in r.getMessage()]
+
+
+def test_a_close_while_another_is_under_way_waits_for_it(
+    tmp_path: Path, prefix: str, eventually: Callable[..., bool]
+) -> None:
+    """Two closes at once (the app's and the exit hook's): the second returns only once the
+    first has drained, not at once, which let the process exit mid-drain."""
+    judging = threading.Event()
+    release = threading.Event()
+
+    def slow_judge(output: object) -> None:
+        judging.set()
+        release.wait(30)  # the hand-off is busy with this call when close() starts
+
+    tw = _toolwise(tmp_path, prefix)
+    _call(tw, "warm-up")  # a process's first call is recorded in the caller's thread
+    deploy.invoke(
+        {"service": "api"}, {"callbacks": [tw.callback(agent_id="ops", judge=slow_judge)]}
+    )
+    assert judging.wait(30)
+    first = threading.Thread(target=tw.close)
+    first.start()
+    assert eventually(lambda: tw.runtime._closed)  # the first close is under way
+
+    assert tw.close(timeout=0.2) is False  # still draining: not done, not "drained"
+    release.set()
+    assert tw.close() is True  # waits for the first, which stored the call
+    first.join()
+    with _toolwise(tmp_path, prefix) as again:  # in-memory Chroma: the same store
+        stored = sorted(c.tool_output for c in again.list_calls("ops"))
+    assert stored == ["deployed api", "deployed warm-up"]
 
 
 def test_calls_after_close_are_each_counted_and_logged_once(

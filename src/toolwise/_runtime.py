@@ -119,6 +119,8 @@ class Runtime:
         )
         self._closed = False
         self._close_lock = threading.Lock()
+        self._close_done = threading.Event()
+        self._drained = False
         _process.register(self)
         self._learners.start_improving()
 
@@ -319,20 +321,30 @@ class Runtime:
         self._writes.persist()
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Drain the spool (up to ``timeout`` s) and stop; what is left is written next start."""
+        """Drain the spool (up to ``timeout`` s) and stop; what is left is written next start.
+
+        A close while another is under way (another thread's, or the exit hook's) waits for
+        that one, up to ``timeout``: returning at once let the process exit mid-drain, its
+        spool never marked closed. Returns whether everything was stored (False while the
+        other close has not finished).
+        """
         check_seconds("timeout", timeout)
         with self._close_lock:
-            if self._closed:
-                return True
+            closing = self._closed
             self._closed = True
-        self._writes.stop_recording(timeout)
-        drained = self._writes.close(timeout)
-        # After the writer: once it has stopped, the view has learnt all it ever stored, and
-        # the last snapshot says so (the next start need not read this writer's records).
-        self._learners.close(timeout, complete=self._writes.stopped and self._owns_store)
-        self._store.close()
-        _process.unregister(self)
-        return drained
+        if closing:
+            return self._close_done.wait(timeout) and self._drained
+        try:
+            self._writes.stop_recording(timeout)
+            self._drained = self._writes.close(timeout)
+            # After the writer: once it has stopped, the view has learnt all it ever stored,
+            # and the last snapshot says so (the next start need not read its records).
+            self._learners.close(timeout, complete=self._writes.stopped and self._owns_store)
+            self._store.close()
+            _process.unregister(self)
+        finally:
+            self._close_done.set()
+        return self._drained
 
     def after_fork_in_child(self) -> None:
         """Runs in a forked child (``os.register_at_fork``).
@@ -346,6 +358,10 @@ class Runtime:
         :class:`~toolwise.errors.StoreError` at once, saying so.
         """
         self._close_lock = threading.Lock()
+        if not self._close_done.is_set():  # its lock may have been held at the fork
+            self._close_done = threading.Event()
+            if self._closed:  # a parent thread was closing: that close never ends here
+                self._close_done.set()
         self._learners.after_fork()  # fresh locks before the child's threads deliver into it
         if self._closed:
             return
