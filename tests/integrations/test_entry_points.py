@@ -234,6 +234,43 @@ def test_combined_entry_points_record_each_call_once(lab: Any, combination: str,
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("inner_entry", ["callback", "middleware"])
+def test_a_sub_agent_s_calls_are_recorded_once_under_its_own_agent(
+    lab: Any, inner_entry: str, mode: str
+) -> None:
+    """An agent asked through a tool, with its own entry point, records its tool calls once:
+    the outer run's handler, inherited by the sub-agent's run, leaves them to it."""
+    middleware = [lab.tw.middleware(agent_id="db-team")] if inner_entry == "middleware" else []
+    sub_agent = create_agent(lab.script([_call()]), [_rollout_status()], middleware=middleware)
+    own = {"callbacks": [lab.tw.callback(agent_id="db-team")]} if inner_entry == "callback" else {}
+
+    @tool
+    async def ask_db_team(question: str) -> str:
+        """Ask the database team's agent."""
+        if mode == "sync":
+            answer = await asyncio.to_thread(
+                sub_agent.invoke, {"messages": [HumanMessage(question)]}, own
+            )
+        else:
+            answer = await sub_agent.ainvoke({"messages": [HumanMessage(question)]}, own)
+        return str(answer["messages"][-1].content)
+
+    agent = create_agent(
+        lab.script([{"name": "ask_db_team", "args": {"question": TASK}, "id": "o1"}]),
+        [ask_db_team],
+    )
+    asyncio.run(
+        agent.ainvoke(
+            {"messages": [HumanMessage("check the fleet")]},
+            {"callbacks": [lab.tw.callback(agent_id="ops")]},
+        )
+    )
+
+    assert [r.tool for r in lab.records("ops")] == ["ask_db_team"]
+    assert [(r.tool, r.task) for r in lab.records("db-team")] == [("rollout_status", TASK)]
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize(
     "entry",
     [

@@ -19,6 +19,10 @@ What a callback can and cannot see:
   records it as what it was (a ``ToolError`` failure, or the model's ``invalid_arguments``):
   :mod:`~toolwise.integrations.langgraph.handled_errors` notes each error LangChain handles,
   and the handler takes the note whose text is its call's output.
+* Several handlers of one Toolwise can see the same tool run: an outer agent's handler is
+  inherited by a sub-agent invoked inside a tool, which may be given a handler of its own.
+  The call is recorded once, by the handler LangChain calls last (the innermost: inherited
+  handlers come first), under its labels — as an inner middleware or instrumented tool would.
 * The task text is the latest human message the chat model was given in the *same run*
   (found by walking the run tree to its root), falling back to the run's ``thread_id``, so
   concurrent runs sharing one handler never see each other's task.
@@ -26,7 +30,9 @@ What a callback can and cannot see:
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -50,6 +56,16 @@ _MAX_TRACKED_TASKS = 1_024
 _MAX_TRACKED_RUNS = 16_384  # live runs of every run we saw start; a leak guard, not a limit
 _MAX_DEPTH = 256  # the run tree is shallow; this only guards a corrupted parent map
 
+_Owners = dict[UUID, "ToolwiseCallbackHandler"]
+_OWNERS: weakref.WeakKeyDictionary[Recorder, _Owners] = weakref.WeakKeyDictionary()
+_OWNERS_LOCK = threading.Lock()  # taken only when a handler is built
+
+
+def _owners_of(recorder: Recorder) -> _Owners:
+    """Which handler records each tool run the handlers of ``recorder`` are seeing."""
+    with _OWNERS_LOCK:
+        return _OWNERS.setdefault(recorder, {})
+
 
 class ToolwiseCallbackHandler(BaseCallbackHandler):
     """Records tool calls; learns the task text from the chat model's latest human message.
@@ -68,6 +84,8 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         self._parents: dict[UUID, UUID | None] = {}  # live run -> its parent, to find roots
         self._tasks: dict[str, str] = {}  # root run / thread id -> latest human request
         self._lock = threading.Lock()
+        # Shared by the handlers of one recorder; plain dict operations, atomic under the GIL.
+        self._owners = _owners_of(recorder)
         handled_errors.install()
 
     # -- the run tree, so a tool call finds the task of its own run ---------------------------
@@ -137,9 +155,10 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         """
         with self._lock:
             beneath = [call for call in self._calls if self._descends(call, run_id)]
-            cancelled = [self._calls.pop(call) for call in beneath]
-        for call in cancelled:
-            self.recorder.finish(call, error=error)
+            cancelled = [(call, self._calls.pop(call)) for call in beneath]
+        for call_run, call in cancelled:
+            if self._release(call_run):
+                self.recorder.finish(call, error=error)
 
     def _descends(self, run_id: UUID, ancestor: UUID) -> bool:
         """Whether ``ancestor`` is ``run_id``'s parent or further up (call with the lock held)."""
@@ -227,6 +246,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
                 tool_call_id=str(kwargs.get("tool_call_id") or ""),
             )
             self._calls[run_id] = call
+        self._claim(run_id)
         handled_errors.forget()  # a note left in this context by an earlier call is not ours
 
     @override
@@ -236,7 +256,7 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
             # A tool run with no parent is a whole run: forget its task (if it had one).
             if self._parents.pop(run_id, False) is None and self._tasks:
                 self._tasks.pop(_root_key(run_id), None)
-        if call is not None:
+        if call is not None and self._release(run_id):
             error = handled_errors.take(output)
             verdict = None if error is None else handled_verdict(error)
             self.recorder.finish(call, output=output, verdict=verdict)
@@ -246,8 +266,26 @@ class ToolwiseCallbackHandler(BaseCallbackHandler):
         with self._lock:
             call = self._calls.pop(run_id, None)
         self._untrack(run_id)
-        if call is not None and is_recorded(error):
+        if call is not None and self._release(run_id) and is_recorded(error):
             self.recorder.finish(call, error=error)
+
+    # -- one record per tool run, whichever handlers see it -----------------------------------
+
+    def _claim(self, run_id: UUID) -> None:
+        """This handler records ``run_id`` unless a handler LangChain calls later claims it."""
+        owners = self._owners
+        if len(owners) >= _MAX_TRACKED_RUNS:  # runs whose end never came (a leak guard)
+            with contextlib.suppress(RuntimeError, StopIteration):  # changed by another thread
+                owners.pop(next(iter(owners)), None)
+        owners[run_id] = self
+
+    def _release(self, run_id: UUID) -> bool:
+        """True when this handler records ``run_id`` (it claimed it last)."""
+        owner = self._owners.get(run_id)
+        if owner is not None and owner is not self:
+            return False
+        self._owners.pop(run_id, None)
+        return True
 
 
 def _root_key(run_id: UUID) -> str:
