@@ -109,8 +109,9 @@ class ChromaServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"chroma run not ready after {_READY_TIMEOUT} s; see {self._log.name}")
+        log_name = self._log.name
+        self.stop()  # closes the log
+        raise RuntimeError(f"chroma run not ready after {_READY_TIMEOUT} s; see {log_name}")
 
     def freeze(self) -> None:
         """SIGSTOP: the kernel still accepts connections, the server never answers."""

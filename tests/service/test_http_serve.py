@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +63,8 @@ def test_serve_refuses_a_port_it_cannot_listen_on_as_given(tmp_path: Path, port:
         ("--max-body-bytes", "-1", "toolwise: --max-body-bytes: Input should be greater than"),
         ("--batch-size", "0", "argument --batch-size: expected an integer >= 1"),
         ("--store-nice", "100", "argument --store-nice: expected an integer from 0 to 19"),
+        ("--keep-alive", "0", "argument --keep-alive: expected whole seconds from 1 to 3600"),
+        ("--keep-alive", "1.5", "argument --keep-alive: expected whole seconds from 1 to 3600"),
     ],
 )
 def test_serve_refuses_a_bad_number_in_one_line_before_opening_anything(
@@ -157,3 +161,16 @@ def test_serve_writes_a_server_in_batches_a_service_can_pause_for() -> None:
     assert write_options(300, url) == {"batch_size": 300, "url": url}
     assert write_options(None, None) == {}
     assert SERVE_BATCH < REMOTE_BATCH
+
+
+def test_an_idle_keep_alive_connection_outlasts_a_client_pool(served: ServeProcess) -> None:
+    """A connection idle for longer than a client pool keeps one (httpx: 5 s) is still open:
+    the client closes it first, so a server close never crosses a request it has just sent
+    (uvicorn's own default closed it at 5 s)."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as conn:
+        request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{served.port}\r\n\r\n".encode()
+        conn.sendall(request)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(6)  # idle past uvicorn's 5 s
+        conn.sendall(request)
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")

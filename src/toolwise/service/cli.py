@@ -55,6 +55,14 @@ at 31-107 ms, batches of 1,000 at 21-34 ms (benchmarks/results/http_batch2000.js
 http_batch1000.json and that window's http.json, ``git show 8eb59b3:benchmarks/results/http.json``).
 A service answers requests first; a
 fleet of library writers keeps the larger batch (benchmarks/scale.py)."""
+KEEP_ALIVE = 75
+"""Seconds an idle keep-alive connection stays open (uvicorn's default is 5).
+
+An agent's model turn often lasts longer than 5 s, so its next call would open a new
+connection; and client pools expire idle connections at about the same 5 s (httpx), so a
+server close could cross a request the client had just sent on it (docs/http.md, *why a
+connection was reset*). Longer than client pools keep idle connections, the client closes
+first; 75 s is what nginx uses and outlasts the 60 s idle timeout of common load balancers."""
 SWITCH_INTERVAL = 0.001
 """Seconds a thread may keep the GIL while another waits for it (Python's default: 0.005).
 
@@ -116,6 +124,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="briefs recall from an in-process index of each agent's failures, loaded once "
         "per agent and task type (off by default: docs/http.md)",
+    )
+    serve.add_argument(
+        "--keep-alive",
+        type=_keep_alive_seconds,
+        default=KEEP_ALIVE,
+        help=f"seconds an idle connection stays open (default {KEEP_ALIVE}, 1-3600)",
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
@@ -238,6 +252,7 @@ def int_within(low: int, high: int | None, *, expected: str = "") -> Callable[[s
 # ``--port``: checked here, as the server bound ``70000`` as port 4464 while printing 70000,
 # and ``0`` as a random port while printing 0.
 _port = int_within(1, 65_535, expected="a TCP port from 1 to 65535")
+_keep_alive_seconds = int_within(1, 3_600, expected="whole seconds from 1 to 3600")
 
 
 def _seconds_or_none(text: str) -> float | None:
@@ -319,6 +334,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.log_level == "debug",
         server_header=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=args.keep_alive,
         backlog=4_096,  # 32+ clients connecting at once must not overflow the accept queue
     )
     hide_query_values()  # at any level: after the Config, which configures uvicorn's loggers
