@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Collection
 
 from toolwise.learning.hold import Hold
 from toolwise.learning.recovery import Recovery
+from toolwise.learning.samples import SampleSums
 from toolwise.learning.scan import History
 from toolwise.learning.segment import Segment, decay_factor
 
@@ -40,6 +40,7 @@ class Part:
 
 _NO_FLOATS: deque[float] = deque(maxlen=0)
 _NO_ERRORS: deque[str] = deque(maxlen=0)
+_NO_SUMS = SampleSums()  # of the empty reservoirs: nothing is ever added to it
 
 
 class Evidence:
@@ -54,9 +55,7 @@ class Evidence:
     """
 
     __slots__ = (
-        "_cost_mean",
-        "_latency",
-        "_speed",
+        "_sums",
         "archived",
         "changed_from",
         "changes",
@@ -103,10 +102,8 @@ class Evidence:
         self.latencies: deque[float] = deque(maxlen=reservoir) if reservoir else _NO_FLOATS
         self.costs: deque[float] = deque(maxlen=reservoir) if reservoir else _NO_FLOATS
         self.errors: deque[str] = deque(maxlen=3) if reservoir else _NO_ERRORS
-        # Summaries are cached until the next sample: reads outnumber writes per key.
-        self._latency: tuple[float | None, float | None, float | None] | None = None
-        self._cost_mean: float | None = None
-        self._speed: tuple[float, float, float, int] | None = None  # ceiling, mean, var, n
+        # Their summaries, kept current sample by sample: reads outnumber writes per key.
+        self._sums = SampleSums() if reservoir else _NO_SUMS
         self.changes = 0
         self.changed_from: float | None = None  # first outcome of the run a reset kept
         self.charges = 0  # ever made, never taken back: a cheap version number for caches
@@ -147,13 +144,15 @@ class Evidence:
 
     def note(self, latency_ms: float | None, cost: float | None, error: str) -> None:
         """Remember a latency, a cost and an error message (bounded, most recent kept)."""
+        latencies = self.latencies
+        if not latencies.maxlen:  # a time bucket: keeps no samples
+            return
         if latency_ms is not None:
-            self.latencies.append(latency_ms)
-            self._latency = None
-            self._speed = None
+            self._sums.add_latency(latency_ms, latencies)  # before: it sees what leaves
+            latencies.append(latency_ms)
         if cost is not None:
+            self._sums.add_cost(cost, self.costs)
             self.costs.append(cost)
-            self._cost_mean = None
         if error:
             self.errors.append(error)
 
@@ -382,14 +381,7 @@ class Evidence:
 
     def latency_summary(self) -> tuple[float | None, float | None, float | None]:
         """``(mean, p50, p95)`` of the recent latencies in ms, or ``None`` without any."""
-        summary = self._latency
-        if summary is None:
-            if not self.latencies:
-                return None, None, None
-            ordered = sorted(self.latencies)
-            summary = _mean(ordered), _quantile(ordered, 0.5), _quantile(ordered, 0.95)
-            self._latency = summary
-        return summary
+        return self._sums.latency_summary(self.latencies)
 
     def speed_stats(self, ceiling_ms: float) -> tuple[float, float, int]:
         """``(mean, variance, count)`` of the per-call speed score ``max(0, 1 − L / ceiling)``.
@@ -397,43 +389,12 @@ class Evidence:
         Over the recent latencies. The mean of this score is what the objective rewards, so
         a heavy tail lowers it where a median would not see it.
         """
-        cached = self._speed
-        if cached is None or cached[0] != ceiling_ms:
-            scores = [
-                0.0 if not latency < ceiling_ms else 1.0 - max(latency, 0.0) / ceiling_ms
-                for latency in tuple(self.latencies)  # a snapshot: observe may append meanwhile
-            ]
-            count = len(scores)
-            mean = math.fsum(scores) / count if count else 0.0
-            variance = math.fsum((x - mean) ** 2 for x in scores) / count if count else 0.0
-            cached = self._speed = (ceiling_ms, mean, variance, count)
-        return cached[1], cached[2], cached[3]
+        return self._sums.speed_stats(ceiling_ms, self.latencies)
 
     def p50_latency(self) -> float | None:
         """Median of the recent latencies in ms, or ``None`` without any."""
-        return self.latency_summary()[1]
+        return self._sums.p50_latency(self.latencies)
 
     def mean_cost(self) -> float | None:
         """Mean of the recent costs, or ``None`` without any."""
-        if self._cost_mean is None and self.costs:
-            self._cost_mean = _mean(tuple(self.costs))  # a snapshot, as above
-        return self._cost_mean
-
-
-def _mean(values: Collection[float]) -> float:
-    """Mean that cannot overflow on huge finite values (each is scaled before summing)."""
-    count = len(values)
-    try:
-        return math.fsum(value / count for value in values)
-    except OverflowError:  # only with infinite values, where the mean is infinite anyway
-        return math.inf
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    """Linear-interpolated quantile of sorted data (numpy's default method)."""
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    if ordered[high] == ordered[low] or math.isinf(ordered[high]):
-        return ordered[low] if position == low else ordered[high]
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+        return self._sums.mean_cost(self.costs)
