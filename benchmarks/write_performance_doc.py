@@ -184,10 +184,15 @@ def ranking(r: dict[str, Any]) -> list[str]:
         "quotes ≈ 12 ms per recall). The learnt view keeps aggregates in memory, so a ranking "
         "never scans records. A posterior's credible interval, and the propensity grid's "
         "shares for a set of contending posteriors, are remembered until they change; the "
-        "last row learns one outcome before each call, as an agent's tool call between two "
-        "decisions would, and since a tool's posterior in every task type borrows from its "
-        "record elsewhere, most of them change then and are computed afresh (the grid then "
-        "reads about a third of its levels: docs/ranking.md §9).",
+        "last two rows learn one outcome before each call, as an agent's tool call between "
+        "two decisions would, and since a tool's posterior in every task type borrows from "
+        "its record elsewhere, most of them change then and are computed afresh (the grid "
+        "then reads about a third of its levels: docs/ranking.md §9). *Learnt* is through "
+        "`observe` (the priors API), whose returned prior reads every tool of the task type, "
+        "so the decision after it finds those reads remembered; *recorded* is the way an "
+        "agent's call reaches the view (`record()`, the callbacks: a `ToolOutcome` with its "
+        "latency and cost, through `observe_outcome`, nothing read back), so that decision "
+        "reads its candidates afresh: the row an agent sees.",
         "",
         f"Rebuilding the view from every record of a {cr['records']:,}-record embedded store (a "
         f"fresh process with no snapshot, `Toolwise(path)` to the first answer): "
