@@ -202,7 +202,7 @@ class WritePath:
         except SpoolError as exc:
             self._writer.notify_dropped(exc)
             if self._spool.closed:
-                raise SpoolError("toolwise is closed: record() after close() is not kept") from exc
+                raise SpoolError("toolwise is closed: nothing after close() is kept") from exc
             raise
         except InvalidArgumentError:
             self._writer.notify_invalid()
