@@ -185,6 +185,17 @@ def test_an_unknown_agent_lists_the_known_ones(
     assert "billing, devops" in err
 
 
+def test_rebuild_takes_no_agent_because_it_relearns_every_agent(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``rebuild --agent devops`` used to be accepted, ignored and relearn every agent,
+    even for an agent the store has never seen."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["rebuild", "--path", str(store), "--agent", "devops"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --agent devops" in capsys.readouterr().err
+
+
 def test_library_and_cli_share_one_default_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -49,14 +49,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    where = common.add_mutually_exclusive_group()
+    store = argparse.ArgumentParser(add_help=False)  # the options of a store-wide command
+    where = store.add_mutually_exclusive_group()
     where.add_argument(
         "--path", help="embedded store directory (default $TOOLWISE_PATH or ./.toolwise)"
     )
     where.add_argument("--url", help="a chroma server, e.g. http://127.0.0.1:8000")
+    store.add_argument("--json", action="store_true", help="print JSON")
+    common = argparse.ArgumentParser(add_help=False, parents=[store])
     common.add_argument("--agent", default="default", help="agent id (namespace)")
-    common.add_argument("--json", action="store_true", help="print JSON")
 
     parser: argparse.ArgumentParser = _Parser(prog="toolwise", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,10 +113,10 @@ def _parser() -> argparse.ArgumentParser:
         type=_parse_time,
         help="evaluate at this ISO time, UTC (time buckets, TTL, opt-in half-life; default now)",
     )
-    commands.add_parser(
+    commands.add_parser(  # one view learns every agent: no --agent (it was taken and ignored)
         "rebuild",
-        parents=[common],
-        help="relearn the view from every record and store a fresh snapshot of it",
+        parents=[store],
+        help="relearn the view from every agent's records and store a fresh snapshot of it",
     )
     evaluate = commands.add_parser(
         "evaluate",
