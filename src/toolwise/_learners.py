@@ -217,7 +217,7 @@ class Learners:
         """Write a last snapshot, stop looking at other writers, stop the improver.
         ``complete``: the writer has stopped, and the view holds all it stored."""
         self._closed = True
-        self._feed.close(complete=complete)
+        self._feed.close(complete=complete, timeout=timeout)
         if self._improver is not None:
             self._improver.close(timeout)
 

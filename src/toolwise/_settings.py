@@ -76,7 +76,9 @@ def open_store(
     else:
         backing = persistent_client(root / "chroma")
     prefix = settings.get("prefix", "toolwise")
-    store = ChromaOutcomeStore(backing, embedding=embedding, prefix=prefix, timeouts=timeouts)
+    store = ChromaOutcomeStore(
+        backing, embedding=embedding, prefix=prefix, timeouts=timeouts, owns_client=client is None
+    )
     return store, url is not None
 
 

@@ -146,10 +146,13 @@ class LearningFeed(ViewInbox):
         self._load_lock = threading.Lock()
         self._tail.after_fork()
 
-    def close(self, *, complete: bool = False) -> None:
+    def close(self, *, complete: bool = False, timeout: float = 10.0) -> None:
         """Write a last snapshot when anything was learnt since the previous one, and stop
         looking at other writers' records (the view stays readable). ``complete``: this
-        process's writer has stopped, and the view learnt every record it stored."""
+        process's writer has stopped, and the view learnt every record it stored.
+        ``timeout``: how long a snapshot still being written in the background is waited for."""
+        if self._keeper is not None:
+            self._keeper.wait(timeout)
         if self._keeper is not None and self.ready:
             with self._drain_lock:  # what is queued counts too (it may all be known)
                 self._drain_unlocked()

@@ -68,6 +68,7 @@ class SnapshotKeeper:
         self.build_span = (math.inf, math.inf)
         """When the last build read the store (store times; its rows need no ids kept)."""
         self._writing = False
+        self._background: threading.Thread | None = None
 
     def newest(self, *, overlap: float) -> Restored | None:
         """:func:`load_newest`, or ``None`` when the snapshots cannot be read (the store is
@@ -116,9 +117,17 @@ class SnapshotKeeper:
 
     def write_soon(self, write: Callable[[], object]) -> None:
         """:meth:`write` in the ``toolwise-snapshot`` daemon thread (after :meth:`claim`)."""
-        threading.Thread(
+        self._background = threading.Thread(
             target=self.write, args=(write,), name="toolwise-snapshot", daemon=True
-        ).start()
+        )
+        self._background.start()
+
+    def wait(self, timeout: float) -> None:
+        """Wait up to ``timeout`` s for a background write to end: closing the store under
+        it would lose that snapshot (and log its failure)."""
+        background = self._background
+        if background is not None:
+            background.join(timeout)
 
     def clear(self) -> None:
         """Drop every stored snapshot (records were forgotten); never raises."""

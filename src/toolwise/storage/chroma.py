@@ -75,6 +75,8 @@ class ChromaOutcomeStore:
             times out or cannot connect the store is unhealthy (:attr:`health`): calls raise
             :class:`~toolwise.errors.StoreUnavailableError` at once until a background
             heartbeat succeeds. An HTTP client also gets them as its socket timeouts.
+        owns_client: :meth:`close` closes the client too (one made for this store, not one the
+            caller still uses). A client made by the factory is always closed.
 
     One collection per agent, named one-to-one and checked to be the agent's on every open
     (:mod:`toolwise.storage.namespaces`). Thread-safe: Chroma's clients are; the caches are
@@ -89,6 +91,7 @@ class ChromaOutcomeStore:
         embedding: EmbeddingFunction | None = None,
         prefix: str = "toolwise",
         timeouts: StoreTimeouts | None = None,
+        owns_client: bool = False,
     ) -> None:
         if not _PREFIX.match(prefix):
             # Checked now: Chroma would reject every collection name only at the first write,
@@ -97,7 +100,7 @@ class ChromaOutcomeStore:
                 "prefix", prefix, "must be 1-64 of [A-Za-z0-9._-], starting alphanumeric"
             )
         self._timeouts = timeouts or StoreTimeouts()
-        self._connection = ChromaConnection(client, self._timeouts)
+        self._connection = ChromaConnection(client, self._timeouts, owns_client=owns_client)
         self._embedding: EmbeddingFunction = embedding or HashingEmbedding()
         self._prefix = prefix
         self._failures = FailureIndex(

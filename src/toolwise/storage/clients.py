@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "apply_timeouts",
     "check_url",
+    "close_client",
     "default_root",
     "ephemeral_client",
     "http_client",
@@ -212,3 +213,27 @@ def apply_timeouts(client: Any, timeouts: StoreTimeouts) -> Any:
     # guard decides (by heartbeat) whether to wait that long.
     session.timeout = httpx.Timeout(timeouts.max_read, connect=timeouts.connect)
     return client
+
+
+def close_client(client: Any) -> None:
+    """Release what a Chroma client holds; never raises (a shutdown must go on).
+
+    ``client.close()`` is Chroma's way: an embedded client's native store stops, once no
+    other open client in the process shares its path, and lets go of its SQLite and index
+    files (its own threads do, moments later). Chroma 1.5 leaves an HTTP client's ``httpx``
+    sessions open, its own and its admin client's (each keeps a pooled socket to the
+    server), so they are closed here too; nothing is sent, so a frozen server cannot hold
+    this up.
+    """
+    try:
+        client.close()
+    except Exception as exc:  # a client of another shape, or already half gone
+        log.debug("toolwise: closing the Chroma client failed: %s", exc)
+    httpx = sys.modules.get("httpx")
+    if httpx is None:  # no HTTP client was ever made
+        return
+    for owner in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(owner, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            with suppress(Exception):
+                session.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from toolwise.errors import StoreError
-from toolwise.storage.clients import apply_timeouts, import_chromadb
+from toolwise.storage.clients import apply_timeouts, close_client, import_chromadb
 from toolwise.storage.guard import GuardedClient, StoreGuard
 from toolwise.storage.health import StoreHealth, StoreTimeouts
 
@@ -22,12 +23,20 @@ class ChromaConnection:
             again (by the health probe) after a failure, so a server that is down when the app
             starts does not stop it.
         timeouts: the guard's deadlines; an HTTP client also gets them as socket timeouts.
+        owns_client: :meth:`close` closes a given client too. Every client the factory makes
+            is closed; any other is the caller's, who may still be using it.
 
     Thread-safe.
     """
 
-    def __init__(self, client: Any, timeouts: StoreTimeouts) -> None:
+    def __init__(self, client: Any, timeouts: StoreTimeouts, *, owns_client: bool = False) -> None:
         self.timeouts = timeouts
+        # The clients close() closes, made (or given to own) in process _owner. Its lock is
+        # never held across a call to Chroma: a connect hung on a frozen server holds _lock.
+        self._owned: list[Any] = [client] if owns_client and not callable(client) else []
+        self._owner = os.getpid()
+        self._closed = False
+        self._owned_lock = threading.Lock()
         self.guard = StoreGuard(timeouts, probe=self._probe)
         self._factory: Callable[[], Any] | None = client if callable(client) else None
         self._client: GuardedClient | None = None
@@ -73,6 +82,13 @@ class ChromaConnection:
     def _make(self) -> tuple[Any, int]:
         assert self._factory is not None
         made = apply_timeouts(self._factory(), self.timeouts)
+        with self._owned_lock:
+            closed = self._closed
+            if not closed:
+                self._owned.append(made)
+        if closed:  # a connect given up on, that ended after close(): nobody else closes it
+            close_client(made)
+            raise StoreError("the outcome store was closed")
         return made, _read_max_batch(made)
 
     def _probe(self) -> None:
@@ -89,6 +105,8 @@ class ChromaConnection:
         embedded Chroma cannot — its native core hangs in a forked child — so every call then
         raises :class:`~toolwise.errors.StoreError` at once instead of hanging the agent."""
         self._lock = threading.Lock()
+        self._owned_lock = threading.Lock()
+        self._owned, self._owner = [], os.getpid()  # the parent's clients are the parent's
         self.guard.after_fork()
         client = self._client
         remote = client is not None and is_remote(client.unguarded)
@@ -105,7 +123,26 @@ class ChromaConnection:
         return False
 
     def close(self) -> None:
+        """Stop the guard, and close every client this process made for the connection (or
+        was given to own); safe to call again. An embedded client holds its SQLite and index
+        files until closed (about 15 descriptors per path: a process opening stores one after
+        another ran out of them). Afterwards the connection raises
+        :class:`~toolwise.errors.StoreError` if it closed its client.
+
+        Never in a forked child that did not make the client: embedded Chroma's native core
+        blocks there forever on a lock of the parent's threads while it shuts down (seen: a
+        futex wait under ``del bindings``). The child's copies of the files go with it.
+        """
         self.guard.close()
+        with self._owned_lock:
+            owned, self._owned = self._owned, []
+            self._closed = True
+            if owned and not self._unusable:
+                self._unusable = "the outcome store was closed"
+        if os.getpid() != self._owner:  # forked without after_fork(): the parent's clients
+            return
+        for client in owned:
+            close_client(client)
 
 
 def _read_max_batch(client: Any) -> int:
