@@ -105,7 +105,8 @@ class Toolwise(Adoption, SelfImprovement):
         runtime: wrap an existing :class:`~toolwise.Runtime` instead of building one (then
             give no other setting).
         url: a ``chroma run`` server (``http://127.0.0.1:8000``); the spool stays local.
-        client: any Chroma client (e.g. ``chromadb.EphemeralClient()`` in tests).
+        client: any Chroma client (e.g. ``chromadb.EphemeralClient()`` in tests); it stays
+            the caller's (:meth:`close` closes only a client toolwise made).
         store: a custom :class:`~toolwise.storage.protocol.OutcomeStore` (overrides the above).
         embedding: vectors for records and queries; offline hashing by default.
         ttl: how long records live (default 30 days); ``None`` keeps them until forgotten.

@@ -129,9 +129,10 @@ class ChromaConnection:
         another ran out of them). Afterwards the connection raises
         :class:`~toolwise.errors.StoreError` if it closed its client.
 
-        Never in a forked child that did not make the client: embedded Chroma's native core
-        blocks there forever on a lock of the parent's threads while it shuts down (seen: a
-        futex wait under ``del bindings``). The child's copies of the files go with it.
+        Never in a forked child that did not make the client: stopping embedded Chroma's
+        native core waits for its worker threads, which were the parent's and do not exist in
+        the child, forever (seen: a futex wait under Chroma's ``del self.bindings``). The
+        child's copies of the descriptors end with the child.
         """
         self.guard.close()
         with self._owned_lock:
