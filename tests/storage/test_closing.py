@@ -25,33 +25,33 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _files_under(root: Path) -> list[str]:
-    """The files under ``root`` this process has open."""
+def _open_descriptors() -> list[str]:
+    """What each of this process's descriptors points at (a path, ``socket:[inode]``...)."""
     found = []
     for fd in os.listdir("/proc/self/fd"):
         try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
         except OSError:  # closed meanwhile (the listing's own descriptor, say)
             continue
-        if target.startswith(f"{root}{os.sep}"):
-            found.append(target)
     return found
+
+
+def _files_under(root: Path) -> list[str]:
+    """The files under ``root`` this process has open."""
+    return [target for target in _open_descriptors() if target.startswith(f"{root}{os.sep}")]
 
 
 def _connections_to(port: int) -> int:
     """This process's TCP connections to ``port`` on this machine."""
-    sockets = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            sockets.add(target[len("socket:[") : -1])
+    sockets = {
+        target.removeprefix("socket:[").removesuffix("]")
+        for target in _open_descriptors()
+        if target.startswith("socket:[")
+    }
     count = 0
     for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
         with open(table) as rows:
-            for row in list(rows)[1:]:
+            for row in list(rows)[1:]:  # sl local remote st ... uid timeout inode
                 fields = row.split()
                 remote_port = int(fields[2].rsplit(":", 1)[1], 16)
                 count += remote_port == port and fields[9] in sockets
