@@ -15,6 +15,7 @@ from tests.conftest import ChromaServer, InChild
 from tests.storage.conftest import FAST
 
 from toolwise import Toolwise
+from toolwise.cli import main
 from toolwise.errors import StoreError, StoreUnavailableError
 from toolwise.storage.chroma import ChromaOutcomeStore
 from toolwise.storage.clients import ephemeral_client, persistent_client
@@ -100,6 +101,27 @@ def test_a_path_opened_again_after_a_close_works_and_keeps_no_files(
         with Toolwise(tmp_path) as tw:
             _use(tw)
             assert len(tw.list_calls("ops")) == n + 1
+    assert eventually(lambda: _files_under(tmp_path / "chroma") == [])
+
+
+async def test_an_async_toolwise_keeps_no_file_of_its_store_open(
+    tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """``async with Toolwise(...)`` closes it (off the event loop) as ``close()`` does."""
+    async with Toolwise(tmp_path) as tw:
+        await tw.arecord(tool="deploy", outcome="success", agent_id="ops", task="deploy")
+        assert await tw.aflush(timeout=30)
+    assert eventually(lambda: _files_under(tmp_path / "chroma") == [])
+
+
+def test_a_cli_command_keeps_no_file_of_the_store_open(
+    tmp_path: Path, eventually: Callable[..., bool]
+) -> None:
+    """Each ``toolwise`` command opens the store and lets go of it when done."""
+    with Toolwise(tmp_path) as tw:
+        _use(tw)
+    assert eventually(lambda: _files_under(tmp_path / "chroma") == [])
+    assert main(["calls", "--path", str(tmp_path), "--agent", "ops"]) == 0
     assert eventually(lambda: _files_under(tmp_path / "chroma") == [])
 
 
