@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from toolwise import (
     ToolOutcome,
     Toolwise,
 )
-from toolwise.errors import EmbeddingMismatchError
+from toolwise.errors import EmbeddingMismatchError, StoreError
 from toolwise.recording.redact import REDACTED
 from toolwise.storage import HashingEmbedding
 from toolwise.storage.clients import ephemeral_client
@@ -103,6 +104,29 @@ def test_records_survive_close_and_reopen(tmp_path: Path) -> None:
         kept = first.record(tool="terraform_apply", latency_ms=9.0)
     with Toolwise(tmp_path) as second:
         assert second.get_call(kept.id) == kept
+
+
+def test_after_close_reads_say_so_and_log_no_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read after close() is refused naming the close; building the view then used to fail
+    on the closed store and log an outage "caught up when the store answers"."""
+    tw = Toolwise(tmp_path)
+    tw.record(tool="terraform_apply", outcome="success")
+    tw.close()
+
+    for read in (lambda: tw.recommend("deploy", ["terraform_apply", "helm"]), tw.priors):
+        with pytest.raises(StoreError, match="closed"):
+            read()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_after_close_the_view_learnt_before_still_answers(tmp_path: Path) -> None:
+    with Toolwise(tmp_path) as tw:
+        tw.record(tool="terraform_apply", outcome="success")
+        tw.flush()
+        before = tw.recommend("deploy", ["terraform_apply"])
+    assert tw.recommend("deploy", ["terraform_apply"])[0].observations == before[0].observations
 
 
 # -- model validation through record() ------------------------------------------------------

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from toolwise.errors import StoreError
 from toolwise.learning.inbox import ViewInbox, learn
 from toolwise.learning.readiness import RETRY_AFTER, FeedState
 from toolwise.learning.resume import SNAPSHOT_EVERY, SNAPSHOT_IDS_WINDOW, SnapshotKeeper
@@ -162,7 +163,13 @@ class LearningFeed(ViewInbox):
         self._tail.join()
 
     def view(self) -> ReliabilityView:
-        """The view, built on first use and refreshed when other writers may have written."""
+        """The view, built on first use and refreshed when other writers may have written.
+        After :meth:`close` it is what was learnt by then, and a view never built is refused:
+        a build then would read a closed store, and its failure was logged as an outage."""
+        if self._closed.is_set():
+            if self._readiness.state != "ready":
+                raise StoreError("toolwise is closed: the learnt view was not built before")
+            return self._view
         if self._catch_up is not None:
             self._catch_up()
         if self._readiness.state != "ready":
