@@ -7,11 +7,30 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from http_service import Connection, Run
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
 LAST = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+REQUEST = ("POST", "/v1/agents/a/calls", b"{}", 1)
+Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def _load_generator_against(serve: Serve) -> AsyncIterator[Connection]:
+    """The load generator's connection to a throwaway server answering with ``serve``."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    connection = Connection("127.0.0.1", port, "token")
+    await connection.open()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+        server.close()
+        await server.wait_closed()
 
 
 async def _four_requests_with_the_second_reset() -> Run:
@@ -31,16 +50,10 @@ async def _four_requests_with_the_second_reset() -> Run:
             writer.write(OK)
             await writer.drain()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    connection = Connection("127.0.0.1", port, "token")
-    await connection.open()
     run = Run()
-    for _ in range(4):
-        await connection.ask(run, ("POST", "/v1/agents/a/calls", b"{}", 1), time.perf_counter())
-    await connection.close()
-    server.close()
-    await server.wait_closed()
+    async with _load_generator_against(serve) as connection:
+        for _ in range(4):
+            await connection.ask(run, REQUEST, time.perf_counter())
     return run
 
 
@@ -63,21 +76,14 @@ async def _three_requests_each_on_a_connection_the_server_then_closes(
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    connection = Connection("127.0.0.1", port, "token")
-    await connection.open()
     run = Run()
-    for _ in range(3):
-        request = ("POST", "/v1/agents/a/calls", b"{}", 1)
-        await asyncio.wait_for(connection.ask(run, request, time.perf_counter()), 30)
-        # The client's own view of the close is the point: no event of the server's says when
-        # the client's loop has seen its FIN.
-        while idle_until_closed and not _seen_closed(connection):  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    await connection.close()
-    server.close()
-    await server.wait_closed()
+    async with _load_generator_against(serve) as connection:
+        for _ in range(3):
+            await asyncio.wait_for(connection.ask(run, REQUEST, time.perf_counter()), 30)
+            # The client's own view of the close is the point: no event of the server's says
+            # when the client's loop has seen its FIN.
+            while idle_until_closed and not _seen_closed(connection):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
     return run
 
 

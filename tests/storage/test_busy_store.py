@@ -110,15 +110,23 @@ def held_server(server: Any) -> Iterator[SlowClient]:
     server.thaw()
 
 
-@pytest.fixture
-def held_tw(held_server: SlowClient, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
-    tw = Toolwise(
-        client=held_server,
+def _toolwise_on(
+    client: SlowClient, tmp_path: Path, prefix: str, timeouts: StoreTimeouts
+) -> Toolwise:
+    """A toolwise on ``client`` that retries the store soon (a held store is let go within
+    a test)."""
+    return Toolwise(
+        client=client,
         spool_dir=tmp_path / "spool",
         prefix=prefix,
-        timeouts=TIMEOUTS,
+        timeouts=timeouts,
         max_backoff=0.2,
     )
+
+
+@pytest.fixture
+def held_tw(held_server: SlowClient, tmp_path: Path, prefix: str) -> Iterator[Toolwise]:
+    tw = _toolwise_on(held_server, tmp_path, prefix, TIMEOUTS)
     yield tw
     held_server.release()
     tw.close(timeout=5)
@@ -209,13 +217,7 @@ def stuck_server_tw(
 ) -> Iterator[tuple[SlowClient, Toolwise]]:
     """A toolwise on this module's ``chroma run`` server, its queries held by the client."""
     held = SlowClient(http_client(server.url, timeouts=STUCK_TIMEOUTS))
-    tw = Toolwise(
-        client=held,
-        spool_dir=tmp_path / "spool",
-        prefix=prefix,
-        timeouts=STUCK_TIMEOUTS,
-        max_backoff=0.2,
-    )
+    tw = _toolwise_on(held, tmp_path, prefix, STUCK_TIMEOUTS)
     yield held, tw
     held.release()
     tw.close(timeout=5)
