@@ -173,10 +173,9 @@ class Aggregates:
 
     def expire(self, now: float) -> None:
         """Take back every charge whose TTL has lapsed by ``now``."""
-        if self.ttl.due(now):
-            self.reads.clear()
         lapsed = self.ttl.expire(now)
-        if lapsed:
+        if lapsed:  # a charge was taken back: reads made before no longer hold
+            self.reads.clear()
             self.counts["expired"] += lapsed
 
     def forget(self, agent_id: str, tool: str | None) -> None:

@@ -109,10 +109,6 @@ class TtlLedger:
         if slot is not None:
             self._attach(part, slot)
 
-    def due(self, now: float) -> bool:
-        """Whether :meth:`expire` at ``now`` has anything to take back."""
-        return bool(self._heap) and self._heap[0] <= now
-
     def expire(self, now: float) -> int:
         """Remove every entry whose slot has begun by ``now``; returns how many lapsed."""
         lapsed = 0
